@@ -1,0 +1,379 @@
+"""Records on SQLite (WAL): one file per region, one table per collection.
+
+Each collection table keeps the document as JSON plus one indexed column per field
+named in `shared/records.py`; list fields get a side table. A unit of work is one
+`BEGIN IMMEDIATE` transaction, so a request's writes land together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shared.domain.clock import to_iso
+from shared.domain.errors import Conflict, Invalid, PreconditionFailed
+from shared.ports import ChainLink, Linker, Page, Where
+from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
+
+_OPS = {"eq": "=", "ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _col(name: str) -> str:
+    return f'"f_{name}"'
+
+
+def _table(coll: Collection) -> str:
+    return f'"c_{coll.name}"'
+
+
+def _list_table(coll: Collection, field: str) -> str:
+    return f'"l_{coll.name}_{field}"'
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_iso(value)
+    if isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "value") and not isinstance(value, (str, int, float)):
+        return value.value
+    return value
+
+
+def _etag() -> str:
+    return secrets.token_hex(10)
+
+
+def _encode_token(data: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return json.loads(raw)
+    except Exception as exc:  # noqa: BLE001 - any garbage token is the caller's error
+        raise Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}]) from exc
+
+
+def schema_statements(coll: Collection) -> list[str]:
+    cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+    stmts = [
+        f"CREATE TABLE IF NOT EXISTS {_table(coll)} (tenant TEXT NOT NULL, id TEXT NOT NULL, etag TEXT NOT NULL, doc TEXT NOT NULL{cols}, PRIMARY KEY (tenant, id))"
+    ]
+    for f in coll.all_indexed:
+        stmts.append(f'CREATE INDEX IF NOT EXISTS "i_{coll.name}_{f}" ON {_table(coll)} (tenant, {_col(f)}, id)')
+    for f in coll.sweep_fields:
+        stmts.append(f'CREATE INDEX IF NOT EXISTS "g_{coll.name}_{f}" ON {_table(coll)} ({_col(f)})')
+    for fields in coll.composite:
+        cols_ = ", ".join(_col(f) for f in fields)
+        stmts.append(f'CREATE INDEX IF NOT EXISTS "x_{coll.name}_{"_".join(fields)}" ON {_table(coll)} (tenant, {cols_}, id)')
+    for f in coll.indexed_lists:
+        stmts.append(
+            f"CREATE TABLE IF NOT EXISTS {_list_table(coll, f)} (tenant TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant, value, id)) WITHOUT ROWID"
+        )
+    return stmts
+
+
+class SqliteRecordStore:
+    """A region's records in one SQLite file. Thread-safe: a connection per thread."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        # Writers in this process queue on a lock rather than on SQLite's sleep-and-retry
+        # busy handler, which would add milliseconds of jitter under load.
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        with self._write_lock:
+            conn = self._connection()
+            for coll in ALL.values():
+                for stmt in schema_statements(coll):
+                    conn.execute(stmt)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("PRAGMA cache_size=-65536")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
+        conn = self._connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            uow = SqliteUnitOfWork(conn)
+            try:
+                yield uow
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def read_only(self) -> Iterator[SqliteUnitOfWork]:
+        """A consistent snapshot for jobs that only read (no write lock)."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield SqliteUnitOfWork(conn, read_only=True)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+            return True, "ok"
+        except sqlite3.Error as exc:
+            return False, type(exc).__name__
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+
+class SqliteUnitOfWork:
+    def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False):
+        self._conn = conn
+        self._read_only = read_only
+
+    # ---- reads -------------------------------------------------------------
+    def get(self, collection: str, tenant: str, id: str) -> dict[str, Any] | None:
+        coll = ALL[collection]
+        row = self._conn.execute(f"SELECT doc, etag FROM {_table(coll)} WHERE tenant=? AND id=?", (tenant, id)).fetchone()
+        if row is None:
+            return None
+        doc = json.loads(row[0])
+        doc["_etag"] = row[1]
+        return doc
+
+    def _where_sql(self, coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where]) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if tenants is not None:
+            tenants = list(tenants)
+            if not tenants:
+                clauses.append("0")
+            else:
+                clauses.append(f"t.tenant IN ({','.join('?' * len(tenants))})")
+                params.extend(tenants)
+        for w in where:
+            if w.field == "id":
+                column = "t.id"
+            elif w.field in coll.all_indexed:
+                column = f"t.{_col(w.field)}"
+            elif w.field in coll.indexed_lists and w.op == "contains":
+                column = None
+            else:
+                raise ValueError(f"{coll.name}.{w.field} is not indexed for {w.op}")
+            if w.op == "contains":
+                lt = _list_table(coll, w.field)
+                clauses.append(f"(t.tenant, t.id) IN (SELECT tenant, id FROM {lt} WHERE value = ?)")
+                params.append(_scalar(w.value))
+            elif w.op == "in":
+                values = [_scalar(v) for v in w.value]
+                if not values:
+                    clauses.append("0")
+                else:
+                    clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                    params.extend(values)
+            elif w.value is None and w.op in ("eq", "ne"):
+                clauses.append(f"{column} IS {'NOT ' if w.op == 'ne' else ''}NULL")
+            else:
+                clauses.append(f"{column} {_OPS[w.op]} ?")
+                params.append(_scalar(w.value))
+        return clauses, params
+
+    def query(
+        self,
+        collection: str,
+        tenants: Sequence[str] | None,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 100,
+        continuation: str | None = None,
+    ) -> Page:
+        coll = ALL[collection]
+        clauses, params = self._where_sql(coll, tenants, where)
+        if order_by is not None and order_by not in coll.all_indexed:
+            raise ValueError(f"{coll.name}.{order_by} is not indexed for ordering")
+        key = f"t.{_col(order_by)}" if order_by else None
+        cmp = "<" if descending else ">"
+        if continuation:
+            token = _decode_token(continuation)
+            if not isinstance(token, list) or len(token) != 3:
+                raise Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}])
+            last_value, last_tenant, last_id = token
+            if key:
+                clauses.append(f"({key} {cmp} ? OR ({key} = ? AND (t.tenant, t.id) {cmp} (?, ?)))")
+                params.extend([last_value, last_value, last_tenant, last_id])
+            else:
+                clauses.append(f"(t.tenant, t.id) {cmp} (?, ?)")
+                params.extend([last_tenant, last_id])
+        direction = "DESC" if descending else "ASC"
+        order = f"{key} {direction}, t.tenant {direction}, t.id {direction}" if key else f"t.tenant {direction}, t.id {direction}"
+        sql_where = " AND ".join(clauses) if clauses else "1"
+        order_col = key if key else "NULL"
+        rows = self._conn.execute(
+            f"SELECT t.doc, t.etag, {order_col}, t.tenant, t.id FROM {_table(coll)} t WHERE {sql_where} ORDER BY {order} LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        items = []
+        for doc_text, etag, *_ in rows[:limit]:
+            doc = json.loads(doc_text)
+            doc["_etag"] = etag
+            items.append(doc)
+        next_token = None
+        if len(rows) > limit:
+            _, _, value, tenant, id_ = rows[limit - 1]
+            next_token = _encode_token([value, tenant, id_])
+        return Page(items=items, continuation=next_token)
+
+    def count(self, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = ()) -> int:
+        coll = ALL[collection]
+        clauses, params = self._where_sql(coll, tenants, where)
+        sql_where = " AND ".join(clauses) if clauses else "1"
+        return self._conn.execute(f"SELECT COUNT(*) FROM {_table(coll)} t WHERE {sql_where}", params).fetchone()[0]
+
+    # ---- writes ------------------------------------------------------------
+    def _row(self, coll: Collection, tenant: str, doc: dict[str, Any], etag: str) -> tuple[Any, ...]:
+        body = {k: v for k, v in doc.items() if k != "_etag"}
+        return (tenant, body["id"], etag, json.dumps(body, separators=(",", ":"), default=str), *(_scalar(body.get(f)) for f in coll.all_indexed))
+
+    def _write_lists(self, coll: Collection, tenant: str, doc: dict[str, Any], *, replace: bool) -> None:
+        for f in coll.indexed_lists:
+            lt = _list_table(coll, f)
+            if replace:
+                self._conn.execute(f"DELETE FROM {lt} WHERE tenant=? AND id IN (?) ", (tenant, doc["id"]))
+            values = {str(_scalar(v)) for v in (doc.get(f) or [])}
+            if values:
+                self._conn.executemany(f"INSERT OR IGNORE INTO {lt} (tenant, value, id) VALUES (?,?,?)", [(tenant, v, doc["id"]) for v in values])
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise RuntimeError("write in a read-only unit of work")
+
+    def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
+        self._check_writable()
+        coll = ALL[collection]
+        etag = _etag()
+        cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+        marks = ",?" * len(coll.all_indexed)
+        try:
+            self._conn.execute(f"INSERT INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"{collection} {doc['id']} already exists") from exc
+        self._write_lists(coll, tenant, doc, replace=False)
+        return etag
+
+    def insert_many(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Insert each new document, skip ids already present; returns which were new."""
+        self._check_writable()
+        coll = ALL[collection]
+        cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+        marks = ",?" * len(coll.all_indexed)
+        sql = f"INSERT OR IGNORE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})"
+        inserted: list[bool] = []
+        cur = self._conn.cursor()
+        for doc in docs:
+            cur.execute(sql, self._row(coll, tenant, doc, _etag()))
+            new = cur.rowcount == 1
+            inserted.append(new)
+            if new and coll.indexed_lists:
+                self._write_lists(coll, tenant, doc, replace=False)
+        return inserted
+
+    def replace(self, collection: str, tenant: str, doc: dict[str, Any], if_match: str | None) -> str:
+        self._check_writable()
+        coll = ALL[collection]
+        etag = _etag()
+        sets = "".join(f", {_col(f)}=?" for f in coll.all_indexed)
+        row = self._row(coll, tenant, doc, etag)
+        params = (row[2], row[3], *row[4:], tenant, doc["id"])
+        sql = f"UPDATE {_table(coll)} SET etag=?, doc=?{sets} WHERE tenant=? AND id=?"
+        if if_match is not None:
+            sql += " AND etag=?"
+            params = (*params, if_match)
+        cur = self._conn.execute(sql, params)
+        if cur.rowcount == 0:
+            raise PreconditionFailed(f"{collection} {doc['id']} has changed or no longer exists")
+        self._write_lists(coll, tenant, doc, replace=True)
+        return etag
+
+    def upsert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
+        self._check_writable()
+        coll = ALL[collection]
+        etag = _etag()
+        cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+        marks = ",?" * len(coll.all_indexed)
+        self._conn.execute(f"INSERT OR REPLACE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag))
+        self._write_lists(coll, tenant, doc, replace=True)
+        return etag
+
+    def delete(self, collection: str, tenant: str, id: str) -> bool:
+        self._check_writable()
+        coll = ALL[collection]
+        cur = self._conn.execute(f"DELETE FROM {_table(coll)} WHERE tenant=? AND id=?", (tenant, id))
+        for f in coll.indexed_lists:
+            self._conn.execute(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", (tenant, id))
+        return cur.rowcount == 1
+
+    def delete_many(self, collection: str, keys: Sequence[tuple[str, str]]) -> int:
+        """Delete (tenant, id) pairs; returns how many existed."""
+        self._check_writable()
+        coll = ALL[collection]
+        cur = self._conn.executemany(f"DELETE FROM {_table(coll)} WHERE tenant=? AND id=?", keys)
+        removed = cur.rowcount
+        for f in coll.indexed_lists:
+            self._conn.executemany(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", keys)
+        return removed
+
+    def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink:
+        self._check_writable()
+        head = self.get(CHAIN_HEADS.name, tenant, chain)
+        seq = (head["seq"] + 1) if head else 1
+        prev_hash = head["hash"] if head else ""
+        body = dict(entry, chain=chain, seq=seq, prev_hash=prev_hash)
+        digest = linker(prev_hash, seq, body)
+        body["hash"] = digest
+        self.insert(collection, tenant, body)
+        self.upsert(CHAIN_HEADS.name, tenant, {"id": chain, "seq": seq, "hash": digest})
+        return ChainLink(seq=seq, prev_hash=prev_hash, hash=digest)
+
+    def next_sequence(self, tenant: str, name: str) -> int:
+        self._check_writable()
+        row = self.get(SEQUENCES.name, tenant, name)
+        value = (row["value"] + 1) if row else 1
+        self.upsert(SEQUENCES.name, tenant, {"id": name, "value": value})
+        return value
+
+    def commit(self) -> None:
+        """Commit happens when the unit-of-work block ends; nothing to do early."""

@@ -1,0 +1,106 @@
+"""Organisations, stores, regions, roles and the principal behind a request."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REGIONS = ("uk", "au", "nz", "us", "ca")
+PLATFORM_TENANT = "_platform"
+
+
+class Role(StrEnum):
+    RETAILER_REPORTER = "Retailer.Reporter"
+    RETAILER_INVESTIGATOR = "Retailer.Investigator"
+    RETAILER_ADMIN = "Retailer.Admin"
+    POLICE_OFFICER = "Police.Officer"
+    POLICE_ANALYST = "Police.Analyst"
+    POLICE_ADMIN = "Police.Admin"
+    DEVICE_ANPR = "Device.Anpr"
+    PLATFORM_OPERATOR = "Platform.Operator"
+
+
+RETAILER_ROLES = {Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN}
+POLICE_ROLES = {Role.POLICE_OFFICER, Role.POLICE_ANALYST, Role.POLICE_ADMIN}
+
+
+class OrgKind(StrEnum):
+    RETAILER = "retailer"
+    POLICE_FORCE = "police_force"
+    PLATFORM = "platform"
+
+
+class ShareLevel(StrEnum):
+    """How much a retailer shares with a partner (MISP-style distribution depth)."""
+
+    NONE = "none"
+    COUNTS = "counts"  # aggregate numbers only
+    DESCRIPTIONS = "descriptions"  # incidents and descriptions, no names or dates of birth
+    FULL = "full"  # full personal details (minors still excluded)
+
+    @property
+    def rank(self) -> int:
+        return ["none", "counts", "descriptions", "full"].index(self.value)
+
+
+class Organisation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    kind: OrgKind
+    home_region: Literal["uk", "au", "nz", "us", "ca"]
+    idp_tenant_id: str
+    reference_prefix: str = Field(description="Prefix of readable incident references, e.g. NW")
+    control_room_email: str | None = None
+
+
+class Store(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    organisation_id: str
+    name: str
+    address: str
+    postcode: str
+    force_id: str = Field(description="The police force whose area holds the store")
+
+
+class Principal(BaseModel):
+    """Who is asking: from a verified token, mapped to a Vigil organisation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    organisation_id: str
+    organisation_kind: OrgKind
+    roles: frozenset[Role]
+    stores: frozenset[str] = frozenset()
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def primary_role(self) -> str:
+        """The role recorded in audit entries: the most privileged one held."""
+        order = list(Role)
+        return sorted(self.roles, key=lambda r: order.index(r), reverse=True)[0].value if self.roles else ""
+
+    @property
+    def is_police(self) -> bool:
+        return self.organisation_kind == OrgKind.POLICE_FORCE
+
+    @property
+    def is_retailer(self) -> bool:
+        return self.organisation_kind == OrgKind.RETAILER
+
+
+def role_fits_org(role: Role, kind: OrgKind) -> bool:
+    """A role is only honoured for the kind of organisation it belongs to."""
+    if role in RETAILER_ROLES or role == Role.DEVICE_ANPR:
+        return kind == OrgKind.RETAILER
+    if role in POLICE_ROLES:
+        return kind == OrgKind.POLICE_FORCE
+    return kind == OrgKind.PLATFORM

@@ -1,0 +1,146 @@
+"""Ports: what the services need from the outside world, as Protocols.
+
+Adapters under `shared/adapters/local` and `shared/adapters/azure` implement them;
+`shared/bootstrap.py` chooses which. Services import only this module, never an SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+Op = Literal["eq", "ne", "in", "ge", "gt", "le", "lt", "contains"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """One condition on an indexed field of a collection (see `shared/records.py`)."""
+
+    field: str
+    op: Op
+    value: Any
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    continuation: str | None = None
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """Where an appended entry sits in its hash chain."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+Linker = Callable[[str, int, dict[str, Any]], str]
+"""(previous hash, sequence number, entry) -> this entry's hash. Pure; from the domain."""
+
+
+class UnitOfWork(Protocol):
+    """One request's reads and writes. Nothing is visible to others until `commit`.
+
+    Documents are dicts with an `id`. Reads return them with `_etag` added. Every
+    operation names the tenant (organisation id) whose partition it touches; queries
+    name the set of tenants they may see.
+    """
+
+    def get(self, collection: str, tenant: str, id: str) -> dict[str, Any] | None:
+        """Point read; None when absent."""
+
+    def query(
+        self,
+        collection: str,
+        tenants: Sequence[str] | None,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 100,
+        continuation: str | None = None,
+    ) -> Page:
+        """Filter on indexed fields, ordered, paged by an opaque continuation token.
+
+        `tenants=None` (every tenant) is for platform timer jobs only.
+        """
+
+    def count(self, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = ()) -> int:
+        """How many documents match."""
+
+    def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
+        """Create; raises Conflict when the id exists. Returns the new ETag."""
+
+    def replace(self, collection: str, tenant: str, doc: dict[str, Any], if_match: str | None) -> str:
+        """Replace; raises PreconditionFailed when `if_match` is stale. Returns the new ETag."""
+
+    def upsert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
+        """Create or replace without a precondition. Returns the new ETag."""
+
+    def delete(self, collection: str, tenant: str, id: str) -> bool:
+        """Remove; False when it was already gone."""
+
+    def append_chained(
+        self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker
+    ) -> ChainLink | None:
+        """Append `entry` to the hash chain `chain` of `tenant`.
+
+        The adapter serialises appends per chain and fills `seq`, `prev_hash` and
+        `hash` from `linker`. May return None when the link is only fixed at commit.
+        """
+
+    def next_sequence(self, tenant: str, name: str) -> int:
+        """A number unique and increasing within (tenant, name). Gaps are allowed."""
+
+    def commit(self) -> None:
+        """Make every write of this unit visible at once (or as near as the store allows)."""
+
+
+class RecordStore(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """Open a unit of work; it commits when the block ends without error, else rolls back."""
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the store answers, with a short reason when it does not."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> dict[str, Any]:
+        """Check signature, issuer, audience, expiry, not-before and algorithm; return claims.
+
+        Raises `shared.domain.errors.Unauthorized` with a reason otherwise.
+        """
+
+
+@dataclass
+class JobReport:
+    """What a timer or queue job did, for logs and for `make job`."""
+
+    job: str
+    as_of: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def iterate_all(uow: UnitOfWork, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = (), **kw: Any) -> Iterator[dict[str, Any]]:
+    """Every matching document, following continuations page by page."""
+    continuation = None
+    while True:
+        page = uow.query(collection, tenants, where, continuation=continuation, **kw)
+        yield from page.items
+        continuation = page.continuation
+        if not continuation:
+            return

@@ -1,0 +1,76 @@
+"""The catalogue of record collections and the fields each can be queried on.
+
+Both backends read this: the local adapter makes one SQLite table per collection
+with a column and index per field (a side table for list fields); the Azure
+adapter makes one Cosmos container per collection and the Bicep declares the same
+containers (`tests/test_infra_consistency.py` checks). A service may only filter
+or order on fields listed here, so every query has an index behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    # Scalar fields copied to indexed columns (local) and named in the indexing policy (Cosmos).
+    indexed: tuple[str, ...] = ()
+    # List-valued fields filterable with `contains`.
+    indexed_lists: tuple[str, ...] = ()
+    # Composite (field, field) orderings needing their own index.
+    composite: tuple[tuple[str, ...], ...] = ()
+    # Items carry `expires_at`; Cosmos sets `ttl` from it and the container has defaultTtl -1.
+    expires: bool = False
+    # Cosmos partitioning. `tenantId` alone unless a tenant can outgrow 20 GB, when the
+    # partition key is hierarchical (tenantId then a time bucket).
+    hierarchical_bucket: str | None = None
+    # Fields kept out of the Cosmos index (large free text).
+    unindexed: tuple[str, ...] = field(default=())
+    # Fields also queried across every tenant (timer sweeps): indexed without the tenant prefix.
+    global_indexed: tuple[str, ...] = ()
+
+    @property
+    def sweep_fields(self) -> tuple[str, ...]:
+        return self.global_indexed + (("expires_at",) if self.expires and "expires_at" not in self.global_indexed else ())
+
+    @property
+    def all_indexed(self) -> tuple[str, ...]:
+        extra = ("expires_at",) if self.expires and "expires_at" not in self.indexed else ()
+        return self.indexed + extra
+
+
+ORGANISATIONS = Collection("organisations", indexed=("kind", "idp_tenant_id", "home_region"))
+STORES = Collection("stores", indexed=("organisation_id", "force_id"))
+SHARING = Collection("sharing", indexed=("partner_id",))
+INCIDENTS = Collection(
+    "incidents",
+    indexed=("store_id", "category", "occurred_at", "reference", "created_at", "force_id"),
+    indexed_lists=("plates", "offender_ids"),
+    composite=(("store_id", "occurred_at"), ("category", "occurred_at")),
+    unindexed=("narrative", "witnesses", "persons", "goods"),
+)
+INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "version"), unindexed=("snapshot",))
+IDEMPOTENCY = Collection("idempotency", expires=True)
+AUDIT = Collection(
+    "audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),)
+)
+CHAIN_HEADS = Collection("chain_heads")
+SEQUENCES = Collection("sequences")
+
+ALL: dict[str, Collection] = {
+    c.name: c
+    for c in (
+        ORGANISATIONS,
+        STORES,
+        SHARING,
+        INCIDENTS,
+        INCIDENT_VERSIONS,
+        IDEMPOTENCY,
+        AUDIT,
+        CHAIN_HEADS,
+        SEQUENCES,
+    )
+}
+
