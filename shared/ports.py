@@ -46,7 +46,8 @@ Linker = Callable[[str, int, dict[str, Any]], str]
 class UnitOfWork(Protocol):
     """One request's reads and writes. Nothing is visible to others until `commit`.
 
-    Documents are dicts with an `id`. Reads return them with `_etag` added. Every
+    Documents are dicts with an `id`. Reads return them with `_etag` and `_tenant`
+    (the partition they live in) added; writes ignore both. Every
     operation names the tenant (organisation id) whose partition it touches; queries
     name the set of tenants they may see.
     """
@@ -144,3 +145,41 @@ def iterate_all(uow: UnitOfWork, collection: str, tenants: Sequence[str] | None,
         continuation = page.continuation
         if not continuation:
             return
+
+
+@dataclass
+class QueueMessage:
+    """A received message. `delivery_count` starts at 1."""
+
+    queue: str
+    message_id: str
+    body: dict[str, Any]
+    delivery_count: int
+    receipt: str = ""
+
+
+class MessageQueue(Protocol):
+    """At-least-once queues with duplicate detection on message id, visibility timeout,
+    a delivery limit and a dead-letter queue (Service Bus semantics)."""
+
+    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0) -> bool:
+        """Enqueue; returns False when a message with this id was already accepted (duplicate)."""
+
+    def receive(self, queue: str, *, max_messages: int = 10, visibility_seconds: float = 30) -> list[QueueMessage]:
+        """Lock up to `max_messages` visible messages for `visibility_seconds`."""
+
+    def complete(self, message: QueueMessage) -> None:
+        """Remove a handled message."""
+
+    def abandon(self, message: QueueMessage, *, delay_seconds: float = 0) -> None:
+        """Give a message back for another delivery (after `delay_seconds`), or dead-letter
+        it when its deliveries reached the limit."""
+
+    def dead_letter(self, message: QueueMessage, *, reason: str) -> None:
+        """Move a message that can never succeed to the dead-letter queue."""
+
+    def dead_letters(self, queue: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Dead-lettered messages of a queue, with reason and delivery count."""
+
+    def replay_dead_letters(self, queue: str, *, message_ids: Sequence[str] | None = None) -> int:
+        """Put dead-lettered messages back on their queue with a fresh delivery count."""

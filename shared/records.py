@@ -43,7 +43,7 @@ class Collection:
 
 ORGANISATIONS = Collection("organisations", indexed=("kind", "idp_tenant_id", "home_region"))
 STORES = Collection("stores", indexed=("organisation_id", "force_id"))
-SHARING = Collection("sharing", indexed=("partner_id",))
+SHARING = Collection("sharing", indexed=("partner_id", "owner_id"))
 INCIDENTS = Collection(
     "incidents",
     indexed=("store_id", "category", "occurred_at", "reference", "created_at", "force_id"),
@@ -56,6 +56,9 @@ IDEMPOTENCY = Collection("idempotency", expires=True)
 AUDIT = Collection(
     "audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),)
 )
+# Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
+# kept in the partner's partition so "may this force see incident X" is one point read.
+ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
 CHAIN_HEADS = Collection("chain_heads")
 SEQUENCES = Collection("sequences")
 
@@ -69,6 +72,7 @@ ALL: dict[str, Collection] = {
         INCIDENT_VERSIONS,
         IDEMPOTENCY,
         AUDIT,
+        ACCESS_GRANTS,
         CHAIN_HEADS,
         SEQUENCES,
     )

@@ -213,6 +213,7 @@ def public(raw: Mapping[str, Any]) -> dict[str, Any]:
     doc = {k: v for k, v in raw.items() if k not in SYSTEM_FIELDS and k not in RESERVED_FIELDS}
     doc["id"] = _domain_id(raw["id"])
     doc["_etag"] = raw.get("vigilEtag") or raw.get("_etag")
+    doc["_tenant"] = raw.get("tenantId")
     return doc
 
 
@@ -394,7 +395,7 @@ class CosmosRecordStore:
             raise ValueError(f"{coll.name} documents may not carry the adapter's fields {clash}")
         if not tenant:
             raise ValueError("a tenant is required")
-        body = {k: _jsonable(v) for k, v in doc.items() if k != "_etag"}
+        body = {k: _jsonable(v) for k, v in doc.items() if k not in ("_etag", "_tenant")}
         if "id" not in body:
             raise ValueError(f"{coll.name} documents need an id")
         body["id"] = _cosmos_id(body["id"])

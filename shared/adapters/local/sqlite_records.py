@@ -48,6 +48,12 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_iso(value)
+    return str(value)
+
+
 def _etag() -> str:
     return secrets.token_hex(10)
 
@@ -118,10 +124,17 @@ class SqliteRecordStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
+        # A unit opened while this thread already holds one (a service reading the
+        # directory mid-request) joins the open transaction instead of deadlocking on it.
+        current = getattr(self._local, "uow", None)
+        if current is not None:
+            yield current
+            return
         conn = self._connection()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             uow = SqliteUnitOfWork(conn)
+            self._local.uow = uow
             try:
                 yield uow
             except BaseException:
@@ -129,6 +142,8 @@ class SqliteRecordStore:
                 raise
             else:
                 conn.execute("COMMIT")
+            finally:
+                self._local.uow = None
 
     @contextmanager
     def read_only(self) -> Iterator[SqliteUnitOfWork]:
@@ -171,6 +186,7 @@ class SqliteUnitOfWork:
             return None
         doc = json.loads(row[0])
         doc["_etag"] = row[1]
+        doc["_tenant"] = tenant
         return doc
 
     def _where_sql(self, coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where]) -> tuple[list[str], list[Any]]:
@@ -247,9 +263,10 @@ class SqliteUnitOfWork:
             (*params, limit + 1),
         ).fetchall()
         items = []
-        for doc_text, etag, *_ in rows[:limit]:
+        for doc_text, etag, _, tenant, _ in rows[:limit]:
             doc = json.loads(doc_text)
             doc["_etag"] = etag
+            doc["_tenant"] = tenant
             items.append(doc)
         next_token = None
         if len(rows) > limit:
@@ -265,8 +282,8 @@ class SqliteUnitOfWork:
 
     # ---- writes ------------------------------------------------------------
     def _row(self, coll: Collection, tenant: str, doc: dict[str, Any], etag: str) -> tuple[Any, ...]:
-        body = {k: v for k, v in doc.items() if k != "_etag"}
-        return (tenant, body["id"], etag, json.dumps(body, separators=(",", ":"), default=str), *(_scalar(body.get(f)) for f in coll.all_indexed))
+        body = {k: v for k, v in doc.items() if k not in ("_etag", "_tenant")}
+        return (tenant, body["id"], etag, json.dumps(body, separators=(",", ":"), default=_json_default), *(_scalar(body.get(f)) for f in coll.all_indexed))
 
     def _write_lists(self, coll: Collection, tenant: str, doc: dict[str, Any], *, replace: bool) -> None:
         for f in coll.indexed_lists:

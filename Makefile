@@ -1,0 +1,43 @@
+# Vigil: `make run` serves the whole platform locally; `make test` runs every test.
+# Both create the virtual environment and install what they need themselves.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EMULATORS := tools/emulators/node_modules/.installed
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test venv emulators token job bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP)
+
+$(EMULATORS): tools/emulators/package.json tools/emulators/package-lock.json
+	cd tools/emulators && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+emulators: $(EMULATORS)
+
+run: $(STAMP)
+	$(PY) -m functions.local_runner
+
+test: $(STAMP) $(EMULATORS)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+token: $(STAMP)
+	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
+
+job: $(STAMP)
+	@$(PY) -m functions.cli job --job "$(JOB)" $(if $(AS_OF),--as-of "$(AS_OF)")
+
+bench: $(STAMP)
+	$(PY) bench/intake.py
+
+clean:
+	rm -rf $(VENV) var tools/emulators/node_modules

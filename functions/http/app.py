@@ -1,0 +1,60 @@
+"""The HTTP app: one FastAPI application served by uvicorn locally and wrapped by
+`func.AsgiFunctionApp` in Azure (see function_app.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from functions.http import audit, health, incidents, problems
+from functions.http.limits import BodyLimit
+from shared.bootstrap import Container, default_container
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Vigil: retail crime reporting, evidence, direct-to-police dispatch and shared intelligence.
+
+Sign in with `Authorization: Bearer <JWT>` (Entra ID in Azure; `make token` locally).
+Errors are RFC 9457 problem details (`application/problem+json`).
+Writes that a client may retry take an `Idempotency-Key`; changes need `If-Match`.
+"""
+
+# Routes that stream large bodies carry their own size bound instead of the JSON one.
+STREAMING_SUFFIXES: list[str] = []
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    c = container or default_container()
+    app = FastAPI(
+        title="Vigil API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.container = c
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (health, incidents, audit):
+        api.include_router(module.router(c.settings))
+    app.include_router(api)
+    app.openapi_schema = None
+    _add_problem_schema(app)
+    app.add_middleware(BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES))
+    return app
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -1,0 +1,35 @@
+"""Request dependencies: the container, who is asking, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+
+from shared.bootstrap import Container
+from shared.domain.errors import Forbidden, Unauthorized
+from shared.domain.tenancy import Principal, Role
+
+
+def container(request: Request) -> Container:
+    return request.app.state.container
+
+
+def principal(request: Request, c: Container = Depends(container)) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send Authorization: Bearer <token>.")
+    claims = c.token_verifier.verify(token.strip())
+    return c.directory.principal_from_claims(claims)
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting callers holding any of `roles`."""
+
+    def check(p: Principal = Depends(principal)) -> Principal:
+        if not p.has(*roles):
+            raise Forbidden(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
+        return p
+
+    return check

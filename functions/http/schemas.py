@@ -1,0 +1,135 @@
+"""Response shapes for the OpenAPI document (what clients can rely on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.incidents import Flags, GoodsItem, Money, PersonDescription, Reporter
+
+
+class PersonOut(BaseModel):
+    role: str
+    description: PersonDescription
+    name: str | None = None
+    date_of_birth: str | None = None
+    under_18: bool
+    offender_id: str | None = None
+
+
+class VehicleOut(BaseModel):
+    plate: str
+    plate_normalised: str
+    make: str | None = None
+    model: str | None = None
+    colour: str | None = None
+
+
+class WitnessOut(BaseModel):
+    name: str
+    kind: str
+    contact: str | None = None
+    statement: str
+    is_reporter: bool
+
+
+class D2PSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    eligible: bool
+    reasons: list[str] = []
+    status: str | None = None
+
+
+class IncidentOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    reference: str = Field(examples=["NW-000123"])
+    organisation_id: str
+    store_id: str
+    force_id: str
+    category: str
+    occurred_at: str
+    reported_at: str
+    created_at: str
+    updated_at: str
+    created_by: str
+    version: int
+    narrative: str
+    flags: Flags
+    goods: list[GoodsItem]
+    total_value: Money | None
+    persons: list[PersonOut]
+    persons_withheld: int | None = Field(default=None, description="Persons not shown to you (minors outside their organisation)")
+    vehicles: list[VehicleOut]
+    witnesses: list[WitnessOut]
+    prosecution_supported: bool
+    reporter: Reporter
+    has_minor: bool
+    etag: str
+    d2p: D2PSummary | None = None
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    continuation: str | None = Field(default=None, description="Pass back as ?continuation= for the next page; absent on the last page")
+
+
+class VersionOut(BaseModel):
+    incident_id: str
+    version: int
+    at: str
+    by: str
+    note: str
+    snapshot: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    items: list[VersionOut]
+
+
+class RevertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 1}]})
+
+    version: int = Field(ge=1, le=1_000_000)
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    at: str
+    actor_user: str
+    actor_org: str
+    actor_role: str
+    action: str
+    operation: str
+    entity: str
+    fields: list[str]
+    subjects: list[str]
+    purpose: str | None = None
+    recipient_org: str | None = None
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+class ChainCheck(BaseModel):
+    verified: bool
+    entries_checked: int
+    first_broken: dict[str, Any] | None = Field(default=None, description="The first entry that does not verify: seq, id, reason")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    continuation: str | None = None
+    chain: ChainCheck
+
+
+class Health(BaseModel):
+    status: str
+    region: str
+    backend: str
+    checks: dict[str, str]

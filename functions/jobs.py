@@ -1,0 +1,77 @@
+"""Timer jobs and queue handlers as plain functions over services.
+
+The Azure trigger blueprint (functions/triggers.py), the local runner
+(functions/local_runner.py) and `make job` all call these same functions. Each timer
+job takes `as_of` so it can be run for any moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.bootstrap import Container
+from shared.ports import JobReport
+
+log = logging.getLogger("vigil.jobs")
+
+TimerJob = Callable[[Container, datetime], JobReport]
+QueueHandler = Callable[[Container, dict[str, Any], int], None]
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str
+    default_schedule: str  # six-field NCRONTAB, UTC
+    run: TimerJob
+
+
+TIMER_JOBS: dict[str, Timer] = {}
+QUEUE_HANDLERS: dict[str, QueueHandler] = {}
+
+
+def timer(name: str, default_schedule: str):
+    def register(fn: TimerJob) -> TimerJob:
+        TIMER_JOBS[name] = Timer(name, default_schedule, fn)
+        return fn
+
+    return register
+
+
+def queue_handler(logical_queue: str):
+    def register(fn: QueueHandler) -> QueueHandler:
+        QUEUE_HANDLERS[logical_queue] = fn
+        return fn
+
+    return register
+
+
+def run_job(container: Container, name: str, as_of: datetime) -> JobReport:
+    """Run one timer job for `as_of`, logging its counts (no personal data)."""
+    job = TIMER_JOBS[name]
+    report = job.run(container, as_of)
+    log.info("job finished", extra={"job": name, "as_of": as_of.isoformat(), "counts": report.counts})
+    return report
+
+
+@timer("expiry-sweep", "0 */5 * * * *")
+def expiry_sweep(container: Container, as_of: datetime) -> JobReport:
+    """Delete expired short-lived records (idempotency keys) in bounded batches."""
+    from shared.services.expiry import sweep_expired
+
+    return sweep_expired(container.records, as_of)
+
+
+def load_all() -> None:
+    """Import every module that registers jobs or handlers."""
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+# Capability modules that register timers and queue handlers with the decorators above.
+JOB_MODULES: list[str] = []

@@ -1,0 +1,106 @@
+"""`make run`: the whole platform in one process on the embedded backend.
+
+The HTTP app under uvicorn, a worker thread per queue and a timer thread that fires
+jobs on the same NCRONTAB schedules the Azure stamp uses. Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from datetime import UTC, datetime
+
+import uvicorn
+
+from functions import jobs, ncrontab
+from functions.http.app import create_app
+from shared.bootstrap import Container, default_container
+from shared.names import TIMERS
+from shared.services.seed import seed_directory
+
+log = logging.getLogger("vigil.runner")
+
+
+def timer_loop(container: Container, stop: threading.Event) -> None:
+    schedules = {name: os.environ.get(TIMERS[name], t.default_schedule) for name, t in jobs.TIMER_JOBS.items()}
+    now = datetime.now(UTC)
+    due = {name: ncrontab.next_after(expr, now) for name, expr in schedules.items()}
+    while not stop.is_set():
+        if not due:
+            stop.wait(1)
+            continue
+        name, at = min(due.items(), key=lambda kv: kv[1])
+        wait = (at - datetime.now(UTC)).total_seconds()
+        if wait > 0 and stop.wait(min(wait, 1.0)):
+            return
+        if datetime.now(UTC) < at:
+            continue
+        try:
+            jobs.run_job(container, name, datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - one failed run must not stop the other timers
+            log.exception("timer job failed", extra={"job": name})
+        due[name] = ncrontab.next_after(schedules[name], datetime.now(UTC))
+
+
+def retry_delay(delivery_count: int, *, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter for a failed delivery."""
+    return random.uniform(0, min(cap, base * 2 ** (delivery_count - 1)))
+
+
+def queue_worker(container: Container, logical: str, stop: threading.Event, *, idle_wait: float = 0.05) -> None:
+    handler = jobs.QUEUE_HANDLERS[logical]
+    queue = container.queue
+    while not stop.is_set():
+        messages = queue.receive(logical, max_messages=16, visibility_seconds=60)
+        if not messages:
+            stop.wait(idle_wait)
+            continue
+        for message in messages:
+            try:
+                handler(container, message.body, message.delivery_count)
+            except Exception:  # noqa: BLE001 - transient: retried, then dead-lettered by the queue
+                log.warning("delivery failed; will retry", extra={"queue": logical, "message_id": message.message_id, "delivery": message.delivery_count})
+                queue.abandon(message, delay_seconds=retry_delay(message.delivery_count))
+            else:
+                queue.complete(message)
+
+
+def start_background(container: Container, stop: threading.Event) -> list[threading.Thread]:
+    jobs.load_all()
+    threads = [threading.Thread(target=timer_loop, args=(container, stop), name="timers", daemon=True)]
+    for logical in sorted(jobs.QUEUE_HANDLERS):
+        threads.append(threading.Thread(target=queue_worker, args=(container, logical, stop), name=f"queue-{logical}", daemon=True))
+    for t in threads:
+        t.start()
+    return threads
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    container = default_container()
+    added = seed_directory(container.records, container.clock)
+    from functions.cli import demo_token
+
+    port = int(os.environ.get("PORT", "7071"))
+    token = demo_token(container, "northwind", "Retailer.Reporter", stores=["nw-plymouth"])
+    print(
+        f"\nVigil is running on http://127.0.0.1:{port}/api/v1 (region {container.settings.region}, {added} demo records seeded)\n"
+        f"  API docs:  http://127.0.0.1:{port}/api/v1/docs\n"
+        f"  Try:       curl -s -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/v1/incidents\n"
+        f"  Tokens:    make token ORG=northwind ROLE=Retailer.Investigator\n",
+        flush=True,
+    )
+    stop = threading.Event()
+    start_background(container, stop)
+    try:
+        uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    finally:
+        stop.set()
+        container.close()
+        print("Vigil stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Bearer-token checks with PyJWT against a JWKS: local key file or Entra ID's keys."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import jwt
+from jwt import PyJWK, PyJWKClient, PyJWKSet
+
+from shared.domain.errors import Unauthorized
+
+# Asymmetric algorithms only: an HMAC algorithm with an RSA public key as the secret is
+# the classic key-confusion forgery, and "none" is no signature at all.
+_ALLOWED = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
+
+
+class LocalJwksSource:
+    """Keys from the JWKS file `make run` writes under var/; reloaded when the file changes."""
+
+    def __init__(self, path: Path):
+        self._path = Path(path)
+        self._lock = threading.Lock()
+        self._mtime = 0.0
+        self._set: PyJWKSet | None = None
+
+    def key_for(self, kid: str | None) -> PyJWK:
+        with self._lock:
+            mtime = self._path.stat().st_mtime
+            if self._set is None or mtime != self._mtime:
+                self._set = PyJWKSet.from_dict(json.loads(self._path.read_text()))
+                self._mtime = mtime
+            for key in self._set.keys:
+                if kid is None or key.key_id == kid:
+                    return key
+        raise Unauthorized("The token was signed with a key this service does not know.")
+
+
+class RemoteJwksSource:
+    """Entra ID's published keys, cached by PyJWKClient (it fetches synchronously: call
+    this from a worker thread, never on the event loop)."""
+
+    def __init__(self, url: str):
+        self._client = PyJWKClient(url, cache_keys=True, lifespan=3600)
+
+    def key_for(self, kid: str | None) -> PyJWK:
+        try:
+            return self._client.get_signing_key(kid) if kid else self._client.get_signing_keys()[0]
+        except jwt.PyJWKClientError as exc:
+            raise Unauthorized("The token was signed with a key this service does not know.") from exc
+
+
+class JwtVerifier:
+    def __init__(self, source, *, issuer: str, audience: str, algorithms: list[str], leeway: int = 30):
+        bad = set(algorithms) - _ALLOWED
+        if bad:
+            raise ValueError(f"algorithms not allowed: {sorted(bad)}")
+        self._source = source
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = list(algorithms)
+        self._leeway = leeway
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is not a well-formed JWT.") from exc
+        alg = header.get("alg")
+        if alg not in self._algorithms:
+            raise Unauthorized(f"Tokens signed with {alg!r} are not accepted.")
+        key = self._source.key_for(header.get("kid"))
+        if key.algorithm_name and key.algorithm_name != alg and not (key.key_type == "RSA" and alg.startswith(("RS", "PS"))):
+            raise Unauthorized("The token's algorithm does not match its key.")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[alg],
+                audience=self._audience,
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "aud", "sub"], "verify_iss": False},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The token has expired.") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise Unauthorized("The token is not valid yet (nbf).") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("The token is for another audience.") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthorized(f"The token lacks the {exc.claim} claim.") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The token's signature does not verify.") from exc
+        # Entra issuers name the tenant: the setting may hold "{tid}" as a placeholder.
+        expected_iss = self._issuer.replace("{tid}", str(claims.get("tid", "")))
+        if claims.get("iss") != expected_iss:
+            raise Unauthorized("The token comes from an issuer this service does not trust.")
+        return claims

@@ -1,0 +1,77 @@
+"""Audit entries (UK DPA 2018 s.62) and their per-organisation hash chain.
+
+The chain makes an edited, inserted or removed entry detectable: each entry's hash
+covers its content and the previous entry's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+AUDIT_CHAIN = "audit"
+
+
+class AuditAction(StrEnum):
+    """The kinds of processing s.62 asks to log."""
+
+    COLLECTION = "collection"
+    ALTERATION = "alteration"
+    CONSULTATION = "consultation"
+    DISCLOSURE = "disclosure"
+    COMBINATION = "combination"
+    ERASURE = "erasure"
+
+
+class AuditEntry(BaseModel):
+    id: str
+    at: str
+    actor_user: str
+    actor_org: str
+    actor_role: str
+    action: AuditAction
+    operation: str  # what the caller did, e.g. "incident.read"
+    entity: str  # "incident/<id>", or the collection for searches
+    fields: list[str] = []
+    subjects: list[str] = []  # ids returned by a search or disclosed
+    purpose: str | None = None
+    recipient_org: str | None = None
+    chain: str = AUDIT_CHAIN
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+
+_HASHED = ("id", "at", "actor_user", "actor_org", "actor_role", "action", "operation", "entity", "fields", "subjects", "purpose", "recipient_org", "chain", "seq", "prev_hash")
+
+
+def link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash, the sequence number and the entry's content."""
+    content = {k: entry.get(k) for k in _HASHED}
+    content["seq"] = seq
+    content["prev_hash"] = prev_hash
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def first_broken_link(entries: list[dict[str, Any]], predecessor_hash: str = "") -> dict[str, Any] | None:
+    """Walk consecutive entries (ascending seq); name the first one that does not verify.
+
+    `predecessor_hash` is the hash of the entry before the first one given ("" at the start).
+    """
+    expected_prev = predecessor_hash
+    expected_seq = entries[0]["seq"] if entries else 1
+    for e in entries:
+        if e["seq"] != expected_seq:
+            return {"seq": expected_seq, "id": None, "reason": f"entry {expected_seq} is missing"}
+        if e.get("prev_hash") != expected_prev:
+            return {"seq": e["seq"], "id": e["id"], "reason": "does not link to the previous entry"}
+        if link_hash(expected_prev, e["seq"], e) != e.get("hash"):
+            return {"seq": e["seq"], "id": e["id"], "reason": "content does not match its hash"}
+        expected_prev = e["hash"]
+        expected_seq += 1
+    return None

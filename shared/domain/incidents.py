@@ -1,0 +1,307 @@
+"""Incidents as retailers report them, and the pure rules around them.
+
+No I/O and no clock: services pass `now` in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.domain.tenancy import ShareLevel
+
+# DOMAIN.md: the form must not hold special-category data. No field, no filter.
+SPECIAL_CATEGORY_FIELDS = {
+    "ethnicity", "ethnic_origin", "race", "racial_origin", "religion", "religious_belief", "beliefs",
+    "political_views", "political_opinion", "politics", "sexual_orientation", "sexuality", "health",
+    "medical", "medical_condition", "disability", "nationality_ethnic", "skin_colour", "skin_color",
+}
+
+
+class Category(StrEnum):
+    SHOP_THEFT = "shop_theft"
+    ROBBERY = "robbery"  # theft with violence
+    VIOLENCE_AGAINST_STAFF = "violence_against_staff"
+    ABUSE_THREATS = "abuse_threats"
+    CRIMINAL_DAMAGE = "criminal_damage"
+    FRAUD = "fraud"
+    BURGLARY = "burglary"
+    ANTI_SOCIAL_BEHAVIOUR = "anti_social_behaviour"
+    HATE_INCIDENT = "hate_incident"
+    SUSPICIOUS_ACTIVITY = "suspicious_activity"
+    PREVENTED_OFFENCE = "prevented_offence"
+
+
+# ---- plates --------------------------------------------------------------------
+
+# Look-alike letters from other scripts that cameras and keyboards produce, mapped to
+# the Latin letter they show. Anything else outside A-Z/0-9 after NFKC is refused.
+_LOOKALIKES = str.maketrans(
+    {
+        "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+        "Х": "X", "У": "Y", "Ι": "I", "Ο": "O", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Κ": "K",
+        "Μ": "M", "Ν": "N", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    }
+)
+_PLATE_SEPARATORS = re.compile(r"[\s\-_.·•/]+")
+_PLATE_OK = re.compile(r"^[A-Z0-9]{1,10}$")
+
+
+class PlateError(ValueError):
+    pass
+
+
+def normalise_plate(raw: str) -> str:
+    """Upper case, no spaces or punctuation; Cyrillic/Greek look-alikes mapped to Latin.
+
+    NFKC first folds full-width and styled forms ("ＡＢ１２") to plain ones. Raises
+    PlateError for anything that is not letters and digits afterwards.
+    """
+    text = unicodedata.normalize("NFKC", raw).upper().translate(_LOOKALIKES)
+    text = _PLATE_SEPARATORS.sub("", text)
+    if not _PLATE_OK.match(text):
+        raise PlateError(f"'{raw}' is not a number plate: use letters A-Z and digits only (1 to 10 characters)")
+    return text
+
+
+def _plate(value: str) -> str:
+    normalise_plate(value)
+    return value.strip()
+
+
+# ---- value ---------------------------------------------------------------------
+
+
+class Money(BaseModel):
+    """An amount in minor units (pence, cents) with its ISO 4217 currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_minor: int = Field(ge=0, le=10_000_000_000, description="Minor units: 4599 is £45.99")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["GBP"])
+
+
+class GoodsItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(default=1, ge=1, le=100_000)
+    unit_value: Money
+    recovered: bool = False
+
+
+class Flags(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    violence: bool = False
+    weapon: bool = False
+    threats: bool = False
+    staff_injured: bool = False
+    offender_detained: bool = Field(default=False, description="Offender detained by security")
+    hate_element: bool = False
+
+
+class PersonDescription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    build: Literal["slim", "medium", "heavy", "athletic", "unknown"] = "unknown"
+    height_min_cm: int | None = Field(default=None, ge=50, le=250)
+    height_max_cm: int | None = Field(default=None, ge=50, le=250)
+    hair: str | None = Field(default=None, max_length=200)
+    clothing: str | None = Field(default=None, max_length=500)
+    distinguishing_marks: str | None = Field(default=None, max_length=500)
+    apparent_age_range: str | None = Field(default=None, max_length=20, examples=["25-35"])
+
+    @model_validator(mode="after")
+    def _height_range(self) -> PersonDescription:
+        if self.height_min_cm and self.height_max_cm and self.height_min_cm > self.height_max_cm:
+            raise ValueError("height_min_cm is above height_max_cm")
+        return self
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["suspect", "accomplice", "offender"] = "suspect"
+    description: PersonDescription = PersonDescription()
+    name: str | None = Field(default=None, max_length=200, description="Only if known")
+    date_of_birth: date | None = Field(default=None, description="Only if known")
+    under_18: bool | None = Field(default=None, description="Set when the person is known or believed to be under 18")
+    offender_id: str | None = Field(default=None, max_length=64, description="Links this person to a known offender of your organisation")
+
+
+class VehicleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plate: Annotated[str, AfterValidator(_plate)] = Field(max_length=20, description="As seen; normalised for matching")
+    make: str | None = Field(default=None, max_length=60)
+    model: str | None = Field(default=None, max_length=60)
+    colour: str | None = Field(default=None, max_length=40)
+
+
+class WitnessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["staff", "security", "customer", "other"] = "staff"
+    contact: str | None = Field(default=None, max_length=200)
+    statement: str = Field(min_length=1, max_length=20_000)
+    is_reporter: bool = Field(default=False, description="The statement is the reporter's own")
+
+
+class Reporter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    job_title: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+def _reject_special_categories(data: Any) -> Any:
+    if isinstance(data, dict):
+        bad = sorted(k for k in data if isinstance(k, str) and k.lower() in SPECIAL_CATEGORY_FIELDS)
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)}: special category data (ethnicity, race, religion, political views, "
+                "sexual orientation, health) is never collected by Vigil"
+            )
+    return data
+
+
+class IncidentIn(BaseModel):
+    """A report as a retailer submits it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "store_id": "nw-plymouth",
+                    "category": "shop_theft",
+                    "occurred_at": "2026-11-20T14:32:00+00:00",
+                    "narrative": "Male filled a rucksack with spirits from aisle 4 and left without paying. Challenged at the door; pushed a colleague aside.",
+                    "flags": {"violence": True, "threats": False, "staff_injured": False},
+                    "goods": [{"description": "Whisky 70cl", "quantity": 6, "unit_value": {"amount_minor": 2899, "currency": "GBP"}}],
+                    "persons": [{"role": "suspect", "description": {"build": "slim", "height_min_cm": 175, "height_max_cm": 185, "hair": "short, dark", "clothing": "grey hoodie, black joggers, red rucksack"}}],
+                    "vehicles": [{"plate": "WR21 XKD", "make": "Ford", "model": "Focus", "colour": "silver"}],
+                    "witnesses": [{"name": "Sam Taylor", "kind": "staff", "statement": "I saw the man take six bottles and walk past the tills.", "is_reporter": True}],
+                    "prosecution_supported": True,
+                    "reporter": {"name": "Sam Taylor", "job_title": "Duty manager"},
+                }
+            ]
+        },
+    )
+
+    store_id: str = Field(min_length=1, max_length=64)
+    category: Category
+    occurred_at: datetime
+    narrative: str = Field(min_length=1, max_length=20_000)
+    flags: Flags = Flags()
+    goods: list[GoodsItem] = Field(default_factory=list, max_length=200)
+    persons: list[PersonIn] = Field(default_factory=list, max_length=50)
+    vehicles: list[VehicleIn] = Field(default_factory=list, max_length=20)
+    witnesses: list[WitnessIn] = Field(default_factory=list, max_length=50)
+    prosecution_supported: bool = False
+    reporter: Reporter
+
+    @model_validator(mode="before")
+    @classmethod
+    def _special(cls, data: Any) -> Any:
+        return _reject_special_categories(data)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("occurred_at needs a UTC offset, e.g. 2026-11-20T14:32:00+00:00")
+        return v
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> IncidentIn:
+        currencies = {g.unit_value.currency for g in self.goods}
+        if len(currencies) > 1:
+            raise ValueError("goods must all be valued in one currency")
+        return self
+
+
+class IncidentPatch(BaseModel):
+    """A JSON merge patch (RFC 7396) of the fields a retailer may change after reporting."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"narrative": "Updated: the suspect returned the next day and was recognised.", "prosecution_supported": True}]},
+    )
+
+    store_id: str | None = Field(default=None, min_length=1, max_length=64)
+    category: Category | None = None
+    occurred_at: datetime | None = None
+    narrative: str | None = Field(default=None, min_length=1, max_length=20_000)
+    flags: dict[str, bool] | None = None
+    goods: list[GoodsItem] | None = Field(default=None, max_length=200)
+    persons: list[PersonIn] | None = Field(default=None, max_length=50)
+    vehicles: list[VehicleIn] | None = Field(default=None, max_length=20)
+    witnesses: list[WitnessIn] | None = Field(default=None, max_length=50)
+    prosecution_supported: bool | None = None
+    reporter: Reporter | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _special(cls, data: Any) -> Any:
+        return _reject_special_categories(data)
+
+
+def age_on(dob: date, moment: date) -> int:
+    return moment.year - dob.year - ((moment.month, moment.day) < (dob.month, dob.day))
+
+
+def is_minor(person: dict[str, Any], occurred_at: datetime) -> bool:
+    """Under 18 when stated, or when the date of birth says so on the day of the incident."""
+    if person.get("under_18"):
+        return True
+    dob = person.get("date_of_birth")
+    if dob:
+        return age_on(date.fromisoformat(dob), occurred_at.date()) < 18
+    return False
+
+
+def total_value(goods: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not goods:
+        return None
+    return {
+        "amount_minor": sum(g["unit_value"]["amount_minor"] * g.get("quantity", 1) for g in goods),
+        "currency": goods[0]["unit_value"]["currency"],
+    }
+
+
+EDITABLE_FIELDS = ("store_id", "category", "occurred_at", "narrative", "flags", "goods", "persons", "vehicles", "witnesses", "prosecution_supported", "reporter")
+
+
+def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_to_viewer: bool) -> dict[str, Any]:
+    """What a partner organisation (a force) sees of an incident.
+
+    Minors never leave the reporting organisation, except to the police force the
+    incident was dispatched to. Below FULL, names and dates of birth are withheld and
+    witnesses appear without contact details.
+    """
+    view = dict(incident)
+    persons = []
+    withheld = 0
+    for p in incident.get("persons", []):
+        if p.get("under_18") and not dispatched_to_viewer:
+            withheld += 1
+            continue
+        p = dict(p)
+        if level != ShareLevel.FULL and not dispatched_to_viewer:
+            p["name"] = None
+            p["date_of_birth"] = None
+        persons.append(p)
+    view["persons"] = persons
+    view["persons_withheld"] = withheld
+    if level != ShareLevel.FULL and not dispatched_to_viewer:
+        view["witnesses"] = [dict(w, contact=None) for w in incident.get("witnesses", [])]
+    return view
