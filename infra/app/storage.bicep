@@ -1,0 +1,200 @@
+// Blob storage: the evidence account, and a separate account for the Functions host
+// (deployment package, timer leases). Evidence is kept apart so its locks, lifecycle
+// and access never mix with the host's churn.
+//
+// Container names match shared/names.py BLOB_CONTAINERS (tests/infra checks).
+param evidenceAccountName string
+param deploymentAccountName string
+param deploymentContainerName string
+param location string
+param tags object = {}
+param evidenceSku string = 'Standard_ZRS'
+param softDeleteDays int = 14
+param privateNetworking bool = false
+
+// Public endpoint on only when the stamp has no private endpoints. Either way every
+// request needs an Entra ID token: shared keys and anonymous reads are off.
+var publicAccess = privateNetworking ? 'Disabled' : 'Enabled'
+var networkAcls = {
+  bypass: 'None'
+  defaultAction: privateNetworking ? 'Deny' : 'Allow'
+}
+
+resource evidence 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_206:ZRS keeps evidence inside the region; GZRS (a parameter) is for geographies whose paired region is in the same country
+  // checkov:skip=CKV_AZURE_35:default Allow only without privateNetworking (Flex without VNet reaches storage publicly); access still needs an Entra token and a data role
+  // checkov:skip=CKV_AZURE_43:the name is built in main.bicep as 'stevd' + uniqueString(): 18 lowercase letters and digits
+  name: evidenceAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: evidenceSku
+  }
+  properties: {
+    accessTier: 'Hot'
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    isLocalUserEnabled: false
+    isSftpEnabled: false
+    publicNetworkAccess: publicAccess
+    networkAcls: networkAcls
+    encryption: {
+      keySource: 'Microsoft.Storage'
+      // A second layer of encryption at rest for evidence.
+      requireInfrastructureEncryption: true
+      services: {
+        blob: {
+          enabled: true
+        }
+      }
+    }
+  }
+}
+
+resource evidenceBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: evidence
+  name: 'default'
+  properties: {
+    // Versioning is required for version-level immutability, and keeps every
+    // overwrite attempt recoverable.
+    isVersioningEnabled: true
+    deleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+  }
+}
+
+// Originals as received. Version-level immutability lets the adapter put a time-based
+// policy and legal holds on each blob version; no container default policy, because
+// retention (shared/services) decides each blob's lawful lifetime.
+resource evidenceContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: evidenceBlobs
+  name: 'evidence'
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: {
+      enabled: true
+    }
+  }
+}
+
+// Uploads in progress (hashed while received, then copied into evidence) and built
+// court packages: no immutability, so abandoned pieces can be removed.
+var plainContainers = [
+  'evidence-staging'
+  'packages'
+]
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in plainContainers: {
+  parent: evidenceBlobs
+  name: c
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
+// Staging leftovers (an upload that never completed) go after a day even if the
+// staging-sweep timer is not running: base blobs, their old versions and snapshots.
+resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: evidence
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-staging-leftovers'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'evidence-staging/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: 1
+                }
+              }
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 1
+                }
+              }
+              snapshot: {
+                delete: {
+                  daysAfterCreationGreaterThan: 1
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    containers
+  ]
+}
+
+// The Functions host's account: Flex Consumption deployment package and host state.
+resource deployment 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_206:holds only the deployment package and host state, rebuilt by azd deploy; LRS is enough
+  // checkov:skip=CKV_AZURE_35:default Allow only without privateNetworking (Flex without VNet reaches its host storage publicly); access still needs an Entra token
+  // checkov:skip=CKV_AZURE_43:the name is built in main.bicep as 'stdep' + uniqueString(): 18 lowercase letters and digits
+  name: deploymentAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    isLocalUserEnabled: false
+    publicNetworkAccess: publicAccess
+    networkAcls: networkAcls
+  }
+}
+
+resource deploymentBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: deployment
+  name: 'default'
+}
+
+// Flex Consumption reads the app package from here with the identity; it must exist
+// before the function app.
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: deploymentBlobs
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+output evidenceAccountName string = evidence.name
+output evidenceAccountId string = evidence.id
+output evidenceBlobEndpoint string = evidence.properties.primaryEndpoints.blob
+output deploymentAccountName string = deployment.name
+output deploymentAccountId string = deployment.id
+// Returned after the container exists, so the function app waits for it.
+output deploymentContainerUrl string = '${deployment.properties.primaryEndpoints.blob}${deploymentContainer.name}'

@@ -1,0 +1,381 @@
+// One Vigil stamp: everything a geography needs, in its own resource group and region.
+//
+// Deploy with azd (see docs/deploy.md): `azd env new vigil-uk && azd up`. The
+// preprovision hook copies infra/main.parameters.<geo>.json to main.parameters.json.
+//
+// Written for the Bicep that checkov's bundled parser reads (tests/infra): no
+// user-defined types, lambdas, deployer() or ternaries spread over several lines.
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name, e.g. vigil-uk. Seeds the unique resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of the stamp. Data never leaves it.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@allowed([
+  'uk'
+  'au'
+  'nz'
+  'us'
+  'ca'
+])
+@description('Vigil region code of this stamp (VIGIL_REGION); names the Cosmos database.')
+param geo string
+
+@description('Public base URL of every stamp, by region code (VIGIL_REGION_BASE_URLS): used for 421 answers and case links.')
+param regionBaseUrls object
+
+@description('Entra ID app registration audience that access tokens must carry.')
+param authAudience string = 'api://vigil'
+
+@description('Token issuer. Empty: this tenant\'s v2.0 issuer.')
+param authIssuer string = ''
+
+@description('JWKS URL for token signatures. Empty: this tenant\'s v2.0 keys.')
+param authJwksUrl string = ''
+
+@description('Prefix of the Cosmos database name; the database is <prefix>-<geo>.')
+param cosmosDatabasePrefix string = 'vigil'
+
+@description('Serverless Cosmos suits a small stamp; a large one (ANPR) wants provisioned autoscale.')
+param cosmosServerless bool = true
+
+@description('Autoscale ceiling (RU/s) shared by the database when not serverless.')
+param cosmosAutoscaleMaxThroughput int = 4000
+
+@description('Upper bound on Flex Consumption instances: caps cost and the load on Cosmos.')
+param functionMaximumInstanceCount int = 40
+
+@allowed([
+  2048
+  4096
+])
+@description('Memory per Flex Consumption instance.')
+param functionInstanceMemoryMB int = 2048
+
+@description('Always-ready HTTP instances (0 = scale to zero, cold starts possible).')
+param functionAlwaysReadyInstances int = 0
+
+@allowed([
+  'Standard_ZRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+@description('Evidence replication. GZRS copies to the paired region: use it only where the pair is inside the geography.')
+param evidenceStorageSku string = 'Standard_ZRS'
+
+@description('Days a deleted evidence blob or container can still be restored.')
+param evidenceSoftDeleteDays int = 14
+
+@description('Days Log Analytics keeps logs.')
+param logRetentionDays int = 90
+
+@description('Private endpoints and VNet integration; public network access off everywhere.')
+param privateNetworking bool = false
+
+@description('Address space of the stamp VNet when privateNetworking is on.')
+param vnetAddressPrefix string = '10.60.0.0/16'
+
+@description('Object id of the Entra group that sets and rotates Key Vault secrets. Empty: none.')
+param operatorsPrincipalId string = ''
+
+@description('Override timer schedules (six-field NCRONTAB, UTC), e.g. {"SCHEDULE_RETENTION": "0 0 1 * * *"}.')
+param schedules object = {}
+
+// ---------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  'vigil-geo': geo
+}
+
+var identityName = '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
+var planName = '${abbrs.webServerFarms}${resourceToken}'
+// Two storage accounts: evidence (locked down, immutable) and the function host's own.
+var evidenceStorageName = '${abbrs.storageStorageAccounts}evd${resourceToken}'
+var deploymentStorageName = '${abbrs.storageStorageAccounts}dep${resourceToken}'
+var deploymentContainerName = 'app-package'
+var cosmosAccountName = '${abbrs.documentDBDatabaseAccounts}${resourceToken}'
+var cosmosDatabaseName = '${cosmosDatabasePrefix}-${geo}'
+var serviceBusName = '${abbrs.serviceBusNamespaces}${resourceToken}'
+var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
+var logAnalyticsName = '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+var appInsightsName = '${abbrs.insightsComponents}${resourceToken}'
+var vnetName = '${abbrs.networkVirtualNetworks}${resourceToken}'
+
+var tenantId = tenant().tenantId
+var issuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}${tenantId}/v2.0' : authIssuer
+var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint}${tenantId}/discovery/v2.0/keys' : authJwksUrl
+
+// ---------------------------------------------------------------------------
+// Resource group and identity
+// ---------------------------------------------------------------------------
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// The app's only identity. It holds data-plane roles (app/rbac.bicep) instead of keys,
+// so no connection string carries a secret.
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: identityName
+    location: location
+    tags: tags
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Network (only when privateNetworking): VNet first, endpoints once targets exist
+// ---------------------------------------------------------------------------
+
+module network 'app/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: vnetName
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Data, storage, messaging, secrets, monitoring
+// ---------------------------------------------------------------------------
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: logAnalyticsName
+    appInsightsName: appInsightsName
+    location: location
+    tags: tags
+    retentionInDays: logRetentionDays
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    evidenceAccountName: evidenceStorageName
+    deploymentAccountName: deploymentStorageName
+    deploymentContainerName: deploymentContainerName
+    location: location
+    tags: tags
+    evidenceSku: evidenceStorageSku
+    softDeleteDays: evidenceSoftDeleteDays
+    privateNetworking: privateNetworking
+  }
+}
+
+module data 'app/data.bicep' = {
+  name: 'data'
+  scope: rg
+  params: {
+    accountName: cosmosAccountName
+    databaseName: cosmosDatabaseName
+    location: location
+    tags: tags
+    serverless: cosmosServerless
+    autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    privateNetworking: privateNetworking
+  }
+}
+
+module messaging 'app/messaging.bicep' = {
+  name: 'messaging'
+  scope: rg
+  params: {
+    name: serviceBusName
+    location: location
+    tags: tags
+    privateNetworking: privateNetworking
+  }
+}
+
+module keyvault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+    privateNetworking: privateNetworking
+  }
+}
+
+// ---------------------------------------------------------------------------
+// App settings: every field of shared/settings.py as VIGIL_<FIELD>, plus what the
+// Functions host needs. tests/infra/test_consistency.py holds these in step with the
+// code and with local.settings.sample.json.
+// ---------------------------------------------------------------------------
+
+// Key Vault reference prefix: the secret itself never appears in app settings or in
+// the deployment history. Usage: '${kvRef}sendgrid-api-key)'.
+var kvRef = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
+
+var vigilSettings = {
+  VIGIL_BACKEND: 'azure'
+  VIGIL_REGION: geo
+  VIGIL_REGION_BASE_URLS: string(regionBaseUrls)
+  // Local scratch only (the azure backend keeps nothing on disk).
+  VIGIL_DATA_DIR: '/tmp/vigil'
+  VIGIL_AUTH_ISSUER: issuer
+  VIGIL_AUTH_AUDIENCE: authAudience
+  VIGIL_AUTH_JWKS_URL: jwksUrl
+  VIGIL_AUTH_ALGORITHMS: '["RS256"]'
+  VIGIL_AUTH_LEEWAY_SECONDS: '30'
+  VIGIL_MAX_JSON_BODY_BYTES: '262144'
+  VIGIL_MAX_PAGE_SIZE: '100'
+  VIGIL_DEFAULT_PAGE_SIZE: '25'
+  VIGIL_COSMOS_ENDPOINT: data.outputs.endpoint
+  // Empty on purpose: Cosmos local auth is off, the adapter uses the identity.
+  VIGIL_COSMOS_KEY: ''
+  VIGIL_COSMOS_DATABASE_PREFIX: cosmosDatabasePrefix
+  VIGIL_COSMOS_VERIFY_TLS: 'true'
+  VIGIL_AZURE_CLIENT_ID: identity.outputs.clientId
+}
+
+// Queue names, so triggers bind with queue_name="%QUEUE_...%" (shared/names.py).
+var queueSettings = {
+  QUEUE_D2P_DISPATCH: 'd2p-dispatch'
+  QUEUE_ANPR_ALERTS: 'anpr-alerts'
+  QUEUE_WEBHOOK_DELIVERIES: 'webhook-deliveries'
+}
+
+// Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the
+// code's own (functions/jobs.py @timer); a stamp overrides any with `schedules`.
+var defaultSchedules = {
+  // Publishes outbox entries whose direct send failed: the D2P latency floor.
+  SCHEDULE_OUTBOX_RELAY: '*/30 * * * * *'
+  // Chases D2P reports no force has acknowledged.
+  SCHEDULE_D2P_UNACKNOWLEDGED: '0 0 * * * *'
+  // Sweeps ANPR reads past expiry (Cosmos TTL also removes them).
+  SCHEDULE_ANPR_EXPIRY: '0 10 * * * *'
+  // Retention deletes at a quiet hour.
+  SCHEDULE_RETENTION: '0 30 2 * * *'
+  // Re-hashes a sample of evidence against its recorded SHA-256.
+  SCHEDULE_EVIDENCE_VERIFY: '0 0 4 * * *'
+  // Removes abandoned uploads from evidence-staging (the lifecycle rule is the backstop).
+  SCHEDULE_STAGING_SWEEP: '0 40 * * * *'
+  // Deletes expired short-lived records (idempotency keys) in bounded batches.
+  SCHEDULE_EXPIRY_SWEEP: '0 */5 * * * *'
+}
+
+// The Functions host: identity-based connections (<name>__credential/__clientId).
+// FUNCTIONS_WORKER_RUNTIME is not set: Flex Consumption takes it from functionAppConfig.
+var hostSettings = {
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  AzureWebJobsStorage__accountName: deploymentStorageName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  ServiceBusConnection__fullyQualifiedNamespace: messaging.outputs.fullyQualifiedNamespace
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identity.outputs.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  // Local auth is off on App Insights: telemetry is sent with the identity.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+}
+
+var appSettings = union(hostSettings, vigilSettings, queueSettings, union(defaultSchedules, schedules))
+
+// ---------------------------------------------------------------------------
+// Function app
+// ---------------------------------------------------------------------------
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: planName
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    maximumInstanceCount: functionMaximumInstanceCount
+    instanceMemoryMB: functionInstanceMemoryMB
+    alwaysReadyInstances: functionAlwaysReadyInstances
+    appSettings: appSettings
+    privateNetworking: privateNetworking
+    appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Role assignments (least privilege) and private endpoints
+// ---------------------------------------------------------------------------
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    operatorsPrincipalId: operatorsPrincipalId
+    deploymentStorageName: storage.outputs.deploymentAccountName
+    evidenceStorageName: storage.outputs.evidenceAccountName
+    cosmosAccountName: data.outputs.accountName
+    cosmosDatabaseName: data.outputs.databaseName
+    serviceBusName: messaging.outputs.name
+    keyVaultName: keyvault.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
+  name: 'private-endpoints'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
+    zoneIds: privateNetworking ? network.outputs.zoneIds : {}
+    evidenceStorageId: storage.outputs.evidenceAccountId
+    deploymentStorageId: storage.outputs.deploymentAccountId
+    cosmosAccountId: data.outputs.accountId
+    serviceBusId: messaging.outputs.id
+    keyVaultId: keyvault.outputs.id
+    functionAppId: api.outputs.id
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Outputs (azd stores them in .azure/<env>/.env)
+// ---------------------------------------------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output VIGIL_GEO string = geo
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_URI string = api.outputs.uri
+output AZURE_KEY_VAULT_NAME string = keyvault.outputs.name
+output AZURE_COSMOS_ENDPOINT string = data.outputs.endpoint
+output AZURE_COSMOS_DATABASE string = data.outputs.databaseName
+output AZURE_SERVICEBUS_NAMESPACE string = messaging.outputs.fullyQualifiedNamespace
+output AZURE_EVIDENCE_BLOB_ENDPOINT string = storage.outputs.evidenceBlobEndpoint
