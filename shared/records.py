@@ -60,6 +60,24 @@ AUDIT = Collection(
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
 CHAIN_HEADS = Collection("chain_heads")
+# Evidence files of an incident (issue 3), tenant = the reporting organisation.
+EVIDENCE = Collection("evidence", indexed=("incident_id",))
+# Direct to police. A force's rules (tenant = force): "current" plus one doc per version.
+D2P_RULES = Collection("d2p_rules", indexed=("version",))
+# A retailer's D2P settings (tenant = retailer): automatic sending.
+D2P_SETTINGS = Collection("d2p_settings")
+# The latest eligibility evaluation of an incident (tenant = retailer, id = incident id).
+D2P_EVALUATIONS = Collection("d2p_evaluations", indexed=("incident_id",))
+# One dispatch of one incident to one force (tenant = retailer, id = "<incident>.<force>").
+DISPATCHES = Collection(
+    "dispatches",
+    indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference"),
+    global_indexed=("status",),
+)
+# Transactional outbox: messages written with the change that causes them (tenant = retailer).
+OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))
+# Home Office outcome codes a force records on an incident over time (tenant = retailer).
+OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
 SEQUENCES = Collection("sequences")
 
 ALL: dict[str, Collection] = {
@@ -75,6 +93,13 @@ ALL: dict[str, Collection] = {
         ACCESS_GRANTS,
         CHAIN_HEADS,
         SEQUENCES,
+        EVIDENCE,
+        D2P_RULES,
+        D2P_SETTINGS,
+        D2P_EVALUATIONS,
+        DISPATCHES,
+        OUTBOX,
+        OUTCOMES,
     )
 }
 
