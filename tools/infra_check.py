@@ -62,7 +62,10 @@ def bicep_files() -> list[Path]:
 
 @lru_cache(maxsize=None)
 def _parse_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
-    from pycep import BicepParser
+    try:
+        from pycep import BicepParser
+    except ImportError as exc:  # pragma: no cover - environment problem, said plainly
+        raise ImportError("pycep-parser is missing: pip install pycep-parser==0.7.1 (requirements-dev.txt)") from exc
 
     return BicepParser().parse(text=path.read_text(encoding="utf-8"))
 
@@ -167,6 +170,21 @@ def symbols(path: Path) -> set[str]:
     return {name for part in ("parameters", "variables", "resources", "modules") for name in (tree.get(part) or {})}
 
 
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def interpolate(text: str, tree: dict[str, Any]) -> str:
+    """Put string variables into `${name}` holes, one level deep (so '${kvRef}x)' reads
+    '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=x)')."""
+    variables_ = tree.get("variables") or {}
+
+    def hole(match: re.Match[str]) -> str:
+        value = variables_.get(match.group(1), {}).get("value")
+        return value if isinstance(value, str) else match.group(0)
+
+    return _INTERPOLATION.sub(hole, text)
+
+
 def _resolve(value: Any, tree: dict[str, Any]) -> Any:
     """Follow variable names and union() calls to a literal object where possible."""
     if isinstance(value, str):
@@ -175,7 +193,9 @@ def _resolve(value: Any, tree: dict[str, Any]) -> Any:
         if value in (tree.get("parameters") or {}):
             default = tree["parameters"][value].get("default")
             return _resolve(default, tree) if default is not None else value
-        return value
+        return interpolate(value, tree) if "${" in value else value
+    if isinstance(value, dict) and "function" not in value and "operator" not in value:
+        return {k: _resolve(v, tree) if isinstance(v, str) and "${" in v else v for k, v in value.items()}
     if isinstance(value, dict) and "function" in value and value["function"].get("type") == "union":
         merged: dict[str, Any] = {}
         for arg in value["function"]["parameters"].values():

@@ -93,6 +93,12 @@ def test_secrets_come_from_key_vault(deployed):
         )
 
 
+def test_key_vault_references_name_the_stamp_vault():
+    main = ic.parse(ic.MAIN)
+    assert KV_REFERENCE.match(ic.interpolate("${kvRef}sendgrid-api-key)", main))
+    assert ic._module_body(main["modules"]["keyvault"])["params"]["name"] == "keyVaultName"
+
+
 def test_no_keys_or_connection_strings_in_app_settings(deployed):
     assert "FUNCTIONS_WORKER_RUNTIME" not in deployed, "Flex Consumption takes the runtime from functionAppConfig"
     assert "AzureWebJobsStorage" not in deployed, "host storage is reached with the identity (AzureWebJobsStorage__*)"
