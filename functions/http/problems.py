@@ -47,7 +47,9 @@ def problem(status: int, slug: str, title: str, detail: str, *, instance: str | 
 
 
 _STATUS_SLUGS = {
-    400: ("bad-request", "Bad request"),
+    # FastAPI raises a bare 400 only when it cannot parse the body (e.g. not UTF-8):
+    # the same problem type as JSON that does not parse.
+    400: ("malformed-json", "Malformed JSON"),
     401: ("unauthorized", "Sign-in required"),
     403: ("forbidden", "Not allowed"),
     404: ("not-found", "Not found"),
