@@ -88,13 +88,65 @@ class Container:
     def incidents(self):
         from shared.services.incidents import IncidentService
 
-        return IncidentService(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit)
+        service = IncidentService(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit)
+        # D2P eligibility (and automatic sending) in the same unit of work as the change.
+        service.hooks.append(lambda uow, principal, incident, change: self.d2p.hook(uow, principal, incident, change))
+        service.extra_views.append(lambda uow, principal, incident: self.d2p.view(uow, principal, incident))
+        return service
+
+    @cached_property
+    def mail(self):
+        """Mail: `.eml` files in <data_dir>/outbox locally, SendGrid in Azure."""
+        s = self.settings
+        provider = s.mail_provider if s.mail_provider != "auto" else ("outbox" if s.backend == "local" else "sendgrid")
+        if provider == "outbox":
+            from shared.adapters.local.outbox_mail import OutboxMail
+
+            return OutboxMail(self.data_dir / "outbox")
+        from shared.adapters.azure.sendgrid_mail import SendGridMail
+
+        return SendGridMail.from_settings(s)
+
+    @cached_property
+    def d2p(self):
+        from shared.services.d2p import D2PService
+
+        s = self.settings
+        return D2PService(
+            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, queue=self.queue, mail=self.mail,
+            locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
+            region_base_url=s.region_base_urls.get(s.region, ""), mail_from=s.d2p_mail_from, max_deliveries=s.d2p_max_deliveries,
+            webhook_public_key=s.sendgrid_webhook_public_key, webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
+        )
+
+    @cached_property
+    def evidence_blobs(self):
+        """Write-once evidence bytes: files under <data_dir>/<region>/evidence locally, Blob Storage in Azure."""
+        s = self.settings
+        if s.backend == "local" and not s.evidence_blob_connection_string:
+            from shared.adapters.local.file_evidence import FileEvidenceStore
+
+            return FileEvidenceStore(self.data_dir / s.region / "evidence", clock=self.clock)
+        from shared.adapters.azure.blob_evidence import AzureBlobEvidenceStore
+
+        return AzureBlobEvidenceStore.from_settings(s)
+
+    @cached_property
+    def evidence(self):
+        from shared.services.evidence import EvidenceLimits, EvidenceService
+
+        return EvidenceService(
+            records=self.records, blobs=self.evidence_blobs, clock=self.clock, incidents=self.incidents, audit=self.audit,
+            limits=EvidenceLimits.from_settings(self.settings),
+        )
 
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}
         ok, why = self.records.ready()
         checks["records"] = "ok" if ok else why
+        ok, why = self.mail.ready()
+        checks["mail"] = "ok" if ok else why
         return checks
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ Adapters under `shared/adapters/local` and `shared/adapters/azure` implement the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -118,6 +118,23 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
 
 
+@dataclass(frozen=True)
+class WebhookResult:
+    """What a receiver answered: `status` 0 when it could not be reached."""
+
+    status: int
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class WebhookSender(Protocol):
+    def post(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> WebhookResult:
+        """POST `body` to `url` once; never raises for the receiver's failures."""
+
+
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> dict[str, Any]:
         """Check signature, issuer, audience, expiry, not-before and algorithm; return claims.
@@ -183,3 +200,80 @@ class MessageQueue(Protocol):
 
     def replay_dead_letters(self, queue: str, *, message_ids: Sequence[str] | None = None) -> int:
         """Put dead-lettered messages back on their queue with a fresh delivery count."""
+
+
+class TransientMailError(Exception):
+    """The mail provider could not take the message now (timeout, 429, 5xx): try again later."""
+
+
+class PermanentMailError(Exception):
+    """The mail provider will never take this message (e.g. an invalid address): do not retry."""
+
+
+class MailSender(Protocol):
+    """Sends one rendered email (`shared.domain.d2p.Email`): local `.eml` outbox or SendGrid."""
+
+    def send(self, message: Any) -> str:
+        """Hand the message to the provider; returns the provider's message id.
+
+        Raises TransientMailError or PermanentMailError.
+        """
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the provider can be reached, with a short reason when not."""
+
+
+# ---- evidence blobs -------------------------------------------------------------------
+
+
+class EvidenceWriter(Protocol):
+    """One write-once object being written: nothing is visible until `commit`."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append bytes (staged, not yet visible)."""
+
+    def commit(self) -> None:
+        """Make the object visible, exactly once; raises `Conflict` when the key already exists."""
+
+    def abort(self) -> None:
+        """Drop whatever was staged; the key stays absent."""
+
+
+class EvidenceBlobStore(Protocol):
+    """Evidence bytes, written once and keyed by evidence id (never a client file name),
+    with a staging area for resumable uploads in progress."""
+
+    def writer(self, key: str, *, content_type: str, retention_until: datetime, legal_hold: bool) -> EvidenceWriter:
+        """Start writing the object `key`; it is kept unchanged until `retention_until`."""
+
+    def open(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream bytes [start, end) of a committed object; raises `NotFound` when absent."""
+
+    def size(self, key: str) -> int | None:
+        """The committed object's size, or None when absent."""
+
+    def set_legal_hold(self, key: str, held: bool) -> None:
+        """Set or clear the legal-hold flag; while set, the object cannot be deleted."""
+
+    def delete(self, key: str) -> bool:
+        """Remove a committed object; raises `Conflict` while its retention period or a legal
+        hold still protects it. False when it was already gone."""
+
+    def stage(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
+        """Append `chunks` to the staged upload `upload_id`, which must hold exactly `offset`
+        bytes (else `Conflict`). Returns the staged size; bytes staged before a failure stay."""
+
+    def staged_size(self, upload_id: str) -> int:
+        """Bytes staged so far for `upload_id` (0 when none)."""
+
+    def read_staged(self, upload_id: str) -> Iterator[bytes]:
+        """Stream the staged bytes of `upload_id`."""
+
+    def discard_staged(self, upload_id: str) -> None:
+        """Remove a staged upload (idempotent)."""
+
+    def sweep_staging(self, older_than: datetime) -> int:
+        """Remove staged bytes last written before `older_than`; returns how many were removed."""
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the store answers, with a short reason when it does not."""

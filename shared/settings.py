@@ -54,6 +54,24 @@ class Settings(BaseSettings):
     # Managed identity (user-assigned) client id for DefaultAzureCredential.
     azure_client_id: str = ""
 
+    # Direct to police (D2P): mail, delivery webhook, retries, Service Bus.
+    # "auto": .eml files in <data_dir>/outbox on the local backend, SendGrid on azure.
+    mail_provider: Literal["auto", "outbox", "sendgrid"] = "auto"
+    d2p_mail_from: str = "d2p@vigil.example.net"
+    sendgrid_api_key: str = ""
+    sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_timeout_seconds: float = 10.0
+    # SendGrid signed event webhook: base64 DER (or PEM) ECDSA P-256 verification key.
+    sendgrid_webhook_public_key: str = ""
+    sendgrid_webhook_max_age_seconds: int = 300
+    # Backoff of transient mail failures: full jitter over [0, min(cap, base * 2^(n-1))].
+    d2p_retry_base_seconds: float = 2.0
+    d2p_retry_cap_seconds: float = 300.0
+    # Deliveries before a dispatch message is dead-lettered (Service Bus maxDeliveryCount).
+    d2p_max_deliveries: int = 10
+    # Fully qualified Service Bus namespace (<name>.servicebus.windows.net) for the adapter.
+    service_bus_namespace: str = ""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

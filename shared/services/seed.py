@@ -28,6 +28,8 @@ DEMO_STORES = [
 
 # Each retailer shares with the force its stores lie in.
 DEMO_SHARING = [("northwind", "devon-and-cornwall", ShareLevel.FULL), ("contoso", "avon-and-somerset", ShareLevel.DESCRIPTIONS)]
+# Agreements that also share ANPR reads and hits (and let the force's vehicles of interest match).
+DEMO_ANPR_SHARING = {("northwind", "devon-and-cornwall")}
 
 
 def _insert_once(uow, collection: str, doc: dict[str, Any]) -> bool:
@@ -48,6 +50,10 @@ def seed_directory(records: RecordStore, clock: Clock, organisations=DEMO_ORGANI
         for owner, partner, level in sharing:
             added += _insert_once(
                 uow, SHARING.name,
-                {"id": sharing_id(owner, partner), "owner_id": owner, "partner_id": partner, "level": level.value, "since": to_iso(clock.now())},
+                {"id": sharing_id(owner, partner), "owner_id": owner, "partner_id": partner, "level": level.value, "since": to_iso(clock.now()), "anpr": (owner, partner) in DEMO_ANPR_SHARING},
             )
+    # The demo forces' own D2P rules (inbox from the organisation) and retailers' auto-send off.
+    from shared.services.d2p import seed_d2p_demo
+
+    added += seed_d2p_demo(records, clock, organisations)
     return added

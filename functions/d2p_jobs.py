@@ -1,0 +1,57 @@
+"""D2P queue handler and timers, as plain functions over the D2P service (called by the
+Azure triggers, the local runner and `make job`), and `make replay-dead-letters`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+from functions.jobs import queue_handler, timer
+from shared.bootstrap import Container
+from shared.ports import JobReport
+
+log = logging.getLogger("vigil.d2p")
+
+
+@queue_handler("d2p_dispatch")
+def dispatch(container: Container, body: dict[str, Any], delivery_count: int) -> None:
+    """Render and send one dispatch. A transient failure raises, so the queue redelivers
+    with backoff and dead-letters after the maximum deliveries."""
+    outcome = container.d2p.handle(body, delivery_count)
+    log.info("dispatch handled", extra={"dispatch_id": body.get("dispatch_id"), "outcome": outcome, "delivery": delivery_count})
+
+
+# Locally every second (the latency floor of automatically sent reports); in Azure the
+# SCHEDULE_OUTBOX_RELAY app setting decides.
+@timer("outbox-relay", "* * * * * *")
+def outbox_relay(container: Container, as_of: datetime) -> JobReport:
+    """Move outbox messages (dispatches written with their change) to the queue."""
+    return container.d2p.relay(as_of)
+
+
+@timer("d2p-unacknowledged", "0 0 * * * *")
+def unacknowledged(container: Container, as_of: datetime) -> JobReport:
+    """Report dispatches the force has not acknowledged within its set time."""
+    return container.d2p.unacknowledged(as_of)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make replay-dead-letters [IDS=a,b]`: put dead-lettered dispatch messages back."""
+    from shared.bootstrap import default_container
+
+    args = argv if argv is not None else sys.argv[1:]
+    ids = [i for i in args[0].split(",") if i] if args and args[0] else None
+    container = default_container()
+    try:
+        before = container.d2p.dead_letters()
+        n = container.d2p.replay_dead_letters(ids)
+        print(f"replayed {n} of {len(before)} dead-lettered d2p dispatch message(s)")
+    finally:
+        container.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,514 @@
+"""Direct to police (D2P): a force's rules, eligibility, the dispatch state machine,
+Home Office outcome codes and the email a control room receives.
+
+Pure: no I/O, no clock. Services pass in the incident, its evidence, the rules and `now`.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.domain.incidents import Category, Money
+
+EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
+FLAG_NAMES = ("violence", "weapon", "threats", "staff_injured", "offender_detained", "hate_element")
+FLAG_WORDS = {
+    "violence": "violence",
+    "weapon": "a weapon",
+    "threats": "threats",
+    "staff_injured": "staff injured",
+    "offender_detained": "offender detained by security",
+    "hate_element": "a hate element",
+}
+CATEGORY_WORDS = {
+    "shop_theft": "shop theft",
+    "robbery": "theft with violence (robbery)",
+    "violence_against_staff": "violence against staff",
+    "abuse_threats": "abuse or threats",
+    "criminal_damage": "criminal damage",
+    "fraud": "fraud",
+    "burglary": "burglary",
+    "anti_social_behaviour": "anti-social behaviour",
+    "hate_incident": "hate incident",
+    "suspicious_activity": "suspicious activity",
+    "prevented_offence": "prevented offence",
+}
+
+
+# ---- rules -----------------------------------------------------------------------
+
+
+class ForceRules(BaseModel):
+    """A force's D2P thresholds and its control-room inbox, as its Police.Admin sets them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "control_room_email": "control-room@devon-cornwall.police.example",
+                    "always_send_categories": ["robbery", "violence_against_staff", "hate_incident"],
+                    "always_send_flags": ["violence", "weapon", "threats", "staff_injured", "offender_detained", "hate_element"],
+                    "theft_categories": ["shop_theft"],
+                    "min_theft_value": {"amount_minor": 10000, "currency": "GBP"},
+                    "repeat_offender_meets_value": True,
+                    "accepted_categories": ["criminal_damage", "fraud", "burglary"],
+                    "require_cctv": True,
+                    "require_suspect_image": True,
+                    "require_reporter_statement": True,
+                    "require_prosecution_support": True,
+                    "enrolled_retailers": ["northwind"],
+                    "acknowledge_within_hours": 24,
+                }
+            ]
+        },
+    )
+
+    control_room_email: str = Field(pattern=EMAIL_PATTERN, max_length=320, description="The control-room inbox D2P emails go to")
+    always_send_categories: list[Category] = Field(default_factory=list, max_length=20, description="Categories sent whatever the value")
+    always_send_flags: list[str] = Field(default_factory=list, max_length=10, description=f"Flags that make any report worth sending: {', '.join(FLAG_NAMES)}")
+    theft_categories: list[Category] = Field(default_factory=lambda: [Category.SHOP_THEFT], max_length=20, description="Categories held to the minimum value")
+    min_theft_value: Money | None = Field(default=None, description="Theft at or above this value is sent; none: any value")
+    repeat_offender_meets_value: bool = Field(default=True, description="A known repeat offender makes a theft worth sending below the minimum")
+    accepted_categories: list[Category] = Field(default_factory=list, max_length=20, description="Other categories sent when the evidence rules hold")
+    require_cctv: bool = True
+    require_suspect_image: bool = True
+    require_reporter_statement: bool = True
+    require_prosecution_support: bool = True
+    enrolled_retailers: list[str] = Field(default_factory=list, max_length=1000, description="Retailer organisation ids enrolled with this force")
+    acknowledge_within_hours: int = Field(default=24, ge=1, le=24 * 30, description="A dispatch unacknowledged past this is reported")
+
+    @field_validator("always_send_flags")
+    @classmethod
+    def _flags(cls, v: list[str]) -> list[str]:
+        bad = [f for f in v if f not in FLAG_NAMES]
+        if bad:
+            raise ValueError(f"unknown flags {bad}: use {', '.join(FLAG_NAMES)}")
+        return v
+
+    @field_validator("enrolled_retailers")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        if any(not (1 <= len(x) <= 64) for x in v):
+            raise ValueError("organisation ids are 1 to 64 characters")
+        return sorted(set(v))
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    passed: bool
+    sentence: str  # on failure: what the store manager can do; on success: why it holds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "passed": self.passed, "sentence": self.sentence}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    force_id: str
+    rules_version: int | None
+    results: tuple[RuleResult, ...]
+
+    @property
+    def eligible(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [r.sentence for r in self.results if not r.passed]
+
+    @property
+    def failed_rules(self) -> list[str]:
+        return [r.rule for r in self.results if not r.passed]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eligible": self.eligible,
+            "reasons": self.reasons,
+            "force_id": self.force_id,
+            "rules_version": self.rules_version,
+            "rules": [r.as_dict() for r in self.results],
+        }
+
+
+def money_words(amount_minor: int, currency: str) -> str:
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "NZD": "NZ$", "CAD": "C$"}.get(currency)
+    text = f"{amount_minor // 100:,}.{amount_minor % 100:02d}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def evaluate(
+    incident: dict[str, Any],
+    evidence: list[dict[str, Any]],
+    *,
+    force_id: str,
+    force_name: str,
+    store_force_id: str | None,
+    rules: ForceRules | None,
+    rules_version: int | None,
+    repeat_offender: bool,
+) -> Evaluation:
+    """Every rule of `force_id` against the incident, each with pass/fail and a sentence.
+
+    `store_force_id` is the force whose area holds the incident's store;
+    `repeat_offender` whether a person on the report is a known offender seen before.
+    """
+    results: list[RuleResult] = []
+    if rules is None:
+        results.append(RuleResult("force_participates", False, f"{force_name} does not take direct reports through Vigil yet: report this incident by 101 or online."))
+        return Evaluation(force_id, None, tuple(results))
+    results.append(RuleResult("force_participates", True, f"{force_name} takes direct reports."))
+
+    in_area = store_force_id == force_id
+    results.append(
+        RuleResult("store_in_force_area", in_area, f"The store lies in {force_name}'s area." if in_area else f"The store is not in {force_name}'s area: the report goes to the force whose area holds the store.")
+    )
+    enrolled = incident["organisation_id"] in rules.enrolled_retailers
+    results.append(
+        RuleResult("retailer_enrolled", enrolled, "Your organisation is enrolled with the force." if enrolled else f"Your organisation is not enrolled for direct reporting with {force_name}: ask your administrator to arrange it with the force.")
+    )
+    results.append(_threshold(incident, rules, repeat_offender))
+
+    kinds = {e.get("kind") for e in evidence}
+    if rules.require_cctv:
+        ok = "cctv" in kinds
+        results.append(RuleResult("cctv", ok, "CCTV of the incident is attached." if ok else "Attach CCTV covering the whole incident."))
+    if rules.require_suspect_image:
+        ok = "suspect_image" in kinds
+        results.append(RuleResult("suspect_image", ok, "An image of the suspect is attached." if ok else "Attach a clear image of the suspect (a still from the CCTV will do)."))
+    if rules.require_reporter_statement:
+        ok = any(w.get("is_reporter") and (w.get("statement") or "").strip() for w in incident.get("witnesses", []))
+        results.append(RuleResult("reporter_statement", ok, "The reporter's witness statement is included." if ok else "Add your own witness statement, marked as the reporter's statement."))
+    if rules.require_prosecution_support:
+        ok = bool(incident.get("prosecution_supported"))
+        results.append(RuleResult("prosecution_support", ok, "Your organisation supports prosecution." if ok else "Confirm that your organisation supports prosecution: the force only takes direct reports it can take to court."))
+    return Evaluation(force_id, rules_version, tuple(results))
+
+
+def _threshold(incident: dict[str, Any], rules: ForceRules, repeat_offender: bool) -> RuleResult:
+    category = incident["category"]
+    flags = incident.get("flags") or {}
+    raised = [f for f in rules.always_send_flags if flags.get(f)]
+    if raised:
+        return RuleResult("seriousness", True, f"Always sent: the report records {', '.join(FLAG_WORDS[f] for f in raised)}.")
+    if category in rules.always_send_categories:
+        return RuleResult("seriousness", True, f"Always sent: {CATEGORY_WORDS.get(category, category)}.")
+    if category in rules.theft_categories:
+        minimum = rules.min_theft_value
+        if minimum is None:
+            return RuleResult("seriousness", True, "The force takes thefts of any value.")
+        total = incident.get("total_value")
+        if total and total["currency"] == minimum.currency and total["amount_minor"] >= minimum.amount_minor:
+            return RuleResult("seriousness", True, f"The value {money_words(total['amount_minor'], total['currency'])} meets the minimum of {money_words(minimum.amount_minor, minimum.currency)}.")
+        if repeat_offender and rules.repeat_offender_meets_value:
+            return RuleResult("seriousness", True, "A known repeat offender is linked, which the force takes below the minimum value.")
+        if total and total["currency"] != minimum.currency:
+            return RuleResult("seriousness", False, f"Value the goods in {minimum.currency}: the force's minimum is {money_words(minimum.amount_minor, minimum.currency)}.")
+        value = money_words(total["amount_minor"], total["currency"]) if total else "no value"
+        hint = " or link a known repeat offender" if rules.repeat_offender_meets_value else ""
+        return RuleResult(
+            "seriousness", False,
+            f"The goods are valued at {value}, below the force's minimum of {money_words(minimum.amount_minor, minimum.currency)}: add every item taken with its value{hint}.",
+        )
+    if category in rules.accepted_categories:
+        return RuleResult("seriousness", True, f"The force takes {CATEGORY_WORDS.get(category, category)} reports.")
+    return RuleResult(
+        "seriousness", False,
+        f"The force does not take {CATEGORY_WORDS.get(category, category)} reports directly unless violence, a weapon, threats, an injury, a detention or a hate element is recorded: tick the flags that apply, or report by 101.",
+    )
+
+
+# ---- dispatch state machine -------------------------------------------------------
+
+
+class DispatchStatus(StrEnum):
+    QUEUED = "queued"  # written with its outbox message, not yet on the queue
+    ENQUEUED = "enqueued"  # on the queue
+    SENDING = "sending"  # the mail call has started (recorded before it)
+    RETRYING = "retrying"  # a transient mail failure; the queue will deliver again
+    SENT = "sent"  # the provider accepted it (recorded after the call)
+    FAILED = "failed"  # the provider refused it for good (reason recorded)
+    DEAD_LETTERED = "dead_lettered"  # deliveries exhausted; waits for a replay
+    ACKNOWLEDGED = "acknowledged"  # the force recorded its crime reference
+
+
+TRANSITIONS: dict[DispatchStatus, frozenset[DispatchStatus]] = {
+    DispatchStatus.QUEUED: frozenset({DispatchStatus.ENQUEUED, DispatchStatus.SENDING}),
+    DispatchStatus.ENQUEUED: frozenset({DispatchStatus.SENDING, DispatchStatus.ENQUEUED}),
+    # SENDING -> SENDING: redelivered after a crash mid-call (the window named in docs/d2p.md).
+    DispatchStatus.SENDING: frozenset({DispatchStatus.SENT, DispatchStatus.RETRYING, DispatchStatus.FAILED, DispatchStatus.SENDING, DispatchStatus.DEAD_LETTERED}),
+    DispatchStatus.RETRYING: frozenset({DispatchStatus.SENDING, DispatchStatus.DEAD_LETTERED}),
+    DispatchStatus.DEAD_LETTERED: frozenset({DispatchStatus.SENDING, DispatchStatus.ENQUEUED}),
+    # A permanently failed dispatch may be sent again once the force has fixed its inbox.
+    DispatchStatus.FAILED: frozenset({DispatchStatus.QUEUED}),
+    DispatchStatus.SENT: frozenset({DispatchStatus.ACKNOWLEDGED}),
+    DispatchStatus.ACKNOWLEDGED: frozenset(),
+}
+# States in which the email has gone: a redelivered message must not send it again.
+ALREADY_SENT = frozenset({DispatchStatus.SENT, DispatchStatus.ACKNOWLEDGED})
+# States in which the handler may (re)start the mail call.
+SENDABLE = frozenset({DispatchStatus.QUEUED, DispatchStatus.ENQUEUED, DispatchStatus.SENDING, DispatchStatus.RETRYING, DispatchStatus.DEAD_LETTERED})
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def transition(current: str, target: DispatchStatus) -> DispatchStatus:
+    """The next status, or IllegalTransition when `current` cannot move to `target`."""
+    cur = DispatchStatus(current)
+    if target not in TRANSITIONS[cur]:
+        raise IllegalTransition(f"a {cur.value} dispatch cannot become {target.value}")
+    return target
+
+
+def dispatch_id(incident_id: str, force_id: str) -> str:
+    """One incident reaches one force once: the id is the pair, so a second insert conflicts."""
+    return f"{incident_id}.{force_id}"
+
+
+def parse_dispatch_id(value: str) -> tuple[str, str] | None:
+    incident_id, sep, force_id = value.partition(".")
+    if not sep or not incident_id or not force_id or len(value) > 140:
+        return None
+    return incident_id, force_id
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform over [0, min(cap, base * 2^(attempt-1))]."""
+    r = rng or random
+    return r.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+# ---- outcomes ----------------------------------------------------------------------
+
+# Home Office crime outcome codes (DOMAIN.md; wording to be checked against the current
+# Home Office Counting Rules before production).
+OUTCOME_CODES: dict[str, str] = {
+    "1": "Charged / summonsed",
+    "1A": "Alternative offence charged / summonsed",
+    "2": "Youth caution",
+    "3": "Adult caution",
+    "8": "Community resolution",
+    "14": "Evidential difficulties: suspect not identified, victim does not support further action",
+    "15": "Named suspect identified, victim supports action, evidential difficulties prevent further action",
+    "16": "Named suspect identified, victim does not support (or has withdrawn support from) police action",
+    "18": "Investigation complete, no suspect identified",
+    "22": "Diversionary, educational or intervention activity",
+}
+CHARGE_CODES = frozenset({"1", "1A"})
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "1", "note": "Charged with theft from a shop, s.1 Theft Act 1968."}]})
+
+    code: str = Field(description="Home Office outcome code: " + "; ".join(f"{k} {v}" for k, v in OUTCOME_CODES.items()))
+    note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("code")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        v = v.strip().upper()
+        if v not in OUTCOME_CODES:
+            raise ValueError(f"unknown outcome code: use one of {', '.join(OUTCOME_CODES)}")
+        return v
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"crime_reference": "CR/012345/26"}]})
+
+    crime_reference: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9/\-_. ]+$", description="The force's crime reference number")
+
+
+class D2PSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"auto_send": True}]})
+
+    auto_send: bool = Field(description="Send every eligible report to the force without a second click")
+
+
+# ---- KPIs --------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def outcome_rates(latest_codes: list[str], reports: int) -> dict[str, Any]:
+    """Charge rate and outcome 14/16 rates over reports with a recorded outcome."""
+    n = len(latest_codes)
+    charged = sum(1 for c in latest_codes if c in CHARGE_CODES)
+    o14 = sum(1 for c in latest_codes if c == "14")
+    o16 = sum(1 for c in latest_codes if c == "16")
+    return {
+        "reports": reports,
+        "with_outcome": n,
+        "charged": charged,
+        "outcome_14": o14,
+        "outcome_16": o16,
+        "charge_rate": round(charged / n, 4) if n else None,
+        "outcome_14_rate": round(o14 / n, 4) if n else None,
+        "outcome_16_rate": round(o16 / n, 4) if n else None,
+    }
+
+
+# ---- the email ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Email:
+    """A rendered message, ready for any mail adapter."""
+
+    to: str
+    sender: str
+    subject: str
+    text: str
+    html: str
+    message_id: str  # RFC 5322 Message-ID (without angle brackets): stable per dispatch
+    headers: dict[str, str] = field(default_factory=dict)
+    custom_args: dict[str, str] = field(default_factory=dict)  # echoed back by delivery webhooks
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "size unknown"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+def _person_line(p: dict[str, Any]) -> str:
+    d = p.get("description") or {}
+    parts = [p.get("role", "suspect")]
+    if p.get("name"):
+        parts.append(f"name {p['name']}")
+    if p.get("date_of_birth"):
+        parts.append(f"born {p['date_of_birth']}")
+    if p.get("under_18"):
+        parts.append("UNDER 18")
+    if d.get("build") and d.get("build") != "unknown":
+        parts.append(f"{d['build']} build")
+    if d.get("height_min_cm") or d.get("height_max_cm"):
+        parts.append(f"{d.get('height_min_cm') or '?'}-{d.get('height_max_cm') or '?'} cm")
+    for k in ("apparent_age_range", "hair", "clothing", "distinguishing_marks"):
+        if d.get(k):
+            parts.append(f"{k.replace('_', ' ')}: {d[k]}")
+    if p.get("offender_id"):
+        parts.append(f"Vigil offender {p['offender_id']}")
+    return "; ".join(parts)
+
+
+def render_email(
+    *,
+    dispatch: dict[str, Any],
+    incident: dict[str, Any],
+    evidence: list[dict[str, Any]],
+    force_name: str,
+    store: dict[str, Any],
+    retailer_name: str,
+    to: str,
+    sender: str,
+    case_url: str,
+) -> Email:
+    """The control room's email: everything to record the crime in one read, and a
+    sign-in link to the case. Evidence is listed (name, kind, SHA-256, size), never attached
+    or linked openly."""
+    category = CATEGORY_WORDS.get(incident["category"], incident["category"])
+    subject = f"[Vigil D2P] {force_name}: {category} at {store['name']} - {incident['reference']}"
+    flags = [FLAG_WORDS[f] for f in FLAG_NAMES if (incident.get("flags") or {}).get(f)]
+    total = incident.get("total_value")
+    sections: list[tuple[str, list[str]]] = []
+    sections.append(("Report", [
+        f"Force: {force_name}",
+        f"Retailer: {retailer_name}",
+        f"Store: {store['name']}, {store['address']}, {store['postcode']}",
+        f"Vigil reference: {incident['reference']}",
+        f"Category: {category}",
+        f"Occurred: {incident['occurred_at']}",
+        f"Reported: {incident['reported_at']}",
+        f"Flags: {', '.join(flags) if flags else 'none'}",
+        f"Victim organisation supports prosecution: {'yes' if incident.get('prosecution_supported') else 'no'}",
+        f"Reporter: {incident['reporter']['name']}" + (f" ({incident['reporter']['job_title']})" if incident["reporter"].get("job_title") else "")
+        + (f", {incident['reporter']['phone']}" if incident["reporter"].get("phone") else ""),
+    ]))
+    sections.append(("What happened", [incident.get("narrative", "")]))
+    goods = [
+        f"{g['quantity']} x {g['description']} at {money_words(g['unit_value']['amount_minor'], g['unit_value']['currency'])}" + (" (recovered)" if g.get("recovered") else "")
+        for g in incident.get("goods", [])
+    ]
+    goods.append(f"Total value: {money_words(total['amount_minor'], total['currency']) if total else 'none recorded'}")
+    sections.append(("Goods and value", goods))
+    sections.append(("Offenders", [_person_line(p) for p in incident.get("persons", [])] or ["none described"]))
+    vehicles = [
+        " ".join(x for x in (v.get("plate_normalised") or v.get("plate"), v.get("colour"), v.get("make"), v.get("model")) if x)
+        for v in incident.get("vehicles", [])
+    ]
+    sections.append(("Vehicles", vehicles or ["none recorded"]))
+    statements = []
+    for w in incident.get("witnesses", []):
+        who = f"{w['name']} ({w.get('kind', 'staff')}{', reporter' if w.get('is_reporter') else ''})"
+        statements.append(f"{who}: {w['statement']}")
+    sections.append(("Witness statements", statements or ["none"]))
+    files = [
+        f"{e.get('filename') or e['id']} [{e.get('kind', 'other')}, {e.get('content_type', 'unknown type')}] {_size(e.get('size'))}, SHA-256 {e.get('sha256', 'not recorded')}"
+        for e in evidence
+    ]
+    sections.append(("Evidence held in Vigil (not attached)", files or ["none"]))
+    sections.append(("Case in Vigil (sign-in required)", [case_url, f"Dispatch {dispatch['id']}: acknowledge with your crime reference number in Vigil."]))
+
+    text_parts = [subject, ""]
+    for title, lines in sections:
+        text_parts.append(title.upper())
+        text_parts.extend(f"  {line}" for line in lines)
+        text_parts.append("")
+    text = "\n".join(text_parts)
+
+    e = html.escape
+    html_parts = [f"<html><body><h1>{e(subject)}</h1>"]
+    for title, lines in sections:
+        html_parts.append(f"<h2>{e(title)}</h2><ul>")
+        for line in lines:
+            if line == case_url:
+                html_parts.append(f'<li><a href="{e(case_url, quote=True)}">{e(case_url)}</a></li>')
+            else:
+                html_parts.append(f"<li>{e(line)}</li>")
+        html_parts.append("</ul>")
+    html_parts.append("</body></html>")
+    return Email(
+        to=to,
+        sender=sender,
+        subject=subject,
+        text=text,
+        html="".join(html_parts),
+        message_id=f"{dispatch['id']}@vigil.d2p",
+        headers={"X-Vigil-Dispatch": dispatch["id"], "X-Vigil-Reference": incident["reference"]},
+        custom_args={"dispatch_id": dispatch["id"], "owner_org": dispatch["owner_org"]},
+    )
+
+
+def hours_between(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return (b - a).total_seconds() / 3600
