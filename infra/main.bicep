@@ -47,6 +47,12 @@ param authIssuer string = ''
 @description('JWKS URL for token signatures. Empty: this tenant\'s v2.0 keys.')
 param authJwksUrl string = ''
 
+@description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid.')
+param d2pMailFrom string = 'd2p@vigil.example.net'
+
+@description('SendGrid API host. https://api.eu.sendgrid.com keeps mail data in the EU (needs an EU subuser).')
+param sendgridHost string = 'https://api.sendgrid.com'
+
 @description('Prefix of the Cosmos database name; the database is <prefix>-<geo>.')
 param cosmosDatabasePrefix string = 'vigil'
 
@@ -76,6 +82,9 @@ param functionAlwaysReadyInstances int = 0
 ])
 @description('Evidence replication. GZRS copies to the paired region: use it only where the pair is inside the geography.')
 param evidenceStorageSku string = 'Standard_ZRS'
+
+@description('Lock evidence immutability policies (VIGIL_EVIDENCE_POLICY_LOCKED). A locked policy can never be shortened or removed: turn on once retention periods are settled.')
+param evidencePolicyLocked bool = false
 
 @description('Days a deleted evidence blob or container can still be restored.')
 param evidenceSoftDeleteDays int = 14
@@ -236,11 +245,15 @@ module keyvault 'app/keyvault.bicep' = {
 // ---------------------------------------------------------------------------
 
 // Key Vault reference prefix: the secret itself never appears in app settings or in
-// the deployment history. Usage: '${kvRef}sendgrid-api-key)'.
+// the deployment history. Usage: '${kvRef}<secret-name>)'. No version: the app follows
+// the latest, so rotation is a new secret version (docs/deploy.md).
 var kvRef = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 
+// A literal that differs from the code's default carries a comment saying why
+// (tests/infra/test_consistency.py); the rest repeat the code's defaults so the
+// portal shows every knob a stamp has.
 var vigilSettings = {
-  VIGIL_BACKEND: 'azure'
+  VIGIL_BACKEND: 'azure' // Cosmos, Blob, Service Bus and SendGrid adapters
   VIGIL_REGION: geo
   VIGIL_REGION_BASE_URLS: string(regionBaseUrls)
   // Local scratch only (the azure backend keeps nothing on disk).
@@ -259,6 +272,57 @@ var vigilSettings = {
   VIGIL_COSMOS_DATABASE_PREFIX: cosmosDatabasePrefix
   VIGIL_COSMOS_VERIFY_TLS: 'true'
   VIGIL_AZURE_CLIENT_ID: identity.outputs.clientId
+  // ANPR (issue 5): batch bounds, read retention (per region; organisations may override
+  // within the maximum), the search window without authorisation, webhook retries.
+  VIGIL_ANPR_MAX_BATCH_READS: '1000'
+  VIGIL_ANPR_MAX_BATCH_BYTES: '8388608'
+  VIGIL_ANPR_MAX_PATCH_BYTES: '16384'
+  VIGIL_ANPR_READ_RETENTION_DAYS: '30'
+  VIGIL_ANPR_READ_RETENTION_MAX_DAYS: '365'
+  VIGIL_ANPR_SEARCH_DAYS_WITHOUT_AUTHORISATION: '90'
+  VIGIL_ANPR_VEHICLE_INTEREST_DAYS: '90'
+  VIGIL_ANPR_EXPIRY_BATCH: '5000'
+  VIGIL_WEBHOOK_MAX_ATTEMPTS: '8'
+  VIGIL_WEBHOOK_BACKOFF_BASE_SECONDS: '2.0'
+  VIGIL_WEBHOOK_BACKOFF_CAP_SECONDS: '3600.0'
+  VIGIL_WEBHOOK_TIMEOUT_SECONDS: '5.0'
+  // No plain-http webhook hosts in Azure: every receiver needs https.
+  VIGIL_WEBHOOK_HTTP_HOSTS: '[]'
+  // Direct to police: SendGrid mail. The API key and the event-webhook verification
+  // key are Key Vault references (set the secrets after the first deploy: docs/deploy.md).
+  VIGIL_MAIL_PROVIDER: 'sendgrid' // explicit in Azure rather than "auto"
+  VIGIL_D2P_MAIL_FROM: d2pMailFrom
+  VIGIL_SENDGRID_API_KEY: '${kvRef}sendgrid-api-key)'
+  VIGIL_SENDGRID_HOST: sendgridHost
+  VIGIL_SENDGRID_TIMEOUT_SECONDS: '10.0'
+  VIGIL_SENDGRID_WEBHOOK_PUBLIC_KEY: '${kvRef}sendgrid-webhook-public-key)'
+  VIGIL_SENDGRID_WEBHOOK_MAX_AGE_SECONDS: '300'
+  VIGIL_D2P_RETRY_BASE_SECONDS: '2.0'
+  VIGIL_D2P_RETRY_CAP_SECONDS: '300.0'
+  // Must equal maxDeliveryCount of the d2p-dispatch queue (app/messaging.bicep).
+  VIGIL_D2P_MAX_DELIVERIES: '10'
+  VIGIL_SERVICE_BUS_NAMESPACE: messaging.outputs.fullyQualifiedNamespace
+  // Retention defaults of the region, in months (organisations choose within the bounds).
+  VIGIL_RETENTION_INCIDENT_MONTHS: '72'
+  VIGIL_RETENTION_INCIDENT_POLICE_CASE_MONTHS: '120'
+  VIGIL_RETENTION_POI_IMAGE_MONTHS: '24'
+  VIGIL_RETENTION_EVIDENCE_MONTHS: '72'
+  VIGIL_RETENTION_ANPR_HIT_MONTHS: '12'
+  VIGIL_RETENTION_D2P_EMAIL_BODY_MONTHS: '12'
+  VIGIL_RETENTION_AUDIT_MONTHS: '120'
+  VIGIL_RETENTION_BOUNDS_MONTHS: '{"incident":[24,120],"incident_police_case":[72,240],"poi_image":[6,36],"evidence":[24,120],"anpr_hit":[1,12],"d2p_email_body":[1,24],"audit":[72,240]}'
+  VIGIL_RETENTION_SWEEP_BATCH: '100'
+  // Evidence: the locker account by identity; a connection string is for Azurite only.
+  VIGIL_EVIDENCE_BLOB_ACCOUNT_URL: storage.outputs.evidenceBlobEndpoint
+  VIGIL_EVIDENCE_BLOB_CONNECTION_STRING: ''
+  VIGIL_EVIDENCE_POLICY_LOCKED: evidencePolicyLocked ? 'true' : 'false'
+  VIGIL_EVIDENCE_MAX_BYTES: '2147483648'
+  VIGIL_EVIDENCE_RETENTION_DAYS: '2192'
+  // A resumable upload's lifetime; the staging lifecycle rule (1 day idle) is at least as long.
+  VIGIL_EVIDENCE_UPLOAD_SESSION_HOURS: '24'
+  VIGIL_EVIDENCE_VERIFY_SAMPLE_SIZE: '200'
+  VIGIL_EVIDENCE_IMAGE_MAX_BYTES: '52428800'
+  VIGIL_EVIDENCE_IMAGE_MAX_PIXELS: '60000000'
 }
 
 // Queue names, so triggers bind with queue_name="%QUEUE_...%" (shared/names.py).
@@ -271,12 +335,13 @@ var queueSettings = {
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the
 // code's own (functions/jobs.py @timer); a stamp overrides any with `schedules`.
 var defaultSchedules = {
-  // Publishes outbox entries whose direct send failed: the D2P latency floor.
-  SCHEDULE_OUTBOX_RELAY: '*/30 * * * * *'
+  // Every second: publishes outbox entries to Service Bus, the D2P latency floor
+  // (about 2.6 million short runs a month: see the cost table in docs/deploy.md).
+  SCHEDULE_OUTBOX_RELAY: '* * * * * *'
   // Chases D2P reports no force has acknowledged.
   SCHEDULE_D2P_UNACKNOWLEDGED: '0 0 * * * *'
-  // Sweeps ANPR reads past expiry (Cosmos TTL also removes them).
-  SCHEDULE_ANPR_EXPIRY: '0 10 * * * *'
+  // Sweeps ANPR reads past expiry every 15 minutes (Cosmos TTL also removes them).
+  SCHEDULE_ANPR_EXPIRY: '0 */15 * * * *'
   // Retention deletes at a quiet hour.
   SCHEDULE_RETENTION: '0 30 2 * * *'
   // Re-hashes a sample of evidence against its recorded SHA-256.

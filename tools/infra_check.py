@@ -348,7 +348,7 @@ def secret_fields() -> set[str]:
     found = set()
     for name, info in Settings.model_fields.items():
         annotation = str(info.annotation)
-        if info.annotation is SecretStr or "SecretStr" in annotation or re.search(r"(^|_)(key|secret|password|api_key)$", name):
+        if info.annotation is SecretStr or "SecretStr" in annotation or re.search(r"(^|_)(key|secret|password|connection_string)$", name):
             found.add(name)
     return found
 
@@ -485,6 +485,8 @@ def expected_local_settings() -> dict[str, str]:
 
 
 def sync_local_settings() -> bool:
+    from shared import names
+
     expected = expected_local_settings()
     current: dict[str, Any] = {"IsEncrypted": False, "Values": {}}
     if LOCAL_SETTINGS_SAMPLE.exists():
@@ -496,8 +498,10 @@ def sync_local_settings() -> bool:
         if key.startswith("VIGIL_") and key not in known:
             del values[key]
             changed = True
+    derived = set(queue_settings()) | set(names.TIMERS.values())
     for key, value in expected.items():
-        if key not in values:
+        # Queue names and schedules follow the code; other values are examples to keep.
+        if key not in values or (key in derived and values[key] != value):
             values[key] = value
             changed = True
     if changed or not LOCAL_SETTINGS_SAMPLE.exists():

@@ -433,6 +433,761 @@ var containers = [
       }
     }
   }
+  {
+    name: 'retention_schedules'
+    resource: {
+      id: 'retention_schedules'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'retention_schedule_versions'
+    resource: {
+      id: 'retention_schedule_versions'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+        compositeIndexes: [
+          [
+            {
+              path: '/scope'
+              order: 'ascending'
+            }
+            {
+              path: '/version'
+              order: 'ascending'
+            }
+          ]
+          [
+            {
+              path: '/scope'
+              order: 'descending'
+            }
+            {
+              path: '/version'
+              order: 'descending'
+            }
+          ]
+        ]
+      }
+    }
+  }
+  {
+    name: 'retention_index'
+    resource: {
+      id: 'retention_index'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+        compositeIndexes: [
+          [
+            {
+              path: '/lane'
+              order: 'ascending'
+            }
+            {
+              path: '/basis_at'
+              order: 'ascending'
+            }
+          ]
+          [
+            {
+              path: '/lane'
+              order: 'descending'
+            }
+            {
+              path: '/basis_at'
+              order: 'descending'
+            }
+          ]
+        ]
+      }
+    }
+  }
+  {
+    name: 'legal_holds'
+    resource: {
+      id: 'legal_holds'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'tombstones'
+    resource: {
+      id: 'tombstones'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'retention_counts'
+    resource: {
+      id: 'retention_counts'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'person_index'
+    resource: {
+      id: 'person_index'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'subject_requests'
+    resource: {
+      id: 'subject_requests'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/name/*'
+          }
+          {
+            path: '/when_and_where/*'
+          }
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'subject_tasks'
+    resource: {
+      id: 'subject_tasks'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/name/*'
+          }
+          {
+            path: '/matches/*'
+          }
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'evidence'
+    resource: {
+      id: 'evidence'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'custody'
+    resource: {
+      id: 'custody'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+        compositeIndexes: [
+          [
+            {
+              path: '/chain'
+              order: 'ascending'
+            }
+            {
+              path: '/seq'
+              order: 'ascending'
+            }
+          ]
+          [
+            {
+              path: '/chain'
+              order: 'descending'
+            }
+            {
+              path: '/seq'
+              order: 'descending'
+            }
+          ]
+        ]
+      }
+    }
+  }
+  {
+    name: 'evidence_uploads'
+    resource: {
+      id: 'evidence_uploads'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      defaultTtl: -1
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'evidence_alerts'
+    resource: {
+      id: 'evidence_alerts'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'd2p_rules'
+    resource: {
+      id: 'd2p_rules'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'd2p_settings'
+    resource: {
+      id: 'd2p_settings'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'd2p_evaluations'
+    resource: {
+      id: 'd2p_evaluations'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'dispatches'
+    resource: {
+      id: 'dispatches'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'outbox'
+    resource: {
+      id: 'outbox'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'outcomes'
+    resource: {
+      id: 'outcomes'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'anpr_reads'
+    resource: {
+      id: 'anpr_reads'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      defaultTtl: -1
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'vehicles'
+    resource: {
+      id: 'vehicles'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'anpr_hits'
+    resource: {
+      id: 'anpr_hits'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'alert_subscriptions'
+    resource: {
+      id: 'alert_subscriptions'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'alert_deliveries'
+    resource: {
+      id: 'alert_deliveries'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
+  {
+    name: 'anpr_settings'
+    resource: {
+      id: 'anpr_settings'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
+    }
+  }
 ]
 // END containers
 

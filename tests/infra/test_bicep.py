@@ -119,6 +119,12 @@ def test_staging_leftovers_are_deleted_after_a_day():
     actions = rule["definition"]["actions"]
     assert actions["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] == 1
     assert actions["version"]["delete"]["daysAfterCreationGreaterThan"] == 1
+    # Never before a resumable upload session can have ended.
+    from shared.settings import Settings
+
+    session_hours = Settings.model_fields.get("evidence_upload_session_hours")
+    if session_hours is not None:
+        assert actions["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] * 24 >= session_hours.default
     # Nothing else is touched by lifecycle rules: evidence lifetime is retention's call.
     prefixes = [p for r in rules for p in r["definition"]["filters"]["prefixMatch"]]
     assert prefixes == [f"{staging}/"]

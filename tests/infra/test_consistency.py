@@ -84,6 +84,33 @@ def test_deployed_literal_values_load_into_settings(deployed, monkeypatch):
     assert settings.backend == "azure"
 
 
+def test_deployed_values_differ_from_code_defaults_only_with_a_reason(deployed):
+    """A literal in Bicep either repeats the code's default or says why it differs (a
+    comment on its line or the line above), so a changed default never silently stays
+    behind in Azure."""
+    lines = ic.MAIN.read_text(encoding="utf-8").splitlines()
+    references = ic.symbols(ic.MAIN)
+    for env, field in ic.settings_env_names().items():
+        value = deployed[env]
+        if not isinstance(value, str) or value in references or "${" in value or value.startswith("@Microsoft.KeyVault"):
+            continue
+        if value == ic.setting_example(field):
+            continue
+        index = next(i for i, line in enumerate(lines) if re.match(rf"\s*{env}:", line))
+        reasoned = "//" in lines[index] or lines[index - 1].strip().startswith("//")
+        assert reasoned, f"{env} is {value!r} in infra/main.bicep but {ic.setting_example(field)!r} in the code: say why, or align"
+
+
+def test_d2p_deliveries_match_the_dispatch_queue(deployed):
+    """The D2P service reads its delivery count to know the last attempt; Service Bus
+    dead-letters after maxDeliveryCount. They must be the same number."""
+    envs = ic.settings_env_names()
+    if "VIGIL_D2P_MAX_DELIVERIES" not in envs or "d2p_dispatch" not in names.QUEUES:
+        return
+    queue = next(q for q in ic.service_bus_queues() if q["name"] == names.QUEUES["d2p_dispatch"])
+    assert deployed["VIGIL_D2P_MAX_DELIVERIES"] == str(queue["maxDeliveryCount"])
+
+
 def test_secrets_come_from_key_vault(deployed):
     envs = {field: env for env, field in ic.settings_env_names().items()}
     for field in sorted(ic.secret_fields()):
@@ -212,7 +239,7 @@ def test_every_timer_has_a_schedule_setting(deployed, sample):
     for job, setting in names.TIMERS.items():
         assert setting in deployed, f"add {setting} (timer {job}) to defaultSchedules in infra/main.bicep"
         assert NCRONTAB.match(deployed[setting]), f"{setting}: six-field NCRONTAB, seconds first"
-        assert setting in sample["Values"], f"add {setting} to local.settings.sample.json (tools/infra_check.py sync)"
+        assert sample["Values"].get(setting) == deployed[setting], f"{setting}: run tools/infra_check.py sync"
     stale = {k for k in deployed if k.startswith("SCHEDULE_")} - set(names.TIMERS.values())
     assert not stale, f"schedules for timers the code no longer has: {sorted(stale)}"
 
