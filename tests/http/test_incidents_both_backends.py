@@ -1,0 +1,89 @@
+"""The incident and audit HTTP tests again, with the stamp on the Azure backend (Cosmos DB
+on cosmosdb-server). tests/http/test_incidents.py and test_audit.py run them on SQLite;
+the `stamp` fixture below replaces theirs for this module only.
+
+The SQLite tamper test edits the database file by hand; its Cosmos twin here edits the
+stored item through the SDK, as someone with data-plane write access could.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.fixtures_http import make_stamp
+from tests.http.test_audit import test_every_action_is_audited_and_chain_verifies  # noqa: F401
+from tests.http.test_incidents import (  # noqa: F401
+    report,
+    test_history_and_revert,
+    test_idempotent_replay_and_reuse_with_other_body,
+    test_minor_never_shared_with_force_through_sharing,
+    test_other_organisations_get_404_never_content,
+    test_other_region_gets_421_with_home_url_and_writes_nothing,
+    test_patch_needs_if_match_and_catches_stale_etag,
+    test_police_search_needs_purpose,
+    test_report_gives_reference_etag_and_location,
+    test_search_filters_and_pages,
+    test_special_category_and_unknown_fields_rejected,
+)
+
+pytestmark = pytest.mark.azure
+
+
+@pytest.fixture
+def stamp(tmp_path, cosmos_emulator):
+    s = make_stamp(
+        tmp_path,
+        backend="azure",
+        cosmos_endpoint=cosmos_emulator.endpoint,
+        cosmos_key=cosmos_emulator.key,
+        cosmos_database_prefix="h" + uuid.uuid4().hex[:12],
+    )
+    assert type(s.container.records).__name__ == "CosmosRecordStore"
+    yield s
+    try:
+        s.container.records.client().delete_database(s.container.records.database_name)
+    finally:
+        s.container.close()
+
+
+def test_hand_edited_audit_item_is_named_on_cosmos(stamp):
+    incident = report(stamp).json()
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    for _ in range(3):
+        stamp.client.get(f"/api/v1/incidents/{incident['id']}", headers=inv)
+    container = stamp.container.records.container("audit")
+    items = list(
+        container.query_items(
+            "SELECT * FROM c WHERE c.tenantId = @t AND c.seq = 2",
+            parameters=[{"name": "@t", "value": "northwind"}],
+            enable_cross_partition_query=True,
+        )
+    )
+    assert len(items) == 1
+    item = items[0]
+    item["actor_user"] = "someone-else"
+    container.replace_item(item["id"], {k: v for k, v in item.items() if not k.startswith("_")})
+    chain = stamp.client.get("/api/v1/audit", headers=stamp.auth("northwind", "Retailer.Admin")).json()["chain"]
+    assert chain["verified"] is False
+    assert chain["first_broken"]["seq"] == 2 and chain["first_broken"]["id"] == item["id"]
+
+
+def test_removed_audit_item_is_named_on_cosmos(stamp):
+    incident = report(stamp).json()
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    for _ in range(3):
+        stamp.client.get(f"/api/v1/incidents/{incident['id']}", headers=inv)
+    container = stamp.container.records.container("audit")
+    item = next(
+        iter(
+            container.query_items(
+                "SELECT * FROM c WHERE c.tenantId = @t AND c.seq = 3", parameters=[{"name": "@t", "value": "northwind"}], enable_cross_partition_query=True
+            )
+        )
+    )
+    container.delete_item(item["id"], partition_key=item["pk"])
+    chain = stamp.client.get("/api/v1/audit", headers=stamp.auth("northwind", "Retailer.Admin")).json()["chain"]
+    assert chain["verified"] is False
+    assert chain["first_broken"]["seq"] == 3 and "missing" in chain["first_broken"]["reason"]
