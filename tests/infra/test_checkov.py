@@ -12,6 +12,9 @@ import pytest
 
 from tools import infra_check as ic
 
+# One worker runs all three on one report (make test uses `-n 2 --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("checkov")
+
 
 @pytest.fixture(scope="module")
 def report():
@@ -33,4 +36,6 @@ def test_checkov_passes_or_skips_with_a_reason(report):
 
 
 def test_checkov_is_quick(report):
-    assert report["_seconds"] < 90
+    # About 8 s on an idle 2-core machine; the bound is loose because make test shares
+    # the cores with other suites. Much more means it is scanning what it should not.
+    assert report["_seconds"] < 240
