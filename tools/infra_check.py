@@ -13,7 +13,7 @@
   otherwise skips a file it cannot parse and exits 0), on any failed check not skipped
   inline with a reason (`// checkov:skip=CKV_AZURE_35:why`), and on inline skips for
   checks that never ran.
-- sync: rewrites the Cosmos container block in infra/app/data.bicep from
+- sync: rewrites infra/app/cosmos-containers.json (loaded by data.bicep) from
   shared/records.py, and adds to local.settings.sample.json the settings the code
   has and the sample lacks (dropping VIGIL_ ones the code no longer has).
 
@@ -213,9 +213,17 @@ def app_settings() -> dict[str, Any]:
     return _resolve(api["params"]["appSettings"], tree)
 
 
+COSMOS_CONTAINERS_JSON = APP / "cosmos-containers.json"
+
+
 def cosmos_containers() -> list[dict[str, Any]]:
-    """Entries of `var containers` in infra/app/data.bicep (name, resource)."""
-    return variables(APP / "data.bicep")["containers"]
+    """Entries (name, resource) of `var containers` in infra/app/data.bicep, which loads
+    them from cosmos-containers.json."""
+    value = variables(APP / "data.bicep")["containers"]
+    if isinstance(value, dict) and value.get("function", {}).get("type") == "load_json_content":
+        path = APP / value["function"]["parameters"]["file_path"]
+        return json.loads(path.read_text(encoding="utf-8"))
+    return value
 
 
 def cosmos_database_name_expr() -> str:
@@ -373,8 +381,6 @@ def queue_settings() -> dict[str, str]:
 # sync: regenerate what is derived from the code
 # ---------------------------------------------------------------------------
 
-BEGIN_MARK = "// BEGIN containers"
-END_MARK = "// END containers"
 PARTITION_KEY_PATH = "/pk"
 
 
@@ -421,48 +427,18 @@ def _fallback_definition(coll: Any) -> dict[str, Any]:
     }
 
 
-def _bicep_value(value: Any, indent: int) -> str:
-    pad = "  " * indent
-    inner = "  " * (indent + 1)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return "[\n" + "".join(f"{inner}{_bicep_value(v, indent + 1)}\n" for v in value) + f"{pad}]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{\n" + "".join(f"{inner}{k}: {_bicep_value(v, indent + 1)}\n" for k, v in value.items()) + f"{pad}}}"
-    raise TypeError(f"cannot render {value!r}")
-
-
 def render_containers() -> str:
     from shared.records import ALL
 
-    body = _bicep_value([expected_container(c) for c in ALL.values()], 0)
-    return (
-        f"{BEGIN_MARK}: generated from shared/records.py by `python tools/infra_check.py sync`; edit there, not here.\n"
-        f"var containers = {body}\n"
-        f"{END_MARK}\n"
-    )
+    return json.dumps([expected_container(c) for c in ALL.values()], indent=2) + "\n"
 
 
 def sync_containers() -> bool:
-    path = APP / "data.bicep"
-    text = path.read_text(encoding="utf-8")
-    start = text.index(BEGIN_MARK)
-    end = text.index(END_MARK, start)
-    end = text.index("\n", end) + 1
-    new = text[:start] + render_containers() + text[end:]
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-        return True
-    return False
+    text = render_containers()
+    if COSMOS_CONTAINERS_JSON.exists() and COSMOS_CONTAINERS_JSON.read_text(encoding="utf-8") == text:
+        return False
+    COSMOS_CONTAINERS_JSON.write_text(text, encoding="utf-8")
+    return True
 
 
 def expected_local_settings() -> dict[str, str]:
@@ -608,7 +584,7 @@ def main(argv: list[str]) -> int:
     what = argv[1] if len(argv) > 1 else "all"
     problems: list[str] = []
     if what == "sync":
-        print("infra/app/data.bicep containers:", "updated" if sync_containers() else "up to date")
+        print("infra/app/cosmos-containers.json:", "updated" if sync_containers() else "up to date")
         print("local.settings.sample.json:", "updated" if sync_local_settings() else "up to date")
         return 0
     if what in ("parse", "all"):

@@ -143,6 +143,15 @@ def test_no_keys_or_connection_strings_in_app_settings(deployed):
 # ---- Cosmos containers -------------------------------------------------------------
 
 
+def test_data_bicep_deploys_the_generated_containers():
+    value = ic.parse(ic.APP / "data.bicep")["variables"]["containers"]["value"]
+    assert value["function"]["type"] == "load_json_content"
+    assert ic.APP / value["function"]["parameters"]["file_path"] == ic.COSMOS_CONTAINERS_JSON
+    loop = ic.parse(ic.APP / "data.bicep")["resources"]["container"]["config"]
+    assert loop["loop_type"]["detail"]["array_name"] == "containers"
+    assert loop["config"]["properties"]["resource"]["operator"]["operands"]["operand_2"] == "resource"
+
+
 def test_every_collection_has_its_container_and_nothing_stale():
     from shared.records import ALL
 
