@@ -89,10 +89,38 @@ class Container:
         from shared.services.incidents import IncidentService
 
         service = IncidentService(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit)
+        # Retention keeps its index (due dates, named persons) in the incident's own unit of work.
+        service.hooks.append(self.retention.on_incident)
         # D2P eligibility (and automatic sending) in the same unit of work as the change.
         service.hooks.append(lambda uow, principal, incident, change: self.d2p.hook(uow, principal, incident, change))
         service.extra_views.append(lambda uow, principal, incident: self.d2p.view(uow, principal, incident))
         return service
+
+    @cached_property
+    def retention(self):
+        from shared.services.retention import RetentionService
+
+        s = self.settings
+        defaults = {
+            "incident": s.retention_incident_months,
+            "incident_police_case": s.retention_incident_police_case_months,
+            "poi_image": s.retention_poi_image_months,
+            "evidence": s.retention_evidence_months,
+            "anpr_hit": s.retention_anpr_hit_months,
+            "d2p_email_body": s.retention_d2p_email_body_months,
+            "audit": s.retention_audit_months,
+        }
+        return RetentionService(
+            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, region=s.region,
+            defaults=defaults, bounds=s.retention_bounds_months, batch=s.retention_sweep_batch,
+            locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
+        )
+
+    @cached_property
+    def subject_requests(self):
+        from shared.services.subject_requests import SubjectRequestService
+
+        return SubjectRequestService(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention)
 
     @cached_property
     def mail(self):

@@ -59,6 +59,24 @@ AUDIT = Collection(
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
+# ---- retention and rights (issue 6) ----
+# Region schedule in the platform partition (id "region"), an organisation's overrides in
+# its own (id "organisation"); every change also kept as a version.
+RETENTION_SCHEDULES = Collection("retention_schedules")
+RETENTION_SCHEDULE_VERSIONS = Collection("retention_schedule_versions", indexed=("scope", "version"), composite=(("scope", "version"),))
+# One entry per swept record (tenant = owner org): the sweep asks "lane = L and basis_at <=
+# cutoff", so its cost follows what is due; lane "held" takes an entry out of every sweep.
+RETENTION_INDEX = Collection(
+    "retention_index", indexed=("lane", "basis_at", "month", "entity_id"), composite=(("lane", "basis_at"),)
+)
+LEGAL_HOLDS = Collection("legal_holds", indexed=("incident_id", "status"))
+TOMBSTONES = Collection("tombstones", indexed=("entity_id", "type", "deleted_at"))
+# Deleted-record counts per (month, store, category): statistics survive deletion.
+RETENTION_COUNTS = Collection("retention_counts", indexed=("month",))
+# Named persons of incidents by folded name (tenant = owner org), for subject requests.
+PERSON_INDEX = Collection("person_index", indexed=("name_key", "incident_id"))
+SUBJECT_REQUESTS = Collection("subject_requests", indexed=("status", "received_at"), unindexed=("name", "when_and_where"))
+SUBJECT_TASKS = Collection("subject_tasks", indexed=("request_id", "status", "due_at"), unindexed=("name", "matches"))
 CHAIN_HEADS = Collection("chain_heads")
 # Evidence files of an incident (issue 3), tenant = the reporting organisation.
 EVIDENCE = Collection("evidence", indexed=("incident_id",))
@@ -93,6 +111,15 @@ ALL: dict[str, Collection] = {
         ACCESS_GRANTS,
         CHAIN_HEADS,
         SEQUENCES,
+        RETENTION_SCHEDULES,
+        RETENTION_SCHEDULE_VERSIONS,
+        RETENTION_INDEX,
+        LEGAL_HOLDS,
+        TOMBSTONES,
+        RETENTION_COUNTS,
+        PERSON_INDEX,
+        SUBJECT_REQUESTS,
+        SUBJECT_TASKS,
         EVIDENCE,
         D2P_RULES,
         D2P_SETTINGS,

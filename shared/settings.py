@@ -72,6 +72,29 @@ class Settings(BaseSettings):
     # Fully qualified Service Bus namespace (<name>.servicebus.windows.net) for the adapter.
     service_bus_namespace: str = ""
 
+    # Retention (DOMAIN.md, Retention and rights; figures marked "check" there). Region
+    # defaults in calendar months per record type; Platform.Operator may change them and
+    # organisations may choose within [min, max] (retention_bounds_months).
+    retention_incident_months: int = 72  # no police case: MoPI 6-year clear period
+    retention_incident_police_case_months: int = 120
+    retention_poi_image_months: int = 24  # after the last linked incident
+    retention_evidence_months: int = 72  # blob immutability period set at upload
+    retention_anpr_hit_months: int = 12  # hits linked to no incident (NASPLE: at most 12 months)
+    retention_d2p_email_body_months: int = 12  # after acknowledgement
+    retention_audit_months: int = 120  # never shorter than the longest data period
+    retention_bounds_months: dict[str, list[int]] = Field(
+        default_factory=lambda: {
+            "incident": [24, 120],
+            "incident_police_case": [72, 240],
+            "poi_image": [6, 36],
+            "evidence": [24, 120],
+            "anpr_hit": [1, 12],
+            "d2p_email_body": [1, 24],
+            "audit": [72, 240],
+        }
+    )
+    retention_sweep_batch: int = 100  # records deleted per unit of work by the retention timer
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -284,11 +284,15 @@ def role_assignments() -> list[RoleAssignment]:
             name_args = tuple(_render(a) for a in name["function"]["parameters"].values() if a is not None)
         props = body.get("properties") or {}
         if res["type"] == "Microsoft.Authorization/roleAssignments":
-            role_fn = props["roleDefinitionId"]["function"]["parameters"]
-            role_var = role_fn["resource_name_1"]
+            role = props["roleDefinitionId"]
+            if "function" in role:  # subscriptionResourceId(..., <built-in role id var>)
+                role_var = role["function"]["parameters"]["resource_name_1"]
+                role_id = vars_.get(role_var, role_var)
+            else:  # <custom role definition symbol>.id
+                role_id = "custom:" + _render(role).removesuffix(".id")
             scope = body["scope"]
             found.append(
-                RoleAssignment(symbol, "azure", scope, resources[scope]["type"], vars_.get(role_var, role_var),
+                RoleAssignment(symbol, "azure", scope, resources[scope]["type"], role_id,
                                props["principalId"], name_args, conditional)
             )
         elif res["type"] == "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments":
@@ -309,6 +313,21 @@ def _render(value: Any) -> str:
         ops = value["operator"]["operands"]
         return f"{_render(ops['operand_1'])}.{_render(ops['operand_2'])}"
     return json.dumps(value, sort_keys=True)
+
+
+def custom_roles() -> dict[str, dict[str, Any]]:
+    """Custom role definitions in rbac.bicep: symbol -> permissions (actions, dataActions)."""
+    tree = parse(APP / "rbac.bicep")
+    found = {}
+    for symbol, res in tree["resources"].items():
+        if res["type"] == "Microsoft.Authorization/roleDefinitions":
+            perms = res["config"]["properties"]["permissions"]
+            found[symbol] = {
+                "actions": sorted(a for p in perms for a in p.get("actions", [])),
+                "dataActions": sorted(a for p in perms for a in p.get("dataActions", [])),
+                "assignableScopes": res["config"]["properties"]["assignableScopes"],
+            }
+    return found
 
 
 def rbac_variables() -> dict[str, Any]:

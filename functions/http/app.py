@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from functions.http import audit, d2p, health, incidents, problems
+from functions.http import audit, d2p, health, incidents, problems, retention
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
 
@@ -36,7 +36,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = c
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, incidents, audit, d2p):
+    for module in (health, incidents, audit, d2p, retention):
         api.include_router(module.router(c.settings))
     app.include_router(api)
     app.openapi_schema = None

@@ -32,6 +32,10 @@ resource evidenceStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing
   name: evidenceStorageName
 }
 
+resource evidenceContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${evidenceStorageName}/default/evidence'
+}
+
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
   name: cosmosAccountName
 }
@@ -60,13 +64,50 @@ resource hostStorageOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// Evidence: read and write blobs. Contributor, not Owner: the app cannot change ACLs;
-// immutability policies and legal holds on blob versions are within Contributor.
+// Evidence: read, write and delete blobs, and set legal holds (a container write).
 resource evidenceContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(evidenceStorage.id, principalId, storageBlobDataContributor)
   scope: evidenceStorage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// What Contributor lacks and the evidence locker needs, on the evidence container only:
+// put a time-based immutability policy on each blob version it commits, and delete
+// blob versions when retention ends (the service refuses while a policy or hold lasts).
+// A custom role instead of Storage Blob Data Owner, which would also grant ownership,
+// ACL, tag and permanent-delete operations. Role names are unique per tenant.
+resource evidenceLockerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'vigil-evidence-locker')
+  properties: {
+    roleName: 'Vigil evidence locker (${resourceGroup().name})'
+    description: 'Set immutability policies on, and delete versions of, evidence blobs.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
+        ]
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
+  }
+}
+
+resource evidenceLocker 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(evidenceContainer.id, principalId, evidenceLockerRole.id)
+  scope: evidenceContainer
+  properties: {
+    roleDefinitionId: evidenceLockerRole.id
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

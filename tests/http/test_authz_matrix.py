@@ -151,6 +151,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
 }
 
+# Retention and subject requests (issue 6): rows live beside their tests.
+from tests.retention.matrix_rows import retention_rows  # noqa: E402
+
+MATRIX.update(retention_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

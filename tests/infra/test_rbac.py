@@ -34,6 +34,7 @@ ROLE_NAMES = {
     KEY_VAULT_SECRETS_OFFICER: "Key Vault Secrets Officer",
     MONITORING_METRICS_PUBLISHER: "Monitoring Metrics Publisher",
     COSMOS_DATA_CONTRIBUTOR: "Cosmos DB Built-in Data Contributor",
+    "custom:evidenceLockerRole": "Vigil evidence locker (custom)",
 }
 
 CODE_DIRS = ("shared", "functions")
@@ -74,6 +75,8 @@ def expected_identity_roles() -> set[tuple[str, str]]:
         roles.add(("cosmos", COSMOS_DATA_CONTRIBUTOR))
     if names.BLOB_CONTAINERS and _uses("azure.storage.blob", "azure-storage-blob"):
         roles.add(("evidenceStorage", STORAGE_BLOB_DATA_CONTRIBUTOR))
+    if evidence_locker_data_actions():
+        roles.add(("evidenceContainer", "custom:evidenceLockerRole"))
     if _uses("azure.storage.queue", "azure-storage-queue"):
         roles.add(("evidenceStorage", STORAGE_QUEUE_DATA_CONTRIBUTOR))
     if _uses("azure.data.tables", "azure-data-tables"):
@@ -89,6 +92,22 @@ def expected_identity_roles() -> set[tuple[str, str]]:
         # The SendGrid key (and signing settings) arrive as Key Vault references.
         roles.add(("keyVault", KEY_VAULT_SECRETS_USER))
     return roles
+
+
+IMMUTABILITY = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action"
+DELETE_VERSION = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action"
+
+
+def evidence_locker_data_actions() -> set[str]:
+    """Data actions beyond Storage Blob Data Contributor that the blob code performs:
+    setting immutability policies (on commit or after) and deleting blob versions."""
+    code = _code_text()
+    actions = set()
+    if re.search(r"immutability_policy\s*=|set_immutability_policy\(", code):
+        actions.add(IMMUTABILITY)
+    if re.search(r"version_id\s*=", code) and "delete_blob(" in code:
+        actions.add(DELETE_VERSION)
+    return actions
 
 
 def _named(roles):
@@ -120,7 +139,24 @@ def test_every_assignment_is_named_guid_scope_principal_role():
             scope = f"{a.scope}.id"
         else:
             scope = next(k for k, v in rbac_vars.items() if v == "${cosmos.id}/dbs/${cosmosDatabaseName}")
-        assert a.name_args == (scope, a.principal, role_var[a.role_id]), a.symbol
+        role = a.role_id.removeprefix("custom:") + ".id" if a.role_id.startswith("custom:") else role_var[a.role_id]
+        assert a.name_args == (scope, a.principal, role), a.symbol
+
+
+def test_custom_role_grants_exactly_what_the_evidence_code_does():
+    custom = ic.custom_roles()
+    expected = evidence_locker_data_actions()
+    if not expected:
+        assert "evidenceLockerRole" not in custom
+        return
+    role = custom["evidenceLockerRole"]
+    assert role["actions"] == []
+    assert set(role["dataActions"]) == expected
+    # Assigned on the evidence container only, not the account.
+    locker = next(a for a in ic.role_assignments() if a.role_id == "custom:evidenceLockerRole")
+    assert locker.scope_type == "Microsoft.Storage/storageAccounts/blobServices/containers"
+    existing = ic.parse(ic.APP / "rbac.bicep")["resources"][locker.scope]["config"]["name"]
+    assert existing.endswith(f"/default/{names.BLOB_CONTAINERS['evidence']}")
 
 
 def test_cosmos_role_is_scoped_to_the_region_database():

@@ -1,0 +1,340 @@
+"""Retention and rights: schedules, due dates, tombstones and subject-request deadlines.
+
+Pure: no I/O and no clock. Services pass `now` / `as_of` in.
+
+Periods are whole calendar months (6 years = 72 months): a due date is the basis
+time plus that many calendar months, the day clamped to the month's last day
+(31 August + 6 months = 28 or 29 February), so "exactly at the boundary" means the
+same wall-clock time on the same day of the month.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RecordType(StrEnum):
+    """What a schedule sets a period for (DOMAIN.md, Retention and rights)."""
+
+    INCIDENT = "incident"  # incidents without a police case, from when they occurred
+    INCIDENT_POLICE_CASE = "incident_police_case"  # incidents a force acknowledged (crime reference)
+    POI_IMAGE = "poi_image"  # person-of-interest images, from the last linked incident
+    EVIDENCE = "evidence"  # evidence files: the blob immutability period set at upload
+    ANPR_HIT = "anpr_hit"  # hits not linked to an incident (linked ones go with the incident)
+    D2P_EMAIL_BODY = "d2p_email_body"  # dispatched email bodies, from acknowledgement
+    AUDIT = "audit"  # never shorter than the data it describes
+
+
+DATA_TYPES = tuple(t for t in RecordType if t != RecordType.AUDIT)
+
+# The sweep lanes of the retention index: which period applies to an entry, or "held".
+HELD_LANE = "held"
+
+
+# ---- calendar arithmetic ---------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """`moment` plus whole calendar months, the day clamped to the target month's length."""
+    index = moment.year * 12 + (moment.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def month_of(moment: datetime | str) -> str:
+    """`YYYY-MM` of a time (ISO text or datetime): the bucket statistics are kept in."""
+    text = moment if isinstance(moment, str) else moment.isoformat()
+    return text[:7]
+
+
+def basis_cutoff(as_of: datetime, months: int) -> datetime:
+    """A basis time at or after which nothing can be due at `as_of` for a `months` period.
+
+    Month-end clamping makes `add_months` not exactly invertible, so this errs late by a
+    few days; callers check each candidate with `is_due` and stop at the first that is not.
+    """
+    return add_months(as_of, -months) + timedelta(days=4)
+
+
+def is_due(basis: datetime, months: int, as_of: datetime) -> bool:
+    return add_months(basis, months) <= as_of
+
+
+# ---- schedules -------------------------------------------------------------------------
+
+
+class TypeRule(BaseModel):
+    """A region's period for one record type and the bounds organisations may choose within."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    months: int = Field(ge=1, le=1200, description="Default period in calendar months")
+    min_months: int = Field(ge=1, le=1200, description="Shortest an organisation may choose")
+    max_months: int = Field(ge=1, le=1200, description="Longest an organisation may choose")
+
+    @model_validator(mode="after")
+    def _within(self) -> TypeRule:
+        if not self.min_months <= self.months <= self.max_months:
+            raise ValueError(f"months {self.months} is outside its own bounds {self.min_months}..{self.max_months}")
+        return self
+
+
+class RegionScheduleIn(BaseModel):
+    """A region's schedule as Platform.Operator sets it: every record type, with bounds."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rules": {
+                        "incident": {"months": 72, "min_months": 24, "max_months": 120},
+                        "incident_police_case": {"months": 120, "min_months": 72, "max_months": 240},
+                        "poi_image": {"months": 24, "min_months": 6, "max_months": 36},
+                        "evidence": {"months": 72, "min_months": 24, "max_months": 120},
+                        "anpr_hit": {"months": 12, "min_months": 1, "max_months": 12},
+                        "d2p_email_body": {"months": 12, "min_months": 1, "max_months": 24},
+                        "audit": {"months": 120, "min_months": 72, "max_months": 240},
+                    },
+                    "reason": "Annual review of the UK schedule against MoPI guidance",
+                }
+            ]
+        },
+    )
+
+    rules: dict[RecordType, TypeRule]
+    reason: str = Field(min_length=3, max_length=500, description="Why the schedule changes (audited)")
+
+    @model_validator(mode="after")
+    def _complete(self) -> RegionScheduleIn:
+        missing = [t.value for t in RecordType if t not in self.rules]
+        if missing:
+            raise ValueError(f"rules must name every record type; missing: {', '.join(missing)}")
+        return self
+
+
+class OrganisationScheduleIn(BaseModel):
+    """An organisation's own periods (months), each within the region's bounds."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"overrides": {"incident": 36, "poi_image": 12}, "reason": "Board decision 2026-11: keep unsolved thefts 3 years"}]},
+    )
+
+    overrides: dict[RecordType, int] = Field(description="Record type -> months; types left out follow the region")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+def region_rules_from_defaults(defaults: dict[str, int], bounds: dict[str, list[int]]) -> dict[RecordType, TypeRule]:
+    """The region's starting schedule from settings (months per type and [min, max] bounds)."""
+    rules = {}
+    for t in RecordType:
+        months = int(defaults[t.value])
+        lo, hi = bounds.get(t.value, [months, months])
+        rules[t] = TypeRule(months=months, min_months=min(lo, months), max_months=max(hi, months))
+    return rules
+
+
+def check_overrides(rules: dict[RecordType, TypeRule], overrides: dict[RecordType, int]) -> list[dict[str, Any]]:
+    """Field errors for overrides outside the region's bounds (empty when all fit)."""
+    errors = []
+    for t, months in overrides.items():
+        rule = rules[t]
+        if not rule.min_months <= months <= rule.max_months:
+            errors.append({"field": f"overrides.{t.value}", "message": f"{months} months is outside the region's bounds {rule.min_months}..{rule.max_months}"})
+    return errors
+
+
+def effective_months(rules: dict[RecordType, TypeRule], overrides: dict[RecordType, int]) -> dict[RecordType, int]:
+    """The periods that apply to one organisation.
+
+    Overrides are clamped to the region's current bounds (a region may tighten its bounds
+    after an organisation chose), and audit is never shorter than the longest data period.
+    """
+    out: dict[RecordType, int] = {}
+    for t in RecordType:
+        rule = rules[t]
+        months = overrides.get(t, rule.months)
+        out[t] = max(rule.min_months, min(rule.max_months, months))
+    out[RecordType.AUDIT] = max(out[RecordType.AUDIT], *(out[t] for t in DATA_TYPES))
+    return out
+
+
+def schedule_version(region: str, region_version: int, org_id: str, org_version: int) -> str:
+    """How a tombstone names the schedule that deleted a record, e.g. `uk:3/northwind:1`."""
+    return f"{region}:{region_version}/{org_id}:{org_version}"
+
+
+def rule_text(record_type: RecordType, months: int) -> str:
+    basis = {
+        RecordType.INCIDENT: "after it occurred (no police case)",
+        RecordType.INCIDENT_POLICE_CASE: "after it occurred (police case)",
+        RecordType.POI_IMAGE: "after the last linked incident",
+        RecordType.EVIDENCE: "after upload",
+        RecordType.ANPR_HIT: "after the read",
+        RecordType.D2P_EMAIL_BODY: "after acknowledgement",
+        RecordType.AUDIT: "after the entry",
+    }[record_type]
+    return f"{record_type.value}: {months} months {basis}"
+
+
+# ---- tombstones ------------------------------------------------------------------------
+
+
+class Tombstone(BaseModel):
+    """What remains of a deleted record: proof of the deletion and nothing personal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    entity_id: str
+    type: str
+    deleted_at: str
+    rule: str
+    schedule_version: str
+    cause: Literal["schedule", "erasure"]
+    request_id: str | None = None
+
+
+def tombstone_id(record_type: str, entity_id: str) -> str:
+    return f"{record_type}:{entity_id}"
+
+
+# ---- persons: matching keys ------------------------------------------------------------
+
+_NON_LETTERS = re.compile(r"[^a-z]+")
+
+
+def name_key(name: str) -> str:
+    """A person's name folded for matching: accents and case dropped, punctuation ignored,
+    word order ignored ("O'Neill, Siobhán" matches "siobhan oneill")."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    words = [w for w in (_NON_LETTERS.sub("", part) for part in re.split(r"[\s,]+", text)) if w]
+    return " ".join(sorted(words))
+
+
+def dob_compatible(recorded: str | None, asked: date | None) -> bool:
+    """A recorded date of birth rules a candidate out only when both are known and differ."""
+    if recorded is None or asked is None:
+        return True
+    return recorded == asked.isoformat()
+
+
+# ---- subject requests ------------------------------------------------------------------
+
+MAX_EXTENSION_MONTHS = 2  # UK GDPR Art. 12(3): extendable by two further months
+
+
+class SubjectRequestKind(StrEnum):
+    ACCESS = "access"
+    ERASURE = "erasure"
+
+
+class SubjectRequestIn(BaseModel):
+    """A person's request, filed by Platform.Operator on their behalf."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "access",
+                    "name": "Jamie Doyle",
+                    "date_of_birth": "1990-04-12",
+                    "when_and_where": "Around November 2026, Northwind stores in Plymouth",
+                    "received_at": "2026-11-23T09:00:00+00:00",
+                    "verified_identity": True,
+                }
+            ]
+        },
+    )
+
+    kind: SubjectRequestKind
+    name: str = Field(min_length=2, max_length=200)
+    date_of_birth: date | None = None
+    when_and_where: str = Field(default="", max_length=1000, description="What the person said about when and where (helps organisations confirm a match)")
+    received_at: datetime | None = Field(default=None, description="When the request reached Vigil; defaults to now. The one-month clock starts here")
+    verified_identity: bool = Field(description="The operator has checked the person's identity")
+
+    @model_validator(mode="after")
+    def _checks(self) -> SubjectRequestIn:
+        if self.received_at is not None and self.received_at.tzinfo is None:
+            raise ValueError("received_at needs a UTC offset")
+        if not name_key(self.name):
+            raise ValueError("name has no letters to match on")
+        return self
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"months": 2, "reason": "Complex request: data held by three organisations across 40 incidents"}]})
+
+    months: int = Field(ge=1, le=MAX_EXTENSION_MONTHS)
+    reason: str = Field(min_length=10, max_length=1000)
+
+
+def request_due(received_at: datetime, extension_months: int = 0) -> datetime:
+    """One calendar month from receipt, plus any extension (at most two months)."""
+    if not 0 <= extension_months <= MAX_EXTENSION_MONTHS:
+        raise ValueError(f"an extension is 0 to {MAX_EXTENSION_MONTHS} months")
+    return add_months(received_at, 1 + extension_months)
+
+
+def extension_refusal(received_at: datetime, already_months: int, asked_months: int, now: datetime) -> str | None:
+    """Why an extension cannot be granted now (None when it can).
+
+    Notice of an extension must be given within the first month, and the total
+    extension is at most two months.
+    """
+    if now > add_months(received_at, 1):
+        return "An extension must be recorded within the first month after receipt; that month has passed."
+    if already_months + asked_months > MAX_EXTENSION_MONTHS:
+        return f"Extensions total at most {MAX_EXTENSION_MONTHS} months; {already_months} already granted."
+    return None
+
+
+class TaskDecision(StrEnum):
+    APPROVE_EXPORT = "approve_export"
+    ERASE = "erase"
+    REFUSE = "refuse"
+
+
+class TaskAnswerIn(BaseModel):
+    """An organisation's answer to its part of a subject request."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"decision": "approve_export", "incident_ids": None, "reason": None}]},
+    )
+
+    decision: TaskDecision
+    incident_ids: list[str] | None = Field(default=None, max_length=500, description="Which matched incidents the answer covers; all matches when left out")
+    reason: str | None = Field(default=None, max_length=2000, description="Required to refuse: the lawful reason (e.g. 'UK GDPR Art. 17(3)(e): needed for legal claims')")
+    lawful_basis: str | None = Field(default=None, max_length=200, description="The provision relied on when refusing")
+
+    @model_validator(mode="after")
+    def _reason(self) -> TaskAnswerIn:
+        if self.decision == TaskDecision.REFUSE and (not self.reason or len(self.reason.strip()) < 10):
+            raise ValueError("refusing needs the lawful reason (at least 10 characters) in 'reason'")
+        return self
+
+
+def decision_fits(kind: SubjectRequestKind, decision: TaskDecision) -> bool:
+    if decision == TaskDecision.REFUSE:
+        return True
+    return (kind, decision) in {(SubjectRequestKind.ACCESS, TaskDecision.APPROVE_EXPORT), (SubjectRequestKind.ERASURE, TaskDecision.ERASE)}
+
+
+class LegalHoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Crown Court trial listed for March 2027; CPS asked us to preserve all evidence"}]})
+
+    reason: str = Field(min_length=10, max_length=1000)

@@ -1,0 +1,526 @@
+"""Retention without operators: schedules, the retention index, the sweep, legal holds,
+tombstones and the counts that outlive deletion.
+
+The retention index
+-------------------
+Every incident has one entry in `retention_index` (tenant = the owning organisation),
+written by `on_incident` inside the incident's own unit of work. An entry carries a
+`lane` (the record type whose period applies: `incident`, `incident_police_case`, or
+`held` while a legal hold is active) and a `basis_at` (when the period starts). The
+sweep asks, per organisation and lane, for `lane = L and basis_at <= as_of - period`,
+ordered by `basis_at`, so it reads only what is due, and a schedule change applies at
+the next sweep without rewriting any entry (the period is applied at query time, not
+stored). Whether an incident has a police case is checked again for each due entry
+(an acknowledged dispatch moves it to the longer police-case lane), so D2P needs no
+hook into retention.
+
+Deletion
+--------
+One path for the timer and for subject-request erasure (`delete_incident`): tombstone
+(no personal data), deleted-count for statistics, erasure audit entry, dependent
+records (versions, person index, evidence and ANPR hits through registered erasers,
+partner access grants), then the incident and its index entry. The sweep deletes in
+batches of `batch` incidents per unit of work; a batch that fails leaves nothing
+half-done on SQLite (one transaction) and a re-run finishes it. The tombstone is
+written first and checked first, so a re-run after a partial commit (Cosmos has no
+cross-container transaction) never counts or tombstones a record twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from shared.domain.audit import AuditAction
+from shared.domain.clock import from_iso, to_iso
+from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from shared.domain.retention import (
+    HELD_LANE,
+    OrganisationScheduleIn,
+    RecordType,
+    RegionScheduleIn,
+    TypeRule,
+    basis_cutoff,
+    check_overrides,
+    effective_months,
+    is_due,
+    month_of,
+    name_key,
+    region_rules_from_defaults,
+    rule_text,
+    schedule_version,
+    tombstone_id,
+)
+from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
+from shared.ports import Clock, JobReport, RecordStore, UnitOfWork, Where, iterate_all
+from shared.records import (
+    ACCESS_GRANTS,
+    DISPATCHES,
+    INCIDENT_VERSIONS,
+    INCIDENTS,
+    LEGAL_HOLDS,
+    ORGANISATIONS,
+    PERSON_INDEX,
+    RETENTION_COUNTS,
+    RETENTION_INDEX,
+    RETENTION_SCHEDULE_VERSIONS,
+    RETENTION_SCHEDULES,
+    TOMBSTONES,
+)
+from shared.services.audit import AuditTrail
+from shared.services.directory import Directory
+
+INCIDENT_LANES = (RecordType.INCIDENT, RecordType.INCIDENT_POLICE_CASE)
+HOLDERS_RETAIL = (Role.RETAILER_INVESTIGATOR,)
+HOLDERS_POLICE = (Role.POLICE_OFFICER, Role.POLICE_ANALYST)
+SYSTEM_ACTOR = "retention-timer"
+DEFAULT_ETAG = "default"  # the ETag of a schedule nobody has changed yet (settings defaults)
+
+
+class DependentEraser(Protocol):
+    """Deletes what belongs to an incident in another capability (evidence, ANPR hits);
+    called inside the deleting unit of work; returns how many records it removed."""
+
+    def __call__(self, uow: UnitOfWork, owner_org: str, incident_id: str, rule: str) -> int: ...
+
+
+class HoldListener(Protocol):
+    """Told when an incident's held state changes (evidence sets the blob legal-hold flag)."""
+
+    def __call__(self, uow: UnitOfWork, principal: Principal | None, owner_org: str, incident_id: str, held: bool, reason: str) -> None: ...
+
+
+def index_id(record_type: str, entity_id: str) -> str:
+    return f"{record_type}:{entity_id}"
+
+
+@dataclass
+class Schedule:
+    rules: dict[RecordType, TypeRule]
+    region_version: int
+    overrides: dict[RecordType, int]
+    org_version: int
+    org_id: str
+    region: str
+
+    @property
+    def months(self) -> dict[RecordType, int]:
+        return effective_months(self.rules, self.overrides)
+
+    @property
+    def version(self) -> str:
+        return schedule_version(self.region, self.region_version, self.org_id, self.org_version)
+
+
+@dataclass
+class RetentionService:
+    records: RecordStore
+    clock: Clock
+    directory: Directory
+    audit: AuditTrail
+    region: str
+    defaults: dict[str, int]
+    bounds: dict[str, list[int]]
+    batch: int = 100
+    erasers: list[DependentEraser] = field(default_factory=list)
+    hold_listeners: list[HoldListener] = field(default_factory=list)
+    # Finds an incident the caller may see (IncidentService.locate): holds use the same 404 rule.
+    locate: Callable[[UnitOfWork, Principal, str], Any] | None = None
+
+    # ---- schedules ---------------------------------------------------------------------
+    def _region_doc(self, uow: UnitOfWork) -> tuple[dict[RecordType, TypeRule], int, str]:
+        doc = uow.get(RETENTION_SCHEDULES.name, PLATFORM_TENANT, "region")
+        if doc is None:
+            return region_rules_from_defaults(self.defaults, self.bounds), 0, DEFAULT_ETAG
+        rules = {RecordType(k): TypeRule.model_validate(v) for k, v in doc["rules"].items()}
+        return rules, doc["version"], doc["_etag"]
+
+    def _org_doc(self, uow: UnitOfWork, org_id: str) -> tuple[dict[RecordType, int], int, str]:
+        doc = uow.get(RETENTION_SCHEDULES.name, org_id, "organisation")
+        if doc is None:
+            return {}, 0, DEFAULT_ETAG
+        return {RecordType(k): v for k, v in doc["overrides"].items()}, doc["version"], doc["_etag"]
+
+    def schedule_for(self, uow: UnitOfWork, org_id: str) -> Schedule:
+        """The schedule that applies to an organisation now (region rules plus its overrides)."""
+        rules, rv, _ = self._region_doc(uow)
+        overrides, ov, _ = self._org_doc(uow, org_id)
+        return Schedule(rules=rules, region_version=rv, overrides=overrides, org_version=ov, org_id=org_id, region=self.region)
+
+    def region_schedule(self, principal: Principal) -> tuple[dict[str, Any], str]:
+        """The region's schedule with bounds and version (Platform.Operator)."""
+        with self.records.unit_of_work() as uow:
+            rules, version, etag = self._region_doc(uow)
+        return {"region": self.region, "version": version, "rules": {t.value: r.model_dump() for t, r in rules.items()}}, etag
+
+    def set_region_schedule(self, principal: Principal, body: RegionScheduleIn, if_match: str | None) -> tuple[dict[str, Any], str]:
+        """Replace the region's schedule as a new version (If-Match), audited."""
+        etag_in = _need_etag(if_match)
+        with self.records.unit_of_work() as uow:
+            _, version, etag = self._region_doc(uow)
+            if etag_in != etag:
+                raise PreconditionFailed("The region schedule has changed since you read it; read it again.")
+            new_version = version + 1
+            doc = {
+                "id": "region",
+                "version": new_version,
+                "rules": {t.value: r.model_dump() for t, r in body.rules.items()},
+                "changed_at": to_iso(self.clock.now()),
+                "changed_by": principal.user_id,
+                "reason": body.reason,
+            }
+            new_etag = uow.upsert(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc) if version == 0 else uow.replace(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc, if_match=etag)
+            uow.insert(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, {**doc, "id": f"region:{new_version:06d}", "scope": "region"})
+            self.audit.record(
+                uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.ALTERATION,
+                operation="retention.schedule.region", entity=f"retention_schedule/{self.region}", fields=sorted(t.value for t in body.rules), purpose=body.reason,
+            )
+        return {"region": self.region, "version": new_version, "rules": doc["rules"]}, new_etag
+
+    def organisation_schedule(self, principal: Principal) -> tuple[dict[str, Any], str]:
+        """An organisation's schedule: what applies, its own choices and the region's bounds."""
+        with self.records.unit_of_work() as uow:
+            schedule = self.schedule_for(uow, principal.organisation_id)
+            _, _, etag = self._org_doc(uow, principal.organisation_id)
+        return self._present_org(schedule), etag
+
+    def set_organisation_schedule(self, principal: Principal, body: OrganisationScheduleIn, if_match: str | None) -> tuple[dict[str, Any], str]:
+        """Set an organisation's own periods within the region's bounds, as a new version."""
+        etag_in = _need_etag(if_match)
+        org = principal.organisation_id
+        with self.records.unit_of_work() as uow:
+            rules, _, _ = self._region_doc(uow)
+            errors = check_overrides(rules, body.overrides)
+            if errors:
+                raise Invalid("; ".join(e["message"] for e in errors), errors=errors)
+            _, version, etag = self._org_doc(uow, org)
+            if etag_in != etag:
+                raise PreconditionFailed("Your organisation's schedule has changed since you read it; read it again.")
+            new_version = version + 1
+            doc = {
+                "id": "organisation",
+                "version": new_version,
+                "overrides": {t.value: m for t, m in body.overrides.items()},
+                "changed_at": to_iso(self.clock.now()),
+                "changed_by": principal.user_id,
+                "reason": body.reason,
+            }
+            new_etag = uow.upsert(RETENTION_SCHEDULES.name, org, doc) if version == 0 else uow.replace(RETENTION_SCHEDULES.name, org, doc, if_match=etag)
+            uow.insert(RETENTION_SCHEDULE_VERSIONS.name, org, {**doc, "id": f"{org}:{new_version:06d}", "scope": org})
+            self.audit.record(
+                uow, owner_org=org, principal=principal, action=AuditAction.ALTERATION,
+                operation="retention.schedule.organisation", entity=f"retention_schedule/{org}", fields=sorted(t.value for t in body.overrides), purpose=body.reason,
+            )
+            schedule = self.schedule_for(uow, org)
+        return self._present_org(schedule), new_etag
+
+    def schedule_versions(self, principal: Principal, *, region: bool) -> list[dict[str, Any]]:
+        """Every stored version of the region's or the caller's organisation's schedule, oldest first."""
+        tenant, scope = (PLATFORM_TENANT, "region") if region else (principal.organisation_id, principal.organisation_id)
+        with self.records.unit_of_work() as uow:
+            docs = list(iterate_all(uow, RETENTION_SCHEDULE_VERSIONS.name, [tenant], [Where("scope", "eq", scope)], order_by="version", limit=200))
+        return [{k: v for k, v in d.items() if not k.startswith("_") and k not in ("id", "scope")} for d in docs]
+
+    @staticmethod
+    def _present_org(schedule: Schedule) -> dict[str, Any]:
+        months = schedule.months
+        return {
+            "organisation_id": schedule.org_id,
+            "version": schedule.org_version,
+            "schedule_version": schedule.version,
+            "overrides": {t.value: m for t, m in schedule.overrides.items()},
+            "effective": {
+                t.value: {"months": months[t], "min_months": r.min_months, "max_months": r.max_months, "region_months": r.months}
+                for t, r in schedule.rules.items()
+            },
+        }
+
+    # ---- the index, kept by the incident hook ------------------------------------------
+    def on_incident(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], change: str) -> dict[str, Any]:
+        """IncidentService hook: keep the incident's retention and person index entries current."""
+        org = incident["organisation_id"]
+        self._index_incident(uow, org, incident)
+        self._index_persons(uow, org, incident)
+        return {}
+
+    def _index_incident(self, uow: UnitOfWork, org: str, incident: dict[str, Any], *, holds: int | None = None) -> dict[str, Any]:
+        entry_id = index_id("incident", incident["id"])
+        existing = uow.get(RETENTION_INDEX.name, org, entry_id)
+        if holds is None:
+            holds = existing.get("holds", 0) if existing else 0
+        if holds > 0:
+            lane = HELD_LANE
+        elif self._has_police_case(uow, org, incident["id"]):
+            lane = RecordType.INCIDENT_POLICE_CASE.value
+        else:
+            lane = RecordType.INCIDENT.value
+        entry = {
+            "id": entry_id,
+            "entity_id": incident["id"],
+            "type": "incident",
+            "lane": lane,
+            "basis_at": incident["occurred_at"],
+            "month": month_of(incident["occurred_at"]),
+            "store_id": incident["store_id"],
+            "category": incident["category"],
+            "holds": holds,
+        }
+        uow.upsert(RETENTION_INDEX.name, org, entry)
+        return entry
+
+    def _index_persons(self, uow: UnitOfWork, org: str, incident: dict[str, Any]) -> None:
+        keep = set()
+        for i, person in enumerate(incident.get("persons", [])):
+            key = name_key(person.get("name") or "")
+            if not key:
+                continue
+            pid = f"{incident['id']}:{i:03d}"
+            keep.add(pid)
+            uow.upsert(PERSON_INDEX.name, org, {"id": pid, "incident_id": incident["id"], "person": i, "name_key": key, "date_of_birth": person.get("date_of_birth")})
+        for old in iterate_all(uow, PERSON_INDEX.name, [org], [Where("incident_id", "eq", incident["id"])]):
+            if old["id"] not in keep:
+                uow.delete(PERSON_INDEX.name, org, old["id"])
+
+    @staticmethod
+    def _has_police_case(uow: UnitOfWork, org: str, incident_id: str) -> bool:
+        """An incident has a police case once a force acknowledged a dispatch of it."""
+        for d in iterate_all(uow, DISPATCHES.name, [org], [Where("incident_id", "eq", incident_id)]):
+            if d.get("acknowledged_at") or d.get("crime_reference"):
+                return True
+        return False
+
+    # ---- the sweep ---------------------------------------------------------------------
+    def retailers(self) -> list[str]:
+        """Retailers homed in this region: the organisations whose records are swept here."""
+        with self.records.unit_of_work() as uow:
+            docs = iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [Where("kind", "eq", OrgKind.RETAILER.value)])
+            return sorted(d["id"] for d in docs if d.get("home_region") == self.region)
+
+    def sweep(self, as_of: datetime, *, organisations: Sequence[str] | None = None) -> JobReport:
+        """Delete every incident due at `as_of` (not held), organisation by organisation.
+
+        Reads only due entries (index on lane and basis_at); deletes in batches of `batch`,
+        one unit of work each; safe to re-run after a crash at any point.
+        """
+        report = JobReport(job="retention", as_of=as_of)
+        report.counts = {"incidents_deleted": 0, "moved_to_police_case": 0, "dependents_deleted": 0}
+        for org in organisations if organisations is not None else self.retailers():
+            with self.records.unit_of_work() as uow:
+                schedule = self.schedule_for(uow, org)
+            months = schedule.months
+            for lane in INCIDENT_LANES:
+                self._sweep_lane(org, lane, months[lane], schedule, as_of, report)
+        return report
+
+    def _sweep_lane(self, org: str, lane: RecordType, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
+        cutoff = to_iso(basis_cutoff(as_of, months))
+        where = [Where("lane", "eq", lane.value), Where("basis_at", "le", cutoff)]
+        rule = rule_text(lane, months)
+        while True:
+            finished = False
+            with self.records.unit_of_work() as uow:
+                page = uow.query(RETENTION_INDEX.name, [org], where, order_by="basis_at", limit=self.batch)
+                for entry in page.items:
+                    if not is_due(from_iso(entry["basis_at"]), months, as_of):
+                        finished = True  # ordered by basis: nothing after this one is due either
+                        break
+                    if lane == RecordType.INCIDENT and self._has_police_case(uow, org, entry["entity_id"]):
+                        uow.upsert(RETENTION_INDEX.name, org, {**_strip(entry), "lane": RecordType.INCIDENT_POLICE_CASE.value})
+                        report.counts["moved_to_police_case"] += 1
+                        continue
+                    removed = self._delete(uow, org, entry, rule=rule, version=schedule.version, cause="schedule", principal=None)
+                    report.counts["incidents_deleted"] += 1
+                    report.counts["dependents_deleted"] += removed
+            if finished or page.continuation is None:
+                return
+
+    # ---- one deletion path -------------------------------------------------------------
+    def is_held(self, uow: UnitOfWork, org: str, incident_id: str) -> bool:
+        """Whether an active legal hold covers the incident."""
+        entry = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident_id))
+        return entry is not None and entry["lane"] == HELD_LANE
+
+    def delete_incident(self, uow: UnitOfWork, org: str, incident_id: str, *, principal: Principal | None, cause: str, request_id: str | None = None) -> int:
+        """Delete an incident and everything that is only its, leaving a tombstone.
+
+        Raises Conflict while a legal hold is active. Used by subject-request erasure; the
+        sweep takes the same path.
+        """
+        entry = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident_id))
+        if entry is None:
+            doc = uow.get(INCIDENTS.name, org, incident_id)
+            if doc is None:
+                raise NotFound(f"Incident {incident_id} was not found.")
+            entry = self._index_incident(uow, org, doc)
+        if entry["lane"] == HELD_LANE:
+            raise Conflict(f"Incident {incident_id} is under a legal hold and cannot be deleted until the hold is released.")
+        schedule = self.schedule_for(uow, org)
+        lane = RecordType(entry["lane"])
+        return self._delete(uow, org, entry, rule=f"erasure on request ({rule_text(lane, schedule.months[lane])} not yet reached)", version=schedule.version, cause=cause, principal=principal, request_id=request_id)
+
+    def _delete(self, uow: UnitOfWork, org: str, entry: dict[str, Any], *, rule: str, version: str, cause: str, principal: Principal | None, request_id: str | None = None) -> int:
+        incident_id = entry["entity_id"]
+        tid = tombstone_id("incident", incident_id)
+        removed = 0
+        if uow.get(TOMBSTONES.name, org, tid) is None:
+            uow.insert(
+                TOMBSTONES.name, org,
+                {"id": tid, "entity_id": incident_id, "type": "incident", "deleted_at": to_iso(self.clock.now()), "rule": rule, "schedule_version": version, "cause": "erasure" if cause == "erasure" else "schedule", "request_id": request_id},
+            )
+            self._count_deleted(uow, org, entry)
+            self.audit.record(
+                uow, owner_org=org, principal=principal, action=AuditAction.ERASURE,
+                operation="retention.delete" if cause != "erasure" else "subject_request.erase", entity=f"incident/{incident_id}",
+                purpose=rule, system_actor=SYSTEM_ACTOR,
+            )
+        for eraser in self.erasers:
+            removed += eraser(uow, org, incident_id, rule) or 0
+        for ver in list(iterate_all(uow, INCIDENT_VERSIONS.name, [org], [Where("incident_id", "eq", incident_id)])):
+            removed += uow.delete(INCIDENT_VERSIONS.name, org, ver["id"])
+        for person in list(iterate_all(uow, PERSON_INDEX.name, [org], [Where("incident_id", "eq", incident_id)])):
+            uow.delete(PERSON_INDEX.name, org, person["id"])
+        for hold in list(iterate_all(uow, LEGAL_HOLDS.name, [org], [Where("incident_id", "eq", incident_id)])):
+            uow.delete(LEGAL_HOLDS.name, org, hold["id"])
+        forces = self._forces()
+        if forces:
+            for grant in list(iterate_all(uow, ACCESS_GRANTS.name, forces, [Where("incident_id", "eq", incident_id)])):
+                if grant.get("owner_org") == org:
+                    uow.delete(ACCESS_GRANTS.name, grant["_tenant"], grant["id"])
+        uow.delete(INCIDENTS.name, org, incident_id)
+        uow.delete(RETENTION_INDEX.name, org, entry["id"])
+        return removed
+
+    def _forces(self) -> list[str]:
+        with self.records.unit_of_work() as uow:
+            return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [Where("kind", "eq", OrgKind.POLICE_FORCE.value)]))
+
+    def _count_deleted(self, uow: UnitOfWork, org: str, entry: dict[str, Any]) -> None:
+        key = f"{entry['month']}|{entry['store_id']}|{entry['category']}"
+        doc = uow.get(RETENTION_COUNTS.name, org, key)
+        if doc is None:
+            uow.insert(RETENTION_COUNTS.name, org, {"id": key, "month": entry["month"], "store_id": entry["store_id"], "category": entry["category"], "deleted": 1})
+        else:
+            uow.replace(RETENTION_COUNTS.name, org, {**_strip(doc), "deleted": doc["deleted"] + 1}, if_match=doc["_etag"])
+
+    # ---- legal holds -------------------------------------------------------------------
+    def _locate_for_hold(self, uow: UnitOfWork, principal: Principal, incident_id: str):
+        assert self.locate is not None, "RetentionService.locate must be wired to IncidentService.locate"
+        loc = self.locate(uow, principal, incident_id)
+        if principal.is_police and not loc.dispatched_to_viewer:
+            raise Forbidden("Only a force this incident was dispatched to may place or release a legal hold on it.")
+        return loc
+
+    def holds(self, principal: Principal, incident_id: str) -> dict[str, Any]:
+        """The incident's holds (active and released) as the caller may see them."""
+        with self.records.unit_of_work() as uow:
+            loc = self._locate_for_hold(uow, principal, incident_id)
+            return self._hold_view(uow, loc.owner_org, incident_id, {})
+
+    def place_hold(self, principal: Principal, incident_id: str, reason: str) -> dict[str, Any]:
+        """Hold an incident (and its evidence and linked hits) from every deletion, audited."""
+        return self._set_hold(principal, incident_id, reason, held=True)
+
+    def release_hold(self, principal: Principal, incident_id: str, reason: str) -> dict[str, Any]:
+        """Release the caller's organisation's hold; expiry resumes when no hold remains."""
+        return self._set_hold(principal, incident_id, reason, held=False)
+
+    def _set_hold(self, principal: Principal, incident_id: str, reason: str, *, held: bool) -> dict[str, Any]:
+        with self.records.unit_of_work() as uow:
+            loc = self._locate_for_hold(uow, principal, incident_id)
+            owner = loc.owner_org
+            hold_id = f"{incident_id}|{principal.organisation_id}"
+            existing = uow.get(LEGAL_HOLDS.name, owner, hold_id)
+            active = existing is not None and existing["status"] == "active"
+            if held and active:
+                raise Conflict("Your organisation already holds this incident; release it first to change the reason.")
+            if not held and not active:
+                raise NotFound("Your organisation has no active legal hold on this incident.")
+            now = to_iso(self.clock.now())
+            event = {"at": now, "by": principal.user_id, "action": "placed" if held else "released", "reason": reason}
+            doc = {
+                "id": hold_id,
+                "incident_id": incident_id,
+                "holder_org": principal.organisation_id,
+                "status": "active" if held else "released",
+                "reason": reason if held else existing["reason"],
+                "placed_at": now if held else existing["placed_at"],
+                "placed_by": principal.user_id if held else existing["placed_by"],
+                "released_at": None if held else now,
+                "history": [*(existing.get("history", []) if existing else []), event],
+            }
+            uow.upsert(LEGAL_HOLDS.name, owner, doc)
+            changed = {hold_id: doc}
+            others = [h for h in iterate_all(uow, LEGAL_HOLDS.name, [owner], [Where("incident_id", "eq", incident_id)]) if h["id"] != hold_id and h["status"] == "active"]
+            count = len(others) + (1 if held else 0)
+            self._index_incident(uow, owner, loc.doc, holds=count)
+            operation = "legal_hold.place" if held else "legal_hold.release"
+            self.audit.record(uow, owner_org=owner, principal=principal, action=AuditAction.ALTERATION, operation=operation, entity=f"incident/{incident_id}", fields=["legal_hold"], purpose=reason, recipient_org=None if owner == principal.organisation_id else principal.organisation_id)
+            if owner != principal.organisation_id:
+                self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.ALTERATION, operation=operation, entity=f"incident/{incident_id}", fields=["legal_hold"], purpose=reason)
+            # Evidence and other capabilities hear only when the incident's held state flips.
+            if (held and count == 1) or (not held and count == 0):
+                for listener in self.hold_listeners:
+                    listener(uow, principal, owner, incident_id, held, reason)
+            return self._hold_view(uow, owner, incident_id, changed)
+
+    @staticmethod
+    def _hold_view(uow: UnitOfWork, owner: str, incident_id: str, changed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        holds = {h["id"]: _strip(h) for h in iterate_all(uow, LEGAL_HOLDS.name, [owner], [Where("incident_id", "eq", incident_id)])}
+        holds.update(changed)  # a store may show a unit's own writes to queries only after commit
+        items = sorted(holds.values(), key=lambda h: h["placed_at"])
+        return {
+            "incident_id": incident_id,
+            "held": any(h["status"] == "active" for h in items),
+            "holds": [{k: h[k] for k in ("holder_org", "status", "reason", "placed_at", "placed_by", "released_at", "history")} for h in items],
+        }
+
+    # ---- tombstones and statistics -----------------------------------------------------
+    def tombstone(self, principal: Principal, incident_id: str) -> dict[str, Any]:
+        """The proof an incident of the caller's organisation was deleted (404 if none)."""
+        with self.records.unit_of_work() as uow:
+            doc = uow.get(TOMBSTONES.name, principal.organisation_id, tombstone_id("incident", incident_id))
+        if doc is None:
+            raise NotFound(f"No deletion of incident {incident_id} is recorded for your organisation.")
+        return _strip(doc)
+
+    def statistics_org(self, principal: Principal, organisation: str | None) -> str:
+        """Whose statistics the caller may read: a retailer its own; the operator any retailer here."""
+        if not principal.has(Role.PLATFORM_OPERATOR):
+            if organisation not in (None, principal.organisation_id):
+                raise NotFound(f"Organisation {organisation} was not found.")
+            return principal.organisation_id
+        if organisation is None:
+            raise Invalid("Name the organisation (query parameter 'organisation').", errors=[{"field": "organisation"}])
+        if organisation not in self.retailers():
+            raise NotFound(f"Organisation {organisation} was not found.")
+        return organisation
+
+    def statistics(self, org: str, from_month: str, to_month: str) -> list[dict[str, Any]]:
+        """Incidents per month, store and category: those still held plus those deleted."""
+        rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+        def row(month: str, store: str, category: str) -> dict[str, Any]:
+            return rows.setdefault((month, store, category), {"month": month, "store_id": store, "category": category, "kept": 0, "deleted": 0})
+
+        where = [Where("month", "ge", from_month), Where("month", "le", to_month)]
+        with self.records.unit_of_work() as uow:
+            for e in iterate_all(uow, RETENTION_INDEX.name, [org], where, limit=1000):
+                row(e["month"], e["store_id"], e["category"])["kept"] += 1
+            for c in iterate_all(uow, RETENTION_COUNTS.name, [org], where, limit=1000):
+                row(c["month"], c["store_id"], c["category"])["deleted"] += c["deleted"]
+        out = sorted(rows.values(), key=lambda r: (r["month"], r["store_id"], r["category"]))
+        for r in out:
+            r["total"] = r["kept"] + r["deleted"]
+        return out
+
+
+def _need_etag(if_match: str | None) -> str:
+    if not if_match:
+        raise PreconditionRequired("Send If-Match with the ETag you last read (\"default\" for a schedule nobody has changed).")
+    return if_match.strip().removeprefix("W/").strip('"')
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}

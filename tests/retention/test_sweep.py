@@ -1,0 +1,155 @@
+"""The retention sweep on both record stores: due dates at the boundary, holds, police
+cases, crash and resume, tombstones without personal data, counts that survive deletion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.domain.errors import Conflict
+from shared.domain.tenancy import OrgKind, Principal, Role
+from shared.records import ACCESS_GRANTS, AUDIT, DISPATCHES, INCIDENT_VERSIONS, INCIDENTS, PERSON_INDEX, TOMBSTONES
+from tests.retention.helpers import INVESTIGATOR, OCCURRED, SIX_YEARS_LATER, container_on, report
+
+pytestmark = pytest.mark.xdist_group("retention-cosmos")
+
+
+@pytest.fixture
+def c(record_store, tmp_path):
+    container = container_on(record_store, tmp_path)
+    yield container
+
+
+def _get(c, collection, tenant, id_):
+    with c.records.unit_of_work() as uow:
+        return uow.get(collection, tenant, id_)
+
+
+def _count(c, collection, tenant, where=()):
+    with c.records.unit_of_work() as uow:
+        return uow.count(collection, [tenant], where)
+
+
+def test_deleted_exactly_at_the_boundary_not_a_day_before(c):
+    incident = report(c)
+    before = c.retention.sweep(SIX_YEARS_LATER - timedelta(days=1))
+    assert before.counts["incidents_deleted"] == 0
+    assert _get(c, INCIDENTS.name, "northwind", incident) is not None
+    just_before = c.retention.sweep(SIX_YEARS_LATER - timedelta(microseconds=1))
+    assert just_before.counts["incidents_deleted"] == 0
+    at = c.retention.sweep(SIX_YEARS_LATER)
+    assert at.counts["incidents_deleted"] == 1
+    assert _get(c, INCIDENTS.name, "northwind", incident) is None
+    assert _count(c, INCIDENT_VERSIONS.name, "northwind") == 0
+    assert _count(c, PERSON_INDEX.name, "northwind") == 0
+    tomb = _get(c, TOMBSTONES.name, "northwind", f"incident:{incident}")
+    assert tomb["entity_id"] == incident and tomb["type"] == "incident" and tomb["cause"] == "schedule"
+    assert tomb["rule"].startswith("incident: 72 months") and tomb["schedule_version"] == "uk:0/northwind:0"
+    # A second run finds nothing more to do.
+    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=400)).counts["incidents_deleted"] == 0
+
+
+def test_tombstones_carry_no_personal_data(c):
+    incident = report(c, witnesses=[{"name": "Alex Witness", "statement": "Saw it all", "contact": "07700 900123"}])
+    c.retention.sweep(SIX_YEARS_LATER)
+    tomb = _get(c, TOMBSTONES.name, "northwind", f"incident:{incident}")
+    text = repr(tomb)
+    for personal in ("Jamie", "Doyle", "1990-04-12", "whisky", "Alex Witness", "07700", "Sam Taylor"):
+        assert personal not in text
+    assert set(k for k in tomb if not k.startswith("_")) == {"id", "entity_id", "type", "deleted_at", "rule", "schedule_version", "cause", "request_id"}
+
+
+def test_hold_stops_deletion_and_release_resumes_it(c):
+    incident = report(c)
+    held = c.retention.place_hold(INVESTIGATOR, incident, "Crown Court trial listed for March 2027")
+    assert held["held"] is True
+    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=30)).counts["incidents_deleted"] == 0
+    assert _get(c, INCIDENTS.name, "northwind", incident) is not None
+    with c.records.unit_of_work() as uow, pytest.raises(Conflict):
+        c.retention.delete_incident(uow, "northwind", incident, principal=INVESTIGATOR, cause="erasure")
+    released = c.retention.release_hold(INVESTIGATOR, incident, "Trial concluded; no appeal lodged")
+    assert released["held"] is False and released["holds"][0]["status"] == "released"
+    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=30)).counts["incidents_deleted"] == 1
+    with c.records.unit_of_work() as uow:
+        ops = [e["operation"] for e in uow.query(AUDIT.name, ["northwind"], limit=100).items]
+    assert {"legal_hold.place", "legal_hold.release", "retention.delete"} <= set(ops)
+
+
+def test_officer_of_the_force_dispatched_to_may_hold(c):
+    incident = report(c)
+    officer = Principal(user_id="dc-1", organisation_id="devon-and-cornwall", organisation_kind=OrgKind.POLICE_FORCE, roles=frozenset({Role.POLICE_OFFICER}))
+    with c.records.unit_of_work() as uow:
+        uow.insert(ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident, "owner_org": "northwind", "incident_id": incident, "reason": "d2p"})
+    c.retention.place_hold(officer, incident, "Suspect charged; evidence needed for trial")
+    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 0
+    # The retailer cannot release the force's hold: it has none of its own.
+    from shared.domain.errors import NotFound
+
+    with pytest.raises(NotFound):
+        c.retention.release_hold(INVESTIGATOR, incident, "We would like it gone")
+    c.retention.release_hold(officer, incident, "Case closed at court, no appeal")
+    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 1
+    assert _get(c, ACCESS_GRANTS.name, "devon-and-cornwall", incident) is None
+
+
+def test_police_case_keeps_the_incident_for_the_longer_period(c):
+    incident = report(c)
+    with c.records.unit_of_work() as uow:
+        uow.insert(DISPATCHES.name, "northwind", {"id": "d-1", "incident_id": incident, "force_id": "devon-and-cornwall", "status": "acknowledged", "crime_reference": "DC/12345/26", "acknowledged_at": "2026-11-21T09:00:00.000000+00:00"})
+    first = c.retention.sweep(SIX_YEARS_LATER)
+    assert first.counts["incidents_deleted"] == 0 and first.counts["moved_to_police_case"] == 1
+    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=365 * 3)).counts["incidents_deleted"] == 0
+    ten_years = OCCURRED.replace(year=2036)
+    assert c.retention.sweep(ten_years).counts["incidents_deleted"] == 1
+
+
+def test_crash_in_the_middle_then_rerun_deletes_the_rest_once(c):
+    c.retention.batch = 3
+    ids = [report(c, occurred_at=(OCCURRED - timedelta(hours=i)).isoformat()) for i in range(7)]
+    calls = {"n": 0}
+
+    def crashing_eraser(uow, org, incident_id, rule):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("power cut in the middle of a batch")
+        return 0
+
+    c.retention.erasers.append(crashing_eraser)
+    with pytest.raises(RuntimeError):
+        c.retention.sweep(SIX_YEARS_LATER)
+    c.retention.erasers.remove(crashing_eraser)
+    remaining = sum(_get(c, INCIDENTS.name, "northwind", i) is not None for i in ids)
+    assert 0 < remaining < 7
+    rerun = c.retention.sweep(SIX_YEARS_LATER)
+    assert rerun.counts["incidents_deleted"] == remaining
+    assert all(_get(c, INCIDENTS.name, "northwind", i) is None for i in ids)
+    assert _count(c, TOMBSTONES.name, "northwind") == 7
+    stats = c.retention.statistics("northwind", "2026-11", "2026-11")
+    assert [(r["deleted"], r["kept"]) for r in stats] == [(7, 0)]
+    with c.records.unit_of_work() as uow:
+        erasures = [e for e in uow.query(AUDIT.name, ["northwind"], limit=200).items if e["operation"] == "retention.delete"]
+    assert sorted(e["entity"] for e in erasures) == sorted(f"incident/{i}" for i in ids)
+
+
+def test_statistics_unchanged_by_deletion(c):
+    report(c)
+    report(c, store_id="nw-exeter", category="robbery")
+    report(c, occurred_at=(OCCURRED + timedelta(days=1)).isoformat())
+    before = c.retention.statistics("northwind", "2026-01", "2026-12")
+    c.retention.sweep(SIX_YEARS_LATER)  # deletes the first two, the third is a day younger
+    after = c.retention.statistics("northwind", "2026-01", "2026-12")
+    assert [(r["store_id"], r["category"], r["total"]) for r in before] == [(r["store_id"], r["category"], r["total"]) for r in after]
+    assert sum(r["deleted"] for r in after) == 2 and sum(r["kept"] for r in after) == 1
+
+
+def test_shorter_organisation_period_applies_at_the_next_sweep(c):
+    from shared.domain.retention import OrganisationScheduleIn
+
+    incident = report(c)
+    admin = Principal(user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
+    c.retention.set_organisation_schedule(admin, OrganisationScheduleIn(overrides={"incident": 36}, reason="Board decision: three years"), '"default"')
+    three_years = OCCURRED.replace(year=2029)
+    assert c.retention.sweep(three_years - timedelta(seconds=1)).counts["incidents_deleted"] == 0
+    assert c.retention.sweep(three_years).counts["incidents_deleted"] == 1
+    assert _get(c, TOMBSTONES.name, "northwind", f"incident:{incident}")["schedule_version"] == "uk:0/northwind:1"
