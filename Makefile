@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 EMULATORS := tools/emulators/node_modules/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators token job bench clean
+.PHONY: run test venv emulators token job bench clean replay-dead-letters
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ token: $(STAMP)
 
 job: $(STAMP)
 	@$(PY) -m functions.cli job --job "$(JOB)" $(if $(AS_OF),--as-of "$(AS_OF)")
+
+# Put dead-lettered D2P dispatch messages back on their queue (IDS=a,b for only those).
+replay-dead-letters: $(STAMP)
+	@$(PY) -m functions.d2p_jobs "$(IDS)"
 
 bench: $(STAMP)
 	$(PY) bench/intake.py
