@@ -1,0 +1,146 @@
+"""ServiceBusQueue with the real azure-servicebus message types and the client's transport
+replaced by an in-memory fake (there is no Service Bus emulator here)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+
+from azure.servicebus import ServiceBusMessage, ServiceBusSubQueue
+
+from shared.adapters.azure.service_bus import ServiceBusQueue
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+_tokens = itertools.count(1)
+
+
+class FakeReceived:
+    """What the transport would hand back for a received message (test stand-in)."""
+
+    def __init__(self, message: ServiceBusMessage, delivery_count: int = 0, reason: str | None = None):
+        self.message_id = message.message_id
+        self.body = str(message).encode()
+        self.delivery_count = delivery_count
+        self.lock_token = f"lock-{next(_tokens)}"
+        self.dead_letter_reason = reason
+        self.enqueued_time_utc = NOW
+
+    def __str__(self):
+        return self.body.decode()
+
+
+class FakeNamespace:
+    """The wire replaced: queues and dead-letter queues in memory, duplicate detection by id."""
+
+    def __init__(self):
+        self.queues: dict[str, list[FakeReceived]] = {}
+        self.dlq: dict[str, list[FakeReceived]] = {}
+        self.scheduled: list[tuple[str, ServiceBusMessage, datetime]] = []
+        self.seen: set[tuple[str, str]] = set()
+        self.sent: list[ServiceBusMessage] = []
+
+    def get_queue_sender(self, name):
+        ns = self
+
+        class Sender:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *a):
+                return False
+
+            def send_messages(self, message):
+                assert isinstance(message, ServiceBusMessage)
+                ns.sent.append(message)
+                if (name, message.message_id) not in ns.seen:
+                    ns.seen.add((name, message.message_id))
+                    ns.queues.setdefault(name, []).append(FakeReceived(message))
+
+            def schedule_messages(self, message, at):
+                ns.scheduled.append((name, message, at))
+
+        return Sender()
+
+    def get_queue_receiver(self, name, sub_queue=None, receive_mode=None):
+        ns = self
+        store = ns.dlq if sub_queue == ServiceBusSubQueue.DEAD_LETTER else ns.queues
+
+        class Receiver:
+            locked: dict[str, FakeReceived] = {}
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *a):
+                return False
+
+            def receive_messages(self, max_message_count, max_wait_time):
+                items = store.setdefault(name, [])[:max_message_count]
+                del store[name][: len(items)]
+                return items
+
+            def peek_messages(self, max_message_count):
+                return list(store.get(name, []))[:max_message_count]
+
+            def complete_message(self, m):
+                pass
+
+            def abandon_message(self, m):
+                m.delivery_count += 1
+                store.setdefault(name, []).append(m)
+
+            def dead_letter_message(self, m, reason=None, error_description=None):
+                m.dead_letter_reason = reason
+                ns.dlq.setdefault(name, []).append(m)
+
+            def close(self):
+                pass
+
+        return Receiver()
+
+    def close(self):
+        pass
+
+
+def make():
+    ns = FakeNamespace()
+    return ns, ServiceBusQueue(ns, max_deliveries=3, clock=lambda: NOW)
+
+
+def test_service_bus_transport_replaced_send_uses_dispatch_id_and_duplicates_are_dropped():
+    ns, q = make()
+    body = {"dispatch_id": "i1.devon-and-cornwall", "owner_org": "northwind"}
+    assert q.send("d2p_dispatch", body, message_id="i1.devon-and-cornwall")
+    q.send("d2p_dispatch", body, message_id="i1.devon-and-cornwall")
+    assert ns.sent[0].message_id == "i1.devon-and-cornwall" and ns.sent[0].content_type == "application/json"
+    got = q.receive("d2p_dispatch")
+    assert len(got) == 1 and got[0].body == body and got[0].delivery_count == 1 and got[0].queue == "d2p_dispatch"
+    q.complete(got[0])
+    assert q.receive("d2p_dispatch") == []
+
+
+def test_service_bus_transport_replaced_delayed_abandon_schedules_a_distinct_copy():
+    ns, q = make()
+    q.send("d2p_dispatch", {"dispatch_id": "d"}, message_id="d")
+    m = q.receive("d2p_dispatch")[0]
+    q.abandon(m, delay_seconds=8)
+    name, copy, at = ns.scheduled[0]
+    assert name == "d2p-dispatch" and copy.message_id == "d#retry1" and at == NOW + timedelta(seconds=8)
+    assert json.loads(str(copy)) == {"dispatch_id": "d"}
+
+
+def test_service_bus_transport_replaced_dead_letter_after_max_deliveries_and_replay():
+    ns, q = make()
+    q.send("d2p_dispatch", {"dispatch_id": "d"}, message_id="d")
+    for _ in range(3):
+        m = q.receive("d2p_dispatch")[0]
+        q.abandon(m)
+    assert q.receive("d2p_dispatch") == []
+    dead = q.dead_letters("d2p_dispatch")
+    assert [(d["message_id"], d["body"], d["reason"]) for d in dead] == [("d", {"dispatch_id": "d"}, "MaxDeliveryCountExceeded (3)")]
+    assert q.replay_dead_letters("d2p_dispatch", message_ids=["other"]) == 0
+    assert q.replay_dead_letters("d2p_dispatch") == 1
+    again = q.receive("d2p_dispatch")
+    assert [m.body for m in again] == [{"dispatch_id": "d"}] and again[0].message_id.startswith("d#replay")
+    assert q.dead_letters("d2p_dispatch") == []
