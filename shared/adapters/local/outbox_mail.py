@@ -54,7 +54,7 @@ class OutboxMail:
             return name
         data = to_mime(message).as_bytes()
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
