@@ -168,6 +168,24 @@ class Container:
             limits=EvidenceLimits.from_settings(self.settings),
         )
 
+    @cached_property
+    def webhooks(self):
+        """Signed alert delivery over HTTP (the same adapter locally and in Azure)."""
+        from shared.adapters.webhooks import HttpWebhookSender
+
+        return HttpWebhookSender()
+
+    @cached_property
+    def anpr(self):
+        from shared.services.anpr import AnprService
+
+        # Email alerts use the mail port when this container has one.
+        mail = self.mail if hasattr(type(self), "mail") else None
+        return AnprService(
+            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents,
+            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=mail,
+        )
+
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}
@@ -180,6 +198,8 @@ class Container:
     def close(self) -> None:
         if "records" in self.__dict__:
             self.records.close()
+        if "webhooks" in self.__dict__:
+            self.webhooks.close()
 
 
 _default: Container | None = None

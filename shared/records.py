@@ -96,6 +96,25 @@ DISPATCHES = Collection(
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))
 # Home Office outcome codes a force records on an incident over time (tenant = retailer).
 OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
+# ANPR (issue 5). Plate reads (tenant = the camera's retailer, id from store, camera, plate
+# and time so a re-sent read is stored once); they expire from birth.
+# A large retailer outgrows 20 GB of reads in a month or two on Cosmos: bucketed by month.
+ANPR_READS = Collection("anpr_reads", indexed=("plate", "store_id", "captured_at"), expires=True, hierarchical_bucket="captured_at")
+# Vehicles of interest (tenant = the retailer or force that listed it, id = normalised plate).
+VEHICLES = Collection("vehicles", indexed=("plate", "until"))
+# Hits: a read matching a vehicle of interest (tenant = the read's retailer). Never expire with
+# the read; kept with the incidents they link (retention finds them by incident id).
+ANPR_HITS = Collection(
+    "anpr_hits",
+    indexed=("captured_at", "store_id", "force_id", "vehicle_owner", "plate"),
+    indexed_lists=("incident_ids",),
+)
+# Who is alerted about hits (tenant = the subscribing organisation).
+ALERT_SUBSCRIPTIONS = Collection("alert_subscriptions", indexed=("force_area", "created_at"), indexed_lists=("stores",))
+# One alert to one subscription over one channel (tenant = the subscribing organisation).
+ALERT_DELIVERIES = Collection("alert_deliveries", indexed=("subscription_id", "hit_id", "status", "created_at"))
+# An organisation's ANPR settings (tenant = the organisation, id "settings"): read retention.
+ANPR_SETTINGS = Collection("anpr_settings")
 SEQUENCES = Collection("sequences")
 
 ALL: dict[str, Collection] = {
@@ -127,6 +146,12 @@ ALL: dict[str, Collection] = {
         DISPATCHES,
         OUTBOX,
         OUTCOMES,
+        ANPR_READS,
+        VEHICLES,
+        ANPR_HITS,
+        ALERT_SUBSCRIPTIONS,
+        ALERT_DELIVERIES,
+        ANPR_SETTINGS,
     )
 }
 

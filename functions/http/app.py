@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from functions.http import audit, d2p, health, incidents, problems, retention
+from functions.http import anpr, audit, d2p, health, incidents, problems, retention
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
 
@@ -21,6 +21,9 @@ Writes that a client may retry take an `Idempotency-Key`; changes need `If-Match
 
 # Routes that stream large bodies carry their own size bound instead of the JSON one.
 STREAMING_SUFFIXES: list[str] = []
+# Plate-read batches carry plate patches: their own bound (anpr_max_batch_bytes), added in create_app.
+ANPR_READS_SUFFIX = "/anpr/reads"
+STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -36,12 +39,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = c
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, incidents, audit, d2p, retention):
+    for module in (health, incidents, audit, d2p, retention, anpr):
         api.include_router(module.router(c.settings))
     app.include_router(api)
     app.openapi_schema = None
     _add_problem_schema(app)
     app.add_middleware(BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES))
+    app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
     return app
 
 

@@ -156,6 +156,12 @@ from tests.retention.matrix_rows import retention_rows  # noqa: E402
 
 MATRIX.update(retention_rows(Row, Call, API_PREFIX))
 
+# ANPR (issue 5): rows live beside their tests.
+from tests.anpr.matrix_rows import anpr_rows  # noqa: E402
+
+MATRIX.update(anpr_rows(Row, Call, API_PREFIX))
+
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

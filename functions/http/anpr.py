@@ -1,0 +1,354 @@
+"""ANPR routes: plate reads, hits, vehicles of interest, alert subscriptions, settings.
+
+Thin: parse, check who is asking, call the ANPR service, shape the answer.
+"""
+
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.http.deps import container, require
+from functions.http.problems import AUTH_ERRORS, responses
+from shared.bootstrap import Container
+from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
+from shared.domain.errors import Invalid
+from shared.domain.tenancy import Principal, Role
+from shared.services.anpr import READ_SEARCHERS, SUBSCRIBERS, VEHICLE_KEEPERS, ReadQuery
+from shared.settings import Settings
+
+PlateParam = Annotated[str, Path(min_length=1, max_length=20, description="Number plate, as written (normalised for matching)")]
+Purpose = Annotated[str | None, Query(min_length=3, max_length=500, description="Why you are searching: recorded in the audit trail")]
+AuthorisedBy = Annotated[
+    str | None,
+    Query(min_length=2, max_length=100, description="Id of the officer who authorised a search of reads older than the ordinary window (Police.Analyst only)"),
+]
+
+INGEST_DESCRIPTION = """
+A batch of plate reads from one camera system (role `Device.Anpr`; a token listing `stores`
+may post only for those stores).
+
+**Batch policy: all or nothing.** Every read is checked before anything is stored. If any
+read is bad (shape, unknown or foreign store, captured in the future or already past its
+retention, plate patch too large) the whole batch is refused with 422, each bad read named
+by its index in `errors[].field` (e.g. `reads.3.plate`) and listed in `bad_reads`; nothing is
+stored. Fix or drop those reads and send the batch again. More reads than
+`anpr_max_batch_reads` (default 1,000) is 413 with `max_reads`.
+
+Plates are normalised for matching (upper case, no spaces or punctuation, Cyrillic/Greek
+look-alike letters mapped to Latin; anything else refused) and kept as read in `plate_raw`.
+A re-sent read (same store, camera, plate and moment) is not stored twice: it counts under
+`duplicates`. Each stored read expires from birth (captured_at + the organisation's read
+retention, default 30 days).
+"""
+
+
+class HitRef(BaseModel):
+    id: str
+    read_index: int = Field(description="Index of the read in the batch")
+    plate: str
+    vehicle_owner: str = Field(description="The organisation whose vehicle of interest matched")
+
+
+class IngestOut(BaseModel):
+    accepted: int
+    stored: int
+    duplicates: int
+    hits: list[HitRef]
+
+
+class ReadOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    plate: str
+    plate_raw: str
+    camera_id: str
+    store_id: str
+    force_id: str
+    captured_at: str
+    confidence: float
+    direction: str
+    plate_image: str | None = None
+    received_at: str
+    expires_at: str
+
+
+class ReadPage(BaseModel):
+    items: list[ReadOut]
+    continuation: str | None = None
+    searched_from: str = Field(description="The oldest moment this search reached back to")
+    tier: str = Field(description="ordinary, or authorised for reads older than the ordinary window")
+
+
+class HitOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    read_id: str
+    plate: str
+    store_id: str
+    camera_id: str
+    force_id: str
+    captured_at: str
+    vehicle_owner: str
+    vehicle_reason: str | None = Field(description="Shown only to the organisation that listed the vehicle")
+    incident_ids: list[str]
+
+
+class HitPage(BaseModel):
+    items: list[HitOut]
+    continuation: str | None = None
+
+
+class VehicleOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    plate: str
+    plate_raw: str
+    reason: str
+    incident_ids: list[str]
+    until: str
+    added_by: str
+    added_at: str
+    owner_org: str
+    etag: str
+
+
+class VehiclePage(BaseModel):
+    items: list[VehicleOut]
+    continuation: str | None = None
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    stores: list[str]
+    force_area: str | None
+    email: list[str]
+    webhook_url: str | None
+    created_at: str
+    secret: str | None = Field(default=None, description="Webhook signing secret: in the answer to POST only, never again")
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionOut]
+    continuation: str | None = None
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    hit_id: str
+    channel: str
+    status: str = Field(description="pending, retrying, delivered, dead_lettered or cancelled")
+    attempts: int
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    continuation: str | None = None
+
+
+class AnprSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"read_retention_days": 14}]})
+
+    read_retention_days: int = Field(description="Days a new read lives from capture (1 to the stamp's maximum)")
+
+
+class AnprSettingsOut(BaseModel):
+    read_retention_days: int
+    max_read_retention_days: int
+    default_read_retention_days: int
+
+
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(tags=["anpr"])
+    Limit = Annotated[int, Query(ge=1, le=settings.max_page_size)]
+    Continuation = Annotated[str | None, Query(max_length=2000)]
+
+    @r.post(
+        "/anpr/reads",
+        summary="Post a batch of plate reads (camera systems)",
+        description=INGEST_DESCRIPTION,
+        response_model=IngestOut,
+        responses=responses(400, *AUTH_ERRORS, 413, 422),
+    )
+    def ingest(body: ReadBatchIn, p: Principal = Depends(require(Role.DEVICE_ANPR)), c: Container = Depends(container)) -> Any:
+        return JSONResponse(c.anpr.ingest(p, body))
+
+    @r.get(
+        "/anpr/reads",
+        summary="Search reads of a plate",
+        description=(
+            "Reads of one plate the caller may see, newest first: a retailer its own cameras' reads, police the reads of "
+            "organisations sharing ANPR with their force. Without `from` the search covers the last "
+            f"{settings.anpr_search_days_without_authorisation} days. Reaching further back needs Police.Analyst, a "
+            "`purpose` and `authorised_by` (the authorising officer's id); otherwise 403. Every search needs a `purpose` and is audited with it."
+        ),
+        response_model=ReadPage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
+    def search_reads(
+        plate: Annotated[str, Query(min_length=1, max_length=20)],
+        p: Principal = Depends(require(*READ_SEARCHERS)),
+        c: Container = Depends(container),
+        store: Annotated[str | None, Query(max_length=64)] = None,
+        captured_from: Annotated[datetime | None, Query(alias="from", description="Captured at or after (ISO 8601 with offset)")] = None,
+        captured_to: Annotated[datetime | None, Query(alias="to", description="Captured before (ISO 8601 with offset)")] = None,
+        purpose: Purpose = None,
+        authorised_by: AuthorisedBy = None,
+        limit: Limit = settings.default_page_size,
+        continuation: Continuation = None,
+    ) -> Any:
+        _aware("from", captured_from)
+        _aware("to", captured_to)
+        q = ReadQuery(plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by)
+        return JSONResponse(c.anpr.search_reads(p, q, limit=limit, continuation=continuation))
+
+    @r.get("/anpr/reads/{read_id}", summary="Read one plate read", response_model=ReadOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    def read_one(
+        read_id: Annotated[str, Path(min_length=1, max_length=64)],
+        p: Principal = Depends(require(*READ_SEARCHERS)),
+        c: Container = Depends(container),
+        purpose: Purpose = None,
+        authorised_by: AuthorisedBy = None,
+    ) -> Any:
+        return JSONResponse(c.anpr.get_read(p, read_id, purpose=purpose, authorised_by=authorised_by))
+
+    @r.get(
+        "/anpr/hits",
+        summary="Hits: reads that matched a vehicle of interest",
+        description="Newest first. Police need a `purpose`. A vehicle's reason and linked incidents are shown only to the organisation that listed it.",
+        response_model=HitPage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
+    def hits(
+        p: Principal = Depends(require(*READ_SEARCHERS)),
+        c: Container = Depends(container),
+        plate: Annotated[str | None, Query(max_length=20)] = None,
+        store: Annotated[str | None, Query(max_length=64)] = None,
+        captured_from: Annotated[datetime | None, Query(alias="from")] = None,
+        captured_to: Annotated[datetime | None, Query(alias="to")] = None,
+        purpose: Purpose = None,
+        limit: Limit = settings.default_page_size,
+        continuation: Continuation = None,
+    ) -> Any:
+        _aware("from", captured_from)
+        _aware("to", captured_to)
+        return JSONResponse(c.anpr.list_hits(p, captured_from=captured_from, captured_to=captured_to, store_id=store, plate=plate, purpose=purpose, limit=limit, continuation=continuation))
+
+    # ---- vehicles of interest --------------------------------------------------------
+    @r.get("/vehicles", summary="Your organisation's vehicles of interest", response_model=VehiclePage, responses=responses(*AUTH_ERRORS, 422))
+    def vehicles(p: Principal = Depends(require(*VEHICLE_KEEPERS)), c: Container = Depends(container), limit: Limit = settings.default_page_size, continuation: Continuation = None) -> Any:
+        return JSONResponse(c.anpr.list_vehicles(p, limit=limit, continuation=continuation))
+
+    @r.put(
+        "/vehicles/{plate}",
+        summary="List a vehicle of interest, or change one",
+        description="201 when newly listed. Changing a listed vehicle needs `If-Match` with its ETag (428 without, 412 when stale). Linked incidents must be ones you can see.",
+        response_model=VehicleOut,
+        responses={200: {"description": "Changed"}, **responses(400, *AUTH_ERRORS, 412, 413, 422, 428)},
+        status_code=201,
+    )
+    def put_vehicle(
+        plate: PlateParam,
+        body: Annotated[VehicleIn, Body()],
+        p: Principal = Depends(require(*VEHICLE_KEEPERS)),
+        c: Container = Depends(container),
+        if_match: Annotated[str | None, Header(max_length=200, description="The ETag you last read (to change a listed vehicle)")] = None,
+    ) -> Any:
+        out, created = c.anpr.put_vehicle(p, plate, body, if_match)
+        return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
+
+    @r.delete("/vehicles/{plate}", summary="Stop matching a vehicle (its hits stay)", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
+    def delete_vehicle(plate: PlateParam, p: Principal = Depends(require(*VEHICLE_KEEPERS)), c: Container = Depends(container)) -> Response:
+        c.anpr.delete_vehicle(p, plate)
+        return Response(status_code=204)
+
+    @r.post(
+        "/incidents/{incident_id}/vehicles/{plate}/promote",
+        summary="Make a vehicle recorded on an incident a vehicle of interest",
+        description="Links the incident; if the plate is already listed by your organisation the incident is added to its links. 201 when newly listed, 200 otherwise.",
+        response_model=VehicleOut,
+        responses={200: {"description": "Already listed: incident linked"}, **responses(400, *AUTH_ERRORS, 404, 413, 422)},
+        status_code=201,
+    )
+    def promote(
+        incident_id: Annotated[str, Path(min_length=1, max_length=64)],
+        plate: PlateParam,
+        p: Principal = Depends(require(*VEHICLE_KEEPERS)),
+        c: Container = Depends(container),
+        body: Annotated[PromoteIn | None, Body()] = None,
+    ) -> Any:
+        out, created = c.anpr.promote(p, incident_id, plate, body or PromoteIn())
+        return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
+
+    # ---- alert subscriptions ---------------------------------------------------------
+    @r.post(
+        "/alert-subscriptions",
+        summary="Subscribe to ANPR hit alerts",
+        description=(
+            "Retailers subscribe by their stores, forces by their own force area. Channels: `email` and `webhook_url`. "
+            "Webhooks are POSTed with `Vigil-Timestamp`, `Vigil-Signature: v1=<hex HMAC-SHA256 of \"{timestamp}.{body}\">` and "
+            "`Idempotency-Key` (one per alert), retried with exponential backoff and dead-lettered after the maximum. "
+            "The signing `secret` is in this answer only. See docs/webhooks.md."
+        ),
+        status_code=201,
+        response_model=SubscriptionOut,
+        responses=responses(400, *AUTH_ERRORS, 413, 422),
+    )
+    def subscribe(body: SubscriptionIn, p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container)) -> Any:
+        out = c.anpr.subscribe(p, body)
+        return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/alert-subscriptions/{out['id']}"})
+
+    @r.get("/alert-subscriptions", summary="Your organisation's alert subscriptions", response_model=SubscriptionPage, responses=responses(*AUTH_ERRORS, 422))
+    def subscriptions(p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container), limit: Limit = settings.default_page_size, continuation: Continuation = None) -> Any:
+        return JSONResponse(c.anpr.subscriptions(p, limit=limit, continuation=continuation))
+
+    @r.delete("/alert-subscriptions/{subscription_id}", summary="Unsubscribe", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
+    def unsubscribe(subscription_id: Annotated[str, Path(min_length=1, max_length=64)], p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container)) -> Response:
+        c.anpr.unsubscribe(p, subscription_id)
+        return Response(status_code=204)
+
+    @r.get(
+        "/alert-subscriptions/{subscription_id}/deliveries",
+        summary="Alerts sent to a subscription and their status",
+        response_model=DeliveryPage,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def deliveries(
+        subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
+        p: Principal = Depends(require(*SUBSCRIBERS)),
+        c: Container = Depends(container),
+        limit: Limit = settings.default_page_size,
+        continuation: Continuation = None,
+    ) -> Any:
+        return JSONResponse(c.anpr.deliveries(p, subscription_id, limit=limit, continuation=continuation))
+
+    # ---- settings --------------------------------------------------------------------
+    @r.get("/anpr/settings", summary="Your organisation's ANPR settings", response_model=AnprSettingsOut, responses=responses(*AUTH_ERRORS))
+    def get_settings(p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)) -> Any:
+        return JSONResponse(c.anpr.get_settings(p))
+
+    @r.put(
+        "/anpr/settings",
+        summary="Set how long your organisation's new reads live",
+        description="Applies to reads stored from now on; reads already stored keep the expiry they were born with.",
+        response_model=AnprSettingsOut,
+        responses=responses(400, *AUTH_ERRORS, 413, 422),
+    )
+    def put_settings(body: AnprSettingsIn, p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)) -> Any:
+        return JSONResponse(c.anpr.set_settings(p, body.read_retention_days))
+
+    return r

@@ -1,0 +1,276 @@
+"""ANPR: plate reads, vehicles of interest, hits, access by data age, webhook signing.
+
+Pure rules only: no I/O and no clock (services pass `now` in). Rules from DOMAIN.md
+(ANPR): plates are matched normalised and kept raw; unmatched reads expire from
+birth; searches beyond the ordinary window need an analyst, a purpose and an
+authorising officer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.domain.clock import from_iso, to_iso
+from shared.domain.incidents import PlateError, normalise_plate
+
+# A camera's clock may run a little ahead of ours; a read further in the future than
+# this is a bad read (a wrong clock would otherwise keep it past its lawful expiry).
+CLOCK_SKEW = timedelta(minutes=5)
+
+Direction = Literal["towards", "away", "unknown"]
+
+
+class PlateReadIn(BaseModel):
+    """One plate read as a camera system sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: str = Field(min_length=1, max_length=64, description="The camera's id, unique within its store")
+    store_id: str = Field(min_length=1, max_length=64, description="The store the camera belongs to")
+    captured_at: datetime = Field(description="When the camera saw the plate (ISO 8601 with offset)")
+    plate: str = Field(min_length=1, max_length=20, description="The plate text as read; normalised for matching, kept raw")
+    confidence: float = Field(ge=0, le=1, description="The reader's confidence, 0 to 1")
+    direction: Direction = "unknown"
+    plate_image: str | None = Field(
+        default=None,
+        max_length=64 * 1024,
+        description="Optional plate-patch image (JPEG or PNG), base64; size-capped by the stamp's anpr_max_patch_bytes",
+    )
+
+    @field_validator("captured_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("captured_at needs a UTC offset, e.g. 2026-11-23T11:58:04+00:00")
+        return v
+
+    @field_validator("plate")
+    @classmethod
+    def _plate(cls, v: str) -> str:
+        try:
+            normalise_plate(v)
+        except PlateError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+EXAMPLE_BATCH = {
+    "reads": [
+        {"camera_id": "cam-car-park-1", "store_id": "nw-plymouth", "captured_at": "2026-11-23T11:58:04+00:00", "plate": "WR21 XKD", "confidence": 0.97, "direction": "towards"},
+        {"camera_id": "cam-car-park-1", "store_id": "nw-plymouth", "captured_at": "2026-11-23T11:58:31+00:00", "plate": "KM19 PLY", "confidence": 0.91, "direction": "away"},
+    ]
+}
+
+
+class ReadBatchIn(BaseModel):
+    """A batch of reads from one camera system. The whole batch is checked first: any bad
+    read refuses the batch (422, each bad read named by its index) and nothing is stored."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_BATCH]})
+
+    reads: list[PlateReadIn] = Field(min_length=1, description="The reads; at most the stamp's anpr_max_batch_reads (default 1,000)")
+
+
+def patch_size(image_b64: str) -> int:
+    """Decoded size of a base64 plate patch; raises ValueError when it is not base64."""
+    try:
+        return len(base64.b64decode(image_b64, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("plate_image is not base64") from exc
+
+
+def read_id(store_id: str, camera_id: str, plate: str, captured_at: datetime) -> str:
+    """Deterministic id: the same camera seeing the same plate at the same moment is one read,
+    so a re-sent batch stores nothing twice."""
+    key = f"{store_id}\n{camera_id}\n{plate}\n{to_iso(captured_at)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def read_expiry(captured_at: datetime, retention_days: int) -> datetime:
+    """Expiry from birth: a read lives `retention_days` from when it was captured."""
+    return captured_at + timedelta(days=retention_days)
+
+
+def read_problems(read: PlateReadIn, *, now: datetime, retention_days: int, max_patch_bytes: int) -> list[str]:
+    """What is wrong with a read beyond its shape (time window, image size)."""
+    problems: list[str] = []
+    if read.captured_at > now + CLOCK_SKEW:
+        problems.append("captured_at: in the future (check the camera's clock)")
+    elif read_expiry(read.captured_at, retention_days) <= now:
+        problems.append(f"captured_at: older than the {retention_days}-day retention for reads, so it may not be stored")
+    if read.plate_image is not None:
+        try:
+            size = patch_size(read.plate_image)
+        except ValueError as exc:
+            problems.append(f"plate_image: {exc}")
+        else:
+            if size > max_patch_bytes:
+                problems.append(f"plate_image: {size} bytes is over the {max_patch_bytes}-byte bound for plate patches")
+    return problems
+
+
+# ---- vehicles of interest ------------------------------------------------------------------
+
+
+class VehicleIn(BaseModel):
+    """Why a vehicle is of interest, and until when. A person adds it; nothing is listed automatically."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "Used by a group stealing spirits from Plymouth and Exeter stores (three incidents since October).",
+                    "incident_ids": [],
+                    "until": "2027-02-23T00:00:00+00:00",
+                    "make": "Ford",
+                    "model": "Focus",
+                    "colour": "silver",
+                }
+            ]
+        },
+    )
+
+    reason: str = Field(min_length=3, max_length=1000, description="Why the vehicle is of interest")
+    incident_ids: list[str] = Field(default_factory=list, max_length=50, description="Incidents that support the reason")
+    until: datetime | None = Field(default=None, description="Interest ends then (default: the stamp's anpr_vehicle_interest_days from now)")
+    make: str | None = Field(default=None, max_length=60)
+    model: str | None = Field(default=None, max_length=60)
+    colour: str | None = Field(default=None, max_length=40)
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("until needs a UTC offset")
+        return v
+
+    @field_validator("incident_ids")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        for i in v:
+            if not 1 <= len(i) <= 64:
+                raise ValueError("incident ids are 1 to 64 characters")
+        return sorted(set(v))
+
+
+class PromoteIn(BaseModel):
+    """Optional details when promoting an incident's vehicle to a vehicle of interest."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Seen leaving the Plymouth store after the theft.", "until": "2027-02-23T00:00:00+00:00"}]})
+
+    reason: str | None = Field(default=None, min_length=3, max_length=1000, description="Default: names the incident")
+    until: datetime | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("until needs a UTC offset")
+        return v
+
+
+def interest_holds(vehicle: dict[str, Any], at: datetime) -> bool:
+    """A vehicle alerts only while its reason still holds (before its `until`)."""
+    until = vehicle.get("until")
+    return until is None or from_iso(until) > at
+
+
+# ---- access by data age ----------------------------------------------------------------------
+
+
+class Tier(StrEnum):
+    ORDINARY = "ordinary"  # within the last N days: any permitted role, with a purpose
+    AUTHORISED = "authorised"  # older: Police.Analyst, purpose and an authorising officer
+
+
+def search_tier(searched_from: datetime, now: datetime, ordinary_days: int) -> Tier:
+    """The tier a search needs, from the oldest moment it reaches back to."""
+    return Tier.AUTHORISED if searched_from < now - timedelta(days=ordinary_days) else Tier.ORDINARY
+
+
+# ---- alerts and webhook signatures -------------------------------------------------------------
+
+SIGNATURE_HEADER = "Vigil-Signature"
+TIMESTAMP_HEADER = "Vigil-Timestamp"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+SIGNATURE_SCHEME = "v1"
+
+
+class SubscriptionIn(BaseModel):
+    """Who gets told about hits: stores (a retailer's own) or a force area (the caller's force)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "stores": ["nw-plymouth", "nw-exeter"],
+                    "email": ["lp-team@northwind.example"],
+                    "webhook_url": "http://127.0.0.1:8787/alerts",
+                    "description": "Loss-prevention control room",
+                }
+            ]
+        },
+    )
+
+    stores: list[str] = Field(default_factory=list, max_length=500, description="Stores whose hits alert (retailers)")
+    force_area: str | None = Field(default=None, max_length=64, description="A force whose area's hits alert (that force only)")
+    email: list[str] = Field(default_factory=list, max_length=10, description="Addresses to email on a hit")
+    webhook_url: str | None = Field(default=None, max_length=2000, description="Where to POST signed alerts")
+    description: str | None = Field(default=None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        for a in v:
+            local, at, domain = a.partition("@")
+            if not at or not local or "." not in domain or len(a) > 254 or any(c.isspace() for c in a):
+                raise ValueError(f"'{a}' is not an email address")
+        return v
+
+
+def signing_payload(timestamp: str, body: bytes) -> bytes:
+    """What is signed: the timestamp, a dot, then the exact body bytes."""
+    return timestamp.encode() + b"." + body
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """`v1=<hex HMAC-SHA256>` over `timestamp.body` with the subscription's secret."""
+    digest = hmac.new(secret.encode(), signing_payload(timestamp, body), hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_SCHEME}={digest}"
+
+
+class SignatureError(ValueError):
+    pass
+
+
+def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: float, tolerance_seconds: int = 300) -> None:
+    """Check a webhook's signature and freshness; raises SignatureError saying why not.
+
+    `now` is seconds since the epoch (the receiver's clock). Several `v1=` values may be
+    sent, comma-separated, while a secret is rotated: any match passes.
+    """
+    try:
+        sent = int(timestamp)
+    except (TypeError, ValueError):
+        raise SignatureError("timestamp missing or not an integer") from None
+    if abs(now - sent) > tolerance_seconds:
+        raise SignatureError(f"timestamp is more than {tolerance_seconds} s from now (stale or replayed)")
+    expected = sign(secret, timestamp, body)
+    offered = [s.strip() for s in (signature or "").split(",") if s.strip()]
+    if not any(hmac.compare_digest(expected, s) for s in offered):
+        raise SignatureError("signature does not match the body")
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:
+    """Delay before attempt `attempt + 1` after `attempt` failures: base * 2^(attempt-1), capped."""
+    return min(cap, base * 2 ** max(0, attempt - 1))
