@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 EMULATORS := tools/emulators/node_modules/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators token job bench clean replay-dead-letters
+.PHONY: run test venv emulators token job bench clean verify-package replay-dead-letters
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ replay-dead-letters: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/intake.py
+
+# Check a court evidence package offline: names any file changed, added or removed.
+verify-package: $(STAMP)
+	@test -n "$(FILE)" || (echo "usage: make verify-package FILE=package.zip" && exit 2)
+	@$(PY) tools/verify_package.py "$(FILE)"
 
 clean:
 	rm -rf $(VENV) var tools/emulators/node_modules

@@ -114,6 +114,9 @@ class Container:
             records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, region=s.region,
             defaults=defaults, bounds=s.retention_bounds_months, batch=s.retention_sweep_batch,
             locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
+            # Evidence goes with its incident and follows its holds (the blob legal-hold flag in Azure).
+            erasers=[lambda uow, org, incident_id, rule: self.evidence.erase_for_incident(uow, org, incident_id, rule)],
+            hold_listeners=[lambda uow, p, org, incident_id, held, reason: self.evidence.set_legal_hold(uow, p, org, incident_id, held, reason)],
         )
 
     @cached_property

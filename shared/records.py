@@ -79,7 +79,13 @@ SUBJECT_REQUESTS = Collection("subject_requests", indexed=("status", "received_a
 SUBJECT_TASKS = Collection("subject_tasks", indexed=("request_id", "status", "due_at"), unindexed=("name", "matches"))
 CHAIN_HEADS = Collection("chain_heads")
 # Evidence files of an incident (issue 3), tenant = the reporting organisation.
-EVIDENCE = Collection("evidence", indexed=("incident_id",))
+EVIDENCE = Collection("evidence", indexed=("incident_id", "last_verified_at"), global_indexed=("last_verified_at",))
+# Chain-of-custody events (tenant = the evidence owner), one hash chain per item ("custody/<id>").
+CUSTODY = Collection("custody", indexed=("chain", "seq", "evidence_id"), composite=(("chain", "seq"),))
+# Resumable evidence uploads in progress (tenant = the uploading organisation).
+EVIDENCE_UPLOADS = Collection("evidence_uploads", indexed=("incident_id",), expires=True)
+# Integrity alerts raised by the daily evidence verification (tenant = the evidence owner).
+EVIDENCE_ALERTS = Collection("evidence_alerts", indexed=("evidence_id", "raised_at", "status"))
 # Direct to police. A force's rules (tenant = force): "current" plus one doc per version.
 D2P_RULES = Collection("d2p_rules", indexed=("version",))
 # A retailer's D2P settings (tenant = retailer): automatic sending.
@@ -140,6 +146,9 @@ ALL: dict[str, Collection] = {
         SUBJECT_REQUESTS,
         SUBJECT_TASKS,
         EVIDENCE,
+        CUSTODY,
+        EVIDENCE_UPLOADS,
+        EVIDENCE_ALERTS,
         D2P_RULES,
         D2P_SETTINGS,
         D2P_EVALUATIONS,

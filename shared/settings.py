@@ -113,6 +113,17 @@ class Settings(BaseSettings):
     )
     retention_sweep_batch: int = 100  # records deleted per unit of work by the retention timer
 
+    # Evidence locker (DOMAIN.md, Evidence).
+    evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)
+    evidence_retention_days: int = 2192  # retention_until set at upload (6 years) until retention passes a schedule
+    evidence_policy_locked: bool = False  # Locked immutability can never be shortened or removed
+    evidence_blob_account_url: str = ""  # https://<account>.blob.core.windows.net (identity auth)
+    evidence_blob_connection_string: str = ""  # Azurite only; never a real account key
+    evidence_upload_session_hours: int = 24  # a resumable upload's lifetime; staging older than this is swept
+    evidence_verify_sample_size: int = 200  # items re-hashed per daily verification run, least recently verified first
+    evidence_image_max_bytes: int = 50 * 1024**2  # redaction and face proposals load the image in memory
+    evidence_image_max_pixels: int = 60_000_000
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from functions.http import anpr, audit, d2p, health, incidents, problems, retention
+from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
 
@@ -21,6 +21,8 @@ Writes that a client may retry take an `Idempotency-Key`; changes need `If-Match
 
 # Routes that stream large bodies carry their own size bound instead of the JSON one.
 STREAMING_SUFFIXES: list[str] = []
+# Evidence uploads (single files and resumable chunks) stream with their own bound (evidence_max_bytes).
+STREAMING_SUFFIXES.extend(["/evidence", "/chunks"])
 # Plate-read batches carry plate patches: their own bound (anpr_max_batch_bytes), added in create_app.
 ANPR_READS_SUFFIX = "/anpr/reads"
 STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
@@ -39,7 +41,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = c
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, incidents, audit, d2p, retention, anpr):
+    for module in (health, incidents, audit, d2p, retention, anpr, evidence):
         api.include_router(module.router(c.settings))
     app.include_router(api)
     app.openapi_schema = None

@@ -57,6 +57,7 @@ from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
 from shared.ports import Clock, JobReport, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import (
     ACCESS_GRANTS,
+    ANPR_HITS,
     DISPATCHES,
     INCIDENT_VERSIONS,
     INCIDENTS,
@@ -320,6 +321,7 @@ class RetentionService:
         rule = rule_text(lane, months)
         while True:
             finished = False
+            progress = 0
             with self.records.unit_of_work() as uow:
                 page = uow.query(RETENTION_INDEX.name, [org], where, order_by="basis_at", limit=self.batch)
                 for entry in page.items:
@@ -329,11 +331,21 @@ class RetentionService:
                     if lane == RecordType.INCIDENT and self._has_police_case(uow, org, entry["entity_id"]):
                         uow.upsert(RETENTION_INDEX.name, org, {**_strip(entry), "lane": RecordType.INCIDENT_POLICE_CASE.value})
                         report.counts["moved_to_police_case"] += 1
+                        progress += 1
                         continue
-                    removed = self._delete(uow, org, entry, rule=rule, version=schedule.version, cause="schedule", principal=None)
+                    try:
+                        removed = self._delete(uow, org, entry, rule=rule, version=schedule.version, cause="schedule", principal=None)
+                    except Conflict as exc:
+                        # Evidence still under its immutability period: nothing of this incident
+                        # was written; it is tried again on the next run.
+                        report.counts["kept_protected"] = report.counts.get("kept_protected", 0) + 1
+                        report.notes.append(f"incident {entry['entity_id']} kept: {exc.detail}")
+                        continue
+                    progress += 1
                     report.counts["incidents_deleted"] += 1
                     report.counts["dependents_deleted"] += removed
-            if finished or page.continuation is None:
+            # Stop at the end, or when a whole batch was passed over (nothing more can move).
+            if finished or page.continuation is None or progress == 0:
                 return
 
     # ---- one deletion path -------------------------------------------------------------
@@ -363,7 +375,12 @@ class RetentionService:
     def _delete(self, uow: UnitOfWork, org: str, entry: dict[str, Any], *, rule: str, version: str, cause: str, principal: Principal | None, request_id: str | None = None) -> int:
         incident_id = entry["entity_id"]
         tid = tombstone_id("incident", incident_id)
+        # Dependents first: an eraser that refuses (evidence still immutable) raises Conflict
+        # before anything of this incident is written, so the sweep can pass it over.
         removed = 0
+        for eraser in self.erasers:
+            removed += eraser(uow, org, incident_id, rule) or 0
+        removed += self._erase_hits(uow, org, incident_id)
         if uow.get(TOMBSTONES.name, org, tid) is None:
             uow.insert(
                 TOMBSTONES.name, org,
@@ -375,8 +392,6 @@ class RetentionService:
                 operation="retention.delete" if cause != "erasure" else "subject_request.erase", entity=f"incident/{incident_id}",
                 purpose=rule, system_actor=SYSTEM_ACTOR,
             )
-        for eraser in self.erasers:
-            removed += eraser(uow, org, incident_id, rule) or 0
         for ver in list(iterate_all(uow, INCIDENT_VERSIONS.name, [org], [Where("incident_id", "eq", incident_id)])):
             removed += uow.delete(INCIDENT_VERSIONS.name, org, ver["id"])
         for person in list(iterate_all(uow, PERSON_INDEX.name, [org], [Where("incident_id", "eq", incident_id)])):
@@ -390,6 +405,19 @@ class RetentionService:
                     uow.delete(ACCESS_GRANTS.name, grant["_tenant"], grant["id"])
         uow.delete(INCIDENTS.name, org, incident_id)
         uow.delete(RETENTION_INDEX.name, org, entry["id"])
+        return removed
+
+    @staticmethod
+    def _erase_hits(uow: UnitOfWork, org: str, incident_id: str) -> int:
+        """ANPR hits are kept with the incidents they link: a hit linked to this incident
+        only goes with it; one linked to others too just loses the link."""
+        removed = 0
+        for hit in list(iterate_all(uow, ANPR_HITS.name, [org], [Where("incident_ids", "contains", incident_id)])):
+            others = [i for i in hit.get("incident_ids", []) if i != incident_id]
+            if others:
+                uow.replace(ANPR_HITS.name, org, {**_strip(hit), "incident_ids": others}, if_match=hit["_etag"])
+            else:
+                removed += uow.delete(ANPR_HITS.name, org, hit["id"])
         return removed
 
     def _forces(self) -> list[str]:

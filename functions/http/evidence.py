@@ -1,0 +1,357 @@
+"""Evidence routes: streamed upload, resumable uploads, download, custody, verify,
+redaction, face proposals and the court package. Thin: parse, check the role, one
+service call, shape the answer."""
+
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import anyio.from_thread
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
+
+from functions.http.deps import container, require
+from functions.http.problems import AUTH_ERRORS, responses
+from shared.bootstrap import Container
+from shared.domain.errors import Invalid
+from shared.domain.evidence import EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
+from shared.domain.tenancy import Principal
+from shared.services.evidence import Download
+from shared.services.incidents import READERS, REPORTERS
+from shared.settings import Settings
+
+IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
+EvidenceId = Annotated[str, Path(min_length=1, max_length=128, description="Evidence id", examples=["northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"])]
+UploadId = Annotated[str, Path(min_length=1, max_length=64, description="Upload session id")]
+Purpose = Annotated[str | None, Query(min_length=3, max_length=500, description="Why you are looking: required for police, recorded in custody and the audit trail")]
+
+# Bytes gathered per hop from the event loop to the worker thread: large enough that
+# the hop costs nothing, small enough that memory stays flat whatever the file size.
+PULL_BYTES = 1024 * 1024
+
+UPLOAD_MEDIA = ["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4", "video/quicktime", "audio/mpeg", "audio/wav", "audio/mp4", "application/pdf", "text/plain"]
+
+
+class EvidenceOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b", "incident_id": "0b9e6c1a-7d2f-4e8b-9a1c-3e5f7a9b1c2d", "organisation_id": "northwind",
+                    "kind": "cctv", "media": "video", "content_type": "video/mp4", "detected_type": "mp4", "filename": "till-camera-2.mp4",
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "size": 734003200,
+                    "created_at": "2026-11-23T12:00:00.000000+00:00", "created_by": "amy.reporter", "derived_from": None,
+                    "retention_until": "2032-11-23T12:00:00.000000+00:00", "legal_hold": False,
+                    "last_verified_at": "2026-11-23T12:00:00.000000+00:00", "last_verification": "match",
+                }
+            ]
+        }
+    )
+
+    id: str
+    incident_id: str
+    organisation_id: str
+    kind: EvidenceKind
+    media: str = Field(description="image | video | audio | document")
+    content_type: str
+    detected_type: str = Field(description="What the first bytes showed: jpeg, png, webp, heic, mp4, quicktime, mp3, wav, m4a, pdf, text")
+    filename: str = Field(description="For people only; storage is keyed by the evidence id")
+    sha256: str
+    size: int
+    created_at: str
+    created_by: str
+    derived_from: str | None
+    retention_until: str
+    legal_hold: bool
+    last_verified_at: str | None = None
+    last_verification: str | None = None
+
+
+class EvidenceList(BaseModel):
+    items: list[EvidenceOut]
+
+
+class UploadSessionOut(BaseModel):
+    id: str
+    incident_id: str
+    filename: str
+    content_type: str
+    size: int
+    received: int = Field(description="Bytes safely stored: send the next chunk from here")
+    expires_at: str
+    state: str = Field(description="open | committed")
+    evidence_id: str | None
+    chunks_url: str
+    commit_url: str
+
+
+class CustodyEventOut(BaseModel):
+    id: str
+    evidence_id: str
+    event: str = Field(description="received, stored, viewed, downloaded, exported, redacted, verified, held, released, deleted")
+    at: str
+    actor_user: str
+    actor_org: str
+    actor_role: str
+    purpose: str | None
+    details: dict[str, Any]
+    chain: str
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+class CustodyOut(BaseModel):
+    evidence_id: str
+    events: list[CustodyEventOut]
+    verified: bool = Field(description="Every event links to the one before and matches its hash")
+    first_broken: dict[str, Any] | None
+    head: str | None
+
+
+class VerifyOut(BaseModel):
+    evidence_id: str
+    result: str = Field(description="match | mismatch")
+    expected_sha256: str
+    expected_size: int
+    found_sha256: str | None
+    found_size: int | None
+    missing: bool
+    verified_at: str
+
+
+class Rectangle(BaseModel):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class FaceProposalsOut(BaseModel):
+    evidence_id: str
+    proposals: list[Rectangle]
+    detector: str
+    note: str
+
+
+def _body(request: Request) -> Iterator[bytes]:
+    """The request body as a plain iterator for the worker thread: each step pulls up to
+    PULL_BYTES from the event loop, so nothing larger is ever held."""
+    stream = request.stream().__aiter__()
+
+    async def pull() -> bytes | None:
+        buffer = bytearray()
+        try:
+            while len(buffer) < PULL_BYTES:
+                buffer += await stream.__anext__()
+        except StopAsyncIteration:
+            pass
+        return bytes(buffer) if buffer else None
+
+    received = 0
+    while True:
+        try:
+            chunk = anyio.from_thread.run(pull)
+        except ClientDisconnect:
+            raise Invalid(f"The upload was cut off after {received} bytes; nothing was stored.", errors=[{"field": "body"}]) from None
+        if chunk is None:
+            return
+        received += len(chunk)
+        yield chunk
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    return int(value) if value and value.isdigit() else None
+
+
+_RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The file itself, as the raw body. Content-Type must name its real type (checked against the first bytes).",
+        "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in UPLOAD_MEDIA},
+    }
+}
+_CHUNK_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The bytes named by Content-Range, as the raw body.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(tags=["evidence"])
+
+    # ---- upload ------------------------------------------------------------------
+    @r.post(
+        "/incidents/{incident_id}/evidence",
+        status_code=201,
+        summary="Upload one evidence file (raw body, streamed, hashed, written once)",
+        response_model=EvidenceOut,
+        responses=responses(*AUTH_ERRORS, 404, 413, 415, 422),
+        openapi_extra=_RAW_BODY,
+    )
+    def upload(
+        incident_id: IncidentId,
+        request: Request,
+        p: Principal = Depends(require(*REPORTERS)),
+        c: Container = Depends(container),
+        content_type: Annotated[str | None, Header(max_length=200, description="The file's real type, e.g. video/mp4")] = None,
+        x_filename: Annotated[str | None, Header(max_length=255, description="Original file name (for people; never used as a path)", examples=["till-camera-2.mp4"])] = None,
+        x_evidence_kind: Annotated[EvidenceKind | None, Header(description="cctv, suspect_image, photo, statement, audio, document or other (default by media)")] = None,
+        content_digest: Annotated[str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")] = None,
+    ):
+        item = c.evidence.upload(
+            p, incident_id, _body(request), content_type=content_type, filename=x_filename, kind=x_evidence_kind,
+            content_digest=content_digest, content_length=_content_length(request),
+        )
+        return JSONResponse(item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])})
+
+    @r.get("/incidents/{incident_id}/evidence", summary="Evidence items of an incident", response_model=EvidenceList, responses=responses(*AUTH_ERRORS, 404, 422))
+    def list_items(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+        return JSONResponse({"items": c.evidence.list(p, incident_id, purpose)})
+
+    # ---- resumable uploads --------------------------------------------------------
+    @r.post(
+        "/incidents/{incident_id}/evidence/uploads",
+        status_code=201,
+        summary="Start a resumable upload (large CCTV files over unreliable links)",
+        response_model=UploadSessionOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
+    )
+    def create_upload(incident_id: IncidentId, body: UploadSessionIn, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+        session = c.evidence.create_session(p, incident_id, body)
+        return JSONResponse(session, status_code=201, headers={"Location": f"/api/v1/evidence/uploads/{session['id']}"})
+
+    @r.get("/evidence/uploads/{upload_id}", summary="How much of a resumable upload has arrived", response_model=UploadSessionOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    def upload_status(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+        status = c.evidence.session_status(p, upload_id)
+        return JSONResponse(status, headers=_offset_headers(status["received"]))
+
+    @r.head("/evidence/uploads/{upload_id}", summary="Received offset of a resumable upload (headers only)", responses=responses(*AUTH_ERRORS, 404, 422))
+    def upload_offset(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+        status = c.evidence.session_status(p, upload_id)
+        return Response(status_code=200, headers=_offset_headers(status["received"]))
+
+    @r.put(
+        "/evidence/uploads/{upload_id}/chunks",
+        summary="Send the next chunk (Content-Range: bytes first-last/total, first = received offset)",
+        response_model=UploadSessionOut,
+        responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
+        openapi_extra=_CHUNK_BODY,
+    )
+    def put_chunk(
+        upload_id: UploadId,
+        request: Request,
+        p: Principal = Depends(require(*REPORTERS)),
+        c: Container = Depends(container),
+        content_range: Annotated[str | None, Header(max_length=100, description="bytes <first>-<last>/<total>", examples=["bytes 0-4194303/734003200"])] = None,
+    ):
+        status = c.evidence.put_chunk(p, upload_id, content_range, _body(request))
+        return JSONResponse(status, headers=_offset_headers(status["received"]))
+
+    @r.post(
+        "/evidence/uploads/{upload_id}/commit",
+        status_code=201,
+        summary="Finish a resumable upload: re-hash, check and store it as evidence",
+        response_model=EvidenceOut,
+        responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
+    )
+    def commit_upload(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+        item = c.evidence.commit_session(p, upload_id)
+        return JSONResponse(item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])})
+
+    @r.delete("/evidence/uploads/{upload_id}", status_code=204, summary="Abandon a resumable upload", responses=responses(*AUTH_ERRORS, 404, 409, 422))
+    def cancel_upload(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+        c.evidence.cancel_session(p, upload_id)
+        return Response(status_code=204)
+
+    # ---- items -----------------------------------------------------------------------
+    @r.get("/evidence/{evidence_id}", summary="An evidence item's description (a custody event)", response_model=EvidenceOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    def read(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+        item = c.evidence.get(p, evidence_id, purpose)
+        return JSONResponse(item, headers={"Repr-Digest": sha256_field(item["sha256"]), "X-Evidence-SHA256": item["sha256"]})
+
+    @r.get(
+        "/evidence/{evidence_id}/content",
+        summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
+        responses={
+            200: {"description": "The whole file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            206: {"description": "The requested byte range", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            **responses(*AUTH_ERRORS, 404, 416, 422),
+        },
+        response_class=StreamingResponse,
+    )
+    def download(
+        evidence_id: EvidenceId,
+        p: Principal = Depends(require(*READERS)),
+        c: Container = Depends(container),
+        purpose: Purpose = None,
+        range_: Annotated[str | None, Header(alias="Range", max_length=100, description="One byte range, e.g. bytes=0-1048575")] = None,
+    ):
+        d: Download = c.evidence.download(p, evidence_id, purpose, range_)
+        item = d.item
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Length": str(d.end - d.start),
+            "Repr-Digest": sha256_field(item["sha256"]),
+            "X-Evidence-SHA256": item["sha256"],
+            "Content-Disposition": f'attachment; filename="{ascii_filename(item["filename"])}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if d.partial:
+            headers["Content-Range"] = f"bytes {d.start}-{d.end - 1}/{item['size']}"
+        return StreamingResponse(d.body, status_code=206 if d.partial else 200, media_type=item["content_type"], headers=headers)
+
+    @r.get("/evidence/{evidence_id}/custody", summary="Chain of custody, and whether it verifies", response_model=CustodyOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    def custody(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+        return JSONResponse(c.evidence.custody(p, evidence_id, purpose))
+
+    @r.post("/evidence/{evidence_id}/verify", summary="Re-hash the stored bytes and compare (recorded in custody)", response_model=VerifyOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    def verify(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+        return JSONResponse(c.evidence.verify(p, evidence_id, purpose))
+
+    @r.post(
+        "/evidence/{evidence_id}/redactions",
+        status_code=201,
+        summary="Redact an image into a new derived item (the original stays untouched)",
+        response_model=EvidenceOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    )
+    def redact(evidence_id: EvidenceId, body: RedactionIn, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+        item = c.evidence.redact(p, evidence_id, body)
+        return JSONResponse(item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}"})
+
+    @r.get(
+        "/evidence/{evidence_id}/face-proposals",
+        summary="Suggested face rectangles for a person to confirm (nothing is redacted)",
+        response_model=FaceProposalsOut,
+        responses=responses(*AUTH_ERRORS, 404, 409, 413, 422),
+    )
+    def face_proposals(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+        return JSONResponse(c.evidence.face_proposals(p, evidence_id, purpose))
+
+    @r.get(
+        "/incidents/{incident_id}/package",
+        summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
+        responses={200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}, **responses(*AUTH_ERRORS, 404, 422)},
+        response_class=StreamingResponse,
+    )
+    def package(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+        pkg = c.evidence.package(p, incident_id, purpose)
+        headers = {"Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"', "X-Manifest-SHA256": pkg.manifest_sha256, "Cache-Control": "no-store"}
+        return StreamingResponse(pkg.body, media_type="application/zip", headers=headers)
+
+    return r
+
+
+def _offset_headers(received: int) -> dict[str, str]:
+    headers = {"Upload-Offset": str(received), "Cache-Control": "no-store"}
+    if received:
+        headers["Range"] = f"bytes=0-{received - 1}"
+    return headers

@@ -1,0 +1,436 @@
+"""Evidence: accepted file types and how they are recognised, chain-of-custody events
+and their hash links, redaction requests, and the court-package manifest.
+
+Pure: no I/O, no clock. The services feed bytes and times in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# How many leading bytes the type sniffer looks at. Every signature below sits in the
+# first 16 bytes; plain text is judged on this much.
+SNIFF_BYTES = 4096
+
+
+class Media(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+
+
+class EvidenceKind(StrEnum):
+    """What the item is to the case (header `X-Evidence-Kind`).
+
+    D2P reads it: "CCTV covering the incident" is kind `cctv` with media video, "an
+    image of the suspect" is kind `suspect_image` with media image.
+    """
+
+    CCTV = "cctv"
+    SUSPECT_IMAGE = "suspect_image"
+    PHOTO = "photo"
+    STATEMENT = "statement"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    OTHER = "other"
+
+
+DEFAULT_KIND = {Media.IMAGE: EvidenceKind.PHOTO, Media.VIDEO: EvidenceKind.CCTV, Media.AUDIO: EvidenceKind.AUDIO, Media.DOCUMENT: EvidenceKind.DOCUMENT}
+
+
+@dataclass(frozen=True)
+class FileType:
+    id: str
+    media: Media
+    content_types: tuple[str, ...]  # the first is the canonical one
+    label: str
+
+    @property
+    def content_type(self) -> str:
+        return self.content_types[0]
+
+
+ALLOWED: dict[str, FileType] = {
+    t.id: t
+    for t in (
+        FileType("jpeg", Media.IMAGE, ("image/jpeg", "image/jpg", "image/pjpeg"), "JPEG image"),
+        FileType("png", Media.IMAGE, ("image/png",), "PNG image"),
+        FileType("webp", Media.IMAGE, ("image/webp",), "WebP image"),
+        FileType("heic", Media.IMAGE, ("image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"), "HEIC/HEIF image"),
+        FileType("mp4", Media.VIDEO, ("video/mp4",), "MP4 video"),
+        FileType("quicktime", Media.VIDEO, ("video/quicktime",), "QuickTime video"),
+        FileType("mp3", Media.AUDIO, ("audio/mpeg", "audio/mp3"), "MP3 audio"),
+        FileType("wav", Media.AUDIO, ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"), "WAV audio"),
+        FileType("m4a", Media.AUDIO, ("audio/mp4", "audio/x-m4a", "audio/m4a"), "M4A audio"),
+        FileType("pdf", Media.DOCUMENT, ("application/pdf",), "PDF document"),
+        FileType("text", Media.DOCUMENT, ("text/plain",), "plain text"),
+    )
+}
+
+# Things people upload that we recognise but do not accept, so the 415 can say what it was.
+_KNOWN_OTHERS: list[tuple[bytes, int, str]] = [
+    (b"GIF87a", 0, "GIF image"),
+    (b"GIF89a", 0, "GIF image"),
+    (b"BM", 0, "BMP image"),
+    (b"PK\x03\x04", 0, "ZIP archive (or an Office document)"),
+    (b"\x7fELF", 0, "ELF executable"),
+    (b"MZ", 0, "Windows executable"),
+    (b"\x1f\x8b", 0, "gzip archive"),
+    (b"Rar!", 0, "RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", 0, "7-Zip archive"),
+    (b"\x1aE\xdf\xa3", 0, "Matroska/WebM video"),
+    (b"OggS", 0, "Ogg media"),
+    (b"fLaC", 0, "FLAC audio"),
+    (b"II*\x00", 0, "TIFF image"),
+    (b"MM\x00*", 0, "TIFF image"),
+]
+
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avci"}
+_M4A_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
+_QT_BRANDS = {b"qt  "}
+_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"MSNV", b"3gp4", b"3gp5", b"3g2a", b"mmp4", b"f4v "}
+_QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What the first bytes say: an allowed type id, or None with a human label."""
+
+    type_id: str | None
+    label: str
+
+
+def sniff(head: bytes) -> Sniffed:
+    """Recognise a file from its first bytes (at least `SNIFF_BYTES` unless the file is shorter)."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return _ok("jpeg")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return _ok("png")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _ok("webp")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _ok("wav")
+    if head.startswith(b"%PDF-"):
+        return _ok("pdf")
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        major = head[8:12]
+        box_size = int.from_bytes(head[0:4], "big")
+        compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)), 4)} if box_size >= 16 else set()
+        brands = {major} | compatible
+        if major in _HEIC_BRANDS or (major not in _MP4_BRANDS | _QT_BRANDS | _M4A_BRANDS and brands & _HEIC_BRANDS):
+            return _ok("heic")
+        if major in _M4A_BRANDS:
+            return _ok("m4a")
+        if major in _QT_BRANDS:
+            return _ok("quicktime")
+        if major in _MP4_BRANDS or brands & _MP4_BRANDS:
+            return _ok("mp4")
+        return Sniffed(None, f"ISO media with brand {major.decode('latin-1')!r}")
+    if len(head) >= 8 and head[4:8] in _QT_ATOMS:
+        return _ok("quicktime")
+    if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0):
+        return _ok("mp3")
+    for magic, offset, label in _KNOWN_OTHERS:
+        if head[offset : offset + len(magic)] == magic:
+            return Sniffed(None, label)
+    if head and _is_text(head):
+        return _ok("text")
+    if not head:
+        return Sniffed(None, "an empty file")
+    return Sniffed(None, "unrecognised binary data")
+
+
+def _ok(type_id: str) -> Sniffed:
+    return Sniffed(type_id, ALLOWED[type_id].label)
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut off at the end of the sniffed window is still text.
+        return exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+
+
+def declared_type(content_type: str | None) -> FileType | None:
+    """The allowed type a `Content-Type` header names (parameters ignored), if any."""
+    if not content_type:
+        return None
+    base = content_type.split(";", 1)[0].strip().lower()
+    for t in ALLOWED.values():
+        if base in t.content_types:
+            return t
+    return None
+
+
+def allowed_summary() -> str:
+    return ", ".join(t.content_type for t in ALLOWED.values())
+
+
+# ---- digests and ranges ----------------------------------------------------------
+
+_DIGEST_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$")
+
+
+def parse_content_digest(header: str) -> str | None:
+    """The SHA-256 (hex) from an RFC 9530 `Content-Digest` header, or None when it names none.
+
+    Raises ValueError when the sha-256 member is malformed.
+    """
+    for item in header.split(","):
+        m = _DIGEST_ITEM.match(item)
+        if not m:
+            raise ValueError("Content-Digest must look like sha-256=:<base64>:")
+        if m.group(1).lower() == "sha-256":
+            try:
+                raw = base64.b64decode(m.group(2), validate=True)
+            except binascii.Error as exc:
+                raise ValueError("Content-Digest sha-256 value is not base64") from exc
+            if len(raw) != 32:
+                raise ValueError("Content-Digest sha-256 value is not 32 bytes")
+            return raw.hex()
+    return None
+
+
+def sha256_field(hex_digest: str) -> str:
+    """`sha-256=:<base64>:` (RFC 9530) for a hex digest."""
+    return "sha-256=:" + base64.b64encode(bytes.fromhex(hex_digest)).decode() + ":"
+
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d{1,15})-(\d{1,15})/(\d{1,15}|\*)$")
+
+
+def parse_content_range(header: str) -> tuple[int, int, int | None]:
+    """`bytes first-last/total` -> (first, last inclusive, total or None). ValueError if malformed."""
+    m = _CONTENT_RANGE.match(header.strip())
+    if not m:
+        raise ValueError("Content-Range must look like 'bytes 0-4194303/104857600'")
+    first, last = int(m.group(1)), int(m.group(2))
+    total = None if m.group(3) == "*" else int(m.group(3))
+    if last < first or (total is not None and last >= total):
+        raise ValueError("Content-Range is inconsistent (last before first, or past the total)")
+    return first, last, total
+
+
+_RANGE = re.compile(r"^bytes=(\d{0,15})-(\d{0,15})$")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """A single `Range: bytes=a-b` (or `a-`, `-n`) as (start, end exclusive).
+
+    Returns None when the header should be ignored (not a single byte range, RFC 9110
+    allows serving the whole representation); raises ValueError when unsatisfiable.
+    """
+    m = _RANGE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return None
+    if not m.group(1):
+        n = int(m.group(2))
+        if n == 0:
+            raise ValueError("empty suffix range")
+        return max(0, size - n), size
+    start = int(m.group(1))
+    end = int(m.group(2)) + 1 if m.group(2) else size
+    if m.group(2) and int(m.group(2)) < start:
+        return None
+    if start >= size:
+        raise ValueError("range starts past the end")
+    return start, min(end, size)
+
+
+def safe_filename(name: str | None, fallback: str = "evidence") -> str:
+    """A display name safe in a zip member or Content-Disposition: no paths, no controls.
+
+    Stored names are for people only; storage is always keyed by evidence id.
+    """
+    if not name:
+        return fallback
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = name.strip(" .")[:150]
+    return name or fallback
+
+
+def ascii_filename(name: str) -> str:
+    return "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in name)
+
+
+# ---- custody ----------------------------------------------------------------------
+
+
+class CustodyEvent(StrEnum):
+    RECEIVED = "received"
+    STORED = "stored"
+    VIEWED = "viewed"
+    DOWNLOADED = "downloaded"
+    EXPORTED = "exported"
+    REDACTED = "redacted"
+    VERIFIED = "verified"
+    HELD = "held"
+    RELEASED = "released"
+    DELETED = "deleted"
+
+
+def custody_chain(evidence_id: str) -> str:
+    """The hash chain (per owner organisation) that holds one item's custody events."""
+    return f"custody/{evidence_id}"
+
+
+_CUSTODY_HASHED = ("id", "evidence_id", "event", "at", "actor_user", "actor_org", "actor_role", "purpose", "details", "chain", "seq", "prev_hash")
+
+
+def custody_link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
+    """SHA-256 over the previous event's hash, the sequence number and this event's content."""
+    content = {k: entry.get(k) for k in _CUSTODY_HASHED}
+    content["seq"] = seq
+    content["prev_hash"] = prev_hash
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def verify_custody(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Check a whole custody chain (ascending seq from 1): the first break, if any."""
+    prev = ""
+    for expected_seq, e in enumerate(events, start=1):
+        if e.get("seq") != expected_seq:
+            return {"verified": False, "first_broken": {"seq": expected_seq, "id": None, "reason": f"event {expected_seq} is missing"}}
+        if e.get("prev_hash") != prev:
+            return {"verified": False, "first_broken": {"seq": e["seq"], "id": e.get("id"), "reason": "does not link to the previous event"}}
+        if custody_link_hash(prev, e["seq"], e) != e.get("hash"):
+            return {"verified": False, "first_broken": {"seq": e["seq"], "id": e.get("id"), "reason": "content does not match its hash"}}
+        prev = e["hash"]
+    return {"verified": True, "first_broken": None}
+
+
+def public_custody(e: dict[str, Any]) -> dict[str, Any]:
+    return {k: e.get(k) for k in (*_CUSTODY_HASHED, "hash")}
+
+
+# ---- requests ---------------------------------------------------------------------
+
+
+class Rect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: int = Field(ge=0, le=100_000, description="Left edge in pixels")
+    y: int = Field(ge=0, le=100_000, description="Top edge in pixels")
+    width: int = Field(ge=1, le=100_000)
+    height: int = Field(ge=1, le=100_000)
+
+
+RedactionMethod = Literal["blur", "pixelate", "black_box", "crop"]
+
+
+class RedactionIn(BaseModel):
+    """Regions to obscure (blur, pixelate or black box), or the one region to keep (crop)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"method": "blur", "regions": [{"x": 40, "y": 30, "width": 80, "height": 90}], "reason": "Bystander's face before disclosure to the CPS"}
+            ]
+        },
+    )
+
+    method: RedactionMethod
+    regions: list[Rect] = Field(min_length=1, max_length=50)
+    reason: str = Field(min_length=3, max_length=500, description="Why: recorded in the custody of both items")
+
+    @model_validator(mode="after")
+    def _crop_has_one_region(self) -> RedactionIn:
+        if self.method == "crop" and len(self.regions) != 1:
+            raise ValueError("crop takes exactly one region: the part to keep")
+        return self
+
+
+class UploadSessionIn(BaseModel):
+    """A resumable upload: declare the file, then send it in chunks with Content-Range."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"filename": "till-camera-2.mp4", "content_type": "video/mp4", "size": 734003200, "kind": "cctv"}]
+        },
+    )
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=3, max_length=100)
+    size: int = Field(ge=1, description="Total bytes the file will have")
+    kind: EvidenceKind | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="Optional: checked at commit")
+
+
+# ---- court package ------------------------------------------------------------------
+
+MANIFEST_NAME = "manifest.json"
+PACKAGE_FORMAT = "vigil-evidence-package/1"
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The canonical serialisation whose SHA-256 is recorded in each item's custody."""
+    return json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False).encode()
+
+
+def check_package(manifest: dict[str, Any], present: dict[str, tuple[int, str]]) -> dict[str, list[str]]:
+    """Compare a package's files (path -> (size, sha256)) with its manifest.
+
+    Names every file changed, added (not in the manifest) or removed (listed but absent).
+    """
+    listed = {f["path"]: f for f in manifest.get("files", [])}
+    changed = sorted(p for p, f in listed.items() if p in present and present[p] != (f["size"], f["sha256"]))
+    removed = sorted(p for p in listed if p not in present)
+    added = sorted(p for p in present if p not in listed and p != MANIFEST_NAME)
+    return {"changed": changed, "added": added, "removed": removed}
+
+
+# ---- image headers -------------------------------------------------------------------
+
+
+def image_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG, JPEG or WebP header without decoding pixels, so a
+    decompression bomb is refused before any memory is spent on it."""
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            chunk = data[12:16]
+            if chunk == b"VP8 ":
+                return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+            if chunk == b"VP8L":
+                b = int.from_bytes(data[21:25], "little")
+                return (b & 0x3FFF) + 1, ((b >> 14) & 0x3FFF) + 1
+            if chunk == b"VP8X":
+                return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+            return None
+        if data.startswith(b"\xff\xd8"):
+            i = 2
+            while i + 9 < len(data):
+                if data[i] != 0xFF:
+                    i += 1
+                    continue
+                marker = data[i + 1]
+                if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+                    i += 1 if marker == 0xFF else 2
+                    continue
+                length = int.from_bytes(data[i + 2 : i + 4], "big")
+                if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                    return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+                i += 2 + length
+    except (IndexError, ValueError):
+        return None
+    return None

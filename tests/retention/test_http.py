@@ -1,0 +1,192 @@
+"""Retention and rights over HTTP, as an operator, a retailer and a force would use them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from functions import jobs
+from shared.records import ACCESS_GRANTS
+
+API = "/api/v1"
+OCCURRED = "2026-11-20T14:32:00+00:00"
+DUE = datetime(2032, 11, 20, 14, 32, tzinfo=UTC)
+
+
+def report(stamp, **overrides) -> dict:
+    body = {**stamp.example("IncidentIn"), "persons": [{"role": "suspect", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}], **overrides}
+    r = stamp.client.post(f"{API}/incidents", json=body, headers=stamp.auth("northwind", "Retailer.Investigator"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def run_retention(stamp, as_of: datetime) -> dict:
+    jobs.load_all()
+    stamp.clock.current = as_of
+    return jobs.run_job(stamp.container, "retention", as_of).counts
+
+
+def upload(stamp, incident_id: str) -> dict:
+    h = {**stamp.auth("northwind", "Retailer.Investigator"), "Content-Type": "image/jpeg", "X-Filename": "suspect.jpg"}
+    r = stamp.client.post(f"{API}/incidents/{incident_id}/evidence", content=b"\xff\xd8\xff\xe0 not really a jpeg but bytes", headers=h)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_incident_and_its_evidence_go_at_the_due_date_leaving_a_tombstone(stamp):
+    incident = report(stamp)
+    item = upload(stamp, incident["id"])
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    assert run_retention(stamp, DUE - timedelta(days=1))["incidents_deleted"] == 0
+    # Due, but its evidence is immutable until 2192 days after upload (2026-11-23): kept whole,
+    # nothing half-deleted, tried again on the next run.
+    waiting = run_retention(stamp, DUE + timedelta(days=1))
+    assert waiting["incidents_deleted"] == 0 and waiting["kept_protected"] == 1
+    assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=inv).status_code == 200
+    counts = run_retention(stamp, datetime(2032, 11, 24, tzinfo=UTC))
+    assert counts["incidents_deleted"] == 1
+    assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=inv).status_code == 404
+    assert stamp.client.get(f"{API}/evidence/{item['id']}/content", headers=inv).status_code == 404
+    tomb = stamp.client.get(f"{API}/retention/tombstones/{incident['id']}", headers=inv)
+    assert tomb.status_code == 200 and tomb.json()["type"] == "incident"
+    assert "Jamie" not in tomb.text
+    # Another organisation cannot learn that northwind deleted something.
+    assert stamp.client.get(f"{API}/retention/tombstones/{incident['id']}", headers=stamp.auth("contoso", "Retailer.Admin")).status_code == 404
+
+
+def test_legal_hold_keeps_incident_and_evidence_until_released(stamp):
+    incident = report(stamp)
+    item = upload(stamp, incident["id"])
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    url = f"{API}/incidents/{incident['id']}/legal-hold"
+    r = stamp.client.post(url, json=stamp.example("LegalHoldIn"), headers=inv)
+    assert r.status_code == 201 and r.json()["held"] is True
+    assert stamp.client.post(url, json=stamp.example("LegalHoldIn"), headers=inv).status_code == 409
+    assert stamp.client.post(url, json={"reason": "too short"[:5]}, headers=inv).status_code == 422
+    assert run_retention(stamp, DUE + timedelta(days=10))["incidents_deleted"] == 0  # past the evidence's immutability too
+    assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=inv).status_code == 200
+    assert stamp.client.get(f"{API}/evidence/{item['id']}/content", headers=inv).status_code == 200
+    released = stamp.client.delete(url, params={"reason": "Trial concluded; no appeal lodged"}, headers=inv)
+    assert released.status_code == 200 and released.json()["held"] is False
+    assert run_retention(stamp, DUE + timedelta(days=11))["incidents_deleted"] == 1
+    audit = stamp.client.get(f"{API}/audit", params={"entity": f"incident/{incident['id']}", "limit": 100}, headers=inv).json()["items"]
+    assert {"legal_hold.place", "legal_hold.release", "retention.delete"} <= {e["operation"] for e in audit}
+
+
+def test_only_a_force_the_incident_was_dispatched_to_may_hold(stamp):
+    incident = report(stamp)
+    url = f"{API}/incidents/{incident['id']}/legal-hold"
+    body = stamp.example("LegalHoldIn")
+    # Shared with devon-and-cornwall, but not dispatched: refused; another force: 404.
+    assert stamp.client.post(url, json=body, headers=stamp.auth("devon-and-cornwall", "Police.Officer")).status_code == 403
+    assert stamp.client.post(url, json=body, headers=stamp.auth("avon-and-somerset", "Police.Officer")).status_code == 404
+    with stamp.container.records.unit_of_work() as uow:
+        uow.insert(ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident["id"], "owner_org": "northwind", "incident_id": incident["id"], "reason": "d2p"})
+    assert stamp.client.post(url, json=body, headers=stamp.auth("devon-and-cornwall", "Police.Officer")).status_code == 201
+
+
+def test_schedules_region_and_organisation_within_bounds(stamp):
+    ops = stamp.auth("vigil-platform", "Platform.Operator")
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    region = stamp.client.get(f"{API}/retention/schedules/region", headers=ops)
+    assert region.status_code == 200 and region.json()["rules"]["incident"]["months"] == 72
+    body = stamp.example("RegionScheduleIn")
+    assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers=ops).status_code == 428
+    changed = stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]})
+    assert changed.status_code == 200 and changed.json()["version"] == 1
+    assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]}).status_code == 412
+    mine = stamp.client.get(f"{API}/retention/schedules/organisation", headers=admin)
+    too_short = {"overrides": {"incident": 6}, "reason": "We want to keep less"}
+    bad = stamp.client.put(f"{API}/retention/schedules/organisation", json=too_short, headers={**admin, "If-Match": mine.headers["etag"]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "overrides.incident"
+    ok = stamp.client.put(f"{API}/retention/schedules/organisation", json=stamp.example("OrganisationScheduleIn"), headers={**admin, "If-Match": mine.headers["etag"]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["effective"]["incident"]["months"] == 36 and ok.json()["schedule_version"] == "uk:1/northwind:1"
+    assert ok.json()["effective"]["audit"]["months"] >= 120
+    versions = stamp.client.get(f"{API}/retention/schedules/organisation/versions", headers=admin).json()
+    assert [v["version"] for v in versions] == [1]
+    # A retailer cannot change the region's schedule.
+    assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**admin, "If-Match": '"x"'}).status_code == 403
+
+
+def test_statistics_survive_deletion(stamp):
+    report(stamp)
+    report(stamp, store_id="nw-exeter", category="robbery")
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    params = {"from": "2026-01", "to": "2026-12"}
+    before = stamp.client.get(f"{API}/retention/statistics", params=params, headers=inv).json()["items"]
+    run_retention(stamp, DUE)
+    after = stamp.client.get(f"{API}/retention/statistics", params=params, headers=inv).json()["items"]
+    assert [(r["store_id"], r["category"], r["total"]) for r in before] == [(r["store_id"], r["category"], r["total"]) for r in after]
+    assert all(r["deleted"] == 1 and r["kept"] == 0 for r in after)
+    assert stamp.client.get(f"{API}/retention/statistics", params={"from": "2020-01", "to": "2026-12"}, headers=inv).status_code == 422
+
+
+def file_request(stamp, **overrides) -> dict:
+    body = {**stamp.example("SubjectRequestIn"), **overrides}
+    r = stamp.client.post(f"{API}/subject-requests", json=body, headers=stamp.auth("vigil-platform", "Platform.Operator"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_access_request_reaches_northwind_with_a_due_date_and_exports(stamp):
+    incident = report(stamp)
+    report(stamp, persons=[{"role": "suspect", "name": "Jamie Doyle", "date_of_birth": "1975-01-01"}])  # another Jamie Doyle
+    request = file_request(stamp, received_at="2026-11-23T09:00:00+00:00")
+    assert request["due_at"].startswith("2026-12-23T09:00")
+    assert [(t["organisation_id"], t["matches"]) for t in request["tasks"]] == [("northwind", 1)]
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    tasks = stamp.client.get(f"{API}/subject-tasks", headers=admin).json()["items"]
+    assert tasks[0]["id"] == request["id"] and tasks[0]["due_at"] == request["due_at"]
+    assert stamp.client.get(f"{API}/subject-tasks", headers=stamp.auth("contoso", "Retailer.Admin")).json()["items"] == []
+    task = stamp.client.get(f"{API}/subject-tasks/{request['id']}", headers=admin).json()
+    assert task["matches"][0]["incident_id"] == incident["id"]
+    assert stamp.client.get(f"{API}/subject-tasks/{request['id']}/export", headers=admin).status_code == 409
+    answered = stamp.client.post(f"{API}/subject-tasks/{request['id']}/answer", json={"decision": "approve_export"}, headers=admin)
+    assert answered.status_code == 200 and answered.json()["status"] == "answered"
+    bundle = stamp.client.get(f"{API}/subject-tasks/{request['id']}/export", headers=admin)
+    assert bundle.status_code == 200
+    about = bundle.json()["incidents"][0]
+    assert about["about_you"][0]["name"] == "Jamie Doyle" and "Sam Taylor" not in bundle.text  # the witness is a third party
+    status = stamp.client.get(f"{API}/subject-requests/{request['id']}", headers=stamp.auth("vigil-platform", "Platform.Operator")).json()
+    assert status["status"] == "answered" and "narrative" not in str(status)
+    assert stamp.client.post(f"{API}/subject-tasks/{request['id']}/answer", json={"decision": "erase"}, headers=admin).status_code == 422
+
+
+def test_deadline_extension_only_in_the_first_month_and_two_months_at_most(stamp):
+    report(stamp)
+    ops = stamp.auth("vigil-platform", "Platform.Operator")
+    request = file_request(stamp, received_at="2026-11-23T09:00:00+00:00")
+    url = f"{API}/subject-requests/{request['id']}/extension"
+    one = stamp.client.post(url, json={"months": 1, "reason": "Complex: many incidents across stores"}, headers=ops)
+    assert one.status_code == 200 and one.json()["due_at"].startswith("2027-01-23")
+    assert stamp.client.post(url, json={"months": 2, "reason": "Complex: many incidents across stores"}, headers=ops).status_code == 409
+    stamp.clock.current = datetime(2026, 12, 23, 9, 0, 1, tzinfo=UTC)  # a second after the first month
+    late = stamp.client.post(url, json={"months": 1, "reason": "Complex: many incidents across stores"}, headers=ops)
+    assert late.status_code == 409 and "first month" in late.json()["detail"]
+    task = stamp.client.get(f"{API}/subject-tasks/{request['id']}", headers=stamp.auth("northwind", "Retailer.Admin")).json()
+    assert task["due_at"].startswith("2027-01-23") and task["extension_reason"].startswith("Complex")
+    stamp.clock.current = datetime(2027, 1, 23, 9, 0, 1, tzinfo=UTC)
+    assert stamp.client.get(f"{API}/subject-requests/{request['id']}", headers=ops).json()["overdue"] is True
+
+
+def test_erasure_deletes_or_is_refused_with_a_lawful_reason(stamp):
+    first = report(stamp)
+    second = report(stamp, occurred_at="2026-11-21T10:00:00+00:00")
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    request = file_request(stamp, kind="erasure")
+    url = f"{API}/subject-tasks/{request['id']}/answer"
+    assert stamp.client.post(url, json={"decision": "refuse", "incident_ids": [second["id"]]}, headers=admin).status_code == 422
+    stamp.client.post(f"{API}/incidents/{second['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=inv)
+    held = stamp.client.post(url, json={"decision": "erase"}, headers=admin)
+    assert held.status_code == 409 and second["id"] in held.text
+    refused = stamp.client.post(url, json={"decision": "refuse", "incident_ids": [second["id"]], "reason": "Needed for a pending prosecution", "lawful_basis": "UK GDPR Art. 17(3)(e)"}, headers=admin)
+    assert refused.status_code == 200 and refused.json()["status"] == "open"
+    erased = stamp.client.post(url, json={"decision": "erase"}, headers=admin)
+    assert erased.status_code == 200 and erased.json()["status"] == "answered"
+    assert stamp.client.get(f"{API}/incidents/{first['id']}", headers=inv).status_code == 404
+    assert stamp.client.get(f"{API}/incidents/{second['id']}", headers=inv).status_code == 200
+    tomb = stamp.client.get(f"{API}/retention/tombstones/{first['id']}", headers=inv).json()
+    assert tomb["cause"] == "erasure" and tomb["request_id"] == request["id"]
+    outcomes = {m["incident_id"]: m["outcome"] for m in erased.json()["matches"]}
+    assert outcomes == {first["id"]: "erased", second["id"]: "refused"}
