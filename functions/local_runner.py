@@ -81,6 +81,9 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = default_container()
     added = seed_directory(container.records, container.clock)
+    from shared.services.retention_seed import seed_retention_demo
+
+    added += seed_retention_demo(container)  # a named person for subject requests, an incident past its schedule
     from functions.cli import demo_token
 
     port = int(os.environ.get("PORT", "7071"))
