@@ -12,7 +12,9 @@ from shared.domain.tenancy import Principal, Role
 
 
 def container(request: Request) -> Container:
-    return request.app.state.container
+    # A host may bind a container per request on the scope (tests run many stamps on one app).
+    bound = request.scope.get("state", {}).get("container")
+    return bound if bound is not None else request.app.state.container
 
 
 def principal(request: Request, c: Container = Depends(container)) -> Principal:
