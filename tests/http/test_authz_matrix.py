@@ -161,6 +161,10 @@ from tests.anpr.matrix_rows import anpr_rows  # noqa: E402
 
 MATRIX.update(anpr_rows(Row, Call, API_PREFIX))
 
+# Evidence (issue 3): rows live beside their tests.
+from tests.evidence.matrix_rows import evidence_rows  # noqa: E402
+
+MATRIX.update(evidence_rows(Row, Call, API_PREFIX))
 
 
 def api_routes() -> list[tuple[str, str]]:
