@@ -1,0 +1,193 @@
+"""The Azure wiring, without the Functions host: import function_app.py as the Python
+worker would, call its HTTP function with `azure.functions.HttpRequest`, and fire each
+timer and Service Bus trigger to see that it calls the same handler the local runner
+calls (functions/jobs.py registries).
+
+The container is the default one (as in Azure), on the local backend in a temp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import sys
+import uuid
+
+import azure.functions as func
+import pytest
+from azure.functions.servicebus import ServiceBusMessage
+from azure.functions.timer import TimerRequest
+
+from functions import jobs, local_runner
+from shared import bootstrap
+from shared.names import QUEUES, SERVICE_BUS_CONNECTION, TIMERS, binding, queue_setting
+from shared.services.seed import seed_directory
+from shared.settings import get_settings
+
+
+@pytest.fixture(scope="module")
+def azure_app(tmp_path_factory):
+    """function_app imported fresh against a default container in a temp data dir."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIL_DATA_DIR", str(tmp_path_factory.mktemp("function-app")))
+    mp.setenv("VIGIL_BACKEND", "local")
+    get_settings.cache_clear()
+    mp.setattr(bootstrap, "_default", None)
+    sys.modules.pop("function_app", None)
+    module = importlib.import_module("function_app")
+    container = bootstrap.default_container()
+    seed_directory(container.records, container.clock)
+    # get_functions() may be called once per app instance (a second call raises on duplicates).
+    functions = {f.get_function_name(): f for f in module.app.get_functions()}
+    loop = asyncio.new_event_loop()
+    yield module, container, functions, loop
+    if module.app.startup_task_done:
+        # Run the ASGI lifespan shutdown on the loop it started on (the app's __del__
+        # would try again on a fresh loop and find the lifespan already gone).
+        loop.run_until_complete(module.app.middleware.notify_shutdown())
+    loop.close()
+    container.close()
+    sys.modules.pop("function_app", None)
+    mp.undo()
+    get_settings.cache_clear()
+
+
+def _trigger(fn) -> dict:
+    return fn.get_trigger().get_dict_repr()
+
+
+def _http(azure_app, method: str, path: str, *, headers=None, body: bytes = b"", params=None) -> func.HttpResponse:
+    _, _, functions, loop = azure_app
+    http = functions["http_app_func"]
+    req = func.HttpRequest(method, "https://vigil-uk.azurewebsites.net" + path, headers=headers or {}, params=params or {}, body=body)
+    return loop.run_until_complete(http.get_user_function()(req, None))
+
+
+def _token(container, org: str, role: str) -> dict[str, str]:
+    from functions.cli import demo_token
+
+    return {"Authorization": "Bearer " + demo_token(container, org, role)}
+
+
+def test_http_function_is_anonymous_catch_all(azure_app):
+    trig = _trigger(azure_app[2]["http_app_func"])
+    assert trig["type"] == "httpTrigger"
+    assert str(trig["authLevel"].value) == "anonymous"
+    assert trig["route"] == "/{*route}"
+
+
+def test_host_json_keeps_the_api_prefix_of_the_local_host():
+    """routePrefix "" in host.json: the app's own /api/v1 paths are the public paths in both hosts."""
+    from pathlib import Path
+
+    host = json.loads((Path(__file__).resolve().parent.parent / "host.json").read_text())
+    assert host["extensions"]["http"]["routePrefix"] == ""
+
+
+def test_http_function_answers(azure_app):
+    _, container, _, _ = azure_app
+    health = _http(azure_app, "GET", "/api/v1/healthz")
+    assert health.status_code == 200
+    assert json.loads(health.get_body())["checks"]["records"] == "ok"
+    # A report through the Azure adapter, then the 404 for another organisation.
+    from functions.http.app import create_app
+
+    example = create_app(container).openapi()["components"]["schemas"]["IncidentIn"]["examples"][0]
+    created = _http(
+        azure_app, "POST", "/api/v1/incidents",
+        headers={**_token(container, "northwind", "Retailer.Investigator"), "Content-Type": "application/json"}, body=json.dumps(example).encode(),
+    )
+    assert created.status_code == 201, created.get_body()
+    incident = json.loads(created.get_body())
+    assert created.headers["ETag"] == incident["etag"]
+    other = _http(azure_app, "GET", f"/api/v1/incidents/{incident['id']}", headers=_token(container, "contoso", "Retailer.Investigator"))
+    assert other.status_code == 404 and other.mimetype == "application/problem+json"
+    assert example["narrative"].encode() not in other.get_body()
+    unsigned = _http(azure_app, "GET", "/api/v1/incidents")
+    assert unsigned.status_code == 401 and unsigned.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_every_timer_job_has_a_trigger_on_its_schedule_setting(azure_app):
+    functions = azure_app[2]
+    jobs.load_all()
+    timers = {name: f for name, f in functions.items() if _trigger(f)["type"] == "timerTrigger"}
+    assert set(timers) == {"timer_" + name.replace("-", "_") for name in jobs.TIMER_JOBS}
+    for name in jobs.TIMER_JOBS:
+        trig = _trigger(timers["timer_" + name.replace("-", "_")])
+        assert trig["schedule"] == binding(TIMERS[name])
+        assert trig["runOnStartup"] is False
+
+
+@pytest.mark.parametrize("name", sorted(TIMERS))
+def test_timer_trigger_calls_the_local_runners_job(azure_app, monkeypatch, name):
+    _, container, functions, _ = azure_app
+    jobs.load_all()
+    if name not in jobs.TIMER_JOBS:
+        pytest.skip(f"no job registered for timer {name} yet")
+    calls = []
+    original = jobs.TIMER_JOBS[name]
+
+    def recorder(c, as_of):
+        calls.append((c, as_of))
+        return original.run(c, as_of)
+
+    monkeypatch.setitem(jobs.TIMER_JOBS, name, jobs.Timer(name, original.default_schedule, recorder))
+    functions["timer_" + name.replace("-", "_")].get_user_function()(TimerRequest(past_due=False))
+    assert len(calls) == 1
+    assert calls[0][0] is container
+    assert calls[0][1] == container.clock.now() or calls[0][1].tzinfo is not None
+
+
+def test_local_runner_runs_the_same_registry(azure_app, monkeypatch):
+    """The local runner's timer loop and queue workers read the same dicts the triggers do."""
+    import threading
+
+    _, container, functions, _ = azure_app
+    jobs.load_all()
+    started = []
+
+    class FakeThread:
+        """Records what the runner would start, without starting it."""
+
+        def __init__(self, *, target, args, name, daemon):
+            started.append((target, args))
+
+        def start(self):
+            pass
+
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(local_runner, "threading", SimpleNamespace(Thread=FakeThread, Event=threading.Event))
+    local_runner.start_background(container, threading.Event())
+    queues = sorted(args[1] for target, args in started if target is local_runner.queue_worker)
+    assert queues == sorted(jobs.QUEUE_HANDLERS)
+    assert sorted(n.removeprefix("queue_") for n, f in functions.items() if _trigger(f)["type"] == "serviceBusTrigger") == queues
+
+
+def _message(body: bytes, *, delivery_count: int = 1) -> ServiceBusMessage:
+    return ServiceBusMessage(body=body, message_id=uuid.uuid4().hex, delivery_count=delivery_count, application_properties={}, user_properties={})
+
+
+@pytest.mark.parametrize("logical", sorted(QUEUES))
+def test_queue_trigger_calls_the_local_runners_handler(azure_app, monkeypatch, logical):
+    _, container, functions, _ = azure_app
+    jobs.load_all()
+    if logical not in jobs.QUEUE_HANDLERS:
+        pytest.skip(f"no handler registered for queue {logical} yet")
+    fn = functions["queue_" + logical]
+    trig = _trigger(fn)
+    assert trig["type"] == "serviceBusTrigger"
+    assert trig["queueName"] == binding(queue_setting(logical)) and trig["connection"] == SERVICE_BUS_CONNECTION
+    calls = []
+    monkeypatch.setitem(jobs.QUEUE_HANDLERS, logical, lambda c, body, delivery: calls.append((c, body, delivery)))
+    fn.get_user_function()(_message(json.dumps({"probe": logical}).encode(), delivery_count=3))
+    assert calls == [(container, {"probe": logical}, 3)]
+    # A body that can never parse is logged and completed, not raised (no wasted redeliveries).
+    fn.get_user_function()(_message(b"\xff not json"))
+    assert len(calls) == 1
+
+
+def test_expiry_sweep_runs_for_real_through_its_trigger(azure_app):
+    _, container, functions, _ = azure_app
+    functions["timer_expiry_sweep"].get_user_function()(TimerRequest(past_due=True))
