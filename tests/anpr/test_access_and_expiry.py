@@ -1,0 +1,113 @@
+"""Who sees which reads, access by data age, and expiry from birth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from functions import jobs
+from shared.domain.clock import to_iso
+from tests.anpr.helpers import API, list_vehicle, post_reads, read
+
+PURPOSE = {"purpose": "Op Spirits: tracing a theft suspect"}
+
+
+def search(stamp, org, role, plate="WR21XKD", **params):
+    return stamp.client.get(f"{API}/anpr/reads", params={"plate": plate, **PURPOSE, **params}, headers=stamp.auth(org, role))
+
+
+def test_retailer_sees_own_reads_police_only_from_sharers(stamp):
+    post_reads(stamp, [read(stamp)])
+    post_reads(stamp, [read(stamp, store="ct-bristol")], org="contoso")
+    assert {i["store_id"] for i in search(stamp, "northwind", "Retailer.Investigator").json()["items"]} == {"nw-plymouth"}
+    assert {i["store_id"] for i in search(stamp, "contoso", "Retailer.Investigator").json()["items"]} == {"ct-bristol"}
+    # northwind shares ANPR with devon-and-cornwall; contoso shares no ANPR with anyone.
+    assert {i["store_id"] for i in search(stamp, "devon-and-cornwall", "Police.Officer").json()["items"]} == {"nw-plymouth"}
+    assert search(stamp, "avon-and-somerset", "Police.Analyst").json()["items"] == []
+
+
+def test_another_organisations_read_answers_404(stamp):
+    post_reads(stamp, [read(stamp)])
+    [item] = search(stamp, "northwind", "Retailer.Investigator").json()["items"]
+    url = f"{API}/anpr/reads/{item['id']}"
+    assert stamp.client.get(url, params=PURPOSE, headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 200
+    assert stamp.client.get(url, params=PURPOSE, headers=stamp.auth("devon-and-cornwall", "Police.Officer")).status_code == 200
+    for org, role in [("contoso", "Retailer.Investigator"), ("avon-and-somerset", "Police.Analyst")]:
+        r = stamp.client.get(url, params=PURPOSE, headers=stamp.auth(org, role))
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+        assert "WR21" not in r.text
+    missing = stamp.client.get(f"{API}/anpr/reads/{'0' * 32}", params=PURPOSE, headers=stamp.auth("contoso", "Retailer.Investigator"))
+    assert missing.status_code == 404 and missing.json()["title"] == r.json()["title"]
+
+
+def test_every_search_needs_a_purpose_and_is_audited_with_it(stamp):
+    post_reads(stamp, [read(stamp)])
+    r = stamp.client.get(f"{API}/anpr/reads", params={"plate": "WR21XKD"}, headers=stamp.auth("devon-and-cornwall", "Police.Officer"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "purpose"
+    assert search(stamp, "devon-and-cornwall", "Police.Officer").status_code == 200
+    entries, _ = stamp.container.audit.entries("northwind", entity="anpr_read", limit=50, continuation=None)
+    disclosed = [e for e in entries if e["operation"] == "anpr.read.search"]
+    assert disclosed and disclosed[0]["purpose"] == PURPOSE["purpose"] and disclosed[0]["recipient_org"] == "devon-and-cornwall"
+
+
+def test_old_reads_need_an_analyst_a_purpose_and_an_authorising_officer(stamp):
+    stamp.container.settings.anpr_read_retention_days = 365
+    old = stamp.clock.now() - timedelta(days=120)
+    post_reads(stamp, [read(stamp, at=old), read(stamp)])
+    # Without `from` a search covers the ordinary window only.
+    assert len(search(stamp, "devon-and-cornwall", "Police.Analyst").json()["items"]) == 1
+    back = {"from": to_iso(stamp.clock.now() - timedelta(days=200))}
+    for org, role in [("northwind", "Retailer.Investigator"), ("devon-and-cornwall", "Police.Officer")]:
+        refused = search(stamp, org, role, **back)
+        assert refused.status_code == 403 and "Police.Analyst" in refused.json()["detail"]
+    no_officer = search(stamp, "devon-and-cornwall", "Police.Analyst", **back)
+    assert no_officer.status_code == 422 and no_officer.json()["errors"][0]["field"] == "authorised_by"
+    ok = search(stamp, "devon-and-cornwall", "Police.Analyst", authorised_by="DS 4471 Patel", **back)
+    assert ok.status_code == 200 and len(ok.json()["items"]) == 2 and ok.json()["tier"] == "authorised"
+    entries, _ = stamp.container.audit.entries("devon-and-cornwall", entity="anpr_read", limit=50, continuation=None)
+    assert any(e["purpose"] == f"{PURPOSE['purpose']} (authorised by DS 4471 Patel)" for e in entries)
+
+
+def test_a_read_expires_at_exactly_its_expiry_and_its_hit_stays(stamp):
+    list_vehicle(stamp, "WR21XKD")
+    captured = stamp.clock.now() - timedelta(minutes=1)
+    r = post_reads(stamp, [read(stamp, at=captured), read(stamp, "KM19PLY", at=captured)])
+    assert len(r.json()["hits"]) == 1
+    expiry = captured + timedelta(days=30)
+    c = stamp.container
+    jobs.load_all()
+    report = jobs.run_job(c, "anpr-expiry", expiry - timedelta(seconds=1))
+    assert report.counts["reads_deleted"] == 0
+    with c.records.unit_of_work() as uow:
+        assert uow.count("anpr_reads", ["northwind"]) == 2
+    report = jobs.run_job(c, "anpr-expiry", expiry)
+    assert report.counts["reads_deleted"] == 2
+    with c.records.unit_of_work() as uow:
+        assert uow.count("anpr_reads", ["northwind"]) == 0
+        assert uow.count("anpr_hits", ["northwind"]) == 1
+    stamp.clock.current = expiry + timedelta(days=1)
+    hits = stamp.client.get(f"{API}/anpr/hits", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    assert [h["plate"] for h in hits] == ["WR21XKD"]
+
+
+def test_a_read_past_expiry_is_not_shown_before_the_sweep(stamp):
+    post_reads(stamp, [read(stamp)])
+    stamp.clock.advance(days=31)
+    assert search(stamp, "northwind", "Retailer.Investigator").json()["items"] == []
+
+
+def test_expiry_runs_in_bounded_batches_until_none_due(stamp):
+    stamp.container.settings.anpr_expiry_batch = 3
+    post_reads(stamp, [read(stamp, f"AB{i}CDE", ago=timedelta(minutes=i + 1)) for i in range(7)])
+    jobs.load_all()
+    report = jobs.run_job(stamp.container, "anpr-expiry", stamp.clock.now() + timedelta(days=31))
+    assert report.counts == {"reads_deleted": 7, "batches": 3, "organisations": 1}
+
+
+def test_organisation_retention_setting_applies_to_new_reads(stamp):
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    assert stamp.client.put(f"{API}/anpr/settings", json={"read_retention_days": 2}, headers=admin).json()["read_retention_days"] == 2
+    too_long = stamp.client.put(f"{API}/anpr/settings", json={"read_retention_days": 400}, headers=admin)
+    assert too_long.status_code == 422 and "365" in too_long.json()["detail"]
+    post_reads(stamp, [read(stamp)])
+    [item] = search(stamp, "northwind", "Retailer.Investigator").json()["items"]
+    assert item["expires_at"][:10] == (stamp.clock.now() - timedelta(minutes=1) + timedelta(days=2)).isoformat()[:10]

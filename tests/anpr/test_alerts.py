@@ -1,0 +1,116 @@
+"""Hit alerts: subscriptions, signed webhooks checked by the reference receiver, retries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.domain.anpr import sign
+from tests.anpr.helpers import API, drain, list_vehicle, post_reads, read
+from tools.webhook_receiver import Receiver, serve
+
+
+@pytest.fixture
+def receiver(stamp):
+    holder = {}
+
+    def start(secret):
+        rec = Receiver(secret, now=lambda: stamp.clock.now().timestamp())
+        server = serve(rec)
+        holder["server"] = server
+        return rec, f"http://127.0.0.1:{server.server_address[1]}/alerts"
+
+    yield start
+    if "server" in holder:
+        holder["server"].shutdown()
+
+
+def subscribe(stamp, url, *, org="northwind", role="Retailer.Investigator", **body):
+    payload = {"stores": ["nw-plymouth"], "webhook_url": url, **body}
+    r = stamp.client.post(f"{API}/alert-subscriptions", json=payload, headers=stamp.auth(org, role))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_hit_sends_one_signed_alert_to_the_subscriber(stamp, receiver):
+    rec, url = receiver("not-yet-known")
+    sub = subscribe(stamp, url)
+    rec.secrets = [sub["secret"]]  # the secret comes once, in the answer to the subscription
+    assert sub["secret"].startswith("whsec_")
+    listed = stamp.client.get(f"{API}/alert-subscriptions", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    assert "secret" not in listed[0]
+    list_vehicle(stamp, "WR21XKD")
+    hits = post_reads(stamp, [read(stamp, "wr21 xkd")]).json()["hits"]
+    drain(stamp)
+    assert len(rec.accepted) == 1, rec.rejected
+    alert = rec.accepted[0]
+    assert alert["type"] == "anpr.hit" and alert["hit"]["id"] == hits[0]["id"] and alert["hit"]["plate"] == "WR21XKD"
+    # The same hit posted again (a re-sent batch) alerts nobody twice.
+    post_reads(stamp, [read(stamp, "wr21 xkd")])
+    drain(stamp)
+    assert len(rec.accepted) == 1
+    deliveries = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)]
+
+
+def test_force_area_subscription_hears_of_hits_from_sharing_retailers(stamp, receiver):
+    rec, url = receiver("unused")
+    sub = subscribe(stamp, url, org="devon-and-cornwall", role="Police.Analyst", stores=[], force_area="devon-and-cornwall")
+    rec.secrets = [sub["secret"]]
+    list_vehicle(stamp, "GX70ABC", org="devon-and-cornwall", role="Police.Analyst")
+    post_reads(stamp, [read(stamp, "GX70ABC")])
+    drain(stamp)
+    assert len(rec.accepted) == 1
+    assert rec.accepted[0]["hit"]["vehicle_reason"].startswith("Used in thefts")
+
+
+def test_receiver_rejects_tampered_replayed_and_stale_alerts(stamp):
+    now = 1_800_000_000
+    rec = Receiver("whsec_k", now=lambda: now)
+    body = json.dumps({"type": "anpr.hit", "hit": {"plate": "WR21XKD"}}).encode()
+    ts = str(now)
+    headers = {"Vigil-Timestamp": ts, "Vigil-Signature": sign("whsec_k", ts, body), "Idempotency-Key": "alert-1"}
+    assert rec.handle(headers, body) == (200, {"accepted": True})
+    tampered = body.replace(b"WR21XKD", b"AB12CDE")
+    assert rec.handle({**headers, "Idempotency-Key": "alert-2"}, tampered)[0] == 401
+    assert rec.handle(headers, body) == (200, {"duplicate": True})  # replay: acknowledged, not processed again
+    stale_ts = str(now - 301)
+    stale = {"Vigil-Timestamp": stale_ts, "Vigil-Signature": sign("whsec_k", stale_ts, body), "Idempotency-Key": "alert-3"}
+    assert rec.handle(stale, body)[0] == 400
+    forged = {**headers, "Vigil-Signature": sign("whsec_guess", ts, body), "Idempotency-Key": "alert-4"}
+    assert rec.handle(forged, body)[0] == 401
+    assert len(rec.accepted) == 1
+
+
+def test_failed_webhook_backs_off_then_dead_letters(stamp):
+    stamp.container.settings.webhook_max_attempts = 3
+    sub = subscribe(stamp, "http://127.0.0.1:9/alerts")  # nothing listens on port 9
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "WR21XKD")])
+    drain(stamp, rounds=1)  # fan-out and the first attempt
+    service = stamp.container.anpr
+    [delivery] = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    assert delivery["status"] == "retrying" and delivery["attempts"] == 1
+    assert delivery["next_attempt_at"] > delivery["created_at"]
+    assert service.deliver_webhook("northwind", delivery["id"]) == "retrying"
+    assert service.deliver_webhook("northwind", delivery["id"]) == "dead_lettered"
+    assert service.deliver_webhook("northwind", delivery["id"]) == "dead_lettered"  # no further attempts
+    [after] = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    assert after["status"] == "dead_lettered" and after["attempts"] == 3 and after["last_error"]
+
+
+def test_subscription_rules(stamp):
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    bad = [
+        ({"stores": ["ct-bristol"], "email": ["a@b.example"]}, "stores.0"),
+        ({"stores": ["nw-plymouth"]}, "email"),
+        ({"stores": ["nw-plymouth"], "webhook_url": "http://receiver.example/alerts"}, "webhook_url"),
+        ({"stores": ["nw-plymouth"], "email": ["not-an-address"]}, "email"),
+    ]
+    for body, field in bad:
+        r = stamp.client.post(f"{API}/alert-subscriptions", json=body, headers=inv)
+        assert r.status_code == 422, body
+        assert r.json()["errors"][0]["field"].startswith(field), r.json()
+    police = stamp.client.post(f"{API}/alert-subscriptions", json={"force_area": "avon-and-somerset", "email": ["a@b.example"]}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst"))
+    assert police.status_code == 422
