@@ -189,6 +189,12 @@ class Container:
             queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=mail,
         )
 
+    @cached_property
+    def sharing(self):
+        from shared.services.sharing import SharingService
+
+        return SharingService(self.records, self.clock, self.directory, self.audit)
+
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}

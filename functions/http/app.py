@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention
+from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
 
@@ -41,7 +41,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = c
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, incidents, audit, d2p, retention, anpr, evidence):
+    for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
         api.include_router(module.router(c.settings))
     app.include_router(api)
     app.openapi_schema = None

@@ -149,6 +149,15 @@ MATRIX: dict[tuple[str, str], Row] = {
         other="hidden",
         call=lambda ctx, org: Call("GET", f"{API_PREFIX}/audit", params={"entity": f"incident/{ctx.incident()}"}),
     ),
+    # A retailer's admin reads its own agreements; a force's admin reads who shares with it.
+    ("GET", "/api/v1/organisations/{org_id}/sharing"): Row(allowed={RA, PA}, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/organisations/{org}/sharing")),
+    ("PUT", "/api/v1/organisations/{org_id}/sharing"): Row(
+        allowed={RA},
+        call=lambda ctx, org: Call(
+            "PUT", f"{API_PREFIX}/organisations/{org}/sharing", json=ctx.stamp.example("SharingIn"),
+            headers={"If-Match": ctx.stamp.client.get(f"{API_PREFIX}/organisations/northwind/sharing", headers=ctx.auth("northwind", RA)).headers["etag"]},
+        ),
+    ),
 }
 
 # Retention and subject requests (issue 6): rows live beside their tests.

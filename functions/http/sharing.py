@@ -1,0 +1,94 @@
+"""Sharing agreement routes: a retailer's admin says who it shares with and how deeply;
+a force's admin sees who shares with the force."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.http.deps import container, require
+from functions.http.problems import AUTH_ERRORS, responses
+from shared.bootstrap import Container
+from shared.domain.tenancy import Principal, Role, ShareLevel
+from shared.services.sharing import MAX_AGREEMENTS, Agreement
+from shared.settings import Settings
+
+OrgId = Annotated[str, Path(min_length=1, max_length=64, description="Organisation id, e.g. northwind")]
+
+
+class AgreementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    partner_id: str = Field(min_length=1, max_length=64, description="A police force or retailer in this region")
+    level: ShareLevel = Field(description="none; counts (aggregate numbers only); descriptions (incidents, no names or dates of birth); full (personal details; minors still excluded)")
+    anpr: bool = Field(default=False, description="Also share plate reads and hits (the partner's vehicles of interest match your reads)")
+
+
+class SharingIn(BaseModel):
+    """The whole list of agreements: partners not listed stop receiving anything."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreements": [
+                        {"partner_id": "devon-and-cornwall", "level": "full", "anpr": True},
+                        {"partner_id": "avon-and-somerset", "level": "descriptions", "anpr": False},
+                        {"partner_id": "contoso", "level": "counts", "anpr": False},
+                    ]
+                }
+            ]
+        },
+    )
+
+    agreements: list[AgreementIn] = Field(max_length=MAX_AGREEMENTS)
+
+
+class AgreementOut(BaseModel):
+    owner_id: str = Field(description="The organisation that shares")
+    partner_id: str = Field(description="The organisation it shares with")
+    level: ShareLevel
+    anpr: bool
+    since: str | None = Field(default=None, description="When the agreement took its current form")
+
+
+class SharingOut(BaseModel):
+    organisation_id: str
+    direction: str = Field(description="outgoing (what this retailer shares) or incoming (who shares with this force)", examples=["outgoing"])
+    agreements: list[AgreementOut]
+    etag: str
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(tags=["sharing"])
+
+    @r.get(
+        "/organisations/{org_id}/sharing",
+        summary="Sharing agreements: a retailer's own (Retailer.Admin), or who shares with a force (Police.Admin)",
+        response_model=SharingOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def read(org_id: OrgId, p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.POLICE_ADMIN)), c: Container = Depends(container)):
+        body, etag = c.sharing.read(p, org_id)
+        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
+
+    @r.put(
+        "/organisations/{org_id}/sharing",
+        summary="Replace a retailer's sharing agreements (If-Match required)",
+        response_model=SharingOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    )
+    def replace(
+        org_id: OrgId,
+        body: SharingIn,
+        p: Principal = Depends(require(Role.RETAILER_ADMIN)),
+        c: Container = Depends(container),
+        if_match: Annotated[str | None, Header(max_length=200, description="The ETag of the agreements you last read")] = None,
+    ):
+        agreements = [Agreement(partner_id=a.partner_id, level=a.level, anpr=a.anpr) for a in body.agreements]
+        out, etag = c.sharing.replace(p, org_id, agreements, if_match)
+        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
+
+    return r
