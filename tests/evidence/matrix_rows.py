@@ -29,7 +29,7 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         import cv2
         import numpy as np
 
-        ok, out = cv2.imencode(".png", np.full((32, 32, 3), 200, dtype=np.uint8))
+        ok, out = cv2.imencode(".png", np.full((192, 256, 3), 200, dtype=np.uint8))
         return out.tobytes()
 
     def video(ctx) -> str:
