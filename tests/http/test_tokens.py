@@ -1,0 +1,118 @@
+"""Sign-in: the local issuer and `make token`, the Entra ID shape (JWKS over HTTP, issuer
+naming the tenant), and how claims become a principal."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+
+from functions import cli
+from shared import bootstrap
+from shared.adapters.tokens import JwtVerifier, LocalJwksSource, RemoteJwksSource
+from shared.domain.errors import Unauthorized
+from shared.settings import get_settings
+
+API = "/api/v1"
+
+
+def _claims(stamp, org="northwind", **over):
+    now = datetime.now(UTC)
+    tid = stamp.container.directory.organisation(org).idp_tenant_id
+    base = {"sub": "u1", "tid": tid, "roles": ["Retailer.Investigator"], "iss": stamp.container.settings.auth_issuer,
+            "aud": stamp.container.settings.auth_audience, "nbf": int(now.timestamp()), "exp": int((now + timedelta(hours=1)).timestamp())}
+    base.update(over)
+    return base
+
+
+def _sign(stamp, claims):
+    kid = json.loads(stamp.container.local_keys.jwks_path.read_text())["keys"][0]["kid"]
+    return jwt.encode(claims, stamp.container.local_keys.private_path.read_bytes(), algorithm="RS256", headers={"kid": kid})
+
+
+def test_make_token_mints_what_the_stamp_accepts(stamp, monkeypatch, capsys):
+    """`make token` runs `python -m functions.cli token` against the same data dir."""
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(stamp.data_dir))
+    get_settings.cache_clear()
+    monkeypatch.setattr(bootstrap, "_default", None)
+    try:
+        assert cli.main(["token", "--org", "northwind", "--role", "Retailer.Reporter", "--stores", "nw-exeter"]) == 0
+    finally:
+        get_settings.cache_clear()
+    token = capsys.readouterr().out.strip()
+    claims = stamp.container.token_verifier.verify(token)
+    assert claims["roles"] == ["Retailer.Reporter"] and claims["stores"] == ["nw-exeter"]
+    body = stamp.example("IncidentIn")
+    h = {"Authorization": f"Bearer {token}"}
+    # Store staff report for their own store only.
+    assert stamp.client.post(f"{API}/incidents", json={**body, "store_id": "nw-exeter"}, headers=h).status_code == 201
+    assert stamp.client.post(f"{API}/incidents", json=body, headers=h).status_code == 403
+
+
+def test_roles_of_another_kind_of_organisation_are_not_honoured(stamp):
+    # A retailer's tenant cannot grant itself police roles, nor invent roles.
+    token = _sign(stamp, _claims(stamp, roles=["Police.Analyst", "Platform.Operator", "Superuser"]))
+    r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403
+
+
+def test_stores_claim_as_comma_separated_text(stamp):
+    token = _sign(stamp, _claims(stamp, roles=["Retailer.Reporter"], stores="nw-exeter,nw-plymouth"))
+    p = stamp.container.directory.principal_from_claims(stamp.container.token_verifier.verify(token))
+    assert p.stores == frozenset({"nw-exeter", "nw-plymouth"})
+
+
+def test_verifier_refuses_symmetric_or_none_algorithms_in_its_settings(stamp):
+    source = LocalJwksSource(stamp.container.local_keys.jwks_path)
+    for algs in (["HS256"], ["none"], ["RS256", "HS512"]):
+        with pytest.raises(ValueError):
+            JwtVerifier(source, issuer="x", audience="y", algorithms=algs)
+
+
+class _Jwks(BaseHTTPRequestHandler):
+    body = b""
+    hits = 0
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        type(self).hits += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def jwks_server(stamp):
+    """Serves the stamp's JWKS over HTTP, as Entra ID publishes its keys."""
+    _Jwks.body = stamp.container.local_keys.jwks_path.read_bytes()
+    _Jwks.hits = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Jwks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/discovery/v2.0/keys"
+    server.shutdown()
+    server.server_close()
+
+
+def test_entra_shape_remote_jwks_and_issuer_naming_the_tenant(stamp, jwks_server):
+    verifier = JwtVerifier(RemoteJwksSource(jwks_server), issuer="https://login.microsoftonline.com/{tid}/v2.0", audience="api://vigil", algorithms=["RS256"])
+    tid = stamp.container.directory.organisation("northwind").idp_tenant_id
+    good = _sign(stamp, _claims(stamp, iss=f"https://login.microsoftonline.com/{tid}/v2.0"))
+    assert verifier.verify(good)["tid"] == tid
+    assert verifier.verify(good)["sub"] == "u1"
+    assert _Jwks.hits == 1  # keys are cached
+    # A token from another Entra tenant's issuer, claiming northwind's tid, is refused.
+    other = _sign(stamp, _claims(stamp, iss="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"))
+    with pytest.raises(Unauthorized, match="issuer"):
+        verifier.verify(other)
+    unknown_kid = jwt.encode(_claims(stamp), stamp.container.local_keys.private_path.read_bytes(), algorithm="RS256", headers={"kid": "not-published"})
+    with pytest.raises(Unauthorized):
+        verifier.verify(unknown_kid)
