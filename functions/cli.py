@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     container = default_container()
-    seed_directory(container.records, container.clock)
+    seed_directory(container.records, container.clock, region=container.settings.region)
     try:
         if args.command == "token":
             stores = [s for s in args.stores.split(",") if s] if args.stores else None

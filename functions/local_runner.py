@@ -80,7 +80,7 @@ def start_background(container: Container, stop: threading.Event) -> list[thread
 def main() -> None:
     logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = default_container()
-    added = seed_directory(container.records, container.clock)
+    added = seed_directory(container.records, container.clock, region=container.settings.region)
     from shared.services.retention_seed import seed_retention_demo
 
     added += seed_retention_demo(container)  # a named person for subject requests, an incident past its schedule

@@ -79,7 +79,7 @@ def make_stamp(tmp_path: Path, **settings) -> Stamp:
     clock = FakeClock()
     shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
     container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
-    seed_directory(container.records, container.clock)
+    seed_directory(container.records, container.clock, region=container.settings.region)
     client = TestClient(_app_for(container), raise_server_exceptions=False)
     return Stamp(container=container, client=client, clock=clock, data_dir=tmp_path)
 

@@ -39,8 +39,12 @@ def _insert_once(uow, collection: str, doc: dict[str, Any]) -> bool:
     return True
 
 
-def seed_directory(records: RecordStore, clock: Clock, organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, sharing=DEMO_SHARING) -> int:
-    """Write the demo organisations, stores and sharing agreements if absent; returns how many were new."""
+def seed_directory(records: RecordStore, clock: Clock, organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, sharing=DEMO_SHARING, *, region: str = "uk") -> int:
+    """Write the demo organisations, stores and sharing agreements if absent; returns how many were new.
+
+    The directory (who exists, where they are homed) is known to every stamp; data held
+    for an organisation is seeded only in the stamp of its home `region`.
+    """
     added = 0
     with records.unit_of_work() as uow:
         for org in organisations:
@@ -55,5 +59,5 @@ def seed_directory(records: RecordStore, clock: Clock, organisations=DEMO_ORGANI
     # The demo forces' own D2P rules (inbox from the organisation) and retailers' auto-send off.
     from shared.services.d2p import seed_d2p_demo
 
-    added += seed_d2p_demo(records, clock, organisations)
+    added += seed_d2p_demo(records, clock, [o for o in organisations if o.home_region == region])
     return added

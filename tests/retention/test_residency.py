@@ -21,7 +21,7 @@ def stamps(tmp_path_factory):
     uk = make_stamp(tmp_path_factory.mktemp("uk"))
     au = make_stamp(tmp_path_factory.mktemp("au"), region="au")
     for s in (uk, au):
-        seed_directory(s.container.records, s.clock, organisations=[*DEMO_ORGANISATIONS, NSW], stores=[*DEMO_STORES, KM_STORE], sharing=DEMO_SHARING)
+        seed_directory(s.container.records, s.clock, organisations=[*DEMO_ORGANISATIONS, NSW], stores=[*DEMO_STORES, KM_STORE], sharing=DEMO_SHARING, region=s.container.settings.region)
     yield uk, au
     uk.container.close()
     au.container.close()
@@ -63,7 +63,6 @@ def write_everything(stamp, org: str, store: str, investigator: dict[str, str], 
     return incident["id"]
 
 
-@pytest.mark.xfail(strict=True, reason="seed_d2p_demo (shared/services/d2p.py) writes d2p_settings for every retailer, koala-mart too, into the uk store: it should seed only organisations homed in the stamp's region")
 def test_seeding_writes_no_organisation_data_outside_its_home_region(tmp_path):
     uk = make_stamp(tmp_path / "uk")
     try:
@@ -74,7 +73,7 @@ def test_seeding_writes_no_organisation_data_outside_its_home_region(tmp_path):
 
 def test_each_organisation_data_stays_in_its_home_region(stamps):
     uk, au = stamps
-    # What seeding left in a foreign partition (see the xfail above) is not a write path's doing.
+    # Seeding leaves nothing in a foreign partition (test above); this guards the write paths.
     seeded_uk, seeded_au = tenants_of(uk, "koala-mart"), tenants_of(au, "northwind")
     write_everything(uk, "northwind", "nw-plymouth", uk.auth("northwind", "Retailer.Investigator"), uk.auth("northwind", "Retailer.Admin"))
     write_everything(au, "koala-mart", "km-sydney", au.auth("koala-mart", "Retailer.Investigator"), au.auth("koala-mart", "Retailer.Admin"))
