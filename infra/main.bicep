@@ -317,7 +317,6 @@ var vigilSettings = {
   VIGIL_EVIDENCE_BLOB_CONNECTION_STRING: ''
   VIGIL_EVIDENCE_POLICY_LOCKED: evidencePolicyLocked ? 'true' : 'false'
   VIGIL_EVIDENCE_MAX_BYTES: '2147483648'
-  VIGIL_EVIDENCE_RETENTION_DAYS: '2192'
   // A resumable upload's lifetime; the staging lifecycle rule (1 day idle) is at least as long.
   VIGIL_EVIDENCE_UPLOAD_SESSION_HOURS: '24'
   VIGIL_EVIDENCE_VERIFY_SAMPLE_SIZE: '200'

@@ -126,6 +126,24 @@ class Container:
         return SubjectRequestService(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention)
 
     @cached_property
+    def webhooks(self):
+        """Signed alert delivery over HTTP (the same adapter locally and in Azure)."""
+        from shared.adapters.webhooks import HttpWebhookSender
+
+        return HttpWebhookSender()
+
+    @cached_property
+    def anpr(self):
+        from shared.services.anpr import AnprService
+
+        # Email alerts use the mail port when this container has one.
+        mail = self.mail if hasattr(type(self), "mail") else None
+        return AnprService(
+            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents,
+            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=mail,
+        )
+
+    @cached_property
     def mail(self):
         """Mail: `.eml` files in <data_dir>/outbox locally, SendGrid in Azure."""
         s = self.settings
@@ -169,24 +187,7 @@ class Container:
         return EvidenceService(
             records=self.records, blobs=self.evidence_blobs, clock=self.clock, incidents=self.incidents, audit=self.audit,
             limits=EvidenceLimits.from_settings(self.settings),
-        )
-
-    @cached_property
-    def webhooks(self):
-        """Signed alert delivery over HTTP (the same adapter locally and in Azure)."""
-        from shared.adapters.webhooks import HttpWebhookSender
-
-        return HttpWebhookSender()
-
-    @cached_property
-    def anpr(self):
-        from shared.services.anpr import AnprService
-
-        # Email alerts use the mail port when this container has one.
-        mail = self.mail if hasattr(type(self), "mail") else None
-        return AnprService(
-            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents,
-            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=mail,
+            terms=lambda uow, org, incident, received_at: self.retention.evidence_terms(uow, org, incident, received_at),
         )
 
     @cached_property
@@ -202,6 +203,8 @@ class Container:
         checks["records"] = "ok" if ok else why
         ok, why = self.mail.ready()
         checks["mail"] = "ok" if ok else why
+        ok, why = self.evidence_blobs.ready()
+        checks["evidence"] = "ok" if ok else why
         return checks
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Settings, read once from the environment (pydantic-settings).
 
 Every field here must appear in `local.settings.sample.json` and in the Bicep app
-settings; `tests/test_infra_consistency.py` holds the three in step.
+settings; `tests/infra/test_consistency.py` holds the three in step.
 """
 
 from __future__ import annotations
@@ -54,24 +54,6 @@ class Settings(BaseSettings):
     # Managed identity (user-assigned) client id for DefaultAzureCredential.
     azure_client_id: str = ""
 
-    # ANPR (DOMAIN.md, ANPR; figures marked "check" there). Per-organisation retention
-    # overrides live in the organisation's anpr_settings record, within the maximum.
-    anpr_max_batch_reads: int = 1000
-    anpr_max_batch_bytes: int = 8 * 1024 * 1024  # POST /anpr/reads body bound (plate patches make it larger than other JSON)
-    anpr_max_patch_bytes: int = 16 * 1024
-    anpr_read_retention_days: int = 30
-    anpr_read_retention_max_days: int = 365  # NASPLE: reads kept at most 12 months
-    anpr_search_days_without_authorisation: int = 90
-    anpr_vehicle_interest_days: int = 90
-    anpr_expiry_batch: int = 5000
-    # Webhook alerts: attempts before dead-lettering, exponential backoff, per-attempt timeout.
-    webhook_max_attempts: int = 8
-    webhook_backoff_base_seconds: float = 2.0
-    webhook_backoff_cap_seconds: float = 3600.0
-    webhook_timeout_seconds: float = 5.0
-    # Hosts a webhook may use plain http for (local receivers only); everything else needs https.
-    webhook_http_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
-
     # Direct to police (D2P): mail, delivery webhook, retries, Service Bus.
     # "auto": .eml files in <data_dir>/outbox on the local backend, SendGrid on azure.
     mail_provider: Literal["auto", "outbox", "sendgrid"] = "auto"
@@ -89,6 +71,24 @@ class Settings(BaseSettings):
     d2p_max_deliveries: int = 10
     # Fully qualified Service Bus namespace (<name>.servicebus.windows.net) for the adapter.
     service_bus_namespace: str = ""
+
+    # ANPR (DOMAIN.md, ANPR; figures marked "check" there). Per-organisation retention
+    # overrides live in the organisation's anpr_settings record, within the maximum.
+    anpr_max_batch_reads: int = 1000
+    anpr_max_batch_bytes: int = 8 * 1024 * 1024  # POST /anpr/reads body bound (plate patches make it larger than other JSON)
+    anpr_max_patch_bytes: int = 16 * 1024
+    anpr_read_retention_days: int = 30
+    anpr_read_retention_max_days: int = 365  # NASPLE: reads kept at most 12 months
+    anpr_search_days_without_authorisation: int = 90
+    anpr_vehicle_interest_days: int = 90
+    anpr_expiry_batch: int = 5000
+    # Webhook alerts: attempts before dead-lettering, exponential backoff, per-attempt timeout.
+    webhook_max_attempts: int = 8
+    webhook_backoff_base_seconds: float = 2.0
+    webhook_backoff_cap_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 5.0
+    # Hosts a webhook may use plain http for (local receivers only); everything else needs https.
+    webhook_http_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
 
     # Retention (DOMAIN.md, Retention and rights; figures marked "check" there). Region
     # defaults in calendar months per record type; Platform.Operator may change them and
@@ -115,7 +115,6 @@ class Settings(BaseSettings):
 
     # Evidence locker (DOMAIN.md, Evidence).
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)
-    evidence_retention_days: int = 2192  # retention_until set at upload (6 years) until retention passes a schedule
     evidence_policy_locked: bool = False  # Locked immutability can never be shortened or removed
     evidence_blob_account_url: str = ""  # https://<account>.blob.core.windows.net (identity auth)
     evidence_blob_connection_string: str = ""  # Azurite only; never a real account key

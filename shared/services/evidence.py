@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,10 +102,14 @@ class Package:
     body: Iterator[bytes]
 
 
+# (uow, owner organisation, incident, received at) -> (immutable until, starts under legal hold).
+# Retention owns both answers: the period comes from the organisation's schedule.
+EvidenceTerms = Callable[[UnitOfWork, str, dict[str, Any], datetime], tuple[datetime, bool]]
+
+
 @dataclass
 class EvidenceLimits:
     max_bytes: int
-    retention_days: int
     session_hours: int
     verify_sample_size: int
     image_max_bytes: int
@@ -114,13 +118,14 @@ class EvidenceLimits:
     @classmethod
     def from_settings(cls, s) -> EvidenceLimits:
         return cls(
-            max_bytes=s.evidence_max_bytes, retention_days=s.evidence_retention_days, session_hours=s.evidence_upload_session_hours,
+            max_bytes=s.evidence_max_bytes, session_hours=s.evidence_upload_session_hours,
             verify_sample_size=s.evidence_verify_sample_size, image_max_bytes=s.evidence_image_max_bytes, image_max_pixels=s.evidence_image_max_pixels,
         )
 
 
 class EvidenceService:
-    def __init__(self, *, records: RecordStore, blobs: EvidenceBlobStore, clock: Clock, incidents: IncidentService, audit: AuditTrail, limits: EvidenceLimits):
+    def __init__(self, *, records: RecordStore, blobs: EvidenceBlobStore, clock: Clock, incidents: IncidentService, audit: AuditTrail, limits: EvidenceLimits, terms: EvidenceTerms):
+        self.terms = terms
         self.records = records
         self.blobs = blobs
         self.clock = clock
@@ -150,12 +155,12 @@ class EvidenceService:
         name = self._filename(filename)
         if content_length is not None and content_length > self.limits.max_bytes:
             raise self._too_large()
+        received_at = self.clock.now()
         with self.records.unit_of_work() as uow:
             loc = self.incidents.locate(uow, principal, incident_id)
-        received_at = self.clock.now()
+            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, received_at)
         evidence_id = new_evidence_id(loc.owner_org)
-        retention_until = received_at + timedelta(days=self.limits.retention_days)
-        writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=False)
+        writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
         try:
             got = self._receive(body, declared, expected, writer)
             doc = self._record_new(
@@ -277,7 +282,8 @@ class EvidenceService:
             "last_verification": "match",
         }
         with self.records.unit_of_work() as uow:
-            held = self._incident_held(uow, loc.owner_org, loc.doc["id"])
+            # Asked again at commit: a hold placed while the bytes arrived must still apply.
+            held = self.terms(uow, loc.owner_org, loc.doc, now)[1]
             doc["legal_hold"] = held
             uow.insert(EVIDENCE.name, loc.owner_org, doc)
             self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.RECEIVED, principal, at=received_at,
@@ -296,13 +302,6 @@ class EvidenceService:
         if held:
             self.blobs.set_legal_hold(evidence_id, True)
         return doc
-
-    def _incident_held(self, uow: UnitOfWork, owner: str, incident_id: str) -> bool:
-        """New items of an incident on hold are held too (any existing item carries the flag)."""
-        for item in iterate_all(uow, EVIDENCE.name, [owner], [Where("incident_id", "eq", incident_id)], limit=100):
-            if item.get("legal_hold"):
-                return True
-        return False
 
     # ==== resumable uploads ===========================================================
     def create_session(self, principal: Principal, incident_id: str, body: UploadSessionIn) -> dict[str, Any]:
@@ -411,14 +410,14 @@ class EvidenceService:
                 if item is not None:
                     return public(item)
             loc = self.incidents.locate(uow, principal, session["incident_id"])
+            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, self.clock.now())
         staged = self.blobs.staged_size(upload_id)
         if staged != session["size"]:
             raise Conflict(f"Upload {upload_id} holds {staged} of {session['size']} bytes; send the rest before committing.", received=staged)
         declared = ALLOWED[declared_type(session["content_type"]).id]
         received_at = from_iso_safe(session["created_at"])
         evidence_id = new_evidence_id(loc.owner_org)
-        retention_until = self.clock.now() + timedelta(days=self.limits.retention_days)
-        writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=False)
+        writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
 
         def close_session(uow: UnitOfWork) -> None:
             done = {k: v for k, v in session.items() if not k.startswith("_")}

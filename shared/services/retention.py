@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.audit import AuditAction
@@ -42,6 +42,7 @@ from shared.domain.retention import (
     RecordType,
     RegionScheduleIn,
     TypeRule,
+    add_months,
     basis_cutoff,
     check_overrides,
     effective_months,
@@ -347,6 +348,18 @@ class RetentionService:
             # Stop at the end, or when a whole batch was passed over (nothing more can move).
             if finished or page.continuation is None or progress == 0:
                 return
+
+    def evidence_terms(self, uow: UnitOfWork, org: str, incident: dict[str, Any], received_at: datetime) -> tuple[datetime, bool]:
+        """How long new evidence of `incident` stays immutable, and whether it starts held.
+
+        Protection runs on the incident's own clock (from when it occurred, for the
+        evidence period of the organisation's schedule), so it ends no later than the
+        incident falls due and the sweep can remove the files with it. Never less than a
+        day past receipt: a store cannot set an immutability period in the past.
+        """
+        months = self.schedule_for(uow, org).months[RecordType.EVIDENCE]
+        until = add_months(from_iso(incident["occurred_at"]), months)
+        return max(until, received_at + timedelta(days=1)), self.is_held(uow, org, incident["id"])
 
     # ---- one deletion path -------------------------------------------------------------
     def is_held(self, uow: UnitOfWork, org: str, incident_id: str) -> bool:

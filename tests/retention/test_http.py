@@ -37,13 +37,12 @@ def test_incident_and_its_evidence_go_at_the_due_date_leaving_a_tombstone(stamp)
     item = upload(stamp, incident["id"])
     inv = stamp.auth("northwind", "Retailer.Investigator")
     assert run_retention(stamp, DUE - timedelta(days=1))["incidents_deleted"] == 0
-    # Due, but its evidence is immutable until 2192 days after upload (2026-11-23): kept whole,
-    # nothing half-deleted, tried again on the next run.
-    waiting = run_retention(stamp, DUE + timedelta(days=1))
-    assert waiting["incidents_deleted"] == 0 and waiting["kept_protected"] == 1
     assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=inv).status_code == 200
-    counts = run_retention(stamp, datetime(2032, 11, 24, tzinfo=UTC))
-    assert counts["incidents_deleted"] == 1
+    # The evidence was made immutable on the incident's own clock (occurred + the evidence
+    # period), so at the due date it can go with its incident.
+    assert item["retention_until"] <= (DUE + timedelta(days=1)).isoformat()
+    counts = run_retention(stamp, DUE + timedelta(days=1))
+    assert counts["incidents_deleted"] == 1 and counts.get("kept_protected", 0) == 0
     assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=inv).status_code == 404
     assert stamp.client.get(f"{API}/evidence/{item['id']}/content", headers=inv).status_code == 404
     tomb = stamp.client.get(f"{API}/retention/tombstones/{incident['id']}", headers=inv)
@@ -190,3 +189,13 @@ def test_erasure_deletes_or_is_refused_with_a_lawful_reason(stamp):
     assert tomb["cause"] == "erasure" and tomb["request_id"] == request["id"]
     outcomes = {m["incident_id"]: m["outcome"] for m in erased.json()["matches"]}
     assert outcomes == {first["id"]: "erased", second["id"]: "refused"}
+
+
+def test_evidence_added_under_an_existing_hold_is_held_too(stamp):
+    incident = report(stamp)
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    assert stamp.client.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=inv).status_code == 201
+    item = upload(stamp, incident["id"])
+    assert item["legal_hold"] is True
+    custody = stamp.client.get(f"{API}/evidence/{item['id']}/custody", headers=inv).json()
+    assert custody["verified"] is True
