@@ -207,7 +207,8 @@ class AnprService:
         vehicles: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(plates), _IN_CHUNK):
             chunk = plates[start : start + _IN_CHUNK]
-            for v in iterate_all(uow, VEHICLES.name, owners, [Where("plate", "in", chunk)], limit=1000):
+            # Ordered by plate so SQLite walks the (tenant, plate) index instead of the whole table.
+            for v in iterate_all(uow, VEHICLES.name, owners, [Where("plate", "in", chunk)], order_by="plate", limit=1000):
                 vehicles.setdefault(v["plate"], []).append(v)
         hits = []
         created = to_iso(now)
