@@ -47,7 +47,7 @@ _STAMP = make_stamp(_DIR)
 # fuzzed cases per operation; the coverage phase (hundreds of boundary cases per
 # operation) is left to a deliberate `schemathesis run` against `make run`.
 CONFIG = SchemathesisConfig.from_dict(
-    {"phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}}, "generation": {"max-examples": 10, "deterministic": True}}
+    {"phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}}, "generation": {"max-examples": 6, "deterministic": True}}
 )
 schema = schemathesis.openapi.from_asgi(f"{API}/openapi.json", _STAMP.client.app, config=CONFIG)
 
@@ -60,7 +60,7 @@ def ctx():
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_schemathesis_finds_no_server_errors_or_undocumented_answers(case, ctx):
     role = role_for(case.operation.method, case.operation.path)
     headers = dict(case.headers or {})
