@@ -33,7 +33,7 @@ def webhook_delivery(container: Container, body: dict[str, Any], delivery_count:
     if not isinstance(tenant, str) or not isinstance(delivery_id, str):
         log.error("malformed webhook delivery message dropped")
         return
-    status = container.anpr.deliver_webhook(tenant, delivery_id)
+    status = container.anpr.deliver(tenant, delivery_id)
     log.info("webhook attempt", extra={"delivery_id": delivery_id, "status": status})
 
 

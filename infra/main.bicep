@@ -50,6 +50,9 @@ param authJwksUrl string = ''
 @description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid.')
 param d2pMailFrom string = 'd2p@vigil.example.net'
 
+@description('Sender of ANPR alert emails (VIGIL_ALERT_MAIL_FROM): an address on a domain authenticated in SendGrid.')
+param alertMailFrom string = 'alerts@vigil.example.net'
+
 @description('SendGrid API host. https://api.eu.sendgrid.com keeps mail data in the EU (needs an EU subuser).')
 param sendgridHost string = 'https://api.sendgrid.com'
 
@@ -292,6 +295,7 @@ var vigilSettings = {
   // key are Key Vault references (set the secrets after the first deploy: docs/deploy.md).
   VIGIL_MAIL_PROVIDER: 'sendgrid' // explicit in Azure rather than "auto"
   VIGIL_D2P_MAIL_FROM: d2pMailFrom
+  VIGIL_ALERT_MAIL_FROM: alertMailFrom
   VIGIL_SENDGRID_API_KEY: '${kvRef}sendgrid-api-key)'
   VIGIL_SENDGRID_HOST: sendgridHost
   VIGIL_SENDGRID_TIMEOUT_SECONDS: '10.0'

@@ -136,11 +136,9 @@ class Container:
     def anpr(self):
         from shared.services.anpr import AnprService
 
-        # Email alerts use the mail port when this container has one.
-        mail = self.mail if hasattr(type(self), "mail") else None
         return AnprService(
             records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents,
-            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=mail,
+            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=self.mail,
         )
 
     @cached_property

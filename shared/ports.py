@@ -211,7 +211,7 @@ class PermanentMailError(Exception):
 
 
 class MailSender(Protocol):
-    """Sends one rendered email (`shared.domain.d2p.Email`): local `.eml` outbox or SendGrid."""
+    """Sends one rendered email (`shared.domain.mail.Email`): local `.eml` outbox or SendGrid."""
 
     def send(self, message: Any) -> str:
         """Hand the message to the provider; returns the provider's message id.

@@ -3,7 +3,7 @@
 Both backends read this: the local adapter makes one SQLite table per collection
 with a column and index per field (a side table for list fields); the Azure
 adapter makes one Cosmos container per collection and the Bicep declares the same
-containers (`tests/test_infra_consistency.py` checks). A service may only filter
+containers (`tests/infra/test_consistency.py` checks). A service may only filter
 or order on fields listed here, so every query has an index behind it.
 """
 

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # "auto": .eml files in <data_dir>/outbox on the local backend, SendGrid on azure.
     mail_provider: Literal["auto", "outbox", "sendgrid"] = "auto"
     d2p_mail_from: str = "d2p@vigil.example.net"
+    alert_mail_from: str = "alerts@vigil.example.net"
     sendgrid_api_key: str = ""
     sendgrid_host: str = "https://api.sendgrid.com"
     sendgrid_timeout_seconds: float = 10.0

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.clock import from_iso, to_iso
 from shared.domain.incidents import PlateError, normalise_plate
+from shared.domain.mail import Email
 
 # A camera's clock may run a little ahead of ours; a read further in the future than
 # this is a bad read (a wrong clock would otherwise keep it past its lawful expiry).
@@ -274,3 +276,26 @@ def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: flo
 def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:
     """Delay before attempt `attempt + 1` after `attempt` failures: base * 2^(attempt-1), capped."""
     return min(cap, base * 2 ** max(0, attempt - 1))
+
+
+def alert_email(delivery: dict[str, Any], *, to: str, sender: str) -> Email:
+    """The email for one alert delivery: the hit in a sentence and a sign-in link, no image.
+
+    The Message-ID is the delivery id, so a retried send is recognisable as the same alert.
+    """
+    hit = delivery["payload"]["hit"]
+    where = f"store {hit['store_id']}, camera {hit['camera_id']}"
+    subject = f"Vigil ANPR alert: {hit['plate']} at {hit['store_id']}"
+    text = (
+        f"A vehicle of interest was read.\n\nPlate: {hit['plate']}\nWhere: {where}\nWhen: {hit['captured_at']}\n"
+        f"Direction: {hit.get('direction') or 'unknown'}\n\nSign in to Vigil to see the hit and why the vehicle is listed: "
+        f"/api/v1/anpr/hits?plate={hit['plate']}\nAlert id: {delivery['id']}\n"
+    )
+    esc = html.escape
+    body = (
+        f"<p>A vehicle of interest was read.</p><table><tr><th>Plate</th><td>{esc(hit['plate'])}</td></tr>"
+        f"<tr><th>Where</th><td>{esc(where)}</td></tr><tr><th>When</th><td>{esc(hit['captured_at'])}</td></tr>"
+        f"<tr><th>Direction</th><td>{esc(str(hit.get('direction') or 'unknown'))}</td></tr></table>"
+        f"<p>Sign in to Vigil to see the hit and why the vehicle is listed.</p><p>Alert id: {esc(delivery['id'])}</p>"
+    )
+    return Email(to=to, sender=sender, subject=subject, text=text, html=body, message_id=f"{delivery['id']}@anpr.vigil", custom_args={"alert_id": delivery["id"]})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.incidents import Category, Money
+from shared.domain.mail import Email
 
 EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 FLAG_NAMES = ("violence", "weapon", "threats", "staff_injured", "offender_detained", "hate_element")
@@ -373,20 +374,6 @@ def outcome_rates(latest_codes: list[str], reports: int) -> dict[str, Any]:
 
 
 # ---- the email ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Email:
-    """A rendered message, ready for any mail adapter."""
-
-    to: str
-    sender: str
-    subject: str
-    text: str
-    html: str
-    message_id: str  # RFC 5322 Message-ID (without angle brackets): stable per dispatch
-    headers: dict[str, str] = field(default_factory=dict)
-    custom_args: dict[str, str] = field(default_factory=dict)  # echoed back by delivery webhooks
 
 
 def _size(n: int | None) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.domain.anpr import (
+    alert_email,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -43,7 +44,7 @@ from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from shared.domain.incidents import PlateError, normalise_plate, view_for_partner
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
-from shared.ports import Clock, JobReport, MessageQueue, RecordStore, UnitOfWork, WebhookSender, Where, iterate_all
+from shared.ports import Clock, JobReport, MessageQueue, PermanentMailError, RecordStore, TransientMailError, UnitOfWork, WebhookSender, Where, iterate_all
 from shared.records import ALERT_DELIVERIES, ALERT_SUBSCRIPTIONS, ANPR_HITS, ANPR_READS, ANPR_SETTINGS, SHARING, VEHICLES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
@@ -96,7 +97,7 @@ class AnprService:
     queue: MessageQueue
     webhooks: WebhookSender
     settings: Settings
-    mail: Any = None  # the mail port once wired; email alerts wait in their delivery records until then
+    mail: Any = None  # the mail port (shared.ports.MailSender)
 
     # ---- sharing ---------------------------------------------------------------------
     def forces_sharing_from(self, uow: UnitOfWork, org: str) -> list[str]:
@@ -590,39 +591,43 @@ class AnprService:
                                 uow, owner_org=tenant, principal=None, action=AuditAction.DISCLOSURE, operation="anpr.alert",
                                 entity=f"anpr_hit/{hit_id}", recipient_org=sub_org, system_actor="anpr-alerts",
                             )
+        # Both channels go through the delivery queue, so email gets the same retries,
+        # backoff and dead-lettering as webhooks.
         for sub_org, doc in made:
-            if doc["channel"] == "webhook":
-                self.queue.send(DELIVERIES_QUEUE, {"tenant": sub_org, "delivery_id": doc["id"]}, message_id=f"{doc['id']}:1")
-            else:
-                self._send_email(sub_org, doc)
+            self.queue.send(DELIVERIES_QUEUE, {"tenant": sub_org, "delivery_id": doc["id"]}, message_id=f"{doc['id']}:1")
         return len(made)
 
-    def _send_email(self, sub_org: str, delivery: dict[str, Any]) -> None:
-        if self.mail is None:
-            # The mail port is not wired on this stamp yet: the delivery stays pending and
-            # is listed with the subscription's deliveries.
-            return
-        with self.records.unit_of_work() as uow:
-            sub = uow.get(ALERT_SUBSCRIPTIONS.name, sub_org, delivery["subscription_id"])
-        if sub is None:
-            return
-        hit = delivery["payload"]["hit"]
-        text = (
-            f"Vehicle of interest {hit['plate']} was read at store {hit['store_id']} (camera {hit['camera_id']}) "
-            f"at {hit['captured_at']}, heading {hit['direction']}.\n\nSign in to Vigil to see the hit: /api/v1/anpr/hits?plate={hit['plate']}\n"
-            f"Alert id: {delivery['id']}\n"
-        )
-        self.mail.send(to=sub["email"], subject=f"ANPR hit: {hit['plate']} at {hit['store_id']}", text=text, idempotency_key=delivery["id"])
-        self._update_delivery(sub_org, delivery["id"], status="delivered", attempts=1, delivered_at=to_iso(self.clock.now()))
-
-    def deliver_webhook(self, tenant: str, delivery_id: str) -> str:
-        """One signed attempt at a webhook delivery; schedules the next with exponential backoff,
-        dead-letters after `webhook_max_attempts`. Returns the delivery's status afterwards."""
+    def deliver(self, tenant: str, delivery_id: str) -> str:
+        """One attempt at an alert delivery (signed webhook or email); schedules the next with
+        exponential backoff, dead-letters after `webhook_max_attempts`. Returns the status after."""
         with self.records.unit_of_work() as uow:
             delivery = uow.get(ALERT_DELIVERIES.name, tenant, delivery_id)
-            if delivery is None or delivery["status"] in ("delivered", "dead_lettered", "cancelled"):
+            if delivery is None or delivery["status"] in ("delivered", "dead_lettered", "cancelled", "failed"):
                 return delivery["status"] if delivery else "missing"
             sub = uow.get(ALERT_SUBSCRIPTIONS.name, tenant, delivery["subscription_id"])
+        if delivery["channel"] == "email":
+            return self._deliver_email(tenant, delivery, sub)
+        return self._deliver_webhook(tenant, delivery, sub)
+
+    def _deliver_email(self, tenant: str, delivery: dict[str, Any], sub: dict[str, Any] | None) -> str:
+        delivery_id = delivery["id"]
+        if sub is None or not sub.get("email"):
+            self._update_delivery(tenant, delivery_id, status="cancelled")
+            return "cancelled"
+        now = self.clock.now()
+        attempt = int(delivery["attempts"]) + 1
+        try:
+            self.mail.send(alert_email(delivery, to=", ".join(sub["email"]), sender=self.settings.alert_mail_from))
+        except PermanentMailError as exc:
+            self._update_delivery(tenant, delivery_id, status="failed", attempts=attempt, last_error=str(exc)[:300])
+            return "failed"
+        except TransientMailError as exc:
+            return self._retry_or_dead_letter(tenant, delivery_id, attempt, now, status=None, error=str(exc)[:300])
+        self._update_delivery(tenant, delivery_id, status="delivered", attempts=attempt, delivered_at=to_iso(now))
+        return "delivered"
+
+    def _deliver_webhook(self, tenant: str, delivery: dict[str, Any], sub: dict[str, Any] | None) -> str:
+        delivery_id = delivery["id"]
         if sub is None or not sub.get("webhook_url"):
             self._update_delivery(tenant, delivery_id, status="cancelled")
             return "cancelled"
@@ -640,13 +645,16 @@ class AnprService:
         if result.delivered:
             self._update_delivery(tenant, delivery_id, status="delivered", attempts=attempt, delivered_at=to_iso(now), last_status=result.status)
             return "delivered"
+        return self._retry_or_dead_letter(tenant, delivery_id, attempt, now, status=result.status, error=result.error)
+
+    def _retry_or_dead_letter(self, tenant: str, delivery_id: str, attempt: int, now: datetime, *, status: int | None, error: str | None) -> str:
         if attempt >= self.settings.webhook_max_attempts:
-            self._update_delivery(tenant, delivery_id, status="dead_lettered", attempts=attempt, last_status=result.status, last_error=result.error)
-            log.warning("webhook dead-lettered", extra={"delivery_id": delivery_id, "attempts": attempt})
+            self._update_delivery(tenant, delivery_id, status="dead_lettered", attempts=attempt, last_status=status, last_error=error)
+            log.warning("alert delivery dead-lettered", extra={"delivery_id": delivery_id, "attempts": attempt})
             return "dead_lettered"
         delay = backoff_seconds(attempt, base=self.settings.webhook_backoff_base_seconds, cap=self.settings.webhook_backoff_cap_seconds)
         self._update_delivery(
-            tenant, delivery_id, status="retrying", attempts=attempt, last_status=result.status, last_error=result.error,
+            tenant, delivery_id, status="retrying", attempts=attempt, last_status=status, last_error=error,
             next_attempt_at=to_iso(now + timedelta(seconds=delay)),
         )
         self.queue.send(DELIVERIES_QUEUE, {"tenant": tenant, "delivery_id": delivery_id}, message_id=f"{delivery_id}:{attempt + 1}", delay_seconds=delay)

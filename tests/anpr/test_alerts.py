@@ -93,9 +93,9 @@ def test_failed_webhook_backs_off_then_dead_letters(stamp):
     [delivery] = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
     assert delivery["status"] == "retrying" and delivery["attempts"] == 1
     assert delivery["next_attempt_at"] > delivery["created_at"]
-    assert service.deliver_webhook("northwind", delivery["id"]) == "retrying"
-    assert service.deliver_webhook("northwind", delivery["id"]) == "dead_lettered"
-    assert service.deliver_webhook("northwind", delivery["id"]) == "dead_lettered"  # no further attempts
+    assert service.deliver("northwind", delivery["id"]) == "retrying"
+    assert service.deliver("northwind", delivery["id"]) == "dead_lettered"
+    assert service.deliver("northwind", delivery["id"]) == "dead_lettered"  # no further attempts
     [after] = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
     assert after["status"] == "dead_lettered" and after["attempts"] == 3 and after["last_error"]
 
@@ -114,3 +114,21 @@ def test_subscription_rules(stamp):
         assert r.json()["errors"][0]["field"].startswith(field), r.json()
     police = stamp.client.post(f"{API}/alert-subscriptions", json={"force_area": "avon-and-somerset", "email": ["a@b.example"]}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst"))
     assert police.status_code == 422
+
+
+
+def test_email_alert_is_sent_once_through_the_mail_port(stamp):
+    """An email subscriber gets one message per hit in the local outbox, with no image."""
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    sub = stamp.client.post(f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": ["lp-desk@northwind.example"]}, headers=inv)
+    assert sub.status_code == 201, sub.text
+    assert list_vehicle(stamp, "KX19 ABC").status_code in (200, 201)
+    assert post_reads(stamp, [read(stamp, "KX19 ABC")]).status_code in (200, 201)
+    drain(stamp)
+    drain(stamp)  # a second pass finds nothing more to send
+    outbox = stamp.data_dir / "outbox"
+    mails = [p.read_text() for p in outbox.rglob("*.eml")] if outbox.exists() else []
+    assert len(mails) == 1, mails
+    assert "lp-desk@northwind.example" in mails[0] and "KX19ABC" in mails[0]
+    deliveries = stamp.client.get(f"{API}/alert-subscriptions/{sub.json()['id']}/deliveries", headers=inv).json()
+    assert [d["status"] for d in deliveries["items"]] == ["delivered"]
