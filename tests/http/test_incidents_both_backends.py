@@ -1,4 +1,4 @@
-"""The incident and audit HTTP tests again, with the stamp on the Azure backend (Cosmos DB
+"""The incident, audit and sharing HTTP tests again, with the stamp on the Azure backend (Cosmos DB
 on cosmosdb-server). tests/http/test_incidents.py and test_audit.py run them on SQLite;
 the `stamp` fixture below replaces theirs for this module only.
 
@@ -26,6 +26,12 @@ from tests.http.test_incidents import (  # noqa: F401
     test_report_gives_reference_etag_and_location,
     test_search_filters_and_pages,
     test_special_category_and_unknown_fields_rejected,
+)
+
+from tests.http.test_sharing import (  # noqa: F401, E402
+    test_bad_partners_and_levels_are_422_and_change_nothing,
+    test_if_match_required_and_stale_etag_refused,
+    test_withdrawing_sharing_hides_incidents_from_the_force,
 )
 
 pytestmark = pytest.mark.azure
