@@ -57,7 +57,7 @@ def test_items_carry_tenant_partition_and_ttl(store):
     assert "ttl" not in _raw(store, "incidents", t, "i")  # not an expiring collection
     with store.unit_of_work() as uow:
         doc = uow.get("idempotency", t, "soon")
-    assert set(doc) == {"id", "expires_at", "_etag"}
+    assert set(doc) == {"id", "expires_at", "_etag", "_tenant"}
     assert doc["expires_at"] == "2026-05-01T12:10:00.200000+00:00"
 
 

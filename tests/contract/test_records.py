@@ -108,7 +108,7 @@ def test_get_sees_the_units_own_writes(record_store):
     t = "org-" + _id()
     with record_store.unit_of_work() as uow:
         e1 = uow.insert("incidents", t, {"id": "w", "store_id": "s1"})
-        assert uow.get("incidents", t, "w") == {"id": "w", "store_id": "s1", "_etag": e1}
+        assert uow.get("incidents", t, "w") == {"id": "w", "store_id": "s1", "_etag": e1, "_tenant": t}
         e2 = uow.replace("incidents", t, {"id": "w", "store_id": "s2"}, if_match=e1)
         assert uow.get("incidents", t, "w")["_etag"] == e2 and e2 != e1
         assert uow.delete("incidents", t, "w") is True
@@ -154,7 +154,7 @@ def test_replace_missing_or_unconditional(record_store):
     with record_store.unit_of_work() as uow:
         etag = uow.replace("incidents", t, {"id": "u", "store_id": "s9"}, if_match=None)
     with record_store.unit_of_work() as uow:
-        assert uow.get("incidents", t, "u") == {"id": "u", "store_id": "s9", "_etag": etag}
+        assert uow.get("incidents", t, "u") == {"id": "u", "store_id": "s9", "_etag": etag, "_tenant": t}
 
 
 def test_upsert_creates_then_replaces(record_store):
@@ -310,7 +310,8 @@ def test_expiring_items_are_found_by_sweep_across_tenants(record_store):
     with record_store.unit_of_work() as uow:
         due = uow.query("idempotency", None, [Where("expires_at", "lt", "2026-06-01T00:00:00.000000+00:00")], order_by="expires_at").items
         assert [d["id"] for d in due] == ["k1", "k2"]
-        assert all(set(d) == {"id", "expires_at", "_etag"} for d in due)
+        assert all(set(d) == {"id", "expires_at", "_etag", "_tenant"} for d in due)
+        assert [d["_tenant"] for d in due] == [t, u]
         assert uow.delete_many("idempotency", [(t, "k1"), (u, "k2")]) == 2
     with record_store.unit_of_work() as uow:
         assert [d["id"] for d in uow.query("idempotency", None).items] == ["k3"]

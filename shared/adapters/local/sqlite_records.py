@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
 from shared.ports import ChainLink, Linker, Page, Where
@@ -54,6 +56,12 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _dumps(body: dict[str, Any]) -> str:
+    # orjson: documents are encoded on every write, several times per request. Datetimes
+    # go through to_iso so stored times keep the one sortable format.
+    return orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
 def _etag() -> str:
     return secrets.token_hex(10)
 
@@ -75,7 +83,9 @@ def schema_statements(coll: Collection) -> list[str]:
     stmts = [
         f"CREATE TABLE IF NOT EXISTS {_table(coll)} (tenant TEXT NOT NULL, id TEXT NOT NULL, etag TEXT NOT NULL, doc TEXT NOT NULL{cols}, PRIMARY KEY (tenant, id))"
     ]
-    for f in coll.all_indexed:
+    # Expiry is only ever swept across tenants: its column gets the global index below and
+    # no per-tenant one, which would cost every insert and delete another b-tree.
+    for f in coll.indexed:
         stmts.append(f'CREATE INDEX IF NOT EXISTS "i_{coll.name}_{f}" ON {_table(coll)} (tenant, {_col(f)}, id)')
     for f in coll.sweep_fields:
         stmts.append(f'CREATE INDEX IF NOT EXISTS "g_{coll.name}_{f}" ON {_table(coll)} ({_col(f)})')
@@ -184,7 +194,7 @@ class SqliteUnitOfWork:
         row = self._conn.execute(f"SELECT doc, etag FROM {_table(coll)} WHERE tenant=? AND id=?", (tenant, id)).fetchone()
         if row is None:
             return None
-        doc = json.loads(row[0])
+        doc = orjson.loads(row[0])
         doc["_etag"] = row[1]
         doc["_tenant"] = tenant
         return doc
@@ -264,7 +274,7 @@ class SqliteUnitOfWork:
         ).fetchall()
         items = []
         for doc_text, etag, _, tenant, _ in rows[:limit]:
-            doc = json.loads(doc_text)
+            doc = orjson.loads(doc_text)
             doc["_etag"] = etag
             doc["_tenant"] = tenant
             items.append(doc)
@@ -283,7 +293,7 @@ class SqliteUnitOfWork:
     # ---- writes ------------------------------------------------------------
     def _row(self, coll: Collection, tenant: str, doc: dict[str, Any], etag: str) -> tuple[Any, ...]:
         body = {k: v for k, v in doc.items() if k not in ("_etag", "_tenant")}
-        return (tenant, body["id"], etag, json.dumps(body, separators=(",", ":"), default=_json_default), *(_scalar(body.get(f)) for f in coll.all_indexed))
+        return (tenant, body["id"], etag, _dumps(body), *(_scalar(body.get(f)) for f in coll.all_indexed))
 
     def _write_lists(self, coll: Collection, tenant: str, doc: dict[str, Any], *, replace: bool) -> None:
         for f in coll.indexed_lists:
@@ -318,13 +328,25 @@ class SqliteUnitOfWork:
         cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
         sql = f"INSERT OR IGNORE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})"
+        # One look-up for the ids already present, then one executemany for the rest: per-row
+        # round trips from Python cost more than SQLite's own work on large batches.
+        present: set[str] = set()
+        ids = [d["id"] for d in docs]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._conn.execute(f"SELECT id FROM {_table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk))
+            present.update(r[0] for r in rows)
         inserted: list[bool] = []
-        cur = self._conn.cursor()
+        fresh: list[dict[str, Any]] = []
         for doc in docs:
-            cur.execute(sql, self._row(coll, tenant, doc, _etag()))
-            new = cur.rowcount == 1
+            new = doc["id"] not in present
             inserted.append(new)
-            if new and coll.indexed_lists:
+            if new:
+                present.add(doc["id"])  # a repeated id within the batch is stored once
+                fresh.append(doc)
+        self._conn.executemany(sql, [self._row(coll, tenant, doc, _etag()) for doc in fresh])
+        if coll.indexed_lists:
+            for doc in fresh:
                 self._write_lists(coll, tenant, doc, replace=False)
         return inserted
 
