@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class RemoteJwksSource:
 
 
 class JwtVerifier:
-    def __init__(self, source, *, issuer: str, audience: str, algorithms: list[str], leeway: int = 30):
+    def __init__(self, source, *, issuer: str, audience: str, algorithms: list[str], leeway: int = 30, cache_size: int = 10_000):
         bad = set(algorithms) - _ALLOWED
         if bad:
             raise ValueError(f"algorithms not allowed: {sorted(bad)}")
@@ -62,8 +63,24 @@ class JwtVerifier:
         self._audience = audience
         self._algorithms = list(algorithms)
         self._leeway = leeway
+        self._cache_size = cache_size
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def verify(self, token: str) -> dict[str, Any]:
+        # A token checked once stays good until it expires: skip the signature work when the
+        # same token comes back (clients reuse one token for many calls).
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.get("exp", 0) + self._leeway > time.time():
+                return dict(cached)
+            self._verified.pop(token, None)
+        claims = self._verify(token)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

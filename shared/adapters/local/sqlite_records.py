@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -24,6 +25,8 @@ from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
 from shared.ports import ChainLink, Linker, Page, Where
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
+
+log = logging.getLogger("vigil.sqlite")
 
 _OPS = {"eq": "=", "ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
@@ -102,7 +105,7 @@ def schema_statements(coll: Collection) -> list[str]:
 class SqliteRecordStore:
     """A region's records in one SQLite file. Thread-safe: a connection per thread."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000):
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000, checkpoint_seconds: float = 1.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
@@ -117,6 +120,25 @@ class SqliteRecordStore:
             for coll in ALL.values():
                 for stmt in schema_statements(coll):
                     conn.execute(stmt)
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(checkpoint_seconds,), name="sqlite-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        """Copy the WAL into the database file every `interval` seconds (PASSIVE: never
+        blocks writers), so commits stay cheap and the WAL stays small."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        try:
+            while not self._stop.wait(interval):
+                if not self.path.exists():
+                    return
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:
+                    log.warning("checkpoint failed", extra={"error": type(exc).__name__})
+        finally:
+            conn.close()
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -127,6 +149,8 @@ class SqliteRecordStore:
             conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             conn.execute("PRAGMA foreign_keys=OFF")
             conn.execute("PRAGMA cache_size=-65536")
+            # Checkpoints (which fsync) run on the background thread, not inside a request's commit.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
@@ -173,7 +197,15 @@ class SqliteRecordStore:
             return False, type(exc).__name__
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer.is_alive() and self._checkpointer is not threading.current_thread():
+            self._checkpointer.join(timeout=5)
         with self._connections_lock:
+            if self._connections and self.path.exists():
+                try:
+                    self._connections[0].execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:
+                    pass  # a reader elsewhere holds the WAL: the next opener checkpoints it
             for conn in self._connections:
                 try:
                     conn.close()
