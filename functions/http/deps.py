@@ -11,7 +11,13 @@ from shared.domain.errors import Forbidden, Unauthorized
 from shared.domain.tenancy import Principal, Role
 
 
-def container(request: Request) -> Container:
+# `container` and the role check are async on purpose: FastAPI runs each sync dependency
+# in the threadpool, and a hop per trivial dependency costs more than the work itself.
+# `principal` stays sync: verifying a token may fetch signing keys (Entra) and read the
+# directory, which must not block the event loop.
+
+
+async def container(request: Request) -> Container:
     # A host may bind a container per request on the scope (tests run many stamps on one app).
     bound = request.scope.get("state", {}).get("container")
     return bound if bound is not None else request.app.state.container
@@ -29,7 +35,7 @@ def principal(request: Request, c: Container = Depends(container)) -> Principal:
 def require(*roles: Role) -> Callable[..., Principal]:
     """A dependency admitting callers holding any of `roles`."""
 
-    def check(p: Principal = Depends(principal)) -> Principal:
+    async def check(p: Principal = Depends(principal)) -> Principal:
         if not p.has(*roles):
             raise Forbidden(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
         return p
