@@ -289,7 +289,7 @@ def router(settings: Settings) -> APIRouter:
         plate: PlateParam,
         p: Principal = Depends(require(*VEHICLE_KEEPERS)),
         c: Container = Depends(container),
-        body: Annotated[PromoteIn | None, Body()] = None,
+        body: Annotated[PromoteIn | None, Body(openapi_examples={"promote": {"summary": "Why, and until when", "value": PromoteIn.model_config["json_schema_extra"]["examples"][0]}})] = None,
     ) -> Any:
         out, created = c.anpr.promote(p, incident_id, plate, body or PromoteIn())
         return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})

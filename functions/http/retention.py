@@ -20,7 +20,7 @@ from shared.settings import Settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 RequestId = Annotated[str, Path(min_length=1, max_length=64, description="Subject request id (an organisation's task has the same id)")]
-IfMatch = Annotated[str | None, Header(max_length=200, description="The ETag you last read (\"default\" for a schedule nobody has changed)")]
+IfMatch = Annotated[str | None, Header(max_length=200, description="The ETag you last read (GET the schedule for it)")]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_STATISTICS_MONTHS = 36
 

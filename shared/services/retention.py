@@ -78,7 +78,14 @@ INCIDENT_LANES = (RecordType.INCIDENT, RecordType.INCIDENT_POLICE_CASE)
 HOLDERS_RETAIL = (Role.RETAILER_INVESTIGATOR,)
 HOLDERS_POLICE = (Role.POLICE_OFFICER, Role.POLICE_ANALYST)
 SYSTEM_ACTOR = "retention-timer"
-DEFAULT_ETAG = "default"  # the ETag of a schedule nobody has changed yet (settings defaults)
+DEFAULT_ETAG = "default"  # the ETag of a region schedule nobody has changed yet (settings defaults)
+
+
+def default_organisation_etag(org_id: str) -> str:
+    """The ETag of an organisation schedule nobody has changed yet. Every organisation
+    reads its own schedule at the same URL, so the ETag names the organisation: one
+    organisation's ETag never matches another's, changed or not."""
+    return f"{DEFAULT_ETAG}-{org_id}"
 
 
 class DependentEraser(Protocol):
@@ -142,7 +149,7 @@ class RetentionService:
     def _org_doc(self, uow: UnitOfWork, org_id: str) -> tuple[dict[RecordType, int], int, str]:
         doc = uow.get(RETENTION_SCHEDULES.name, org_id, "organisation")
         if doc is None:
-            return {}, 0, DEFAULT_ETAG
+            return {}, 0, default_organisation_etag(org_id)
         return {RecordType(k): v for k, v in doc["overrides"].items()}, doc["version"], doc["_etag"]
 
     def schedule_for(self, uow: UnitOfWork, org_id: str) -> Schedule:
@@ -559,7 +566,7 @@ class RetentionService:
 
 def _need_etag(if_match: str | None) -> str:
     if not if_match:
-        raise PreconditionRequired("Send If-Match with the ETag you last read (\"default\" for a schedule nobody has changed).")
+        raise PreconditionRequired("Send If-Match with the ETag you last read (GET the schedule for it).")
     return if_match.strip().removeprefix("W/").strip('"')
 
 

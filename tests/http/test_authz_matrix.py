@@ -17,6 +17,9 @@ avon-and-somerset). `ctx.once(key, factory)` creates a fixture object once per m
 
 What the matrix asserts, and why:
 - no token: 401 problem details with `WWW-Authenticate` (public routes excepted);
+- a route signed instead of token-authenticated (`signature_headers`, e.g. SendGrid's
+  webhook): public for tokens, but the same call without its signature is 401 problem
+  details, with no bearer challenge (a token would not help);
 - a role the route does not admit: 403. The role check runs before any lookup, so the
   403 is the same whether or not the object exists and reveals nothing; a 404 here
   would hide a misconfigured client's real problem (wrong role) for no gain;
@@ -72,6 +75,9 @@ class Row:
     ok: tuple[int, ...] = (200,)
     other: str | int = "404"  # "404", "hidden" or an exact status for another organisation
     public: bool = False  # no token needed (health)
+    # Headers carrying a request signature that authenticates the call instead of a token:
+    # without them the call must answer 401 problem details.
+    signature_headers: tuple[str, ...] = ()
 
 
 class Ctx:
@@ -175,6 +181,11 @@ from tests.evidence.matrix_rows import evidence_rows  # noqa: E402
 
 MATRIX.update(evidence_rows(Row, Call, API_PREFIX))
 
+# Direct to police (issue 4): rows live beside their tests.
+from tests.d2p.matrix_rows import d2p_rows  # noqa: E402
+
+MATRIX.update(d2p_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""
@@ -253,7 +264,13 @@ def test_no_token_is_401_with_challenge(ctx, method, path):
     call = row.call(ctx, "northwind")
     r = _send(ctx, call, {})
     if row.public:
-        assert r.status_code < 400
+        assert r.status_code < 400, r.text
+        if row.signature_headers:
+            drop = {h.lower() for h in row.signature_headers}
+            unsigned = _send(ctx, Call(call.method, call.url, json=call.json, params=call.params, content=call.content, headers={k: v for k, v in call.headers.items() if k.lower() not in drop}), {})
+            assert unsigned.status_code == 401, unsigned.text
+            assert unsigned.headers["content-type"] == "application/problem+json"
+            assert "bearer" not in unsigned.headers.get("www-authenticate", "").lower()
         return
     assert r.status_code == 401, r.text
     assert r.headers["content-type"] == "application/problem+json"

@@ -11,8 +11,9 @@ from typing import Any
 
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.retention import SubjectRequestIn, TaskAnswerIn
-from shared.domain.tenancy import OrgKind, Principal, Role
+from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS
+from shared.services.retention import DEFAULT_ETAG, default_organisation_etag
 
 OPS_P = Principal(user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR}))
 NW_ADMIN = Principal(user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
@@ -62,7 +63,9 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def etag(ctx, tenant, id_):
         with c(ctx).records.unit_of_work() as uow:
             doc = uow.get("retention_schedules", tenant, id_)
-        return '"' + (doc["_etag"] if doc else "default") + '"'
+        if doc:
+            return f'"{doc["_etag"]}"'
+        return f'"{DEFAULT_ETAG}"' if tenant == PLATFORM_TENANT else f'"{default_organisation_etag(tenant)}"'
 
     def deleted_incident(ctx) -> str:
         def make():

@@ -148,7 +148,7 @@ def test_shorter_organisation_period_applies_at_the_next_sweep(c):
 
     incident = report(c)
     admin = Principal(user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
-    c.retention.set_organisation_schedule(admin, OrganisationScheduleIn(overrides={"incident": 36}, reason="Board decision: three years"), '"default"')
+    c.retention.set_organisation_schedule(admin, OrganisationScheduleIn(overrides={"incident": 36}, reason="Board decision: three years"), c.retention.organisation_schedule(admin)[1])
     three_years = OCCURRED.replace(year=2029)
     assert c.retention.sweep(three_years - timedelta(seconds=1)).counts["incidents_deleted"] == 0
     assert c.retention.sweep(three_years).counts["incidents_deleted"] == 1
