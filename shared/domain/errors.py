@@ -20,6 +20,10 @@ class DomainError(Exception):
         self.extra = extra
 
 
+class MalformedBody(DomainError):
+    status, slug, title = 400, "malformed-json", "Malformed JSON"
+
+
 class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Sign-in required"
 

@@ -35,7 +35,7 @@ from shared.domain.d2p import (
     parse_dispatch_id,
     render_email,
 )
-from shared.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized
+from shared.domain.errors import Conflict, Invalid, MalformedBody, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
 from shared.ports import (
     Clock,
@@ -435,7 +435,7 @@ class D2PService:
         try:
             events = json.loads(payload)
         except ValueError as exc:
-            raise Invalid("The event body is not JSON.") from exc
+            raise MalformedBody("The event body is not JSON.") from exc
         if not isinstance(events, list) or len(events) > 10_000:
             raise Invalid("The event body must be a JSON array of at most 10000 events.")
         counts = {"recorded": 0, "ignored": 0}

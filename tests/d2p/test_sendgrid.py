@@ -146,3 +146,7 @@ def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signi
     assert ok.status_code == 200 and ok.json() == {"recorded": 1, "ignored": 1}
     seen = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["dispatches"][0]
     assert seen["delivery"]["state"] == "bounced" and seen["delivery"]["reason"] == "550 mailbox full"
+    # Signed but not JSON: the same malformed-json problem as any other route.
+    garbage = b"not json at all"
+    bad = stamp.client.post(hook, content=garbage, headers=signed(signing_key, garbage, now))
+    assert bad.status_code == 400 and bad.json()["type"].endswith("/malformed-json")
