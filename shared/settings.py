@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
     auth_leeway_seconds: int = 30
 
+    # HTTP handler threads per process (see functions/http/app.py lifespan).
+    http_worker_threads: int = Field(default=8, ge=1, le=200)
+
     # Bounds
     max_json_body_bytes: int = 256 * 1024
     max_page_size: int = 100

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
@@ -28,9 +31,19 @@ ANPR_READS_SUFFIX = "/anpr/reads"
 STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    # Sync handlers run in anyio's thread pool (40 threads by default). Their work is
+    # CPU under one GIL and writes that serialise on the store, so more threads only add
+    # contention: size the pool from settings (it only affects HTTP handlers).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.container.settings.http_worker_threads
+    yield
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     c = container or default_container()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Vigil API",
         version="1.0.0",
         description=DESCRIPTION,
