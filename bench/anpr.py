@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import socket
 import statistics
 import string
 import subprocess
@@ -43,26 +41,9 @@ from shared.records import ANPR_READS, VEHICLES  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tools.webhook_receiver import Receiver, serve  # noqa: E402
+from benchkit import free_port, machine
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    ram = 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        ram = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1]) // 1024 // 1024
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {ram} GB RAM, Python {platform.python_version()}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def random_plate(rng: random.Random) -> str:

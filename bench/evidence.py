@@ -17,8 +17,6 @@ import hashlib
 import http.client
 import json
 import os
-import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from benchkit import free_port, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,29 +33,11 @@ MiB = 1024 * 1024
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    ram = 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        ram = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1]) // 1024 // 1024
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {ram} GB RAM, Python {platform.python_version()}"
-
 
 def parse_size(text: str) -> int:
     units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
     return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_file(path: Path, size: int) -> None:

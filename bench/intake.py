@@ -23,11 +23,9 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from benchkit import free_port, machine_facts as machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,11 +182,6 @@ async def drive(base: str, tokens: list[tuple[str, str]], clients: int, warmup: 
 # ---- the stamp under test -----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def mint(data_dir: Path, org: str, role: str, stores: str | None = None) -> str:
     env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
@@ -218,25 +212,6 @@ def peak_rss_mb(pid: int) -> float | None:
         return None
     return None
 
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "ram": mem, "python": platform.python_version(), "os": platform.platform(), "load_before": load}
 
 
 def pct(values: list[float], p: float) -> float:

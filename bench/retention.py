@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,29 +28,13 @@ from shared.services.retention import index_id  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes import FakeClock  # noqa: E402
+from benchkit import free_port, machine
 
 RECENT = datetime(2026, 6, 1, tzinfo=UTC)
 OLD = datetime(2019, 6, 1, tzinfo=UTC)  # past 72 months by the due run
 NONE_DUE_AT = datetime(2025, 5, 1, tzinfo=UTC)  # nothing is 72 months old yet
 DUE_AT = datetime(2026, 11, 30, tzinfo=UTC)
 
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "?"
-    try:
-        kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1])
-        ram = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {ram} RAM, Python {platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
 
 
 def build(container: Container, count: int, due: int, chunk: int = 20_000) -> float:
