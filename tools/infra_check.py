@@ -407,13 +407,11 @@ def expected_container(coll: Any) -> dict[str, Any]:
     """The Cosmos container resource for one shared.records.Collection.
 
     The adapter's own `container_definition` (what it creates on the emulator) is the
-    source when it exists, so Azure and the tests index alike; Bicep adds the partition
-    key version (2, the hash for keys longer than 100 bytes) and leaves out a null TTL.
+    source, so Azure and the tests index alike; Bicep adds the partition key version (2,
+    the hash for keys longer than 100 bytes) and leaves out a null TTL.
     """
-    try:
-        from shared.adapters.azure.cosmos_records import container_definition
-    except ImportError:
-        container_definition = _fallback_definition
+    from shared.adapters.azure.cosmos_records import container_definition
+
     spec = container_definition(coll)
     resource: dict[str, Any] = {
         "id": spec["id"],
@@ -423,27 +421,6 @@ def expected_container(coll: Any) -> dict[str, Any]:
         resource["defaultTtl"] = spec["defaultTtl"]
     resource["indexingPolicy"] = spec["indexingPolicy"]
     return {"name": coll.name, "resource": resource}
-
-
-def _fallback_definition(coll: Any) -> dict[str, Any]:
-    """Until an adapter defines containers: index everything but large text."""
-    composites = [
-        [{"path": f"/{f}", "order": order} for f in fields] for fields in coll.composite for order in ("ascending", "descending")
-    ]
-    policy: dict[str, Any] = {
-        "indexingMode": "consistent",
-        "automatic": True,
-        "includedPaths": [{"path": "/*"}],
-        "excludedPaths": [{"path": f"/{f}/*"} for f in coll.unindexed] + [{"path": '/"_etag"/?'}],
-    }
-    if composites:
-        policy["compositeIndexes"] = composites
-    return {
-        "id": coll.name,
-        "partitionKey": {"paths": [PARTITION_KEY_PATH], "kind": "Hash"},
-        "indexingPolicy": policy,
-        "defaultTtl": -1 if coll.expires else None,
-    }
 
 
 def render_containers() -> str:

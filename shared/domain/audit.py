@@ -49,13 +49,19 @@ class AuditEntry(BaseModel):
 _HASHED = ("id", "at", "actor_user", "actor_org", "actor_role", "action", "operation", "entity", "fields", "subjects", "purpose", "recipient_org", "chain", "seq", "prev_hash")
 
 
-def link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash, the sequence number and the entry's content."""
-    content = {k: entry.get(k) for k in _HASHED}
+def chain_hash(fields: tuple[str, ...], prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
+    """SHA-256 over the previous link's hash, the sequence number and the entry's `fields`
+    (canonical JSON), the one linking rule of every hash chain (audit, custody)."""
+    content = {k: entry.get(k) for k in fields}
     content["seq"] = seq
     content["prev_hash"] = prev_hash
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash, the sequence number and the entry's content."""
+    return chain_hash(_HASHED, prev_hash, seq, entry)
 
 
 def first_broken_link(entries: list[dict[str, Any]], predecessor_hash: str = "") -> dict[str, Any] | None:

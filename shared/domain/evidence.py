@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 import unicodedata
@@ -17,6 +16,8 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.domain.audit import chain_hash
 
 # How many leading bytes the type sniffer looks at. Every signature below sits in the
 # first 16 bytes; plain text is judged on this much.
@@ -295,11 +296,7 @@ _CUSTODY_HASHED = ("id", "evidence_id", "event", "at", "actor_user", "actor_org"
 
 def custody_link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
     """SHA-256 over the previous event's hash, the sequence number and this event's content."""
-    content = {k: entry.get(k) for k in _CUSTODY_HASHED}
-    content["seq"] = seq
-    content["prev_hash"] = prev_hash
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return chain_hash(_CUSTODY_HASHED, prev_hash, seq, entry)
 
 
 def verify_custody(events: list[dict[str, Any]]) -> dict[str, Any]:
