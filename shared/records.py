@@ -95,8 +95,10 @@ D2P_EVALUATIONS = Collection("d2p_evaluations", indexed=("incident_id",))
 # One dispatch of one incident to one force (tenant = retailer, id = "<incident>.<force>").
 DISPATCHES = Collection(
     "dispatches",
-    indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference"),
+    indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference", "email_body_kept"),
     global_indexed=("status",),
+    # Retention: email bodies still kept, oldest acknowledgement first.
+    composite=(("email_body_kept", "acknowledged_at"),),
 )
 # Transactional outbox: messages written with the change that causes them (tenant = retailer).
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))

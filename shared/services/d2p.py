@@ -409,6 +409,8 @@ class D2PService:
             self._finish(
                 uow, doc | {"_etag": etag}, DispatchStatus.SENT, self.clock.now(), provider_message_id=provider_id,
                 email={"subject": email.subject, "text": email.text, "to": email.to, "message_id": email.message_id},
+                # Retention finds bodies still kept through this flag (and acknowledged_at).
+                email_body_kept=True,
             )
             self.audit.record(
                 uow, owner_org=owner, principal=None, action=AuditAction.DISCLOSURE, operation="d2p.email.sent",

@@ -321,7 +321,48 @@ class RetentionService:
             months = schedule.months
             for lane in INCIDENT_LANES:
                 self._sweep_lane(org, lane, months[lane], schedule, as_of, report)
+            self._sweep_email_bodies(org, months[RecordType.D2P_EMAIL_BODY], schedule, as_of, report)
         return report
+
+    def _sweep_email_bodies(self, org: str, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
+        """Remove the body of each D2P email whose acknowledgement is `months` old.
+
+        The dispatch keeps its subject, recipient, Message-ID and states (no personal data),
+        so KPIs and the delivery record survive. Found through (email_body_kept,
+        acknowledged_at), so the cost follows what is due; a held incident keeps its body.
+        """
+        cutoff = to_iso(basis_cutoff(as_of, months))
+        where = [Where("email_body_kept", "eq", True), Where("acknowledged_at", "le", cutoff)]
+        rule = rule_text(RecordType.D2P_EMAIL_BODY, months)
+        report.counts.setdefault("email_bodies_deleted", 0)
+        continuation = None
+        while True:
+            with self.records.unit_of_work() as uow:
+                page = uow.query(DISPATCHES.name, [org], where, order_by="acknowledged_at", limit=self.batch, continuation=continuation)
+                purged = []
+                finished = False
+                for dispatch in page.items:
+                    if not is_due(from_iso(dispatch["acknowledged_at"]), months, as_of):
+                        finished = True  # ordered by acknowledgement: nothing later is due either
+                        break
+                    if self.is_held(uow, org, dispatch["incident_id"]):
+                        continue
+                    body = _strip(dispatch)
+                    email = dict(body.get("email") or {})
+                    email.pop("text", None)
+                    body.update(email=email, email_body_kept=False, email_body_deleted_at=to_iso(as_of), email_body_rule=rule, email_body_schedule_version=schedule.version)
+                    uow.replace(DISPATCHES.name, org, body, if_match=dispatch["_etag"])
+                    purged.append(dispatch["id"])
+                if purged:
+                    self.audit.record(
+                        uow, owner_org=org, principal=None, action=AuditAction.ERASURE, operation="retention.d2p_email_body",
+                        entity="dispatch", subjects=purged, purpose=rule, system_actor="retention",
+                    )
+                    report.counts["email_bodies_deleted"] += len(purged)
+            # Purged items leave the index; held ones stay, so page past them.
+            continuation = page.continuation
+            if finished or not continuation:
+                return
 
     def _sweep_lane(self, org: str, lane: RecordType, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
         cutoff = to_iso(basis_cutoff(as_of, months))

@@ -199,3 +199,46 @@ def test_evidence_added_under_an_existing_hold_is_held_too(stamp):
     assert item["legal_hold"] is True
     custody = stamp.client.get(f"{API}/evidence/{item['id']}/custody", headers=inv).json()
     assert custody["verified"] is True
+
+
+def _acknowledged_dispatch(stamp, *, hold: bool = False) -> tuple[dict, str]:
+    from tests.d2p.helpers import add_evidence, drain, report as d2p_report
+
+    incident = d2p_report(stamp)
+    if hold:
+        # Held before its evidence arrives (the D2P helper writes evidence records only).
+        r = stamp.client.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=stamp.auth("northwind", "Retailer.Investigator"))
+        assert r.status_code == 201, r.text
+    add_evidence(stamp, incident, "cctv", "suspect_image")
+    dispatch = stamp.client.post(f"{API}/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
+    drain(stamp)
+    ack = stamp.client.post(f"{API}/d2p/{dispatch['id']}/acknowledge", json={"crime_reference": "CR/000777/26"}, headers=stamp.auth("devon-and-cornwall", "Police.Officer"))
+    assert ack.status_code == 200, ack.text
+    return incident, dispatch["id"]
+
+
+def _dispatch(stamp, dispatch_id: str) -> dict:
+    with stamp.container.records.unit_of_work() as uow:
+        return uow.get("dispatches", "northwind", dispatch_id)
+
+
+def test_d2p_email_body_goes_twelve_months_after_acknowledgement(stamp):
+    incident, dispatch_id = _acknowledged_dispatch(stamp)
+    acknowledged = stamp.clock.now()
+    assert "text" in _dispatch(stamp, dispatch_id)["email"]
+    assert run_retention(stamp, acknowledged + timedelta(days=360))["email_bodies_deleted"] == 0
+    counts = run_retention(stamp, acknowledged + timedelta(days=366))
+    assert counts["email_bodies_deleted"] == 1
+    kept = _dispatch(stamp, dispatch_id)
+    assert "text" not in kept["email"] and kept["email"]["subject"] and kept["crime_reference"] == "CR/000777/26"
+    assert kept["email_body_rule"] and kept["email_body_schedule_version"]
+    # The incident itself is not due yet (six years): only the body went.
+    assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 200
+    assert run_retention(stamp, acknowledged + timedelta(days=400))["email_bodies_deleted"] == 0  # nothing twice
+
+
+def test_held_incident_keeps_its_d2p_email_body(stamp):
+    incident, dispatch_id = _acknowledged_dispatch(stamp, hold=True)
+    acknowledged = stamp.clock.now()
+    assert run_retention(stamp, acknowledged + timedelta(days=400))["email_bodies_deleted"] == 0
+    assert "text" in _dispatch(stamp, dispatch_id)["email"]
