@@ -114,8 +114,10 @@ VEHICLES = Collection("vehicles", indexed=("plate", "until"))
 # the read; kept with the incidents they link (retention finds them by incident id).
 ANPR_HITS = Collection(
     "anpr_hits",
-    indexed=("captured_at", "store_id", "force_id", "vehicle_owner", "plate"),
+    indexed=("captured_at", "store_id", "force_id", "vehicle_owner", "plate", "linked"),
     indexed_lists=("incident_ids",),
+    # Retention: hits linked to no incident, oldest first.
+    composite=(("linked", "captured_at"),),
 )
 # Who is alerted about hits (tenant = the subscribing organisation).
 ALERT_SUBSCRIPTIONS = Collection("alert_subscriptions", indexed=("force_area", "created_at"), indexed_lists=("stores",))

@@ -233,6 +233,8 @@ class AnprService:
                         "vehicle_owner": owner,
                         "vehicle_reason": v["reason"],
                         "incident_ids": list(v.get("incident_ids", [])),
+                        # Linked hits go with their incidents; unlinked ones by the ANPR-hit schedule.
+                        "linked": bool(v.get("incident_ids")),
                         "created_at": created,
                     }
                 )

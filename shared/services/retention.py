@@ -322,7 +322,33 @@ class RetentionService:
             for lane in INCIDENT_LANES:
                 self._sweep_lane(org, lane, months[lane], schedule, as_of, report)
             self._sweep_email_bodies(org, months[RecordType.D2P_EMAIL_BODY], schedule, as_of, report)
+            self._sweep_unlinked_hits(org, months[RecordType.ANPR_HIT], as_of, report)
         return report
+
+    def _sweep_unlinked_hits(self, org: str, months: int, as_of: datetime, report: JobReport) -> None:
+        """Delete ANPR hits linked to no incident once `months` have passed since the read.
+
+        Linked hits are kept with their incidents (and go with them). Found through
+        (linked, captured_at), in bounded batches, so the cost follows what is due.
+        """
+        cutoff = to_iso(basis_cutoff(as_of, months))
+        where = [Where("linked", "eq", False), Where("captured_at", "le", cutoff)]
+        rule = rule_text(RecordType.ANPR_HIT, months)
+        report.counts.setdefault("unlinked_hits_deleted", 0)
+        while True:
+            with self.records.unit_of_work() as uow:
+                page = uow.query(ANPR_HITS.name, [org], where, order_by="captured_at", limit=self.batch)
+                due = [h["id"] for h in page.items if is_due(from_iso(h["captured_at"]), months, as_of)]
+                if due:
+                    uow.delete_many(ANPR_HITS.name, [(org, i) for i in due])
+                    self.audit.record(
+                        uow, owner_org=org, principal=None, action=AuditAction.ERASURE, operation="retention.anpr_hit",
+                        entity="anpr_hit", subjects=due, purpose=rule, system_actor="retention",
+                    )
+                    report.counts["unlinked_hits_deleted"] += len(due)
+            # Ordered by capture time: a page with anything not yet due ends the lane.
+            if len(due) < len(page.items) or len(page.items) < self.batch:
+                return
 
     def _sweep_email_bodies(self, org: str, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
         """Remove the body of each D2P email whose acknowledgement is `months` old.

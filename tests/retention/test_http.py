@@ -242,3 +242,24 @@ def test_held_incident_keeps_its_d2p_email_body(stamp):
     acknowledged = stamp.clock.now()
     assert run_retention(stamp, acknowledged + timedelta(days=400))["email_bodies_deleted"] == 0
     assert "text" in _dispatch(stamp, dispatch_id)["email"]
+
+
+def test_hits_linked_to_no_incident_go_after_the_anpr_hit_period_linked_ones_stay(stamp):
+    from tests.anpr.helpers import list_vehicle, post_reads, read
+
+    incident = report(stamp)
+    assert list_vehicle(stamp, "KX19 ABC").status_code in (200, 201)
+    assert list_vehicle(stamp, "WR21 XKD", incident_ids=[incident["id"]]).status_code in (200, 201)
+    read_at = stamp.clock.now()
+    assert post_reads(stamp, [read(stamp, "KX19 ABC"), read(stamp, "WR21 XKD", camera="cam-2")]).status_code in (200, 201)
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+
+    def hit_plates():
+        r = stamp.client.get(f"{API}/anpr/hits", params={"purpose": "retention check"}, headers=inv)
+        assert r.status_code == 200, r.text
+        return sorted(h["plate"] for h in r.json()["items"])
+
+    assert hit_plates() == ["KX19ABC", "WR21XKD"]
+    assert run_retention(stamp, read_at + timedelta(days=360))["unlinked_hits_deleted"] == 0
+    assert run_retention(stamp, read_at + timedelta(days=367))["unlinked_hits_deleted"] == 1
+    assert hit_plates() == ["WR21XKD"]
