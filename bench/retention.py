@@ -11,7 +11,6 @@ their retention-index entries, as the incident hook writes them), not over HTTP.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from shared.services.retention import index_id  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes import FakeClock  # noqa: E402
-from benchkit import free_port, machine
+from benchkit import machine
 
 RECENT = datetime(2026, 6, 1, tzinfo=UTC)
 OLD = datetime(2019, 6, 1, tzinfo=UTC)  # past 72 months by the due run

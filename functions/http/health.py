@@ -4,7 +4,6 @@
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from functions.http.problems import responses
 from functions.http.deps import container
 from functions.http.schemas import Health
 from shared.bootstrap import Container

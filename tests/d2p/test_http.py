@@ -76,7 +76,7 @@ def test_force_rules_are_the_force_admins_own_versioned_and_audited(stamp):
     assert [v["version"] for v in versions] == [1, 2]
     for org, role in [("avon-and-somerset", "Police.Admin"), ("northwind", "Retailer.Admin")]:
         assert stamp.client.get(rules_url, headers=stamp.auth(org, role)).status_code in (403, 404)
-    assert stamp.client.get(f"/api/v1/forces/avon-and-somerset/d2p-rules", headers=admin).status_code == 404
+    assert stamp.client.get("/api/v1/forces/avon-and-somerset/d2p-rules", headers=admin).status_code == 404
     assert stamp.client.get(rules_url, headers=stamp.auth(DC, "Police.Officer")).status_code == 403
     audit = stamp.client.get("/api/v1/audit", params={"entity": f"d2p-rules/{DC}"}, headers=admin)
     if audit.status_code == 200:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import io
 import json
 import zipfile
 
 import pytest
 
 from shared.domain.errors import Conflict
-from tests.evidence.conftest import INVESTIGATOR, MP4, POLICE, PURPOSE, REPORTER, committed_keys, headers, new_incident, staged_files, tamper, upload
+from tests.evidence.conftest import INVESTIGATOR, MP4, POLICE, PURPOSE, committed_keys, headers, new_incident, staged_files, tamper, upload
 from tools.verify_package import verify as verify_package
 
 
