@@ -9,6 +9,10 @@ import os
 import platform
 import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 
@@ -46,3 +50,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_stamp(data_dir: Path, root: Path, *, wait_seconds: float = 60) -> tuple[subprocess.Popen, str]:
+    """Start `python -m functions.local_runner` on a free port with its data in `data_dir`;
+    return the process and its base URL once /healthz answers."""
+    port = free_port()
+    env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PORT": str(port), "PYTHONPATH": str(root), "VIGIL_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "functions.local_runner"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/api/v1/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    return proc, base

@@ -24,7 +24,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from benchkit import free_port, machine
+from benchkit import machine, start_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -118,16 +118,7 @@ def main() -> None:
         proc = None
         base = args.url
         if not base:
-            port = free_port()
-            env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PORT": str(port), "PYTHONPATH": str(ROOT), "VIGIL_LOG_LEVEL": "WARNING"}
-            proc = subprocess.Popen([sys.executable, "-m", "functions.local_runner"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(base + "/api/v1/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            proc, base = start_stamp(data_dir, ROOT)
         try:
             inv = token(data_dir, "northwind", "Retailer.Investigator")
             req = urllib.request.Request(base + "/api/v1/incidents", method="POST", data=json.dumps(_incident()).encode(),
