@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.clock import from_iso, to_iso
+from shared.domain.errors import Invalid
 from shared.domain.incidents import PlateError, normalise_plate
 from shared.domain.mail import Email
 
@@ -178,6 +179,15 @@ class PromoteIn(BaseModel):
         if v is not None and v.tzinfo is None:
             raise ValueError("until needs a UTC offset")
         return v
+
+
+def interest_until(requested: datetime | None, now: datetime, default_days: int) -> datetime:
+    """Until when a vehicle stays of interest: as asked, or `default_days` from now; never
+    in the past, since a vehicle of interest needs a reason that still holds."""
+    until = requested or now + timedelta(days=default_days)
+    if until <= now:
+        raise Invalid("until is in the past: a vehicle of interest needs a reason that still holds.", errors=[{"field": "until", "message": "must be in the future"}])
+    return until
 
 
 def interest_holds(vehicle: dict[str, Any], at: datetime) -> bool:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from shared.domain.anpr import (
     alert_email,
+    interest_until,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -390,9 +391,7 @@ class AnprService:
         plate = _plate(plate_text, "plate")
         org = principal.organisation_id
         now = self.clock.now()
-        until = body.until or now + timedelta(days=self.settings.anpr_vehicle_interest_days)
-        if until <= now:
-            raise Invalid("until is in the past: a vehicle of interest needs a reason that still holds.", errors=[{"field": "until", "message": "must be in the future"}])
+        until = interest_until(body.until, now, self.settings.anpr_vehicle_interest_days)
         with self.records.unit_of_work() as uow:
             self._check_incidents(uow, principal, body.incident_ids)
             existing = uow.get(VEHICLES.name, org, plate)
@@ -441,9 +440,7 @@ class AnprService:
         plate = _plate(plate_text, "plate")
         org = principal.organisation_id
         now = self.clock.now()
-        until = body.until or now + timedelta(days=self.settings.anpr_vehicle_interest_days)
-        if until <= now:
-            raise Invalid("until is in the past.", errors=[{"field": "until", "message": "must be in the future"}])
+        until = interest_until(body.until, now, self.settings.anpr_vehicle_interest_days)
         with self.records.unit_of_work() as uow:
             loc = self.incidents.locate(uow, principal, incident_id)
             seen = loc.doc if loc.share_level is None else view_for_partner(_public(loc.doc), loc.share_level, dispatched_to_viewer=loc.dispatched_to_viewer)
