@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from functions.cli import demo_token
-from fastapi import FastAPI
-
 from functions.http.app import create_app
 from shared.adapters.local.signing import LocalSigningKeys
 from shared.bootstrap import Container
 from shared.services.seed import seed_directory
 from shared.settings import Settings
 from tests.fakes import FakeClock
+from tests.fixtures_backends import BACKENDS
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Stamp:
     client: TestClient
     clock: FakeClock
     data_dir: Path
+    backend: str = "local"
 
     def token(self, org: str, role: str, *, user: str | None = None, stores: list[str] | None = None) -> str:
         return demo_token(self.container, org, role, user=user, stores=stores)
@@ -84,8 +86,48 @@ def make_stamp(tmp_path: Path, **settings) -> Stamp:
     return Stamp(container=container, client=client, clock=clock, data_dir=tmp_path)
 
 
+def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
+    """A seeded stamp whose records live in Cosmos DB on cosmosdb-server, in a database of
+    its own (drop it with `close_stamp`). Queues stay on the local SQLite queue and mail
+    in the outbox: Service Bus and SendGrid have no emulator here (their adapters are
+    tested with the client's transport replaced, tests/d2p)."""
+    from shared.adapters.local.sqlite_queue import SqliteQueue
+
+    s = make_stamp(
+        tmp_path,
+        backend="azure",
+        cosmos_endpoint=cosmos_emulator.endpoint,
+        cosmos_key=cosmos_emulator.key,
+        cosmos_database_prefix="h" + uuid.uuid4().hex[:12],
+        mail_provider="outbox",
+        **settings,
+    )
+    s.container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite")
+    assert type(s.container.records).__name__ == "CosmosRecordStore"
+    return s
+
+
+def close_stamp(s: Stamp) -> None:
+    """Close a stamp; a Cosmos stamp's database is dropped first."""
+    try:
+        if s.container.settings.backend == "azure":
+            s.container.records.client().delete_database(s.container.records.database_name)
+    finally:
+        s.container.close()
+
+
 @pytest.fixture
-def stamp(tmp_path):
-    s = make_stamp(tmp_path)
+def stamp(request, tmp_path):
+    """A seeded stamp on SQLite; `@both_backends` runs the test again on Cosmos DB."""
+    backend = getattr(request, "param", "local")
+    if backend == "azure":
+        s = make_cosmos_stamp(tmp_path, request.getfixturevalue("cosmos_emulator"))
+    else:
+        s = make_stamp(tmp_path)
+    s.backend = backend
     yield s
-    s.container.close()
+    close_stamp(s)
+
+
+# Runs a test that uses `stamp` on both record stores: SQLite and Cosmos DB (emulator).
+both_backends = pytest.mark.parametrize("stamp", BACKENDS, indirect=True)

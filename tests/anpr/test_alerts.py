@@ -8,6 +8,7 @@ import pytest
 
 from shared.domain.anpr import sign
 from tests.anpr.helpers import API, drain, list_vehicle, post_reads, read
+from tests.fixtures_http import both_backends
 from tools.webhook_receiver import Receiver, serve
 
 
@@ -33,6 +34,7 @@ def subscribe(stamp, url, *, org="northwind", role="Retailer.Investigator", **bo
     return r.json()
 
 
+@both_backends
 def test_hit_sends_one_signed_alert_to_the_subscriber(stamp, receiver):
     rec, url = receiver("not-yet-known")
     sub = subscribe(stamp, url)
@@ -54,6 +56,7 @@ def test_hit_sends_one_signed_alert_to_the_subscriber(stamp, receiver):
     assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)]
 
 
+@both_backends
 def test_force_area_subscription_hears_of_hits_from_sharing_retailers(stamp, receiver):
     rec, url = receiver("unused")
     sub = subscribe(stamp, url, org="devon-and-cornwall", role="Police.Analyst", stores=[], force_area="devon-and-cornwall")
@@ -83,6 +86,7 @@ def test_receiver_rejects_tampered_replayed_and_stale_alerts(stamp):
     assert len(rec.accepted) == 1
 
 
+@both_backends
 def test_failed_webhook_backs_off_then_dead_letters(stamp):
     stamp.container.settings.webhook_max_attempts = 3
     sub = subscribe(stamp, "http://127.0.0.1:9/alerts")  # nothing listens on port 9

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.anpr.helpers import API, list_vehicle, post_reads, read
+from tests.fixtures_http import both_backends
 
 
+@both_backends
 def test_batch_is_stored_normalised_with_raw_kept(stamp):
     r = post_reads(stamp, [read(stamp, "wr21 xkd"), read(stamp, "KM19-PLY", ago=timedelta(minutes=2))])
     assert r.status_code == 200, r.text
@@ -18,6 +20,7 @@ def test_batch_is_stored_normalised_with_raw_kept(stamp):
     assert item["expires_at"] > item["captured_at"]
 
 
+@both_backends
 def test_resent_batch_is_not_stored_twice(stamp):
     batch = [read(stamp, "AB12 CDE"), read(stamp, "AB12CDE", camera="cam-2")]
     assert post_reads(stamp, batch).json()["stored"] == 2
@@ -28,6 +31,7 @@ def test_resent_batch_is_not_stored_twice(stamp):
         assert uow.count("anpr_reads", ["northwind"]) == 2
 
 
+@both_backends
 def test_a_bad_read_refuses_the_whole_batch_naming_it_by_index(stamp):
     batch = [read(stamp, "AB12CDE"), read(stamp, "AB12 C€E"), read(stamp, "XY12ZZZ", store="ct-bristol"), read(stamp, "GOOD1", ago=timedelta(minutes=-30))]
     r = post_reads(stamp, batch)
@@ -77,6 +81,7 @@ def test_device_token_bound_to_stores_and_role(stamp):
     assert staff.status_code == 403
 
 
+@both_backends
 def test_match_makes_a_hit_once(stamp):
     assert list_vehicle(stamp, "WR21 XKD").status_code == 201
     r = post_reads(stamp, [read(stamp, "KM19PLY"), read(stamp, "wr21-xkd")])
@@ -88,6 +93,7 @@ def test_match_makes_a_hit_once(stamp):
     assert hits[0]["vehicle_reason"].startswith("Used in thefts")
 
 
+@both_backends
 def test_force_vehicle_matches_reads_of_retailers_sharing_anpr_only(stamp):
     assert list_vehicle(stamp, "GX70 ABC", org="devon-and-cornwall", role="Police.Analyst").status_code == 201
     assert list_vehicle(stamp, "GX70 ABC", org="avon-and-somerset", role="Police.Analyst").status_code == 201
@@ -103,6 +109,7 @@ def test_force_vehicle_matches_reads_of_retailers_sharing_anpr_only(stamp):
     assert force_view["vehicle_reason"].startswith("Used in thefts")
 
 
+@both_backends
 def test_vehicle_past_its_until_does_not_hit(stamp):
     until = (stamp.clock.now() + timedelta(days=1)).isoformat()
     assert list_vehicle(stamp, "AB12CDE", until=until).status_code == 201

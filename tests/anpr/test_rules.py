@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.domain.anpr import SignatureError, Tier, backoff_seconds, read_expiry, search_tier, sign, verify
+from shared.domain.anpr import (
+    SignatureError,
+    Tier,
+    backoff_seconds,
+    read_expiry,
+    search_tier,
+    sign,
+    verify,
+)
 from shared.domain.incidents import PlateError, normalise_plate
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.ports import Where
 from tests.anpr.helpers import API, list_vehicle, post_reads, read
+from tests.fixtures_http import both_backends
 
 
 def report_incident(stamp):
@@ -12,6 +13,7 @@ def report_incident(stamp):
     return r.json()
 
 
+@both_backends
 def test_put_lists_then_changes_only_with_if_match(stamp):
     created = list_vehicle(stamp, "wr21 xkd")
     assert created.status_code == 201
@@ -41,6 +43,7 @@ def test_bad_plates_and_foreign_incidents_are_refused(stamp):
     assert linked.status_code == 201 and linked.json()["incident_ids"] == [incident["id"]]
 
 
+@both_backends
 def test_promote_an_incidents_vehicle_in_one_call_and_hit_links_the_incident(stamp):
     incident = report_incident(stamp)
     url = f"{API}/incidents/{incident['id']}/vehicles/wr21 xkd/promote"
