@@ -117,6 +117,8 @@ class Container:
             # Evidence goes with its incident and follows its holds (the blob legal-hold flag in Azure).
             erasers=[lambda uow, org, incident_id, rule: self.evidence.erase_for_incident(uow, org, incident_id, rule)],
             hold_listeners=[lambda uow, p, org, incident_id, held, reason: self.evidence.set_legal_hold(uow, p, org, incident_id, held, reason)],
+            # Person-of-interest images go ahead of their incidents through the locker.
+            images=lambda: self.evidence,
         )
 
     @cached_property
@@ -185,7 +187,7 @@ class Container:
         return EvidenceService(
             records=self.records, blobs=self.evidence_blobs, clock=self.clock, incidents=self.incidents, audit=self.audit,
             limits=EvidenceLimits.from_settings(self.settings),
-            terms=lambda uow, org, incident, received_at: self.retention.evidence_terms(uow, org, incident, received_at),
+            terms=lambda uow, org, incident, received_at, kind: self.retention.evidence_terms(uow, org, incident, received_at, kind),
         )
 
     @cached_property

@@ -70,6 +70,7 @@ class StatisticsRow(BaseModel):
     kept: int
     deleted: int
     total: int
+    poi_images_deleted: int = Field(0, description="Person-of-interest images of these incidents erased ahead of them (the incidents stay)")
 
 
 class StatisticsOut(BaseModel):

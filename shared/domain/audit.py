@@ -2,6 +2,13 @@
 
 The chain makes an edited, inserted or removed entry detectable: each entry's hash
 covers its content and the previous entry's hash.
+
+Retention prunes a chain only from its start (oldest first). Before entries go, an
+anchor records the seq and hash of the last one removed; verification then starts from
+the anchor as if it were the chain's beginning, so any later edit, insertion or removal
+still breaks a link. The anchor itself is attested by a pruning entry written into the
+chain after it (subjects `seq:<n>` and `hash:<h>`), so an anchor moved by hand to hide
+removed entries does not verify either.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from typing import Any
 from pydantic import BaseModel
 
 AUDIT_CHAIN = "audit"
+# The entity of the entry that records a pruning of the chain (and attests its anchor).
+ANCHOR_ENTITY = "audit/anchor"
 
 
 class AuditAction(StrEnum):
@@ -81,3 +90,33 @@ def first_broken_link(entries: list[dict[str, Any]], predecessor_hash: str = "")
         expected_prev = e["hash"]
         expected_seq += 1
     return None
+
+
+def anchor_subjects(seq: int, hash_: str, count: int) -> list[str]:
+    """What a pruning entry records of the anchor it set: the last removed seq and hash,
+    and how many entries the chain has lost to retention in all."""
+    return [f"seq:{seq}", f"hash:{hash_}", f"count:{count}"]
+
+
+def attests(entry: dict[str, Any] | None, anchor: dict[str, Any]) -> bool:
+    """Whether a pruning entry names exactly this anchor (seq and hash)."""
+    if entry is None:
+        return False
+    subjects = set(entry.get("subjects") or [])
+    return f"seq:{anchor['seq']}" in subjects and f"hash:{anchor['hash']}" in subjects
+
+
+def prunable_prefix(entries: list[dict[str, Any]], predecessor_seq: int, predecessor_hash: str, due) -> list[dict[str, Any]]:
+    """The leading entries of `entries` (ascending seq) that may be pruned: each `due`, each
+    the next seq after its predecessor and each verifying. Stops at the first that is not
+    due, a gap or a broken link, so a tampered entry is never pruned away with its proof."""
+    out: list[dict[str, Any]] = []
+    prev_seq, prev_hash = predecessor_seq, predecessor_hash
+    for e in entries:
+        if e["seq"] != prev_seq + 1 or e.get("prev_hash") != prev_hash or link_hash(prev_hash, e["seq"], e) != e.get("hash"):
+            break
+        if not due(e):
+            break
+        out.append(e)
+        prev_seq, prev_hash = e["seq"], e["hash"]
+    return out

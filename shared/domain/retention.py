@@ -36,6 +36,10 @@ DATA_TYPES = tuple(t for t in RecordType if t != RecordType.AUDIT)
 
 # The sweep lanes of the retention index: which period applies to an entry, or "held".
 HELD_LANE = "held"
+# Person-of-interest entries (one per organisation and offender, basis = the offender's
+# last linked incident) wait in this lane when a held incident kept some of their images;
+# releasing the hold puts them back in the `poi_image` lane.
+POI_HELD_LANE = "poi_held"
 
 
 # ---- calendar arithmetic ---------------------------------------------------------------
@@ -144,13 +148,47 @@ def region_rules_from_defaults(defaults: dict[str, int], bounds: dict[str, list[
     return rules
 
 
+def check_region_rules(rules: dict[RecordType, TypeRule]) -> list[dict[str, Any]]:
+    """Field errors for a region schedule whose audit period could be shorter than the
+    data it describes (DOMAIN.md: "audit log at least as long as the data it describes").
+
+    The audit default must cover the longest data default, and the longest audit period
+    an organisation may choose must cover the longest data period it may choose, so every
+    choice within the bounds can be honoured.
+    """
+    audit = rules[RecordType.AUDIT]
+    errors = []
+    longest = max(DATA_TYPES, key=lambda t: rules[t].months)
+    if audit.months < rules[longest].months:
+        errors.append({
+            "field": "rules.audit.months",
+            "message": f"audit {audit.months} months is shorter than the data it describes ({longest.value}: {rules[longest].months} months)",
+        })
+    longest_max = max(DATA_TYPES, key=lambda t: rules[t].max_months)
+    if audit.max_months < rules[longest_max].max_months:
+        errors.append({
+            "field": "rules.audit.max_months",
+            "message": f"audit max_months {audit.max_months} is shorter than the longest period organisations may choose ({longest_max.value}: {rules[longest_max].max_months} months)",
+        })
+    return errors
+
+
 def check_overrides(rules: dict[RecordType, TypeRule], overrides: dict[RecordType, int]) -> list[dict[str, Any]]:
-    """Field errors for overrides outside the region's bounds (empty when all fit)."""
+    """Field errors for overrides outside the region's bounds, or an audit period shorter
+    than the longest data period the organisation would then have (empty when all fit)."""
     errors = []
     for t, months in overrides.items():
         rule = rules[t]
         if not rule.min_months <= months <= rule.max_months:
             errors.append({"field": f"overrides.{t.value}", "message": f"{months} months is outside the region's bounds {rule.min_months}..{rule.max_months}"})
+    if RecordType.AUDIT in overrides and not errors:
+        data = {t: overrides.get(t, rules[t].months) for t in DATA_TYPES}
+        longest = max(DATA_TYPES, key=lambda t: data[t])
+        if overrides[RecordType.AUDIT] < data[longest]:
+            errors.append({
+                "field": "overrides.audit",
+                "message": f"audit {overrides[RecordType.AUDIT]} months is shorter than the data it describes ({longest.value}: {data[longest]} months)",
+            })
     return errors
 
 
@@ -203,6 +241,10 @@ class Tombstone(BaseModel):
     schedule_version: str
     cause: Literal["schedule", "erasure"]
     request_id: str | None = None
+    # Pruned audit entries (type `audit_entries`): how many, and the range of the chain.
+    count: int | None = None
+    first_seq: int | None = None
+    last_seq: int | None = None
 
 
 def tombstone_id(record_type: str, entity_id: str) -> str:

@@ -102,9 +102,10 @@ class Package:
     body: Iterator[bytes]
 
 
-# (uow, owner organisation, incident, received at) -> (immutable until, starts under legal hold).
-# Retention owns both answers: the period comes from the organisation's schedule.
-EvidenceTerms = Callable[[UnitOfWork, str, dict[str, Any], datetime], tuple[datetime, bool]]
+# (uow, owner organisation, incident, received at, kind) -> (immutable until, starts under legal hold).
+# Retention owns both answers: the period comes from the organisation's schedule (a
+# suspect image's from the person-of-interest period when that is shorter).
+EvidenceTerms = Callable[[UnitOfWork, str, dict[str, Any], datetime, str | None], tuple[datetime, bool]]
 
 
 @dataclass
@@ -158,7 +159,7 @@ class EvidenceService:
         received_at = self.clock.now()
         with self.records.unit_of_work() as uow:
             loc = self.incidents.locate(uow, principal, incident_id)
-            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, received_at)
+            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, received_at, kind.value if kind else None)
         evidence_id = new_evidence_id(loc.owner_org)
         writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
         try:
@@ -283,7 +284,7 @@ class EvidenceService:
         }
         with self.records.unit_of_work() as uow:
             # Asked again at commit: a hold placed while the bytes arrived must still apply.
-            held = self.terms(uow, loc.owner_org, loc.doc, now)[1]
+            held = self.terms(uow, loc.owner_org, loc.doc, now, None)[1]
             doc["legal_hold"] = held
             uow.insert(EVIDENCE.name, loc.owner_org, doc)
             self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.RECEIVED, principal, at=received_at,
@@ -410,7 +411,7 @@ class EvidenceService:
                 if item is not None:
                     return public(item)
             loc = self.incidents.locate(uow, principal, session["incident_id"])
-            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, self.clock.now())
+            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, self.clock.now(), session.get("kind"))
         staged = self.blobs.staged_size(upload_id)
         if staged != session["size"]:
             raise Conflict(f"Upload {upload_id} holds {staged} of {session['size']} bytes; send the rest before committing.", received=staged)
@@ -800,6 +801,33 @@ class EvidenceService:
             self.blobs.discard_staged(session["id"])
             uow.delete(EVIDENCE_UPLOADS.name, owner_org, session["id"])
         return erased
+
+    def suspect_images(self, uow: UnitOfWork, owner_org: str, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's items of kind `suspect_image` (redacted copies keep the kind), as stored."""
+        items = iterate_all(uow, EVIDENCE.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)
+        return sorted((d for d in items if d.get("kind") == EvidenceKind.SUSPECT_IMAGE.value), key=lambda d: (d["created_at"], d["id"]))
+
+    def erase_item(self, uow: UnitOfWork, owner_org: str, item: dict[str, Any], rule: str, *, custody_event: bool = True) -> None:
+        """Delete one item ahead of its incident (a person-of-interest image): its bytes
+        (refused with Conflict while a legal hold or immutability period protects them) and
+        its record. Custody stays, ended with a `deleted` event, until the incident goes
+        (`drop_custody`). Safe to repeat: bytes already gone are not an error."""
+        if item.get("legal_hold"):
+            raise Conflict(f"Evidence {item['id']} is under legal hold; release the hold before erasing.")
+        if item["retention_until"] > to_iso(self.clock.now()):
+            raise Conflict(f"Evidence {item['id']} is protected until {item['retention_until']}; it cannot be erased before then.")
+        self.blobs.delete(item["id"])
+        if custody_event:
+            self._custody(uow, owner_org, item["id"], CustodyEvent.DELETED, None, details={"rule": rule, "sha256": item["sha256"]}, system_actor="retention")
+        uow.delete(EVIDENCE.name, owner_org, item["id"])
+
+    def drop_custody(self, uow: UnitOfWork, owner_org: str, evidence_id: str) -> int:
+        """Remove the custody chain of an item erased earlier (its incident is going now)."""
+        events = list(self._events(uow, owner_org, evidence_id))
+        for event in events:
+            uow.delete(CUSTODY.name, owner_org, event["id"])
+        uow.delete(CHAIN_HEADS.name, owner_org, custody_chain(evidence_id))
+        return len(events)
 
     # ==== internals ============================================================================
     def _custody(

@@ -24,6 +24,28 @@ batches of `batch` incidents per unit of work; a batch that fails leaves nothing
 half-done on SQLite (one transaction) and a re-run finishes it. The tombstone is
 written first and checked first, so a re-run after a partial commit (Cosmos has no
 cross-container transaction) never counts or tombstones a record twice.
+
+Person-of-interest images
+-------------------------
+An image of kind `suspect_image` on an incident that names an offender is a
+person-of-interest image: it goes once the POI period has passed since that offender's
+last linked incident, even though the incident lives longer. The index holds one entry
+per (organisation, offender) (`poi_image:<offender id>`, lane `poi_image`, basis the
+occurred-at of the newest incident listing the offender), kept by the incident hook on
+create, change and evidence added. The sweep asks for due entries like every other lane
+and erases the suspect images of each of the offender's incidents, except an incident
+under a legal hold (the entry then waits in lane `poi_held` until the hold is released)
+or with a police case (its images stay with it and go when it goes). Each image leaves a
+tombstone (`poi_image:<evidence id>`), an erasure audit entry and a count; its custody
+chain ends with a `deleted` event and goes with the incident.
+
+Audit
+-----
+Each organisation's audit chain loses its oldest entries once they are older than its
+audit period, as a prefix only, behind a chain anchor (shared/services/audit.py), in
+batches of `audit_batch`; each batch leaves a tombstone of type `audit_entries` (counts
+and seq range, nothing personal) and a pruning entry in the chain. The schedule refuses
+an audit period shorter than the data it describes.
 """
 
 from __future__ import annotations
@@ -34,10 +56,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.audit import AuditAction
+from shared.domain.evidence import EvidenceKind
 from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.retention import (
     HELD_LANE,
+    POI_HELD_LANE,
     OrganisationScheduleIn,
     RecordType,
     RegionScheduleIn,
@@ -45,6 +69,7 @@ from shared.domain.retention import (
     add_months,
     basis_cutoff,
     check_overrides,
+    check_region_rules,
     effective_months,
     is_due,
     month_of,
@@ -95,6 +120,23 @@ class DependentEraser(Protocol):
     def __call__(self, uow: UnitOfWork, owner_org: str, incident_id: str, rule: str) -> int: ...
 
 
+class PoiImages(Protocol):
+    """What retention needs of the evidence locker to erase person-of-interest images."""
+
+    def suspect_images(self, uow: UnitOfWork, owner_org: str, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's items of kind `suspect_image` (redacted copies included)."""
+        ...
+
+    def erase_item(self, uow: UnitOfWork, owner_org: str, item: dict[str, Any], rule: str, *, custody_event: bool = True) -> None:
+        """Delete one item's bytes and record (Conflict while held or immutable); custody
+        ends with a `deleted` event and stays until the incident goes."""
+        ...
+
+    def drop_custody(self, uow: UnitOfWork, owner_org: str, evidence_id: str) -> int:
+        """Remove the custody chain of an item erased earlier."""
+        ...
+
+
 class HoldListener(Protocol):
     """Told when an incident's held state changes (evidence sets the blob legal-hold flag)."""
 
@@ -137,6 +179,9 @@ class RetentionService:
     hold_listeners: list[HoldListener] = field(default_factory=list)
     # Finds an incident the caller may see (IncidentService.locate): holds use the same 404 rule.
     locate: Callable[[UnitOfWork, Principal, str], Any] | None = None
+    # The evidence locker, fetched when needed (it is built after this service).
+    images: Callable[[], PoiImages] | None = None
+    audit_batch: int = 500  # audit entries pruned per unit of work
 
     # ---- schedules ---------------------------------------------------------------------
     def _region_doc(self, uow: UnitOfWork) -> tuple[dict[RecordType, TypeRule], int, str]:
@@ -167,6 +212,9 @@ class RetentionService:
     def set_region_schedule(self, principal: Principal, body: RegionScheduleIn, if_match: str | None) -> tuple[dict[str, Any], str]:
         """Replace the region's schedule as a new version (If-Match), audited."""
         etag_in = _need_etag(if_match)
+        errors = check_region_rules(body.rules)
+        if errors:
+            raise Invalid("; ".join(e["message"] for e in errors), errors=errors)
         with self.records.unit_of_work() as uow:
             _, version, etag = self._region_doc(uow)
             if etag_in != etag:
@@ -250,9 +298,42 @@ class RetentionService:
     def on_incident(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], change: str) -> dict[str, Any]:
         """IncidentService hook: keep the incident's retention and person index entries current."""
         org = incident["organisation_id"]
+        before = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident["id"]))
         self._index_incident(uow, org, incident)
         self._index_persons(uow, org, incident)
+        previous = set(before.get("offender_ids", [])) if before else set()
+        for offender_id in sorted(previous | set(incident.get("offender_ids", []))):
+            self._index_offender(uow, org, offender_id, incident)
         return {}
+
+    def _index_offender(self, uow: UnitOfWork, org: str, offender_id: str, incident: dict[str, Any] | None, *, gone: str | None = None) -> None:
+        """Set the offender's person-of-interest entry to its last linked incident.
+
+        `incident` is the incident being written (queries may not see this unit's writes
+        yet, so it is taken as given); `gone` an incident being deleted. The entry goes back
+        to the `poi_image` lane: a change (a later incident, an image added to an old one)
+        is looked at again by the next sweep. No incident left: the entry goes.
+        """
+        this = incident["id"] if incident else gone
+        last_at: str | None = None
+        last_id: str | None = None
+        if incident is not None and offender_id in incident.get("offender_ids", []):
+            last_at, last_id = incident["occurred_at"], incident["id"]
+        page = uow.query(INCIDENTS.name, [org], [Where("offender_ids", "contains", offender_id)], order_by="occurred_at", descending=True, limit=2)
+        for doc in page.items:
+            if doc["id"] == this:
+                continue
+            if last_at is None or doc["occurred_at"] > last_at:
+                last_at, last_id = doc["occurred_at"], doc["id"]
+            break
+        entry_id = index_id(RecordType.POI_IMAGE.value, offender_id)
+        if last_at is None:
+            uow.delete(RETENTION_INDEX.name, org, entry_id)
+            return
+        uow.upsert(RETENTION_INDEX.name, org, {
+            "id": entry_id, "entity_id": offender_id, "type": RecordType.POI_IMAGE.value, "lane": RecordType.POI_IMAGE.value,
+            "basis_at": last_at, "last_incident_id": last_id,
+        })
 
     def _index_incident(self, uow: UnitOfWork, org: str, incident: dict[str, Any], *, holds: int | None = None) -> dict[str, Any]:
         entry_id = index_id("incident", incident["id"])
@@ -275,6 +356,11 @@ class RetentionService:
             "store_id": incident["store_id"],
             "category": incident["category"],
             "holds": holds,
+            # Which offenders the incident names (to move their POI entries when that
+            # changes) and which of its images were erased as person-of-interest images
+            # (their custody chains go with the incident).
+            "offender_ids": list(incident.get("offender_ids", [])),
+            "poi_erased": existing.get("poi_erased", []) if existing else [],
         }
         uow.upsert(RETENTION_INDEX.name, org, entry)
         return entry
@@ -319,11 +405,137 @@ class RetentionService:
             with self.records.unit_of_work() as uow:
                 schedule = self.schedule_for(uow, org)
             months = schedule.months
+            # Images first: an image due under the POI rule goes even if its incident is due today.
+            self._sweep_poi_images(org, months[RecordType.POI_IMAGE], schedule, as_of, report)
             for lane in INCIDENT_LANES:
                 self._sweep_lane(org, lane, months[lane], schedule, as_of, report)
             self._sweep_email_bodies(org, months[RecordType.D2P_EMAIL_BODY], schedule, as_of, report)
             self._sweep_unlinked_hits(org, months[RecordType.ANPR_HIT], as_of, report)
+        # Every organisation homed here keeps an audit chain (forces and the platform too).
+        for org in organisations if organisations is not None else self.homed():
+            with self.records.unit_of_work() as uow:
+                schedule = self.schedule_for(uow, org)
+            self._sweep_audit(org, schedule.months[RecordType.AUDIT], schedule, as_of, report)
         return report
+
+    def homed(self) -> list[str]:
+        """Every organisation homed in this region, of any kind."""
+        with self.records.unit_of_work() as uow:
+            return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], []) if d.get("home_region") == self.region)
+
+    def _sweep_audit(self, org: str, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
+        """Prune the organisation's audit chain of entries older than `months`, oldest
+        first, `audit_batch` per unit of work, each batch anchored, tombstoned and audited."""
+        rule = rule_text(RecordType.AUDIT, months)
+        report.counts.setdefault("audit_entries_pruned", 0)
+
+        def due(entry: dict[str, Any]) -> bool:
+            return is_due(from_iso(entry["at"]), months, as_of)
+
+        while True:
+            with self.records.unit_of_work() as uow:
+                removed = self.audit.prune_prefix(uow, org, due=due, limit=self.audit_batch, rule=rule, schedule_version=schedule.version)
+                if removed:
+                    first, last = removed[0]["seq"], removed[-1]["seq"]
+                    uow.insert(TOMBSTONES.name, org, {
+                        "id": tombstone_id("audit_entries", f"{first:012d}-{last:012d}"), "entity_id": f"audit/{first}-{last}", "type": "audit_entries",
+                        "deleted_at": to_iso(self.clock.now()), "rule": rule, "schedule_version": schedule.version, "cause": "schedule", "request_id": None,
+                        "count": len(removed), "first_seq": first, "last_seq": last,
+                    })
+            report.counts["audit_entries_pruned"] += len(removed)
+            if len(removed) < self.audit_batch:
+                return
+
+    def _sweep_poi_images(self, org: str, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
+        """Erase person-of-interest images of offenders whose last linked incident is
+        `months` old, through (lane, basis_at), at most `batch` images per unit of work."""
+        cutoff = to_iso(basis_cutoff(as_of, months))
+        where = [Where("lane", "eq", RecordType.POI_IMAGE.value), Where("basis_at", "le", cutoff)]
+        rule = rule_text(RecordType.POI_IMAGE, months)
+        for key in ("poi_images_deleted", "poi_images_kept_held", "poi_images_kept_police_case"):
+            report.counts.setdefault(key, 0)
+        continuation = None
+        while True:
+            finished = exhausted = False
+            with self.records.unit_of_work() as uow:
+                page = uow.query(RETENTION_INDEX.name, [org], where, order_by="basis_at", limit=self.batch, continuation=continuation)
+                budget = self.batch
+                for entry in page.items:
+                    if not is_due(from_iso(entry["basis_at"]), months, as_of):
+                        finished = True  # ordered by basis: nothing after this one is due either
+                        break
+                    erased, complete = self._erase_offender_images(uow, org, entry, rule, schedule.version, budget, report)
+                    budget -= erased
+                    if not complete:
+                        exhausted = True
+                        break
+            if exhausted:
+                continue  # the same page again: finished entries left the lane, the unfinished one resumes
+            continuation = page.continuation
+            if finished or not continuation:
+                return
+
+    def _erase_offender_images(self, uow: UnitOfWork, org: str, entry: dict[str, Any], rule: str, version: str, budget: int, report: JobReport) -> tuple[int, bool]:
+        """Erase the suspect images of every incident naming the entry's offender (held and
+        police-case incidents excepted). Returns (images erased, whether the entry is done);
+        stops unfinished when `budget` images were erased."""
+        assert self.images is not None, "RetentionService.images must be wired to the evidence locker"
+        images = self.images()
+        offender_id = entry["entity_id"]
+        erased = 0
+        held = protected = False
+        for incident in list(iterate_all(uow, INCIDENTS.name, [org], [Where("offender_ids", "contains", offender_id)])):
+            items = images.suspect_images(uow, org, incident["id"])
+            if not items:
+                continue
+            if self.is_held(uow, org, incident["id"]):
+                held = True
+                report.counts["poi_images_kept_held"] += len(items)
+                continue
+            if self._has_police_case(uow, org, incident["id"]):
+                report.counts["poi_images_kept_police_case"] += len(items)
+                continue
+            for item in items:
+                if erased >= budget:
+                    return erased, False
+                try:
+                    self._erase_poi_image(uow, org, incident, item, rule, version, images)
+                except Conflict as exc:
+                    # Still immutable (the schedule was shortened after upload) or held on the
+                    # item itself: nothing of it was written; the entry stays due and is
+                    # looked at again by the next run.
+                    protected = True
+                    report.counts["kept_protected"] = report.counts.get("kept_protected", 0) + 1
+                    report.notes.append(f"person-of-interest image {item['id']} kept: {exc.detail}")
+                    continue
+                erased += 1
+                report.counts["poi_images_deleted"] += 1
+        if held:
+            uow.upsert(RETENTION_INDEX.name, org, {**_strip(entry), "lane": POI_HELD_LANE})
+        elif not protected:
+            uow.delete(RETENTION_INDEX.name, org, entry["id"])
+        return erased, True
+
+    def _erase_poi_image(self, uow: UnitOfWork, org: str, incident: dict[str, Any], item: dict[str, Any], rule: str, version: str, images: PoiImages) -> None:
+        tid = tombstone_id(RecordType.POI_IMAGE.value, item["id"])
+        first = uow.get(TOMBSTONES.name, org, tid) is None
+        # An earlier attempt that wrote its tombstone also wrote the custody event: not twice.
+        images.erase_item(uow, org, item, rule, custody_event=first)
+        if not first:
+            return
+        uow.insert(TOMBSTONES.name, org, {
+            "id": tid, "entity_id": item["id"], "type": RecordType.POI_IMAGE.value, "deleted_at": to_iso(self.clock.now()), "rule": rule,
+            "schedule_version": version, "cause": "schedule", "request_id": None,
+        })
+        self.audit.record(
+            uow, owner_org=org, principal=None, action=AuditAction.ERASURE, operation="retention.poi_image", entity=f"evidence/{item['id']}",
+            subjects=[incident["id"]], purpose=rule, system_actor=SYSTEM_ACTOR,
+        )
+        entry = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident["id"]))
+        if entry is None:
+            entry = self._index_incident(uow, org, incident)
+        uow.upsert(RETENTION_INDEX.name, org, {**_strip(entry), "poi_erased": [*entry.get("poi_erased", []), item["id"]]})
+        self._count(uow, org, entry, "poi_images_deleted")
 
     def _sweep_unlinked_hits(self, org: str, months: int, as_of: datetime, report: JobReport) -> None:
         """Delete ANPR hits linked to no incident once `months` have passed since the read.
@@ -423,15 +635,20 @@ class RetentionService:
             if finished or page.continuation is None or progress == 0:
                 return
 
-    def evidence_terms(self, uow: UnitOfWork, org: str, incident: dict[str, Any], received_at: datetime) -> tuple[datetime, bool]:
+    def evidence_terms(self, uow: UnitOfWork, org: str, incident: dict[str, Any], received_at: datetime, kind: str | None = None) -> tuple[datetime, bool]:
         """How long new evidence of `incident` stays immutable, and whether it starts held.
 
         Protection runs on the incident's own clock (from when it occurred, for the
         evidence period of the organisation's schedule), so it ends no later than the
-        incident falls due and the sweep can remove the files with it. Never less than a
-        day past receipt: a store cannot set an immutability period in the past.
+        incident falls due and the sweep can remove the files with it. A suspect image may
+        become a person-of-interest image, due the POI period after its offender's last
+        incident (never earlier than after this one), so its protection ends by then. Never
+        less than a day past receipt: a store cannot set an immutability period in the past.
         """
-        months = self.schedule_for(uow, org).months[RecordType.EVIDENCE]
+        all_months = self.schedule_for(uow, org).months
+        months = all_months[RecordType.EVIDENCE]
+        if kind == EvidenceKind.SUSPECT_IMAGE.value:
+            months = min(months, all_months[RecordType.POI_IMAGE])
         until = add_months(from_iso(incident["occurred_at"]), months)
         return max(until, received_at + timedelta(days=1)), self.is_held(uow, org, incident["id"])
 
@@ -468,6 +685,11 @@ class RetentionService:
         for eraser in self.erasers:
             removed += eraser(uow, org, incident_id, rule) or 0
         removed += self._erase_hits(uow, org, incident_id)
+        if entry.get("poi_erased") and self.images is not None:
+            images = self.images()
+            for evidence_id in entry["poi_erased"]:
+                images.drop_custody(uow, org, evidence_id)
+        doc = uow.get(INCIDENTS.name, org, incident_id)
         if uow.get(TOMBSTONES.name, org, tid) is None:
             uow.insert(
                 TOMBSTONES.name, org,
@@ -492,6 +714,9 @@ class RetentionService:
                     uow.delete(ACCESS_GRANTS.name, grant["_tenant"], grant["id"])
         uow.delete(INCIDENTS.name, org, incident_id)
         uow.delete(RETENTION_INDEX.name, org, entry["id"])
+        # The offender's last linked incident may now be an older one.
+        for offender_id in (doc or {}).get("offender_ids", []):
+            self._index_offender(uow, org, offender_id, None, gone=incident_id)
         return removed
 
     @staticmethod
@@ -512,12 +737,18 @@ class RetentionService:
             return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [Where("kind", "eq", OrgKind.POLICE_FORCE.value)]))
 
     def _count_deleted(self, uow: UnitOfWork, org: str, entry: dict[str, Any]) -> None:
+        self._count(uow, org, entry, "deleted")
+
+    @staticmethod
+    def _count(uow: UnitOfWork, org: str, entry: dict[str, Any], what: str) -> None:
+        """Add one to a count kept per (month, store, category) of the incident's entry."""
         key = f"{entry['month']}|{entry['store_id']}|{entry['category']}"
         doc = uow.get(RETENTION_COUNTS.name, org, key)
         if doc is None:
-            uow.insert(RETENTION_COUNTS.name, org, {"id": key, "month": entry["month"], "store_id": entry["store_id"], "category": entry["category"], "deleted": 1})
+            base = {"id": key, "month": entry["month"], "store_id": entry["store_id"], "category": entry["category"], "deleted": 0, "poi_images_deleted": 0}
+            uow.insert(RETENTION_COUNTS.name, org, {**base, what: 1})
         else:
-            uow.replace(RETENTION_COUNTS.name, org, {**_strip(doc), "deleted": doc["deleted"] + 1}, if_match=doc["_etag"])
+            uow.replace(RETENTION_COUNTS.name, org, {**_strip(doc), what: doc.get(what, 0) + 1}, if_match=doc["_etag"])
 
     # ---- legal holds -------------------------------------------------------------------
     def _locate_for_hold(self, uow: UnitOfWork, principal: Principal, incident_id: str):
@@ -578,6 +809,12 @@ class RetentionService:
             if (held and count == 1) or (not held and count == 0):
                 for listener in self.hold_listeners:
                     listener(uow, principal, owner, incident_id, held, reason)
+            if not held and count == 0:
+                # Person-of-interest images the hold kept are due again at the next sweep.
+                for offender_id in loc.doc.get("offender_ids", []):
+                    poi = uow.get(RETENTION_INDEX.name, owner, index_id(RecordType.POI_IMAGE.value, offender_id))
+                    if poi is not None and poi["lane"] == POI_HELD_LANE:
+                        uow.upsert(RETENTION_INDEX.name, owner, {**_strip(poi), "lane": RecordType.POI_IMAGE.value})
             return self._hold_view(uow, owner, incident_id, changed)
 
     @staticmethod
@@ -617,14 +854,16 @@ class RetentionService:
         rows: dict[tuple[str, str, str], dict[str, Any]] = {}
 
         def row(month: str, store: str, category: str) -> dict[str, Any]:
-            return rows.setdefault((month, store, category), {"month": month, "store_id": store, "category": category, "kept": 0, "deleted": 0})
+            return rows.setdefault((month, store, category), {"month": month, "store_id": store, "category": category, "kept": 0, "deleted": 0, "poi_images_deleted": 0})
 
         where = [Where("month", "ge", from_month), Where("month", "le", to_month)]
         with self.records.unit_of_work() as uow:
             for e in iterate_all(uow, RETENTION_INDEX.name, [org], where, limit=1000):
                 row(e["month"], e["store_id"], e["category"])["kept"] += 1
             for c in iterate_all(uow, RETENTION_COUNTS.name, [org], where, limit=1000):
-                row(c["month"], c["store_id"], c["category"])["deleted"] += c["deleted"]
+                r = row(c["month"], c["store_id"], c["category"])
+                r["deleted"] += c.get("deleted", 0)
+                r["poi_images_deleted"] += c.get("poi_images_deleted", 0)
         out = sorted(rows.values(), key=lambda r: (r["month"], r["store_id"], r["category"]))
         for r in out:
             r["total"] = r["kept"] + r["deleted"]
