@@ -92,9 +92,11 @@ class AuditTrail:
                 )
                 if not page.items:
                     break
-                broken = first_broken_link(page.items, prev_hash)
-                if broken is None and page.items[0]["seq"] != next_seq:
+                # A gap before the page is named as the missing entry, not as a bad link after it.
+                if page.items[0]["seq"] != next_seq:
                     broken = {"seq": next_seq, "id": None, "reason": f"entry {next_seq} is missing"}
+                else:
+                    broken = first_broken_link(page.items, prev_hash)
                 if broken:
                     return {"verified": False, "entries_checked": checked + broken["seq"] - next_seq, "first_broken": broken, "pruned": pruned}
                 checked += len(page.items)
