@@ -120,7 +120,12 @@ class AuditTrail:
         anchor = self.anchor(uow, org_id)
         base_seq = anchor["seq"] if anchor else 0
         base_hash = anchor["hash"] if anchor else ""
-        page = uow.query(AUDIT.name, [org_id], [Where("chain", "eq", AUDIT_CHAIN)], order_by="seq", limit=limit)
+        where = [Where("chain", "eq", AUDIT_CHAIN)]
+        # One read when nothing is due (the daily case): the oldest entry decides.
+        oldest = uow.query(AUDIT.name, [org_id], where, order_by="seq", limit=1).items
+        if not oldest or (oldest[0]["seq"] > base_seq and not due(oldest[0])):
+            return []
+        page = uow.query(AUDIT.name, [org_id], where, order_by="seq", limit=limit)
         leftovers = [e for e in page.items if e["seq"] <= base_seq]
         fresh = [e for e in page.items if e["seq"] > base_seq]
         removed = prunable_prefix(fresh, base_seq, base_hash, due)
