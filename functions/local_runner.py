@@ -1,14 +1,21 @@
-"""`make run`: the whole platform in one process on the embedded backend.
+"""`make run`: the whole platform on the embedded backend.
 
 The HTTP app under uvicorn, a worker thread per queue and a timer thread that fires
 jobs on the same NCRONTAB schedules the Azure stamp uses. Ctrl-C stops all of it.
+
+`HTTP_PROCESSES=N` serves HTTP from N processes sharing one listening socket (as the
+Functions host runs several Python worker processes per instance): the handlers are
+CPU-bound under one GIL per process, so a second process uses a second core. Queue
+workers and timers run once, in the first process.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import random
+import socket
 import threading
 from datetime import UTC, datetime
 
@@ -77,6 +84,35 @@ def start_background(container: Container, stop: threading.Event) -> list[thread
     return threads
 
 
+def _http_process(sock: socket.socket, log_level: str) -> None:
+    """One more HTTP process: its own container over the same region store and socket."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    container = default_container()
+    try:
+        uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning", access_log=False)).run(sockets=[sock])
+    finally:
+        container.close()
+
+
+def serve_http(container: Container, port: int, processes: int) -> None:
+    """Serve the API on 127.0.0.1:`port` from `processes` processes until stopped."""
+    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    sock = config.bind_socket()
+    spawn = multiprocessing.get_context("spawn")
+    level = os.environ.get("VIGIL_LOG_LEVEL", "INFO")
+    others = [spawn.Process(target=_http_process, args=(sock, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)]
+    for p in others:
+        p.start()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        for p in others:
+            p.terminate()
+        for p in others:
+            p.join(timeout=10)
+        sock.close()
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = default_container()
@@ -87,9 +123,11 @@ def main() -> None:
     from functions.cli import demo_token
 
     port = int(os.environ.get("PORT", "7071"))
+    processes = max(1, int(os.environ.get("HTTP_PROCESSES", "1")))
     token = demo_token(container, "northwind", "Retailer.Reporter", stores=["nw-plymouth"])
     print(
-        f"\nVigil is running on http://127.0.0.1:{port}/api/v1 (region {container.settings.region}, {added} demo records seeded)\n"
+        f"\nVigil is running on http://127.0.0.1:{port}/api/v1 (region {container.settings.region}, {added} demo records seeded"
+        f"{f', {processes} HTTP processes' if processes > 1 else ''})\n"
         f"  API docs:  http://127.0.0.1:{port}/api/v1/docs\n"
         f"  Try:       curl -s -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/v1/incidents\n"
         f"  Tokens:    make token ORG=northwind ROLE=Retailer.Investigator\n",
@@ -98,7 +136,7 @@ def main() -> None:
     stop = threading.Event()
     start_background(container, stop)
     try:
-        uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        serve_http(container, port, processes)
     finally:
         stop.set()
         container.close()

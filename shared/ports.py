@@ -86,6 +86,16 @@ class UnitOfWork(Protocol):
     def delete(self, collection: str, tenant: str, id: str) -> bool:
         """Remove; False when it was already gone."""
 
+    def insert_many(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Insert each document whose id is new (once, if repeated); returns which were new."""
+
+    def delete_many(self, collection: str, keys: Sequence[tuple[str, str]]) -> int:
+        """Remove (tenant, id) pairs; returns how many existed."""
+
+    def delete_where(self, collection: str, where: Sequence[Where], *, order_by: str, limit: int) -> list[tuple[str, str]]:
+        """Remove up to `limit` documents of any tenant matching `where`, first by `order_by`,
+        without loading them; returns the (tenant, id) keys removed. For timer sweeps."""
+
     def append_chained(
         self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker
     ) -> ChainLink | None:
@@ -103,6 +113,9 @@ class UnitOfWork(Protocol):
 
 
 class RecordStore(Protocol):
+    def read_only(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit that only reads (writes raise): takes no write lock."""
+
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work; it commits when the block ends without error, else rolls back."""
 

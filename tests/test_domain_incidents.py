@@ -20,6 +20,7 @@ from shared.domain.tenancy import ShareLevel
         "WR21\u00a0XKD",  # no-break space from a copied form
         "ＷＲ２１ ＸＫＤ",  # full-width, as some phone keyboards type
         "𝐖𝐑𝟐𝟏𝐗𝐊𝐃",  # mathematical bold, from styled text
+        "WR21\u200bXKD", "\ufeffWR21 XKD", "WR\u00ad21\u2060XKD",  # invisible characters pasted from a web page or chat
     ],
 )
 def test_plate_variants_normalise_to_one_key(raw):
@@ -39,7 +40,7 @@ def test_unicode_look_alikes_match_the_latin_plate(raw, expected):
     assert normalise_plate(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "--", "<script>", "AB12 CDE!", "ДЖ12", "A" * 11, "AB12😀CDE", "AB12\u200bCDE"])
+@pytest.mark.parametrize("raw", ["", "   ", "--", "<script>", "AB12 CDE!", "ДЖ12", "A" * 11, "AB12😀CDE", "AB12\u200b!CDE"])
 def test_non_plates_are_refused(raw):
     with pytest.raises(PlateError):
         normalise_plate(raw)

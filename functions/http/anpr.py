@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http.deps import container, require
+from functions.http.fastjson import OrjsonRoute
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
@@ -173,7 +174,7 @@ def _aware(name: str, value: datetime | None) -> None:
 
 
 def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["anpr"])
+    r = APIRouter(tags=["anpr"], route_class=OrjsonRoute)
     Limit = Annotated[int, Query(ge=1, le=settings.max_page_size)]
     Continuation = Annotated[str | None, Query(max_length=2000)]
 

@@ -34,7 +34,7 @@ from shared.domain.anpr import (
     VehicleIn,
     backoff_seconds,
     interest_holds,
-    read_expiry,
+    read_expiry_text,
     read_id,
     read_problems,
     search_tier,
@@ -46,7 +46,7 @@ from shared.domain.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, 
 from shared.domain.incidents import PlateError, normalise_plate, view_for_partner
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
 from shared.ports import Clock, JobReport, MessageQueue, PermanentMailError, RecordStore, TransientMailError, UnitOfWork, WebhookSender, Where, iterate_all
-from shared.records import ALERT_DELIVERIES, ALERT_SUBSCRIPTIONS, ANPR_HITS, ANPR_READS, ANPR_SETTINGS, SHARING, VEHICLES
+from shared.records import ALERT_DELIVERIES, ALERT_SUBSCRIPTIONS, ANPR_HITS, ANPR_READS, ANPR_SETTINGS, OUTBOX, SHARING, VEHICLES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.settings import Settings
@@ -132,45 +132,51 @@ class AnprService:
         org = principal.organisation_id
         now = self.clock.now()
         stores = {s.id: s for s in self.directory.stores_of(org)}
+        # The batch is checked and its records built before the write transaction opens:
+        # writers queue on one lock, so it is held only for the writes themselves.
+        with self.records.read_only() as snapshot:
+            retention = self.retention_days(snapshot, org)
+        errors: list[dict[str, Any]] = []
+        docs: list[dict[str, Any]] = []
+        received = to_iso(now)
+        max_patch = self.settings.anpr_max_patch_bytes
+        allowed = principal.stores
+        for i, read in enumerate(batch.reads):
+            store = stores.get(read.store_id)
+            if store is None or (allowed and read.store_id not in allowed):
+                errors.append({"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"})
+                continue
+            problems = read_problems(read, now=now, retention_days=retention, max_patch_bytes=max_patch)
+            if problems:
+                errors.extend({"field": f"reads.{i}.{p.split(':', 1)[0]}", "message": p.split(": ", 1)[1]} for p in problems)
+                continue
+            plate = normalise_plate(read.plate)
+            captured = to_iso(read.captured_at)
+            docs.append(
+                {
+                    "id": read_id(read.store_id, read.camera_id, plate, captured),
+                    "plate": plate,
+                    "plate_raw": read.plate,
+                    "camera_id": read.camera_id,
+                    "store_id": read.store_id,
+                    "force_id": store.force_id,
+                    "captured_at": captured,
+                    "confidence": read.confidence,
+                    "direction": read.direction,
+                    "plate_image": read.plate_image,
+                    "received_at": received,
+                    "device": principal.user_id,
+                    "expires_at": read_expiry_text(captured, retention),
+                }
+            )
+        if errors:
+            bad = sorted({int(e["field"].split(".")[1]) for e in errors})
+            raise Invalid(
+                f"{len(bad)} of {len(batch.reads)} reads are not valid (indexes {', '.join(map(str, bad[:20]))}); the batch was refused and nothing was stored.",
+                errors=errors[:200],
+                bad_reads=bad,
+            )
         with self.records.unit_of_work() as uow:
-            retention = self.retention_days(uow, org)
-            errors: list[dict[str, Any]] = []
-            docs: list[dict[str, Any]] = []
-            received = to_iso(now)
-            for i, read in enumerate(batch.reads):
-                store = stores.get(read.store_id)
-                if store is None or (principal.stores and read.store_id not in principal.stores):
-                    errors.append({"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"})
-                    continue
-                problems = read_problems(read, now=now, retention_days=retention, max_patch_bytes=self.settings.anpr_max_patch_bytes)
-                if problems:
-                    errors.extend({"field": f"reads.{i}.{p.split(':', 1)[0]}", "message": p.split(": ", 1)[1]} for p in problems)
-                    continue
-                plate = normalise_plate(read.plate)
-                docs.append(
-                    {
-                        "id": read_id(read.store_id, read.camera_id, plate, read.captured_at),
-                        "plate": plate,
-                        "plate_raw": read.plate,
-                        "camera_id": read.camera_id,
-                        "store_id": read.store_id,
-                        "force_id": store.force_id,
-                        "captured_at": to_iso(read.captured_at),
-                        "confidence": read.confidence,
-                        "direction": read.direction,
-                        "plate_image": read.plate_image,
-                        "received_at": received,
-                        "device": principal.user_id,
-                        "expires_at": to_iso(read_expiry(read.captured_at, retention)),
-                    }
-                )
-            if errors:
-                bad = sorted({int(e["field"].split(".")[1]) for e in errors})
-                raise Invalid(
-                    f"{len(bad)} of {len(batch.reads)} reads are not valid (indexes {', '.join(map(str, bad[:20]))}); the batch was refused and nothing was stored.",
-                    errors=errors[:200],
-                    bad_reads=bad,
-                )
             inserted = uow.insert_many(ANPR_READS.name, org, docs)
             new = [d for d, ok in zip(docs, inserted, strict=True) if ok]
             hits = self._match(uow, org, new, now) if new else []
@@ -185,9 +191,12 @@ class AnprService:
                     uow, owner_org=org, principal=principal, action=AuditAction.COMBINATION, operation="anpr.match",
                     entity="anpr_hit", fields=["plate"], subjects=[h["id"] for h in hits],
                 )
-        # After commit, so a worker never looks for a hit that is not there yet.
-        for h in hits:
-            self._queue_alert(org, h["id"])
+                # The alert is owed from the moment the hit exists: its message is written with
+                # the hit, so a queue outage delays the alert (the outbox relay sends it) instead
+                # of losing it.
+                uow.insert_many(OUTBOX.name, org, [self._alert_message(org, h["id"], received) for h in hits])
+        if hits:
+            self._relay_alerts(org, [h["id"] for h in hits])
         index = {d["id"]: i for i, d in enumerate(docs)}
         return {
             "accepted": len(docs),
@@ -196,11 +205,26 @@ class AnprService:
             "hits": [{"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"], "vehicle_owner": h["vehicle_owner"]} for h in hits],
         }
 
-    def _queue_alert(self, org: str, hit_id: str) -> None:
+    @staticmethod
+    def _alert_message(org: str, hit_id: str, created_at: str) -> dict[str, Any]:
+        message_id = f"hit-{hit_id}"
+        return {
+            "id": message_id, "queue": ALERTS_QUEUE, "message_id": message_id,
+            "body": {"tenant": org, "hit_id": hit_id}, "created_at": created_at,
+        }
+
+    def _relay_alerts(self, org: str, hit_ids: list[str]) -> None:
+        """Right after commit: move the hits' alert messages from the outbox to the queue.
+        A failure here is left to the outbox-relay timer, which sends whatever remains."""
         try:
-            self.queue.send(ALERTS_QUEUE, {"tenant": org, "hit_id": hit_id}, message_id=f"hit-{hit_id}")
-        except Exception:  # noqa: BLE001 - the reads and hit are committed; failing the batch now would not bring the alert back
-            log.exception("could not queue an ANPR alert; the hit is stored and listed", extra={"hit_id": hit_id})
+            with self.records.unit_of_work() as uow:
+                for hit_id in hit_ids:
+                    doc = uow.get(OUTBOX.name, org, f"hit-{hit_id}")
+                    if doc is not None:
+                        self.queue.send(doc["queue"], doc["body"], message_id=doc["message_id"])
+                        uow.delete(OUTBOX.name, org, doc["id"])
+        except Exception:  # noqa: BLE001 - the outbox keeps the messages; the relay timer retries them
+            log.warning("could not queue ANPR alerts now; the outbox relay will", extra={"hits": len(hit_ids)})
 
     def _match(self, uow: UnitOfWork, org: str, reads: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         """Hits for `reads`: one indexed `in` lookup per chunk of distinct plates."""
@@ -698,14 +722,14 @@ class AnprService:
         per_tenant: dict[str, int] = {}
         batches = 0
         while True:
+            # Key-only: the store deletes by the expiry index without loading the reads.
             with self.records.unit_of_work() as uow:
-                due = uow.query(ANPR_READS.name, None, [Where("expires_at", "le", cutoff)], order_by="expires_at", limit=batch).items
-                if due:
-                    uow.delete_many(ANPR_READS.name, [(d["_tenant"], d["id"]) for d in due])
-                    batches += 1
-                    for d in due:
-                        per_tenant[d["_tenant"]] = per_tenant.get(d["_tenant"], 0) + 1
-            if len(due) < batch:
+                gone = uow.delete_where(ANPR_READS.name, [Where("expires_at", "le", cutoff)], order_by="expires_at", limit=batch)
+            if gone:
+                batches += 1
+                for tenant, _ in gone:
+                    per_tenant[tenant] = per_tenant.get(tenant, 0) + 1
+            if len(gone) < batch:
                 break
         if per_tenant:
             with self.records.unit_of_work() as uow:

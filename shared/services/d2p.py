@@ -310,7 +310,8 @@ class D2PService:
             log.warning("immediate relay failed; the sweep will move it", extra={"dispatch_id": dispatch["id"]})
 
     def relay(self, as_of: datetime, *, batch: int = 200) -> JobReport:
-        """Timer: move every outbox message to the queue (stragglers and auto-sent dispatches)."""
+        """Timer: move every outbox message to the queue (stragglers, auto-sent dispatches and
+        ANPR alerts whose immediate send failed)."""
         report = JobReport(job="outbox-relay", as_of=as_of, counts={"relayed": 0, "duplicates": 0, "failed": 0})
         with self.records.unit_of_work() as uow:
             docs = uow.query(OUTBOX.name, None, [Where("created_at", "le", to_iso(as_of))], order_by="created_at", limit=batch).items
@@ -331,6 +332,8 @@ class D2PService:
         accepted = self.queue.send(doc["queue"], doc["body"], message_id=doc["message_id"])
         tenant = doc.get("_tenant") or doc["body"]["owner_org"]
         uow.delete(OUTBOX.name, tenant, doc["id"])
+        if not doc.get("dispatch_id"):
+            return accepted  # another capability's message (an ANPR alert): nothing more to move on
         dispatch = uow.get(DISPATCHES.name, tenant, doc["dispatch_id"])
         if dispatch is not None and dispatch["status"] == DispatchStatus.QUEUED:
             new = _clean(dispatch)

@@ -204,6 +204,34 @@ def test_delete_many_counts_what_existed(record_store):
         assert uow.count("incidents", [u]) == 0
 
 
+def test_delete_where_removes_the_earliest_due_across_tenants(record_store):
+    t, u = "org-" + _id(), "org-" + _id()
+    # Expiry times far in the past, so no other test's records are due at these cut-offs.
+    with record_store.unit_of_work() as uow:
+        for i in range(1, 6):
+            uow.insert("idempotency", t if i % 2 else u, {"id": f"e{i}", "expires_at": f"1990-01-0{i}T00:00:00.000000+00:00"})
+    with record_store.unit_of_work() as uow:
+        first = uow.delete_where("idempotency", [Where("expires_at", "le", "1990-01-03T00:00:00.000000+00:00")], order_by="expires_at", limit=2)
+    assert sorted(first) == sorted([(t, "e1"), (u, "e2")])
+    with record_store.unit_of_work() as uow:
+        rest = uow.delete_where("idempotency", [Where("expires_at", "le", "1990-01-03T00:00:00.000000+00:00")], order_by="expires_at", limit=10)
+    assert rest == [(t, "e3")]
+    with record_store.unit_of_work() as uow:
+        assert [d["id"] for d in uow.query("idempotency", [t, u], order_by="expires_at").items] == ["e4", "e5"]
+
+
+def test_delete_where_clears_list_fields(record_store):
+    t = "org-" + _id()
+    with record_store.unit_of_work() as uow:
+        uow.insert("incidents", t, {"id": "w1", "store_id": "s", "occurred_at": "1980-01-01T00:00:00.000000+00:00", "plates": ["W1"]})
+        uow.insert("incidents", t, {"id": "w2", "store_id": "s", "occurred_at": "2020-01-01T00:00:00.000000+00:00", "plates": ["W1"]})
+    with record_store.unit_of_work() as uow:
+        gone = uow.delete_where("incidents", [Where("occurred_at", "le", "1980-12-31T00:00:00.000000+00:00")], order_by="occurred_at", limit=5)
+    assert gone == [(t, "w1")]
+    with record_store.unit_of_work() as uow:
+        assert [d["id"] for d in uow.query("incidents", [t], [Where("plates", "contains", "W1")]).items] == ["w2"]
+
+
 def test_in_ne_and_null_filters(record_store):
     t = "org-" + _id()
     with record_store.unit_of_work() as uow:

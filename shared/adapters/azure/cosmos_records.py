@@ -839,6 +839,14 @@ class CosmosUnitOfWork:
             self._load(coll, tenant, ids)
         return sum(1 for tenant, id_ in keys if self.delete(collection, tenant, id_))
 
+    def delete_where(self, collection: str, where: Sequence[Where], *, order_by: str, limit: int) -> list[tuple[str, str]]:
+        """Delete up to `limit` matching documents of any tenant, first by `order_by` (a sweep:
+        in Azure TTL removes expiring items itself, so this only meets the stragglers)."""
+        self._check_writable()
+        keys = [(d["_tenant"], d["id"]) for d in self.query(collection, None, where, order_by=order_by, limit=limit).items]
+        self.delete_many(collection, keys)
+        return keys
+
     def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink | None:
         """Buffered: the link (seq, prev_hash, hash) is fixed at commit, so this returns None.
 

@@ -21,6 +21,11 @@ from typing import Any
 
 import orjson
 
+try:
+    import fcntl
+except ImportError:  # Windows: one process per store, the thread lock is enough
+    fcntl = None  # type: ignore[assignment]
+
 from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
 from shared.ports import ChainLink, Linker, Page, Where
@@ -43,7 +48,12 @@ def _list_table(coll: Collection, field: str) -> str:
     return f'"l_{coll.name}_{field}"'
 
 
+_PLAIN = frozenset({str, int, float, type(None)})
+
+
 def _scalar(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return to_iso(value)
     if isinstance(value, bool):
@@ -102,6 +112,35 @@ def schema_statements(coll: Collection) -> list[str]:
     return stmts
 
 
+def index_names(coll: Collection) -> set[str]:
+    """The indexes `schema_statements` makes for `coll` (others on its table are stale)."""
+    names = {f"i_{coll.name}_{f}" for f in coll.indexed}
+    names |= {f"g_{coll.name}_{f}" for f in coll.sweep_fields}
+    names |= {f"x_{coll.name}_{'_'.join(fields)}" for fields in coll.composite}
+    return names
+
+
+def _drop_stale_indexes(conn: sqlite3.Connection, coll: Collection) -> None:
+    # A catalogue change that drops an index must drop it from existing stores too, or
+    # every insert keeps paying for a b-tree nothing reads.
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (f"c_{coll.name}",)
+    ).fetchall()
+    for (name,) in rows:
+        if name not in index_names(coll):
+            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+
+def _column_adder(conn: sqlite3.Connection, coll: Collection) -> None:
+    # A field named in the catalogue after a store was made gets its column, filled from
+    # the stored documents, so queries on it see every record.
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({_table(coll)})")}
+    for f in coll.all_indexed:
+        if f"f_{f}" not in have:
+            conn.execute(f"ALTER TABLE {_table(coll)} ADD COLUMN {_col(f)}")
+            conn.execute(f"UPDATE {_table(coll)} SET {_col(f)} = json_extract(doc, ?)", (f'$."{f}"',))
+
+
 class SqliteRecordStore:
     """A region's records in one SQLite file. Thread-safe: a connection per thread."""
 
@@ -115,14 +154,35 @@ class SqliteRecordStore:
         self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        with self._write_lock:
+        # Writers in other processes (`make run` with several HTTP processes, a `make job`
+        # beside it) queue on an advisory file lock for the same reason.
+        self._lock_file = open(self.path.with_name(self.path.name + ".writelock"), "a+b")  # noqa: SIM115 - held for the store's life
+        with self._writer():
             conn = self._connection()
             for coll in ALL.values():
-                for stmt in schema_statements(coll):
+                stmts = schema_statements(coll)
+                conn.execute(stmts[0])
+                _column_adder(conn, coll)
+                _drop_stale_indexes(conn, coll)
+                for stmt in stmts[1:]:
                     conn.execute(stmt)
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(checkpoint_seconds,), name="sqlite-checkpoint", daemon=True)
         self._checkpointer.start()
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        with self._write_lock:
+            if fcntl is None:
+                yield
+                return
+            if self._lock_file.closed:  # used again after close(), as connections are
+                self._lock_file = open(self._lock_file.name, "a+b")  # noqa: SIM115
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
 
     def _checkpoint_loop(self, interval: float) -> None:
         """Copy the WAL into the database file every `interval` seconds (PASSIVE: never
@@ -165,7 +225,7 @@ class SqliteRecordStore:
             yield current
             return
         conn = self._connection()
-        with self._write_lock:
+        with self._writer():
             conn.execute("BEGIN IMMEDIATE")
             uow = SqliteUnitOfWork(conn)
             self._local.uow = uow
@@ -182,6 +242,10 @@ class SqliteRecordStore:
     @contextmanager
     def read_only(self) -> Iterator[SqliteUnitOfWork]:
         """A consistent snapshot for jobs that only read (no write lock)."""
+        current = getattr(self._local, "uow", None)
+        if current is not None:  # inside this thread's open unit: read what it sees
+            yield current
+            return
         conn = self._connection()
         conn.execute("BEGIN")
         try:
@@ -213,6 +277,7 @@ class SqliteRecordStore:
                     pass
             self._connections.clear()
         self._local = threading.local()
+        self._lock_file.close()
 
 
 class SqliteUnitOfWork:
@@ -324,8 +389,8 @@ class SqliteUnitOfWork:
 
     # ---- writes ------------------------------------------------------------
     def _row(self, coll: Collection, tenant: str, doc: dict[str, Any], etag: str) -> tuple[Any, ...]:
-        body = {k: v for k, v in doc.items() if k not in ("_etag", "_tenant")}
-        return (tenant, body["id"], etag, _dumps(body), *(_scalar(body.get(f)) for f in coll.all_indexed))
+        body = {k: v for k, v in doc.items() if k not in ("_etag", "_tenant")} if ("_etag" in doc or "_tenant" in doc) else doc
+        return (tenant, body["id"], etag, _dumps(body), *[_scalar(body.get(f)) for f in coll.all_indexed])
 
     def _write_lists(self, coll: Collection, tenant: str, doc: dict[str, Any], *, replace: bool) -> None:
         for f in coll.indexed_lists:
@@ -376,7 +441,10 @@ class SqliteUnitOfWork:
             if new:
                 present.add(doc["id"])  # a repeated id within the batch is stored once
                 fresh.append(doc)
-        self._conn.executemany(sql, [self._row(coll, tenant, doc, _etag()) for doc in fresh])
+        # One random etag base per call, numbered per row: unique per write like _etag(),
+        # without a urandom call for each of hundreds of rows.
+        base = secrets.token_hex(7)
+        self._conn.executemany(sql, [self._row(coll, tenant, doc, f"{base}{i:06x}") for i, doc in enumerate(fresh)])
         if coll.indexed_lists:
             for doc in fresh:
                 self._write_lists(coll, tenant, doc, replace=False)
@@ -426,6 +494,23 @@ class SqliteUnitOfWork:
         for f in coll.indexed_lists:
             self._conn.executemany(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", keys)
         return removed
+
+    def delete_where(self, collection: str, where: Sequence[Where], *, order_by: str, limit: int) -> list[tuple[str, str]]:
+        """Delete up to `limit` records of every tenant matching `where`, first by `order_by`;
+        returns the (tenant, id) keys deleted. One statement: documents are never loaded."""
+        self._check_writable()
+        coll = ALL[collection]
+        if order_by not in coll.all_indexed:
+            raise ValueError(f"{coll.name}.{order_by} is not indexed for ordering")
+        clauses, params = self._where_sql(coll, None, where)
+        sql_where = " AND ".join(clauses) if clauses else "1"
+        keys = self._conn.execute(
+            f"DELETE FROM {_table(coll)} WHERE rowid IN (SELECT t.rowid FROM {_table(coll)} t WHERE {sql_where} ORDER BY t.{_col(order_by)} LIMIT ?) RETURNING tenant, id",
+            (*params, limit),
+        ).fetchall()
+        for f in coll.indexed_lists:
+            self._conn.executemany(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", keys)
+        return [(t, i) for t, i in keys]
 
     def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink:
         self._check_writable()
