@@ -175,8 +175,8 @@ def test_over_http_the_schedule_refuses_and_audit_shows_what_was_pruned(stamp):
 
     ops = stamp.auth("vigil-platform", "Platform.Operator")
     region = stamp.client.get("/api/v1/retention/schedules/region", headers=ops)
-    body = stamp.example("RegionScheduleIn")
-    body["rules"]["audit"] = {"months": 60, "min_months": 24, "max_months": 240}
+    example = stamp.example("RegionScheduleIn")  # shared with other tests: not changed in place
+    body = {**example, "rules": {**example["rules"], "audit": {"months": 60, "min_months": 24, "max_months": 240}}}
     bad = stamp.client.put("/api/v1/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rules.audit.months"
     admin = stamp.auth("northwind", "Retailer.Admin")
