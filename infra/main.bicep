@@ -275,6 +275,7 @@ var vigilSettings = {
   VIGIL_COSMOS_KEY: ''
   VIGIL_COSMOS_DATABASE_PREFIX: cosmosDatabasePrefix
   VIGIL_COSMOS_VERIFY_TLS: 'true'
+  VIGIL_COSMOS_TTL_GRACE_SECONDS: '3600'
   VIGIL_AZURE_CLIENT_ID: identity.outputs.clientId
   // ANPR (issue 5): batch bounds, read retention (per region; organisations may override
   // within the maximum), the search window without authorisation, webhook retries.

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     cosmos_key: str = ""
     cosmos_database_prefix: str = "vigil"
     cosmos_verify_tls: bool = True
+    # Expiring items (ANPR reads, idempotency keys) get a Cosmos ttl this long after their
+    # expires_at: the timer sweep deletes and audits them first; TTL is the backstop.
+    cosmos_ttl_grace_seconds: int = 3600
 
     # Managed identity (user-assigned) client id for DefaultAzureCredential.
     azure_client_id: str = ""

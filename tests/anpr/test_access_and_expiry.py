@@ -130,7 +130,8 @@ on_cosmos = pytest.mark.parametrize("stamp", [BACKENDS[1]], indirect=True)
 @on_cosmos
 def test_reads_carry_a_cosmos_ttl_from_their_expiry_and_hits_none(stamp):
     """In Azure a read also leaves by the item's `ttl` (seconds from storing to its
-    expires_at); a hit is not an expiring record and gets none."""
+    expires_at, plus the grace that lets the sweep delete and audit it first); a hit is
+    not an expiring record and gets none."""
     list_vehicle(stamp, "WR21XKD")
     captured = stamp.clock.now() - timedelta(minutes=1)
     [hit] = post_reads(stamp, [read(stamp, at=captured)]).json()["hits"]
@@ -139,8 +140,9 @@ def test_reads_carry_a_cosmos_ttl_from_their_expiry_and_hits_none(stamp):
     post_reads(stamp, [read(stamp, "KM19PLY", at=captured)])
     store = stamp.container.records
     reads = {r["plate"]: r for r in store.container("anpr_reads").query_items("SELECT * FROM c WHERE c.tenantId = 'northwind'", enable_cross_partition_query=True)}
-    assert reads["WR21XKD"]["ttl"] == 30 * 86400 - 60 and reads["WR21XKD"]["expires_at"] == to_iso(captured + timedelta(days=30))
-    assert reads["KM19PLY"]["ttl"] == 2 * 86400 - 60
+    grace = stamp.container.settings.cosmos_ttl_grace_seconds  # the sweep deletes and audits first
+    assert reads["WR21XKD"]["ttl"] == 30 * 86400 - 60 + grace and reads["WR21XKD"]["expires_at"] == to_iso(captured + timedelta(days=30))
+    assert reads["KM19PLY"]["ttl"] == 2 * 86400 - 60 + grace
     assert "ttl" not in store.read_raw(store.collection("anpr_hits"), "northwind", hit["id"])
 
 

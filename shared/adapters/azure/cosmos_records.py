@@ -12,8 +12,10 @@ Layout
   the tenant-isolation rule, and cosmosdb-server ignores the argument anyway. Only
   `tenants=None` (platform timer sweeps) queries across tenants.
 - Items with `expires_at` in an expiring collection also get `ttl` = seconds until
-  `expires_at` (at least 1), computed at write time from the clock given at
-  construction; the containers have `defaultTtl = -1`. The timer sweep stays the policy.
+  `expires_at` plus `ttl_grace_seconds` (at least 1), computed at write time from the
+  clock given at construction; the containers have `defaultTtl = -1`. The timer sweep
+  stays the policy: it deletes (and audits) at `expires_at`, queries never return an
+  item past it, and the grace leaves TTL as the backstop for a sweep that is not running.
 
 ETags
 -----
@@ -79,7 +81,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -277,6 +279,7 @@ class CosmosRecordStore:
         create_if_missing: bool | None = None,
         collections: Mapping[str, Collection] = ALL,
         credential: Any = None,
+        ttl_grace_seconds: int = 0,
     ):
         """`key` is for the emulator (or a dev account); without it the client signs in with
         `DefaultAzureCredential(managed_identity_client_id=client_id)`.
@@ -292,6 +295,7 @@ class CosmosRecordStore:
         self.database_name = f"{database_prefix}-{region}"
         self._collections = dict(collections)
         self._clock = clock
+        self._ttl_grace_seconds = ttl_grace_seconds
         self._emulator = bool(key) if emulator is None else emulator
         self._create = bool(key) if create_if_missing is None else create_if_missing
         if credential is None:
@@ -325,6 +329,7 @@ class CosmosRecordStore:
             client_id=settings.azure_client_id or None,
             verify_tls=settings.cosmos_verify_tls,
             clock=clock,
+            ttl_grace_seconds=settings.cosmos_ttl_grace_seconds,
         )
 
     # ---- plumbing --------------------------------------------------------------------
@@ -403,7 +408,7 @@ class CosmosRecordStore:
         body["pk"] = self.partition_key(coll, tenant, body)
         body["vigilEtag"] = etag
         if coll.expires and doc.get("expires_at") is not None:
-            ttl = ttl_seconds(doc["expires_at"], self.now())
+            ttl = ttl_seconds(doc["expires_at"], self.now() - timedelta(seconds=self._ttl_grace_seconds))
             if ttl is not None:
                 body["ttl"] = ttl
         return body
