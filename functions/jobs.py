@@ -53,7 +53,9 @@ def run_job(container: Container, name: str, as_of: datetime) -> JobReport:
     """Run one timer job for `as_of`, logging its counts (no personal data)."""
     job = TIMER_JOBS[name]
     report = job.run(container, as_of)
-    log.info("job finished", extra={"job": name, "as_of": as_of.isoformat(), "counts": report.counts})
+    # A run that found nothing to do (the outbox relay runs every second) logs at DEBUG.
+    level = logging.INFO if any(report.counts.values()) else logging.DEBUG
+    log.log(level, "job finished", extra={"job": name, "as_of": as_of.isoformat(), "counts": report.counts})
     return report
 
 

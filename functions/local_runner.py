@@ -115,6 +115,7 @@ def serve_http(container: Container, port: int, processes: int) -> None:
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook POST otherwise
     container = default_container()
     added = seed_directory(container.records, container.clock, region=container.settings.region)
     from shared.services.retention_seed import seed_retention_demo

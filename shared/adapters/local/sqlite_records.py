@@ -425,26 +425,37 @@ class SqliteUnitOfWork:
         cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
         sql = f"INSERT OR IGNORE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})"
-        # One look-up for the ids already present, then one executemany for the rest: per-row
-        # round trips from Python cost more than SQLite's own work on large batches.
-        present: set[str] = set()
-        ids = [d["id"] for d in docs]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._conn.execute(f"SELECT id FROM {_table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk))
-            present.update(r[0] for r in rows)
-        inserted: list[bool] = []
-        fresh: list[dict[str, Any]] = []
+        # One executemany that skips ids already stored, without a look-up first: the rows
+        # this call wrote carry its etag base, so only when some were skipped is one query
+        # needed to tell which. Per-row round trips from Python cost more than SQLite's work.
+        seen: set[str] = set()
+        unique: list[dict[str, Any]] = []
         for doc in docs:
-            new = doc["id"] not in present
-            inserted.append(new)
-            if new:
-                present.add(doc["id"])  # a repeated id within the batch is stored once
-                fresh.append(doc)
+            if doc["id"] not in seen:  # a repeated id within the batch is stored once
+                seen.add(doc["id"])
+                unique.append(doc)
         # One random etag base per call, numbered per row: unique per write like _etag(),
         # without a urandom call for each of hundreds of rows.
         base = secrets.token_hex(7)
-        self._conn.executemany(sql, [self._row(coll, tenant, doc, f"{base}{i:06x}") for i, doc in enumerate(fresh)])
+        before = self._conn.total_changes
+        self._conn.executemany(sql, [self._row(coll, tenant, doc, f"{base}{i:06x}") for i, doc in enumerate(unique)])
+        if self._conn.total_changes - before == len(unique):
+            fresh_ids = seen
+        else:
+            fresh_ids = set()
+            ids = [d["id"] for d in unique]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = self._conn.execute(f"SELECT id, etag FROM {_table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk))
+                fresh_ids.update(i for i, etag in rows if etag.startswith(base))
+        inserted: list[bool] = []
+        fresh: list[dict[str, Any]] = []
+        for doc in docs:
+            new = doc["id"] in fresh_ids
+            inserted.append(new)
+            if new:
+                fresh_ids.discard(doc["id"])  # the first of repeated ids is the one stored
+                fresh.append(doc)
         if coll.indexed_lists:
             for doc in fresh:
                 self._write_lists(coll, tenant, doc, replace=False)
