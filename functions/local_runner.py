@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import random
+import signal
 import socket
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -84,9 +87,42 @@ def start_background(container: Container, stop: threading.Event) -> list[thread
     return threads
 
 
-def _http_process(sock: socket.socket, log_level: str) -> None:
-    """One more HTTP process: its own container over the same region store and socket."""
+def _exit_with_parent() -> None:
+    # uvicorn ends the first process by re-raising SIGTERM, so it cannot be relied on to
+    # stop the others: each watches its parent and shuts itself down when the parent goes.
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+# On Linux each process listens on its own SO_REUSEPORT socket and the kernel spreads new
+# connections across them; with one shared socket the first process, whose event loop is
+# always free to accept, takes nearly all of them.
+_REUSE_PORT = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if _REUSE_PORT:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    return sock
+
+
+def _http_process(shared: socket.socket | None, port: int, log_level: str) -> None:
+    """One more HTTP process: its own container over the same region store, listening on
+    its own socket for the port (or the first process's, without SO_REUSEPORT)."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _exit_with_parent()
+    sock = shared if shared is not None else _listen(port)
     container = default_container()
     try:
         uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning", access_log=False)).run(sockets=[sock])
@@ -96,11 +132,12 @@ def _http_process(sock: socket.socket, log_level: str) -> None:
 
 def serve_http(container: Container, port: int, processes: int) -> None:
     """Serve the API on 127.0.0.1:`port` from `processes` processes until stopped."""
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    sock = config.bind_socket()
+    config = uvicorn.Config(create_app(container), log_level="warning", access_log=False)
+    sock = _listen(port)
     spawn = multiprocessing.get_context("spawn")
     level = os.environ.get("VIGIL_LOG_LEVEL", "INFO")
-    others = [spawn.Process(target=_http_process, args=(sock, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)]
+    shared = None if _REUSE_PORT else sock
+    others = [spawn.Process(target=_http_process, args=(shared, port, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)]
     for p in others:
         p.start()
     try:

@@ -7,12 +7,13 @@ Thin: parse, check who is asking, call the ANPR service, shape the answer.
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http.deps import container, require
-from functions.http.fastjson import OrjsonRoute
+from functions.http.fastjson import OrjsonRoute, json_body, validated
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
@@ -184,9 +185,12 @@ def router(settings: Settings) -> APIRouter:
         description=INGEST_DESCRIPTION,
         response_model=IngestOut,
         responses=responses(400, *AUTH_ERRORS, 413, 422),
+        openapi_extra=json_body(ReadBatchIn),
     )
-    def ingest(body: ReadBatchIn, p: Principal = Depends(require(Role.DEVICE_ANPR)), c: Container = Depends(container)) -> Any:
-        return JSONResponse(c.anpr.ingest(p, body))
+    async def ingest(request: Request, p: Principal = Depends(require(Role.DEVICE_ANPR)), c: Container = Depends(container)) -> Any:
+        # The raw body is validated with the batch's storage on the handler thread: see fastjson.
+        body = await request.body()
+        return JSONResponse(await run_in_threadpool(lambda: c.anpr.ingest(p, validated(ReadBatchIn, body))))
 
     @r.get(
         "/anpr/reads",

@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
+from functions.http.fastjson import add_self_validated_schemas
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
 
@@ -71,6 +72,7 @@ def _add_problem_schema(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
+        add_self_validated_schemas(schema)
         schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         schema["security"] = [{"bearer": []}]
         app.openapi_schema = schema

@@ -29,6 +29,7 @@ from shared.domain.anpr import (
     TIMESTAMP_HEADER,
     PromoteIn,
     ReadBatchIn,
+    ReadWindow,
     SubscriptionIn,
     Tier,
     VehicleIn,
@@ -139,19 +140,20 @@ class AnprService:
         errors: list[dict[str, Any]] = []
         docs: list[dict[str, Any]] = []
         received = to_iso(now)
-        max_patch = self.settings.anpr_max_patch_bytes
+        window = ReadWindow.at(now, retention_days=retention, max_patch_bytes=self.settings.anpr_max_patch_bytes)
         allowed = principal.stores
+        device = principal.user_id
         for i, read in enumerate(batch.reads):
             store = stores.get(read.store_id)
             if store is None or (allowed and read.store_id not in allowed):
                 errors.append({"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"})
                 continue
-            problems = read_problems(read, now=now, retention_days=retention, max_patch_bytes=max_patch)
+            captured = to_iso(read.captured_at)
+            problems = read_problems(read, captured, window)
             if problems:
                 errors.extend({"field": f"reads.{i}.{p.split(':', 1)[0]}", "message": p.split(": ", 1)[1]} for p in problems)
                 continue
             plate = normalise_plate(read.plate)
-            captured = to_iso(read.captured_at)
             docs.append(
                 {
                     "id": read_id(read.store_id, read.camera_id, plate, captured),
@@ -165,7 +167,7 @@ class AnprService:
                     "direction": read.direction,
                     "plate_image": read.plate_image,
                     "received_at": received,
-                    "device": principal.user_id,
+                    "device": device,
                     "expires_at": read_expiry_text(captured, retention),
                 }
             )
@@ -176,10 +178,15 @@ class AnprService:
                 errors=errors[:200],
                 bad_reads=bad,
             )
+        # Matching only reads vehicles of interest, so it too runs before the write lock is
+        # taken; only reads stored now (not re-sent ones) keep their hits.
+        with self.records.read_only() as snapshot:
+            candidates = self._match(snapshot, org, docs, now) if docs else []
         with self.records.unit_of_work() as uow:
             inserted = uow.insert_many(ANPR_READS.name, org, docs)
             new = [d for d, ok in zip(docs, inserted, strict=True) if ok]
-            hits = self._match(uow, org, new, now) if new else []
+            stored = {d["id"] for d in new} if candidates else set()
+            hits = [h for h in candidates if h["read_id"] in stored]
             hit_new = uow.insert_many(ANPR_HITS.name, org, hits) if hits else []
             hits = [h for h, ok in zip(hits, hit_new, strict=True) if ok]
             self.audit.record(
