@@ -3,6 +3,7 @@ requests and the organisations' answers. Thin: parse, check the role, one servic
 
 
 import re
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
@@ -61,6 +62,17 @@ class TombstoneOut(BaseModel):
     schedule_version: str
     cause: str
     request_id: str | None = None
+    count: int | None = Field(default=None, description="For type audit_entries: how many entries were pruned")
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+
+class TombstonePage(BaseModel):
+    items: list[TombstoneOut]
+    continuation: str | None = None
+
+
+TOMBSTONE_TYPES = ("incident", "poi_image", "audit_entries")
 
 
 class StatisticsRow(BaseModel):
@@ -152,6 +164,27 @@ def router(settings: Settings) -> APIRouter:
         return JSONResponse(c.retention.release_hold(p, incident_id, reason))
 
     # ---- proof and statistics -----------------------------------------------------------
+    @r.get(
+        "/retention/tombstones",
+        tags=["retention"],
+        summary="Your organisation's tombstones: proof of every deletion (incidents, person-of-interest images, pruned audit entries), newest first",
+        response_model=TombstonePage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
+    def tombstones(
+        p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)),
+        c: Container = Depends(container),
+        type: Annotated[str | None, Query(description=f"One of {', '.join(TOMBSTONE_TYPES)}", pattern="^(" + "|".join(TOMBSTONE_TYPES) + ")$")] = None,  # noqa: A002 - the query parameter's name
+        deleted_from: Annotated[datetime | None, Query(alias="from", description="Deleted at or after (ISO 8601 with offset)")] = None,
+        deleted_to: Annotated[datetime | None, Query(alias="to", description="Deleted before (ISO 8601 with offset)")] = None,
+        limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = settings.default_page_size,
+        continuation: Annotated[str | None, Query(max_length=2000)] = None,
+    ):
+        for name, value in (("from", deleted_from), ("to", deleted_to)):
+            if value is not None and value.tzinfo is None:
+                raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
+        return JSONResponse(c.retention.tombstones(p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation))
+
     @r.get("/retention/tombstones/{incident_id}", tags=["retention"], summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version", response_model=TombstoneOut, responses=responses(*AUTH_ERRORS, 404, 422))
     def tombstone(incident_id: IncidentId, p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)), c: Container = Depends(container)):
         return JSONResponse(c.retention.tombstone(p, incident_id))

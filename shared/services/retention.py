@@ -829,6 +829,22 @@ class RetentionService:
         }
 
     # ---- tombstones and statistics -----------------------------------------------------
+    def tombstones(
+        self, principal: Principal, *, record_type: str | None, deleted_from: datetime | None, deleted_to: datetime | None, limit: int, continuation: str | None
+    ) -> dict[str, Any]:
+        """The caller's organisation's tombstones, newest first. They hold no personal data
+        (ids, type, when, rule, schedule version), so reading them is not audited."""
+        where: list[Where] = []
+        if record_type:
+            where.append(Where("type", "eq", record_type))
+        if deleted_from:
+            where.append(Where("deleted_at", "ge", to_iso(deleted_from)))
+        if deleted_to:
+            where.append(Where("deleted_at", "lt", to_iso(deleted_to)))
+        with self.records.read_only() as uow:
+            page = uow.query(TOMBSTONES.name, [principal.organisation_id], where, order_by="deleted_at", descending=True, limit=limit, continuation=continuation)
+        return {"items": [_strip(d) for d in page.items], "continuation": page.continuation}
+
     def tombstone(self, principal: Principal, incident_id: str) -> dict[str, Any]:
         """The proof an incident of the caller's organisation was deleted (404 if none)."""
         with self.records.unit_of_work() as uow:

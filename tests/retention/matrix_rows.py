@@ -129,6 +129,7 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             allowed={RI, PO, PN},
             call=lambda ctx, org: Call("DELETE", f"{prefix}/incidents/{a_hold(ctx, org)}/legal-hold", params={"reason": "Trial concluded 2027-03-14; no appeal lodged"}),
         ),
+        ("GET", f"{prefix}/retention/tombstones"): Row(allowed={RA, RI}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/tombstones")),
         ("GET", f"{prefix}/retention/tombstones/{{incident_id}}"): Row(allowed={RA, RI}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/tombstones/{deleted_incident(ctx)}")),
         ("GET", f"{prefix}/retention/statistics"): Row(allowed={RA, RI, OPS}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/statistics", params=stats_params(org))),
         ("POST", f"{prefix}/subject-requests"): Row(allowed={OPS}, ok=(201,), call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests", json=ctx.stamp.example("SubjectRequestIn"))),

@@ -1,0 +1,34 @@
+"""Listing tombstones: an organisation sees proof of every deletion of its records (of any
+type), newest first, and nothing of another organisation's."""
+
+from __future__ import annotations
+
+from functions import jobs
+from shared.services.retention_seed import seed_retention_demo
+
+API = "/api/v1"
+
+
+def test_an_organisation_lists_its_tombstones_and_no_one_elses(stamp):
+    seed_retention_demo(stamp.container)
+    jobs.load_all()
+    assert jobs.run_job(stamp.container, "retention", stamp.clock.now()).counts["incidents_deleted"] == 1
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    page = stamp.client.get(f"{API}/retention/tombstones", headers=admin)
+    assert page.status_code == 200
+    [stone] = [t for t in page.json()["items"] if t["type"] == "incident"]
+    assert stone["rule"] and stone["schedule_version"] and stone["deleted_at"]
+    # Nothing personal: the fields of a tombstone are ids, type, times and the rule.
+    assert set(stone) <= {"id", "entity_id", "type", "deleted_at", "rule", "schedule_version", "cause", "request_id", "count", "first_seq", "last_seq"}
+    only = stamp.client.get(f"{API}/retention/tombstones", params={"type": "incident", "from": stone["deleted_at"]}, headers=admin).json()["items"]
+    assert [t["id"] for t in only] == [stone["id"]]
+    assert stamp.client.get(f"{API}/retention/tombstones", params={"to": stone["deleted_at"]}, headers=admin).json()["items"] == []
+    other = stamp.client.get(f"{API}/retention/tombstones", headers=stamp.auth("contoso", "Retailer.Admin"))
+    assert other.status_code == 200 and other.json()["items"] == []
+
+
+def test_bad_filters_are_problems(stamp):
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    assert stamp.client.get(f"{API}/retention/tombstones", params={"type": "everything"}, headers=admin).status_code == 422
+    assert stamp.client.get(f"{API}/retention/tombstones", params={"from": "2026-01-01T00:00:00"}, headers=admin).status_code == 422
+    assert stamp.client.get(f"{API}/retention/tombstones", headers=stamp.auth("northwind", "Retailer.Reporter")).status_code == 403
