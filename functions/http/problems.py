@@ -82,7 +82,7 @@ def install(app: FastAPI) -> None:
             if e.get("type") == "extra_forbidden":
                 msg = "Unknown field: not part of this resource (remove it)."
             elif e.get("type") == "timezone_aware":
-                msg = "Needs a UTC offset, e.g. 2026-11-23T11:58:04+00:00."
+                msg = "Needs a UTC offset, e.g. 2026-11-23T11:58:04+00:00"
             out.append({"field": _loc(tuple(e.get("loc", ()))), "message": msg})
         detail = "; ".join(f"{x['field']}: {x['message']}" for x in out[:5])
         return problem(422, "validation-error", "The request is not valid", detail, instance=request.url.path, errors=out)
