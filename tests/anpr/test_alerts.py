@@ -56,6 +56,34 @@ def test_hit_sends_one_signed_alert_to_the_subscriber(stamp, receiver):
     assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)]
 
 
+def test_an_alert_survives_a_queue_outage_at_ingest(stamp, receiver, monkeypatch):
+    """The hit's alert message is written with the hit: if the queue is down when the batch
+    is stored, the reads and hit are kept and the outbox-relay timer sends the alert later."""
+    from functions import jobs
+
+    rec, url = receiver("unused")
+    rec.secrets = [subscribe(stamp, url)["secret"]]
+    list_vehicle(stamp, "WR21XKD")
+    queue = stamp.container.queue
+    real_send = queue.send
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("queue unavailable")
+
+    monkeypatch.setattr(queue, "send", queue_down)
+    r = post_reads(stamp, [read(stamp, "wr21 xkd")])
+    assert r.status_code == 200 and len(r.json()["hits"]) == 1
+    drain(stamp)
+    assert rec.accepted == []
+    monkeypatch.setattr(queue, "send", real_send)
+    jobs.load_all()
+    assert jobs.run_job(stamp.container, "outbox-relay", stamp.clock.now()).counts["relayed"] == 1
+    drain(stamp)
+    assert len(rec.accepted) == 1 and rec.accepted[0]["hit"]["id"] == r.json()["hits"][0]["id"]
+    # Relayed once: a second relay run finds nothing left.
+    assert jobs.run_job(stamp.container, "outbox-relay", stamp.clock.now()).counts["relayed"] == 0
+
+
 @both_backends
 def test_force_area_subscription_hears_of_hits_from_sharing_retailers(stamp, receiver):
     rec, url = receiver("unused")
