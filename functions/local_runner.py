@@ -107,10 +107,10 @@ def _exit_with_parent() -> None:
 _REUSE_PORT = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 
-def _listen(port: int) -> socket.socket:
+def _listen(port: int, *, reuse_port: bool) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if _REUSE_PORT:
+    if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(2048)
@@ -122,7 +122,7 @@ def _http_process(shared: socket.socket | None, port: int, log_level: str) -> No
     its own socket for the port (or the first process's, without SO_REUSEPORT)."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _exit_with_parent()
-    sock = shared if shared is not None else _listen(port)
+    sock = shared if shared is not None else _listen(port, reuse_port=True)
     container = default_container()
     try:
         uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning", access_log=False)).run(sockets=[sock])
@@ -130,13 +130,26 @@ def _http_process(shared: socket.socket | None, port: int, log_level: str) -> No
         container.close()
 
 
-def serve_http(container: Container, port: int, processes: int) -> None:
-    """Serve the API on 127.0.0.1:`port` from `processes` processes until stopped."""
+def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:
+    """The first process's listening socket, and whether each process has its own
+    (SO_REUSEPORT). Exits with a clear message when the port is taken."""
+    reuse_port = _REUSE_PORT and processes > 1
+    try:
+        if reuse_port:
+            # SO_REUSEPORT would also let this bind beside another `make run` on the same
+            # port and split its traffic: a plain bind first fails as usual if it is taken.
+            _listen(port, reuse_port=False).close()
+        return _listen(port, reuse_port=reuse_port), reuse_port
+    except OSError as exc:
+        raise SystemExit(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Vigil already running? Set PORT= to use another port.") from None
+
+
+def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port: int, processes: int) -> None:
+    """Serve the API on `sock` (127.0.0.1:`port`) from `processes` processes until stopped."""
     config = uvicorn.Config(create_app(container), log_level="warning", access_log=False)
-    sock = _listen(port)
     spawn = multiprocessing.get_context("spawn")
     level = os.environ.get("VIGIL_LOG_LEVEL", "INFO")
-    shared = None if _REUSE_PORT else sock
+    shared = None if reuse_port else sock
     others = [spawn.Process(target=_http_process, args=(shared, port, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)]
     for p in others:
         p.start()
@@ -162,6 +175,7 @@ def main() -> None:
 
     port = int(os.environ.get("PORT", "7071"))
     processes = max(1, int(os.environ.get("HTTP_PROCESSES", "1")))
+    sock, reuse_port = bind_http(port, processes)
     token = demo_token(container, "northwind", "Retailer.Reporter", stores=["nw-plymouth"])
     print(
         f"\nVigil is running on http://127.0.0.1:{port}/api/v1 (region {container.settings.region}, {added} demo records seeded"
@@ -174,7 +188,7 @@ def main() -> None:
     stop = threading.Event()
     start_background(container, stop)
     try:
-        serve_http(container, port, processes)
+        serve_http(container, sock, reuse_port, port, processes)
     finally:
         stop.set()
         container.close()
