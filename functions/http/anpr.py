@@ -12,12 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require
+from functions.http.deps import container, require, require_offset
 from functions.http.fastjson import OrjsonRoute, json_body, validated
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
-from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal, Role
 from shared.services.anpr import READ_SEARCHERS, SUBSCRIBERS, VEHICLE_KEEPERS, ReadQuery
 from shared.settings import Settings
@@ -169,11 +168,6 @@ class AnprSettingsOut(BaseModel):
     default_read_retention_days: int
 
 
-def _aware(name: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
-
-
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["anpr"], route_class=OrjsonRoute)
     Limit = Annotated[int, Query(ge=1, le=settings.max_page_size)]
@@ -216,8 +210,7 @@ def router(settings: Settings) -> APIRouter:
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        _aware("from", captured_from)
-        _aware("to", captured_to)
+        require_offset(("from", captured_from), ("to", captured_to))
         q = ReadQuery(plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by)
         return JSONResponse(c.anpr.search_reads(p, q, limit=limit, continuation=continuation))
 
@@ -249,8 +242,7 @@ def router(settings: Settings) -> APIRouter:
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        _aware("from", captured_from)
-        _aware("to", captured_to)
+        require_offset(("from", captured_from), ("to", captured_to))
         return JSONResponse(c.anpr.list_hits(p, captured_from=captured_from, captured_to=captured_to, store_id=store, plate=plate, purpose=purpose, limit=limit, continuation=continuation))
 
     # ---- vehicles of interest --------------------------------------------------------

@@ -10,11 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require
+from functions.http.deps import container, require, require_offset
 from functions.http.problems import AUTH_ERRORS, problem, responses
 from shared.bootstrap import Container
 from shared.domain.d2p import AcknowledgeIn, D2PSettingsIn, DispatchStatus, ForceRules, OutcomeIn
-from shared.domain.errors import Invalid, Unauthorized
+from shared.domain.errors import Unauthorized
 from shared.domain.tenancy import Principal, Role
 from shared.services.d2p import POLICE
 from shared.services.incidents import READERS, REPORTERS
@@ -185,9 +185,7 @@ def router(settings: Settings) -> APIRouter:
         p: Principal = Depends(require(*POLICE)),
         c: Container = Depends(container),
     ):
-        for name, value in (("from", start), ("to", end)):
-            if value.tzinfo is None:
-                raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
+        require_offset(("from", start), ("to", end))
         return JSONResponse(c.d2p.kpis(p, force, start, end))
 
     # ---- delivery webhook (signed, no bearer) ----------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import Depends, Request
 
 from shared.bootstrap import Container
-from shared.domain.errors import Forbidden, Unauthorized
+from shared.domain.errors import Forbidden, Invalid, Unauthorized
 from shared.domain.tenancy import Principal, Role
 
 
@@ -41,3 +42,11 @@ def require(*roles: Role) -> Callable[..., Principal]:
         return p
 
     return check
+
+
+def require_offset(*times: tuple[str, datetime | None]) -> None:
+    """422 naming the first (query parameter, time) given without a UTC offset: a naive time
+    cannot be compared with stored ones."""
+    for name, value in times:
+        if value is not None and value.tzinfo is None:
+            raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])

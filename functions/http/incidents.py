@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
-from functions.http.deps import container, require
+from functions.http.deps import container, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, RevertIn
 from shared.bootstrap import Container
@@ -54,11 +54,7 @@ def router(settings: Settings) -> APIRouter:
         continuation: Annotated[str | None, Query(max_length=2000)] = None,
         purpose: Purpose = None,
     ):
-        for name, value in (("from", occurred_from), ("to", occurred_to)):
-            if value is not None and value.tzinfo is None:
-                from shared.domain.errors import Invalid
-
-                raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
+        require_offset(("from", occurred_from), ("to", occurred_to))
         filters = Filters(store_id=store, category=category.value if category else None, occurred_from=occurred_from, occurred_to=occurred_to, plate=plate, offender_id=offender)
         items, token = c.incidents.search(p, filters, limit=limit, continuation=continuation, purpose=purpose)
         return JSONResponse({"items": items, "continuation": token})

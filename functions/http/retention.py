@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require
+from functions.http.deps import container, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.errors import Invalid
@@ -180,9 +180,7 @@ def router(settings: Settings) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = settings.default_page_size,
         continuation: Annotated[str | None, Query(max_length=2000)] = None,
     ):
-        for name, value in (("from", deleted_from), ("to", deleted_to)):
-            if value is not None and value.tzinfo is None:
-                raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
+        require_offset(("from", deleted_from), ("to", deleted_to))
         return JSONResponse(c.retention.tombstones(p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation))
 
     @r.get("/retention/tombstones/{incident_id}", tags=["retention"], summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version", response_model=TombstoneOut, responses=responses(*AUTH_ERRORS, 404, 422))
