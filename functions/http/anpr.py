@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http.deps import container, require, require_offset
-from functions.http.fastjson import OrjsonRoute, json_body, validated
+from functions.http.fastjson import json_body, validated
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
@@ -169,7 +169,7 @@ class AnprSettingsOut(BaseModel):
 
 
 def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["anpr"], route_class=OrjsonRoute)
+    r = APIRouter(tags=["anpr"])
     Limit = Annotated[int, Query(ge=1, le=settings.max_page_size)]
     Continuation = Annotated[str | None, Query(max_length=2000)]
 

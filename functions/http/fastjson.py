@@ -3,41 +3,17 @@
 FastAPI parses bodies with the standard library's json module and then validates the
 Python objects, on the event loop's thread. For a 500-read batch that was a fifth of the
 server's time, and it competed for the GIL with the handler holding the store's write
-lock. `OrjsonRoute` parses with orjson (its decode error subclasses json.JSONDecodeError,
-so malformed bodies still answer the usual 400); `validated` goes further for a route that
-takes the raw body: pydantic parses and validates the bytes in one pass, on the handler's
-thread.
+lock. A route that takes the raw body instead calls `validated`: pydantic parses and
+validates the bytes in one pass, on the handler's thread, with the same 400 and 422
+problems; `json_body` keeps the body's schema in OpenAPI.
 """
 
-from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import orjson
-from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class OrjsonRequest(Request):
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
-        return self._json
-
-
-class OrjsonRoute(APIRoute):
-    """An APIRoute whose handler reads its JSON body with orjson."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            return await handler(OrjsonRequest(request.scope, request.receive))
-
-        return route_handler
 
 
 # Models of request bodies that routes validate themselves (see `validated`): create_app
