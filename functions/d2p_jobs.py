@@ -27,8 +27,8 @@ def dispatch(container: Container, body: dict[str, Any], delivery_count: int) ->
 # SCHEDULE_OUTBOX_RELAY app setting decides.
 @timer("outbox-relay", "* * * * * *")
 def outbox_relay(container: Container, as_of: datetime) -> JobReport:
-    """Move outbox messages (dispatches written with their change) to the queue."""
-    return container.d2p.relay(as_of)
+    """Move outbox messages (D2P dispatches, ANPR alerts: written with their change) to their queues."""
+    return container.outbox.relay(as_of)
 
 
 @timer("d2p-unacknowledged", "0 0 * * * *")

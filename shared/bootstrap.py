@@ -140,7 +140,7 @@ class Container:
 
         return AnprService(
             records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents,
-            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=self.mail,
+            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=self.mail, outbox=self.outbox,
         )
 
     @cached_property
@@ -166,7 +166,18 @@ class Container:
             locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
             region_base_url=s.region_base_urls.get(s.region, ""), mail_from=s.d2p_mail_from, max_deliveries=s.d2p_max_deliveries,
             webhook_public_key=s.sendgrid_webhook_public_key, webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
+            outbox=self.outbox,
         )
+
+    @cached_property
+    def outbox(self):
+        """Messages written with the change that owes them, relayed to their queues."""
+        from shared.services.d2p import QUEUE as D2P_QUEUE
+        from shared.services.outbox import Outbox
+
+        # D2P records that a dispatch is enqueued; looked up when a message moves, so the
+        # relay timer does not build the D2P service until it has a dispatch to move.
+        return Outbox(records=self.records, queue=self.queue, clock=self.clock, after_relay={D2P_QUEUE: lambda uow, message: self.d2p.mark_enqueued(uow, message)})
 
     @cached_property
     def evidence_blobs(self):

@@ -47,7 +47,7 @@ from shared.domain.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, 
 from shared.domain.incidents import PlateError, normalise_plate, view_for_partner
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
 from shared.ports import Clock, JobReport, MessageQueue, PermanentMailError, RecordStore, TransientMailError, UnitOfWork, WebhookSender, Where, iterate_all
-from shared.records import ALERT_DELIVERIES, ALERT_SUBSCRIPTIONS, ANPR_HITS, ANPR_READS, ANPR_SETTINGS, OUTBOX, SHARING, VEHICLES
+from shared.records import ALERT_DELIVERIES, ALERT_SUBSCRIPTIONS, ANPR_HITS, ANPR_READS, ANPR_SETTINGS, SHARING, VEHICLES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.settings import Settings
@@ -100,6 +100,7 @@ class AnprService:
     webhooks: WebhookSender
     settings: Settings
     mail: Any = None  # the mail port (shared.ports.MailSender)
+    outbox: Any = None  # shared.services.outbox.Outbox: a hit's alert is written with the hit
 
     # ---- sharing ---------------------------------------------------------------------
     def forces_sharing_from(self, uow: UnitOfWork, org: str) -> list[str]:
@@ -201,9 +202,10 @@ class AnprService:
                 # The alert is owed from the moment the hit exists: its message is written with
                 # the hit, so a queue outage delays the alert (the outbox relay sends it) instead
                 # of losing it.
-                uow.insert_many(OUTBOX.name, org, [self._alert_message(org, h["id"], received) for h in hits])
+                for h in hits:
+                    self.outbox.put(uow, org, queue=ALERTS_QUEUE, message_id=f"hit-{h['id']}", body={"tenant": org, "hit_id": h["id"]})
         if hits:
-            self._relay_alerts(org, [h["id"] for h in hits])
+            self.outbox.relay_now(org, [f"hit-{h['id']}" for h in hits])
         index = {d["id"]: i for i, d in enumerate(docs)}
         return {
             "accepted": len(docs),
@@ -211,27 +213,6 @@ class AnprService:
             "duplicates": len(docs) - len(new),
             "hits": [{"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"], "vehicle_owner": h["vehicle_owner"]} for h in hits],
         }
-
-    @staticmethod
-    def _alert_message(org: str, hit_id: str, created_at: str) -> dict[str, Any]:
-        message_id = f"hit-{hit_id}"
-        return {
-            "id": message_id, "queue": ALERTS_QUEUE, "message_id": message_id,
-            "body": {"tenant": org, "hit_id": hit_id}, "created_at": created_at,
-        }
-
-    def _relay_alerts(self, org: str, hit_ids: list[str]) -> None:
-        """Right after commit: move the hits' alert messages from the outbox to the queue.
-        A failure here is left to the outbox-relay timer, which sends whatever remains."""
-        try:
-            with self.records.unit_of_work() as uow:
-                for hit_id in hit_ids:
-                    doc = uow.get(OUTBOX.name, org, f"hit-{hit_id}")
-                    if doc is not None:
-                        self.queue.send(doc["queue"], doc["body"], message_id=doc["message_id"])
-                        uow.delete(OUTBOX.name, org, doc["id"])
-        except Exception:  # noqa: BLE001 - the outbox keeps the messages; the relay timer retries them
-            log.warning("could not queue ANPR alerts now; the outbox relay will", extra={"hits": len(hit_ids)})
 
     def _match(self, uow: UnitOfWork, org: str, reads: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         """Hits for `reads`: one indexed `in` lookup per chunk of distinct plates."""

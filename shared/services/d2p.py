@@ -57,7 +57,6 @@ from shared.records import (
     DISPATCHES,
     EVIDENCE,
     INCIDENTS,
-    OUTBOX,
     OUTCOMES,
     STORES,
 )
@@ -93,6 +92,7 @@ class D2PService:
     max_deliveries: int = 10
     webhook_public_key: str = ""
     webhook_max_age_seconds: int = 300
+    outbox: Any = None  # shared.services.outbox.Outbox: dispatch messages are written with their change
 
     # ---- force rules ---------------------------------------------------------------
     def _own_force(self, principal: Principal, force_id: str) -> None:
@@ -288,53 +288,26 @@ class D2PService:
         self._outbox(uow, doc)
         return doc
 
-    def _outbox(self, uow: UnitOfWork, dispatch: dict[str, Any]) -> None:
+    @staticmethod
+    def _message_id(dispatch: dict[str, Any]) -> str:
         seq = dispatch.get("message_seq", 1)
-        message_id = dispatch["id"] if seq == 1 else f"{dispatch['id']}#{seq}"
-        uow.insert(OUTBOX.name, dispatch["owner_org"], {
-            "id": message_id, "queue": QUEUE, "message_id": message_id, "dispatch_id": dispatch["id"],
-            "body": {"dispatch_id": dispatch["id"], "owner_org": dispatch["owner_org"]}, "created_at": to_iso(self.clock.now()),
-        })
+        return dispatch["id"] if seq == 1 else f"{dispatch['id']}#{seq}"
+
+    def _outbox(self, uow: UnitOfWork, dispatch: dict[str, Any]) -> None:
+        self.outbox.put(
+            uow, dispatch["owner_org"], queue=QUEUE, message_id=self._message_id(dispatch), dispatch_id=dispatch["id"],
+            body={"dispatch_id": dispatch["id"], "owner_org": dispatch["owner_org"]},
+        )
 
     # ---- relay ---------------------------------------------------------------------
     def relay_one(self, dispatch: dict[str, Any]) -> None:
-        """Right after commit: move this dispatch's message to the queue (the sweep covers a failure here)."""
-        seq = dispatch.get("message_seq", 1)
-        message_id = dispatch["id"] if seq == 1 else f"{dispatch['id']}#{seq}"
-        try:
-            with self.records.unit_of_work() as uow:
-                doc = uow.get(OUTBOX.name, dispatch["owner_org"], message_id)
-                if doc is not None:
-                    self._relay_doc(uow, doc)
-        except Exception:  # noqa: BLE001 - the outbox keeps the message; the relay sweep retries it
-            log.warning("immediate relay failed; the sweep will move it", extra={"dispatch_id": dispatch["id"]})
+        """Right after commit: move this dispatch's message to the queue (the relay timer covers a failure here)."""
+        self.outbox.relay_now(dispatch["owner_org"], [self._message_id(dispatch)])
 
-    def relay(self, as_of: datetime, *, batch: int = 200) -> JobReport:
-        """Timer: move every outbox message to the queue (stragglers, auto-sent dispatches and
-        ANPR alerts whose immediate send failed)."""
-        report = JobReport(job="outbox-relay", as_of=as_of, counts={"relayed": 0, "duplicates": 0, "failed": 0})
-        with self.records.unit_of_work() as uow:
-            docs = uow.query(OUTBOX.name, None, [Where("created_at", "le", to_iso(as_of))], order_by="created_at", limit=batch).items
-        for doc in docs:
-            try:
-                with self.records.unit_of_work() as uow:
-                    fresh = uow.get(OUTBOX.name, doc["_tenant"], doc["id"])
-                    if fresh is None:
-                        continue
-                    accepted = self._relay_doc(uow, fresh)
-                report.counts["relayed" if accepted else "duplicates"] += 1
-            except Exception:  # noqa: BLE001 - one stuck message must not hold up the rest
-                log.exception("relay failed", extra={"message_id": doc["id"]})
-                report.counts["failed"] += 1
-        return report
-
-    def _relay_doc(self, uow: UnitOfWork, doc: dict[str, Any]) -> bool:
-        accepted = self.queue.send(doc["queue"], doc["body"], message_id=doc["message_id"])
-        tenant = doc.get("_tenant") or doc["body"]["owner_org"]
-        uow.delete(OUTBOX.name, tenant, doc["id"])
-        if not doc.get("dispatch_id"):
-            return accepted  # another capability's message (an ANPR alert): nothing more to move on
-        dispatch = uow.get(DISPATCHES.name, tenant, doc["dispatch_id"])
+    def mark_enqueued(self, uow: UnitOfWork, message: dict[str, Any]) -> None:
+        """After the outbox moved a dispatch's message to the queue: queued becomes enqueued."""
+        tenant = message["_tenant"]
+        dispatch = uow.get(DISPATCHES.name, tenant, message["dispatch_id"])
         if dispatch is not None and dispatch["status"] == DispatchStatus.QUEUED:
             new = _clean(dispatch)
             new["status"] = DispatchStatus.ENQUEUED.value
@@ -343,7 +316,6 @@ class D2PService:
                 uow.replace(DISPATCHES.name, tenant, new, if_match=dispatch["_etag"])
             except PreconditionFailed:
                 pass  # the handler already moved it on
-        return accepted
 
     # ---- the queue handler ---------------------------------------------------------
     def handle(self, body: dict[str, Any], delivery_count: int) -> str:

@@ -65,7 +65,7 @@ def drain(stamp, *, rounds: int = 20, crash=None) -> list[str]:
     handler = jobs.QUEUE_HANDLERS[QUEUE]
     container = stamp.container
     outcomes = []
-    container.d2p.relay(stamp.clock.now())
+    container.outbox.relay(stamp.clock.now())
     for _ in range(rounds):
         messages = container.queue.receive(QUEUE, max_messages=16, visibility_seconds=0)
         if not messages:

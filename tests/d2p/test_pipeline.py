@@ -92,7 +92,7 @@ def test_relay_requeueing_the_same_dispatch_sends_once(stamp):
         uow.insert(OUTBOX.name, "northwind", {"id": dispatch["id"], "queue": QUEUE, "message_id": dispatch["id"], "dispatch_id": dispatch["id"],
                                               "body": {"dispatch_id": dispatch["id"], "owner_org": "northwind"}, "created_at": "2026-11-23T12:00:00.000000+00:00"})
     stamp.container.queue._conn().execute("DELETE FROM seen")
-    assert stamp.container.d2p.relay(stamp.clock.now()).counts["relayed"] == 1
+    assert stamp.container.outbox.relay(stamp.clock.now()).counts["relayed"] == 1
     assert drain(stamp) == ["ok"]
     assert len(outbox_files(stamp)) == 1
 

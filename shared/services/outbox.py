@@ -1,0 +1,78 @@
+"""The transactional outbox: a message owed by a change (a D2P dispatch, an ANPR hit's
+alert) is written in the same unit of work as the change, moved to its queue right after
+commit, and moved by the `outbox-relay` timer if that failed. So a queue outage delays a
+message and never loses it; the queue's message id (the outbox id) makes a second move
+of the same message a duplicate the queue drops.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.domain.clock import to_iso
+from shared.ports import Clock, JobReport, MessageQueue, RecordStore, UnitOfWork, Where
+from shared.records import OUTBOX
+
+log = logging.getLogger("vigil.outbox")
+
+# Called in the relay's unit of work after a message of its queue went to the queue.
+AfterRelay = Callable[[UnitOfWork, dict[str, Any]], None]
+
+
+@dataclass
+class Outbox:
+    records: RecordStore
+    queue: MessageQueue
+    clock: Clock
+    # By queue name: what the owning capability records once its message is queued (D2P
+    # moves the dispatch from queued to enqueued).
+    after_relay: dict[str, AfterRelay] = field(default_factory=dict)
+
+    def put(self, uow: UnitOfWork, tenant: str, *, queue: str, message_id: str, body: dict[str, Any], **extra: Any) -> None:
+        """Owe `body` to `queue` from this unit of work; `message_id` is also the outbox id."""
+        uow.insert(OUTBOX.name, tenant, {
+            "id": message_id, "queue": queue, "message_id": message_id, "body": body,
+            "created_at": to_iso(self.clock.now()), **extra,
+        })
+
+    def relay_now(self, tenant: str, message_ids: Sequence[str]) -> None:
+        """Right after commit: move these messages to their queues. A failure is logged and
+        left to the relay timer."""
+        try:
+            with self.records.unit_of_work() as uow:
+                for message_id in message_ids:
+                    doc = uow.get(OUTBOX.name, tenant, message_id)
+                    if doc is not None:
+                        self._relay_doc(uow, doc)
+        except Exception:  # noqa: BLE001 - the outbox keeps the messages; the relay timer retries them
+            log.warning("immediate relay failed; the relay timer will move the messages", extra={"messages": len(message_ids)})
+
+    def relay(self, as_of: datetime, *, batch: int = 200) -> JobReport:
+        """Timer: move every message written at or before `as_of` to its queue."""
+        report = JobReport(job="outbox-relay", as_of=as_of, counts={"relayed": 0, "duplicates": 0, "failed": 0})
+        with self.records.unit_of_work() as uow:
+            docs = uow.query(OUTBOX.name, None, [Where("created_at", "le", to_iso(as_of))], order_by="created_at", limit=batch).items
+        for doc in docs:
+            try:
+                with self.records.unit_of_work() as uow:
+                    fresh = uow.get(OUTBOX.name, doc["_tenant"], doc["id"])
+                    if fresh is None:
+                        continue
+                    accepted = self._relay_doc(uow, fresh)
+                report.counts["relayed" if accepted else "duplicates"] += 1
+            except Exception:  # noqa: BLE001 - one stuck message must not hold up the rest
+                log.exception("relay failed", extra={"message_id": doc["id"]})
+                report.counts["failed"] += 1
+        return report
+
+    def _relay_doc(self, uow: UnitOfWork, doc: dict[str, Any]) -> bool:
+        accepted = self.queue.send(doc["queue"], doc["body"], message_id=doc["message_id"])
+        uow.delete(OUTBOX.name, doc["_tenant"], doc["id"])
+        hook = self.after_relay.get(doc["queue"])
+        if hook is not None:
+            hook(uow, doc)
+        return accepted
