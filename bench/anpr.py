@@ -35,6 +35,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchkit import free_port, machine  # noqa: E402
+
 from shared.bootstrap import Container  # noqa: E402
 from shared.domain.anpr import read_id  # noqa: E402
 from shared.domain.clock import to_iso  # noqa: E402
@@ -42,9 +44,6 @@ from shared.records import ANPR_READS, VEHICLES  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tools.webhook_receiver import Receiver, serve  # noqa: E402
-from benchkit import free_port, machine
-
-
 
 
 def random_plate(rng: random.Random) -> str:
@@ -69,7 +68,17 @@ def list_vehicles(container: Container, n: int, rng: random.Random) -> list[str]
             plate = f"V{i:07d}"[:10]
             plates.append(plate)
             docs_by_owner[owners[i % 2]].append(
-                {"id": plate, "plate": plate, "plate_raw": plate, "reason": "bench", "incident_ids": [], "until": until, "owner_org": owners[i % 2], "added_by": "bench", "added_at": to_iso(now)}
+                {
+                    "id": plate,
+                    "plate": plate,
+                    "plate_raw": plate,
+                    "reason": "bench",
+                    "incident_ids": [],
+                    "until": until,
+                    "owner_org": owners[i % 2],
+                    "added_by": "bench",
+                    "added_at": to_iso(now),
+                }
             )
         with container.records.unit_of_work() as uow:
             for owner, docs in docs_by_owner.items():
@@ -101,7 +110,16 @@ def bench_ingest(base: str, token: str, batches: int, clients: int, rng: random.
             # About 1 read in 1,000 matches a vehicle of interest.
             plate = rng.choice(hit_plates) if rng.random() < 0.001 else random_plate(rng)
             moment = start_at + timedelta(milliseconds=b * 500 + i)
-            reads.append({"camera_id": f"cam-{i % 8}", "store_id": "nw-plymouth" if i % 2 else "nw-exeter", "captured_at": to_iso(moment), "plate": plate, "confidence": 0.93, "direction": "towards"})
+            reads.append(
+                {
+                    "camera_id": f"cam-{i % 8}",
+                    "store_id": "nw-plymouth" if i % 2 else "nw-exeter",
+                    "captured_at": to_iso(moment),
+                    "plate": plate,
+                    "confidence": 0.93,
+                    "direction": "towards",
+                }
+            )
         # Encoded up front: the load generator shares the two cores with the stamp, so it
         # should spend as little of them as it can.
         payloads.append(orjson.dumps({"reads": reads}))
@@ -143,14 +161,29 @@ def bench_alerts(base: str, device: str, investigator: str, n: int, hit_plates: 
     receiver = Receiver("pending")
     server = serve(receiver)
     url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
-    sub = httpx.post(f"{base}/alert-subscriptions", json={"stores": ["nw-plymouth"], "webhook_url": url}, headers={"Authorization": f"Bearer {investigator}"}).json()
+    sub = httpx.post(
+        f"{base}/alert-subscriptions",
+        json={"stores": ["nw-plymouth"], "webhook_url": url},
+        headers={"Authorization": f"Bearer {investigator}"},
+    ).json()
     receiver.secrets = [sub["secret"]]
     latencies = []
     with httpx.Client(timeout=30) as client:
         for i in range(n):
             plate = hit_plates[i]
             seen = len(receiver.accepted)
-            body = {"reads": [{"camera_id": "cam-alert", "store_id": "nw-plymouth", "captured_at": to_iso(datetime.now(UTC) - timedelta(seconds=1)), "plate": plate, "confidence": 0.99, "direction": "away"}]}
+            body = {
+                "reads": [
+                    {
+                        "camera_id": "cam-alert",
+                        "store_id": "nw-plymouth",
+                        "captured_at": to_iso(datetime.now(UTC) - timedelta(seconds=1)),
+                        "plate": plate,
+                        "confidence": 0.99,
+                        "direction": "away",
+                    }
+                ]
+            }
             t0 = time.perf_counter()
             r = client.post(f"{base}/anpr/reads", json=body, headers={"Authorization": f"Bearer {device}"})
             assert r.status_code == 200 and r.json()["hits"], r.text
@@ -177,8 +210,16 @@ def bench_expiry(data_dir: Path, n: int) -> tuple[float, int, float]:
             docs.append(
                 {
                     "id": read_id("nw-plymouth", "cam-x", plate, captured) + f"{i:x}",
-                    "plate": plate, "plate_raw": plate, "camera_id": "cam-x", "store_id": "nw-plymouth", "force_id": "devon-and-cornwall",
-                    "captured_at": to_iso(captured), "confidence": 0.9, "direction": "towards", "plate_image": None, "received_at": to_iso(now),
+                    "plate": plate,
+                    "plate_raw": plate,
+                    "camera_id": "cam-x",
+                    "store_id": "nw-plymouth",
+                    "force_id": "devon-and-cornwall",
+                    "captured_at": to_iso(captured),
+                    "confidence": 0.9,
+                    "direction": "towards",
+                    "plate_image": None,
+                    "received_at": to_iso(now),
                     "expires_at": to_iso(now - timedelta(seconds=1) if due else now + timedelta(days=1, seconds=i)),
                 }
             )
@@ -223,22 +264,40 @@ def main() -> int:
         investigator = demo_token(setup, "northwind", "Retailer.Investigator")
         setup.close()
         port = free_port()
-        env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PORT": str(port), "PYTHONPATH": str(ROOT), "VIGIL_LOG_LEVEL": "WARNING", "HTTP_PROCESSES": str(args.http_processes)}
-        proc = subprocess.Popen([sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = {
+            **os.environ,
+            "VIGIL_DATA_DIR": str(data_dir),
+            "PORT": str(port),
+            "PYTHONPATH": str(ROOT),
+            "VIGIL_LOG_LEVEL": "WARNING",
+            "HTTP_PROCESSES": str(args.http_processes),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         base = f"http://127.0.0.1:{port}/api/v1"
         try:
             wait_ready(base, proc)
             if args.http_processes > 1:
                 time.sleep(5)  # the first process answers first; let the others start listening
             rate = bench_ingest(base, device, args.batches, args.clients, rng, plates[1000:])
-            print(f"ingest: {rate:,.0f} reads/s in batches of 500 ({args.clients} clients, {args.http_processes} HTTP processes, {args.vehicles:,} vehicles of interest; target >= 20,000)", flush=True)
+            print(
+                f"ingest: {rate:,.0f} reads/s in batches of 500 ({args.clients} clients, {args.http_processes} HTTP processes, {args.vehicles:,} vehicles of interest; target >= 20,000)",
+                flush=True,
+            )
             lat = bench_alerts(base, device, investigator, args.alerts, plates[: args.alerts])
-            print(f"hit -> alert: p50 {statistics.median(lat) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms over {len(lat)} hits (target p99 < 1 s)", flush=True)
+            print(
+                f"hit -> alert: p50 {statistics.median(lat) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms over {len(lat)} hits (target p99 < 1 s)",
+                flush=True,
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=30)
         due_s, deleted, none_s = bench_expiry(data_dir, args.expiry_reads)
-        print(f"expiry: {deleted:,} of {args.expiry_reads:,} reads due deleted in {due_s:.2f} s (target < 10 s); none due: {none_s * 1000:.1f} ms (target < 100 ms)", flush=True)
+        print(
+            f"expiry: {deleted:,} of {args.expiry_reads:,} reads due deleted in {due_s:.2f} s (target < 10 s); none due: {none_s * 1000:.1f} ms (target < 100 ms)",
+            flush=True,
+        )
     return 0
 
 

@@ -57,7 +57,9 @@ def start_stamp(data_dir: Path, root: Path, *, wait_seconds: float = 60) -> tupl
     return the process and its base URL once /healthz answers."""
     port = free_port()
     env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PORT": str(port), "PYTHONPATH": str(root), "VIGIL_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "functions.local_runner"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "functions.local_runner"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:

@@ -20,24 +20,32 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
 from benchkit import machine, start_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-
-
 def call(method: str, url: str, token: str, body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})}
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return r.status, json.loads(r.read() or b"null"), dict(r.headers)
 
 
 def token(data_dir: Path, org: str, role: str) -> str:
     env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "functions.cli", "token", "--org", org, "--role", role], env=env, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-m", "functions.cli", "token", "--org", org, "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
 
 
 def latency_phase(base: str, data_dir: Path, n: int, rate: float) -> dict:
@@ -47,7 +55,13 @@ def latency_phase(base: str, data_dir: Path, n: int, rate: float) -> dict:
     # The benchmark measures the pipeline, not evidence upload: this force drops the evidence rules.
     _, rules, headers = call("GET", f"{api}/forces/devon-and-cornwall/d2p-rules", admin)
     body = rules["rules"] | {"require_cctv": False, "require_suspect_image": False}
-    call("PUT", f"{api}/forces/devon-and-cornwall/d2p-rules", admin, body, {"If-Match": headers["etag"] if "etag" in headers else headers["ETag"]})
+    call(
+        "PUT",
+        f"{api}/forces/devon-and-cornwall/d2p-rules",
+        admin,
+        body,
+        {"If-Match": headers["etag"] if "etag" in headers else headers["ETag"]},
+    )
     call("PUT", f"{api}/organisations/northwind/d2p-settings", token(data_dir, "northwind", "Retailer.Admin"), {"auto_send": True})
     from shared.domain.incidents import IncidentIn
 
@@ -84,7 +98,14 @@ def latency_phase(base: str, data_dir: Path, n: int, rate: float) -> dict:
     watcher.join(40)
     lat = sorted(done[i] - submitted[i] for i in submitted if i in done)
     q = statistics.quantiles(lat, n=100) if len(lat) > 1 else lat * 99
-    return {"n": n, "rate_per_s": rate, "delivered": len(lat), "p50_s": round(statistics.median(lat), 3), "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3)}
+    return {
+        "n": n,
+        "rate_per_s": rate,
+        "delivered": len(lat),
+        "p50_s": round(statistics.median(lat), 3),
+        "p99_s": round(q[98], 3),
+        "max_s": round(lat[-1], 3),
+    }
 
 
 def sendgrid_phase(n: int) -> dict:
@@ -109,17 +130,31 @@ def sendgrid_phase(n: int) -> dict:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
-        c = Container(Settings(data_dir=Path(tmp), mail_provider="sendgrid", sendgrid_api_key="SG.bench", sendgrid_host=f"http://127.0.0.1:{server.server_address[1]}"))
+        c = Container(
+            Settings(
+                data_dir=Path(tmp),
+                mail_provider="sendgrid",
+                sendgrid_api_key="SG.bench",
+                sendgrid_host=f"http://127.0.0.1:{server.server_address[1]}",
+            )
+        )
         seed_directory(c.records, c.clock)
         from shared.domain.d2p import ForceRules
         from shared.domain.incidents import IncidentIn
         from shared.domain.tenancy import OrgKind, Principal, Role
 
-        p = Principal(user_id="bench", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR}))
+        p = Principal(
+            user_id="bench", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+        )
         with c.records.unit_of_work() as uow:
             cur = uow.get("d2p_rules", "devon-and-cornwall", "current")
             rules = ForceRules.model_validate(cur["rules"] | {"require_cctv": False, "require_suspect_image": False})
-        pa = Principal(user_id="bench", organisation_id="devon-and-cornwall", organisation_kind=OrgKind.POLICE_FORCE, roles=frozenset({Role.POLICE_ADMIN}))
+        pa = Principal(
+            user_id="bench",
+            organisation_id="devon-and-cornwall",
+            organisation_kind=OrgKind.POLICE_FORCE,
+            roles=frozenset({Role.POLICE_ADMIN}),
+        )
         c.d2p.put_rules(pa, "devon-and-cornwall", rules, cur["_etag"])
         example = IncidentIn.model_validate(IncidentIn.model_config["json_schema_extra"]["examples"][0])
         for _ in range(n):

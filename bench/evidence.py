@@ -24,6 +24,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
 from benchkit import machine, start_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,11 +34,9 @@ MiB = 1024 * 1024
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
-
 def parse_size(text: str) -> int:
     units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
     return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
-
 
 
 def make_file(path: Path, size: int) -> None:
@@ -52,7 +51,14 @@ def make_file(path: Path, size: int) -> None:
 
 def token(data_dir: Path, org: str, role: str) -> str:
     env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "functions.cli", "token", "--org", org, "--role", role], env=env, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-m", "functions.cli", "token", "--org", org, "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -80,8 +86,18 @@ def upload(base: str, tok: str, incident: str, path: Path) -> tuple[float, dict]
     size = path.stat().st_size
     with open(path, "rb") as f:
         t0 = time.perf_counter()
-        conn.request("POST", f"/api/v1/incidents/{incident}/evidence", body=f, headers={
-            "Authorization": f"Bearer {tok}", "Content-Type": "video/mp4", "X-Filename": path.name, "X-Evidence-Kind": "cctv", "Content-Length": str(size)})
+        conn.request(
+            "POST",
+            f"/api/v1/incidents/{incident}/evidence",
+            body=f,
+            headers={
+                "Authorization": f"Bearer {tok}",
+                "Content-Type": "video/mp4",
+                "X-Filename": path.name,
+                "X-Evidence-Kind": "cctv",
+                "Content-Length": str(size),
+            },
+        )
         r = conn.getresponse()
         body = json.loads(r.read())
         elapsed = time.perf_counter() - t0
@@ -121,8 +137,12 @@ def main() -> None:
             proc, base = start_stamp(data_dir, ROOT)
         try:
             inv = token(data_dir, "northwind", "Retailer.Investigator")
-            req = urllib.request.Request(base + "/api/v1/incidents", method="POST", data=json.dumps(_incident()).encode(),
-                                         headers={"Authorization": f"Bearer {inv}", "Content-Type": "application/json"})
+            req = urllib.request.Request(
+                base + "/api/v1/incidents",
+                method="POST",
+                data=json.dumps(_incident()).encode(),
+                headers={"Authorization": f"Bearer {inv}", "Content-Type": "application/json"},
+            )
             incident = json.loads(urllib.request.urlopen(req).read())["id"]
             rss_idle = peak_rss_mb(proc.pid) if proc else None
             print(f"server peak RSS after start: {rss_idle:.0f} MB" if rss_idle else "server RSS: not measured (--url)")
@@ -136,10 +156,19 @@ def main() -> None:
                 t_down, got = download(base, inv, item["id"])
                 ok = got == item["sha256"]
                 mb = size / MiB
-                print(json.dumps({
-                    "size": text, "limit_MBps": round(mb / t_limit, 1), "upload_MBps": round(mb / t_up, 1), "ratio": round(t_limit / t_up, 2),
-                    "download_MBps": round(mb / t_down, 1), "download_hash_ok": ok, "server_peak_rss_MB": round(rss) if rss else None,
-                }))
+                print(
+                    json.dumps(
+                        {
+                            "size": text,
+                            "limit_MBps": round(mb / t_limit, 1),
+                            "upload_MBps": round(mb / t_up, 1),
+                            "ratio": round(t_limit / t_up, 2),
+                            "download_MBps": round(mb / t_down, 1),
+                            "download_hash_ok": ok,
+                            "server_peak_rss_MB": round(rss) if rss else None,
+                        }
+                    )
+                )
                 path.unlink()
         finally:
             if proc:

@@ -36,17 +36,42 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from benchkit import free_port, machine_facts as machine
+
+from benchkit import free_port
+from benchkit import machine_facts as machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CATEGORIES = ["shop_theft"] * 6 + ["abuse_threats", "violence_against_staff", "criminal_damage", "fraud", "anti_social_behaviour", "suspicious_activity", "prevented_offence", "robbery"]
+CATEGORIES = ["shop_theft"] * 6 + [
+    "abuse_threats",
+    "violence_against_staff",
+    "criminal_damage",
+    "fraud",
+    "anti_social_behaviour",
+    "suspicious_activity",
+    "prevented_offence",
+    "robbery",
+]
 GOODS = [
-    ("Whisky 70cl", 2899), ("Gin 70cl", 2250), ("Razor blades 8 pack", 1850), ("Baby formula 800g", 1395), ("Laundry pods 60", 1600),
-    ("Steak 2x225g", 899), ("Bluetooth earbuds", 4999), ("Face cream 50ml", 2400), ("Coffee 500g", 799), ("Perfume 100ml", 7800),
+    ("Whisky 70cl", 2899),
+    ("Gin 70cl", 2250),
+    ("Razor blades 8 pack", 1850),
+    ("Baby formula 800g", 1395),
+    ("Laundry pods 60", 1600),
+    ("Steak 2x225g", 899),
+    ("Bluetooth earbuds", 4999),
+    ("Face cream 50ml", 2400),
+    ("Coffee 500g", 799),
+    ("Perfume 100ml", 7800),
 ]
 BUILDS = ["slim", "medium", "heavy", "athletic", "unknown"]
-CLOTHING = ["grey hoodie, black joggers", "navy puffer jacket, jeans", "black balaclava, tracksuit", "hi-vis vest, work boots", "red cap, white trainers"]
+CLOTHING = [
+    "grey hoodie, black joggers",
+    "navy puffer jacket, jeans",
+    "black balaclava, tracksuit",
+    "hi-vis vest, work boots",
+    "red cap, white trainers",
+]
 HAIR = ["short, dark", "shaved", "long, blonde, tied back", "ginger, curly", None]
 MAKES = [("Ford", "Focus"), ("Vauxhall", "Corsa"), ("BMW", "3 Series"), ("Volkswagen", "Golf"), ("Toyota", "Yaris")]
 COLOURS = ["silver", "black", "white", "blue", "red"]
@@ -79,14 +104,38 @@ def incident(rng: random.Random, store: str, now: datetime) -> dict:
         "category": rng.choice(CATEGORIES),
         "occurred_at": (now - timedelta(minutes=rng.randint(5, 60 * 24 * 3))).isoformat(),
         "narrative": rng.choice(NARRATIVES).format(item=item) + " " + "CCTV covers the aisle and the exit. " * rng.randint(0, 4),
-        "flags": {"violence": rng.random() < 0.15, "threats": rng.random() < 0.2, "staff_injured": rng.random() < 0.05, "offender_detained": rng.random() < 0.1},
+        "flags": {
+            "violence": rng.random() < 0.15,
+            "threats": rng.random() < 0.2,
+            "staff_injured": rng.random() < 0.05,
+            "offender_detained": rng.random() < 0.1,
+        },
         "goods": goods,
         "persons": [
-            {"role": "suspect", "description": {"build": rng.choice(BUILDS), "height_min_cm": 165, "height_max_cm": 190, "hair": rng.choice(HAIR), "clothing": rng.choice(CLOTHING)}}
+            {
+                "role": "suspect",
+                "description": {
+                    "build": rng.choice(BUILDS),
+                    "height_min_cm": 165,
+                    "height_max_cm": 190,
+                    "hair": rng.choice(HAIR),
+                    "clothing": rng.choice(CLOTHING),
+                },
+            }
             for _ in range(rng.choice([0, 1, 1, 2]))
         ],
-        "vehicles": [dict(zip(("make", "model"), rng.choice(MAKES), strict=True), plate=plate(rng), colour=rng.choice(COLOURS)) for _ in range(rng.choice([0, 0, 1]))],
-        "witnesses": [{"name": reporter, "kind": "staff", "statement": "I saw the person take the items and walk past the tills without paying.", "is_reporter": True}],
+        "vehicles": [
+            dict(zip(("make", "model"), rng.choice(MAKES), strict=True), plate=plate(rng), colour=rng.choice(COLOURS))
+            for _ in range(rng.choice([0, 0, 1]))
+        ],
+        "witnesses": [
+            {
+                "name": reporter,
+                "kind": "staff",
+                "statement": "I saw the person take the items and walk past the tills without paying.",
+                "is_reporter": True,
+            }
+        ],
         "prosecution_supported": rng.random() < 0.7,
         "reporter": {"name": reporter, "job_title": rng.choice(["Duty manager", "Store detective", "Sales assistant"])},
     }
@@ -140,7 +189,9 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def client(n: int, base: str, tokens: list[tuple[str, str]], deadline_warm: float, deadline_end: float, results: list, errors: list, seed: int) -> None:
+async def client(
+    n: int, base: str, tokens: list[tuple[str, str]], deadline_warm: float, deadline_end: float, results: list, errors: list, seed: int
+) -> None:
     url = urlsplit(base)
     conn = Connection(url.hostname or "127.0.0.1", url.port or 80)
     rng = random.Random(seed)
@@ -170,7 +221,9 @@ async def client(n: int, base: str, tokens: list[tuple[str, str]], deadline_warm
     await conn.close()
 
 
-async def drive(base: str, tokens: list[tuple[str, str]], clients: int, warmup: float, duration: float) -> tuple[list[float], list[str], float]:
+async def drive(
+    base: str, tokens: list[tuple[str, str]], clients: int, warmup: float, duration: float
+) -> tuple[list[float], list[str], float]:
     results: list[float] = []
     errors: list[str] = []
     t0 = time.perf_counter()
@@ -180,7 +233,6 @@ async def drive(base: str, tokens: list[tuple[str, str]], clients: int, warmup: 
 
 
 # ---- the stamp under test -----------------------------------------------------------
-
 
 
 def mint(data_dir: Path, org: str, role: str, stores: str | None = None) -> str:
@@ -211,7 +263,6 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
 
 
 def pct(values: list[float], p: float) -> float:
@@ -247,7 +298,14 @@ def main(argv: list[str] | None = None) -> int:
             base = f"http://127.0.0.1:{port}"
             env = {**os.environ, "VIGIL_DATA_DIR": str(tmp), "PORT": str(port), "PYTHONPATH": str(ROOT), "VIGIL_LOG_LEVEL": "WARNING"}
             env.update(dict(kv.split("=", 1) for kv in args.server_arg))
-            proc = subprocess.Popen([sys.executable, "-m", "functions.local_runner"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "functions.local_runner"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
             wait_ready(base, proc)
         wait_ready(base, None)
         tokens = [
@@ -287,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  latency ms   p50 {figures['p50_ms']}  p95 {figures['p95_ms']}  p99 {figures['p99_ms']}  mean {figures['mean_ms']}")
     print(f"  errors       {figures['errors']}" + (f"  first: {errors[0]}" if errors else ""))
     print(f"  server peak RSS  {figures['server_peak_rss_mb']} MB" if rss else "  server peak RSS  (not measured: remote stamp)")
-    print(f"  machine      {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, Python {info['python']}, load before {info['load_before']}")
+    print(
+        f"  machine      {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, Python {info['python']}, load before {info['load_before']}"
+    )
     if args.json:
         print(json.dumps(figures, indent=2))
     return 0 if not errors else 1

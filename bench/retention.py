@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchkit import machine
+
 from shared.bootstrap import Container  # noqa: E402
 from shared.domain.clock import to_iso  # noqa: E402
 from shared.domain.retention import month_of  # noqa: E402
@@ -27,13 +29,11 @@ from shared.services.retention import index_id  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes import FakeClock  # noqa: E402
-from benchkit import machine
 
 RECENT = datetime(2026, 6, 1, tzinfo=UTC)
 OLD = datetime(2019, 6, 1, tzinfo=UTC)  # past 72 months by the due run
 NONE_DUE_AT = datetime(2025, 5, 1, tzinfo=UTC)  # nothing is 72 months old yet
 DUE_AT = datetime(2026, 11, 30, tzinfo=UTC)
-
 
 
 def build(container: Container, count: int, due: int, chunk: int = 20_000) -> float:
@@ -48,15 +48,39 @@ def build(container: Container, count: int, due: int, chunk: int = 20_000) -> fl
             occurred = (OLD if old else RECENT) + timedelta(seconds=i)
             iid = str(uuid.UUID(int=i))
             store = stores[i % 2]
-            incidents.append({
-                "id": iid, "reference": f"NW-{i:07d}", "organisation_id": "northwind", "store_id": store, "force_id": "devon-and-cornwall",
-                "category": "shop_theft", "occurred_at": to_iso(occurred), "created_at": to_iso(occurred), "narrative": "Bench incident",
-                "persons": [], "vehicles": [], "witnesses": [], "goods": [], "plates": [], "offender_ids": [], "version": 1,
-            })
-            entries.append({
-                "id": index_id("incident", iid), "entity_id": iid, "type": "incident", "lane": "incident", "basis_at": to_iso(occurred),
-                "month": month_of(to_iso(occurred)), "store_id": store, "category": "shop_theft", "holds": 0,
-            })
+            incidents.append(
+                {
+                    "id": iid,
+                    "reference": f"NW-{i:07d}",
+                    "organisation_id": "northwind",
+                    "store_id": store,
+                    "force_id": "devon-and-cornwall",
+                    "category": "shop_theft",
+                    "occurred_at": to_iso(occurred),
+                    "created_at": to_iso(occurred),
+                    "narrative": "Bench incident",
+                    "persons": [],
+                    "vehicles": [],
+                    "witnesses": [],
+                    "goods": [],
+                    "plates": [],
+                    "offender_ids": [],
+                    "version": 1,
+                }
+            )
+            entries.append(
+                {
+                    "id": index_id("incident", iid),
+                    "entity_id": iid,
+                    "type": "incident",
+                    "lane": "incident",
+                    "basis_at": to_iso(occurred),
+                    "month": month_of(to_iso(occurred)),
+                    "store_id": store,
+                    "category": "shop_theft",
+                    "holds": 0,
+                }
+            )
         with container.records.unit_of_work() as uow:
             uow.insert_many("incidents", "northwind", incidents)
             uow.insert_many("retention_index", "northwind", entries)
@@ -86,8 +110,10 @@ def main() -> None:
         t_none, c_none = sweep(container, NONE_DUE_AT)
         print(f"sweep with none due:        {t_none * 1000:9.1f} ms  deleted {c_none['incidents_deleted']:,}")
         t_due, c_due = sweep(container, DUE_AT)
-        print(f"sweep with {args.due_percent:g}% due ({due:,}): {t_due * 1000:9.1f} ms  deleted {c_due['incidents_deleted']:,}"
-              f"  ({t_due / max(c_due['incidents_deleted'], 1) * 1000:.2f} ms per deleted incident)")
+        print(
+            f"sweep with {args.due_percent:g}% due ({due:,}): {t_due * 1000:9.1f} ms  deleted {c_due['incidents_deleted']:,}"
+            f"  ({t_due / max(c_due['incidents_deleted'], 1) * 1000:.2f} ms per deleted incident)"
+        )
         t_again, c_again = sweep(container, DUE_AT)
         print(f"re-run, nothing left due:   {t_again * 1000:9.1f} ms  deleted {c_again['incidents_deleted']:,}")
         container.close()

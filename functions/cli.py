@@ -18,7 +18,9 @@ def demo_token(container: Container, org_id: str, role: str, *, user: str | None
     """A token from the local stamp's own issuer for a seeded organisation."""
     org = container.directory.organisation(org_id)
     if org is None:
-        raise SystemExit(f"unknown organisation {org_id!r}: seeded ones are northwind, contoso, koala-mart, devon-and-cornwall, avon-and-somerset, vigil-platform")
+        raise SystemExit(
+            f"unknown organisation {org_id!r}: seeded ones are northwind, contoso, koala-mart, devon-and-cornwall, avon-and-somerset, vigil-platform"
+        )
     try:
         Role(role)
     except ValueError:

@@ -71,7 +71,10 @@ def queue_worker(container: Container, logical: str, stop: threading.Event, *, i
             try:
                 handler(container, message.body, message.delivery_count)
             except Exception:  # noqa: BLE001 - transient: retried, then dead-lettered by the queue
-                log.warning("delivery failed; will retry", extra={"queue": logical, "message_id": message.message_id, "delivery": message.delivery_count})
+                log.warning(
+                    "delivery failed; will retry",
+                    extra={"queue": logical, "message_id": message.message_id, "delivery": message.delivery_count},
+                )
                 queue.abandon(message, delay_seconds=retry_delay(message.delivery_count))
             else:
                 queue.complete(message)
@@ -141,7 +144,9 @@ def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:
             _listen(port, reuse_port=False).close()
         return _listen(port, reuse_port=reuse_port), reuse_port
     except OSError as exc:
-        raise SystemExit(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Vigil already running? Set PORT= to use another port.") from None
+        raise SystemExit(
+            f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Vigil already running? Set PORT= to use another port."
+        ) from None
 
 
 def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port: int, processes: int) -> None:
@@ -150,7 +155,9 @@ def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port
     spawn = multiprocessing.get_context("spawn")
     level = os.environ.get("VIGIL_LOG_LEVEL", "INFO")
     shared = None if reuse_port else sock
-    others = [spawn.Process(target=_http_process, args=(shared, port, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)]
+    others = [
+        spawn.Process(target=_http_process, args=(shared, port, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)
+    ]
     for p in others:
         p.start()
     try:

@@ -69,7 +69,9 @@ class Container:
 
         s = self.settings
         source = RemoteJwksSource(s.auth_jwks_url) if s.auth_jwks_url else LocalJwksSource(self.local_keys.jwks_path)
-        return JwtVerifier(source, issuer=s.auth_issuer, audience=s.auth_audience, algorithms=s.auth_algorithms, leeway=s.auth_leeway_seconds)
+        return JwtVerifier(
+            source, issuer=s.auth_issuer, audience=s.auth_audience, algorithms=s.auth_algorithms, leeway=s.auth_leeway_seconds
+        )
 
     # ---- services --------------------------------------------------------------
     @cached_property
@@ -111,12 +113,20 @@ class Container:
             "audit": s.retention_audit_months,
         }
         return RetentionService(
-            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, region=s.region,
-            defaults=defaults, bounds=s.retention_bounds_months, batch=s.retention_sweep_batch,
+            records=self.records,
+            clock=self.clock,
+            directory=self.directory,
+            audit=self.audit,
+            region=s.region,
+            defaults=defaults,
+            bounds=s.retention_bounds_months,
+            batch=s.retention_sweep_batch,
             locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
             # Evidence goes with its incident and follows its holds (the blob legal-hold flag in Azure).
             erasers=[lambda uow, org, incident_id, rule: self.evidence.erase_for_incident(uow, org, incident_id, rule)],
-            hold_listeners=[lambda uow, p, org, incident_id, held, reason: self.evidence.set_legal_hold(uow, p, org, incident_id, held, reason)],
+            hold_listeners=[
+                lambda uow, p, org, incident_id, held, reason: self.evidence.set_legal_hold(uow, p, org, incident_id, held, reason)
+            ],
             # Person-of-interest images go ahead of their incidents through the locker.
             images=lambda: self.evidence,
         )
@@ -139,8 +149,16 @@ class Container:
         from shared.services.anpr import AnprService
 
         return AnprService(
-            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents,
-            queue=self.queue, webhooks=self.webhooks, settings=self.settings, mail=self.mail, outbox=self.outbox,
+            records=self.records,
+            clock=self.clock,
+            directory=self.directory,
+            audit=self.audit,
+            incidents=self.incidents,
+            queue=self.queue,
+            webhooks=self.webhooks,
+            settings=self.settings,
+            mail=self.mail,
+            outbox=self.outbox,
         )
 
     @cached_property
@@ -162,10 +180,18 @@ class Container:
 
         s = self.settings
         return D2PService(
-            records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, queue=self.queue, mail=self.mail,
+            records=self.records,
+            clock=self.clock,
+            directory=self.directory,
+            audit=self.audit,
+            queue=self.queue,
+            mail=self.mail,
             locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
-            region_base_url=s.region_base_urls.get(s.region, ""), mail_from=s.d2p_mail_from, max_deliveries=s.d2p_max_deliveries,
-            webhook_public_key=s.sendgrid_webhook_public_key, webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
+            region_base_url=s.region_base_urls.get(s.region, ""),
+            mail_from=s.d2p_mail_from,
+            max_deliveries=s.d2p_max_deliveries,
+            webhook_public_key=s.sendgrid_webhook_public_key,
+            webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
             outbox=self.outbox,
         )
 
@@ -177,7 +203,12 @@ class Container:
 
         # D2P records that a dispatch is enqueued; looked up when a message moves, so the
         # relay timer does not build the D2P service until it has a dispatch to move.
-        return Outbox(records=self.records, queue=self.queue, clock=self.clock, after_relay={D2P_QUEUE: lambda uow, message: self.d2p.mark_enqueued(uow, message)})
+        return Outbox(
+            records=self.records,
+            queue=self.queue,
+            clock=self.clock,
+            after_relay={D2P_QUEUE: lambda uow, message: self.d2p.mark_enqueued(uow, message)},
+        )
 
     @cached_property
     def evidence_blobs(self):
@@ -196,7 +227,11 @@ class Container:
         from shared.services.evidence import EvidenceLimits, EvidenceService
 
         return EvidenceService(
-            records=self.records, blobs=self.evidence_blobs, clock=self.clock, incidents=self.incidents, audit=self.audit,
+            records=self.records,
+            blobs=self.evidence_blobs,
+            clock=self.clock,
+            incidents=self.incidents,
+            audit=self.audit,
             limits=EvidenceLimits.from_settings(self.settings),
             terms=lambda uow, org, incident, received_at, kind: self.retention.evidence_terms(uow, org, incident, received_at, kind),
         )

@@ -96,9 +96,7 @@ class UnitOfWork(Protocol):
         """Remove up to `limit` documents of any tenant matching `where`, first by `order_by`,
         without loading them; returns the (tenant, id) keys removed. For timer sweeps."""
 
-    def append_chained(
-        self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker
-    ) -> ChainLink | None:
+    def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink | None:
         """Append `entry` to the hash chain `chain` of `tenant`.
 
         The adapter serialises appends per chain and fills `seq`, `prev_hash` and
@@ -166,7 +164,9 @@ class JobReport:
     notes: list[str] = field(default_factory=list)
 
 
-def iterate_all(uow: UnitOfWork, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = (), **kw: Any) -> Iterator[dict[str, Any]]:
+def iterate_all(
+    uow: UnitOfWork, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = (), **kw: Any
+) -> Iterator[dict[str, Any]]:
     """Every matching document, following continuations page by page."""
     continuation = None
     while True:

@@ -58,9 +58,7 @@ INCIDENTS = Collection(
 )
 INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "version"), unindexed=("snapshot",))
 IDEMPOTENCY = Collection("idempotency", expires=True)
-AUDIT = Collection(
-    "audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),)
-)
+AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),))
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
@@ -71,9 +69,7 @@ RETENTION_SCHEDULES = Collection("retention_schedules")
 RETENTION_SCHEDULE_VERSIONS = Collection("retention_schedule_versions", indexed=("scope", "version"), composite=(("scope", "version"),))
 # One entry per swept record (tenant = owner org): the sweep asks "lane = L and basis_at <=
 # cutoff", so its cost follows what is due; lane "held" takes an entry out of every sweep.
-RETENTION_INDEX = Collection(
-    "retention_index", indexed=("lane", "basis_at", "month", "entity_id"), composite=(("lane", "basis_at"),)
-)
+RETENTION_INDEX = Collection("retention_index", indexed=("lane", "basis_at", "month", "entity_id"), composite=(("lane", "basis_at"),))
 LEGAL_HOLDS = Collection("legal_holds", indexed=("incident_id", "status"))
 TOMBSTONES = Collection("tombstones", indexed=("entity_id", "type", "deleted_at"))
 # Deleted-record counts per (month, store, category): statistics survive deletion.
@@ -178,4 +174,3 @@ ALL: dict[str, Collection] = {
         ANPR_SETTINGS,
     )
 }
-

@@ -171,7 +171,12 @@ def start_cosmos() -> Emulator:
     def start() -> Emulator:
         port = free_port()
         workdir = tempfile.TemporaryDirectory(prefix="vigil-cosmos-")
-        return _launch("cosmosdb-server", [str(NODE_BIN / "cosmosdb-server"), "-p", str(port), "--host", "127.0.0.1", "--no-ssl"], {"cosmos": port}, workdir)
+        return _launch(
+            "cosmosdb-server",
+            [str(NODE_BIN / "cosmosdb-server"), "-p", str(port), "--host", "127.0.0.1", "--no-ssl"],
+            {"cosmos": port},
+            workdir,
+        )
 
     return _start_with_retries(start)
 
@@ -189,11 +194,22 @@ def start_azurite() -> Emulator:
         data.mkdir()
         command = [
             str(NODE_BIN / "azurite"),
-            "--blobHost", "127.0.0.1", "--blobPort", str(ports["blob"]),
-            "--queueHost", "127.0.0.1", "--queuePort", str(ports["queue"]),
-            "--tableHost", "127.0.0.1", "--tablePort", str(ports["table"]),
-            "--location", str(data),
-            "--skipApiVersionCheck", "--disableTelemetry",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(ports["blob"]),
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(ports["queue"]),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(ports["table"]),
+            "--location",
+            str(data),
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
         ]
         return _launch("azurite", command, ports, workdir)
 

@@ -11,9 +11,21 @@ def chain(n: int) -> list[dict]:
     entries, prev = [], ""
     for seq in range(1, n + 1):
         e = {
-            "id": f"e{seq}", "at": f"2026-11-23T12:00:{seq:02d}.000000+00:00", "actor_user": "nw-investigator", "actor_org": "northwind",
-            "actor_role": "Retailer.Investigator", "action": "consultation", "operation": "incident.read", "entity": "incident/abc",
-            "fields": [], "subjects": [], "purpose": None, "recipient_org": None, "chain": AUDIT_CHAIN, "seq": seq, "prev_hash": prev,
+            "id": f"e{seq}",
+            "at": f"2026-11-23T12:00:{seq:02d}.000000+00:00",
+            "actor_user": "nw-investigator",
+            "actor_org": "northwind",
+            "actor_role": "Retailer.Investigator",
+            "action": "consultation",
+            "operation": "incident.read",
+            "entity": "incident/abc",
+            "fields": [],
+            "subjects": [],
+            "purpose": None,
+            "recipient_org": None,
+            "chain": AUDIT_CHAIN,
+            "seq": seq,
+            "prev_hash": prev,
         }
         e["hash"] = link_hash(prev, seq, e)
         prev = e["hash"]
@@ -74,6 +86,14 @@ def test_an_inserted_entry_is_named():
 
 def test_the_hash_covers_every_recorded_field():
     base = chain(1)[0]
-    for field, value in [("actor_org", "contoso"), ("action", "disclosure"), ("entity", "incident/other"), ("fields", ["narrative"]),
-                         ("subjects", ["x"]), ("purpose", "p"), ("recipient_org", "avon-and-somerset"), ("at", "2027-01-01T00:00:00.000000+00:00")]:
+    for field, value in [
+        ("actor_org", "contoso"),
+        ("action", "disclosure"),
+        ("entity", "incident/other"),
+        ("fields", ["narrative"]),
+        ("subjects", ["x"]),
+        ("purpose", "p"),
+        ("recipient_org", "avon-and-somerset"),
+        ("at", "2027-01-01T00:00:00.000000+00:00"),
+    ]:
         assert link_hash("", 1, {**base, field: value}) != base["hash"], field

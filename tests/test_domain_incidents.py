@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -16,11 +16,21 @@ from shared.domain.tenancy import ShareLevel
 @pytest.mark.parametrize(
     "raw",
     [
-        "WR21XKD", "wr21 xkd", "WR21-XKD", "wr21.xkd", "W R 2 1 X K D", " WR21 XKD\t", "WR21_XKD", "WR21/XKD", "WR21·XKD",
+        "WR21XKD",
+        "wr21 xkd",
+        "WR21-XKD",
+        "wr21.xkd",
+        "W R 2 1 X K D",
+        " WR21 XKD\t",
+        "WR21_XKD",
+        "WR21/XKD",
+        "WR21·XKD",
         "WR21\u00a0XKD",  # no-break space from a copied form
         "ＷＲ２１ ＸＫＤ",  # full-width, as some phone keyboards type
         "𝐖𝐑𝟐𝟏𝐗𝐊𝐃",  # mathematical bold, from styled text
-        "WR21\u200bXKD", "\ufeffWR21 XKD", "WR\u00ad21\u2060XKD",  # invisible characters pasted from a web page or chat
+        "WR21\u200bXKD",
+        "\ufeffWR21 XKD",
+        "WR\u00ad21\u2060XKD",  # invisible characters pasted from a web page or chat
     ],
 )
 def test_plate_variants_normalise_to_one_key(raw):
@@ -124,8 +134,11 @@ def test_money_must_be_whole_non_negative_minor_units(amount):
 
 def _incident() -> dict:
     return {
-        "store_id": "nw-plymouth", "category": "shop_theft", "occurred_at": "2026-11-20T14:32:00+00:00",
-        "narrative": "Took two bottles.", "reporter": {"name": "Sam Taylor"},
+        "store_id": "nw-plymouth",
+        "category": "shop_theft",
+        "occurred_at": "2026-11-20T14:32:00+00:00",
+        "narrative": "Took two bottles.",
+        "reporter": {"name": "Sam Taylor"},
     }
 
 
@@ -142,7 +155,7 @@ def test_occurred_at_needs_an_offset_and_keeps_it():
         IncidentIn.model_validate({**_incident(), "occurred_at": "2026-11-20T14:32:00"})
     body = IncidentIn.model_validate({**_incident(), "occurred_at": "2026-11-20T15:32:00+01:00"})
     assert body.occurred_at.utcoffset() == timedelta(hours=1)
-    assert body.occurred_at.astimezone(timezone.utc).hour == 14
+    assert body.occurred_at.astimezone(UTC).hour == 14
 
 
 # ---- what a partner sees ---------------------------------------------------------------

@@ -33,7 +33,20 @@ def test_next_fire(expr, after, expected):
     assert next_after(expr, after) == expected
 
 
-@pytest.mark.parametrize("expr", ["0 */5 * * *", "* * * * * * *", "60 * * * * *", "0 0 24 * * *", "0 0 0 32 * *", "0 0 0 * 13 *", "0 0 0 * * 7", "*/0 * * * * *", "a * * * * *"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "0 */5 * * *",
+        "* * * * * * *",
+        "60 * * * * *",
+        "0 0 24 * * *",
+        "0 0 0 32 * *",
+        "0 0 0 * 13 *",
+        "0 0 0 * * 7",
+        "*/0 * * * * *",
+        "a * * * * *",
+    ],
+)
 def test_invalid_expressions_are_refused(expr):
     with pytest.raises(ValueError):
         parse(expr)

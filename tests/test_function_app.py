@@ -95,8 +95,11 @@ def test_http_function_answers(azure_app):
 
     example = create_app(container).openapi()["components"]["schemas"]["IncidentIn"]["examples"][0]
     created = _http(
-        azure_app, "POST", "/api/v1/incidents",
-        headers={**_token(container, "northwind", "Retailer.Investigator"), "Content-Type": "application/json"}, body=json.dumps(example).encode(),
+        azure_app,
+        "POST",
+        "/api/v1/incidents",
+        headers={**_token(container, "northwind", "Retailer.Investigator"), "Content-Type": "application/json"},
+        body=json.dumps(example).encode(),
     )
     assert created.status_code == 201, created.get_body()
     incident = json.loads(created.get_body())
@@ -166,7 +169,9 @@ def test_local_runner_runs_the_same_registry(azure_app, monkeypatch):
 
 
 def _message(body: bytes, *, delivery_count: int = 1) -> ServiceBusMessage:
-    return ServiceBusMessage(body=body, message_id=uuid.uuid4().hex, delivery_count=delivery_count, application_properties={}, user_properties={})
+    return ServiceBusMessage(
+        body=body, message_id=uuid.uuid4().hex, delivery_count=delivery_count, application_properties={}, user_properties={}
+    )
 
 
 @pytest.mark.parametrize("logical", sorted(QUEUES))

@@ -50,8 +50,17 @@ def test_a_taken_port_is_refused_with_a_clear_message():
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads child processes from /proc (Linux)")
 def test_make_run_with_two_http_processes_serves_and_stops_cleanly(tmp_path):
     port = free_port()
-    env = {**os.environ, "VIGIL_DATA_DIR": str(tmp_path), "PORT": str(port), "HTTP_PROCESSES": "2", "PYTHONPATH": str(ROOT), "VIGIL_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(tmp_path),
+        "PORT": str(port),
+        "HTTP_PROCESSES": "2",
+        "PYTHONPATH": str(ROOT),
+        "VIGIL_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
         deadline = time.monotonic() + 60
@@ -70,7 +79,9 @@ def test_make_run_with_two_http_processes_serves_and_stops_cleanly(tmp_path):
         assert unauthorised.status_code == 401 and unauthorised.headers["content-type"] == "application/problem+json"
         children = _children(proc.pid)
         assert children, "the second HTTP process was not started"
-        second = subprocess.run([sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
         assert second.returncode == 1 and "Cannot listen" in second.stderr
     finally:
         proc.terminate()

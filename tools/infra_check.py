@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def bicep_files() -> list[Path]:
     return sorted(INFRA.rglob("*.bicep"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
     try:
         from pycep import BicepParser
@@ -292,15 +292,22 @@ def role_assignments() -> list[RoleAssignment]:
                 role_id = "custom:" + _render(role).removesuffix(".id")
             scope = body["scope"]
             found.append(
-                RoleAssignment(symbol, "azure", scope, resources[scope]["type"], role_id,
-                               props["principalId"], name_args, conditional)
+                RoleAssignment(symbol, "azure", scope, resources[scope]["type"], role_id, props["principalId"], name_args, conditional)
             )
         elif res["type"] == "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments":
             role_id = props["roleDefinitionId"].rsplit("/", 1)[-1]
             role_id = vars_.get(role_id.strip("${}"), role_id) if role_id.startswith("${") else role_id
             found.append(
-                RoleAssignment(symbol, "cosmos", body["parent"], resources[body["parent"]]["type"], role_id,
-                               props["principalId"], name_args, conditional)
+                RoleAssignment(
+                    symbol,
+                    "cosmos",
+                    body["parent"],
+                    resources[body["parent"]]["type"],
+                    role_id,
+                    props["principalId"],
+                    name_args,
+                    conditional,
+                )
             )
     return found
 
@@ -526,7 +533,11 @@ def run_checkov(exe: Path | None = None) -> dict[str, Any]:
     env = {**os.environ, "LOG_LEVEL": "WARNING", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     proc = subprocess.run(
         [str(exe), "-d", str(INFRA), "--framework", "bicep", "--skip-download", "-o", "json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHECKOV_TIMEOUT_S,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHECKOV_TIMEOUT_S,
     )
     try:
         report = json.loads(proc.stdout)
@@ -553,9 +564,7 @@ def checkov_problems(report: dict[str, Any]) -> list[str]:
     if not summary.get("resource_count"):
         problems.append("checkov scanned no resources in infra/")
     for check in results.get("failed_checks", []) or []:
-        problems.append(
-            f"{check['check_id']} failed on {check['resource']} ({check['file_path'].lstrip('/')}): {check['check_name']}"
-        )
+        problems.append(f"{check['check_id']} failed on {check['resource']} ({check['file_path'].lstrip('/')}): {check['check_name']}")
     skipped = set()
     for check in results.get("skipped_checks", []) or []:
         reason = ((check.get("check_result") or {}).get("suppress_comment") or "").strip()

@@ -58,11 +58,19 @@ def verify(path: str | Path) -> dict[str, Any]:
             events = log.get("events", [])
             check = verify_custody(events)
             if not check["verified"]:
-                problems.append(f"custody chain broken: {f['path']} at event {check['first_broken']['seq']} ({check['first_broken']['reason']})")
+                problems.append(
+                    f"custody chain broken: {f['path']} at event {check['first_broken']['seq']} ({check['first_broken']['reason']})"
+                )
             head = heads.get(f["evidence_id"])
             if head and (not events or events[-1]["hash"] != head["hash"] or events[-1]["seq"] != head["seq"]):
                 problems.append(f"custody chain does not end at the manifest's head: {f['path']}")
-    return {"ok": not problems, "problems": problems, "manifest_sha256": manifest_sha, "files": len(manifest.get("files", [])), "incident": manifest.get("incident")}
+    return {
+        "ok": not problems,
+        "problems": problems,
+        "manifest_sha256": manifest_sha,
+        "files": len(manifest.get("files", [])),
+        "incident": manifest.get("incident"),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,6 @@
 Thin: parse, check who is asking, call the ANPR service, shape the answer.
 """
 
-
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,7 +24,11 @@ PlateParam = Annotated[str, Path(min_length=1, max_length=20, description="Numbe
 Purpose = Annotated[str | None, Query(min_length=3, max_length=500, description="Why you are searching: recorded in the audit trail")]
 AuthorisedBy = Annotated[
     str | None,
-    Query(min_length=2, max_length=100, description="Id of the officer who authorised a search of reads older than the ordinary window (Police.Analyst only)"),
+    Query(
+        min_length=2,
+        max_length=100,
+        description="Id of the officer who authorised a search of reads older than the ordinary window (Police.Analyst only)",
+    ),
 ]
 
 INGEST_DESCRIPTION = """
@@ -211,7 +214,9 @@ def router(settings: Settings) -> APIRouter:
         continuation: Continuation = None,
     ) -> Any:
         require_offset(("from", captured_from), ("to", captured_to))
-        q = ReadQuery(plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by)
+        q = ReadQuery(
+            plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by
+        )
         return JSONResponse(c.anpr.search_reads(p, q, limit=limit, continuation=continuation))
 
     @r.get("/anpr/reads/{read_id}", summary="Read one plate read", response_model=ReadOut, responses=responses(*AUTH_ERRORS, 404, 422))
@@ -243,11 +248,29 @@ def router(settings: Settings) -> APIRouter:
         continuation: Continuation = None,
     ) -> Any:
         require_offset(("from", captured_from), ("to", captured_to))
-        return JSONResponse(c.anpr.list_hits(p, captured_from=captured_from, captured_to=captured_to, store_id=store, plate=plate, purpose=purpose, limit=limit, continuation=continuation))
+        return JSONResponse(
+            c.anpr.list_hits(
+                p,
+                captured_from=captured_from,
+                captured_to=captured_to,
+                store_id=store,
+                plate=plate,
+                purpose=purpose,
+                limit=limit,
+                continuation=continuation,
+            )
+        )
 
     # ---- vehicles of interest --------------------------------------------------------
-    @r.get("/vehicles", summary="Your organisation's vehicles of interest", response_model=VehiclePage, responses=responses(*AUTH_ERRORS, 422))
-    def vehicles(p: Principal = Depends(require(*VEHICLE_KEEPERS)), c: Container = Depends(container), limit: Limit = settings.default_page_size, continuation: Continuation = None) -> Any:
+    @r.get(
+        "/vehicles", summary="Your organisation's vehicles of interest", response_model=VehiclePage, responses=responses(*AUTH_ERRORS, 422)
+    )
+    def vehicles(
+        p: Principal = Depends(require(*VEHICLE_KEEPERS)),
+        c: Container = Depends(container),
+        limit: Limit = settings.default_page_size,
+        continuation: Continuation = None,
+    ) -> Any:
         return JSONResponse(c.anpr.list_vehicles(p, limit=limit, continuation=continuation))
 
     @r.put(
@@ -268,7 +291,9 @@ def router(settings: Settings) -> APIRouter:
         out, created = c.anpr.put_vehicle(p, plate, body, if_match)
         return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
 
-    @r.delete("/vehicles/{plate}", summary="Stop matching a vehicle (its hits stay)", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.delete(
+        "/vehicles/{plate}", summary="Stop matching a vehicle (its hits stay)", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422)
+    )
     def delete_vehicle(plate: PlateParam, p: Principal = Depends(require(*VEHICLE_KEEPERS)), c: Container = Depends(container)) -> Response:
         c.anpr.delete_vehicle(p, plate)
         return Response(status_code=204)
@@ -286,7 +311,14 @@ def router(settings: Settings) -> APIRouter:
         plate: PlateParam,
         p: Principal = Depends(require(*VEHICLE_KEEPERS)),
         c: Container = Depends(container),
-        body: Annotated[PromoteIn | None, Body(openapi_examples={"promote": {"summary": "Why, and until when", "value": PromoteIn.model_config["json_schema_extra"]["examples"][0]}})] = None,
+        body: Annotated[
+            PromoteIn | None,
+            Body(
+                openapi_examples={
+                    "promote": {"summary": "Why, and until when", "value": PromoteIn.model_config["json_schema_extra"]["examples"][0]}
+                }
+            ),
+        ] = None,
     ) -> Any:
         out, created = c.anpr.promote(p, incident_id, plate, body or PromoteIn())
         return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
@@ -297,7 +329,7 @@ def router(settings: Settings) -> APIRouter:
         summary="Subscribe to ANPR hit alerts",
         description=(
             "Retailers subscribe by their stores, forces by their own force area. Channels: `email` and `webhook_url`. "
-            "Webhooks are POSTed with `Vigil-Timestamp`, `Vigil-Signature: v1=<hex HMAC-SHA256 of \"{timestamp}.{body}\">` and "
+            'Webhooks are POSTed with `Vigil-Timestamp`, `Vigil-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}">` and '
             "`Idempotency-Key` (one per alert), retried with exponential backoff and dead-lettered after the maximum. "
             "The signing `secret` is in this answer only. See docs/webhooks.md."
         ),
@@ -309,12 +341,26 @@ def router(settings: Settings) -> APIRouter:
         out = c.anpr.subscribe(p, body)
         return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/alert-subscriptions/{out['id']}"})
 
-    @r.get("/alert-subscriptions", summary="Your organisation's alert subscriptions", response_model=SubscriptionPage, responses=responses(*AUTH_ERRORS, 422))
-    def subscriptions(p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container), limit: Limit = settings.default_page_size, continuation: Continuation = None) -> Any:
+    @r.get(
+        "/alert-subscriptions",
+        summary="Your organisation's alert subscriptions",
+        response_model=SubscriptionPage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
+    def subscriptions(
+        p: Principal = Depends(require(*SUBSCRIBERS)),
+        c: Container = Depends(container),
+        limit: Limit = settings.default_page_size,
+        continuation: Continuation = None,
+    ) -> Any:
         return JSONResponse(c.anpr.subscriptions(p, limit=limit, continuation=continuation))
 
     @r.delete("/alert-subscriptions/{subscription_id}", summary="Unsubscribe", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
-    def unsubscribe(subscription_id: Annotated[str, Path(min_length=1, max_length=64)], p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container)) -> Response:
+    def unsubscribe(
+        subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
+        p: Principal = Depends(require(*SUBSCRIBERS)),
+        c: Container = Depends(container),
+    ) -> Response:
         c.anpr.unsubscribe(p, subscription_id)
         return Response(status_code=204)
 

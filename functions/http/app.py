@@ -60,7 +60,9 @@ def create_app(container: Container | None = None) -> FastAPI:
         app.include_router(module.router(c.settings), prefix=API_PREFIX)
     app.openapi_schema = None
     _add_problem_schema(app)
-    app.add_middleware(BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES))
+    app.add_middleware(
+        BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES)
+    )
     app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
     return app
 
@@ -73,7 +75,11 @@ def _add_problem_schema(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         add_self_validated_schemas(schema)
-        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+        }
         schema["security"] = [{"bearer": []}]
         app.openapi_schema = schema
         return schema

@@ -1,6 +1,5 @@
 """Audit routes: an organisation reviews who did what with its data, and checks the chain."""
 
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -20,7 +19,12 @@ AUDITORS = (Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR, Role.POLICE_ADMIN)
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["audit"])
 
-    @r.get("/audit", summary="Audit entries of your organisation, with chain verification", response_model=AuditPage, responses=responses(*AUTH_ERRORS, 422))
+    @r.get(
+        "/audit",
+        summary="Audit entries of your organisation, with chain verification",
+        response_model=AuditPage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
     def audit(
         p: Principal = Depends(require(*AUDITORS)),
         c: Container = Depends(container),

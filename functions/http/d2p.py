@@ -1,7 +1,6 @@
 """Direct-to-police routes: force rules, eligibility, sending, acknowledgement, outcomes,
 KPIs, the SendGrid event webhook and dead-letter replay. Thin: parse, who, one call."""
 
-
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -100,14 +99,21 @@ SENDGRID_EXAMPLE: list[dict[str, Any]] = [
 
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"message_ids": None}]})
-    message_ids: list[Annotated[str, Field(max_length=200)]] | None = Field(default=None, max_length=1000, description="Only these; all when absent")
+    message_ids: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None, max_length=1000, description="Only these; all when absent"
+    )
 
 
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["direct to police"])
 
     # ---- force rules --------------------------------------------------------------
-    @r.get("/forces/{force_id}/d2p-rules", summary="A force's D2P rules and inbox", response_model=RulesOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/forces/{force_id}/d2p-rules",
+        summary="A force's D2P rules and inbox",
+        response_model=RulesOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def get_rules(force_id: ForceId, p: Principal = Depends(require(Role.POLICE_ADMIN)), c: Container = Depends(container)):
         body, etag = c.d2p.get_rules(p, force_id)
         return JSONResponse(body, headers={"ETag": f'"{etag}"'})
@@ -129,11 +135,17 @@ def router(settings: Settings) -> APIRouter:
         out["etag"] = f'"{etag}"'
         return JSONResponse(out, headers={"ETag": f'"{etag}"'})
 
-    @r.get("/forces/{force_id}/d2p-rules/versions", summary="Every version of a force's D2P rules", responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/forces/{force_id}/d2p-rules/versions", summary="Every version of a force's D2P rules", responses=responses(*AUTH_ERRORS, 404, 422)
+    )
     def rule_versions(force_id: ForceId, p: Principal = Depends(require(Role.POLICE_ADMIN)), c: Container = Depends(container)):
         return JSONResponse({"items": c.d2p.rule_versions(p, force_id)})
 
-    @r.get("/forces/{force_id}/d2p-dispatches", summary="Reports dispatched to the force (failures and bounces to act on)", responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/forces/{force_id}/d2p-dispatches",
+        summary="Reports dispatched to the force (failures and bounces to act on)",
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def force_dispatches(
         force_id: ForceId,
         p: Principal = Depends(require(Role.POLICE_ADMIN)),
@@ -144,16 +156,36 @@ def router(settings: Settings) -> APIRouter:
         return JSONResponse({"items": c.d2p.force_dispatches(p, force_id, status.value if status else None, limit)})
 
     # ---- retailer settings -----------------------------------------------------------
-    @r.get("/organisations/{org_id}/d2p-settings", summary="A retailer's D2P settings", response_model=SettingsOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/organisations/{org_id}/d2p-settings",
+        summary="A retailer's D2P settings",
+        response_model=SettingsOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def get_settings(org_id: OrgId, p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)):
         return JSONResponse(c.d2p.get_settings(p, org_id))
 
-    @r.put("/organisations/{org_id}/d2p-settings", summary="Turn automatic sending on or off", response_model=SettingsOut, responses=responses(400, *AUTH_ERRORS, 404, 413, 422))
-    def put_settings(org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)):
+    @r.put(
+        "/organisations/{org_id}/d2p-settings",
+        summary="Turn automatic sending on or off",
+        response_model=SettingsOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    )
+    def put_settings(
+        org_id: OrgId,
+        body: Annotated[D2PSettingsIn, Body()],
+        p: Principal = Depends(require(Role.RETAILER_ADMIN)),
+        c: Container = Depends(container),
+    ):
         return JSONResponse(c.d2p.put_settings(p, org_id, body))
 
     # ---- eligibility and sending -------------------------------------------------------
-    @r.get("/incidents/{incident_id}/d2p", summary="Eligibility (every rule with pass/fail), dispatch status and history", response_model=EligibilityOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/incidents/{incident_id}/d2p",
+        summary="Eligibility (every rule with pass/fail), dispatch status and history",
+        response_model=EligibilityOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def eligibility(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container)):
         return JSONResponse(c.d2p.eligibility(p, incident_id))
 
@@ -162,22 +194,51 @@ def router(settings: Settings) -> APIRouter:
         status_code=202,
         summary="Send an eligible report to the force (once: a repeat answers the existing dispatch)",
         response_model=DispatchOut,
-        responses={**responses(*AUTH_ERRORS, 404, 409, 422), 200: {"model": DispatchOut, "description": "Already dispatched: the existing dispatch"}},
+        responses={
+            **responses(*AUTH_ERRORS, 404, 409, 422),
+            200: {"model": DispatchOut, "description": "Already dispatched: the existing dispatch"},
+        },
     )
     def send(incident_id: IncidentId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
         status, body = c.d2p.send(p, incident_id)
         return JSONResponse(body, status_code=status)
 
     # ---- police side ---------------------------------------------------------------------
-    @r.post("/d2p/{dispatch_id}/acknowledge", summary="Record the force's crime reference number", response_model=DispatchOut, responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422))
-    def acknowledge(dispatch_id: DispatchId, body: Annotated[AcknowledgeIn, Body()], p: Principal = Depends(require(*POLICE)), c: Container = Depends(container)):
+    @r.post(
+        "/d2p/{dispatch_id}/acknowledge",
+        summary="Record the force's crime reference number",
+        response_model=DispatchOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    )
+    def acknowledge(
+        dispatch_id: DispatchId,
+        body: Annotated[AcknowledgeIn, Body()],
+        p: Principal = Depends(require(*POLICE)),
+        c: Container = Depends(container),
+    ):
         return JSONResponse(c.d2p.acknowledge(p, dispatch_id, body))
 
-    @r.post("/incidents/{incident_id}/outcomes", status_code=201, summary="Record a Home Office outcome code", response_model=OutcomeOut, responses=responses(400, *AUTH_ERRORS, 404, 413, 422))
-    def outcome(incident_id: IncidentId, body: Annotated[OutcomeIn, Body()], p: Principal = Depends(require(*POLICE)), c: Container = Depends(container)):
+    @r.post(
+        "/incidents/{incident_id}/outcomes",
+        status_code=201,
+        summary="Record a Home Office outcome code",
+        response_model=OutcomeOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    )
+    def outcome(
+        incident_id: IncidentId,
+        body: Annotated[OutcomeIn, Body()],
+        p: Principal = Depends(require(*POLICE)),
+        c: Container = Depends(container),
+    ):
         return JSONResponse(c.d2p.record_outcome(p, incident_id, body), status_code=201)
 
-    @r.get("/kpis/d2p", summary="D2P against other channels: statuses, times, charge and outcome 14/16 rates", response_model=KpiOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/kpis/d2p",
+        summary="D2P against other channels: statuses, times, charge and outcome 14/16 rates",
+        response_model=KpiOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def kpis(
         force: Annotated[str, Query(min_length=1, max_length=64, examples=["devon-and-cornwall"])],
         start: Annotated[datetime, Query(alias="from", description="Incidents occurred at or after (ISO 8601 with offset)")],
@@ -190,13 +251,26 @@ def router(settings: Settings) -> APIRouter:
 
     # ---- delivery webhook (signed, no bearer) ----------------------------------------------
     webhook_responses = responses(400, 401, 413, 422)
-    webhook_responses[401] = {**webhook_responses[401], "description": "Missing, stale or invalid SendGrid signature (no bearer token is used here)"}
+    webhook_responses[401] = {
+        **webhook_responses[401],
+        "description": "Missing, stale or invalid SendGrid signature (no bearer token is used here)",
+    }
 
     @r.post(
         "/webhooks/sendgrid",
         summary="SendGrid signed event webhook: delivered, bounced, dropped",
         description="Signed by SendGrid (ECDSA P-256 over timestamp + body), not by a bearer token. Events name the dispatch in their custom arguments; others are counted as ignored.",
-        openapi_extra={"security": [], "requestBody": {"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10_000}, "example": SENDGRID_EXAMPLE}}}},
+        openapi_extra={
+            "security": [],
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10_000},
+                        "example": SENDGRID_EXAMPLE,
+                    }
+                }
+            },
+        },
         responses=webhook_responses,
     )
     async def sendgrid_events(
@@ -215,12 +289,20 @@ def router(settings: Settings) -> APIRouter:
         return JSONResponse(counts)
 
     # ---- operations ----------------------------------------------------------------------
-    @r.get("/operations/dead-letters/d2p", summary="Dead-lettered dispatch messages (ids and reasons only)", responses=responses(*AUTH_ERRORS))
+    @r.get(
+        "/operations/dead-letters/d2p", summary="Dead-lettered dispatch messages (ids and reasons only)", responses=responses(*AUTH_ERRORS)
+    )
     def dead_letters(p: Principal = Depends(require(Role.PLATFORM_OPERATOR)), c: Container = Depends(container)):
         return JSONResponse({"items": c.d2p.dead_letters()})
 
-    @r.post("/operations/dead-letters/d2p/replay", summary="Put dead-lettered dispatch messages back on the queue", responses=responses(400, *AUTH_ERRORS, 413, 422))
-    def replay(body: Annotated[ReplayIn, Body()], p: Principal = Depends(require(Role.PLATFORM_OPERATOR)), c: Container = Depends(container)):
+    @r.post(
+        "/operations/dead-letters/d2p/replay",
+        summary="Put dead-lettered dispatch messages back on the queue",
+        responses=responses(400, *AUTH_ERRORS, 413, 422),
+    )
+    def replay(
+        body: Annotated[ReplayIn, Body()], p: Principal = Depends(require(Role.PLATFORM_OPERATOR)), c: Container = Depends(container)
+    ):
         return JSONResponse({"replayed": c.d2p.replay_dead_letters(body.message_ids)})
 
     return r

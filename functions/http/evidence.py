@@ -2,7 +2,6 @@
 redaction, face proposals and the court package. Thin: parse, check the role, one
 service call, shape the answer."""
 
-
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -23,15 +22,32 @@ from shared.services.incidents import READERS, REPORTERS
 from shared.settings import Settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
-EvidenceId = Annotated[str, Path(min_length=1, max_length=128, description="Evidence id", examples=["northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"])]
+EvidenceId = Annotated[
+    str, Path(min_length=1, max_length=128, description="Evidence id", examples=["northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"])
+]
 UploadId = Annotated[str, Path(min_length=1, max_length=64, description="Upload session id")]
-Purpose = Annotated[str | None, Query(min_length=3, max_length=500, description="Why you are looking: required for police, recorded in custody and the audit trail")]
+Purpose = Annotated[
+    str | None,
+    Query(min_length=3, max_length=500, description="Why you are looking: required for police, recorded in custody and the audit trail"),
+]
 
 # Bytes gathered per hop from the event loop to the worker thread: large enough that
 # the hop costs nothing, small enough that memory stays flat whatever the file size.
 PULL_BYTES = 1024 * 1024
 
-UPLOAD_MEDIA = ["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4", "video/quicktime", "audio/mpeg", "audio/wav", "audio/mp4", "application/pdf", "text/plain"]
+UPLOAD_MEDIA = [
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heic",
+    "video/mp4",
+    "video/quicktime",
+    "audio/mpeg",
+    "audio/wav",
+    "audio/mp4",
+    "application/pdf",
+    "text/plain",
+]
 
 
 class EvidenceOut(BaseModel):
@@ -39,12 +55,23 @@ class EvidenceOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "id": "northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b", "incident_id": "0b9e6c1a-7d2f-4e8b-9a1c-3e5f7a9b1c2d", "organisation_id": "northwind",
-                    "kind": "cctv", "media": "video", "content_type": "video/mp4", "detected_type": "mp4", "filename": "till-camera-2.mp4",
-                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "size": 734003200,
-                    "created_at": "2026-11-23T12:00:00.000000+00:00", "created_by": "amy.reporter", "derived_from": None,
-                    "retention_until": "2032-11-23T12:00:00.000000+00:00", "legal_hold": False,
-                    "last_verified_at": "2026-11-23T12:00:00.000000+00:00", "last_verification": "match",
+                    "id": "northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b",
+                    "incident_id": "0b9e6c1a-7d2f-4e8b-9a1c-3e5f7a9b1c2d",
+                    "organisation_id": "northwind",
+                    "kind": "cctv",
+                    "media": "video",
+                    "content_type": "video/mp4",
+                    "detected_type": "mp4",
+                    "filename": "till-camera-2.mp4",
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "size": 734003200,
+                    "created_at": "2026-11-23T12:00:00.000000+00:00",
+                    "created_by": "amy.reporter",
+                    "derived_from": None,
+                    "retention_until": "2032-11-23T12:00:00.000000+00:00",
+                    "legal_hold": False,
+                    "last_verified_at": "2026-11-23T12:00:00.000000+00:00",
+                    "last_verification": "match",
                 }
             ]
         }
@@ -201,18 +228,40 @@ def router(settings: Settings) -> APIRouter:
         p: Principal = Depends(require(*REPORTERS)),
         c: Container = Depends(container),
         content_type: Annotated[str | None, Header(max_length=200, description="The file's real type, e.g. video/mp4")] = None,
-        x_filename: Annotated[str | None, Header(max_length=255, description="Original file name (for people; never used as a path)", examples=["till-camera-2.mp4"])] = None,
-        x_evidence_kind: Annotated[EvidenceKind | None, Header(description="cctv, suspect_image, photo, statement, audio, document or other (default by media)")] = None,
-        content_digest: Annotated[str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")] = None,
+        x_filename: Annotated[
+            str | None,
+            Header(max_length=255, description="Original file name (for people; never used as a path)", examples=["till-camera-2.mp4"]),
+        ] = None,
+        x_evidence_kind: Annotated[
+            EvidenceKind | None, Header(description="cctv, suspect_image, photo, statement, audio, document or other (default by media)")
+        ] = None,
+        content_digest: Annotated[
+            str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")
+        ] = None,
     ):
         item = c.evidence.upload(
-            p, incident_id, _body(request), content_type=content_type, filename=x_filename, kind=x_evidence_kind,
-            content_digest=content_digest, content_length=_content_length(request),
+            p,
+            incident_id,
+            _body(request),
+            content_type=content_type,
+            filename=x_filename,
+            kind=x_evidence_kind,
+            content_digest=content_digest,
+            content_length=_content_length(request),
         )
-        return JSONResponse(item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])})
+        return JSONResponse(
+            item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])}
+        )
 
-    @r.get("/incidents/{incident_id}/evidence", summary="Evidence items of an incident", response_model=EvidenceList, responses=responses(*AUTH_ERRORS, 404, 422))
-    def list_items(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    @r.get(
+        "/incidents/{incident_id}/evidence",
+        summary="Evidence items of an incident",
+        response_model=EvidenceList,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def list_items(
+        incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         return JSONResponse({"items": c.evidence.list(p, incident_id, purpose)})
 
     # ---- resumable uploads --------------------------------------------------------
@@ -223,16 +272,27 @@ def router(settings: Settings) -> APIRouter:
         response_model=UploadSessionOut,
         responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
     )
-    def create_upload(incident_id: IncidentId, body: UploadSessionIn, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
+    def create_upload(
+        incident_id: IncidentId, body: UploadSessionIn, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)
+    ):
         session = c.evidence.create_session(p, incident_id, body)
         return JSONResponse(session, status_code=201, headers={"Location": f"/api/v1/evidence/uploads/{session['id']}"})
 
-    @r.get("/evidence/uploads/{upload_id}", summary="How much of a resumable upload has arrived", response_model=UploadSessionOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/evidence/uploads/{upload_id}",
+        summary="How much of a resumable upload has arrived",
+        response_model=UploadSessionOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def upload_status(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
         status = c.evidence.session_status(p, upload_id)
         return JSONResponse(status, headers=_offset_headers(status["received"]))
 
-    @r.head("/evidence/uploads/{upload_id}", summary="Received offset of a resumable upload (headers only)", responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.head(
+        "/evidence/uploads/{upload_id}",
+        summary="Received offset of a resumable upload (headers only)",
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def upload_offset(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
         status = c.evidence.session_status(p, upload_id)
         return Response(status_code=200, headers=_offset_headers(status["received"]))
@@ -249,7 +309,9 @@ def router(settings: Settings) -> APIRouter:
         request: Request,
         p: Principal = Depends(require(*REPORTERS)),
         c: Container = Depends(container),
-        content_range: Annotated[str | None, Header(max_length=100, description="bytes <first>-<last>/<total>", examples=["bytes 0-4194303/734003200"])] = None,
+        content_range: Annotated[
+            str | None, Header(max_length=100, description="bytes <first>-<last>/<total>", examples=["bytes 0-4194303/734003200"])
+        ] = None,
     ):
         status = c.evidence.put_chunk(p, upload_id, content_range, _body(request))
         return JSONResponse(status, headers=_offset_headers(status["received"]))
@@ -263,16 +325,30 @@ def router(settings: Settings) -> APIRouter:
     )
     def commit_upload(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
         item = c.evidence.commit_session(p, upload_id)
-        return JSONResponse(item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])})
+        return JSONResponse(
+            item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])}
+        )
 
-    @r.delete("/evidence/uploads/{upload_id}", status_code=204, summary="Abandon a resumable upload", responses=responses(*AUTH_ERRORS, 404, 409, 422))
+    @r.delete(
+        "/evidence/uploads/{upload_id}",
+        status_code=204,
+        summary="Abandon a resumable upload",
+        responses=responses(*AUTH_ERRORS, 404, 409, 422),
+    )
     def cancel_upload(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
         c.evidence.cancel_session(p, upload_id)
         return Response(status_code=204)
 
     # ---- items -----------------------------------------------------------------------
-    @r.get("/evidence/{evidence_id}", summary="An evidence item's description (a custody event)", response_model=EvidenceOut, responses=responses(*AUTH_ERRORS, 404, 422))
-    def read(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    @r.get(
+        "/evidence/{evidence_id}",
+        summary="An evidence item's description (a custody event)",
+        response_model=EvidenceOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def read(
+        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         item = c.evidence.get(p, evidence_id, purpose)
         return JSONResponse(item, headers={"Repr-Digest": sha256_field(item["sha256"]), "X-Evidence-SHA256": item["sha256"]})
 
@@ -280,8 +356,14 @@ def router(settings: Settings) -> APIRouter:
         "/evidence/{evidence_id}/content",
         summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
         responses={
-            200: {"description": "The whole file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-            206: {"description": "The requested byte range", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            200: {
+                "description": "The whole file",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            206: {
+                "description": "The requested byte range",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            },
             **responses(*AUTH_ERRORS, 404, 416, 422),
         },
         response_class=StreamingResponse,
@@ -308,12 +390,26 @@ def router(settings: Settings) -> APIRouter:
             headers["Content-Range"] = f"bytes {d.start}-{d.end - 1}/{item['size']}"
         return StreamingResponse(d.body, status_code=206 if d.partial else 200, media_type=item["content_type"], headers=headers)
 
-    @r.get("/evidence/{evidence_id}/custody", summary="Chain of custody, and whether it verifies", response_model=CustodyOut, responses=responses(*AUTH_ERRORS, 404, 422))
-    def custody(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    @r.get(
+        "/evidence/{evidence_id}/custody",
+        summary="Chain of custody, and whether it verifies",
+        response_model=CustodyOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def custody(
+        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         return JSONResponse(c.evidence.custody(p, evidence_id, purpose))
 
-    @r.post("/evidence/{evidence_id}/verify", summary="Re-hash the stored bytes and compare (recorded in custody)", response_model=VerifyOut, responses=responses(*AUTH_ERRORS, 404, 422))
-    def verify(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    @r.post(
+        "/evidence/{evidence_id}/verify",
+        summary="Re-hash the stored bytes and compare (recorded in custody)",
+        response_model=VerifyOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def verify(
+        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         return JSONResponse(c.evidence.verify(p, evidence_id, purpose))
 
     @r.post(
@@ -333,18 +429,29 @@ def router(settings: Settings) -> APIRouter:
         response_model=FaceProposalsOut,
         responses=responses(*AUTH_ERRORS, 404, 409, 413, 422),
     )
-    def face_proposals(evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    def face_proposals(
+        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         return JSONResponse(c.evidence.face_proposals(p, evidence_id, purpose))
 
     @r.get(
         "/incidents/{incident_id}/package",
         summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
-        responses={200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}, **responses(*AUTH_ERRORS, 404, 422)},
+        responses={
+            200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+            **responses(*AUTH_ERRORS, 404, 422),
+        },
         response_class=StreamingResponse,
     )
-    def package(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    def package(
+        incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         pkg = c.evidence.package(p, incident_id, purpose)
-        headers = {"Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"', "X-Manifest-SHA256": pkg.manifest_sha256, "Cache-Control": "no-store"}
+        headers = {
+            "Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"',
+            "X-Manifest-SHA256": pkg.manifest_sha256,
+            "Cache-Control": "no-store",
+        }
         return StreamingResponse(pkg.body, media_type="application/zip", headers=headers)
 
     return r

@@ -1,6 +1,5 @@
 """Incident routes: thin — parse, check who is asking, call the service, shape the answer."""
 
-
 from datetime import datetime
 from typing import Annotated
 
@@ -17,7 +16,10 @@ from shared.services.incidents import EDITORS, READERS, REPORTERS, Filters
 from shared.settings import Settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
-Purpose = Annotated[str | None, Query(min_length=3, max_length=500, description="Why you are looking: required for police searches, recorded in the audit trail")]
+Purpose = Annotated[
+    str | None,
+    Query(min_length=3, max_length=500, description="Why you are looking: required for police searches, recorded in the audit trail"),
+]
 
 
 def router(settings: Settings) -> APIRouter:
@@ -34,7 +36,9 @@ def router(settings: Settings) -> APIRouter:
         body: IncidentIn,
         p: Principal = Depends(require(*REPORTERS)),
         c: Container = Depends(container),
-        idempotency_key: Annotated[str | None, Header(max_length=200, description="Retry-safe key: a replay returns the first answer")] = None,
+        idempotency_key: Annotated[
+            str | None, Header(max_length=200, description="Retry-safe key: a replay returns the first answer")
+        ] = None,
     ):
         answer = c.incidents.report(p, body, idempotency_key)
         headers = dict(answer.headers)
@@ -55,12 +59,21 @@ def router(settings: Settings) -> APIRouter:
         purpose: Purpose = None,
     ):
         require_offset(("from", occurred_from), ("to", occurred_to))
-        filters = Filters(store_id=store, category=category.value if category else None, occurred_from=occurred_from, occurred_to=occurred_to, plate=plate, offender_id=offender)
+        filters = Filters(
+            store_id=store,
+            category=category.value if category else None,
+            occurred_from=occurred_from,
+            occurred_to=occurred_to,
+            plate=plate,
+            offender_id=offender,
+        )
         items, token = c.incidents.search(p, filters, limit=limit, continuation=continuation, purpose=purpose)
         return JSONResponse({"items": items, "continuation": token})
 
     @r.get("/incidents/{incident_id}", summary="Read an incident", response_model=IncidentOut, responses=responses(*AUTH_ERRORS, 404, 422))
-    def read(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None):
+    def read(
+        incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
+    ):
         body, etag = c.incidents.get(p, incident_id, purpose)
         return JSONResponse(body, headers={"ETag": f'"{etag}"'})
 
@@ -80,7 +93,12 @@ def router(settings: Settings) -> APIRouter:
         body, etag = c.incidents.change(p, incident_id, patch, if_match)
         return JSONResponse(body, headers={"ETag": f'"{etag}"'})
 
-    @r.get("/incidents/{incident_id}/history", summary="Every version of an incident", response_model=HistoryOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/incidents/{incident_id}/history",
+        summary="Every version of an incident",
+        response_model=HistoryOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def history(incident_id: IncidentId, p: Principal = Depends(require(*EDITORS)), c: Container = Depends(container)):
         return JSONResponse({"items": c.incidents.history(p, incident_id)})
 

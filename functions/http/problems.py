@@ -27,7 +27,14 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"type": "/api/v1/problems/not-found", "title": "Not found", "status": 404, "detail": "Incident 0b9e... was not found."}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"type": "/api/v1/problems/not-found", "title": "Not found", "status": 404, "detail": "Incident 0b9e... was not found."}
+            ]
+        },
+    )
 
     type: str = Field(description="Stable identifier of the kind of problem")
     title: str
@@ -37,7 +44,17 @@ class Problem(BaseModel):
     errors: list[FieldError] = []
 
 
-def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
@@ -69,13 +86,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
-        return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, errors=exc.errors, headers=headers, **exc.extra)
+        return problem(
+            exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, errors=exc.errors, headers=headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "malformed-json", "Malformed JSON", "The body is not valid JSON.", instance=request.url.path, errors=[{"field": "body", "message": str(errors[0].get("msg"))}])
+            return problem(
+                400,
+                "malformed-json",
+                "Malformed JSON",
+                "The body is not valid JSON.",
+                instance=request.url.path,
+                errors=[{"field": "body", "message": str(errors[0].get("msg"))}],
+            )
         out = []
         for e in errors[:50]:
             msg = e.get("msg", "")
@@ -96,7 +122,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error", extra={"path": request.url.path})
-        return problem(500, "internal-error", "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path)
+        return problem(
+            500, "internal-error", "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path
+        )
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -115,7 +143,14 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         428: "If-Match is required",
         503: "A backing store is unavailable",
     }
-    return {s: {"model": Problem, "description": text.get(s, "Problem"), "content": {PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for s in statuses}
+    return {
+        s: {
+            "model": Problem,
+            "description": text.get(s, "Problem"),
+            "content": {PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }
 
 
 AUTH_ERRORS = (401, 403, 421)

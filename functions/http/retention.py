@@ -1,7 +1,6 @@
 """Retention and rights routes: schedules, legal holds, tombstones, statistics, subject
 requests and the organisations' answers. Thin: parse, check the role, one service call."""
 
-
 import re
 from datetime import datetime
 from typing import Annotated
@@ -111,53 +110,116 @@ def router(settings: Settings) -> APIRouter:
     admin = require(Role.RETAILER_ADMIN)
 
     # ---- schedules ----------------------------------------------------------------------
-    @r.get("/retention/schedules/region", tags=["retention"], summary="This region's retention schedule and the bounds organisations choose within", response_model=Out, responses=responses(*AUTH_ERRORS))
+    @r.get(
+        "/retention/schedules/region",
+        tags=["retention"],
+        summary="This region's retention schedule and the bounds organisations choose within",
+        response_model=Out,
+        responses=responses(*AUTH_ERRORS),
+    )
     def region_schedule(p: Principal = Depends(ops), c: Container = Depends(container)):
         body, etag = c.retention.region_schedule(p)
         return JSONResponse(body, headers={"ETag": f'"{etag}"'})
 
-    @r.put("/retention/schedules/region", tags=["retention"], summary="Change the region's schedule (a new version, audited)", response_model=Out, responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428))
-    def set_region_schedule(body: RegionScheduleIn, p: Principal = Depends(ops), c: Container = Depends(container), if_match: IfMatch = None):
+    @r.put(
+        "/retention/schedules/region",
+        tags=["retention"],
+        summary="Change the region's schedule (a new version, audited)",
+        response_model=Out,
+        responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
+    )
+    def set_region_schedule(
+        body: RegionScheduleIn, p: Principal = Depends(ops), c: Container = Depends(container), if_match: IfMatch = None
+    ):
         out, etag = c.retention.set_region_schedule(p, body, if_match)
         return JSONResponse(out, headers={"ETag": f'"{etag}"'})
 
-    @r.get("/retention/schedules/region/versions", tags=["retention"], summary="Every version of the region's schedule", response_model=list[Out], responses=responses(*AUTH_ERRORS))
+    @r.get(
+        "/retention/schedules/region/versions",
+        tags=["retention"],
+        summary="Every version of the region's schedule",
+        response_model=list[Out],
+        responses=responses(*AUTH_ERRORS),
+    )
     def region_versions(p: Principal = Depends(ops), c: Container = Depends(container)):
         return JSONResponse(c.retention.schedule_versions(p, region=True))
 
-    @r.get("/retention/schedules/organisation", tags=["retention"], summary="Your organisation's schedule: what applies, your choices, the region's bounds", response_model=Out, responses=responses(*AUTH_ERRORS))
+    @r.get(
+        "/retention/schedules/organisation",
+        tags=["retention"],
+        summary="Your organisation's schedule: what applies, your choices, the region's bounds",
+        response_model=Out,
+        responses=responses(*AUTH_ERRORS),
+    )
     def org_schedule(p: Principal = Depends(admin), c: Container = Depends(container)):
         body, etag = c.retention.organisation_schedule(p)
         return JSONResponse(body, headers={"ETag": f'"{etag}"'})
 
-    @r.put("/retention/schedules/organisation", tags=["retention"], summary="Choose your organisation's periods within the region's bounds", response_model=Out, responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428))
-    def set_org_schedule(body: OrganisationScheduleIn, p: Principal = Depends(admin), c: Container = Depends(container), if_match: IfMatch = None):
+    @r.put(
+        "/retention/schedules/organisation",
+        tags=["retention"],
+        summary="Choose your organisation's periods within the region's bounds",
+        response_model=Out,
+        responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
+    )
+    def set_org_schedule(
+        body: OrganisationScheduleIn, p: Principal = Depends(admin), c: Container = Depends(container), if_match: IfMatch = None
+    ):
         out, etag = c.retention.set_organisation_schedule(p, body, if_match)
         return JSONResponse(out, headers={"ETag": f'"{etag}"'})
 
-    @r.get("/retention/schedules/organisation/versions", tags=["retention"], summary="Every version of your organisation's schedule", response_model=list[Out], responses=responses(*AUTH_ERRORS))
+    @r.get(
+        "/retention/schedules/organisation/versions",
+        tags=["retention"],
+        summary="Every version of your organisation's schedule",
+        response_model=list[Out],
+        responses=responses(*AUTH_ERRORS),
+    )
     def org_versions(p: Principal = Depends(admin), c: Container = Depends(container)):
         return JSONResponse(c.retention.schedule_versions(p, region=False))
 
     # ---- legal holds --------------------------------------------------------------------
     holders = require(*HOLDERS_RETAIL, *HOLDERS_POLICE)
 
-    @r.get("/incidents/{incident_id}/legal-hold", tags=["retention"], summary="Legal holds on an incident", response_model=HoldsOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/incidents/{incident_id}/legal-hold",
+        tags=["retention"],
+        summary="Legal holds on an incident",
+        response_model=HoldsOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def holds(incident_id: IncidentId, p: Principal = Depends(holders), c: Container = Depends(container)):
         return JSONResponse(c.retention.holds(p, incident_id))
 
     @r.post(
-        "/incidents/{incident_id}/legal-hold", tags=["retention"], status_code=201,
+        "/incidents/{incident_id}/legal-hold",
+        tags=["retention"],
+        status_code=201,
         summary="Hold an incident, its evidence and linked hits from every deletion (investigator of the organisation, or an officer of a force it was dispatched to)",
-        response_model=HoldsOut, responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+        response_model=HoldsOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
     )
     def place_hold(incident_id: IncidentId, body: LegalHoldIn, p: Principal = Depends(holders), c: Container = Depends(container)):
         return JSONResponse(c.retention.place_hold(p, incident_id, body.reason), status_code=201)
 
-    @r.delete("/incidents/{incident_id}/legal-hold", tags=["retention"], summary="Release your organisation's hold; expiry resumes when no hold remains", response_model=HoldsOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.delete(
+        "/incidents/{incident_id}/legal-hold",
+        tags=["retention"],
+        summary="Release your organisation's hold; expiry resumes when no hold remains",
+        response_model=HoldsOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def release_hold(
         incident_id: IncidentId,
-        reason: Annotated[str, Query(min_length=10, max_length=1000, description="Why the hold ends (audited)", examples=["Trial concluded 2027-03-14; no appeal lodged"])],
+        reason: Annotated[
+            str,
+            Query(
+                min_length=10,
+                max_length=1000,
+                description="Why the hold ends (audited)",
+                examples=["Trial concluded 2027-03-14; no appeal lodged"],
+            ),
+        ],
         p: Principal = Depends(holders),
         c: Container = Depends(container),
     ):
@@ -174,20 +236,42 @@ def router(settings: Settings) -> APIRouter:
     def tombstones(
         p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)),
         c: Container = Depends(container),
-        type: Annotated[str | None, Query(description=f"One of {', '.join(TOMBSTONE_TYPES)}", pattern="^(" + "|".join(TOMBSTONE_TYPES) + ")$")] = None,  # noqa: A002 - the query parameter's name
+        type: Annotated[
+            str | None, Query(description=f"One of {', '.join(TOMBSTONE_TYPES)}", pattern="^(" + "|".join(TOMBSTONE_TYPES) + ")$")
+        ] = None,  # noqa: A002 - the query parameter's name
         deleted_from: Annotated[datetime | None, Query(alias="from", description="Deleted at or after (ISO 8601 with offset)")] = None,
         deleted_to: Annotated[datetime | None, Query(alias="to", description="Deleted before (ISO 8601 with offset)")] = None,
         limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = settings.default_page_size,
         continuation: Annotated[str | None, Query(max_length=2000)] = None,
     ):
         require_offset(("from", deleted_from), ("to", deleted_to))
-        return JSONResponse(c.retention.tombstones(p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation))
+        return JSONResponse(
+            c.retention.tombstones(
+                p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation
+            )
+        )
 
-    @r.get("/retention/tombstones/{incident_id}", tags=["retention"], summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version", response_model=TombstoneOut, responses=responses(*AUTH_ERRORS, 404, 422))
-    def tombstone(incident_id: IncidentId, p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)), c: Container = Depends(container)):
+    @r.get(
+        "/retention/tombstones/{incident_id}",
+        tags=["retention"],
+        summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version",
+        response_model=TombstoneOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def tombstone(
+        incident_id: IncidentId,
+        p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)),
+        c: Container = Depends(container),
+    ):
         return JSONResponse(c.retention.tombstone(p, incident_id))
 
-    @r.get("/retention/statistics", tags=["retention"], summary="Incidents per month, store and category, kept and deleted (counts survive deletion)", response_model=StatisticsOut, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/retention/statistics",
+        tags=["retention"],
+        summary="Incidents per month, store and category, kept and deleted (counts survive deletion)",
+        response_model=StatisticsOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def statistics(
         from_month: Annotated[str, Query(alias="from", max_length=7, description="First month, YYYY-MM", examples=["2026-01"])],
         to_month: Annotated[str, Query(alias="to", max_length=7, description="Last month, YYYY-MM", examples=["2026-12"])],
@@ -204,21 +288,46 @@ def router(settings: Settings) -> APIRouter:
         return JSONResponse({"organisation_id": org, "items": c.retention.statistics(org, from_month, to_month)})
 
     # ---- subject requests: the operator -------------------------------------------------
-    @r.post("/subject-requests", tags=["subject requests"], status_code=201, summary="File a person's access or erasure request; tasks open for each organisation holding matches", response_model=Out, responses=responses(400, *AUTH_ERRORS, 413, 422))
+    @r.post(
+        "/subject-requests",
+        tags=["subject requests"],
+        status_code=201,
+        summary="File a person's access or erasure request; tasks open for each organisation holding matches",
+        response_model=Out,
+        responses=responses(400, *AUTH_ERRORS, 413, 422),
+    )
     def file_request(body: SubjectRequestIn, p: Principal = Depends(ops), c: Container = Depends(container)):
         out = c.subject_requests.file(p, body)
         return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/subject-requests/{out['id']}"})
 
-    @r.get("/subject-requests/{request_id}", tags=["subject requests"], summary="A request: due date, extension and each organisation's answer", response_model=Out, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/subject-requests/{request_id}",
+        tags=["subject requests"],
+        summary="A request: due date, extension and each organisation's answer",
+        response_model=Out,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def get_request(request_id: RequestId, p: Principal = Depends(ops), c: Container = Depends(container)):
         return JSONResponse(c.subject_requests.get(p, request_id))
 
-    @r.post("/subject-requests/{request_id}/extension", tags=["subject requests"], summary="Extend the deadline of a complex request (in the first month; two months at most)", response_model=Out, responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422))
+    @r.post(
+        "/subject-requests/{request_id}/extension",
+        tags=["subject requests"],
+        summary="Extend the deadline of a complex request (in the first month; two months at most)",
+        response_model=Out,
+        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    )
     def extend(request_id: RequestId, body: ExtensionIn, p: Principal = Depends(ops), c: Container = Depends(container)):
         return JSONResponse(c.subject_requests.extend(p, request_id, body))
 
     # ---- subject requests: the organisation ---------------------------------------------
-    @r.get("/subject-tasks", tags=["subject requests"], summary="Your organisation's subject-request tasks, soonest due first", response_model=TaskPage, responses=responses(*AUTH_ERRORS, 422))
+    @r.get(
+        "/subject-tasks",
+        tags=["subject requests"],
+        summary="Your organisation's subject-request tasks, soonest due first",
+        response_model=TaskPage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
     def tasks(
         p: Principal = Depends(admin),
         c: Container = Depends(container),
@@ -229,18 +338,37 @@ def router(settings: Settings) -> APIRouter:
         items, token = c.subject_requests.tasks(p, status=status, limit=limit, continuation=continuation)
         return JSONResponse({"items": items, "continuation": token})
 
-    @r.get("/subject-tasks/{request_id}", tags=["subject requests"], summary="One task: the person as described and your matching incidents", response_model=Out, responses=responses(*AUTH_ERRORS, 404, 422))
+    @r.get(
+        "/subject-tasks/{request_id}",
+        tags=["subject requests"],
+        summary="One task: the person as described and your matching incidents",
+        response_model=Out,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
     def task(request_id: RequestId, p: Principal = Depends(admin), c: Container = Depends(container)):
         return JSONResponse(c.subject_requests.task(p, request_id))
 
-    @r.post("/subject-tasks/{request_id}/answer", tags=["subject requests"], summary="Answer for some or all matches: approve the export, erase, or refuse with the lawful reason", response_model=Out, responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422))
-    def answer(request_id: RequestId, body: Annotated[TaskAnswerIn, Body()], p: Principal = Depends(admin), c: Container = Depends(container)):
+    @r.post(
+        "/subject-tasks/{request_id}/answer",
+        tags=["subject requests"],
+        summary="Answer for some or all matches: approve the export, erase, or refuse with the lawful reason",
+        response_model=Out,
+        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    )
+    def answer(
+        request_id: RequestId, body: Annotated[TaskAnswerIn, Body()], p: Principal = Depends(admin), c: Container = Depends(container)
+    ):
         return JSONResponse(c.subject_requests.answer(p, request_id, body))
 
-    @r.get("/subject-tasks/{request_id}/export", tags=["subject requests"], summary="The export bundle (JSON) of the matches you approved", response_model=Out, responses=responses(*AUTH_ERRORS, 404, 409, 422))
+    @r.get(
+        "/subject-tasks/{request_id}/export",
+        tags=["subject requests"],
+        summary="The export bundle (JSON) of the matches you approved",
+        response_model=Out,
+        responses=responses(*AUTH_ERRORS, 404, 409, 422),
+    )
     def export(request_id: RequestId, p: Principal = Depends(admin), c: Container = Depends(container)):
         bundle = c.subject_requests.export(p, request_id)
         return JSONResponse(bundle, headers={"Content-Disposition": f'attachment; filename="subject-access-{request_id}.json"'})
 
     return r
-

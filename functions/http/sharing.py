@@ -21,7 +21,9 @@ class AgreementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     partner_id: str = Field(min_length=1, max_length=64, description="A police force or retailer in this region")
-    level: ShareLevel = Field(description="none; counts (aggregate numbers only); descriptions (incidents, no names or dates of birth); full (personal details; minors still excluded)")
+    level: ShareLevel = Field(
+        description="none; counts (aggregate numbers only); descriptions (incidents, no names or dates of birth); full (personal details; minors still excluded)"
+    )
     anpr: bool = Field(default=False, description="Also share plate reads and hits (the partner's vehicles of interest match your reads)")
 
 
@@ -56,7 +58,9 @@ class AgreementOut(BaseModel):
 
 class SharingOut(BaseModel):
     organisation_id: str
-    direction: str = Field(description="outgoing (what this retailer shares) or incoming (who shares with this force)", examples=["outgoing"])
+    direction: str = Field(
+        description="outgoing (what this retailer shares) or incoming (who shares with this force)", examples=["outgoing"]
+    )
     agreements: list[AgreementOut]
     etag: str
 

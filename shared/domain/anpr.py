@@ -15,8 +15,8 @@ import hmac
 import html
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -55,8 +55,22 @@ class PlateReadIn(BaseModel):
 
 EXAMPLE_BATCH = {
     "reads": [
-        {"camera_id": "cam-car-park-1", "store_id": "nw-plymouth", "captured_at": "2026-11-23T11:58:04+00:00", "plate": "WR21 XKD", "confidence": 0.97, "direction": "towards"},
-        {"camera_id": "cam-car-park-1", "store_id": "nw-plymouth", "captured_at": "2026-11-23T11:58:31+00:00", "plate": "KM19 PLY", "confidence": 0.91, "direction": "away"},
+        {
+            "camera_id": "cam-car-park-1",
+            "store_id": "nw-plymouth",
+            "captured_at": "2026-11-23T11:58:04+00:00",
+            "plate": "WR21 XKD",
+            "confidence": 0.97,
+            "direction": "towards",
+        },
+        {
+            "camera_id": "cam-car-park-1",
+            "store_id": "nw-plymouth",
+            "captured_at": "2026-11-23T11:58:31+00:00",
+            "plate": "KM19 PLY",
+            "confidence": 0.91,
+            "direction": "away",
+        },
     ]
 }
 
@@ -178,7 +192,9 @@ class VehicleIn(BaseModel):
 
     reason: str = Field(min_length=3, max_length=1000, description="Why the vehicle is of interest")
     incident_ids: list[str] = Field(default_factory=list, max_length=50, description="Incidents that support the reason")
-    until: datetime | None = Field(default=None, description="Interest ends then (default: the stamp's anpr_vehicle_interest_days from now)")
+    until: datetime | None = Field(
+        default=None, description="Interest ends then (default: the stamp's anpr_vehicle_interest_days from now)"
+    )
     make: str | None = Field(default=None, max_length=60)
     model: str | None = Field(default=None, max_length=60)
     colour: str | None = Field(default=None, max_length=40)
@@ -202,7 +218,12 @@ class VehicleIn(BaseModel):
 class PromoteIn(BaseModel):
     """Optional details when promoting an incident's vehicle to a vehicle of interest."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Seen leaving the Plymouth store after the theft.", "until": "2027-02-23T00:00:00+00:00"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "Seen leaving the Plymouth store after the theft.", "until": "2027-02-23T00:00:00+00:00"}]
+        },
+    )
 
     reason: str | None = Field(default=None, min_length=3, max_length=1000, description="Default: names the incident")
     until: datetime | None = None
@@ -220,7 +241,10 @@ def interest_until(requested: datetime | None, now: datetime, default_days: int)
     in the past, since a vehicle of interest needs a reason that still holds."""
     until = requested or now + timedelta(days=default_days)
     if until <= now:
-        raise Invalid("until is in the past: a vehicle of interest needs a reason that still holds.", errors=[{"field": "until", "message": "must be in the future"}])
+        raise Invalid(
+            "until is in the past: a vehicle of interest needs a reason that still holds.",
+            errors=[{"field": "until", "message": "must be in the future"}],
+        )
     return until
 
 
@@ -342,4 +366,12 @@ def alert_email(delivery: dict[str, Any], *, to: str, sender: str) -> Email:
         f"<tr><th>Direction</th><td>{esc(str(hit.get('direction') or 'unknown'))}</td></tr></table>"
         f"<p>Sign in to Vigil to see the hit and why the vehicle is listed.</p><p>Alert id: {esc(delivery['id'])}</p>"
     )
-    return Email(to=to, sender=sender, subject=subject, text=text, html=body, message_id=f"{delivery['id']}@anpr.vigil", custom_args={"alert_id": delivery["id"]})
+    return Email(
+        to=to,
+        sender=sender,
+        subject=subject,
+        text=text,
+        html=body,
+        message_id=f"{delivery['id']}@anpr.vigil",
+        custom_args={"alert_id": delivery["id"]},
+    )

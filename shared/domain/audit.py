@@ -55,7 +55,23 @@ class AuditEntry(BaseModel):
     hash: str = ""
 
 
-_HASHED = ("id", "at", "actor_user", "actor_org", "actor_role", "action", "operation", "entity", "fields", "subjects", "purpose", "recipient_org", "chain", "seq", "prev_hash")
+_HASHED = (
+    "id",
+    "at",
+    "actor_user",
+    "actor_org",
+    "actor_role",
+    "action",
+    "operation",
+    "entity",
+    "fields",
+    "subjects",
+    "purpose",
+    "recipient_org",
+    "chain",
+    "seq",
+    "prev_hash",
+)
 
 
 def chain_hash(fields: tuple[str, ...], prev_hash: str, seq: int, entry: dict[str, Any]) -> str:

@@ -74,16 +74,26 @@ class ForceRules(BaseModel):
 
     control_room_email: str = Field(pattern=EMAIL_PATTERN, max_length=320, description="The control-room inbox D2P emails go to")
     always_send_categories: list[Category] = Field(default_factory=list, max_length=20, description="Categories sent whatever the value")
-    always_send_flags: list[str] = Field(default_factory=list, max_length=10, description=f"Flags that make any report worth sending: {', '.join(FLAG_NAMES)}")
-    theft_categories: list[Category] = Field(default_factory=lambda: [Category.SHOP_THEFT], max_length=20, description="Categories held to the minimum value")
+    always_send_flags: list[str] = Field(
+        default_factory=list, max_length=10, description=f"Flags that make any report worth sending: {', '.join(FLAG_NAMES)}"
+    )
+    theft_categories: list[Category] = Field(
+        default_factory=lambda: [Category.SHOP_THEFT], max_length=20, description="Categories held to the minimum value"
+    )
     min_theft_value: Money | None = Field(default=None, description="Theft at or above this value is sent; none: any value")
-    repeat_offender_meets_value: bool = Field(default=True, description="A known repeat offender makes a theft worth sending below the minimum")
-    accepted_categories: list[Category] = Field(default_factory=list, max_length=20, description="Other categories sent when the evidence rules hold")
+    repeat_offender_meets_value: bool = Field(
+        default=True, description="A known repeat offender makes a theft worth sending below the minimum"
+    )
+    accepted_categories: list[Category] = Field(
+        default_factory=list, max_length=20, description="Other categories sent when the evidence rules hold"
+    )
     require_cctv: bool = True
     require_suspect_image: bool = True
     require_reporter_statement: bool = True
     require_prosecution_support: bool = True
-    enrolled_retailers: list[str] = Field(default_factory=list, max_length=1000, description="Retailer organisation ids enrolled with this force")
+    enrolled_retailers: list[str] = Field(
+        default_factory=list, max_length=1000, description="Retailer organisation ids enrolled with this force"
+    )
     acknowledge_within_hours: int = Field(default=24, ge=1, le=24 * 30, description="A dispatch unacknowledged past this is reported")
 
     @field_validator("always_send_flags")
@@ -164,17 +174,35 @@ def evaluate(
     """
     results: list[RuleResult] = []
     if rules is None:
-        results.append(RuleResult("force_participates", False, f"{force_name} does not take direct reports through Vigil yet: report this incident by 101 or online."))
+        results.append(
+            RuleResult(
+                "force_participates",
+                False,
+                f"{force_name} does not take direct reports through Vigil yet: report this incident by 101 or online.",
+            )
+        )
         return Evaluation(force_id, None, tuple(results))
     results.append(RuleResult("force_participates", True, f"{force_name} takes direct reports."))
 
     in_area = store_force_id == force_id
     results.append(
-        RuleResult("store_in_force_area", in_area, f"The store lies in {force_name}'s area." if in_area else f"The store is not in {force_name}'s area: the report goes to the force whose area holds the store.")
+        RuleResult(
+            "store_in_force_area",
+            in_area,
+            f"The store lies in {force_name}'s area."
+            if in_area
+            else f"The store is not in {force_name}'s area: the report goes to the force whose area holds the store.",
+        )
     )
     enrolled = incident["organisation_id"] in rules.enrolled_retailers
     results.append(
-        RuleResult("retailer_enrolled", enrolled, "Your organisation is enrolled with the force." if enrolled else f"Your organisation is not enrolled for direct reporting with {force_name}: ask your administrator to arrange it with the force.")
+        RuleResult(
+            "retailer_enrolled",
+            enrolled,
+            "Your organisation is enrolled with the force."
+            if enrolled
+            else f"Your organisation is not enrolled for direct reporting with {force_name}: ask your administrator to arrange it with the force.",
+        )
     )
     results.append(_threshold(incident, rules, repeat_offender))
 
@@ -184,13 +212,35 @@ def evaluate(
         results.append(RuleResult("cctv", ok, "CCTV of the incident is attached." if ok else "Attach CCTV covering the whole incident."))
     if rules.require_suspect_image:
         ok = "suspect_image" in kinds
-        results.append(RuleResult("suspect_image", ok, "An image of the suspect is attached." if ok else "Attach a clear image of the suspect (a still from the CCTV will do)."))
+        results.append(
+            RuleResult(
+                "suspect_image",
+                ok,
+                "An image of the suspect is attached." if ok else "Attach a clear image of the suspect (a still from the CCTV will do).",
+            )
+        )
     if rules.require_reporter_statement:
         ok = any(w.get("is_reporter") and (w.get("statement") or "").strip() for w in incident.get("witnesses", []))
-        results.append(RuleResult("reporter_statement", ok, "The reporter's witness statement is included." if ok else "Add your own witness statement, marked as the reporter's statement."))
+        results.append(
+            RuleResult(
+                "reporter_statement",
+                ok,
+                "The reporter's witness statement is included."
+                if ok
+                else "Add your own witness statement, marked as the reporter's statement.",
+            )
+        )
     if rules.require_prosecution_support:
         ok = bool(incident.get("prosecution_supported"))
-        results.append(RuleResult("prosecution_support", ok, "Your organisation supports prosecution." if ok else "Confirm that your organisation supports prosecution: the force only takes direct reports it can take to court."))
+        results.append(
+            RuleResult(
+                "prosecution_support",
+                ok,
+                "Your organisation supports prosecution."
+                if ok
+                else "Confirm that your organisation supports prosecution: the force only takes direct reports it can take to court.",
+            )
+        )
     return Evaluation(force_id, rules_version, tuple(results))
 
 
@@ -208,21 +258,31 @@ def _threshold(incident: dict[str, Any], rules: ForceRules, repeat_offender: boo
             return RuleResult("seriousness", True, "The force takes thefts of any value.")
         total = incident.get("total_value")
         if total and total["currency"] == minimum.currency and total["amount_minor"] >= minimum.amount_minor:
-            return RuleResult("seriousness", True, f"The value {money_words(total['amount_minor'], total['currency'])} meets the minimum of {money_words(minimum.amount_minor, minimum.currency)}.")
+            return RuleResult(
+                "seriousness",
+                True,
+                f"The value {money_words(total['amount_minor'], total['currency'])} meets the minimum of {money_words(minimum.amount_minor, minimum.currency)}.",
+            )
         if repeat_offender and rules.repeat_offender_meets_value:
             return RuleResult("seriousness", True, "A known repeat offender is linked, which the force takes below the minimum value.")
         if total and total["currency"] != minimum.currency:
-            return RuleResult("seriousness", False, f"Value the goods in {minimum.currency}: the force's minimum is {money_words(minimum.amount_minor, minimum.currency)}.")
+            return RuleResult(
+                "seriousness",
+                False,
+                f"Value the goods in {minimum.currency}: the force's minimum is {money_words(minimum.amount_minor, minimum.currency)}.",
+            )
         value = money_words(total["amount_minor"], total["currency"]) if total else "no value"
         hint = " or link a known repeat offender" if rules.repeat_offender_meets_value else ""
         return RuleResult(
-            "seriousness", False,
+            "seriousness",
+            False,
             f"The goods are valued at {value}, below the force's minimum of {money_words(minimum.amount_minor, minimum.currency)}: add every item taken with its value{hint}.",
         )
     if category in rules.accepted_categories:
         return RuleResult("seriousness", True, f"The force takes {CATEGORY_WORDS.get(category, category)} reports.")
     return RuleResult(
-        "seriousness", False,
+        "seriousness",
+        False,
         f"The force does not take {CATEGORY_WORDS.get(category, category)} reports directly unless violence, a weapon, threats, an injury, a detention or a hate element is recorded: tick the flags that apply, or report by 101.",
     )
 
@@ -245,7 +305,9 @@ TRANSITIONS: dict[DispatchStatus, frozenset[DispatchStatus]] = {
     DispatchStatus.QUEUED: frozenset({DispatchStatus.ENQUEUED, DispatchStatus.SENDING}),
     DispatchStatus.ENQUEUED: frozenset({DispatchStatus.SENDING, DispatchStatus.ENQUEUED}),
     # SENDING -> SENDING: redelivered after a crash mid-call (the window named in docs/d2p.md).
-    DispatchStatus.SENDING: frozenset({DispatchStatus.SENT, DispatchStatus.RETRYING, DispatchStatus.FAILED, DispatchStatus.SENDING, DispatchStatus.DEAD_LETTERED}),
+    DispatchStatus.SENDING: frozenset(
+        {DispatchStatus.SENT, DispatchStatus.RETRYING, DispatchStatus.FAILED, DispatchStatus.SENDING, DispatchStatus.DEAD_LETTERED}
+    ),
     DispatchStatus.RETRYING: frozenset({DispatchStatus.SENDING, DispatchStatus.DEAD_LETTERED}),
     DispatchStatus.DEAD_LETTERED: frozenset({DispatchStatus.SENDING, DispatchStatus.ENQUEUED}),
     # A permanently failed dispatch may be sent again once the force has fixed its inbox.
@@ -256,7 +318,9 @@ TRANSITIONS: dict[DispatchStatus, frozenset[DispatchStatus]] = {
 # States in which the email has gone: a redelivered message must not send it again.
 ALREADY_SENT = frozenset({DispatchStatus.SENT, DispatchStatus.ACKNOWLEDGED})
 # States in which the handler may (re)start the mail call.
-SENDABLE = frozenset({DispatchStatus.QUEUED, DispatchStatus.ENQUEUED, DispatchStatus.SENDING, DispatchStatus.RETRYING, DispatchStatus.DEAD_LETTERED})
+SENDABLE = frozenset(
+    {DispatchStatus.QUEUED, DispatchStatus.ENQUEUED, DispatchStatus.SENDING, DispatchStatus.RETRYING, DispatchStatus.DEAD_LETTERED}
+)
 
 
 class IllegalTransition(ValueError):
@@ -309,7 +373,9 @@ CHARGE_CODES = frozenset({"1", "1A"})
 
 
 class OutcomeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "1", "note": "Charged with theft from a shop, s.1 Theft Act 1968."}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "1", "note": "Charged with theft from a shop, s.1 Theft Act 1968."}]}
+    )
 
     code: str = Field(description="Home Office outcome code: " + "; ".join(f"{k} {v}" for k, v in OUTCOME_CODES.items()))
     note: str | None = Field(default=None, max_length=2000)
@@ -326,7 +392,9 @@ class OutcomeIn(BaseModel):
 class AcknowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"crime_reference": "CR/012345/26"}]})
 
-    crime_reference: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9/\-_. ]+$", description="The force's crime reference number")
+    crime_reference: str = Field(
+        min_length=3, max_length=64, pattern=r"^[A-Za-z0-9/\-_. ]+$", description="The force's crime reference number"
+    )
 
 
 class D2PSettingsIn(BaseModel):
@@ -427,22 +495,29 @@ def render_email(
     flags = [FLAG_WORDS[f] for f in FLAG_NAMES if (incident.get("flags") or {}).get(f)]
     total = incident.get("total_value")
     sections: list[tuple[str, list[str]]] = []
-    sections.append(("Report", [
-        f"Force: {force_name}",
-        f"Retailer: {retailer_name}",
-        f"Store: {store['name']}, {store['address']}, {store['postcode']}",
-        f"Vigil reference: {incident['reference']}",
-        f"Category: {category}",
-        f"Occurred: {incident['occurred_at']}",
-        f"Reported: {incident['reported_at']}",
-        f"Flags: {', '.join(flags) if flags else 'none'}",
-        f"Victim organisation supports prosecution: {'yes' if incident.get('prosecution_supported') else 'no'}",
-        f"Reporter: {incident['reporter']['name']}" + (f" ({incident['reporter']['job_title']})" if incident["reporter"].get("job_title") else "")
-        + (f", {incident['reporter']['phone']}" if incident["reporter"].get("phone") else ""),
-    ]))
+    sections.append(
+        (
+            "Report",
+            [
+                f"Force: {force_name}",
+                f"Retailer: {retailer_name}",
+                f"Store: {store['name']}, {store['address']}, {store['postcode']}",
+                f"Vigil reference: {incident['reference']}",
+                f"Category: {category}",
+                f"Occurred: {incident['occurred_at']}",
+                f"Reported: {incident['reported_at']}",
+                f"Flags: {', '.join(flags) if flags else 'none'}",
+                f"Victim organisation supports prosecution: {'yes' if incident.get('prosecution_supported') else 'no'}",
+                f"Reporter: {incident['reporter']['name']}"
+                + (f" ({incident['reporter']['job_title']})" if incident["reporter"].get("job_title") else "")
+                + (f", {incident['reporter']['phone']}" if incident["reporter"].get("phone") else ""),
+            ],
+        )
+    )
     sections.append(("What happened", [incident.get("narrative", "")]))
     goods = [
-        f"{g['quantity']} x {g['description']} at {money_words(g['unit_value']['amount_minor'], g['unit_value']['currency'])}" + (" (recovered)" if g.get("recovered") else "")
+        f"{g['quantity']} x {g['description']} at {money_words(g['unit_value']['amount_minor'], g['unit_value']['currency'])}"
+        + (" (recovered)" if g.get("recovered") else "")
         for g in incident.get("goods", [])
     ]
     goods.append(f"Total value: {money_words(total['amount_minor'], total['currency']) if total else 'none recorded'}")
@@ -463,7 +538,12 @@ def render_email(
         for e in evidence
     ]
     sections.append(("Evidence held in Vigil (not attached)", files or ["none"]))
-    sections.append(("Case in Vigil (sign-in required)", [case_url, f"Dispatch {dispatch['id']}: acknowledge with your crime reference number in Vigil."]))
+    sections.append(
+        (
+            "Case in Vigil (sign-in required)",
+            [case_url, f"Dispatch {dispatch['id']}: acknowledge with your crime reference number in Vigil."],
+        )
+    )
 
     text_parts = [subject, ""]
     for title, lines in sections:

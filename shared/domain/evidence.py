@@ -47,7 +47,12 @@ class EvidenceKind(StrEnum):
     OTHER = "other"
 
 
-DEFAULT_KIND = {Media.IMAGE: EvidenceKind.PHOTO, Media.VIDEO: EvidenceKind.CCTV, Media.AUDIO: EvidenceKind.AUDIO, Media.DOCUMENT: EvidenceKind.DOCUMENT}
+DEFAULT_KIND = {
+    Media.IMAGE: EvidenceKind.PHOTO,
+    Media.VIDEO: EvidenceKind.CCTV,
+    Media.AUDIO: EvidenceKind.AUDIO,
+    Media.DOCUMENT: EvidenceKind.DOCUMENT,
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,24 @@ _KNOWN_OTHERS: list[tuple[bytes, int, str]] = [
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avci"}
 _M4A_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
 _QT_BRANDS = {b"qt  "}
-_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"MSNV", b"3gp4", b"3gp5", b"3g2a", b"mmp4", b"f4v "}
+_MP4_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"dash",
+    b"M4V ",
+    b"MSNV",
+    b"3gp4",
+    b"3gp5",
+    b"3g2a",
+    b"mmp4",
+    b"f4v ",
+}
 _QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 
 
@@ -291,7 +313,20 @@ def custody_chain(evidence_id: str) -> str:
     return f"custody/{evidence_id}"
 
 
-_CUSTODY_HASHED = ("id", "evidence_id", "event", "at", "actor_user", "actor_org", "actor_role", "purpose", "details", "chain", "seq", "prev_hash")
+_CUSTODY_HASHED = (
+    "id",
+    "evidence_id",
+    "event",
+    "at",
+    "actor_user",
+    "actor_org",
+    "actor_role",
+    "purpose",
+    "details",
+    "chain",
+    "seq",
+    "prev_hash",
+)
 
 
 def custody_link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
@@ -306,7 +341,10 @@ def verify_custody(events: list[dict[str, Any]]) -> dict[str, Any]:
         if e.get("seq") != expected_seq:
             return {"verified": False, "first_broken": {"seq": expected_seq, "id": None, "reason": f"event {expected_seq} is missing"}}
         if e.get("prev_hash") != prev:
-            return {"verified": False, "first_broken": {"seq": e["seq"], "id": e.get("id"), "reason": "does not link to the previous event"}}
+            return {
+                "verified": False,
+                "first_broken": {"seq": e["seq"], "id": e.get("id"), "reason": "does not link to the previous event"},
+            }
         if custody_link_hash(prev, e["seq"], e) != e.get("hash"):
             return {"verified": False, "first_broken": {"seq": e["seq"], "id": e.get("id"), "reason": "content does not match its hash"}}
         prev = e["hash"]
@@ -339,7 +377,11 @@ class RedactionIn(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"method": "blur", "regions": [{"x": 40, "y": 30, "width": 80, "height": 90}], "reason": "Bystander's face before disclosure to the CPS"}
+                {
+                    "method": "blur",
+                    "regions": [{"x": 40, "y": 30, "width": 80, "height": 90}],
+                    "reason": "Bystander's face before disclosure to the CPS",
+                }
             ]
         },
     )
@@ -360,9 +402,7 @@ class UploadSessionIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [{"filename": "till-camera-2.mp4", "content_type": "video/mp4", "size": 734003200, "kind": "cctv"}]
-        },
+        json_schema_extra={"examples": [{"filename": "till-camera-2.mp4", "content_type": "video/mp4", "size": 734003200, "kind": "cctv"}]},
     )
 
     filename: str = Field(min_length=1, max_length=255)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from functools import lru_cache
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,9 +18,25 @@ from shared.domain.tenancy import ShareLevel
 
 # DOMAIN.md: the form must not hold special-category data. No field, no filter.
 SPECIAL_CATEGORY_FIELDS = {
-    "ethnicity", "ethnic_origin", "race", "racial_origin", "religion", "religious_belief", "beliefs",
-    "political_views", "political_opinion", "politics", "sexual_orientation", "sexuality", "health",
-    "medical", "medical_condition", "disability", "nationality_ethnic", "skin_colour", "skin_color",
+    "ethnicity",
+    "ethnic_origin",
+    "race",
+    "racial_origin",
+    "religion",
+    "religious_belief",
+    "beliefs",
+    "political_views",
+    "political_opinion",
+    "politics",
+    "sexual_orientation",
+    "sexuality",
+    "health",
+    "medical",
+    "medical_condition",
+    "disability",
+    "nationality_ethnic",
+    "skin_colour",
+    "skin_color",
 }
 
 
@@ -44,9 +60,32 @@ class Category(StrEnum):
 # the Latin letter they show. Anything else outside A-Z/0-9 after NFKC is refused.
 _LOOKALIKES = str.maketrans(
     {
-        "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
-        "Х": "X", "У": "Y", "Ι": "I", "Ο": "O", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Κ": "K",
-        "Μ": "M", "Ν": "N", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+        "У": "Y",
+        "Ι": "I",
+        "Ο": "O",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
     }
 )
 _PLATE_SEPARATORS = re.compile(r"[\s\-_.·•/]+")
@@ -205,9 +244,27 @@ class IncidentIn(BaseModel):
                     "narrative": "Male filled a rucksack with spirits from aisle 4 and left without paying. Challenged at the door; pushed a colleague aside.",
                     "flags": {"violence": True, "threats": False, "staff_injured": False},
                     "goods": [{"description": "Whisky 70cl", "quantity": 6, "unit_value": {"amount_minor": 2899, "currency": "GBP"}}],
-                    "persons": [{"role": "suspect", "description": {"build": "slim", "height_min_cm": 175, "height_max_cm": 185, "hair": "short, dark", "clothing": "grey hoodie, black joggers, red rucksack"}}],
+                    "persons": [
+                        {
+                            "role": "suspect",
+                            "description": {
+                                "build": "slim",
+                                "height_min_cm": 175,
+                                "height_max_cm": 185,
+                                "hair": "short, dark",
+                                "clothing": "grey hoodie, black joggers, red rucksack",
+                            },
+                        }
+                    ],
                     "vehicles": [{"plate": "WR21 XKD", "make": "Ford", "model": "Focus", "colour": "silver"}],
-                    "witnesses": [{"name": "Sam Taylor", "kind": "staff", "statement": "I saw the man take six bottles and walk past the tills.", "is_reporter": True}],
+                    "witnesses": [
+                        {
+                            "name": "Sam Taylor",
+                            "kind": "staff",
+                            "statement": "I saw the man take six bottles and walk past the tills.",
+                            "is_reporter": True,
+                        }
+                    ],
                     "prosecution_supported": True,
                     "reporter": {"name": "Sam Taylor", "job_title": "Duty manager"},
                 }
@@ -252,7 +309,9 @@ class IncidentPatch(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"narrative": "Updated: the suspect returned the next day and was recognised.", "prosecution_supported": True}]},
+        json_schema_extra={
+            "examples": [{"narrative": "Updated: the suspect returned the next day and was recognised.", "prosecution_supported": True}]
+        },
     )
 
     store_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -296,7 +355,19 @@ def total_value(goods: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-EDITABLE_FIELDS = ("store_id", "category", "occurred_at", "narrative", "flags", "goods", "persons", "vehicles", "witnesses", "prosecution_supported", "reporter")
+EDITABLE_FIELDS = (
+    "store_id",
+    "category",
+    "occurred_at",
+    "narrative",
+    "flags",
+    "goods",
+    "persons",
+    "vehicles",
+    "witnesses",
+    "prosecution_supported",
+    "reporter",
+)
 
 
 def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_to_viewer: bool) -> dict[str, Any]:

@@ -131,7 +131,9 @@ class OrganisationScheduleIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"overrides": {"incident": 36, "poi_image": 12}, "reason": "Board decision 2026-11: keep unsolved thefts 3 years"}]},
+        json_schema_extra={
+            "examples": [{"overrides": {"incident": 36, "poi_image": 12}, "reason": "Board decision 2026-11: keep unsolved thefts 3 years"}]
+        },
     )
 
     overrides: dict[RecordType, int] = Field(description="Record type -> months; types left out follow the region")
@@ -160,16 +162,20 @@ def check_region_rules(rules: dict[RecordType, TypeRule]) -> list[dict[str, Any]
     errors = []
     longest = max(DATA_TYPES, key=lambda t: rules[t].months)
     if audit.months < rules[longest].months:
-        errors.append({
-            "field": "rules.audit.months",
-            "message": f"audit {audit.months} months is shorter than the data it describes ({longest.value}: {rules[longest].months} months)",
-        })
+        errors.append(
+            {
+                "field": "rules.audit.months",
+                "message": f"audit {audit.months} months is shorter than the data it describes ({longest.value}: {rules[longest].months} months)",
+            }
+        )
     longest_max = max(DATA_TYPES, key=lambda t: rules[t].max_months)
     if audit.max_months < rules[longest_max].max_months:
-        errors.append({
-            "field": "rules.audit.max_months",
-            "message": f"audit max_months {audit.max_months} is shorter than the longest period organisations may choose ({longest_max.value}: {rules[longest_max].max_months} months)",
-        })
+        errors.append(
+            {
+                "field": "rules.audit.max_months",
+                "message": f"audit max_months {audit.max_months} is shorter than the longest period organisations may choose ({longest_max.value}: {rules[longest_max].max_months} months)",
+            }
+        )
     return errors
 
 
@@ -180,15 +186,22 @@ def check_overrides(rules: dict[RecordType, TypeRule], overrides: dict[RecordTyp
     for t, months in overrides.items():
         rule = rules[t]
         if not rule.min_months <= months <= rule.max_months:
-            errors.append({"field": f"overrides.{t.value}", "message": f"{months} months is outside the region's bounds {rule.min_months}..{rule.max_months}"})
+            errors.append(
+                {
+                    "field": f"overrides.{t.value}",
+                    "message": f"{months} months is outside the region's bounds {rule.min_months}..{rule.max_months}",
+                }
+            )
     if RecordType.AUDIT in overrides and not errors:
         data = {t: overrides.get(t, rules[t].months) for t in DATA_TYPES}
         longest = max(DATA_TYPES, key=lambda t: data[t])
         if overrides[RecordType.AUDIT] < data[longest]:
-            errors.append({
-                "field": "overrides.audit",
-                "message": f"audit {overrides[RecordType.AUDIT]} months is shorter than the data it describes ({longest.value}: {data[longest]} months)",
-            })
+            errors.append(
+                {
+                    "field": "overrides.audit",
+                    "message": f"audit {overrides[RecordType.AUDIT]} months is shorter than the data it describes ({longest.value}: {data[longest]} months)",
+                }
+            )
     return errors
 
 
@@ -304,8 +317,12 @@ class SubjectRequestIn(BaseModel):
     kind: SubjectRequestKind
     name: str = Field(min_length=2, max_length=200)
     date_of_birth: date | None = None
-    when_and_where: str = Field(default="", max_length=1000, description="What the person said about when and where (helps organisations confirm a match)")
-    received_at: datetime | None = Field(default=None, description="When the request reached Vigil; defaults to now. The one-month clock starts here")
+    when_and_where: str = Field(
+        default="", max_length=1000, description="What the person said about when and where (helps organisations confirm a match)"
+    )
+    received_at: datetime | None = Field(
+        default=None, description="When the request reached Vigil; defaults to now. The one-month clock starts here"
+    )
     verified_identity: bool = Field(description="The operator has checked the person's identity")
 
     @model_validator(mode="after")
@@ -318,7 +335,10 @@ class SubjectRequestIn(BaseModel):
 
 
 class ExtensionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"months": 2, "reason": "Complex request: data held by three organisations across 40 incidents"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"months": 2, "reason": "Complex request: data held by three organisations across 40 incidents"}]},
+    )
 
     months: int = Field(ge=1, le=MAX_EXTENSION_MONTHS)
     reason: str = Field(min_length=10, max_length=1000)
@@ -359,8 +379,14 @@ class TaskAnswerIn(BaseModel):
     )
 
     decision: TaskDecision
-    incident_ids: list[str] | None = Field(default=None, max_length=500, description="Which matched incidents the answer covers; all matches when left out")
-    reason: str | None = Field(default=None, max_length=2000, description="Required to refuse: the lawful reason (e.g. 'UK GDPR Art. 17(3)(e): needed for legal claims')")
+    incident_ids: list[str] | None = Field(
+        default=None, max_length=500, description="Which matched incidents the answer covers; all matches when left out"
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Required to refuse: the lawful reason (e.g. 'UK GDPR Art. 17(3)(e): needed for legal claims')",
+    )
     lawful_basis: str | None = Field(default=None, max_length=200, description="The provision relied on when refusing")
 
     @model_validator(mode="after")
@@ -377,6 +403,9 @@ def decision_fits(kind: SubjectRequestKind, decision: TaskDecision) -> bool:
 
 
 class LegalHoldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Crown Court trial listed for March 2027; CPS asked us to preserve all evidence"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Crown Court trial listed for March 2027; CPS asked us to preserve all evidence"}]},
+    )
 
     reason: str = Field(min_length=10, max_length=1000)

@@ -22,8 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.domain.anpr import (
-    alert_email,
-    interest_until,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -33,8 +31,10 @@ from shared.domain.anpr import (
     SubscriptionIn,
     Tier,
     VehicleIn,
+    alert_email,
     backoff_seconds,
     interest_holds,
+    interest_until,
     read_expiry_text,
     read_id,
     read_problems,
@@ -46,7 +46,18 @@ from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from shared.domain.incidents import PlateError, normalise_plate, view_for_partner
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
-from shared.ports import Clock, JobReport, MessageQueue, PermanentMailError, RecordStore, TransientMailError, UnitOfWork, WebhookSender, Where, iterate_all
+from shared.ports import (
+    Clock,
+    JobReport,
+    MessageQueue,
+    PermanentMailError,
+    RecordStore,
+    TransientMailError,
+    UnitOfWork,
+    WebhookSender,
+    Where,
+    iterate_all,
+)
 from shared.records import ALERT_DELIVERIES, ALERT_SUBSCRIPTIONS, ANPR_HITS, ANPR_READS, ANPR_SETTINGS, SHARING, VEHICLES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
@@ -147,7 +158,9 @@ class AnprService:
         for i, read in enumerate(batch.reads):
             store = stores.get(read.store_id)
             if store is None or (allowed and read.store_id not in allowed):
-                errors.append({"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"})
+                errors.append(
+                    {"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"}
+                )
                 continue
             captured = to_iso(read.captured_at)
             problems = read_problems(read, captured, window)
@@ -191,13 +204,25 @@ class AnprService:
             hit_new = uow.insert_many(ANPR_HITS.name, org, hits) if hits else []
             hits = [h for h, ok in zip(hits, hit_new, strict=True) if ok]
             self.audit.record(
-                uow, owner_org=org, principal=principal, action=AuditAction.COLLECTION, operation="anpr.ingest",
-                entity="anpr_read", fields=["plate", "camera_id", "store_id", "captured_at"], subjects=[d["id"] for d in new][:1000],
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.COLLECTION,
+                operation="anpr.ingest",
+                entity="anpr_read",
+                fields=["plate", "camera_id", "store_id", "captured_at"],
+                subjects=[d["id"] for d in new][:1000],
             )
             if hits:
                 self.audit.record(
-                    uow, owner_org=org, principal=principal, action=AuditAction.COMBINATION, operation="anpr.match",
-                    entity="anpr_hit", fields=["plate"], subjects=[h["id"] for h in hits],
+                    uow,
+                    owner_org=org,
+                    principal=principal,
+                    action=AuditAction.COMBINATION,
+                    operation="anpr.match",
+                    entity="anpr_hit",
+                    fields=["plate"],
+                    subjects=[h["id"] for h in hits],
                 )
                 # The alert is owed from the moment the hit exists: its message is written with
                 # the hit, so a queue outage delays the alert (the outbox relay sends it) instead
@@ -211,7 +236,9 @@ class AnprService:
             "accepted": len(docs),
             "stored": len(new),
             "duplicates": len(docs) - len(new),
-            "hits": [{"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"], "vehicle_owner": h["vehicle_owner"]} for h in hits],
+            "hits": [
+                {"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"], "vehicle_owner": h["vehicle_owner"]} for h in hits
+            ],
         }
 
     def _match(self, uow: UnitOfWork, org: str, reads: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -261,7 +288,9 @@ class AnprService:
             return self.orgs_sharing_with(uow, principal.organisation_id)
         return []
 
-    def _check_tier(self, principal: Principal, searched_from: datetime, now: datetime, purpose: str | None, authorised_by: str | None) -> Tier:
+    def _check_tier(
+        self, principal: Principal, searched_from: datetime, now: datetime, purpose: str | None, authorised_by: str | None
+    ) -> Tier:
         days = self.settings.anpr_search_days_without_authorisation
         tier = search_tier(searched_from, now, days)
         if tier == Tier.AUTHORISED:
@@ -276,21 +305,46 @@ class AnprService:
                     errors=[{"field": "authorised_by", "message": "required for reads older than the ordinary window"}],
                 )
         if not purpose:
-            raise Invalid("ANPR searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}])
+            raise Invalid(
+                "ANPR searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}]
+            )
         return tier
 
-    def _audit_search(self, uow: UnitOfWork, principal: Principal, operation: str, entity: str, by_owner: dict[str, list[str]], fields: list[str], purpose: str | None) -> None:
+    def _audit_search(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        operation: str,
+        entity: str,
+        by_owner: dict[str, list[str]],
+        fields: list[str],
+        purpose: str | None,
+    ) -> None:
         for owner, ids in by_owner.items() or [(principal.organisation_id, [])]:
             own = owner == principal.organisation_id
             self.audit.record(
-                uow, owner_org=owner, principal=principal, action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
-                operation=operation, entity=entity, fields=fields, subjects=ids, purpose=purpose,
+                uow,
+                owner_org=owner,
+                principal=principal,
+                action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
+                operation=operation,
+                entity=entity,
+                fields=fields,
+                subjects=ids,
+                purpose=purpose,
                 recipient_org=None if own else principal.organisation_id,
             )
         if not principal.is_retailer:
             self.audit.record(
-                uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION,
-                operation=operation, entity=entity, fields=fields, subjects=[i for ids in by_owner.values() for i in ids], purpose=purpose,
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation=operation,
+                entity=entity,
+                fields=fields,
+                subjects=[i for ids in by_owner.values() for i in ids],
+                purpose=purpose,
             )
 
     def search_reads(self, principal: Principal, q: ReadQuery, *, limit: int, continuation: str | None) -> dict[str, Any]:
@@ -308,7 +362,9 @@ class AnprService:
             where.append(Where("store_id", "eq", q.store_id))
         with self.records.unit_of_work() as uow:
             owners = self._visible_owners(uow, principal)
-            page = uow.query(ANPR_READS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation)
+            page = uow.query(
+                ANPR_READS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation
+            )
             by_owner: dict[str, list[str]] = {}
             for d in page.items:
                 by_owner.setdefault(d["_tenant"], []).append(d["id"])
@@ -345,11 +401,24 @@ class AnprService:
         out.pop("device", None)
         return out
 
-    def list_hits(self, principal: Principal, *, captured_from: datetime | None, captured_to: datetime | None, store_id: str | None, plate: str | None, purpose: str | None, limit: int, continuation: str | None) -> dict[str, Any]:
+    def list_hits(
+        self,
+        principal: Principal,
+        *,
+        captured_from: datetime | None,
+        captured_to: datetime | None,
+        store_id: str | None,
+        plate: str | None,
+        purpose: str | None,
+        limit: int,
+        continuation: str | None,
+    ) -> dict[str, Any]:
         """Hits on reads the caller may see, newest first. A vehicle's reason and incidents are
         shown only to the organisation that listed it."""
         if principal.is_police and not purpose:
-            raise Invalid("Police searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}])
+            raise Invalid(
+                "Police searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}]
+            )
         where: list[Where] = []
         if captured_from:
             where.append(Where("captured_at", "ge", to_iso(captured_from)))
@@ -382,7 +451,15 @@ class AnprService:
         org = principal.organisation_id
         with self.records.unit_of_work() as uow:
             page = uow.query(VEHICLES.name, [org], [], order_by="plate", limit=limit, continuation=continuation)
-            self.audit.record(uow, owner_org=org, principal=principal, action=AuditAction.CONSULTATION, operation="vehicle.list", entity="vehicle", subjects=[d["id"] for d in page.items])
+            self.audit.record(
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation="vehicle.list",
+                entity="vehicle",
+                subjects=[d["id"] for d in page.items],
+            )
         return {"items": [self._present_vehicle(d) for d in page.items], "continuation": page.continuation}
 
     @staticmethod
@@ -396,7 +473,9 @@ class AnprService:
             try:
                 self.incidents.locate(uow, principal, incident_id)
             except NotFound:
-                raise Invalid(f"Incident {incident_id} was not found.", errors=[{"field": f"incident_ids.{i}", "message": "not found"}]) from None
+                raise Invalid(
+                    f"Incident {incident_id} was not found.", errors=[{"field": f"incident_ids.{i}", "message": "not found"}]
+                ) from None
 
     def put_vehicle(self, principal: Principal, plate_text: str, body: VehicleIn, if_match: str | None) -> tuple[dict[str, Any], bool]:
         """List a vehicle of interest, or change one (If-Match needed to change). Returns (vehicle, created)."""
@@ -433,7 +512,15 @@ class AnprService:
                 doc.update(added_by=existing["added_by"], added_at=existing["added_at"])
                 etag = uow.replace(VEHICLES.name, org, doc, if_match=existing["_etag"])
                 action = AuditAction.ALTERATION
-            self.audit.record(uow, owner_org=org, principal=principal, action=action, operation="vehicle.put", entity=f"vehicle/{plate}", fields=sorted(body.model_fields_set | {"reason"}))
+            self.audit.record(
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=action,
+                operation="vehicle.put",
+                entity=f"vehicle/{plate}",
+                fields=sorted(body.model_fields_set | {"reason"}),
+            )
         doc["_etag"] = etag
         return self._present_vehicle(doc), existing is None
 
@@ -444,7 +531,9 @@ class AnprService:
         with self.records.unit_of_work() as uow:
             if not uow.delete(VEHICLES.name, org, plate):
                 raise NotFound(f"Vehicle {plate} is not listed.")
-            self.audit.record(uow, owner_org=org, principal=principal, action=AuditAction.ERASURE, operation="vehicle.delete", entity=f"vehicle/{plate}")
+            self.audit.record(
+                uow, owner_org=org, principal=principal, action=AuditAction.ERASURE, operation="vehicle.delete", entity=f"vehicle/{plate}"
+            )
 
     def promote(self, principal: Principal, incident_id: str, plate_text: str, body: PromoteIn) -> tuple[dict[str, Any], bool]:
         """Make a vehicle recorded on an incident a vehicle of interest of the caller's
@@ -455,17 +544,35 @@ class AnprService:
         until = interest_until(body.until, now, self.settings.anpr_vehicle_interest_days)
         with self.records.unit_of_work() as uow:
             loc = self.incidents.locate(uow, principal, incident_id)
-            seen = loc.doc if loc.share_level is None else view_for_partner(_public(loc.doc), loc.share_level, dispatched_to_viewer=loc.dispatched_to_viewer)
+            seen = (
+                loc.doc
+                if loc.share_level is None
+                else view_for_partner(_public(loc.doc), loc.share_level, dispatched_to_viewer=loc.dispatched_to_viewer)
+            )
             vehicle = next((v for v in seen.get("vehicles", []) if normalise_plate(v["plate"]) == plate), None)
             if vehicle is None:
                 raise NotFound(f"Incident {incident_id} records no vehicle {plate}.")
             existing = uow.get(VEHICLES.name, org, plate)
-            reason = body.reason or f"Vehicle recorded on incident {loc.doc.get('reference', incident_id)} ({loc.doc.get('category', 'incident').replace('_', ' ')}, {loc.doc.get('occurred_at', '')[:10]})."
+            reason = (
+                body.reason
+                or f"Vehicle recorded on incident {loc.doc.get('reference', incident_id)} ({loc.doc.get('category', 'incident').replace('_', ' ')}, {loc.doc.get('occurred_at', '')[:10]})."
+            )
             if existing is None:
                 doc = {
-                    "id": plate, "plate": plate, "plate_raw": vehicle["plate"], "reason": reason, "incident_ids": [incident_id],
-                    "until": to_iso(until), "make": vehicle.get("make"), "model": vehicle.get("model"), "colour": vehicle.get("colour"),
-                    "owner_org": org, "added_by": principal.user_id, "added_at": to_iso(now), "updated_by": principal.user_id, "updated_at": to_iso(now),
+                    "id": plate,
+                    "plate": plate,
+                    "plate_raw": vehicle["plate"],
+                    "reason": reason,
+                    "incident_ids": [incident_id],
+                    "until": to_iso(until),
+                    "make": vehicle.get("make"),
+                    "model": vehicle.get("model"),
+                    "colour": vehicle.get("colour"),
+                    "owner_org": org,
+                    "added_by": principal.user_id,
+                    "added_at": to_iso(now),
+                    "updated_by": principal.user_id,
+                    "updated_at": to_iso(now),
                 }
                 etag = uow.insert(VEHICLES.name, org, doc)
             else:
@@ -477,8 +584,14 @@ class AnprService:
                 doc.update(updated_by=principal.user_id, updated_at=to_iso(now))
                 etag = uow.replace(VEHICLES.name, org, doc, if_match=existing["_etag"])
             self.audit.record(
-                uow, owner_org=org, principal=principal, action=AuditAction.COMBINATION, operation="vehicle.promote",
-                entity=f"vehicle/{plate}", fields=["incident_ids"], subjects=[incident_id],
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.COMBINATION,
+                operation="vehicle.promote",
+                entity=f"vehicle/{plate}",
+                fields=["incident_ids"],
+                subjects=[incident_id],
             )
         doc["_etag"] = etag
         return self._present_vehicle(doc), existing is None
@@ -490,7 +603,10 @@ class AnprService:
         ok = bool(host) and (parts.scheme == "https" or (parts.scheme == "http" and host in self.settings.webhook_http_hosts))
         if not ok or parts.username or parts.password:
             allowed = ", ".join(self.settings.webhook_http_hosts) or "none"
-            raise Invalid(f"webhook_url must be an https URL without credentials (plain http only for: {allowed}).", errors=[{"field": "webhook_url", "message": "not an allowed URL"}])
+            raise Invalid(
+                f"webhook_url must be an https URL without credentials (plain http only for: {allowed}).",
+                errors=[{"field": "webhook_url", "message": "not an allowed URL"}],
+            )
 
     def subscribe(self, principal: Principal, body: SubscriptionIn) -> dict[str, Any]:
         """Subscribe to hits at stores (retailers) or in the caller's force area (police).
@@ -503,11 +619,16 @@ class AnprService:
             self._check_webhook_url(body.webhook_url)
         if principal.is_retailer:
             if body.force_area or not body.stores:
-                raise Invalid("Retailers subscribe by store: list stores, not force_area.", errors=[{"field": "stores", "message": "required"}])
+                raise Invalid(
+                    "Retailers subscribe by store: list stores, not force_area.", errors=[{"field": "stores", "message": "required"}]
+                )
             own = {s.id for s in self.directory.stores_of(org)}
             bad = [i for i, s in enumerate(body.stores) if s not in own]
             if bad:
-                raise Invalid("Some stores are not your organisation's.", errors=[{"field": f"stores.{i}", "message": "not one of your stores"} for i in bad])
+                raise Invalid(
+                    "Some stores are not your organisation's.",
+                    errors=[{"field": f"stores.{i}", "message": "not one of your stores"} for i in bad],
+                )
             force_area = None
         else:
             if body.stores or (body.force_area and body.force_area != org):
@@ -530,7 +651,15 @@ class AnprService:
         }
         with self.records.unit_of_work() as uow:
             uow.insert(ALERT_SUBSCRIPTIONS.name, org, doc)
-            self.audit.record(uow, owner_org=org, principal=principal, action=AuditAction.COLLECTION, operation="alert_subscription.create", entity=f"alert_subscription/{sub_id}", fields=sorted(body.model_fields_set))
+            self.audit.record(
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.COLLECTION,
+                operation="alert_subscription.create",
+                entity=f"alert_subscription/{sub_id}",
+                fields=sorted(body.model_fields_set),
+            )
         out = self._present_subscription(doc)
         out["secret"] = secret
         return out
@@ -544,7 +673,9 @@ class AnprService:
     def subscriptions(self, principal: Principal, *, limit: int, continuation: str | None) -> dict[str, Any]:
         """The caller's organisation's subscriptions (secrets never shown again)."""
         with self.records.unit_of_work() as uow:
-            page = uow.query(ALERT_SUBSCRIPTIONS.name, [principal.organisation_id], [], order_by="created_at", limit=limit, continuation=continuation)
+            page = uow.query(
+                ALERT_SUBSCRIPTIONS.name, [principal.organisation_id], [], order_by="created_at", limit=limit, continuation=continuation
+            )
         return {"items": [self._present_subscription(d) for d in page.items], "continuation": page.continuation}
 
     def unsubscribe(self, principal: Principal, sub_id: str) -> None:
@@ -553,7 +684,14 @@ class AnprService:
         with self.records.unit_of_work() as uow:
             if len(sub_id) > 64 or not uow.delete(ALERT_SUBSCRIPTIONS.name, org, sub_id):
                 raise NotFound(f"Subscription {sub_id} was not found.")
-            self.audit.record(uow, owner_org=org, principal=principal, action=AuditAction.ERASURE, operation="alert_subscription.delete", entity=f"alert_subscription/{sub_id}")
+            self.audit.record(
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.ERASURE,
+                operation="alert_subscription.delete",
+                entity=f"alert_subscription/{sub_id}",
+            )
 
     def deliveries(self, principal: Principal, sub_id: str, *, limit: int, continuation: str | None) -> dict[str, Any]:
         """Alerts sent (or being retried, or dead-lettered) to one of the caller's subscriptions."""
@@ -561,7 +699,15 @@ class AnprService:
         with self.records.unit_of_work() as uow:
             if len(sub_id) > 64 or uow.get(ALERT_SUBSCRIPTIONS.name, org, sub_id) is None:
                 raise NotFound(f"Subscription {sub_id} was not found.")
-            page = uow.query(ALERT_DELIVERIES.name, [org], [Where("subscription_id", "eq", sub_id)], order_by="created_at", descending=True, limit=limit, continuation=continuation)
+            page = uow.query(
+                ALERT_DELIVERIES.name,
+                [org],
+                [Where("subscription_id", "eq", sub_id)],
+                order_by="created_at",
+                descending=True,
+                limit=limit,
+                continuation=continuation,
+            )
         return {"items": [{k: v for k, v in _public(d).items() if k != "payload"} for d in page.items], "continuation": page.continuation}
 
     # ---- alert fan-out and delivery (queue handlers) -----------------------------------
@@ -592,15 +738,28 @@ class AnprService:
                         "hit": self._present_hit(hit, sub_org),
                     }
                     doc = {
-                        "id": delivery_id, "subscription_id": sub["id"], "hit_id": hit_id, "hit_tenant": tenant, "channel": channel,
-                        "status": "pending", "attempts": 0, "created_at": to_iso(now), "payload": payload,
+                        "id": delivery_id,
+                        "subscription_id": sub["id"],
+                        "hit_id": hit_id,
+                        "hit_tenant": tenant,
+                        "channel": channel,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": to_iso(now),
+                        "payload": payload,
                     }
                     if uow.insert_many(ALERT_DELIVERIES.name, sub_org, [doc])[0]:
                         made.append((sub_org, doc))
                         if sub_org != tenant:
                             self.audit.record(
-                                uow, owner_org=tenant, principal=None, action=AuditAction.DISCLOSURE, operation="anpr.alert",
-                                entity=f"anpr_hit/{hit_id}", recipient_org=sub_org, system_actor="anpr-alerts",
+                                uow,
+                                owner_org=tenant,
+                                principal=None,
+                                action=AuditAction.DISCLOSURE,
+                                operation="anpr.alert",
+                                entity=f"anpr_hit/{hit_id}",
+                                recipient_org=sub_org,
+                                system_actor="anpr-alerts",
                             )
         # Both channels go through the delivery queue, so email gets the same retries,
         # backoff and dead-lettering as webhooks.
@@ -654,21 +813,32 @@ class AnprService:
         }
         result = self.webhooks.post(sub["webhook_url"], body, headers, timeout=self.settings.webhook_timeout_seconds)
         if result.delivered:
-            self._update_delivery(tenant, delivery_id, status="delivered", attempts=attempt, delivered_at=to_iso(now), last_status=result.status)
+            self._update_delivery(
+                tenant, delivery_id, status="delivered", attempts=attempt, delivered_at=to_iso(now), last_status=result.status
+            )
             return "delivered"
         return self._retry_or_dead_letter(tenant, delivery_id, attempt, now, status=result.status, error=result.error)
 
-    def _retry_or_dead_letter(self, tenant: str, delivery_id: str, attempt: int, now: datetime, *, status: int | None, error: str | None) -> str:
+    def _retry_or_dead_letter(
+        self, tenant: str, delivery_id: str, attempt: int, now: datetime, *, status: int | None, error: str | None
+    ) -> str:
         if attempt >= self.settings.webhook_max_attempts:
             self._update_delivery(tenant, delivery_id, status="dead_lettered", attempts=attempt, last_status=status, last_error=error)
             log.warning("alert delivery dead-lettered", extra={"delivery_id": delivery_id, "attempts": attempt})
             return "dead_lettered"
         delay = backoff_seconds(attempt, base=self.settings.webhook_backoff_base_seconds, cap=self.settings.webhook_backoff_cap_seconds)
         self._update_delivery(
-            tenant, delivery_id, status="retrying", attempts=attempt, last_status=status, last_error=error,
+            tenant,
+            delivery_id,
+            status="retrying",
+            attempts=attempt,
+            last_status=status,
+            last_error=error,
             next_attempt_at=to_iso(now + timedelta(seconds=delay)),
         )
-        self.queue.send(DELIVERIES_QUEUE, {"tenant": tenant, "delivery_id": delivery_id}, message_id=f"{delivery_id}:{attempt + 1}", delay_seconds=delay)
+        self.queue.send(
+            DELIVERIES_QUEUE, {"tenant": tenant, "delivery_id": delivery_id}, message_id=f"{delivery_id}:{attempt + 1}", delay_seconds=delay
+        )
         return "retrying"
 
     def _update_delivery(self, tenant: str, delivery_id: str, **changes: Any) -> None:
@@ -686,7 +856,11 @@ class AnprService:
         """The caller's organisation's ANPR settings, with the stamp's defaults filled in."""
         with self.records.unit_of_work() as uow:
             days = self.retention_days(uow, principal.organisation_id)
-        return {"read_retention_days": days, "max_read_retention_days": self.settings.anpr_read_retention_max_days, "default_read_retention_days": self.settings.anpr_read_retention_days}
+        return {
+            "read_retention_days": days,
+            "max_read_retention_days": self.settings.anpr_read_retention_max_days,
+            "default_read_retention_days": self.settings.anpr_read_retention_days,
+        }
 
     def set_settings(self, principal: Principal, read_retention_days: int) -> dict[str, Any]:
         """Set how long the organisation's new reads live (existing reads keep their expiry)."""
@@ -695,8 +869,25 @@ class AnprService:
             raise Invalid(f"read_retention_days must be 1 to {top}.", errors=[{"field": "read_retention_days", "message": f"1 to {top}"}])
         org = principal.organisation_id
         with self.records.unit_of_work() as uow:
-            uow.upsert(ANPR_SETTINGS.name, org, {"id": "settings", "read_retention_days": read_retention_days, "updated_by": principal.user_id, "updated_at": to_iso(self.clock.now())})
-            self.audit.record(uow, owner_org=org, principal=principal, action=AuditAction.ALTERATION, operation="anpr.settings", entity="anpr_settings", fields=["read_retention_days"])
+            uow.upsert(
+                ANPR_SETTINGS.name,
+                org,
+                {
+                    "id": "settings",
+                    "read_retention_days": read_retention_days,
+                    "updated_by": principal.user_id,
+                    "updated_at": to_iso(self.clock.now()),
+                },
+            )
+            self.audit.record(
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="anpr.settings",
+                entity="anpr_settings",
+                fields=["read_retention_days"],
+            )
         return self.get_settings(principal)
 
     # ---- expiry ----------------------------------------------------------------------
@@ -723,8 +914,14 @@ class AnprService:
             with self.records.unit_of_work() as uow:
                 for tenant, n in sorted(per_tenant.items()):
                     self.audit.record(
-                        uow, owner_org=tenant, principal=None, action=AuditAction.ERASURE, operation="anpr.expiry",
-                        entity="anpr_read", purpose=f"retention: {n} reads past their expiry", system_actor="anpr-expiry",
+                        uow,
+                        owner_org=tenant,
+                        principal=None,
+                        action=AuditAction.ERASURE,
+                        operation="anpr.expiry",
+                        entity="anpr_read",
+                        purpose=f"retention: {n} reads past their expiry",
+                        system_actor="anpr-expiry",
                     )
         report.counts = {"reads_deleted": sum(per_tenant.values()), "batches": batches, "organisations": len(per_tenant)}
         return report

@@ -11,7 +11,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shared.domain.audit import ANCHOR_ENTITY, AUDIT_CHAIN, AuditAction, anchor_subjects, attests, first_broken_link, link_hash, prunable_prefix
+from shared.domain.audit import (
+    ANCHOR_ENTITY,
+    AUDIT_CHAIN,
+    AuditAction,
+    anchor_subjects,
+    attests,
+    first_broken_link,
+    link_hash,
+    prunable_prefix,
+)
 from shared.domain.clock import to_iso
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
@@ -82,10 +91,22 @@ class AuditTrail:
             pruned = _anchor_view(anchor)
             if anchor is not None:
                 # The newest pruning entry must name this anchor; one moved by hand does not.
-                page = uow.query(AUDIT.name, [org_id], [Where("chain", "eq", AUDIT_CHAIN), Where("entity", "eq", ANCHOR_ENTITY)], order_by="seq", descending=True, limit=1)
+                page = uow.query(
+                    AUDIT.name,
+                    [org_id],
+                    [Where("chain", "eq", AUDIT_CHAIN), Where("entity", "eq", ANCHOR_ENTITY)],
+                    order_by="seq",
+                    descending=True,
+                    limit=1,
+                )
                 if not attests(page.items[0] if page.items else None, anchor):
                     reason = f"the chain anchor (entries up to {anchor['seq']} pruned) is not attested by a pruning entry"
-                    return {"verified": False, "entries_checked": 0, "first_broken": {"seq": anchor["seq"], "id": None, "reason": reason}, "pruned": pruned}
+                    return {
+                        "verified": False,
+                        "entries_checked": 0,
+                        "first_broken": {"seq": anchor["seq"], "id": None, "reason": reason},
+                        "pruned": pruned,
+                    }
             while True:
                 page = uow.query(
                     AUDIT.name, [org_id], [Where("chain", "eq", AUDIT_CHAIN), Where("seq", "ge", next_seq)], order_by="seq", limit=batch
@@ -98,7 +119,12 @@ class AuditTrail:
                 else:
                     broken = first_broken_link(page.items, prev_hash)
                 if broken:
-                    return {"verified": False, "entries_checked": checked + broken["seq"] - next_seq, "first_broken": broken, "pruned": pruned}
+                    return {
+                        "verified": False,
+                        "entries_checked": checked + broken["seq"] - next_seq,
+                        "first_broken": broken,
+                        "pruned": pruned,
+                    }
                 checked += len(page.items)
                 prev_hash = page.items[-1]["hash"]
                 next_seq = page.items[-1]["seq"] + 1
@@ -107,7 +133,14 @@ class AuditTrail:
         return {"verified": True, "entries_checked": checked, "first_broken": None, "pruned": pruned}
 
     def prune_prefix(
-        self, uow: UnitOfWork, org_id: str, *, due: Callable[[dict[str, Any]], bool], limit: int, rule: str, schedule_version: str,
+        self,
+        uow: UnitOfWork,
+        org_id: str,
+        *,
+        due: Callable[[dict[str, Any]], bool],
+        limit: int,
+        rule: str,
+        schedule_version: str,
     ) -> list[dict[str, Any]]:
         """Remove up to `limit` of the oldest entries of the organisation's chain while each is
         `due`, as a prefix only, in the caller's unit of work; returns those removed.
@@ -136,14 +169,32 @@ class AuditTrail:
         last = removed[-1]
         count = (anchor.get("count", 0) if anchor else 0) + len(removed)
         now = to_iso(self._clock.now())
-        uow.upsert(CHAIN_HEADS.name, org_id, {
-            "id": ANCHOR_ID, "chain": AUDIT_CHAIN, "seq": last["seq"], "hash": last["hash"], "last_at": last["at"], "count": count,
-            "pruned_at": now, "rule": rule, "schedule_version": schedule_version,
-        })
+        uow.upsert(
+            CHAIN_HEADS.name,
+            org_id,
+            {
+                "id": ANCHOR_ID,
+                "chain": AUDIT_CHAIN,
+                "seq": last["seq"],
+                "hash": last["hash"],
+                "last_at": last["at"],
+                "count": count,
+                "pruned_at": now,
+                "rule": rule,
+                "schedule_version": schedule_version,
+            },
+        )
         uow.delete_many(AUDIT.name, [(org_id, e["id"]) for e in removed])
         self.record(
-            uow, owner_org=org_id, principal=None, action=AuditAction.ERASURE, operation="retention.audit", entity=ANCHOR_ENTITY,
-            subjects=anchor_subjects(last["seq"], last["hash"], count), purpose=rule, system_actor="retention-timer",
+            uow,
+            owner_org=org_id,
+            principal=None,
+            action=AuditAction.ERASURE,
+            operation="retention.audit",
+            entity=ANCHOR_ENTITY,
+            subjects=anchor_subjects(last["seq"], last["hash"], count),
+            purpose=rule,
+            system_actor="retention-timer",
         )
         return removed
 
@@ -162,4 +213,3 @@ def parse_entity(entity: str) -> str:
     if len(entity) > 200 or "/" not in entity:
         raise Invalid("entity must look like 'incident/<id>'.", errors=[{"field": "entity"}])
     return entity
-

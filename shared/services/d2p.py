@@ -117,17 +117,28 @@ class D2PService:
                 raise PreconditionRequired("Send If-Match with the ETag of the rules you last read.")
             etag, doc = self._write_rules(uow, force_id, rules, principal.user_id, current, if_match)
             self.audit.record(
-                uow, owner_org=force_id, principal=principal, action=AuditAction.ALTERATION,
-                operation="d2p.rules.change", entity=f"d2p-rules/{force_id}", fields=sorted(rules.model_fields_set or rules.model_fields),
+                uow,
+                owner_org=force_id,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.rules.change",
+                entity=f"d2p-rules/{force_id}",
+                fields=sorted(rules.model_fields_set or rules.model_fields),
             )
         return _rules_out(doc), etag
 
-    def _write_rules(self, uow: UnitOfWork, force_id: str, rules: ForceRules, by: str, current: dict[str, Any] | None, if_match: str | None) -> tuple[str, dict[str, Any]]:
+    def _write_rules(
+        self, uow: UnitOfWork, force_id: str, rules: ForceRules, by: str, current: dict[str, Any] | None, if_match: str | None
+    ) -> tuple[str, dict[str, Any]]:
         version = (current["version"] + 1) if current else 1
         now = to_iso(self.clock.now())
         body = rules.model_dump(mode="json")
         doc = {"id": "current", "force_id": force_id, "version": version, "rules": body, "updated_at": now, "updated_by": by}
-        uow.insert(D2P_RULES.name, force_id, {"id": f"v{version:06d}", "force_id": force_id, "version": version, "rules": body, "at": now, "by": by})
+        uow.insert(
+            D2P_RULES.name,
+            force_id,
+            {"id": f"v{version:06d}", "force_id": force_id, "version": version, "rules": body, "at": now, "by": by},
+        )
         if current is None:
             etag = uow.insert(D2P_RULES.name, force_id, doc)
         else:
@@ -156,7 +167,15 @@ class D2PService:
         with self.records.unit_of_work() as uow:
             doc = {"id": "settings", "auto_send": body.auto_send, "updated_at": to_iso(self.clock.now()), "updated_by": principal.user_id}
             uow.upsert(D2P_SETTINGS.name, org_id, doc)
-            self.audit.record(uow, owner_org=org_id, principal=principal, action=AuditAction.ALTERATION, operation="d2p.settings.change", entity=f"d2p-settings/{org_id}", fields=["auto_send"])
+            self.audit.record(
+                uow,
+                owner_org=org_id,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.settings.change",
+                entity=f"d2p-settings/{org_id}",
+                fields=["auto_send"],
+            )
         return _settings_out(doc, org_id)
 
     # ---- eligibility ---------------------------------------------------------------
@@ -173,16 +192,28 @@ class D2PService:
             uow.count(INCIDENTS.name, [owner], [Where("offender_ids", "contains", oid)]) > 1 for oid in incident.get("offender_ids", [])
         )
         return rules_domain.evaluate(
-            incident, evidence, force_id=force_id, force_name=force.name if force else force_id,
-            store_force_id=store.force_id if store else None, rules=rules,
-            rules_version=rules_doc["version"] if rules_doc else None, repeat_offender=repeat,
+            incident,
+            evidence,
+            force_id=force_id,
+            force_name=force.name if force else force_id,
+            store_force_id=store.force_id if store else None,
+            rules=rules,
+            rules_version=rules_doc["version"] if rules_doc else None,
+            repeat_offender=repeat,
         )
 
     def _record_evaluation(self, uow: UnitOfWork, incident: dict[str, Any], ev: Evaluation, change: str) -> None:
         uow.upsert(
-            D2P_EVALUATIONS.name, incident["organisation_id"],
-            {"id": incident["id"], "incident_id": incident["id"], "incident_version": incident.get("version"), "change": change,
-             "evaluated_at": to_iso(self.clock.now()), **ev.as_dict()},
+            D2P_EVALUATIONS.name,
+            incident["organisation_id"],
+            {
+                "id": incident["id"],
+                "incident_id": incident["id"],
+                "incident_version": incident.get("version"),
+                "change": change,
+                "evaluated_at": to_iso(self.clock.now()),
+                **ev.as_dict(),
+            },
         )
 
     def hook(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], change: str) -> dict[str, Any]:
@@ -202,10 +233,17 @@ class D2PService:
         ev = uow.get(D2P_EVALUATIONS.name, incident["organisation_id"], incident["id"])
         if ev is None:
             return {}
-        dispatch = uow.get(DISPATCHES.name, incident["organisation_id"], dispatch_id(incident["id"], ev["force_id"])) if ev.get("force_id") else None
+        dispatch = (
+            uow.get(DISPATCHES.name, incident["organisation_id"], dispatch_id(incident["id"], ev["force_id"]))
+            if ev.get("force_id")
+            else None
+        )
         if principal.is_police and (dispatch is None or dispatch["force_id"] != principal.organisation_id):
             return {}
-        return {"d2p": {k: ev.get(k) for k in ("eligible", "reasons", "rules_version", "force_id")} | {"status": dispatch["status"] if dispatch else None, "dispatch_id": dispatch["id"] if dispatch else None}}
+        return {
+            "d2p": {k: ev.get(k) for k in ("eligible", "reasons", "rules_version", "force_id")}
+            | {"status": dispatch["status"] if dispatch else None, "dispatch_id": dispatch["id"] if dispatch else None}
+        }
 
     def eligibility(self, principal: Principal, incident_id: str) -> dict[str, Any]:
         """Every rule with pass/fail and a sentence, the dispatch with its history, and outcomes."""
@@ -216,7 +254,9 @@ class D2PService:
             dispatches = uow.query(DISPATCHES.name, [loc.owner_org], [Where("incident_id", "eq", incident_id)], limit=20).items
             if principal.is_police:
                 dispatches = [d for d in dispatches if d["force_id"] == principal.organisation_id]
-            outcomes = uow.query(OUTCOMES.name, [loc.owner_org], [Where("incident_id", "eq", incident_id)], order_by="recorded_at", limit=200).items
+            outcomes = uow.query(
+                OUTCOMES.name, [loc.owner_org], [Where("incident_id", "eq", incident_id)], order_by="recorded_at", limit=200
+            ).items
             if principal.is_police:
                 outcomes = [o for o in outcomes if o["force_id"] == principal.organisation_id]
             if principal.is_retailer:
@@ -245,7 +285,9 @@ class D2PService:
                 raise Invalid(
                     "This report does not meet the force's rules yet: " + " ".join(ev.reasons),
                     errors=[{"field": f"d2p.{r}", "message": s} for r, s in zip(ev.failed_rules, ev.reasons, strict=True)],
-                    failed_rules=ev.failed_rules, rules_version=ev.rules_version, force_id=ev.force_id,
+                    failed_rules=ev.failed_rules,
+                    rules_version=ev.rules_version,
+                    force_id=ev.force_id,
                 )
             if existing is not None:
                 dispatch = self._rearm(uow, principal, existing, ev)
@@ -254,26 +296,53 @@ class D2PService:
         self.relay_one(dispatch)
         return 202, _dispatch_out(dispatch) | {"evaluation": ev.as_dict()}
 
-    def _create_dispatch(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], ev: Evaluation, *, auto: bool) -> dict[str, Any]:
+    def _create_dispatch(
+        self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], ev: Evaluation, *, auto: bool
+    ) -> dict[str, Any]:
         now = to_iso(self.clock.now())
         did = dispatch_id(incident["id"], ev.force_id)
         owner = incident["organisation_id"]
         doc = {
-            "id": did, "incident_id": incident["id"], "owner_org": owner, "force_id": ev.force_id,
-            "store_id": incident["store_id"], "reference": incident["reference"], "category": incident["category"],
-            "occurred_at": incident["occurred_at"], "reported_at": incident["reported_at"],
-            "status": DispatchStatus.QUEUED.value, "auto": auto, "rules_version": ev.rules_version,
-            "created_at": now, "created_by": principal.user_id, "message_seq": 1, "attempts": 0,
-            "sent_at": None, "acknowledged_at": None, "crime_reference": None,
-            "history": [{"at": now, "status": DispatchStatus.QUEUED.value, "note": "automatic" if auto else "sent by " + principal.user_id}],
+            "id": did,
+            "incident_id": incident["id"],
+            "owner_org": owner,
+            "force_id": ev.force_id,
+            "store_id": incident["store_id"],
+            "reference": incident["reference"],
+            "category": incident["category"],
+            "occurred_at": incident["occurred_at"],
+            "reported_at": incident["reported_at"],
+            "status": DispatchStatus.QUEUED.value,
+            "auto": auto,
+            "rules_version": ev.rules_version,
+            "created_at": now,
+            "created_by": principal.user_id,
+            "message_seq": 1,
+            "attempts": 0,
+            "sent_at": None,
+            "acknowledged_at": None,
+            "crime_reference": None,
+            "history": [
+                {"at": now, "status": DispatchStatus.QUEUED.value, "note": "automatic" if auto else "sent by " + principal.user_id}
+            ],
         }
         uow.insert(DISPATCHES.name, owner, doc)
         # The receiving force may read the incident and its evidence (with a purpose).
-        uow.upsert(ACCESS_GRANTS.name, ev.force_id, {"id": incident["id"], "owner_org": owner, "incident_id": incident["id"], "reason": "d2p", "dispatch_id": did})
+        uow.upsert(
+            ACCESS_GRANTS.name,
+            ev.force_id,
+            {"id": incident["id"], "owner_org": owner, "incident_id": incident["id"], "reason": "d2p", "dispatch_id": did},
+        )
         self._outbox(uow, doc)
         self.audit.record(
-            uow, owner_org=owner, principal=principal, action=AuditAction.DISCLOSURE, operation="d2p.dispatch",
-            entity=f"incident/{incident['id']}", recipient_org=ev.force_id, subjects=[did],
+            uow,
+            owner_org=owner,
+            principal=principal,
+            action=AuditAction.DISCLOSURE,
+            operation="d2p.dispatch",
+            entity=f"incident/{incident['id']}",
+            recipient_org=ev.force_id,
+            subjects=[did],
         )
         return doc
 
@@ -295,7 +364,11 @@ class D2PService:
 
     def _outbox(self, uow: UnitOfWork, dispatch: dict[str, Any]) -> None:
         self.outbox.put(
-            uow, dispatch["owner_org"], queue=QUEUE, message_id=self._message_id(dispatch), dispatch_id=dispatch["id"],
+            uow,
+            dispatch["owner_org"],
+            queue=QUEUE,
+            message_id=self._message_id(dispatch),
+            dispatch_id=dispatch["id"],
             body={"dispatch_id": dispatch["id"], "owner_org": dispatch["owner_org"]},
         )
 
@@ -361,10 +434,14 @@ class D2PService:
         force = self.directory.organisation(dispatch["force_id"])
         retailer = self.directory.organisation(owner)
         email = render_email(
-            dispatch=doc, incident=incident, evidence=sorted(evidence, key=lambda e: e.get("filename") or e["id"]),
+            dispatch=doc,
+            incident=incident,
+            evidence=sorted(evidence, key=lambda e: e.get("filename") or e["id"]),
             force_name=force.name if force else dispatch["force_id"],
             store=store.model_dump() if store else {"name": incident["store_id"], "address": "", "postcode": ""},
-            retailer_name=retailer.name if retailer else owner, to=inbox, sender=self.mail_from,
+            retailer_name=retailer.name if retailer else owner,
+            to=inbox,
+            sender=self.mail_from,
             case_url=f"{self.region_base_url.rstrip('/')}/api/v1/incidents/{incident['id']}",
         )
         try:
@@ -372,7 +449,13 @@ class D2PService:
         except TransientMailError as exc:
             exhausted = delivery_count >= self.max_deliveries
             with self.records.unit_of_work() as uow:
-                self._finish(uow, doc | {"_etag": etag}, DispatchStatus.DEAD_LETTERED if exhausted else DispatchStatus.RETRYING, self.clock.now(), last_error=str(exc)[:300])
+                self._finish(
+                    uow,
+                    doc | {"_etag": etag},
+                    DispatchStatus.DEAD_LETTERED if exhausted else DispatchStatus.RETRYING,
+                    self.clock.now(),
+                    last_error=str(exc)[:300],
+                )
             raise DispatchRetry(str(exc)) from exc
         except PermanentMailError as exc:
             with self.records.unit_of_work() as uow:
@@ -382,14 +465,25 @@ class D2PService:
         # unit of work commits, a crash here means a redelivery sends it again.
         with self.records.unit_of_work() as uow:
             self._finish(
-                uow, doc | {"_etag": etag}, DispatchStatus.SENT, self.clock.now(), provider_message_id=provider_id,
+                uow,
+                doc | {"_etag": etag},
+                DispatchStatus.SENT,
+                self.clock.now(),
+                provider_message_id=provider_id,
                 email={"subject": email.subject, "text": email.text, "to": email.to, "message_id": email.message_id},
                 # Retention finds bodies still kept through this flag (and acknowledged_at).
                 email_body_kept=True,
             )
             self.audit.record(
-                uow, owner_org=owner, principal=None, action=AuditAction.DISCLOSURE, operation="d2p.email.sent",
-                entity=f"incident/{incident['id']}", recipient_org=dispatch["force_id"], subjects=[did], system_actor="d2p-dispatcher",
+                uow,
+                owner_org=owner,
+                principal=None,
+                action=AuditAction.DISCLOSURE,
+                operation="d2p.email.sent",
+                entity=f"incident/{incident['id']}",
+                recipient_org=dispatch["force_id"],
+                subjects=[did],
+                system_actor="d2p-dispatcher",
             )
         return "sent"
 
@@ -408,7 +502,9 @@ class D2PService:
     # ---- delivery events -------------------------------------------------------------
     def delivery_webhook(self, payload: bytes, signature: str | None, timestamp: str | None) -> dict[str, int]:
         """SendGrid's signed event webhook: verify, then record delivered/bounced/dropped."""
-        verify_sendgrid_signature(self.webhook_public_key, payload, signature, timestamp, now=self.clock.now(), max_age_seconds=self.webhook_max_age_seconds)
+        verify_sendgrid_signature(
+            self.webhook_public_key, payload, signature, timestamp, now=self.clock.now(), max_age_seconds=self.webhook_max_age_seconds
+        )
         try:
             events = json.loads(payload)
         except ValueError as exc:
@@ -418,7 +514,12 @@ class D2PService:
         counts = {"recorded": 0, "ignored": 0}
         states = {"delivered": "delivered", "bounce": "bounced", "dropped": "dropped", "deferred": "deferred", "blocked": "bounced"}
         for event in events:
-            if not isinstance(event, dict) or event.get("event") not in states or not isinstance(event.get("dispatch_id"), str) or not isinstance(event.get("owner_org"), str):
+            if (
+                not isinstance(event, dict)
+                or event.get("event") not in states
+                or not isinstance(event.get("dispatch_id"), str)
+                or not isinstance(event.get("owner_org"), str)
+            ):
                 counts["ignored"] += 1
                 continue
             with self.records.unit_of_work() as uow:
@@ -428,10 +529,20 @@ class D2PService:
                     continue
                 doc = _clean(dispatch)
                 at = event.get("timestamp")
-                delivery = {"state": states[event["event"]], "at": to_iso(datetime.fromtimestamp(at, tz=self.clock.now().tzinfo)) if isinstance(at, int) else to_iso(self.clock.now()),
-                            "reason": str(event.get("reason") or event.get("response") or "")[:300] or None}
+                delivery = {
+                    "state": states[event["event"]],
+                    "at": to_iso(datetime.fromtimestamp(at, tz=self.clock.now().tzinfo))
+                    if isinstance(at, int)
+                    else to_iso(self.clock.now()),
+                    "reason": str(event.get("reason") or event.get("response") or "")[:300] or None,
+                }
                 doc["delivery"] = delivery
-                _history(doc, self.clock.now(), None, f"delivery: {delivery['state']}" + (f" ({delivery['reason']})" if delivery["reason"] else ""))
+                _history(
+                    doc,
+                    self.clock.now(),
+                    None,
+                    f"delivery: {delivery['state']}" + (f" ({delivery['reason']})" if delivery["reason"] else ""),
+                )
                 uow.replace(DISPATCHES.name, doc["owner_org"], doc, if_match=dispatch["_etag"])
             counts["recorded"] += 1
         return counts
@@ -467,8 +578,14 @@ class D2PService:
             _history(doc, now, DispatchStatus.ACKNOWLEDGED, f"crime reference {body.crime_reference}")
             uow.replace(DISPATCHES.name, doc["owner_org"], doc, if_match=dispatch["_etag"])
             self.audit.record(
-                uow, owner_org=doc["owner_org"], principal=principal, action=AuditAction.ALTERATION, operation="d2p.acknowledge",
-                entity=f"incident/{doc['incident_id']}", fields=["crime_reference"], subjects=[did],
+                uow,
+                owner_org=doc["owner_org"],
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.acknowledge",
+                entity=f"incident/{doc['incident_id']}",
+                fields=["crime_reference"],
+                subjects=[did],
             )
         return _dispatch_out(doc)
 
@@ -480,16 +597,34 @@ class D2PService:
             dispatch = uow.get(DISPATCHES.name, loc.owner_org, dispatch_id(incident_id, force))
             now = to_iso(self.clock.now())
             doc = {
-                "id": uuid.uuid4().hex, "incident_id": incident_id, "force_id": force, "code": body.code,
-                "label": rules_domain.OUTCOME_CODES[body.code], "note": body.note, "recorded_at": now, "recorded_by": principal.user_id,
-                "via_d2p": bool(dispatch and dispatch["status"] in ALREADY_SENT), "dispatch_id": dispatch["id"] if dispatch else None,
+                "id": uuid.uuid4().hex,
+                "incident_id": incident_id,
+                "force_id": force,
+                "code": body.code,
+                "label": rules_domain.OUTCOME_CODES[body.code],
+                "note": body.note,
+                "recorded_at": now,
+                "recorded_by": principal.user_id,
+                "via_d2p": bool(dispatch and dispatch["status"] in ALREADY_SENT),
+                "dispatch_id": dispatch["id"] if dispatch else None,
             }
             uow.insert(OUTCOMES.name, loc.owner_org, doc)
             self.audit.record(
-                uow, owner_org=loc.owner_org, principal=principal, action=AuditAction.ALTERATION, operation="d2p.outcome",
-                entity=f"incident/{incident_id}", fields=["outcome"],
+                uow,
+                owner_org=loc.owner_org,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.outcome",
+                entity=f"incident/{incident_id}",
+                fields=["outcome"],
             )
-            history = uow.query(OUTCOMES.name, [loc.owner_org], [Where("incident_id", "eq", incident_id), Where("force_id", "eq", force)], order_by="recorded_at", limit=200).items
+            history = uow.query(
+                OUTCOMES.name,
+                [loc.owner_org],
+                [Where("incident_id", "eq", incident_id), Where("force_id", "eq", force)],
+                order_by="recorded_at",
+                limit=200,
+            ).items
         return {"outcome": doc, "history": [_public(o) for o in history]}
 
     def force_dispatches(self, principal: Principal, force_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
@@ -520,9 +655,23 @@ class D2PService:
             if not owners:
                 incidents, dispatches, outcomes = [], [], []
             else:
-                incidents = list(iterate_all(uow, INCIDENTS.name, owners, [Where("force_id", "eq", force_id), Where("occurred_at", "ge", to_iso(start)), Where("occurred_at", "lt", to_iso(end))], limit=500))
+                incidents = list(
+                    iterate_all(
+                        uow,
+                        INCIDENTS.name,
+                        owners,
+                        [
+                            Where("force_id", "eq", force_id),
+                            Where("occurred_at", "ge", to_iso(start)),
+                            Where("occurred_at", "lt", to_iso(end)),
+                        ],
+                        limit=500,
+                    )
+                )
                 dispatches = list(iterate_all(uow, DISPATCHES.name, owners, [Where("force_id", "eq", force_id)], limit=500))
-                outcomes = list(iterate_all(uow, OUTCOMES.name, owners, [Where("force_id", "eq", force_id)], order_by="recorded_at", limit=500))
+                outcomes = list(
+                    iterate_all(uow, OUTCOMES.name, owners, [Where("force_id", "eq", force_id)], order_by="recorded_at", limit=500)
+                )
         in_period = {i["id"]: i for i in incidents}
         by_incident = {d["incident_id"]: d for d in dispatches if d["incident_id"] in in_period}
         latest: dict[str, dict[str, Any]] = {}
@@ -543,7 +692,11 @@ class D2PService:
         def stats(values: list[float | None]) -> dict[str, Any]:
             vals = [v for v in values if v is not None]
             med, p90 = rules_domain.median(vals), rules_domain.percentile(vals, 90)
-            return {"n": len(vals), "median_hours": round(med, 3) if med is not None else None, "p90_hours": round(p90, 3) if p90 is not None else None}
+            return {
+                "n": len(vals),
+                "median_hours": round(med, 3) if med is not None else None,
+                "p90_hours": round(p90, 3) if p90 is not None else None,
+            }
 
         sent = [by_incident[i] for i in d2p_ids]
         return {
@@ -555,7 +708,9 @@ class D2PService:
                 "occurred_to_reported": stats([hours(d["occurred_at"], d["reported_at"]) for d in sent]),
                 "reported_to_dispatched": stats([hours(d["reported_at"], d.get("sent_at")) for d in sent]),
                 "dispatched_to_acknowledged": stats([hours(d.get("sent_at"), d.get("acknowledged_at")) for d in sent]),
-                "other_channels_reported_to_first_outcome": stats([hours(in_period[i]["reported_at"], first[i]["recorded_at"]) for i in other_ids if i in first]),
+                "other_channels_reported_to_first_outcome": stats(
+                    [hours(in_period[i]["reported_at"], first[i]["recorded_at"]) for i in other_ids if i in first]
+                ),
             },
             "outcomes": {
                 "d2p": rules_domain.outcome_rates([latest[i]["code"] for i in d2p_ids if i in latest], len(d2p_ids)),
@@ -584,7 +739,10 @@ class D2PService:
 
     def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         """Dead-lettered dispatch messages (ids and reasons only, no case content)."""
-        return [{k: m.get(k) for k in ("message_id", "delivery_count", "reason")} | {"dispatch_id": (m.get("body") or {}).get("dispatch_id")} for m in self.queue.dead_letters(QUEUE, limit=limit)]
+        return [
+            {k: m.get(k) for k in ("message_id", "delivery_count", "reason")} | {"dispatch_id": (m.get("body") or {}).get("dispatch_id")}
+            for m in self.queue.dead_letters(QUEUE, limit=limit)
+        ]
 
     def replay_dead_letters(self, message_ids: list[str] | None = None) -> int:
         """Put dead-lettered dispatch messages back on the queue with fresh delivery counts."""
@@ -605,7 +763,12 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
     added = 0
     with records.unit_of_work() as uow:
         for org in organisations:
-            if org.kind == "police_force" and org.control_room_email and org.id in DEMO_RULES and uow.get(D2P_RULES.name, org.id, "current") is None:
+            if (
+                org.kind == "police_force"
+                and org.control_room_email
+                and org.id in DEMO_RULES
+                and uow.get(D2P_RULES.name, org.id, "current") is None
+            ):
                 rules = ForceRules(
                     control_room_email=org.control_room_email,
                     always_send_categories=["robbery", "violence_against_staff", "hate_incident"],
@@ -615,11 +778,21 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
                 )
                 now = to_iso(clock.now())
                 body = rules.model_dump(mode="json")
-                uow.insert(D2P_RULES.name, org.id, {"id": "v000001", "force_id": org.id, "version": 1, "rules": body, "at": now, "by": "seed"})
-                uow.insert(D2P_RULES.name, org.id, {"id": "current", "force_id": org.id, "version": 1, "rules": body, "updated_at": now, "updated_by": "seed"})
+                uow.insert(
+                    D2P_RULES.name, org.id, {"id": "v000001", "force_id": org.id, "version": 1, "rules": body, "at": now, "by": "seed"}
+                )
+                uow.insert(
+                    D2P_RULES.name,
+                    org.id,
+                    {"id": "current", "force_id": org.id, "version": 1, "rules": body, "updated_at": now, "updated_by": "seed"},
+                )
                 added += 1
             if org.kind == "retailer" and uow.get(D2P_SETTINGS.name, org.id, "settings") is None:
-                uow.insert(D2P_SETTINGS.name, org.id, {"id": "settings", "auto_send": False, "updated_at": to_iso(clock.now()), "updated_by": "seed"})
+                uow.insert(
+                    D2P_SETTINGS.name,
+                    org.id,
+                    {"id": "settings", "auto_send": False, "updated_at": to_iso(clock.now()), "updated_by": "seed"},
+                )
                 added += 1
     return added
 
@@ -627,7 +800,9 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
 # ---- webhook signature -------------------------------------------------------------------
 
 
-def verify_sendgrid_signature(public_key: str, payload: bytes, signature: str | None, timestamp: str | None, *, now: datetime, max_age_seconds: int) -> None:
+def verify_sendgrid_signature(
+    public_key: str, payload: bytes, signature: str | None, timestamp: str | None, *, now: datetime, max_age_seconds: int
+) -> None:
     """SendGrid's signed event webhook: ECDSA P-256 with SHA-256 over timestamp + body.
 
     Raises Unauthorized for a missing, malformed, wrong or stale signature, and when no
@@ -677,28 +852,59 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _history(doc: dict[str, Any], now: datetime, status: DispatchStatus | None, note: str | None) -> None:
     entry = {"at": to_iso(now), "status": status.value if status else doc["status"], "note": note}
-    doc["history"] = (doc.get("history") or [])[-(HISTORY_LIMIT - 1):] + [entry]
+    doc["history"] = (doc.get("history") or [])[-(HISTORY_LIMIT - 1) :] + [entry]
 
 
 def _rules_out(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"force_id": doc["force_id"], "version": doc["version"], "updated_at": doc["updated_at"], "updated_by": doc["updated_by"], "rules": doc["rules"], "etag": f'"{doc.get("_etag", "")}"'}
+    return {
+        "force_id": doc["force_id"],
+        "version": doc["version"],
+        "updated_at": doc["updated_at"],
+        "updated_by": doc["updated_by"],
+        "rules": doc["rules"],
+        "etag": f'"{doc.get("_etag", "")}"',
+    }
 
 
 def _settings_out(doc: dict[str, Any] | None, org_id: str) -> dict[str, Any]:
-    return {"organisation_id": org_id, "auto_send": bool(doc and doc.get("auto_send")), "updated_at": doc.get("updated_at") if doc else None}
+    return {
+        "organisation_id": org_id,
+        "auto_send": bool(doc and doc.get("auto_send")),
+        "updated_at": doc.get("updated_at") if doc else None,
+    }
 
 
 def _summary(ev: Evaluation, dispatch: dict[str, Any] | None) -> dict[str, Any]:
     return {
-        "eligible": ev.eligible, "reasons": ev.reasons, "status": dispatch["status"] if dispatch else None,
-        "rules_version": ev.rules_version, "force_id": ev.force_id, "dispatch_id": dispatch["id"] if dispatch else None,
+        "eligible": ev.eligible,
+        "reasons": ev.reasons,
+        "status": dispatch["status"] if dispatch else None,
+        "rules_version": ev.rules_version,
+        "force_id": ev.force_id,
+        "dispatch_id": dispatch["id"] if dispatch else None,
     }
 
 
 def _dispatch_out(d: dict[str, Any], *, with_email: bool = False) -> dict[str, Any]:
     keys = (
-        "id", "incident_id", "owner_org", "force_id", "reference", "status", "auto", "rules_version", "created_at", "sent_at",
-        "attempts", "to", "failure_reason", "last_error", "delivery", "acknowledged_at", "crime_reference", "history",
+        "id",
+        "incident_id",
+        "owner_org",
+        "force_id",
+        "reference",
+        "status",
+        "auto",
+        "rules_version",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "to",
+        "failure_reason",
+        "last_error",
+        "delivery",
+        "acknowledged_at",
+        "crime_reference",
+        "history",
     )
     out = {k: d.get(k) for k in keys}
     if with_email:

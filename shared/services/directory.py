@@ -65,7 +65,10 @@ class Directory:
     def stores_of(self, org_id: str) -> list[Store]:
         def load():
             with self._records.unit_of_work() as uow:
-                return [Store.model_validate(_strip(d)) for d in iterate_all(uow, STORES.name, [PLATFORM_TENANT], [Where("organisation_id", "eq", org_id)])]
+                return [
+                    Store.model_validate(_strip(d))
+                    for d in iterate_all(uow, STORES.name, [PLATFORM_TENANT], [Where("organisation_id", "eq", org_id)])
+                ]
 
         return self._cached(("stores", org_id), load)
 

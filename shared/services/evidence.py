@@ -58,8 +58,23 @@ from shared.services.incidents import IncidentService, Located
 log = logging.getLogger("vigil.evidence")
 
 PUBLIC_FIELDS = (
-    "id", "incident_id", "organisation_id", "kind", "media", "content_type", "detected_type", "filename", "sha256", "size",
-    "created_at", "created_by", "derived_from", "retention_until", "legal_hold", "last_verified_at", "last_verification",
+    "id",
+    "incident_id",
+    "organisation_id",
+    "kind",
+    "media",
+    "content_type",
+    "detected_type",
+    "filename",
+    "sha256",
+    "size",
+    "created_at",
+    "created_by",
+    "derived_from",
+    "retention_until",
+    "legal_hold",
+    "last_verified_at",
+    "last_verification",
 )
 _ID = re.compile(r"^(?P<org>[a-z0-9][a-z0-9-]{0,62})-(?P<hex>[0-9a-f]{32})$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -119,13 +134,26 @@ class EvidenceLimits:
     @classmethod
     def from_settings(cls, s) -> EvidenceLimits:
         return cls(
-            max_bytes=s.evidence_max_bytes, session_hours=s.evidence_upload_session_hours,
-            verify_sample_size=s.evidence_verify_sample_size, image_max_bytes=s.evidence_image_max_bytes, image_max_pixels=s.evidence_image_max_pixels,
+            max_bytes=s.evidence_max_bytes,
+            session_hours=s.evidence_upload_session_hours,
+            verify_sample_size=s.evidence_verify_sample_size,
+            image_max_bytes=s.evidence_image_max_bytes,
+            image_max_pixels=s.evidence_image_max_pixels,
         )
 
 
 class EvidenceService:
-    def __init__(self, *, records: RecordStore, blobs: EvidenceBlobStore, clock: Clock, incidents: IncidentService, audit: AuditTrail, limits: EvidenceLimits, terms: EvidenceTerms):
+    def __init__(
+        self,
+        *,
+        records: RecordStore,
+        blobs: EvidenceBlobStore,
+        clock: Clock,
+        incidents: IncidentService,
+        audit: AuditTrail,
+        limits: EvidenceLimits,
+        terms: EvidenceTerms,
+    ):
         self.terms = terms
         self.records = records
         self.blobs = blobs
@@ -165,8 +193,17 @@ class EvidenceService:
         try:
             got = self._receive(body, declared, expected, writer)
             doc = self._record_new(
-                principal, loc, evidence_id, got, kind=kind, filename=name, received_at=received_at, retention_until=retention_until,
-                derived_from=None, writer=writer, received_details={"declared_content_type": content_type, "client_digest": bool(expected), "via": "single upload"},
+                principal,
+                loc,
+                evidence_id,
+                got,
+                kind=kind,
+                filename=name,
+                received_at=received_at,
+                retention_until=retention_until,
+                derived_from=None,
+                writer=writer,
+                received_details={"declared_content_type": content_type, "client_digest": bool(expected), "via": "single upload"},
             )
         except BaseException:
             writer.abort()
@@ -178,7 +215,9 @@ class EvidenceService:
         if declared is None:
             raise UnsupportedMediaType(
                 f"Content-Type {content_type or '(none)'} is not accepted for evidence; accepted: {allowed_summary()}.",
-                errors=[{"field": "Content-Type"}], declared=content_type, accepted=[t.content_type for t in ALLOWED.values()],
+                errors=[{"field": "Content-Type"}],
+                declared=content_type,
+                accepted=[t.content_type for t in ALLOWED.values()],
             )
         return declared
 
@@ -201,7 +240,9 @@ class EvidenceService:
         return safe_filename(filename)
 
     def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"Evidence files are limited to {self.limits.max_bytes} bytes; use a smaller file.", max_bytes=self.limits.max_bytes)
+        return PayloadTooLarge(
+            f"Evidence files are limited to {self.limits.max_bytes} bytes; use a smaller file.", max_bytes=self.limits.max_bytes
+        )
 
     def _receive(self, body: Iterable[bytes], declared: FileType, expected: str | None, writer: EvidenceWriter) -> Received:
         """Hash, size-check and type-check the bytes while writing them; nothing is buffered
@@ -237,7 +278,8 @@ class EvidenceService:
         if expected and expected != digest:
             raise Invalid(
                 f"Content-Digest does not match the bytes received (received sha-256 {digest}); the file was damaged on the way. Nothing was stored.",
-                errors=[{"field": "Content-Digest"}], received_sha256=digest,
+                errors=[{"field": "Content-Digest"}],
+                received_sha256=digest,
             )
         return Received(sha256=digest, size=size, file_type=declared)
 
@@ -247,17 +289,30 @@ class EvidenceService:
         if found.type_id is None:
             raise UnsupportedMediaType(
                 f"The file looks like {found.label}, which is not accepted for evidence; accepted: {allowed_summary()}.",
-                errors=[{"field": "body"}], detected=found.label,
+                errors=[{"field": "body"}],
+                detected=found.label,
             )
         if found.type_id != declared.id:
             raise UnsupportedMediaType(
                 f"The file is {found.label} ({ALLOWED[found.type_id].content_type}) but was declared as {declared.content_type}; send the right Content-Type.",
-                errors=[{"field": "Content-Type"}], detected=ALLOWED[found.type_id].content_type,
+                errors=[{"field": "Content-Type"}],
+                detected=ALLOWED[found.type_id].content_type,
             )
 
     def _record_new(
-        self, principal: Principal | None, loc: Located, evidence_id: str, got: Received, *, kind: EvidenceKind | None, filename: str,
-        received_at: datetime, retention_until: datetime, derived_from: str | None, writer: EvidenceWriter, received_details: dict[str, Any],
+        self,
+        principal: Principal | None,
+        loc: Located,
+        evidence_id: str,
+        got: Received,
+        *,
+        kind: EvidenceKind | None,
+        filename: str,
+        received_at: datetime,
+        retention_until: datetime,
+        derived_from: str | None,
+        writer: EvidenceWriter,
+        received_details: dict[str, Any],
         extra: Any = None,
     ) -> dict[str, Any]:
         """Write the item, its first custody events and the audit entry; commit the bytes last."""
@@ -287,15 +342,34 @@ class EvidenceService:
             held = self.terms(uow, loc.owner_org, loc.doc, now, None)[1]
             doc["legal_hold"] = held
             uow.insert(EVIDENCE.name, loc.owner_org, doc)
-            self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.RECEIVED, principal, at=received_at,
-                          details={"filename": filename, "sha256": got.sha256, "size": got.size, **received_details})
-            self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.STORED, principal,
-                          details={"sha256": got.sha256, "size": got.size, "write_once": True, "retention_until": doc["retention_until"]})
+            self._custody(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.RECEIVED,
+                principal,
+                at=received_at,
+                details={"filename": filename, "sha256": got.sha256, "size": got.size, **received_details},
+            )
+            self._custody(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.STORED,
+                principal,
+                details={"sha256": got.sha256, "size": got.size, "write_once": True, "retention_until": doc["retention_until"]},
+            )
             if extra is not None:
                 extra(uow)
             self.audit.record(
-                uow, owner_org=loc.owner_org, principal=principal, action=AuditAction.COLLECTION, operation="evidence.create",
-                entity=f"evidence/{evidence_id}", fields=["content"], subjects=[loc.doc["id"]],
+                uow,
+                owner_org=loc.owner_org,
+                principal=principal,
+                action=AuditAction.COLLECTION,
+                operation="evidence.create",
+                entity=f"evidence/{evidence_id}",
+                fields=["content"],
+                subjects=[loc.doc["id"]],
             )
             for hook in self.incidents.hooks:
                 hook(uow, principal, loc.doc, "evidence_added")
@@ -348,9 +422,16 @@ class EvidenceService:
     @staticmethod
     def _session_view(session: dict[str, Any], received: int) -> dict[str, Any]:
         return {
-            "id": session["id"], "incident_id": session["incident_id"], "filename": session["filename"], "content_type": session["content_type"],
-            "size": session["size"], "received": received, "expires_at": session["expires_at"], "state": session["state"],
-            "evidence_id": session.get("evidence_id"), "chunks_url": f"/api/v1/evidence/uploads/{session['id']}/chunks",
+            "id": session["id"],
+            "incident_id": session["incident_id"],
+            "filename": session["filename"],
+            "content_type": session["content_type"],
+            "size": session["size"],
+            "received": received,
+            "expires_at": session["expires_at"],
+            "state": session["state"],
+            "evidence_id": session.get("evidence_id"),
+            "chunks_url": f"/api/v1/evidence/uploads/{session['id']}/chunks",
             "commit_url": f"/api/v1/evidence/uploads/{session['id']}/commit",
         }
 
@@ -376,7 +457,9 @@ class EvidenceService:
         if session["state"] != "open":
             raise Conflict(f"Upload {upload_id} is already committed as evidence {session['evidence_id']}.")
         if total is not None and total != session["size"]:
-            raise Invalid(f"Content-Range total {total} differs from the declared size {session['size']}.", errors=[{"field": "Content-Range"}])
+            raise Invalid(
+                f"Content-Range total {total} differs from the declared size {session['size']}.", errors=[{"field": "Content-Range"}]
+            )
         if last >= session["size"]:
             raise Invalid(f"Content-Range goes past the declared size {session['size']}.", errors=[{"field": "Content-Range"}])
         received = self.blobs.staged_size(upload_id)
@@ -391,7 +474,9 @@ class EvidenceService:
             for chunk in body:
                 seen += len(chunk)
                 if seen > expected_len:
-                    raise Invalid(f"The chunk is longer than its Content-Range ({expected_len} bytes).", errors=[{"field": "Content-Range"}])
+                    raise Invalid(
+                        f"The chunk is longer than its Content-Range ({expected_len} bytes).", errors=[{"field": "Content-Range"}]
+                    )
                 if first == 0 and len(head) < SNIFF_BYTES:
                     # Refuse a wrong type on the first chunk rather than after the whole file.
                     head += chunk[: SNIFF_BYTES - len(head)]
@@ -414,7 +499,9 @@ class EvidenceService:
             retention_until, held = self.terms(uow, loc.owner_org, loc.doc, self.clock.now(), session.get("kind"))
         staged = self.blobs.staged_size(upload_id)
         if staged != session["size"]:
-            raise Conflict(f"Upload {upload_id} holds {staged} of {session['size']} bytes; send the rest before committing.", received=staged)
+            raise Conflict(
+                f"Upload {upload_id} holds {staged} of {session['size']} bytes; send the rest before committing.", received=staged
+            )
         declared = ALLOWED[declared_type(session["content_type"]).id]
         received_at = from_iso_safe(session["created_at"])
         evidence_id = new_evidence_id(loc.owner_org)
@@ -429,8 +516,21 @@ class EvidenceService:
             got = self._receive(self.blobs.read_staged(upload_id), declared, session.get("sha256"), writer)
             kind = EvidenceKind(session["kind"]) if session.get("kind") else None
             doc = self._record_new(
-                principal, loc, evidence_id, got, kind=kind, filename=session["filename"], received_at=received_at, retention_until=retention_until,
-                derived_from=None, writer=writer, received_details={"declared_content_type": session["content_type"], "client_digest": bool(session.get("sha256")), "via": f"resumable upload {upload_id}"},
+                principal,
+                loc,
+                evidence_id,
+                got,
+                kind=kind,
+                filename=session["filename"],
+                received_at=received_at,
+                retention_until=retention_until,
+                derived_from=None,
+                writer=writer,
+                received_details={
+                    "declared_content_type": session["content_type"],
+                    "client_digest": bool(session.get("sha256")),
+                    "via": f"resumable upload {upload_id}",
+                },
                 extra=close_session,
             )
         except BaseException:
@@ -460,7 +560,9 @@ class EvidenceService:
         with self.records.unit_of_work() as uow:
             loc = self.incidents.locate(uow, principal, incident_id)
             items = self.list_for_incident(uow, loc.owner_org, incident_id)
-            self._audit(uow, principal, loc.owner_org, "evidence.list", f"incident/{incident_id}", purpose, subjects=[i["id"] for i in items])
+            self._audit(
+                uow, principal, loc.owner_org, "evidence.list", f"incident/{incident_id}", purpose, subjects=[i["id"] for i in items]
+            )
         return items
 
     def _locate(self, uow: UnitOfWork, principal: Principal, evidence_id: str) -> tuple[dict[str, Any], Located]:
@@ -511,8 +613,15 @@ class EvidenceService:
                 if wanted is not None and wanted != (0, size):
                     start, end, partial = wanted[0], wanted[1], True
             body = self.blobs.open(evidence_id, start, end)
-            self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.DOWNLOADED, principal, purpose=purpose,
-                          details={"range": [start, end - 1] if partial else None, "sha256": doc["sha256"]})
+            self._custody(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.DOWNLOADED,
+                principal,
+                purpose=purpose,
+                details={"range": [start, end - 1] if partial else None, "sha256": doc["sha256"]},
+            )
             self._audit(uow, principal, loc.owner_org, "evidence.download", f"evidence/{evidence_id}", purpose)
         return Download(item=public(doc), start=start, end=end, partial=partial, body=body)
 
@@ -524,7 +633,13 @@ class EvidenceService:
             events = self._events(uow, loc.owner_org, evidence_id)
             self._audit(uow, principal, loc.owner_org, "evidence.custody", f"evidence/{evidence_id}", purpose)
         check = verify_custody(events)
-        return {"evidence_id": evidence_id, "events": [public_custody(e) for e in events], "verified": check["verified"], "first_broken": check["first_broken"], "head": events[-1]["hash"] if events else None}
+        return {
+            "evidence_id": evidence_id,
+            "events": [public_custody(e) for e in events],
+            "verified": check["verified"],
+            "first_broken": check["first_broken"],
+            "head": events[-1]["hash"] if events else None,
+        }
 
     def _events(self, uow: UnitOfWork, owner: str, evidence_id: str) -> list[dict[str, Any]]:
         return list(iterate_all(uow, CUSTODY.name, [owner], [Where("chain", "eq", custody_chain(evidence_id))], order_by="seq", limit=500))
@@ -553,14 +668,36 @@ class EvidenceService:
             found, missing = None, True
         match = not missing and found == doc["sha256"] and size == doc["size"]
         return {
-            "evidence_id": doc["id"], "result": "match" if match else "mismatch", "expected_sha256": doc["sha256"], "expected_size": doc["size"],
-            "found_sha256": found, "found_size": None if missing else size, "missing": missing, "verified_at": to_iso(self.clock.now()),
+            "evidence_id": doc["id"],
+            "result": "match" if match else "mismatch",
+            "expected_sha256": doc["sha256"],
+            "expected_size": doc["size"],
+            "found_sha256": found,
+            "found_size": None if missing else size,
+            "missing": missing,
+            "verified_at": to_iso(self.clock.now()),
         }
 
-    def _record_verification(self, uow: UnitOfWork, principal: Principal | None, doc: dict[str, Any], result: dict[str, Any], purpose: str | None, actor: str = "system") -> None:
+    def _record_verification(
+        self,
+        uow: UnitOfWork,
+        principal: Principal | None,
+        doc: dict[str, Any],
+        result: dict[str, Any],
+        purpose: str | None,
+        actor: str = "system",
+    ) -> None:
         owner = doc["organisation_id"]
-        self._custody(uow, owner, doc["id"], CustodyEvent.VERIFIED, principal, purpose=purpose, system_actor=actor,
-                      details={k: result[k] for k in ("result", "found_sha256", "found_size", "missing")})
+        self._custody(
+            uow,
+            owner,
+            doc["id"],
+            CustodyEvent.VERIFIED,
+            principal,
+            purpose=purpose,
+            system_actor=actor,
+            details={k: result[k] for k in ("result", "found_sha256", "found_size", "missing")},
+        )
         current = uow.get(EVIDENCE.name, owner, doc["id"])
         if current is not None:
             updated = {k: v for k, v in current.items() if not k.startswith("_")}
@@ -573,7 +710,13 @@ class EvidenceService:
         report = JobReport(job="evidence-verify", as_of=as_of)
         counts = {"checked": 0, "matched": 0, "mismatched": 0}
         with self.records.unit_of_work() as uow:
-            due = uow.query(EVIDENCE.name, None, [Where("last_verified_at", "le", to_iso(as_of))], order_by="last_verified_at", limit=self.limits.verify_sample_size).items
+            due = uow.query(
+                EVIDENCE.name,
+                None,
+                [Where("last_verified_at", "le", to_iso(as_of))],
+                order_by="last_verified_at",
+                limit=self.limits.verify_sample_size,
+            ).items
         for doc in due:
             result = self._rehash(doc)
             counts["checked"] += 1
@@ -583,11 +726,22 @@ class EvidenceService:
                     counts["matched"] += 1
                     continue
                 counts["mismatched"] += 1
-                uow.insert(EVIDENCE_ALERTS.name, doc["organisation_id"], {
-                    "id": uuid.uuid4().hex, "evidence_id": doc["id"], "incident_id": doc["incident_id"], "raised_at": to_iso(as_of), "status": "open",
-                    "expected_sha256": doc["sha256"], "expected_size": doc["size"], "found_sha256": result["found_sha256"], "found_size": result["found_size"],
-                    "missing": result["missing"],
-                })
+                uow.insert(
+                    EVIDENCE_ALERTS.name,
+                    doc["organisation_id"],
+                    {
+                        "id": uuid.uuid4().hex,
+                        "evidence_id": doc["id"],
+                        "incident_id": doc["incident_id"],
+                        "raised_at": to_iso(as_of),
+                        "status": "open",
+                        "expected_sha256": doc["sha256"],
+                        "expected_size": doc["size"],
+                        "found_sha256": result["found_sha256"],
+                        "found_size": result["found_size"],
+                        "missing": result["missing"],
+                    },
+                )
             log.warning("evidence integrity mismatch", extra={"evidence_id": doc["id"], "missing": result["missing"]})
         report.counts.update(counts)
         return report
@@ -595,7 +749,9 @@ class EvidenceService:
     def alerts(self, owner_org: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Open integrity alerts of an organisation, newest first."""
         with self.records.unit_of_work() as uow:
-            page = uow.query(EVIDENCE_ALERTS.name, [owner_org], [Where("status", "eq", "open")], order_by="raised_at", descending=True, limit=limit)
+            page = uow.query(
+                EVIDENCE_ALERTS.name, [owner_org], [Where("status", "eq", "open")], order_by="raised_at", descending=True, limit=limit
+            )
         return [{k: v for k, v in a.items() if not k.startswith("_")} for a in page.items]
 
     def sweep_staging(self, as_of: datetime) -> JobReport:
@@ -606,7 +762,9 @@ class EvidenceService:
         removed = 0
         while True:
             with self.records.unit_of_work() as uow:
-                due = uow.query(EVIDENCE_UPLOADS.name, None, [Where("expires_at", "le", to_iso(as_of))], order_by="expires_at", limit=200).items
+                due = uow.query(
+                    EVIDENCE_UPLOADS.name, None, [Where("expires_at", "le", to_iso(as_of))], order_by="expires_at", limit=200
+                ).items
                 for s in due:
                     removed += uow.delete(EVIDENCE_UPLOADS.name, s["_tenant"], s["id"])
             for s in due:
@@ -623,10 +781,15 @@ class EvidenceService:
         if media != Media.IMAGE.value:
             raise Invalid(f"{what} is not supported for {media} evidence (only images).", errors=[{"field": "evidence"}], media=media)
         if doc["size"] > self.limits.image_max_bytes:
-            raise PayloadTooLarge(f"{what} handles images up to {self.limits.image_max_bytes} bytes; this one has {doc['size']}.", max_bytes=self.limits.image_max_bytes)
+            raise PayloadTooLarge(
+                f"{what} handles images up to {self.limits.image_max_bytes} bytes; this one has {doc['size']}.",
+                max_bytes=self.limits.image_max_bytes,
+            )
         data = b"".join(self.blobs.open(doc["id"]))
         if hashlib.sha256(data).hexdigest() != doc["sha256"]:
-            raise Conflict(f"The stored bytes of evidence {doc['id']} no longer match their recorded SHA-256; verify it before working from it.")
+            raise Conflict(
+                f"The stored bytes of evidence {doc['id']} no longer match their recorded SHA-256; verify it before working from it."
+            )
         return data
 
     def redact(self, principal: Principal, evidence_id: str, body: RedactionIn) -> dict[str, Any]:
@@ -652,16 +815,46 @@ class EvidenceService:
             name = f"{stem}-redacted.{ext}" if dot else f"{doc['filename']}-redacted"
 
             def mark_original(uow: UnitOfWork) -> None:
-                self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.REDACTED, principal,
-                              details={"derived_id": new_id, "method": body.method, "regions": regions, "reason": body.reason})
-                self.audit.record(uow, owner_org=loc.owner_org, principal=principal, action=AuditAction.CONSULTATION, operation="evidence.redact",
-                                  entity=f"evidence/{evidence_id}", subjects=[new_id], purpose=body.reason)
+                self._custody(
+                    uow,
+                    loc.owner_org,
+                    evidence_id,
+                    CustodyEvent.REDACTED,
+                    principal,
+                    details={"derived_id": new_id, "method": body.method, "regions": regions, "reason": body.reason},
+                )
+                self.audit.record(
+                    uow,
+                    owner_org=loc.owner_org,
+                    principal=principal,
+                    action=AuditAction.CONSULTATION,
+                    operation="evidence.redact",
+                    entity=f"evidence/{evidence_id}",
+                    subjects=[new_id],
+                    purpose=body.reason,
+                )
 
             got = Received(sha256=hashlib.sha256(out).hexdigest(), size=len(out), file_type=file_type)
             new = self._record_new(
-                principal, loc, new_id, got, kind=EvidenceKind(doc["kind"]), filename=safe_filename(name), received_at=now, retention_until=retention_until,
-                derived_from=evidence_id, writer=writer, extra=mark_original,
-                received_details={"derived_from": evidence_id, "original_sha256": doc["sha256"], "method": body.method, "regions": regions, "reason": body.reason, "via": "redaction"},
+                principal,
+                loc,
+                new_id,
+                got,
+                kind=EvidenceKind(doc["kind"]),
+                filename=safe_filename(name),
+                received_at=now,
+                retention_until=retention_until,
+                derived_from=evidence_id,
+                writer=writer,
+                extra=mark_original,
+                received_details={
+                    "derived_from": evidence_id,
+                    "original_sha256": doc["sha256"],
+                    "method": body.method,
+                    "regions": regions,
+                    "reason": body.reason,
+                    "via": "redaction",
+                },
             )
         except BaseException:
             writer.abort()
@@ -679,10 +872,20 @@ class EvidenceService:
         except imaging.ImageError as exc:
             raise Invalid(str(exc), errors=[{"field": "evidence"}]) from exc
         with self.records.unit_of_work() as uow:
-            self._custody(uow, loc.owner_org, evidence_id, CustodyEvent.VIEWED, principal, purpose=purpose, details={"what": "face proposals", "proposals": len(faces)})
+            self._custody(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.VIEWED,
+                principal,
+                purpose=purpose,
+                details={"what": "face proposals", "proposals": len(faces)},
+            )
             self._audit(uow, principal, loc.owner_org, "evidence.face-proposals", f"evidence/{evidence_id}", purpose)
         return {
-            "evidence_id": evidence_id, "proposals": faces, "detector": "OpenCV Haar cascade (frontal face)",
+            "evidence_id": evidence_id,
+            "proposals": faces,
+            "detector": "OpenCV Haar cascade (frontal face)",
             "note": "Suggestions only: confirm, edit or add rectangles, then POST them to /redactions. Nothing has been redacted.",
         }
 
@@ -704,15 +907,35 @@ class EvidenceService:
             for item in items:
                 path = f"evidence/{item['id']}-{safe_filename(item['filename'])}"
                 members.append((path, item["id"]))
-                files.append({"path": path, "evidence_id": item["id"], "size": item["size"], "sha256": item["sha256"], "kind": item["kind"],
-                              "content_type": item["content_type"], "derived_from": item["derived_from"]})
+                files.append(
+                    {
+                        "path": path,
+                        "evidence_id": item["id"],
+                        "size": item["size"],
+                        "sha256": item["sha256"],
+                        "kind": item["kind"],
+                        "content_type": item["content_type"],
+                        "derived_from": item["derived_from"],
+                    }
+                )
                 log_bytes = json.dumps({"evidence_id": item["id"], "events": chains[item["id"]]}, indent=2, sort_keys=True).encode()
                 log_path = f"custody/{item['id']}.json"
                 members.append((log_path, log_bytes))
-                files.append({"path": log_path, "evidence_id": item["id"], "size": len(log_bytes), "sha256": hashlib.sha256(log_bytes).hexdigest(), "kind": "custody-log"})
+                files.append(
+                    {
+                        "path": log_path,
+                        "evidence_id": item["id"],
+                        "size": len(log_bytes),
+                        "sha256": hashlib.sha256(log_bytes).hexdigest(),
+                        "kind": "custody-log",
+                    }
+                )
             summary = _summary_html(incident, items, chains, now, principal).encode()
             members.insert(0, ("case-summary.html", summary))
-            files.insert(0, {"path": "case-summary.html", "size": len(summary), "sha256": hashlib.sha256(summary).hexdigest(), "kind": "case-summary"})
+            files.insert(
+                0,
+                {"path": "case-summary.html", "size": len(summary), "sha256": hashlib.sha256(summary).hexdigest(), "kind": "case-summary"},
+            )
             manifest = {
                 "format": PACKAGE_FORMAT,
                 "incident": {"id": incident_id, "reference": loc.doc.get("reference"), "organisation_id": loc.owner_org},
@@ -720,14 +943,26 @@ class EvidenceService:
                 "generated_by": {"user": principal.user_id, "organisation": principal.organisation_id, "role": principal.primary_role},
                 "purpose": purpose,
                 "files": files,
-                "custody_heads": {i["id"]: ({"seq": chains[i["id"]][-1]["seq"], "hash": chains[i["id"]][-1]["hash"]} if chains[i["id"]] else None) for i in items},
+                "custody_heads": {
+                    i["id"]: ({"seq": chains[i["id"]][-1]["seq"], "hash": chains[i["id"]][-1]["hash"]} if chains[i["id"]] else None)
+                    for i in items
+                },
             }
             mbytes = manifest_bytes(manifest)
             msha = hashlib.sha256(mbytes).hexdigest()
             for item in items:
-                self._custody(uow, loc.owner_org, item["id"], CustodyEvent.EXPORTED, principal, purpose=purpose,
-                              details={"manifest_sha256": msha, "package": "court package", "incident_id": incident_id})
-            self._audit(uow, principal, loc.owner_org, "evidence.package", f"incident/{incident_id}", purpose, subjects=[i["id"] for i in items])
+                self._custody(
+                    uow,
+                    loc.owner_org,
+                    item["id"],
+                    CustodyEvent.EXPORTED,
+                    principal,
+                    purpose=purpose,
+                    details={"manifest_sha256": msha, "package": "court package", "incident_id": incident_id},
+                )
+            self._audit(
+                uow, principal, loc.owner_org, "evidence.package", f"incident/{incident_id}", purpose, subjects=[i["id"] for i in items]
+            )
         reference = safe_filename(loc.doc.get("reference") or incident_id)
         return Package(filename=f"{reference}-evidence-package.zip", manifest_sha256=msha, body=self._zip(members, mbytes, msha, now))
 
@@ -758,7 +993,9 @@ class EvidenceService:
         yield sink.drain()
 
     # ==== retention hooks ======================================================================
-    def set_legal_hold(self, uow: UnitOfWork, principal: Principal | None, owner_org: str, incident_id: str, held: bool, reason: str) -> int:
+    def set_legal_hold(
+        self, uow: UnitOfWork, principal: Principal | None, owner_org: str, incident_id: str, held: bool, reason: str
+    ) -> int:
         """Set or clear the hold on every item of an incident (custody `held`/`released`;
         the blob legal-hold flag in Azure). Returns how many items changed."""
         changed = 0
@@ -769,7 +1006,15 @@ class EvidenceService:
             updated = {k: v for k, v in item.items() if not k.startswith("_")}
             updated["legal_hold"] = held
             uow.replace(EVIDENCE.name, owner_org, updated, if_match=item["_etag"])
-            self._custody(uow, owner_org, item["id"], CustodyEvent.HELD if held else CustodyEvent.RELEASED, principal, details={"reason": reason}, system_actor="retention")
+            self._custody(
+                uow,
+                owner_org,
+                item["id"],
+                CustodyEvent.HELD if held else CustodyEvent.RELEASED,
+                principal,
+                details={"reason": reason},
+                system_actor="retention",
+            )
             changed += 1
         return changed
 
@@ -783,19 +1028,37 @@ class EvidenceService:
             if item.get("legal_hold"):
                 raise Conflict(f"Evidence {item['id']} of incident {incident_id} is under legal hold; release the hold before erasing.")
             if item["retention_until"] > now:
-                raise Conflict(f"Evidence {item['id']} of incident {incident_id} is protected until {item['retention_until']}; it cannot be erased before then.")
+                raise Conflict(
+                    f"Evidence {item['id']} of incident {incident_id} is protected until {item['retention_until']}; it cannot be erased before then."
+                )
         erased = 0
         for item in items:
             self.blobs.delete(item["id"])
             if keep_custody:
-                self._custody(uow, owner_org, item["id"], CustodyEvent.DELETED, None, details={"rule": rule, "sha256": item["sha256"]}, system_actor="retention")
+                self._custody(
+                    uow,
+                    owner_org,
+                    item["id"],
+                    CustodyEvent.DELETED,
+                    None,
+                    details={"rule": rule, "sha256": item["sha256"]},
+                    system_actor="retention",
+                )
             else:
                 for event in list(self._events(uow, owner_org, item["id"])):
                     uow.delete(CUSTODY.name, owner_org, event["id"])
                 uow.delete(CHAIN_HEADS.name, owner_org, custody_chain(item["id"]))
             uow.delete(EVIDENCE.name, owner_org, item["id"])
-            self.audit.record(uow, owner_org=owner_org, principal=None, action=AuditAction.ERASURE, operation="evidence.erase",
-                              entity=f"evidence/{item['id']}", purpose=rule, system_actor="retention")
+            self.audit.record(
+                uow,
+                owner_org=owner_org,
+                principal=None,
+                action=AuditAction.ERASURE,
+                operation="evidence.erase",
+                entity=f"evidence/{item['id']}",
+                purpose=rule,
+                system_actor="retention",
+            )
             erased += 1
         for session in list(iterate_all(uow, EVIDENCE_UPLOADS.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)):
             self.blobs.discard_staged(session["id"])
@@ -818,7 +1081,15 @@ class EvidenceService:
             raise Conflict(f"Evidence {item['id']} is protected until {item['retention_until']}; it cannot be erased before then.")
         self.blobs.delete(item["id"])
         if custody_event:
-            self._custody(uow, owner_org, item["id"], CustodyEvent.DELETED, None, details={"rule": rule, "sha256": item["sha256"]}, system_actor="retention")
+            self._custody(
+                uow,
+                owner_org,
+                item["id"],
+                CustodyEvent.DELETED,
+                None,
+                details={"rule": rule, "sha256": item["sha256"]},
+                system_actor="retention",
+            )
         uow.delete(EVIDENCE.name, owner_org, item["id"])
 
     def drop_custody(self, uow: UnitOfWork, owner_org: str, evidence_id: str) -> int:
@@ -831,8 +1102,17 @@ class EvidenceService:
 
     # ==== internals ============================================================================
     def _custody(
-        self, uow: UnitOfWork, owner: str, evidence_id: str, event: CustodyEvent, principal: Principal | None, *,
-        purpose: str | None = None, details: dict[str, Any] | None = None, at: datetime | None = None, system_actor: str = "system",
+        self,
+        uow: UnitOfWork,
+        owner: str,
+        evidence_id: str,
+        event: CustodyEvent,
+        principal: Principal | None,
+        *,
+        purpose: str | None = None,
+        details: dict[str, Any] | None = None,
+        at: datetime | None = None,
+        system_actor: str = "system",
     ) -> None:
         entry = {
             "id": uuid.uuid4().hex,
@@ -847,15 +1127,39 @@ class EvidenceService:
         }
         uow.append_chained(CUSTODY.name, owner, custody_chain(evidence_id), json.loads(json.dumps(entry, default=str)), custody_link_hash)
 
-    def _audit(self, uow: UnitOfWork, principal: Principal, owner: str, operation: str, entity: str, purpose: str | None, subjects: list[str] | None = None) -> None:
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        owner: str,
+        operation: str,
+        entity: str,
+        purpose: str | None,
+        subjects: list[str] | None = None,
+    ) -> None:
         own = owner == principal.organisation_id
         self.audit.record(
-            uow, owner_org=owner, principal=principal, action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
-            operation=operation, entity=entity, purpose=purpose, subjects=subjects or [], recipient_org=None if own else principal.organisation_id,
+            uow,
+            owner_org=owner,
+            principal=principal,
+            action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
+            operation=operation,
+            entity=entity,
+            purpose=purpose,
+            subjects=subjects or [],
+            recipient_org=None if own else principal.organisation_id,
         )
         if not own:
-            self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION,
-                              operation=operation, entity=entity, purpose=purpose, subjects=subjects or [])
+            self.audit.record(
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation=operation,
+                entity=entity,
+                purpose=purpose,
+                subjects=subjects or [],
+            )
 
 
 class RangeNotSatisfiable(DomainError):
@@ -887,7 +1191,9 @@ def from_iso_safe(value: str) -> datetime:
     return from_iso(value)
 
 
-def _summary_html(incident: dict[str, Any], items: list[dict[str, Any]], chains: dict[str, list[dict[str, Any]]], now: datetime, principal: Principal) -> str:
+def _summary_html(
+    incident: dict[str, Any], items: list[dict[str, Any]], chains: dict[str, list[dict[str, Any]]], now: datetime, principal: Principal
+) -> str:
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(i['id'])}</td><td>{e(i['kind'])}</td><td>{e(i['filename'])}</td><td>{e(i['content_type'])}</td><td>{i['size']}</td>"
@@ -896,21 +1202,30 @@ def _summary_html(incident: dict[str, Any], items: list[dict[str, Any]], chains:
     )
     custody = "".join(
         f"<h3>{e(i['id'])}</h3><ol>"
-        + "".join(f"<li>{e(ev['at'])}: {e(ev['event'])} by {e(ev['actor_user'])} ({e(ev['actor_org'])}, {e(ev['actor_role'])})"
-                  f"{(' for ' + e(ev['purpose'])) if ev.get('purpose') else ''}</li>" for ev in chains[i["id"]])
+        + "".join(
+            f"<li>{e(ev['at'])}: {e(ev['event'])} by {e(ev['actor_user'])} ({e(ev['actor_org'])}, {e(ev['actor_role'])})"
+            f"{(' for ' + e(ev['purpose'])) if ev.get('purpose') else ''}</li>"
+            for ev in chains[i["id"]]
+        )
         + "</ol>"
         for i in items
     )
-    fields = [("Reference", incident.get("reference")), ("Incident id", incident.get("id")), ("Category", incident.get("category")),
-              ("Occurred at", incident.get("occurred_at")), ("Store", incident.get("store_id")), ("Police force", incident.get("force_id")),
-              ("Reported at", incident.get("reported_at"))]
+    fields = [
+        ("Reference", incident.get("reference")),
+        ("Incident id", incident.get("id")),
+        ("Category", incident.get("category")),
+        ("Occurred at", incident.get("occurred_at")),
+        ("Store", incident.get("store_id")),
+        ("Police force", incident.get("force_id")),
+        ("Reported at", incident.get("reported_at")),
+    ]
     facts = "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in fields if v is not None)
     narrative = e(str(incident.get("narrative") or ""))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Evidence package {e(str(incident.get('reference') or incident.get('id')))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Evidence package {e(str(incident.get("reference") or incident.get("id")))}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3em;text-align:left;vertical-align:top}}code{{font-size:.8em}}</style>
 </head><body>
-<h1>Evidence package: {e(str(incident.get('reference') or incident.get('id')))}</h1>
+<h1>Evidence package: {e(str(incident.get("reference") or incident.get("id")))}</h1>
 <p>Generated {e(to_iso(now))} by {e(principal.user_id)} ({e(principal.organisation_id)}, {e(principal.primary_role)}).
 Every file's size and SHA-256 are listed in <code>manifest.json</code>; check them offline with <code>make verify-package FILE=...</code>.
 The manifest's own SHA-256 (in <code>manifest.sha256</code>) is recorded as an "exported" event in each item's chain of custody.</p>

@@ -58,7 +58,9 @@ def replay(uow: UnitOfWork, principal: Principal, operation: str, key: str | Non
     return StoredAnswer(status=doc["status"], body=doc["body"], headers=doc.get("headers", {}))
 
 
-def remember(uow: UnitOfWork, clock: Clock, principal: Principal, operation: str, key: str | None, print_: str, answer: StoredAnswer) -> None:
+def remember(
+    uow: UnitOfWork, clock: Clock, principal: Principal, operation: str, key: str | None, print_: str, answer: StoredAnswer
+) -> None:
     if key is None:
         return
     uow.insert(

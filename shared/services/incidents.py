@@ -79,7 +79,11 @@ class IncidentService:
         store = self.directory.store(body.store_id)
         if store is None or store.organisation_id != principal.organisation_id:
             raise Invalid(f"Store {body.store_id} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
-        if principal.has(Role.RETAILER_REPORTER) and not principal.has(Role.RETAILER_INVESTIGATOR) and body.store_id not in principal.stores:
+        if (
+            principal.has(Role.RETAILER_REPORTER)
+            and not principal.has(Role.RETAILER_INVESTIGATOR)
+            and body.store_id not in principal.stores
+        ):
             raise Forbidden(f"You report for stores {', '.join(sorted(principal.stores)) or '(none)'}, not {body.store_id}.")
         org = self.directory.organisation(principal.organisation_id)
         now = self.clock.now()
@@ -95,7 +99,9 @@ class IncidentService:
                 raise
             return stored
 
-    def _report(self, principal: Principal, body: IncidentIn, key: str | None, print_: str, force_id: str, prefix: str, now: datetime) -> idempotency.StoredAnswer:
+    def _report(
+        self, principal: Principal, body: IncidentIn, key: str | None, print_: str, force_id: str, prefix: str, now: datetime
+    ) -> idempotency.StoredAnswer:
         with self.records.unit_of_work() as uow:
             stored = idempotency.replay(uow, principal, "incident.report", key, print_)
             if stored is not None:
@@ -120,11 +126,20 @@ class IncidentService:
             etag = uow.insert(INCIDENTS.name, principal.organisation_id, doc)
             self._snapshot(uow, principal, doc, "created")
             self.audit.record(
-                uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.COLLECTION,
-                operation="incident.create", entity=f"incident/{incident_id}", fields=list(data.keys()),
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.COLLECTION,
+                operation="incident.create",
+                entity=f"incident/{incident_id}",
+                fields=list(data.keys()),
             )
             extras = self._run_hooks(uow, principal, doc, "created")
-            answer = idempotency.StoredAnswer(status=201, body=self._present(doc, etag, extras), headers={"ETag": f'"{etag}"', "Location": f"/api/v1/incidents/{incident_id}"})
+            answer = idempotency.StoredAnswer(
+                status=201,
+                body=self._present(doc, etag, extras),
+                headers={"ETag": f'"{etag}"', "Location": f"/api/v1/incidents/{incident_id}"},
+            )
             idempotency.remember(uow, self.clock, principal, "incident.report", key, print_, answer)
             return answer
 
@@ -155,10 +170,17 @@ class IncidentService:
                 doc = uow.get(INCIDENTS.name, grant["owner_org"], incident_id)
                 if doc is not None:
                     level = self.directory.share_level(grant["owner_org"], principal.organisation_id)
-                    return Located(doc=doc, owner_org=grant["owner_org"], share_level=max(level, ShareLevel.DESCRIPTIONS, key=lambda s: s.rank), dispatched_to_viewer=True)
+                    return Located(
+                        doc=doc,
+                        owner_org=grant["owner_org"],
+                        share_level=max(level, ShareLevel.DESCRIPTIONS, key=lambda s: s.rank),
+                        dispatched_to_viewer=True,
+                    )
             sharers = self.directory.sharers_with(principal.organisation_id, ShareLevel.DESCRIPTIONS)
             if sharers:
-                docs = uow.query(INCIDENTS.name, sharers, [Where("id", "eq", incident_id), Where("force_id", "eq", principal.organisation_id)], limit=1).items
+                docs = uow.query(
+                    INCIDENTS.name, sharers, [Where("id", "eq", incident_id), Where("force_id", "eq", principal.organisation_id)], limit=1
+                ).items
                 if docs:
                     owner = docs[0]["organisation_id"]
                     return Located(doc=docs[0], owner_org=owner, share_level=self.directory.share_level(owner, principal.organisation_id))
@@ -169,7 +191,9 @@ class IncidentService:
             return True
         return principal.has(Role.RETAILER_REPORTER) and doc["store_id"] in principal.stores
 
-    def search(self, principal: Principal, filters: Filters, *, limit: int, continuation: str | None, purpose: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def search(
+        self, principal: Principal, filters: Filters, *, limit: int, continuation: str | None, purpose: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Incidents the caller may see, newest first, filtered on indexed fields only."""
         where: list[Where] = []
         if filters.store_id:
@@ -197,26 +221,45 @@ class IncidentService:
             tenants = self.directory.sharers_with(principal.organisation_id, ShareLevel.DESCRIPTIONS)
             where.append(Where("force_id", "eq", principal.organisation_id))
         with self.records.unit_of_work() as uow:
-            page = uow.query(INCIDENTS.name, tenants, where, order_by="occurred_at", descending=True, limit=limit, continuation=continuation)
+            page = uow.query(
+                INCIDENTS.name, tenants, where, order_by="occurred_at", descending=True, limit=limit, continuation=continuation
+            )
             by_owner: dict[str, list[str]] = {}
             results = []
             for doc in page.items:
                 owner = doc["organisation_id"]
-                loc = Located(doc=doc, owner_org=owner, share_level=None if principal.is_retailer else self.directory.share_level(owner, principal.organisation_id))
+                loc = Located(
+                    doc=doc,
+                    owner_org=owner,
+                    share_level=None if principal.is_retailer else self.directory.share_level(owner, principal.organisation_id),
+                )
                 by_owner.setdefault(owner, []).append(doc["id"])
                 results.append(self._present(self._shape(loc), doc["_etag"], {}))
             described = {k: v for k, v in filters.__dict__.items() if v}
             for owner, ids in by_owner.items() or [(principal.organisation_id, [])]:
                 self.audit.record(
-                    uow, owner_org=owner, principal=principal,
+                    uow,
+                    owner_org=owner,
+                    principal=principal,
                     action=AuditAction.CONSULTATION if owner == principal.organisation_id else AuditAction.DISCLOSURE,
-                    operation="incident.search", entity="incident", fields=sorted(described), subjects=ids, purpose=purpose,
+                    operation="incident.search",
+                    entity="incident",
+                    fields=sorted(described),
+                    subjects=ids,
+                    purpose=purpose,
                     recipient_org=None if owner == principal.organisation_id else principal.organisation_id,
                 )
             if principal.is_police and by_owner:
                 self.audit.record(
-                    uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION,
-                    operation="incident.search", entity="incident", fields=sorted(described), subjects=[i for ids in by_owner.values() for i in ids], purpose=purpose,
+                    uow,
+                    owner_org=principal.organisation_id,
+                    principal=principal,
+                    action=AuditAction.CONSULTATION,
+                    operation="incident.search",
+                    entity="incident",
+                    fields=sorted(described),
+                    subjects=[i for ids in by_owner.values() for i in ids],
+                    purpose=purpose,
                 )
         return results, page.continuation
 
@@ -255,7 +298,9 @@ class IncidentService:
         """Every version of the incident, oldest first."""
         with self.records.unit_of_work() as uow:
             loc = self.locate(uow, principal, incident_id)
-            versions = uow.query(INCIDENT_VERSIONS.name, [loc.owner_org], [Where("incident_id", "eq", incident_id)], order_by="version", limit=1000).items
+            versions = uow.query(
+                INCIDENT_VERSIONS.name, [loc.owner_org], [Where("incident_id", "eq", incident_id)], order_by="version", limit=1000
+            ).items
             self._audit_read(uow, principal, loc, None, "incident.history")
         return [{k: v for k, v in ver.items() if not k.startswith("_") and k != "id"} for ver in versions]
 
@@ -275,18 +320,35 @@ class IncidentService:
             store = self.directory.store(doc["store_id"])
             if store is not None:
                 doc["force_id"] = store.force_id
-            return self._write_version(uow, principal, loc, doc, if_match, f"reverted to {version}", list(EDITABLE_FIELDS), reverted_from=version)
+            return self._write_version(
+                uow, principal, loc, doc, if_match, f"reverted to {version}", list(EDITABLE_FIELDS), reverted_from=version
+            )
 
     # ---- internals -----------------------------------------------------------
-    def _write_version(self, uow: UnitOfWork, principal: Principal, loc: Located, doc: dict[str, Any], if_match: str, note: str, fields: list[str], reverted_from: int | None = None) -> tuple[dict[str, Any], str]:
+    def _write_version(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        loc: Located,
+        doc: dict[str, Any],
+        if_match: str,
+        note: str,
+        fields: list[str],
+        reverted_from: int | None = None,
+    ) -> tuple[dict[str, Any], str]:
         doc["version"] = loc.doc["version"] + 1
         doc["updated_at"] = to_iso(self.clock.now())
         _derive(doc)
         etag = uow.replace(INCIDENTS.name, loc.owner_org, doc, if_match=if_match.strip('"').removeprefix("W/").strip('"'))
         self._snapshot(uow, principal, doc, note)
         self.audit.record(
-            uow, owner_org=loc.owner_org, principal=principal, action=AuditAction.ALTERATION,
-            operation="incident.revert" if reverted_from else "incident.change", entity=f"incident/{doc['id']}", fields=fields,
+            uow,
+            owner_org=loc.owner_org,
+            principal=principal,
+            action=AuditAction.ALTERATION,
+            operation="incident.revert" if reverted_from else "incident.change",
+            entity=f"incident/{doc['id']}",
+            fields=fields,
         )
         extras = self._run_hooks(uow, principal, doc, "changed")
         return self._present(doc, etag, extras), etag
@@ -322,20 +384,32 @@ class IncidentService:
             if oid in known or uow.count(INCIDENTS.name, [org], [Where("offender_ids", "contains", oid)]) > 0:
                 known.add(oid)
                 continue
-            raise Invalid(f"persons[{i}].offender_id {oid} is not an offender your organisation has recorded.", errors=[{"field": f"persons[{i}].offender_id"}])
+            raise Invalid(
+                f"persons[{i}].offender_id {oid} is not an offender your organisation has recorded.",
+                errors=[{"field": f"persons[{i}].offender_id"}],
+            )
 
     def _audit_read(self, uow: UnitOfWork, principal: Principal, loc: Located, purpose: str | None, operation: str) -> None:
         own = loc.owner_org == principal.organisation_id
         self.audit.record(
-            uow, owner_org=loc.owner_org, principal=principal,
+            uow,
+            owner_org=loc.owner_org,
+            principal=principal,
             action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
-            operation=operation, entity=f"incident/{loc.doc['id']}", purpose=purpose,
+            operation=operation,
+            entity=f"incident/{loc.doc['id']}",
+            purpose=purpose,
             recipient_org=None if own else principal.organisation_id,
         )
         if not own:
             self.audit.record(
-                uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION,
-                operation=operation, entity=f"incident/{loc.doc['id']}", purpose=purpose,
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation=operation,
+                entity=f"incident/{loc.doc['id']}",
+                purpose=purpose,
             )
 
     def _shape(self, loc: Located) -> dict[str, Any]:

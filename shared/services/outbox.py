@@ -34,10 +34,18 @@ class Outbox:
 
     def put(self, uow: UnitOfWork, tenant: str, *, queue: str, message_id: str, body: dict[str, Any], **extra: Any) -> None:
         """Owe `body` to `queue` from this unit of work; `message_id` is also the outbox id."""
-        uow.insert(OUTBOX.name, tenant, {
-            "id": message_id, "queue": queue, "message_id": message_id, "body": body,
-            "created_at": to_iso(self.clock.now()), **extra,
-        })
+        uow.insert(
+            OUTBOX.name,
+            tenant,
+            {
+                "id": message_id,
+                "queue": queue,
+                "message_id": message_id,
+                "body": body,
+                "created_at": to_iso(self.clock.now()),
+                **extra,
+            },
+        )
 
     def relay_now(self, tenant: str, message_ids: Sequence[str]) -> None:
         """Right after commit: move these messages to their queues. A failure is logged and

@@ -56,9 +56,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.audit import AuditAction
-from shared.domain.evidence import EvidenceKind
 from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from shared.domain.evidence import EvidenceKind
 from shared.domain.retention import (
     HELD_LANE,
     POI_HELD_LANE,
@@ -228,11 +228,21 @@ class RetentionService:
                 "changed_by": principal.user_id,
                 "reason": body.reason,
             }
-            new_etag = uow.upsert(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc) if version == 0 else uow.replace(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc, if_match=etag)
+            new_etag = (
+                uow.upsert(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc)
+                if version == 0
+                else uow.replace(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc, if_match=etag)
+            )
             uow.insert(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, {**doc, "id": f"region:{new_version:06d}", "scope": "region"})
             self.audit.record(
-                uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.ALTERATION,
-                operation="retention.schedule.region", entity=f"retention_schedule/{self.region}", fields=sorted(t.value for t in body.rules), purpose=body.reason,
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="retention.schedule.region",
+                entity=f"retention_schedule/{self.region}",
+                fields=sorted(t.value for t in body.rules),
+                purpose=body.reason,
             )
         return {"region": self.region, "version": new_version, "rules": doc["rules"]}, new_etag
 
@@ -243,7 +253,9 @@ class RetentionService:
             _, _, etag = self._org_doc(uow, principal.organisation_id)
         return self._present_org(schedule), etag
 
-    def set_organisation_schedule(self, principal: Principal, body: OrganisationScheduleIn, if_match: str | None) -> tuple[dict[str, Any], str]:
+    def set_organisation_schedule(
+        self, principal: Principal, body: OrganisationScheduleIn, if_match: str | None
+    ) -> tuple[dict[str, Any], str]:
         """Set an organisation's own periods within the region's bounds, as a new version."""
         etag_in = _need_etag(if_match)
         org = principal.organisation_id
@@ -264,11 +276,21 @@ class RetentionService:
                 "changed_by": principal.user_id,
                 "reason": body.reason,
             }
-            new_etag = uow.upsert(RETENTION_SCHEDULES.name, org, doc) if version == 0 else uow.replace(RETENTION_SCHEDULES.name, org, doc, if_match=etag)
+            new_etag = (
+                uow.upsert(RETENTION_SCHEDULES.name, org, doc)
+                if version == 0
+                else uow.replace(RETENTION_SCHEDULES.name, org, doc, if_match=etag)
+            )
             uow.insert(RETENTION_SCHEDULE_VERSIONS.name, org, {**doc, "id": f"{org}:{new_version:06d}", "scope": org})
             self.audit.record(
-                uow, owner_org=org, principal=principal, action=AuditAction.ALTERATION,
-                operation="retention.schedule.organisation", entity=f"retention_schedule/{org}", fields=sorted(t.value for t in body.overrides), purpose=body.reason,
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="retention.schedule.organisation",
+                entity=f"retention_schedule/{org}",
+                fields=sorted(t.value for t in body.overrides),
+                purpose=body.reason,
             )
             schedule = self.schedule_for(uow, org)
         return self._present_org(schedule), new_etag
@@ -277,7 +299,9 @@ class RetentionService:
         """Every stored version of the region's or the caller's organisation's schedule, oldest first."""
         tenant, scope = (PLATFORM_TENANT, "region") if region else (principal.organisation_id, principal.organisation_id)
         with self.records.unit_of_work() as uow:
-            docs = list(iterate_all(uow, RETENTION_SCHEDULE_VERSIONS.name, [tenant], [Where("scope", "eq", scope)], order_by="version", limit=200))
+            docs = list(
+                iterate_all(uow, RETENTION_SCHEDULE_VERSIONS.name, [tenant], [Where("scope", "eq", scope)], order_by="version", limit=200)
+            )
         return [{k: v for k, v in d.items() if not k.startswith("_") and k not in ("id", "scope")} for d in docs]
 
     @staticmethod
@@ -306,7 +330,9 @@ class RetentionService:
             self._index_offender(uow, org, offender_id, incident)
         return {}
 
-    def _index_offender(self, uow: UnitOfWork, org: str, offender_id: str, incident: dict[str, Any] | None, *, gone: str | None = None) -> None:
+    def _index_offender(
+        self, uow: UnitOfWork, org: str, offender_id: str, incident: dict[str, Any] | None, *, gone: str | None = None
+    ) -> None:
         """Set the offender's person-of-interest entry to its last linked incident.
 
         `incident` is the incident being written (queries may not see this unit's writes
@@ -319,7 +345,9 @@ class RetentionService:
         last_id: str | None = None
         if incident is not None and offender_id in incident.get("offender_ids", []):
             last_at, last_id = incident["occurred_at"], incident["id"]
-        page = uow.query(INCIDENTS.name, [org], [Where("offender_ids", "contains", offender_id)], order_by="occurred_at", descending=True, limit=2)
+        page = uow.query(
+            INCIDENTS.name, [org], [Where("offender_ids", "contains", offender_id)], order_by="occurred_at", descending=True, limit=2
+        )
         for doc in page.items:
             if doc["id"] == this:
                 continue
@@ -330,10 +358,18 @@ class RetentionService:
         if last_at is None:
             uow.delete(RETENTION_INDEX.name, org, entry_id)
             return
-        uow.upsert(RETENTION_INDEX.name, org, {
-            "id": entry_id, "entity_id": offender_id, "type": RecordType.POI_IMAGE.value, "lane": RecordType.POI_IMAGE.value,
-            "basis_at": last_at, "last_incident_id": last_id,
-        })
+        uow.upsert(
+            RETENTION_INDEX.name,
+            org,
+            {
+                "id": entry_id,
+                "entity_id": offender_id,
+                "type": RecordType.POI_IMAGE.value,
+                "lane": RecordType.POI_IMAGE.value,
+                "basis_at": last_at,
+                "last_incident_id": last_id,
+            },
+        )
 
     def _index_incident(self, uow: UnitOfWork, org: str, incident: dict[str, Any], *, holds: int | None = None) -> dict[str, Any]:
         entry_id = index_id("incident", incident["id"])
@@ -373,7 +409,11 @@ class RetentionService:
                 continue
             pid = f"{incident['id']}:{i:03d}"
             keep.add(pid)
-            uow.upsert(PERSON_INDEX.name, org, {"id": pid, "incident_id": incident["id"], "person": i, "name_key": key, "date_of_birth": person.get("date_of_birth")})
+            uow.upsert(
+                PERSON_INDEX.name,
+                org,
+                {"id": pid, "incident_id": incident["id"], "person": i, "name_key": key, "date_of_birth": person.get("date_of_birth")},
+            )
         for old in iterate_all(uow, PERSON_INDEX.name, [org], [Where("incident_id", "eq", incident["id"])]):
             if old["id"] not in keep:
                 uow.delete(PERSON_INDEX.name, org, old["id"])
@@ -421,7 +461,9 @@ class RetentionService:
     def homed(self) -> list[str]:
         """Every organisation homed in this region, of any kind."""
         with self.records.unit_of_work() as uow:
-            return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], []) if d.get("home_region") == self.region)
+            return sorted(
+                d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], []) if d.get("home_region") == self.region
+            )
 
     def _sweep_audit(self, org: str, months: int, schedule: Schedule, as_of: datetime, report: JobReport) -> None:
         """Prune the organisation's audit chain of entries older than `months`, oldest
@@ -437,11 +479,23 @@ class RetentionService:
                 removed = self.audit.prune_prefix(uow, org, due=due, limit=self.audit_batch, rule=rule, schedule_version=schedule.version)
                 if removed:
                     first, last = removed[0]["seq"], removed[-1]["seq"]
-                    uow.insert(TOMBSTONES.name, org, {
-                        "id": tombstone_id("audit_entries", f"{first:012d}-{last:012d}"), "entity_id": f"audit/{first}-{last}", "type": "audit_entries",
-                        "deleted_at": to_iso(self.clock.now()), "rule": rule, "schedule_version": schedule.version, "cause": "schedule", "request_id": None,
-                        "count": len(removed), "first_seq": first, "last_seq": last,
-                    })
+                    uow.insert(
+                        TOMBSTONES.name,
+                        org,
+                        {
+                            "id": tombstone_id("audit_entries", f"{first:012d}-{last:012d}"),
+                            "entity_id": f"audit/{first}-{last}",
+                            "type": "audit_entries",
+                            "deleted_at": to_iso(self.clock.now()),
+                            "rule": rule,
+                            "schedule_version": schedule.version,
+                            "cause": "schedule",
+                            "request_id": None,
+                            "count": len(removed),
+                            "first_seq": first,
+                            "last_seq": last,
+                        },
+                    )
             report.counts["audit_entries_pruned"] += len(removed)
             if len(removed) < self.audit_batch:
                 return
@@ -475,7 +529,9 @@ class RetentionService:
             if finished or not continuation:
                 return
 
-    def _erase_offender_images(self, uow: UnitOfWork, org: str, entry: dict[str, Any], rule: str, version: str, budget: int, report: JobReport) -> tuple[int, bool]:
+    def _erase_offender_images(
+        self, uow: UnitOfWork, org: str, entry: dict[str, Any], rule: str, version: str, budget: int, report: JobReport
+    ) -> tuple[int, bool]:
         """Erase the suspect images of every incident naming the entry's offender (held and
         police-case incidents excepted). Returns (images erased, whether the entry is done);
         stops unfinished when `budget` images were erased."""
@@ -516,20 +572,39 @@ class RetentionService:
             uow.delete(RETENTION_INDEX.name, org, entry["id"])
         return erased, True
 
-    def _erase_poi_image(self, uow: UnitOfWork, org: str, incident: dict[str, Any], item: dict[str, Any], rule: str, version: str, images: PoiImages) -> None:
+    def _erase_poi_image(
+        self, uow: UnitOfWork, org: str, incident: dict[str, Any], item: dict[str, Any], rule: str, version: str, images: PoiImages
+    ) -> None:
         tid = tombstone_id(RecordType.POI_IMAGE.value, item["id"])
         first = uow.get(TOMBSTONES.name, org, tid) is None
         # An earlier attempt that wrote its tombstone also wrote the custody event: not twice.
         images.erase_item(uow, org, item, rule, custody_event=first)
         if not first:
             return
-        uow.insert(TOMBSTONES.name, org, {
-            "id": tid, "entity_id": item["id"], "type": RecordType.POI_IMAGE.value, "deleted_at": to_iso(self.clock.now()), "rule": rule,
-            "schedule_version": version, "cause": "schedule", "request_id": None,
-        })
+        uow.insert(
+            TOMBSTONES.name,
+            org,
+            {
+                "id": tid,
+                "entity_id": item["id"],
+                "type": RecordType.POI_IMAGE.value,
+                "deleted_at": to_iso(self.clock.now()),
+                "rule": rule,
+                "schedule_version": version,
+                "cause": "schedule",
+                "request_id": None,
+            },
+        )
         self.audit.record(
-            uow, owner_org=org, principal=None, action=AuditAction.ERASURE, operation="retention.poi_image", entity=f"evidence/{item['id']}",
-            subjects=[incident["id"]], purpose=rule, system_actor=SYSTEM_ACTOR,
+            uow,
+            owner_org=org,
+            principal=None,
+            action=AuditAction.ERASURE,
+            operation="retention.poi_image",
+            entity=f"evidence/{item['id']}",
+            subjects=[incident["id"]],
+            purpose=rule,
+            system_actor=SYSTEM_ACTOR,
         )
         entry = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident["id"]))
         if entry is None:
@@ -554,8 +629,15 @@ class RetentionService:
                 if due:
                     uow.delete_many(ANPR_HITS.name, [(org, i) for i in due])
                     self.audit.record(
-                        uow, owner_org=org, principal=None, action=AuditAction.ERASURE, operation="retention.anpr_hit",
-                        entity="anpr_hit", subjects=due, purpose=rule, system_actor="retention",
+                        uow,
+                        owner_org=org,
+                        principal=None,
+                        action=AuditAction.ERASURE,
+                        operation="retention.anpr_hit",
+                        entity="anpr_hit",
+                        subjects=due,
+                        purpose=rule,
+                        system_actor="retention",
                     )
                     report.counts["unlinked_hits_deleted"] += len(due)
             # Ordered by capture time: a page with anything not yet due ends the lane.
@@ -588,13 +670,26 @@ class RetentionService:
                     body = _strip(dispatch)
                     email = dict(body.get("email") or {})
                     email.pop("text", None)
-                    body.update(email=email, email_body_kept=False, email_body_deleted_at=to_iso(as_of), email_body_rule=rule, email_body_schedule_version=schedule.version)
+                    body.update(
+                        email=email,
+                        email_body_kept=False,
+                        email_body_deleted_at=to_iso(as_of),
+                        email_body_rule=rule,
+                        email_body_schedule_version=schedule.version,
+                    )
                     uow.replace(DISPATCHES.name, org, body, if_match=dispatch["_etag"])
                     purged.append(dispatch["id"])
                 if purged:
                     self.audit.record(
-                        uow, owner_org=org, principal=None, action=AuditAction.ERASURE, operation="retention.d2p_email_body",
-                        entity="dispatch", subjects=purged, purpose=rule, system_actor="retention",
+                        uow,
+                        owner_org=org,
+                        principal=None,
+                        action=AuditAction.ERASURE,
+                        operation="retention.d2p_email_body",
+                        entity="dispatch",
+                        subjects=purged,
+                        purpose=rule,
+                        system_actor="retention",
                     )
                     report.counts["email_bodies_deleted"] += len(purged)
             # Purged items leave the index; held ones stay, so page past them.
@@ -635,7 +730,9 @@ class RetentionService:
             if finished or page.continuation is None or progress == 0:
                 return
 
-    def evidence_terms(self, uow: UnitOfWork, org: str, incident: dict[str, Any], received_at: datetime, kind: str | None = None) -> tuple[datetime, bool]:
+    def evidence_terms(
+        self, uow: UnitOfWork, org: str, incident: dict[str, Any], received_at: datetime, kind: str | None = None
+    ) -> tuple[datetime, bool]:
         """How long new evidence of `incident` stays immutable, and whether it starts held.
 
         Protection runs on the incident's own clock (from when it occurred, for the
@@ -658,7 +755,9 @@ class RetentionService:
         entry = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident_id))
         return entry is not None and entry["lane"] == HELD_LANE
 
-    def delete_incident(self, uow: UnitOfWork, org: str, incident_id: str, *, principal: Principal | None, cause: str, request_id: str | None = None) -> int:
+    def delete_incident(
+        self, uow: UnitOfWork, org: str, incident_id: str, *, principal: Principal | None, cause: str, request_id: str | None = None
+    ) -> int:
         """Delete an incident and everything that is only its, leaving a tombstone.
 
         Raises Conflict while a legal hold is active. Used by subject-request erasure; the
@@ -674,9 +773,29 @@ class RetentionService:
             raise Conflict(f"Incident {incident_id} is under a legal hold and cannot be deleted until the hold is released.")
         schedule = self.schedule_for(uow, org)
         lane = RecordType(entry["lane"])
-        return self._delete(uow, org, entry, rule=f"erasure on request ({rule_text(lane, schedule.months[lane])} not yet reached)", version=schedule.version, cause=cause, principal=principal, request_id=request_id)
+        return self._delete(
+            uow,
+            org,
+            entry,
+            rule=f"erasure on request ({rule_text(lane, schedule.months[lane])} not yet reached)",
+            version=schedule.version,
+            cause=cause,
+            principal=principal,
+            request_id=request_id,
+        )
 
-    def _delete(self, uow: UnitOfWork, org: str, entry: dict[str, Any], *, rule: str, version: str, cause: str, principal: Principal | None, request_id: str | None = None) -> int:
+    def _delete(
+        self,
+        uow: UnitOfWork,
+        org: str,
+        entry: dict[str, Any],
+        *,
+        rule: str,
+        version: str,
+        cause: str,
+        principal: Principal | None,
+        request_id: str | None = None,
+    ) -> int:
         incident_id = entry["entity_id"]
         tid = tombstone_id("incident", incident_id)
         # Dependents first: an eraser that refuses (evidence still immutable) raises Conflict
@@ -692,14 +811,29 @@ class RetentionService:
         doc = uow.get(INCIDENTS.name, org, incident_id)
         if uow.get(TOMBSTONES.name, org, tid) is None:
             uow.insert(
-                TOMBSTONES.name, org,
-                {"id": tid, "entity_id": incident_id, "type": "incident", "deleted_at": to_iso(self.clock.now()), "rule": rule, "schedule_version": version, "cause": "erasure" if cause == "erasure" else "schedule", "request_id": request_id},
+                TOMBSTONES.name,
+                org,
+                {
+                    "id": tid,
+                    "entity_id": incident_id,
+                    "type": "incident",
+                    "deleted_at": to_iso(self.clock.now()),
+                    "rule": rule,
+                    "schedule_version": version,
+                    "cause": "erasure" if cause == "erasure" else "schedule",
+                    "request_id": request_id,
+                },
             )
             self._count_deleted(uow, org, entry)
             self.audit.record(
-                uow, owner_org=org, principal=principal, action=AuditAction.ERASURE,
-                operation="retention.delete" if cause != "erasure" else "subject_request.erase", entity=f"incident/{incident_id}",
-                purpose=rule, system_actor=SYSTEM_ACTOR,
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.ERASURE,
+                operation="retention.delete" if cause != "erasure" else "subject_request.erase",
+                entity=f"incident/{incident_id}",
+                purpose=rule,
+                system_actor=SYSTEM_ACTOR,
             )
         for ver in list(iterate_all(uow, INCIDENT_VERSIONS.name, [org], [Where("incident_id", "eq", incident_id)])):
             removed += uow.delete(INCIDENT_VERSIONS.name, org, ver["id"])
@@ -734,7 +868,9 @@ class RetentionService:
 
     def _forces(self) -> list[str]:
         with self.records.unit_of_work() as uow:
-            return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [Where("kind", "eq", OrgKind.POLICE_FORCE.value)]))
+            return sorted(
+                d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [Where("kind", "eq", OrgKind.POLICE_FORCE.value)])
+            )
 
     def _count_deleted(self, uow: UnitOfWork, org: str, entry: dict[str, Any]) -> None:
         self._count(uow, org, entry, "deleted")
@@ -745,7 +881,14 @@ class RetentionService:
         key = f"{entry['month']}|{entry['store_id']}|{entry['category']}"
         doc = uow.get(RETENTION_COUNTS.name, org, key)
         if doc is None:
-            base = {"id": key, "month": entry["month"], "store_id": entry["store_id"], "category": entry["category"], "deleted": 0, "poi_images_deleted": 0}
+            base = {
+                "id": key,
+                "month": entry["month"],
+                "store_id": entry["store_id"],
+                "category": entry["category"],
+                "deleted": 0,
+                "poi_images_deleted": 0,
+            }
             uow.insert(RETENTION_COUNTS.name, org, {**base, what: 1})
         else:
             uow.replace(RETENTION_COUNTS.name, org, {**_strip(doc), what: doc.get(what, 0) + 1}, if_match=doc["_etag"])
@@ -798,13 +941,36 @@ class RetentionService:
             }
             uow.upsert(LEGAL_HOLDS.name, owner, doc)
             changed = {hold_id: doc}
-            others = [h for h in iterate_all(uow, LEGAL_HOLDS.name, [owner], [Where("incident_id", "eq", incident_id)]) if h["id"] != hold_id and h["status"] == "active"]
+            others = [
+                h
+                for h in iterate_all(uow, LEGAL_HOLDS.name, [owner], [Where("incident_id", "eq", incident_id)])
+                if h["id"] != hold_id and h["status"] == "active"
+            ]
             count = len(others) + (1 if held else 0)
             self._index_incident(uow, owner, loc.doc, holds=count)
             operation = "legal_hold.place" if held else "legal_hold.release"
-            self.audit.record(uow, owner_org=owner, principal=principal, action=AuditAction.ALTERATION, operation=operation, entity=f"incident/{incident_id}", fields=["legal_hold"], purpose=reason, recipient_org=None if owner == principal.organisation_id else principal.organisation_id)
+            self.audit.record(
+                uow,
+                owner_org=owner,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation=operation,
+                entity=f"incident/{incident_id}",
+                fields=["legal_hold"],
+                purpose=reason,
+                recipient_org=None if owner == principal.organisation_id else principal.organisation_id,
+            )
             if owner != principal.organisation_id:
-                self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.ALTERATION, operation=operation, entity=f"incident/{incident_id}", fields=["legal_hold"], purpose=reason)
+                self.audit.record(
+                    uow,
+                    owner_org=principal.organisation_id,
+                    principal=principal,
+                    action=AuditAction.ALTERATION,
+                    operation=operation,
+                    entity=f"incident/{incident_id}",
+                    fields=["legal_hold"],
+                    purpose=reason,
+                )
             # Evidence and other capabilities hear only when the incident's held state flips.
             if (held and count == 1) or (not held and count == 0):
                 for listener in self.hold_listeners:
@@ -825,12 +991,21 @@ class RetentionService:
         return {
             "incident_id": incident_id,
             "held": any(h["status"] == "active" for h in items),
-            "holds": [{k: h[k] for k in ("holder_org", "status", "reason", "placed_at", "placed_by", "released_at", "history")} for h in items],
+            "holds": [
+                {k: h[k] for k in ("holder_org", "status", "reason", "placed_at", "placed_by", "released_at", "history")} for h in items
+            ],
         }
 
     # ---- tombstones and statistics -----------------------------------------------------
     def tombstones(
-        self, principal: Principal, *, record_type: str | None, deleted_from: datetime | None, deleted_to: datetime | None, limit: int, continuation: str | None
+        self,
+        principal: Principal,
+        *,
+        record_type: str | None,
+        deleted_from: datetime | None,
+        deleted_to: datetime | None,
+        limit: int,
+        continuation: str | None,
     ) -> dict[str, Any]:
         """The caller's organisation's tombstones, newest first. They hold no personal data
         (ids, type, when, rule, schedule version), so reading them is not audited."""
@@ -842,7 +1017,15 @@ class RetentionService:
         if deleted_to:
             where.append(Where("deleted_at", "lt", to_iso(deleted_to)))
         with self.records.read_only() as uow:
-            page = uow.query(TOMBSTONES.name, [principal.organisation_id], where, order_by="deleted_at", descending=True, limit=limit, continuation=continuation)
+            page = uow.query(
+                TOMBSTONES.name,
+                [principal.organisation_id],
+                where,
+                order_by="deleted_at",
+                descending=True,
+                limit=limit,
+                continuation=continuation,
+            )
         return {"items": [_strip(d) for d in page.items], "continuation": page.continuation}
 
     def tombstone(self, principal: Principal, incident_id: str) -> dict[str, Any]:
@@ -870,7 +1053,10 @@ class RetentionService:
         rows: dict[tuple[str, str, str], dict[str, Any]] = {}
 
         def row(month: str, store: str, category: str) -> dict[str, Any]:
-            return rows.setdefault((month, store, category), {"month": month, "store_id": store, "category": category, "kept": 0, "deleted": 0, "poi_images_deleted": 0})
+            return rows.setdefault(
+                (month, store, category),
+                {"month": month, "store_id": store, "category": category, "kept": 0, "deleted": 0, "poi_images_deleted": 0},
+            )
 
         where = [Where("month", "ge", from_month), Where("month", "le", to_month)]
         with self.records.unit_of_work() as uow:

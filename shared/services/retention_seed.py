@@ -15,7 +15,9 @@ from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.ports import Where
 from shared.records import INCIDENTS, PERSON_INDEX
 
-SEED_USER = Principal(user_id="demo-seed", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR}))
+SEED_USER = Principal(
+    user_id="demo-seed", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+)
 DEMO_PERSON = "Jamie Doyle"
 
 
@@ -28,16 +30,39 @@ def seed_retention_demo(container) -> int:
         has_old = uow.count(INCIDENTS.name, ["northwind"], [Where("occurred_at", "lt", "2019-07-01")]) > 0
     base = {"store_id": "nw-plymouth", "reporter": {"name": "Sam Taylor", "job_title": "Duty manager"}}
     if not has_person:
-        incidents.report(SEED_USER, IncidentIn.model_validate({
-            **base, "category": "shop_theft", "occurred_at": (clock.now() - timedelta(days=3)).isoformat(),
-            "narrative": "Demo: known local shoplifter took razor blades; recognised by staff.",
-            "persons": [{"role": "offender", "name": DEMO_PERSON, "date_of_birth": "1990-04-12", "description": {"build": "slim", "hair": "short, ginger"}}],
-        }), None)
+        incidents.report(
+            SEED_USER,
+            IncidentIn.model_validate(
+                {
+                    **base,
+                    "category": "shop_theft",
+                    "occurred_at": (clock.now() - timedelta(days=3)).isoformat(),
+                    "narrative": "Demo: known local shoplifter took razor blades; recognised by staff.",
+                    "persons": [
+                        {
+                            "role": "offender",
+                            "name": DEMO_PERSON,
+                            "date_of_birth": "1990-04-12",
+                            "description": {"build": "slim", "hair": "short, ginger"},
+                        }
+                    ],
+                }
+            ),
+            None,
+        )
         added += 1
     if not has_old:
-        incidents.report(SEED_USER, IncidentIn.model_validate({
-            **base, "category": "criminal_damage", "occurred_at": "2019-06-14T16:05:00+00:00",
-            "narrative": "Demo: a trolley was thrown through the front window. Past its 6-year schedule.",
-        }), None)
+        incidents.report(
+            SEED_USER,
+            IncidentIn.model_validate(
+                {
+                    **base,
+                    "category": "criminal_damage",
+                    "occurred_at": "2019-06-14T16:05:00+00:00",
+                    "narrative": "Demo: a trolley was thrown through the front window. Past its 6-year schedule.",
+                }
+            ),
+            None,
+        )
         added += 1
     return added

@@ -61,7 +61,9 @@ class SharingService:
         etag = _digest(self._outgoing_of(items, org_id) if direction == "outgoing" else items)
         return {"organisation_id": org_id, "direction": direction, "agreements": items, "etag": f'"{etag}"'}, etag
 
-    def replace(self, principal: Principal, org_id: str, agreements: Sequence[Agreement], if_match: str | None) -> tuple[dict[str, Any], str]:
+    def replace(
+        self, principal: Principal, org_id: str, agreements: Sequence[Agreement], if_match: str | None
+    ) -> tuple[dict[str, Any], str]:
         """Make `agreements` the whole list `org_id` shares under; audited in its chain."""
         self._own(principal, org_id, admin_roles=(Role.RETAILER_ADMIN,))
         if not if_match:
@@ -85,13 +87,26 @@ class SharingService:
                     if old is not None and old["level"] == a.level.value and bool(old.get("anpr")) == a.anpr:
                         continue
                     uow.upsert(
-                        "sharing", PLATFORM_TENANT,
-                        {"id": sharing_id(org_id, partner), "owner_id": org_id, "partner_id": partner, "level": a.level.value, "anpr": a.anpr, "since": now},
+                        "sharing",
+                        PLATFORM_TENANT,
+                        {
+                            "id": sharing_id(org_id, partner),
+                            "owner_id": org_id,
+                            "partner_id": partner,
+                            "level": a.level.value,
+                            "anpr": a.anpr,
+                            "since": now,
+                        },
                     )
                     changed.append(partner)
                 self._audit.record(
-                    uow, owner_org=org_id, principal=principal, action=AuditAction.ALTERATION,
-                    operation="sharing.replace", entity=f"organisation/{org_id}/sharing", fields=sorted(changed),
+                    uow,
+                    owner_org=org_id,
+                    principal=principal,
+                    action=AuditAction.ALTERATION,
+                    operation="sharing.replace",
+                    entity=f"organisation/{org_id}/sharing",
+                    fields=sorted(changed),
                 )
         except Conflict as exc:
             # Another replacement created the head first: the caller's version is stale.
@@ -120,7 +135,12 @@ class SharingService:
             elif partner is None or partner.kind == OrgKind.PLATFORM:
                 errors.append({"field": field, "message": f"{a.partner_id} is not a retailer or police force known to Vigil"})
             elif partner.home_region != self._region_of(org_id):
-                errors.append({"field": field, "message": f"{a.partner_id} is served by the {partner.home_region} region: data does not leave this region"})
+                errors.append(
+                    {
+                        "field": field,
+                        "message": f"{a.partner_id} is served by the {partner.home_region} region: data does not leave this region",
+                    }
+                )
             seen.add(a.partner_id)
         if errors:
             raise Invalid("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors)
@@ -150,11 +170,19 @@ class SharingService:
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"owner_id": doc["owner_id"], "partner_id": doc["partner_id"], "level": doc["level"], "anpr": bool(doc.get("anpr", False)), "since": doc.get("since")}
+    return {
+        "owner_id": doc["owner_id"],
+        "partner_id": doc["partner_id"],
+        "level": doc["level"],
+        "anpr": bool(doc.get("anpr", False)),
+        "since": doc.get("since"),
+    }
 
 
 def _digest(items: list[dict[str, Any]]) -> str:
-    canonical = json.dumps([{k: i[k] for k in ("owner_id", "partner_id", "level", "anpr")} for i in items], sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        [{k: i[k] for k in ("owner_id", "partner_id", "level", "anpr")} for i in items], sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 

@@ -90,8 +90,14 @@ class SubjectRequestService:
                 }
                 uow.insert(SUBJECT_TASKS.name, org, task)
                 self.audit.record(
-                    uow, owner_org=org, principal=principal, action=AuditAction.CONSULTATION, operation="subject_request.match",
-                    entity=f"subject_request/{request_id}", subjects=[m["incident_id"] for m in found], purpose=f"subject {body.kind.value} request",
+                    uow,
+                    owner_org=org,
+                    principal=principal,
+                    action=AuditAction.CONSULTATION,
+                    operation="subject_request.match",
+                    entity=f"subject_request/{request_id}",
+                    subjects=[m["incident_id"] for m in found],
+                    purpose=f"subject {body.kind.value} request",
                 )
                 tasks.append({"organisation_id": org, "status": "open", "matches": len(found), "answered_at": None})
             doc = {
@@ -112,8 +118,14 @@ class SubjectRequestService:
             }
             uow.insert(SUBJECT_REQUESTS.name, principal.organisation_id, doc)
             self.audit.record(
-                uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.COLLECTION, operation="subject_request.file",
-                entity=f"subject_request/{request_id}", fields=["name", "date_of_birth", "when_and_where"], purpose=f"subject {body.kind.value} request",
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.COLLECTION,
+                operation="subject_request.file",
+                entity=f"subject_request/{request_id}",
+                fields=["name", "date_of_birth", "when_and_where"],
+                purpose=f"subject {body.kind.value} request",
             )
         return self._present(doc)
 
@@ -121,7 +133,14 @@ class SubjectRequestService:
         """The request with each organisation's task status and due date (no case content)."""
         with self.records.unit_of_work() as uow:
             doc = self._request(uow, principal.organisation_id, request_id)
-            self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION, operation="subject_request.read", entity=f"subject_request/{request_id}")
+            self.audit.record(
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation="subject_request.read",
+                entity=f"subject_request/{request_id}",
+            )
         return self._present(doc)
 
     def extend(self, principal: Principal, request_id: str, body: ExtensionIn) -> dict[str, Any]:
@@ -134,13 +153,33 @@ class SubjectRequestService:
                 raise Conflict(why)
             months = doc["extension_months"] + body.months
             due = to_iso(request_due(received, months))
-            doc = {**_strip(doc), "extension_months": months, "extension_reason": body.reason, "extended_at": to_iso(self.clock.now()), "due_at": due}
+            doc = {
+                **_strip(doc),
+                "extension_months": months,
+                "extension_reason": body.reason,
+                "extended_at": to_iso(self.clock.now()),
+                "due_at": due,
+            }
             uow.replace(SUBJECT_REQUESTS.name, principal.organisation_id, doc, if_match=None)
             for t in doc["tasks"]:
                 task = uow.get(SUBJECT_TASKS.name, t["organisation_id"], request_id)
                 if task is not None:
-                    uow.replace(SUBJECT_TASKS.name, t["organisation_id"], {**_strip(task), "due_at": due, "extension_reason": body.reason}, if_match=task["_etag"])
-            self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.ALTERATION, operation="subject_request.extend", entity=f"subject_request/{request_id}", fields=["due_at"], purpose=body.reason)
+                    uow.replace(
+                        SUBJECT_TASKS.name,
+                        t["organisation_id"],
+                        {**_strip(task), "due_at": due, "extension_reason": body.reason},
+                        if_match=task["_etag"],
+                    )
+            self.audit.record(
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="subject_request.extend",
+                entity=f"subject_request/{request_id}",
+                fields=["due_at"],
+                purpose=body.reason,
+            )
         return self._present(doc)
 
     def _request(self, uow: UnitOfWork, tenant: str, request_id: str) -> dict[str, Any]:
@@ -157,13 +196,25 @@ class SubjectRequestService:
         return out
 
     # ---- the organisation's side -------------------------------------------------------
-    def tasks(self, principal: Principal, *, status: str | None, limit: int, continuation: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def tasks(
+        self, principal: Principal, *, status: str | None, limit: int, continuation: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """The caller's organisation's tasks, soonest due first."""
         where = [Where("status", "eq", status)] if status else []
         with self.records.unit_of_work() as uow:
-            page = uow.query(SUBJECT_TASKS.name, [principal.organisation_id], where, order_by="due_at", limit=limit, continuation=continuation)
+            page = uow.query(
+                SUBJECT_TASKS.name, [principal.organisation_id], where, order_by="due_at", limit=limit, continuation=continuation
+            )
             items = [self._task_summary(t) for t in page.items]
-            self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION, operation="subject_task.list", entity="subject_task", subjects=[t["id"] for t in items])
+            self.audit.record(
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation="subject_task.list",
+                entity="subject_task",
+                subjects=[t["id"] for t in items],
+            )
         return items, page.continuation
 
     def task(self, principal: Principal, task_id: str) -> dict[str, Any]:
@@ -171,7 +222,15 @@ class SubjectRequestService:
         with self.records.unit_of_work() as uow:
             task = self._task(uow, principal.organisation_id, task_id)
             out = self._task_detail(uow, principal.organisation_id, task)
-            self.audit.record(uow, owner_org=principal.organisation_id, principal=principal, action=AuditAction.CONSULTATION, operation="subject_task.read", entity=f"subject_request/{task_id}", subjects=[m["incident_id"] for m in task["matches"]])
+            self.audit.record(
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation="subject_task.read",
+                entity=f"subject_request/{task_id}",
+                subjects=[m["incident_id"] for m in task["matches"]],
+            )
         return out
 
     def answer(self, principal: Principal, task_id: str, body: TaskAnswerIn) -> dict[str, Any]:
@@ -181,13 +240,17 @@ class SubjectRequestService:
             task = self._task(uow, org, task_id)
             kind = SubjectRequestKind(task["kind"])
             if not decision_fits(kind, body.decision):
-                raise Invalid(f"A {kind.value} request is answered with {'approve_export' if kind == SubjectRequestKind.ACCESS else 'erase'} or refuse.", errors=[{"field": "decision"}])
+                raise Invalid(
+                    f"A {kind.value} request is answered with {'approve_export' if kind == SubjectRequestKind.ACCESS else 'erase'} or refuse.",
+                    errors=[{"field": "decision"}],
+                )
             open_ids = [m["incident_id"] for m in task["matches"] if m["outcome"] is None]
             chosen = body.incident_ids if body.incident_ids is not None else open_ids
             unknown = [i for i in chosen if i not in open_ids]
             if unknown or not chosen:
                 raise Invalid(
-                    "incident_ids must name matched incidents not answered yet" + (f"; not open: {', '.join(unknown[:5])}" if unknown else "; none are open"),
+                    "incident_ids must name matched incidents not answered yet"
+                    + (f"; not open: {', '.join(unknown[:5])}" if unknown else "; none are open"),
                     errors=[{"field": "incident_ids"}],
                 )
             now = to_iso(self.clock.now())
@@ -195,20 +258,39 @@ class SubjectRequestService:
             if body.decision == TaskDecision.ERASE:
                 held = [i for i in chosen if self.retention.is_held(uow, org, i)]
                 if held:
-                    raise Conflict(f"Incidents under a legal hold cannot be erased: {', '.join(held)}. Refuse for those with the lawful reason, or release the hold first.", held=held)
+                    raise Conflict(
+                        f"Incidents under a legal hold cannot be erased: {', '.join(held)}. Refuse for those with the lawful reason, or release the hold first.",
+                        held=held,
+                    )
                 for incident_id in chosen:
                     if uow.get(INCIDENTS.name, org, incident_id) is not None:
                         self.retention.delete_incident(uow, org, incident_id, principal=principal, cause="erasure", request_id=task_id)
             matches = [{**m, "outcome": outcome, "answered_at": now} if m["incident_id"] in chosen else m for m in task["matches"]]
             answered = all(m["outcome"] is not None for m in matches)
             status = "answered" if answered else "open"
-            record = {"at": now, "by": principal.user_id, "decision": body.decision.value, "incident_ids": chosen, "reason": body.reason, "lawful_basis": body.lawful_basis}
+            record = {
+                "at": now,
+                "by": principal.user_id,
+                "decision": body.decision.value,
+                "incident_ids": chosen,
+                "reason": body.reason,
+                "lawful_basis": body.lawful_basis,
+            }
             task = {**_strip(task), "matches": matches, "status": status, "answers": [*task["answers"], record]}
             uow.replace(SUBJECT_TASKS.name, org, task, if_match=None)
             self.audit.record(
-                uow, owner_org=org, principal=principal,
-                action={TaskDecision.APPROVE_EXPORT: AuditAction.DISCLOSURE, TaskDecision.ERASE: AuditAction.ERASURE, TaskDecision.REFUSE: AuditAction.ALTERATION}[body.decision],
-                operation=f"subject_task.{body.decision.value}", entity=f"subject_request/{task_id}", subjects=chosen, purpose=body.reason or f"subject {kind.value} request",
+                uow,
+                owner_org=org,
+                principal=principal,
+                action={
+                    TaskDecision.APPROVE_EXPORT: AuditAction.DISCLOSURE,
+                    TaskDecision.ERASE: AuditAction.ERASURE,
+                    TaskDecision.REFUSE: AuditAction.ALTERATION,
+                }[body.decision],
+                operation=f"subject_task.{body.decision.value}",
+                entity=f"subject_request/{task_id}",
+                subjects=chosen,
+                purpose=body.reason or f"subject {kind.value} request",
             )
             self._mirror(uow, task, org, status, now if answered else None)
             return self._task_detail(uow, org, task)
@@ -227,19 +309,27 @@ class SubjectRequestService:
                 if doc is None:
                     continue
                 persons = [p for i, p in enumerate(doc.get("persons", [])) if i in m["persons"]]
-                incidents.append({
-                    "incident_id": doc["id"],
-                    "reference": doc["reference"],
-                    "store_id": doc["store_id"],
-                    "category": doc["category"],
-                    "occurred_at": doc["occurred_at"],
-                    "narrative": doc["narrative"],
-                    "about_you": persons,
-                    "vehicles": [{k: v for k, v in veh.items() if k != "plate_normalised"} for veh in doc.get("vehicles", [])],
-                })
+                incidents.append(
+                    {
+                        "incident_id": doc["id"],
+                        "reference": doc["reference"],
+                        "store_id": doc["store_id"],
+                        "category": doc["category"],
+                        "occurred_at": doc["occurred_at"],
+                        "narrative": doc["narrative"],
+                        "about_you": persons,
+                        "vehicles": [{k: v for k, v in veh.items() if k != "plate_normalised"} for veh in doc.get("vehicles", [])],
+                    }
+                )
             self.audit.record(
-                uow, owner_org=org, principal=principal, action=AuditAction.DISCLOSURE, operation="subject_task.export",
-                entity=f"subject_request/{task_id}", subjects=[i["incident_id"] for i in incidents], purpose="subject access request: export to the data subject",
+                uow,
+                owner_org=org,
+                principal=principal,
+                action=AuditAction.DISCLOSURE,
+                operation="subject_task.export",
+                entity=f"subject_request/{task_id}",
+                subjects=[i["incident_id"] for i in incidents],
+                purpose="subject access request: export to the data subject",
             )
         return {
             "request_id": task_id,
@@ -280,19 +370,29 @@ class SubjectRequestService:
 
     def _task_detail(self, uow: UnitOfWork, org: str, task: dict[str, Any]) -> dict[str, Any]:
         out = self._task_summary(task)
-        out.update({"name": task["name"], "date_of_birth": task["date_of_birth"], "when_and_where": task["when_and_where"], "answers": task["answers"], "extension_reason": task.get("extension_reason")})
+        out.update(
+            {
+                "name": task["name"],
+                "date_of_birth": task["date_of_birth"],
+                "when_and_where": task["when_and_where"],
+                "answers": task["answers"],
+                "extension_reason": task.get("extension_reason"),
+            }
+        )
         matches = []
         for m in task["matches"]:
             doc = uow.get(INCIDENTS.name, org, m["incident_id"])
-            matches.append({
-                "incident_id": m["incident_id"],
-                "reference": doc["reference"] if doc else None,
-                "store_id": doc["store_id"] if doc else None,
-                "occurred_at": doc["occurred_at"] if doc else None,
-                "names_recorded": [doc["persons"][i].get("name") for i in m["persons"] if doc and i < len(doc["persons"])],
-                "outcome": m["outcome"],
-                "deleted": doc is None,
-            })
+            matches.append(
+                {
+                    "incident_id": m["incident_id"],
+                    "reference": doc["reference"] if doc else None,
+                    "store_id": doc["store_id"] if doc else None,
+                    "occurred_at": doc["occurred_at"] if doc else None,
+                    "names_recorded": [doc["persons"][i].get("name") for i in m["persons"] if doc and i < len(doc["persons"])],
+                    "outcome": m["outcome"],
+                    "deleted": doc is None,
+                }
+            )
         out["matches"] = matches
         return out
 

@@ -10,9 +10,19 @@ from shared.domain.clock import to_iso
 API = "/api/v1"
 
 
-def read(stamp, plate="WR21 XKD", *, store="nw-plymouth", camera="cam-car-park-1", ago=timedelta(minutes=1), at: datetime | None = None, **extra):
+def read(
+    stamp, plate="WR21 XKD", *, store="nw-plymouth", camera="cam-car-park-1", ago=timedelta(minutes=1), at: datetime | None = None, **extra
+):
     moment = at or stamp.clock.now() - ago
-    return {"camera_id": camera, "store_id": store, "captured_at": to_iso(moment), "plate": plate, "confidence": 0.95, "direction": "towards", **extra}
+    return {
+        "camera_id": camera,
+        "store_id": store,
+        "captured_at": to_iso(moment),
+        "plate": plate,
+        "confidence": 0.95,
+        "direction": "towards",
+        **extra,
+    }
 
 
 def post_reads(stamp, reads, *, org="northwind", stores=None):

@@ -35,13 +35,24 @@ def anpr_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
 
     def reads(ctx) -> list[dict[str, Any]]:
         now = ctx.stamp.clock.now()
-        return [{"camera_id": "cam-matrix", "store_id": "nw-plymouth", "captured_at": to_iso(now - timedelta(minutes=5)), "plate": "MX01 AAA", "confidence": 0.9, "direction": "towards"}]
+        return [
+            {
+                "camera_id": "cam-matrix",
+                "store_id": "nw-plymouth",
+                "captured_at": to_iso(now - timedelta(minutes=5)),
+                "plate": "MX01 AAA",
+                "confidence": 0.9,
+                "direction": "towards",
+            }
+        ]
 
     def read_id(ctx) -> str:
         def create():
             r = ctx.stamp.client.post(f"{prefix}/anpr/reads", json={"reads": reads(ctx)}, headers=ctx.auth("northwind", DEV))
             assert r.status_code == 200, r.text
-            found = ctx.stamp.client.get(f"{prefix}/anpr/reads", params={"plate": "MX01AAA", "purpose": purpose}, headers=ctx.auth("northwind", RI))
+            found = ctx.stamp.client.get(
+                f"{prefix}/anpr/reads", params={"plate": "MX01AAA", "purpose": purpose}, headers=ctx.auth("northwind", RI)
+            )
             return found.json()["items"][0]["id"]
 
         return ctx.once("anpr_read", create)
@@ -77,7 +88,9 @@ def anpr_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             allowed={RI, PO, PN},
             call=lambda ctx, org: Call("GET", f"{prefix}/anpr/reads/{read_id(ctx)}", params={"purpose": purpose}),
         ),
-        ("GET", f"{prefix}/anpr/hits"): Row(allowed={RI, PO, PN}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/anpr/hits", params={"purpose": purpose})),
+        ("GET", f"{prefix}/anpr/hits"): Row(
+            allowed={RI, PO, PN}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/anpr/hits", params={"purpose": purpose})
+        ),
         ("GET", f"{prefix}/vehicles"): Row(allowed={RI, PN}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/vehicles")),
         ("PUT", f"{prefix}/vehicles/{{plate}}"): Row(
             allowed={RI, PN},
@@ -101,13 +114,19 @@ def anpr_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             other=422,
             call=lambda ctx, org: Call("POST", f"{prefix}/alert-subscriptions", json=sub_body(org)),
         ),
-        ("GET", f"{prefix}/alert-subscriptions"): Row(allowed={RI, RA, PN, PA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/alert-subscriptions")),
+        ("GET", f"{prefix}/alert-subscriptions"): Row(
+            allowed={RI, RA, PN, PA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/alert-subscriptions")
+        ),
         ("DELETE", f"{prefix}/alert-subscriptions/{{subscription_id}}"): Row(
-            allowed={RI, RA, PN, PA}, ok=(204,), call=lambda ctx, org: Call("DELETE", f"{prefix}/alert-subscriptions/{fresh_subscription(ctx, org)}")
+            allowed={RI, RA, PN, PA},
+            ok=(204,),
+            call=lambda ctx, org: Call("DELETE", f"{prefix}/alert-subscriptions/{fresh_subscription(ctx, org)}"),
         ),
         ("GET", f"{prefix}/alert-subscriptions/{{subscription_id}}/deliveries"): Row(
             allowed={RI, RA, PN, PA},
-            call=lambda ctx, org: Call("GET", f"{prefix}/alert-subscriptions/{ctx.once('sub-' + org, lambda: fresh_subscription(ctx, org))}/deliveries"),
+            call=lambda ctx, org: Call(
+                "GET", f"{prefix}/alert-subscriptions/{ctx.once('sub-' + org, lambda: fresh_subscription(ctx, org))}/deliveries"
+            ),
         ),
         ("GET", f"{prefix}/anpr/settings"): Row(allowed={RA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/anpr/settings")),
         ("PUT", f"{prefix}/anpr/settings"): Row(

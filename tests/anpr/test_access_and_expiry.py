@@ -139,7 +139,12 @@ def test_reads_carry_a_cosmos_ttl_from_their_expiry_and_hits_none(stamp):
     assert stamp.client.put(f"{API}/anpr/settings", json={"read_retention_days": 2}, headers=admin).status_code == 200
     post_reads(stamp, [read(stamp, "KM19PLY", at=captured)])
     store = stamp.container.records
-    reads = {r["plate"]: r for r in store.container("anpr_reads").query_items("SELECT * FROM c WHERE c.tenantId = 'northwind'", enable_cross_partition_query=True)}
+    reads = {
+        r["plate"]: r
+        for r in store.container("anpr_reads").query_items(
+            "SELECT * FROM c WHERE c.tenantId = 'northwind'", enable_cross_partition_query=True
+        )
+    }
     grace = stamp.container.settings.cosmos_ttl_grace_seconds  # the sweep deletes and audits first
     assert reads["WR21XKD"]["ttl"] == 30 * 86400 - 60 + grace and reads["WR21XKD"]["expires_at"] == to_iso(captured + timedelta(days=30))
     assert reads["KM19PLY"]["ttl"] == 2 * 86400 - 60 + grace
@@ -149,4 +154,6 @@ def test_reads_carry_a_cosmos_ttl_from_their_expiry_and_hits_none(stamp):
 @on_cosmos
 def test_cosmos_ttl_removes_expired_reads_without_the_sweep(stamp):
     post_reads(stamp, [read(stamp)])
-    pytest.skip("TTL enforcement: cosmosdb-server stores ttl but never deletes expired items (real Cosmos does; the anpr-expiry sweep covers both)")
+    pytest.skip(
+        "TTL enforcement: cosmosdb-server stores ttl but never deletes expired items (real Cosmos does; the anpr-expiry sweep covers both)"
+    )

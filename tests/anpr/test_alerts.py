@@ -52,7 +52,9 @@ def test_hit_sends_one_signed_alert_to_the_subscriber(stamp, receiver):
     post_reads(stamp, [read(stamp, "wr21 xkd")])
     drain(stamp)
     assert len(rec.accepted) == 1
-    deliveries = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    deliveries = stamp.client.get(
+        f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")
+    ).json()["items"]
     assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)]
 
 
@@ -122,13 +124,17 @@ def test_failed_webhook_backs_off_then_dead_letters(stamp):
     post_reads(stamp, [read(stamp, "WR21XKD")])
     drain(stamp, rounds=1)  # fan-out and the first attempt
     service = stamp.container.anpr
-    [delivery] = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    [delivery] = stamp.client.get(
+        f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")
+    ).json()["items"]
     assert delivery["status"] == "retrying" and delivery["attempts"] == 1
     assert delivery["next_attempt_at"] > delivery["created_at"]
     assert service.deliver("northwind", delivery["id"]) == "retrying"
     assert service.deliver("northwind", delivery["id"]) == "dead_lettered"
     assert service.deliver("northwind", delivery["id"]) == "dead_lettered"  # no further attempts
-    [after] = stamp.client.get(f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    [after] = stamp.client.get(
+        f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")
+    ).json()["items"]
     assert after["status"] == "dead_lettered" and after["attempts"] == 3 and after["last_error"]
 
 
@@ -144,15 +150,20 @@ def test_subscription_rules(stamp):
         r = stamp.client.post(f"{API}/alert-subscriptions", json=body, headers=inv)
         assert r.status_code == 422, body
         assert r.json()["errors"][0]["field"].startswith(field), r.json()
-    police = stamp.client.post(f"{API}/alert-subscriptions", json={"force_area": "avon-and-somerset", "email": ["a@b.example"]}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst"))
+    police = stamp.client.post(
+        f"{API}/alert-subscriptions",
+        json={"force_area": "avon-and-somerset", "email": ["a@b.example"]},
+        headers=stamp.auth("devon-and-cornwall", "Police.Analyst"),
+    )
     assert police.status_code == 422
-
 
 
 def test_email_alert_is_sent_once_through_the_mail_port(stamp):
     """An email subscriber gets one message per hit in the local outbox, with no image."""
     inv = stamp.auth("northwind", "Retailer.Investigator")
-    sub = stamp.client.post(f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": ["lp-desk@northwind.example"]}, headers=inv)
+    sub = stamp.client.post(
+        f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": ["lp-desk@northwind.example"]}, headers=inv
+    )
     assert sub.status_code == 201, sub.text
     assert list_vehicle(stamp, "KX19 ABC").status_code in (200, 201)
     assert post_reads(stamp, [read(stamp, "KX19 ABC")]).status_code in (200, 201)

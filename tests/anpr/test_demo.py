@@ -16,7 +16,9 @@ from tools.webhook_receiver import Receiver, serve
 @both_backends
 def test_done_when(stamp):
     inv = stamp.auth("northwind", "Retailer.Investigator")
-    incident = stamp.client.post(f"{API}/incidents", json=stamp.example("IncidentIn"), headers=stamp.auth("northwind", "Retailer.Reporter", stores=["nw-plymouth"]))
+    incident = stamp.client.post(
+        f"{API}/incidents", json=stamp.example("IncidentIn"), headers=stamp.auth("northwind", "Retailer.Reporter", stores=["nw-plymouth"])
+    )
     assert incident.status_code == 201, incident.text
     incident = incident.json()
     [vehicle] = incident["vehicles"]
@@ -36,7 +38,11 @@ def test_done_when(stamp):
         receiver.secrets = [sub.json()["secret"]]
 
         camera = stamp.auth("northwind", "Device.Anpr")
-        batch = [read(stamp, "KM19 PLY", ago=timedelta(minutes=3)), read(stamp, "wr21 xkd", ago=timedelta(minutes=2)), read(stamp, "GX70 ABC")]
+        batch = [
+            read(stamp, "KM19 PLY", ago=timedelta(minutes=3)),
+            read(stamp, "wr21 xkd", ago=timedelta(minutes=2)),
+            read(stamp, "GX70 ABC"),
+        ]
         posted = stamp.client.post(f"{API}/anpr/reads", json={"reads": batch}, headers=camera)
         assert posted.status_code == 200, posted.text
         assert posted.json()["stored"] == 3

@@ -13,7 +13,11 @@ def test_batch_is_stored_normalised_with_raw_kept(stamp):
     r = post_reads(stamp, [read(stamp, "wr21 xkd"), read(stamp, "KM19-PLY", ago=timedelta(minutes=2))])
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 2, "stored": 2, "duplicates": 0, "hits": []}
-    found = stamp.client.get(f"{API}/anpr/reads", params={"plate": "WR21XKD", "purpose": "checking a theft"}, headers=stamp.auth("northwind", "Retailer.Investigator"))
+    found = stamp.client.get(
+        f"{API}/anpr/reads",
+        params={"plate": "WR21XKD", "purpose": "checking a theft"},
+        headers=stamp.auth("northwind", "Retailer.Investigator"),
+    )
     assert found.status_code == 200, found.text
     [item] = found.json()["items"]
     assert item["plate"] == "WR21XKD" and item["plate_raw"] == "wr21 xkd"
@@ -33,7 +37,12 @@ def test_resent_batch_is_not_stored_twice(stamp):
 
 @both_backends
 def test_a_bad_read_refuses_the_whole_batch_naming_it_by_index(stamp):
-    batch = [read(stamp, "AB12CDE"), read(stamp, "AB12 C€E"), read(stamp, "XY12ZZZ", store="ct-bristol"), read(stamp, "GOOD1", ago=timedelta(minutes=-30))]
+    batch = [
+        read(stamp, "AB12CDE"),
+        read(stamp, "AB12 C€E"),
+        read(stamp, "XY12ZZZ", store="ct-bristol"),
+        read(stamp, "GOOD1", ago=timedelta(minutes=-30)),
+    ]
     r = post_reads(stamp, batch)
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
@@ -58,7 +67,9 @@ def test_batch_limits_give_the_bound(stamp):
     assert r.json()["max_reads"] == 3 and "at most 3" in r.json()["detail"]
     empty = post_reads(stamp, [])
     assert empty.status_code == 422
-    unknown = stamp.client.post(f"{API}/anpr/reads", json={"reads": [{**read(stamp), "colour": "red"}]}, headers=stamp.auth("northwind", "Device.Anpr"))
+    unknown = stamp.client.post(
+        f"{API}/anpr/reads", json={"reads": [{**read(stamp), "colour": "red"}]}, headers=stamp.auth("northwind", "Device.Anpr")
+    )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "reads.0.colour"
 
 
@@ -105,7 +116,9 @@ def test_force_vehicle_matches_reads_of_retailers_sharing_anpr_only(stamp):
     # The retailer sees the hit on its camera, not the force's reason.
     [seen] = stamp.client.get(f"{API}/anpr/hits", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
     assert seen["vehicle_owner"] == "devon-and-cornwall" and seen["vehicle_reason"] is None
-    [force_view] = stamp.client.get(f"{API}/anpr/hits", params={"purpose": "op spirits"}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst")).json()["items"]
+    [force_view] = stamp.client.get(
+        f"{API}/anpr/hits", params={"purpose": "op spirits"}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst")
+    ).json()["items"]
     assert force_view["vehicle_reason"].startswith("Used in thefts")
 
 

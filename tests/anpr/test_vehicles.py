@@ -21,9 +21,17 @@ def test_put_lists_then_changes_only_with_if_match(stamp):
     assert body["plate"] == "WR21XKD" and body["added_by"] == "northwind-investigator" and body["until"]
     again = list_vehicle(stamp, "WR21-XKD", reason="Changed reason")
     assert again.status_code == 428
-    stale = stamp.client.put(f"{API}/vehicles/WR21XKD", json={"reason": "Changed"}, headers={**stamp.auth("northwind", "Retailer.Investigator"), "If-Match": '"nope"'})
+    stale = stamp.client.put(
+        f"{API}/vehicles/WR21XKD",
+        json={"reason": "Changed"},
+        headers={**stamp.auth("northwind", "Retailer.Investigator"), "If-Match": '"nope"'},
+    )
     assert stale.status_code == 412
-    ok = stamp.client.put(f"{API}/vehicles/WR21XKD", json={"reason": "Changed reason"}, headers={**stamp.auth("northwind", "Retailer.Investigator"), "If-Match": created.headers["etag"]})
+    ok = stamp.client.put(
+        f"{API}/vehicles/WR21XKD",
+        json={"reason": "Changed reason"},
+        headers={**stamp.auth("northwind", "Retailer.Investigator"), "If-Match": created.headers["etag"]},
+    )
     assert ok.status_code == 200 and ok.json()["reason"] == "Changed reason" and ok.json()["added_at"] == body["added_at"]
     listed = stamp.client.get(f"{API}/vehicles", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
     assert [v["plate"] for v in listed] == ["WR21XKD"]
@@ -57,7 +65,12 @@ def test_promote_an_incidents_vehicle_in_one_call_and_hit_links_the_incident(sta
     assert stamp.client.post(url, headers=stamp.auth("devon-and-cornwall", "Police.Analyst")).status_code == 201
     # Other organisations, or a plate the incident does not record: 404.
     assert stamp.client.post(url, headers=stamp.auth("contoso", "Retailer.Investigator")).status_code == 404
-    assert stamp.client.post(f"{API}/incidents/{incident['id']}/vehicles/AB12CDE/promote", headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 404
+    assert (
+        stamp.client.post(
+            f"{API}/incidents/{incident['id']}/vehicles/AB12CDE/promote", headers=stamp.auth("northwind", "Retailer.Investigator")
+        ).status_code
+        == 404
+    )
     hits = post_reads(stamp, [read(stamp, "WR21XKD")]).json()["hits"]
     assert sorted(h["vehicle_owner"] for h in hits) == ["devon-and-cornwall", "northwind"]
     with stamp.container.records.unit_of_work() as uow:

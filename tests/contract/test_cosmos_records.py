@@ -66,7 +66,9 @@ def test_ttl_enforcement(store):
     with store.unit_of_work() as uow:
         uow.insert("idempotency", t, {"id": "gone", "expires_at": NOW - timedelta(days=1)})
     assert _raw(store, "idempotency", t, "gone")["ttl"] == 1
-    pytest.skip("TTL enforcement: cosmosdb-server stores ttl but never deletes expired items (real Cosmos does; the timer sweep covers both)")
+    pytest.skip(
+        "TTL enforcement: cosmosdb-server stores ttl but never deletes expired items (real Cosmos does; the timer sweep covers both)"
+    )
 
 
 def test_containers_follow_the_catalogue(store):
@@ -123,7 +125,14 @@ def test_continuation_of_another_query_is_invalid(store):
         with pytest.raises(Invalid):
             uow.query("incidents", [t], [Where("store_id", "eq", "other")], order_by="occurred_at", limit=1, continuation=page.continuation)
         with pytest.raises(Invalid):
-            uow.query("incidents", ["someone-else"], [Where("store_id", "eq", "s")], order_by="occurred_at", limit=1, continuation=page.continuation)
+            uow.query(
+                "incidents",
+                ["someone-else"],
+                [Where("store_id", "eq", "s")],
+                order_by="occurred_at",
+                limit=1,
+                continuation=page.continuation,
+            )
 
 
 def test_stale_write_fails_at_commit_and_undoes_the_rest(store):

@@ -55,14 +55,26 @@ def test_query_filters_orders_and_pages(record_store):
     t = "org-" + _id()
     with record_store.unit_of_work() as uow:
         for i in range(7):
-            uow.insert("incidents", t, {"id": f"i{i}", "store_id": "s1" if i % 2 else "s2", "category": "theft",
-                                        "occurred_at": f"2026-01-0{i + 1}T10:00:00.000000+00:00", "plates": [f"P{i}"], "offender_ids": []})
+            uow.insert(
+                "incidents",
+                t,
+                {
+                    "id": f"i{i}",
+                    "store_id": "s1" if i % 2 else "s2",
+                    "category": "theft",
+                    "occurred_at": f"2026-01-0{i + 1}T10:00:00.000000+00:00",
+                    "plates": [f"P{i}"],
+                    "offender_ids": [],
+                },
+            )
         uow.insert("incidents", "someone-else", {"id": "z", "store_id": "s1", "occurred_at": "2026-01-01T10:00:00.000000+00:00"})
     seen = []
     token = None
     with record_store.unit_of_work() as uow:
         while True:
-            page = uow.query("incidents", [t], [Where("store_id", "eq", "s1")], order_by="occurred_at", descending=True, limit=2, continuation=token)
+            page = uow.query(
+                "incidents", [t], [Where("store_id", "eq", "s1")], order_by="occurred_at", descending=True, limit=2, continuation=token
+            )
             seen.extend(d["id"] for d in page.items)
             token = page.continuation
             if not token:
@@ -70,7 +82,15 @@ def test_query_filters_orders_and_pages(record_store):
         assert seen == ["i5", "i3", "i1"]
         hits = uow.query("incidents", [t], [Where("plates", "contains", "P4")]).items
         assert [d["id"] for d in hits] == ["i4"]
-        ranged = uow.query("incidents", [t], [Where("occurred_at", "ge", "2026-01-03T00:00:00.000000+00:00"), Where("occurred_at", "lt", "2026-01-05T00:00:00.000000+00:00")], order_by="occurred_at").items
+        ranged = uow.query(
+            "incidents",
+            [t],
+            [
+                Where("occurred_at", "ge", "2026-01-03T00:00:00.000000+00:00"),
+                Where("occurred_at", "lt", "2026-01-05T00:00:00.000000+00:00"),
+            ],
+            order_by="occurred_at",
+        ).items
         assert [d["id"] for d in ranged] == ["i2", "i3"]
         assert uow.count("incidents", [t], [Where("category", "eq", "theft")]) == 7
 
@@ -98,6 +118,7 @@ def test_sequences_increase(record_store):
 
 
 # ---- added with the Cosmos adapter: behaviour both backends must share ----------------
+
 
 def _emulated(record_store) -> bool:
     """True on the Cosmos emulator (cosmosdb-server), for skips named after what it lacks."""
@@ -175,12 +196,16 @@ def test_insert_many_skips_existing(record_store):
     with record_store.unit_of_work() as uow:
         uow.insert("incidents", t, {"id": "m1", "store_id": "old", "plates": ["OLD1"]})
     with record_store.unit_of_work() as uow:
-        flags = uow.insert_many("incidents", t, [
-            {"id": "m1", "store_id": "new", "plates": ["NEW1"]},
-            {"id": "m2", "store_id": "new", "plates": ["NEW2"]},
-            {"id": "m2", "store_id": "dup", "plates": ["DUP"]},
-            {"id": "m3", "store_id": "new", "plates": ["NEW3", "NEW2"]},
-        ])
+        flags = uow.insert_many(
+            "incidents",
+            t,
+            [
+                {"id": "m1", "store_id": "new", "plates": ["NEW1"]},
+                {"id": "m2", "store_id": "new", "plates": ["NEW2"]},
+                {"id": "m2", "store_id": "dup", "plates": ["DUP"]},
+                {"id": "m3", "store_id": "new", "plates": ["NEW3", "NEW2"]},
+            ],
+        )
         assert flags == [False, True, False, True]
     with record_store.unit_of_work() as uow:
         assert uow.get("incidents", t, "m1")["store_id"] == "old"
@@ -211,10 +236,14 @@ def test_delete_where_removes_the_earliest_due_across_tenants(record_store):
         for i in range(1, 6):
             uow.insert("idempotency", t if i % 2 else u, {"id": f"e{i}", "expires_at": f"1990-01-0{i}T00:00:00.000000+00:00"})
     with record_store.unit_of_work() as uow:
-        first = uow.delete_where("idempotency", [Where("expires_at", "le", "1990-01-03T00:00:00.000000+00:00")], order_by="expires_at", limit=2)
+        first = uow.delete_where(
+            "idempotency", [Where("expires_at", "le", "1990-01-03T00:00:00.000000+00:00")], order_by="expires_at", limit=2
+        )
     assert sorted(first) == sorted([(t, "e1"), (u, "e2")])
     with record_store.unit_of_work() as uow:
-        rest = uow.delete_where("idempotency", [Where("expires_at", "le", "1990-01-03T00:00:00.000000+00:00")], order_by="expires_at", limit=10)
+        rest = uow.delete_where(
+            "idempotency", [Where("expires_at", "le", "1990-01-03T00:00:00.000000+00:00")], order_by="expires_at", limit=10
+        )
     assert rest == [(t, "e3")]
     with record_store.unit_of_work() as uow:
         assert [d["id"] for d in uow.query("idempotency", [t, u], order_by="expires_at").items] == ["e4", "e5"]
@@ -226,7 +255,9 @@ def test_delete_where_clears_list_fields(record_store):
         uow.insert("incidents", t, {"id": "w1", "store_id": "s", "occurred_at": "1980-01-01T00:00:00.000000+00:00", "plates": ["W1"]})
         uow.insert("incidents", t, {"id": "w2", "store_id": "s", "occurred_at": "2020-01-01T00:00:00.000000+00:00", "plates": ["W1"]})
     with record_store.unit_of_work() as uow:
-        gone = uow.delete_where("incidents", [Where("occurred_at", "le", "1980-12-31T00:00:00.000000+00:00")], order_by="occurred_at", limit=5)
+        gone = uow.delete_where(
+            "incidents", [Where("occurred_at", "le", "1980-12-31T00:00:00.000000+00:00")], order_by="occurred_at", limit=5
+        )
     assert gone == [(t, "w1")]
     with record_store.unit_of_work() as uow:
         assert [d["id"] for d in uow.query("incidents", [t], [Where("plates", "contains", "W1")]).items] == ["w2"]
@@ -240,6 +271,7 @@ def test_in_ne_and_null_filters(record_store):
         uow.insert("incidents", t, {"id": "f3", "store_id": "s3"})
         uow.insert("incidents", t, {"id": "f4", "store_id": "s4", "category": None})
     with record_store.unit_of_work() as uow:
+
         def ids(*where):
             return sorted(d["id"] for d in uow.query("incidents", [t], list(where)).items)
 
@@ -271,8 +303,13 @@ def test_datetime_and_enum_values(record_store):
         for i in range(3):
             uow.insert("incidents", t, {"id": f"t{i}", "category": Category.THEFT, "occurred_at": base + timedelta(days=i)})
     with record_store.unit_of_work() as uow:
-        hits = uow.query("incidents", [t], [Where("occurred_at", "ge", base + timedelta(hours=1)), Where("category", "eq", Category.THEFT)],
-                         order_by="occurred_at", descending=True).items
+        hits = uow.query(
+            "incidents",
+            [t],
+            [Where("occurred_at", "ge", base + timedelta(hours=1)), Where("category", "eq", Category.THEFT)],
+            order_by="occurred_at",
+            descending=True,
+        ).items
         assert [d["id"] for d in hits] == ["t2", "t1"]
         assert from_iso(hits[0]["occurred_at"]) == base + timedelta(days=2)
         assert hits[0]["category"] == "theft"
@@ -302,7 +339,15 @@ def test_paging_visits_each_item_once(record_store):
         seen, token, pages = [], None, 0
         with record_store.unit_of_work() as uow:
             while True:
-                page = uow.query("incidents", [t, u], [Where("store_id", "eq", "s")], order_by="occurred_at", descending=descending, limit=2, continuation=token)
+                page = uow.query(
+                    "incidents",
+                    [t, u],
+                    [Where("store_id", "eq", "s")],
+                    order_by="occurred_at",
+                    descending=descending,
+                    limit=2,
+                    continuation=token,
+                )
                 assert len(page.items) <= 2
                 seen.extend(page.items)
                 pages += 1

@@ -35,15 +35,30 @@ def add_evidence(stamp, incident: dict[str, Any], *kinds: str) -> None:
     with container.records.unit_of_work() as uow:
         for kind in kinds:
             eid = uuid.uuid4().hex
-            uow.insert(EVIDENCE.name, owner, {
-                "id": eid, "incident_id": incident["id"], "organisation_id": owner, "kind": kind,
-                "media": "video" if kind == "cctv" else "image", "content_type": "video/mp4" if kind == "cctv" else "image/jpeg",
-                "filename": f"{kind}-{eid[:6]}.{'mp4' if kind == 'cctv' else 'jpg'}", "sha256": "ab" * 32, "size": 1_234_567,
-            })
+            uow.insert(
+                EVIDENCE.name,
+                owner,
+                {
+                    "id": eid,
+                    "incident_id": incident["id"],
+                    "organisation_id": owner,
+                    "kind": kind,
+                    "media": "video" if kind == "cctv" else "image",
+                    "content_type": "video/mp4" if kind == "cctv" else "image/jpeg",
+                    "filename": f"{kind}-{eid[:6]}.{'mp4' if kind == 'cctv' else 'jpg'}",
+                    "sha256": "ab" * 32,
+                    "size": 1_234_567,
+                },
+            )
         doc = uow.get("incidents", owner, incident["id"])
         from shared.domain.tenancy import OrgKind, Principal, Role
 
-        p = Principal(user_id="evidence-test", organisation_id=owner, organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR}))
+        p = Principal(
+            user_id="evidence-test",
+            organisation_id=owner,
+            organisation_kind=OrgKind.RETAILER,
+            roles=frozenset({Role.RETAILER_INVESTIGATOR}),
+        )
         for hook in container.incidents.hooks:
             hook(uow, p, doc, "evidence_added")
 

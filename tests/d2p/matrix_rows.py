@@ -51,7 +51,9 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             sent = ctx.stamp.client.post(f"{prefix}/incidents/{incident['id']}/d2p", headers=ctx.auth("northwind", RI))
             assert sent.status_code in (200, 202), sent.text
             drain(ctx.stamp)
-            status = ctx.stamp.client.get(f"{prefix}/incidents/{incident['id']}/d2p", headers=ctx.auth("northwind", RI)).json()["dispatches"][0]["status"]
+            status = ctx.stamp.client.get(f"{prefix}/incidents/{incident['id']}/d2p", headers=ctx.auth("northwind", RI)).json()[
+                "dispatches"
+            ][0]["status"]
             assert status == "sent", status
             return incident["id"]
 
@@ -83,45 +85,70 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
 
     return {
         # A force's rules, inbox and dispatch list are its Police.Admin's; another force's answer 404.
-        ("GET", f"{prefix}/forces/{{force_id}}/d2p-rules"): Row(allowed={PA}, call=lambda ctx, org: Call("GET", f"{prefix}/forces/{org}/d2p-rules")),
+        ("GET", f"{prefix}/forces/{{force_id}}/d2p-rules"): Row(
+            allowed={PA}, call=lambda ctx, org: Call("GET", f"{prefix}/forces/{org}/d2p-rules")
+        ),
         ("PUT", f"{prefix}/forces/{{force_id}}/d2p-rules"): Row(
             allowed={PA},
-            call=lambda ctx, org: Call("PUT", f"{prefix}/forces/{org}/d2p-rules", json=ctx.stamp.example("ForceRules"), headers={"If-Match": rules_etag(ctx)}),
+            call=lambda ctx, org: Call(
+                "PUT", f"{prefix}/forces/{org}/d2p-rules", json=ctx.stamp.example("ForceRules"), headers={"If-Match": rules_etag(ctx)}
+            ),
         ),
-        ("GET", f"{prefix}/forces/{{force_id}}/d2p-rules/versions"): Row(allowed={PA}, call=lambda ctx, org: Call("GET", f"{prefix}/forces/{org}/d2p-rules/versions")),
+        ("GET", f"{prefix}/forces/{{force_id}}/d2p-rules/versions"): Row(
+            allowed={PA}, call=lambda ctx, org: Call("GET", f"{prefix}/forces/{org}/d2p-rules/versions")
+        ),
         ("GET", f"{prefix}/forces/{{force_id}}/d2p-dispatches"): Row(
-            allowed={PA}, call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/forces/{org}/d2p-dispatches"))[1],
+            allowed={PA},
+            call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/forces/{org}/d2p-dispatches"))[1],
         ),
         # A retailer's admin turns its own automatic sending on or off.
-        ("GET", f"{prefix}/organisations/{{org_id}}/d2p-settings"): Row(allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{org}/d2p-settings")),
+        ("GET", f"{prefix}/organisations/{{org_id}}/d2p-settings"): Row(
+            allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{org}/d2p-settings")
+        ),
         ("PUT", f"{prefix}/organisations/{{org_id}}/d2p-settings"): Row(
-            allowed={RA}, call=lambda ctx, org: Call("PUT", f"{prefix}/organisations/{org}/d2p-settings", json=_example(D2PSettingsIn)),
+            allowed={RA},
+            call=lambda ctx, org: Call("PUT", f"{prefix}/organisations/{org}/d2p-settings", json=_example(D2PSettingsIn)),
         ),
         # Eligibility: whoever may read the incident (the force it was sent to included).
         ("GET", f"{prefix}/incidents/{{incident_id}}/d2p"): Row(
-            allowed={RR, RI, PO, PN}, call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{dispatched(ctx)}/d2p"),
+            allowed={RR, RI, PO, PN},
+            call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{dispatched(ctx)}/d2p"),
         ),
         # Sending again answers the existing dispatch (200); the first send answers 202.
         ("POST", f"{prefix}/incidents/{{incident_id}}/d2p"): Row(
-            allowed={RR, RI}, ok=(200, 202), call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{dispatched(ctx)}/d2p"),
+            allowed={RR, RI},
+            ok=(200, 202),
+            call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{dispatched(ctx)}/d2p"),
         ),
         # The force it was sent to acknowledges (the same crime reference again is idempotent).
         ("POST", f"{prefix}/d2p/{{dispatch_id}}/acknowledge"): Row(
             allowed=police,
-            call=lambda ctx, org: Call("POST", f"{prefix}/d2p/{dispatch_id(dispatched(ctx), DC)}/acknowledge", json=_example(AcknowledgeIn)),
+            call=lambda ctx, org: Call(
+                "POST", f"{prefix}/d2p/{dispatch_id(dispatched(ctx), DC)}/acknowledge", json=_example(AcknowledgeIn)
+            ),
         ),
         ("POST", f"{prefix}/incidents/{{incident_id}}/outcomes"): Row(
-            allowed=police, ok=(201,), call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{dispatched(ctx)}/outcomes", json=_example(OutcomeIn)),
+            allowed=police,
+            ok=(201,),
+            call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{dispatched(ctx)}/outcomes", json=_example(OutcomeIn)),
         ),
         ("GET", f"{prefix}/kpis/d2p"): Row(
-            allowed=police, call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/kpis/d2p", params=kpi_params(org)))[1],
+            allowed=police,
+            call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/kpis/d2p", params=kpi_params(org)))[1],
         ),
-        ("GET", f"{prefix}/operations/dead-letters/d2p"): Row(allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/operations/dead-letters/d2p")),
+        ("GET", f"{prefix}/operations/dead-letters/d2p"): Row(
+            allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/operations/dead-letters/d2p")
+        ),
         ("POST", f"{prefix}/operations/dead-letters/d2p/replay"): Row(
-            allowed={OPS}, call=lambda ctx, org: Call("POST", f"{prefix}/operations/dead-letters/d2p/replay", json={"message_ids": None}),
+            allowed={OPS},
+            call=lambda ctx, org: Call("POST", f"{prefix}/operations/dead-letters/d2p/replay", json={"message_ids": None}),
         ),
         # Signed by SendGrid, not by a token: any token is beside the point, the signature decides.
         ("POST", f"{prefix}/webhooks/sendgrid"): Row(
-            allowed=set(), public=True, signature_headers=(SIGNATURE, TIMESTAMP), other="hidden", call=lambda ctx, org: signed_call(ctx),
+            allowed=set(),
+            public=True,
+            signature_headers=(SIGNATURE, TIMESTAMP),
+            other="hidden",
+            call=lambda ctx, org: signed_call(ctx),
         ),
     }

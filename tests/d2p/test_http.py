@@ -67,8 +67,16 @@ def test_force_rules_are_the_force_admins_own_versioned_and_audited(stamp):
     assert current.status_code == 200 and current.json()["rules"]["control_room_email"] == "control-room@devon-cornwall.police.example"
     body = current.json()["rules"]
     assert stamp.client.put(rules_url, json=body, headers=admin).status_code == 428
-    assert stamp.client.put(rules_url, json={**body, "colour": "blue"}, headers={**admin, "If-Match": current.headers["etag"]}).status_code == 422
-    assert stamp.client.put(rules_url, json={**body, "control_room_email": "not-an-address"}, headers={**admin, "If-Match": current.headers["etag"]}).status_code == 422
+    assert (
+        stamp.client.put(rules_url, json={**body, "colour": "blue"}, headers={**admin, "If-Match": current.headers["etag"]}).status_code
+        == 422
+    )
+    assert (
+        stamp.client.put(
+            rules_url, json={**body, "control_room_email": "not-an-address"}, headers={**admin, "If-Match": current.headers["etag"]}
+        ).status_code
+        == 422
+    )
     ok = stamp.client.put(rules_url, json={**body, "acknowledge_within_hours": 12}, headers={**admin, "If-Match": current.headers["etag"]})
     assert ok.status_code == 200
     assert stamp.client.put(rules_url, json=body, headers={**admin, "If-Match": current.headers["etag"]}).status_code == 412
@@ -105,7 +113,10 @@ def test_police_acknowledge_record_outcomes_and_see_kpis(stamp):
     drain(stamp)
     read = stamp.client.get(url(incident, ""), params={"purpose": "Recording D2P report"}, headers=officer)
     assert read.status_code == 200 and read.json()["narrative"] == incident["narrative"]
-    assert stamp.client.post(ack_url, json={"crime_reference": "CR/1"}, headers=stamp.auth("avon-and-somerset", "Police.Officer")).status_code == 404
+    assert (
+        stamp.client.post(ack_url, json={"crime_reference": "CR/1"}, headers=stamp.auth("avon-and-somerset", "Police.Officer")).status_code
+        == 404
+    )
     stamp.clock.advance(hours=5)
     ack = stamp.client.post(ack_url, json={"crime_reference": "CR/012345/26"}, headers=officer)
     assert ack.status_code == 200 and ack.json()["status"] == "acknowledged" and ack.json()["crime_reference"] == "CR/012345/26"
@@ -117,14 +128,30 @@ def test_police_acknowledge_record_outcomes_and_see_kpis(stamp):
     # a non-D2P incident of the force, shared with it, closed as outcome 16
     other = report(stamp)
     assert stamp.client.post(url(other, "/outcomes"), json={"code": "16"}, headers=officer).status_code == 201
-    assert stamp.client.post(url(other, "/outcomes"), json={"code": "1"}, headers=stamp.auth("avon-and-somerset", "Police.Officer")).status_code == 404
-    kpi = stamp.client.get("/api/v1/kpis/d2p", params={"force": DC, "from": "2026-11-01T00:00:00+00:00", "to": "2026-12-01T00:00:00+00:00"}, headers=stamp.auth(DC, "Police.Analyst"))
+    assert (
+        stamp.client.post(
+            url(other, "/outcomes"), json={"code": "1"}, headers=stamp.auth("avon-and-somerset", "Police.Officer")
+        ).status_code
+        == 404
+    )
+    kpi = stamp.client.get(
+        "/api/v1/kpis/d2p",
+        params={"force": DC, "from": "2026-11-01T00:00:00+00:00", "to": "2026-12-01T00:00:00+00:00"},
+        headers=stamp.auth(DC, "Police.Analyst"),
+    )
     assert kpi.status_code == 200, kpi.text
     k = kpi.json()
     assert k["dispatches_by_status"] == {"acknowledged": 1}
     assert k["outcomes"]["d2p"]["charge_rate"] == 1.0 and k["outcomes"]["other_channels"]["outcome_16_rate"] == 1.0
     assert k["times"]["dispatched_to_acknowledged"]["median_hours"] == 5.0
-    assert stamp.client.get("/api/v1/kpis/d2p", params={"force": DC, "from": "2026-11-01T00:00:00+00:00", "to": "2026-12-01T00:00:00+00:00"}, headers=stamp.auth("avon-and-somerset", "Police.Analyst")).status_code == 404
+    assert (
+        stamp.client.get(
+            "/api/v1/kpis/d2p",
+            params={"force": DC, "from": "2026-11-01T00:00:00+00:00", "to": "2026-12-01T00:00:00+00:00"},
+            headers=stamp.auth("avon-and-somerset", "Police.Analyst"),
+        ).status_code
+        == 404
+    )
     history = stamp.client.get(url(incident), headers=stamp.auth(*INV)).json()
     assert history["outcomes"][0]["code"] == "1" and history["dispatches"][0]["crime_reference"] == "CR/012345/26"
 

@@ -89,8 +89,18 @@ def test_relay_requeueing_the_same_dispatch_sends_once(stamp):
     # The outbox entry comes back (a relay that crashed before deleting it) and is relayed again,
     # after the queue's duplicate window too (a direct send with the same message id).
     with stamp.container.records.unit_of_work() as uow:
-        uow.insert(OUTBOX.name, "northwind", {"id": dispatch["id"], "queue": QUEUE, "message_id": dispatch["id"], "dispatch_id": dispatch["id"],
-                                              "body": {"dispatch_id": dispatch["id"], "owner_org": "northwind"}, "created_at": "2026-11-23T12:00:00.000000+00:00"})
+        uow.insert(
+            OUTBOX.name,
+            "northwind",
+            {
+                "id": dispatch["id"],
+                "queue": QUEUE,
+                "message_id": dispatch["id"],
+                "dispatch_id": dispatch["id"],
+                "body": {"dispatch_id": dispatch["id"], "owner_org": "northwind"},
+                "created_at": "2026-11-23T12:00:00.000000+00:00",
+            },
+        )
     stamp.container.queue._conn().execute("DELETE FROM seen")
     assert stamp.container.outbox.relay(stamp.clock.now()).counts["relayed"] == 1
     assert drain(stamp) == ["ok"]
@@ -120,7 +130,11 @@ def test_permanent_refusal_is_recorded_visible_and_can_be_sent_again(stamp):
     assert drain(stamp) == ["ok"]
     s = status(stamp, incident)
     assert s["status"] == "failed" and "mailbox does not exist" in s["failure_reason"]
-    admin_view = stamp.client.get("/api/v1/forces/devon-and-cornwall/d2p-dispatches", params={"status": "failed"}, headers=stamp.auth("devon-and-cornwall", "Police.Admin"))
+    admin_view = stamp.client.get(
+        "/api/v1/forces/devon-and-cornwall/d2p-dispatches",
+        params={"status": "failed"},
+        headers=stamp.auth("devon-and-cornwall", "Police.Admin"),
+    )
     assert [d["id"] for d in admin_view.json()["items"]] == [dispatch["id"]]
     mail.permanent = False
     again = stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth(*INV))

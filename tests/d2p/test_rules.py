@@ -17,8 +17,13 @@ EVIDENCE = [{"id": "e1", "kind": "cctv"}, {"id": "e2", "kind": "suspect_image"}]
 
 def incident(**over):
     doc = {
-        "id": "i1", "organisation_id": "northwind", "store_id": "nw-plymouth", "category": "shop_theft",
-        "flags": {}, "total_value": {"amount_minor": 10000, "currency": "GBP"}, "prosecution_supported": True,
+        "id": "i1",
+        "organisation_id": "northwind",
+        "store_id": "nw-plymouth",
+        "category": "shop_theft",
+        "flags": {},
+        "total_value": {"amount_minor": 10000, "currency": "GBP"},
+        "prosecution_supported": True,
         "witnesses": [{"name": "Sam", "statement": "I saw it.", "is_reporter": True}],
     }
     doc.update(over)
@@ -26,7 +31,16 @@ def incident(**over):
 
 
 def run(doc, evidence=EVIDENCE, *, store_force="devon-and-cornwall", rules=RULES, repeat=False):
-    return evaluate(doc, evidence, force_id="devon-and-cornwall", force_name="Devon and Cornwall Police", store_force_id=store_force, rules=rules, rules_version=3, repeat_offender=repeat)
+    return evaluate(
+        doc,
+        evidence,
+        force_id="devon-and-cornwall",
+        force_name="Devon and Cornwall Police",
+        store_force_id=store_force,
+        rules=rules,
+        rules_version=3,
+        repeat_offender=repeat,
+    )
 
 
 def failed(ev):
@@ -46,7 +60,7 @@ def test_violence_overrides_the_value_but_not_the_evidence_rules():
     ev = run(cheap)
     assert ev.eligible
     assert "violence" in next(r.sentence for r in ev.results if r.rule == "seriousness")
-    assert failed(run(cheap, evidence=[])) .keys() == {"cctv", "suspect_image"}
+    assert failed(run(cheap, evidence=[])).keys() == {"cctv", "suspect_image"}
 
 
 def test_repeat_offender_meets_the_value_rule():
@@ -57,7 +71,9 @@ def test_repeat_offender_meets_the_value_rule():
 
 def test_store_outside_the_force_fails_with_a_reason():
     ev = run(incident(), store_force="avon-and-somerset")
-    assert failed(ev) == {"store_in_force_area": "The store is not in Devon and Cornwall Police's area: the report goes to the force whose area holds the store."}
+    assert failed(ev) == {
+        "store_in_force_area": "The store is not in Devon and Cornwall Police's area: the report goes to the force whose area holds the store."
+    }
 
 
 def test_missing_statement_and_prosecution_support_each_say_what_to_do():
@@ -71,7 +87,14 @@ def test_missing_statement_and_prosecution_support_each_say_what_to_do():
 def test_every_rule_is_listed_with_pass_or_fail_and_the_version():
     ev = run(incident(), evidence=[])
     assert [r.rule for r in ev.results] == [
-        "force_participates", "store_in_force_area", "retailer_enrolled", "seriousness", "cctv", "suspect_image", "reporter_statement", "prosecution_support",
+        "force_participates",
+        "store_in_force_area",
+        "retailer_enrolled",
+        "seriousness",
+        "cctv",
+        "suspect_image",
+        "reporter_statement",
+        "prosecution_support",
     ]
     assert failed(ev)["cctv"] == "Attach CCTV covering the whole incident."
     assert ev.as_dict()["rules_version"] == 3

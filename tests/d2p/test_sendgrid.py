@@ -62,9 +62,16 @@ def sendgrid_stub():
 
 
 def message(to="control-room@devon-cornwall.police.example"):
-    return Email(to=to, sender="d2p@vigil.example.net", subject="[Vigil D2P] test", text="plain", html="<p>html</p>",
-                 message_id="i1.devon-and-cornwall@vigil.d2p", headers={"X-Vigil-Dispatch": "i1.devon-and-cornwall"},
-                 custom_args={"dispatch_id": "i1.devon-and-cornwall", "owner_org": "northwind"})
+    return Email(
+        to=to,
+        sender="d2p@vigil.example.net",
+        subject="[Vigil D2P] test",
+        text="plain",
+        html="<p>html</p>",
+        message_id="i1.devon-and-cornwall@vigil.d2p",
+        headers={"X-Vigil-Dispatch": "i1.devon-and-cornwall"},
+        custom_args={"dispatch_id": "i1.devon-and-cornwall", "owner_org": "northwind"},
+    )
 
 
 def test_sendgrid_real_library_against_stub_server_sends_text_html_and_custom_args(sendgrid_stub):
@@ -88,7 +95,9 @@ def test_sendgrid_real_library_against_stub_server_transient_statuses(sendgrid_s
 
 
 def test_sendgrid_real_library_against_stub_server_invalid_address_is_permanent(sendgrid_stub):
-    sendgrid_stub.answers.append((400, {"errors": [{"message": "Does not contain a valid address.", "field": "personalizations.0.to.0.email"}]}))
+    sendgrid_stub.answers.append(
+        (400, {"errors": [{"message": "Does not contain a valid address.", "field": "personalizations.0.to.0.email"}]})
+    )
     with pytest.raises(PermanentMailError, match="valid address"):
         SendGridMail("SG.k", host=sendgrid_stub.url).send(message())
 
@@ -124,7 +133,11 @@ def signing_key(stamp):
 
 def signed(key, payload: bytes, ts: int) -> dict[str, str]:
     sig = key.sign(str(ts).encode() + payload, ec.ECDSA(hashes.SHA256()))
-    return {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(), "X-Twilio-Email-Event-Webhook-Timestamp": str(ts), "Content-Type": "application/json"}
+    return {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": str(ts),
+        "Content-Type": "application/json",
+    }
 
 
 def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signing_key):
@@ -132,8 +145,17 @@ def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signi
     dispatch = stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
     drain(stamp)
     now = int(stamp.clock.now().timestamp())
-    events = [{"event": "bounce", "email": "x@y", "timestamp": now, "reason": "550 mailbox full", "dispatch_id": dispatch["id"], "owner_org": "northwind"},
-              {"event": "open", "dispatch_id": dispatch["id"], "owner_org": "northwind"}]
+    events = [
+        {
+            "event": "bounce",
+            "email": "x@y",
+            "timestamp": now,
+            "reason": "550 mailbox full",
+            "dispatch_id": dispatch["id"],
+            "owner_org": "northwind",
+        },
+        {"event": "open", "dispatch_id": dispatch["id"], "owner_org": "northwind"},
+    ]
     payload = json.dumps(events).encode()
     hook = "/api/v1/webhooks/sendgrid"
     assert stamp.client.post(hook, content=payload, headers={"Content-Type": "application/json"}).status_code == 401
@@ -144,7 +166,9 @@ def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signi
     assert stamp.client.post(hook, content=tampered, headers=signed(signing_key, payload, now)).status_code == 401
     ok = stamp.client.post(hook, content=payload, headers=signed(signing_key, payload, now))
     assert ok.status_code == 200 and ok.json() == {"recorded": 1, "ignored": 1}
-    seen = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["dispatches"][0]
+    seen = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()[
+        "dispatches"
+    ][0]
     assert seen["delivery"]["state"] == "bounced" and seen["delivery"]["reason"] == "550 mailbox full"
     # Signed but not JSON: the same malformed-json problem as any other route.
     garbage = b"not json at all"

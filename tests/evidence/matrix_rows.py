@@ -13,7 +13,9 @@ from shared.domain.evidence import UploadSessionIn
 from shared.domain.tenancy import OrgKind, Principal, Role
 from tests.evidence.conftest import MP4
 
-NW_REPORTER = Principal(user_id="nw-matrix", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR}))
+NW_REPORTER = Principal(
+    user_id="nw-matrix", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+)
 PURPOSE = {"purpose": "Authorization matrix check, op MATRIX"}
 
 
@@ -33,13 +35,39 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         return out.tobytes()
 
     def video(ctx) -> str:
-        return ctx.once("evidence-video", lambda: svc(ctx).upload(NW_REPORTER, ctx.incident(), [MP4], content_type="video/mp4", filename="cam.mp4", kind=None, content_digest=None, content_length=None)["id"])
+        return ctx.once(
+            "evidence-video",
+            lambda: svc(ctx).upload(
+                NW_REPORTER,
+                ctx.incident(),
+                [MP4],
+                content_type="video/mp4",
+                filename="cam.mp4",
+                kind=None,
+                content_digest=None,
+                content_length=None,
+            )["id"],
+        )
 
     def photo(ctx) -> str:
-        return ctx.once("evidence-photo", lambda: svc(ctx).upload(NW_REPORTER, ctx.incident(), [png()], content_type="image/png", filename="p.png", kind=None, content_digest=None, content_length=None)["id"])
+        return ctx.once(
+            "evidence-photo",
+            lambda: svc(ctx).upload(
+                NW_REPORTER,
+                ctx.incident(),
+                [png()],
+                content_type="image/png",
+                filename="p.png",
+                kind=None,
+                content_digest=None,
+                content_length=None,
+            )["id"],
+        )
 
     def session(ctx, complete: bool) -> str:
-        s = svc(ctx).create_session(NW_REPORTER, ctx.incident(), UploadSessionIn(filename="cam.mp4", content_type="video/mp4", size=len(MP4)))
+        s = svc(ctx).create_session(
+            NW_REPORTER, ctx.incident(), UploadSessionIn(filename="cam.mp4", content_type="video/mp4", size=len(MP4))
+        )
         if complete:
             svc(ctx).put_chunk(NW_REPORTER, s["id"], f"bytes 0-{len(MP4) - 1}/{len(MP4)}", [MP4])
         return s["id"]
@@ -50,37 +78,75 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     ev = f"{prefix}/evidence"
     return {
         ("POST", f"{prefix}/incidents/{{incident_id}}/evidence"): Row(
-            allowed={RR, RI}, ok=(201,),
-            call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{ctx.incident()}/evidence", content=MP4, headers={"Content-Type": "video/mp4", "X-Filename": "cam.mp4"}),
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST",
+                f"{prefix}/incidents/{ctx.incident()}/evidence",
+                content=MP4,
+                headers={"Content-Type": "video/mp4", "X-Filename": "cam.mp4"},
+            ),
         ),
         ("GET", f"{prefix}/incidents/{{incident_id}}/evidence"): Row(
-            allowed=readers, call=lambda ctx, org: (video(ctx), Call("GET", f"{prefix}/incidents/{ctx.incident()}/evidence", params=PURPOSE))[1],
+            allowed=readers,
+            call=lambda ctx, org: (video(ctx), Call("GET", f"{prefix}/incidents/{ctx.incident()}/evidence", params=PURPOSE))[1],
         ),
         ("POST", f"{prefix}/incidents/{{incident_id}}/evidence/uploads"): Row(
-            allowed={RR, RI}, ok=(201,),
-            call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{ctx.incident()}/evidence/uploads", json={"filename": "cam.mp4", "content_type": "video/mp4", "size": 1000}),
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST",
+                f"{prefix}/incidents/{ctx.incident()}/evidence/uploads",
+                json={"filename": "cam.mp4", "content_type": "video/mp4", "size": 1000},
+            ),
         ),
-        ("GET", f"{prefix}/evidence/uploads/{{upload_id}}"): Row(allowed={RR, RI}, call=lambda ctx, org: Call("GET", f"{ev}/uploads/{open_session(ctx)}")),
+        ("GET", f"{prefix}/evidence/uploads/{{upload_id}}"): Row(
+            allowed={RR, RI}, call=lambda ctx, org: Call("GET", f"{ev}/uploads/{open_session(ctx)}")
+        ),
         ("PUT", f"{prefix}/evidence/uploads/{{upload_id}}/chunks"): Row(
             allowed={RR, RI},
-            call=lambda ctx, org: (lambda sid: Call("PUT", f"{ev}/uploads/{sid}/chunks", content=MP4[:100], headers={"Content-Range": f"bytes 0-99/{len(MP4)}"}))(session(ctx, False)),
+            call=lambda ctx, org: (
+                lambda sid: Call(
+                    "PUT", f"{ev}/uploads/{sid}/chunks", content=MP4[:100], headers={"Content-Range": f"bytes 0-99/{len(MP4)}"}
+                )
+            )(session(ctx, False)),
         ),
         ("POST", f"{prefix}/evidence/uploads/{{upload_id}}/commit"): Row(
-            allowed={RR, RI}, ok=(201,), call=lambda ctx, org: Call("POST", f"{ev}/uploads/{session(ctx, True)}/commit"),
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call("POST", f"{ev}/uploads/{session(ctx, True)}/commit"),
         ),
         ("DELETE", f"{prefix}/evidence/uploads/{{upload_id}}"): Row(
-            allowed={RR, RI}, ok=(204,), call=lambda ctx, org: Call("DELETE", f"{ev}/uploads/{session(ctx, False)}"),
+            allowed={RR, RI},
+            ok=(204,),
+            call=lambda ctx, org: Call("DELETE", f"{ev}/uploads/{session(ctx, False)}"),
         ),
-        ("GET", f"{prefix}/evidence/{{evidence_id}}"): Row(allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{video(ctx)}", params=PURPOSE)),
-        ("GET", f"{prefix}/evidence/{{evidence_id}}/content"): Row(allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{video(ctx)}/content", params=PURPOSE)),
-        ("GET", f"{prefix}/evidence/{{evidence_id}}/custody"): Row(allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{video(ctx)}/custody", params=PURPOSE)),
-        ("POST", f"{prefix}/evidence/{{evidence_id}}/verify"): Row(allowed=readers, call=lambda ctx, org: Call("POST", f"{ev}/{video(ctx)}/verify", params=PURPOSE)),
+        ("GET", f"{prefix}/evidence/{{evidence_id}}"): Row(
+            allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{video(ctx)}", params=PURPOSE)
+        ),
+        ("GET", f"{prefix}/evidence/{{evidence_id}}/content"): Row(
+            allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{video(ctx)}/content", params=PURPOSE)
+        ),
+        ("GET", f"{prefix}/evidence/{{evidence_id}}/custody"): Row(
+            allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{video(ctx)}/custody", params=PURPOSE)
+        ),
+        ("POST", f"{prefix}/evidence/{{evidence_id}}/verify"): Row(
+            allowed=readers, call=lambda ctx, org: Call("POST", f"{ev}/{video(ctx)}/verify", params=PURPOSE)
+        ),
         ("POST", f"{prefix}/evidence/{{evidence_id}}/redactions"): Row(
-            allowed={RR, RI}, ok=(201,),
-            call=lambda ctx, org: Call("POST", f"{ev}/{photo(ctx)}/redactions", json={"method": "blur", "regions": [{"x": 0, "y": 0, "width": 8, "height": 8}], "reason": "Bystander"}),
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST",
+                f"{ev}/{photo(ctx)}/redactions",
+                json={"method": "blur", "regions": [{"x": 0, "y": 0, "width": 8, "height": 8}], "reason": "Bystander"},
+            ),
         ),
-        ("GET", f"{prefix}/evidence/{{evidence_id}}/face-proposals"): Row(allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{photo(ctx)}/face-proposals", params=PURPOSE)),
+        ("GET", f"{prefix}/evidence/{{evidence_id}}/face-proposals"): Row(
+            allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{photo(ctx)}/face-proposals", params=PURPOSE)
+        ),
         ("GET", f"{prefix}/incidents/{{incident_id}}/package"): Row(
-            allowed=readers, call=lambda ctx, org: (video(ctx), Call("GET", f"{prefix}/incidents/{ctx.incident()}/package", params=PURPOSE))[1],
+            allowed=readers,
+            call=lambda ctx, org: (video(ctx), Call("GET", f"{prefix}/incidents/{ctx.incident()}/package", params=PURPOSE))[1],
         ),
     }

@@ -27,11 +27,16 @@ class SpyTransport(RequestsTransport):
         self.sent.append(request)
         raw = requests.Response()
         raw.status_code = 200 if "comp=legalhold" in request.url or "comp=immutabilityPolicies" in request.url else 201
-        raw.headers.update({
-            "ETag": '"0x8DCEVIDENCE"', "Last-Modified": format_datetime(datetime(2026, 11, 23, tzinfo=UTC), usegmt=True),
-            "x-ms-request-id": "spy", "x-ms-version": "2025-01-05", "Content-Length": "0",
-            "x-ms-legal-hold": request.headers.get("x-ms-legal-hold", "false"),
-        })
+        raw.headers.update(
+            {
+                "ETag": '"0x8DCEVIDENCE"',
+                "Last-Modified": format_datetime(datetime(2026, 11, 23, tzinfo=UTC), usegmt=True),
+                "x-ms-request-id": "spy",
+                "x-ms-version": "2025-01-05",
+                "Content-Length": "0",
+                "x-ms-legal-hold": request.headers.get("x-ms-legal-hold", "false"),
+            }
+        )
         raw._content = b""
         raw.url = request.url
         return RequestsTransportResponse(request, raw)
@@ -40,7 +45,9 @@ class SpyTransport(RequestsTransport):
 def _store(**kw):
     spy = SpyTransport()
     key = base64.b64encode(b"k" * 32).decode()
-    service = BlobServiceClient("https://vigilevidence.blob.core.windows.net", credential={"account_name": "vigilevidence", "account_key": key}, transport=spy)
+    service = BlobServiceClient(
+        "https://vigilevidence.blob.core.windows.net", credential={"account_name": "vigilevidence", "account_key": key}, transport=spy
+    )
     return AzureBlobEvidenceStore(service, **kw), spy
 
 

@@ -7,7 +7,15 @@ import hashlib
 
 import pytest
 
-from shared.domain.evidence import custody_link_hash, parse_content_digest, parse_content_range, parse_range, safe_filename, sniff, verify_custody
+from shared.domain.evidence import (
+    custody_link_hash,
+    parse_content_digest,
+    parse_content_range,
+    parse_range,
+    safe_filename,
+    sniff,
+    verify_custody,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,7 +40,15 @@ def test_sniff_recognises_each_allowed_type(head, expected):
     assert sniff(head).type_id == expected
 
 
-@pytest.mark.parametrize("head,label", [(b"GIF89a", "GIF image"), (b"MZ\x90\x00", "Windows executable"), (b"PK\x03\x04", "ZIP archive"), (b"\x00\x01\x02\x03", "unrecognised")])
+@pytest.mark.parametrize(
+    "head,label",
+    [
+        (b"GIF89a", "GIF image"),
+        (b"MZ\x90\x00", "Windows executable"),
+        (b"PK\x03\x04", "ZIP archive"),
+        (b"\x00\x01\x02\x03", "unrecognised"),
+    ],
+)
 def test_sniff_names_what_it_refuses(head, label):
     found = sniff(head)
     assert found.type_id is None and label in found.label
@@ -56,8 +72,20 @@ def test_content_digest_and_ranges():
 def test_custody_chain_detects_an_edited_event():
     events, prev = [], ""
     for seq, name in enumerate(["received", "stored", "downloaded"], start=1):
-        e = {"id": f"e{seq}", "evidence_id": "x", "event": name, "at": "2026-11-23T12:00:00+00:00", "actor_user": "u", "actor_org": "o", "actor_role": "r",
-             "purpose": None, "details": {}, "chain": "custody/x", "seq": seq, "prev_hash": prev}
+        e = {
+            "id": f"e{seq}",
+            "evidence_id": "x",
+            "event": name,
+            "at": "2026-11-23T12:00:00+00:00",
+            "actor_user": "u",
+            "actor_org": "o",
+            "actor_role": "r",
+            "purpose": None,
+            "details": {},
+            "chain": "custody/x",
+            "seq": seq,
+            "prev_hash": prev,
+        }
         e["hash"] = prev = custody_link_hash(prev, seq, e)
         events.append(e)
     assert verify_custody(events)["verified"]

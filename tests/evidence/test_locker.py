@@ -52,7 +52,11 @@ def test_upload_download_custody_and_police_access(ev):
     assert custody["verified"] is True
     assert [e["event"] for e in custody["events"]] == ["received", "stored", "downloaded", "downloaded"]
     police_event = custody["events"][2]
-    assert (police_event["actor_org"], police_event["actor_role"], police_event["purpose"]) == ("devon-and-cornwall", "Police.Officer", PURPOSE["purpose"])
+    assert (police_event["actor_org"], police_event["actor_role"], police_event["purpose"]) == (
+        "devon-and-cornwall",
+        "Police.Officer",
+        PURPOSE["purpose"],
+    )
     assert custody["events"][1]["prev_hash"] == custody["events"][0]["hash"]
     listed = ev.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(ev, POLICE), params=PURPOSE).json()["items"]
     assert [i["id"] for i in listed] == [item["id"]]
@@ -100,9 +104,18 @@ def _cut_off_upload(stamp, incident, parts):
     app = stamp.client.app
     hdrs = headers(stamp, **{"Content-Type": "video/mp4", "X-Filename": "cam.mp4"})
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": f"/api/v1/incidents/{incident}/evidence", "raw_path": f"/api/v1/incidents/{incident}/evidence".encode(), "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs.items()], "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/incidents/{incident}/evidence",
+        "raw_path": f"/api/v1/incidents/{incident}/evidence".encode(),
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs.items()],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "root_path": "",
     }
     messages = [{"type": "http.request", "body": p, "more_body": True} for p in parts] + [{"type": "http.disconnect"}]
     sent = []
@@ -131,7 +144,11 @@ def test_resumed_upload_gives_the_same_hash_as_a_single_one(ev):
     incident = new_incident(ev)
     single = upload(ev, incident).json()
     h = headers(ev)
-    session = ev.client.post(f"/api/v1/incidents/{incident}/evidence/uploads", json={"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4), "kind": "cctv"}, headers=h)
+    session = ev.client.post(
+        f"/api/v1/incidents/{incident}/evidence/uploads",
+        json={"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4), "kind": "cctv"},
+        headers=h,
+    )
     assert session.status_code == 201, session.text
     sid = session.json()["id"]
     chunks = f"/api/v1/evidence/uploads/{sid}/chunks"
@@ -175,21 +192,34 @@ def test_another_organisation_gets_404_on_every_evidence_route(ev):
     incident = new_incident(ev)
     item = upload(ev, incident).json()
     photo = upload(ev, incident, data=png(), content_type="image/png").json()
-    sid = ev.client.post(f"/api/v1/incidents/{incident}/evidence/uploads", json={"filename": "a.mp4", "content_type": "video/mp4", "size": 10}, headers=headers(ev)).json()["id"]
+    sid = ev.client.post(
+        f"/api/v1/incidents/{incident}/evidence/uploads",
+        json={"filename": "a.mp4", "content_type": "video/mp4", "size": 10},
+        headers=headers(ev),
+    ).json()["id"]
     for org, role in [("contoso", "Retailer.Investigator"), ("avon-and-somerset", "Police.Officer")]:
         h = {**ev.auth(org, role)}
         calls = [
-            ("GET", f"/api/v1/evidence/{item['id']}", {}), ("GET", f"/api/v1/evidence/{item['id']}/content", {}),
-            ("GET", f"/api/v1/evidence/{item['id']}/custody", {}), ("POST", f"/api/v1/evidence/{item['id']}/verify", {}),
-            ("GET", f"/api/v1/evidence/{photo['id']}/face-proposals", {}), ("GET", f"/api/v1/incidents/{incident}/package", {}),
+            ("GET", f"/api/v1/evidence/{item['id']}", {}),
+            ("GET", f"/api/v1/evidence/{item['id']}/content", {}),
+            ("GET", f"/api/v1/evidence/{item['id']}/custody", {}),
+            ("POST", f"/api/v1/evidence/{item['id']}/verify", {}),
+            ("GET", f"/api/v1/evidence/{photo['id']}/face-proposals", {}),
+            ("GET", f"/api/v1/incidents/{incident}/package", {}),
             ("GET", f"/api/v1/incidents/{incident}/evidence", {}),
         ]
         if role.startswith("Retailer"):
             calls += [
                 ("POST", f"/api/v1/incidents/{incident}/evidence", {"content": MP4, "headers": {"Content-Type": "video/mp4"}}),
-                ("POST", f"/api/v1/evidence/{photo['id']}/redactions", {"json": {"method": "black_box", "regions": [{"x": 0, "y": 0, "width": 5, "height": 5}], "reason": "bystander"}}),
-                ("GET", f"/api/v1/evidence/uploads/{sid}", {}), ("PUT", f"/api/v1/evidence/uploads/{sid}/chunks", {"content": b"x", "headers": {"Content-Range": "bytes 0-0/10"}}),
-                ("POST", f"/api/v1/evidence/uploads/{sid}/commit", {}), ("DELETE", f"/api/v1/evidence/uploads/{sid}", {}),
+                (
+                    "POST",
+                    f"/api/v1/evidence/{photo['id']}/redactions",
+                    {"json": {"method": "black_box", "regions": [{"x": 0, "y": 0, "width": 5, "height": 5}], "reason": "bystander"}},
+                ),
+                ("GET", f"/api/v1/evidence/uploads/{sid}", {}),
+                ("PUT", f"/api/v1/evidence/uploads/{sid}/chunks", {"content": b"x", "headers": {"Content-Range": "bytes 0-0/10"}}),
+                ("POST", f"/api/v1/evidence/uploads/{sid}/commit", {}),
+                ("DELETE", f"/api/v1/evidence/uploads/{sid}", {}),
             ]
         for method, url, kw in calls:
             extra = kw.pop("headers", {})
@@ -205,7 +235,11 @@ def test_redaction_makes_a_derived_item_and_leaves_the_original(ev):
     original = upload(ev, incident, data=png(), content_type="image/png", **{"X-Evidence-Kind": "suspect_image"}).json()
     proposals = ev.client.get(f"/api/v1/evidence/{original['id']}/face-proposals", headers=headers(ev, INVESTIGATOR))
     assert proposals.status_code == 200 and proposals.json()["proposals"] == []
-    body = {"method": "black_box", "regions": [{"x": 10, "y": 10, "width": 20, "height": 20}], "reason": "Bystander's face before disclosure"}
+    body = {
+        "method": "black_box",
+        "regions": [{"x": 10, "y": 10, "width": 20, "height": 20}],
+        "reason": "Bystander's face before disclosure",
+    }
     r = ev.client.post(f"/api/v1/evidence/{original['id']}/redactions", json=body, headers=headers(ev, INVESTIGATOR))
     assert r.status_code == 201, r.text
     derived = r.json()
@@ -213,18 +247,30 @@ def test_redaction_makes_a_derived_item_and_leaves_the_original(ev):
     import cv2
     import numpy as np
 
-    pixels = cv2.imdecode(np.frombuffer(ev.client.get(f"/api/v1/evidence/{derived['id']}/content", headers=headers(ev, INVESTIGATOR)).content, np.uint8), cv2.IMREAD_COLOR)
+    pixels = cv2.imdecode(
+        np.frombuffer(ev.client.get(f"/api/v1/evidence/{derived['id']}/content", headers=headers(ev, INVESTIGATOR)).content, np.uint8),
+        cv2.IMREAD_COLOR,
+    )
     assert pixels[15:25, 15:25].max() == 0 and pixels[40, 50].tolist() == [40, 160, 220]
     assert ev.client.post(f"/api/v1/evidence/{original['id']}/verify", headers=headers(ev, INVESTIGATOR)).json()["result"] == "match"
     events = ev.client.get(f"/api/v1/evidence/{original['id']}/custody", headers=headers(ev, INVESTIGATOR)).json()["events"]
     assert "redacted" in [e["event"] for e in events]
     for method in ("blur", "pixelate", "crop"):
-        assert ev.client.post(f"/api/v1/evidence/{original['id']}/redactions", json={**body, "method": method}, headers=headers(ev, INVESTIGATOR)).status_code == 201
+        assert (
+            ev.client.post(
+                f"/api/v1/evidence/{original['id']}/redactions", json={**body, "method": method}, headers=headers(ev, INVESTIGATOR)
+            ).status_code
+            == 201
+        )
 
     video = upload(ev, incident).json()
     refused = ev.client.post(f"/api/v1/evidence/{video['id']}/redactions", json=body, headers=headers(ev, INVESTIGATOR))
     assert refused.status_code == 422 and "not supported for video" in refused.json()["detail"]
-    outside = ev.client.post(f"/api/v1/evidence/{original['id']}/redactions", json={**body, "regions": [{"x": 500, "y": 500, "width": 5, "height": 5}]}, headers=headers(ev, INVESTIGATOR))
+    outside = ev.client.post(
+        f"/api/v1/evidence/{original['id']}/redactions",
+        json={**body, "regions": [{"x": 500, "y": 500, "width": 5, "height": 5}]},
+        headers=headers(ev, INVESTIGATOR),
+    )
     assert outside.status_code == 422
 
 
@@ -265,7 +311,11 @@ def test_a_tampered_package_is_caught(ev, tmp_path):
 def test_staging_sweep_removes_abandoned_uploads(ev):
     incident = new_incident(ev)
     h = headers(ev)
-    sid = ev.client.post(f"/api/v1/incidents/{incident}/evidence/uploads", json={"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4)}, headers=h).json()["id"]
+    sid = ev.client.post(
+        f"/api/v1/incidents/{incident}/evidence/uploads",
+        json={"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4)},
+        headers=h,
+    ).json()["id"]
     ev.client.put(f"/api/v1/evidence/uploads/{sid}/chunks", content=MP4[:5000], headers={**h, "Content-Range": f"bytes 0-4999/{len(MP4)}"})
     assert staged_files(ev) != []
     from datetime import timedelta
@@ -287,7 +337,9 @@ def test_legal_hold_and_erasure_for_retention(ev):
         svc.erase_for_incident(uow, "northwind", incident, "evidence-6y")
     with ev.container.records.unit_of_work() as uow:
         svc.set_legal_hold(uow, None, "northwind", incident, False, "Trial concluded")
-    events = [e["event"] for e in ev.client.get(f"/api/v1/evidence/{item['id']}/custody", headers=headers(ev, INVESTIGATOR)).json()["events"]]
+    events = [
+        e["event"] for e in ev.client.get(f"/api/v1/evidence/{item['id']}/custody", headers=headers(ev, INVESTIGATOR)).json()["events"]
+    ]
     assert events[-2:] == ["held", "released"]
     with ev.container.records.unit_of_work() as uow:
         assert svc.erase_for_incident(uow, "northwind", incident, "evidence-6y") == 1

@@ -51,8 +51,26 @@ DEV, OPS = Role.DEVICE_ANPR.value, Role.PLATFORM_OPERATOR.value
 ROLES = [r.value for r in Role]
 
 # The owning side for each role, and another organisation of the same kind.
-OWN = {RR: "northwind", RI: "northwind", RA: "northwind", DEV: "northwind", PO: "devon-and-cornwall", PN: "devon-and-cornwall", PA: "devon-and-cornwall", OPS: "vigil-platform"}
-OTHER = {RR: "contoso", RI: "contoso", RA: "contoso", DEV: "contoso", PO: "avon-and-somerset", PN: "avon-and-somerset", PA: "avon-and-somerset", OPS: None}
+OWN = {
+    RR: "northwind",
+    RI: "northwind",
+    RA: "northwind",
+    DEV: "northwind",
+    PO: "devon-and-cornwall",
+    PN: "devon-and-cornwall",
+    PA: "devon-and-cornwall",
+    OPS: "vigil-platform",
+}
+OTHER = {
+    RR: "contoso",
+    RI: "contoso",
+    RA: "contoso",
+    DEV: "contoso",
+    PO: "avon-and-somerset",
+    PN: "avon-and-somerset",
+    PA: "avon-and-somerset",
+    OPS: None,
+}
 
 SECRET = "Matrix-secret-narrative 7f3a: a man in a green coat took the till float."
 PURPOSE = "Authorization matrix check, op MATRIX"
@@ -122,7 +140,9 @@ def _incident_url(ctx: Ctx, suffix: str = "") -> str:
 
 
 MATRIX: dict[tuple[str, str], Row] = {
-    ("GET", "/api/v1/healthz"): Row(allowed=set(ROLES), public=True, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/healthz"), other="hidden"),
+    ("GET", "/api/v1/healthz"): Row(
+        allowed=set(ROLES), public=True, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/healthz"), other="hidden"
+    ),
     ("POST", "/api/v1/incidents"): Row(
         allowed={RR, RI},
         ok=(201,),
@@ -141,13 +161,23 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/incidents/{incident_id}"): Row(
         allowed={RI},
         call=lambda ctx, org: Call(
-            "PATCH", _incident_url(ctx), json={"prosecution_supported": True}, headers={"If-Match": ctx.etag("incidents", "northwind", ctx.incident())}
+            "PATCH",
+            _incident_url(ctx),
+            json={"prosecution_supported": True},
+            headers={"If-Match": ctx.etag("incidents", "northwind", ctx.incident())},
         ),
     ),
-    ("GET", "/api/v1/incidents/{incident_id}/history"): Row(allowed={RI}, call=lambda ctx, org: Call("GET", _incident_url(ctx, "/history"))),
+    ("GET", "/api/v1/incidents/{incident_id}/history"): Row(
+        allowed={RI}, call=lambda ctx, org: Call("GET", _incident_url(ctx, "/history"))
+    ),
     ("POST", "/api/v1/incidents/{incident_id}/revert"): Row(
         allowed={RI},
-        call=lambda ctx, org: Call("POST", _incident_url(ctx, "/revert"), json={"version": 1}, headers={"If-Match": ctx.etag("incidents", "northwind", ctx.incident())}),
+        call=lambda ctx, org: Call(
+            "POST",
+            _incident_url(ctx, "/revert"),
+            json={"version": 1},
+            headers={"If-Match": ctx.etag("incidents", "northwind", ctx.incident())},
+        ),
     ),
     ("GET", "/api/v1/audit"): Row(
         allowed={RI, RA, PA},
@@ -156,12 +186,20 @@ MATRIX: dict[tuple[str, str], Row] = {
         call=lambda ctx, org: Call("GET", f"{API_PREFIX}/audit", params={"entity": f"incident/{ctx.incident()}"}),
     ),
     # A retailer's admin reads its own agreements; a force's admin reads who shares with it.
-    ("GET", "/api/v1/organisations/{org_id}/sharing"): Row(allowed={RA, PA}, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/organisations/{org}/sharing")),
+    ("GET", "/api/v1/organisations/{org_id}/sharing"): Row(
+        allowed={RA, PA}, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/organisations/{org}/sharing")
+    ),
     ("PUT", "/api/v1/organisations/{org_id}/sharing"): Row(
         allowed={RA},
         call=lambda ctx, org: Call(
-            "PUT", f"{API_PREFIX}/organisations/{org}/sharing", json=ctx.stamp.example("SharingIn"),
-            headers={"If-Match": ctx.stamp.client.get(f"{API_PREFIX}/organisations/northwind/sharing", headers=ctx.auth("northwind", RA)).headers["etag"]},
+            "PUT",
+            f"{API_PREFIX}/organisations/{org}/sharing",
+            json=ctx.stamp.example("SharingIn"),
+            headers={
+                "If-Match": ctx.stamp.client.get(
+                    f"{API_PREFIX}/organisations/northwind/sharing", headers=ctx.auth("northwind", RA)
+                ).headers["etag"]
+            },
         ),
     ),
 }
@@ -216,7 +254,9 @@ def ctx(tmp_path_factory):
 
 
 def _send(ctx: Ctx, call: Call, headers: dict[str, str]):
-    return ctx.stamp.client.request(call.method, call.url, json=call.json, params=call.params, content=call.content, headers={**call.headers, **headers})
+    return ctx.stamp.client.request(
+        call.method, call.url, json=call.json, params=call.params, content=call.content, headers={**call.headers, **headers}
+    )
 
 
 def _row(method: str, path: str) -> Row:
@@ -226,7 +266,9 @@ def _row(method: str, path: str) -> Row:
     return row
 
 
-CASES = [pytest.param(m, p, role, side, id=f"{m} {p} {role} {side}") for (m, p), role, side in itertools.product(ROUTES, ROLES, ("own", "other"))]
+CASES = [
+    pytest.param(m, p, role, side, id=f"{m} {p} {role} {side}") for (m, p), role, side in itertools.product(ROUTES, ROLES, ("own", "other"))
+]
 
 
 @pytest.mark.parametrize("method,path,role,side", CASES)
@@ -267,7 +309,18 @@ def test_no_token_is_401_with_challenge(ctx, method, path):
         assert r.status_code < 400, r.text
         if row.signature_headers:
             drop = {h.lower() for h in row.signature_headers}
-            unsigned = _send(ctx, Call(call.method, call.url, json=call.json, params=call.params, content=call.content, headers={k: v for k, v in call.headers.items() if k.lower() not in drop}), {})
+            unsigned = _send(
+                ctx,
+                Call(
+                    call.method,
+                    call.url,
+                    json=call.json,
+                    params=call.params,
+                    content=call.content,
+                    headers={k: v for k, v in call.headers.items() if k.lower() not in drop},
+                ),
+                {},
+            )
             assert unsigned.status_code == 401, unsigned.text
             assert unsigned.headers["content-type"] == "application/problem+json"
             assert "bearer" not in unsigned.headers.get("www-authenticate", "").lower()

@@ -86,8 +86,14 @@ def test_malformed_json_on_patch_and_revert_is_400(s, unchanged, incident):
         ({"occurred_at": "2026-11-20T14:32:00"}, "occurred_at"),  # no offset
         ({"narrative": ["a", "list"]}, "narrative"),
         ({"narrative": ""}, "narrative"),
-        ({"goods": [{"description": "Whisky", "quantity": "six", "unit_value": {"amount_minor": 2899, "currency": "GBP"}}]}, "goods.0.quantity"),
-        ({"goods": [{"description": "Whisky", "unit_value": {"amount_minor": 28.99, "currency": "GBP"}}]}, "goods.0.unit_value.amount_minor"),
+        (
+            {"goods": [{"description": "Whisky", "quantity": "six", "unit_value": {"amount_minor": 2899, "currency": "GBP"}}]},
+            "goods.0.quantity",
+        ),
+        (
+            {"goods": [{"description": "Whisky", "unit_value": {"amount_minor": 28.99, "currency": "GBP"}}]},
+            "goods.0.unit_value.amount_minor",
+        ),
         ({"goods": [{"description": "Whisky", "unit_value": {"amount_minor": -1, "currency": "GBP"}}]}, "goods.0.unit_value.amount_minor"),
         ({"goods": [{"description": "Whisky", "unit_value": {"amount_minor": 1, "currency": "pounds"}}]}, "goods.0.unit_value.currency"),
         ({"vehicles": [{"plate": "<script>"}]}, "vehicles.0.plate"),
@@ -108,7 +114,10 @@ def test_wrong_types_are_422_naming_the_field(s, unchanged, change, field):
         ({"severity": "high"}, "severity"),
         ({"flags": {"violence": True, "dog": True}}, "flags.dog"),
         ({"reporter": {"name": "Sam", "shoe_size": 9}}, "reporter.shoe_size"),
-        ({"persons": [{"role": "suspect", "description": {"build": "slim", "tattoo_colour": "blue"}}]}, "persons.0.description.tattoo_colour"),
+        (
+            {"persons": [{"role": "suspect", "description": {"build": "slim", "tattoo_colour": "blue"}}]},
+            "persons.0.description.tattoo_colour",
+        ),
     ],
 )
 def test_unknown_fields_are_422_not_ignored(s, unchanged, change, field):
@@ -165,9 +174,14 @@ def _claims(s, **over):
     org = s.container.directory.organisation("northwind")
     now = datetime.now(UTC)
     base = {
-        "sub": "nw-user-1", "tid": org.idp_tenant_id, "roles": ["Retailer.Investigator"],
-        "iss": s.container.settings.auth_issuer, "aud": s.container.settings.auth_audience,
-        "iat": int(now.timestamp()), "nbf": int(now.timestamp()), "exp": int((now + timedelta(hours=1)).timestamp()),
+        "sub": "nw-user-1",
+        "tid": org.idp_tenant_id,
+        "roles": ["Retailer.Investigator"],
+        "iss": s.container.settings.auth_issuer,
+        "aud": s.container.settings.auth_audience,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=1)).timestamp()),
     }
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
@@ -217,7 +231,17 @@ BAD_TOKENS = {
     "empty-bearer": lambda s: "Bearer ",
     "garbage": lambda s: "Bearer not.a.jwt",
     "expired": lambda s: "Bearer " + _signed(s, _claims(s, iat=1_700_000_000, nbf=1_700_000_000, exp=1_700_003_600)),
-    "not-yet-valid": lambda s: "Bearer " + _signed(s, _claims(s, nbf=int((datetime.now(UTC) + timedelta(hours=2)).timestamp()), exp=int((datetime.now(UTC) + timedelta(hours=3)).timestamp()))),
+    "not-yet-valid": lambda s: (
+        "Bearer "
+        + _signed(
+            s,
+            _claims(
+                s,
+                nbf=int((datetime.now(UTC) + timedelta(hours=2)).timestamp()),
+                exp=int((datetime.now(UTC) + timedelta(hours=3)).timestamp()),
+            ),
+        )
+    ),
     "forged-signature": lambda s: "Bearer " + _forged(s, _claims(s)),
     "tampered-payload": lambda s: "Bearer " + _tampered(s, _claims(s)),
     "alg-none": lambda s: "Bearer " + _alg_none(_claims(s)),
@@ -256,14 +280,27 @@ def test_token_of_unknown_tenant_is_403_and_writes_nothing(s, unchanged):
 
 
 @pytest.mark.parametrize("path", ["/incidents", "/audit"])
-@pytest.mark.parametrize("params", [{"limit": 101}, {"limit": 0}, {"limit": -5}, {"limit": "ten"}, {"continuation": "garbage!"}, {"continuation": "eyJub3QiOiAiYSB0b2tlbiJ9"}, {"continuation": "x" * 2001}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"limit": -5},
+        {"limit": "ten"},
+        {"continuation": "garbage!"},
+        {"continuation": "eyJub3QiOiAiYSB0b2tlbiJ9"},
+        {"continuation": "x" * 2001},
+    ],
+)
 def test_page_size_and_continuation_bounds_are_422(s, unchanged, path, params):
     problem = _problem(s.client.get(API + path, params=params, headers=s.auth("northwind", "Retailer.Investigator")), 422)
     if params.get("limit") == 101:
         assert "100" in problem["detail"]
 
 
-@pytest.mark.parametrize("params", [{"from": "2026-11-01T00:00:00"}, {"from": "last week"}, {"category": "not-a-category"}, {"plate": "<>"}])
+@pytest.mark.parametrize(
+    "params", [{"from": "2026-11-01T00:00:00"}, {"from": "last week"}, {"category": "not-a-category"}, {"plate": "<>"}]
+)
 def test_bad_search_filters_are_422(s, unchanged, params):
     _problem(s.client.get(f"{API}/incidents", params=params, headers=s.auth("northwind", "Retailer.Investigator")), 422)
 

@@ -92,7 +92,10 @@ def test_special_category_and_unknown_fields_rejected(stamp):
 
 
 def test_minor_never_shared_with_force_through_sharing(stamp):
-    r = report(stamp, persons=[{"role": "suspect", "name": "Jo Bloggs", "date_of_birth": "2011-03-04"}, {"role": "accomplice", "name": "Adult Person"}])
+    r = report(
+        stamp,
+        persons=[{"role": "suspect", "name": "Jo Bloggs", "date_of_birth": "2011-03-04"}, {"role": "accomplice", "name": "Adult Person"}],
+    )
     incident = r.json()
     assert incident["has_minor"] is True
     police = stamp.client.get(f"/api/v1/incidents/{incident['id']}", headers=stamp.auth("devon-and-cornwall", "Police.Officer"))
@@ -110,7 +113,9 @@ def test_search_filters_and_pages(stamp):
     assert [i["occurred_at"][:10] for i in second["items"]] == ["2026-11-12", "2026-11-11"]
     by_plate = stamp.client.get("/api/v1/incidents", params={"plate": "ab3-2cde"}, headers=inv).json()["items"]
     assert len(by_plate) == 1 and by_plate[0]["vehicles"][0]["plate_normalised"] == "AB32CDE"
-    ranged = stamp.client.get("/api/v1/incidents", params={"from": "2026-11-12T00:00:00+00:00", "to": "2026-11-14T00:00:00+00:00"}, headers=inv).json()["items"]
+    ranged = stamp.client.get(
+        "/api/v1/incidents", params={"from": "2026-11-12T00:00:00+00:00", "to": "2026-11-14T00:00:00+00:00"}, headers=inv
+    ).json()["items"]
     assert len(ranged) == 2
     assert stamp.client.get("/api/v1/incidents", params={"continuation": "garbage!"}, headers=inv).status_code == 422
     assert stamp.client.get("/api/v1/incidents", params={"limit": 1000}, headers=inv).status_code == 422

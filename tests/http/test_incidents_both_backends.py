@@ -27,7 +27,6 @@ from tests.http.test_incidents import (  # noqa: F401
     test_search_filters_and_pages,
     test_special_category_and_unknown_fields_rejected,
 )
-
 from tests.http.test_sharing import (  # noqa: F401, E402
     test_bad_partners_and_levels_are_422_and_change_nothing,
     test_if_match_required_and_stale_etag_refused,
@@ -85,7 +84,9 @@ def test_removed_audit_item_is_named_on_cosmos(stamp):
     item = next(
         iter(
             container.query_items(
-                "SELECT * FROM c WHERE c.tenantId = @t AND c.seq = 3", parameters=[{"name": "@t", "value": "northwind"}], enable_cross_partition_query=True
+                "SELECT * FROM c WHERE c.tenantId = @t AND c.seq = 3",
+                parameters=[{"name": "@t", "value": "northwind"}],
+                enable_cross_partition_query=True,
             )
         )
     )

@@ -28,7 +28,16 @@ from tests.http.test_authz_matrix import MATRIX, OWN, RI, ROLES, Ctx
 
 API = "/api/v1"
 # The role used to exercise a route: the first in this order that the route admits.
-PREFERENCE = [RI, "Retailer.Admin", "Retailer.Reporter", "Police.Analyst", "Police.Officer", "Police.Admin", "Device.Anpr", "Platform.Operator"]
+PREFERENCE = [
+    RI,
+    "Retailer.Admin",
+    "Retailer.Reporter",
+    "Police.Analyst",
+    "Police.Officer",
+    "Police.Admin",
+    "Device.Anpr",
+    "Platform.Operator",
+]
 assert set(PREFERENCE) == set(ROLES)
 
 
@@ -105,7 +114,11 @@ def _example_of(doc, op) -> dict | None:
 def test_every_json_body_has_an_example(ctx):
     app = ctx.stamp.client.app
     doc = app.openapi()
-    missing = [f"{m} {p}" for m, p, op in _operations(app) if op.get("requestBody", {}).get("content", {}).get("application/json") and _example_of(doc, op) is None]
+    missing = [
+        f"{m} {p}"
+        for m, p, op in _operations(app)
+        if op.get("requestBody", {}).get("content", {}).get("application/json") and _example_of(doc, op) is None
+    ]
     assert not missing, "request bodies without an example: " + ", ".join(missing)
 
 
@@ -129,7 +142,9 @@ def test_every_example_works_as_is(ctx):
             continue
         role = role_for(method, path) or RI
         call = row.call(ctx, OWN[role])
-        r = ctx.stamp.client.request(method, call.url, json=example, params=call.params, headers={**call.headers, **ctx.auth(OWN[role], role)})
+        r = ctx.stamp.client.request(
+            method, call.url, json=example, params=call.params, headers={**call.headers, **ctx.auth(OWN[role], role)}
+        )
         tried += 1
         if r.status_code not in row.ok:
             failures.append(f"{method} {path} as {role}: {r.status_code} {r.text[:300]}")

@@ -58,7 +58,9 @@ def test_sharing_with_another_force_lets_it_see_only_its_area(stamp):
     r = _put(stamp, [{"partner_id": "devon-and-cornwall", "level": "full"}, {"partner_id": "avon-and-somerset", "level": "full"}], etag)
     assert r.status_code == 200
     # The store lies in Devon and Cornwall: Avon and Somerset still sees nothing of it.
-    other = stamp.client.get(f"/api/v1/incidents/{incident['id']}", params=PURPOSE, headers=stamp.auth("avon-and-somerset", "Police.Officer"))
+    other = stamp.client.get(
+        f"/api/v1/incidents/{incident['id']}", params=PURPOSE, headers=stamp.auth("avon-and-somerset", "Police.Officer")
+    )
     assert other.status_code == 404
 
 
@@ -93,8 +95,14 @@ def test_bad_partners_and_levels_are_422_and_change_nothing(stamp):
 def test_change_is_audited_in_the_owners_chain(stamp):
     etag = _read(stamp).headers["etag"]
     current = _read(stamp).json()["agreements"][0]
-    _put(stamp, [{"partner_id": "devon-and-cornwall", "level": "full", "anpr": current["anpr"]}, {"partner_id": "contoso", "level": "counts"}], etag)
-    audit = stamp.client.get("/api/v1/audit", params={"entity": "organisation/northwind/sharing"}, headers=stamp.auth("northwind", "Retailer.Admin")).json()
+    _put(
+        stamp,
+        [{"partner_id": "devon-and-cornwall", "level": "full", "anpr": current["anpr"]}, {"partner_id": "contoso", "level": "counts"}],
+        etag,
+    )
+    audit = stamp.client.get(
+        "/api/v1/audit", params={"entity": "organisation/northwind/sharing"}, headers=stamp.auth("northwind", "Retailer.Admin")
+    ).json()
     entry = audit["items"][0]
     assert entry["operation"] == "sharing.replace" and entry["action"] == "alteration"
     assert entry["fields"] == ["contoso"] and entry["actor_org"] == "northwind"
@@ -108,6 +116,8 @@ def test_other_organisations_get_404(stamp):
     r = stamp.client.get(URL.format("devon-and-cornwall"), headers=stamp.auth("avon-and-somerset", "Police.Admin"))
     assert r.status_code == 404
     etag = _read(stamp).headers["etag"]
-    r = stamp.client.put(URL.format("northwind"), json={"agreements": []}, headers={**stamp.auth("contoso", "Retailer.Admin"), "If-Match": etag})
+    r = stamp.client.put(
+        URL.format("northwind"), json={"agreements": []}, headers={**stamp.auth("contoso", "Retailer.Admin"), "If-Match": etag}
+    )
     assert r.status_code == 404
     assert len(_read(stamp).json()["agreements"]) == 1

@@ -23,8 +23,15 @@ API = "/api/v1"
 def _claims(stamp, org="northwind", **over):
     now = datetime.now(UTC)
     tid = stamp.container.directory.organisation(org).idp_tenant_id
-    base = {"sub": "u1", "tid": tid, "roles": ["Retailer.Investigator"], "iss": stamp.container.settings.auth_issuer,
-            "aud": stamp.container.settings.auth_audience, "nbf": int(now.timestamp()), "exp": int((now + timedelta(hours=1)).timestamp())}
+    base = {
+        "sub": "u1",
+        "tid": tid,
+        "roles": ["Retailer.Investigator"],
+        "iss": stamp.container.settings.auth_issuer,
+        "aud": stamp.container.settings.auth_audience,
+        "nbf": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=1)).timestamp()),
+    }
     base.update(over)
     return base
 
@@ -103,7 +110,9 @@ def jwks_server(stamp):
 
 
 def test_entra_shape_remote_jwks_and_issuer_naming_the_tenant(stamp, jwks_server):
-    verifier = JwtVerifier(RemoteJwksSource(jwks_server), issuer="https://login.microsoftonline.com/{tid}/v2.0", audience="api://vigil", algorithms=["RS256"])
+    verifier = JwtVerifier(
+        RemoteJwksSource(jwks_server), issuer="https://login.microsoftonline.com/{tid}/v2.0", audience="api://vigil", algorithms=["RS256"]
+    )
     tid = stamp.container.directory.organisation("northwind").idp_tenant_id
     good = _sign(stamp, _claims(stamp, iss=f"https://login.microsoftonline.com/{tid}/v2.0"))
     assert verifier.verify(good)["tid"] == tid
@@ -113,6 +122,8 @@ def test_entra_shape_remote_jwks_and_issuer_naming_the_tenant(stamp, jwks_server
     other = _sign(stamp, _claims(stamp, iss="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"))
     with pytest.raises(Unauthorized, match="issuer"):
         verifier.verify(other)
-    unknown_kid = jwt.encode(_claims(stamp), stamp.container.local_keys.private_path.read_bytes(), algorithm="RS256", headers={"kid": "not-published"})
+    unknown_kid = jwt.encode(
+        _claims(stamp), stamp.container.local_keys.private_path.read_bytes(), algorithm="RS256", headers={"kid": "not-published"}
+    )
     with pytest.raises(Unauthorized):
         verifier.verify(unknown_kid)

@@ -55,9 +55,7 @@ def test_every_setting_is_in_the_local_sample_and_nothing_stale(sample):
     code = set(ic.settings_env_names())
     missing = sorted(code - _vigil(values))
     stale = sorted(_vigil(values) - code)
-    assert not missing and not stale, (
-        f"local.settings.sample.json lacks {missing}, has stale {stale}: run tools/infra_check.py sync"
-    )
+    assert not missing and not stale, f"local.settings.sample.json lacks {missing}, has stale {stale}: run tools/infra_check.py sync"
     assert all(isinstance(v, str) for v in values.values()), "Functions settings are strings"
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
     assert "AzureWebJobsStorage" in values

@@ -15,7 +15,9 @@ from tests.fakes import FakeClock
 OCCURRED = datetime(2026, 11, 20, 14, 32, tzinfo=UTC)
 SIX_YEARS_LATER = datetime(2032, 11, 20, 14, 32, tzinfo=UTC)  # 72 calendar months after OCCURRED
 
-INVESTIGATOR = Principal(user_id="nw-inv", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR}))
+INVESTIGATOR = Principal(
+    user_id="nw-inv", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+)
 
 
 def container_on(store, tmp_path: Path, **settings) -> Container:

@@ -15,15 +15,23 @@ from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS
 from shared.services.retention import DEFAULT_ETAG, default_organisation_etag
 
-OPS_P = Principal(user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR}))
-NW_ADMIN = Principal(user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
-NW_INV = Principal(user_id="nw-inv", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR}))
+OPS_P = Principal(
+    user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
+)
+NW_ADMIN = Principal(
+    user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
+)
+NW_INV = Principal(
+    user_id="nw-inv", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+)
 
 
 def _holder(org: str) -> Principal:
     if org in ("northwind", "vigil-platform"):
         return NW_INV
-    return Principal(user_id=f"{org}-officer", organisation_id=org, organisation_kind=OrgKind.POLICE_FORCE, roles=frozenset({Role.POLICE_OFFICER}))
+    return Principal(
+        user_id=f"{org}-officer", organisation_id=org, organisation_kind=OrgKind.POLICE_FORCE, roles=frozenset({Role.POLICE_OFFICER})
+    )
 
 
 def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
@@ -39,7 +47,11 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
 
         def grant():
             with c(ctx).records.unit_of_work() as uow:
-                uow.insert(ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident, "owner_org": "northwind", "incident_id": incident, "reason": "d2p"})
+                uow.insert(
+                    ACCESS_GRANTS.name,
+                    "devon-and-cornwall",
+                    {"id": incident, "owner_org": "northwind", "incident_id": incident, "reason": "d2p"},
+                )
             return incident
 
         return ctx.once("retention-grant", grant)
@@ -80,7 +92,11 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
 
     def named_incident(ctx) -> str:
         def make():
-            body = {**ctx.stamp.example("IncidentIn"), "narrative": "matrix person", "persons": [{"role": "suspect", "name": "Matrix Person", "date_of_birth": "1988-02-03"}]}
+            body = {
+                **ctx.stamp.example("IncidentIn"),
+                "narrative": "matrix person",
+                "persons": [{"role": "suspect", "name": "Matrix Person", "date_of_birth": "1988-02-03"}],
+            }
             r = ctx.stamp.client.post(f"{prefix}/incidents", json=body, headers=ctx.auth("northwind", RI))
             assert r.status_code == 201, r.text
             return r.json()["id"]
@@ -90,7 +106,9 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def request(ctx, key: str, approved: bool = False) -> str:
         def make():
             named_incident(ctx)
-            out = c(ctx).subject_requests.file(OPS_P, SubjectRequestIn(kind="access", name="Matrix Person", date_of_birth="1988-02-03", verified_identity=True))
+            out = c(ctx).subject_requests.file(
+                OPS_P, SubjectRequestIn(kind="access", name="Matrix Person", date_of_birth="1988-02-03", verified_identity=True)
+            )
             if approved:
                 c(ctx).subject_requests.answer(NW_ADMIN, out["id"], TaskAnswerIn(decision="approve_export"))
             return out["id"]
@@ -104,43 +122,90 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         return params
 
     return {
-        ("GET", f"{prefix}/retention/schedules/region"): Row(allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region")),
+        ("GET", f"{prefix}/retention/schedules/region"): Row(
+            allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region")
+        ),
         ("PUT", f"{prefix}/retention/schedules/region"): Row(
             allowed={OPS},
-            call=lambda ctx, org: Call("PUT", f"{prefix}/retention/schedules/region", json=ctx.stamp.example("RegionScheduleIn"), headers={"If-Match": etag(ctx, "_platform", "region")}),
+            call=lambda ctx, org: Call(
+                "PUT",
+                f"{prefix}/retention/schedules/region",
+                json=ctx.stamp.example("RegionScheduleIn"),
+                headers={"If-Match": etag(ctx, "_platform", "region")},
+            ),
         ),
-        ("GET", f"{prefix}/retention/schedules/region/versions"): Row(allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region/versions")),
-        ("GET", f"{prefix}/retention/schedules/organisation"): Row(allowed={RA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/organisation")),
+        ("GET", f"{prefix}/retention/schedules/region/versions"): Row(
+            allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region/versions")
+        ),
+        ("GET", f"{prefix}/retention/schedules/organisation"): Row(
+            allowed={RA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/organisation")
+        ),
         ("PUT", f"{prefix}/retention/schedules/organisation"): Row(
             allowed={RA},
             # Another organisation's If-Match (northwind's ETag) does not match its own schedule.
             other=412,
-            call=lambda ctx, org: Call("PUT", f"{prefix}/retention/schedules/organisation", json=ctx.stamp.example("OrganisationScheduleIn"), headers={"If-Match": etag(ctx, "northwind", "organisation")}),
+            call=lambda ctx, org: Call(
+                "PUT",
+                f"{prefix}/retention/schedules/organisation",
+                json=ctx.stamp.example("OrganisationScheduleIn"),
+                headers={"If-Match": etag(ctx, "northwind", "organisation")},
+            ),
         ),
-        ("GET", f"{prefix}/retention/schedules/organisation/versions"): Row(allowed={RA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/organisation/versions")),
+        ("GET", f"{prefix}/retention/schedules/organisation/versions"): Row(
+            allowed={RA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/organisation/versions")
+        ),
         ("GET", f"{prefix}/incidents/{{incident_id}}/legal-hold"): Row(
             allowed={RI, PO, PN}, call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{dispatched_incident(ctx)}/legal-hold")
         ),
         ("POST", f"{prefix}/incidents/{{incident_id}}/legal-hold"): Row(
-            allowed={RI, PO, PN}, ok=(201,),
+            allowed={RI, PO, PN},
+            ok=(201,),
             call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{no_hold(ctx, org)}/legal-hold", json=ctx.stamp.example("LegalHoldIn")),
         ),
         ("DELETE", f"{prefix}/incidents/{{incident_id}}/legal-hold"): Row(
             allowed={RI, PO, PN},
-            call=lambda ctx, org: Call("DELETE", f"{prefix}/incidents/{a_hold(ctx, org)}/legal-hold", params={"reason": "Trial concluded 2027-03-14; no appeal lodged"}),
+            call=lambda ctx, org: Call(
+                "DELETE",
+                f"{prefix}/incidents/{a_hold(ctx, org)}/legal-hold",
+                params={"reason": "Trial concluded 2027-03-14; no appeal lodged"},
+            ),
         ),
-        ("GET", f"{prefix}/retention/tombstones"): Row(allowed={RA, RI}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/tombstones")),
-        ("GET", f"{prefix}/retention/tombstones/{{incident_id}}"): Row(allowed={RA, RI}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/tombstones/{deleted_incident(ctx)}")),
-        ("GET", f"{prefix}/retention/statistics"): Row(allowed={RA, RI, OPS}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/statistics", params=stats_params(org))),
-        ("POST", f"{prefix}/subject-requests"): Row(allowed={OPS}, ok=(201,), call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests", json=ctx.stamp.example("SubjectRequestIn"))),
-        ("GET", f"{prefix}/subject-requests/{{request_id}}"): Row(allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-requests/{request(ctx, 'read')}")),
+        ("GET", f"{prefix}/retention/tombstones"): Row(
+            allowed={RA, RI}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/retention/tombstones")
+        ),
+        ("GET", f"{prefix}/retention/tombstones/{{incident_id}}"): Row(
+            allowed={RA, RI}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/tombstones/{deleted_incident(ctx)}")
+        ),
+        ("GET", f"{prefix}/retention/statistics"): Row(
+            allowed={RA, RI, OPS},
+            other="hidden",
+            call=lambda ctx, org: Call("GET", f"{prefix}/retention/statistics", params=stats_params(org)),
+        ),
+        ("POST", f"{prefix}/subject-requests"): Row(
+            allowed={OPS},
+            ok=(201,),
+            call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests", json=ctx.stamp.example("SubjectRequestIn")),
+        ),
+        ("GET", f"{prefix}/subject-requests/{{request_id}}"): Row(
+            allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-requests/{request(ctx, 'read')}")
+        ),
         ("POST", f"{prefix}/subject-requests/{{request_id}}/extension"): Row(
-            allowed={OPS}, call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests/{request(ctx, 'extend')}/extension", json=ctx.stamp.example("ExtensionIn"))
+            allowed={OPS},
+            call=lambda ctx, org: Call(
+                "POST", f"{prefix}/subject-requests/{request(ctx, 'extend')}/extension", json=ctx.stamp.example("ExtensionIn")
+            ),
         ),
-        ("GET", f"{prefix}/subject-tasks"): Row(allowed={RA}, other="hidden", call=lambda ctx, org: (request(ctx, "read"), Call("GET", f"{prefix}/subject-tasks"))[1]),
-        ("GET", f"{prefix}/subject-tasks/{{request_id}}"): Row(allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'read')}")),
+        ("GET", f"{prefix}/subject-tasks"): Row(
+            allowed={RA}, other="hidden", call=lambda ctx, org: (request(ctx, "read"), Call("GET", f"{prefix}/subject-tasks"))[1]
+        ),
+        ("GET", f"{prefix}/subject-tasks/{{request_id}}"): Row(
+            allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'read')}")
+        ),
         ("POST", f"{prefix}/subject-tasks/{{request_id}}/answer"): Row(
-            allowed={RA}, call=lambda ctx, org: Call("POST", f"{prefix}/subject-tasks/{request(ctx, 'answer')}/answer", json={"decision": "approve_export"})
+            allowed={RA},
+            call=lambda ctx, org: Call(
+                "POST", f"{prefix}/subject-tasks/{request(ctx, 'answer')}/answer", json={"decision": "approve_export"}
+            ),
         ),
         ("GET", f"{prefix}/subject-tasks/{{request_id}}/export"): Row(
             allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'export', approved=True)}/export")

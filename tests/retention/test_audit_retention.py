@@ -24,7 +24,9 @@ FIRST = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LATER = datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
 FIRST_DUE = FIRST.replace(year=2036)  # 120 calendar months (the audit default) after FIRST
 ADMIN = Principal(user_id="ct-admin", organisation_id=ORG, organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
-OPERATOR = Principal(user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR}))
+OPERATOR = Principal(
+    user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
+)
 
 
 @pytest.fixture
@@ -36,7 +38,15 @@ def write_entries(c, at: datetime, n: int) -> None:
     c.clock.current = at
     for i in range(n):
         with c.records.unit_of_work() as uow:
-            c.audit.record(uow, owner_org=ORG, principal=ADMIN, action=AuditAction.CONSULTATION, operation="incident.read", entity=f"incident/ct-{at.year}-{i}", purpose="Reviewing a repeat offender")
+            c.audit.record(
+                uow,
+                owner_org=ORG,
+                principal=ADMIN,
+                action=AuditAction.CONSULTATION,
+                operation="incident.read",
+                entity=f"incident/ct-{at.year}-{i}",
+                purpose="Reviewing a repeat offender",
+            )
 
 
 def sweep(c, as_of: datetime):
@@ -59,13 +69,20 @@ def test_entries_go_at_the_due_moment_and_the_chain_still_verifies(c):
     left = entries(c)
     assert [e["seq"] for e in left] == [6, 7, 8, 9]  # the three later ones and the pruning entry
     pruning = left[-1]
-    assert (pruning["operation"], pruning["action"], pruning["actor_user"], pruning["entity"]) == ("retention.audit", "erasure", "retention-timer", "audit/anchor")
+    assert (pruning["operation"], pruning["action"], pruning["actor_user"], pruning["entity"]) == (
+        "retention.audit",
+        "erasure",
+        "retention-timer",
+        "audit/anchor",
+    )
     chain = c.audit.verify_chain(ORG)
     assert chain["verified"] is True and chain["entries_checked"] == 4
     assert chain["pruned"]["seq"] == 5 and chain["pruned"]["count"] == 5 and chain["pruned"]["rule"].startswith("audit: 120 months")
     with c.records.unit_of_work() as uow:
         tombs = uow.query(TOMBSTONES.name, [ORG], limit=10).items
-    assert [(t["type"], t["count"], t["first_seq"], t["last_seq"], t["schedule_version"]) for t in tombs] == [("audit_entries", 5, 1, 5, "uk:0/contoso:0")]
+    assert [(t["type"], t["count"], t["first_seq"], t["last_seq"], t["schedule_version"]) for t in tombs] == [
+        ("audit_entries", 5, 1, 5, "uk:0/contoso:0")
+    ]
     text = repr(tombs)
     assert "incident/ct-" not in text and "Reviewing" not in text and "ct-admin" not in text
     # New entries still link on; a later run prunes the rest, the chain verifies again.
@@ -88,7 +105,12 @@ def test_a_tampered_or_removed_entry_after_the_anchor_is_still_named(c):
     chain = c.audit.verify_chain(ORG)
     assert chain["verified"] is False and chain["first_broken"]["seq"] == 6 and "hash" in chain["first_broken"]["reason"]
     with c.records.unit_of_work() as uow:
-        uow.replace(AUDIT.name, ORG, {k: v for k, v in left[1].items() if not k.startswith("_")}, if_match=uow.get(AUDIT.name, ORG, left[1]["id"])["_etag"])
+        uow.replace(
+            AUDIT.name,
+            ORG,
+            {k: v for k, v in left[1].items() if not k.startswith("_")},
+            if_match=uow.get(AUDIT.name, ORG, left[1]["id"])["_etag"],
+        )
     assert c.audit.verify_chain(ORG)["verified"] is True
     # Removing the first entry after the anchor is not a prefix pruning: it is missing.
     with c.records.unit_of_work() as uow:
@@ -106,7 +128,11 @@ def test_an_anchor_moved_by_hand_does_not_verify(c):
     with c.records.unit_of_work() as uow:
         anchor = uow.get(CHAIN_HEADS.name, ORG, ANCHOR_ID)
         uow.delete(AUDIT.name, ORG, left[0]["id"])
-        uow.upsert(CHAIN_HEADS.name, ORG, {**{k: v for k, v in anchor.items() if not k.startswith("_")}, "seq": left[0]["seq"], "hash": left[0]["hash"]})
+        uow.upsert(
+            CHAIN_HEADS.name,
+            ORG,
+            {**{k: v for k, v in anchor.items() if not k.startswith("_")}, "seq": left[0]["seq"], "hash": left[0]["hash"]},
+        )
     chain = c.audit.verify_chain(ORG)
     assert chain["verified"] is False and chain["first_broken"]["seq"] == 4 and "not attested" in chain["first_broken"]["reason"]
 
@@ -116,7 +142,12 @@ def test_pruning_stops_at_a_tampered_entry_so_its_break_stays_visible(c):
     with c.records.unit_of_work() as uow:
         third = uow.query(AUDIT.name, [ORG], limit=10).items
         third = next(e for e in third if e["seq"] == 3)
-        uow.replace(AUDIT.name, ORG, {**{k: v for k, v in third.items() if not k.startswith("_")}, "actor_user": "someone-else"}, if_match=third["_etag"])
+        uow.replace(
+            AUDIT.name,
+            ORG,
+            {**{k: v for k, v in third.items() if not k.startswith("_")}, "actor_user": "someone-else"},
+            if_match=third["_etag"],
+        )
     report = sweep(c, FIRST_DUE + timedelta(days=1))
     assert report.counts["audit_entries_pruned"] == 2
     chain = c.audit.verify_chain(ORG)
@@ -155,10 +186,20 @@ def test_schedule_refuses_an_audit_period_shorter_than_the_data(c):
     region, etag = c.retention.region_schedule(OPERATOR)
     rules = dict(region["rules"])
     with pytest.raises(Invalid) as short:
-        c.retention.set_region_schedule(OPERATOR, RegionScheduleIn(rules={**rules, "audit": {"months": 100, "min_months": 72, "max_months": 240}}, reason="Shorter audit"), etag)
+        c.retention.set_region_schedule(
+            OPERATOR,
+            RegionScheduleIn(rules={**rules, "audit": {"months": 100, "min_months": 72, "max_months": 240}}, reason="Shorter audit"),
+            etag,
+        )
     assert short.value.errors[0]["field"] == "rules.audit.months" and "incident_police_case" in short.value.errors[0]["message"]
     with pytest.raises(Invalid) as narrow:
-        c.retention.set_region_schedule(OPERATOR, RegionScheduleIn(rules={**rules, "audit": {"months": 120, "min_months": 72, "max_months": 180}}, reason="Narrower audit bounds"), etag)
+        c.retention.set_region_schedule(
+            OPERATOR,
+            RegionScheduleIn(
+                rules={**rules, "audit": {"months": 120, "min_months": 72, "max_months": 180}}, reason="Narrower audit bounds"
+            ),
+            etag,
+        )
     assert narrow.value.errors[0]["field"] == "rules.audit.max_months"
     assert c.retention.region_schedule(OPERATOR)[0]["version"] == 0  # nothing written
     _, org_etag = c.retention.organisation_schedule(ADMIN)
@@ -166,7 +207,9 @@ def test_schedule_refuses_an_audit_period_shorter_than_the_data(c):
         c.retention.set_organisation_schedule(ADMIN, OrganisationScheduleIn(overrides={"audit": 100}, reason="Keep less audit"), org_etag)
     assert org_short.value.errors[0]["field"] == "overrides.audit"
     # Shorter data periods allow a shorter audit period, still covering them.
-    ok, _ = c.retention.set_organisation_schedule(ADMIN, OrganisationScheduleIn(overrides={"incident_police_case": 80, "audit": 80}, reason="Board decision"), org_etag)
+    ok, _ = c.retention.set_organisation_schedule(
+        ADMIN, OrganisationScheduleIn(overrides={"incident_police_case": 80, "audit": 80}, reason="Board decision"), org_etag
+    )
     assert ok["effective"]["audit"]["months"] == 80
 
 
@@ -180,7 +223,9 @@ def test_over_http_the_schedule_refuses_and_audit_shows_what_was_pruned(stamp):
     bad = stamp.client.put("/api/v1/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rules.audit.months"
     admin = stamp.auth("northwind", "Retailer.Admin")
-    reported = stamp.client.post("/api/v1/incidents", json=stamp.example("IncidentIn"), headers=stamp.auth("northwind", "Retailer.Investigator"))
+    reported = stamp.client.post(
+        "/api/v1/incidents", json=stamp.example("IncidentIn"), headers=stamp.auth("northwind", "Retailer.Investigator")
+    )
     assert reported.status_code == 201
     assert stamp.client.get("/api/v1/audit", headers=admin).json()["chain"]["pruned"] is None
     far = stamp.clock.now().replace(year=stamp.clock.now().year + 11)

@@ -26,7 +26,9 @@ def test_seeded_demo(stamp):
     assert stamp.client.get(f"{API}/incidents/{old['id']}", headers=inv).status_code == 404
     assert stamp.client.get(f"{API}/retention/tombstones/{old['id']}", headers=inv).status_code == 200
     assert stamp.client.get(f"{API}/incidents/{held['id']}", headers=inv).status_code == 200
-    r = stamp.client.post(f"{API}/subject-requests", json=stamp.example("SubjectRequestIn"), headers=stamp.auth("vigil-platform", "Platform.Operator"))
+    r = stamp.client.post(
+        f"{API}/subject-requests", json=stamp.example("SubjectRequestIn"), headers=stamp.auth("vigil-platform", "Platform.Operator")
+    )
     assert r.status_code == 201
     assert [t["organisation_id"] for t in r.json()["tasks"]] == ["northwind"] and r.json()["due_at"]
     tasks = stamp.client.get(f"{API}/subject-tasks", headers=stamp.auth("northwind", "Retailer.Admin")).json()["items"]

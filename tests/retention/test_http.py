@@ -13,7 +13,11 @@ DUE = datetime(2032, 11, 20, 14, 32, tzinfo=UTC)
 
 
 def report(stamp, **overrides) -> dict:
-    body = {**stamp.example("IncidentIn"), "persons": [{"role": "suspect", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}], **overrides}
+    body = {
+        **stamp.example("IncidentIn"),
+        "persons": [{"role": "suspect", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}],
+        **overrides,
+    }
     r = stamp.client.post(f"{API}/incidents", json=body, headers=stamp.auth("northwind", "Retailer.Investigator"))
     assert r.status_code == 201, r.text
     return r.json()
@@ -49,7 +53,9 @@ def test_incident_and_its_evidence_go_at_the_due_date_leaving_a_tombstone(stamp)
     assert tomb.status_code == 200 and tomb.json()["type"] == "incident"
     assert "Jamie" not in tomb.text
     # Another organisation cannot learn that northwind deleted something.
-    assert stamp.client.get(f"{API}/retention/tombstones/{incident['id']}", headers=stamp.auth("contoso", "Retailer.Admin")).status_code == 404
+    assert (
+        stamp.client.get(f"{API}/retention/tombstones/{incident['id']}", headers=stamp.auth("contoso", "Retailer.Admin")).status_code == 404
+    )
 
 
 def test_legal_hold_keeps_incident_and_evidence_until_released(stamp):
@@ -79,7 +85,11 @@ def test_only_a_force_the_incident_was_dispatched_to_may_hold(stamp):
     assert stamp.client.post(url, json=body, headers=stamp.auth("devon-and-cornwall", "Police.Officer")).status_code == 403
     assert stamp.client.post(url, json=body, headers=stamp.auth("avon-and-somerset", "Police.Officer")).status_code == 404
     with stamp.container.records.unit_of_work() as uow:
-        uow.insert(ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident["id"], "owner_org": "northwind", "incident_id": incident["id"], "reason": "d2p"})
+        uow.insert(
+            ACCESS_GRANTS.name,
+            "devon-and-cornwall",
+            {"id": incident["id"], "owner_org": "northwind", "incident_id": incident["id"], "reason": "d2p"},
+        )
     assert stamp.client.post(url, json=body, headers=stamp.auth("devon-and-cornwall", "Police.Officer")).status_code == 201
 
 
@@ -92,12 +102,19 @@ def test_schedules_region_and_organisation_within_bounds(stamp):
     assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers=ops).status_code == 428
     changed = stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]})
     assert changed.status_code == 200 and changed.json()["version"] == 1
-    assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]}).status_code == 412
+    assert (
+        stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]}).status_code
+        == 412
+    )
     mine = stamp.client.get(f"{API}/retention/schedules/organisation", headers=admin)
     too_short = {"overrides": {"incident": 6}, "reason": "We want to keep less"}
     bad = stamp.client.put(f"{API}/retention/schedules/organisation", json=too_short, headers={**admin, "If-Match": mine.headers["etag"]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "overrides.incident"
-    ok = stamp.client.put(f"{API}/retention/schedules/organisation", json=stamp.example("OrganisationScheduleIn"), headers={**admin, "If-Match": mine.headers["etag"]})
+    ok = stamp.client.put(
+        f"{API}/retention/schedules/organisation",
+        json=stamp.example("OrganisationScheduleIn"),
+        headers={**admin, "If-Match": mine.headers["etag"]},
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["effective"]["incident"]["months"] == 36 and ok.json()["schedule_version"] == "uk:1/northwind:1"
     assert ok.json()["effective"]["audit"]["months"] >= 120
@@ -179,7 +196,16 @@ def test_erasure_deletes_or_is_refused_with_a_lawful_reason(stamp):
     stamp.client.post(f"{API}/incidents/{second['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=inv)
     held = stamp.client.post(url, json={"decision": "erase"}, headers=admin)
     assert held.status_code == 409 and second["id"] in held.text
-    refused = stamp.client.post(url, json={"decision": "refuse", "incident_ids": [second["id"]], "reason": "Needed for a pending prosecution", "lawful_basis": "UK GDPR Art. 17(3)(e)"}, headers=admin)
+    refused = stamp.client.post(
+        url,
+        json={
+            "decision": "refuse",
+            "incident_ids": [second["id"]],
+            "reason": "Needed for a pending prosecution",
+            "lawful_basis": "UK GDPR Art. 17(3)(e)",
+        },
+        headers=admin,
+    )
     assert refused.status_code == 200 and refused.json()["status"] == "open"
     erased = stamp.client.post(url, json={"decision": "erase"}, headers=admin)
     assert erased.status_code == 200 and erased.json()["status"] == "answered"
@@ -194,7 +220,9 @@ def test_erasure_deletes_or_is_refused_with_a_lawful_reason(stamp):
 def test_evidence_added_under_an_existing_hold_is_held_too(stamp):
     incident = report(stamp)
     inv = stamp.auth("northwind", "Retailer.Investigator")
-    assert stamp.client.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=inv).status_code == 201
+    assert (
+        stamp.client.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=inv).status_code == 201
+    )
     item = upload(stamp, incident["id"])
     assert item["legal_hold"] is True
     custody = stamp.client.get(f"{API}/evidence/{item['id']}/custody", headers=inv).json()
@@ -202,17 +230,26 @@ def test_evidence_added_under_an_existing_hold_is_held_too(stamp):
 
 
 def _acknowledged_dispatch(stamp, *, hold: bool = False) -> tuple[dict, str]:
-    from tests.d2p.helpers import add_evidence, drain, report as d2p_report
+    from tests.d2p.helpers import add_evidence, drain
+    from tests.d2p.helpers import report as d2p_report
 
     incident = d2p_report(stamp)
     if hold:
         # Held before its evidence arrives (the D2P helper writes evidence records only).
-        r = stamp.client.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=stamp.auth("northwind", "Retailer.Investigator"))
+        r = stamp.client.post(
+            f"{API}/incidents/{incident['id']}/legal-hold",
+            json=stamp.example("LegalHoldIn"),
+            headers=stamp.auth("northwind", "Retailer.Investigator"),
+        )
         assert r.status_code == 201, r.text
     add_evidence(stamp, incident, "cctv", "suspect_image")
     dispatch = stamp.client.post(f"{API}/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
     drain(stamp)
-    ack = stamp.client.post(f"{API}/d2p/{dispatch['id']}/acknowledge", json={"crime_reference": "CR/000777/26"}, headers=stamp.auth("devon-and-cornwall", "Police.Officer"))
+    ack = stamp.client.post(
+        f"{API}/d2p/{dispatch['id']}/acknowledge",
+        json={"crime_reference": "CR/000777/26"},
+        headers=stamp.auth("devon-and-cornwall", "Police.Officer"),
+    )
     assert ack.status_code == 200, ack.text
     return incident, dispatch["id"]
 
@@ -233,7 +270,9 @@ def test_d2p_email_body_goes_twelve_months_after_acknowledgement(stamp):
     assert "text" not in kept["email"] and kept["email"]["subject"] and kept["crime_reference"] == "CR/000777/26"
     assert kept["email_body_rule"] and kept["email_body_schedule_version"]
     # The incident itself is not due yet (six years): only the body went.
-    assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 200
+    assert (
+        stamp.client.get(f"{API}/incidents/{incident['id']}", headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 200
+    )
     assert run_retention(stamp, acknowledged + timedelta(days=400))["email_bodies_deleted"] == 0  # nothing twice
 
 

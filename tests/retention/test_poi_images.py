@@ -41,7 +41,14 @@ def _audit_ops(c, operation):
 
 def upload(c, incident_id: str, kind: EvidenceKind = EvidenceKind.SUSPECT_IMAGE, filename: str = "jamie-doyle-at-the-door.jpg") -> dict:
     return c.evidence.upload(
-        INVESTIGATOR, incident_id, [JPEG], content_type="image/jpeg", filename=filename, kind=kind, content_digest=None, content_length=None,
+        INVESTIGATOR,
+        incident_id,
+        [JPEG],
+        content_type="image/jpeg",
+        filename=filename,
+        kind=kind,
+        content_digest=None,
+        content_length=None,
     )
 
 
@@ -57,7 +64,11 @@ def offender_of(c, incident_id: str) -> str:
 
 def custody_events(c, evidence_id: str) -> list[str]:
     with c.records.unit_of_work() as uow:
-        return [e["event"] for e in uow.query(CUSTODY.name, ["northwind"], [], order_by="seq", limit=100).items if e["evidence_id"] == evidence_id]
+        return [
+            e["event"]
+            for e in uow.query(CUSTODY.name, ["northwind"], [], order_by="seq", limit=100).items
+            if e["evidence_id"] == evidence_id
+        ]
 
 
 def test_image_goes_exactly_at_the_due_moment_and_the_incident_stays(c):
@@ -81,7 +92,9 @@ def test_image_goes_exactly_at_the_due_moment_and_the_incident_stays(c):
     assert tomb["rule"].startswith("poi_image: 24 months after the last linked incident") and tomb["schedule_version"] == "uk:0/northwind:0"
     assert custody_events(c, image["id"])[-1] == "deleted"
     erasures = _audit_ops(c, "retention.poi_image")
-    assert [(e["action"], e["actor_user"], e["entity"], e["subjects"]) for e in erasures] == [("erasure", "retention-timer", f"evidence/{image['id']}", [incident])]
+    assert [(e["action"], e["actor_user"], e["entity"], e["subjects"]) for e in erasures] == [
+        ("erasure", "retention-timer", f"evidence/{image['id']}", [incident])
+    ]
     stats = c.retention.statistics("northwind", "2026-11", "2026-11")
     assert [(r["kept"], r["deleted"], r["poi_images_deleted"]) for r in stats] == [(1, 0, 1)]
     # Nothing more to do, and the offender's entry left the index.
@@ -141,7 +154,18 @@ def test_police_case_keeps_the_image_with_the_incident(c):
     incident = report(c)
     image = upload(c, incident)
     with c.records.unit_of_work() as uow:
-        uow.insert(DISPATCHES.name, "northwind", {"id": "d-1", "incident_id": incident, "force_id": "devon-and-cornwall", "status": "acknowledged", "crime_reference": "DC/12345/26", "acknowledged_at": "2026-11-21T09:00:00.000000+00:00"})
+        uow.insert(
+            DISPATCHES.name,
+            "northwind",
+            {
+                "id": "d-1",
+                "incident_id": incident,
+                "force_id": "devon-and-cornwall",
+                "status": "acknowledged",
+                "crime_reference": "DC/12345/26",
+                "acknowledged_at": "2026-11-21T09:00:00.000000+00:00",
+            },
+        )
     kept = sweep(c, POI_DUE + timedelta(days=1))
     assert kept.counts["poi_images_deleted"] == 0 and kept.counts["poi_images_kept_police_case"] == 1
     assert _get(c, EVIDENCE.name, "northwind", image["id"]) is not None
@@ -165,7 +189,11 @@ def test_crash_in_the_middle_then_rerun_erases_the_rest_once(c):
     c.retention.batch = 2
     incident = report(c)
     offender = offender_of(c, incident)
-    other = report(c, occurred_at=(OCCURRED - timedelta(days=3)).isoformat(), persons=[{"role": "suspect", "name": "Jamie Doyle", "offender_id": offender}])
+    other = report(
+        c,
+        occurred_at=(OCCURRED - timedelta(days=3)).isoformat(),
+        persons=[{"role": "suspect", "name": "Jamie Doyle", "offender_id": offender}],
+    )
     third = report(c, occurred_at=(OCCURRED - timedelta(days=1)).isoformat(), persons=[{"role": "accomplice", "name": "Chris Vale"}])
     images = [upload(c, incident)["id"], upload(c, incident)["id"], upload(c, other)["id"], upload(c, other)["id"], upload(c, third)["id"]]
     real = c.evidence.erase_item
@@ -199,6 +227,26 @@ def test_tombstones_carry_no_personal_data(c):
     sweep(c, POI_DUE)
     tomb = _get(c, TOMBSTONES.name, "northwind", f"poi_image:{image['id']}")
     text = repr(tomb)
-    for personal in ("Jamie", "Doyle", "jamie-doyle", "1990-04-12", "whisky", "Alex Witness", "07700", "Sam Taylor", image["sha256"], offender_of(c, incident)):
+    for personal in (
+        "Jamie",
+        "Doyle",
+        "jamie-doyle",
+        "1990-04-12",
+        "whisky",
+        "Alex Witness",
+        "07700",
+        "Sam Taylor",
+        image["sha256"],
+        offender_of(c, incident),
+    ):
         assert personal not in text
-    assert set(k for k in tomb if not k.startswith("_")) == {"id", "entity_id", "type", "deleted_at", "rule", "schedule_version", "cause", "request_id"}
+    assert set(k for k in tomb if not k.startswith("_")) == {
+        "id",
+        "entity_id",
+        "type",
+        "deleted_at",
+        "rule",
+        "schedule_version",
+        "cause",
+        "request_id",
+    }

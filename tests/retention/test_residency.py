@@ -6,14 +6,28 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.tenancy import OrgKind, Organisation, Store
+from shared.domain.tenancy import Organisation, OrgKind, Store
 from shared.records import ALL
 from shared.services.seed import DEMO_ORGANISATIONS, DEMO_SHARING, DEMO_STORES, seed_directory
 from tests.fixtures_http import make_stamp
 
 API = "/api/v1"
-NSW = Organisation(id="nsw-police", name="NSW Police Force", kind=OrgKind.POLICE_FORCE, home_region="au", idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a21", reference_prefix="NSW")
-KM_STORE = Store(id="km-sydney", organisation_id="koala-mart", name="Koala Mart Sydney", address="1 George St, Sydney", postcode="2000", force_id="nsw-police")
+NSW = Organisation(
+    id="nsw-police",
+    name="NSW Police Force",
+    kind=OrgKind.POLICE_FORCE,
+    home_region="au",
+    idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a21",
+    reference_prefix="NSW",
+)
+KM_STORE = Store(
+    id="km-sydney",
+    organisation_id="koala-mart",
+    name="Koala Mart Sydney",
+    address="1 George St, Sydney",
+    postcode="2000",
+    force_id="nsw-police",
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +35,14 @@ def stamps(tmp_path_factory):
     uk = make_stamp(tmp_path_factory.mktemp("uk"))
     au = make_stamp(tmp_path_factory.mktemp("au"), region="au")
     for s in (uk, au):
-        seed_directory(s.container.records, s.clock, organisations=[*DEMO_ORGANISATIONS, NSW], stores=[*DEMO_STORES, KM_STORE], sharing=DEMO_SHARING, region=s.container.settings.region)
+        seed_directory(
+            s.container.records,
+            s.clock,
+            organisations=[*DEMO_ORGANISATIONS, NSW],
+            stores=[*DEMO_STORES, KM_STORE],
+            sharing=DEMO_SHARING,
+            region=s.container.settings.region,
+        )
     yield uk, au
     uk.container.close()
     au.container.close()
@@ -39,26 +60,53 @@ def snapshot(stamp) -> dict[str, int]:
 
 
 def files_under(stamp) -> set[str]:
-    return {str(p.relative_to(stamp.data_dir)) for p in stamp.data_dir.rglob("*") if p.is_file() and p.suffix not in (".sqlite", ".sqlite-wal", ".sqlite-shm", ".json") and "keys" not in p.parts}
+    return {
+        str(p.relative_to(stamp.data_dir))
+        for p in stamp.data_dir.rglob("*")
+        if p.is_file() and p.suffix not in (".sqlite", ".sqlite-wal", ".sqlite-shm", ".json") and "keys" not in p.parts
+    }
 
 
 def write_everything(stamp, org: str, store: str, investigator: dict[str, str], admin: dict[str, str]) -> str:
     """Each capability's write paths as the organisation's own users would use them."""
     c = stamp.client
-    body = {**stamp.example("IncidentIn"), "store_id": store, "persons": [{"role": "suspect", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}]}
+    body = {
+        **stamp.example("IncidentIn"),
+        "store_id": store,
+        "persons": [{"role": "suspect", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}],
+    }
     r = c.post(f"{API}/incidents", json=body, headers=investigator)
     assert r.status_code == 201, r.text
     incident = r.json()
-    r = c.patch(f"{API}/incidents/{incident['id']}", json={"narrative": "Updated after review"}, headers={**investigator, "If-Match": incident["etag"]})
+    r = c.patch(
+        f"{API}/incidents/{incident['id']}",
+        json={"narrative": "Updated after review"},
+        headers={**investigator, "If-Match": incident["etag"]},
+    )
     assert r.status_code == 200, r.text
     r = c.post(f"{API}/incidents/{incident['id']}/revert", json={"version": 1}, headers={**investigator, "If-Match": r.headers["etag"]})
     assert r.status_code == 200, r.text
-    r = c.post(f"{API}/incidents/{incident['id']}/evidence", content=b"Statement: I saw the man leave without paying.", headers={**investigator, "Content-Type": "text/plain", "X-Filename": "statement.txt"})
+    r = c.post(
+        f"{API}/incidents/{incident['id']}/evidence",
+        content=b"Statement: I saw the man leave without paying.",
+        headers={**investigator, "Content-Type": "text/plain", "X-Filename": "statement.txt"},
+    )
     assert r.status_code == 201, r.text
-    assert c.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=investigator).status_code == 201
-    assert c.delete(f"{API}/incidents/{incident['id']}/legal-hold", params={"reason": "Trial concluded; no appeal"}, headers=investigator).status_code == 200
+    assert (
+        c.post(f"{API}/incidents/{incident['id']}/legal-hold", json=stamp.example("LegalHoldIn"), headers=investigator).status_code == 201
+    )
+    assert (
+        c.delete(
+            f"{API}/incidents/{incident['id']}/legal-hold", params={"reason": "Trial concluded; no appeal"}, headers=investigator
+        ).status_code
+        == 200
+    )
     mine = c.get(f"{API}/retention/schedules/organisation", headers=admin)
-    r = c.put(f"{API}/retention/schedules/organisation", json=stamp.example("OrganisationScheduleIn"), headers={**admin, "If-Match": mine.headers["etag"]})
+    r = c.put(
+        f"{API}/retention/schedules/organisation",
+        json=stamp.example("OrganisationScheduleIn"),
+        headers={**admin, "If-Match": mine.headers["etag"]},
+    )
     assert r.status_code == 200, r.text
     return incident["id"]
 
@@ -78,7 +126,9 @@ def test_each_organisation_data_stays_in_its_home_region(stamps):
     write_everything(uk, "northwind", "nw-plymouth", uk.auth("northwind", "Retailer.Investigator"), uk.auth("northwind", "Retailer.Admin"))
     write_everything(au, "koala-mart", "km-sydney", au.auth("koala-mart", "Retailer.Investigator"), au.auth("koala-mart", "Retailer.Admin"))
     # Subject requests: the platform operator is homed in uk; the request and northwind's task live there.
-    r = uk.client.post(f"{API}/subject-requests", json=uk.example("SubjectRequestIn"), headers=uk.auth("vigil-platform", "Platform.Operator"))
+    r = uk.client.post(
+        f"{API}/subject-requests", json=uk.example("SubjectRequestIn"), headers=uk.auth("vigil-platform", "Platform.Operator")
+    )
     assert r.status_code == 201 and [t["organisation_id"] for t in r.json()["tasks"]] == ["northwind"]
     uk.clock.advance(days=365 * 7)
     au.clock.advance(days=365 * 7)

@@ -57,7 +57,16 @@ def test_tombstones_carry_no_personal_data(c):
     text = repr(tomb)
     for personal in ("Jamie", "Doyle", "1990-04-12", "whisky", "Alex Witness", "07700", "Sam Taylor"):
         assert personal not in text
-    assert set(k for k in tomb if not k.startswith("_")) == {"id", "entity_id", "type", "deleted_at", "rule", "schedule_version", "cause", "request_id"}
+    assert set(k for k in tomb if not k.startswith("_")) == {
+        "id",
+        "entity_id",
+        "type",
+        "deleted_at",
+        "rule",
+        "schedule_version",
+        "cause",
+        "request_id",
+    }
 
 
 def test_hold_stops_deletion_and_release_resumes_it(c):
@@ -78,9 +87,13 @@ def test_hold_stops_deletion_and_release_resumes_it(c):
 
 def test_officer_of_the_force_dispatched_to_may_hold(c):
     incident = report(c)
-    officer = Principal(user_id="dc-1", organisation_id="devon-and-cornwall", organisation_kind=OrgKind.POLICE_FORCE, roles=frozenset({Role.POLICE_OFFICER}))
+    officer = Principal(
+        user_id="dc-1", organisation_id="devon-and-cornwall", organisation_kind=OrgKind.POLICE_FORCE, roles=frozenset({Role.POLICE_OFFICER})
+    )
     with c.records.unit_of_work() as uow:
-        uow.insert(ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident, "owner_org": "northwind", "incident_id": incident, "reason": "d2p"})
+        uow.insert(
+            ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident, "owner_org": "northwind", "incident_id": incident, "reason": "d2p"}
+        )
     c.retention.place_hold(officer, incident, "Suspect charged; evidence needed for trial")
     assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 0
     # The retailer cannot release the force's hold: it has none of its own.
@@ -96,7 +109,18 @@ def test_officer_of_the_force_dispatched_to_may_hold(c):
 def test_police_case_keeps_the_incident_for_the_longer_period(c):
     incident = report(c)
     with c.records.unit_of_work() as uow:
-        uow.insert(DISPATCHES.name, "northwind", {"id": "d-1", "incident_id": incident, "force_id": "devon-and-cornwall", "status": "acknowledged", "crime_reference": "DC/12345/26", "acknowledged_at": "2026-11-21T09:00:00.000000+00:00"})
+        uow.insert(
+            DISPATCHES.name,
+            "northwind",
+            {
+                "id": "d-1",
+                "incident_id": incident,
+                "force_id": "devon-and-cornwall",
+                "status": "acknowledged",
+                "crime_reference": "DC/12345/26",
+                "acknowledged_at": "2026-11-21T09:00:00.000000+00:00",
+            },
+        )
     first = c.retention.sweep(SIX_YEARS_LATER)
     assert first.counts["incidents_deleted"] == 0 and first.counts["moved_to_police_case"] == 1
     assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=365 * 3)).counts["incidents_deleted"] == 0
@@ -147,8 +171,14 @@ def test_shorter_organisation_period_applies_at_the_next_sweep(c):
     from shared.domain.retention import OrganisationScheduleIn
 
     incident = report(c)
-    admin = Principal(user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
-    c.retention.set_organisation_schedule(admin, OrganisationScheduleIn(overrides={"incident": 36}, reason="Board decision: three years"), c.retention.organisation_schedule(admin)[1])
+    admin = Principal(
+        user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
+    )
+    c.retention.set_organisation_schedule(
+        admin,
+        OrganisationScheduleIn(overrides={"incident": 36}, reason="Board decision: three years"),
+        c.retention.organisation_schedule(admin)[1],
+    )
     three_years = OCCURRED.replace(year=2029)
     assert c.retention.sweep(three_years - timedelta(seconds=1)).counts["incidents_deleted"] == 0
     assert c.retention.sweep(three_years).counts["incidents_deleted"] == 1

@@ -19,8 +19,22 @@ def test_an_organisation_lists_its_tombstones_and_no_one_elses(stamp):
     [stone] = [t for t in page.json()["items"] if t["type"] == "incident"]
     assert stone["rule"] and stone["schedule_version"] and stone["deleted_at"]
     # Nothing personal: the fields of a tombstone are ids, type, times and the rule.
-    assert set(stone) <= {"id", "entity_id", "type", "deleted_at", "rule", "schedule_version", "cause", "request_id", "count", "first_seq", "last_seq"}
-    only = stamp.client.get(f"{API}/retention/tombstones", params={"type": "incident", "from": stone["deleted_at"]}, headers=admin).json()["items"]
+    assert set(stone) <= {
+        "id",
+        "entity_id",
+        "type",
+        "deleted_at",
+        "rule",
+        "schedule_version",
+        "cause",
+        "request_id",
+        "count",
+        "first_seq",
+        "last_seq",
+    }
+    only = stamp.client.get(f"{API}/retention/tombstones", params={"type": "incident", "from": stone["deleted_at"]}, headers=admin).json()[
+        "items"
+    ]
     assert [t["id"] for t in only] == [stone["id"]]
     assert stamp.client.get(f"{API}/retention/tombstones", params={"to": stone["deleted_at"]}, headers=admin).json()["items"] == []
     other = stamp.client.get(f"{API}/retention/tombstones", headers=stamp.auth("contoso", "Retailer.Admin"))

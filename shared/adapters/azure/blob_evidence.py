@@ -69,7 +69,9 @@ class _BlobWriter:
             kwargs["immutability_policy"] = ImmutabilityPolicy(expiry_time=self._retention_until, policy_mode=self._store.policy_mode)
             kwargs["legal_hold"] = self._legal_hold
         try:
-            self._blob.commit_block_list([BlobBlock(block_id=b) for b in self._blocks], content_settings=ContentSettings(content_type=self._content_type), **kwargs)
+            self._blob.commit_block_list(
+                [BlobBlock(block_id=b) for b in self._blocks], content_settings=ContentSettings(content_type=self._content_type), **kwargs
+            )
         except (ResourceExistsError, ResourceModifiedError) as exc:
             raise Conflict(f"Evidence object {self._key} already exists and cannot be overwritten.") from exc
 
@@ -184,7 +186,9 @@ class AzureBlobEvidenceStore:
     @staticmethod
     def _protected(key: str, exc: HttpResponseError) -> Exception:
         if exc.status_code == 409:
-            return Conflict(f"Evidence object {key} is protected by its immutability policy or a legal hold and cannot be deleted yet ({exc.error_code}).")
+            return Conflict(
+                f"Evidence object {key} is protected by its immutability policy or a legal hold and cannot be deleted yet ({exc.error_code})."
+            )
         return exc
 
     # ---- resumable staging (append blobs) -----------------------------------------

@@ -181,7 +181,7 @@ def _cosmos_id(id_: str) -> str:
 
 def _domain_id(cosmos_id: str) -> str:
     if cosmos_id.startswith(_ID_MARK):
-        raw = cosmos_id[len(_ID_MARK):]
+        raw = cosmos_id[len(_ID_MARK) :]
         return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     return cosmos_id
 
@@ -488,7 +488,11 @@ class CosmosRecordStore:
                     body = self.item(coll, tenant, {"id": name, "value": value}, _new_etag())
                     container.replace_item(raw["id"], body, etag=raw["_etag"], match_condition=MatchConditions.IfNotModified)
                     return value
-            except (exceptions.CosmosResourceExistsError, exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceNotFoundError):
+            except (
+                exceptions.CosmosResourceExistsError,
+                exceptions.CosmosAccessConditionFailedError,
+                exceptions.CosmosResourceNotFoundError,
+            ):
                 _backoff(attempt)
         raise Unavailable(f"The sequence {name} is too busy; try again.")
 
@@ -792,11 +796,34 @@ class CosmosUnitOfWork:
         if state.pk is not None and state.pk != body["pk"]:
             # The bucket changed: the item moves to another logical partition.
             prior = None if state.pending else state.raw
-            self._ops.append(_Op("delete", coll, tenant, doc["id"], state.pk, expect=expect, conditional=if_match is not None, prior=prior, prior_known=not state.pending))
+            self._ops.append(
+                _Op(
+                    "delete",
+                    coll,
+                    tenant,
+                    doc["id"],
+                    state.pk,
+                    expect=expect,
+                    conditional=if_match is not None,
+                    prior=prior,
+                    prior_known=not state.pending,
+                )
+            )
             self._ops.append(_Op("create", coll, tenant, doc["id"], body["pk"], body, prior_known=True))
         else:
-                self._ops.append(
-                _Op("replace", coll, tenant, doc["id"], body["pk"], body, expect=expect, conditional=if_match is not None, prior=None if state.pending else state.raw, prior_known=not state.pending)
+            self._ops.append(
+                _Op(
+                    "replace",
+                    coll,
+                    tenant,
+                    doc["id"],
+                    body["pk"],
+                    body,
+                    expect=expect,
+                    conditional=if_match is not None,
+                    prior=None if state.pending else state.raw,
+                    prior_known=not state.pending,
+                )
             )
         self._buffer(coll, tenant, doc["id"], body, state)
         return etag
@@ -949,7 +976,9 @@ class CosmosUnitOfWork:
             links.extend(self._append_group(self._store.collection(name), tenant, chain, group, undo))
         return links
 
-    def _append_group(self, coll: Collection, tenant: str, chain: str, group: list[_Append], undo: list[Callable[[], None]]) -> list[ChainLink]:
+    def _append_group(
+        self, coll: Collection, tenant: str, chain: str, group: list[_Append], undo: list[Callable[[], None]]
+    ) -> list[ChainLink]:
         """Read the head, create the entries, move the head with If-Match; on a race, retry."""
         store = self._store
         heads_coll = store.collection(CHAIN_HEADS.name)
@@ -1010,7 +1039,9 @@ def _drop(entries: Any, created: Sequence[tuple[str, str]]) -> None:
         _quiet(entries.delete_item, cid, partition_key=pk)
 
 
-def _undo_append(heads: Any, entries: Any, head: dict[str, Any] | None, new_head: dict[str, Any], moved_to: str, created: Sequence[tuple[str, str]]) -> None:
+def _undo_append(
+    heads: Any, entries: Any, head: dict[str, Any] | None, new_head: dict[str, Any], moved_to: str, created: Sequence[tuple[str, str]]
+) -> None:
     """Put the chain head back (only if nobody appended since), then drop the entries."""
     try:
         if head is None:

@@ -8,7 +8,6 @@ work; every other 4xx (an invalid address, a malformed message) is permanent.
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 from typing import Any
 
@@ -58,7 +57,7 @@ class SendGridMail:
             if status >= 500 or status in TRANSIENT_4XX or status == 0:
                 raise TransientMailError(f"SendGrid answered {status}: {reason}") from None
             raise PermanentMailError(f"SendGrid refused the message ({status}): {reason}") from None
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             raise TransientMailError(f"SendGrid timed out: {exc}") from None
         except urllib.error.URLError as exc:
             raise TransientMailError(f"SendGrid unreachable: {exc.reason}") from None

@@ -22,7 +22,9 @@ from shared.ports import QueueMessage
 
 
 class ServiceBusQueue:
-    def __init__(self, client: Any, *, queue_names: dict[str, str] | None = None, max_deliveries: int = 10, clock=lambda: datetime.now(UTC)):
+    def __init__(
+        self, client: Any, *, queue_names: dict[str, str] | None = None, max_deliveries: int = 10, clock=lambda: datetime.now(UTC)
+    ):
         self._client = client
         self._names = queue_names or dict(QUEUES)
         self.max_deliveries = max_deliveries
@@ -75,7 +77,11 @@ class ServiceBusQueue:
                 body = json.loads(b"".join(m.body) if not isinstance(m.body, (bytes, str)) else m.body)
             except ValueError:
                 body = {"_unreadable": True}
-            out.append(QueueMessage(queue=queue, message_id=str(m.message_id), body=body, delivery_count=int(m.delivery_count or 0) + 1, receipt=receipt))
+            out.append(
+                QueueMessage(
+                    queue=queue, message_id=str(m.message_id), body=body, delivery_count=int(m.delivery_count or 0) + 1, receipt=receipt
+                )
+            )
         return out
 
     def _take(self, message: QueueMessage):
@@ -99,7 +105,9 @@ class ServiceBusQueue:
         receiver = self._receiver(message.queue)
         if delay_seconds > 0:
             # A distinct id: the original is still inside the duplicate-detection window.
-            self.send(message.queue, message.body, message_id=f"{message.message_id}#retry{message.delivery_count}", delay_seconds=delay_seconds)
+            self.send(
+                message.queue, message.body, message_id=f"{message.message_id}#retry{message.delivery_count}", delay_seconds=delay_seconds
+            )
             receiver.complete_message(m)
         else:
             receiver.abandon_message(m)
@@ -110,7 +118,9 @@ class ServiceBusQueue:
             self._receiver(message.queue).dead_letter_message(m, reason=reason[:200], error_description=reason[:1000])
 
     def _dlq_receiver(self, queue: str):
-        return self._client.get_queue_receiver(self._name(queue), sub_queue=ServiceBusSubQueue.DEAD_LETTER, receive_mode=ServiceBusReceiveMode.PEEK_LOCK)
+        return self._client.get_queue_receiver(
+            self._name(queue), sub_queue=ServiceBusSubQueue.DEAD_LETTER, receive_mode=ServiceBusReceiveMode.PEEK_LOCK
+        )
 
     def dead_letters(self, queue: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Peek the dead-letter queue (nothing is locked or removed)."""
@@ -122,7 +132,15 @@ class ServiceBusQueue:
                 body = json.loads(str(m))
             except ValueError:
                 body = None
-            out.append({"message_id": m.message_id, "body": body, "delivery_count": m.delivery_count, "reason": m.dead_letter_reason, "enqueued_at": m.enqueued_time_utc.isoformat() if m.enqueued_time_utc else None})
+            out.append(
+                {
+                    "message_id": m.message_id,
+                    "body": body,
+                    "delivery_count": m.delivery_count,
+                    "reason": m.dead_letter_reason,
+                    "enqueued_at": m.enqueued_time_utc.isoformat() if m.enqueued_time_utc else None,
+                }
+            )
         return out
 
     def replay_dead_letters(self, queue: str, *, message_ids: Sequence[str] | None = None) -> int:

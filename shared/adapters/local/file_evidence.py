@@ -95,7 +95,11 @@ class FileEvidenceStore:
 
     def writer(self, key: str, *, content_type: str, retention_until: datetime, legal_hold: bool) -> _FileWriter:
         _check_key(key)
-        return _FileWriter(self, key, {"content_type": content_type, "retention_until": retention_until.astimezone(UTC).isoformat(), "legal_hold": legal_hold})
+        return _FileWriter(
+            self,
+            key,
+            {"content_type": content_type, "retention_until": retention_until.astimezone(UTC).isoformat(), "legal_hold": legal_hold},
+        )
 
     def open(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         path = self._object(key)

@@ -40,9 +40,18 @@ class LocalSigningKeys:
         tmp.replace(self.jwks_path)
         return self
 
-    def mint(self, claims: dict[str, Any], *, issuer: str, audience: str, lifetime: timedelta = timedelta(hours=8), now: datetime | None = None) -> str:
+    def mint(
+        self, claims: dict[str, Any], *, issuer: str, audience: str, lifetime: timedelta = timedelta(hours=8), now: datetime | None = None
+    ) -> str:
         self.ensure()
         now = now or datetime.now(UTC)
         kid = json.loads(self.jwks_path.read_text())["keys"][0]["kid"]
-        body = {"iss": issuer, "aud": audience, "iat": int(now.timestamp()), "nbf": int(now.timestamp()), "exp": int((now + lifetime).timestamp()), **claims}
+        body = {
+            "iss": issuer,
+            "aud": audience,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+            **claims,
+        }
         return jwt.encode(body, self.private_path.read_bytes(), algorithm="RS256", headers={"kid": kid})

@@ -81,12 +81,16 @@ class SqliteQueue:
                     "UPDATE messages SET visible_at=?, delivery_count=?, receipt=? WHERE queue=? AND message_id=?",
                     (now + visibility_seconds, count + 1, receipt, queue, message_id),
                 )
-                out.append(QueueMessage(queue=queue, message_id=message_id, body=json.loads(body), delivery_count=count + 1, receipt=receipt))
+                out.append(
+                    QueueMessage(queue=queue, message_id=message_id, body=json.loads(body), delivery_count=count + 1, receipt=receipt)
+                )
         return out
 
     def complete(self, message: QueueMessage) -> None:
         with self._tx() as conn:
-            conn.execute("DELETE FROM messages WHERE queue=? AND message_id=? AND receipt=?", (message.queue, message.message_id, message.receipt))
+            conn.execute(
+                "DELETE FROM messages WHERE queue=? AND message_id=? AND receipt=?", (message.queue, message.message_id, message.receipt)
+            )
 
     def abandon(self, message: QueueMessage, *, delay_seconds: float = 0) -> None:
         if message.delivery_count >= self.max_deliveries:
@@ -106,16 +110,23 @@ class SqliteQueue:
             )
 
     def dead_letters(self, queue: str, *, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._conn().execute(
-            "SELECT message_id, body, delivery_count, dead_reason, enqueued_at FROM messages WHERE queue=? AND dead=1 ORDER BY enqueued_at LIMIT ?",
-            (queue, limit),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT message_id, body, delivery_count, dead_reason, enqueued_at FROM messages WHERE queue=? AND dead=1 ORDER BY enqueued_at LIMIT ?",
+                (queue, limit),
+            )
+            .fetchall()
+        )
         return [{"message_id": m, "body": json.loads(b), "delivery_count": c, "reason": r, "enqueued_at": e} for m, b, c, r, e in rows]
 
     def replay_dead_letters(self, queue: str, *, message_ids: Sequence[str] | None = None) -> int:
         with self._tx() as conn:
             if message_ids is None:
-                cur = conn.execute("UPDATE messages SET dead=0, dead_reason=NULL, delivery_count=0, visible_at=? WHERE queue=? AND dead=1", (self._clock(), queue))
+                cur = conn.execute(
+                    "UPDATE messages SET dead=0, dead_reason=NULL, delivery_count=0, visible_at=? WHERE queue=? AND dead=1",
+                    (self._clock(), queue),
+                )
             else:
                 cur = conn.executemany(
                     "UPDATE messages SET dead=0, dead_reason=NULL, delivery_count=0, visible_at=? WHERE queue=? AND dead=1 AND message_id=?",

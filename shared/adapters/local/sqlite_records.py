@@ -167,7 +167,9 @@ class SqliteRecordStore:
                 for stmt in stmts[1:]:
                     conn.execute(stmt)
         self._stop = threading.Event()
-        self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(checkpoint_seconds,), name="sqlite-checkpoint", daemon=True)
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, args=(checkpoint_seconds,), name="sqlite-checkpoint", daemon=True
+        )
         self._checkpointer.start()
 
     @contextmanager
@@ -399,7 +401,9 @@ class SqliteUnitOfWork:
                 self._conn.execute(f"DELETE FROM {lt} WHERE tenant=? AND id IN (?) ", (tenant, doc["id"]))
             values = {str(_scalar(v)) for v in (doc.get(f) or [])}
             if values:
-                self._conn.executemany(f"INSERT OR IGNORE INTO {lt} (tenant, value, id) VALUES (?,?,?)", [(tenant, v, doc["id"]) for v in values])
+                self._conn.executemany(
+                    f"INSERT OR IGNORE INTO {lt} (tenant, value, id) VALUES (?,?,?)", [(tenant, v, doc["id"]) for v in values]
+                )
 
     def _check_writable(self) -> None:
         if self._read_only:
@@ -412,7 +416,9 @@ class SqliteUnitOfWork:
         cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
         try:
-            self._conn.execute(f"INSERT INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag))
+            self._conn.execute(
+                f"INSERT INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag)
+            )
         except sqlite3.IntegrityError as exc:
             raise Conflict(f"{collection} {doc['id']} already exists") from exc
         self._write_lists(coll, tenant, doc, replace=False)
@@ -446,7 +452,9 @@ class SqliteUnitOfWork:
             ids = [d["id"] for d in unique]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                rows = self._conn.execute(f"SELECT id, etag FROM {_table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk))
+                rows = self._conn.execute(
+                    f"SELECT id, etag FROM {_table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk)
+                )
                 fresh_ids.update(i for i, etag in rows if etag.startswith(base))
         inserted: list[bool] = []
         fresh: list[dict[str, Any]] = []
@@ -484,7 +492,10 @@ class SqliteUnitOfWork:
         etag = _etag()
         cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
-        self._conn.execute(f"INSERT OR REPLACE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag))
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})",
+            self._row(coll, tenant, doc, etag),
+        )
         self._write_lists(coll, tenant, doc, replace=True)
         return etag
 
