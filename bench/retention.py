@@ -89,7 +89,7 @@ def build(container: Container, count: int, due: int, chunk: int = 20_000) -> fl
 
 
 def sweep(container: Container, as_of: datetime) -> tuple[float, dict[str, int]]:
-    container._clock.current = as_of
+    container.clock.current = as_of
     start = time.perf_counter()
     report = container.retention.sweep(as_of)
     return time.perf_counter() - start, report.counts

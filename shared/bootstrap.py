@@ -11,21 +11,46 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from shared.ports import Clock, RecordStore, TokenVerifier
+from shared.ports import Clock, EvidenceBlobStore, MailSender, MessageQueue, RecordStore, TokenVerifier, WebhookSender
 from shared.settings import Settings, get_settings
 
 
 class Container:
-    def __init__(self, settings: Settings | None = None, *, clock: Clock | None = None):
+    """Builds each adapter and service once, on first use.
+
+    Adapters given as arguments are used as they are (a test passes fakes: a fixed
+    clock, an in-memory mail sender); the others are built from settings.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        records: RecordStore | None = None,
+        queue: MessageQueue | None = None,
+        mail: MailSender | None = None,
+        evidence_blobs: EvidenceBlobStore | None = None,
+        webhooks: WebhookSender | None = None,
+        token_verifier: TokenVerifier | None = None,
+    ):
         self.settings = settings or get_settings()
-        self._clock = clock
         self._lock = threading.RLock()
+        given = {
+            "clock": clock,
+            "records": records,
+            "queue": queue,
+            "mail": mail,
+            "evidence_blobs": evidence_blobs,
+            "webhooks": webhooks,
+            "token_verifier": token_verifier,
+        }
+        # A cached_property whose value is already in the instance is never computed.
+        self.__dict__.update({name: adapter for name, adapter in given.items() if adapter is not None})
 
     # ---- adapters --------------------------------------------------------------
     @cached_property
     def clock(self) -> Clock:
-        if self._clock is not None:
-            return self._clock
         from shared.adapters.clock import SystemClock
 
         return SystemClock()
@@ -46,7 +71,7 @@ class Container:
         return CosmosRecordStore.from_settings(s, clock=self.clock)
 
     @cached_property
-    def queue(self):
+    def queue(self) -> MessageQueue:
         """Message queues: SQLite locally, Service Bus in Azure."""
         s = self.settings
         if s.backend == "local":
@@ -90,13 +115,16 @@ class Container:
     def incidents(self):
         from shared.services.incidents import IncidentService
 
-        service = IncidentService(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit)
-        # Retention keeps its index (due dates, named persons) in the incident's own unit of work.
-        service.hooks.append(self.retention.on_incident)
-        # D2P eligibility (and automatic sending) in the same unit of work as the change.
-        service.hooks.append(lambda uow, principal, incident, change: self.d2p.hook(uow, principal, incident, change))
-        service.extra_views.append(lambda uow, principal, incident: self.d2p.view(uow, principal, incident))
-        return service
+        return IncidentService(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, bus=self.bus)
+
+    @cached_property
+    def bus(self):
+        """Domain events to the handlers in shared/services/handlers.py, which reach their
+        capabilities through this container."""
+        from shared.services.handlers import HANDLERS
+        from shared.services.messagebus import MessageBus
+
+        return MessageBus(services=self, handlers=HANDLERS)
 
     @cached_property
     def retention(self):
@@ -121,14 +149,8 @@ class Container:
             defaults=defaults,
             bounds=s.retention_bounds_months,
             batch=s.retention_sweep_batch,
-            locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
-            # Evidence goes with its incident and follows its holds (the blob legal-hold flag in Azure).
-            erasers=[lambda uow, org, incident_id, rule: self.evidence.erase_for_incident(uow, org, incident_id, rule)],
-            hold_listeners=[
-                lambda uow, p, org, incident_id, held, reason: self.evidence.set_legal_hold(uow, p, org, incident_id, held, reason)
-            ],
-            # Person-of-interest images go ahead of their incidents through the locker.
-            images=lambda: self.evidence,
+            incidents=self.incidents,
+            bus=self.bus,
         )
 
     @cached_property
@@ -186,7 +208,7 @@ class Container:
             audit=self.audit,
             queue=self.queue,
             mail=self.mail,
-            locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
+            incidents=self.incidents,
             region_base_url=s.region_base_urls.get(s.region, ""),
             mail_from=s.d2p_mail_from,
             max_deliveries=s.d2p_max_deliveries,
@@ -198,17 +220,9 @@ class Container:
     @cached_property
     def outbox(self):
         """Messages written with the change that owes them, relayed to their queues."""
-        from shared.services.d2p import QUEUE as D2P_QUEUE
         from shared.services.outbox import Outbox
 
-        # D2P records that a dispatch is enqueued; looked up when a message moves, so the
-        # relay timer does not build the D2P service until it has a dispatch to move.
-        return Outbox(
-            records=self.records,
-            queue=self.queue,
-            clock=self.clock,
-            after_relay={D2P_QUEUE: lambda uow, message: self.d2p.mark_enqueued(uow, message)},
-        )
+        return Outbox(records=self.records, queue=self.queue, clock=self.clock, bus=self.bus)
 
     @cached_property
     def evidence_blobs(self):
@@ -233,7 +247,8 @@ class Container:
             incidents=self.incidents,
             audit=self.audit,
             limits=EvidenceLimits.from_settings(self.settings),
-            terms=lambda uow, org, incident, received_at, kind: self.retention.evidence_terms(uow, org, incident, received_at, kind),
+            retention=self.retention,
+            bus=self.bus,
         )
 
     @cached_property

@@ -929,3 +929,17 @@ class AnprService:
 
 def _unquote(etag: str) -> str:
     return etag.strip().removeprefix("W/").strip('"')
+
+
+def erase_hits_for_incident(uow: UnitOfWork, org: str, incident_id: str) -> int:
+    """ANPR hits are kept with the incidents they link: a hit linked to this incident
+    only goes with it; one linked to others too just loses the link."""
+    removed = 0
+    for hit in list(iterate_all(uow, ANPR_HITS.name, [org], [Where("incident_ids", "contains", incident_id)])):
+        others = [i for i in hit.get("incident_ids", []) if i != incident_id]
+        if others:
+            body = {k: v for k, v in hit.items() if not k.startswith("_")}
+            uow.replace(ANPR_HITS.name, org, {**body, "incident_ids": others}, if_match=hit["_etag"])
+        else:
+            removed += uow.delete(ANPR_HITS.name, org, hit["id"])
+    return removed

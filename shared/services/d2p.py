@@ -14,7 +14,6 @@ import base64
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +61,8 @@ from shared.records import (
 )
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
+from shared.services.incidents import IncidentService
+from shared.services.outbox import Outbox
 
 log = logging.getLogger("vigil.d2p")
 
@@ -86,13 +87,13 @@ class D2PService:
     audit: AuditTrail
     queue: MessageQueue
     mail: MailSender
-    locate: Callable[[UnitOfWork, Principal, str], Any]
+    incidents: IncidentService  # reports are found with the same 404 rule as every other read
     region_base_url: str
     mail_from: str = "d2p@vigil.example.net"
     max_deliveries: int = 10
     webhook_public_key: str = ""
     webhook_max_age_seconds: int = 300
-    outbox: Any = None  # shared.services.outbox.Outbox: dispatch messages are written with their change
+    outbox: Outbox | None = None  # dispatch messages are written with their change
 
     # ---- force rules ---------------------------------------------------------------
     def _own_force(self, principal: Principal, force_id: str) -> None:
@@ -248,7 +249,7 @@ class D2PService:
     def eligibility(self, principal: Principal, incident_id: str) -> dict[str, Any]:
         """Every rule with pass/fail and a sentence, the dispatch with its history, and outcomes."""
         with self.records.unit_of_work() as uow:
-            loc = self.locate(uow, principal, incident_id)
+            loc = self.incidents.locate(uow, principal, incident_id)
             incident = loc.doc
             ev = self.evaluate_in(uow, incident)
             dispatches = uow.query(DISPATCHES.name, [loc.owner_org], [Where("incident_id", "eq", incident_id)], limit=20).items
@@ -274,7 +275,7 @@ class D2PService:
         existing one (never a second dispatch of one incident to one force); 422 with the
         failed rules when ineligible, evaluated against the rules in force now."""
         with self.records.unit_of_work() as uow:
-            loc = self.locate(uow, principal, incident_id)
+            loc = self.incidents.locate(uow, principal, incident_id)
             incident = loc.doc
             ev = self.evaluate_in(uow, incident)
             self._record_evaluation(uow, incident, ev, "send")
@@ -592,7 +593,7 @@ class D2PService:
     def record_outcome(self, principal: Principal, incident_id: str, body: OutcomeIn) -> dict[str, Any]:
         """A Home Office outcome code from the force, kept with every earlier one."""
         with self.records.unit_of_work() as uow:
-            loc = self.locate(uow, principal, incident_id)
+            loc = self.incidents.locate(uow, principal, incident_id)
             force = principal.organisation_id
             dispatch = uow.get(DISPATCHES.name, loc.owner_org, dispatch_id(incident_id, force))
             now = to_iso(self.clock.now())

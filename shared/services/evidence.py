@@ -16,15 +16,16 @@ import logging
 import re
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.domain import imaging
 from shared.domain.audit import AuditAction
 from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
+from shared.domain.events import EvidenceAdded
 from shared.domain.evidence import (
     ALLOWED,
     DEFAULT_KIND,
@@ -54,6 +55,10 @@ from shared.ports import Clock, EvidenceBlobStore, EvidenceWriter, JobReport, Re
 from shared.records import CHAIN_HEADS, CUSTODY, EVIDENCE, EVIDENCE_ALERTS, EVIDENCE_UPLOADS
 from shared.services.audit import AuditTrail
 from shared.services.incidents import IncidentService, Located
+from shared.services.messagebus import MessageBus
+
+if TYPE_CHECKING:  # retention imports this module for `suspect_images`
+    from shared.services.retention import RetentionService
 
 log = logging.getLogger("vigil.evidence")
 
@@ -117,12 +122,6 @@ class Package:
     body: Iterator[bytes]
 
 
-# (uow, owner organisation, incident, received at, kind) -> (immutable until, starts under legal hold).
-# Retention owns both answers: the period comes from the organisation's schedule (a
-# suspect image's from the person-of-interest period when that is shorter).
-EvidenceTerms = Callable[[UnitOfWork, str, dict[str, Any], datetime, str | None], tuple[datetime, bool]]
-
-
 @dataclass
 class EvidenceLimits:
     max_bytes: int
@@ -152,9 +151,13 @@ class EvidenceService:
         incidents: IncidentService,
         audit: AuditTrail,
         limits: EvidenceLimits,
-        terms: EvidenceTerms,
+        retention: RetentionService,
+        bus: MessageBus,
     ):
-        self.terms = terms
+        # Retention answers how long a new file stays immutable and whether it starts held
+        # (`evidence_terms`); the locker never decides a period itself.
+        self.retention = retention
+        self.bus = bus
         self.records = records
         self.blobs = blobs
         self.clock = clock
@@ -187,7 +190,7 @@ class EvidenceService:
         received_at = self.clock.now()
         with self.records.unit_of_work() as uow:
             loc = self.incidents.locate(uow, principal, incident_id)
-            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, received_at, kind.value if kind else None)
+            retention_until, held = self.retention.evidence_terms(uow, loc.owner_org, loc.doc, received_at, kind.value if kind else None)
         evidence_id = new_evidence_id(loc.owner_org)
         writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
         try:
@@ -339,7 +342,7 @@ class EvidenceService:
         }
         with self.records.unit_of_work() as uow:
             # Asked again at commit: a hold placed while the bytes arrived must still apply.
-            held = self.terms(uow, loc.owner_org, loc.doc, now, None)[1]
+            held = self.retention.evidence_terms(uow, loc.owner_org, loc.doc, now, None)[1]
             doc["legal_hold"] = held
             uow.insert(EVIDENCE.name, loc.owner_org, doc)
             self._custody(
@@ -371,8 +374,7 @@ class EvidenceService:
                 fields=["content"],
                 subjects=[loc.doc["id"]],
             )
-            for hook in self.incidents.hooks:
-                hook(uow, principal, loc.doc, "evidence_added")
+            self.bus.publish(uow, EvidenceAdded(principal=principal, incident=loc.doc, evidence_id=evidence_id))
             writer.commit()
         if held:
             self.blobs.set_legal_hold(evidence_id, True)
@@ -496,7 +498,7 @@ class EvidenceService:
                 if item is not None:
                     return public(item)
             loc = self.incidents.locate(uow, principal, session["incident_id"])
-            retention_until, held = self.terms(uow, loc.owner_org, loc.doc, self.clock.now(), session.get("kind"))
+            retention_until, held = self.retention.evidence_terms(uow, loc.owner_org, loc.doc, self.clock.now(), session.get("kind"))
         staged = self.blobs.staged_size(upload_id)
         if staged != session["size"]:
             raise Conflict(
@@ -1065,11 +1067,6 @@ class EvidenceService:
             uow.delete(EVIDENCE_UPLOADS.name, owner_org, session["id"])
         return erased
 
-    def suspect_images(self, uow: UnitOfWork, owner_org: str, incident_id: str) -> list[dict[str, Any]]:
-        """The incident's items of kind `suspect_image` (redacted copies keep the kind), as stored."""
-        items = iterate_all(uow, EVIDENCE.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)
-        return sorted((d for d in items if d.get("kind") == EvidenceKind.SUSPECT_IMAGE.value), key=lambda d: (d["created_at"], d["id"]))
-
     def erase_item(self, uow: UnitOfWork, owner_org: str, item: dict[str, Any], rule: str, *, custody_event: bool = True) -> None:
         """Delete one item ahead of its incident (a person-of-interest image): its bytes
         (refused with Conflict while a legal hold or immutability period protects them) and
@@ -1236,3 +1233,9 @@ The manifest's own SHA-256 (in <code>manifest.sha256</code>) is recorded as an "
 <h2>Chain of custody</h2>{custody}
 </body></html>
 """
+
+
+def suspect_images(uow: UnitOfWork, owner_org: str, incident_id: str) -> list[dict[str, Any]]:
+    """The incident's items of kind `suspect_image` (redacted copies keep the kind), as stored."""
+    items = iterate_all(uow, EVIDENCE.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)
+    return sorted((d for d in items if d.get("kind") == EvidenceKind.SUSPECT_IMAGE.value), key=lambda d: (d["created_at"], d["id"]))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionRequired
+from shared.domain.events import IncidentChanged, IncidentRecorded, IncidentViewed
 from shared.domain.incidents import (
     EDITABLE_FIELDS,
     IncidentIn,
@@ -26,20 +26,11 @@ from shared.records import ACCESS_GRANTS, INCIDENT_VERSIONS, INCIDENTS
 from shared.services import idempotency
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
+from shared.services.messagebus import MessageBus
 
 READERS = (Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST)
 REPORTERS = (Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR)
 EDITORS = (Role.RETAILER_INVESTIGATOR,)
-
-
-class IncidentHook(Protocol):
-    """Called inside the unit of work after an incident is created or changed.
-
-    Returns extra fields for the answer (e.g. D2P eligibility). Runs in the same
-    transaction, so whatever it writes (an outbox message) lands with the change.
-    """
-
-    def __call__(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], change: str) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -68,8 +59,8 @@ class IncidentService:
     clock: Clock
     directory: Directory
     audit: AuditTrail
-    hooks: list[IncidentHook] = field(default_factory=list)
-    extra_views: list[Callable[[UnitOfWork, Principal, dict[str, Any]], dict[str, Any]]] = field(default_factory=list)
+    # What follows from a report or a change (retention index, D2P) is in the handler table.
+    bus: MessageBus
 
     # ---- create --------------------------------------------------------------
     def report(self, principal: Principal, body: IncidentIn, idempotency_key: str | None) -> idempotency.StoredAnswer:
@@ -134,7 +125,7 @@ class IncidentService:
                 entity=f"incident/{incident_id}",
                 fields=list(data.keys()),
             )
-            extras = self._run_hooks(uow, principal, doc, "created")
+            extras = self.bus.gather(uow, IncidentRecorded(principal=principal, incident=doc))
             answer = idempotency.StoredAnswer(
                 status=201,
                 body=self._present(doc, etag, extras),
@@ -149,9 +140,7 @@ class IncidentService:
         with self.records.unit_of_work() as uow:
             loc = self.locate(uow, principal, incident_id)
             self._audit_read(uow, principal, loc, purpose, "incident.read")
-            extras = {}
-            for view in self.extra_views:
-                extras.update(view(uow, principal, loc.doc))
+            extras = self.bus.gather(uow, IncidentViewed(principal=principal, incident=loc.doc))
             return self._present(self._shape(loc), loc.doc["_etag"], extras), loc.doc["_etag"]
 
     def locate(self, uow: UnitOfWork, principal: Principal, incident_id: str) -> Located:
@@ -350,7 +339,7 @@ class IncidentService:
             entity=f"incident/{doc['id']}",
             fields=fields,
         )
-        extras = self._run_hooks(uow, principal, doc, "changed")
+        extras = self.bus.gather(uow, IncidentChanged(principal=principal, incident=doc))
         return self._present(doc, etag, extras), etag
 
     def _snapshot(self, uow: UnitOfWork, principal: Principal, doc: dict[str, Any], note: str) -> None:
@@ -367,12 +356,6 @@ class IncidentService:
                 "snapshot": {k: doc.get(k) for k in EDITABLE_FIELDS},
             },
         )
-
-    def _run_hooks(self, uow: UnitOfWork, principal: Principal, doc: dict[str, Any], change: str) -> dict[str, Any]:
-        extras: dict[str, Any] = {}
-        for hook in self.hooks:
-            extras.update(hook(uow, principal, doc, change) or {})
-        return extras
 
     def _check_offenders(self, uow: UnitOfWork, org: str, data: dict[str, Any]) -> None:
         known: set[str] = set()

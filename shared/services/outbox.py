@@ -8,19 +8,18 @@ of the same message a duplicate the queue drops.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.domain.clock import to_iso
+from shared.domain.events import MessageRelayed
 from shared.ports import Clock, JobReport, MessageQueue, RecordStore, UnitOfWork, Where
 from shared.records import OUTBOX
+from shared.services.messagebus import MessageBus
 
 log = logging.getLogger("vigil.outbox")
-
-# Called in the relay's unit of work after a message of its queue went to the queue.
-AfterRelay = Callable[[UnitOfWork, dict[str, Any]], None]
 
 
 @dataclass
@@ -28,9 +27,9 @@ class Outbox:
     records: RecordStore
     queue: MessageQueue
     clock: Clock
-    # By queue name: what the owning capability records once its message is queued (D2P
-    # moves the dispatch from queued to enqueued).
-    after_relay: dict[str, AfterRelay] = field(default_factory=dict)
+    # The capability that owns a queue records that its message went (D2P moves the
+    # dispatch from queued to enqueued) by handling MessageRelayed in the relay's unit.
+    bus: MessageBus
 
     def put(self, uow: UnitOfWork, tenant: str, *, queue: str, message_id: str, body: dict[str, Any], **extra: Any) -> None:
         """Owe `body` to `queue` from this unit of work; `message_id` is also the outbox id."""
@@ -80,7 +79,5 @@ class Outbox:
     def _relay_doc(self, uow: UnitOfWork, doc: dict[str, Any]) -> bool:
         accepted = self.queue.send(doc["queue"], doc["body"], message_id=doc["message_id"])
         uow.delete(OUTBOX.name, doc["_tenant"], doc["id"])
-        hook = self.after_relay.get(doc["queue"])
-        if hook is not None:
-            hook(uow, doc)
+        self.bus.publish(uow, MessageRelayed(queue=doc["queue"], message=doc))
         return accepted

@@ -18,7 +18,7 @@ Deletion
 --------
 One path for the timer and for subject-request erasure (`delete_incident`): tombstone
 (no personal data), deleted-count for statistics, erasure audit entry, dependent
-records (versions, person index, evidence and ANPR hits through registered erasers,
+records (versions, person index, evidence through the IncidentErased event, ANPR hits,
 partner access grants), then the incident and its index entry. The sweep deletes in
 batches of `batch` incidents per unit of work; a batch that fails leaves nothing
 half-done on SQLite (one transaction) and a re-run finishes it. The tombstone is
@@ -50,14 +50,15 @@ an audit period shorter than the data it describes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from shared.domain.events import EvidenceErasureDue, IncidentErased, LegalHoldChanged
 from shared.domain.evidence import EvidenceKind
 from shared.domain.retention import (
     HELD_LANE,
@@ -98,6 +99,9 @@ from shared.records import (
 )
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
+from shared.services.evidence import suspect_images
+from shared.services.incidents import IncidentService
+from shared.services.messagebus import MessageBus
 
 INCIDENT_LANES = (RecordType.INCIDENT, RecordType.INCIDENT_POLICE_CASE)
 HOLDERS_RETAIL = (Role.RETAILER_INVESTIGATOR,)
@@ -111,36 +115,6 @@ def default_organisation_etag(org_id: str) -> str:
     reads its own schedule at the same URL, so the ETag names the organisation: one
     organisation's ETag never matches another's, changed or not."""
     return f"{DEFAULT_ETAG}-{org_id}"
-
-
-class DependentEraser(Protocol):
-    """Deletes what belongs to an incident in another capability (evidence, ANPR hits);
-    called inside the deleting unit of work; returns how many records it removed."""
-
-    def __call__(self, uow: UnitOfWork, owner_org: str, incident_id: str, rule: str) -> int: ...
-
-
-class PoiImages(Protocol):
-    """What retention needs of the evidence locker to erase person-of-interest images."""
-
-    def suspect_images(self, uow: UnitOfWork, owner_org: str, incident_id: str) -> list[dict[str, Any]]:
-        """The incident's items of kind `suspect_image` (redacted copies included)."""
-        ...
-
-    def erase_item(self, uow: UnitOfWork, owner_org: str, item: dict[str, Any], rule: str, *, custody_event: bool = True) -> None:
-        """Delete one item's bytes and record (Conflict while held or immutable); custody
-        ends with a `deleted` event and stays until the incident goes."""
-        ...
-
-    def drop_custody(self, uow: UnitOfWork, owner_org: str, evidence_id: str) -> int:
-        """Remove the custody chain of an item erased earlier."""
-        ...
-
-
-class HoldListener(Protocol):
-    """Told when an incident's held state changes (evidence sets the blob legal-hold flag)."""
-
-    def __call__(self, uow: UnitOfWork, principal: Principal | None, owner_org: str, incident_id: str, held: bool, reason: str) -> None: ...
 
 
 def index_id(record_type: str, entity_id: str) -> str:
@@ -174,13 +148,11 @@ class RetentionService:
     region: str
     defaults: dict[str, int]
     bounds: dict[str, list[int]]
+    # Holds find incidents with the same 404 rule as every other read.
+    incidents: IncidentService
+    # Evidence and other dependents hear of erasures and holds through domain events.
+    bus: MessageBus
     batch: int = 100
-    erasers: list[DependentEraser] = field(default_factory=list)
-    hold_listeners: list[HoldListener] = field(default_factory=list)
-    # Finds an incident the caller may see (IncidentService.locate): holds use the same 404 rule.
-    locate: Callable[[UnitOfWork, Principal, str], Any] | None = None
-    # The evidence locker, fetched when needed (it is built after this service).
-    images: Callable[[], PoiImages] | None = None
     audit_batch: int = 500  # audit entries pruned per unit of work
 
     # ---- schedules ---------------------------------------------------------------------
@@ -319,8 +291,9 @@ class RetentionService:
         }
 
     # ---- the index, kept by the incident hook ------------------------------------------
-    def on_incident(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], change: str) -> dict[str, Any]:
-        """IncidentService hook: keep the incident's retention and person index entries current."""
+    def on_incident(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any]) -> dict[str, Any]:
+        """Keep the incident's retention and person index entries current (on report,
+        change and evidence added)."""
         org = incident["organisation_id"]
         before = uow.get(RETENTION_INDEX.name, org, index_id("incident", incident["id"]))
         self._index_incident(uow, org, incident)
@@ -535,13 +508,11 @@ class RetentionService:
         """Erase the suspect images of every incident naming the entry's offender (held and
         police-case incidents excepted). Returns (images erased, whether the entry is done);
         stops unfinished when `budget` images were erased."""
-        assert self.images is not None, "RetentionService.images must be wired to the evidence locker"
-        images = self.images()
         offender_id = entry["entity_id"]
         erased = 0
         held = protected = False
         for incident in list(iterate_all(uow, INCIDENTS.name, [org], [Where("offender_ids", "contains", offender_id)])):
-            items = images.suspect_images(uow, org, incident["id"])
+            items = suspect_images(uow, org, incident["id"])
             if not items:
                 continue
             if self.is_held(uow, org, incident["id"]):
@@ -555,7 +526,7 @@ class RetentionService:
                 if erased >= budget:
                     return erased, False
                 try:
-                    self._erase_poi_image(uow, org, incident, item, rule, version, images)
+                    self._erase_poi_image(uow, org, incident, item, rule, version)
                 except Conflict as exc:
                     # Still immutable (the schedule was shortened after upload) or held on the
                     # item itself: nothing of it was written; the entry stays due and is
@@ -572,13 +543,11 @@ class RetentionService:
             uow.delete(RETENTION_INDEX.name, org, entry["id"])
         return erased, True
 
-    def _erase_poi_image(
-        self, uow: UnitOfWork, org: str, incident: dict[str, Any], item: dict[str, Any], rule: str, version: str, images: PoiImages
-    ) -> None:
+    def _erase_poi_image(self, uow: UnitOfWork, org: str, incident: dict[str, Any], item: dict[str, Any], rule: str, version: str) -> None:
         tid = tombstone_id(RecordType.POI_IMAGE.value, item["id"])
         first = uow.get(TOMBSTONES.name, org, tid) is None
         # An earlier attempt that wrote its tombstone also wrote the custody event: not twice.
-        images.erase_item(uow, org, item, rule, custody_event=first)
+        self.bus.publish(uow, EvidenceErasureDue(organisation_id=org, item=item, rule=rule, custody_event=first))
         if not first:
             return
         uow.insert(
@@ -800,14 +769,10 @@ class RetentionService:
         tid = tombstone_id("incident", incident_id)
         # Dependents first: an eraser that refuses (evidence still immutable) raises Conflict
         # before anything of this incident is written, so the sweep can pass it over.
-        removed = 0
-        for eraser in self.erasers:
-            removed += eraser(uow, org, incident_id, rule) or 0
-        removed += self._erase_hits(uow, org, incident_id)
-        if entry.get("poi_erased") and self.images is not None:
-            images = self.images()
-            for evidence_id in entry["poi_erased"]:
-                images.drop_custody(uow, org, evidence_id)
+        erased = IncidentErased(
+            organisation_id=org, incident_id=incident_id, rule=rule, erased_evidence_ids=tuple(entry.get("poi_erased", []))
+        )
+        removed = sum(self.bus.publish(uow, erased))
         doc = uow.get(INCIDENTS.name, org, incident_id)
         if uow.get(TOMBSTONES.name, org, tid) is None:
             uow.insert(
@@ -853,19 +818,6 @@ class RetentionService:
             self._index_offender(uow, org, offender_id, None, gone=incident_id)
         return removed
 
-    @staticmethod
-    def _erase_hits(uow: UnitOfWork, org: str, incident_id: str) -> int:
-        """ANPR hits are kept with the incidents they link: a hit linked to this incident
-        only goes with it; one linked to others too just loses the link."""
-        removed = 0
-        for hit in list(iterate_all(uow, ANPR_HITS.name, [org], [Where("incident_ids", "contains", incident_id)])):
-            others = [i for i in hit.get("incident_ids", []) if i != incident_id]
-            if others:
-                uow.replace(ANPR_HITS.name, org, {**_strip(hit), "incident_ids": others}, if_match=hit["_etag"])
-            else:
-                removed += uow.delete(ANPR_HITS.name, org, hit["id"])
-        return removed
-
     def _forces(self) -> list[str]:
         with self.records.unit_of_work() as uow:
             return sorted(
@@ -895,8 +847,7 @@ class RetentionService:
 
     # ---- legal holds -------------------------------------------------------------------
     def _locate_for_hold(self, uow: UnitOfWork, principal: Principal, incident_id: str):
-        assert self.locate is not None, "RetentionService.locate must be wired to IncidentService.locate"
-        loc = self.locate(uow, principal, incident_id)
+        loc = self.incidents.locate(uow, principal, incident_id)
         if principal.is_police and not loc.dispatched_to_viewer:
             raise Forbidden("Only a force this incident was dispatched to may place or release a legal hold on it.")
         return loc
@@ -973,8 +924,9 @@ class RetentionService:
                 )
             # Evidence and other capabilities hear only when the incident's held state flips.
             if (held and count == 1) or (not held and count == 0):
-                for listener in self.hold_listeners:
-                    listener(uow, principal, owner, incident_id, held, reason)
+                self.bus.publish(
+                    uow, LegalHoldChanged(principal=principal, organisation_id=owner, incident_id=incident_id, held=held, reason=reason)
+                )
             if not held and count == 0:
                 # Person-of-interest images the hold kept are due again at the next sweep.
                 for offender_id in loc.doc.get("offender_ids", []):

@@ -59,8 +59,9 @@ def add_evidence(stamp, incident: dict[str, Any], *kinds: str) -> None:
             organisation_kind=OrgKind.RETAILER,
             roles=frozenset({Role.RETAILER_INVESTIGATOR}),
         )
-        for hook in container.incidents.hooks:
-            hook(uow, p, doc, "evidence_added")
+        from shared.domain.events import EvidenceAdded
+
+        container.bus.publish(uow, EvidenceAdded(principal=p, incident=doc, evidence_id=eid))
 
 
 def eligible_report(stamp, **overrides) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 
 from shared.domain.errors import Conflict
+from shared.domain.events import IncidentErased
 from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS, AUDIT, DISPATCHES, INCIDENT_VERSIONS, INCIDENTS, PERSON_INDEX, TOMBSTONES
+from shared.services.handlers import HANDLERS
 from tests.retention.helpers import INVESTIGATOR, OCCURRED, SIX_YEARS_LATER, container_on, report
 
 pytestmark = pytest.mark.xdist_group("retention-cosmos")
@@ -133,16 +135,17 @@ def test_crash_in_the_middle_then_rerun_deletes_the_rest_once(c):
     ids = [report(c, occurred_at=(OCCURRED - timedelta(hours=i)).isoformat()) for i in range(7)]
     calls = {"n": 0}
 
-    def crashing_eraser(uow, org, incident_id, rule):
+    def crashing_eraser(event, uow, services):
         calls["n"] += 1
         if calls["n"] == 5:
             raise RuntimeError("power cut in the middle of a batch")
         return 0
 
-    c.retention.erasers.append(crashing_eraser)
+    # One more consequence of an erasure, which fails on the fifth incident.
+    c.bus.handlers = {**HANDLERS, IncidentErased: [*HANDLERS[IncidentErased], crashing_eraser]}
     with pytest.raises(RuntimeError):
         c.retention.sweep(SIX_YEARS_LATER)
-    c.retention.erasers.remove(crashing_eraser)
+    c.bus.handlers = HANDLERS
     remaining = sum(_get(c, INCIDENTS.name, "northwind", i) is not None for i in ids)
     assert 0 < remaining < 7
     rerun = c.retention.sweep(SIX_YEARS_LATER)

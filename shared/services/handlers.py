@@ -1,0 +1,104 @@
+"""The handler table: what follows from each domain event, in one place.
+
+Read a row as "when X happens, these capabilities do Y", in the order they run. Every
+handler runs inside the publisher's unit of work (same transaction). Work that must
+happen after commit goes through the transactional outbox: a handler writes an outbox
+message in the unit, and the outbox moves it to its queue once the unit has committed.
+
+Reporting an incident (`IncidentRecorded`) triggers:
+  1. retention: the incident's index entry (lane and due date), the person index and the
+     person-of-interest entry of every offender it names;
+  2. D2P: eligibility against the force's rules, recorded, and with automatic sending on,
+     a dispatch and its outbox message. Its summary goes into the reporter's answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shared.domain.events import (
+    Event,
+    EvidenceAdded,
+    EvidenceErasureDue,
+    IncidentChanged,
+    IncidentErased,
+    IncidentRecorded,
+    IncidentViewed,
+    LegalHoldChanged,
+    MessageRelayed,
+)
+from shared.ports import UnitOfWork
+from shared.services.anpr import erase_hits_for_incident
+from shared.services.d2p import QUEUE as D2P_QUEUE
+from shared.services.messagebus import Handler
+
+# ---- retention -----------------------------------------------------------------------------
+
+
+def index_incident_for_retention(
+    event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any
+) -> dict[str, Any]:
+    """Keep the incident's retention, person and person-of-interest index entries current."""
+    return services.retention.on_incident(uow, event.principal, dict(event.incident))
+
+
+# ---- D2P -----------------------------------------------------------------------------------
+
+
+def evaluate_for_d2p(event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any) -> dict[str, Any]:
+    """Evaluate the report against its force's rules; send it when auto-send is on."""
+    change = {IncidentRecorded: "created", IncidentChanged: "changed", EvidenceAdded: "evidence_added"}[type(event)]
+    return services.d2p.hook(uow, event.principal, dict(event.incident), change)
+
+
+def show_d2p_status(event: IncidentViewed, uow: UnitOfWork, services: Any) -> dict[str, Any]:
+    """The latest evaluation and dispatch status, as the viewer may see them."""
+    return services.d2p.view(uow, event.principal, dict(event.incident))
+
+
+def mark_dispatch_enqueued(event: MessageRelayed, uow: UnitOfWork, services: Any) -> None:
+    """A dispatch whose message reached the D2P queue moves from queued to enqueued."""
+    if event.queue == D2P_QUEUE:
+        services.d2p.mark_enqueued(uow, dict(event.message))
+
+
+# ---- evidence ------------------------------------------------------------------------------
+
+
+def erase_incident_evidence(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """Files, records and custody of an erased incident (refused while still immutable)."""
+    removed = services.evidence.erase_for_incident(uow, event.organisation_id, event.incident_id, event.rule)
+    for evidence_id in event.erased_evidence_ids:
+        services.evidence.drop_custody(uow, event.organisation_id, evidence_id)
+    return int(removed or 0)
+
+
+def hold_incident_evidence(event: LegalHoldChanged, uow: UnitOfWork, services: Any) -> None:
+    """Evidence follows its incident's hold (custody events; the blob legal-hold flag in Azure)."""
+    services.evidence.set_legal_hold(uow, event.principal, event.organisation_id, event.incident_id, event.held, event.reason)
+
+
+def erase_evidence_item(event: EvidenceErasureDue, uow: UnitOfWork, services: Any) -> None:
+    """One item ahead of its incident; custody stays until the incident goes."""
+    services.evidence.erase_item(uow, event.organisation_id, dict(event.item), event.rule, custody_event=event.custody_event)
+
+
+# ---- ANPR ----------------------------------------------------------------------------------
+
+
+def erase_incident_hits(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """Hits linked only to the erased incident go with it; others lose the link."""
+    return erase_hits_for_incident(uow, event.organisation_id, event.incident_id)
+
+
+HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
+    IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
+    IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
+    EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p],
+    IncidentViewed: [show_d2p_status],
+    IncidentErased: [erase_incident_evidence, erase_incident_hits],
+    LegalHoldChanged: [hold_incident_evidence],
+    EvidenceErasureDue: [erase_evidence_item],
+    MessageRelayed: [mark_dispatch_enqueued],
+}
