@@ -11,7 +11,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from shared.ports import Clock, EvidenceBlobStore, MailSender, MessageQueue, RecordStore, TokenVerifier, WebhookSender
+from shared.ports import Clock, EvidenceBlobStore, MailSender, MessageQueue, RecordStore, TemplateRenderer, TokenVerifier, WebhookSender
 from shared.settings import Settings, get_settings
 
 
@@ -158,6 +158,13 @@ class Container:
         from shared.services.subject_requests import SubjectRequestService
 
         return SubjectRequestService(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention)
+
+    @cached_property
+    def templates(self) -> TemplateRenderer:
+        """Email bodies and case summaries from Jinja2 templates (the same everywhere)."""
+        from shared.adapters.templates import JinjaTemplates
+
+        return JinjaTemplates()
 
     @cached_property
     def webhooks(self):

@@ -290,3 +290,11 @@ class EvidenceBlobStore(Protocol):
 
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers, with a short reason when it does not."""
+
+
+class TemplateRenderer(Protocol):
+    """Documents (email bodies, case summaries) rendered from named templates."""
+
+    def render(self, name: str, **context: Any) -> str:
+        """The document `name` rendered with `context`; HTML templates escape their values."""
+        ...

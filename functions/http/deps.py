@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 
 from shared.bootstrap import Container
 from shared.domain.errors import Forbidden, Invalid, Unauthorized
@@ -49,3 +50,31 @@ def require_offset(*times: tuple[str, datetime | None]) -> None:
     for name, value in times:
         if value is not None and value.tzinfo is None:
             raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+00:00.", errors=[{"field": name}])
+
+
+# ---- Annotated aliases: one spelling of each common parameter across the routes ------------
+
+
+def bare_etag(value: str | None) -> str | None:
+    """An If-Match or ETag header as the stored version: quotes and a weak `W/` removed.
+    Parsed here, at the edge, so services only ever see stored ETags."""
+    if value is None:
+        return None
+    return value.strip().removeprefix("W/").strip('"') or None
+
+
+async def if_match(
+    value: Annotated[str | None, Header(alias="If-Match", max_length=200, description="The ETag you last read")] = None,
+) -> str | None:
+    return bare_etag(value)
+
+
+def etag_header(etag: str) -> dict[str, str]:
+    """The ETag response header for a stored version."""
+    return {"ETag": f'"{etag}"'}
+
+
+ContainerDep = Annotated[Container, Depends(container)]
+IfMatch = Annotated[str | None, Depends(if_match)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Retry-safe key: a replay returns the first answer")]
+Continuation = Annotated[str | None, Query(max_length=2000, description="The continuation token of the previous page")]
