@@ -1,5 +1,6 @@
-# Vigil: `make run` serves the whole platform locally; `make test` runs every test.
-# Both create the virtual environment and install what they need themselves.
+# Vigil: `make run` serves the whole platform locally; `make test` runs the quality gates
+# (ruff, mypy) and every test with coverage. Both create the virtual environment and
+# install what they need themselves.
 
 PYTHON ?= python3
 VENV := .venv
@@ -30,8 +31,13 @@ emulators: $(EMULATORS)
 run: $(STAMP)
 	$(PY) -m functions.local_runner
 
+# Cheapest first: lint, formatting, types, then the tests under coverage (settings and
+# the coverage floor in pyproject.toml).
 test: $(STAMP) $(EMULATORS)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
 token: $(STAMP)
 	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
