@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
@@ -67,7 +67,8 @@ def _parse_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
     except ImportError as exc:  # pragma: no cover - environment problem, said plainly
         raise ImportError("pycep-parser is missing: pip install pycep-parser==0.7.1 (requirements-dev.txt)") from exc
 
-    return BicepParser().parse(text=path.read_text(encoding="utf-8"))
+    # pycep types the tree as a TypedDict; the checks below walk it as plain JSON.
+    return cast(dict[str, Any], BicepParser().parse(text=path.read_text(encoding="utf-8")))
 
 
 def parse(path: Path) -> dict[str, Any]:
