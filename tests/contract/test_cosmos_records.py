@@ -255,7 +255,7 @@ def test_hierarchical_bucket_partitions(cosmos_emulator):
 
 
 def test_unreachable_store_is_not_ready_and_construction_does_no_io():
-    from shared.adapters.azure.cosmos_records import EMULATOR_KEY, CosmosRecordStore
+    from shared.adapters.azure.cosmos import EMULATOR_KEY, CosmosRecordStore
     from tests.emulators import free_port
 
     store = CosmosRecordStore(f"http://127.0.0.1:{free_port()}/", region="uk", key=EMULATOR_KEY, create_if_missing=False)
