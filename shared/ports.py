@@ -110,12 +110,35 @@ class UnitOfWork(Protocol):
         """Make every write of this unit visible at once (or as near as the store allows)."""
 
 
+class ReadOnlyUnitError(RuntimeError):
+    """A write, or a unit of work, attempted inside a read-only unit."""
+
+
 class RecordStore(Protocol):
+    """Opens units of work. Thread-safe; a unit belongs to the thread that opened it.
+
+    Nesting: a unit opened on a thread that already has a unit of this store open joins
+    it instead of starting another (services read the directory and other reference
+    data while a request's unit is open). A joined `unit_of_work()` is the outer unit
+    itself: what it writes commits or rolls back with the outer unit, and leaving the
+    inner block does neither, so an exception that the outer block catches undoes
+    nothing. A joined `read_only()` sees what the outer unit sees, its uncommitted
+    writes included, and refuses writes. `unit_of_work()` inside a read-only unit raises
+    `ReadOnlyUnitError`.
+    """
+
     def read_only(self) -> AbstractContextManager[UnitOfWork]:
-        """A unit that only reads (writes raise): takes no write lock."""
+        """A unit that only reads: its writes (and `next_sequence`) raise `ReadOnlyUnitError`.
+
+        It takes no write lock, so it neither waits for nor holds up a unit that writes.
+        It sees committed data only, at least everything committed before it opened;
+        once it has read a document, `get` returns that same version for the rest of the
+        unit. Queries may or may not see what others commit while it is open.
+        """
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
-        """Open a unit of work; it commits when the block ends without error, else rolls back."""
+        """Open a unit of work (or join this thread's): it commits when the outermost block ends
+        without error, else rolls back."""
 
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers, with a short reason when it does not."""

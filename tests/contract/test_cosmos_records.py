@@ -43,6 +43,23 @@ def _raw(store, collection, tenant, id_):
     return store.read_raw(store.collection(collection), tenant, id_)
 
 
+def _elsewhere(fn) -> None:
+    """Run `fn` on another thread and wait: another unit, since a unit on this thread would join ours."""
+    failed: list[BaseException] = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
 def test_items_carry_tenant_partition_and_ttl(store):
     t = "org-" + _id()
     with store.unit_of_work() as uow:
@@ -146,8 +163,12 @@ def test_stale_write_fails_at_commit_and_undoes_the_rest(store):
             keep = mine.get("incidents", t, "keep")
             mine.replace("incidents", t, {"id": "keep", "store_id": "k2"}, if_match=keep["_etag"])
             mine.replace("incidents", t, {"id": "shared", "store_id": "mine"}, if_match=etag)
-            with store.unit_of_work() as theirs:  # someone else commits first
-                theirs.replace("incidents", t, {"id": "shared", "store_id": "theirs"}, if_match=etag)
+
+            def theirs():  # someone else commits first
+                with store.unit_of_work() as uow:
+                    uow.replace("incidents", t, {"id": "shared", "store_id": "theirs"}, if_match=etag)
+
+            _elsewhere(theirs)
     with store.unit_of_work() as uow:
         assert uow.get("incidents", t, "shared")["store_id"] == "theirs"
         assert uow.get("incidents", t, "extra") is None  # created, then undone
@@ -160,8 +181,12 @@ def test_insert_race_is_a_conflict_at_commit(store):
         with store.unit_of_work() as mine:
             mine.insert("incidents", t, {"id": "first", "store_id": "s"})
             mine.insert("incidents", t, {"id": "race", "store_id": "mine"})
-            with store.unit_of_work() as theirs:
-                theirs.insert("incidents", t, {"id": "race", "store_id": "theirs"})
+
+            def theirs():
+                with store.unit_of_work() as uow:
+                    uow.insert("incidents", t, {"id": "race", "store_id": "theirs"})
+
+            _elsewhere(theirs)
     with store.unit_of_work() as uow:
         assert uow.get("incidents", t, "race")["store_id"] == "theirs"
         assert uow.get("incidents", t, "first") is None
@@ -174,8 +199,12 @@ def test_chain_append_retries_when_the_head_moves(store):
     def linker(prev, seq, entry):
         if entry["id"] == "mine" and not interfered:
             interfered.append(seq)
-            with store.unit_of_work() as other:  # lands between our head read and head write
-                other.append_chained("audit", t, "audit", {"id": "theirs"}, lambda p, s, e: f"{p}>{s}:{e['id']}")
+
+            def other():  # lands between our head read and head write
+                with store.unit_of_work() as uow:
+                    uow.append_chained("audit", t, "audit", {"id": "theirs"}, lambda p, s, e: f"{p}>{s}:{e['id']}")
+
+            _elsewhere(other)
         return f"{prev}>{seq}:{entry['id']}"
 
     with store.unit_of_work() as uow:

@@ -28,7 +28,7 @@ except ImportError:  # Windows: one process per store, the thread lock is enough
 
 from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
-from shared.ports import ChainLink, Linker, Page, Where
+from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
 
 log = logging.getLogger("vigil.sqlite")
@@ -220,10 +220,10 @@ class SqliteRecordStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
-        # A unit opened while this thread already holds one (a service reading the
-        # directory mid-request) joins the open transaction instead of deadlocking on it.
-        current = getattr(self._local, "uow", None)
-        if current is not None:
+        current: SqliteUnitOfWork | None = getattr(self._local, "uow", None)
+        if current is not None:  # join this thread's open unit (see RecordStore)
+            if current.read_only:
+                raise ReadOnlyUnitError("a unit of work cannot be opened inside a read-only unit")
             yield current
             return
         conn = self._connection()
@@ -243,16 +243,19 @@ class SqliteRecordStore:
 
     @contextmanager
     def read_only(self) -> Iterator[SqliteUnitOfWork]:
-        """A consistent snapshot for jobs that only read (no write lock)."""
-        current = getattr(self._local, "uow", None)
-        if current is not None:  # inside this thread's open unit: read what it sees
-            yield current
+        """A snapshot (a deferred transaction, fixed at its first read) without the write lock."""
+        current: SqliteUnitOfWork | None = getattr(self._local, "uow", None)
+        if current is not None:  # join this thread's open unit, read-only
+            yield current if current.read_only else SqliteUnitOfWork(current.conn, read_only=True)
             return
         conn = self._connection()
         conn.execute("BEGIN")
+        uow = SqliteUnitOfWork(conn, read_only=True)
+        self._local.uow = uow
         try:
-            yield SqliteUnitOfWork(conn, read_only=True)
+            yield uow
         finally:
+            self._local.uow = None
             conn.execute("ROLLBACK")
 
     def ready(self) -> tuple[bool, str]:
@@ -283,9 +286,19 @@ class SqliteRecordStore:
 
 
 class SqliteUnitOfWork:
+    """One transaction on this thread's connection: reads see its own writes, queries included."""
+
     def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False):
         self._conn = conn
         self._read_only = read_only
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conn
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
 
     # ---- reads -------------------------------------------------------------
     def get(self, collection: str, tenant: str, id: str) -> dict[str, Any] | None:
@@ -407,7 +420,7 @@ class SqliteUnitOfWork:
 
     def _check_writable(self) -> None:
         if self._read_only:
-            raise RuntimeError("write in a read-only unit of work")
+            raise ReadOnlyUnitError("write in a read-only unit of work")
 
     def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
         self._check_writable()

@@ -18,7 +18,7 @@ from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, new_etag, p
 from shared.adapters.azure.cosmos.sdk import backoff, io
 from shared.adapters.azure.cosmos.unit_of_work import CosmosUnitOfWork
 from shared.domain.errors import Unavailable
-from shared.ports import Clock
+from shared.ports import Clock, ReadOnlyUnitError
 from shared.records import ALL, SEQUENCES, Collection
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class CosmosRecordStore:
             self._client_options["enable_endpoint_discovery"] = False
         self._client: CosmosClient | None = None
         self._lock = threading.RLock()
+        self._local = threading.local()  # the unit open on each thread
         self._database: Any = None
         self._containers: dict[str, Any] = {}
         self._read_kwargs: dict[str, Any] = {"headers": dict(_EMULATOR_READ_HEADERS)} if self._emulator else {}
@@ -204,22 +205,36 @@ class CosmosRecordStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[CosmosUnitOfWork]:
+        current: CosmosUnitOfWork | None = getattr(self._local, "uow", None)
+        if current is not None:  # join this thread's open unit (see RecordStore)
+            if current.read_only:
+                raise ReadOnlyUnitError("a unit of work cannot be opened inside a read-only unit")
+            yield current
+            return
         uow = CosmosUnitOfWork(self)
+        self._local.uow = uow
         try:
             yield uow
         except BaseException:
+            self._local.uow = None
             uow.discard()
             raise
-        else:
-            uow.commit()
+        self._local.uow = None  # committing: nothing joins it any more
+        uow.commit()
 
     @contextmanager
     def read_only(self) -> Iterator[CosmosUnitOfWork]:
-        """A unit for jobs that only read (writes raise)."""
+        """A unit that only reads; nothing to lock, nothing to commit."""
+        current: CosmosUnitOfWork | None = getattr(self._local, "uow", None)
+        if current is not None:  # join this thread's open unit, read-only
+            yield current if current.read_only else current.reader()
+            return
         uow = CosmosUnitOfWork(self, read_only=True)
+        self._local.uow = uow
         try:
             yield uow
         finally:
+            self._local.uow = None
             uow.discard()
 
     def next_sequence(self, tenant: str, name: str) -> int:

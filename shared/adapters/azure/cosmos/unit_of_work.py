@@ -21,7 +21,7 @@ from shared.adapters.azure.cosmos.commit import Op, apply_op, undo_all
 from shared.adapters.azure.cosmos.items import domain_id, jsonable, new_etag, public
 from shared.adapters.azure.cosmos.sdk import io
 from shared.domain.errors import Conflict, PreconditionFailed
-from shared.ports import ChainLink, Linker, Page, Where
+from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
 from shared.records import SEQUENCES, Collection
 
 if TYPE_CHECKING:
@@ -46,6 +46,16 @@ class CosmosUnitOfWork:
         self._ops: list[Op] = []
         self._appends: list[Append] = []
         self.links: list[ChainLink] = []  # filled at commit, in append order
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def reader(self) -> CosmosUnitOfWork:
+        """A read-only view of this unit: it sees what this unit sees, its buffered writes included."""
+        view = CosmosUnitOfWork(self._store, read_only=True)
+        view._known = self._known
+        return view
 
     # ---- state -----------------------------------------------------------------------
     def _key(self, coll: Collection, tenant: str, id_: str) -> tuple[str, str, str]:
@@ -72,7 +82,7 @@ class CosmosUnitOfWork:
 
     def _check_writable(self) -> None:
         if self._read_only:
-            raise RuntimeError("write in a read-only unit of work")
+            raise ReadOnlyUnitError("write in a read-only unit of work")
 
     def _buffer(self, coll: Collection, tenant: str, id_: str, body: dict[str, Any] | None, state: _State) -> None:
         """Record the state after a buffered write (`body` is the new item, None once deleted)."""
