@@ -213,3 +213,70 @@ def test_rollback_leaves_nothing_for_queries_counts_chains_or_batches(record_sto
         assert ro.count("incidents", [t], [Where("store_id", "eq", "s")]) == 2
         assert ro.count("audit", [t]) == 0
         assert ro.get("chain_heads", t, "audit") is None
+
+
+# ---- reading the unit's own writes ---------------------------------------------------------
+
+
+def _at(day: int) -> str:
+    return f"2026-01-{day:02d}T10:00:00.000000+00:00"
+
+
+def _pages(uow, *args, limit, **kw):
+    ids, continuation = [], None
+    while True:
+        page = uow.query(*args, limit=limit, continuation=continuation, **kw)
+        assert len(page.items) <= limit
+        ids += [d["id"] for d in page.items]
+        continuation = page.continuation
+        if not continuation:
+            return ids
+
+
+def test_queries_and_counts_see_the_units_own_writes(record_store):
+    t, other = _tenant(), _tenant()
+    with record_store.unit_of_work() as uow:
+        ea = uow.insert("incidents", t, {"id": "a", "store_id": "s1", "occurred_at": _at(1), "offender_ids": ["o1"]})
+        uow.insert("incidents", t, {"id": "b", "store_id": "s1", "occurred_at": _at(3)})
+        uow.insert("incidents", t, {"id": "c", "store_id": "s1", "occurred_at": _at(5), "offender_ids": ["o1"]})
+        uow.insert("incidents", other, {"id": "x", "store_id": "s1", "occurred_at": _at(2)})
+    s1 = [Where("store_id", "eq", "s1")]
+    with record_store.unit_of_work() as uow:
+        uow.insert("incidents", t, {"id": "d", "store_id": "s1", "occurred_at": _at(2), "offender_ids": ["o1"]})
+        b = uow.get("incidents", t, "b")
+        uow.replace("incidents", t, {**b, "store_id": "s2"}, if_match=b["_etag"])  # leaves the filter
+        assert uow.delete("incidents", t, "c") is True
+        uow.upsert("incidents", t, {"id": "e", "store_id": "s1", "occurred_at": _at(4)})
+        new_a = uow.replace("incidents", t, {"id": "a", "store_id": "s1", "occurred_at": _at(6), "offender_ids": ["o1"]}, if_match=ea)
+
+        page = uow.query("incidents", [t], s1, order_by="occurred_at")
+        assert [d["id"] for d in page.items] == ["d", "e", "a"] and page.continuation is None
+        assert page.items[2]["_etag"] == new_a and page.items[2]["occurred_at"] == _at(6)
+        assert [d["id"] for d in uow.query("incidents", [t], s1, order_by="occurred_at", descending=True).items] == ["a", "e", "d"]
+        assert _pages(uow, "incidents", [t], s1, order_by="occurred_at", limit=2) == ["d", "e", "a"]
+        assert sorted(_pages(uow, "incidents", [t], limit=1)) == ["a", "b", "d", "e"]
+        assert sorted(d["id"] for d in uow.query("incidents", [t, other], s1).items) == ["a", "d", "e", "x"]
+        assert uow.count("incidents", [t], s1) == 3
+        assert uow.count("incidents", [t]) == 4
+        assert uow.count("incidents", [t], [Where("offender_ids", "contains", "o1")]) == 2  # a and d; c is deleted
+        assert uow.count("incidents", [t], [Where("store_id", "in", ["s2"])]) == 1
+        assert [d["id"] for d in uow.query("incidents", [t], [Where("id", "eq", "d")]).items] == ["d"]
+        assert [d["id"] for d in uow.query("incidents", [t], [Where("occurred_at", "ge", _at(4))], order_by="occurred_at").items] == [
+            "e",
+            "a",
+        ]
+    with record_store.read_only() as ro:  # committed as the unit saw it
+        assert [d["id"] for d in ro.query("incidents", [t], s1, order_by="occurred_at").items] == ["d", "e", "a"]
+        assert ro.count("incidents", [t]) == 4
+
+
+def test_delete_where_sees_the_units_own_inserts(record_store):
+    t = _tenant()
+    with record_store.unit_of_work() as uow:
+        uow.insert("incidents", t, {"id": "kept", "store_id": "keep"})
+        uow.insert("incidents", t, {"id": "gone", "store_id": "sweep"})
+        assert uow.delete_where("incidents", [Where("store_id", "eq", "sweep")], order_by="store_id", limit=10) == [(t, "gone")]
+        assert uow.get("incidents", t, "gone") is None
+        assert uow.count("incidents", [t]) == 1
+    with record_store.read_only() as ro:
+        assert [d["id"] for d in ro.query("incidents", [t]).items] == ["kept"]

@@ -5,9 +5,10 @@ Every query names its tenants in the WHERE clause (`c.tenantId = @tenant` or
 is the tenant-isolation rule, and cosmosdb-server ignores the argument anyway. Only
 `tenants=None` (platform timer sweeps) queries across tenants.
 
-The continuation token wraps the SDK's with a fingerprint of the query, so a token
-replayed against another query (another filter, another tenant) is refused as invalid
-rather than silently continuing something else.
+The continuation token carries a fingerprint of the query, so a token replayed against
+another query (another filter, another tenant) is refused as invalid rather than
+silently continuing something else. It wraps the SDK's token, or (for a query merged
+with a unit's own writes) the number of items already returned.
 """
 
 from __future__ import annotations
@@ -16,18 +17,20 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from azure.cosmos import exceptions
 
-from shared.adapters.azure.cosmos.items import cosmos_id, jsonable
+from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, jsonable
 from shared.adapters.azure.cosmos.sdk import io
 from shared.domain.errors import Invalid
 from shared.ports import Where
 from shared.records import Collection
 
 _OPS = {"eq": "=", "ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_ID_CHUNK = 100
 
 Scope = tuple[str, list[dict[str, Any]], dict[str, Any]]
 
@@ -44,16 +47,21 @@ def bad_token(exc: BaseException | None = None) -> Invalid:
     return err
 
 
-def decode_token(token: str, fingerprint: str) -> str:
-    """The SDK token inside `token`; Invalid when it is garbage or belongs to another query."""
+def decode_token(token: str, fingerprint: str) -> dict[str, Any]:
+    """`{"c": SDK token}` or `{"o": offset}` (see `fetch`); Invalid when the token is garbage or
+    belongs to another query."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
     except (ValueError, binascii.Error, TypeError) as exc:
         raise bad_token(exc) from exc
-    if not isinstance(data, dict) or data.get("q") != fingerprint or not isinstance(data.get("c"), str) or not data["c"]:
+    if not isinstance(data, dict) or data.get("q") != fingerprint:
         raise bad_token()
-    return data["c"]
+    if isinstance(data.get("c"), str) and data["c"]:
+        return {"c": data["c"]}
+    if type(data.get("o")) is int and data["o"] > 0:
+        return {"o": data["o"]}
+    raise bad_token()
 
 
 # ---- SQL -------------------------------------------------------------------------------
@@ -144,35 +152,43 @@ def order_clause(coll: Collection, where: Sequence[Where], order_by: str | None,
 
 
 # ---- running them ------------------------------------------------------------------------
-def fetch(
-    container: Any,
-    coll: Collection,
-    tenants: Sequence[str] | None,
-    where: Sequence[Where],
-    *,
-    order_by: str | None,
-    descending: bool,
-    limit: int,
-    continuation: str | None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Up to `limit` stored items (raw) and the token for the next page, if any."""
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
+@dataclass(frozen=True)
+class Plan:
+    """A port query as Cosmos SQL; `empty` when nothing can match."""
+
+    sql: str
+    params: list[dict[str, Any]]
+    kwargs: dict[str, Any]
+    fingerprint: str
+    empty: bool
+
+
+def plan(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where], order_by: str | None, descending: bool) -> Plan:
     order = order_clause(coll, where, order_by, descending)
     found = scope(coll, tenants, where)
     sql = "SELECT * FROM c" + (found[0] if found else "") + order
     fingerprint = hashlib.sha256(
         json.dumps([coll.name, sql, found[1] if found else None], sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
-    sdk_token = decode_token(continuation, fingerprint) if continuation else None
     if found is None:
+        return Plan(sql, [], {}, fingerprint, empty=True)
+    return Plan(sql, found[1], found[2], fingerprint, empty=False)
+
+
+def fetch(
+    container: Any, query: Plan, limit: int, sdk_token: str | None, skip: Callable[[dict[str, Any]], bool] | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` stored items (raw, less those `skip` rejects) and the SDK token for the
+    rest; None once the answer is exhausted."""
+    if query.empty:
         return [], None
-    _, params, kwargs = found
     raws: list[dict[str, Any]] = []
     while len(raws) < limit:
         try:
             with io():
-                pager = container.query_items(sql, parameters=params, max_item_count=limit - len(raws), **kwargs).by_page(sdk_token)
+                pager = container.query_items(query.sql, parameters=query.params, max_item_count=limit - len(raws), **query.kwargs).by_page(
+                    sdk_token
+                )
                 try:
                     page = list(next(pager))
                 except StopIteration:
@@ -182,11 +198,11 @@ def fetch(
             if sdk_token and exc.status_code == 400:
                 raise bad_token(exc) from exc
             raise
-        raws.extend(page)
+        raws.extend(raw for raw in page if skip is None or not skip(raw))
         sdk_token = pager.continuation_token
         if not sdk_token:
             break
-    return raws, (encode_token({"q": fingerprint, "c": sdk_token}) if sdk_token else None)
+    return raws, sdk_token
 
 
 def count(container: Any, coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where]) -> int:
@@ -197,3 +213,23 @@ def count(container: Any, coll: Collection, tenants: Sequence[str] | None, where
     with io():
         values = list(container.query_items("SELECT VALUE COUNT(1) FROM c" + text, parameters=params, **kwargs))
     return int(sum(v for v in values if isinstance(v, (int, float))))
+
+
+def matching_keys(
+    container: Any, coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where], keys: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of the (tenant, id) `keys` have a stored item that matches, a query per 100 ids."""
+    found = scope(coll, tenants, where)
+    if found is None or not keys:
+        return set()
+    text, params, kwargs = found
+    wanted = set(keys)
+    ids = sorted({cosmos_id(id_) for _, id_ in wanted})
+    matched: set[tuple[str, str]] = set()
+    for start in range(0, len(ids), _ID_CHUNK):
+        sql = "SELECT c.tenantId, c.id FROM c" + (text + " AND " if text else " WHERE ") + "ARRAY_CONTAINS(@ids, c.id)"
+        chunk = [*params, {"name": "@ids", "value": ids[start : start + _ID_CHUNK]}]
+        with io():
+            rows = list(container.query_items(sql, parameters=chunk, **kwargs))
+        matched.update(key for key in ((r.get("tenantId"), domain_id(r["id"])) for r in rows) if key in wanted)
+    return matched

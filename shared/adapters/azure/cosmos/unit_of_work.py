@@ -2,9 +2,10 @@
 
 Cosmos has no transaction across containers, so buffering is what keeps a unit that fails
 from writing anything. Each document the unit reads is remembered with the server's
-`_etag`: `get` then answers from what the unit knows (its own buffered writes included),
-`insert`, `replace` and `delete` answer `Conflict`, `PreconditionFailed` or their result at
-the call, as on SQLite. At commit an insert is sent as a create and a `replace` with
+`_etag`. `get` answers from what the unit knows, its own buffered writes included;
+queries and counts merge those writes into Cosmos's answer (see `overlay`). `insert`,
+`replace` and `delete` answer `Conflict`, `PreconditionFailed` or their result at the
+call, as on SQLite. At commit an insert is sent as a create and a `replace` with
 `if_match` is made conditional on that `_etag`, so a change another unit committed in
 between still fails (409 / 412).
 """
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.azure.cosmos import queries
+from shared.adapters.azure.cosmos import overlay, queries
 from shared.adapters.azure.cosmos.chain import Append, apply_appends
 from shared.adapters.azure.cosmos.commit import Op, apply_op, undo_all
 from shared.adapters.azure.cosmos.items import domain_id, jsonable, new_etag, public
@@ -97,6 +98,15 @@ class CosmosUnitOfWork:
         state = self._state(coll, tenant, id)
         return dict(state.doc) if state.doc is not None else None
 
+    def _pending(self, coll: Collection, tenants: Sequence[str] | None) -> dict[tuple[str, str], dict[str, Any] | None]:
+        """This unit's uncommitted documents of `coll` in `tenants`: (tenant, id) -> the document, None once deleted."""
+        scope = None if tenants is None else set(tenants)
+        return {
+            (tenant, id_): state.doc
+            for (name, tenant, id_), state in self._known.items()
+            if state.pending and name == coll.name and (scope is None or tenant in scope)
+        }
+
     def query(
         self,
         collection: str,
@@ -109,28 +119,54 @@ class CosmosUnitOfWork:
         continuation: str | None = None,
     ) -> Page:
         coll = self._store.collection(collection)
-        raws, token = queries.fetch(
-            self._store.container(coll.name),
-            coll,
-            tenants,
-            where,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            continuation=continuation,
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        plan = queries.plan(coll, tenants, where, order_by, descending)
+        token = queries.decode_token(continuation, plan.fingerprint) if continuation else {}
+        container = self._store.container(coll.name)
+        pending = self._pending(coll, tenants) if "c" not in token else {}
+        if not pending and "o" not in token:
+            raws, sdk_token = queries.fetch(container, plan, limit, token.get("c"))
+            following = queries.encode_token({"q": plan.fingerprint, "c": sdk_token}) if sdk_token else None
+            return Page(items=self._seen(coll, raws), continuation=following)
+        # Merged with this unit's own writes: paged by offset, each page reading Cosmos's
+        # answer up to its end (dearer than a continuation, only while writes are pending).
+        offset = token.get("o", 0)
+        key = overlay.sort_key(order_by)
+        mine = sorted(
+            (dict(doc) for doc in pending.values() if doc is not None and overlay.matches(doc, tenants, where)),
+            key=key,
+            reverse=descending,
         )
+        raws, more = queries.fetch(
+            container, plan, offset + limit, None, skip=lambda raw: (raw.get("tenantId"), domain_id(raw["id"])) in pending
+        )
+        merged = overlay.merge(self._seen(coll, raws), mine, key, descending)
+        following = None
+        if more or len(merged) > offset + limit:
+            following = queries.encode_token({"q": plan.fingerprint, "o": offset + limit})
+        return Page(items=merged[offset : offset + limit], continuation=following)
+
+    def _seen(self, coll: Collection, raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stored items as the port returns them, remembered unless this unit already knows them."""
         items = []
         for raw in raws:
             id_ = domain_id(raw["id"])
-            key = self._key(coll, raw.get("tenantId", ""), id_)
-            if key not in self._known:
+            if self._key(coll, raw.get("tenantId", ""), id_) not in self._known:
                 self._remember(coll, raw.get("tenantId", ""), raw, id_)
             items.append(public(raw))
-        return Page(items=items, continuation=token)
+        return items
 
     def count(self, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = ()) -> int:
         coll = self._store.collection(collection)
-        return queries.count(self._store.container(coll.name), coll, tenants, where)
+        container = self._store.container(coll.name)
+        stored = queries.count(container, coll, tenants, where)
+        pending = self._pending(coll, tenants)
+        if not pending:
+            return stored
+        replaced = queries.matching_keys(container, coll, tenants, where, list(pending))
+        mine = sum(1 for doc in pending.values() if doc is not None and overlay.matches(doc, tenants, where))
+        return stored - len(replaced) + mine
 
     # ---- writes (buffered) -----------------------------------------------------------
     def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
