@@ -164,7 +164,12 @@ class CosmosRecordStore:
         return to_item(coll, tenant, doc, etag, self.now() - timedelta(seconds=self._ttl_grace_seconds))
 
     def read_raw(self, coll: Collection, tenant: str, id_: str) -> dict[str, Any] | None:
-        """The stored item (with system fields), or None."""
+        """The stored item (with system fields), or None.
+
+        In a bucketed collection the id alone does not name the partition, so the read is a
+        query on tenant and id across the tenant's buckets; `insert` relies on it to keep
+        ids unique per tenant across buckets (Cosmos enforces uniqueness per partition only).
+        """
         container = self.container(coll.name)
         cid = cosmos_id(id_)
         with io():
