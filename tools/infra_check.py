@@ -418,7 +418,7 @@ def expected_container(coll: Any) -> dict[str, Any]:
     source, so Azure and the tests index alike; Bicep adds the partition key version (2,
     the hash for keys longer than 100 bytes) and leaves out a null TTL.
     """
-    from shared.adapters.azure.cosmos_records import container_definition
+    from shared.adapters.azure.cosmos import container_definition
 
     spec = container_definition(coll)
     resource: dict[str, Any] = {
