@@ -11,7 +11,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from shared.ports import Clock, RecordStore, TokenVerifier
+from shared.ports import Clock, DeliveryEventVerifier, RecordStore, TokenVerifier
 from shared.settings import Settings, get_settings
 
 
@@ -175,6 +175,13 @@ class Container:
         return SendGridMail.from_settings(s)
 
     @cached_property
+    def delivery_events(self) -> DeliveryEventVerifier:
+        """SendGrid's signed event webhook check (the same locally and in Azure)."""
+        from shared.adapters.azure.sendgrid_events import SendGridEventVerifier
+
+        return SendGridEventVerifier()
+
+    @cached_property
     def d2p(self):
         from shared.services.d2p import D2PService
 
@@ -186,6 +193,7 @@ class Container:
             audit=self.audit,
             queue=self.queue,
             mail=self.mail,
+            delivery_events=self.delivery_events,
             locate=lambda uow, principal, incident_id: self.incidents.locate(uow, principal, incident_id),
             region_base_url=s.region_base_urls.get(s.region, ""),
             mail_from=s.d2p_mail_from,

@@ -10,7 +10,6 @@ one window where a duplicate remains possible.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import uuid
@@ -35,10 +34,11 @@ from shared.domain.d2p import (
     parse_dispatch_id,
     render_email,
 )
-from shared.domain.errors import Conflict, Invalid, MalformedBody, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized
+from shared.domain.errors import Conflict, Invalid, MalformedBody, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
 from shared.ports import (
     Clock,
+    DeliveryEventVerifier,
     JobReport,
     MailSender,
     MessageQueue,
@@ -86,6 +86,7 @@ class D2PService:
     audit: AuditTrail
     queue: MessageQueue
     mail: MailSender
+    delivery_events: DeliveryEventVerifier  # checks the mail provider's signed event webhook
     locate: Callable[[UnitOfWork, Principal, str], Any]
     region_base_url: str
     mail_from: str = "d2p@vigil.example.net"
@@ -502,8 +503,13 @@ class D2PService:
     # ---- delivery events -------------------------------------------------------------
     def delivery_webhook(self, payload: bytes, signature: str | None, timestamp: str | None) -> dict[str, int]:
         """SendGrid's signed event webhook: verify, then record delivered/bounced/dropped."""
-        verify_sendgrid_signature(
-            self.webhook_public_key, payload, signature, timestamp, now=self.clock.now(), max_age_seconds=self.webhook_max_age_seconds
+        self.delivery_events.verify(
+            payload,
+            signature,
+            timestamp,
+            public_key=self.webhook_public_key,
+            now=self.clock.now(),
+            max_age_seconds=self.webhook_max_age_seconds,
         )
         try:
             events = json.loads(payload)
@@ -795,44 +801,6 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
                 )
                 added += 1
     return added
-
-
-# ---- webhook signature -------------------------------------------------------------------
-
-
-def verify_sendgrid_signature(
-    public_key: str, payload: bytes, signature: str | None, timestamp: str | None, *, now: datetime, max_age_seconds: int
-) -> None:
-    """SendGrid's signed event webhook: ECDSA P-256 with SHA-256 over timestamp + body.
-
-    Raises Unauthorized for a missing, malformed, wrong or stale signature, and when no
-    verification key is configured (an unsigned webhook is never trusted).
-    """
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
-
-    if not public_key:
-        raise Unauthorized("Event webhooks are not accepted: no verification key is configured.")
-    if not signature or not timestamp:
-        raise Unauthorized("The event webhook is not signed.")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise Unauthorized("The webhook timestamp is not a number.") from None
-    if abs(now.timestamp() - ts) > max_age_seconds:
-        raise Unauthorized(f"The webhook timestamp is more than {max_age_seconds} s from now.")
-    try:
-        if public_key.lstrip().startswith("-----BEGIN"):
-            key = load_pem_public_key(public_key.encode())
-        else:
-            key = load_der_public_key(base64.b64decode(public_key))
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise ValueError("not an EC key")
-        key.verify(base64.b64decode(signature, validate=True), timestamp.encode() + payload, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError, TypeError):
-        raise Unauthorized("The webhook signature does not verify.") from None
 
 
 # ---- shaping -----------------------------------------------------------------------------
