@@ -415,14 +415,6 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[int(rank) - 1]
 
 
-def median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def outcome_rates(latest_codes: list[str], reports: int) -> dict[str, Any]:
     """Charge rate and outcome 14/16 rates over reports with a recorded outcome."""
     n = len(latest_codes)

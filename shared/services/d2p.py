@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -697,7 +698,7 @@ class D2PService:
 
         def stats(values: list[float | None]) -> dict[str, Any]:
             vals = [v for v in values if v is not None]
-            med, p90 = rules_domain.median(vals), rules_domain.percentile(vals, 90)
+            med, p90 = statistics.median(vals) if vals else None, rules_domain.percentile(vals, 90)
             return {
                 "n": len(vals),
                 "median_hours": round(med, 3) if med is not None else None,
