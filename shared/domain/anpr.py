@@ -341,11 +341,6 @@ def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: flo
         raise SignatureError("signature does not match the body")
 
 
-def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:
-    """Delay before attempt `attempt + 1` after `attempt` failures: base * 2^(attempt-1), capped."""
-    return min(cap, base * 2 ** max(0, attempt - 1))
-
-
 def alert_email(delivery: dict[str, Any], *, to: str, sender: str) -> Email:
     """The email for one alert delivery: the hit in a sentence and a sign-in link, no image.
 

@@ -7,7 +7,6 @@ Pure: no I/O, no clock. Services pass in the incident, its evidence, the rules a
 from __future__ import annotations
 
 import html
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -345,12 +344,6 @@ def parse_dispatch_id(value: str) -> tuple[str, str] | None:
     if not sep or not incident_id or not force_id or len(value) > 140:
         return None
     return incident_id, force_id
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform over [0, min(cap, base * 2^(attempt-1))]."""
-    r = rng or random
-    return r.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
 
 
 # ---- outcomes ----------------------------------------------------------------------

@@ -89,6 +89,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import CosmosClient, PartitionKey, exceptions
 
+from shared.domain.backoff import backoff_seconds
 from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed, Unavailable
 from shared.ports import ChainLink, Clock, Linker, Page, Where
@@ -520,7 +521,8 @@ class CosmosRecordStore:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.2, 0.005 * (2 ** min(attempt, 6))) * random.random())
+    """Sleep before retrying after lost race `attempt` (counting from 0): up to 5 ms, doubling to 200 ms (full jitter)."""
+    time.sleep(backoff_seconds(attempt + 1, base=0.005, cap=0.2, jitter=random.random()))
 
 
 # ---- the unit of work ----------------------------------------------------------------
