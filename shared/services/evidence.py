@@ -23,7 +23,7 @@ from typing import Any
 
 from shared.domain import imaging
 from shared.domain.audit import AuditAction
-from shared.domain.clock import to_iso
+from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.evidence import (
     ALLOWED,
@@ -503,7 +503,7 @@ class EvidenceService:
                 f"Upload {upload_id} holds {staged} of {session['size']} bytes; send the rest before committing.", received=staged
             )
         declared = ALLOWED[declared_type(session["content_type"]).id]
-        received_at = from_iso_safe(session["created_at"])
+        received_at = from_iso(session["created_at"])
         evidence_id = new_evidence_id(loc.owner_org)
         writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
 
@@ -806,7 +806,7 @@ class EvidenceService:
         file_type = ALLOWED[doc["detected_type"]]
         now = self.clock.now()
         new_id = new_evidence_id(loc.owner_org)
-        retention_until = from_iso_safe(doc["retention_until"])
+        retention_until = from_iso(doc["retention_until"])
         writer = self.blobs.writer(new_id, content_type=file_type.content_type, retention_until=retention_until, legal_hold=False)
         regions = [r.model_dump() for r in body.regions]
         try:
@@ -1183,12 +1183,6 @@ class _Sink:
         out = bytes(self.buffer)
         self.buffer.clear()
         return out
-
-
-def from_iso_safe(value: str) -> datetime:
-    from shared.domain.clock import from_iso
-
-    return from_iso(value)
 
 
 def _summary_html(
