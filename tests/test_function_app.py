@@ -22,7 +22,7 @@ from azure.functions.timer import TimerRequest
 
 from functions import jobs, local_runner
 from shared import bootstrap
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from shared.names import QUEUES, SERVICE_BUS_CONNECTION, TIMERS, binding, queue_setting
 from shared.records import IDEMPOTENCY
 from shared.services.seed import seed_directory

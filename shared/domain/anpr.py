@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Invalid
 from shared.domain.incidents import PlateError, normalise_plate
 from shared.domain.mail import Email
+from shared.domain.timestamps import from_iso, to_iso
 
 # A camera's clock may run a little ahead of ours; a read further in the future than
 # this is a bad read (a wrong clock would otherwise keep it past its lawful expiry).

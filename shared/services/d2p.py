@@ -21,7 +21,6 @@ from typing import Any
 
 from shared.domain import d2p as rules_domain
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.d2p import (
     ALREADY_SENT,
     SENDABLE,
@@ -37,6 +36,7 @@ from shared.domain.d2p import (
 )
 from shared.domain.errors import Conflict, Invalid, MalformedBody, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import (
     Clock,
     DeliveryEventVerifier,

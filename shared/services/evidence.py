@@ -23,7 +23,6 @@ from typing import Any
 
 from shared.domain import imaging
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.evidence import (
     ALLOWED,
@@ -50,6 +49,7 @@ from shared.domain.evidence import (
 )
 from shared.domain.incidents import view_for_partner
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, EvidenceBlobStore, EvidenceWriter, JobReport, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import CHAIN_HEADS, CUSTODY, EVIDENCE, EVIDENCE_ALERTS, EVIDENCE_UPLOADS
 from shared.services.audit import AuditTrail

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from shared.domain.clock import to_iso
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, UnitOfWork
 from shared.records import IDEMPOTENCY
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionRequired
 from shared.domain.incidents import (
     EDITABLE_FIELDS,
@@ -21,6 +20,7 @@ from shared.domain.incidents import (
     view_for_partner,
 )
 from shared.domain.tenancy import Principal, Role, ShareLevel
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, RecordStore, UnitOfWork, Where
 from shared.records import ACCESS_GRANTS, INCIDENT_VERSIONS, INCIDENTS
 from shared.services import idempotency

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, JobReport, MessageQueue, RecordStore, UnitOfWork, Where
 from shared.records import OUTBOX
 

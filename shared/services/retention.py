@@ -56,7 +56,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.evidence import EvidenceKind
 from shared.domain.retention import (
@@ -80,6 +79,7 @@ from shared.domain.retention import (
     tombstone_id,
 )
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, JobReport, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import (
     ACCESS_GRANTS,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from functions import jobs
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from tests.anpr.helpers import API, list_vehicle, post_reads, read
 from tests.fixtures_backends import BACKENDS
 from tests.fixtures_http import both_backends

@@ -4,7 +4,7 @@ type), newest first, and nothing of another organisation's."""
 from __future__ import annotations
 
 from functions import jobs
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from shared.ports import Where
 from shared.records import INCIDENTS
 from shared.services.retention_seed import seed_retention_demo

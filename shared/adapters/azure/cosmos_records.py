@@ -90,8 +90,8 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import CosmosClient, PartitionKey, exceptions
 
 from shared.domain.backoff import backoff_seconds
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed, Unavailable
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import ChainLink, Clock, Linker, Page, Where
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
 
