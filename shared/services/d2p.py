@@ -75,8 +75,9 @@ class DispatchRetry(Exception):
     """A transient failure: the queue delivers the message again (or dead-letters it)."""
 
 
-class PoisonMessage(Exception):
-    """A message this handler can never process as it stands: it ends in dead-letter."""
+class UnknownDispatch(Exception):
+    """The message names no dispatch, or one that does not exist: no redelivery can change
+    that, so the message ends in dead-letter."""
 
 
 @dataclass
@@ -397,18 +398,18 @@ class D2PService:
         """Render and send one dispatch, exactly once as far as this side can tell.
 
         Returns what happened ("sent", "already_sent", "failed"). Raises DispatchRetry for
-        a transient failure (the queue redelivers, then dead-letters) and PoisonMessage for
+        a transient failure (the queue redelivers, then dead-letters) and UnknownDispatch for
         a message that names no dispatch.
         """
         did = body.get("dispatch_id") if isinstance(body, dict) else None
         owner = body.get("owner_org") if isinstance(body, dict) else None
         if not isinstance(did, str) or not isinstance(owner, str):
-            raise PoisonMessage("the message names no dispatch")
+            raise UnknownDispatch("the message names no dispatch")
         now = self.clock.now()
         with self.records.unit_of_work() as uow:
             dispatch = uow.get(DISPATCHES.name, owner, did)
             if dispatch is None:
-                raise PoisonMessage(f"dispatch {did} does not exist")
+                raise UnknownDispatch(f"dispatch {did} does not exist")
             status = DispatchStatus(dispatch["status"])
             if status in ALREADY_SENT:
                 return "already_sent"
