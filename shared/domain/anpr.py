@@ -1,7 +1,7 @@
 """ANPR: plate reads, vehicles of interest, hits, access by data age, webhook signing.
 
-Pure rules only: no I/O and no clock (services pass `now` in). Rules from DOMAIN.md
-(ANPR): plates are matched normalised and kept raw; unmatched reads expire from
+Pure rules only: no I/O and no clock (services pass `now` in). Plates are matched
+normalised and kept raw; unmatched reads expire from
 birth; searches beyond the ordinary window need an analyst, a purpose and an
 authorising officer.
 """

@@ -348,8 +348,8 @@ def parse_dispatch_id(value: str) -> tuple[str, str] | None:
 
 # ---- outcomes ----------------------------------------------------------------------
 
-# Home Office crime outcome codes (DOMAIN.md; wording to be checked against the current
-# Home Office Counting Rules before production).
+# Home Office crime outcome codes (wording to be checked against the current Home Office
+# Counting Rules before production).
 OUTCOME_CODES: dict[str, str] = {
     "1": "Charged / summonsed",
     "1A": "Alternative offence charged / summonsed",
