@@ -39,7 +39,7 @@ from benchkit import free_port, machine  # noqa: E402
 
 from shared.bootstrap import Container  # noqa: E402
 from shared.domain.anpr import read_id  # noqa: E402
-from shared.domain.clock import to_iso  # noqa: E402
+from shared.domain.timestamps import to_iso  # noqa: E402
 from shared.records import ANPR_READS, VEHICLES  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402

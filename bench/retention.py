@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchkit import machine
 
 from shared.bootstrap import Container  # noqa: E402
-from shared.domain.clock import to_iso  # noqa: E402
 from shared.domain.retention import month_of  # noqa: E402
+from shared.domain.timestamps import to_iso  # noqa: E402
 from shared.services.retention import index_id  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402

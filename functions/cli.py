@@ -8,9 +8,9 @@ import sys
 from datetime import UTC, datetime
 
 from shared.bootstrap import Container, default_container
-from shared.domain.clock import from_iso
 from shared.domain.errors import DomainError
 from shared.domain.tenancy import Role
+from shared.domain.timestamps import from_iso
 from shared.services.seed import seed_directory
 
 

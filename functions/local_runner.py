@@ -27,6 +27,7 @@ import uvicorn
 from functions import jobs, ncrontab
 from functions.http.app import create_app
 from shared.bootstrap import Container, default_container
+from shared.domain.backoff import backoff_seconds
 from shared.names import TIMERS
 from shared.services.seed import seed_directory
 
@@ -56,7 +57,7 @@ def timer_loop(container: Container, stop: threading.Event) -> None:
 
 def retry_delay(delivery_count: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter for a failed delivery."""
-    return random.uniform(0, min(cap, base * 2 ** (delivery_count - 1)))
+    return backoff_seconds(delivery_count, base=base, cap=cap, jitter=random.random())
 
 
 def queue_worker(container: Container, logical: str, stop: threading.Event, *, idle_wait: float = 0.05) -> None:

@@ -1,56 +1,56 @@
 """Six-field NCRONTAB (seconds first, UTC), as the Functions host reads timer schedules,
-so the local runner fires jobs on the same expressions Azure does."""
+so the local runner fires jobs on the same expressions Azure does.
+
+croniter reads and steps the expression. It reads more than NCRONTAB does (a seventh
+field for the year, `L`, `W`, `#`, `?`, `H`, and 7 for Sunday), so those are refused
+here first: a schedule that runs locally must also run in Azure. Day of month and day of
+week must both match, as in NCRONTAB (croniter's default is either)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime
+
+from croniter import CroniterError, croniter
 
 _RANGES = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
+# One comma-separated part of a field: `*`, a number or a three-letter name, an optional
+# range end, an optional step.
+_TERM = r"(\*|[0-9]+|[A-Za-z]{3})"
+_PART = re.compile(rf"{_TERM}(-{_TERM})?(/[0-9]+)?")
+_DAY_OF_WEEK = 5
 
 
-def _field(expr: str, lo: int, hi: int) -> set[int]:
-    values: set[int] = set()
-    for part in expr.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-        if part in ("*", ""):
-            start, end = lo, hi
-        elif "-" in part:
-            a, b = part.split("-", 1)
-            start, end = int(a), int(b)
-        else:
-            start = end = int(part)
-        if start < lo or end > hi or step < 1:
-            raise ValueError(f"{expr!r} is outside {lo}-{hi}")
-        values.update(range(start, end + 1, step))
-    return values
+def _check_syntax(expression: str) -> None:
+    fields = expression.split()
+    if len(fields) != 6:
+        raise ValueError(f"NCRONTAB needs six fields (seconds first): {expression!r}")
+    for field in fields:
+        if not all(_PART.fullmatch(part) for part in field.split(",")):
+            raise ValueError(f"{expression!r}: {field!r} is not NCRONTAB syntax")
+    for part in fields[_DAY_OF_WEEK].split(","):
+        if any(int(n) > 6 for n in re.findall(r"[0-9]+", part.split("/")[0])):
+            raise ValueError(f"{expression!r}: days of the week are 0 (Sunday) to 6")
 
 
 def parse(expression: str) -> list[set[int]]:
-    parts = expression.split()
-    if len(parts) != 6:
-        raise ValueError(f"NCRONTAB needs six fields (seconds first): {expression!r}")
-    return [_field(p, lo, hi) for p, (lo, hi) in zip(parts, _RANGES, strict=True)]
+    """Check `expression` as NCRONTAB; the values of its six fields, seconds first."""
+    _check_syntax(expression)
+    try:
+        expanded, _ = croniter.expand(expression, second_at_beginning=True)
+    except CroniterError as exc:
+        raise ValueError(f"{expression!r}: {exc}") from exc
+    minute, hour, day, month, dow, second = expanded
+    return [
+        set(range(lo, hi + 1)) if values == ["*"] else {int(v) for v in values}
+        for values, (lo, hi) in zip([second, minute, hour, day, month, dow], _RANGES, strict=True)
+    ]
 
 
 def next_after(expression: str, after: datetime) -> datetime:
     """The first moment strictly after `after` that the expression names."""
-    sec, minute, hour, day, month, dow = parse(expression)
-    t = after.replace(microsecond=0) + timedelta(seconds=1)
-    for _ in range(400 * 24 * 60):  # bounded: at most a year and a bit of minutes
-        if t.month not in month or t.day not in day or (t.weekday() + 1) % 7 not in dow:
-            t = (t + timedelta(days=1)).replace(hour=0, minute=0, second=0)
-            continue
-        if t.hour not in hour:
-            t = (t + timedelta(hours=1)).replace(minute=0, second=0)
-            continue
-        if t.minute not in minute:
-            t = (t + timedelta(minutes=1)).replace(second=0)
-            continue
-        later = [s for s in sorted(sec) if s >= t.second]
-        if later:
-            return t.replace(second=later[0])
-        t = (t + timedelta(minutes=1)).replace(second=0)
-    raise ValueError(f"{expression!r} never fires")
+    _check_syntax(expression)
+    try:
+        return croniter(expression, after, day_or=False, second_at_beginning=True).get_next(datetime)
+    except CroniterError as exc:
+        raise ValueError(f"{expression!r} never fires or is not valid: {exc}") from exc

@@ -32,7 +32,7 @@ def _queue_function(logical: str):
             body = json.loads(msg.get_body().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             # A message that can never parse will never succeed: log and complete it
-            # rather than burn its deliveries (AZURE.md: record, do not raise).
+            # rather than burn its deliveries: raising would only retry what cannot succeed.
             log.error("unreadable message dropped", extra={"queue": logical, "message_id": msg.message_id})
             return
         jobs.QUEUE_HANDLERS[logical](default_container(), body, int(msg.delivery_count or 1))

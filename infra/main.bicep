@@ -277,7 +277,7 @@ var vigilSettings = {
   VIGIL_COSMOS_VERIFY_TLS: 'true'
   VIGIL_COSMOS_TTL_GRACE_SECONDS: '3600'
   VIGIL_AZURE_CLIENT_ID: identity.outputs.clientId
-  // ANPR (issue 5): batch bounds, read retention (per region; organisations may override
+  // ANPR: batch bounds, read retention (per region; organisations may override
   // within the maximum), the search window without authorisation, webhook retries.
   VIGIL_ANPR_MAX_BATCH_READS: '1000'
   VIGIL_ANPR_MAX_BATCH_BYTES: '8388608'

@@ -11,7 +11,17 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from shared.ports import Clock, EvidenceBlobStore, MailSender, MessageQueue, RecordStore, TemplateRenderer, TokenVerifier, WebhookSender
+from shared.ports import (
+    Clock,
+    DeliveryEventVerifier,
+    EvidenceBlobStore,
+    MailSender,
+    MessageQueue,
+    RecordStore,
+    TemplateRenderer,
+    TokenVerifier,
+    WebhookSender,
+)
 from shared.settings import Settings, get_settings
 
 
@@ -204,6 +214,13 @@ class Container:
         return SendGridMail.from_settings(s)
 
     @cached_property
+    def delivery_events(self) -> DeliveryEventVerifier:
+        """SendGrid's signed event webhook check (the same locally and in Azure)."""
+        from shared.adapters.azure.sendgrid_events import SendGridEventVerifier
+
+        return SendGridEventVerifier()
+
+    @cached_property
     def d2p(self):
         from shared.services.d2p import D2PService
 
@@ -216,6 +233,7 @@ class Container:
             queue=self.queue,
             mail=self.mail,
             incidents=self.incidents,
+            delivery_events=self.delivery_events,
             region_base_url=s.region_base_urls.get(s.region, ""),
             mail_from=s.d2p_mail_from,
             max_deliveries=s.d2p_max_deliveries,

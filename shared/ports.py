@@ -195,6 +195,18 @@ class TokenVerifier(Protocol):
         """
 
 
+class DeliveryEventVerifier(Protocol):
+    def verify(
+        self, payload: bytes, signature: str | None, timestamp: str | None, *, public_key: str, now: datetime, max_age_seconds: int
+    ) -> None:
+        """Check that the mail provider signed this event webhook body at `timestamp`, with
+        the private half of `public_key`, no more than `max_age_seconds` from `now`.
+
+        Raises `shared.domain.errors.Unauthorized` with a reason otherwise, and always when
+        `public_key` is empty: an unsigned webhook is never trusted.
+        """
+
+
 @dataclass
 class JobReport:
     """What a timer or queue job did, for logs and for `make job`."""

@@ -62,7 +62,7 @@ AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
-# ---- retention and rights (issue 6) ----
+# ---- retention and rights ----
 # Region schedule in the platform partition (id "region"), an organisation's overrides in
 # its own (id "organisation"); every change also kept as a version.
 RETENTION_SCHEDULES = Collection("retention_schedules")
@@ -79,7 +79,7 @@ PERSON_INDEX = Collection("person_index", indexed=("name_key", "incident_id"))
 SUBJECT_REQUESTS = Collection("subject_requests", indexed=("status", "received_at"), unindexed=("name", "when_and_where"))
 SUBJECT_TASKS = Collection("subject_tasks", indexed=("request_id", "status", "due_at"), unindexed=("name", "matches"))
 CHAIN_HEADS = Collection("chain_heads")
-# Evidence files of an incident (issue 3), tenant = the reporting organisation.
+# Evidence files of an incident, tenant = the reporting organisation.
 EVIDENCE = Collection("evidence", indexed=("incident_id", "last_verified_at"), global_indexed=("last_verified_at",))
 # Chain-of-custody events (tenant = the evidence owner), one hash chain per item ("custody/<id>").
 CUSTODY = Collection("custody", indexed=("chain", "seq", "evidence_id"), composite=(("chain", "seq"),))
@@ -105,7 +105,7 @@ DISPATCHES = Collection(
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))
 # Home Office outcome codes a force records on an incident over time (tenant = retailer).
 OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
-# ANPR (issue 5). Plate reads (tenant = the camera's retailer, id from store, camera, plate
+# ANPR. Plate reads (tenant = the camera's retailer, id from store, camera, plate
 # and time so a re-sent read is stored once); they expire from birth.
 # A large retailer outgrows 20 GB of reads in a month or two on Cosmos: bucketed by month.
 ANPR_READS = Collection(

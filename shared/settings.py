@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     # Fully qualified Service Bus namespace (<name>.servicebus.windows.net) for the adapter.
     service_bus_namespace: str = ""
 
-    # ANPR (DOMAIN.md, ANPR; figures marked "check" there). Per-organisation retention
-    # overrides live in the organisation's anpr_settings record, within the maximum.
+    # ANPR: the default figures are still to be checked before production.
+    # Per-organisation retention overrides live in the organisation's anpr_settings record, within the maximum.
     anpr_max_batch_reads: int = 1000
     anpr_max_batch_bytes: int = 8 * 1024 * 1024  # POST /anpr/reads body bound (plate patches make it larger than other JSON)
     anpr_max_patch_bytes: int = 16 * 1024
@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     # Hosts a webhook may use plain http for (local receivers only); everything else needs https.
     webhook_http_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
 
-    # Retention (DOMAIN.md, Retention and rights; figures marked "check" there). Region
+    # Retention: the default figures are still to be checked before production. Region
     # defaults in calendar months per record type; Platform.Operator may change them and
     # organisations may choose within [min, max] (retention_bounds_months).
     retention_incident_months: int = 72  # no police case: MoPI 6-year clear period
@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     )
     retention_sweep_batch: int = 100  # records deleted per unit of work by the retention timer
 
-    # Evidence locker (DOMAIN.md, Evidence).
+    # Evidence locker.
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)
     evidence_policy_locked: bool = False  # Locked immutability can never be shortened or removed
     evidence_blob_account_url: str = ""  # https://<account>.blob.core.windows.net (identity auth)

@@ -27,6 +27,11 @@ def at(*parts) -> datetime:
         ("0 0 0 29 2 *", at(2026, 11, 23), at(2028, 2, 29)),  # next leap day
         ("0 15,45 * * * *", at(2026, 11, 23, 12, 16), at(2026, 11, 23, 12, 45)),
         ("0 0 0 1 1,7 *", at(2026, 2, 1), at(2026, 7, 1)),
+        # Names, as Azure accepts them: weekdays at 09:30, Friday evening -> Monday morning.
+        ("0 30 9 * * MON-FRI", at(2026, 11, 27, 10, 0, 0), at(2026, 11, 30, 9, 30, 0)),
+        ("0 30 9 * * MON-FRI", at(2026, 11, 30, 8, 0, 0), at(2026, 11, 30, 9, 30, 0)),
+        ("0 0 6 * JAN,JUL SUN", at(2026, 11, 23), at(2027, 1, 3, 6, 0, 0)),
+        ("0 0 0 13 * 5", at(2026, 1, 1), at(2026, 2, 13)),  # day and weekday must both match
     ],
 )
 def test_next_fire(expr, after, expected):
@@ -45,11 +50,25 @@ def test_next_fire(expr, after, expected):
         "0 0 0 * * 7",
         "*/0 * * * * *",
         "a * * * * *",
+        "0 0 0 L * *",  # croniter reads these; NCRONTAB does not
+        "0 0 0 ? * *",
+        "0 0 0 * * 5#3",
+        "H 0 0 * * *",
+        "0 0 0 * * 5-7",
     ],
 )
 def test_invalid_expressions_are_refused(expr):
     with pytest.raises(ValueError):
         parse(expr)
+
+
+def test_parse_gives_each_fields_values_seconds_first():
+    assert parse("0 30 9 * * MON-FRI") == [{0}, {30}, {9}, set(range(1, 32)), set(range(1, 13)), {1, 2, 3, 4, 5}]
+
+
+def test_an_expression_that_never_fires_is_refused():
+    with pytest.raises(ValueError):
+        next_after("0 0 0 31 2 *", at(2026, 11, 23))
 
 
 def test_every_default_schedule_parses_and_fires_within_a_day():

@@ -13,6 +13,7 @@ import importlib
 import json
 import sys
 import uuid
+from datetime import timedelta
 
 import azure.functions as func
 import pytest
@@ -21,7 +22,9 @@ from azure.functions.timer import TimerRequest
 
 from functions import jobs, local_runner
 from shared import bootstrap
+from shared.domain.timestamps import to_iso
 from shared.names import QUEUES, SERVICE_BUS_CONNECTION, TIMERS, binding, queue_setting
+from shared.records import IDEMPOTENCY
 from shared.services.seed import seed_directory
 from shared.settings import get_settings
 
@@ -126,8 +129,9 @@ def test_every_timer_job_has_a_trigger_on_its_schedule_setting(azure_app):
 def test_timer_trigger_calls_the_local_runners_job(azure_app, monkeypatch, name):
     _, container, functions, _ = azure_app
     jobs.load_all()
-    if name not in jobs.TIMER_JOBS:
-        pytest.skip(f"no job registered for timer {name} yet")
+    # Every timer named in shared/names.py must have a job behind it: a missing one would
+    # leave its Azure trigger with nothing to run.
+    assert name in jobs.TIMER_JOBS, f"timer {name} has a schedule setting but no registered job"
     calls = []
     original = jobs.TIMER_JOBS[name]
 
@@ -136,10 +140,15 @@ def test_timer_trigger_calls_the_local_runners_job(azure_app, monkeypatch, name)
         return original.run(c, as_of)
 
     monkeypatch.setitem(jobs.TIMER_JOBS, name, jobs.Timer(name, original.default_schedule, recorder))
+    before = container.clock.now()
     functions["timer_" + name.replace("-", "_")].get_user_function()(TimerRequest(past_due=False))
+    after = container.clock.now()
     assert len(calls) == 1
     assert calls[0][0] is container
-    assert calls[0][1] == container.clock.now() or calls[0][1].tzinfo is not None
+    # The job runs for the moment the trigger fired, in UTC.
+    as_of = calls[0][1]
+    assert as_of.utcoffset() == timedelta(0)
+    assert before <= as_of <= after
 
 
 def test_local_runner_runs_the_same_registry(azure_app, monkeypatch):
@@ -178,8 +187,10 @@ def _message(body: bytes, *, delivery_count: int = 1) -> ServiceBusMessage:
 def test_queue_trigger_calls_the_local_runners_handler(azure_app, monkeypatch, logical):
     _, container, functions, _ = azure_app
     jobs.load_all()
-    if logical not in jobs.QUEUE_HANDLERS:
-        pytest.skip(f"no handler registered for queue {logical} yet")
+    # Every queue named in shared/names.py must have a handler and a trigger: messages on
+    # a queue nobody reads would pile up unseen.
+    assert logical in jobs.QUEUE_HANDLERS, f"queue {logical} has no registered handler"
+    assert "queue_" + logical in functions, f"queue {logical} has no Service Bus trigger"
     fn = functions["queue_" + logical]
     trig = _trigger(fn)
     assert trig["type"] == "serviceBusTrigger"
@@ -194,5 +205,22 @@ def test_queue_trigger_calls_the_local_runners_handler(azure_app, monkeypatch, l
 
 
 def test_expiry_sweep_runs_for_real_through_its_trigger(azure_app):
+    """The real job behind the trigger: an expired idempotency key is deleted, a live one kept."""
     _, container, functions, _ = azure_app
+    now = container.clock.now()
+    expired, live = "expired-" + uuid.uuid4().hex, "live-" + uuid.uuid4().hex
+    with container.records.unit_of_work() as uow:
+        uow.insert(
+            IDEMPOTENCY.name,
+            "northwind",
+            {"id": expired, "fingerprint": "x", "status": 201, "body": {}, "expires_at": to_iso(now - timedelta(minutes=1))},
+        )
+        uow.insert(
+            IDEMPOTENCY.name,
+            "northwind",
+            {"id": live, "fingerprint": "x", "status": 201, "body": {}, "expires_at": to_iso(now + timedelta(hours=1))},
+        )
     functions["timer_expiry_sweep"].get_user_function()(TimerRequest(past_due=True))
+    with container.records.unit_of_work() as uow:
+        assert uow.get(IDEMPOTENCY.name, "northwind", expired) is None
+        assert uow.get(IDEMPOTENCY.name, "northwind", live) is not None

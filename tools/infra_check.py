@@ -559,7 +559,7 @@ def checkov_problems(report: dict[str, Any]) -> list[str]:
     summary = report.get("summary", {})
     results = report.get("results", {})
     for path in results.get("parsing_errors", []) or []:
-        problems.append(f"checkov could not parse {path}: write Bicep its bundled parser reads (see AZURE.md)")
+        problems.append(f"checkov could not parse {path}: write Bicep its bundled parser reads")
     if summary.get("parsing_errors") and not results.get("parsing_errors"):
         problems.append(f"checkov reported {summary['parsing_errors']} parsing error(s)")
     if not summary.get("resource_count"):

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http.deps import container, require, require_offset
-from functions.http.fastjson import json_body, validated
 from functions.http.problems import AUTH_ERRORS, responses
+from functions.http.raw_body import json_body, validated
 from shared.bootstrap import Container
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
 from shared.domain.tenancy import Principal, Role
@@ -185,7 +185,7 @@ def router(settings: Settings) -> APIRouter:
         openapi_extra=json_body(ReadBatchIn),
     )
     async def ingest(request: Request, p: Principal = Depends(require(Role.DEVICE_ANPR)), c: Container = Depends(container)) -> Any:
-        # The raw body is validated with the batch's storage on the handler thread: see fastjson.
+        # The raw body is validated with the batch's storage on the handler thread: see functions/http/raw_body.py.
         body = await request.body()
         return JSONResponse(await run_in_threadpool(lambda: c.anpr.ingest(p, validated(ReadBatchIn, body))))
 

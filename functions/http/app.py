@@ -9,8 +9,8 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
-from functions.http.fastjson import add_self_validated_schemas
 from functions.http.limits import BodyLimit
+from functions.http.raw_body import add_self_validated_schemas
 from shared.bootstrap import Container, default_container
 
 API_PREFIX = "/api/v1"

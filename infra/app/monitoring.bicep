@@ -1,6 +1,6 @@
 // Log Analytics and workspace-based Application Insights. Local (key) auth is off on
 // both: the app sends telemetry with its identity (Monitoring Metrics Publisher).
-// Logs are structured and carry no personal data (DESIGN.md), so 90 days is plenty.
+// Logs are structured and carry no personal data, so 90 days is plenty.
 param logAnalyticsName string
 param appInsightsName string
 param location string

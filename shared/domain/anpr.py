@@ -1,7 +1,7 @@
 """ANPR: plate reads, vehicles of interest, hits, access by data age, webhook signing.
 
-Pure rules only: no I/O and no clock (services pass `now` in). Rules from DOMAIN.md
-(ANPR): plates are matched normalised and kept raw; unmatched reads expire from
+Pure rules only: no I/O and no clock (services pass `now` in). Plates are matched
+normalised and kept raw; unmatched reads expire from
 birth; searches beyond the ordinary window need an analyst, a purpose and an
 authorising officer.
 """
@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Invalid
 from shared.domain.incidents import PlateError, normalise_plate
 from shared.domain.mail import Email
+from shared.domain.timestamps import from_iso, to_iso
 
 # A camera's clock may run a little ahead of ours; a read further in the future than
 # this is a bad read (a wrong clock would otherwise keep it past its lawful expiry).
@@ -339,11 +339,6 @@ def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: flo
     offered = [s.strip() for s in (signature or "").split(",") if s.strip()]
     if not any(hmac.compare_digest(expected, s) for s in offered):
         raise SignatureError("signature does not match the body")
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:
-    """Delay before attempt `attempt + 1` after `attempt` failures: base * 2^(attempt-1), capped."""
-    return min(cap, base * 2.0 ** max(0, attempt - 1))
 
 
 def alert_email(delivery: dict[str, Any], *, to: str, sender: str) -> Email:

@@ -7,7 +7,6 @@ Pure: no I/O, no clock. Services pass in the incident, its evidence, the rules a
 from __future__ import annotations
 
 import html
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -347,16 +346,10 @@ def parse_dispatch_id(value: str) -> tuple[str, str] | None:
     return incident_id, force_id
 
 
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform over [0, min(cap, base * 2^(attempt-1))]."""
-    r = rng or random
-    return r.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
-
-
 # ---- outcomes ----------------------------------------------------------------------
 
-# Home Office crime outcome codes (DOMAIN.md; wording to be checked against the current
-# Home Office Counting Rules before production).
+# Home Office crime outcome codes (wording to be checked against the current Home Office
+# Counting Rules before production).
 OUTCOME_CODES: dict[str, str] = {
     "1": "Charged / summonsed",
     "1A": "Alternative offence charged / summonsed",
@@ -413,14 +406,6 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * q // 100))
     return ordered[int(rank) - 1]
-
-
-def median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def outcome_rates(latest_codes: list[str], reports: int) -> dict[str, Any]:

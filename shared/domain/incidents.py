@@ -16,7 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from shared.domain.tenancy import ShareLevel
 
-# DOMAIN.md: the form must not hold special-category data. No field, no filter.
+# The form must not hold special-category personal data (ethnicity, religion, health and
+# the like): there is no field for it and no filter on it.
 SPECIAL_CATEGORY_FIELDS = {
     "ethnicity",
     "ethnic_origin",

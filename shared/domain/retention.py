@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RecordType(StrEnum):
-    """What a schedule sets a period for (DOMAIN.md, Retention and rights)."""
+    """What a schedule sets a period for."""
 
     INCIDENT = "incident"  # incidents without a police case, from when they occurred
     INCIDENT_POLICE_CASE = "incident_police_case"  # incidents a force acknowledged (crime reference)
@@ -152,7 +152,8 @@ def region_rules_from_defaults(defaults: dict[str, int], bounds: dict[str, list[
 
 def check_region_rules(rules: dict[RecordType, TypeRule]) -> list[dict[str, Any]]:
     """Field errors for a region schedule whose audit period could be shorter than the
-    data it describes (DOMAIN.md: "audit log at least as long as the data it describes").
+    data it describes: the audit trail of a record must outlive the record, or a deletion
+    could not be accounted for.
 
     The audit default must cover the longest data default, and the longest audit period
     an organisation may choose must cover the longest data period it may choose, so every

@@ -32,7 +32,6 @@ from shared.domain.anpr import (
     Tier,
     VehicleIn,
     alert_email,
-    backoff_seconds,
     interest_holds,
     interest_until,
     read_expiry_text,
@@ -42,10 +41,11 @@ from shared.domain.anpr import (
     sign,
 )
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
+from shared.domain.backoff import backoff_seconds
 from shared.domain.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from shared.domain.incidents import PlateError, normalise_plate, view_for_partner
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import (
     Clock,
     JobReport,

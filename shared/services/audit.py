@@ -21,9 +21,9 @@ from shared.domain.audit import (
     link_hash,
     prunable_prefix,
 )
-from shared.domain.clock import to_iso
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, RecordStore, UnitOfWork, Where
 from shared.records import AUDIT, CHAIN_HEADS
 

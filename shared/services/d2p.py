@@ -10,9 +10,9 @@ one window where a duplicate remains possible.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
+import statistics
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +20,6 @@ from typing import Any
 
 from shared.domain import d2p as rules_domain
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.d2p import (
     ALREADY_SENT,
     SENDABLE,
@@ -34,10 +33,12 @@ from shared.domain.d2p import (
     parse_dispatch_id,
     render_email,
 )
-from shared.domain.errors import Conflict, Invalid, MalformedBody, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized
+from shared.domain.errors import Conflict, Invalid, MalformedBody, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import (
     Clock,
+    DeliveryEventVerifier,
     JobReport,
     MailSender,
     MessageQueue,
@@ -75,8 +76,9 @@ class DispatchRetry(Exception):
     """A transient failure: the queue delivers the message again (or dead-letters it)."""
 
 
-class PoisonMessage(Exception):
-    """A message this handler can never process as it stands: it ends in dead-letter."""
+class UnknownDispatch(Exception):
+    """The message names no dispatch, or one that does not exist: no redelivery can change
+    that, so the message ends in dead-letter."""
 
 
 @dataclass
@@ -88,6 +90,7 @@ class D2PService:
     queue: MessageQueue
     mail: MailSender
     incidents: IncidentService  # reports are found with the same 404 rule as every other read
+    delivery_events: DeliveryEventVerifier  # checks the mail provider's signed event webhook
     region_base_url: str
     mail_from: str = "d2p@vigil.example.net"
     max_deliveries: int = 10
@@ -396,18 +399,18 @@ class D2PService:
         """Render and send one dispatch, exactly once as far as this side can tell.
 
         Returns what happened ("sent", "already_sent", "failed"). Raises DispatchRetry for
-        a transient failure (the queue redelivers, then dead-letters) and PoisonMessage for
+        a transient failure (the queue redelivers, then dead-letters) and UnknownDispatch for
         a message that names no dispatch.
         """
         did = body.get("dispatch_id") if isinstance(body, dict) else None
         owner = body.get("owner_org") if isinstance(body, dict) else None
         if not isinstance(did, str) or not isinstance(owner, str):
-            raise PoisonMessage("the message names no dispatch")
+            raise UnknownDispatch("the message names no dispatch")
         now = self.clock.now()
         with self.records.unit_of_work() as uow:
             dispatch = uow.get(DISPATCHES.name, owner, did)
             if dispatch is None:
-                raise PoisonMessage(f"dispatch {did} does not exist")
+                raise UnknownDispatch(f"dispatch {did} does not exist")
             status = DispatchStatus(dispatch["status"])
             if status in ALREADY_SENT:
                 return "already_sent"
@@ -503,8 +506,13 @@ class D2PService:
     # ---- delivery events -------------------------------------------------------------
     def delivery_webhook(self, payload: bytes, signature: str | None, timestamp: str | None) -> dict[str, int]:
         """SendGrid's signed event webhook: verify, then record delivered/bounced/dropped."""
-        verify_sendgrid_signature(
-            self.webhook_public_key, payload, signature, timestamp, now=self.clock.now(), max_age_seconds=self.webhook_max_age_seconds
+        self.delivery_events.verify(
+            payload,
+            signature,
+            timestamp,
+            public_key=self.webhook_public_key,
+            now=self.clock.now(),
+            max_age_seconds=self.webhook_max_age_seconds,
         )
         try:
             events = json.loads(payload)
@@ -692,7 +700,7 @@ class D2PService:
 
         def stats(values: list[float | None]) -> dict[str, Any]:
             vals = [v for v in values if v is not None]
-            med, p90 = rules_domain.median(vals), rules_domain.percentile(vals, 90)
+            med, p90 = statistics.median(vals) if vals else None, rules_domain.percentile(vals, 90)
             return {
                 "n": len(vals),
                 "median_hours": round(med, 3) if med is not None else None,
@@ -796,44 +804,6 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
                 )
                 added += 1
     return added
-
-
-# ---- webhook signature -------------------------------------------------------------------
-
-
-def verify_sendgrid_signature(
-    public_key: str, payload: bytes, signature: str | None, timestamp: str | None, *, now: datetime, max_age_seconds: int
-) -> None:
-    """SendGrid's signed event webhook: ECDSA P-256 with SHA-256 over timestamp + body.
-
-    Raises Unauthorized for a missing, malformed, wrong or stale signature, and when no
-    verification key is configured (an unsigned webhook is never trusted).
-    """
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
-
-    if not public_key:
-        raise Unauthorized("Event webhooks are not accepted: no verification key is configured.")
-    if not signature or not timestamp:
-        raise Unauthorized("The event webhook is not signed.")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise Unauthorized("The webhook timestamp is not a number.") from None
-    if abs(now.timestamp() - ts) > max_age_seconds:
-        raise Unauthorized(f"The webhook timestamp is more than {max_age_seconds} s from now.")
-    try:
-        if public_key.lstrip().startswith("-----BEGIN"):
-            key = load_pem_public_key(public_key.encode())
-        else:
-            key = load_der_public_key(base64.b64decode(public_key))
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise ValueError("not an EC key")
-        key.verify(base64.b64decode(signature, validate=True), timestamp.encode() + payload, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError, TypeError):
-        raise Unauthorized("The webhook signature does not verify.") from None
 
 
 # ---- shaping -----------------------------------------------------------------------------

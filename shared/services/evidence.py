@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain import imaging
 from shared.domain.audit import AuditAction
-from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.events import EvidenceAdded
 from shared.domain.evidence import (
@@ -51,6 +50,7 @@ from shared.domain.evidence import (
 )
 from shared.domain.incidents import view_for_partner
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, EvidenceBlobStore, EvidenceWriter, JobReport, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import CHAIN_HEADS, CUSTODY, EVIDENCE, EVIDENCE_ALERTS, EVIDENCE_UPLOADS
 from shared.services.audit import AuditTrail
@@ -505,7 +505,7 @@ class EvidenceService:
                 f"Upload {upload_id} holds {staged} of {session['size']} bytes; send the rest before committing.", received=staged
             )
         declared = ALLOWED[declared_type(session["content_type"]).id]
-        received_at = from_iso_safe(session["created_at"])
+        received_at = from_iso(session["created_at"])
         evidence_id = new_evidence_id(loc.owner_org)
         writer = self.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
 
@@ -808,7 +808,7 @@ class EvidenceService:
         file_type = ALLOWED[doc["detected_type"]]
         now = self.clock.now()
         new_id = new_evidence_id(loc.owner_org)
-        retention_until = from_iso_safe(doc["retention_until"])
+        retention_until = from_iso(doc["retention_until"])
         writer = self.blobs.writer(new_id, content_type=file_type.content_type, retention_until=retention_until, legal_hold=False)
         regions = [r.model_dump() for r in body.regions]
         try:
@@ -1180,12 +1180,6 @@ class _Sink:
         out = bytes(self.buffer)
         self.buffer.clear()
         return out
-
-
-def from_iso_safe(value: str) -> datetime:
-    from shared.domain.clock import from_iso
-
-    return from_iso(value)
 
 
 def _summary_html(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, RecordStore, Where
 from shared.records import IDEMPOTENCY
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from shared.domain.clock import to_iso
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, UnitOfWork
 from shared.records import IDEMPOTENCY
 
@@ -43,14 +43,14 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
-def replay(uow: UnitOfWork, principal: Principal, operation: str, key: str | None, print_: str) -> StoredAnswer | None:
+def replay(uow: UnitOfWork, principal: Principal, operation: str, key: str | None, request_fingerprint: str) -> StoredAnswer | None:
     """The first answer given for this key, or None when the key is new."""
     if key is None:
         return None
     doc = uow.get(IDEMPOTENCY.name, principal.organisation_id, _key_id(principal, operation, key))
     if doc is None:
         return None
-    if doc["fingerprint"] != print_:
+    if doc["fingerprint"] != request_fingerprint:
         raise Invalid(
             "This Idempotency-Key was already used for a different request; use a new key for a new request.",
             errors=[{"field": "Idempotency-Key"}],
@@ -59,7 +59,7 @@ def replay(uow: UnitOfWork, principal: Principal, operation: str, key: str | Non
 
 
 def remember(
-    uow: UnitOfWork, clock: Clock, principal: Principal, operation: str, key: str | None, print_: str, answer: StoredAnswer
+    uow: UnitOfWork, clock: Clock, principal: Principal, operation: str, key: str | None, request_fingerprint: str, answer: StoredAnswer
 ) -> None:
     if key is None:
         return
@@ -68,7 +68,7 @@ def remember(
         principal.organisation_id,
         {
             "id": _key_id(principal, operation, key),
-            "fingerprint": print_,
+            "fingerprint": request_fingerprint,
             "status": answer.status,
             "body": answer.body,
             "headers": answer.headers,

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionRequired
 from shared.domain.events import IncidentChanged, IncidentRecorded, IncidentViewed
 from shared.domain.incidents import (
@@ -21,6 +20,7 @@ from shared.domain.incidents import (
     view_for_partner,
 )
 from shared.domain.tenancy import Principal, Role, ShareLevel
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, RecordStore, UnitOfWork, Where
 from shared.records import ACCESS_GRANTS, INCIDENT_VERSIONS, INCIDENTS
 from shared.services import idempotency
@@ -66,7 +66,7 @@ class IncidentService:
     def report(self, principal: Principal, body: IncidentIn, idempotency_key: str | None) -> idempotency.StoredAnswer:
         """Record a new incident for the caller's organisation; replays return the first answer."""
         key = idempotency.check_key(idempotency_key)
-        print_ = idempotency.fingerprint("incident.report", body.model_dump(mode="json"))
+        request_fingerprint = idempotency.fingerprint("incident.report", body.model_dump(mode="json"))
         store = self.directory.store(body.store_id)
         if store is None or store.organisation_id != principal.organisation_id:
             raise Invalid(f"Store {body.store_id} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
@@ -81,20 +81,20 @@ class IncidentService:
         if body.occurred_at > now:
             raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
         try:
-            return self._report(principal, body, key, print_, store.force_id, org.reference_prefix if org else "INC", now)
+            return self._report(principal, body, key, request_fingerprint, store.force_id, org.reference_prefix if org else "INC", now)
         except Conflict:
             # A concurrent request with the same key won; answer what it answered.
             with self.records.unit_of_work() as uow:
-                stored = idempotency.replay(uow, principal, "incident.report", key, print_)
+                stored = idempotency.replay(uow, principal, "incident.report", key, request_fingerprint)
             if stored is None:
                 raise
             return stored
 
     def _report(
-        self, principal: Principal, body: IncidentIn, key: str | None, print_: str, force_id: str, prefix: str, now: datetime
+        self, principal: Principal, body: IncidentIn, key: str | None, request_fingerprint: str, force_id: str, prefix: str, now: datetime
     ) -> idempotency.StoredAnswer:
         with self.records.unit_of_work() as uow:
-            stored = idempotency.replay(uow, principal, "incident.report", key, print_)
+            stored = idempotency.replay(uow, principal, "incident.report", key, request_fingerprint)
             if stored is not None:
                 return stored
             data = body.model_dump(mode="json")
@@ -131,7 +131,7 @@ class IncidentService:
                 body=self._present(doc, etag, extras),
                 headers={"ETag": f'"{etag}"', "Location": f"/api/v1/incidents/{incident_id}"},
             )
-            idempotency.remember(uow, self.clock, principal, "incident.report", key, print_, answer)
+            idempotency.remember(uow, self.clock, principal, "incident.report", key, request_fingerprint, answer)
             return answer
 
     # ---- read ----------------------------------------------------------------

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.clock import to_iso
 from shared.domain.events import MessageRelayed
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, JobReport, MessageQueue, RecordStore, UnitOfWork, Where
 from shared.records import OUTBOX
 from shared.services.messagebus import MessageBus

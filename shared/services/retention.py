@@ -56,7 +56,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.events import EvidenceErasureDue, IncidentErased, LegalHoldChanged
 from shared.domain.evidence import EvidenceKind
@@ -81,6 +80,7 @@ from shared.domain.retention import (
     tombstone_id,
 )
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, JobReport, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import (
     ACCESS_GRANTS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.clock import to_iso
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, ShareLevel, Store
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, RecordStore
 from shared.records import ORGANISATIONS, SHARING, STORES
 from shared.services.directory import sharing_id

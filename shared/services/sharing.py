@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role, ShareLevel
+from shared.domain.timestamps import to_iso
 from shared.ports import Clock, RecordStore, Where, iterate_all
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory, sharing_id

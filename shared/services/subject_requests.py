@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.clock import from_iso, to_iso
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.retention import (
     ExtensionIn,
@@ -33,6 +32,7 @@ from shared.domain.retention import (
     request_due,
 )
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import INCIDENTS, PERSON_INDEX, SUBJECT_REQUESTS, SUBJECT_TASKS
 from shared.services.audit import AuditTrail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from functions import jobs
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 
 API = "/api/v1"
 

@@ -11,8 +11,8 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
-from shared.domain.clock import to_iso
 from shared.domain.tenancy import Role
+from shared.domain.timestamps import to_iso
 
 _counter = itertools.count(1)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from functions import jobs
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from tests.anpr.helpers import API, list_vehicle, post_reads, read
 from tests.fixtures_backends import BACKENDS
 from tests.fixtures_http import both_backends
@@ -152,8 +152,16 @@ def test_reads_carry_a_cosmos_ttl_from_their_expiry_and_hits_none(stamp):
 
 
 @on_cosmos
-def test_cosmos_ttl_removes_expired_reads_without_the_sweep(stamp):
+def test_an_expired_read_is_withheld_while_cosmos_still_holds_it(stamp):
+    """Real Cosmos deletes a read by its item `ttl` because the reads container turns TTL
+    on (defaultTtl -1). Until TTL or the sweep removes it, the stored read must not reach
+    anyone: the emulator never deletes by TTL, so it shows that window."""
+    store = stamp.container.records
+    assert store.container("anpr_reads").read()["defaultTtl"] == -1
     post_reads(stamp, [read(stamp)])
-    pytest.skip(
-        "TTL enforcement: cosmosdb-server stores ttl but never deletes expired items (real Cosmos does; the anpr-expiry sweep covers both)"
-    )
+    [item] = search(stamp, "northwind", "Retailer.Investigator").json()["items"]
+    stamp.clock.advance(days=31)
+    assert store.read_raw(store.collection("anpr_reads"), "northwind", item["id"]) is not None
+    assert search(stamp, "northwind", "Retailer.Investigator").json()["items"] == []
+    gone = stamp.client.get(f"{API}/anpr/reads/{item['id']}", params=PURPOSE, headers=stamp.auth("northwind", "Retailer.Investigator"))
+    assert gone.status_code == 404 and "WR21" not in gone.text

@@ -1,4 +1,4 @@
-"""The "Done when" of issue 5 on a seeded stamp, on both record stores: a camera token
+"""ANPR end to end on a seeded stamp, on both record stores: a camera token
 posts reads, one matches a vehicle northwind listed from an incident (promoted in one
 call), the subscribed reference webhook receiver verifies one signed alert and gets it
 once, and the anpr-expiry job 31 days later removes the reads and keeps the hit."""
@@ -14,7 +14,7 @@ from tools.webhook_receiver import Receiver, serve
 
 
 @both_backends
-def test_done_when(stamp):
+def test_a_listed_vehicle_read_alerts_the_subscriber_once_and_expiry_keeps_the_hit(stamp):
     inv = stamp.auth("northwind", "Retailer.Investigator")
     incident = stamp.client.post(
         f"{API}/incidents", json=stamp.example("IncidentIn"), headers=stamp.auth("northwind", "Retailer.Reporter", stores=["nw-plymouth"])

@@ -9,7 +9,6 @@ import pytest
 from shared.domain.anpr import (
     SignatureError,
     Tier,
-    backoff_seconds,
     read_expiry,
     search_tier,
     sign,
@@ -60,7 +59,3 @@ def test_signature_round_trip_and_failures():
         verify("whsec_test", "1700000000", sig, body, now=1700000000 + 301)
     with pytest.raises(SignatureError, match="does not match"):
         verify("whsec_test", "1700000001", sig, body, now=1700000001)  # timestamp is signed too
-
-
-def test_backoff_doubles_up_to_the_cap():
-    assert [backoff_seconds(a, base=2, cap=30) for a in range(1, 7)] == [2, 4, 8, 16, 30, 30]

@@ -292,7 +292,7 @@ def test_datetime_and_enum_values(record_store):
     from datetime import UTC, datetime, timedelta
     from enum import StrEnum
 
-    from shared.domain.clock import from_iso
+    from shared.domain.timestamps import from_iso
 
     class Category(StrEnum):
         THEFT = "theft"

@@ -1,13 +1,11 @@
-"""Helpers for D2P tests: reports that meet devon-and-cornwall's rules, evidence rows, and
-a queue drain that does what the local runner does (without its sleeps)."""
+"""Helpers for D2P tests: reports that meet devon-and-cornwall's rules, evidence uploaded
+through the API, and a queue drain that does what the local runner does (without its sleeps)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from functions import jobs
-from shared.records import EVIDENCE
 from shared.services.d2p import QUEUE
 
 
@@ -28,40 +26,27 @@ def report(stamp, *, org="northwind", role="Retailer.Investigator", **overrides)
     return r.json()
 
 
-def add_evidence(stamp, incident: dict[str, Any], *kinds: str) -> None:
-    """Evidence rows as the evidence service (issue 3) records them, then the hook it calls."""
-    owner = incident["organisation_id"]
-    container = stamp.container
-    with container.records.unit_of_work() as uow:
-        for kind in kinds:
-            eid = uuid.uuid4().hex
-            uow.insert(
-                EVIDENCE.name,
-                owner,
-                {
-                    "id": eid,
-                    "incident_id": incident["id"],
-                    "organisation_id": owner,
-                    "kind": kind,
-                    "media": "video" if kind == "cctv" else "image",
-                    "content_type": "video/mp4" if kind == "cctv" else "image/jpeg",
-                    "filename": f"{kind}-{eid[:6]}.{'mp4' if kind == 'cctv' else 'jpg'}",
-                    "sha256": "ab" * 32,
-                    "size": 1_234_567,
-                },
-            )
-        doc = uow.get("incidents", owner, incident["id"])
-        from shared.domain.tenancy import OrgKind, Principal, Role
+# Small files whose first bytes are a real MP4 and a real JPEG (the upload sniffs them).
+CCTV_CLIP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
+STILL_IMAGE = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 
-        p = Principal(
-            user_id="evidence-test",
-            organisation_id=owner,
-            organisation_kind=OrgKind.RETAILER,
-            roles=frozenset({Role.RETAILER_INVESTIGATOR}),
-        )
-        from shared.domain.events import EvidenceAdded
 
-        container.bus.publish(uow, EvidenceAdded(principal=p, incident=doc, evidence_id=eid))
+def add_evidence(stamp, incident: dict[str, Any], *kinds: str) -> list[dict[str, Any]]:
+    """Upload one file of each kind through POST /incidents/{id}/evidence, as the owner's
+    investigator would; the evidence service then tells D2P that evidence arrived."""
+    items = []
+    for kind in kinds:
+        video = kind == "cctv"
+        headers = {
+            **stamp.auth(incident["organisation_id"], "Retailer.Investigator"),
+            "Content-Type": "video/mp4" if video else "image/jpeg",
+            "X-Filename": f"{kind}.{'mp4' if video else 'jpg'}",
+            "X-Evidence-Kind": kind,
+        }
+        r = stamp.client.post(f"/api/v1/incidents/{incident['id']}/evidence", content=CCTV_CLIP if video else STILL_IMAGE, headers=headers)
+        assert r.status_code == 201, r.text
+        items.append(r.json())
+    return items
 
 
 def eligible_report(stamp, **overrides) -> dict[str, Any]:

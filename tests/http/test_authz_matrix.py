@@ -204,22 +204,22 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
 }
 
-# Retention and subject requests (issue 6): rows live beside their tests.
+# Retention and subject requests: rows live beside their tests.
 from tests.retention.matrix_rows import retention_rows  # noqa: E402
 
 MATRIX.update(retention_rows(Row, Call, API_PREFIX))
 
-# ANPR (issue 5): rows live beside their tests.
+# ANPR: rows live beside their tests.
 from tests.anpr.matrix_rows import anpr_rows  # noqa: E402
 
 MATRIX.update(anpr_rows(Row, Call, API_PREFIX))
 
-# Evidence (issue 3): rows live beside their tests.
+# Evidence: rows live beside their tests.
 from tests.evidence.matrix_rows import evidence_rows  # noqa: E402
 
 MATRIX.update(evidence_rows(Row, Call, API_PREFIX))
 
-# Direct to police (issue 4): rows live beside their tests.
+# Direct to police: rows live beside their tests.
 from tests.d2p.matrix_rows import d2p_rows  # noqa: E402
 
 MATRIX.update(d2p_rows(Row, Call, API_PREFIX))

@@ -309,7 +309,9 @@ def test_bad_audit_entity_is_422(s, unchanged):
     _problem(s.client.get(f"{API}/audit", params={"entity": "no-slash"}, headers=s.auth("northwind", "Retailer.Admin")), 422)
 
 
-def test_overlong_incident_id_is_404_or_422_never_500(s, unchanged):
+def test_overlong_incident_id_is_422_naming_the_path_parameter(s, unchanged):
+    """An id longer than the documented 64 characters is refused as invalid, before any look-up."""
     r = s.client.get(f"{API}/incidents/" + "a" * 65, headers=s.auth("northwind", "Retailer.Investigator"))
-    assert r.status_code in (404, 422)
-    assert r.headers["content-type"] == PROBLEM
+    problem = _problem(r, 422)
+    assert [e["field"] for e in problem["errors"]] == ["path.incident_id"]
+    assert "64" in problem["detail"]

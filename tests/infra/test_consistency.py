@@ -103,8 +103,8 @@ def test_d2p_deliveries_match_the_dispatch_queue(deployed):
     """The D2P service reads its delivery count to know the last attempt; Service Bus
     dead-letters after maxDeliveryCount. They must be the same number."""
     envs = ic.settings_env_names()
-    if "VIGIL_D2P_MAX_DELIVERIES" not in envs or "d2p_dispatch" not in names.QUEUES:
-        return
+    assert "VIGIL_D2P_MAX_DELIVERIES" in envs, "shared/settings.py no longer has d2p_max_deliveries"
+    assert "d2p_dispatch" in names.QUEUES, "shared/names.py no longer has the d2p_dispatch queue"
     queue = next(q for q in ic.service_bus_queues() if q["name"] == names.QUEUES["d2p_dispatch"])
     assert deployed["VIGIL_D2P_MAX_DELIVERIES"] == str(queue["maxDeliveryCount"])
 
@@ -170,12 +170,9 @@ def test_containers_match_the_catalogue_exactly():
 
 
 def test_partition_key_and_ttl():
+    from shared.adapters.azure.cosmos import PARTITION_PATH
     from shared.records import ALL
 
-    try:
-        from shared.adapters.azure.cosmos import PARTITION_PATH
-    except ImportError:
-        PARTITION_PATH = ic.PARTITION_KEY_PATH
     for c in ic.cosmos_containers():
         resource = c["resource"]
         assert resource["id"] == c["name"]

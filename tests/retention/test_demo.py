@@ -1,4 +1,4 @@
-"""The "Done when" of issue 6 on a seeded stamp: the old demo incident goes on the next
+"""Retention end to end on a seeded stamp: the old demo incident goes on the next
 retention run leaving a tombstone, a held one stays, and a subject request for the
 seeded person reaches northwind as a task with a due date."""
 
@@ -10,7 +10,7 @@ from shared.services.retention_seed import seed_retention_demo
 API = "/api/v1"
 
 
-def test_seeded_demo(stamp):
+def test_old_incident_goes_held_one_stays_and_subject_request_reaches_the_retailer(stamp):
     assert seed_retention_demo(stamp.container) == 2
     assert seed_retention_demo(stamp.container) == 0  # idempotent
     inv = stamp.auth("northwind", "Retailer.Investigator")

@@ -235,7 +235,7 @@ def _acknowledged_dispatch(stamp, *, hold: bool = False) -> tuple[dict, str]:
 
     incident = d2p_report(stamp)
     if hold:
-        # Held before its evidence arrives (the D2P helper writes evidence records only).
+        # Held before its evidence arrives, so the uploads are held as well.
         r = stamp.client.post(
             f"{API}/incidents/{incident['id']}/legal-hold",
             json=stamp.example("LegalHoldIn"),

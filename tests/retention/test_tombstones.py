@@ -4,6 +4,9 @@ type), newest first, and nothing of another organisation's."""
 from __future__ import annotations
 
 from functions import jobs
+from shared.domain.timestamps import to_iso
+from shared.ports import Where
+from shared.records import INCIDENTS
 from shared.services.retention_seed import seed_retention_demo
 
 API = "/api/v1"
@@ -11,13 +14,20 @@ API = "/api/v1"
 
 def test_an_organisation_lists_its_tombstones_and_no_one_elses(stamp):
     seed_retention_demo(stamp.container)
+    with stamp.container.records.unit_of_work() as uow:
+        [old] = uow.query(INCIDENTS.name, ["northwind"], [Where("occurred_at", "lt", "2019-07-01")], limit=10).items
     jobs.load_all()
     assert jobs.run_job(stamp.container, "retention", stamp.clock.now()).counts["incidents_deleted"] == 1
     admin = stamp.auth("northwind", "Retailer.Admin")
     page = stamp.client.get(f"{API}/retention/tombstones", headers=admin)
     assert page.status_code == 200
     [stone] = [t for t in page.json()["items"] if t["type"] == "incident"]
-    assert stone["rule"] and stone["schedule_version"] and stone["deleted_at"]
+    # Proof of what went, when, and under which rule of which schedule version.
+    assert stone["id"] == f"incident:{old['id']}" and stone["entity_id"] == old["id"]
+    assert stone["deleted_at"] == to_iso(stamp.clock.now())
+    assert stone["rule"] == "incident: 72 months after it occurred (no police case)"
+    assert stone["schedule_version"] == "uk:0/northwind:0"
+    assert stone["cause"] == "schedule" and stone["request_id"] is None
     # Nothing personal: the fields of a tombstone are ids, type, times and the rule.
     assert set(stone) <= {
         "id",

@@ -26,8 +26,8 @@ except ImportError:  # Windows: one process per store, the thread lock is enough
     fcntl = None  # type: ignore[assignment]
 
 from shared.adapters.local.sqlite_schema import col, create_or_migrate, list_table, table
-from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
+from shared.domain.timestamps import to_iso
 from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
 

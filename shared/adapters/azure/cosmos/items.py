@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from shared.domain.clock import from_iso, to_iso
+from shared.domain.timestamps import from_iso, to_iso
 from shared.records import Collection
 
 # Written by the adapter on every item; a document may not carry them itself.

@@ -11,6 +11,7 @@ from typing import Any
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import exceptions
 
+from shared.domain.backoff import backoff_seconds
 from shared.domain.errors import Unavailable
 
 
@@ -38,5 +39,5 @@ def quiet(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 
 def backoff(attempt: int) -> None:
-    """Sleep a little before retrying an ETag race (jittered, capped at 0.2 s)."""
-    time.sleep(min(0.2, 0.005 * (2 ** min(attempt, 6))) * random.random())
+    """Sleep before retrying after lost race `attempt` (counting from 0): up to 5 ms, doubling to 200 ms (full jitter)."""
+    time.sleep(backoff_seconds(attempt + 1, base=0.005, cap=0.2, jitter=random.random()))
