@@ -24,8 +24,11 @@ $(EMULATORS): tools/emulators/package.json tools/emulators/package-lock.json
 
 emulators: $(EMULATORS)
 
+# make run is a local stamp: alert webhooks may reach loopback and private addresses
+# (the reference receiver on 127.0.0.1, docs/anpr.md). Override with
+# `make run VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS=false`; the code's default and Azure refuse them.
 run: $(STAMP)
-	$(PY) -m functions.local_runner
+	VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} $(PY) -m functions.local_runner
 
 test: $(STAMP) $(EMULATORS)
 	$(PY) -m pytest -n 2 --dist loadgroup

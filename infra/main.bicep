@@ -293,6 +293,7 @@ var vigilSettings = {
   VIGIL_WEBHOOK_TIMEOUT_SECONDS: '5.0'
   // No plain-http webhook hosts in Azure: every receiver needs https.
   VIGIL_WEBHOOK_HTTP_HOSTS: '[]'
+  VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'
   // Direct to police: SendGrid mail. The API key and the event-webhook verification
   // key are Key Vault references (set the secrets after the first deploy: docs/deploy.md).
   VIGIL_MAIL_PROVIDER: 'sendgrid' // explicit in Azure rather than "auto"

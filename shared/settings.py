@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     # Hosts a webhook may use plain http for (local receivers only); everything else needs https.
     webhook_http_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
+    # Let webhooks reach loopback, private and link-local addresses (a local receiver under
+    # `make run`, tests). Off: every subscription and delivery goes to public addresses only.
+    webhook_allow_private_networks: bool = False
 
     # Retention (DOMAIN.md, Retention and rights; figures marked "check" there). Region
     # defaults in calendar months per record type; Platform.Operator may change them and
