@@ -6,9 +6,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
+from functions.http.deps import known_query
 from functions.http.fastjson import add_self_validated_schemas
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
@@ -51,6 +52,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        # Every route refuses query parameters it does not declare (422 naming them).
+        dependencies=[Depends(known_query)],
     )
     app.state.container = c
     problems.install(app)
