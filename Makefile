@@ -36,8 +36,9 @@ test: $(STAMP) $(EMULATORS)
 token: $(STAMP)
 	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
 
+# make job JOB=<job> [AS_OF=<ISO 8601 with offset>] [DRY_RUN=1]: one timer job, for a moment.
 job: $(STAMP)
-	@$(PY) -m functions.cli job --job "$(JOB)" $(if $(AS_OF),--as-of "$(AS_OF)")
+	@$(PY) -m functions.cli job --job "$(JOB)" $(if $(AS_OF),--as-of "$(AS_OF)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 # Put dead-lettered D2P dispatch messages back on their queue (IDS=a,b for only those).
 replay-dead-letters: $(STAMP)
