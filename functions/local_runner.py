@@ -26,6 +26,7 @@ import uvicorn
 
 from functions import jobs, ncrontab
 from functions.http.app import create_app
+from functions.http.observability import configure_logging
 from shared.bootstrap import Container, default_container
 from shared.names import TIMERS
 from shared.services.seed import seed_directory
@@ -123,7 +124,7 @@ def _listen(port: int, *, reuse_port: bool) -> socket.socket:
 def _http_process(shared: socket.socket | None, port: int, log_level: str) -> None:
     """One more HTTP process: its own container over the same region store, listening on
     its own socket for the port (or the first process's, without SO_REUSEPORT)."""
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level)
     _exit_with_parent()
     sock = shared if shared is not None else _listen(port, reuse_port=True)
     container = default_container()
@@ -153,7 +154,7 @@ def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port
     """Serve the API on `sock` (127.0.0.1:`port`) from `processes` processes until stopped."""
     config = uvicorn.Config(create_app(container), log_level="warning", access_log=False)
     spawn = multiprocessing.get_context("spawn")
-    level = os.environ.get("VIGIL_LOG_LEVEL", "INFO")
+    level = container.settings.log_level
     shared = None if reuse_port else sock
     others = [
         spawn.Process(target=_http_process, args=(shared, port, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)
@@ -171,9 +172,8 @@ def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook POST otherwise
     container = default_container()
+    configure_logging(container.settings.log_level)  # key=value lines with request ids; quiet HTTP client libraries
     added = seed_directory(container.records, container.clock, region=container.settings.region)
     from shared.services.retention_seed import seed_retention_demo
 

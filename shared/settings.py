@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
     auth_leeway_seconds: int = 30
 
+    # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     # HTTP handler threads per process (see functions/http/app.py lifespan).
     http_worker_threads: int = Field(default=8, ge=1, le=200)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -12,6 +13,7 @@ from functions.http import anpr, audit, d2p, evidence, health, incidents, proble
 from functions.http.deps import known_query
 from functions.http.fastjson import add_self_validated_schemas
 from functions.http.limits import BodyLimit
+from functions.http.observability import RequestContext, install_request_ids
 from shared.bootstrap import Container, default_container
 
 API_PREFIX = "/api/v1"
@@ -67,6 +69,10 @@ def create_app(container: Container | None = None) -> FastAPI:
         BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES)
     )
     app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
+    # Outermost of ours: every answer (413s included) gets a request id and an access line.
+    install_request_ids()
+    app.add_middleware(RequestContext, route_prefix=API_PREFIX)
+    logging.getLogger("vigil").setLevel(c.settings.log_level)
     return app
 
 
