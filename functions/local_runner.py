@@ -129,9 +129,18 @@ def _http_process(shared: socket.socket | None, port: int, log_level: str) -> No
     sock = shared if shared is not None else _listen(port, reuse_port=True)
     container = default_container()
     try:
-        uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning", access_log=False)).run(sockets=[sock])
+        uvicorn.Server(uvicorn_config(container)).run(sockets=[sock])
     finally:
         container.close()
+
+
+def uvicorn_config(container: Container) -> uvicorn.Config:
+    """uvicorn for `make run`: the app logs its own access lines and answers 431 past its
+    header bounds. With h11, uvicorn also stops buffering a request head past
+    `h11_max_incomplete_event_size`. httptools (picked when installed, for speed) takes no
+    such setting: there only the app's check applies, after the head has been read."""
+    bound = container.settings.max_header_bytes + 8 * 1024  # the request line and header framing
+    return uvicorn.Config(create_app(container), log_level="warning", access_log=False, h11_max_incomplete_event_size=bound)
 
 
 def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:
@@ -152,7 +161,7 @@ def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:
 
 def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port: int, processes: int) -> None:
     """Serve the API on `sock` (127.0.0.1:`port`) from `processes` processes until stopped."""
-    config = uvicorn.Config(create_app(container), log_level="warning", access_log=False)
+    config = uvicorn_config(container)
     spawn = multiprocessing.get_context("spawn")
     level = container.settings.log_level
     shared = None if reuse_port else sock

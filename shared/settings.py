@@ -48,6 +48,9 @@ class Settings(BaseSettings):
 
     # Bounds
     max_json_body_bytes: int = 256 * 1024
+    # Request headers: fields per request and their total size (names and values); 431 past either.
+    max_header_count: int = 100
+    max_header_bytes: int = 16 * 1024
     max_page_size: int = 100
     default_page_size: int = 25
 

@@ -13,7 +13,7 @@ from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, 
 from functions.http.deps import known_query
 from functions.http.fastjson import add_self_validated_schemas
 from functions.http.headers import SecurityHeaders
-from functions.http.limits import BodyLimit
+from functions.http.limits import BodyLimit, HeaderLimit
 from functions.http.observability import RequestContext, install_request_ids
 from shared.bootstrap import Container, default_container
 
@@ -73,7 +73,9 @@ def create_app(container: Container | None = None) -> FastAPI:
         BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES)
     )
     app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
-    # Every answer (413s included) gets a request id and an access line.
+    # Header count and size are checked before anything reads a header (431).
+    app.add_middleware(HeaderLimit, max_count=c.settings.max_header_count, max_bytes=c.settings.max_header_bytes)
+    # Every answer (413s and 431s included) gets a request id and an access line.
     install_request_ids()
     app.add_middleware(RequestContext, route_prefix=API_PREFIX)
     logging.getLogger("vigil").setLevel(c.settings.log_level)
