@@ -28,8 +28,11 @@ $(EMULATORS): tools/emulators/package.json tools/emulators/package-lock.json
 
 emulators: $(EMULATORS)
 
+# make run is a local stamp: alert webhooks may reach loopback and private addresses
+# (the reference receiver on 127.0.0.1, docs/anpr.md). Override with
+# `make run VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS=false`; the code's default and Azure refuse them.
 run: $(STAMP)
-	$(PY) -m functions.local_runner
+	VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} $(PY) -m functions.local_runner
 
 # Cheapest first: lint, formatting, types, then the tests under coverage (settings and
 # the coverage floor in pyproject.toml).
@@ -42,8 +45,9 @@ test: $(STAMP) $(EMULATORS)
 token: $(STAMP)
 	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
 
+# make job JOB=<job> [AS_OF=<ISO 8601 with offset>] [DRY_RUN=1]: one timer job, for a moment.
 job: $(STAMP)
-	@$(PY) -m functions.cli job --job "$(JOB)" $(if $(AS_OF),--as-of "$(AS_OF)")
+	@$(PY) -m functions.cli job --job "$(JOB)" $(if $(AS_OF),--as-of "$(AS_OF)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 # Put dead-lettered D2P dispatch messages back on their queue (IDS=a,b for only those).
 replay-dead-letters: $(STAMP)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from shared.bootstrap import Container, default_container
 from shared.domain.errors import DomainError
 from shared.domain.tenancy import Role
-from shared.domain.timestamps import from_iso
 from shared.services.seed import seed_directory
 
 
@@ -33,6 +32,73 @@ def demo_token(container: Container, org_id: str, role: str, *, user: str | None
     return container.local_keys.mint(claims, issuer=container.settings.auth_issuer, audience=container.settings.auth_audience)
 
 
+JOB_USAGE = "usage: make job JOB=<job> [AS_OF=2026-11-23T12:00:00+00:00] [DRY_RUN=1]"
+
+
+class FixedClock:
+    """The clock of a job run for a moment: everything the job decides or records is
+    dated `as_of` (tombstones, audit entries, evidence protection checks), as when the
+    timer fires at that moment."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def _usage_error(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"AS_OF is not an ISO 8601 time: {text!r}; e.g. 2026-11-23T12:00:00+00:00") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"AS_OF needs a UTC offset: {text!r}; e.g. {moment.replace(tzinfo=UTC).isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def run_job_command(job: str, as_of_text: str | None, dry_run: bool) -> int:
+    """`make job`: check the request before opening anything, then run the job for AS_OF."""
+    from functions import jobs
+
+    jobs.load_all()
+    names = ", ".join(sorted(jobs.TIMER_JOBS))
+    if not job.strip():
+        return _usage_error(f"{JOB_USAGE}; JOB is one of: {names}")
+    if job not in jobs.TIMER_JOBS:
+        return _usage_error(f"unknown job {job!r}: JOB is one of: {names}")
+    try:
+        as_of = _parse_as_of(as_of_text) if as_of_text else None
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    if dry_run and job not in jobs.DRY_RUNS:
+        offered = ", ".join(sorted(jobs.DRY_RUNS)) or "none yet"
+        return _usage_error(f"DRY_RUN is not available for {job!r} (jobs with a dry run: {offered}); nothing was run")
+    # With AS_OF, the whole job runs on a clock stopped at that moment, not only its selection.
+    container = Container(clock=FixedClock(as_of)) if as_of else default_container()
+    moment = as_of or container.clock.now()
+    try:
+        seed_directory(container.records, container.clock, region=container.settings.region)
+        report = (jobs.DRY_RUNS[job] if dry_run else jobs.run_job)(container, job, moment)
+        print(
+            json.dumps(
+                {"job": report.job, "as_of": moment.isoformat(), "dry_run": dry_run, "counts": report.counts, "notes": report.notes},
+                indent=2,
+            )
+        )
+    except DomainError as exc:
+        print(f"{exc.title}: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        container.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--user")
     t.add_argument("--stores", help="comma-separated store ids (store staff)")
     j = sub.add_parser("job", help="run one timer job for a moment")
-    j.add_argument("--job", required=True)
+    j.add_argument("--job", default="")
     j.add_argument("--as-of", help="ISO 8601 time with offset; default now")
+    j.add_argument("--dry-run", action="store_true", help="list what the job would do without doing it (where offered)")
     sub.add_parser("seed", help="seed the demo directory")
     args = parser.parse_args(argv)
+    if args.command == "job":
+        return run_job_command(args.job, args.as_of, args.dry_run)
 
     container = default_container()
     seed_directory(container.records, container.clock, region=container.settings.region)
@@ -53,16 +122,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "token":
             stores = [s for s in args.stores.split(",") if s] if args.stores else None
             print(demo_token(container, args.org, args.role, user=args.user, stores=stores))
-        elif args.command == "job":
-            from functions import jobs
-
-            jobs.load_all()
-            if args.job not in jobs.TIMER_JOBS:
-                print(f"unknown job {args.job!r}: one of {', '.join(sorted(jobs.TIMER_JOBS))}", file=sys.stderr)
-                return 2
-            as_of = from_iso(args.as_of) if args.as_of else datetime.now(UTC)
-            report = jobs.run_job(container, args.job, as_of)
-            print(json.dumps({"job": report.job, "as_of": as_of.isoformat(), "counts": report.counts, "notes": report.notes}, indent=2))
         elif args.command == "seed":
             print("seeded")
     except DomainError as exc:

@@ -30,6 +30,9 @@ class Timer:
 
 
 TIMER_JOBS: dict[str, Timer] = {}
+# Jobs that can list what they would do without doing it (`make job DRY_RUN=1`): name ->
+# (container, name, as_of) -> report. The retention sweep deletes as it goes and has none yet.
+DRY_RUNS: dict[str, Callable[[Container, str, datetime], JobReport]] = {}
 QUEUE_HANDLERS: dict[str, QueueHandler] = {}
 
 

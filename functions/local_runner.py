@@ -26,6 +26,7 @@ import uvicorn
 
 from functions import jobs, ncrontab
 from functions.http.app import create_app
+from functions.http.observability import configure_logging
 from shared.bootstrap import Container, default_container
 from shared.domain.backoff import backoff_seconds
 from shared.names import TIMERS
@@ -124,14 +125,23 @@ def _listen(port: int, *, reuse_port: bool) -> socket.socket:
 def _http_process(shared: socket.socket | None, port: int, log_level: str) -> None:
     """One more HTTP process: its own container over the same region store, listening on
     its own socket for the port (or the first process's, without SO_REUSEPORT)."""
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level)
     _exit_with_parent()
     sock = shared if shared is not None else _listen(port, reuse_port=True)
     container = default_container()
     try:
-        uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning", access_log=False)).run(sockets=[sock])
+        uvicorn.Server(uvicorn_config(container)).run(sockets=[sock])
     finally:
         container.close()
+
+
+def uvicorn_config(container: Container) -> uvicorn.Config:
+    """uvicorn for `make run`: the app logs its own access lines and answers 431 past its
+    header bounds. With h11, uvicorn also stops buffering a request head past
+    `h11_max_incomplete_event_size`. httptools (picked when installed, for speed) takes no
+    such setting: there only the app's check applies, after the head has been read."""
+    bound = container.settings.max_header_bytes + 8 * 1024  # the request line and header framing
+    return uvicorn.Config(create_app(container), log_level="warning", access_log=False, h11_max_incomplete_event_size=bound)
 
 
 def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:
@@ -152,9 +162,9 @@ def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:
 
 def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port: int, processes: int) -> None:
     """Serve the API on `sock` (127.0.0.1:`port`) from `processes` processes until stopped."""
-    config = uvicorn.Config(create_app(container), log_level="warning", access_log=False)
+    config = uvicorn_config(container)
     spawn = multiprocessing.get_context("spawn")
-    level = os.environ.get("VIGIL_LOG_LEVEL", "INFO")
+    level = container.settings.log_level
     shared = None if reuse_port else sock
     others = [
         spawn.Process(target=_http_process, args=(shared, port, level), name=f"http-{i + 2}", daemon=True) for i in range(processes - 1)
@@ -172,9 +182,8 @@ def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("VIGIL_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook POST otherwise
     container = default_container()
+    configure_logging(container.settings.log_level)  # key=value lines with request ids; quiet HTTP client libraries
     added = seed_directory(container.records, container.clock, region=container.settings.region)
     from shared.services.retention_seed import seed_retention_demo
 

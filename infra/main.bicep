@@ -268,6 +268,8 @@ var vigilSettings = {
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
   VIGIL_HTTP_WORKER_THREADS: '8'
   VIGIL_MAX_JSON_BODY_BYTES: '262144'
+  VIGIL_MAX_HEADER_COUNT: '100'
+  VIGIL_MAX_HEADER_BYTES: '16384'
   VIGIL_MAX_PAGE_SIZE: '100'
   VIGIL_DEFAULT_PAGE_SIZE: '25'
   VIGIL_COSMOS_ENDPOINT: data.outputs.endpoint
@@ -287,12 +289,14 @@ var vigilSettings = {
   VIGIL_ANPR_SEARCH_DAYS_WITHOUT_AUTHORISATION: '90'
   VIGIL_ANPR_VEHICLE_INTEREST_DAYS: '90'
   VIGIL_ANPR_EXPIRY_BATCH: '5000'
+  VIGIL_LOG_LEVEL: 'INFO'
   VIGIL_WEBHOOK_MAX_ATTEMPTS: '8'
   VIGIL_WEBHOOK_BACKOFF_BASE_SECONDS: '2.0'
   VIGIL_WEBHOOK_BACKOFF_CAP_SECONDS: '3600.0'
   VIGIL_WEBHOOK_TIMEOUT_SECONDS: '5.0'
   // No plain-http webhook hosts in Azure: every receiver needs https.
   VIGIL_WEBHOOK_HTTP_HOSTS: '[]'
+  VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'
   // Direct to police: SendGrid mail. The API key and the event-webhook verification
   // key are Key Vault references (set the secrets after the first deploy: docs/deploy.md).
   VIGIL_MAIL_PROVIDER: 'sendgrid' // explicit in Azure rather than "auto"

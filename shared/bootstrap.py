@@ -181,7 +181,7 @@ class Container:
         """Signed alert delivery over HTTP (the same adapter locally and in Azure)."""
         from shared.adapters.webhooks import HttpWebhookSender
 
-        return HttpWebhookSender()
+        return HttpWebhookSender(allow_private_networks=self.settings.webhook_allow_private_networks)
 
     @cached_property
     def anpr(self):

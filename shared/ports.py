@@ -186,6 +186,9 @@ class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> WebhookResult:
         """POST `body` to `url` once; never raises for the receiver's failures."""
 
+    def destination_problem(self, url: str) -> str | None:
+        """Why alerts may not go to `url`'s host (e.g. it is not a public address), or None."""
+
 
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> dict[str, Any]:

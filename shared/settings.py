@@ -40,11 +40,17 @@ class Settings(BaseSettings):
     auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
     auth_leeway_seconds: int = 30
 
+    # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     # HTTP handler threads per process (see functions/http/app.py lifespan).
     http_worker_threads: int = Field(default=8, ge=1, le=200)
 
     # Bounds
     max_json_body_bytes: int = 256 * 1024
+    # Request headers: fields per request and their total size (names and values); 431 past either.
+    max_header_count: int = 100
+    max_header_bytes: int = 16 * 1024
     max_page_size: int = 100
     default_page_size: int = 25
 
@@ -96,6 +102,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     # Hosts a webhook may use plain http for (local receivers only); everything else needs https.
     webhook_http_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
+    # Let webhooks reach loopback, private and link-local addresses (a local receiver under
+    # `make run`, tests). Off: every subscription and delivery goes to public addresses only.
+    webhook_allow_private_networks: bool = False
 
     # Retention: the default figures are still to be checked before production. Region
     # defaults in calendar months per record type; Platform.Operator may change them and

@@ -118,12 +118,15 @@ def close_stamp(s: Stamp) -> None:
 
 @pytest.fixture
 def stamp(request, tmp_path):
-    """A seeded stamp on SQLite; `@both_backends` runs the test again on Cosmos DB."""
+    """A seeded stamp on SQLite; `@both_backends` runs the test again on Cosmos DB.
+    `@pytest.mark.stamp_settings(name=value)` changes settings for the test's stamp."""
     backend = getattr(request, "param", "local")
+    marker = request.node.get_closest_marker("stamp_settings")
+    settings = dict(marker.kwargs) if marker else {}
     if backend == "azure":
-        s = make_cosmos_stamp(tmp_path, request.getfixturevalue("cosmos_emulator"))
+        s = make_cosmos_stamp(tmp_path, request.getfixturevalue("cosmos_emulator"), **settings)
     else:
-        s = make_stamp(tmp_path)
+        s = make_stamp(tmp_path, **settings)
     s.backend = backend
     yield s
     close_stamp(s)

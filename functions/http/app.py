@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
-from functions.http.limits import BodyLimit
+from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing
+from functions.http.deps import known_query
+from functions.http.headers import SecurityHeaders
+from functions.http.limits import BodyLimit, HeaderLimit
+from functions.http.observability import RequestContext, install_request_ids
 from functions.http.raw_body import add_self_validated_schemas
 from shared.bootstrap import Container, default_container
 
@@ -49,11 +53,16 @@ def create_app(container: Container | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # Served by functions/http/docs.py from the app's own files, not from a CDN.
+        docs_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
+        # Every route refuses query parameters it does not declare (422 naming them).
+        dependencies=[Depends(known_query)],
     )
     app.state.container = c
     problems.install(app)
+    docs.install(app, prefix=API_PREFIX, openapi_url=f"{API_PREFIX}/openapi.json", title="Vigil API")
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
     for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
@@ -64,6 +73,14 @@ def create_app(container: Container | None = None) -> FastAPI:
         BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES)
     )
     app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
+    # Header count and size are checked before anything reads a header (431).
+    app.add_middleware(HeaderLimit, max_count=c.settings.max_header_count, max_bytes=c.settings.max_header_bytes)
+    # Every answer (413s and 431s included) gets a request id and an access line.
+    install_request_ids()
+    app.add_middleware(RequestContext, route_prefix=API_PREFIX)
+    logging.getLogger("vigil").setLevel(c.settings.log_level)
+    # Outermost: every answer (413s and 500s included) gets the security headers; API answers no-store.
+    app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX, cacheable=[f"{API_PREFIX}/{p}" for p in ("healthz", "openapi.json", "docs")])
     return app
 
 

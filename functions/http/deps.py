@@ -78,3 +78,39 @@ ContainerDep = Annotated[Container, Depends(container)]
 IfMatch = Annotated[str | None, Depends(if_match)]
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Retry-safe key: a replay returns the first answer")]
 Continuation = Annotated[str | None, Query(max_length=2000, description="The continuation token of the previous page")]
+
+
+_KNOWN_QUERY: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def _query_names(route: object) -> frozenset[str]:
+    """The query parameters `route` declares (its own and its dependencies'), by their wire names."""
+    cached = _KNOWN_QUERY.get(id(route))
+    if cached is not None and cached[0] is route:
+        return cached[1]
+    found: set[str] = set()
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        found.update(p.alias for p in dependant.query_params)
+        stack.extend(dependant.dependencies)
+    names = frozenset(found)
+    _KNOWN_QUERY[id(route)] = (route, names)
+    return names
+
+
+async def known_query(request: Request) -> None:
+    """422 naming each query parameter the route does not take: a misspelt or unsupported
+    filter (`?store_id=`) must not be silently ignored and answer everything."""
+    if not request.scope.get("query_string"):
+        return
+    known = _query_names(request.scope.get("route"))
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        raise Invalid(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)[:300]}. This route takes: {takes}.",
+            errors=[{"field": f"query.{name[:100]}", "message": "unknown query parameter"} for name in unknown[:20]],
+        )

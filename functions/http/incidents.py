@@ -44,11 +44,26 @@ def router(settings: Settings) -> APIRouter:
         headers = dict(answer.headers)
         return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
-    @r.get("/incidents", summary="Search incidents", response_model=IncidentPage, responses=responses(*AUTH_ERRORS, 422))
+    @r.get(
+        "/incidents",
+        summary="Search incidents",
+        description="Filters combine (all must match). `reference` finds one incident by the reference police see in a D2P email subject. "
+        "Unknown query parameters are refused (422), not ignored.",
+        response_model=IncidentPage,
+        responses=responses(*AUTH_ERRORS, 422),
+    )
     def search(
         p: Principal = Depends(require(*READERS)),
         c: Container = Depends(container),
         store: Annotated[str | None, Query(max_length=64)] = None,
+        reference: Annotated[
+            str | None,
+            Query(
+                max_length=64,
+                description="The incident's reference, e.g. NW-000123 (the one in a D2P email subject), exactly as issued",
+                examples=["NW-000123"],
+            ),
+        ] = None,
         category: Category | None = None,
         occurred_from: Annotated[datetime | None, Query(alias="from", description="Occurred at or after (ISO 8601 with offset)")] = None,
         occurred_to: Annotated[datetime | None, Query(alias="to", description="Occurred before (ISO 8601 with offset)")] = None,
@@ -61,6 +76,7 @@ def router(settings: Settings) -> APIRouter:
         require_offset(("from", occurred_from), ("to", occurred_to))
         filters = Filters(
             store_id=store,
+            reference=reference,
             category=category.value if category else None,
             occurred_from=occurred_from,
             occurred_to=occurred_to,

@@ -121,10 +121,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return problem(
-            500, "internal-error", "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path
-        )
+        # Normally answered by the request-context middleware (with the request id); this
+        # catches what fails outside it.
+        log.exception("unhandled error")
+        return unexpected_error(request.url.path)
+
+
+def unexpected_error(path: str | None) -> JSONResponse:
+    """The 500 answer: no detail of what failed leaves the process."""
+    return problem(500, "internal-error", "Internal error", "Something went wrong on our side; it has been logged.", instance=path)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

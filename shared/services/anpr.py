@@ -607,6 +607,9 @@ class AnprService:
                 f"webhook_url must be an https URL without credentials (plain http only for: {allowed}).",
                 errors=[{"field": "webhook_url", "message": "not an allowed URL"}],
             )
+        refused = self.webhooks.destination_problem(url)
+        if refused:
+            raise Invalid(f"webhook_url is refused: {refused}.", errors=[{"field": "webhook_url", "message": refused}])
 
     def subscribe(self, principal: Principal, body: SubscriptionIn) -> dict[str, Any]:
         """Subscribe to hits at stores (retailers) or in the caller's force area (police).

@@ -36,6 +36,7 @@ EDITORS = (Role.RETAILER_INVESTIGATOR,)
 @dataclass
 class Filters:
     store_id: str | None = None
+    reference: str | None = None
     category: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
@@ -187,6 +188,8 @@ class IncidentService:
         where: list[Where] = []
         if filters.store_id:
             where.append(Where("store_id", "eq", filters.store_id))
+        if filters.reference:
+            where.append(Where("reference", "eq", filters.reference))
         if filters.category:
             where.append(Where("category", "eq", filters.category))
         if filters.occurred_from:

@@ -11,6 +11,9 @@ from tests.anpr.helpers import API, drain, list_vehicle, post_reads, read
 from tests.fixtures_http import both_backends
 from tools.webhook_receiver import Receiver, serve
 
+# The reference receiver listens on 127.0.0.1: these stamps let alerts reach loopback.
+pytestmark = pytest.mark.stamp_settings(webhook_allow_private_networks=True)
+
 
 @pytest.fixture
 def receiver(stamp):
@@ -135,7 +138,9 @@ def test_failed_webhook_backs_off_then_dead_letters(stamp):
     [after] = stamp.client.get(
         f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")
     ).json()["items"]
-    assert after["status"] == "dead_lettered" and after["attempts"] == 3 and after["last_error"]
+    assert after["status"] == "dead_lettered" and after["attempts"] == 3
+    # What failed, without the error's class or message (the subscriber reads this list).
+    assert after["last_error"] == "connection failed"
 
 
 def test_subscription_rules(stamp):

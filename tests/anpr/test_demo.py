@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from functions import jobs
 from tests.anpr.helpers import API, drain, read
 from tests.fixtures_http import both_backends
 from tools.webhook_receiver import Receiver, serve
+
+# The reference receiver listens on 127.0.0.1, as under `make run` (docs/anpr.md).
+pytestmark = pytest.mark.stamp_settings(webhook_allow_private_networks=True)
 
 
 @both_backends

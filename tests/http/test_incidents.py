@@ -121,6 +121,24 @@ def test_search_filters_and_pages(stamp):
     assert stamp.client.get("/api/v1/incidents", params={"limit": 1000}, headers=inv).status_code == 422
 
 
+def test_find_by_reference_and_unknown_filters_refused(stamp):
+    """Police know an incident by the reference in the D2P email subject; a filter the route
+    does not take (`store_id`, a misspelt `store`) is refused, never ignored."""
+    first, second = report(stamp).json(), report(stamp).json()
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    found = stamp.client.get("/api/v1/incidents", params={"reference": second["reference"]}, headers=inv).json()["items"]
+    assert [i["id"] for i in found] == [second["id"]] and second["reference"] == "NW-000002"
+    assert stamp.client.get("/api/v1/incidents", params={"reference": "NW-999999"}, headers=inv).json()["items"] == []
+    police = stamp.auth("devon-and-cornwall", "Police.Analyst")
+    r = stamp.client.get("/api/v1/incidents", params={"reference": first["reference"], "purpose": "D2P report NW-000001"}, headers=police)
+    assert [i["id"] for i in r.json()["items"]] == [first["id"]]
+    for name in ("store_id", "reference_number"):
+        r = stamp.client.get("/api/v1/incidents", params={name: "x"}, headers=inv)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+        assert r.json()["errors"] == [{"field": f"query.{name}", "message": "unknown query parameter"}]
+        assert name in r.json()["detail"] and "reference" in r.json()["detail"]  # names it, and what the route takes
+
+
 def test_police_search_needs_purpose(stamp):
     report(stamp)
     h = stamp.auth("devon-and-cornwall", "Police.Analyst")

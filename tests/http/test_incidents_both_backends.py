@@ -16,6 +16,7 @@ from tests.fixtures_http import make_stamp
 from tests.http.test_audit import test_every_action_is_audited_and_chain_verifies  # noqa: F401
 from tests.http.test_incidents import (  # noqa: F401
     report,
+    test_find_by_reference_and_unknown_filters_refused,
     test_history_and_revert,
     test_idempotent_replay_and_reuse_with_other_body,
     test_minor_never_shared_with_force_through_sharing,

@@ -51,7 +51,8 @@ def role_for(method: str, path: str) -> str | None:
 # schemathesis reads the schema when the module is collected, so the stamp is made then
 # (one per module, per xdist worker) and closed by the module fixture below.
 _DIR = Path(tempfile.mkdtemp(prefix="vigil-openapi-"))
-_STAMP = make_stamp(_DIR)
+# The alert-subscription example names a receiver on 127.0.0.1, as under `make run`.
+_STAMP = make_stamp(_DIR, webhook_allow_private_networks=True)
 # Bounded so the whole run stays well under a minute: the examples phase and a few
 # fuzzed cases per operation; the coverage phase (hundreds of boundary cases per
 # operation) is left to a deliberate `schemathesis run` against `make run`.
