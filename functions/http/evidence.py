@@ -502,7 +502,12 @@ def redact(evidence_id: EvidenceId, body: RedactionIn, response: Response, princ
 )
 def face_proposals(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> FaceProposalsOut:
     found: FaceProposals = container.evidence.access.face_proposals(principal, evidence_id, purpose)
-    return FaceProposalsOut(evidence_id=found.evidence_id, proposals=found.proposals, detector=found.detector, note=FACE_NOTE)
+    return FaceProposalsOut(
+        evidence_id=found.evidence_id,
+        proposals=[Rectangle.model_validate(r) for r in found.proposals],
+        detector=found.detector,
+        note=FACE_NOTE,
+    )
 
 
 @routes.get(

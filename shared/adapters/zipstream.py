@@ -28,6 +28,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def drain(self) -> bytes:
         out = bytes(self.buffer)
         self.buffer.clear()

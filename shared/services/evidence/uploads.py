@@ -141,9 +141,9 @@ class Uploads:
             stored = self._session(uow, principal, upload_id)
             session = stored.record
             if session.committed and session.evidence_id:
-                item = uow.get(EVIDENCE.name, session.organisation_id, session.evidence_id)
-                if item is not None:
-                    return load(EvidenceItem, item).record
+                existing = uow.get(EVIDENCE.name, session.organisation_id, session.evidence_id)
+                if existing is not None:
+                    return load(EvidenceItem, existing).record
             loc = deps.incidents.locate(uow, principal, session.incident_id)
             kind = session.kind.value if session.kind else None
             retention_until, held = deps.retention.evidence_terms(uow, loc.owner_org, loc.doc, deps.clock.now(), kind)
