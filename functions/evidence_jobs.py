@@ -12,10 +12,10 @@ from shared.ports import JobReport
 @timer("evidence-verify", "0 0 4 * * *")
 def evidence_verify(container: Container, as_of: datetime) -> JobReport:
     """Re-hash the least recently verified items; a mismatch raises an alert record."""
-    return container.evidence.verify_sample(as_of)
+    return container.evidence.integrity.verify_sample(as_of)
 
 
 @timer("staging-sweep", "0 40 * * * *")
 def staging_sweep(container: Container, as_of: datetime) -> JobReport:
     """Remove staged bytes of abandoned uploads and expired upload sessions."""
-    return container.evidence.sweep_staging(as_of)
+    return container.evidence.integrity.sweep_staging(as_of)

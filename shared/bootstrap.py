@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from shared.ports import (
+    ArchiveWriter,
     Clock,
     DeliveryEventVerifier,
     EvidenceBlobStore,
@@ -263,18 +264,29 @@ class Container:
 
     @cached_property
     def evidence(self):
-        from shared.services.evidence import EvidenceLimits, EvidenceService
+        """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""
+        from shared.services.evidence import Evidence, EvidenceDeps, EvidenceLimits
 
-        return EvidenceService(
+        deps = EvidenceDeps(
             records=self.records,
             blobs=self.evidence_blobs,
             clock=self.clock,
             incidents=self.incidents,
             audit=self.audit,
-            limits=EvidenceLimits.from_settings(self.settings),
             retention=self.retention,
             bus=self.bus,
+            limits=EvidenceLimits.from_settings(self.settings),
+            templates=self.templates,
+            archives=self.archives,
         )
+        return Evidence.build(deps)
+
+    @cached_property
+    def archives(self) -> ArchiveWriter:
+        """Zip archives streamed as they are written (court packages)."""
+        from shared.adapters.zipstream import ZipStream
+
+        return ZipStream()
 
     @cached_property
     def sharing(self):

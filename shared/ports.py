@@ -348,6 +348,25 @@ class EvidenceBlobStore(Protocol):
         """Whether the store answers, with a short reason when it does not."""
 
 
+@dataclass(frozen=True)
+class ArchiveMember:
+    """One file of an archive: small content as `data`, large content as `chunks` (opened
+    only when the archive reaches it, so nothing large is held)."""
+
+    path: str
+    data: bytes | None = None
+    chunks: Callable[[], Iterable[bytes]] | None = None
+    compress: bool = True
+
+
+class ArchiveWriter(Protocol):
+    """Archives streamed as they are written (the court package)."""
+
+    def stream(self, members: Iterable[ArchiveMember], modified_at: datetime) -> Iterator[bytes]:
+        """The archive's bytes, produced while its members are read; every member dated `modified_at`."""
+        ...
+
+
 class TemplateRenderer(Protocol):
     """Documents (email bodies, case summaries) rendered from named templates."""
 

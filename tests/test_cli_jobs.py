@@ -12,7 +12,7 @@ import pytest
 
 from functions import cli
 from shared import bootstrap
-from shared.domain.clock import to_iso
+from shared.domain.timestamps import to_iso
 from shared.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

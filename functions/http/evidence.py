@@ -1,25 +1,34 @@
 """Evidence routes: streamed upload, resumable uploads, download, custody, verify,
 redaction, face proposals and the court package. Thin: parse, check the role, one
-service call, shape the answer."""
+service call, then the status, headers and output model of the answer."""
+
+from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
-from functions.http.deps import container, require
+from functions.http.deps import ContainerDep, require
 from functions.http.problems import AUTH_ERRORS, responses
-from shared.bootstrap import Container
 from shared.domain.errors import Invalid
-from shared.domain.evidence import EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
+from shared.domain.evidence import EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
 from shared.domain.tenancy import Principal
-from shared.services.evidence import Download
+from shared.domain.timestamps import to_iso
+from shared.services.evidence.access import Download, FaceProposals
+from shared.services.evidence.custody import CustodyReport
+from shared.services.evidence.integrity import Verification
+from shared.services.evidence.uploads import UploadStatus
 from shared.services.incidents import READERS, REPORTERS
 from shared.settings import Settings
+
+Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
+Reader = Annotated[Principal, Depends(require(*READERS))]
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 EvidenceId = Annotated[
@@ -138,6 +147,13 @@ class CustodyOut(BaseModel):
     head: str | None
 
 
+def _iso(value: Any) -> Any:
+    return to_iso(value) if isinstance(value, datetime) else value
+
+
+IsoText = Annotated[str, BeforeValidator(_iso)]
+
+
 class VerifyOut(BaseModel):
     evidence_id: str
     result: str = Field(description="match | mismatch")
@@ -146,7 +162,7 @@ class VerifyOut(BaseModel):
     found_sha256: str | None
     found_size: int | None
     missing: bool
-    verified_at: str
+    verified_at: IsoText
 
 
 class Rectangle(BaseModel):
@@ -210,251 +226,31 @@ _CHUNK_BODY = {
 }
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["evidence"])
+def evidence_out(item: EvidenceItem) -> EvidenceOut:
+    return EvidenceOut.model_validate(item.model_dump(mode="json"))
 
-    # ---- upload ------------------------------------------------------------------
-    @r.post(
-        "/incidents/{incident_id}/evidence",
-        status_code=201,
-        summary="Upload one evidence file (raw body, streamed, hashed, written once)",
-        response_model=EvidenceOut,
-        responses=responses(*AUTH_ERRORS, 404, 413, 415, 422),
-        openapi_extra=_RAW_BODY,
+
+def upload_out(status: UploadStatus) -> UploadSessionOut:
+    s = status.session
+    return UploadSessionOut(
+        id=s.id,
+        incident_id=s.incident_id,
+        filename=s.filename,
+        content_type=s.content_type,
+        size=s.size,
+        received=status.received,
+        expires_at=to_iso(s.expires_at),
+        state=s.state,
+        evidence_id=s.evidence_id,
+        chunks_url=f"/api/v1/evidence/uploads/{s.id}/chunks",
+        commit_url=f"/api/v1/evidence/uploads/{s.id}/commit",
     )
-    def upload(
-        incident_id: IncidentId,
-        request: Request,
-        p: Principal = Depends(require(*REPORTERS)),
-        c: Container = Depends(container),
-        content_type: Annotated[str | None, Header(max_length=200, description="The file's real type, e.g. video/mp4")] = None,
-        x_filename: Annotated[
-            str | None,
-            Header(max_length=255, description="Original file name (for people; never used as a path)", examples=["till-camera-2.mp4"]),
-        ] = None,
-        x_evidence_kind: Annotated[
-            EvidenceKind | None, Header(description="cctv, suspect_image, photo, statement, audio, document or other (default by media)")
-        ] = None,
-        content_digest: Annotated[
-            str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")
-        ] = None,
-    ):
-        item = c.evidence.upload(
-            p,
-            incident_id,
-            _body(request),
-            content_type=content_type,
-            filename=x_filename,
-            kind=x_evidence_kind,
-            content_digest=content_digest,
-            content_length=_content_length(request),
-        )
-        return JSONResponse(
-            item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])}
-        )
 
-    @r.get(
-        "/incidents/{incident_id}/evidence",
-        summary="Evidence items of an incident",
-        response_model=EvidenceList,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def list_items(
-        incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
-    ):
-        return JSONResponse({"items": c.evidence.list(p, incident_id, purpose)})
 
-    # ---- resumable uploads --------------------------------------------------------
-    @r.post(
-        "/incidents/{incident_id}/evidence/uploads",
-        status_code=201,
-        summary="Start a resumable upload (large CCTV files over unreliable links)",
-        response_model=UploadSessionOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
-    )
-    def create_upload(
-        incident_id: IncidentId, body: UploadSessionIn, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)
-    ):
-        session = c.evidence.create_session(p, incident_id, body)
-        return JSONResponse(session, status_code=201, headers={"Location": f"/api/v1/evidence/uploads/{session['id']}"})
-
-    @r.get(
-        "/evidence/uploads/{upload_id}",
-        summary="How much of a resumable upload has arrived",
-        response_model=UploadSessionOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def upload_status(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
-        status = c.evidence.session_status(p, upload_id)
-        return JSONResponse(status, headers=_offset_headers(status["received"]))
-
-    @r.head(
-        "/evidence/uploads/{upload_id}",
-        summary="Received offset of a resumable upload (headers only)",
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def upload_offset(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
-        status = c.evidence.session_status(p, upload_id)
-        return Response(status_code=200, headers=_offset_headers(status["received"]))
-
-    @r.put(
-        "/evidence/uploads/{upload_id}/chunks",
-        summary="Send the next chunk (Content-Range: bytes first-last/total, first = received offset)",
-        response_model=UploadSessionOut,
-        responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
-        openapi_extra=_CHUNK_BODY,
-    )
-    def put_chunk(
-        upload_id: UploadId,
-        request: Request,
-        p: Principal = Depends(require(*REPORTERS)),
-        c: Container = Depends(container),
-        content_range: Annotated[
-            str | None, Header(max_length=100, description="bytes <first>-<last>/<total>", examples=["bytes 0-4194303/734003200"])
-        ] = None,
-    ):
-        status = c.evidence.put_chunk(p, upload_id, content_range, _body(request))
-        return JSONResponse(status, headers=_offset_headers(status["received"]))
-
-    @r.post(
-        "/evidence/uploads/{upload_id}/commit",
-        status_code=201,
-        summary="Finish a resumable upload: re-hash, check and store it as evidence",
-        response_model=EvidenceOut,
-        responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
-    )
-    def commit_upload(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
-        item = c.evidence.commit_session(p, upload_id)
-        return JSONResponse(
-            item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}", "Repr-Digest": sha256_field(item["sha256"])}
-        )
-
-    @r.delete(
-        "/evidence/uploads/{upload_id}",
-        status_code=204,
-        summary="Abandon a resumable upload",
-        responses=responses(*AUTH_ERRORS, 404, 409, 422),
-    )
-    def cancel_upload(upload_id: UploadId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
-        c.evidence.cancel_session(p, upload_id)
-        return Response(status_code=204)
-
-    # ---- items -----------------------------------------------------------------------
-    @r.get(
-        "/evidence/{evidence_id}",
-        summary="An evidence item's description (a custody event)",
-        response_model=EvidenceOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def read(
-        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
-    ):
-        item = c.evidence.get(p, evidence_id, purpose)
-        return JSONResponse(item, headers={"Repr-Digest": sha256_field(item["sha256"]), "X-Evidence-SHA256": item["sha256"]})
-
-    @r.get(
-        "/evidence/{evidence_id}/content",
-        summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
-        responses={
-            200: {
-                "description": "The whole file",
-                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-            },
-            206: {
-                "description": "The requested byte range",
-                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-            },
-            **responses(*AUTH_ERRORS, 404, 416, 422),
-        },
-        response_class=StreamingResponse,
-    )
-    def download(
-        evidence_id: EvidenceId,
-        p: Principal = Depends(require(*READERS)),
-        c: Container = Depends(container),
-        purpose: Purpose = None,
-        range_: Annotated[str | None, Header(alias="Range", max_length=100, description="One byte range, e.g. bytes=0-1048575")] = None,
-    ):
-        d: Download = c.evidence.download(p, evidence_id, purpose, range_)
-        item = d.item
-        headers = {
-            "Accept-Ranges": "bytes",
-            "Content-Length": str(d.end - d.start),
-            "Repr-Digest": sha256_field(item["sha256"]),
-            "X-Evidence-SHA256": item["sha256"],
-            "Content-Disposition": f'attachment; filename="{ascii_filename(item["filename"])}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if d.partial:
-            headers["Content-Range"] = f"bytes {d.start}-{d.end - 1}/{item['size']}"
-        return StreamingResponse(d.body, status_code=206 if d.partial else 200, media_type=item["content_type"], headers=headers)
-
-    @r.get(
-        "/evidence/{evidence_id}/custody",
-        summary="Chain of custody, and whether it verifies",
-        response_model=CustodyOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def custody(
-        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
-    ):
-        return JSONResponse(c.evidence.custody(p, evidence_id, purpose))
-
-    @r.post(
-        "/evidence/{evidence_id}/verify",
-        summary="Re-hash the stored bytes and compare (recorded in custody)",
-        response_model=VerifyOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def verify(
-        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
-    ):
-        return JSONResponse(c.evidence.verify(p, evidence_id, purpose))
-
-    @r.post(
-        "/evidence/{evidence_id}/redactions",
-        status_code=201,
-        summary="Redact an image into a new derived item (the original stays untouched)",
-        response_model=EvidenceOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
-    )
-    def redact(evidence_id: EvidenceId, body: RedactionIn, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
-        item = c.evidence.redact(p, evidence_id, body)
-        return JSONResponse(item, status_code=201, headers={"Location": f"/api/v1/evidence/{item['id']}"})
-
-    @r.get(
-        "/evidence/{evidence_id}/face-proposals",
-        summary="Suggested face rectangles for a person to confirm (nothing is redacted)",
-        response_model=FaceProposalsOut,
-        responses=responses(*AUTH_ERRORS, 404, 409, 413, 422),
-    )
-    def face_proposals(
-        evidence_id: EvidenceId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
-    ):
-        return JSONResponse(c.evidence.face_proposals(p, evidence_id, purpose))
-
-    @r.get(
-        "/incidents/{incident_id}/package",
-        summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
-        responses={
-            200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-            **responses(*AUTH_ERRORS, 404, 422),
-        },
-        response_class=StreamingResponse,
-    )
-    def package(
-        incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container), purpose: Purpose = None
-    ):
-        pkg = c.evidence.package(p, incident_id, purpose)
-        headers = {
-            "Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"',
-            "X-Manifest-SHA256": pkg.manifest_sha256,
-            "Cache-Control": "no-store",
-        }
-        return StreamingResponse(pkg.body, media_type="application/zip", headers=headers)
-
-    return r
+def _created(response: Response, item: EvidenceItem, *, digest: bool = True) -> None:
+    response.headers["Location"] = f"/api/v1/evidence/{item.id}"
+    if digest:
+        response.headers["Repr-Digest"] = sha256_field(item.sha256)
 
 
 def _offset_headers(received: int) -> dict[str, str]:
@@ -462,3 +258,272 @@ def _offset_headers(received: int) -> dict[str, str]:
     if received:
         headers["Range"] = f"bytes=0-{received - 1}"
     return headers
+
+
+FACE_NOTE = "Suggestions only: confirm, edit or add rectangles, then POST them to /redactions. Nothing has been redacted."
+
+routes = APIRouter(tags=["evidence"])
+
+
+def router(settings: Settings) -> APIRouter:
+    """The module-level routes, for an app that still builds each router from settings."""
+    return routes
+
+
+# ---- upload ------------------------------------------------------------------
+@routes.post(
+    "/incidents/{incident_id}/evidence",
+    status_code=201,
+    summary="Upload one evidence file (raw body, streamed, hashed, written once)",
+    response_model=EvidenceOut,
+    responses=responses(*AUTH_ERRORS, 404, 413, 415, 422),
+    openapi_extra=_RAW_BODY,
+)
+def upload(
+    incident_id: IncidentId,
+    request: Request,
+    response: Response,
+    principal: Reporter,
+    container: ContainerDep,
+    content_type: Annotated[str | None, Header(max_length=200, description="The file's real type, e.g. video/mp4")] = None,
+    x_filename: Annotated[
+        str | None,
+        Header(max_length=255, description="Original file name (for people; never used as a path)", examples=["till-camera-2.mp4"]),
+    ] = None,
+    x_evidence_kind: Annotated[
+        EvidenceKind | None, Header(description="cctv, suspect_image, photo, statement, audio, document or other (default by media)")
+    ] = None,
+    content_digest: Annotated[
+        str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")
+    ] = None,
+) -> EvidenceOut:
+    item = container.evidence.intake.upload(
+        principal,
+        incident_id,
+        _body(request),
+        content_type=content_type,
+        filename=x_filename,
+        kind=x_evidence_kind,
+        content_digest=content_digest,
+        content_length=_content_length(request),
+    )
+    _created(response, item)
+    return evidence_out(item)
+
+
+@routes.get(
+    "/incidents/{incident_id}/evidence",
+    summary="Evidence items of an incident",
+    response_model=EvidenceList,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def list_items(incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> EvidenceList:
+    items = container.evidence.access.list_items(principal, incident_id, purpose)
+    return EvidenceList(items=[evidence_out(i) for i in items])
+
+
+# ---- resumable uploads --------------------------------------------------------
+@routes.post(
+    "/incidents/{incident_id}/evidence/uploads",
+    status_code=201,
+    summary="Start a resumable upload (large CCTV files over unreliable links)",
+    response_model=UploadSessionOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
+)
+def create_upload(
+    incident_id: IncidentId, body: UploadSessionIn, response: Response, principal: Reporter, container: ContainerDep
+) -> UploadSessionOut:
+    status = container.evidence.uploads.start(principal, incident_id, body)
+    response.headers["Location"] = f"/api/v1/evidence/uploads/{status.session.id}"
+    return upload_out(status)
+
+
+@routes.get(
+    "/evidence/uploads/{upload_id}",
+    summary="How much of a resumable upload has arrived",
+    response_model=UploadSessionOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def upload_status(upload_id: UploadId, response: Response, principal: Reporter, container: ContainerDep) -> UploadSessionOut:
+    status = container.evidence.uploads.status(principal, upload_id)
+    response.headers.update(_offset_headers(status.received))
+    return upload_out(status)
+
+
+@routes.head(
+    "/evidence/uploads/{upload_id}",
+    summary="Received offset of a resumable upload (headers only)",
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def upload_offset(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
+    status = container.evidence.uploads.status(principal, upload_id)
+    return Response(status_code=200, headers=_offset_headers(status.received))
+
+
+@routes.put(
+    "/evidence/uploads/{upload_id}/chunks",
+    summary="Send the next chunk (Content-Range: bytes first-last/total, first = received offset)",
+    response_model=UploadSessionOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
+    openapi_extra=_CHUNK_BODY,
+)
+def put_chunk(
+    upload_id: UploadId,
+    request: Request,
+    response: Response,
+    principal: Reporter,
+    container: ContainerDep,
+    content_range: Annotated[
+        str | None, Header(max_length=100, description="bytes <first>-<last>/<total>", examples=["bytes 0-4194303/734003200"])
+    ] = None,
+) -> UploadSessionOut:
+    status = container.evidence.uploads.put_chunk(principal, upload_id, content_range, _body(request))
+    response.headers.update(_offset_headers(status.received))
+    return upload_out(status)
+
+
+@routes.post(
+    "/evidence/uploads/{upload_id}/commit",
+    status_code=201,
+    summary="Finish a resumable upload: re-hash, check and store it as evidence",
+    response_model=EvidenceOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
+)
+def commit_upload(upload_id: UploadId, response: Response, principal: Reporter, container: ContainerDep) -> EvidenceOut:
+    item = container.evidence.uploads.commit(principal, upload_id)
+    _created(response, item)
+    return evidence_out(item)
+
+
+@routes.delete(
+    "/evidence/uploads/{upload_id}",
+    status_code=204,
+    summary="Abandon a resumable upload",
+    responses=responses(*AUTH_ERRORS, 404, 409, 422),
+)
+def cancel_upload(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
+    container.evidence.uploads.cancel(principal, upload_id)
+    return Response(status_code=204)
+
+
+# ---- items -----------------------------------------------------------------------
+@routes.get(
+    "/evidence/{evidence_id}",
+    summary="An evidence item's description (a custody event)",
+    response_model=EvidenceOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def read(evidence_id: EvidenceId, response: Response, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> EvidenceOut:
+    item = container.evidence.access.get(principal, evidence_id, purpose)
+    response.headers["Repr-Digest"] = sha256_field(item.sha256)
+    response.headers["X-Evidence-SHA256"] = item.sha256
+    return evidence_out(item)
+
+
+@routes.get(
+    "/evidence/{evidence_id}/content",
+    summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
+    responses={
+        200: {
+            "description": "The whole file",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        206: {
+            "description": "The requested byte range",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **responses(*AUTH_ERRORS, 404, 416, 422),
+    },
+    response_class=StreamingResponse,
+)
+def download(
+    evidence_id: EvidenceId,
+    principal: Reader,
+    container: ContainerDep,
+    purpose: Purpose = None,
+    range_: Annotated[str | None, Header(alias="Range", max_length=100, description="One byte range, e.g. bytes=0-1048575")] = None,
+) -> StreamingResponse:
+    d: Download = container.evidence.access.download(principal, evidence_id, purpose, range_)
+    item = d.item
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(d.length),
+        "Repr-Digest": sha256_field(item.sha256),
+        "X-Evidence-SHA256": item.sha256,
+        "Content-Disposition": f'attachment; filename="{ascii_filename(item.filename)}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if d.partial:
+        headers["Content-Range"] = f"bytes {d.start}-{d.end - 1}/{item.size}"
+    return StreamingResponse(d.body, status_code=206 if d.partial else 200, media_type=item.content_type, headers=headers)
+
+
+@routes.get(
+    "/evidence/{evidence_id}/custody",
+    summary="Chain of custody, and whether it verifies",
+    response_model=CustodyOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def custody(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> CustodyOut:
+    report: CustodyReport = container.evidence.custody.chain(principal, evidence_id, purpose)
+    return CustodyOut.model_validate(report, from_attributes=True)
+
+
+@routes.post(
+    "/evidence/{evidence_id}/verify",
+    summary="Re-hash the stored bytes and compare (recorded in custody)",
+    response_model=VerifyOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def verify(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> VerifyOut:
+    result: Verification = container.evidence.integrity.verify(principal, evidence_id, purpose)
+    return VerifyOut.model_validate(result, from_attributes=True)
+
+
+@routes.post(
+    "/evidence/{evidence_id}/redactions",
+    status_code=201,
+    summary="Redact an image into a new derived item (the original stays untouched)",
+    response_model=EvidenceOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+)
+def redact(evidence_id: EvidenceId, body: RedactionIn, response: Response, principal: Reporter, container: ContainerDep) -> EvidenceOut:
+    item = container.evidence.redaction.redact(principal, evidence_id, body)
+    _created(response, item, digest=False)
+    return evidence_out(item)
+
+
+@routes.get(
+    "/evidence/{evidence_id}/face-proposals",
+    summary="Suggested face rectangles for a person to confirm (nothing is redacted)",
+    response_model=FaceProposalsOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 413, 422),
+)
+def face_proposals(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> FaceProposalsOut:
+    found: FaceProposals = container.evidence.access.face_proposals(principal, evidence_id, purpose)
+    return FaceProposalsOut(
+        evidence_id=found.evidence_id,
+        proposals=[Rectangle.model_validate(r) for r in found.proposals],
+        detector=found.detector,
+        note=FACE_NOTE,
+    )
+
+
+@routes.get(
+    "/incidents/{incident_id}/package",
+    summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
+    responses={
+        200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+        **responses(*AUTH_ERRORS, 404, 422),
+    },
+    response_class=StreamingResponse,
+)
+def package(incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> StreamingResponse:
+    pkg = container.evidence.package.build(principal, incident_id, purpose)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"',
+        "X-Manifest-SHA256": pkg.manifest_sha256,
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(pkg.body, media_type="application/zip", headers=headers)

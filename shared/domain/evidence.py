@@ -1,5 +1,6 @@
-"""Evidence: accepted file types and how they are recognised, chain-of-custody events
-and their hash links, redaction requests, and the court-package manifest.
+"""Evidence: the stored item and its rules, accepted file types and how they are
+recognised, chain-of-custody events and their hash links, resumable upload sessions,
+redaction requests, and the court-package manifest.
 
 Pure: no I/O, no clock. The services feed bytes and times in.
 """
@@ -12,12 +13,15 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from shared.domain.audit import chain_hash
+from shared.domain.errors import Conflict, DomainError
+from shared.domain.timestamps import from_iso, to_iso
 
 # How many leading bytes the type sniffer looks at. Every signature below sits in the
 # first 16 bytes; plain text is judged on this much.
@@ -353,6 +357,156 @@ def verify_custody(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def public_custody(e: dict[str, Any]) -> dict[str, Any]:
     return {k: e.get(k) for k in (*_CUSTODY_HASHED, "hash")}
+
+
+# ---- the stored item ----------------------------------------------------------------
+
+
+def _from_stored(value: Any) -> Any:
+    return from_iso(value) if isinstance(value, str) else value
+
+
+# Stored as the one text format whose string order is time order: the verify-sample and
+# session-expiry queries compare these fields as text in both backends.
+StoredTime = Annotated[datetime, BeforeValidator(_from_stored), PlainSerializer(to_iso, return_type=str)]
+
+
+class EvidenceItem(BaseModel):
+    """One file of an incident, written once: what it is, its digest, and what protects it.
+
+    The bytes never change; a redacted copy is a new item `derived_from` the original.
+    While its immutability period runs or a legal hold is on, nothing may erase it.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    incident_id: str
+    organisation_id: str
+    kind: EvidenceKind
+    media: Media
+    content_type: str
+    detected_type: str
+    filename: str
+    sha256: str
+    size: int
+    created_at: StoredTime
+    created_by: str
+    derived_from: str | None = None
+    retention_until: StoredTime
+    legal_hold: bool = False
+    last_verified_at: StoredTime | None = None
+    last_verification: str | None = None
+
+    @classmethod
+    def received(
+        cls,
+        *,
+        evidence_id: str,
+        incident_id: str,
+        organisation_id: str,
+        file_type: FileType,
+        kind: EvidenceKind | None,
+        filename: str,
+        sha256: str,
+        size: int,
+        at: datetime,
+        by: str,
+        derived_from: str | None,
+        retention_until: datetime,
+        held: bool,
+    ) -> EvidenceItem:
+        """A new item whose bytes were just checked: verified as it arrived, kind by media unless given."""
+        return cls(
+            id=evidence_id,
+            incident_id=incident_id,
+            organisation_id=organisation_id,
+            kind=kind or DEFAULT_KIND[file_type.media],
+            media=file_type.media,
+            content_type=file_type.content_type,
+            detected_type=file_type.id,
+            filename=filename,
+            sha256=sha256,
+            size=size,
+            created_at=at,
+            created_by=by,
+            derived_from=derived_from,
+            retention_until=retention_until,
+            legal_hold=held,
+            last_verified_at=at,
+            last_verification="match",
+        )
+
+    @property
+    def file_type(self) -> FileType:
+        return ALLOWED[self.detected_type]
+
+    @property
+    def is_image(self) -> bool:
+        return self.media == Media.IMAGE
+
+    @property
+    def is_suspect_image(self) -> bool:
+        """Redacted copies keep their original's kind, so they count too."""
+        return self.kind == EvidenceKind.SUSPECT_IMAGE
+
+    def is_protected(self, now: datetime) -> bool:
+        """Whether a legal hold or the immutability period still forbids erasing the bytes."""
+        return self.legal_hold or self.retention_until > now
+
+    def erasure_refused(self, now: datetime, *, incident_id: str | None = None) -> Conflict | None:
+        """Why the item cannot be erased at `now`, or None when it can."""
+        what = f"Evidence {self.id}" + (f" of incident {incident_id}" if incident_id else "")
+        if self.legal_hold:
+            return Conflict(f"{what} is under legal hold; release the hold before erasing.")
+        if self.retention_until > now:
+            return Conflict(f"{what} is protected until {to_iso(self.retention_until)}; it cannot be erased before then.")
+        return None
+
+    def with_hold(self, held: bool) -> EvidenceItem:
+        return self.model_copy(update={"legal_hold": held})
+
+    def with_verification(self, at: datetime, result: str) -> EvidenceItem:
+        return self.model_copy(update={"last_verified_at": at, "last_verification": result})
+
+    def redacted_filename(self) -> str:
+        """`<stem>-redacted.<ext>`: the copy's name tells people what it is."""
+        stem, dot, ext = self.filename.rpartition(".")
+        return safe_filename(f"{stem}-redacted.{ext}" if dot else f"{self.filename}-redacted")
+
+
+class UploadSession(BaseModel):
+    """A resumable upload in progress: the file declared up front, its bytes staged in chunks."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    incident_id: str
+    organisation_id: str
+    filename: str
+    content_type: str
+    kind: EvidenceKind | None = None
+    size: int
+    sha256: str | None = None
+    created_by: str
+    created_at: StoredTime
+    expires_at: StoredTime
+    state: Literal["open", "committed"] = "open"
+    evidence_id: str | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.state == "committed"
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+    def commit(self, evidence_id: str) -> UploadSession:
+        return self.model_copy(update={"state": "committed", "evidence_id": evidence_id})
+
+
+class RangeNotSatisfiable(DomainError):
+    status, slug, title = 416, "range-not-satisfiable", "Range not satisfiable"
 
 
 # ---- requests ---------------------------------------------------------------------

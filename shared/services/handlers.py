@@ -68,20 +68,20 @@ def mark_dispatch_enqueued(event: MessageRelayed, uow: UnitOfWork, services: Any
 
 def erase_incident_evidence(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
     """Files, records and custody of an erased incident (refused while still immutable)."""
-    removed = services.evidence.erase_for_incident(uow, event.organisation_id, event.incident_id, event.rule)
+    removed = services.evidence.erasure.erase_for_incident(uow, event.organisation_id, event.incident_id, event.rule)
     for evidence_id in event.erased_evidence_ids:
-        services.evidence.drop_custody(uow, event.organisation_id, evidence_id)
+        services.evidence.erasure.drop_custody(uow, event.organisation_id, evidence_id)
     return int(removed or 0)
 
 
 def hold_incident_evidence(event: LegalHoldChanged, uow: UnitOfWork, services: Any) -> None:
     """Evidence follows its incident's hold (custody events; the blob legal-hold flag in Azure)."""
-    services.evidence.set_legal_hold(uow, event.principal, event.organisation_id, event.incident_id, event.held, event.reason)
+    services.evidence.erasure.set_legal_hold(uow, event.principal, event.organisation_id, event.incident_id, event.held, event.reason)
 
 
 def erase_evidence_item(event: EvidenceErasureDue, uow: UnitOfWork, services: Any) -> None:
     """One item ahead of its incident; custody stays until the incident goes."""
-    services.evidence.erase_item(uow, event.organisation_id, dict(event.item), event.rule, custody_event=event.custody_event)
+    services.evidence.erasure.erase_item(uow, event.organisation_id, dict(event.item), event.rule, custody_event=event.custody_event)
 
 
 # ---- ANPR ----------------------------------------------------------------------------------

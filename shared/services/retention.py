@@ -99,7 +99,7 @@ from shared.records import (
 )
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
-from shared.services.evidence import suspect_images
+from shared.services.evidence.erasure import suspect_images
 from shared.services.incidents import IncidentService
 from shared.services.messagebus import MessageBus
 

@@ -37,40 +37,48 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def video(ctx) -> str:
         return ctx.once(
             "evidence-video",
-            lambda: svc(ctx).upload(
-                NW_REPORTER,
-                ctx.incident(),
-                [MP4],
-                content_type="video/mp4",
-                filename="cam.mp4",
-                kind=None,
-                content_digest=None,
-                content_length=None,
-            )["id"],
+            lambda: (
+                svc(ctx)
+                .intake.upload(
+                    NW_REPORTER,
+                    ctx.incident(),
+                    [MP4],
+                    content_type="video/mp4",
+                    filename="cam.mp4",
+                    kind=None,
+                    content_digest=None,
+                    content_length=None,
+                )
+                .id
+            ),
         )
 
     def photo(ctx) -> str:
         return ctx.once(
             "evidence-photo",
-            lambda: svc(ctx).upload(
-                NW_REPORTER,
-                ctx.incident(),
-                [png()],
-                content_type="image/png",
-                filename="p.png",
-                kind=None,
-                content_digest=None,
-                content_length=None,
-            )["id"],
+            lambda: (
+                svc(ctx)
+                .intake.upload(
+                    NW_REPORTER,
+                    ctx.incident(),
+                    [png()],
+                    content_type="image/png",
+                    filename="p.png",
+                    kind=None,
+                    content_digest=None,
+                    content_length=None,
+                )
+                .id
+            ),
         )
 
     def session(ctx, complete: bool) -> str:
-        s = svc(ctx).create_session(
+        s = svc(ctx).uploads.start(
             NW_REPORTER, ctx.incident(), UploadSessionIn(filename="cam.mp4", content_type="video/mp4", size=len(MP4))
         )
         if complete:
-            svc(ctx).put_chunk(NW_REPORTER, s["id"], f"bytes 0-{len(MP4) - 1}/{len(MP4)}", [MP4])
-        return s["id"]
+            svc(ctx).uploads.put_chunk(NW_REPORTER, s.session.id, f"bytes 0-{len(MP4) - 1}/{len(MP4)}", [MP4])
+        return s.session.id
 
     def open_session(ctx) -> str:
         return ctx.once("evidence-session", lambda: session(ctx, False))

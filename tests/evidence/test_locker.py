@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 from shared.domain.errors import Conflict
+from shared.services.evidence.lookup import items_of_incident
 from tests.evidence.conftest import INVESTIGATOR, MP4, POLICE, PURPOSE, committed_keys, headers, new_incident, staged_files, tamper, upload
 from tools.verify_package import verify as verify_package
 
@@ -93,9 +94,9 @@ def test_verify_catches_a_byte_changed_out_of_band(ev):
 
     # The daily rolling check raises an alert record for it.
     ev.clock.advance(days=1)
-    report = ev.container.evidence.verify_sample(ev.clock.now())
+    report = ev.container.evidence.integrity.verify_sample(ev.clock.now())
     assert report.counts["mismatched"] == 1
-    alerts = ev.container.evidence.alerts("northwind")
+    alerts = ev.container.evidence.integrity.alerts("northwind")
     assert [a["evidence_id"] for a in alerts] == [item["id"]]
 
 
@@ -333,7 +334,7 @@ def test_staging_sweep_removes_abandoned_uploads(ev):
     assert staged_files(ev) != []
     from datetime import timedelta
 
-    report = ev.container.evidence.sweep_staging(ev.clock.now() + timedelta(days=400 * 30))
+    report = ev.container.evidence.integrity.sweep_staging(ev.clock.now() + timedelta(days=400 * 30))
     assert report.counts["sessions_removed"] == 1
     assert staged_files(ev) == []
     assert ev.client.get(f"/api/v1/evidence/uploads/{sid}", headers=h).status_code == 404
@@ -342,7 +343,7 @@ def test_staging_sweep_removes_abandoned_uploads(ev):
 def test_legal_hold_and_erasure_for_retention(ev):
     incident = new_incident(ev)
     item = upload(ev, incident).json()
-    svc = ev.container.evidence
+    svc = ev.container.evidence.erasure
     with ev.container.records.unit_of_work() as uow:
         assert svc.set_legal_hold(uow, None, "northwind", incident, True, "Crown Court trial T2026-114") == 1
     ev.clock.advance(days=2200)
@@ -356,7 +357,7 @@ def test_legal_hold_and_erasure_for_retention(ev):
     assert events[-2:] == ["held", "released"]
     with ev.container.records.unit_of_work() as uow:
         assert svc.erase_for_incident(uow, "northwind", incident, "evidence-6y") == 1
-        assert svc.list_for_incident(uow, "northwind", incident) == []
+        assert items_of_incident(uow, "northwind", incident) == []
         assert uow.count("custody", ["northwind"], []) == 0
     assert committed_keys(ev) == []
 
@@ -365,5 +366,5 @@ def test_erasure_before_the_retention_date_is_refused(ev):
     incident = new_incident(ev)
     upload(ev, incident)
     with pytest.raises(Conflict, match="protected until"), ev.container.records.unit_of_work() as uow:
-        ev.container.evidence.erase_for_incident(uow, "northwind", incident, "subject request")
+        ev.container.evidence.erasure.erase_for_incident(uow, "northwind", incident, "subject request")
     assert len(committed_keys(ev)) == 1

@@ -40,7 +40,7 @@ def _audit_ops(c, operation):
 
 
 def upload(c, incident_id: str, kind: EvidenceKind = EvidenceKind.SUSPECT_IMAGE, filename: str = "jamie-doyle-at-the-door.jpg") -> dict:
-    return c.evidence.upload(
+    return c.evidence.intake.upload(
         INVESTIGATOR,
         incident_id,
         [JPEG],
@@ -49,7 +49,7 @@ def upload(c, incident_id: str, kind: EvidenceKind = EvidenceKind.SUSPECT_IMAGE,
         kind=kind,
         content_digest=None,
         content_length=None,
-    )
+    ).model_dump(mode="json")
 
 
 def sweep(c, as_of: datetime):
@@ -196,7 +196,7 @@ def test_crash_in_the_middle_then_rerun_erases_the_rest_once(c):
     )
     third = report(c, occurred_at=(OCCURRED - timedelta(days=1)).isoformat(), persons=[{"role": "accomplice", "name": "Chris Vale"}])
     images = [upload(c, incident)["id"], upload(c, incident)["id"], upload(c, other)["id"], upload(c, other)["id"], upload(c, third)["id"]]
-    real = c.evidence.erase_item
+    real = c.evidence.erasure.erase_item
     calls = {"n": 0}
 
     def crashing_erase(uow, org, item, rule, *, custody_event=True):
@@ -205,10 +205,10 @@ def test_crash_in_the_middle_then_rerun_erases_the_rest_once(c):
         if calls["n"] == 4:
             raise RuntimeError("power cut in the middle of a batch")
 
-    c.evidence.erase_item = crashing_erase
+    c.evidence.erasure.erase_item = crashing_erase
     with pytest.raises(RuntimeError):
         sweep(c, POI_DUE)
-    del c.evidence.erase_item
+    del c.evidence.erasure.erase_item
     left = [i for i in images if _get(c, EVIDENCE.name, "northwind", i) is not None]
     assert 0 < len(left) < 5
     rerun = sweep(c, POI_DUE)

@@ -1,0 +1,54 @@
+"""The evidence locker: streamed write-once uploads (single and resumable), chain of
+custody, verification, download, redaction, face proposals and court packages.
+
+One module per use case; `Evidence` gathers them for the container
+(`container.evidence.uploads.put_chunk(...)`). Bytes go through the evidence blob port;
+records (items, custody, upload sessions, alerts) through the record-store port. Long
+reads and writes of bytes happen outside any unit of work; the unit of work that records
+an item commits its bytes last, so a failure anywhere leaves neither a record nor a
+visible object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.services.evidence.access import Access
+from shared.services.evidence.custody import Custody
+from shared.services.evidence.deps import EvidenceDeps, EvidenceLimits
+from shared.services.evidence.erasure import Erasure
+from shared.services.evidence.intake import Intake
+from shared.services.evidence.integrity import Integrity
+from shared.services.evidence.package import Packages
+from shared.services.evidence.redaction import Redaction
+from shared.services.evidence.uploads import Uploads
+
+__all__ = ["Evidence", "EvidenceDeps", "EvidenceLimits"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The evidence capability, one attribute per use case."""
+
+    intake: Intake
+    uploads: Uploads
+    access: Access
+    custody: Custody
+    integrity: Integrity
+    redaction: Redaction
+    package: Packages
+    erasure: Erasure
+
+    @classmethod
+    def build(cls, deps: EvidenceDeps) -> Evidence:
+        """Every use case over the same dependencies."""
+        return cls(
+            intake=Intake(deps),
+            uploads=Uploads(deps),
+            access=Access(deps),
+            custody=Custody(deps),
+            integrity=Integrity(deps),
+            redaction=Redaction(deps),
+            package=Packages(deps),
+            erasure=Erasure(deps),
+        )

@@ -1,0 +1,142 @@
+"""Reading evidence: an incident's items, one item's description, its bytes (whole or a
+range) and face proposals for redaction. Every read is audited; reading an item is a
+custody event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain import imaging
+from shared.domain.errors import Invalid
+from shared.domain.evidence import CustodyEvent, EvidenceItem, RangeNotSatisfiable, parse_range
+from shared.domain.tenancy import Principal
+from shared.services.evidence import custody
+from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.lookup import audit_access, items_of_incident, locate_item, need_purpose
+from shared.services.evidence.redaction import checked_image
+
+FACE_DETECTOR = "OpenCV Haar cascade (frontal face)"
+
+
+@dataclass(frozen=True)
+class Download:
+    """The bytes [start, end) of an item; `partial` when a range was asked for and served."""
+
+    item: EvidenceItem
+    start: int
+    end: int
+    partial: bool
+    body: Iterator[bytes]
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class FaceProposals:
+    """Suggested face rectangles (x, y, width, height) for a person to confirm; nothing redacted."""
+
+    evidence_id: str
+    proposals: list[dict[str, Any]]
+    detector: str
+
+
+class Access:
+    def __init__(self, deps: EvidenceDeps):
+        self.deps = deps
+
+    def list_items(self, principal: Principal, incident_id: str, purpose: str | None) -> list[EvidenceItem]:
+        """Items of an incident the caller may see, oldest first (audited)."""
+        need_purpose(principal, purpose)
+        with self.deps.records.unit_of_work() as uow:
+            loc = self.deps.incidents.locate(uow, principal, incident_id)
+            items = items_of_incident(uow, loc.owner_org, incident_id)
+            audit_access(
+                self.deps,
+                uow,
+                principal,
+                loc.owner_org,
+                "evidence.list",
+                f"incident/{incident_id}",
+                purpose,
+                subjects=[i.id for i in items],
+            )
+        return items
+
+    def get(self, principal: Principal, evidence_id: str, purpose: str | None) -> EvidenceItem:
+        """An item's description (a `viewed` custody event)."""
+        need_purpose(principal, purpose)
+        with self.deps.records.unit_of_work() as uow:
+            stored, loc = locate_item(self.deps, uow, principal, evidence_id)
+            custody.record_event(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.VIEWED,
+                principal,
+                at=self.deps.clock.now(),
+                purpose=purpose,
+                details={"what": "description"},
+            )
+            audit_access(self.deps, uow, principal, loc.owner_org, "evidence.read", f"evidence/{evidence_id}", purpose)
+        return stored.record
+
+    def download(self, principal: Principal, evidence_id: str, purpose: str | None, range_header: str | None) -> Download:
+        """Stream the stored bytes (all or one range); a `downloaded` custody event and an audit entry.
+
+        A Range that cannot be served raises RangeNotSatisfiable; one that is not a single
+        byte range is ignored and the whole file is served."""
+        need_purpose(principal, purpose)
+        with self.deps.records.unit_of_work() as uow:
+            stored, loc = locate_item(self.deps, uow, principal, evidence_id)
+            item = stored.record
+            start, end, partial = 0, item.size, False
+            if range_header:
+                try:
+                    wanted = parse_range(range_header, item.size)
+                except ValueError as exc:
+                    raise RangeNotSatisfiable(f"Range {range_header} cannot be served from {item.size} bytes.", size=item.size) from exc
+                if wanted is not None and wanted != (0, item.size):
+                    start, end, partial = wanted[0], wanted[1], True
+            body = self.deps.blobs.open(evidence_id, start, end)
+            custody.record_event(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.DOWNLOADED,
+                principal,
+                at=self.deps.clock.now(),
+                purpose=purpose,
+                details={"range": [start, end - 1] if partial else None, "sha256": item.sha256},
+            )
+            audit_access(self.deps, uow, principal, loc.owner_org, "evidence.download", f"evidence/{evidence_id}", purpose)
+        return Download(item=item, start=start, end=end, partial=partial, body=body)
+
+    def face_proposals(self, principal: Principal, evidence_id: str, purpose: str | None) -> FaceProposals:
+        """Suggested face rectangles for a person to confirm or edit; nothing is redacted."""
+        deps = self.deps
+        need_purpose(principal, purpose)
+        with deps.records.unit_of_work() as uow:
+            stored, loc = locate_item(deps, uow, principal, evidence_id)
+        item = stored.record
+        data = checked_image(deps, item, "Face proposals")
+        try:
+            faces = imaging.face_proposals(data, item.detected_type, max_pixels=deps.limits.image_max_pixels)
+        except imaging.ImageError as exc:
+            raise Invalid(str(exc), errors=[{"field": "evidence"}]) from exc
+        with deps.records.unit_of_work() as uow:
+            custody.record_event(
+                uow,
+                loc.owner_org,
+                evidence_id,
+                CustodyEvent.VIEWED,
+                principal,
+                at=deps.clock.now(),
+                purpose=purpose,
+                details={"what": "face proposals", "proposals": len(faces)},
+            )
+            audit_access(deps, uow, principal, loc.owner_org, "evidence.face-proposals", f"evidence/{evidence_id}", purpose)
+        return FaceProposals(evidence_id=evidence_id, proposals=faces, detector=FACE_DETECTOR)

@@ -1,0 +1,188 @@
+"""Integrity: re-hashing stored bytes on request and in the daily rolling sample, the
+alerts a mismatch raises, and the sweep of abandoned upload staging."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.errors import NotFound
+from shared.domain.evidence import CustodyEvent, EvidenceItem
+from shared.domain.tenancy import Principal
+from shared.domain.timestamps import to_iso
+from shared.ports import JobReport, UnitOfWork, Where
+from shared.records import EVIDENCE, EVIDENCE_ALERTS, EVIDENCE_UPLOADS
+from shared.services.evidence import custody
+from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.lookup import audit_access, locate_item, need_purpose
+from shared.services.repository import body, dump, load, tenant
+
+log = logging.getLogger("vigil.evidence")
+
+SWEEP_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What re-reading an item's bytes found, against what was recorded at ingest."""
+
+    evidence_id: str
+    result: str  # match | mismatch
+    expected_sha256: str
+    expected_size: int
+    found_sha256: str | None
+    found_size: int | None
+    missing: bool
+    verified_at: datetime
+
+    @property
+    def matched(self) -> bool:
+        return self.result == "match"
+
+
+class Integrity:
+    def __init__(self, deps: EvidenceDeps):
+        self.deps = deps
+
+    def verify(self, principal: Principal, evidence_id: str, purpose: str | None) -> Verification:
+        """Re-read the stored bytes, recompute SHA-256 and size, record the result in custody."""
+        need_purpose(principal, purpose)
+        with self.deps.records.unit_of_work() as uow:
+            stored, loc = locate_item(self.deps, uow, principal, evidence_id)
+        result = self._rehash(stored.record)
+        with self.deps.records.unit_of_work() as uow:
+            self._record(uow, principal, stored.record, result, purpose)
+            audit_access(self.deps, uow, principal, loc.owner_org, "evidence.verify", f"evidence/{evidence_id}", purpose)
+        return result
+
+    def _rehash(self, item: EvidenceItem) -> Verification:
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in self.deps.blobs.open(item.id):
+                hasher.update(chunk)
+                size += len(chunk)
+            found, missing = hasher.hexdigest(), False
+        except NotFound:
+            found, missing = None, True
+        match = not missing and found == item.sha256 and size == item.size
+        return Verification(
+            evidence_id=item.id,
+            result="match" if match else "mismatch",
+            expected_sha256=item.sha256,
+            expected_size=item.size,
+            found_sha256=found,
+            found_size=None if missing else size,
+            missing=missing,
+            verified_at=self.deps.clock.now(),
+        )
+
+    def _record(
+        self,
+        uow: UnitOfWork,
+        principal: Principal | None,
+        item: EvidenceItem,
+        result: Verification,
+        purpose: str | None,
+        actor: str = "system",
+    ) -> None:
+        owner = item.organisation_id
+        custody.record_event(
+            uow,
+            owner,
+            item.id,
+            CustodyEvent.VERIFIED,
+            principal,
+            at=self.deps.clock.now(),
+            purpose=purpose,
+            system_actor=actor,
+            details={
+                "result": result.result,
+                "found_sha256": result.found_sha256,
+                "found_size": result.found_size,
+                "missing": result.missing,
+            },
+        )
+        current = uow.get(EVIDENCE.name, owner, item.id)
+        if current is not None:
+            stored = load(EvidenceItem, current)
+            updated = stored.record.with_verification(result.verified_at, result.result)
+            uow.replace(EVIDENCE.name, owner, dump(updated), if_match=stored.etag)
+
+    def verify_sample(self, as_of: datetime) -> JobReport:
+        """The daily rolling check: the least recently verified items, each re-hashed; a
+        mismatch raises an alert record (and is logged without personal data)."""
+        deps = self.deps
+        report = JobReport(job="evidence-verify", as_of=as_of)
+        counts = {"checked": 0, "matched": 0, "mismatched": 0}
+        with deps.records.unit_of_work() as uow:
+            due = uow.query(
+                EVIDENCE.name,
+                None,
+                [Where("last_verified_at", "le", to_iso(as_of))],
+                order_by="last_verified_at",
+                limit=deps.limits.verify_sample_size,
+            ).items
+        for doc in due:
+            item = load(EvidenceItem, doc).record
+            result = self._rehash(item)
+            counts["checked"] += 1
+            with deps.records.unit_of_work() as uow:
+                self._record(uow, None, item, result, None, actor="evidence-verify")
+                if result.matched:
+                    counts["matched"] += 1
+                    continue
+                counts["mismatched"] += 1
+                uow.insert(
+                    EVIDENCE_ALERTS.name,
+                    item.organisation_id,
+                    {
+                        "id": uuid.uuid4().hex,
+                        "evidence_id": item.id,
+                        "incident_id": item.incident_id,
+                        "raised_at": to_iso(as_of),
+                        "status": "open",
+                        "expected_sha256": item.sha256,
+                        "expected_size": item.size,
+                        "found_sha256": result.found_sha256,
+                        "found_size": result.found_size,
+                        "missing": result.missing,
+                    },
+                )
+            log.warning("evidence integrity mismatch", extra={"evidence_id": item.id, "missing": result.missing})
+        report.counts.update(counts)
+        return report
+
+    def alerts(self, owner_org: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Open integrity alerts of an organisation, newest first."""
+        with self.deps.records.unit_of_work() as uow:
+            page = uow.query(
+                EVIDENCE_ALERTS.name, [owner_org], [Where("status", "eq", "open")], order_by="raised_at", descending=True, limit=limit
+            )
+        return [body(a) for a in page.items]
+
+    def sweep_staging(self, as_of: datetime) -> JobReport:
+        """Remove abandoned upload bytes and expired upload sessions."""
+        deps = self.deps
+        report = JobReport(job="staging-sweep", as_of=as_of)
+        cutoff = as_of - timedelta(hours=deps.limits.session_hours)
+        report.counts["staged_removed"] = deps.blobs.sweep_staging(cutoff)
+        removed = 0
+        while True:
+            with deps.records.unit_of_work() as uow:
+                due = uow.query(
+                    EVIDENCE_UPLOADS.name, None, [Where("expires_at", "le", to_iso(as_of))], order_by="expires_at", limit=SWEEP_BATCH
+                ).items
+                for s in due:
+                    removed += uow.delete(EVIDENCE_UPLOADS.name, tenant(s), s["id"])
+            for s in due:
+                if s.get("state") == "open":
+                    deps.blobs.discard_staged(s["id"])
+            if len(due) < SWEEP_BATCH:
+                break
+        report.counts["sessions_removed"] = removed
+        return report

@@ -1,0 +1,102 @@
+"""Finding items and incidents as a caller may see them, and recording who looked."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from shared.domain.audit import AuditAction
+from shared.domain.errors import Invalid, NotFound
+from shared.domain.evidence import EvidenceItem
+from shared.domain.tenancy import Principal
+from shared.ports import UnitOfWork, Where, iterate_all
+from shared.records import EVIDENCE
+from shared.services.evidence.deps import EvidenceDeps
+from shared.services.incidents import Located
+from shared.services.repository import Stored, load
+
+_ID = re.compile(r"^(?P<org>[a-z0-9][a-z0-9-]{0,62})-(?P<hex>[0-9a-f]{32})$")
+
+
+def new_evidence_id(owner_org: str) -> str:
+    """`<owner org>-<uuid hex>`: any caller's lookup is one point read in the owner's partition."""
+    return f"{owner_org}-{uuid.uuid4().hex}"
+
+
+def owner_of(evidence_id: str) -> str | None:
+    """The owning organisation named in an evidence id, or None when it is not one."""
+    m = _ID.match(evidence_id)
+    return m.group("org") if m else None
+
+
+def need_purpose(principal: Principal, purpose: str | None) -> None:
+    """Police must say why they look at evidence: the purpose goes into custody and the audit trail."""
+    if principal.is_police and not (purpose and purpose.strip()):
+        raise Invalid("Police access to evidence needs a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose"}])
+
+
+def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evidence_id: str) -> tuple[Stored[EvidenceItem], Located]:
+    """The item and its incident, or NotFound exactly as if it did not exist."""
+    missing = NotFound(f"Evidence {evidence_id} was not found.")
+    owner = owner_of(evidence_id)
+    if owner is None:
+        raise missing
+    doc = uow.get(EVIDENCE.name, owner, evidence_id)
+    if doc is None:
+        raise missing
+    try:
+        loc = deps.incidents.locate(uow, principal, doc["incident_id"])
+    except NotFound:
+        raise missing from None
+    if loc.owner_org != owner:
+        raise missing
+    return load(EvidenceItem, doc), loc
+
+
+def stored_items(uow: UnitOfWork, owner_org: str, incident_id: str) -> list[Stored[EvidenceItem]]:
+    """Every item of an incident as stored, in no particular order."""
+    docs = iterate_all(uow, EVIDENCE.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)
+    return [load(EvidenceItem, d) for d in docs]
+
+
+def items_of_incident(uow: UnitOfWork, owner_org: str, incident_id: str) -> list[EvidenceItem]:
+    """Every item of an incident, oldest first."""
+    items = [s.record for s in stored_items(uow, owner_org, incident_id)]
+    return sorted(items, key=lambda i: (i.created_at, i.id))
+
+
+def audit_access(
+    deps: EvidenceDeps,
+    uow: UnitOfWork,
+    principal: Principal,
+    owner: str,
+    operation: str,
+    entity: str,
+    purpose: str | None,
+    subjects: list[str] | None = None,
+) -> None:
+    """A consultation in the owner's trail; a reader from another organisation is a
+    disclosure there and a consultation in its own trail."""
+    own = owner == principal.organisation_id
+    deps.audit.record(
+        uow,
+        owner_org=owner,
+        principal=principal,
+        action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
+        operation=operation,
+        entity=entity,
+        purpose=purpose,
+        subjects=subjects or [],
+        recipient_org=None if own else principal.organisation_id,
+    )
+    if not own:
+        deps.audit.record(
+            uow,
+            owner_org=principal.organisation_id,
+            principal=principal,
+            action=AuditAction.CONSULTATION,
+            operation=operation,
+            entity=entity,
+            purpose=purpose,
+            subjects=subjects or [],
+        )

@@ -1,0 +1,214 @@
+"""Receiving bytes as evidence: the request's declarations checked, the bytes hashed,
+sized and type-checked as they stream, and the new item recorded with its first custody
+events. Shared by single uploads, resumable uploads and redacted copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.domain.audit import AuditAction
+from shared.domain.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from shared.domain.events import EvidenceAdded
+from shared.domain.evidence import (
+    ALLOWED,
+    SNIFF_BYTES,
+    CustodyEvent,
+    EvidenceItem,
+    EvidenceKind,
+    FileType,
+    allowed_summary,
+    declared_type,
+    parse_content_digest,
+    safe_filename,
+    sniff,
+)
+from shared.domain.tenancy import Principal
+from shared.domain.timestamps import to_iso
+from shared.ports import EvidenceWriter, UnitOfWork
+from shared.records import EVIDENCE
+from shared.services.evidence import custody
+from shared.services.evidence.deps import EvidenceDeps
+from shared.services.incidents import Located
+from shared.services.repository import dump
+
+
+@dataclass(frozen=True)
+class Received:
+    sha256: str
+    size: int
+    file_type: FileType
+
+
+def declared(content_type: str | None) -> FileType:
+    """The accepted type a Content-Type names, or 415 listing what is accepted."""
+    found = declared_type(content_type)
+    if found is None:
+        raise UnsupportedMediaType(
+            f"Content-Type {content_type or '(none)'} is not accepted for evidence; accepted: {allowed_summary()}.",
+            errors=[{"field": "Content-Type"}],
+            declared=content_type,
+            accepted=[t.content_type for t in ALLOWED.values()],
+        )
+    return found
+
+
+def client_digest(header: str | None) -> str | None:
+    """The SHA-256 (hex) a Content-Digest header promises, if it was sent."""
+    if not header:
+        return None
+    try:
+        digest = parse_content_digest(header)
+    except ValueError as exc:
+        raise Invalid(str(exc), errors=[{"field": "Content-Digest"}]) from exc
+    if digest is None:
+        raise Invalid("Content-Digest names no sha-256 value; send sha-256=:<base64>:.", errors=[{"field": "Content-Digest"}])
+    return digest
+
+
+def display_name(filename: str | None) -> str:
+    """The client's file name made safe for people to read (never a storage key)."""
+    if filename is not None and len(filename) > 255:
+        raise Invalid("X-Filename is longer than 255 characters.", errors=[{"field": "X-Filename"}])
+    return safe_filename(filename)
+
+
+def too_large(deps: EvidenceDeps) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Evidence files are limited to {deps.limits.max_bytes} bytes; use a smaller file.", max_bytes=deps.limits.max_bytes
+    )
+
+
+def check_type(head: bytes, expected: FileType) -> None:
+    """415 unless the first bytes show the declared type."""
+    found = sniff(head)
+    if found.type_id is None:
+        raise UnsupportedMediaType(
+            f"The file looks like {found.label}, which is not accepted for evidence; accepted: {allowed_summary()}.",
+            errors=[{"field": "body"}],
+            detected=found.label,
+        )
+    if found.type_id != expected.id:
+        raise UnsupportedMediaType(
+            f"The file is {found.label} ({ALLOWED[found.type_id].content_type}) but was declared as {expected.content_type}; send the right Content-Type.",
+            errors=[{"field": "Content-Type"}],
+            detected=ALLOWED[found.type_id].content_type,
+        )
+
+
+def receive(deps: EvidenceDeps, body: Iterable[bytes], expected_type: FileType, expected: str | None, writer: EvidenceWriter) -> Received:
+    """Hash, size-check and type-check the bytes while writing them; nothing is buffered
+    beyond the first `SNIFF_BYTES`."""
+    hasher = hashlib.sha256()
+    size = 0
+    head = bytearray()
+    checked = False
+    for chunk in body:
+        if not chunk:
+            continue
+        size += len(chunk)
+        if size > deps.limits.max_bytes:
+            raise too_large(deps)
+        hasher.update(chunk)
+        if not checked:
+            head += chunk
+            if len(head) < SNIFF_BYTES:
+                continue
+            check_type(bytes(head[:SNIFF_BYTES]), expected_type)
+            checked = True
+            writer.write(bytes(head))
+            head.clear()
+            continue
+        writer.write(chunk)
+    if not checked:
+        check_type(bytes(head), expected_type)
+        if head:
+            writer.write(bytes(head))
+    if size == 0:
+        raise Invalid("The file is empty.", errors=[{"field": "body"}])
+    digest = hasher.hexdigest()
+    if expected and expected != digest:
+        raise Invalid(
+            f"Content-Digest does not match the bytes received (received sha-256 {digest}); the file was damaged on the way. Nothing was stored.",
+            errors=[{"field": "Content-Digest"}],
+            received_sha256=digest,
+        )
+    return Received(sha256=digest, size=size, file_type=expected_type)
+
+
+def record_new(
+    deps: EvidenceDeps,
+    principal: Principal | None,
+    loc: Located,
+    evidence_id: str,
+    got: Received,
+    *,
+    kind: EvidenceKind | None,
+    filename: str,
+    received_at: datetime,
+    retention_until: datetime,
+    derived_from: str | None,
+    writer: EvidenceWriter,
+    received_details: dict[str, Any],
+    extra: Callable[[UnitOfWork], None] | None = None,
+) -> EvidenceItem:
+    """Write the item, its first custody events and the audit entry; commit the bytes last."""
+    now = deps.clock.now()
+    with deps.records.unit_of_work() as uow:
+        # Asked again at commit: a hold placed while the bytes arrived must still apply.
+        held = deps.retention.evidence_terms(uow, loc.owner_org, loc.doc, now, None)[1]
+        item = EvidenceItem.received(
+            evidence_id=evidence_id,
+            incident_id=loc.doc["id"],
+            organisation_id=loc.owner_org,
+            file_type=got.file_type,
+            kind=kind,
+            filename=filename,
+            sha256=got.sha256,
+            size=got.size,
+            at=now,
+            by=principal.user_id if principal else "system",
+            derived_from=derived_from,
+            retention_until=retention_until,
+            held=held,
+        )
+        uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
+        custody.record_event(
+            uow,
+            loc.owner_org,
+            evidence_id,
+            CustodyEvent.RECEIVED,
+            principal,
+            at=received_at,
+            details={"filename": filename, "sha256": got.sha256, "size": got.size, **received_details},
+        )
+        custody.record_event(
+            uow,
+            loc.owner_org,
+            evidence_id,
+            CustodyEvent.STORED,
+            principal,
+            at=deps.clock.now(),
+            details={"sha256": got.sha256, "size": got.size, "write_once": True, "retention_until": to_iso(item.retention_until)},
+        )
+        if extra is not None:
+            extra(uow)
+        deps.audit.record(
+            uow,
+            owner_org=loc.owner_org,
+            principal=principal,
+            action=AuditAction.COLLECTION,
+            operation="evidence.create",
+            entity=f"evidence/{evidence_id}",
+            fields=["content"],
+            subjects=[loc.doc["id"]],
+        )
+        deps.bus.publish(uow, EvidenceAdded(principal=principal, incident=loc.doc, evidence_id=evidence_id))
+        writer.commit()
+    if held:
+        deps.blobs.set_legal_hold(evidence_id, True)
+    return item

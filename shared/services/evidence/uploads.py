@@ -1,0 +1,194 @@
+"""Resumable uploads: a large file declared up front, sent in chunks at the received
+offset, then re-hashed and stored as evidence in one step."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.domain.errors import Conflict, Invalid, NotFound
+from shared.domain.evidence import (
+    SNIFF_BYTES,
+    EvidenceItem,
+    UploadSession,
+    UploadSessionIn,
+    parse_content_range,
+)
+from shared.domain.tenancy import Principal
+from shared.ports import UnitOfWork
+from shared.records import EVIDENCE, EVIDENCE_UPLOADS
+from shared.services.evidence import receiving
+from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.lookup import new_evidence_id
+from shared.services.repository import Stored, dump, load
+
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    """A session and how many of its bytes are safely stored: the next chunk starts there."""
+
+    session: UploadSession
+    received: int
+
+
+class Uploads:
+    def __init__(self, deps: EvidenceDeps):
+        self.deps = deps
+
+    def start(self, principal: Principal, incident_id: str, body: UploadSessionIn) -> UploadStatus:
+        """Open a resumable upload for a large file; chunks follow with Content-Range."""
+        deps = self.deps
+        declared = receiving.declared(body.content_type)
+        if body.size > deps.limits.max_bytes:
+            raise receiving.too_large(deps)
+        name = receiving.display_name(body.filename)
+        now = deps.clock.now()
+        with deps.records.unit_of_work() as uow:
+            loc = deps.incidents.locate(uow, principal, incident_id)
+            session = UploadSession(
+                id=uuid.uuid4().hex,
+                incident_id=incident_id,
+                organisation_id=loc.owner_org,
+                filename=name,
+                content_type=declared.content_type,
+                kind=body.kind,
+                size=body.size,
+                sha256=body.sha256,
+                created_by=principal.user_id,
+                created_at=now,
+                expires_at=now + timedelta(hours=deps.limits.session_hours),
+            )
+            uow.insert(EVIDENCE_UPLOADS.name, loc.owner_org, dump(session))
+        return UploadStatus(session, 0)
+
+    def _session(self, uow: UnitOfWork, principal: Principal, upload_id: str) -> Stored[UploadSession]:
+        missing = NotFound(f"Upload {upload_id} was not found (or has expired).")
+        if not _UPLOAD_ID.match(upload_id):
+            raise missing
+        doc = uow.get(EVIDENCE_UPLOADS.name, principal.organisation_id, upload_id)
+        if doc is None:
+            raise missing
+        stored = load(UploadSession, doc)
+        if stored.record.expired(self.deps.clock.now()):
+            raise missing
+        try:
+            self.deps.incidents.locate(uow, principal, stored.record.incident_id)
+        except NotFound:
+            raise missing from None
+        return stored
+
+    def status(self, principal: Principal, upload_id: str) -> UploadStatus:
+        """How many bytes of the upload are safely stored: resume from there."""
+        with self.deps.records.unit_of_work() as uow:
+            session = self._session(uow, principal, upload_id).record
+        received = session.size if session.committed else self.deps.blobs.staged_size(upload_id)
+        return UploadStatus(session, received)
+
+    def put_chunk(self, principal: Principal, upload_id: str, content_range: str | None, body: Iterable[bytes]) -> UploadStatus:
+        """Append one chunk at the offset its Content-Range names (which must be the received offset)."""
+        deps = self.deps
+        if not content_range:
+            raise Invalid("Send Content-Range: bytes <first>-<last>/<total> with each chunk.", errors=[{"field": "Content-Range"}])
+        try:
+            first, last, total = parse_content_range(content_range)
+        except ValueError as exc:
+            raise Invalid(str(exc), errors=[{"field": "Content-Range"}]) from exc
+        with deps.records.unit_of_work() as uow:
+            session = self._session(uow, principal, upload_id).record
+        if session.committed:
+            raise Conflict(f"Upload {upload_id} is already committed as evidence {session.evidence_id}.")
+        if total is not None and total != session.size:
+            raise Invalid(
+                f"Content-Range total {total} differs from the declared size {session.size}.", errors=[{"field": "Content-Range"}]
+            )
+        if last >= session.size:
+            raise Invalid(f"Content-Range goes past the declared size {session.size}.", errors=[{"field": "Content-Range"}])
+        received = deps.blobs.staged_size(upload_id)
+        if first != received:
+            raise Conflict(f"Upload {upload_id} holds {received} bytes; send the chunk starting at offset {received}.", received=received)
+        expected_len = last - first + 1
+        declared = receiving.declared(session.content_type)
+
+        def bounded() -> Iterator[bytes]:
+            seen = 0
+            head = bytearray()
+            for chunk in body:
+                seen += len(chunk)
+                if seen > expected_len:
+                    raise Invalid(
+                        f"The chunk is longer than its Content-Range ({expected_len} bytes).", errors=[{"field": "Content-Range"}]
+                    )
+                if first == 0 and len(head) < SNIFF_BYTES:
+                    # Refuse a wrong type on the first chunk rather than after the whole file.
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                    if len(head) >= min(SNIFF_BYTES, expected_len):
+                        receiving.check_type(bytes(head), declared)
+                yield chunk
+
+        size = deps.blobs.stage(upload_id, first, bounded())
+        return UploadStatus(session, size)
+
+    def commit(self, principal: Principal, upload_id: str) -> EvidenceItem:
+        """Turn a complete upload into evidence: re-hash the staged bytes, check, write once.
+        Committing again answers with the item the first commit made."""
+        deps = self.deps
+        with deps.records.unit_of_work() as uow:
+            stored = self._session(uow, principal, upload_id)
+            session = stored.record
+            if session.committed and session.evidence_id:
+                existing = uow.get(EVIDENCE.name, session.organisation_id, session.evidence_id)
+                if existing is not None:
+                    return load(EvidenceItem, existing).record
+            loc = deps.incidents.locate(uow, principal, session.incident_id)
+            kind = session.kind.value if session.kind else None
+            retention_until, held = deps.retention.evidence_terms(uow, loc.owner_org, loc.doc, deps.clock.now(), kind)
+        staged = deps.blobs.staged_size(upload_id)
+        if staged != session.size:
+            raise Conflict(f"Upload {upload_id} holds {staged} of {session.size} bytes; send the rest before committing.", received=staged)
+        declared = receiving.declared(session.content_type)
+        evidence_id = new_evidence_id(loc.owner_org)
+        writer = deps.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)
+
+        def close_session(uow: UnitOfWork) -> None:
+            uow.replace(EVIDENCE_UPLOADS.name, loc.owner_org, dump(session.commit(evidence_id)), if_match=stored.etag)
+
+        try:
+            got = receiving.receive(deps, deps.blobs.read_staged(upload_id), declared, session.sha256, writer)
+            item = receiving.record_new(
+                deps,
+                principal,
+                loc,
+                evidence_id,
+                got,
+                kind=session.kind,
+                filename=session.filename,
+                received_at=session.created_at,
+                retention_until=retention_until,
+                derived_from=None,
+                writer=writer,
+                received_details={
+                    "declared_content_type": session.content_type,
+                    "client_digest": bool(session.sha256),
+                    "via": f"resumable upload {upload_id}",
+                },
+                extra=close_session,
+            )
+        except BaseException:
+            writer.abort()
+            raise
+        deps.blobs.discard_staged(upload_id)
+        return item
+
+    def cancel(self, principal: Principal, upload_id: str) -> None:
+        """Abandon an upload: its staged bytes and session go."""
+        with self.deps.records.unit_of_work() as uow:
+            session = self._session(uow, principal, upload_id).record
+            if session.committed:
+                raise Conflict(f"Upload {upload_id} is already committed as evidence {session.evidence_id}.")
+            uow.delete(EVIDENCE_UPLOADS.name, session.organisation_id, upload_id)
+        self.deps.blobs.discard_staged(upload_id)
