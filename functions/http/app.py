@@ -6,14 +6,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from functions.http import anpr, audit, d2p, evidence, health, incidents, problems, retention, sharing
+from functions.http.deps import API_PREFIX
 from functions.http.fastjson import add_self_validated_schemas
 from functions.http.limits import BodyLimit
 from shared.bootstrap import Container, default_container
 
-API_PREFIX = "/api/v1"
+__all__ = ["API_PREFIX", "create_app"]
 
 DESCRIPTION = """
 Vigil: retail crime reporting, evidence, direct-to-police dispatch and shared intelligence.
@@ -57,7 +58,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
     for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
-        app.include_router(module.router(c.settings), prefix=API_PREFIX)
+        app.include_router(_router_of(module, c), prefix=API_PREFIX)
     app.openapi_schema = None
     _add_problem_schema(app)
     app.add_middleware(
@@ -65,6 +66,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
     return app
+
+
+def _router_of(module, container: Container) -> APIRouter:
+    """A route module's router: module-level (`router = APIRouter(...)`), or built from the
+    settings by `router(settings)` for modules that still take them."""
+    router = module.router
+    return router if isinstance(router, APIRouter) else router(container.settings)
 
 
 def _add_problem_schema(app: FastAPI) -> None:
