@@ -44,7 +44,7 @@ from shared.domain.audit import (
 from shared.domain.clock import to_iso
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
-from shared.ports import Clock, RecordStore, UnitOfWork, Where
+from shared.ports import Clock, Page, RecordStore, UnitOfWork, Where
 from shared.records import AUDIT, CHAIN_HEADS
 from shared.services import repository
 
@@ -147,13 +147,19 @@ class AuditTrail:
     def entries(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Entries of an organisation's chain, newest first, optionally for one entity
         (journaled entries linked first, so every entry shows)."""
-        self.link_pending(org_id)
         where = [Where("chain", "eq", AUDIT_CHAIN)]
         if entity:
             where.append(Where("entity", "eq", entity))
-        with self._records.read_only() as uow:
-            page = uow.query(AUDIT.name, [org_id], where, order_by="seq", descending=True, limit=limit, continuation=continuation)
-        return [repository.body(e) for e in page.items], page.continuation
+
+        def page() -> Page:
+            with self._records.read_only() as uow:
+                return uow.query(AUDIT.name, [org_id], where, order_by="seq", descending=True, limit=limit, continuation=continuation)
+
+        # Read once before linking: a bad continuation is refused before anything is written.
+        found = page()
+        if self.link_pending(org_id):
+            found = page()
+        return [repository.body(e) for e in found.items], found.continuation
 
     def review(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> Review:
         """A page of entries (see `entries`) with the verification of the whole chain."""
