@@ -160,7 +160,7 @@ def sendgrid_phase(n: int) -> dict:
         c.d2p.put_rules(pa, "devon-and-cornwall", rules, cur["_etag"])
         example = IncidentIn.model_validate(cast(dict[str, Any], IncidentIn.model_config["json_schema_extra"])["examples"][0])
         for _ in range(n):
-            incident = c.incidents.report(p, example, None).body
+            incident = c.incidents.report.submit(p, example, None).incident.body
             c.d2p.send(p, incident["id"])
         messages = []
         while True:

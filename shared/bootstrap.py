@@ -124,9 +124,9 @@ class Container:
 
     @cached_property
     def incidents(self):
-        from shared.services.incidents import IncidentService
+        from shared.services.incidents import IncidentDeps, Incidents
 
-        return IncidentService(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, bus=self.bus)
+        return Incidents(IncidentDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, bus=self.bus))
 
     @cached_property
     def bus(self):

@@ -119,6 +119,14 @@ class UnitOfWork(Protocol):
         `hash` from `linker`. May return None when the link is only fixed at commit.
         """
 
+    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker) -> int:
+        """Append to `chain` of `tenant` every entry `RecordStore.journal` kept for it and not
+        yet linked, in the order journaled, exactly once (the link lands with this unit's
+        commit or not at all). Returns how many. Writes: not in a read-only unit."""
+
+    def journal_pending(self, collection: str, tenant: str, chain: str) -> int:
+        """How many journaled entries of `chain` of `tenant` wait to be linked (any unit)."""
+
     def next_sequence(self, tenant: str, name: str) -> int:
         """A number unique and increasing within (tenant, name). Gaps are allowed."""
 
@@ -157,6 +165,13 @@ class RecordStore(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work (or join this thread's): it commits when the outermost block ends
         without error, else rolls back."""
+
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+        """Keep `entry` (with an `id`) for the hash chain `chain` of `tenant`, durably when this
+        returns, outside any unit of work and without waiting for one that writes: the audit
+        entry of a read. It reaches the chain after everything appended before this call, in
+        journal order, through `UnitOfWork.link_journal` (or at once where an append takes no
+        store-wide lock)."""
 
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers, with a short reason when it does not."""

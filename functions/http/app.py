@@ -7,17 +7,17 @@ import logging
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing
-from functions.http.deps import known_query
+from functions.http.deps import API_PREFIX, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, HeaderLimit
 from functions.http.observability import RequestContext, install_request_ids
 from functions.http.raw_body import add_self_validated_schemas
 from shared.bootstrap import Container, default_container
 
-API_PREFIX = "/api/v1"
+__all__ = ["API_PREFIX", "create_app"]
 
 DESCRIPTION = """
 Vigil: retail crime reporting, evidence, direct-to-police dispatch and shared intelligence.
@@ -66,7 +66,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
     for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
-        app.include_router(module.router(c.settings), prefix=API_PREFIX)
+        app.include_router(_router_of(module, c), prefix=API_PREFIX)
     app.openapi_schema = None
     _add_problem_schema(app)
     app.add_middleware(
@@ -82,6 +82,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     # Outermost: every answer (413s and 500s included) gets the security headers; API answers no-store.
     app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX, cacheable=[f"{API_PREFIX}/{p}" for p in ("healthz", "openapi.json", "docs")])
     return app
+
+
+def _router_of(module, container: Container) -> APIRouter:
+    """A route module's router: module-level (`router = APIRouter(...)`), or built from the
+    settings by `router(settings)` for modules that still take them."""
+    router = module.router
+    return router if isinstance(router, APIRouter) else router(container.settings)
 
 
 def _add_problem_schema(app: FastAPI) -> None:

@@ -12,6 +12,9 @@ from shared.bootstrap import Container
 from shared.domain.errors import Forbidden, Invalid, Unauthorized
 from shared.domain.tenancy import Principal, Role
 
+# Where the API is mounted: routes name their own resources' URLs (Location) with it.
+API_PREFIX = "/api/v1"
+
 # `container` and the role check are async on purpose: FastAPI runs each sync dependency
 # in the threadpool, and a hop per trivial dependency costs more than the work itself.
 # `principal` stays sync: verifying a token may fetch signing keys (Entra) and read the

@@ -1,29 +1,22 @@
 """Liveness and readiness of each backing store."""
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
-from functions.http.deps import container
+from functions.http.deps import ContainerDep
 from functions.http.schemas import Health
-from shared.bootstrap import Container
-from shared.settings import Settings
+
+router = APIRouter(tags=["health"])
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["health"])
-
-    @r.get(
-        "/healthz",
-        summary="Liveness and readiness",
-        response_model=Health,
-        responses={503: {"model": Health, "description": "A backing store is not ready"}},
-    )
-    def healthz(c: Container = Depends(container)):
-        checks = c.readiness()
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "degraded", "region": c.settings.region, "backend": c.settings.backend, "checks": checks},
-            status_code=200 if ok else 503,
-        )
-
-    return r
+@router.get(
+    "/healthz",
+    summary="Liveness and readiness",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "A backing store is not ready"}},
+)
+def healthz(container: ContainerDep, response: Response):
+    checks = container.readiness()
+    ok = all(v == "ok" for v in checks.values())
+    if not ok:
+        response.status_code = 503
+    return Health(status="ok" if ok else "degraded", region=container.settings.region, backend=container.settings.backend, checks=checks)

@@ -35,16 +35,15 @@ class WitnessOut(BaseModel):
 
 
 class D2PSummary(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
     eligible: bool
     reasons: list[str] = []
-    status: str | None = None
+    status: str | None = Field(default=None, description="The dispatch's status, once there is one")
+    rules_version: int | None = Field(default=None, description="The version of the force's rules it was evaluated against")
+    force_id: str | None = None
+    dispatch_id: str | None = None
 
 
 class IncidentOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
     id: str
     reference: str = Field(examples=["NW-000123"])
     organisation_id: str
@@ -97,8 +96,6 @@ class RevertIn(BaseModel):
 
 
 class AuditEntryOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
     id: str
     at: str
     actor_user: str
@@ -111,6 +108,7 @@ class AuditEntryOut(BaseModel):
     subjects: list[str]
     purpose: str | None = None
     recipient_org: str | None = None
+    chain: str = Field(default="audit", description="The hash chain the entry belongs to")
     seq: int
     prev_hash: str
     hash: str

@@ -1,18 +1,15 @@
 """Sharing agreement routes: a retailer's admin says who it shares with and how deeply;
 a force's admin sees who shares with the force."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require
+from functions.http.deps import ContainerDep, IfMatch, etag_header, require
 from functions.http.problems import AUTH_ERRORS, responses
-from shared.bootstrap import Container
 from shared.domain.tenancy import Principal, Role, ShareLevel
-from shared.services.sharing import MAX_AGREEMENTS, Agreement
-from shared.settings import Settings
+from shared.services.sharing import MAX_AGREEMENTS, Agreement, Agreements
 
 OrgId = Annotated[str, Path(min_length=1, max_length=64, description="Organisation id, e.g. northwind")]
 
@@ -65,34 +62,40 @@ class SharingOut(BaseModel):
     etag: str
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["sharing"])
+Admin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.POLICE_ADMIN))]
+RetailerAdmin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))]
 
-    @r.get(
-        "/organisations/{org_id}/sharing",
-        summary="Sharing agreements: a retailer's own (Retailer.Admin), or who shares with a force (Police.Admin)",
-        response_model=SharingOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def read(org_id: OrgId, p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.POLICE_ADMIN)), c: Container = Depends(container)):
-        body, etag = c.sharing.read(p, org_id)
-        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
+router = APIRouter(tags=["sharing"])
 
-    @r.put(
-        "/organisations/{org_id}/sharing",
-        summary="Replace a retailer's sharing agreements (If-Match required)",
-        response_model=SharingOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
-    )
-    def replace(
-        org_id: OrgId,
-        body: SharingIn,
-        p: Principal = Depends(require(Role.RETAILER_ADMIN)),
-        c: Container = Depends(container),
-        if_match: Annotated[str | None, Header(max_length=200, description="The ETag of the agreements you last read")] = None,
-    ):
-        agreements = [Agreement(partner_id=a.partner_id, level=a.level, anpr=a.anpr) for a in body.agreements]
-        out, etag = c.sharing.replace(p, org_id, agreements, if_match)
-        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
 
-    return r
+def _answer(found: Agreements, response: Response) -> dict[str, Any]:
+    response.headers.update(etag_header(found.etag))
+    return {
+        "organisation_id": found.organisation_id,
+        "direction": found.direction,
+        "agreements": found.agreements,
+        "etag": f'"{found.etag}"',
+    }
+
+
+@router.get(
+    "/organisations/{org_id}/sharing",
+    summary="Sharing agreements: a retailer's own (Retailer.Admin), or who shares with a force (Police.Admin)",
+    response_model=SharingOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def read(org_id: OrgId, principal: Admin, container: ContainerDep, response: Response):
+    return _answer(container.sharing.read(principal, org_id), response)
+
+
+@router.put(
+    "/organisations/{org_id}/sharing",
+    summary="Replace a retailer's sharing agreements (If-Match required)",
+    response_model=SharingOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+)
+def replace(
+    org_id: OrgId, body: SharingIn, principal: RetailerAdmin, container: ContainerDep, response: Response, if_match: IfMatch = None
+):
+    agreements = [Agreement(partner_id=a.partner_id, level=a.level, anpr=a.anpr) for a in body.agreements]
+    return _answer(container.sharing.replace(principal, org_id, agreements, if_match), response)

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.tenancy import ShareLevel
+from shared.domain.errors import Invalid
+from shared.domain.tenancy import Principal, Role, ShareLevel
+from shared.domain.timestamps import from_iso, to_iso
 
 # The form must not hold special-category personal data (ethnicity, religion, health and
 # the like): there is no field for it and no filter on it.
@@ -395,3 +397,141 @@ def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_
     if level != ShareLevel.FULL and not dispatched_to_viewer:
         view["witnesses"] = [dict(w, contact=None) for w in incident.get("witnesses", [])]
     return view
+
+
+# Reported fields a change may set but never remove.
+REQUIRED_FIELDS = ("narrative", "reporter", "category", "store_id", "occurred_at", "prosecution_supported")
+# Derived matching keys: stored for queries, never shown.
+_MATCHING_KEYS = {"plates", "offender_ids"}
+
+
+class Incident(BaseModel):
+    """An incident as stored: the report, who reported it and when, and what Vigil derives
+    from it (matching keys, total value, the minor flag). Nested parts stay plain JSON so a
+    record reads back exactly as it was written."""
+
+    # Records may carry fields a later release added; they are kept, not dropped.
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    reference: str
+    organisation_id: str
+    force_id: str
+    store_id: str
+    category: str
+    occurred_at: str
+    narrative: str
+    flags: dict[str, Any] = Field(default_factory=dict)
+    goods: list[dict[str, Any]] = Field(default_factory=list)
+    persons: list[dict[str, Any]] = Field(default_factory=list)
+    vehicles: list[dict[str, Any]] = Field(default_factory=list)
+    witnesses: list[dict[str, Any]] = Field(default_factory=list)
+    prosecution_supported: bool = False
+    reporter: dict[str, Any]
+    reported_at: str
+    created_at: str
+    updated_at: str
+    created_by: str
+    version: int
+    plates: list[str] = Field(default_factory=list)
+    offender_ids: list[str] = Field(default_factory=list)
+    total_value: dict[str, Any] | None = None
+    has_minor: bool = False
+
+    @classmethod
+    def reported(
+        cls, report: IncidentIn, *, id: str, reference: str, organisation_id: str, force_id: str, by: str, now: datetime
+    ) -> Incident:
+        """A new incident, version 1, from a validated report."""
+        at = to_iso(now)
+        incident = cls(
+            id=id,
+            reference=reference,
+            organisation_id=organisation_id,
+            force_id=force_id,
+            **report.model_dump(mode="json"),
+            reported_at=at,
+            created_at=at,
+            updated_at=at,
+            created_by=by,
+            version=1,
+        )
+        incident.derive()
+        return incident
+
+    def derive(self) -> None:
+        """Recompute what follows from the report: normalised time and plates, the minor
+        flag of each person, matching keys, total value."""
+        occurred = from_iso(self.occurred_at)
+        self.occurred_at = to_iso(occurred)
+        for v in self.vehicles:
+            v["plate_normalised"] = normalise_plate(v["plate"])
+        for p in self.persons:
+            p["under_18"] = is_minor(p, occurred) or bool(p.get("under_18"))
+        self.plates = sorted({v["plate_normalised"] for v in self.vehicles})
+        self.offender_ids = sorted({p["offender_id"] for p in self.persons if p.get("offender_id")})
+        self.total_value = total_value(self.goods)
+        self.has_minor = any(p["under_18"] for p in self.persons)
+
+    @property
+    def occurred(self) -> datetime:
+        return from_iso(self.occurred_at)
+
+    def reported_fields(self) -> dict[str, Any]:
+        """The editable fields without what `derive` adds, ready to validate as a report again."""
+        out = {k: getattr(self, k) for k in EDITABLE_FIELDS}
+        out["vehicles"] = [{k: v for k, v in veh.items() if k != "plate_normalised"} for veh in self.vehicles]
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """The editable fields as a version keeps them."""
+        return {k: getattr(self, k) for k in EDITABLE_FIELDS}
+
+    def merge_patch(self, changes: dict[str, Any]) -> IncidentIn:
+        """The report after a JSON merge patch (flags merge key by key; required fields
+        cannot be removed), validated as a report. Does not change this incident."""
+        fields = self.reported_fields()
+        for name, value in changes.items():
+            if name == "flags":
+                fields["flags"] = {**self.flags, **value}
+            elif value is None and name in REQUIRED_FIELDS:
+                raise Invalid(f"{name} cannot be removed.", errors=[{"field": name}])
+            else:
+                fields[name] = value
+        return IncidentIn.model_validate(fields)
+
+    def adopt(self, report: IncidentIn) -> None:
+        """Take every reported field from a validated report."""
+        for name, value in report.model_dump(mode="json").items():
+            setattr(self, name, value)
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Take the editable fields a version kept (those it has)."""
+        for name in EDITABLE_FIELDS:
+            if name in snapshot:
+                setattr(self, name, snapshot[name])
+
+    def next_version(self, now: datetime) -> None:
+        """A change lands: one version up, stamped, derived fields recomputed."""
+        self.version += 1
+        self.updated_at = to_iso(now)
+        self.derive()
+
+    def visible_to_retailer(self, principal: Principal) -> bool:
+        """Investigators see every incident of their organisation; reporters those of their stores."""
+        if principal.has(Role.RETAILER_INVESTIGATOR):
+            return True
+        return principal.has(Role.RETAILER_REPORTER) and self.store_id in principal.stores
+
+    def view(self, share_level: ShareLevel | None = None, *, dispatched_to_viewer: bool = False) -> dict[str, Any]:
+        """What a reader sees: the whole record for its own organisation (`share_level`
+        None), the partner view otherwise; never the matching keys."""
+        doc = self.model_dump(exclude=_MATCHING_KEYS)
+        if share_level is None:
+            return doc
+        return view_for_partner(doc, share_level, dispatched_to_viewer=dispatched_to_viewer)
+
+
+def version_id(incident_id: str, version: int) -> str:
+    """The id of one kept version of an incident."""
+    return f"{incident_id}:{version:06d}"

@@ -1,5 +1,24 @@
-"""The audit trail: one hash-chained log per organisation, written in the same unit
-of work as the processing it records, so there is no processing without its entry.
+"""The audit trail: one hash-chained log per organisation. There is no processing
+without its entry: a change writes its entry in its own unit of work; a read writes its
+entry durably before it answers.
+
+Reads and the audit journal. A read runs in a read-only unit (`records.read_only()`),
+which takes no write lock, so a GET does not queue behind writes. Its entries cannot be
+chained there (a chain append needs the chain head, which writers move), so they go to
+the store's audit journal (`RecordStore.journal`): durable before the answer leaves,
+outside any unit, never waiting for the write lock (locally a separate SQLite file; on
+Cosmos the entry is appended to the chain at once, which takes no store-wide lock). A
+journaled entry is linked into its organisation's chain, in the order journaled and
+exactly once, by the next unit that appends to that chain (`record` links first), and
+before the chain is shown or verified (`review`, `verify_chain`, `link_pending`).
+
+To convert a read of another capability:
+
+    with records.read_only() as uow:
+        ...read, decide what the caller sees...
+    audit.record_read(principal, [ReadEntry(owner_org=..., action=AuditAction.CONSULTATION,
+                                            operation="thing.read", entity=f"thing/{id}")])
+    return answer
 
 Retention prunes the oldest entries (`prune_prefix`) behind a chain anchor kept beside
 the chain head (CHAIN_HEADS, id `anchor:audit`); `verify_chain` starts from it.
@@ -9,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.audit import (
@@ -24,16 +44,84 @@ from shared.domain.audit import (
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, RecordStore, UnitOfWork, Where
+from shared.ports import Clock, Page, RecordStore, UnitOfWork, Where
 from shared.records import AUDIT, CHAIN_HEADS
+from shared.services import repository
 
 ANCHOR_ID = f"anchor:{AUDIT_CHAIN}"
+
+
+@dataclass(frozen=True)
+class ReadEntry:
+    """One audit entry a read makes (see `AuditTrail.record_read`)."""
+
+    owner_org: str
+    action: AuditAction
+    operation: str
+    entity: str
+    fields: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+    purpose: str | None = None
+    recipient_org: str | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """A page of an organisation's entries, newest first, and the check of its whole chain."""
+
+    items: list[dict[str, Any]]
+    continuation: str | None
+    chain: dict[str, Any]
 
 
 class AuditTrail:
     def __init__(self, records: RecordStore, clock: Clock):
         self._records = records
         self._clock = clock
+
+    def _entry(
+        self,
+        principal: Principal | None,
+        action: AuditAction,
+        operation: str,
+        entity: str,
+        fields: Sequence[str],
+        subjects: Sequence[str],
+        purpose: str | None,
+        recipient_org: str | None,
+        system_actor: str,
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4().hex,
+            "at": to_iso(self._clock.now()),
+            "actor_user": principal.user_id if principal else system_actor,
+            "actor_org": principal.organisation_id if principal else "_platform",
+            "actor_role": principal.primary_role if principal else "system",
+            "action": action.value,
+            "operation": operation,
+            "entity": entity,
+            "fields": sorted(fields),
+            "subjects": list(subjects),
+            "purpose": purpose,
+            "recipient_org": recipient_org,
+        }
+
+    def record_read(self, principal: Principal, entries: Sequence[ReadEntry]) -> None:
+        """Journal the entries of a read, durably, before the read answers (no unit of work:
+        the read's own unit is read-only). Each is linked into its owner's chain later."""
+        for e in entries:
+            entry = self._entry(principal, e.action, e.operation, e.entity, e.fields, e.subjects, e.purpose, e.recipient_org, "system")
+            self._records.journal(AUDIT.name, e.owner_org, AUDIT_CHAIN, entry, link_hash)
+
+    def link_pending(self, org_id: str) -> int:
+        """Link the organisation's journaled entries into its chain; returns how many. Takes
+        the write lock only when something is waiting."""
+        with self._records.read_only() as uow:
+            waiting = uow.journal_pending(AUDIT.name, org_id, AUDIT_CHAIN)
+        if not waiting:
+            return 0
+        with self._records.unit_of_work() as uow:
+            return uow.link_journal(AUDIT.name, org_id, AUDIT_CHAIN, link_hash)
 
     def record(
         self,
@@ -50,41 +138,46 @@ class AuditTrail:
         recipient_org: str | None = None,
         system_actor: str = "system",
     ) -> None:
-        """Append an entry to `owner_org`'s chain: the organisation whose data was processed."""
-        entry: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
-            "at": to_iso(self._clock.now()),
-            "actor_user": principal.user_id if principal else system_actor,
-            "actor_org": principal.organisation_id if principal else "_platform",
-            "actor_role": principal.primary_role if principal else "system",
-            "action": action.value,
-            "operation": operation,
-            "entity": entity,
-            "fields": sorted(fields),
-            "subjects": list(subjects),
-            "purpose": purpose,
-            "recipient_org": recipient_org,
-        }
+        """Append an entry to `owner_org`'s chain (the organisation whose data was processed),
+        after the entries reads journaled before it."""
+        entry = self._entry(principal, action, operation, entity, fields, subjects, purpose, recipient_org, system_actor)
+        uow.link_journal(AUDIT.name, owner_org, AUDIT_CHAIN, link_hash)
         uow.append_chained(AUDIT.name, owner_org, AUDIT_CHAIN, entry, link_hash)
 
     def entries(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Entries of an organisation's chain, newest first, optionally for one entity."""
+        """Entries of an organisation's chain, newest first, optionally for one entity
+        (journaled entries linked first, so every entry shows)."""
         where = [Where("chain", "eq", AUDIT_CHAIN)]
         if entity:
             where.append(Where("entity", "eq", entity))
-        with self._records.unit_of_work() as uow:
-            page = uow.query(AUDIT.name, [org_id], where, order_by="seq", descending=True, limit=limit, continuation=continuation)
-        return [_public(e) for e in page.items], page.continuation
+
+        def page() -> Page:
+            with self._records.read_only() as uow:
+                return uow.query(AUDIT.name, [org_id], where, order_by="seq", descending=True, limit=limit, continuation=continuation)
+
+        # Read once before linking: a bad continuation is refused before anything is written.
+        found = page()
+        if self.link_pending(org_id):
+            found = page()
+        return [repository.body(e) for e in found.items], found.continuation
+
+    def review(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> Review:
+        """A page of entries (see `entries`) with the verification of the whole chain."""
+        items, token = self.entries(org_id, entity=entity, limit=limit, continuation=continuation)
+        return Review(items=items, continuation=token, chain=self.verify_chain(org_id, link=False))
 
     def anchor(self, uow: UnitOfWork, org_id: str) -> dict[str, Any] | None:
         """Where the organisation's chain starts after pruning (None if never pruned)."""
         return uow.get(CHAIN_HEADS.name, org_id, ANCHOR_ID)
 
-    def verify_chain(self, org_id: str, *, batch: int = 1000) -> dict[str, Any]:
-        """Walk the organisation's chain in order from its anchor (or its first entry);
-        name the first entry that fails, and say what retention pruned before it."""
+    def verify_chain(self, org_id: str, *, batch: int = 1000, link: bool = True) -> dict[str, Any]:
+        """Walk the organisation's chain in order from its anchor (or its first entry), after
+        linking what reads journaled; name the first entry that fails, and say what retention
+        pruned before it."""
+        if link:
+            self.link_pending(org_id)
         checked = 0
-        with self._records.unit_of_work() as uow:
+        with self._records.read_only() as uow:
             anchor = self.anchor(uow, org_id)
             prev_hash = anchor["hash"] if anchor else ""
             next_seq = anchor["seq"] + 1 if anchor else 1
@@ -203,10 +296,6 @@ def _anchor_view(anchor: dict[str, Any] | None) -> dict[str, Any] | None:
     if anchor is None:
         return None
     return {k: anchor[k] for k in ("seq", "count", "last_at", "pruned_at", "rule", "schedule_version")}
-
-
-def _public(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if not k.startswith("_")}
 
 
 def parse_entity(entity: str) -> str:

@@ -40,7 +40,7 @@ class Directory:
 
     def organisation(self, org_id: str) -> Organisation | None:
         def load():
-            with self._records.unit_of_work() as uow:
+            with self._records.read_only() as uow:
                 doc = uow.get(ORGANISATIONS.name, PLATFORM_TENANT, org_id)
             return Organisation.model_validate(_strip(doc)) if doc else None
 
@@ -48,7 +48,7 @@ class Directory:
 
     def organisation_by_idp_tenant(self, tid: str) -> Organisation | None:
         def load():
-            with self._records.unit_of_work() as uow:
+            with self._records.read_only() as uow:
                 docs = uow.query(ORGANISATIONS.name, [PLATFORM_TENANT], [Where("idp_tenant_id", "eq", tid)], limit=1).items
             return Organisation.model_validate(_strip(docs[0])) if docs else None
 
@@ -56,7 +56,7 @@ class Directory:
 
     def store(self, store_id: str) -> Store | None:
         def load():
-            with self._records.unit_of_work() as uow:
+            with self._records.read_only() as uow:
                 doc = uow.get(STORES.name, PLATFORM_TENANT, store_id)
             return Store.model_validate(_strip(doc)) if doc else None
 
@@ -64,7 +64,7 @@ class Directory:
 
     def stores_of(self, org_id: str) -> list[Store]:
         def load():
-            with self._records.unit_of_work() as uow:
+            with self._records.read_only() as uow:
                 return [
                     Store.model_validate(_strip(d))
                     for d in iterate_all(uow, STORES.name, [PLATFORM_TENANT], [Where("organisation_id", "eq", org_id)])
@@ -76,7 +76,7 @@ class Directory:
         """How much `owner_org` shares with `partner_org` (NONE when no agreement)."""
 
         def load():
-            with self._records.unit_of_work() as uow:
+            with self._records.read_only() as uow:
                 doc = uow.get(SHARING.name, PLATFORM_TENANT, sharing_id(owner_org, partner_org))
             return ShareLevel(doc["level"]) if doc else ShareLevel.NONE
 
@@ -86,7 +86,7 @@ class Directory:
         """Organisations sharing with `partner_org` at `at_least` or deeper."""
 
         def load():
-            with self._records.unit_of_work() as uow:
+            with self._records.read_only() as uow:
                 docs = list(iterate_all(uow, SHARING.name, [PLATFORM_TENANT], [Where("partner_id", "eq", partner_org)]))
             return [(d["owner_id"], ShareLevel(d["level"])) for d in docs]
 

@@ -30,7 +30,7 @@ def seed_retention_demo(container) -> int:
         has_old = uow.count(INCIDENTS.name, ["northwind"], [Where("occurred_at", "lt", "2019-07-01")]) > 0
     base = {"store_id": "nw-plymouth", "reporter": {"name": "Sam Taylor", "job_title": "Duty manager"}}
     if not has_person:
-        incidents.report(
+        incidents.report.submit(
             SEED_USER,
             IncidentIn.model_validate(
                 {
@@ -52,7 +52,7 @@ def seed_retention_demo(container) -> int:
         )
         added += 1
     if not has_old:
-        incidents.report(
+        incidents.report.submit(
             SEED_USER,
             IncidentIn.model_validate(
                 {

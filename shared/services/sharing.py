@@ -24,6 +24,7 @@ from shared.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role, ShareLevel
 from shared.domain.timestamps import to_iso
 from shared.ports import Clock, RecordStore, Where, iterate_all
+from shared.services import repository
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory, sharing_id
 
@@ -37,6 +38,17 @@ class Agreement:
     anpr: bool = False
 
 
+@dataclass(frozen=True)
+class Agreements:
+    """The agreements an organisation makes (`outgoing`) or receives (`incoming`), and the
+    version a replacement must name."""
+
+    organisation_id: str
+    direction: str
+    agreements: list[dict[str, Any]]
+    etag: str
+
+
 class SharingService:
     def __init__(self, records: RecordStore, clock: Clock, directory: Directory, audit: AuditTrail):
         self._records = records
@@ -44,13 +56,13 @@ class SharingService:
         self._directory = directory
         self._audit = audit
 
-    def read(self, principal: Principal, org_id: str) -> tuple[dict[str, Any], str]:
+    def read(self, principal: Principal, org_id: str) -> Agreements:
         """The agreements `org_id` makes (its retailer admin) or receives (its force admin).
 
         Anyone else gets NotFound, exactly as for an organisation that does not exist.
         """
         self._own(principal, org_id)
-        with self._records.unit_of_work() as uow:
+        with self._records.read_only() as uow:
             if principal.has(Role.RETAILER_ADMIN):
                 docs = self._outgoing(uow, org_id)
                 direction = "outgoing"
@@ -59,12 +71,11 @@ class SharingService:
                 direction = "incoming"
         items = sorted((_public(d) for d in docs), key=lambda a: (a["owner_id"], a["partner_id"]))
         etag = _digest(self._outgoing_of(items, org_id) if direction == "outgoing" else items)
-        return {"organisation_id": org_id, "direction": direction, "agreements": items, "etag": f'"{etag}"'}, etag
+        return Agreements(organisation_id=org_id, direction=direction, agreements=items, etag=etag)
 
-    def replace(
-        self, principal: Principal, org_id: str, agreements: Sequence[Agreement], if_match: str | None
-    ) -> tuple[dict[str, Any], str]:
-        """Make `agreements` the whole list `org_id` shares under; audited in its chain."""
+    def replace(self, principal: Principal, org_id: str, agreements: Sequence[Agreement], if_match: str | None) -> Agreements:
+        """Make `agreements` the whole list `org_id` shares under, if `if_match` (the stored
+        ETag) is the current version; audited in its chain."""
         self._own(principal, org_id, admin_roles=(Role.RETAILER_ADMIN,))
         if not if_match:
             raise PreconditionRequired("Send If-Match with the ETag of the agreements you last read.")
@@ -73,7 +84,7 @@ class SharingService:
         try:
             with self._records.unit_of_work() as uow:
                 current = {d["partner_id"]: d for d in self._outgoing(uow, org_id)}
-                if _digest(sorted((_public(d) for d in current.values()), key=lambda a: a["partner_id"])) != _bare(if_match):
+                if _digest(sorted((_public(d) for d in current.values()), key=lambda a: a["partner_id"])) != if_match:
                     raise PreconditionFailed("The sharing agreements have changed since you read them; read them again.")
                 self._bump_head(uow, org_id, now)
                 wanted = {a.partner_id: a for a in agreements}
@@ -164,7 +175,7 @@ class SharingService:
         if head is None:
             uow.insert("sharing", PLATFORM_TENANT, {"id": head_id, "owner_id": org_id, "version": 1, "updated_at": now})
         else:
-            body = {k: v for k, v in head.items() if not k.startswith("_")}
+            body = repository.body(head)
             body.update(version=int(head.get("version", 0)) + 1, updated_at=now)
             uow.replace("sharing", PLATFORM_TENANT, body, if_match=head["_etag"])
 
@@ -184,7 +195,3 @@ def _digest(items: list[dict[str, Any]]) -> str:
         [{k: i[k] for k in ("owner_id", "partner_id", "level", "anpr")} for i in items], sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _bare(etag: str) -> str:
-    return etag.strip().removeprefix("W/").strip('"')

@@ -35,7 +35,7 @@ from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import INCIDENTS, PERSON_INDEX, SUBJECT_REQUESTS, SUBJECT_TASKS
-from shared.services.audit import AuditTrail
+from shared.services.audit import AuditTrail, ReadEntry
 from shared.services.retention import RetentionService
 
 OUTCOME_OF = {TaskDecision.APPROVE_EXPORT: "exported", TaskDecision.ERASE: "erased", TaskDecision.REFUSE: "refused"}
@@ -131,16 +131,19 @@ class SubjectRequestService:
 
     def get(self, principal: Principal, request_id: str) -> dict[str, Any]:
         """The request with each organisation's task status and due date (no case content)."""
-        with self.records.unit_of_work() as uow:
+        with self.records.read_only() as uow:
             doc = self._request(uow, principal.organisation_id, request_id)
-            self.audit.record(
-                uow,
-                owner_org=principal.organisation_id,
-                principal=principal,
-                action=AuditAction.CONSULTATION,
-                operation="subject_request.read",
-                entity=f"subject_request/{request_id}",
-            )
+        self.audit.record_read(
+            principal,
+            [
+                ReadEntry(
+                    owner_org=principal.organisation_id,
+                    action=AuditAction.CONSULTATION,
+                    operation="subject_request.read",
+                    entity=f"subject_request/{request_id}",
+                )
+            ],
+        )
         return self._present(doc)
 
     def extend(self, principal: Principal, request_id: str, body: ExtensionIn) -> dict[str, Any]:
@@ -201,36 +204,42 @@ class SubjectRequestService:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The caller's organisation's tasks, soonest due first."""
         where = [Where("status", "eq", status)] if status else []
-        with self.records.unit_of_work() as uow:
+        with self.records.read_only() as uow:
             page = uow.query(
                 SUBJECT_TASKS.name, [principal.organisation_id], where, order_by="due_at", limit=limit, continuation=continuation
             )
             items = [self._task_summary(t) for t in page.items]
-            self.audit.record(
-                uow,
-                owner_org=principal.organisation_id,
-                principal=principal,
-                action=AuditAction.CONSULTATION,
-                operation="subject_task.list",
-                entity="subject_task",
-                subjects=[t["id"] for t in items],
-            )
+        self.audit.record_read(
+            principal,
+            [
+                ReadEntry(
+                    owner_org=principal.organisation_id,
+                    action=AuditAction.CONSULTATION,
+                    operation="subject_task.list",
+                    entity="subject_task",
+                    subjects=[t["id"] for t in items],
+                )
+            ],
+        )
         return items, page.continuation
 
     def task(self, principal: Principal, task_id: str) -> dict[str, Any]:
         """One task with its matched incidents (reference, store, when) for the organisation to check."""
-        with self.records.unit_of_work() as uow:
+        with self.records.read_only() as uow:
             task = self._task(uow, principal.organisation_id, task_id)
             out = self._task_detail(uow, principal.organisation_id, task)
-            self.audit.record(
-                uow,
-                owner_org=principal.organisation_id,
-                principal=principal,
-                action=AuditAction.CONSULTATION,
-                operation="subject_task.read",
-                entity=f"subject_request/{task_id}",
-                subjects=[m["incident_id"] for m in task["matches"]],
-            )
+        self.audit.record_read(
+            principal,
+            [
+                ReadEntry(
+                    owner_org=principal.organisation_id,
+                    action=AuditAction.CONSULTATION,
+                    operation="subject_task.read",
+                    entity=f"subject_request/{task_id}",
+                    subjects=[m["incident_id"] for m in task["matches"]],
+                )
+            ],
+        )
         return out
 
     def answer(self, principal: Principal, task_id: str, body: TaskAnswerIn) -> dict[str, Any]:

@@ -2,6 +2,12 @@
 
 The tables are described in `sqlite_schema`. A unit of work is one `BEGIN IMMEDIATE`
 transaction, so a request's writes land together or not at all.
+
+The audit journal (entries of reads, see `SqliteRecordStore.journal`) is a second SQLite
+file beside the store, `<name>.audit-journal`, with its own lock: appending to it never waits
+for a unit that writes. Each chain keeps in CHAIN_HEADS (`journal:<chain>`) the journal
+row it has linked up to, moved in the unit that links, so a row is linked exactly once
+whatever fails; rows at or below a committed mark are removed by the next link.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -95,8 +101,12 @@ class SqliteRecordStore:
         # Writers in other processes (`make run` with several HTTP processes, a `make job`
         # beside it) queue on an advisory file lock for the same reason.
         self._lock_file = open(self.path.with_name(self.path.name + ".writelock"), "a+b")  # noqa: SIM115 - held for the store's life
+        self._journal_path = self.path.with_name(self.path.name + ".audit-journal")
+        self._journal_connections: list[sqlite3.Connection] = []
         with self._writer():
             create_or_migrate(self._connection())
+        self._journal_connection().execute(_JOURNAL_TABLE)
+        self._journal_connection().execute(_JOURNAL_INDEX)
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, args=(checkpoint_seconds,), name="sqlite-checkpoint", daemon=True
@@ -149,6 +159,27 @@ class SqliteRecordStore:
                 self._connections.append(conn)
         return conn
 
+    def _journal_connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "journal", None)
+        if conn is None:
+            conn = sqlite3.connect(self._journal_path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            self._local.journal = conn
+            with self._connections_lock:
+                self._journal_connections.append(conn)
+        return conn
+
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+        """One autocommitted insert into the journal file: its lock is held only by other
+        journal inserts and by the clean-up of linked rows, never by a unit of work."""
+        if "id" not in entry:
+            raise ValueError("a journaled entry needs an id")
+        self._journal_connection().execute(
+            "INSERT INTO journal (collection, tenant, chain, doc) VALUES (?,?,?,?)", (collection, tenant, chain, _dumps(entry))
+        )
+
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
         current: SqliteUnitOfWork | None = getattr(self._local, "uow", None)
@@ -157,10 +188,12 @@ class SqliteRecordStore:
                 raise ReadOnlyUnitError("a unit of work cannot be opened inside a read-only unit")
             yield current
             return
+        if getattr(self._local, "reading", None) is not None:
+            raise RuntimeError("a unit that writes cannot open inside this thread's read-only unit")
         conn = self._connection()
         with self._writer():
             conn.execute("BEGIN IMMEDIATE")
-            uow = SqliteUnitOfWork(conn)
+            uow = SqliteUnitOfWork(conn, journal=self._journal_connection)
             self._local.uow = uow
             try:
                 yield uow
@@ -177,11 +210,11 @@ class SqliteRecordStore:
         """A snapshot (a deferred transaction, fixed at its first read) without the write lock."""
         current: SqliteUnitOfWork | None = getattr(self._local, "uow", None)
         if current is not None:  # join this thread's open unit, read-only
-            yield current if current.read_only else SqliteUnitOfWork(current.conn, read_only=True)
+            yield current if current.read_only else SqliteUnitOfWork(current.conn, read_only=True, journal=self._journal_connection)
             return
         conn = self._connection()
         conn.execute("BEGIN")
-        uow = SqliteUnitOfWork(conn, read_only=True)
+        uow = SqliteUnitOfWork(conn, read_only=True, journal=self._journal_connection)
         self._local.uow = uow
         try:
             yield uow
@@ -206,22 +239,31 @@ class SqliteRecordStore:
                     self._connections[0].execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 except sqlite3.Error:
                     pass  # a reader elsewhere holds the WAL: the next opener checkpoints it
-            for conn in self._connections:
+            for conn in self._connections + self._journal_connections:
                 try:
                     conn.close()
                 except sqlite3.Error:
                     pass
             self._connections.clear()
+            self._journal_connections.clear()
         self._local = threading.local()
         self._lock_file.close()
+
+
+_JOURNAL_TABLE = (
+    "CREATE TABLE IF NOT EXISTS journal (n INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " chain TEXT NOT NULL, doc TEXT NOT NULL)"
+)
+_JOURNAL_INDEX = "CREATE INDEX IF NOT EXISTS journal_chain ON journal (tenant, chain, n)"
 
 
 class SqliteUnitOfWork:
     """One transaction on this thread's connection: reads see its own writes, queries included."""
 
-    def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False):
+    def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False, journal: Callable[[], sqlite3.Connection] | None = None):
         self._conn = conn
         self._read_only = read_only
+        self._journal = journal
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -489,6 +531,42 @@ class SqliteUnitOfWork:
         self.insert(collection, tenant, body)
         self.upsert(CHAIN_HEADS.name, tenant, {"id": chain, "seq": seq, "hash": digest})
         return ChainLink(seq=seq, prev_hash=prev_hash, hash=digest)
+
+    def _journal_mark(self, tenant: str, chain: str) -> int:
+        mark = self.get(CHAIN_HEADS.name, tenant, f"journal:{chain}")
+        return int(mark["upto"]) if mark else 0
+
+    def journal_pending(self, collection: str, tenant: str, chain: str) -> int:
+        if self._journal is None:
+            return 0
+        upto = self._journal_mark(tenant, chain)
+        row = (
+            self._journal()
+            .execute("SELECT COUNT(*) FROM journal WHERE tenant=? AND chain=? AND n>? AND collection=?", (tenant, chain, upto, collection))
+            .fetchone()
+        )
+        return int(row[0])
+
+    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker) -> int:
+        self._check_writable()
+        if self._journal is None:
+            return 0
+        journal = self._journal()
+        upto = self._journal_mark(tenant, chain)
+        # Rows commit in the order they are numbered (journal inserts serialise on its
+        # lock), so everything above the mark that is visible now is the next stretch.
+        rows = journal.execute(
+            "SELECT n, doc FROM journal WHERE tenant=? AND chain=? AND n>? AND collection=? ORDER BY n", (tenant, chain, upto, collection)
+        ).fetchall()
+        if not rows:
+            return 0
+        for _, doc in rows:
+            self.append_chained(collection, tenant, chain, orjson.loads(doc), linker)
+        self.upsert(CHAIN_HEADS.name, tenant, {"id": f"journal:{chain}", "upto": rows[-1][0]})
+        if upto:
+            # At or below a committed mark: linked by an earlier unit, safe to drop.
+            journal.execute("DELETE FROM journal WHERE tenant=? AND chain=? AND n<=?", (tenant, chain, upto))
+        return len(rows)
 
     def next_sequence(self, tenant: str, name: str) -> int:
         self._check_writable()

@@ -18,7 +18,7 @@ from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, new_etag, p
 from shared.adapters.azure.cosmos.sdk import backoff, io
 from shared.adapters.azure.cosmos.unit_of_work import CosmosUnitOfWork
 from shared.domain.errors import Unavailable
-from shared.ports import Clock, ReadOnlyUnitError
+from shared.ports import Clock, Linker, ReadOnlyUnitError
 from shared.records import ALL, SEQUENCES, Collection
 
 log = logging.getLogger(__name__)
@@ -241,6 +241,14 @@ class CosmosRecordStore:
         finally:
             self._local.uow = None
             uow.discard()
+
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+        """Appended to the chain at once, in a unit of its own (never this thread's open one):
+        a chain append here is an optimistic move of the chain head, not a store-wide lock,
+        so a read never queues behind writes and nothing is left to link later."""
+        uow = CosmosUnitOfWork(self)
+        uow.append_chained(collection, tenant, chain, entry, linker)
+        uow.commit()
 
     def next_sequence(self, tenant: str, name: str) -> int:
         """Increment the `sequences` item now (not at commit), ETag-checked; gaps are allowed."""

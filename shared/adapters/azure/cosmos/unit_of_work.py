@@ -305,6 +305,14 @@ class CosmosUnitOfWork:
         self._appends.append(Append(coll, tenant, chain, jsonable(dict(entry)), linker))
         return None
 
+    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker) -> int:
+        """Nothing waits: `CosmosRecordStore.journal` appends at once."""
+        self._check_writable()
+        return 0
+
+    def journal_pending(self, collection: str, tenant: str, chain: str) -> int:
+        return 0
+
     def next_sequence(self, tenant: str, name: str) -> int:
         self._check_writable()
         self._known.pop(self._key(self._store.collection(SEQUENCES.name), tenant, name), None)

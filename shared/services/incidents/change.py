@@ -1,0 +1,107 @@
+"""Changing an incident (PATCH, a JSON merge patch) and reverting it to an earlier
+version: both under If-Match, both kept as a new version, audited and published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.domain.audit import AuditAction
+from shared.domain.errors import Invalid, NotFound, PreconditionRequired
+from shared.domain.events import IncidentChanged
+from shared.domain.incidents import EDITABLE_FIELDS, Incident, IncidentPatch, version_id
+from shared.domain.tenancy import Principal
+from shared.ports import UnitOfWork
+from shared.records import INCIDENT_VERSIONS, INCIDENTS
+from shared.services import repository
+from shared.services.incidents.common import IncidentDeps, IncidentView, Located, check_offenders, present
+from shared.services.incidents.read import locate
+
+
+def keep_version(uow: UnitOfWork, principal: Principal, incident: Incident, note: str) -> None:
+    """Keep the editable fields of the incident's current version, for history and revert."""
+    uow.insert(
+        INCIDENT_VERSIONS.name,
+        incident.organisation_id,
+        {
+            "id": version_id(incident.id, incident.version),
+            "incident_id": incident.id,
+            "version": incident.version,
+            "at": incident.updated_at,
+            "by": principal.user_id,
+            "note": note,
+            "snapshot": incident.snapshot(),
+        },
+    )
+
+
+@dataclass
+class ChangeIncident:
+    deps: IncidentDeps
+
+    def apply(self, principal: Principal, incident_id: str, patch: IncidentPatch, if_match: str | None) -> IncidentView:
+        """Apply a merge patch under If-Match (the stored ETag); each change is a new version."""
+        if not if_match:
+            raise PreconditionRequired("Send If-Match with the ETag you last read; changes without it could overwrite someone else's.")
+        changes = patch.model_dump(mode="json", exclude_unset=True)
+        if not changes:
+            raise Invalid("The patch changes nothing.", errors=[])
+        directory = self.deps.directory
+        if "store_id" in changes:
+            store = directory.store(changes["store_id"])
+            if store is None or store.organisation_id != principal.organisation_id:
+                raise Invalid(f"Store {changes['store_id']} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
+        with self.deps.records.unit_of_work() as uow:
+            loc = locate(uow, directory, principal, incident_id)
+            incident = loc.incident.model_copy(deep=True)
+            merged = incident.merge_patch(changes)
+            if merged.occurred_at > self.deps.clock.now():
+                raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
+            incident.adopt(merged)
+            if "store_id" in changes:
+                incident.force_id = directory.store(incident.store_id).force_id
+            check_offenders(uow, loc.owner_org, incident.persons)
+            return self._write(uow, principal, loc, incident, if_match, "changed", sorted(changes))
+
+    def revert(self, principal: Principal, incident_id: str, version: int, if_match: str | None) -> IncidentView:
+        """Make an earlier version current again, as a new version."""
+        if not if_match:
+            raise PreconditionRequired("Send If-Match with the ETag you last read.")
+        with self.deps.records.unit_of_work() as uow:
+            loc = locate(uow, self.deps.directory, principal, incident_id)
+            old = uow.get(INCIDENT_VERSIONS.name, loc.owner_org, version_id(incident_id, version))
+            if old is None:
+                raise NotFound(f"Incident {incident_id} has no version {version}.")
+            incident = loc.incident.model_copy(deep=True)
+            incident.restore(old["snapshot"])
+            store = self.deps.directory.store(incident.store_id)
+            if store is not None:
+                incident.force_id = store.force_id
+            return self._write(uow, principal, loc, incident, if_match, f"reverted to {version}", list(EDITABLE_FIELDS), reverted=True)
+
+    def _write(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        loc: Located,
+        incident: Incident,
+        if_match: str,
+        note: str,
+        fields: list[str],
+        *,
+        reverted: bool = False,
+    ) -> IncidentView:
+        incident.next_version(self.deps.clock.now())
+        doc = repository.dump(incident)
+        etag = uow.replace(INCIDENTS.name, loc.owner_org, doc, if_match=if_match)
+        keep_version(uow, principal, incident, note)
+        self.deps.audit.record(
+            uow,
+            owner_org=loc.owner_org,
+            principal=principal,
+            action=AuditAction.ALTERATION,
+            operation="incident.revert" if reverted else "incident.change",
+            entity=f"incident/{incident.id}",
+            fields=fields,
+        )
+        extras = self.deps.bus.gather(uow, IncidentChanged(principal=principal, incident=doc))
+        return present(incident, etag, extras)
