@@ -9,13 +9,14 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require, require_offset
+from functions.http.deps import bare_etag, container, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.errors import Invalid
 from shared.domain.retention import ExtensionIn, LegalHoldIn, OrganisationScheduleIn, RegionScheduleIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import Principal, Role
-from shared.services.retention import HOLDERS_POLICE, HOLDERS_RETAIL
+from shared.services.retention.holds import HOLDERS_POLICE, HOLDERS_RETAIL, HoldsView
+from shared.services.retention.schedules import OrganisationSchedule, RegionSchedule
 from shared.settings import Settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
@@ -104,6 +105,35 @@ def _months_between(a: str, b: str) -> int:
     return (int(b[:4]) * 12 + int(b[5:])) - (int(a[:4]) * 12 + int(a[5:])) + 1
 
 
+def _region(s: RegionSchedule) -> JSONResponse:
+    body = {"region": s.region, "version": s.version, "rules": {t.value: r.model_dump(exclude_unset=True) for t, r in s.rules.items()}}
+    return JSONResponse(body, headers={"ETag": f'"{s.etag}"'})
+
+
+def _organisation(o: OrganisationSchedule) -> JSONResponse:
+    schedule = o.schedule
+    months = schedule.months
+    body = {
+        "organisation_id": schedule.org_id,
+        "version": schedule.org_version,
+        "schedule_version": schedule.version,
+        "overrides": {t.value: m for t, m in schedule.overrides.items()},
+        "effective": {
+            t.value: {"months": months[t], "min_months": r.min_months, "max_months": r.max_months, "region_months": r.months}
+            for t, r in schedule.rules.items()
+        },
+    }
+    return JSONResponse(body, headers={"ETag": f'"{o.etag}"'})
+
+
+def _holds(v: HoldsView) -> dict:
+    return {"incident_id": v.incident_id, "held": v.held, "holds": v.holds}
+
+
+def _tombstones(page) -> dict:
+    return {"items": [t.model_dump(exclude_unset=True) for t in page.items], "continuation": page.continuation}
+
+
 def router(settings: Settings) -> APIRouter:
     r = APIRouter()
     ops = require(Role.PLATFORM_OPERATOR)
@@ -118,8 +148,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS),
     )
     def region_schedule(p: Principal = Depends(ops), c: Container = Depends(container)):
-        body, etag = c.retention.region_schedule(p)
-        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
+        return _region(c.retention.schedules.region())
 
     @r.put(
         "/retention/schedules/region",
@@ -131,8 +160,7 @@ def router(settings: Settings) -> APIRouter:
     def set_region_schedule(
         body: RegionScheduleIn, p: Principal = Depends(ops), c: Container = Depends(container), if_match: IfMatch = None
     ):
-        out, etag = c.retention.set_region_schedule(p, body, if_match)
-        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
+        return _region(c.retention.schedules.set_region(p, body, bare_etag(if_match)))
 
     @r.get(
         "/retention/schedules/region/versions",
@@ -142,7 +170,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS),
     )
     def region_versions(p: Principal = Depends(ops), c: Container = Depends(container)):
-        return JSONResponse(c.retention.schedule_versions(p, region=True))
+        return JSONResponse(c.retention.schedules.versions(p, region=True))
 
     @r.get(
         "/retention/schedules/organisation",
@@ -152,8 +180,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS),
     )
     def org_schedule(p: Principal = Depends(admin), c: Container = Depends(container)):
-        body, etag = c.retention.organisation_schedule(p)
-        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
+        return _organisation(c.retention.schedules.organisation(p))
 
     @r.put(
         "/retention/schedules/organisation",
@@ -165,8 +192,7 @@ def router(settings: Settings) -> APIRouter:
     def set_org_schedule(
         body: OrganisationScheduleIn, p: Principal = Depends(admin), c: Container = Depends(container), if_match: IfMatch = None
     ):
-        out, etag = c.retention.set_organisation_schedule(p, body, if_match)
-        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
+        return _organisation(c.retention.schedules.set_organisation(p, body, bare_etag(if_match)))
 
     @r.get(
         "/retention/schedules/organisation/versions",
@@ -176,7 +202,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS),
     )
     def org_versions(p: Principal = Depends(admin), c: Container = Depends(container)):
-        return JSONResponse(c.retention.schedule_versions(p, region=False))
+        return JSONResponse(c.retention.schedules.versions(p, region=False))
 
     # ---- legal holds --------------------------------------------------------------------
     holders = require(*HOLDERS_RETAIL, *HOLDERS_POLICE)
@@ -189,7 +215,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS, 404, 422),
     )
     def holds(incident_id: IncidentId, p: Principal = Depends(holders), c: Container = Depends(container)):
-        return JSONResponse(c.retention.holds(p, incident_id))
+        return JSONResponse(_holds(c.retention.holds.view(p, incident_id)))
 
     @r.post(
         "/incidents/{incident_id}/legal-hold",
@@ -200,7 +226,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
     )
     def place_hold(incident_id: IncidentId, body: LegalHoldIn, p: Principal = Depends(holders), c: Container = Depends(container)):
-        return JSONResponse(c.retention.place_hold(p, incident_id, body.reason), status_code=201)
+        return JSONResponse(_holds(c.retention.holds.place(p, incident_id, body.reason)), status_code=201)
 
     @r.delete(
         "/incidents/{incident_id}/legal-hold",
@@ -223,7 +249,7 @@ def router(settings: Settings) -> APIRouter:
         p: Principal = Depends(holders),
         c: Container = Depends(container),
     ):
-        return JSONResponse(c.retention.release_hold(p, incident_id, reason))
+        return JSONResponse(_holds(c.retention.holds.release(p, incident_id, reason)))
 
     # ---- proof and statistics -----------------------------------------------------------
     @r.get(
@@ -246,8 +272,10 @@ def router(settings: Settings) -> APIRouter:
     ):
         require_offset(("from", deleted_from), ("to", deleted_to))
         return JSONResponse(
-            c.retention.tombstones(
-                p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation
+            _tombstones(
+                c.retention.tombstones.list(
+                    p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation
+                )
             )
         )
 
@@ -263,7 +291,7 @@ def router(settings: Settings) -> APIRouter:
         p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)),
         c: Container = Depends(container),
     ):
-        return JSONResponse(c.retention.tombstone(p, incident_id))
+        return JSONResponse(c.retention.tombstones.incident(p, incident_id).model_dump(exclude_unset=True))
 
     @r.get(
         "/retention/statistics",
@@ -284,8 +312,8 @@ def router(settings: Settings) -> APIRouter:
         span = _months_between(from_month, to_month)
         if not 1 <= span <= MAX_STATISTICS_MONTHS:
             raise Invalid(f"from..to must span 1 to {MAX_STATISTICS_MONTHS} months.", errors=[{"field": "to"}])
-        org = c.retention.statistics_org(p, organisation)
-        return JSONResponse({"organisation_id": org, "items": c.retention.statistics(org, from_month, to_month)})
+        org = c.retention.statistics.organisation(p, organisation)
+        return JSONResponse({"organisation_id": org, "items": c.retention.statistics.rows(org, from_month, to_month)})
 
     # ---- subject requests: the operator -------------------------------------------------
     @r.post(

@@ -58,7 +58,7 @@ from shared.services.incidents import IncidentService, Located
 from shared.services.messagebus import MessageBus
 
 if TYPE_CHECKING:  # retention imports this module for `suspect_images`
-    from shared.services.retention import RetentionService
+    from shared.services.retention.terms import EvidenceTerms
 
 log = logging.getLogger("vigil.evidence")
 
@@ -151,7 +151,7 @@ class EvidenceService:
         incidents: IncidentService,
         audit: AuditTrail,
         limits: EvidenceLimits,
-        retention: RetentionService,
+        retention: EvidenceTerms,
         bus: MessageBus,
     ):
         # Retention answers how long a new file stays immutable and whether it starts held
