@@ -83,14 +83,16 @@ class Holds:
                 raise NotFound("Your organisation has no active legal hold on this incident.")
             now = to_iso(deps.clock.now())
             event = {"at": now, "by": principal.user_id, "action": "placed" if held else "released", "reason": reason}
+            # A release keeps what the placing said; a new hold starts afresh.
+            placed = existing if not held and existing is not None else {"reason": reason, "placed_at": now, "placed_by": principal.user_id}
             doc = {
                 "id": hold_id,
                 "incident_id": incident_id,
                 "holder_org": principal.organisation_id,
                 "status": "active" if held else "released",
-                "reason": reason if held else existing["reason"],
-                "placed_at": now if held else existing["placed_at"],
-                "placed_by": principal.user_id if held else existing["placed_by"],
+                "reason": placed["reason"],
+                "placed_at": placed["placed_at"],
+                "placed_by": placed["placed_by"],
                 "released_at": None if held else now,
                 "history": [*(existing.get("history", []) if existing else []), event],
             }

@@ -18,10 +18,10 @@ from shared.services.retention.lanes import Batch, LaneRun, Scope
 
 
 class UnlinkedHitLane:
-    record_type = RecordType.ANPR_HIT
+    record_type: RecordType = RecordType.ANPR_HIT
     scope: Scope = "retailers"
-    counts = ("unlinked_hits_deleted",)
-    pages_on = False  # every due hit is deleted
+    counts: tuple[str, ...] = ("unlinked_hits_deleted",)
+    pages_on: bool = False  # every due hit is deleted
 
     def batch_size(self, deps: Any) -> int:
         return deps.batch

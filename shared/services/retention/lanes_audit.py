@@ -21,10 +21,10 @@ from shared.services.retention.lanes import Batch, LaneRun, Scope
 
 
 class AuditLane:
-    record_type = RecordType.AUDIT
+    record_type: RecordType = RecordType.AUDIT
     scope: Scope = "homed"
-    counts = ("audit_entries_pruned",)
-    pages_on = False  # pruned entries leave the chain
+    counts: tuple[str, ...] = ("audit_entries_pruned",)
+    pages_on: bool = False  # pruned entries leave the chain
 
     def batch_size(self, deps: RetentionDeps) -> int:
         return deps.audit_batch

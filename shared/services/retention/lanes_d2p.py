@@ -23,10 +23,10 @@ from shared.services.retention.lanes import Batch, LaneRun, Scope
 
 
 class EmailBodyLane:
-    record_type = RecordType.D2P_EMAIL_BODY
+    record_type: RecordType = RecordType.D2P_EMAIL_BODY
     scope: Scope = "retailers"
-    counts = ("email_bodies_deleted",)
-    pages_on = True  # held incidents' bodies stay due
+    counts: tuple[str, ...] = ("email_bodies_deleted",)
+    pages_on: bool = True  # held incidents' bodies stay due
 
     def batch_size(self, deps: Any) -> int:
         return deps.batch

@@ -24,8 +24,8 @@ COUNTS = ("incidents_deleted", "moved_to_police_case", "dependents_deleted")
 
 class IncidentLane:
     scope: Scope = "retailers"
-    counts = COUNTS
-    pages_on = False  # deleted and moved entries leave the lane; protected ones stay and end it
+    counts: tuple[str, ...] = COUNTS
+    pages_on: bool = False  # deleted and moved entries leave the lane; protected ones stay and end it
 
     def __init__(self, record_type: RecordType):
         self.record_type = record_type

@@ -33,10 +33,10 @@ from shared.services.retention.lanes import Batch, LaneRun, Scope
 
 
 class PoiImageLane:
-    record_type = RecordType.POI_IMAGE
+    record_type: RecordType = RecordType.POI_IMAGE
     scope: Scope = "retailers"
-    counts = ("poi_images_deleted", "poi_images_kept_held", "poi_images_kept_police_case")
-    pages_on = True  # an entry whose images are protected stays due
+    counts: tuple[str, ...] = ("poi_images_deleted", "poi_images_kept_held", "poi_images_kept_police_case")
+    pages_on: bool = True  # an entry whose images are protected stays due
 
     def batch_size(self, deps: RetentionDeps) -> int:
         return deps.batch  # images erased per unit of work
