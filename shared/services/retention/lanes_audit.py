@@ -30,9 +30,12 @@ class AuditLane:
         return deps.audit_batch
 
     def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        return uow.query(
-            AUDIT.name, [run.org], [Where("chain", "eq", AUDIT_CHAIN)], order_by="seq", limit=run.batch, continuation=continuation
-        )
+        where = [Where("chain", "eq", AUDIT_CHAIN)]
+        # The daily case has nothing due: the oldest entry alone says so, in one small read.
+        oldest = uow.query(AUDIT.name, [run.org], where, order_by="seq", limit=1)
+        if not oldest.items or not is_due(self.basis(oldest.items[0]), run.months, run.as_of):
+            return oldest
+        return uow.query(AUDIT.name, [run.org], where, order_by="seq", limit=run.batch, continuation=continuation)
 
     def basis(self, item: dict[str, Any]) -> datetime:
         return from_iso(item["at"])
