@@ -23,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchkit import machine
 
 from shared.bootstrap import Container  # noqa: E402
-from shared.domain.retention import month_of  # noqa: E402
+from shared.domain.retention import index_id, month_of  # noqa: E402
 from shared.domain.timestamps import to_iso  # noqa: E402
-from shared.services.retention import index_id  # noqa: E402
 from shared.services.seed import seed_directory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes import FakeClock  # noqa: E402
@@ -93,7 +92,7 @@ def sweep(container: Container, as_of: datetime) -> tuple[float, dict[str, int]]
     assert isinstance(clock, FakeClock)
     clock.current = as_of
     start = time.perf_counter()
-    report = container.retention.sweep(as_of)
+    report = container.retention.sweep.run(as_of)
     return time.perf_counter() - start, report.counts
 
 

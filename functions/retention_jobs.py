@@ -12,4 +12,4 @@ from shared.ports import JobReport
 @timer("retention", "0 30 2 * * *")
 def retention(container: Container, as_of: datetime) -> JobReport:
     """Delete what is due at `as_of` and not held, leaving tombstones and counts."""
-    return container.retention.sweep(as_of)
+    return container.retention.sweep.run(as_of)

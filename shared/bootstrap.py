@@ -139,7 +139,9 @@ class Container:
 
     @cached_property
     def retention(self):
-        from shared.services.retention import RetentionService
+        """Schedules, the index, the sweep of the lanes in shared/services/handlers.py, holds, tombstones."""
+        from shared.services.handlers import RETENTION_LANES
+        from shared.services.retention import Retention, RetentionDeps
 
         s = self.settings
         defaults = {
@@ -151,7 +153,7 @@ class Container:
             "d2p_email_body": s.retention_d2p_email_body_months,
             "audit": s.retention_audit_months,
         }
-        return RetentionService(
+        deps = RetentionDeps(
             records=self.records,
             clock=self.clock,
             directory=self.directory,
@@ -163,6 +165,7 @@ class Container:
             incidents=self.incidents,
             bus=self.bus,
         )
+        return Retention.build(deps, RETENTION_LANES)
 
     @cached_property
     def subject_requests(self):
@@ -273,7 +276,7 @@ class Container:
             clock=self.clock,
             incidents=self.incidents,
             audit=self.audit,
-            retention=self.retention,
+            retention=self.retention.terms,
             bus=self.bus,
             limits=EvidenceLimits.from_settings(self.settings),
             templates=self.templates,

@@ -1,32 +1,95 @@
 """Retention and rights routes: schedules, legal holds, tombstones, statistics, subject
-requests and the organisations' answers. Thin: parse, check the role, one service call."""
+requests and the organisations' answers. Thin: parse, check the role, one service call;
+the route chooses the status and headers, and its output model what leaves."""
 
 import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require, require_offset
+from functions.http.deps import ContainerDep, Continuation, IfMatch, container, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.bootstrap import Container
 from shared.domain.errors import Invalid
-from shared.domain.retention import ExtensionIn, LegalHoldIn, OrganisationScheduleIn, RegionScheduleIn, SubjectRequestIn, TaskAnswerIn
+from shared.domain.retention import (
+    ExtensionIn,
+    LegalHoldIn,
+    OrganisationScheduleIn,
+    RecordType,
+    RegionScheduleIn,
+    SubjectRequestIn,
+    TaskAnswerIn,
+    TypeRule,
+)
 from shared.domain.tenancy import Principal, Role
-from shared.services.retention import HOLDERS_POLICE, HOLDERS_RETAIL
-from shared.settings import Settings
+from shared.services.retention.holds import HOLDERS_POLICE, HOLDERS_RETAIL
+from shared.services.retention.schedules import OrganisationSchedule, RegionSchedule
+from shared.settings import Settings, get_settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 RequestId = Annotated[str, Path(min_length=1, max_length=64, description="Subject request id (an organisation's task has the same id)")]
-IfMatch = Annotated[str | None, Header(max_length=200, description="The ETag you last read (GET the schedule for it)")]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_STATISTICS_MONTHS = 36
+_PAGES = get_settings()
 
 
 class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+# ---- output models -----------------------------------------------------------------------
+
+
+class RegionScheduleOut(BaseModel):
+    region: str
+    version: int = Field(description="0 until the region's schedule is first changed")
+    rules: dict[RecordType, TypeRule]
+
+    @classmethod
+    def of(cls, schedule: RegionSchedule) -> "RegionScheduleOut":
+        return cls(region=schedule.region, version=schedule.version, rules=schedule.rules)
+
+
+class EffectiveRule(BaseModel):
+    months: int = Field(description="The period that applies to your organisation")
+    min_months: int
+    max_months: int
+    region_months: int = Field(description="The region's default")
+
+
+class OrganisationScheduleOut(BaseModel):
+    organisation_id: str
+    version: int = Field(description="0 until your organisation first chooses its own periods")
+    schedule_version: str = Field(description="How tombstones name this schedule, e.g. uk:3/northwind:1")
+    overrides: dict[RecordType, int]
+    effective: dict[RecordType, EffectiveRule]
+
+    @classmethod
+    def of(cls, chosen: OrganisationSchedule) -> "OrganisationScheduleOut":
+        schedule = chosen.schedule
+        months = schedule.months
+        return cls(
+            organisation_id=schedule.org_id,
+            version=schedule.org_version,
+            schedule_version=schedule.version,
+            overrides=schedule.overrides,
+            effective={
+                t: EffectiveRule(months=months[t], min_months=r.min_months, max_months=r.max_months, region_months=r.months)
+                for t, r in schedule.rules.items()
+            },
+        )
+
+
+class ScheduleVersionOut(BaseModel):
+    version: int
+    rules: dict[RecordType, TypeRule] | None = Field(default=None, description="A region version: the rules it set")
+    overrides: dict[RecordType, int] | None = Field(default=None, description="An organisation version: the periods it chose")
+    changed_at: str
+    changed_by: str
+    reason: str
 
 
 class HoldEvent(BaseModel):
@@ -104,188 +167,196 @@ def _months_between(a: str, b: str) -> int:
     return (int(b[:4]) * 12 + int(b[5:])) - (int(a[:4]) * 12 + int(a[5:])) + 1
 
 
+routes = APIRouter(tags=["retention"])
+Operator = Annotated[Principal, Depends(require(Role.PLATFORM_OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))]
+Holder = Annotated[Principal, Depends(require(*HOLDERS_RETAIL, *HOLDERS_POLICE))]
+Reader = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR))]
+
+
+# ---- schedules --------------------------------------------------------------------------
+@routes.get(
+    "/retention/schedules/region",
+    summary="This region's retention schedule and the bounds organisations choose within",
+    response_model=RegionScheduleOut,
+    responses=responses(*AUTH_ERRORS),
+)
+def region_schedule(principal: Operator, container: ContainerDep, response: Response):
+    schedule = container.retention.schedules.region()
+    response.headers.update(etag_header(schedule.etag))
+    return RegionScheduleOut.of(schedule)
+
+
+@routes.put(
+    "/retention/schedules/region",
+    summary="Change the region's schedule (a new version, audited)",
+    response_model=RegionScheduleOut,
+    responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
+)
+def set_region_schedule(body: RegionScheduleIn, principal: Operator, container: ContainerDep, if_match: IfMatch, response: Response):
+    schedule = container.retention.schedules.set_region(principal, body, if_match)
+    response.headers.update(etag_header(schedule.etag))
+    return RegionScheduleOut.of(schedule)
+
+
+@routes.get(
+    "/retention/schedules/region/versions",
+    summary="Every version of the region's schedule",
+    response_model=list[ScheduleVersionOut],
+    response_model_exclude_unset=True,
+    responses=responses(*AUTH_ERRORS),
+)
+def region_versions(principal: Operator, container: ContainerDep):
+    return container.retention.schedules.versions(principal, region=True)
+
+
+@routes.get(
+    "/retention/schedules/organisation",
+    summary="Your organisation's schedule: what applies, your choices, the region's bounds",
+    response_model=OrganisationScheduleOut,
+    responses=responses(*AUTH_ERRORS),
+)
+def org_schedule(principal: Admin, container: ContainerDep, response: Response):
+    chosen = container.retention.schedules.organisation(principal)
+    response.headers.update(etag_header(chosen.etag))
+    return OrganisationScheduleOut.of(chosen)
+
+
+@routes.put(
+    "/retention/schedules/organisation",
+    summary="Choose your organisation's periods within the region's bounds",
+    response_model=OrganisationScheduleOut,
+    responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
+)
+def set_org_schedule(body: OrganisationScheduleIn, principal: Admin, container: ContainerDep, if_match: IfMatch, response: Response):
+    chosen = container.retention.schedules.set_organisation(principal, body, if_match)
+    response.headers.update(etag_header(chosen.etag))
+    return OrganisationScheduleOut.of(chosen)
+
+
+@routes.get(
+    "/retention/schedules/organisation/versions",
+    summary="Every version of your organisation's schedule",
+    response_model=list[ScheduleVersionOut],
+    response_model_exclude_unset=True,
+    responses=responses(*AUTH_ERRORS),
+)
+def org_versions(principal: Admin, container: ContainerDep):
+    return container.retention.schedules.versions(principal, region=False)
+
+
+# ---- legal holds ------------------------------------------------------------------------
+@routes.get(
+    "/incidents/{incident_id}/legal-hold",
+    summary="Legal holds on an incident",
+    response_model=HoldsOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def holds(incident_id: IncidentId, principal: Holder, container: ContainerDep):
+    return container.retention.holds.view(principal, incident_id)
+
+
+@routes.post(
+    "/incidents/{incident_id}/legal-hold",
+    status_code=201,
+    summary="Hold an incident, its evidence and linked hits from every deletion (investigator of the organisation, or an officer of a force it was dispatched to)",
+    response_model=HoldsOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+)
+def place_hold(incident_id: IncidentId, body: LegalHoldIn, principal: Holder, container: ContainerDep):
+    return container.retention.holds.place(principal, incident_id, body.reason)
+
+
+@routes.delete(
+    "/incidents/{incident_id}/legal-hold",
+    summary="Release your organisation's hold; expiry resumes when no hold remains",
+    response_model=HoldsOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def release_hold(
+    incident_id: IncidentId,
+    reason: Annotated[
+        str,
+        Query(
+            min_length=10,
+            max_length=1000,
+            description="Why the hold ends (audited)",
+            examples=["Trial concluded 2027-03-14; no appeal lodged"],
+        ),
+    ],
+    principal: Holder,
+    container: ContainerDep,
+):
+    return container.retention.holds.release(principal, incident_id, reason)
+
+
+# ---- proof and statistics ---------------------------------------------------------------
+@routes.get(
+    "/retention/tombstones",
+    summary="Your organisation's tombstones: proof of every deletion (incidents, person-of-interest images, pruned audit entries), newest first",
+    response_model=TombstonePage,
+    response_model_exclude_unset=True,
+    responses=responses(*AUTH_ERRORS, 422),
+)
+def tombstones(
+    principal: Reader,
+    container: ContainerDep,
+    type: Annotated[
+        str | None, Query(description=f"One of {', '.join(TOMBSTONE_TYPES)}", pattern="^(" + "|".join(TOMBSTONE_TYPES) + ")$")
+    ] = None,  # noqa: A002 - the query parameter's name
+    deleted_from: Annotated[datetime | None, Query(alias="from", description="Deleted at or after (ISO 8601 with offset)")] = None,
+    deleted_to: Annotated[datetime | None, Query(alias="to", description="Deleted before (ISO 8601 with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=_PAGES.max_page_size)] = _PAGES.default_page_size,
+    continuation: Continuation = None,
+):
+    require_offset(("from", deleted_from), ("to", deleted_to))
+    page = container.retention.tombstones.list(
+        principal, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation
+    )
+    # Each tombstone as stored: an incident's carries no audit counts, not even as nulls.
+    return {"items": [t.model_dump(exclude_unset=True) for t in page.items], "continuation": page.continuation}
+
+
+@routes.get(
+    "/retention/tombstones/{incident_id}",
+    summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version",
+    response_model=TombstoneOut,
+    response_model_exclude_unset=True,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def tombstone(incident_id: IncidentId, principal: Reader, container: ContainerDep):
+    return container.retention.tombstones.incident(principal, incident_id).model_dump(exclude_unset=True)
+
+
+@routes.get(
+    "/retention/statistics",
+    summary="Incidents per month, store and category, kept and deleted (counts survive deletion)",
+    response_model=StatisticsOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def statistics(
+    from_month: Annotated[str, Query(alias="from", max_length=7, description="First month, YYYY-MM", examples=["2026-01"])],
+    to_month: Annotated[str, Query(alias="to", max_length=7, description="Last month, YYYY-MM", examples=["2026-12"])],
+    principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR, Role.PLATFORM_OPERATOR))],
+    container: ContainerDep,
+    organisation: Annotated[str | None, Query(max_length=64, description="Platform.Operator only: which organisation")] = None,
+):
+    _month("from", from_month)
+    _month("to", to_month)
+    span = _months_between(from_month, to_month)
+    if not 1 <= span <= MAX_STATISTICS_MONTHS:
+        raise Invalid(f"from..to must span 1 to {MAX_STATISTICS_MONTHS} months.", errors=[{"field": "to"}])
+    org = container.retention.statistics.organisation(principal, organisation)
+    return {"organisation_id": org, "items": container.retention.statistics.rows(org, from_month, to_month)}
+
+
 def router(settings: Settings) -> APIRouter:
+    """The retention routes and the subject-request routes, for an app that still builds
+    each router from settings."""
     r = APIRouter()
+    r.include_router(routes)
     ops = require(Role.PLATFORM_OPERATOR)
     admin = require(Role.RETAILER_ADMIN)
-
-    # ---- schedules ----------------------------------------------------------------------
-    @r.get(
-        "/retention/schedules/region",
-        tags=["retention"],
-        summary="This region's retention schedule and the bounds organisations choose within",
-        response_model=Out,
-        responses=responses(*AUTH_ERRORS),
-    )
-    def region_schedule(p: Principal = Depends(ops), c: Container = Depends(container)):
-        body, etag = c.retention.region_schedule(p)
-        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
-
-    @r.put(
-        "/retention/schedules/region",
-        tags=["retention"],
-        summary="Change the region's schedule (a new version, audited)",
-        response_model=Out,
-        responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
-    )
-    def set_region_schedule(
-        body: RegionScheduleIn, p: Principal = Depends(ops), c: Container = Depends(container), if_match: IfMatch = None
-    ):
-        out, etag = c.retention.set_region_schedule(p, body, if_match)
-        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
-
-    @r.get(
-        "/retention/schedules/region/versions",
-        tags=["retention"],
-        summary="Every version of the region's schedule",
-        response_model=list[Out],
-        responses=responses(*AUTH_ERRORS),
-    )
-    def region_versions(p: Principal = Depends(ops), c: Container = Depends(container)):
-        return JSONResponse(c.retention.schedule_versions(p, region=True))
-
-    @r.get(
-        "/retention/schedules/organisation",
-        tags=["retention"],
-        summary="Your organisation's schedule: what applies, your choices, the region's bounds",
-        response_model=Out,
-        responses=responses(*AUTH_ERRORS),
-    )
-    def org_schedule(p: Principal = Depends(admin), c: Container = Depends(container)):
-        body, etag = c.retention.organisation_schedule(p)
-        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
-
-    @r.put(
-        "/retention/schedules/organisation",
-        tags=["retention"],
-        summary="Choose your organisation's periods within the region's bounds",
-        response_model=Out,
-        responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
-    )
-    def set_org_schedule(
-        body: OrganisationScheduleIn, p: Principal = Depends(admin), c: Container = Depends(container), if_match: IfMatch = None
-    ):
-        out, etag = c.retention.set_organisation_schedule(p, body, if_match)
-        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
-
-    @r.get(
-        "/retention/schedules/organisation/versions",
-        tags=["retention"],
-        summary="Every version of your organisation's schedule",
-        response_model=list[Out],
-        responses=responses(*AUTH_ERRORS),
-    )
-    def org_versions(p: Principal = Depends(admin), c: Container = Depends(container)):
-        return JSONResponse(c.retention.schedule_versions(p, region=False))
-
-    # ---- legal holds --------------------------------------------------------------------
-    holders = require(*HOLDERS_RETAIL, *HOLDERS_POLICE)
-
-    @r.get(
-        "/incidents/{incident_id}/legal-hold",
-        tags=["retention"],
-        summary="Legal holds on an incident",
-        response_model=HoldsOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def holds(incident_id: IncidentId, p: Principal = Depends(holders), c: Container = Depends(container)):
-        return JSONResponse(c.retention.holds(p, incident_id))
-
-    @r.post(
-        "/incidents/{incident_id}/legal-hold",
-        tags=["retention"],
-        status_code=201,
-        summary="Hold an incident, its evidence and linked hits from every deletion (investigator of the organisation, or an officer of a force it was dispatched to)",
-        response_model=HoldsOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
-    )
-    def place_hold(incident_id: IncidentId, body: LegalHoldIn, p: Principal = Depends(holders), c: Container = Depends(container)):
-        return JSONResponse(c.retention.place_hold(p, incident_id, body.reason), status_code=201)
-
-    @r.delete(
-        "/incidents/{incident_id}/legal-hold",
-        tags=["retention"],
-        summary="Release your organisation's hold; expiry resumes when no hold remains",
-        response_model=HoldsOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def release_hold(
-        incident_id: IncidentId,
-        reason: Annotated[
-            str,
-            Query(
-                min_length=10,
-                max_length=1000,
-                description="Why the hold ends (audited)",
-                examples=["Trial concluded 2027-03-14; no appeal lodged"],
-            ),
-        ],
-        p: Principal = Depends(holders),
-        c: Container = Depends(container),
-    ):
-        return JSONResponse(c.retention.release_hold(p, incident_id, reason))
-
-    # ---- proof and statistics -----------------------------------------------------------
-    @r.get(
-        "/retention/tombstones",
-        tags=["retention"],
-        summary="Your organisation's tombstones: proof of every deletion (incidents, person-of-interest images, pruned audit entries), newest first",
-        response_model=TombstonePage,
-        responses=responses(*AUTH_ERRORS, 422),
-    )
-    def tombstones(
-        p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)),
-        c: Container = Depends(container),
-        type: Annotated[
-            str | None, Query(description=f"One of {', '.join(TOMBSTONE_TYPES)}", pattern="^(" + "|".join(TOMBSTONE_TYPES) + ")$")
-        ] = None,  # noqa: A002 - the query parameter's name
-        deleted_from: Annotated[datetime | None, Query(alias="from", description="Deleted at or after (ISO 8601 with offset)")] = None,
-        deleted_to: Annotated[datetime | None, Query(alias="to", description="Deleted before (ISO 8601 with offset)")] = None,
-        limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = settings.default_page_size,
-        continuation: Annotated[str | None, Query(max_length=2000)] = None,
-    ):
-        require_offset(("from", deleted_from), ("to", deleted_to))
-        return JSONResponse(
-            c.retention.tombstones(
-                p, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation
-            )
-        )
-
-    @r.get(
-        "/retention/tombstones/{incident_id}",
-        tags=["retention"],
-        summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version",
-        response_model=TombstoneOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def tombstone(
-        incident_id: IncidentId,
-        p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR)),
-        c: Container = Depends(container),
-    ):
-        return JSONResponse(c.retention.tombstone(p, incident_id))
-
-    @r.get(
-        "/retention/statistics",
-        tags=["retention"],
-        summary="Incidents per month, store and category, kept and deleted (counts survive deletion)",
-        response_model=StatisticsOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def statistics(
-        from_month: Annotated[str, Query(alias="from", max_length=7, description="First month, YYYY-MM", examples=["2026-01"])],
-        to_month: Annotated[str, Query(alias="to", max_length=7, description="Last month, YYYY-MM", examples=["2026-12"])],
-        organisation: Annotated[str | None, Query(max_length=64, description="Platform.Operator only: which organisation")] = None,
-        p: Principal = Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR, Role.PLATFORM_OPERATOR)),
-        c: Container = Depends(container),
-    ):
-        _month("from", from_month)
-        _month("to", to_month)
-        span = _months_between(from_month, to_month)
-        if not 1 <= span <= MAX_STATISTICS_MONTHS:
-            raise Invalid(f"from..to must span 1 to {MAX_STATISTICS_MONTHS} months.", errors=[{"field": "to"}])
-        org = c.retention.statistics_org(p, organisation)
-        return JSONResponse({"organisation_id": org, "items": c.retention.statistics(org, from_month, to_month)})
 
     # ---- subject requests: the operator -------------------------------------------------
     @r.post(

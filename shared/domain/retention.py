@@ -265,6 +265,84 @@ def tombstone_id(record_type: str, entity_id: str) -> str:
     return f"{record_type}:{entity_id}"
 
 
+# ---- the retention index ---------------------------------------------------------------
+
+
+def index_id(record_type: str, entity_id: str) -> str:
+    return f"{record_type}:{entity_id}"
+
+
+class IncidentEntry(BaseModel):
+    """An incident's place in the retention index: which period applies (its lane) and
+    from when (its basis), plus what statistics count it under once it is gone."""
+
+    id: str
+    entity_id: str
+    type: Literal["incident"] = "incident"
+    lane: str = Field(description="incident, incident_police_case, or held while a legal hold is active")
+    basis_at: str
+    month: str
+    store_id: str
+    category: str
+    holds: int = 0
+    # Which offenders the incident names (their person-of-interest entries move when that
+    # changes), and its images erased as person-of-interest images (their custody chains
+    # go with the incident).
+    offender_ids: list[str] = Field(default_factory=list)
+    poi_erased: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, incident: dict[str, Any], *, lane: str, holds: int, poi_erased: list[str]) -> IncidentEntry:
+        return cls(
+            id=index_id("incident", incident["id"]),
+            entity_id=incident["id"],
+            lane=lane,
+            basis_at=incident["occurred_at"],
+            month=month_of(incident["occurred_at"]),
+            store_id=incident["store_id"],
+            category=incident["category"],
+            holds=holds,
+            offender_ids=list(incident.get("offender_ids", [])),
+            poi_erased=poi_erased,
+        )
+
+    @property
+    def held(self) -> bool:
+        return self.lane == HELD_LANE
+
+    @property
+    def count_key(self) -> str:
+        """The (month, store, category) bucket its counts are kept in."""
+        return f"{self.month}|{self.store_id}|{self.category}"
+
+    def in_lane(self, lane: str) -> IncidentEntry:
+        return self.model_copy(update={"lane": lane})
+
+    def with_poi_erased(self, evidence_id: str) -> IncidentEntry:
+        return self.model_copy(update={"poi_erased": [*self.poi_erased, evidence_id]})
+
+
+class PoiEntry(BaseModel):
+    """An offender's person-of-interest entry: their images are due the POI period after
+    their last linked incident (`basis_at`)."""
+
+    id: str
+    entity_id: str = Field(description="The offender id")
+    type: Literal["poi_image"] = "poi_image"
+    lane: str = Field(default=RecordType.POI_IMAGE.value, description="poi_image, or poi_held while a held incident kept images")
+    basis_at: str
+    last_incident_id: str
+
+    @classmethod
+    def of(cls, offender_id: str, *, last_at: str, last_incident_id: str) -> PoiEntry:
+        return cls(
+            id=index_id(RecordType.POI_IMAGE.value, offender_id), entity_id=offender_id, basis_at=last_at, last_incident_id=last_incident_id
+        )
+
+    def in_lane(self, lane: str) -> PoiEntry:
+        return self.model_copy(update={"lane": lane})
+
+
 # ---- persons: matching keys ------------------------------------------------------------
 
 _NON_LETTERS = re.compile(r"[^a-z]+")

@@ -10,6 +10,9 @@ Reporting an incident (`IncidentRecorded`) triggers:
      person-of-interest entry of every offender it names;
   2. D2P: eligibility against the force's rules, recorded, and with automatic sending on,
      a dispatch and its outbox message. Its summary goes into the reporter's answer.
+
+The retention lanes (`RETENTION_LANES`) are the other table: what the retention timer
+removes once its period has passed, in the order it runs them.
 """
 
 from __future__ import annotations
@@ -28,10 +31,17 @@ from shared.domain.events import (
     LegalHoldChanged,
     MessageRelayed,
 )
+from shared.domain.retention import RecordType
 from shared.ports import UnitOfWork
 from shared.services.anpr import erase_hits_for_incident
 from shared.services.d2p import QUEUE as D2P_QUEUE
 from shared.services.messagebus import Handler
+from shared.services.retention.lanes import RetentionLane
+from shared.services.retention.lanes_anpr import UnlinkedHitLane
+from shared.services.retention.lanes_audit import AuditLane
+from shared.services.retention.lanes_d2p import EmailBodyLane
+from shared.services.retention.lanes_incidents import IncidentLane
+from shared.services.retention.lanes_poi import PoiImageLane
 
 # ---- retention -----------------------------------------------------------------------------
 
@@ -40,7 +50,7 @@ def index_incident_for_retention(
     event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any
 ) -> dict[str, Any]:
     """Keep the incident's retention, person and person-of-interest index entries current."""
-    return services.retention.on_incident(uow, event.principal, dict(event.incident))
+    return services.retention.index.on_incident(uow, event.principal, dict(event.incident))
 
 
 # ---- D2P -----------------------------------------------------------------------------------
@@ -102,3 +112,15 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
 }
+
+
+# What the retention timer removes, per organisation, in this order. Images first: an image
+# due under the person-of-interest rule goes even if its incident is due the same day.
+RETENTION_LANES: Sequence[RetentionLane] = (
+    PoiImageLane(),
+    IncidentLane(RecordType.INCIDENT),
+    IncidentLane(RecordType.INCIDENT_POLICE_CASE),
+    EmailBodyLane(),
+    UnlinkedHitLane(),
+    AuditLane(),
+)

@@ -36,7 +36,7 @@ from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Clock, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import INCIDENTS, PERSON_INDEX, SUBJECT_REQUESTS, SUBJECT_TASKS
 from shared.services.audit import AuditTrail, ReadEntry
-from shared.services.retention import RetentionService
+from shared.services.retention import Retention
 
 OUTCOME_OF = {TaskDecision.APPROVE_EXPORT: "exported", TaskDecision.ERASE: "erased", TaskDecision.REFUSE: "refused"}
 MAX_MATCHES_PER_ORG = 500
@@ -47,7 +47,7 @@ class SubjectRequestService:
     records: RecordStore
     clock: Clock
     audit: AuditTrail
-    retention: RetentionService
+    retention: Retention
 
     # ---- the operator's side -----------------------------------------------------------
     def file(self, principal: Principal, body: SubjectRequestIn) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class SubjectRequestService:
         if received > now:
             raise Invalid("received_at is in the future.", errors=[{"field": "received_at"}])
         key = name_key(body.name)
-        retailers = self.retention.retailers()
+        retailers = self.retention.sweep.retailers()
         request_id = str(uuid.uuid4())
         due = request_due(received)
         with self.records.unit_of_work() as uow:
@@ -265,7 +265,7 @@ class SubjectRequestService:
             now = to_iso(self.clock.now())
             outcome = OUTCOME_OF[body.decision]
             if body.decision == TaskDecision.ERASE:
-                held = [i for i in chosen if self.retention.is_held(uow, org, i)]
+                held = [i for i in chosen if self.retention.index.is_held(uow, org, i)]
                 if held:
                     raise Conflict(
                         f"Incidents under a legal hold cannot be erased: {', '.join(held)}. Refuse for those with the lawful reason, or release the hold first.",
@@ -273,7 +273,9 @@ class SubjectRequestService:
                     )
                 for incident_id in chosen:
                     if uow.get(INCIDENTS.name, org, incident_id) is not None:
-                        self.retention.delete_incident(uow, org, incident_id, principal=principal, cause="erasure", request_id=task_id)
+                        self.retention.deletion.delete_incident(
+                            uow, org, incident_id, principal=principal, cause="erasure", request_id=task_id
+                        )
             matches = [{**m, "outcome": outcome, "answered_at": now} if m["incident_id"] in chosen else m for m in task["matches"]]
             answered = all(m["outcome"] is not None for m in matches)
             status = "answered" if answered else "open"

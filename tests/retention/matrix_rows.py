@@ -13,7 +13,7 @@ from shared.domain.errors import Conflict, NotFound
 from shared.domain.retention import SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS
-from shared.services.retention import DEFAULT_ETAG, default_organisation_etag
+from shared.services.retention.schedules import DEFAULT_ETAG, default_organisation_etag
 
 OPS_P = Principal(
     user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
@@ -59,7 +59,7 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def no_hold(ctx, org):
         incident = dispatched_incident(ctx)
         try:
-            c(ctx).retention.release_hold(_holder(org), incident, "matrix: clear the hold first")
+            c(ctx).retention.holds.release(_holder(org), incident, "matrix: clear the hold first")
         except NotFound:
             pass
         return incident
@@ -67,7 +67,7 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def a_hold(ctx, org):
         incident = dispatched_incident(ctx)
         try:
-            c(ctx).retention.place_hold(_holder(org), incident, "matrix: a hold to release")
+            c(ctx).retention.holds.place(_holder(org), incident, "matrix: a hold to release")
         except (Conflict, NotFound):  # already held, or an organisation that cannot hold it
             pass
         return incident
@@ -85,7 +85,7 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             r = ctx.stamp.client.post(f"{prefix}/incidents", json=body, headers=ctx.auth("northwind", RI))
             incident = r.json()["id"]
             with c(ctx).records.unit_of_work() as uow:
-                c(ctx).retention.delete_incident(uow, "northwind", incident, principal=NW_INV, cause="erasure")
+                c(ctx).retention.deletion.delete_incident(uow, "northwind", incident, principal=NW_INV, cause="erasure")
             return incident
 
         return ctx.once("retention-deleted", make)

@@ -11,7 +11,7 @@ import pytest
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Invalid
-from shared.domain.retention import OrganisationScheduleIn, RegionScheduleIn
+from shared.domain.retention import OrganisationScheduleIn, RecordType, RegionScheduleIn
 from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.records import AUDIT, CHAIN_HEADS, TOMBSTONES
 from shared.services.audit import ANCHOR_ID
@@ -51,7 +51,7 @@ def write_entries(c, at: datetime, n: int) -> None:
 
 def sweep(c, as_of: datetime):
     c.clock.current = as_of
-    return c.retention.sweep(as_of, organisations=[ORG])
+    return c.retention.sweep.run(as_of, organisations=[ORG])
 
 
 def entries(c) -> list[dict]:
@@ -155,7 +155,7 @@ def test_pruning_stops_at_a_tampered_entry_so_its_break_stays_visible(c):
 
 
 def test_crash_between_batches_then_rerun_prunes_the_rest_once(c):
-    c.retention.audit_batch = 2
+    c.retention.deps.audit_batch = 2
     write_entries(c, FIRST, 7)
     real = c.audit.prune_prefix
     calls = {"n": 0}
@@ -183,17 +183,18 @@ def test_crash_between_batches_then_rerun_prunes_the_rest_once(c):
 
 
 def test_schedule_refuses_an_audit_period_shorter_than_the_data(c):
-    region, etag = c.retention.region_schedule(OPERATOR)
-    rules = dict(region["rules"])
+    region = c.retention.schedules.region()
+    etag = region.etag
+    rules = dict(region.rules)
     with pytest.raises(Invalid) as short:
-        c.retention.set_region_schedule(
+        c.retention.schedules.set_region(
             OPERATOR,
             RegionScheduleIn(rules={**rules, "audit": {"months": 100, "min_months": 72, "max_months": 240}}, reason="Shorter audit"),
             etag,
         )
     assert short.value.errors[0]["field"] == "rules.audit.months" and "incident_police_case" in short.value.errors[0]["message"]
     with pytest.raises(Invalid) as narrow:
-        c.retention.set_region_schedule(
+        c.retention.schedules.set_region(
             OPERATOR,
             RegionScheduleIn(
                 rules={**rules, "audit": {"months": 120, "min_months": 72, "max_months": 180}}, reason="Narrower audit bounds"
@@ -201,16 +202,16 @@ def test_schedule_refuses_an_audit_period_shorter_than_the_data(c):
             etag,
         )
     assert narrow.value.errors[0]["field"] == "rules.audit.max_months"
-    assert c.retention.region_schedule(OPERATOR)[0]["version"] == 0  # nothing written
-    _, org_etag = c.retention.organisation_schedule(ADMIN)
+    assert c.retention.schedules.region().version == 0  # nothing written
+    org_etag = c.retention.schedules.organisation(ADMIN).etag
     with pytest.raises(Invalid) as org_short:
-        c.retention.set_organisation_schedule(ADMIN, OrganisationScheduleIn(overrides={"audit": 100}, reason="Keep less audit"), org_etag)
+        c.retention.schedules.set_organisation(ADMIN, OrganisationScheduleIn(overrides={"audit": 100}, reason="Keep less audit"), org_etag)
     assert org_short.value.errors[0]["field"] == "overrides.audit"
     # Shorter data periods allow a shorter audit period, still covering them.
-    ok, _ = c.retention.set_organisation_schedule(
+    ok = c.retention.schedules.set_organisation(
         ADMIN, OrganisationScheduleIn(overrides={"incident_police_case": 80, "audit": 80}, reason="Board decision"), org_etag
     )
-    assert ok["effective"]["audit"]["months"] == 80
+    assert ok.schedule.months[RecordType.AUDIT] == 80
 
 
 def test_over_http_the_schedule_refuses_and_audit_shows_what_was_pruned(stamp):

@@ -55,7 +55,7 @@ def upload(c, incident_id: str, kind: EvidenceKind = EvidenceKind.SUSPECT_IMAGE,
 def sweep(c, as_of: datetime):
     """The timer at `as_of`, with the clock there too (immutability is judged by the clock)."""
     c.clock.current = as_of
-    return c.retention.sweep(as_of)
+    return c.retention.sweep.run(as_of)
 
 
 def offender_of(c, incident_id: str) -> str:
@@ -95,7 +95,7 @@ def test_image_goes_exactly_at_the_due_moment_and_the_incident_stays(c):
     assert [(e["action"], e["actor_user"], e["entity"], e["subjects"]) for e in erasures] == [
         ("erasure", "retention-timer", f"evidence/{image['id']}", [incident])
     ]
-    stats = c.retention.statistics("northwind", "2026-11", "2026-11")
+    stats = c.retention.statistics.rows("northwind", "2026-11", "2026-11")
     assert [(r["kept"], r["deleted"], r["poi_images_deleted"]) for r in stats] == [(1, 0, 1)]
     # Nothing more to do, and the offender's entry left the index.
     assert sweep(c, POI_DUE + timedelta(days=30)).counts["poi_images_deleted"] == 0
@@ -137,14 +137,14 @@ def test_an_image_added_later_to_an_old_incident_is_found_again(c):
 def test_hold_keeps_the_image_and_release_resumes(c):
     incident = report(c)
     image = upload(c, incident)
-    c.retention.place_hold(INVESTIGATOR, incident, "Crown Court trial listed for March 2029")
+    c.retention.holds.place(INVESTIGATOR, incident, "Crown Court trial listed for March 2029")
     held = sweep(c, POI_DUE + timedelta(days=5))
     assert held.counts["poi_images_deleted"] == 0 and held.counts["poi_images_kept_held"] == 1
     assert _get(c, EVIDENCE.name, "northwind", image["id"]) is not None
     # The entry waits outside the sweep while held: later runs do not look at it again.
     assert _get(c, RETENTION_INDEX.name, "northwind", f"poi_image:{offender_of(c, incident)}")["lane"] == "poi_held"
     assert sweep(c, POI_DUE + timedelta(days=6)).counts["poi_images_kept_held"] == 0
-    c.retention.release_hold(INVESTIGATOR, incident, "Trial concluded; no appeal lodged")
+    c.retention.holds.release(INVESTIGATOR, incident, "Trial concluded; no appeal lodged")
     assert sweep(c, POI_DUE + timedelta(days=7)).counts["poi_images_deleted"] == 1
     assert _get(c, EVIDENCE.name, "northwind", image["id"]) is None
     assert custody_events(c, image["id"])[-3:] == ["held", "released", "deleted"]
@@ -186,7 +186,7 @@ def test_images_of_an_incident_naming_no_offender_go_with_the_incident(c):
 
 
 def test_crash_in_the_middle_then_rerun_erases_the_rest_once(c):
-    c.retention.batch = 2
+    c.retention.deps.batch = 2
     incident = report(c)
     offender = offender_of(c, incident)
     other = report(
@@ -217,7 +217,7 @@ def test_crash_in_the_middle_then_rerun_erases_the_rest_once(c):
     assert _count(c, TOMBSTONES.name, "northwind") == 5
     assert sorted(e["entity"] for e in _audit_ops(c, "retention.poi_image")) == sorted(f"evidence/{i}" for i in images)
     assert all(custody_events(c, i).count("deleted") == 1 for i in images)
-    stats = c.retention.statistics("northwind", "2026-11", "2026-11")
+    stats = c.retention.statistics.rows("northwind", "2026-11", "2026-11")
     assert sum(r["poi_images_deleted"] for r in stats) == 5 and sum(r["kept"] for r in stats) == 3
 
 

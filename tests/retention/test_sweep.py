@@ -35,12 +35,12 @@ def _count(c, collection, tenant, where=()):
 
 def test_deleted_exactly_at_the_boundary_not_a_day_before(c):
     incident = report(c)
-    before = c.retention.sweep(SIX_YEARS_LATER - timedelta(days=1))
+    before = c.retention.sweep.run(SIX_YEARS_LATER - timedelta(days=1))
     assert before.counts["incidents_deleted"] == 0
     assert _get(c, INCIDENTS.name, "northwind", incident) is not None
-    just_before = c.retention.sweep(SIX_YEARS_LATER - timedelta(microseconds=1))
+    just_before = c.retention.sweep.run(SIX_YEARS_LATER - timedelta(microseconds=1))
     assert just_before.counts["incidents_deleted"] == 0
-    at = c.retention.sweep(SIX_YEARS_LATER)
+    at = c.retention.sweep.run(SIX_YEARS_LATER)
     assert at.counts["incidents_deleted"] == 1
     assert _get(c, INCIDENTS.name, "northwind", incident) is None
     assert _count(c, INCIDENT_VERSIONS.name, "northwind") == 0
@@ -49,12 +49,12 @@ def test_deleted_exactly_at_the_boundary_not_a_day_before(c):
     assert tomb["entity_id"] == incident and tomb["type"] == "incident" and tomb["cause"] == "schedule"
     assert tomb["rule"].startswith("incident: 72 months") and tomb["schedule_version"] == "uk:0/northwind:0"
     # A second run finds nothing more to do.
-    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=400)).counts["incidents_deleted"] == 0
+    assert c.retention.sweep.run(SIX_YEARS_LATER + timedelta(days=400)).counts["incidents_deleted"] == 0
 
 
 def test_tombstones_carry_no_personal_data(c):
     incident = report(c, witnesses=[{"name": "Alex Witness", "statement": "Saw it all", "contact": "07700 900123"}])
-    c.retention.sweep(SIX_YEARS_LATER)
+    c.retention.sweep.run(SIX_YEARS_LATER)
     tomb = _get(c, TOMBSTONES.name, "northwind", f"incident:{incident}")
     text = repr(tomb)
     for personal in ("Jamie", "Doyle", "1990-04-12", "whisky", "Alex Witness", "07700", "Sam Taylor"):
@@ -73,15 +73,15 @@ def test_tombstones_carry_no_personal_data(c):
 
 def test_hold_stops_deletion_and_release_resumes_it(c):
     incident = report(c)
-    held = c.retention.place_hold(INVESTIGATOR, incident, "Crown Court trial listed for March 2027")
-    assert held["held"] is True
-    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=30)).counts["incidents_deleted"] == 0
+    held = c.retention.holds.place(INVESTIGATOR, incident, "Crown Court trial listed for March 2027")
+    assert held.held is True
+    assert c.retention.sweep.run(SIX_YEARS_LATER + timedelta(days=30)).counts["incidents_deleted"] == 0
     assert _get(c, INCIDENTS.name, "northwind", incident) is not None
     with c.records.unit_of_work() as uow, pytest.raises(Conflict):
-        c.retention.delete_incident(uow, "northwind", incident, principal=INVESTIGATOR, cause="erasure")
-    released = c.retention.release_hold(INVESTIGATOR, incident, "Trial concluded; no appeal lodged")
-    assert released["held"] is False and released["holds"][0]["status"] == "released"
-    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=30)).counts["incidents_deleted"] == 1
+        c.retention.deletion.delete_incident(uow, "northwind", incident, principal=INVESTIGATOR, cause="erasure")
+    released = c.retention.holds.release(INVESTIGATOR, incident, "Trial concluded; no appeal lodged")
+    assert released.held is False and released.holds[0]["status"] == "released"
+    assert c.retention.sweep.run(SIX_YEARS_LATER + timedelta(days=30)).counts["incidents_deleted"] == 1
     with c.records.unit_of_work() as uow:
         ops = [e["operation"] for e in uow.query(AUDIT.name, ["northwind"], limit=100).items]
     assert {"legal_hold.place", "legal_hold.release", "retention.delete"} <= set(ops)
@@ -96,15 +96,15 @@ def test_officer_of_the_force_dispatched_to_may_hold(c):
         uow.insert(
             ACCESS_GRANTS.name, "devon-and-cornwall", {"id": incident, "owner_org": "northwind", "incident_id": incident, "reason": "d2p"}
         )
-    c.retention.place_hold(officer, incident, "Suspect charged; evidence needed for trial")
-    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 0
+    c.retention.holds.place(officer, incident, "Suspect charged; evidence needed for trial")
+    assert c.retention.sweep.run(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 0
     # The retailer cannot release the force's hold: it has none of its own.
     from shared.domain.errors import NotFound
 
     with pytest.raises(NotFound):
-        c.retention.release_hold(INVESTIGATOR, incident, "We would like it gone")
-    c.retention.release_hold(officer, incident, "Case closed at court, no appeal")
-    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 1
+        c.retention.holds.release(INVESTIGATOR, incident, "We would like it gone")
+    c.retention.holds.release(officer, incident, "Case closed at court, no appeal")
+    assert c.retention.sweep.run(SIX_YEARS_LATER + timedelta(days=1)).counts["incidents_deleted"] == 1
     assert _get(c, ACCESS_GRANTS.name, "devon-and-cornwall", incident) is None
 
 
@@ -123,15 +123,15 @@ def test_police_case_keeps_the_incident_for_the_longer_period(c):
                 "acknowledged_at": "2026-11-21T09:00:00.000000+00:00",
             },
         )
-    first = c.retention.sweep(SIX_YEARS_LATER)
+    first = c.retention.sweep.run(SIX_YEARS_LATER)
     assert first.counts["incidents_deleted"] == 0 and first.counts["moved_to_police_case"] == 1
-    assert c.retention.sweep(SIX_YEARS_LATER + timedelta(days=365 * 3)).counts["incidents_deleted"] == 0
+    assert c.retention.sweep.run(SIX_YEARS_LATER + timedelta(days=365 * 3)).counts["incidents_deleted"] == 0
     ten_years = OCCURRED.replace(year=2036)
-    assert c.retention.sweep(ten_years).counts["incidents_deleted"] == 1
+    assert c.retention.sweep.run(ten_years).counts["incidents_deleted"] == 1
 
 
 def test_crash_in_the_middle_then_rerun_deletes_the_rest_once(c):
-    c.retention.batch = 3
+    c.retention.deps.batch = 3
     ids = [report(c, occurred_at=(OCCURRED - timedelta(hours=i)).isoformat()) for i in range(7)]
     calls = {"n": 0}
 
@@ -144,15 +144,15 @@ def test_crash_in_the_middle_then_rerun_deletes_the_rest_once(c):
     # One more consequence of an erasure, which fails on the fifth incident.
     c.bus.handlers = {**HANDLERS, IncidentErased: [*HANDLERS[IncidentErased], crashing_eraser]}
     with pytest.raises(RuntimeError):
-        c.retention.sweep(SIX_YEARS_LATER)
+        c.retention.sweep.run(SIX_YEARS_LATER)
     c.bus.handlers = HANDLERS
     remaining = sum(_get(c, INCIDENTS.name, "northwind", i) is not None for i in ids)
     assert 0 < remaining < 7
-    rerun = c.retention.sweep(SIX_YEARS_LATER)
+    rerun = c.retention.sweep.run(SIX_YEARS_LATER)
     assert rerun.counts["incidents_deleted"] == remaining
     assert all(_get(c, INCIDENTS.name, "northwind", i) is None for i in ids)
     assert _count(c, TOMBSTONES.name, "northwind") == 7
-    stats = c.retention.statistics("northwind", "2026-11", "2026-11")
+    stats = c.retention.statistics.rows("northwind", "2026-11", "2026-11")
     assert [(r["deleted"], r["kept"]) for r in stats] == [(7, 0)]
     with c.records.unit_of_work() as uow:
         erasures = [e for e in uow.query(AUDIT.name, ["northwind"], limit=200).items if e["operation"] == "retention.delete"]
@@ -163,9 +163,9 @@ def test_statistics_unchanged_by_deletion(c):
     report(c)
     report(c, store_id="nw-exeter", category="robbery")
     report(c, occurred_at=(OCCURRED + timedelta(days=1)).isoformat())
-    before = c.retention.statistics("northwind", "2026-01", "2026-12")
-    c.retention.sweep(SIX_YEARS_LATER)  # deletes the first two, the third is a day younger
-    after = c.retention.statistics("northwind", "2026-01", "2026-12")
+    before = c.retention.statistics.rows("northwind", "2026-01", "2026-12")
+    c.retention.sweep.run(SIX_YEARS_LATER)  # deletes the first two, the third is a day younger
+    after = c.retention.statistics.rows("northwind", "2026-01", "2026-12")
     assert [(r["store_id"], r["category"], r["total"]) for r in before] == [(r["store_id"], r["category"], r["total"]) for r in after]
     assert sum(r["deleted"] for r in after) == 2 and sum(r["kept"] for r in after) == 1
 
@@ -177,12 +177,12 @@ def test_shorter_organisation_period_applies_at_the_next_sweep(c):
     admin = Principal(
         user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
     )
-    c.retention.set_organisation_schedule(
+    c.retention.schedules.set_organisation(
         admin,
         OrganisationScheduleIn(overrides={"incident": 36}, reason="Board decision: three years"),
-        c.retention.organisation_schedule(admin)[1],
+        c.retention.schedules.organisation(admin).etag,
     )
     three_years = OCCURRED.replace(year=2029)
-    assert c.retention.sweep(three_years - timedelta(seconds=1)).counts["incidents_deleted"] == 0
-    assert c.retention.sweep(three_years).counts["incidents_deleted"] == 1
+    assert c.retention.sweep.run(three_years - timedelta(seconds=1)).counts["incidents_deleted"] == 0
+    assert c.retention.sweep.run(three_years).counts["incidents_deleted"] == 1
     assert _get(c, TOMBSTONES.name, "northwind", f"incident:{incident}")["schedule_version"] == "uk:0/northwind:1"

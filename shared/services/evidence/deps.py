@@ -11,7 +11,7 @@ from shared.services.incidents import IncidentService
 from shared.services.messagebus import MessageBus
 
 if TYPE_CHECKING:  # retention imports this package for `suspect_images`
-    from shared.services.retention import RetentionService
+    from shared.services.retention.terms import EvidenceTerms
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class EvidenceDeps:
     clock: Clock
     incidents: IncidentService
     audit: AuditTrail
-    retention: RetentionService
+    retention: EvidenceTerms
     bus: MessageBus
     limits: EvidenceLimits
     templates: TemplateRenderer

@@ -1,0 +1,111 @@
+"""Retention lanes and the one loop that sweeps them.
+
+A lane is one kind of record that expires: it says what may be due, oldest basis time
+first, and what to do with a page of due items. `sweep_lane` does the rest for every
+lane alike: a page per unit of work, stopping at the first item not yet due (nothing
+after it can be due either), following or re-reading pages, and ending the lane when a
+whole batch was passed over (nothing more can move).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from shared.domain.retention import RecordType, basis_cutoff, is_due
+from shared.domain.timestamps import to_iso
+from shared.ports import JobReport, Page, RecordStore, UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.services.audit import AuditTrail
+    from shared.services.retention.deps import RetentionDeps
+    from shared.services.retention.schedules import Schedule
+
+# Which organisations a lane runs for: retailers homed here (their records), or every
+# organisation homed here (each keeps an audit chain: forces and the platform too).
+Scope = Literal["retailers", "homed"]
+
+
+@dataclass
+class LaneRun:
+    """One lane over one organisation's records, at one sweep."""
+
+    deps: RetentionDeps
+    org: str
+    schedule: Schedule
+    months: int
+    rule: str
+    as_of: datetime
+    batch: int
+    report: JobReport
+
+    @property
+    def audit(self) -> AuditTrail:
+        return self.deps.audit
+
+    @property
+    def cutoff(self) -> str:
+        """A basis time after which nothing is due (ISO text, for a range query)."""
+        return to_iso(basis_cutoff(self.as_of, self.months))
+
+    def add(self, count: str, n: int = 1) -> None:
+        self.report.counts[count] = self.report.counts.get(count, 0) + n
+
+    def kept_protected(self, note: str) -> None:
+        self.add("kept_protected")
+        self.report.notes.append(note)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a lane did with a page of due items."""
+
+    handled: int = 0  # items that left the due set (deleted, moved to another lane)
+    unfinished: bool = False  # stopped inside the page (a budget ran out): read it again
+
+
+class RetentionLane(Protocol):
+    record_type: RecordType  # whose period applies
+    scope: Scope
+    counts: tuple[str, ...]  # the report's counts this lane adds to (reported as 0 when none)
+    # Whether items passed over stay due: the lane then pages on past them; otherwise every
+    # handled item leaves, and the first page is read again until nothing moves.
+    pages_on: bool
+
+    def batch_size(self, deps: RetentionDeps) -> int: ...
+
+    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
+        """Candidates up to `run.batch`, in order of their basis time (only those at or before `run.cutoff`)."""
+        ...
+
+    def basis(self, item: dict[str, Any]) -> datetime: ...
+
+    def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
+        """Act on due items, in the page's unit of work."""
+        ...
+
+
+def sweep_lane(lane: RetentionLane, run: LaneRun, records: RecordStore) -> None:
+    """Sweep one lane of one organisation: every item due at `run.as_of`, `run.batch` per unit of work."""
+    continuation = None
+    while True:
+        with records.unit_of_work() as uow:
+            page = lane.due(uow, run, continuation)
+            items = []
+            finished = False
+            for item in page.items:
+                if not is_due(lane.basis(item), run.months, run.as_of):
+                    finished = True  # ordered by basis: nothing after this one is due either
+                    break
+                items.append(item)
+            done = lane.apply(uow, run, items) if items else Batch()
+        if done.unfinished:
+            continue  # the same page again: handled items left it, the unfinished one resumes
+        if finished or page.continuation is None:
+            return
+        if lane.pages_on:
+            continuation = page.continuation
+        elif done.handled == 0:
+            return

@@ -1,0 +1,71 @@
+"""The D2P email-body lane: the body of each dispatched email goes once its
+acknowledgement is the D2P email-body period old.
+
+The dispatch keeps its subject, recipient, Message-ID and states (no personal data), so
+KPIs and the delivery record survive. Found through (email_body_kept, acknowledged_at),
+so the cost follows what is due; a held incident keeps its body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from shared.domain.audit import AuditAction
+from shared.domain.retention import RecordType
+from shared.domain.timestamps import from_iso, to_iso
+from shared.ports import Page, UnitOfWork, Where
+from shared.records import DISPATCHES
+from shared.services.repository import body, etag
+from shared.services.retention.index import is_held
+from shared.services.retention.lanes import Batch, LaneRun, Scope
+
+
+class EmailBodyLane:
+    record_type: RecordType = RecordType.D2P_EMAIL_BODY
+    scope: Scope = "retailers"
+    counts: tuple[str, ...] = ("email_bodies_deleted",)
+    pages_on: bool = True  # held incidents' bodies stay due
+
+    def batch_size(self, deps: Any) -> int:
+        return deps.batch
+
+    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
+        where = [Where("email_body_kept", "eq", True), Where("acknowledged_at", "le", run.cutoff)]
+        return uow.query(DISPATCHES.name, [run.org], where, order_by="acknowledged_at", limit=run.batch, continuation=continuation)
+
+    def basis(self, item: dict[str, Any]) -> datetime:
+        return from_iso(item["acknowledged_at"])
+
+    def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
+        purged = []
+        for dispatch in items:
+            if is_held(uow, run.org, dispatch["incident_id"]):
+                continue
+            kept = body(dispatch)
+            email = dict(kept.get("email") or {})
+            email.pop("text", None)
+            kept.update(
+                email=email,
+                email_body_kept=False,
+                email_body_deleted_at=to_iso(run.as_of),
+                email_body_rule=run.rule,
+                email_body_schedule_version=run.schedule.version,
+            )
+            uow.replace(DISPATCHES.name, run.org, kept, if_match=etag(dispatch))
+            purged.append(dispatch["id"])
+        if purged:
+            run.audit.record(
+                uow,
+                owner_org=run.org,
+                principal=None,
+                action=AuditAction.ERASURE,
+                operation="retention.d2p_email_body",
+                entity="dispatch",
+                subjects=purged,
+                purpose=run.rule,
+                system_actor="retention",
+            )
+            run.add("email_bodies_deleted", len(purged))
+        return Batch(handled=len(purged))
