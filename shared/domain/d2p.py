@@ -6,8 +6,6 @@ Pure: no I/O, no clock. Services pass in the incident, its evidence, the rules a
 
 from __future__ import annotations
 
-import html
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.domain.clock import from_iso
 from shared.domain.errors import Conflict
 from shared.domain.incidents import Category, Money
-from shared.domain.mail import Email
 
 EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 FLAG_NAMES = ("violence", "weapon", "threats", "staff_injured", "offender_detained", "hate_element")
@@ -564,12 +561,6 @@ def parse_dispatch_id(value: str) -> tuple[str, str] | None:
     return incident_id, force_id
 
 
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform over [0, min(cap, base * 2^(attempt-1))]."""
-    r = rng or random
-    return r.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
-
-
 # ---- outcomes ----------------------------------------------------------------------
 
 # Home Office crime outcome codes (DOMAIN.md; wording to be checked against the current
@@ -671,140 +662,6 @@ def outcome_rates(latest_codes: list[str], reports: int) -> dict[str, Any]:
         "outcome_14_rate": round(o14 / n, 4) if n else None,
         "outcome_16_rate": round(o16 / n, 4) if n else None,
     }
-
-
-# ---- the email ---------------------------------------------------------------------
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "size unknown"
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
-
-
-def _person_line(p: dict[str, Any]) -> str:
-    d = p.get("description") or {}
-    parts = [p.get("role", "suspect")]
-    if p.get("name"):
-        parts.append(f"name {p['name']}")
-    if p.get("date_of_birth"):
-        parts.append(f"born {p['date_of_birth']}")
-    if p.get("under_18"):
-        parts.append("UNDER 18")
-    if d.get("build") and d.get("build") != "unknown":
-        parts.append(f"{d['build']} build")
-    if d.get("height_min_cm") or d.get("height_max_cm"):
-        parts.append(f"{d.get('height_min_cm') or '?'}-{d.get('height_max_cm') or '?'} cm")
-    for k in ("apparent_age_range", "hair", "clothing", "distinguishing_marks"):
-        if d.get(k):
-            parts.append(f"{k.replace('_', ' ')}: {d[k]}")
-    if p.get("offender_id"):
-        parts.append(f"Vigil offender {p['offender_id']}")
-    return "; ".join(parts)
-
-
-def render_email(
-    *,
-    dispatch: dict[str, Any],
-    incident: dict[str, Any],
-    evidence: list[dict[str, Any]],
-    force_name: str,
-    store: dict[str, Any],
-    retailer_name: str,
-    to: str,
-    sender: str,
-    case_url: str,
-) -> Email:
-    """The control room's email: everything to record the crime in one read, and a
-    sign-in link to the case. Evidence is listed (name, kind, SHA-256, size), never attached
-    or linked openly."""
-    category = CATEGORY_WORDS.get(incident["category"], incident["category"])
-    subject = f"[Vigil D2P] {force_name}: {category} at {store['name']} - {incident['reference']}"
-    flags = [FLAG_WORDS[f] for f in FLAG_NAMES if (incident.get("flags") or {}).get(f)]
-    total = incident.get("total_value")
-    sections: list[tuple[str, list[str]]] = []
-    sections.append(
-        (
-            "Report",
-            [
-                f"Force: {force_name}",
-                f"Retailer: {retailer_name}",
-                f"Store: {store['name']}, {store['address']}, {store['postcode']}",
-                f"Vigil reference: {incident['reference']}",
-                f"Category: {category}",
-                f"Occurred: {incident['occurred_at']}",
-                f"Reported: {incident['reported_at']}",
-                f"Flags: {', '.join(flags) if flags else 'none'}",
-                f"Victim organisation supports prosecution: {'yes' if incident.get('prosecution_supported') else 'no'}",
-                f"Reporter: {incident['reporter']['name']}"
-                + (f" ({incident['reporter']['job_title']})" if incident["reporter"].get("job_title") else "")
-                + (f", {incident['reporter']['phone']}" if incident["reporter"].get("phone") else ""),
-            ],
-        )
-    )
-    sections.append(("What happened", [incident.get("narrative", "")]))
-    goods = [
-        f"{g['quantity']} x {g['description']} at {money_words(g['unit_value']['amount_minor'], g['unit_value']['currency'])}"
-        + (" (recovered)" if g.get("recovered") else "")
-        for g in incident.get("goods", [])
-    ]
-    goods.append(f"Total value: {money_words(total['amount_minor'], total['currency']) if total else 'none recorded'}")
-    sections.append(("Goods and value", goods))
-    sections.append(("Offenders", [_person_line(p) for p in incident.get("persons", [])] or ["none described"]))
-    vehicles = [
-        " ".join(x for x in (v.get("plate_normalised") or v.get("plate"), v.get("colour"), v.get("make"), v.get("model")) if x)
-        for v in incident.get("vehicles", [])
-    ]
-    sections.append(("Vehicles", vehicles or ["none recorded"]))
-    statements = []
-    for w in incident.get("witnesses", []):
-        who = f"{w['name']} ({w.get('kind', 'staff')}{', reporter' if w.get('is_reporter') else ''})"
-        statements.append(f"{who}: {w['statement']}")
-    sections.append(("Witness statements", statements or ["none"]))
-    files = [
-        f"{e.get('filename') or e['id']} [{e.get('kind', 'other')}, {e.get('content_type', 'unknown type')}] {_size(e.get('size'))}, SHA-256 {e.get('sha256', 'not recorded')}"
-        for e in evidence
-    ]
-    sections.append(("Evidence held in Vigil (not attached)", files or ["none"]))
-    sections.append(
-        (
-            "Case in Vigil (sign-in required)",
-            [case_url, f"Dispatch {dispatch['id']}: acknowledge with your crime reference number in Vigil."],
-        )
-    )
-
-    text_parts = [subject, ""]
-    for title, lines in sections:
-        text_parts.append(title.upper())
-        text_parts.extend(f"  {line}" for line in lines)
-        text_parts.append("")
-    text = "\n".join(text_parts)
-
-    e = html.escape
-    html_parts = [f"<html><body><h1>{e(subject)}</h1>"]
-    for title, lines in sections:
-        html_parts.append(f"<h2>{e(title)}</h2><ul>")
-        for line in lines:
-            if line == case_url:
-                html_parts.append(f'<li><a href="{e(case_url, quote=True)}">{e(case_url)}</a></li>')
-            else:
-                html_parts.append(f"<li>{e(line)}</li>")
-        html_parts.append("</ul>")
-    html_parts.append("</body></html>")
-    return Email(
-        to=to,
-        sender=sender,
-        subject=subject,
-        text=text,
-        html="".join(html_parts),
-        message_id=f"{dispatch['id']}@vigil.d2p",
-        headers={"X-Vigil-Dispatch": dispatch["id"], "X-Vigil-Reference": incident["reference"]},
-        custom_args={"dispatch_id": dispatch["id"], "owner_org": dispatch["owner_org"]},
-    )
 
 
 def hours_between(a: datetime | None, b: datetime | None) -> float | None:
