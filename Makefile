@@ -1,5 +1,6 @@
-# Vigil: `make run` serves the whole platform locally; `make test` runs every test.
-# Both create the virtual environment and install what they need themselves.
+# Vigil: `make run` serves the whole platform locally; `make test` runs the quality gates
+# (ruff, mypy) and every test with coverage. Both create the virtual environment and
+# install what they need themselves.
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,12 +9,15 @@ STAMP := $(VENV)/.installed
 EMULATORS := tools/emulators/node_modules/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators token job bench clean verify-package replay-dead-letters
+.PHONY: run test venv emulators token job bench clean verify-package replay-dead-letters lock
 
+# The function app's locked requirements (hashes checked), then the tools and test
+# libraries: pip refuses to mix hashed and unhashed requirements in one call.
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
 venv: $(STAMP)
@@ -27,8 +31,13 @@ emulators: $(EMULATORS)
 run: $(STAMP)
 	$(PY) -m functions.local_runner
 
+# Cheapest first: lint, formatting, types, then the tests under coverage (settings and
+# the coverage floor in pyproject.toml).
 test: $(STAMP) $(EMULATORS)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
 token: $(STAMP)
 	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
@@ -47,6 +56,14 @@ bench: $(STAMP)
 verify-package: $(STAMP)
 	@test -n "$(FILE)" || (echo "usage: make verify-package FILE=package.zip" && exit 2)
 	@$(PY) tools/verify_package.py "$(FILE)"
+
+# Re-lock the function app's requirements after editing requirements.in: resolves every
+# package and records its hashes in requirements.txt. Machine-local pip settings (extra
+# indexes, wheel folders) are ignored so the lock names only public releases.
+lock: $(STAMP)
+	PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= CUSTOM_COMPILE_COMMAND="make lock" \
+		$(PY) -m piptools compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.txt requirements.in
 
 clean:
 	rm -rf $(VENV) var tools/emulators/node_modules

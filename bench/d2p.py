@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any, cast
 
 from benchkit import machine, start_stamp
 
@@ -65,7 +66,7 @@ def latency_phase(base: str, data_dir: Path, n: int, rate: float) -> dict:
     call("PUT", f"{api}/organisations/northwind/d2p-settings", token(data_dir, "northwind", "Retailer.Admin"), {"auto_send": True})
     from shared.domain.incidents import IncidentIn
 
-    example = IncidentIn.model_config["json_schema_extra"]["examples"][0]
+    example = cast(dict[str, Any], IncidentIn.model_config["json_schema_extra"])["examples"][0]
     outbox = data_dir / "outbox"
     submitted: dict[str, float] = {}
     done: dict[str, float] = {}
@@ -148,6 +149,7 @@ def sendgrid_phase(n: int) -> dict:
         )
         with c.records.unit_of_work() as uow:
             cur = uow.get("d2p_rules", "devon-and-cornwall", "current")
+            assert cur is not None, "the seeded force has D2P rules"
             rules = ForceRules.model_validate(cur["rules"] | {"require_cctv": False, "require_suspect_image": False})
         pa = Principal(
             user_id="bench",
@@ -156,7 +158,7 @@ def sendgrid_phase(n: int) -> dict:
             roles=frozenset({Role.POLICE_ADMIN}),
         )
         c.d2p.rules.put(pa, "devon-and-cornwall", rules, cur["_etag"])
-        example = IncidentIn.model_validate(IncidentIn.model_config["json_schema_extra"]["examples"][0])
+        example = IncidentIn.model_validate(cast(dict[str, Any], IncidentIn.model_config["json_schema_extra"])["examples"][0])
         for _ in range(n):
             incident = c.incidents.report(p, example, None).body
             c.d2p.dispatch.send(p, incident["id"])

@@ -82,6 +82,7 @@ def limit(path: Path, scratch: Path) -> float:
 
 def upload(base: str, tok: str, incident: str, path: Path) -> tuple[float, dict]:
     u = urllib.parse.urlparse(base)
+    assert u.hostname, f"no host in {base}"
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600, blocksize=MiB)
     size = path.stat().st_size
     with open(path, "rb") as f:
@@ -109,6 +110,7 @@ def upload(base: str, tok: str, incident: str, path: Path) -> tuple[float, dict]
 
 def download(base: str, tok: str, evidence_id: str) -> tuple[float, str]:
     u = urllib.parse.urlparse(base)
+    assert u.hostname, f"no host in {base}"
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
     hasher = hashlib.sha256()
     t0 = time.perf_counter()
@@ -181,7 +183,7 @@ def _incident() -> dict:
     from shared.bootstrap import Container
     from shared.settings import Settings
 
-    app = create_app(Container(Settings(data_dir="/nonexistent-bench")))
+    app = create_app(Container(Settings(data_dir=Path("/nonexistent-bench"))))
     return dict(app.openapi()["components"]["schemas"]["IncidentIn"]["examples"][0])
 
 

@@ -35,6 +35,7 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from benchkit import free_port
@@ -93,7 +94,7 @@ def plate(rng: random.Random) -> str:
 
 def incident(rng: random.Random, store: str, now: datetime) -> dict:
     """A realistic report: varied category, goods, people, vehicles and statements."""
-    goods = []
+    goods: list[dict[str, Any]] = []
     for _ in range(rng.choice([0, 1, 1, 2, 3])):
         desc, unit = rng.choice(GOODS)
         goods.append({"description": desc, "quantity": rng.randint(1, 8), "unit_value": {"amount_minor": unit, "currency": "GBP"}})
@@ -158,6 +159,7 @@ class Connection:
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         self.writer.write(head.encode() + body)
         await self.writer.drain()
+        assert self.reader is not None
         status_line = await self.reader.readline()
         if not status_line:
             raise ConnectionError("server closed the connection")

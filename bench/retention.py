@@ -89,7 +89,9 @@ def build(container: Container, count: int, due: int, chunk: int = 20_000) -> fl
 
 
 def sweep(container: Container, as_of: datetime) -> tuple[float, dict[str, int]]:
-    container.clock.current = as_of
+    clock = container.clock
+    assert isinstance(clock, FakeClock)
+    clock.current = as_of
     start = time.perf_counter()
     report = container.retention.sweep(as_of)
     return time.perf_counter() - start, report.counts

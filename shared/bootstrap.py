@@ -66,7 +66,7 @@ class Container:
             from shared.adapters.local.sqlite_records import SqliteRecordStore
 
             return SqliteRecordStore(self.data_dir / s.region / "records.sqlite")
-        from shared.adapters.azure.cosmos_records import CosmosRecordStore
+        from shared.adapters.azure.cosmos import CosmosRecordStore
 
         return CosmosRecordStore.from_settings(s, clock=self.clock)
 

@@ -44,12 +44,28 @@ Linker = Callable[[str, int, dict[str, Any]], str]
 
 
 class UnitOfWork(Protocol):
-    """One request's reads and writes. Nothing is visible to others until `commit`.
+    """One request's reads and writes, committed together when the block that opened it ends.
 
     Documents are dicts with an `id`. Reads return them with `_etag` and `_tenant`
     (the partition they live in) added; writes ignore both. Every
     operation names the tenant (organisation id) whose partition it touches; queries
     name the set of tenants they may see.
+
+    What every store guarantees:
+
+    - Nothing a unit writes is visible to other units before it commits, and a unit left
+      by an exception writes nothing.
+    - A unit reads its own writes: `get`, `query`, `count` and `delete_where` see the
+      unit's inserts, replaces, upserts and deletes (with their new `_etag`) as if they
+      were committed. Paging through a query while writing to the same collection is
+      unspecified: what the unit writes between pages may be missed or returned again.
+    - Once a unit has read a document, `get` returns that same version until the unit
+      writes it (others' commits do not show through).
+    - `insert` (`Conflict`) and `replace` with `if_match` (`PreconditionFailed`) are
+      checked at the call against what the unit sees, and again at commit against what
+      others committed meanwhile, so leaving the block can raise them too. Writes
+      without a precondition (`upsert`, `delete`, `replace(if_match=None)`): the last
+      unit to commit wins.
     """
 
     def get(self, collection: str, tenant: str, id: str) -> dict[str, Any] | None:
@@ -107,15 +123,40 @@ class UnitOfWork(Protocol):
         """A number unique and increasing within (tenant, name). Gaps are allowed."""
 
     def commit(self) -> None:
-        """Make every write of this unit visible at once (or as near as the store allows)."""
+        """Make every write of this unit visible at once (or as near as the store allows).
+
+        The store calls it when the outermost block ends; services never do."""
+
+
+class ReadOnlyUnitError(RuntimeError):
+    """A write, or a unit of work, attempted inside a read-only unit."""
 
 
 class RecordStore(Protocol):
+    """Opens units of work. Thread-safe; a unit belongs to the thread that opened it.
+
+    Nesting: a unit opened on a thread that already has a unit of this store open joins
+    it instead of starting another (services read the directory and other reference
+    data while a request's unit is open). A joined `unit_of_work()` is the outer unit
+    itself: what it writes commits or rolls back with the outer unit, and leaving the
+    inner block does neither, so an exception that the outer block catches undoes
+    nothing. A joined `read_only()` sees what the outer unit sees, its uncommitted
+    writes included, and refuses writes. `unit_of_work()` inside a read-only unit raises
+    `ReadOnlyUnitError`.
+    """
+
     def read_only(self) -> AbstractContextManager[UnitOfWork]:
-        """A unit that only reads (writes raise): takes no write lock."""
+        """A unit that only reads: its writes (and `next_sequence`) raise `ReadOnlyUnitError`.
+
+        It takes no write lock, so it neither waits for nor holds up a unit that writes.
+        It sees committed data only, at least everything committed before it opened;
+        once it has read a document, `get` returns that same version for the rest of the
+        unit. Queries may or may not see what others commit while it is open.
+        """
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
-        """Open a unit of work; it commits when the block ends without error, else rolls back."""
+        """Open a unit of work (or join this thread's): it commits when the outermost block ends
+        without error, else rolls back."""
 
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers, with a short reason when it does not."""

@@ -47,7 +47,7 @@ def azurite():
 
 def make_cosmos_store(cosmos_emulator: CosmosEmulator, **kwargs):
     """A CosmosRecordStore on the emulator with a database of its own."""
-    from shared.adapters.azure.cosmos_records import CosmosRecordStore
+    from shared.adapters.azure.cosmos import CosmosRecordStore
 
     kwargs.setdefault("region", "uk")
     kwargs.setdefault("database_prefix", "t" + uuid.uuid4().hex[:12])

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
@@ -67,7 +67,8 @@ def _parse_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
     except ImportError as exc:  # pragma: no cover - environment problem, said plainly
         raise ImportError("pycep-parser is missing: pip install pycep-parser==0.7.1 (requirements-dev.txt)") from exc
 
-    return BicepParser().parse(text=path.read_text(encoding="utf-8"))
+    # pycep types the tree as a TypedDict; the checks below walk it as plain JSON.
+    return cast(dict[str, Any], BicepParser().parse(text=path.read_text(encoding="utf-8")))
 
 
 def parse(path: Path) -> dict[str, Any]:
@@ -417,7 +418,7 @@ def expected_container(coll: Any) -> dict[str, Any]:
     source, so Azure and the tests index alike; Bicep adds the partition key version (2,
     the hash for keys longer than 100 bytes) and leaves out a null TTL.
     """
-    from shared.adapters.azure.cosmos_records import container_definition
+    from shared.adapters.azure.cosmos import container_definition
 
     spec = container_definition(coll)
     resource: dict[str, Any] = {

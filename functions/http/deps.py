@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -33,7 +33,7 @@ def principal(request: Request, c: Container = Depends(container)) -> Principal:
     return c.directory.principal_from_claims(claims)
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers holding any of `roles`."""
 
     async def check(p: Principal = Depends(principal)) -> Principal:

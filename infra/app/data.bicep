@@ -77,7 +77,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
   }
 }
 
-// Indexing mirrors the adapter (shared/adapters/azure/cosmos_records.py
+// Indexing mirrors the adapter (shared/adapters/azure/cosmos/definitions.py
 // container_definition): every path except large free text and snapshots, and each
 // composite ordering in both directions. defaultTtl -1 turns TTL on where items expire:
 // each item's own `ttl` (from expires_at) decides, and items without one stay.

@@ -53,7 +53,7 @@ class PlateReadIn(BaseModel):
     )
 
 
-EXAMPLE_BATCH = {
+EXAMPLE_BATCH: dict[str, Any] = {
     "reads": [
         {
             "camera_id": "cam-car-park-1",
@@ -343,7 +343,7 @@ def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: flo
 
 def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:
     """Delay before attempt `attempt + 1` after `attempt` failures: base * 2^(attempt-1), capped."""
-    return min(cap, base * 2 ** max(0, attempt - 1))
+    return min(cap, base * 2.0 ** max(0, attempt - 1))
 
 
 def alert_email(delivery: dict[str, Any], *, to: str, sender: str) -> Email:

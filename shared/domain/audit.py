@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -122,7 +123,9 @@ def attests(entry: dict[str, Any] | None, anchor: dict[str, Any]) -> bool:
     return f"seq:{anchor['seq']}" in subjects and f"hash:{anchor['hash']}" in subjects
 
 
-def prunable_prefix(entries: list[dict[str, Any]], predecessor_seq: int, predecessor_hash: str, due) -> list[dict[str, Any]]:
+def prunable_prefix(
+    entries: list[dict[str, Any]], predecessor_seq: int, predecessor_hash: str, due: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
     """The leading entries of `entries` (ascending seq) that may be pruned: each `due`, each
     the next seq after its predecessor and each verifying. Stops at the first that is not
     due, a gap or a broken link, so a tampered entry is never pruned away with its proof."""

@@ -6,9 +6,12 @@ confirm or edit, and redaction applies exactly the rectangles it is given.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.domain.evidence import Rect, image_dimensions
+
+if TYPE_CHECKING:
+    from cv2.typing import MatLike
 
 # Image types OpenCV can decode and re-encode faithfully. HEIC needs a codec OpenCV
 # does not ship, so HEIC items are refused with a clear message.
@@ -19,7 +22,7 @@ class ImageError(ValueError):
     """The image cannot be processed (undecodable, too large, regions outside it)."""
 
 
-def _decode(data: bytes, max_pixels: int):
+def _decode(data: bytes, max_pixels: int) -> MatLike:
     import cv2
     import numpy as np
 
@@ -86,6 +89,7 @@ _cascade: Any = None
 def face_proposals(data: bytes, type_id: str, *, max_pixels: int) -> list[dict[str, int]]:
     """Rectangles where a frontal face may be (Haar cascade): suggestions only."""
     import cv2
+    import cv2.data
 
     global _cascade
     if type_id not in REDACTABLE:

@@ -43,6 +43,23 @@ def _raw(store, collection, tenant, id_):
     return store.read_raw(store.collection(collection), tenant, id_)
 
 
+def _elsewhere(fn) -> None:
+    """Run `fn` on another thread and wait: another unit, since a unit on this thread would join ours."""
+    failed: list[BaseException] = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
 def test_items_carry_tenant_partition_and_ttl(store):
     t = "org-" + _id()
     with store.unit_of_work() as uow:
@@ -110,7 +127,9 @@ def test_every_tenant_query_filters_on_tenant(store, monkeypatch):
         uow.count("incidents", [t, u])
         uow.query("incidents", None, [Where("store_id", "eq", "s")])
     tenant_scoped, sweeps = sent[:-1], sent[-1:]
-    assert len(tenant_scoped) == 5
+    # insert_many's and delete_many's id look-ups, two queries, a count, and the count's look-up
+    # of which of the unit's own pending documents are stored (it has written "a").
+    assert len(tenant_scoped) == 6
     assert all("c.tenantId = @tenant" in q or "c.tenantId IN (" in q for q in tenant_scoped), tenant_scoped
     assert "tenantId" not in sweeps[0]
 
@@ -146,8 +165,12 @@ def test_stale_write_fails_at_commit_and_undoes_the_rest(store):
             keep = mine.get("incidents", t, "keep")
             mine.replace("incidents", t, {"id": "keep", "store_id": "k2"}, if_match=keep["_etag"])
             mine.replace("incidents", t, {"id": "shared", "store_id": "mine"}, if_match=etag)
-            with store.unit_of_work() as theirs:  # someone else commits first
-                theirs.replace("incidents", t, {"id": "shared", "store_id": "theirs"}, if_match=etag)
+
+            def theirs():  # someone else commits first
+                with store.unit_of_work() as uow:
+                    uow.replace("incidents", t, {"id": "shared", "store_id": "theirs"}, if_match=etag)
+
+            _elsewhere(theirs)
     with store.unit_of_work() as uow:
         assert uow.get("incidents", t, "shared")["store_id"] == "theirs"
         assert uow.get("incidents", t, "extra") is None  # created, then undone
@@ -160,8 +183,12 @@ def test_insert_race_is_a_conflict_at_commit(store):
         with store.unit_of_work() as mine:
             mine.insert("incidents", t, {"id": "first", "store_id": "s"})
             mine.insert("incidents", t, {"id": "race", "store_id": "mine"})
-            with store.unit_of_work() as theirs:
-                theirs.insert("incidents", t, {"id": "race", "store_id": "theirs"})
+
+            def theirs():
+                with store.unit_of_work() as uow:
+                    uow.insert("incidents", t, {"id": "race", "store_id": "theirs"})
+
+            _elsewhere(theirs)
     with store.unit_of_work() as uow:
         assert uow.get("incidents", t, "race")["store_id"] == "theirs"
         assert uow.get("incidents", t, "first") is None
@@ -174,8 +201,12 @@ def test_chain_append_retries_when_the_head_moves(store):
     def linker(prev, seq, entry):
         if entry["id"] == "mine" and not interfered:
             interfered.append(seq)
-            with store.unit_of_work() as other:  # lands between our head read and head write
-                other.append_chained("audit", t, "audit", {"id": "theirs"}, lambda p, s, e: f"{p}>{s}:{e['id']}")
+
+            def other():  # lands between our head read and head write
+                with store.unit_of_work() as uow:
+                    uow.append_chained("audit", t, "audit", {"id": "theirs"}, lambda p, s, e: f"{p}>{s}:{e['id']}")
+
+            _elsewhere(other)
         return f"{prev}>{seq}:{entry['id']}"
 
     with store.unit_of_work() as uow:
@@ -255,7 +286,7 @@ def test_hierarchical_bucket_partitions(cosmos_emulator):
 
 
 def test_unreachable_store_is_not_ready_and_construction_does_no_io():
-    from shared.adapters.azure.cosmos_records import EMULATOR_KEY, CosmosRecordStore
+    from shared.adapters.azure.cosmos import EMULATOR_KEY, CosmosRecordStore
     from tests.emulators import free_port
 
     store = CosmosRecordStore(f"http://127.0.0.1:{free_port()}/", region="uk", key=EMULATOR_KEY, create_if_missing=False)

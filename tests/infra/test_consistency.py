@@ -173,7 +173,7 @@ def test_partition_key_and_ttl():
     from shared.records import ALL
 
     try:
-        from shared.adapters.azure.cosmos_records import PARTITION_PATH
+        from shared.adapters.azure.cosmos import PARTITION_PATH
     except ImportError:
         PARTITION_PATH = ic.PARTITION_KEY_PATH
     for c in ic.cosmos_containers():

@@ -110,7 +110,7 @@ class AzureBlobEvidenceStore:
 
     @classmethod
     def from_settings(cls, settings) -> AzureBlobEvidenceStore:
-        common = {"max_single_get_size": BLOCK, "max_chunk_get_size": BLOCK, "max_block_size": BLOCK}
+        common: dict[str, Any] = {"max_single_get_size": BLOCK, "max_chunk_get_size": BLOCK, "max_block_size": BLOCK}
         if settings.evidence_blob_connection_string:
             service = BlobServiceClient.from_connection_string(settings.evidence_blob_connection_string, **common)
             return cls(service, policy_locked=settings.evidence_policy_locked, azurite=True)
@@ -187,7 +187,7 @@ class AzureBlobEvidenceStore:
     def _protected(key: str, exc: HttpResponseError) -> Exception:
         if exc.status_code == 409:
             return Conflict(
-                f"Evidence object {key} is protected by its immutability policy or a legal hold and cannot be deleted yet ({exc.error_code})."
+                f"Evidence object {key} is protected by its immutability policy or a legal hold and cannot be deleted yet ({exc.error_code})."  # type: ignore[attr-defined]  # set by the storage SDK on the errors it raises
             )
         return exc
 

@@ -41,6 +41,7 @@ class _FileWriter:
         self._fd: int | None = os.open(self._staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
     def write(self, chunk: bytes) -> None:
+        assert self._fd is not None, "the writer is already committed or aborted"
         view = memoryview(chunk)
         while view:
             written = os.write(self._fd, view)
@@ -49,6 +50,7 @@ class _FileWriter:
     def commit(self) -> None:
         final = self._store._object(self._key)
         final.parent.mkdir(parents=True, exist_ok=True)
+        assert self._fd is not None, "the writer is already committed or aborted"
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = None

@@ -1,8 +1,7 @@
 """Records on SQLite (WAL): one file per region, one table per collection.
 
-Each collection table keeps the document as JSON plus one indexed column per field
-named in `shared/records.py`; list fields get a side table. A unit of work is one
-`BEGIN IMMEDIATE` transaction, so a request's writes land together or not at all.
+The tables are described in `sqlite_schema`. A unit of work is one `BEGIN IMMEDIATE`
+transaction, so a request's writes land together or not at all.
 """
 
 from __future__ import annotations
@@ -26,26 +25,15 @@ try:
 except ImportError:  # Windows: one process per store, the thread lock is enough
     fcntl = None  # type: ignore[assignment]
 
+from shared.adapters.local.sqlite_schema import col, create_or_migrate, list_table, table
 from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
-from shared.ports import ChainLink, Linker, Page, Where
+from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
 
 log = logging.getLogger("vigil.sqlite")
 
 _OPS = {"eq": "=", "ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-
-
-def _col(name: str) -> str:
-    return f'"f_{name}"'
-
-
-def _table(coll: Collection) -> str:
-    return f'"c_{coll.name}"'
-
-
-def _list_table(coll: Collection, field: str) -> str:
-    return f'"l_{coll.name}_{field}"'
 
 
 _PLAIN = frozenset({str, int, float, type(None)})
@@ -91,56 +79,6 @@ def _decode_token(token: str) -> Any:
         raise Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}]) from exc
 
 
-def schema_statements(coll: Collection) -> list[str]:
-    cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
-    stmts = [
-        f"CREATE TABLE IF NOT EXISTS {_table(coll)} (tenant TEXT NOT NULL, id TEXT NOT NULL, etag TEXT NOT NULL, doc TEXT NOT NULL{cols}, PRIMARY KEY (tenant, id))"
-    ]
-    # Expiry is only ever swept across tenants: its column gets the global index below and
-    # no per-tenant one, which would cost every insert and delete another b-tree.
-    for f in coll.indexed:
-        stmts.append(f'CREATE INDEX IF NOT EXISTS "i_{coll.name}_{f}" ON {_table(coll)} (tenant, {_col(f)}, id)')
-    for f in coll.sweep_fields:
-        stmts.append(f'CREATE INDEX IF NOT EXISTS "g_{coll.name}_{f}" ON {_table(coll)} ({_col(f)})')
-    for fields in coll.composite:
-        cols_ = ", ".join(_col(f) for f in fields)
-        stmts.append(f'CREATE INDEX IF NOT EXISTS "x_{coll.name}_{"_".join(fields)}" ON {_table(coll)} (tenant, {cols_}, id)')
-    for f in coll.indexed_lists:
-        stmts.append(
-            f"CREATE TABLE IF NOT EXISTS {_list_table(coll, f)} (tenant TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant, value, id)) WITHOUT ROWID"
-        )
-    return stmts
-
-
-def index_names(coll: Collection) -> set[str]:
-    """The indexes `schema_statements` makes for `coll` (others on its table are stale)."""
-    names = {f"i_{coll.name}_{f}" for f in coll.indexed}
-    names |= {f"g_{coll.name}_{f}" for f in coll.sweep_fields}
-    names |= {f"x_{coll.name}_{'_'.join(fields)}" for fields in coll.composite}
-    return names
-
-
-def _drop_stale_indexes(conn: sqlite3.Connection, coll: Collection) -> None:
-    # A catalogue change that drops an index must drop it from existing stores too, or
-    # every insert keeps paying for a b-tree nothing reads.
-    rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (f"c_{coll.name}",)
-    ).fetchall()
-    for (name,) in rows:
-        if name not in index_names(coll):
-            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
-
-
-def _column_adder(conn: sqlite3.Connection, coll: Collection) -> None:
-    # A field named in the catalogue after a store was made gets its column, filled from
-    # the stored documents, so queries on it see every record.
-    have = {r[1] for r in conn.execute(f"PRAGMA table_info({_table(coll)})")}
-    for f in coll.all_indexed:
-        if f"f_{f}" not in have:
-            conn.execute(f"ALTER TABLE {_table(coll)} ADD COLUMN {_col(f)}")
-            conn.execute(f"UPDATE {_table(coll)} SET {_col(f)} = json_extract(doc, ?)", (f'$."{f}"',))
-
-
 class SqliteRecordStore:
     """A region's records in one SQLite file. Thread-safe: a connection per thread."""
 
@@ -158,14 +96,7 @@ class SqliteRecordStore:
         # beside it) queue on an advisory file lock for the same reason.
         self._lock_file = open(self.path.with_name(self.path.name + ".writelock"), "a+b")  # noqa: SIM115 - held for the store's life
         with self._writer():
-            conn = self._connection()
-            for coll in ALL.values():
-                stmts = schema_statements(coll)
-                conn.execute(stmts[0])
-                _column_adder(conn, coll)
-                _drop_stale_indexes(conn, coll)
-                for stmt in stmts[1:]:
-                    conn.execute(stmt)
+            create_or_migrate(self._connection())
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, args=(checkpoint_seconds,), name="sqlite-checkpoint", daemon=True
@@ -220,10 +151,10 @@ class SqliteRecordStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
-        # A unit opened while this thread already holds one (a service reading the
-        # directory mid-request) joins the open transaction instead of deadlocking on it.
-        current = getattr(self._local, "uow", None)
-        if current is not None:
+        current: SqliteUnitOfWork | None = getattr(self._local, "uow", None)
+        if current is not None:  # join this thread's open unit (see RecordStore)
+            if current.read_only:
+                raise ReadOnlyUnitError("a unit of work cannot be opened inside a read-only unit")
             yield current
             return
         conn = self._connection()
@@ -243,16 +174,19 @@ class SqliteRecordStore:
 
     @contextmanager
     def read_only(self) -> Iterator[SqliteUnitOfWork]:
-        """A consistent snapshot for jobs that only read (no write lock)."""
-        current = getattr(self._local, "uow", None)
-        if current is not None:  # inside this thread's open unit: read what it sees
-            yield current
+        """A snapshot (a deferred transaction, fixed at its first read) without the write lock."""
+        current: SqliteUnitOfWork | None = getattr(self._local, "uow", None)
+        if current is not None:  # join this thread's open unit, read-only
+            yield current if current.read_only else SqliteUnitOfWork(current.conn, read_only=True)
             return
         conn = self._connection()
         conn.execute("BEGIN")
+        uow = SqliteUnitOfWork(conn, read_only=True)
+        self._local.uow = uow
         try:
-            yield SqliteUnitOfWork(conn, read_only=True)
+            yield uow
         finally:
+            self._local.uow = None
             conn.execute("ROLLBACK")
 
     def ready(self) -> tuple[bool, str]:
@@ -283,14 +217,24 @@ class SqliteRecordStore:
 
 
 class SqliteUnitOfWork:
+    """One transaction on this thread's connection: reads see its own writes, queries included."""
+
     def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False):
         self._conn = conn
         self._read_only = read_only
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conn
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
     # ---- reads -------------------------------------------------------------
     def get(self, collection: str, tenant: str, id: str) -> dict[str, Any] | None:
         coll = ALL[collection]
-        row = self._conn.execute(f"SELECT doc, etag FROM {_table(coll)} WHERE tenant=? AND id=?", (tenant, id)).fetchone()
+        row = self._conn.execute(f"SELECT doc, etag FROM {table(coll)} WHERE tenant=? AND id=?", (tenant, id)).fetchone()
         if row is None:
             return None
         doc = orjson.loads(row[0])
@@ -312,13 +256,13 @@ class SqliteUnitOfWork:
             if w.field == "id":
                 column = "t.id"
             elif w.field in coll.all_indexed:
-                column = f"t.{_col(w.field)}"
+                column = f"t.{col(w.field)}"
             elif w.field in coll.indexed_lists and w.op == "contains":
                 column = None
             else:
                 raise ValueError(f"{coll.name}.{w.field} is not indexed for {w.op}")
             if w.op == "contains":
-                lt = _list_table(coll, w.field)
+                lt = list_table(coll, w.field)
                 clauses.append(f"(t.tenant, t.id) IN (SELECT tenant, id FROM {lt} WHERE value = ?)")
                 params.append(_scalar(w.value))
             elif w.op == "in":
@@ -350,7 +294,7 @@ class SqliteUnitOfWork:
         clauses, params = self._where_sql(coll, tenants, where)
         if order_by is not None and order_by not in coll.all_indexed:
             raise ValueError(f"{coll.name}.{order_by} is not indexed for ordering")
-        key = f"t.{_col(order_by)}" if order_by else None
+        key = f"t.{col(order_by)}" if order_by else None
         cmp = "<" if descending else ">"
         if continuation:
             token = _decode_token(continuation)
@@ -368,7 +312,7 @@ class SqliteUnitOfWork:
         sql_where = " AND ".join(clauses) if clauses else "1"
         order_col = key if key else "NULL"
         rows = self._conn.execute(
-            f"SELECT t.doc, t.etag, {order_col}, t.tenant, t.id FROM {_table(coll)} t WHERE {sql_where} ORDER BY {order} LIMIT ?",
+            f"SELECT t.doc, t.etag, {order_col}, t.tenant, t.id FROM {table(coll)} t WHERE {sql_where} ORDER BY {order} LIMIT ?",
             (*params, limit + 1),
         ).fetchall()
         items = []
@@ -387,7 +331,7 @@ class SqliteUnitOfWork:
         coll = ALL[collection]
         clauses, params = self._where_sql(coll, tenants, where)
         sql_where = " AND ".join(clauses) if clauses else "1"
-        return self._conn.execute(f"SELECT COUNT(*) FROM {_table(coll)} t WHERE {sql_where}", params).fetchone()[0]
+        return self._conn.execute(f"SELECT COUNT(*) FROM {table(coll)} t WHERE {sql_where}", params).fetchone()[0]
 
     # ---- writes ------------------------------------------------------------
     def _row(self, coll: Collection, tenant: str, doc: dict[str, Any], etag: str) -> tuple[Any, ...]:
@@ -396,7 +340,7 @@ class SqliteUnitOfWork:
 
     def _write_lists(self, coll: Collection, tenant: str, doc: dict[str, Any], *, replace: bool) -> None:
         for f in coll.indexed_lists:
-            lt = _list_table(coll, f)
+            lt = list_table(coll, f)
             if replace:
                 self._conn.execute(f"DELETE FROM {lt} WHERE tenant=? AND id IN (?) ", (tenant, doc["id"]))
             values = {str(_scalar(v)) for v in (doc.get(f) or [])}
@@ -407,17 +351,17 @@ class SqliteUnitOfWork:
 
     def _check_writable(self) -> None:
         if self._read_only:
-            raise RuntimeError("write in a read-only unit of work")
+            raise ReadOnlyUnitError("write in a read-only unit of work")
 
     def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
         self._check_writable()
         coll = ALL[collection]
         etag = _etag()
-        cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+        cols = "".join(f", {col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
         try:
             self._conn.execute(
-                f"INSERT INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag)
+                f"INSERT INTO {table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})", self._row(coll, tenant, doc, etag)
             )
         except sqlite3.IntegrityError as exc:
             raise Conflict(f"{collection} {doc['id']} already exists") from exc
@@ -428,9 +372,9 @@ class SqliteUnitOfWork:
         """Insert each new document, skip ids already present; returns which were new."""
         self._check_writable()
         coll = ALL[collection]
-        cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+        cols = "".join(f", {col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
-        sql = f"INSERT OR IGNORE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})"
+        sql = f"INSERT OR IGNORE INTO {table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})"
         # One executemany that skips ids already stored, without a look-up first: the rows
         # this call wrote carry its etag base, so only when some were skipped is one query
         # needed to tell which. Per-row round trips from Python cost more than SQLite's work.
@@ -453,7 +397,7 @@ class SqliteUnitOfWork:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 rows = self._conn.execute(
-                    f"SELECT id, etag FROM {_table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk)
+                    f"SELECT id, etag FROM {table(coll)} WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})", (tenant, *chunk)
                 )
                 fresh_ids.update(i for i, etag in rows if etag.startswith(base))
         inserted: list[bool] = []
@@ -473,10 +417,10 @@ class SqliteUnitOfWork:
         self._check_writable()
         coll = ALL[collection]
         etag = _etag()
-        sets = "".join(f", {_col(f)}=?" for f in coll.all_indexed)
+        sets = "".join(f", {col(f)}=?" for f in coll.all_indexed)
         row = self._row(coll, tenant, doc, etag)
         params = (row[2], row[3], *row[4:], tenant, doc["id"])
-        sql = f"UPDATE {_table(coll)} SET etag=?, doc=?{sets} WHERE tenant=? AND id=?"
+        sql = f"UPDATE {table(coll)} SET etag=?, doc=?{sets} WHERE tenant=? AND id=?"
         if if_match is not None:
             sql += " AND etag=?"
             params = (*params, if_match)
@@ -490,10 +434,10 @@ class SqliteUnitOfWork:
         self._check_writable()
         coll = ALL[collection]
         etag = _etag()
-        cols = "".join(f", {_col(f)}" for f in coll.all_indexed)
+        cols = "".join(f", {col(f)}" for f in coll.all_indexed)
         marks = ",?" * len(coll.all_indexed)
         self._conn.execute(
-            f"INSERT OR REPLACE INTO {_table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})",
+            f"INSERT OR REPLACE INTO {table(coll)} (tenant, id, etag, doc{cols}) VALUES (?,?,?,?{marks})",
             self._row(coll, tenant, doc, etag),
         )
         self._write_lists(coll, tenant, doc, replace=True)
@@ -502,19 +446,19 @@ class SqliteUnitOfWork:
     def delete(self, collection: str, tenant: str, id: str) -> bool:
         self._check_writable()
         coll = ALL[collection]
-        cur = self._conn.execute(f"DELETE FROM {_table(coll)} WHERE tenant=? AND id=?", (tenant, id))
+        cur = self._conn.execute(f"DELETE FROM {table(coll)} WHERE tenant=? AND id=?", (tenant, id))
         for f in coll.indexed_lists:
-            self._conn.execute(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", (tenant, id))
+            self._conn.execute(f"DELETE FROM {list_table(coll, f)} WHERE tenant=? AND id=?", (tenant, id))
         return cur.rowcount == 1
 
     def delete_many(self, collection: str, keys: Sequence[tuple[str, str]]) -> int:
         """Delete (tenant, id) pairs; returns how many existed."""
         self._check_writable()
         coll = ALL[collection]
-        cur = self._conn.executemany(f"DELETE FROM {_table(coll)} WHERE tenant=? AND id=?", keys)
+        cur = self._conn.executemany(f"DELETE FROM {table(coll)} WHERE tenant=? AND id=?", keys)
         removed = cur.rowcount
         for f in coll.indexed_lists:
-            self._conn.executemany(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", keys)
+            self._conn.executemany(f"DELETE FROM {list_table(coll, f)} WHERE tenant=? AND id=?", keys)
         return removed
 
     def delete_where(self, collection: str, where: Sequence[Where], *, order_by: str, limit: int) -> list[tuple[str, str]]:
@@ -527,11 +471,11 @@ class SqliteUnitOfWork:
         clauses, params = self._where_sql(coll, None, where)
         sql_where = " AND ".join(clauses) if clauses else "1"
         keys = self._conn.execute(
-            f"DELETE FROM {_table(coll)} WHERE rowid IN (SELECT t.rowid FROM {_table(coll)} t WHERE {sql_where} ORDER BY t.{_col(order_by)} LIMIT ?) RETURNING tenant, id",
+            f"DELETE FROM {table(coll)} WHERE rowid IN (SELECT t.rowid FROM {table(coll)} t WHERE {sql_where} ORDER BY t.{col(order_by)} LIMIT ?) RETURNING tenant, id",
             (*params, limit),
         ).fetchall()
         for f in coll.indexed_lists:
-            self._conn.executemany(f"DELETE FROM {_list_table(coll, f)} WHERE tenant=? AND id=?", keys)
+            self._conn.executemany(f"DELETE FROM {list_table(coll, f)} WHERE tenant=? AND id=?", keys)
         return [(t, i) for t, i in keys]
 
     def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink:
