@@ -546,7 +546,9 @@ class Dispatch(BaseModel):
 
     def overdue(self, now: datetime, within_hours: int) -> bool:
         """Sent and not acknowledged within the force's set time."""
-        return self.status == DispatchStatus.SENT and bool(self.sent_at) and from_iso(self.sent_at) + timedelta(hours=within_hours) <= now
+        if self.status != DispatchStatus.SENT or not self.sent_at:
+            return False
+        return from_iso(self.sent_at) + timedelta(hours=within_hours) <= now
 
 
 def dispatch_id(incident_id: str, force_id: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from shared.domain import d2p as rules_domain
 from shared.domain.clock import to_iso
 from shared.domain.d2p import ForceRules
+from shared.domain.incidents import Category
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, ShareLevel, Store
 from shared.ports import Clock, RecordStore
 from shared.records import D2P_RULES, D2P_SETTINGS, ORGANISATIONS, SHARING, STORES
@@ -160,9 +161,9 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
             ):
                 rules = ForceRules(
                     control_room_email=org.control_room_email,
-                    always_send_categories=["robbery", "violence_against_staff", "hate_incident"],
+                    always_send_categories=[Category.ROBBERY, Category.VIOLENCE_AGAINST_STAFF, Category.HATE_INCIDENT],
                     always_send_flags=list(rules_domain.FLAG_NAMES),
-                    accepted_categories=["criminal_damage", "fraud", "burglary"],
+                    accepted_categories=[Category.CRIMINAL_DAMAGE, Category.FRAUD, Category.BURGLARY],
                     **DEMO_RULES[org.id],
                 )
                 now = to_iso(clock.now())
