@@ -157,11 +157,11 @@ def sendgrid_phase(n: int) -> dict:
             organisation_kind=OrgKind.POLICE_FORCE,
             roles=frozenset({Role.POLICE_ADMIN}),
         )
-        c.d2p.put_rules(pa, "devon-and-cornwall", rules, cur["_etag"])
+        c.d2p.rules.put(pa, "devon-and-cornwall", rules, cur["_etag"])
         example = IncidentIn.model_validate(cast(dict[str, Any], IncidentIn.model_config["json_schema_extra"])["examples"][0])
         for _ in range(n):
             incident = c.incidents.report.submit(p, example, None).incident.body
-            c.d2p.send(p, incident["id"])
+            c.d2p.dispatch.send(p, incident["id"])
         messages = []
         while True:
             got = c.queue.receive("d2p_dispatch", max_messages=100)
@@ -170,7 +170,7 @@ def sendgrid_phase(n: int) -> dict:
             messages.extend(got)
         t0 = time.perf_counter()
         for m in messages:
-            c.d2p.handle(m.body, m.delivery_count)
+            c.d2p.delivery.handle(m.body, m.delivery_count)
             c.queue.complete(m)
         elapsed = time.perf_counter() - t0
         c.close()

@@ -19,7 +19,7 @@ log = logging.getLogger("vigil.d2p")
 def dispatch(container: Container, body: dict[str, Any], delivery_count: int) -> None:
     """Render and send one dispatch. A transient failure raises, so the queue redelivers
     with backoff and dead-letters after the maximum deliveries."""
-    outcome = container.d2p.handle(body, delivery_count)
+    outcome = container.d2p.delivery.handle(body, delivery_count)
     log.info("dispatch handled", extra={"dispatch_id": body.get("dispatch_id"), "outcome": outcome, "delivery": delivery_count})
 
 
@@ -34,7 +34,7 @@ def outbox_relay(container: Container, as_of: datetime) -> JobReport:
 @timer("d2p-unacknowledged", "0 0 * * * *")
 def unacknowledged(container: Container, as_of: datetime) -> JobReport:
     """Report dispatches the force has not acknowledged within its set time."""
-    return container.d2p.unacknowledged(as_of)
+    return container.d2p.police.unacknowledged(as_of)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ids = [i for i in args[0].split(",") if i] if args and args[0] else None
     container = default_container()
     try:
-        before = container.d2p.dead_letters()
-        n = container.d2p.replay_dead_letters(ids)
+        before = container.d2p.delivery.dead_letters()
+        n = container.d2p.delivery.replay_dead_letters(ids)
         print(f"replayed {n} of {len(before)} dead-lettered d2p dispatch message(s)")
     finally:
         container.close()

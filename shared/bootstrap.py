@@ -226,24 +226,28 @@ class Container:
 
     @cached_property
     def d2p(self):
-        from shared.services.d2p import D2PService
+        """Direct to police, one attribute per use case (`container.d2p.dispatch.send`)."""
+        from shared.services.d2p import D2P, D2PDeps
 
         s = self.settings
-        return D2PService(
-            records=self.records,
-            clock=self.clock,
-            directory=self.directory,
-            audit=self.audit,
-            queue=self.queue,
-            mail=self.mail,
-            incidents=self.incidents,
-            delivery_events=self.delivery_events,
-            region_base_url=s.region_base_urls.get(s.region, ""),
-            mail_from=s.d2p_mail_from,
-            max_deliveries=s.d2p_max_deliveries,
-            webhook_public_key=s.sendgrid_webhook_public_key,
-            webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
-            outbox=self.outbox,
+        return D2P(
+            D2PDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                queue=self.queue,
+                mail=self.mail,
+                templates=self.templates,
+                delivery_events=self.delivery_events,
+                outbox=self.outbox,
+                incidents=self.incidents,
+                region_base_url=s.region_base_urls.get(s.region, ""),
+                mail_from=s.d2p_mail_from,
+                max_deliveries=s.d2p_max_deliveries,
+                webhook_public_key=s.sendgrid_webhook_public_key,
+                webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
+            )
         )
 
     @cached_property

@@ -1,85 +1,52 @@
 """Direct-to-police routes: force rules, eligibility, sending, acknowledgement, outcomes,
-KPIs, the SendGrid event webhook and dead-letter replay. Thin: parse, who, one call."""
+KPIs, the SendGrid event webhook and dead-letter replay. Thin: parse, who, one call, and
+the answer's status and headers."""
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require, require_offset
+from functions.http.d2p_schemas import (
+    DeadLetterOut,
+    DeadLettersOut,
+    DispatchesOut,
+    DispatchOut,
+    EligibilityOut,
+    EvaluationOut,
+    EventCountsOut,
+    KpiOut,
+    OutcomeOut,
+    OutcomeRecordOut,
+    ReplayOut,
+    RulesOut,
+    RulesVersionsOut,
+    SendOut,
+    SettingsOut,
+)
+from functions.http.deps import ContainerDep, IfMatch, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, problem, responses
-from shared.bootstrap import Container
+from shared import settings as app_settings
 from shared.domain.d2p import AcknowledgeIn, D2PSettingsIn, DispatchStatus, ForceRules, OutcomeIn
 from shared.domain.errors import Unauthorized
 from shared.domain.tenancy import Principal, Role
 from shared.services.d2p import POLICE
 from shared.services.incidents import READERS, REPORTERS
-from shared.settings import Settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 ForceId = Annotated[str, Path(min_length=1, max_length=64, description="Force (organisation) id", examples=["devon-and-cornwall"])]
 OrgId = Annotated[str, Path(min_length=1, max_length=64, description="Organisation id", examples=["northwind"])]
 DispatchId = Annotated[str, Path(min_length=3, max_length=140, description="Dispatch id: '<incident id>.<force id>'")]
 
+PoliceAdmin = Annotated[Principal, Depends(require(Role.POLICE_ADMIN))]
+RetailerAdmin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))]
+Police = Annotated[Principal, Depends(require(*POLICE))]
+Operator = Annotated[Principal, Depends(require(Role.PLATFORM_OPERATOR))]
 
-class RuleOut(BaseModel):
-    rule: str
-    passed: bool
-    sentence: str = Field(description="On failure, what the store manager can do about it")
-
-
-class RulesOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    force_id: str
-    version: int
-    updated_at: str
-    updated_by: str
-    rules: ForceRules
-    etag: str
-
-
-class DispatchOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: str
-    incident_id: str
-    force_id: str
-    status: DispatchStatus
-    history: list[dict[str, Any]] = []
-
-
-class EligibilityOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    incident_id: str
-    eligible: bool
-    reasons: list[str]
-    force_id: str
-    rules_version: int | None
-    rules: list[RuleOut]
-    dispatches: list[DispatchOut]
-    outcomes: list[dict[str, Any]]
-
-
-class SettingsOut(BaseModel):
-    organisation_id: str
-    auto_send: bool
-    updated_at: str | None = None
-
-
-class OutcomeOut(BaseModel):
-    outcome: dict[str, Any]
-    history: list[dict[str, Any]]
-
-
-class KpiOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    force: str
-    dispatches_by_status: dict[str, int]
-    times: dict[str, Any]
-    outcomes: dict[str, Any]
-
+# Page-size bounds are part of the documented contract: read once, when the routes are declared.
+_settings = app_settings.get_settings()
 
 # A SendGrid event batch as it arrives: the dispatch is named by the custom arguments the
 # D2P email carries. No dispatch of this id exists in the seeded demo, so it is counted as ignored.
@@ -104,205 +71,230 @@ class ReplayIn(BaseModel):
     )
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["direct to police"])
+routes = APIRouter(tags=["direct to police"])
 
-    # ---- force rules --------------------------------------------------------------
-    @r.get(
-        "/forces/{force_id}/d2p-rules",
-        summary="A force's D2P rules and inbox",
-        response_model=RulesOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
+
+def router(settings: app_settings.Settings) -> APIRouter:
+    """The D2P routes (declared once, at import)."""
+    return routes
+
+
+# ---- force rules --------------------------------------------------------------
+@routes.get(
+    "/forces/{force_id}/d2p-rules",
+    summary="A force's D2P rules and inbox",
+    response_model=RulesOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def get_rules(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep, response: Response) -> RulesOut:
+    stored = container.d2p.rules.get(principal, force_id)
+    response.headers.update(etag_header(stored.etag))
+    return RulesOut.of(stored.record, stored.etag)
+
+
+@routes.put(
+    "/forces/{force_id}/d2p-rules",
+    summary="Set a force's D2P rules (a new version; If-Match once rules exist)",
+    response_model=RulesOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+)
+def put_rules(
+    force_id: ForceId,
+    body: Annotated[ForceRules, Body()],
+    principal: PoliceAdmin,
+    container: ContainerDep,
+    if_match: IfMatch,
+    response: Response,
+) -> RulesOut:
+    stored = container.d2p.rules.put(principal, force_id, body, if_match)
+    response.headers.update(etag_header(stored.etag))
+    return RulesOut.of(stored.record, stored.etag)
+
+
+@routes.get(
+    "/forces/{force_id}/d2p-rules/versions",
+    summary="Every version of a force's D2P rules",
+    response_model=RulesVersionsOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def rule_versions(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep) -> RulesVersionsOut:
+    return RulesVersionsOut.of(container.d2p.rules.versions(principal, force_id))
+
+
+@routes.get(
+    "/forces/{force_id}/d2p-dispatches",
+    summary="Reports dispatched to the force (failures and bounces to act on)",
+    response_model=DispatchesOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def force_dispatches(
+    force_id: ForceId,
+    principal: PoliceAdmin,
+    container: ContainerDep,
+    status: DispatchStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=_settings.max_page_size)] = _settings.default_page_size,
+) -> DispatchesOut:
+    dispatches = container.d2p.police.dispatches(principal, force_id, status, limit)
+    return DispatchesOut(items=[DispatchOut.of(d) for d in dispatches])
+
+
+# ---- retailer settings -----------------------------------------------------------
+@routes.get(
+    "/organisations/{org_id}/d2p-settings",
+    summary="A retailer's D2P settings",
+    response_model=SettingsOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def get_settings(org_id: OrgId, principal: RetailerAdmin, container: ContainerDep) -> SettingsOut:
+    return SettingsOut.of(org_id, container.d2p.settings.get(principal, org_id))
+
+
+@routes.put(
+    "/organisations/{org_id}/d2p-settings",
+    summary="Turn automatic sending on or off",
+    response_model=SettingsOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+)
+def put_settings(org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principal: RetailerAdmin, container: ContainerDep) -> SettingsOut:
+    return SettingsOut.of(org_id, container.d2p.settings.put(principal, org_id, body))
+
+
+# ---- eligibility and sending -------------------------------------------------------
+@routes.get(
+    "/incidents/{incident_id}/d2p",
+    summary="Eligibility (every rule with pass/fail), dispatch status and history",
+    response_model=EligibilityOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def eligibility(
+    incident_id: IncidentId, principal: Annotated[Principal, Depends(require(*READERS))], container: ContainerDep
+) -> EligibilityOut:
+    report = container.d2p.eligibility.report(principal, incident_id)
+    return EligibilityOut(
+        incident_id=report.incident_id,
+        **EvaluationOut.of(report.evaluation).model_dump(),
+        dispatches=[DispatchOut.of(d) for d in report.dispatches],
+        outcomes=[OutcomeRecordOut.of(o) for o in report.outcomes],
     )
-    def get_rules(force_id: ForceId, p: Principal = Depends(require(Role.POLICE_ADMIN)), c: Container = Depends(container)):
-        body, etag = c.d2p.get_rules(p, force_id)
-        return JSONResponse(body, headers={"ETag": f'"{etag}"'})
 
-    @r.put(
-        "/forces/{force_id}/d2p-rules",
-        summary="Set a force's D2P rules (a new version; If-Match once rules exist)",
-        response_model=RulesOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
-    )
-    def put_rules(
-        force_id: ForceId,
-        body: Annotated[ForceRules, Body()],
-        p: Principal = Depends(require(Role.POLICE_ADMIN)),
-        c: Container = Depends(container),
-        if_match: Annotated[str | None, Header(max_length=200, description="The ETag of the rules you last read")] = None,
-    ):
-        out, etag = c.d2p.put_rules(p, force_id, body, if_match)
-        out["etag"] = f'"{etag}"'
-        return JSONResponse(out, headers={"ETag": f'"{etag}"'})
 
-    @r.get(
-        "/forces/{force_id}/d2p-rules/versions", summary="Every version of a force's D2P rules", responses=responses(*AUTH_ERRORS, 404, 422)
-    )
-    def rule_versions(force_id: ForceId, p: Principal = Depends(require(Role.POLICE_ADMIN)), c: Container = Depends(container)):
-        return JSONResponse({"items": c.d2p.rule_versions(p, force_id)})
+@routes.post(
+    "/incidents/{incident_id}/d2p",
+    status_code=202,
+    summary="Send an eligible report to the force (once: a repeat answers the existing dispatch)",
+    response_model=SendOut,
+    responses={
+        **responses(*AUTH_ERRORS, 404, 409, 422),
+        200: {"model": SendOut, "description": "Already dispatched: the existing dispatch"},
+    },
+)
+def send(
+    incident_id: IncidentId, principal: Annotated[Principal, Depends(require(*REPORTERS))], container: ContainerDep, response: Response
+) -> SendOut:
+    result = container.d2p.dispatch.send(principal, incident_id)
+    if not result.created:
+        response.status_code = 200
+    return SendOut(**DispatchOut.of(result.dispatch).model_dump(), evaluation=EvaluationOut.of(result.evaluation))
 
-    @r.get(
-        "/forces/{force_id}/d2p-dispatches",
-        summary="Reports dispatched to the force (failures and bounces to act on)",
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def force_dispatches(
-        force_id: ForceId,
-        p: Principal = Depends(require(Role.POLICE_ADMIN)),
-        c: Container = Depends(container),
-        status: DispatchStatus | None = None,
-        limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = settings.default_page_size,
-    ):
-        return JSONResponse({"items": c.d2p.force_dispatches(p, force_id, status.value if status else None, limit)})
 
-    # ---- retailer settings -----------------------------------------------------------
-    @r.get(
-        "/organisations/{org_id}/d2p-settings",
-        summary="A retailer's D2P settings",
-        response_model=SettingsOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def get_settings(org_id: OrgId, p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)):
-        return JSONResponse(c.d2p.get_settings(p, org_id))
+# ---- police side ---------------------------------------------------------------------
+@routes.post(
+    "/d2p/{dispatch_id}/acknowledge",
+    summary="Record the force's crime reference number",
+    response_model=DispatchOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+)
+def acknowledge(dispatch_id: DispatchId, body: Annotated[AcknowledgeIn, Body()], principal: Police, container: ContainerDep) -> DispatchOut:
+    return DispatchOut.of(container.d2p.police.acknowledge(principal, dispatch_id, body))
 
-    @r.put(
-        "/organisations/{org_id}/d2p-settings",
-        summary="Turn automatic sending on or off",
-        response_model=SettingsOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
-    )
-    def put_settings(
-        org_id: OrgId,
-        body: Annotated[D2PSettingsIn, Body()],
-        p: Principal = Depends(require(Role.RETAILER_ADMIN)),
-        c: Container = Depends(container),
-    ):
-        return JSONResponse(c.d2p.put_settings(p, org_id, body))
 
-    # ---- eligibility and sending -------------------------------------------------------
-    @r.get(
-        "/incidents/{incident_id}/d2p",
-        summary="Eligibility (every rule with pass/fail), dispatch status and history",
-        response_model=EligibilityOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def eligibility(incident_id: IncidentId, p: Principal = Depends(require(*READERS)), c: Container = Depends(container)):
-        return JSONResponse(c.d2p.eligibility(p, incident_id))
+@routes.post(
+    "/incidents/{incident_id}/outcomes",
+    status_code=201,
+    summary="Record a Home Office outcome code",
+    response_model=OutcomeOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+)
+def outcome(incident_id: IncidentId, body: Annotated[OutcomeIn, Body()], principal: Police, container: ContainerDep) -> OutcomeOut:
+    recorded = container.d2p.police.record_outcome(principal, incident_id, body)
+    return OutcomeOut(outcome=OutcomeRecordOut.of(recorded.outcome), history=[OutcomeRecordOut.of(o) for o in recorded.history])
 
-    @r.post(
-        "/incidents/{incident_id}/d2p",
-        status_code=202,
-        summary="Send an eligible report to the force (once: a repeat answers the existing dispatch)",
-        response_model=DispatchOut,
-        responses={
-            **responses(*AUTH_ERRORS, 404, 409, 422),
-            200: {"model": DispatchOut, "description": "Already dispatched: the existing dispatch"},
-        },
-    )
-    def send(incident_id: IncidentId, p: Principal = Depends(require(*REPORTERS)), c: Container = Depends(container)):
-        status, body = c.d2p.send(p, incident_id)
-        return JSONResponse(body, status_code=status)
 
-    # ---- police side ---------------------------------------------------------------------
-    @r.post(
-        "/d2p/{dispatch_id}/acknowledge",
-        summary="Record the force's crime reference number",
-        response_model=DispatchOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
-    )
-    def acknowledge(
-        dispatch_id: DispatchId,
-        body: Annotated[AcknowledgeIn, Body()],
-        p: Principal = Depends(require(*POLICE)),
-        c: Container = Depends(container),
-    ):
-        return JSONResponse(c.d2p.acknowledge(p, dispatch_id, body))
+@routes.get(
+    "/kpis/d2p",
+    summary="D2P against other channels: statuses, times, charge and outcome 14/16 rates",
+    response_model=KpiOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+)
+def kpis(
+    force: Annotated[str, Query(min_length=1, max_length=64, examples=["devon-and-cornwall"])],
+    start: Annotated[datetime, Query(alias="from", description="Incidents occurred at or after (ISO 8601 with offset)")],
+    end: Annotated[datetime, Query(alias="to", description="Incidents occurred before (ISO 8601 with offset)")],
+    principal: Police,
+    container: ContainerDep,
+) -> KpiOut:
+    require_offset(("from", start), ("to", end))
+    return KpiOut.model_validate(container.d2p.kpis.report(principal, force, start, end))
 
-    @r.post(
-        "/incidents/{incident_id}/outcomes",
-        status_code=201,
-        summary="Record a Home Office outcome code",
-        response_model=OutcomeOut,
-        responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
-    )
-    def outcome(
-        incident_id: IncidentId,
-        body: Annotated[OutcomeIn, Body()],
-        p: Principal = Depends(require(*POLICE)),
-        c: Container = Depends(container),
-    ):
-        return JSONResponse(c.d2p.record_outcome(p, incident_id, body), status_code=201)
 
-    @r.get(
-        "/kpis/d2p",
-        summary="D2P against other channels: statuses, times, charge and outcome 14/16 rates",
-        response_model=KpiOut,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def kpis(
-        force: Annotated[str, Query(min_length=1, max_length=64, examples=["devon-and-cornwall"])],
-        start: Annotated[datetime, Query(alias="from", description="Incidents occurred at or after (ISO 8601 with offset)")],
-        end: Annotated[datetime, Query(alias="to", description="Incidents occurred before (ISO 8601 with offset)")],
-        p: Principal = Depends(require(*POLICE)),
-        c: Container = Depends(container),
-    ):
-        require_offset(("from", start), ("to", end))
-        return JSONResponse(c.d2p.kpis(p, force, start, end))
+# ---- delivery webhook (signed, no bearer) ----------------------------------------------
+_webhook_responses = responses(400, 401, 413, 422)
+_webhook_responses[401] = {
+    **_webhook_responses[401],
+    "description": "Missing, stale or invalid SendGrid signature (no bearer token is used here)",
+}
 
-    # ---- delivery webhook (signed, no bearer) ----------------------------------------------
-    webhook_responses = responses(400, 401, 413, 422)
-    webhook_responses[401] = {
-        **webhook_responses[401],
-        "description": "Missing, stale or invalid SendGrid signature (no bearer token is used here)",
-    }
 
-    @r.post(
-        "/webhooks/sendgrid",
-        summary="SendGrid signed event webhook: delivered, bounced, dropped",
-        description="Signed by SendGrid (ECDSA P-256 over timestamp + body), not by a bearer token. Events name the dispatch in their custom arguments; others are counted as ignored.",
-        openapi_extra={
-            "security": [],
-            "requestBody": {
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10_000},
-                        "example": SENDGRID_EXAMPLE,
-                    }
+@routes.post(
+    "/webhooks/sendgrid",
+    summary="SendGrid signed event webhook: delivered, bounced, dropped",
+    description="Signed by SendGrid (ECDSA P-256 over timestamp + body), not by a bearer token. Events name the dispatch in their custom arguments; others are counted as ignored.",
+    response_model=EventCountsOut,
+    openapi_extra={
+        "security": [],
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10_000},
+                    "example": SENDGRID_EXAMPLE,
                 }
-            },
+            }
         },
-        responses=webhook_responses,
-    )
-    async def sendgrid_events(
-        request: Request,
-        c: Container = Depends(container),
-        signature: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Signature", max_length=500)] = None,
-        timestamp: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Timestamp", max_length=20)] = None,
-    ):
-        payload = await request.body()
-        try:
-            counts = await run_in_threadpool(c.d2p.delivery_webhook, payload, signature, timestamp)
-        except Unauthorized as exc:
-            # Problem details without the bearer challenge the shared handler adds: this
-            # route takes no token, so inviting one would mislead the caller.
-            return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path)
-        return JSONResponse(counts)
+    },
+    responses=_webhook_responses,
+)
+async def sendgrid_events(
+    request: Request,
+    container: ContainerDep,
+    signature: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Signature", max_length=500)] = None,
+    timestamp: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Timestamp", max_length=20)] = None,
+):
+    payload = await request.body()
+    try:
+        counts = await run_in_threadpool(container.d2p.delivery_events.record, payload, signature, timestamp)
+    except Unauthorized as exc:
+        # Problem details without the bearer challenge the shared handler adds: this
+        # route takes no token, so inviting one would mislead the caller.
+        return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path)
+    return EventCountsOut(recorded=counts.recorded, ignored=counts.ignored)
 
-    # ---- operations ----------------------------------------------------------------------
-    @r.get(
-        "/operations/dead-letters/d2p", summary="Dead-lettered dispatch messages (ids and reasons only)", responses=responses(*AUTH_ERRORS)
-    )
-    def dead_letters(p: Principal = Depends(require(Role.PLATFORM_OPERATOR)), c: Container = Depends(container)):
-        return JSONResponse({"items": c.d2p.dead_letters()})
 
-    @r.post(
-        "/operations/dead-letters/d2p/replay",
-        summary="Put dead-lettered dispatch messages back on the queue",
-        responses=responses(400, *AUTH_ERRORS, 413, 422),
-    )
-    def replay(
-        body: Annotated[ReplayIn, Body()], p: Principal = Depends(require(Role.PLATFORM_OPERATOR)), c: Container = Depends(container)
-    ):
-        return JSONResponse({"replayed": c.d2p.replay_dead_letters(body.message_ids)})
+# ---- operations ----------------------------------------------------------------------
+@routes.get(
+    "/operations/dead-letters/d2p",
+    summary="Dead-lettered dispatch messages (ids and reasons only)",
+    response_model=DeadLettersOut,
+    responses=responses(*AUTH_ERRORS),
+)
+def dead_letters(principal: Operator, container: ContainerDep) -> DeadLettersOut:
+    return DeadLettersOut(items=[DeadLetterOut(**vars(d)) for d in container.d2p.delivery.dead_letters()])
 
-    return r
+
+@routes.post(
+    "/operations/dead-letters/d2p/replay",
+    summary="Put dead-lettered dispatch messages back on the queue",
+    response_model=ReplayOut,
+    responses=responses(400, *AUTH_ERRORS, 413, 422),
+)
+def replay(body: Annotated[ReplayIn, Body()], principal: Operator, container: ContainerDep) -> ReplayOut:
+    return ReplayOut(replayed=container.d2p.delivery.replay_dead_letters(body.message_ids))

@@ -1,21 +1,21 @@
-"""Direct to police (D2P): a force's rules, eligibility, the dispatch state machine,
-Home Office outcome codes and the email a control room receives.
+"""Direct to police (D2P): a force's rules, eligibility, the dispatch aggregate and its
+state machine, Home Office outcome codes and the arithmetic of the KPIs.
 
 Pure: no I/O, no clock. Services pass in the incident, its evidence, the rules and `now`.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.domain.errors import Conflict
 from shared.domain.incidents import Category, Money
-from shared.domain.mail import Email
+from shared.domain.timestamps import from_iso
 
 EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 FLAG_NAMES = ("violence", "weapon", "threats", "staff_injured", "offender_detained", "hate_element")
@@ -109,6 +109,49 @@ class ForceRules(BaseModel):
         if any(not (1 <= len(x) <= 64) for x in v):
             raise ValueError("organisation ids are 1 to 64 characters")
         return sorted(set(v))
+
+
+class CurrentRules(BaseModel):
+    """The rules in force for a force: the `current` record beside every kept version."""
+
+    id: str = "current"
+    force_id: str
+    version: int
+    rules: ForceRules
+    updated_at: str
+    updated_by: str
+
+    def next(self, rules: ForceRules, *, by: str, now: str) -> CurrentRules:
+        return CurrentRules(force_id=self.force_id, version=self.version + 1, rules=rules, updated_at=now, updated_by=by)
+
+    def as_version(self) -> RulesVersion:
+        """The kept copy of this version, never changed afterwards."""
+        return RulesVersion(
+            id=f"v{self.version:06d}",
+            force_id=self.force_id,
+            version=self.version,
+            rules=self.rules,
+            at=self.updated_at,
+            by=self.updated_by,
+        )
+
+
+class RulesVersion(BaseModel):
+    id: str
+    force_id: str
+    version: int
+    rules: ForceRules
+    at: str
+    by: str
+
+
+class D2PSettings(BaseModel):
+    """A retailer's D2P settings: automatic sending is off until its admin turns it on."""
+
+    id: str = "settings"
+    auto_send: bool = False
+    updated_at: str | None = None
+    updated_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -334,6 +377,180 @@ def transition(current: str, target: DispatchStatus) -> DispatchStatus:
     return target
 
 
+HISTORY_LIMIT = 50
+
+
+class HistoryEntry(BaseModel):
+    at: str
+    status: DispatchStatus
+    note: str | None = None
+
+
+class Delivery(BaseModel):
+    """What the mail provider last said about the email after accepting it."""
+
+    state: str = Field(description="delivered, bounced, dropped or deferred")
+    at: str
+    reason: str | None = None
+
+
+class Dispatch(BaseModel):
+    """One incident sent to one force: the email's journey from the outbox to the force's
+    crime reference. Every change of status goes through a method here, so the state
+    machine and the history cannot drift apart."""
+
+    # Other capabilities annotate a dispatch (retention records when it purged the email
+    # body): those fields are kept as they are when the dispatch is written back.
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    incident_id: str
+    owner_org: str
+    force_id: str
+    store_id: str
+    reference: str
+    category: str
+    occurred_at: str
+    reported_at: str
+    status: DispatchStatus
+    auto: bool = False
+    rules_version: int | None = None
+    created_at: str
+    created_by: str
+    message_seq: int = 1
+    attempts: int = 0
+    sent_at: str | None = None
+    acknowledged_at: str | None = None
+    crime_reference: str | None = None
+    acknowledged_by: str | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    to: str | None = None
+    sending_at: str | None = None
+    provider_message_id: str | None = None
+    email: dict[str, Any] | None = None  # subject, text, to, Message-ID: until retention purges the body
+    email_body_kept: bool | None = None
+    failure_reason: str | None = None
+    last_error: str | None = None
+    delivery: Delivery | None = None
+
+    @classmethod
+    def open(cls, incident: dict[str, Any], *, force_id: str, rules_version: int | None, by: str, auto: bool, now: str) -> Dispatch:
+        """A new dispatch of `incident` to `force_id`, queued with its outbox message."""
+        return cls(
+            id=dispatch_id(incident["id"], force_id),
+            incident_id=incident["id"],
+            owner_org=incident["organisation_id"],
+            force_id=force_id,
+            store_id=incident["store_id"],
+            reference=incident["reference"],
+            category=incident["category"],
+            occurred_at=incident["occurred_at"],
+            reported_at=incident["reported_at"],
+            status=DispatchStatus.QUEUED,
+            auto=auto,
+            rules_version=rules_version,
+            created_at=now,
+            created_by=by,
+            history=[HistoryEntry(at=now, status=DispatchStatus.QUEUED, note="automatic" if auto else "sent by " + by)],
+        )
+
+    @property
+    def message_id(self) -> str:
+        """The queue message id: the dispatch id, then one per rearm, so the queue's
+        duplicate detection drops a second relay of the same send but not a new send."""
+        return self.id if self.message_seq == 1 else f"{self.id}#{self.message_seq}"
+
+    @property
+    def is_sent(self) -> bool:
+        """The email has gone: a redelivered message must not send it again."""
+        return self.status in ALREADY_SENT
+
+    @property
+    def is_sendable(self) -> bool:
+        return self.status in SENDABLE
+
+    def _note(self, now: str, status: DispatchStatus | None, note: str | None) -> None:
+        entry = HistoryEntry(at=now, status=status or self.status, note=note)
+        self.history = self.history[-(HISTORY_LIMIT - 1) :] + [entry]
+
+    def _move(self, target: DispatchStatus) -> None:
+        self.status = transition(self.status, target)
+
+    def rearm(self, *, by: str, rules_version: int | None, now: str) -> None:
+        """Send a permanently failed dispatch again (the force has fixed its inbox)."""
+        self._move(DispatchStatus.QUEUED)
+        self.message_seq += 1
+        self.rules_version = rules_version
+        self._note(now, DispatchStatus.QUEUED, "sent again by " + by)
+
+    def mark_enqueued(self, now: str) -> bool:
+        """Its message reached the queue: only a queued dispatch moves (the handler may
+        already have moved it on)."""
+        if self.status != DispatchStatus.QUEUED:
+            return False
+        self.status = DispatchStatus.ENQUEUED
+        self._note(now, DispatchStatus.ENQUEUED, None)
+        return True
+
+    def start_sending(self, *, to: str, delivery: int, now: str) -> None:
+        """Recorded before the mail call, so a crash during it is visible on redelivery."""
+        self._move(DispatchStatus.SENDING)
+        self.attempts += 1
+        self.to = to
+        self.sending_at = now
+        self._note(now, DispatchStatus.SENDING, f"attempt {self.attempts} (delivery {delivery})")
+
+    def retry_later(self, error: str, *, exhausted: bool, now: str) -> None:
+        """A transient mail failure: the queue delivers again, or the dispatch waits for a replay."""
+        self._move(DispatchStatus.DEAD_LETTERED if exhausted else DispatchStatus.RETRYING)
+        self.last_error = error[:300]
+        self._note(now, None, self.last_error)
+
+    def fail(self, reason: str, *, now: str) -> None:
+        """Refused for good (or nothing left to send): a retailer may send it again later."""
+        self._move(DispatchStatus.FAILED)
+        self.failure_reason = reason[:300]
+        self._note(now, None, self.failure_reason)
+
+    def mark_sent(self, *, provider_message_id: str, email: dict[str, Any], now: str) -> None:
+        """The provider accepted the email. Retention finds kept bodies through
+        `email_body_kept` (and `acknowledged_at`)."""
+        self._move(DispatchStatus.SENT)
+        self.provider_message_id = provider_message_id
+        self.email = email
+        self.email_body_kept = True
+        self.sent_at = now
+        self.last_error = None
+        self._note(now, DispatchStatus.SENT, None)
+
+    def record_delivery(self, delivery: Delivery, *, now: str) -> None:
+        """The provider's word on delivery, beside the status (a bounce does not unsend)."""
+        self.delivery = delivery
+        self._note(now, None, f"delivery: {delivery.state}" + (f" ({delivery.reason})" if delivery.reason else ""))
+
+    def acknowledge(self, crime_reference: str, *, by: str, now: str) -> bool:
+        """The force's crime reference. False when already acknowledged with the same
+        number (nothing to do); Conflict for another number or an unsent dispatch."""
+        if self.status == DispatchStatus.ACKNOWLEDGED:
+            if self.crime_reference == crime_reference:
+                return False
+            raise Conflict(f"Dispatch {self.id} was already acknowledged with crime reference {self.crime_reference}.")
+        if self.status != DispatchStatus.SENT:
+            raise Conflict(f"Dispatch {self.id} is {self.status.value}: only a sent report can be acknowledged.")
+        self._move(DispatchStatus.ACKNOWLEDGED)
+        self.acknowledged_at = now
+        self.crime_reference = crime_reference
+        self.acknowledged_by = by
+        self._note(now, DispatchStatus.ACKNOWLEDGED, f"crime reference {crime_reference}")
+        return True
+
+    def overdue(self, now: datetime, within_hours: int) -> bool:
+        """Sent and not acknowledged within the force's set time."""
+        if self.status != DispatchStatus.SENT or not self.sent_at:
+            return False
+        return from_iso(self.sent_at) + timedelta(hours=within_hours) <= now
+
+
 def dispatch_id(incident_id: str, force_id: str) -> str:
     """One incident reaches one force once: the id is the pair, so a second insert conflicts."""
     return f"{incident_id}.{force_id}"
@@ -348,8 +565,8 @@ def parse_dispatch_id(value: str) -> tuple[str, str] | None:
 
 # ---- outcomes ----------------------------------------------------------------------
 
-# Home Office crime outcome codes (wording to be checked against the current Home Office
-# Counting Rules before production).
+# Home Office crime outcome codes (DOMAIN.md; wording to be checked against the current
+# Home Office Counting Rules before production).
 OUTCOME_CODES: dict[str, str] = {
     "1": "Charged / summonsed",
     "1A": "Alternative offence charged / summonsed",
@@ -363,6 +580,21 @@ OUTCOME_CODES: dict[str, str] = {
     "22": "Diversionary, educational or intervention activity",
 }
 CHARGE_CODES = frozenset({"1", "1A"})
+
+
+class Outcome(BaseModel):
+    """A Home Office outcome a force recorded on an incident; every earlier one is kept."""
+
+    id: str
+    incident_id: str
+    force_id: str
+    code: str
+    label: str
+    note: str | None = None
+    recorded_at: str
+    recorded_by: str
+    via_d2p: bool
+    dispatch_id: str | None = None
 
 
 class OutcomeIn(BaseModel):
@@ -424,141 +656,6 @@ def outcome_rates(latest_codes: list[str], reports: int) -> dict[str, Any]:
         "outcome_14_rate": round(o14 / n, 4) if n else None,
         "outcome_16_rate": round(o16 / n, 4) if n else None,
     }
-
-
-# ---- the email ---------------------------------------------------------------------
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "size unknown"
-    size: float = n
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"
-
-
-def _person_line(p: dict[str, Any]) -> str:
-    d = p.get("description") or {}
-    parts = [p.get("role", "suspect")]
-    if p.get("name"):
-        parts.append(f"name {p['name']}")
-    if p.get("date_of_birth"):
-        parts.append(f"born {p['date_of_birth']}")
-    if p.get("under_18"):
-        parts.append("UNDER 18")
-    if d.get("build") and d.get("build") != "unknown":
-        parts.append(f"{d['build']} build")
-    if d.get("height_min_cm") or d.get("height_max_cm"):
-        parts.append(f"{d.get('height_min_cm') or '?'}-{d.get('height_max_cm') or '?'} cm")
-    for k in ("apparent_age_range", "hair", "clothing", "distinguishing_marks"):
-        if d.get(k):
-            parts.append(f"{k.replace('_', ' ')}: {d[k]}")
-    if p.get("offender_id"):
-        parts.append(f"Vigil offender {p['offender_id']}")
-    return "; ".join(parts)
-
-
-def render_email(
-    *,
-    dispatch: dict[str, Any],
-    incident: dict[str, Any],
-    evidence: list[dict[str, Any]],
-    force_name: str,
-    store: dict[str, Any],
-    retailer_name: str,
-    to: str,
-    sender: str,
-    case_url: str,
-) -> Email:
-    """The control room's email: everything to record the crime in one read, and a
-    sign-in link to the case. Evidence is listed (name, kind, SHA-256, size), never attached
-    or linked openly."""
-    category = CATEGORY_WORDS.get(incident["category"], incident["category"])
-    subject = f"[Vigil D2P] {force_name}: {category} at {store['name']} - {incident['reference']}"
-    flags = [FLAG_WORDS[f] for f in FLAG_NAMES if (incident.get("flags") or {}).get(f)]
-    total = incident.get("total_value")
-    sections: list[tuple[str, list[str]]] = []
-    sections.append(
-        (
-            "Report",
-            [
-                f"Force: {force_name}",
-                f"Retailer: {retailer_name}",
-                f"Store: {store['name']}, {store['address']}, {store['postcode']}",
-                f"Vigil reference: {incident['reference']}",
-                f"Category: {category}",
-                f"Occurred: {incident['occurred_at']}",
-                f"Reported: {incident['reported_at']}",
-                f"Flags: {', '.join(flags) if flags else 'none'}",
-                f"Victim organisation supports prosecution: {'yes' if incident.get('prosecution_supported') else 'no'}",
-                f"Reporter: {incident['reporter']['name']}"
-                + (f" ({incident['reporter']['job_title']})" if incident["reporter"].get("job_title") else "")
-                + (f", {incident['reporter']['phone']}" if incident["reporter"].get("phone") else ""),
-            ],
-        )
-    )
-    sections.append(("What happened", [incident.get("narrative", "")]))
-    goods = [
-        f"{g['quantity']} x {g['description']} at {money_words(g['unit_value']['amount_minor'], g['unit_value']['currency'])}"
-        + (" (recovered)" if g.get("recovered") else "")
-        for g in incident.get("goods", [])
-    ]
-    goods.append(f"Total value: {money_words(total['amount_minor'], total['currency']) if total else 'none recorded'}")
-    sections.append(("Goods and value", goods))
-    sections.append(("Offenders", [_person_line(p) for p in incident.get("persons", [])] or ["none described"]))
-    vehicles = [
-        " ".join(x for x in (v.get("plate_normalised") or v.get("plate"), v.get("colour"), v.get("make"), v.get("model")) if x)
-        for v in incident.get("vehicles", [])
-    ]
-    sections.append(("Vehicles", vehicles or ["none recorded"]))
-    statements = []
-    for w in incident.get("witnesses", []):
-        who = f"{w['name']} ({w.get('kind', 'staff')}{', reporter' if w.get('is_reporter') else ''})"
-        statements.append(f"{who}: {w['statement']}")
-    sections.append(("Witness statements", statements or ["none"]))
-    files = [
-        f"{e.get('filename') or e['id']} [{e.get('kind', 'other')}, {e.get('content_type', 'unknown type')}] {_size(e.get('size'))}, SHA-256 {e.get('sha256', 'not recorded')}"
-        for e in evidence
-    ]
-    sections.append(("Evidence held in Vigil (not attached)", files or ["none"]))
-    sections.append(
-        (
-            "Case in Vigil (sign-in required)",
-            [case_url, f"Dispatch {dispatch['id']}: acknowledge with your crime reference number in Vigil."],
-        )
-    )
-
-    text_parts = [subject, ""]
-    for title, lines in sections:
-        text_parts.append(title.upper())
-        text_parts.extend(f"  {line}" for line in lines)
-        text_parts.append("")
-    text = "\n".join(text_parts)
-
-    e = html.escape
-    html_parts = [f"<html><body><h1>{e(subject)}</h1>"]
-    for title, lines in sections:
-        html_parts.append(f"<h2>{e(title)}</h2><ul>")
-        for line in lines:
-            if line == case_url:
-                html_parts.append(f'<li><a href="{e(case_url, quote=True)}">{e(case_url)}</a></li>')
-            else:
-                html_parts.append(f"<li>{e(line)}</li>")
-        html_parts.append("</ul>")
-    html_parts.append("</body></html>")
-    return Email(
-        to=to,
-        sender=sender,
-        subject=subject,
-        text=text,
-        html="".join(html_parts),
-        message_id=f"{dispatch['id']}@vigil.d2p",
-        headers={"X-Vigil-Dispatch": dispatch["id"], "X-Vigil-Reference": incident["reference"]},
-        custom_args={"dispatch_id": dispatch["id"], "owner_org": dispatch["owner_org"]},
-    )
 
 
 def hours_between(a: datetime | None, b: datetime | None) -> float | None:

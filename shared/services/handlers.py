@@ -34,7 +34,7 @@ from shared.domain.events import (
 from shared.domain.retention import RecordType
 from shared.ports import UnitOfWork
 from shared.services.anpr import erase_hits_for_incident
-from shared.services.d2p import QUEUE as D2P_QUEUE
+from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.messagebus import Handler
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_anpr import UnlinkedHitLane
@@ -59,18 +59,18 @@ def index_incident_for_retention(
 def evaluate_for_d2p(event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any) -> dict[str, Any]:
     """Evaluate the report against its force's rules; send it when auto-send is on."""
     change = {IncidentRecorded: "created", IncidentChanged: "changed", EvidenceAdded: "evidence_added"}[type(event)]
-    return services.d2p.hook(uow, event.principal, dict(event.incident), change)
+    return services.d2p.eligibility.hook(uow, event.principal, dict(event.incident), change)
 
 
 def show_d2p_status(event: IncidentViewed, uow: UnitOfWork, services: Any) -> dict[str, Any]:
     """The latest evaluation and dispatch status, as the viewer may see them."""
-    return services.d2p.view(uow, event.principal, dict(event.incident))
+    return services.d2p.eligibility.view(uow, event.principal, dict(event.incident))
 
 
 def mark_dispatch_enqueued(event: MessageRelayed, uow: UnitOfWork, services: Any) -> None:
     """A dispatch whose message reached the D2P queue moves from queued to enqueued."""
     if event.queue == D2P_QUEUE:
-        services.d2p.mark_enqueued(uow, dict(event.message))
+        services.d2p.dispatch.mark_enqueued(uow, dict(event.message))
 
 
 # ---- evidence ------------------------------------------------------------------------------

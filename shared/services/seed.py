@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain import d2p as rules_domain
+from shared.domain.d2p import ForceRules
+from shared.domain.incidents import Category
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, ShareLevel, Store
 from shared.domain.timestamps import to_iso
 from shared.ports import Clock, RecordStore
-from shared.records import ORGANISATIONS, SHARING, STORES
+from shared.records import D2P_RULES, D2P_SETTINGS, ORGANISATIONS, SHARING, STORES
 from shared.services.directory import sharing_id
 
 DEMO_ORGANISATIONS = [
@@ -132,7 +135,53 @@ def seed_directory(
                 },
             )
     # The demo forces' own D2P rules (inbox from the organisation) and retailers' auto-send off.
-    from shared.services.d2p import seed_d2p_demo
-
     added += seed_d2p_demo(records, clock, [o for o in organisations if o.home_region == region])
+    return added
+
+
+# ---- D2P ---------------------------------------------------------------------------------
+
+DEMO_RULES: dict[str, dict[str, Any]] = {
+    "devon-and-cornwall": {"enrolled_retailers": ["northwind"], "min_theft_value": {"amount_minor": 10000, "currency": "GBP"}},
+    "avon-and-somerset": {"enrolled_retailers": ["contoso"], "min_theft_value": {"amount_minor": 5000, "currency": "GBP"}},
+}
+
+
+def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
+    """Demo rules for the seeded forces (their own rules, inbox from the organisation)
+    and automatic sending off for the retailers. Idempotent; returns how many were new."""
+    added = 0
+    with records.unit_of_work() as uow:
+        for org in organisations:
+            if (
+                org.kind == "police_force"
+                and org.control_room_email
+                and org.id in DEMO_RULES
+                and uow.get(D2P_RULES.name, org.id, "current") is None
+            ):
+                rules = ForceRules(
+                    control_room_email=org.control_room_email,
+                    always_send_categories=[Category.ROBBERY, Category.VIOLENCE_AGAINST_STAFF, Category.HATE_INCIDENT],
+                    always_send_flags=list(rules_domain.FLAG_NAMES),
+                    accepted_categories=[Category.CRIMINAL_DAMAGE, Category.FRAUD, Category.BURGLARY],
+                    **DEMO_RULES[org.id],
+                )
+                now = to_iso(clock.now())
+                body = rules.model_dump(mode="json")
+                uow.insert(
+                    D2P_RULES.name, org.id, {"id": "v000001", "force_id": org.id, "version": 1, "rules": body, "at": now, "by": "seed"}
+                )
+                uow.insert(
+                    D2P_RULES.name,
+                    org.id,
+                    {"id": "current", "force_id": org.id, "version": 1, "rules": body, "updated_at": now, "updated_by": "seed"},
+                )
+                added += 1
+            if org.kind == "retailer" and uow.get(D2P_SETTINGS.name, org.id, "settings") is None:
+                uow.insert(
+                    D2P_SETTINGS.name,
+                    org.id,
+                    {"id": "settings", "auto_send": False, "updated_at": to_iso(clock.now()), "updated_by": "seed"},
+                )
+                added += 1
     return added

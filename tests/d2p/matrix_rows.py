@@ -70,7 +70,7 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         def key():
             k = ec.generate_private_key(ec.SECP256R1())
             der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-            ctx.stamp.container.d2p.webhook_public_key = base64.b64encode(der).decode()
+            ctx.stamp.container.d2p.deps.webhook_public_key = base64.b64encode(der).decode()
             return k
 
         private = ctx.once("d2p-webhook-key", key)

@@ -54,30 +54,30 @@ def test_handler_run_twice_on_the_same_message_sends_once(stamp):
     from functions import jobs
 
     mail = CountingMailFake()
-    stamp.container.d2p.mail = mail
+    stamp.container.d2p.deps.mail = mail
     dispatch = send(stamp, eligible_report(stamp))
     jobs.load_all()
     body = {"dispatch_id": dispatch["id"], "owner_org": "northwind"}
     jobs.QUEUE_HANDLERS[QUEUE](stamp.container, body, 1)
     jobs.QUEUE_HANDLERS[QUEUE](stamp.container, body, 2)
-    assert stamp.container.d2p.handle(body, 3) == "already_sent"
+    assert stamp.container.d2p.delivery.handle(body, 3) == "already_sent"
     assert mail.accepted == [dispatch["id"]]
 
 
 def test_worker_dies_after_recording_sent_and_the_redelivery_does_not_resend(stamp):
     mail = CountingMailFake()
-    stamp.container.d2p.mail = mail
+    stamp.container.d2p.deps.mail = mail
     incident = eligible_report(stamp)
     send(stamp, incident)
-    original = stamp.container.d2p.handle
+    original = stamp.container.d2p.delivery.handle
 
     def handle_then_die(body, delivery_count):
         original(body, delivery_count)  # `sent` is committed here
         raise WorkerDied()  # ...and the process dies before completing the message
 
-    stamp.container.d2p.handle = handle_then_die
+    stamp.container.d2p.delivery.handle = handle_then_die
     assert drain(stamp, rounds=1, crash=WorkerDied) == ["crash"]
-    stamp.container.d2p.handle = original
+    stamp.container.d2p.delivery.handle = original
     assert drain(stamp) == ["ok"]
     assert len(mail.accepted) == 1 and status(stamp, incident)["status"] == "sent"
 
@@ -110,7 +110,7 @@ def test_relay_requeueing_the_same_dispatch_sends_once(stamp):
 def test_mail_down_for_a_while_then_up_everything_sent_once_nothing_lost(stamp):
     mail = CountingMailFake()
     mail.transient_failures = 7
-    stamp.container.d2p.mail = mail
+    stamp.container.d2p.deps.mail = mail
     incidents = [eligible_report(stamp) for _ in range(3)]
     ids = [send(stamp, i)["id"] for i in incidents]
     outcomes = drain(stamp, rounds=20)
@@ -124,7 +124,7 @@ def test_mail_down_for_a_while_then_up_everything_sent_once_nothing_lost(stamp):
 def test_permanent_refusal_is_recorded_visible_and_can_be_sent_again(stamp):
     mail = CountingMailFake()
     mail.permanent = True
-    stamp.container.d2p.mail = mail
+    stamp.container.d2p.deps.mail = mail
     incident = eligible_report(stamp)
     dispatch = send(stamp, incident)
     assert drain(stamp) == ["ok"]
@@ -146,12 +146,12 @@ def test_permanent_refusal_is_recorded_visible_and_can_be_sent_again(stamp):
 def test_poison_message_goes_to_dead_letter_and_replays(stamp):
     mail = CountingMailFake()
     mail.transient_failures = 1000
-    stamp.container.d2p.mail = mail
+    stamp.container.d2p.deps.mail = mail
     incident = eligible_report(stamp)
     dispatch = send(stamp, incident)
     stamp.container.queue.send(QUEUE, {"something": "else"}, message_id="garbage-1")
     drain(stamp, rounds=30)
-    dead = {d["message_id"]: d for d in stamp.container.d2p.dead_letters()}
+    dead = {d.message_id: d for d in stamp.container.d2p.delivery.dead_letters()}
     assert set(dead) == {dispatch["id"], "garbage-1"}
     assert status(stamp, incident)["status"] == "dead_lettered"
     op = stamp.auth("vigil-platform", "Platform.Operator")
@@ -185,8 +185,8 @@ def test_fault_window_between_provider_accept_and_record(stamp):
         return provider_id
 
     mail.send = send_maybe_dying
-    stamp.container.d2p.mail = mail
-    original = stamp.container.d2p.handle
+    stamp.container.d2p.deps.mail = mail
+    original = stamp.container.d2p.delivery.handle
 
     def handle_maybe_dying(body, delivery_count):
         outcome = original(body, delivery_count)
@@ -195,7 +195,7 @@ def test_fault_window_between_provider_accept_and_record(stamp):
             raise WorkerDied()  # after `sent` committed, before the message is completed
         return outcome
 
-    stamp.container.d2p.handle = handle_maybe_dying
+    stamp.container.d2p.delivery.handle = handle_maybe_dying
     incidents = [eligible_report(stamp) for _ in range(20)]
     ids = [send(stamp, i)["id"] for i in incidents]
     drain(stamp, rounds=60, crash=WorkerDied)
@@ -211,7 +211,7 @@ def test_local_outbox_closes_the_window_by_message_id(stamp):
     file is written and before `sent` is recorded leaves one email."""
     incident = eligible_report(stamp)
     send(stamp, incident)
-    real = stamp.container.d2p.mail
+    real = stamp.container.d2p.deps.mail
     calls = []
 
     class DieAfterWrite:
@@ -225,7 +225,7 @@ def test_local_outbox_closes_the_window_by_message_id(stamp):
         def ready(self):
             return True, ""
 
-    stamp.container.d2p.mail = DieAfterWrite()
+    stamp.container.d2p.deps.mail = DieAfterWrite()
     drain(stamp, crash=WorkerDied)
     assert len(calls) == 2 and len(outbox_files(stamp)) == 1
     assert status(stamp, incident)["status"] == "sent"

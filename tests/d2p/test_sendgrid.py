@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.adapters.azure.sendgrid_mail import SendGridMail
-from shared.domain.d2p import Email
+from shared.domain.mail import Email
 from shared.ports import PermanentMailError, TransientMailError
 from tests.d2p.helpers import drain, eligible_report
 
@@ -111,7 +111,7 @@ def test_sendgrid_real_library_against_stub_server_timeout_and_unreachable_are_t
 
 
 def test_dispatch_through_sendgrid_stub_end_to_end(stamp, sendgrid_stub):
-    stamp.container.d2p.mail = SendGridMail("SG.k", host=sendgrid_stub.url, timeout_seconds=2)
+    stamp.container.d2p.deps.mail = SendGridMail("SG.k", host=sendgrid_stub.url, timeout_seconds=2)
     sendgrid_stub.answers.append((503, {}))
     incident = eligible_report(stamp)
     stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator"))
@@ -127,7 +127,7 @@ def test_dispatch_through_sendgrid_stub_end_to_end(stamp, sendgrid_stub):
 def signing_key(stamp):
     key = ec.generate_private_key(ec.SECP256R1())
     der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    stamp.container.d2p.webhook_public_key = base64.b64encode(der).decode()
+    stamp.container.d2p.deps.webhook_public_key = base64.b64encode(der).decode()
     return key
 
 

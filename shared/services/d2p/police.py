@@ -1,0 +1,134 @@
+"""The force's side: acknowledging a dispatch with its crime reference, recording Home
+Office outcomes, the force admin's list of dispatches, and the timer that reports
+dispatches left unacknowledged."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain import d2p as rules_domain
+from shared.domain.audit import AuditAction
+from shared.domain.d2p import AcknowledgeIn, Dispatch, DispatchStatus, Outcome, OutcomeIn, dispatch_id, parse_dispatch_id
+from shared.domain.errors import NotFound
+from shared.domain.tenancy import Principal
+from shared.ports import JobReport, UnitOfWork, Where, iterate_all
+from shared.records import ACCESS_GRANTS, D2P_RULES, DISPATCHES, OUTCOMES
+from shared.services.d2p.deps import D2PDeps, get_dispatch, own_force, replace_dispatch, retailers_in_area
+from shared.services.repository import Stored, body, dump
+
+
+@dataclass(frozen=True)
+class OutcomeRecorded:
+    """The outcome just recorded and every outcome the force has recorded on the incident."""
+
+    outcome: Outcome
+    history: list[Outcome]
+
+
+@dataclass
+class PoliceUseCase:
+    deps: D2PDeps
+
+    def _dispatch(self, uow: UnitOfWork, principal: Principal, did: str) -> Stored[Dispatch]:
+        # Found only through the force's own grant: another force's dispatch is missing.
+        missing = NotFound(f"Dispatch {did} was not found.")
+        parsed = parse_dispatch_id(did)
+        if parsed is None or parsed[1] != principal.organisation_id:
+            raise missing
+        grant = uow.get(ACCESS_GRANTS.name, principal.organisation_id, parsed[0])
+        if grant is None:
+            raise missing
+        stored = get_dispatch(uow, grant["owner_org"], did)
+        if stored is None:
+            raise missing
+        return stored
+
+    def acknowledge(self, principal: Principal, did: str, ack: AcknowledgeIn) -> Dispatch:
+        """The force records its crime reference number (idempotent for the same number)."""
+        with self.deps.records.unit_of_work() as uow:
+            stored = self._dispatch(uow, principal, did)
+            dispatch = stored.record
+            if not dispatch.acknowledge(ack.crime_reference, by=principal.user_id, now=self.deps.now()):
+                return dispatch
+            replace_dispatch(uow, stored)
+            self.deps.audit.record(
+                uow,
+                owner_org=dispatch.owner_org,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.acknowledge",
+                entity=f"incident/{dispatch.incident_id}",
+                fields=["crime_reference"],
+                subjects=[did],
+            )
+        return dispatch
+
+    def record_outcome(self, principal: Principal, incident_id: str, given: OutcomeIn) -> OutcomeRecorded:
+        """A Home Office outcome code from the force, kept with every earlier one."""
+        with self.deps.records.unit_of_work() as uow:
+            loc = self.deps.incidents.locate(uow, principal, incident_id)
+            force = principal.organisation_id
+            stored = get_dispatch(uow, loc.owner_org, dispatch_id(incident_id, force))
+            dispatch = stored.record if stored else None
+            outcome = Outcome(
+                id=uuid.uuid4().hex,
+                incident_id=incident_id,
+                force_id=force,
+                code=given.code,
+                label=rules_domain.OUTCOME_CODES[given.code],
+                note=given.note,
+                recorded_at=self.deps.now(),
+                recorded_by=principal.user_id,
+                via_d2p=bool(dispatch and dispatch.is_sent),
+                dispatch_id=dispatch.id if dispatch else None,
+            )
+            uow.insert(OUTCOMES.name, loc.owner_org, dump(outcome))
+            self.deps.audit.record(
+                uow,
+                owner_org=loc.owner_org,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.outcome",
+                entity=f"incident/{incident_id}",
+                fields=["outcome"],
+            )
+            history = uow.query(
+                OUTCOMES.name,
+                [loc.owner_org],
+                [Where("incident_id", "eq", incident_id), Where("force_id", "eq", force)],
+                order_by="recorded_at",
+                limit=200,
+            ).items
+        return OutcomeRecorded(outcome=outcome, history=[Outcome.model_validate(body(o)) for o in history])
+
+    def dispatches(self, principal: Principal, force_id: str, status: DispatchStatus | None, limit: int) -> list[Dispatch]:
+        """Dispatches to the force, newest first (for its admin: failures and bounces to act on)."""
+        own_force(principal, force_id)
+        where = [Where("force_id", "eq", force_id)]
+        if status:
+            where.append(Where("status", "eq", status.value))
+        with self.deps.records.unit_of_work() as uow:
+            owners = retailers_in_area(uow, force_id)
+            docs = uow.query(DISPATCHES.name, owners, where, order_by="created_at", descending=True, limit=limit).items if owners else []
+        return [Dispatch.model_validate(body(d)) for d in docs]
+
+    def unacknowledged(self, as_of: datetime) -> JobReport:
+        """Timer: dispatches sent but not acknowledged within the force's set time, per force."""
+        report = JobReport(job="d2p-unacknowledged", as_of=as_of, counts={"checked": 0, "overdue": 0})
+        overdue: dict[str, int] = {}
+        limits: dict[str, int] = {}
+        with self.deps.records.unit_of_work() as uow:
+            for doc in iterate_all(uow, DISPATCHES.name, None, [Where("status", "eq", DispatchStatus.SENT.value)], limit=500):
+                report.counts["checked"] += 1
+                dispatch = Dispatch.model_validate(body(doc))
+                force = dispatch.force_id
+                if force not in limits:
+                    rules = uow.get(D2P_RULES.name, force, "current")
+                    limits[force] = rules["rules"].get("acknowledge_within_hours", 24) if rules else 24
+                if dispatch.overdue(as_of, limits[force]):
+                    overdue[force] = overdue.get(force, 0) + 1
+        report.counts["overdue"] = sum(overdue.values())
+        report.notes = [f"{force}: {n} dispatch(es) unacknowledged past {limits[force]} h" for force, n in sorted(overdue.items())]
+        return report

@@ -1,0 +1,97 @@
+"""A force's D2P rules (kept as versions, changed with If-Match) and a retailer's D2P
+settings (automatic sending)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.domain.audit import AuditAction
+from shared.domain.d2p import CurrentRules, D2PSettings, D2PSettingsIn, ForceRules, RulesVersion
+from shared.domain.errors import NotFound, PreconditionRequired
+from shared.domain.tenancy import Principal
+from shared.ports import Where, iterate_all
+from shared.records import D2P_RULES, D2P_SETTINGS
+from shared.services.d2p.deps import D2PDeps, own_force
+from shared.services.repository import Stored, body, dump, load
+
+
+@dataclass
+class ForceRulesUseCase:
+    deps: D2PDeps
+
+    def get(self, principal: Principal, force_id: str) -> Stored[CurrentRules]:
+        """The force's current rules with their version (Police.Admin of that force)."""
+        own_force(principal, force_id)
+        with self.deps.records.unit_of_work() as uow:
+            doc = uow.get(D2P_RULES.name, force_id, "current")
+        if doc is None:
+            raise NotFound(f"{force_id} has no D2P rules yet: PUT them to start taking direct reports.")
+        return load(CurrentRules, doc)
+
+    def put(self, principal: Principal, force_id: str, rules: ForceRules, if_match: str | None) -> Stored[CurrentRules]:
+        """Replace the rules as a new version (every version kept), audited. Once rules
+        exist, `if_match` (the stored ETag last read) is required."""
+        own_force(principal, force_id)
+        now = self.deps.now()
+        with self.deps.records.unit_of_work() as uow:
+            doc = uow.get(D2P_RULES.name, force_id, "current")
+            current = load(CurrentRules, doc) if doc is not None else None
+            if current is not None and not if_match:
+                raise PreconditionRequired("Send If-Match with the ETag of the rules you last read.")
+            if current is None:
+                new = CurrentRules(force_id=force_id, version=1, rules=rules, updated_at=now, updated_by=principal.user_id)
+            else:
+                new = current.record.next(rules, by=principal.user_id, now=now)
+            uow.insert(D2P_RULES.name, force_id, dump(new.as_version()))
+            if current is None:
+                etag = uow.insert(D2P_RULES.name, force_id, dump(new))
+            else:
+                etag = uow.replace(D2P_RULES.name, force_id, dump(new), if_match=if_match)
+            self.deps.audit.record(
+                uow,
+                owner_org=force_id,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.rules.change",
+                entity=f"d2p-rules/{force_id}",
+                fields=sorted(rules.model_fields_set or rules.model_fields),
+            )
+        return Stored(record=new, etag=etag, tenant=force_id)
+
+    def versions(self, principal: Principal, force_id: str) -> list[RulesVersion]:
+        """Every version of the force's rules, oldest first."""
+        own_force(principal, force_id)
+        with self.deps.records.unit_of_work() as uow:
+            docs = list(iterate_all(uow, D2P_RULES.name, [force_id], [Where("version", "ge", 1)], order_by="version"))
+        return [RulesVersion.model_validate(body(d)) for d in docs if d["id"] != "current"]
+
+
+@dataclass
+class RetailerSettingsUseCase:
+    deps: D2PDeps
+
+    def get(self, principal: Principal, org_id: str) -> D2PSettings:
+        """The organisation's D2P settings (the defaults until its admin changes them)."""
+        if principal.organisation_id != org_id:
+            raise NotFound(f"Organisation {org_id} was not found.")
+        with self.deps.records.unit_of_work() as uow:
+            doc = uow.get(D2P_SETTINGS.name, org_id, "settings")
+        return D2PSettings.model_validate(body(doc)) if doc is not None else D2PSettings()
+
+    def put(self, principal: Principal, org_id: str, change: D2PSettingsIn) -> D2PSettings:
+        """Turn automatic sending on or off for the organisation (audited)."""
+        if principal.organisation_id != org_id or not principal.is_retailer:
+            raise NotFound(f"Organisation {org_id} was not found.")
+        settings = D2PSettings(auto_send=change.auto_send, updated_at=self.deps.now(), updated_by=principal.user_id)
+        with self.deps.records.unit_of_work() as uow:
+            uow.upsert(D2P_SETTINGS.name, org_id, dump(settings))
+            self.deps.audit.record(
+                uow,
+                owner_org=org_id,
+                principal=principal,
+                action=AuditAction.ALTERATION,
+                operation="d2p.settings.change",
+                entity=f"d2p-settings/{org_id}",
+                fields=["auto_send"],
+            )
+        return settings
