@@ -30,7 +30,7 @@ from functions.http.observability import configure_logging
 from shared.bootstrap import Container, default_container
 from shared.domain.backoff import backoff_seconds
 from shared.names import TIMERS
-from shared.services.seed import seed_directory
+from shared.services.seed import seed_demo
 
 log = logging.getLogger("vigil.runner")
 
@@ -184,10 +184,7 @@ def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port
 def main() -> None:
     container = default_container()
     configure_logging(container.settings.log_level)  # key=value lines with request ids; quiet HTTP client libraries
-    added = seed_directory(container.records, container.clock, region=container.settings.region)
-    from shared.services.retention_seed import seed_retention_demo
-
-    added += seed_retention_demo(container)  # a named person for subject requests, an incident past its schedule
+    added = seed_demo(container)  # directory, D2P rules, a named person for subject requests, an incident past its schedule
     from functions.cli import demo_token
 
     port = int(os.environ.get("PORT", "7071"))

@@ -45,7 +45,7 @@ RetailerAdmin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))]
 Police = Annotated[Principal, Depends(require(*POLICE))]
 Operator = Annotated[Principal, Depends(require(Role.PLATFORM_OPERATOR))]
 
-# Page-size bounds are part of the documented contract: read once, when the routes are declared.
+# Page-size bounds are part of the documented contract: read once, when the router are declared.
 _settings = app_settings.get_settings()
 
 # A SendGrid event batch as it arrives: the dispatch is named by the custom arguments the
@@ -71,16 +71,11 @@ class ReplayIn(BaseModel):
     )
 
 
-routes = APIRouter(tags=["direct to police"])
-
-
-def router(settings: app_settings.Settings) -> APIRouter:
-    """The D2P routes (declared once, at import)."""
-    return routes
+router = APIRouter(tags=["direct to police"])
 
 
 # ---- force rules --------------------------------------------------------------
-@routes.get(
+@router.get(
     "/forces/{force_id}/d2p-rules",
     summary="A force's D2P rules and inbox",
     response_model=RulesOut,
@@ -92,7 +87,7 @@ def get_rules(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep
     return RulesOut.of(stored.record, stored.etag)
 
 
-@routes.put(
+@router.put(
     "/forces/{force_id}/d2p-rules",
     summary="Set a force's D2P rules (a new version; If-Match once rules exist)",
     response_model=RulesOut,
@@ -111,7 +106,7 @@ def put_rules(
     return RulesOut.of(stored.record, stored.etag)
 
 
-@routes.get(
+@router.get(
     "/forces/{force_id}/d2p-rules/versions",
     summary="Every version of a force's D2P rules",
     response_model=RulesVersionsOut,
@@ -121,7 +116,7 @@ def rule_versions(force_id: ForceId, principal: PoliceAdmin, container: Containe
     return RulesVersionsOut.of(container.d2p.rules.versions(principal, force_id))
 
 
-@routes.get(
+@router.get(
     "/forces/{force_id}/d2p-dispatches",
     summary="Reports dispatched to the force (failures and bounces to act on)",
     response_model=DispatchesOut,
@@ -139,7 +134,7 @@ def force_dispatches(
 
 
 # ---- retailer settings -----------------------------------------------------------
-@routes.get(
+@router.get(
     "/organisations/{org_id}/d2p-settings",
     summary="A retailer's D2P settings",
     response_model=SettingsOut,
@@ -149,7 +144,7 @@ def get_settings(org_id: OrgId, principal: RetailerAdmin, container: ContainerDe
     return SettingsOut.of(org_id, container.d2p.settings.get(principal, org_id))
 
 
-@routes.put(
+@router.put(
     "/organisations/{org_id}/d2p-settings",
     summary="Turn automatic sending on or off",
     response_model=SettingsOut,
@@ -160,7 +155,7 @@ def put_settings(org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principa
 
 
 # ---- eligibility and sending -------------------------------------------------------
-@routes.get(
+@router.get(
     "/incidents/{incident_id}/d2p",
     summary="Eligibility (every rule with pass/fail), dispatch status and history",
     response_model=EligibilityOut,
@@ -178,7 +173,7 @@ def eligibility(
     )
 
 
-@routes.post(
+@router.post(
     "/incidents/{incident_id}/d2p",
     status_code=202,
     summary="Send an eligible report to the force (once: a repeat answers the existing dispatch)",
@@ -198,7 +193,7 @@ def send(
 
 
 # ---- police side ---------------------------------------------------------------------
-@routes.post(
+@router.post(
     "/d2p/{dispatch_id}/acknowledge",
     summary="Record the force's crime reference number",
     response_model=DispatchOut,
@@ -208,7 +203,7 @@ def acknowledge(dispatch_id: DispatchId, body: Annotated[AcknowledgeIn, Body()],
     return DispatchOut.of(container.d2p.police.acknowledge(principal, dispatch_id, body))
 
 
-@routes.post(
+@router.post(
     "/incidents/{incident_id}/outcomes",
     status_code=201,
     summary="Record a Home Office outcome code",
@@ -220,7 +215,7 @@ def outcome(incident_id: IncidentId, body: Annotated[OutcomeIn, Body()], princip
     return OutcomeOut(outcome=OutcomeRecordOut.of(recorded.outcome), history=[OutcomeRecordOut.of(o) for o in recorded.history])
 
 
-@routes.get(
+@router.get(
     "/kpis/d2p",
     summary="D2P against other channels: statuses, times, charge and outcome 14/16 rates",
     response_model=KpiOut,
@@ -245,7 +240,7 @@ _webhook_responses[401] = {
 }
 
 
-@routes.post(
+@router.post(
     "/webhooks/sendgrid",
     summary="SendGrid signed event webhook: delivered, bounced, dropped",
     description="Signed by SendGrid (ECDSA P-256 over timestamp + body), not by a bearer token. Events name the dispatch in their custom arguments; others are counted as ignored.",
@@ -280,7 +275,7 @@ async def sendgrid_events(
 
 
 # ---- operations ----------------------------------------------------------------------
-@routes.get(
+@router.get(
     "/operations/dead-letters/d2p",
     summary="Dead-lettered dispatch messages (ids and reasons only)",
     response_model=DeadLettersOut,
@@ -290,7 +285,7 @@ def dead_letters(principal: Operator, container: ContainerDep) -> DeadLettersOut
     return DeadLettersOut(items=[DeadLetterOut(**vars(d)) for d in container.d2p.delivery.dead_letters()])
 
 
-@routes.post(
+@router.post(
     "/operations/dead-letters/d2p/replay",
     summary="Put dead-lettered dispatch messages back on the queue",
     response_model=ReplayOut,

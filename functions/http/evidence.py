@@ -25,7 +25,6 @@ from shared.services.evidence.custody import CustodyReport
 from shared.services.evidence.integrity import Verification
 from shared.services.evidence.uploads import UploadStatus
 from shared.services.incidents import READERS, REPORTERS
-from shared.settings import Settings
 
 Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
 Reader = Annotated[Principal, Depends(require(*READERS))]
@@ -262,16 +261,11 @@ def _offset_headers(received: int) -> dict[str, str]:
 
 FACE_NOTE = "Suggestions only: confirm, edit or add rectangles, then POST them to /redactions. Nothing has been redacted."
 
-routes = APIRouter(tags=["evidence"])
-
-
-def router(settings: Settings) -> APIRouter:
-    """The module-level routes, for an app that still builds each router from settings."""
-    return routes
+router = APIRouter(tags=["evidence"])
 
 
 # ---- upload ------------------------------------------------------------------
-@routes.post(
+@router.post(
     "/incidents/{incident_id}/evidence",
     status_code=201,
     summary="Upload one evidence file (raw body, streamed, hashed, written once)",
@@ -311,7 +305,7 @@ def upload(
     return evidence_out(item)
 
 
-@routes.get(
+@router.get(
     "/incidents/{incident_id}/evidence",
     summary="Evidence items of an incident",
     response_model=EvidenceList,
@@ -323,7 +317,7 @@ def list_items(incident_id: IncidentId, principal: Reader, container: ContainerD
 
 
 # ---- resumable uploads --------------------------------------------------------
-@routes.post(
+@router.post(
     "/incidents/{incident_id}/evidence/uploads",
     status_code=201,
     summary="Start a resumable upload (large CCTV files over unreliable links)",
@@ -338,7 +332,7 @@ def create_upload(
     return upload_out(status)
 
 
-@routes.get(
+@router.get(
     "/evidence/uploads/{upload_id}",
     summary="How much of a resumable upload has arrived",
     response_model=UploadSessionOut,
@@ -350,7 +344,7 @@ def upload_status(upload_id: UploadId, response: Response, principal: Reporter, 
     return upload_out(status)
 
 
-@routes.head(
+@router.head(
     "/evidence/uploads/{upload_id}",
     summary="Received offset of a resumable upload (headers only)",
     responses=responses(*AUTH_ERRORS, 404, 422),
@@ -360,7 +354,7 @@ def upload_offset(upload_id: UploadId, principal: Reporter, container: Container
     return Response(status_code=200, headers=_offset_headers(status.received))
 
 
-@routes.put(
+@router.put(
     "/evidence/uploads/{upload_id}/chunks",
     summary="Send the next chunk (Content-Range: bytes first-last/total, first = received offset)",
     response_model=UploadSessionOut,
@@ -382,7 +376,7 @@ def put_chunk(
     return upload_out(status)
 
 
-@routes.post(
+@router.post(
     "/evidence/uploads/{upload_id}/commit",
     status_code=201,
     summary="Finish a resumable upload: re-hash, check and store it as evidence",
@@ -395,7 +389,7 @@ def commit_upload(upload_id: UploadId, response: Response, principal: Reporter, 
     return evidence_out(item)
 
 
-@routes.delete(
+@router.delete(
     "/evidence/uploads/{upload_id}",
     status_code=204,
     summary="Abandon a resumable upload",
@@ -407,7 +401,7 @@ def cancel_upload(upload_id: UploadId, principal: Reporter, container: Container
 
 
 # ---- items -----------------------------------------------------------------------
-@routes.get(
+@router.get(
     "/evidence/{evidence_id}",
     summary="An evidence item's description (a custody event)",
     response_model=EvidenceOut,
@@ -420,7 +414,7 @@ def read(evidence_id: EvidenceId, response: Response, principal: Reader, contain
     return evidence_out(item)
 
 
-@routes.get(
+@router.get(
     "/evidence/{evidence_id}/content",
     summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
     responses={
@@ -459,7 +453,7 @@ def download(
     return StreamingResponse(d.body, status_code=206 if d.partial else 200, media_type=item.content_type, headers=headers)
 
 
-@routes.get(
+@router.get(
     "/evidence/{evidence_id}/custody",
     summary="Chain of custody, and whether it verifies",
     response_model=CustodyOut,
@@ -470,7 +464,7 @@ def custody(evidence_id: EvidenceId, principal: Reader, container: ContainerDep,
     return CustodyOut.model_validate(report, from_attributes=True)
 
 
-@routes.post(
+@router.post(
     "/evidence/{evidence_id}/verify",
     summary="Re-hash the stored bytes and compare (recorded in custody)",
     response_model=VerifyOut,
@@ -481,7 +475,7 @@ def verify(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, 
     return VerifyOut.model_validate(result, from_attributes=True)
 
 
-@routes.post(
+@router.post(
     "/evidence/{evidence_id}/redactions",
     status_code=201,
     summary="Redact an image into a new derived item (the original stays untouched)",
@@ -494,7 +488,7 @@ def redact(evidence_id: EvidenceId, body: RedactionIn, response: Response, princ
     return evidence_out(item)
 
 
-@routes.get(
+@router.get(
     "/evidence/{evidence_id}/face-proposals",
     summary="Suggested face rectangles for a person to confirm (nothing is redacted)",
     response_model=FaceProposalsOut,
@@ -510,7 +504,7 @@ def face_proposals(evidence_id: EvidenceId, principal: Reader, container: Contai
     )
 
 
-@routes.get(
+@router.get(
     "/incidents/{incident_id}/package",
     summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
     responses={

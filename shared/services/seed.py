@@ -1,17 +1,19 @@
-"""Demo data for `make run`: one UK region with two retailers and two forces, and a
-retailer homed in Australia (to show the 421 answer). Seeding is idempotent."""
+"""All the demo data `make run` seeds, in one place: one UK region with two retailers and
+two forces, a retailer homed in Australia (to show the 421 answer), each force's D2P rules,
+and a few incidents. Seeding is idempotent."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shared.domain import d2p as rules_domain
 from shared.domain.d2p import ForceRules
-from shared.domain.incidents import Category
-from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, ShareLevel, Store
+from shared.domain.incidents import Category, IncidentIn
+from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, RecordStore
-from shared.records import D2P_RULES, D2P_SETTINGS, ORGANISATIONS, SHARING, STORES
+from shared.ports import Clock, RecordStore, Where
+from shared.records import D2P_RULES, D2P_SETTINGS, INCIDENTS, ORGANISATIONS, PERSON_INDEX, SHARING, STORES
 from shared.services.directory import sharing_id
 
 DEMO_ORGANISATIONS = [
@@ -185,3 +187,69 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
                 )
                 added += 1
     return added
+
+
+# ---- demo incidents (through the incident service, so every index and hook is current) ----
+# - "Jamie Doyle" (recent): a named person a subject request finds, reaching northwind as a
+#   task with a due date.
+# - An incident from June 2019: past its 6-year schedule, so the next retention run
+#   (`make job JOB=retention`) deletes it and leaves a tombstone, unless someone holds it.
+
+SEED_USER = Principal(
+    user_id="demo-seed", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+)
+DEMO_PERSON = "Jamie Doyle"
+
+
+def seed_demo_incidents(container: Any) -> int:
+    """Report the demo incidents through the incident service once; returns how many were added."""
+    records, incidents, clock = container.records, container.incidents, container.clock
+    added = 0
+    with records.unit_of_work() as uow:
+        has_person = uow.count(PERSON_INDEX.name, ["northwind"], [Where("name_key", "eq", "doyle jamie")]) > 0
+        has_old = uow.count(INCIDENTS.name, ["northwind"], [Where("occurred_at", "lt", "2019-07-01")]) > 0
+    base = {"store_id": "nw-plymouth", "reporter": {"name": "Sam Taylor", "job_title": "Duty manager"}}
+    if not has_person:
+        incidents.report.submit(
+            SEED_USER,
+            IncidentIn.model_validate(
+                {
+                    **base,
+                    "category": "shop_theft",
+                    "occurred_at": (clock.now() - timedelta(days=3)).isoformat(),
+                    "narrative": "Demo: known local shoplifter took razor blades; recognised by staff.",
+                    "persons": [
+                        {
+                            "role": "offender",
+                            "name": DEMO_PERSON,
+                            "date_of_birth": "1990-04-12",
+                            "description": {"build": "slim", "hair": "short, ginger"},
+                        }
+                    ],
+                }
+            ),
+            None,
+        )
+        added += 1
+    if not has_old:
+        incidents.report.submit(
+            SEED_USER,
+            IncidentIn.model_validate(
+                {
+                    **base,
+                    "category": "criminal_damage",
+                    "occurred_at": "2019-06-14T16:05:00+00:00",
+                    "narrative": "Demo: a trolley was thrown through the front window. Past its 6-year schedule.",
+                }
+            ),
+            None,
+        )
+        added += 1
+    return added
+
+
+def seed_demo(container: Any) -> int:
+    """Everything `make run` seeds, once: the directory (organisations, stores, sharing, D2P
+    rules) and the demo incidents. Returns how many records were added (0 on a re-run)."""
+    added = seed_directory(container.records, container.clock, region=container.settings.region)
+    return added + seed_demo_incidents(container)

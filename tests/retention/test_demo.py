@@ -5,14 +5,14 @@ seeded person reaches northwind as a task with a due date."""
 from __future__ import annotations
 
 from functions import jobs
-from shared.services.retention_seed import seed_retention_demo
+from shared.services.seed import seed_demo_incidents
 
 API = "/api/v1"
 
 
 def test_old_incident_goes_held_one_stays_and_subject_request_reaches_the_retailer(stamp):
-    assert seed_retention_demo(stamp.container) == 2
-    assert seed_retention_demo(stamp.container) == 0  # idempotent
+    assert seed_demo_incidents(stamp.container) == 2
+    assert seed_demo_incidents(stamp.container) == 0  # idempotent
     inv = stamp.auth("northwind", "Retailer.Investigator")
     items = stamp.client.get(f"{API}/incidents", headers=inv).json()["items"]
     old = next(i for i in items if i["occurred_at"].startswith("2019"))

@@ -7,13 +7,13 @@ from functions import jobs
 from shared.domain.timestamps import to_iso
 from shared.ports import Where
 from shared.records import INCIDENTS
-from shared.services.retention_seed import seed_retention_demo
+from shared.services.seed import seed_demo_incidents
 
 API = "/api/v1"
 
 
 def test_an_organisation_lists_its_tombstones_and_no_one_elses(stamp):
-    seed_retention_demo(stamp.container)
+    seed_demo_incidents(stamp.container)
     with stamp.container.records.unit_of_work() as uow:
         [old] = uow.query(INCIDENTS.name, ["northwind"], [Where("occurred_at", "lt", "2019-07-01")], limit=10).items
     jobs.load_all()
