@@ -6,12 +6,12 @@ Thin: parse, check who is asking, call the ANPR service, shape the answer.
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require, require_offset
+from functions.http.deps import IfMatch, container, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.raw_body import json_body, validated
 from shared.bootstrap import Container
@@ -187,7 +187,7 @@ def router(settings: Settings) -> APIRouter:
     async def ingest(request: Request, p: Principal = Depends(require(Role.DEVICE_ANPR)), c: Container = Depends(container)) -> Any:
         # The raw body is validated with the batch's storage on the handler thread: see functions/http/raw_body.py.
         body = await request.body()
-        return JSONResponse(await run_in_threadpool(lambda: c.anpr.ingest(p, validated(ReadBatchIn, body))))
+        return JSONResponse(await run_in_threadpool(lambda: c.anpr.ingest.post_batch(p, validated(ReadBatchIn, body))))
 
     @r.get(
         "/anpr/reads",
@@ -217,7 +217,7 @@ def router(settings: Settings) -> APIRouter:
         q = ReadQuery(
             plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by
         )
-        return JSONResponse(c.anpr.search_reads(p, q, limit=limit, continuation=continuation))
+        return JSONResponse(c.anpr.search.search_reads(p, q, limit=limit, continuation=continuation))
 
     @r.get("/anpr/reads/{read_id}", summary="Read one plate read", response_model=ReadOut, responses=responses(*AUTH_ERRORS, 404, 422))
     def read_one(
@@ -227,7 +227,7 @@ def router(settings: Settings) -> APIRouter:
         purpose: Purpose = None,
         authorised_by: AuthorisedBy = None,
     ) -> Any:
-        return JSONResponse(c.anpr.get_read(p, read_id, purpose=purpose, authorised_by=authorised_by))
+        return JSONResponse(c.anpr.search.get_read(p, read_id, purpose=purpose, authorised_by=authorised_by))
 
     @r.get(
         "/anpr/hits",
@@ -249,7 +249,7 @@ def router(settings: Settings) -> APIRouter:
     ) -> Any:
         require_offset(("from", captured_from), ("to", captured_to))
         return JSONResponse(
-            c.anpr.list_hits(
+            c.anpr.search.list_hits(
                 p,
                 captured_from=captured_from,
                 captured_to=captured_to,
@@ -271,7 +271,7 @@ def router(settings: Settings) -> APIRouter:
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        return JSONResponse(c.anpr.list_vehicles(p, limit=limit, continuation=continuation))
+        return JSONResponse(c.anpr.vehicles.list_vehicles(p, limit=limit, continuation=continuation))
 
     @r.put(
         "/vehicles/{plate}",
@@ -286,16 +286,16 @@ def router(settings: Settings) -> APIRouter:
         body: Annotated[VehicleIn, Body()],
         p: Principal = Depends(require(*VEHICLE_KEEPERS)),
         c: Container = Depends(container),
-        if_match: Annotated[str | None, Header(max_length=200, description="The ETag you last read (to change a listed vehicle)")] = None,
+        if_match: IfMatch = None,
     ) -> Any:
-        out, created = c.anpr.put_vehicle(p, plate, body, if_match)
+        out, created = c.anpr.vehicles.put_vehicle(p, plate, body, if_match)
         return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
 
     @r.delete(
         "/vehicles/{plate}", summary="Stop matching a vehicle (its hits stay)", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422)
     )
     def delete_vehicle(plate: PlateParam, p: Principal = Depends(require(*VEHICLE_KEEPERS)), c: Container = Depends(container)) -> Response:
-        c.anpr.delete_vehicle(p, plate)
+        c.anpr.vehicles.delete_vehicle(p, plate)
         return Response(status_code=204)
 
     @r.post(
@@ -320,7 +320,7 @@ def router(settings: Settings) -> APIRouter:
             ),
         ] = None,
     ) -> Any:
-        out, created = c.anpr.promote(p, incident_id, plate, body or PromoteIn())
+        out, created = c.anpr.vehicles.promote(p, incident_id, plate, body or PromoteIn())
         return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
 
     # ---- alert subscriptions ---------------------------------------------------------
@@ -338,7 +338,7 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(400, *AUTH_ERRORS, 413, 422),
     )
     def subscribe(body: SubscriptionIn, p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container)) -> Any:
-        out = c.anpr.subscribe(p, body)
+        out = c.anpr.subscriptions.subscribe(p, body)
         return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/alert-subscriptions/{out['id']}"})
 
     @r.get(
@@ -353,7 +353,7 @@ def router(settings: Settings) -> APIRouter:
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        return JSONResponse(c.anpr.subscriptions(p, limit=limit, continuation=continuation))
+        return JSONResponse(c.anpr.subscriptions.list_subscriptions(p, limit=limit, continuation=continuation))
 
     @r.delete("/alert-subscriptions/{subscription_id}", summary="Unsubscribe", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
     def unsubscribe(
@@ -361,7 +361,7 @@ def router(settings: Settings) -> APIRouter:
         p: Principal = Depends(require(*SUBSCRIBERS)),
         c: Container = Depends(container),
     ) -> Response:
-        c.anpr.unsubscribe(p, subscription_id)
+        c.anpr.subscriptions.unsubscribe(p, subscription_id)
         return Response(status_code=204)
 
     @r.get(
@@ -377,12 +377,12 @@ def router(settings: Settings) -> APIRouter:
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        return JSONResponse(c.anpr.deliveries(p, subscription_id, limit=limit, continuation=continuation))
+        return JSONResponse(c.anpr.subscriptions.deliveries(p, subscription_id, limit=limit, continuation=continuation))
 
     # ---- settings --------------------------------------------------------------------
     @r.get("/anpr/settings", summary="Your organisation's ANPR settings", response_model=AnprSettingsOut, responses=responses(*AUTH_ERRORS))
     def get_settings(p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)) -> Any:
-        return JSONResponse(c.anpr.get_settings(p))
+        return JSONResponse(c.anpr.settings.get(p))
 
     @r.put(
         "/anpr/settings",
@@ -392,6 +392,6 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(400, *AUTH_ERRORS, 413, 422),
     )
     def put_settings(body: AnprSettingsIn, p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)) -> Any:
-        return JSONResponse(c.anpr.set_settings(p, body.read_retention_days))
+        return JSONResponse(c.anpr.settings.set(p, body.read_retention_days))
 
     return r
