@@ -24,6 +24,15 @@ from shared.services.anpr.common import (
 )
 
 
+@dataclass(frozen=True)
+class VehicleWritten:
+    """A vehicle of interest after a write: as presented, its stored version, and whether it was newly listed."""
+
+    vehicle: dict[str, Any]
+    etag: str
+    created: bool
+
+
 @dataclass
 class Vehicles:
     deps: AnprDeps
@@ -59,8 +68,8 @@ class Vehicles:
                     f"Incident {incident_id} was not found.", errors=[{"field": f"incident_ids.{i}", "message": "not found"}]
                 ) from None
 
-    def put_vehicle(self, principal: Principal, plate_text: str, body: VehicleIn, if_match: str | None) -> tuple[dict[str, Any], bool]:
-        """List a vehicle of interest, or change one (If-Match needed to change). Returns (vehicle, created)."""
+    def put_vehicle(self, principal: Principal, plate_text: str, body: VehicleIn, if_match: str | None) -> VehicleWritten:
+        """List a vehicle of interest, or change one (`if_match`, the bare stored ETag, needed to change)."""
         plate = plate_or_invalid(plate_text, "plate")
         org = principal.organisation_id
         now = self.deps.clock.now()
@@ -104,7 +113,7 @@ class Vehicles:
                 fields=sorted(body.model_fields_set | {"reason"}),
             )
         doc["_etag"] = etag
-        return self._present_vehicle(doc), existing is None
+        return VehicleWritten(vehicle=self._present_vehicle(doc), etag=etag, created=existing is None)
 
     def delete_vehicle(self, principal: Principal, plate_text: str) -> None:
         """Stop matching a plate for the caller's organisation (its hits stay)."""
@@ -117,7 +126,7 @@ class Vehicles:
                 uow, owner_org=org, principal=principal, action=AuditAction.ERASURE, operation="vehicle.delete", entity=f"vehicle/{plate}"
             )
 
-    def promote(self, principal: Principal, incident_id: str, plate_text: str, body: PromoteIn) -> tuple[dict[str, Any], bool]:
+    def promote(self, principal: Principal, incident_id: str, plate_text: str, body: PromoteIn) -> VehicleWritten:
         """Make a vehicle recorded on an incident a vehicle of interest of the caller's
         organisation, linked to that incident (added to the links if already listed)."""
         plate = plate_or_invalid(plate_text, "plate")
@@ -176,4 +185,4 @@ class Vehicles:
                 subjects=[incident_id],
             )
         doc["_etag"] = etag
-        return self._present_vehicle(doc), existing is None
+        return VehicleWritten(vehicle=self._present_vehicle(doc), etag=etag, created=existing is None)
