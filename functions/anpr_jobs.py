@@ -22,7 +22,7 @@ def anpr_alert(container: Container, body: dict[str, Any], delivery_count: int) 
         # Can never succeed: record and complete rather than burn deliveries.
         log.error("malformed ANPR alert message dropped")
         return
-    made = container.anpr.fan_out(tenant, hit_id)
+    made = container.anpr.alerts.fan_out(tenant, hit_id)
     log.info("anpr alert fanned out", extra={"hit_id": hit_id, "deliveries": made})
 
 
@@ -33,11 +33,11 @@ def webhook_delivery(container: Container, body: dict[str, Any], delivery_count:
     if not isinstance(tenant, str) or not isinstance(delivery_id, str):
         log.error("malformed webhook delivery message dropped")
         return
-    status = container.anpr.deliver(tenant, delivery_id)
+    status = container.anpr.alerts.deliver(tenant, delivery_id)
     log.info("webhook attempt", extra={"delivery_id": delivery_id, "status": status})
 
 
 @timer("anpr-expiry", "0 */15 * * * *")
 def anpr_expiry(container: Container, as_of: datetime) -> JobReport:
     """Delete reads past their expiry, in bounded batches, through the expiry index."""
-    return container.anpr.expire(as_of)
+    return container.anpr.expiry.expire(as_of)

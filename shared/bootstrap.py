@@ -189,9 +189,9 @@ class Container:
 
     @cached_property
     def anpr(self):
-        from shared.services.anpr import AnprService
+        from shared.services.anpr import Anpr, AnprDeps
 
-        return AnprService(
+        deps = AnprDeps(
             records=self.records,
             clock=self.clock,
             directory=self.directory,
@@ -203,6 +203,7 @@ class Container:
             mail=self.mail,
             outbox=self.outbox,
         )
+        return Anpr.build(deps)
 
     @cached_property
     def mail(self):

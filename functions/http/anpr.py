@@ -6,18 +6,18 @@ Thin: parse, check who is asking, call the ANPR service, shape the answer.
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import container, require, require_offset
+from functions.http.deps import ContainerDep, Continuation, IfMatch, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.raw_body import json_body, validated
-from shared.bootstrap import Container
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
 from shared.domain.tenancy import Principal, Role
 from shared.services.anpr import READ_SEARCHERS, SUBSCRIBERS, VEHICLE_KEEPERS, ReadQuery
+from shared.services.anpr.vehicles import VehicleWritten
 from shared.settings import Settings
 
 PlateParam = Annotated[str, Path(min_length=1, max_length=20, description="Number plate, as written (normalised for matching)")]
@@ -136,6 +136,9 @@ class SubscriptionOut(BaseModel):
     email: list[str]
     webhook_url: str | None
     created_at: str
+
+
+class SubscriptionCreatedOut(SubscriptionOut):
     secret: str | None = Field(default=None, description="Webhook signing secret: in the answer to POST only, never again")
 
 
@@ -171,10 +174,16 @@ class AnprSettingsOut(BaseModel):
     default_read_retention_days: int
 
 
+def _vehicle_written(written: VehicleWritten, response: Response) -> dict[str, Any]:
+    """201 and the ETag for a newly listed vehicle, 200 for a changed one."""
+    response.status_code = 201 if written.created else 200
+    response.headers.update(etag_header(written.etag))
+    return written.vehicle
+
+
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["anpr"])
     Limit = Annotated[int, Query(ge=1, le=settings.max_page_size)]
-    Continuation = Annotated[str | None, Query(max_length=2000)]
 
     @r.post(
         "/anpr/reads",
@@ -184,10 +193,10 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(400, *AUTH_ERRORS, 413, 422),
         openapi_extra=json_body(ReadBatchIn),
     )
-    async def ingest(request: Request, p: Principal = Depends(require(Role.DEVICE_ANPR)), c: Container = Depends(container)) -> Any:
+    async def ingest(request: Request, principal: Annotated[Principal, Depends(require(Role.DEVICE_ANPR))], container: ContainerDep) -> Any:
         # The raw body is validated with the batch's storage on the handler thread: see functions/http/raw_body.py.
         body = await request.body()
-        return JSONResponse(await run_in_threadpool(lambda: c.anpr.ingest(p, validated(ReadBatchIn, body))))
+        return await run_in_threadpool(lambda: container.anpr.ingest.post_batch(principal, validated(ReadBatchIn, body)))
 
     @r.get(
         "/anpr/reads",
@@ -203,8 +212,8 @@ def router(settings: Settings) -> APIRouter:
     )
     def search_reads(
         plate: Annotated[str, Query(min_length=1, max_length=20)],
-        p: Principal = Depends(require(*READ_SEARCHERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*READ_SEARCHERS))],
+        container: ContainerDep,
         store: Annotated[str | None, Query(max_length=64)] = None,
         captured_from: Annotated[datetime | None, Query(alias="from", description="Captured at or after (ISO 8601 with offset)")] = None,
         captured_to: Annotated[datetime | None, Query(alias="to", description="Captured before (ISO 8601 with offset)")] = None,
@@ -217,17 +226,17 @@ def router(settings: Settings) -> APIRouter:
         q = ReadQuery(
             plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by
         )
-        return JSONResponse(c.anpr.search_reads(p, q, limit=limit, continuation=continuation))
+        return container.anpr.search.search_reads(principal, q, limit=limit, continuation=continuation)
 
     @r.get("/anpr/reads/{read_id}", summary="Read one plate read", response_model=ReadOut, responses=responses(*AUTH_ERRORS, 404, 422))
     def read_one(
         read_id: Annotated[str, Path(min_length=1, max_length=64)],
-        p: Principal = Depends(require(*READ_SEARCHERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*READ_SEARCHERS))],
+        container: ContainerDep,
         purpose: Purpose = None,
         authorised_by: AuthorisedBy = None,
     ) -> Any:
-        return JSONResponse(c.anpr.get_read(p, read_id, purpose=purpose, authorised_by=authorised_by))
+        return container.anpr.search.get_read(principal, read_id, purpose=purpose, authorised_by=authorised_by)
 
     @r.get(
         "/anpr/hits",
@@ -237,8 +246,8 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS, 422),
     )
     def hits(
-        p: Principal = Depends(require(*READ_SEARCHERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*READ_SEARCHERS))],
+        container: ContainerDep,
         plate: Annotated[str | None, Query(max_length=20)] = None,
         store: Annotated[str | None, Query(max_length=64)] = None,
         captured_from: Annotated[datetime | None, Query(alias="from")] = None,
@@ -248,17 +257,15 @@ def router(settings: Settings) -> APIRouter:
         continuation: Continuation = None,
     ) -> Any:
         require_offset(("from", captured_from), ("to", captured_to))
-        return JSONResponse(
-            c.anpr.list_hits(
-                p,
-                captured_from=captured_from,
-                captured_to=captured_to,
-                store_id=store,
-                plate=plate,
-                purpose=purpose,
-                limit=limit,
-                continuation=continuation,
-            )
+        return container.anpr.search.list_hits(
+            principal,
+            captured_from=captured_from,
+            captured_to=captured_to,
+            store_id=store,
+            plate=plate,
+            purpose=purpose,
+            limit=limit,
+            continuation=continuation,
         )
 
     # ---- vehicles of interest --------------------------------------------------------
@@ -266,12 +273,12 @@ def router(settings: Settings) -> APIRouter:
         "/vehicles", summary="Your organisation's vehicles of interest", response_model=VehiclePage, responses=responses(*AUTH_ERRORS, 422)
     )
     def vehicles(
-        p: Principal = Depends(require(*VEHICLE_KEEPERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))],
+        container: ContainerDep,
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        return JSONResponse(c.anpr.list_vehicles(p, limit=limit, continuation=continuation))
+        return container.anpr.vehicles.list_vehicles(principal, limit=limit, continuation=continuation)
 
     @r.put(
         "/vehicles/{plate}",
@@ -284,18 +291,21 @@ def router(settings: Settings) -> APIRouter:
     def put_vehicle(
         plate: PlateParam,
         body: Annotated[VehicleIn, Body()],
-        p: Principal = Depends(require(*VEHICLE_KEEPERS)),
-        c: Container = Depends(container),
-        if_match: Annotated[str | None, Header(max_length=200, description="The ETag you last read (to change a listed vehicle)")] = None,
+        response: Response,
+        principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))],
+        container: ContainerDep,
+        if_match: IfMatch = None,
     ) -> Any:
-        out, created = c.anpr.put_vehicle(p, plate, body, if_match)
-        return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
+        written = container.anpr.vehicles.put_vehicle(principal, plate, body, if_match)
+        return _vehicle_written(written, response)
 
     @r.delete(
         "/vehicles/{plate}", summary="Stop matching a vehicle (its hits stay)", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422)
     )
-    def delete_vehicle(plate: PlateParam, p: Principal = Depends(require(*VEHICLE_KEEPERS)), c: Container = Depends(container)) -> Response:
-        c.anpr.delete_vehicle(p, plate)
+    def delete_vehicle(
+        plate: PlateParam, principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))], container: ContainerDep
+    ) -> Response:
+        container.anpr.vehicles.delete_vehicle(principal, plate)
         return Response(status_code=204)
 
     @r.post(
@@ -309,8 +319,9 @@ def router(settings: Settings) -> APIRouter:
     def promote(
         incident_id: Annotated[str, Path(min_length=1, max_length=64)],
         plate: PlateParam,
-        p: Principal = Depends(require(*VEHICLE_KEEPERS)),
-        c: Container = Depends(container),
+        response: Response,
+        principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))],
+        container: ContainerDep,
         body: Annotated[
             PromoteIn | None,
             Body(
@@ -320,8 +331,8 @@ def router(settings: Settings) -> APIRouter:
             ),
         ] = None,
     ) -> Any:
-        out, created = c.anpr.promote(p, incident_id, plate, body or PromoteIn())
-        return JSONResponse(out, status_code=201 if created else 200, headers={"ETag": out["etag"]})
+        written = container.anpr.vehicles.promote(principal, incident_id, plate, body or PromoteIn())
+        return _vehicle_written(written, response)
 
     # ---- alert subscriptions ---------------------------------------------------------
     @r.post(
@@ -334,12 +345,15 @@ def router(settings: Settings) -> APIRouter:
             "The signing `secret` is in this answer only. See docs/webhooks.md."
         ),
         status_code=201,
-        response_model=SubscriptionOut,
+        response_model=SubscriptionCreatedOut,
         responses=responses(400, *AUTH_ERRORS, 413, 422),
     )
-    def subscribe(body: SubscriptionIn, p: Principal = Depends(require(*SUBSCRIBERS)), c: Container = Depends(container)) -> Any:
-        out = c.anpr.subscribe(p, body)
-        return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/alert-subscriptions/{out['id']}"})
+    def subscribe(
+        body: SubscriptionIn, response: Response, principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))], container: ContainerDep
+    ) -> Any:
+        out = container.anpr.subscriptions.subscribe(principal, body)
+        response.headers["Location"] = f"/api/v1/alert-subscriptions/{out['id']}"
+        return out
 
     @r.get(
         "/alert-subscriptions",
@@ -348,20 +362,20 @@ def router(settings: Settings) -> APIRouter:
         responses=responses(*AUTH_ERRORS, 422),
     )
     def subscriptions(
-        p: Principal = Depends(require(*SUBSCRIBERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
+        container: ContainerDep,
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        return JSONResponse(c.anpr.subscriptions(p, limit=limit, continuation=continuation))
+        return container.anpr.subscriptions.list_subscriptions(principal, limit=limit, continuation=continuation)
 
     @r.delete("/alert-subscriptions/{subscription_id}", summary="Unsubscribe", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
     def unsubscribe(
         subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
-        p: Principal = Depends(require(*SUBSCRIBERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
+        container: ContainerDep,
     ) -> Response:
-        c.anpr.unsubscribe(p, subscription_id)
+        container.anpr.subscriptions.unsubscribe(principal, subscription_id)
         return Response(status_code=204)
 
     @r.get(
@@ -372,17 +386,17 @@ def router(settings: Settings) -> APIRouter:
     )
     def deliveries(
         subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
-        p: Principal = Depends(require(*SUBSCRIBERS)),
-        c: Container = Depends(container),
+        principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
+        container: ContainerDep,
         limit: Limit = settings.default_page_size,
         continuation: Continuation = None,
     ) -> Any:
-        return JSONResponse(c.anpr.deliveries(p, subscription_id, limit=limit, continuation=continuation))
+        return container.anpr.subscriptions.deliveries(principal, subscription_id, limit=limit, continuation=continuation)
 
     # ---- settings --------------------------------------------------------------------
     @r.get("/anpr/settings", summary="Your organisation's ANPR settings", response_model=AnprSettingsOut, responses=responses(*AUTH_ERRORS))
-    def get_settings(p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)) -> Any:
-        return JSONResponse(c.anpr.get_settings(p))
+    def get_settings(principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))], container: ContainerDep) -> Any:
+        return container.anpr.settings.get(principal)
 
     @r.put(
         "/anpr/settings",
@@ -391,7 +405,9 @@ def router(settings: Settings) -> APIRouter:
         response_model=AnprSettingsOut,
         responses=responses(400, *AUTH_ERRORS, 413, 422),
     )
-    def put_settings(body: AnprSettingsIn, p: Principal = Depends(require(Role.RETAILER_ADMIN)), c: Container = Depends(container)) -> Any:
-        return JSONResponse(c.anpr.set_settings(p, body.read_retention_days))
+    def put_settings(
+        body: AnprSettingsIn, principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))], container: ContainerDep
+    ) -> Any:
+        return container.anpr.settings.set(principal, body.read_retention_days)
 
     return r

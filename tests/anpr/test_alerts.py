@@ -126,7 +126,7 @@ def test_failed_webhook_backs_off_then_dead_letters(stamp):
     list_vehicle(stamp, "WR21XKD")
     post_reads(stamp, [read(stamp, "WR21XKD")])
     drain(stamp, rounds=1)  # fan-out and the first attempt
-    service = stamp.container.anpr
+    service = stamp.container.anpr.alerts
     [delivery] = stamp.client.get(
         f"{API}/alert-subscriptions/{sub['id']}/deliveries", headers=stamp.auth("northwind", "Retailer.Investigator")
     ).json()["items"]

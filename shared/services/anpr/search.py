@@ -1,0 +1,204 @@
+"""Searches of reads and hits: who may see which, the tier a window of data age needs, and the audit of each search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.anpr import (
+    Tier,
+    search_tier,
+)
+from shared.domain.audit import AuditAction
+from shared.domain.errors import Forbidden, Invalid, NotFound
+from shared.domain.tenancy import Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
+from shared.ports import UnitOfWork, Where
+from shared.records import ANPR_HITS, ANPR_READS
+from shared.services import repository
+from shared.services.anpr.common import (
+    AnprDeps,
+    orgs_sharing_with,
+    plate_or_invalid,
+    present_hit,
+)
+
+
+@dataclass
+class ReadQuery:
+    plate: str
+    store_id: str | None = None
+    captured_from: datetime | None = None
+    captured_to: datetime | None = None
+    purpose: str | None = None
+    authorised_by: str | None = None
+
+
+@dataclass
+class Search:
+    deps: AnprDeps
+
+    def _visible_owners(self, uow: UnitOfWork, principal: Principal) -> list[str]:
+        if principal.is_retailer:
+            return [principal.organisation_id]
+        if principal.is_police:
+            return orgs_sharing_with(uow, principal.organisation_id)
+        return []
+
+    def _check_tier(
+        self, principal: Principal, searched_from: datetime, now: datetime, purpose: str | None, authorised_by: str | None
+    ) -> Tier:
+        days = self.deps.settings.anpr_search_days_without_authorisation
+        tier = search_tier(searched_from, now, days)
+        if tier == Tier.AUTHORISED:
+            if not principal.has(Role.POLICE_ANALYST):
+                raise Forbidden(
+                    f"Reads older than {days} days can only be searched by a Police.Analyst with a stated purpose and an authorising officer's id.",
+                    oldest_without_authorisation=to_iso(now - timedelta(days=days)),
+                )
+            if not authorised_by:
+                raise Invalid(
+                    f"Searching reads older than {days} days needs the authorising officer's id (authorised_by).",
+                    errors=[{"field": "authorised_by", "message": "required for reads older than the ordinary window"}],
+                )
+        if not purpose:
+            raise Invalid(
+                "ANPR searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}]
+            )
+        return tier
+
+    def _audit_search(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        operation: str,
+        entity: str,
+        by_owner: dict[str, list[str]],
+        fields: list[str],
+        purpose: str | None,
+    ) -> None:
+        for owner, ids in by_owner.items() or [(principal.organisation_id, [])]:
+            own = owner == principal.organisation_id
+            self.deps.audit.record(
+                uow,
+                owner_org=owner,
+                principal=principal,
+                action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
+                operation=operation,
+                entity=entity,
+                fields=fields,
+                subjects=ids,
+                purpose=purpose,
+                recipient_org=None if own else principal.organisation_id,
+            )
+        if not principal.is_retailer:
+            self.deps.audit.record(
+                uow,
+                owner_org=principal.organisation_id,
+                principal=principal,
+                action=AuditAction.CONSULTATION,
+                operation=operation,
+                entity=entity,
+                fields=fields,
+                subjects=[i for ids in by_owner.values() for i in ids],
+                purpose=purpose,
+            )
+
+    def search_reads(self, principal: Principal, q: ReadQuery, *, limit: int, continuation: str | None) -> dict[str, Any]:
+        """Reads of one plate the caller may see, newest first, within the tier its window needs."""
+        plate = plate_or_invalid(q.plate, "plate")
+        now = self.deps.clock.now()
+        days = self.deps.settings.anpr_search_days_without_authorisation
+        searched_from = q.captured_from or now - timedelta(days=days)
+        tier = self._check_tier(principal, searched_from, now, q.purpose, q.authorised_by)
+        purpose = q.purpose if tier == Tier.ORDINARY else f"{q.purpose} (authorised by {q.authorised_by})"
+        where = [Where("plate", "eq", plate), Where("captured_at", "ge", to_iso(searched_from)), Where("expires_at", "gt", to_iso(now))]
+        if q.captured_to:
+            where.append(Where("captured_at", "lt", to_iso(q.captured_to)))
+        if q.store_id:
+            where.append(Where("store_id", "eq", q.store_id))
+        with self.deps.records.unit_of_work() as uow:
+            owners = self._visible_owners(uow, principal)
+            page = uow.query(
+                ANPR_READS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation
+            )
+            by_owner: dict[str, list[str]] = {}
+            for d in page.items:
+                by_owner.setdefault(repository.tenant(d), []).append(d["id"])
+            self._audit_search(uow, principal, "anpr.read.search", "anpr_read", by_owner, ["plate"], purpose)
+        return {
+            "items": [self._present_read(d) for d in page.items],
+            "continuation": page.continuation,
+            "searched_from": to_iso(searched_from),
+            "tier": tier.value,
+        }
+
+    def get_read(self, principal: Principal, read_id_: str, *, purpose: str | None, authorised_by: str | None) -> dict[str, Any]:
+        """One read the caller may see (404 exactly as missing otherwise)."""
+        missing = NotFound(f"Read {read_id_} was not found.")
+        if len(read_id_) > 64:
+            raise missing
+        now = self.deps.clock.now()
+        with self.deps.records.unit_of_work() as uow:
+            doc = None
+            for owner in self._visible_owners(uow, principal):
+                doc = uow.get(ANPR_READS.name, owner, read_id_)
+                if doc is not None:
+                    break
+            if doc is None or from_iso(doc["expires_at"]) <= now:
+                raise missing
+            tier = self._check_tier(principal, from_iso(doc["captured_at"]), now, purpose, authorised_by)
+            stated = purpose if tier == Tier.ORDINARY else f"{purpose} (authorised by {authorised_by})"
+            self._audit_search(uow, principal, "anpr.read.read", f"anpr_read/{read_id_}", {repository.tenant(doc): [read_id_]}, [], stated)
+        return self._present_read(doc)
+
+    @staticmethod
+    def _present_read(doc: dict[str, Any]) -> dict[str, Any]:
+        out = repository.body(doc)
+        out.pop("device", None)
+        return out
+
+    def list_hits(
+        self,
+        principal: Principal,
+        *,
+        captured_from: datetime | None,
+        captured_to: datetime | None,
+        store_id: str | None,
+        plate: str | None,
+        purpose: str | None,
+        limit: int,
+        continuation: str | None,
+    ) -> dict[str, Any]:
+        """Hits on reads the caller may see, newest first. A vehicle's reason and incidents are
+        shown only to the organisation that listed it."""
+        if principal.is_police and not purpose:
+            raise Invalid(
+                "Police searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}]
+            )
+        where: list[Where] = []
+        if captured_from:
+            where.append(Where("captured_at", "ge", to_iso(captured_from)))
+        if captured_to:
+            where.append(Where("captured_at", "lt", to_iso(captured_to)))
+        if store_id:
+            where.append(Where("store_id", "eq", store_id))
+        if plate:
+            where.append(Where("plate", "eq", plate_or_invalid(plate, "plate")))
+        with self.deps.records.unit_of_work() as uow:
+            owners = self._visible_owners(uow, principal)
+            page = uow.query(ANPR_HITS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation)
+            by_owner: dict[str, list[str]] = {}
+            for d in page.items:
+                by_owner.setdefault(repository.tenant(d), []).append(d["id"])
+            self._audit_search(uow, principal, "anpr.hit.search", "anpr_hit", by_owner, sorted(w.field for w in where), purpose)
+        return {"items": [present_hit(d, principal.organisation_id) for d in page.items], "continuation": page.continuation}
+
+    @staticmethod
+    def _present_hit(doc: dict[str, Any], viewer: str) -> dict[str, Any]:
+        out = repository.body(doc)
+        if doc["vehicle_owner"] != viewer:
+            out["vehicle_reason"] = None
+            out["incident_ids"] = []
+        return out
