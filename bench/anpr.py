@@ -271,6 +271,8 @@ def main() -> int:
             "PYTHONPATH": str(ROOT),
             "VIGIL_LOG_LEVEL": "WARNING",
             "HTTP_PROCESSES": str(args.http_processes),
+            # The reference receiver listens on loopback, which alert webhooks refuse by default.
+            "VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "functions.local_runner"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -34,11 +34,11 @@ from shared.domain.events import (
 from shared.domain.retention import RecordType
 from shared.ports import UnitOfWork
 from shared.services.anpr import erase_hits_for_incident
+from shared.services.anpr.hit_retention import UnlinkedHitLane
 from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.messagebus import Handler
 from shared.services.retention.lanes import RetentionLane
-from shared.services.retention.lanes_anpr import UnlinkedHitLane
 from shared.services.retention.lanes_audit import AuditLane
 from shared.services.retention.lanes_incidents import IncidentLane
 from shared.services.retention.lanes_poi import PoiImageLane
