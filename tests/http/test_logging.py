@@ -44,14 +44,14 @@ def test_a_missing_or_malformed_request_id_is_replaced(stamp, caplog, sent):
 
 def test_every_line_of_a_request_carries_its_id_even_from_the_thread_pool(stamp, caplog, lines, monkeypatch):
     """Handlers run in worker threads; a line they log still names the request."""
-    service = stamp.container.incidents
-    real = service.search
+    search = stamp.container.incidents.search
+    real = search.find
 
-    def search(*args, **kwargs):
+    def find(*args, **kwargs):
         logging.getLogger("vigil.incidents").info("searching", extra={"filters": 2})
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "search", search)
+    monkeypatch.setattr(search, "find", find)
     r = stamp.client.get(f"{API}/incidents", headers={**stamp.auth("northwind", "Retailer.Investigator"), "X-Request-Id": "req-1"})
     assert r.status_code == 200
     [inside] = [x for x in lines() if "searching" in x]
@@ -62,7 +62,7 @@ def test_an_unexpected_error_is_logged_and_answered_with_the_request_id(stamp, c
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(stamp.container.incidents, "search", boom)
+    monkeypatch.setattr(stamp.container.incidents.search, "find", boom)
     r = stamp.client.get(f"{API}/incidents", headers={**stamp.auth("northwind", "Retailer.Investigator"), "X-Request-Id": "req-500"})
     assert r.status_code == 500 and r.headers["x-request-id"] == "req-500"
     assert "disk on fire" not in r.text and r.headers["content-type"] == "application/problem+json"
