@@ -35,6 +35,25 @@ def need_purpose(principal: Principal, purpose: str | None) -> None:
         raise Invalid("Police access to evidence needs a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose"}])
 
 
+def may_see_evidence(loc: Located) -> bool:
+    """Whether the caller who located this incident may see its evidence.
+
+    A partner that sees the incident only through a sharing agreement gets the persons of
+    a minor withheld; CCTV and stills show those same persons, so such an incident's
+    evidence stays with the owner and a force it was dispatched to."""
+    if loc.share_level is None or loc.dispatched_to_viewer:
+        return True
+    return not (loc.doc.get("has_minor") or any(p.get("under_18") for p in loc.doc.get("persons") or []))
+
+
+def locate_incident(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, incident_id: str) -> Located:
+    """The incident, for reading its evidence, or NotFound exactly as if it did not exist."""
+    loc = deps.incidents.locate(uow, principal, incident_id)
+    if not may_see_evidence(loc):
+        raise NotFound(f"Incident {incident_id} was not found.")
+    return loc
+
+
 def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evidence_id: str) -> tuple[Stored[EvidenceItem], Located]:
     """The item and its incident, or NotFound exactly as if it did not exist."""
     missing = NotFound(f"Evidence {evidence_id} was not found.")
@@ -48,7 +67,7 @@ def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evide
         loc = deps.incidents.locate(uow, principal, doc["incident_id"])
     except NotFound:
         raise missing from None
-    if loc.owner_org != owner:
+    if loc.owner_org != owner or not may_see_evidence(loc):
         raise missing
     return load(EvidenceItem, doc), loc
 
