@@ -33,6 +33,7 @@ class Intake:
         """
         deps = self.deps
         declared = receiving.declared(content_type)
+        receiving.check_kind(kind, declared, "X-Evidence-Kind")  # refused before any bytes are read
         expected = receiving.client_digest(content_digest)
         name = receiving.display_name(filename)
         if content_length is not None and content_length > deps.limits.max_bytes:

@@ -44,6 +44,7 @@ class Uploads:
         """Open a resumable upload for a large file; chunks follow with Content-Range."""
         deps = self.deps
         declared = receiving.declared(body.content_type)
+        receiving.check_kind(body.kind, declared)  # refused before any chunk is sent
         if body.size > deps.limits.max_bytes:
             raise receiving.too_large(deps)
         name = receiving.display_name(body.filename)
