@@ -6,9 +6,9 @@ import re
 import uuid
 
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, NotFound
+from shared.domain.errors import Forbidden, Invalid, NotFound
 from shared.domain.evidence import EvidenceItem
-from shared.domain.tenancy import Principal
+from shared.domain.tenancy import Principal, Role
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import EVIDENCE
 from shared.services.evidence.deps import EvidenceDeps
@@ -51,6 +51,16 @@ def locate_incident(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, i
     loc = deps.incidents.locate(uow, principal, incident_id)
     if not may_see_evidence(loc):
         raise NotFound(f"Incident {incident_id} was not found.")
+    return loc
+
+
+def locate_to_add(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, incident_id: str) -> Located:
+    """The incident, for adding evidence to it. Store staff add only to the reports they
+    filed: a colleague's report in their store they may read, so refusing it is a 403
+    that reveals nothing; one outside their stores stays a 404."""
+    loc = deps.incidents.locate(uow, principal, incident_id)
+    if not principal.has(Role.RETAILER_INVESTIGATOR) and loc.doc.get("created_by") != principal.user_id:
+        raise Forbidden(f"Store staff may add evidence only to incidents they reported; {incident_id} was reported by someone else.")
     return loc
 
 

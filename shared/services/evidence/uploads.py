@@ -22,7 +22,7 @@ from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, EVIDENCE_UPLOADS
 from shared.services.evidence import receiving
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import new_evidence_id
+from shared.services.evidence.lookup import locate_to_add, new_evidence_id
 from shared.services.repository import Stored, dump, load
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -50,7 +50,7 @@ class Uploads:
         name = receiving.display_name(body.filename)
         now = deps.clock.now()
         with deps.records.unit_of_work() as uow:
-            loc = deps.incidents.locate(uow, principal, incident_id)
+            loc = locate_to_add(deps, uow, principal, incident_id)
             session = UploadSession(
                 id=uuid.uuid4().hex,
                 incident_id=incident_id,
