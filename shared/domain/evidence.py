@@ -39,7 +39,8 @@ class EvidenceKind(StrEnum):
     """What the item is to the case (header `X-Evidence-Kind`).
 
     D2P reads it: "CCTV covering the incident" is kind `cctv` with media video, "an
-    image of the suspect" is kind `suspect_image` with media image.
+    image of the suspect" is kind `suspect_image` with media image. Those two kinds
+    must fit the bytes (`KIND_MEDIA`), or a text file could meet the D2P evidence rules.
     """
 
     CCTV = "cctv"
@@ -56,6 +57,15 @@ DEFAULT_KIND = {
     Media.VIDEO: EvidenceKind.CCTV,
     Media.AUDIO: EvidenceKind.AUDIO,
     Media.DOCUMENT: EvidenceKind.DOCUMENT,
+}
+
+
+# The media a kind needs. `cctv` is video only: D2P asks for CCTV covering the whole
+# incident, which a DVR still does not; a still of the suspect goes in as
+# `suspect_image` (D2P says a still from the CCTV will do) or as a `photo`.
+KIND_MEDIA: dict[EvidenceKind, frozenset[Media]] = {
+    EvidenceKind.CCTV: frozenset({Media.VIDEO}),
+    EvidenceKind.SUSPECT_IMAGE: frozenset({Media.IMAGE}),
 }
 
 
@@ -176,6 +186,14 @@ def sniff(head: bytes) -> Sniffed:
     if not head:
         return Sniffed(None, "an empty file")
     return Sniffed(None, "unrecognised binary data")
+
+
+def kind_misfit(kind: EvidenceKind | None, file_type: FileType) -> str | None:
+    """Why a file of this type cannot be evidence of this kind, or None when it fits."""
+    if kind is None or kind not in KIND_MEDIA or file_type.media in KIND_MEDIA[kind]:
+        return None
+    needs = " or ".join(sorted(m.value for m in KIND_MEDIA[kind]))
+    return f"Evidence of kind {kind.value} must be {needs}, but the file is {file_type.label} ({file_type.content_type})."
 
 
 def _ok(type_id: str) -> Sniffed:

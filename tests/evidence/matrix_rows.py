@@ -80,6 +80,18 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             svc(ctx).uploads.put_chunk(NW_REPORTER, s.session.id, f"bytes 0-{len(MP4) - 1}/{len(MP4)}", [MP4])
         return s.session.id
 
+    def staff_incident(ctx) -> str:
+        """A northwind incident reported by the store staff member the matrix signs in as:
+        staff add evidence only to their own reports (investigators to any)."""
+
+        def create() -> str:
+            body = ctx.stamp.example("IncidentIn")
+            r = ctx.stamp.client.post(f"{prefix}/incidents", json=body, headers=ctx.auth("northwind", RR))
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        return ctx.once("evidence-staff-incident", create)
+
     def open_session(ctx) -> str:
         return ctx.once("evidence-session", lambda: session(ctx, False))
 
@@ -90,7 +102,7 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             ok=(201,),
             call=lambda ctx, org: Call(
                 "POST",
-                f"{prefix}/incidents/{ctx.incident()}/evidence",
+                f"{prefix}/incidents/{staff_incident(ctx)}/evidence",
                 content=MP4,
                 headers={"Content-Type": "video/mp4", "X-Filename": "cam.mp4"},
             ),
@@ -104,7 +116,7 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             ok=(201,),
             call=lambda ctx, org: Call(
                 "POST",
-                f"{prefix}/incidents/{ctx.incident()}/evidence/uploads",
+                f"{prefix}/incidents/{staff_incident(ctx)}/evidence/uploads",
                 json={"filename": "cam.mp4", "content_type": "video/mp4", "size": 1000},
             ),
         ),

@@ -14,7 +14,7 @@ from shared.domain.evidence import CustodyEvent, EvidenceItem, RangeNotSatisfiab
 from shared.domain.tenancy import Principal
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import audit_access, items_of_incident, locate_item, need_purpose
+from shared.services.evidence.lookup import audit_access, items_of_incident, locate_incident, locate_item, need_purpose
 from shared.services.evidence.redaction import checked_image
 
 FACE_DETECTOR = "OpenCV Haar cascade (frontal face)"
@@ -52,7 +52,7 @@ class Access:
         """Items of an incident the caller may see, oldest first (audited)."""
         need_purpose(principal, purpose)
         with self.deps.records.unit_of_work() as uow:
-            loc = self.deps.incidents.locate(uow, principal, incident_id)
+            loc = locate_incident(self.deps, uow, principal, incident_id)
             items = items_of_incident(uow, loc.owner_org, incident_id)
             audit_access(
                 self.deps,

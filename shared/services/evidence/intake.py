@@ -8,7 +8,7 @@ from shared.domain.evidence import EvidenceItem, EvidenceKind
 from shared.domain.tenancy import Principal
 from shared.services.evidence import receiving
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import new_evidence_id
+from shared.services.evidence.lookup import locate_to_add, new_evidence_id
 
 
 class Intake:
@@ -33,13 +33,14 @@ class Intake:
         """
         deps = self.deps
         declared = receiving.declared(content_type)
+        receiving.check_kind(kind, declared, "X-Evidence-Kind")  # refused before any bytes are read
         expected = receiving.client_digest(content_digest)
         name = receiving.display_name(filename)
         if content_length is not None and content_length > deps.limits.max_bytes:
             raise receiving.too_large(deps)
         received_at = deps.clock.now()
         with deps.records.unit_of_work() as uow:
-            loc = deps.incidents.locate(uow, principal, incident_id)
+            loc = locate_to_add(deps, uow, principal, incident_id)
             retention_until, held = deps.retention.evidence_terms(uow, loc.owner_org, loc.doc, received_at, kind.value if kind else None)
         evidence_id = new_evidence_id(loc.owner_org)
         writer = deps.blobs.writer(evidence_id, content_type=declared.content_type, retention_until=retention_until, legal_hold=held)

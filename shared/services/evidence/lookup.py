@@ -6,9 +6,9 @@ import re
 import uuid
 
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, NotFound
+from shared.domain.errors import Forbidden, Invalid, NotFound
 from shared.domain.evidence import EvidenceItem
-from shared.domain.tenancy import Principal
+from shared.domain.tenancy import Principal, Role
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import EVIDENCE
 from shared.services.evidence.deps import EvidenceDeps
@@ -35,6 +35,35 @@ def need_purpose(principal: Principal, purpose: str | None) -> None:
         raise Invalid("Police access to evidence needs a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose"}])
 
 
+def may_see_evidence(loc: Located) -> bool:
+    """Whether the caller who located this incident may see its evidence.
+
+    A partner that sees the incident only through a sharing agreement gets the persons of
+    a minor withheld; CCTV and stills show those same persons, so such an incident's
+    evidence stays with the owner and a force it was dispatched to."""
+    if loc.share_level is None or loc.dispatched_to_viewer:
+        return True
+    return not (loc.doc.get("has_minor") or any(p.get("under_18") for p in loc.doc.get("persons") or []))
+
+
+def locate_incident(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, incident_id: str) -> Located:
+    """The incident, for reading its evidence, or NotFound exactly as if it did not exist."""
+    loc = deps.incidents.locate(uow, principal, incident_id)
+    if not may_see_evidence(loc):
+        raise NotFound(f"Incident {incident_id} was not found.")
+    return loc
+
+
+def locate_to_add(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, incident_id: str) -> Located:
+    """The incident, for adding evidence to it. Store staff add only to the reports they
+    filed: a colleague's report in their store they may read, so refusing it is a 403
+    that reveals nothing; one outside their stores stays a 404."""
+    loc = deps.incidents.locate(uow, principal, incident_id)
+    if not principal.has(Role.RETAILER_INVESTIGATOR) and loc.doc.get("created_by") != principal.user_id:
+        raise Forbidden(f"Store staff may add evidence only to incidents they reported; {incident_id} was reported by someone else.")
+    return loc
+
+
 def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evidence_id: str) -> tuple[Stored[EvidenceItem], Located]:
     """The item and its incident, or NotFound exactly as if it did not exist."""
     missing = NotFound(f"Evidence {evidence_id} was not found.")
@@ -48,7 +77,7 @@ def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evide
         loc = deps.incidents.locate(uow, principal, doc["incident_id"])
     except NotFound:
         raise missing from None
-    if loc.owner_org != owner:
+    if loc.owner_org != owner or not may_see_evidence(loc):
         raise missing
     return load(EvidenceItem, doc), loc
 

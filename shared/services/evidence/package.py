@@ -18,7 +18,7 @@ from shared.domain.timestamps import to_iso
 from shared.ports import ArchiveMember
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import audit_access, items_of_incident, need_purpose
+from shared.services.evidence.lookup import audit_access, items_of_incident, locate_incident, need_purpose
 from shared.services.repository import body
 
 SUMMARY_NAME = "case-summary.html"
@@ -45,7 +45,7 @@ class Packages:
         need_purpose(principal, purpose)
         now = deps.clock.now()
         with deps.records.unit_of_work() as uow:
-            loc = deps.incidents.locate(uow, principal, incident_id)
+            loc = locate_incident(deps, uow, principal, incident_id)
             items = items_of_incident(uow, loc.owner_org, incident_id)
             chains = {i.id: [public_custody(e) for e in custody.events(uow, loc.owner_org, i.id)] for i in items}
             incident = body(loc.doc)

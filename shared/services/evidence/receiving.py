@@ -23,6 +23,7 @@ from shared.domain.evidence import (
     FileType,
     allowed_summary,
     declared_type,
+    kind_misfit,
     parse_content_digest,
     safe_filename,
     sniff,
@@ -100,6 +101,13 @@ def check_type(head: bytes, expected: FileType) -> None:
         )
 
 
+def check_kind(kind: EvidenceKind | None, file_type: FileType, field: str = "kind") -> None:
+    """422 unless the file's media fits its declared kind (cctv is video, suspect_image an image)."""
+    why = kind_misfit(kind, file_type)
+    if why is not None:
+        raise Invalid(why, errors=[{"field": field}], kind=kind.value if kind else None, detected=file_type.content_type)
+
+
 def receive(deps: EvidenceDeps, body: Iterable[bytes], expected_type: FileType, expected: str | None, writer: EvidenceWriter) -> Received:
     """Hash, size-check and type-check the bytes while writing them; nothing is buffered
     beyond the first `SNIFF_BYTES`."""
@@ -157,6 +165,8 @@ def record_new(
     extra: Callable[[UnitOfWork], None] | None = None,
 ) -> EvidenceItem:
     """Write the item, its first custody events and the audit entry; commit the bytes last."""
+    # On the type the bytes showed: whatever was checked before they arrived, this decides.
+    check_kind(kind, got.file_type)
     now = deps.clock.now()
     with deps.records.unit_of_work() as uow:
         # Asked again at commit: a hold placed while the bytes arrived must still apply.

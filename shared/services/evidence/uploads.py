@@ -22,7 +22,7 @@ from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, EVIDENCE_UPLOADS
 from shared.services.evidence import receiving
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import new_evidence_id
+from shared.services.evidence.lookup import locate_to_add, new_evidence_id
 from shared.services.repository import Stored, dump, load
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -44,12 +44,13 @@ class Uploads:
         """Open a resumable upload for a large file; chunks follow with Content-Range."""
         deps = self.deps
         declared = receiving.declared(body.content_type)
+        receiving.check_kind(body.kind, declared)  # refused before any chunk is sent
         if body.size > deps.limits.max_bytes:
             raise receiving.too_large(deps)
         name = receiving.display_name(body.filename)
         now = deps.clock.now()
         with deps.records.unit_of_work() as uow:
-            loc = deps.incidents.locate(uow, principal, incident_id)
+            loc = locate_to_add(deps, uow, principal, incident_id)
             session = UploadSession(
                 id=uuid.uuid4().hex,
                 incident_id=incident_id,
