@@ -77,14 +77,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = c
     problems.install(app)
     docs.install(app, prefix=API_PREFIX, openapi_url=f"{API_PREFIX}/openapi.json", title="Vigil API")
-    # One level of inclusion: FastAPI matches nested included routers level by level,
-    # which cost about a millisecond per request with every capability's routes.
     app.state.upload_slots = UploadSlots(
         threads=c.settings.http_upload_threads,
         per_user=c.settings.http_uploads_per_user,
         per_organisation=c.settings.http_uploads_per_organisation,
         is_upload=is_upload,
     )
+    # One level of inclusion: FastAPI matches nested included routers level by level,
+    # which cost about a millisecond per request with every capability's routes.
     for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []

@@ -337,3 +337,13 @@ def test_upload_slots_count_per_user_organisation_and_process():
     for p in (amy, ben, dan):
         slots.release(p)
     assert slots.in_progress() == 0 and not slots._users and not slots._orgs
+
+
+def test_the_upload_routes_document_their_limits(stamp):
+    paths = stamp.client.app.openapi()["paths"]
+    settings = stamp.container.settings
+    for path, method in (("/api/v1/incidents/{incident_id}/evidence", "post"), ("/api/v1/evidence/uploads/{upload_id}/chunks", "put")):
+        operation = paths[path][method]
+        assert {"408", "429", "503"} <= set(operation["responses"])
+        assert f"{settings.http_uploads_per_user} uploads per user" in operation["description"]
+    assert "429" not in paths["/api/v1/incidents/{incident_id}/evidence"]["get"]["responses"]
