@@ -158,6 +158,12 @@ def test_stalled_uploads_leave_the_api_answering_and_are_cut_after_the_idle_time
         incident_id = live.new_incident()
         auth = {"Authorization": f"Bearer {live.token()}"}
         stalled = [stalled_upload(live, incident_id, user=f"nw-user-{i}") for i in range(threads + upload_threads + 3)]
+        # A JSON body that stalls is read before any handler runs: it is cut the same way.
+        json_stall = socket.create_connection(("127.0.0.1", live.port), timeout=30)
+        json_stall.sendall(
+            f"POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {live.token()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{".encode()
+        )
         # The upload threads take the first uploads; the rest are refused at once (503), not queued.
         wait_until(lambda: live.in_progress() == upload_threads, 10, "the uploads were not admitted")
         opened = time.monotonic()
@@ -182,6 +188,9 @@ def test_stalled_uploads_leave_the_api_answering_and_are_cut_after_the_idle_time
                 assert headers["connection"] == "close"
             else:
                 assert problem["type"].endswith("/uploads-busy") and headers["retry-after"] == "5"
+
+        status, _, problem = answer(json_stall, timeout=15)
+        assert status == 408 and problem["reason"] == "idle" and problem["received_bytes"] == 1
 
         # Nothing half-written: no item, no staged or stored bytes, every slot given back.
         wait_until(lambda: live.in_progress() == 0, 5, "upload slots were not released")
