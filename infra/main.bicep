@@ -267,6 +267,14 @@ var vigilSettings = {
   VIGIL_AUTH_ALGORITHMS: '["RS256"]'
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
   VIGIL_HTTP_WORKER_THREADS: '8'
+  // The Functions host buffers a whole request before the app sees it, so the body
+  // timeouts guard uvicorn (make run); the upload caps apply per worker process here too.
+  VIGIL_HTTP_UPLOAD_THREADS: '8'
+  VIGIL_HTTP_UPLOADS_PER_USER: '2'
+  VIGIL_HTTP_UPLOADS_PER_ORGANISATION: '4'
+  VIGIL_HTTP_BODY_IDLE_TIMEOUT_SECONDS: '30.0'
+  VIGIL_HTTP_BODY_MIN_BYTES_PER_SECOND: '1024'
+  VIGIL_HTTP_BODY_GRACE_SECONDS: '10.0'
   VIGIL_MAX_JSON_BODY_BYTES: '262144'
   VIGIL_MAX_HEADER_COUNT: '100'
   VIGIL_MAX_HEADER_BYTES: '16384'

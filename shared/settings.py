@@ -45,6 +45,19 @@ class Settings(BaseSettings):
 
     # HTTP handler threads per process (see functions/http/app.py lifespan).
     http_worker_threads: int = Field(default=8, ge=1, le=200)
+    # Evidence uploads (single files and resumable chunks) streaming at once per process.
+    # Each holds a thread while its body arrives: these are on top of http_worker_threads,
+    # so stalled uploads never take the threads other requests need (503 past it).
+    http_upload_threads: int = Field(default=8, ge=1, le=200)
+    # Uploads one user, and one organisation, may have streaming at once per process (429 past either).
+    http_uploads_per_user: int = Field(default=2, ge=1)
+    http_uploads_per_organisation: int = Field(default=4, ge=1)
+    # Request bodies: cut with 408 when nothing arrives for the idle timeout, or when, after
+    # the grace period, they have averaged under the minimum rate (0: no minimum). Only time
+    # spent waiting for the client counts (docs/limits.md).
+    http_body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_body_min_bytes_per_second: int = Field(default=1024, ge=0)
+    http_body_grace_seconds: float = Field(default=10.0, ge=0)
 
     # Bounds
     max_json_body_bytes: int = 256 * 1024

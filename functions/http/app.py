@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.params import Depends as DependsParam
 
 from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing
 from functions.http.deps import API_PREFIX, known_query
 from functions.http.headers import SecurityHeaders
-from functions.http.limits import BodyLimit, HeaderLimit
+from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
 from functions.http.observability import RequestContext, install_request_ids
 from functions.http.raw_body import add_self_validated_schemas
 from shared.bootstrap import Container, default_container
+from shared.settings import Settings
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -34,6 +36,14 @@ STREAMING_SUFFIXES.extend(["/evidence", "/chunks"])
 # Plate-read batches carry plate patches: their own bound (anpr_max_batch_bytes), added in create_app.
 ANPR_READS_SUFFIX = "/anpr/reads"
 STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
+# Evidence uploads: the routes whose handler thread waits on the client while the body
+# arrives. They count against the upload slots (limits.UploadSlots), not the handler threads.
+UPLOAD_SUFFIXES = ("/evidence", "/chunks")
+UPLOAD_METHODS = ("POST", "PUT")
+
+
+def is_upload(method: str, route_path: str) -> bool:
+    return method in UPLOAD_METHODS and route_path.endswith(UPLOAD_SUFFIXES)
 
 
 @asynccontextmanager
@@ -41,7 +51,11 @@ async def _lifespan(app: FastAPI):
     # Sync handlers run in anyio's thread pool (40 threads by default). Their work is
     # CPU under one GIL and writes that serialise on the store, so more threads only add
     # contention: size the pool from settings (it only affects HTTP handlers).
-    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.container.settings.http_worker_threads
+    # Uploads hold a thread while their body arrives, however slowly: at most
+    # http_upload_threads of them are admitted at once (limits.UploadSlots), and the pool
+    # has that many threads more, so http_worker_threads always remain for other requests.
+    settings = app.state.container.settings
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_worker_threads + settings.http_upload_threads
     yield
 
 
@@ -63,16 +77,31 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = c
     problems.install(app)
     docs.install(app, prefix=API_PREFIX, openapi_url=f"{API_PREFIX}/openapi.json", title="Vigil API")
+    app.state.upload_slots = UploadSlots(
+        threads=c.settings.http_upload_threads,
+        per_user=c.settings.http_uploads_per_user,
+        per_organisation=c.settings.http_uploads_per_organisation,
+        is_upload=is_upload,
+    )
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
     for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
-        app.include_router(_router_of(module, c), prefix=API_PREFIX)
+        # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
+        gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
+        app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
     app.openapi_schema = None
     _add_problem_schema(app)
     app.add_middleware(
         BodyLimit, max_bytes=c.settings.max_json_body_bytes, exempt=lambda path: any(path.endswith(s) for s in STREAMING_SUFFIXES)
     )
     app.add_middleware(BodyLimit, max_bytes=c.settings.anpr_max_batch_bytes, exempt=lambda path: not path.endswith(ANPR_READS_SUFFIX))
+    # Outside the body bounds: a body that stalls or trickles is cut (408) wherever it is read.
+    app.add_middleware(
+        BodyTimeouts,
+        idle_seconds=c.settings.http_body_idle_timeout_seconds,
+        min_bytes_per_second=c.settings.http_body_min_bytes_per_second,
+        grace_seconds=c.settings.http_body_grace_seconds,
+    )
     # Header count and size are checked before anything reads a header (431).
     app.add_middleware(HeaderLimit, max_count=c.settings.max_header_count, max_bytes=c.settings.max_header_bytes)
     # Every answer (413s and 431s included) gets a request id and an access line.
@@ -99,6 +128,7 @@ def _add_problem_schema(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         add_self_validated_schemas(schema)
+        _document_upload_limits(schema, app.state.container.settings)
         schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
             "type": "http",
             "scheme": "bearer",
@@ -109,3 +139,27 @@ def _add_problem_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the OpenAPI document
+
+
+def _document_upload_limits(schema: dict, settings: Settings) -> None:
+    """The upload routes' OpenAPI entries: their 408, 429 and 503 answers and the limits behind them."""
+    note = (
+        f"Limits: the body is cut with 408 if nothing arrives for {settings.http_body_idle_timeout_seconds:g} s, or if after "
+        f"{settings.http_body_grace_seconds:g} s it has averaged under {settings.http_body_min_bytes_per_second} bytes/s "
+        f"(a single upload then stores nothing; a resumable upload keeps what it reports as received). "
+        f"At most {settings.http_uploads_per_user} uploads per user and {settings.http_uploads_per_organisation} per "
+        f"organisation stream at once (429 with Retry-After past either), and {settings.http_upload_threads} per server "
+        f"process (503 with Retry-After)."
+    )
+    extra = problems.responses(408, 429, 503)
+    extra[503] = {**extra[503], "description": "The server is taking as many uploads as it can, or a backing store is unavailable"}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not is_upload(method.upper(), path):
+                continue
+            operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
+            for status, entry in extra.items():
+                operation.setdefault("responses", {}).setdefault(
+                    str(status),
+                    {"description": entry["description"], "content": entry["content"]},
+                )

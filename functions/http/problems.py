@@ -86,6 +86,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+        # Errors raised by the HTTP layer itself may name answer headers (Retry-After).
+        headers = {**(headers or {}), **getattr(exc, "headers", {})} or None
         return problem(
             exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, errors=exc.errors, headers=headers, **exc.extra
         )
@@ -139,6 +141,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing, expired or invalid bearer token",
         403: "Signed in, but the role does not allow this",
         404: "Not found, or not yours to see",
+        408: "The body stalled or arrived too slowly; send it again",
         409: "Conflicts with the current state",
         412: "If-Match does not match the current ETag",
         413: "Body larger than the bound named in the detail",
@@ -146,6 +149,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         421: "The organisation is served by another region: see home_base_url",
         422: "Invalid input: each offending field is listed in errors",
         428: "If-Match is required",
+        429: "Past a concurrency cap (named in the detail); try again after Retry-After",
         503: "A backing store is unavailable",
     }
     return {
