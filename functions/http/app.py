@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 
-from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing
+from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing, subject_requests
 from functions.http.deps import API_PREFIX, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, HeaderLimit
@@ -65,7 +65,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     docs.install(app, prefix=API_PREFIX, openapi_url=f"{API_PREFIX}/openapi.json", title="Vigil API")
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
-    for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
+    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing):
         app.include_router(_router_of(module, c), prefix=API_PREFIX)
     app.openapi_schema = None
     _add_problem_schema(app)
