@@ -47,10 +47,10 @@ class Requests:
                         found[p["incident_id"]]["persons"].append(p["person"])
                     elif len(found) < MAX_MATCHES_PER_ORG:
                         found[p["incident_id"]] = {"incident_id": p["incident_id"], "persons": [p["person"]]}
-            tasks = []
+            tasks: list[dict[str, Any]] = []
             for org, by_incident in sorted(matches.items()):
-                found = list(by_incident.values())
-                task = {
+                listed = list(by_incident.values())
+                task: dict[str, Any] = {
                     "id": request_id,
                     "request_id": request_id,
                     "request_tenant": principal.organisation_id,
@@ -61,7 +61,7 @@ class Requests:
                     "received_at": to_iso(received),
                     "due_at": to_iso(due),
                     "status": "open",
-                    "matches": [{**m, "outcome": None} for m in found],
+                    "matches": [{**m, "outcome": None} for m in listed],
                     "answers": [],
                 }
                 uow.insert(SUBJECT_TASKS.name, org, task)
@@ -72,11 +72,11 @@ class Requests:
                     action=AuditAction.CONSULTATION,
                     operation="subject_request.match",
                     entity=f"subject_request/{request_id}",
-                    subjects=[m["incident_id"] for m in found],
+                    subjects=[m["incident_id"] for m in listed],
                     purpose=f"subject {body.kind.value} request",
                 )
-                tasks.append({"organisation_id": org, "status": "open", "matches": len(found), "answered_at": None})
-            doc = {
+                tasks.append({"organisation_id": org, "status": "open", "matches": len(listed), "answered_at": None})
+            doc: dict[str, Any] = {
                 "id": request_id,
                 "kind": body.kind.value,
                 "name": body.name,
