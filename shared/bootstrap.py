@@ -169,9 +169,9 @@ class Container:
 
     @cached_property
     def subject_requests(self):
-        from shared.services.subject_requests import SubjectRequestService
+        from shared.services.subject_requests import SubjectRequestDeps, SubjectRequests
 
-        return SubjectRequestService(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention)
+        return SubjectRequests.build(SubjectRequestDeps(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention))
 
     @cached_property
     def templates(self) -> TemplateRenderer:

@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.params import Depends as DependsParam
 
-from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing
+from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing, subject_requests
 from functions.http.deps import API_PREFIX, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
@@ -85,7 +85,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
-    for module in (health, incidents, audit, d2p, retention, anpr, evidence, sharing):
+    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing):
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)

@@ -1,43 +1,26 @@
-"""Retention and rights routes: schedules, legal holds, tombstones, statistics, subject
-requests and the organisations' answers. Thin: parse, check the role, one service call;
+"""Retention routes: schedules, legal holds, tombstones and statistics. Thin: parse, check the role, one service call;
 the route chooses the status and headers, and its output model what leaves."""
 
 import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
 
-from functions.http.deps import ContainerDep, Continuation, IfMatch, container, etag_header, require, require_offset
+from functions.http.deps import ContainerDep, Continuation, IfMatch, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
-from shared.bootstrap import Container
 from shared.domain.errors import Invalid
-from shared.domain.retention import (
-    ExtensionIn,
-    LegalHoldIn,
-    OrganisationScheduleIn,
-    RecordType,
-    RegionScheduleIn,
-    SubjectRequestIn,
-    TaskAnswerIn,
-    TypeRule,
-)
+from shared.domain.retention import LegalHoldIn, OrganisationScheduleIn, RecordType, RegionScheduleIn, TypeRule
 from shared.domain.tenancy import Principal, Role
 from shared.services.retention.holds import HOLDERS_POLICE, HOLDERS_RETAIL
 from shared.services.retention.schedules import OrganisationSchedule, RegionSchedule
-from shared.settings import Settings, get_settings
+from shared.settings import get_settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
-RequestId = Annotated[str, Path(min_length=1, max_length=64, description="Subject request id (an organisation's task has the same id)")]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_STATISTICS_MONTHS = 36
 _PAGES = get_settings()
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
 
 
 # ---- output models -----------------------------------------------------------------------
@@ -152,11 +135,6 @@ class StatisticsOut(BaseModel):
     items: list[StatisticsRow]
 
 
-class TaskPage(BaseModel):
-    items: list[Out]
-    continuation: str | None = None
-
-
 def _month(name: str, value: str) -> str:
     if not _MONTH.match(value):
         raise Invalid(f"{name} must be a month, YYYY-MM.", errors=[{"field": name}])
@@ -167,7 +145,7 @@ def _months_between(a: str, b: str) -> int:
     return (int(b[:4]) * 12 + int(b[5:])) - (int(a[:4]) * 12 + int(a[5:])) + 1
 
 
-routes = APIRouter(tags=["retention"])
+router = APIRouter(tags=["retention"])
 Operator = Annotated[Principal, Depends(require(Role.PLATFORM_OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))]
 Holder = Annotated[Principal, Depends(require(*HOLDERS_RETAIL, *HOLDERS_POLICE))]
@@ -175,7 +153,7 @@ Reader = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.RETAILER
 
 
 # ---- schedules --------------------------------------------------------------------------
-@routes.get(
+@router.get(
     "/retention/schedules/region",
     summary="This region's retention schedule and the bounds organisations choose within",
     response_model=RegionScheduleOut,
@@ -187,7 +165,7 @@ def region_schedule(principal: Operator, container: ContainerDep, response: Resp
     return RegionScheduleOut.of(schedule)
 
 
-@routes.put(
+@router.put(
     "/retention/schedules/region",
     summary="Change the region's schedule (a new version, audited)",
     response_model=RegionScheduleOut,
@@ -199,7 +177,7 @@ def set_region_schedule(body: RegionScheduleIn, principal: Operator, container: 
     return RegionScheduleOut.of(schedule)
 
 
-@routes.get(
+@router.get(
     "/retention/schedules/region/versions",
     summary="Every version of the region's schedule",
     response_model=list[ScheduleVersionOut],
@@ -210,7 +188,7 @@ def region_versions(principal: Operator, container: ContainerDep):
     return container.retention.schedules.versions(principal, region=True)
 
 
-@routes.get(
+@router.get(
     "/retention/schedules/organisation",
     summary="Your organisation's schedule: what applies, your choices, the region's bounds",
     response_model=OrganisationScheduleOut,
@@ -222,7 +200,7 @@ def org_schedule(principal: Admin, container: ContainerDep, response: Response):
     return OrganisationScheduleOut.of(chosen)
 
 
-@routes.put(
+@router.put(
     "/retention/schedules/organisation",
     summary="Choose your organisation's periods within the region's bounds",
     response_model=OrganisationScheduleOut,
@@ -234,7 +212,7 @@ def set_org_schedule(body: OrganisationScheduleIn, principal: Admin, container: 
     return OrganisationScheduleOut.of(chosen)
 
 
-@routes.get(
+@router.get(
     "/retention/schedules/organisation/versions",
     summary="Every version of your organisation's schedule",
     response_model=list[ScheduleVersionOut],
@@ -246,7 +224,7 @@ def org_versions(principal: Admin, container: ContainerDep):
 
 
 # ---- legal holds ------------------------------------------------------------------------
-@routes.get(
+@router.get(
     "/incidents/{incident_id}/legal-hold",
     summary="Legal holds on an incident",
     response_model=HoldsOut,
@@ -256,7 +234,7 @@ def holds(incident_id: IncidentId, principal: Holder, container: ContainerDep):
     return container.retention.holds.view(principal, incident_id)
 
 
-@routes.post(
+@router.post(
     "/incidents/{incident_id}/legal-hold",
     status_code=201,
     summary="Hold an incident, its evidence and linked hits from every deletion (investigator of the organisation, or an officer of a force it was dispatched to)",
@@ -267,7 +245,7 @@ def place_hold(incident_id: IncidentId, body: LegalHoldIn, principal: Holder, co
     return container.retention.holds.place(principal, incident_id, body.reason)
 
 
-@routes.delete(
+@router.delete(
     "/incidents/{incident_id}/legal-hold",
     summary="Release your organisation's hold; expiry resumes when no hold remains",
     response_model=HoldsOut,
@@ -291,7 +269,7 @@ def release_hold(
 
 
 # ---- proof and statistics ---------------------------------------------------------------
-@routes.get(
+@router.get(
     "/retention/tombstones",
     summary="Your organisation's tombstones: proof of every deletion (incidents, person-of-interest images, pruned audit entries), newest first",
     response_model=TombstonePage,
@@ -317,7 +295,7 @@ def tombstones(
     return {"items": [t.model_dump(exclude_unset=True) for t in page.items], "continuation": page.continuation}
 
 
-@routes.get(
+@router.get(
     "/retention/tombstones/{incident_id}",
     summary="Proof an incident of your organisation was deleted: when, by which rule and schedule version",
     response_model=TombstoneOut,
@@ -328,7 +306,7 @@ def tombstone(incident_id: IncidentId, principal: Reader, container: ContainerDe
     return container.retention.tombstones.incident(principal, incident_id).model_dump(exclude_unset=True)
 
 
-@routes.get(
+@router.get(
     "/retention/statistics",
     summary="Incidents per month, store and category, kept and deleted (counts survive deletion)",
     response_model=StatisticsOut,
@@ -348,98 +326,3 @@ def statistics(
         raise Invalid(f"from..to must span 1 to {MAX_STATISTICS_MONTHS} months.", errors=[{"field": "to"}])
     org = container.retention.statistics.organisation(principal, organisation)
     return {"organisation_id": org, "items": container.retention.statistics.rows(org, from_month, to_month)}
-
-
-def router(settings: Settings) -> APIRouter:
-    """The retention routes and the subject-request routes, for an app that still builds
-    each router from settings."""
-    r = APIRouter()
-    r.include_router(routes)
-    ops = require(Role.PLATFORM_OPERATOR)
-    admin = require(Role.RETAILER_ADMIN)
-
-    # ---- subject requests: the operator -------------------------------------------------
-    @r.post(
-        "/subject-requests",
-        tags=["subject requests"],
-        status_code=201,
-        summary="File a person's access or erasure request; tasks open for each organisation holding matches",
-        response_model=Out,
-        responses=responses(400, *AUTH_ERRORS, 413, 422),
-    )
-    def file_request(body: SubjectRequestIn, p: Principal = Depends(ops), c: Container = Depends(container)):
-        out = c.subject_requests.file(p, body)
-        return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/subject-requests/{out['id']}"})
-
-    @r.get(
-        "/subject-requests/{request_id}",
-        tags=["subject requests"],
-        summary="A request: due date, extension and each organisation's answer",
-        response_model=Out,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def get_request(request_id: RequestId, p: Principal = Depends(ops), c: Container = Depends(container)):
-        return JSONResponse(c.subject_requests.get(p, request_id))
-
-    @r.post(
-        "/subject-requests/{request_id}/extension",
-        tags=["subject requests"],
-        summary="Extend the deadline of a complex request (in the first month; two months at most)",
-        response_model=Out,
-        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
-    )
-    def extend(request_id: RequestId, body: ExtensionIn, p: Principal = Depends(ops), c: Container = Depends(container)):
-        return JSONResponse(c.subject_requests.extend(p, request_id, body))
-
-    # ---- subject requests: the organisation ---------------------------------------------
-    @r.get(
-        "/subject-tasks",
-        tags=["subject requests"],
-        summary="Your organisation's subject-request tasks, soonest due first",
-        response_model=TaskPage,
-        responses=responses(*AUTH_ERRORS, 422),
-    )
-    def tasks(
-        p: Principal = Depends(admin),
-        c: Container = Depends(container),
-        status: Annotated[str | None, Query(pattern="^(open|answered)$")] = None,
-        limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = settings.default_page_size,
-        continuation: Annotated[str | None, Query(max_length=2000)] = None,
-    ):
-        items, token = c.subject_requests.tasks(p, status=status, limit=limit, continuation=continuation)
-        return JSONResponse({"items": items, "continuation": token})
-
-    @r.get(
-        "/subject-tasks/{request_id}",
-        tags=["subject requests"],
-        summary="One task: the person as described and your matching incidents",
-        response_model=Out,
-        responses=responses(*AUTH_ERRORS, 404, 422),
-    )
-    def task(request_id: RequestId, p: Principal = Depends(admin), c: Container = Depends(container)):
-        return JSONResponse(c.subject_requests.task(p, request_id))
-
-    @r.post(
-        "/subject-tasks/{request_id}/answer",
-        tags=["subject requests"],
-        summary="Answer for some or all matches: approve the export, erase, or refuse with the lawful reason",
-        response_model=Out,
-        responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
-    )
-    def answer(
-        request_id: RequestId, body: Annotated[TaskAnswerIn, Body()], p: Principal = Depends(admin), c: Container = Depends(container)
-    ):
-        return JSONResponse(c.subject_requests.answer(p, request_id, body))
-
-    @r.get(
-        "/subject-tasks/{request_id}/export",
-        tags=["subject requests"],
-        summary="The export bundle (JSON) of the matches you approved",
-        response_model=Out,
-        responses=responses(*AUTH_ERRORS, 404, 409, 422),
-    )
-    def export(request_id: RequestId, p: Principal = Depends(admin), c: Container = Depends(container)):
-        bundle = c.subject_requests.export(p, request_id)
-        return JSONResponse(bundle, headers={"Content-Disposition": f'attachment; filename="subject-access-{request_id}.json"'})
-
-    return r

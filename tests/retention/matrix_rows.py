@@ -106,12 +106,12 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def request(ctx, key: str, approved: bool = False) -> str:
         def make():
             named_incident(ctx)
-            out = c(ctx).subject_requests.file(
+            out = c(ctx).subject_requests.requests.file(
                 OPS_P, SubjectRequestIn(kind="access", name="Matrix Person", date_of_birth="1988-02-03", verified_identity=True)
             )
             if approved:
-                c(ctx).subject_requests.answer(NW_ADMIN, out["id"], TaskAnswerIn(decision="approve_export"))
-            return out["id"]
+                c(ctx).subject_requests.tasks.answer(NW_ADMIN, out.id, TaskAnswerIn(decision="approve_export"))
+            return out.id
 
         return ctx.once(f"retention-request-{key}", make)
 
