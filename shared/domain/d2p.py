@@ -565,7 +565,7 @@ def parse_dispatch_id(value: str) -> tuple[str, str] | None:
 
 # ---- outcomes ----------------------------------------------------------------------
 
-# Home Office crime outcome codes (DOMAIN.md; wording to be checked against the current
+# Home Office crime outcome codes (wording to be checked against the current
 # Home Office Counting Rules before production).
 OUTCOME_CODES: dict[str, str] = {
     "1": "Charged / summonsed",
