@@ -19,8 +19,6 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
-
 AUDIT_CHAIN = "audit"
 # The entity of the entry that records a pruning of the chain (and attests its anchor).
 ANCHOR_ENTITY = "audit/anchor"
@@ -35,25 +33,6 @@ class AuditAction(StrEnum):
     DISCLOSURE = "disclosure"
     COMBINATION = "combination"
     ERASURE = "erasure"
-
-
-class AuditEntry(BaseModel):
-    id: str
-    at: str
-    actor_user: str
-    actor_org: str
-    actor_role: str
-    action: AuditAction
-    operation: str  # what the caller did, e.g. "incident.read"
-    entity: str  # "incident/<id>", or the collection for searches
-    fields: list[str] = []
-    subjects: list[str] = []  # ids returned by a search or disclosed
-    purpose: str | None = None
-    recipient_org: str | None = None
-    chain: str = AUDIT_CHAIN
-    seq: int = 0
-    prev_hash: str = ""
-    hash: str = ""
 
 
 _HASHED = (
