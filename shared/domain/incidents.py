@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -397,6 +397,34 @@ def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_
     if level != ShareLevel.FULL and not dispatched_to_viewer:
         view["witnesses"] = [dict(w, contact=None) for w in incident.get("witnesses", [])]
     return view
+
+
+# How much earlier than its first report a change may move an incident's time. A report
+# can only correct a recent mistake in its time; it cannot pass an incident off as years old.
+OCCURRED_AT_EARLIEST_BEFORE_REPORT = timedelta(days=31)
+
+
+def check_occurred_at_change(current: datetime, new: datetime, reported_at: datetime) -> None:
+    """Refuse a change of when an incident occurred outside the bounds a correction needs.
+
+    Never later than when it was first reported (the server's time of the report, which no
+    edit moves), and never earlier than `OCCURRED_AT_EARLIEST_BEFORE_REPORT` before it,
+    unless the report itself already said earlier (then not earlier than that).
+    """
+    if new == current:
+        return
+    if new > reported_at:
+        raise Invalid(
+            f"occurred_at cannot be later than when the incident was first reported ({to_iso(reported_at)}).",
+            errors=[{"field": "occurred_at"}],
+        )
+    earliest = min(current, reported_at - OCCURRED_AT_EARLIEST_BEFORE_REPORT)
+    if new < earliest:
+        raise Invalid(
+            f"occurred_at cannot be moved earlier than {to_iso(earliest)}: a change may correct the time by at most "
+            f"{OCCURRED_AT_EARLIEST_BEFORE_REPORT.days} days before the incident was first reported.",
+            errors=[{"field": "occurred_at"}],
+        )
 
 
 # Reported fields a change may set but never remove.

@@ -2,23 +2,36 @@
 
 - NW "Jamie Doyle" (recent): a named person a subject request finds, reaching
   northwind as a task with a due date.
-- An incident from June 2019: past its 6-year schedule, so the next retention run
+- An incident from June 2019, reported then: past its 6-year schedule, so the next retention run
   (`make job JOB=retention`) deletes it and leaves a tombstone, unless someone holds it.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from shared.domain.incidents import IncidentIn
 from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.ports import Where
 from shared.records import INCIDENTS, PERSON_INDEX
+from shared.services.incidents.report import ReportIncident
 
 SEED_USER = Principal(
     user_id="demo-seed", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
 )
 DEMO_PERSON = "Jamie Doyle"
+# Retention runs from when an incident was first reported, so the old demo incident is
+# recorded as reported back then (as a migrated record would be), not today.
+OLD_REPORTED_AT = datetime(2019, 6, 14, 17, 30, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _At:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
 
 
 def seed_retention_demo(container) -> int:
@@ -52,7 +65,7 @@ def seed_retention_demo(container) -> int:
         )
         added += 1
     if not has_old:
-        incidents.report.submit(
+        ReportIncident(replace(incidents.report.deps, clock=_At(OLD_REPORTED_AT))).submit(
             SEED_USER,
             IncidentIn.model_validate(
                 {
