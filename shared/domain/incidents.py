@@ -377,8 +377,9 @@ def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_
     """What a partner organisation (a force) sees of an incident.
 
     Minors never leave the reporting organisation, except to the police force the
-    incident was dispatched to. Below FULL, names and dates of birth are withheld and
-    witnesses appear without contact details.
+    incident was dispatched to. Below FULL, names and dates of birth are withheld,
+    witnesses appear without name or contact details, and the reporter without name or
+    phone (their job title stays).
     """
     view = dict(incident)
     persons = []
@@ -395,7 +396,10 @@ def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_
     view["persons"] = persons
     view["persons_withheld"] = withheld
     if level != ShareLevel.FULL and not dispatched_to_viewer:
-        view["witnesses"] = [dict(w, contact=None) for w in incident.get("witnesses", [])]
+        # What was seen is shared, never who saw it or who reported it.
+        view["witnesses"] = [dict(w, name=None, contact=None) for w in incident.get("witnesses", [])]
+        if view.get("reporter"):
+            view["reporter"] = dict(view["reporter"], name=None, phone=None)
     return view
 
 
