@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.incidents import Flags, GoodsItem, Money, PersonDescription, Reporter
+from shared.domain.incidents import Flags, GoodsItem, Money, PersonDescription
 
 
 class PersonOut(BaseModel):
@@ -27,11 +27,17 @@ class VehicleOut(BaseModel):
 
 
 class WitnessOut(BaseModel):
-    name: str
+    name: str | None = Field(default=None, description="Withheld (null) from partners below full sharing")
     kind: str
     contact: str | None = None
     statement: str
     is_reporter: bool
+
+
+class ReporterOut(BaseModel):
+    name: str | None = Field(default=None, description="Withheld (null) from partners below full sharing")
+    job_title: str | None = None
+    phone: str | None = Field(default=None, description="Withheld (null) from partners below full sharing")
 
 
 class D2PSummary(BaseModel):
@@ -65,7 +71,7 @@ class IncidentOut(BaseModel):
     vehicles: list[VehicleOut]
     witnesses: list[WitnessOut]
     prosecution_supported: bool
-    reporter: Reporter
+    reporter: ReporterOut
     has_minor: bool
     etag: str
     d2p: D2PSummary | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -377,8 +377,9 @@ def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_
     """What a partner organisation (a force) sees of an incident.
 
     Minors never leave the reporting organisation, except to the police force the
-    incident was dispatched to. Below FULL, names and dates of birth are withheld and
-    witnesses appear without contact details.
+    incident was dispatched to. Below FULL, names and dates of birth are withheld,
+    witnesses appear without name or contact details, and the reporter without name or
+    phone (their job title stays).
     """
     view = dict(incident)
     persons = []
@@ -395,8 +396,39 @@ def view_for_partner(incident: dict[str, Any], level: ShareLevel, *, dispatched_
     view["persons"] = persons
     view["persons_withheld"] = withheld
     if level != ShareLevel.FULL and not dispatched_to_viewer:
-        view["witnesses"] = [dict(w, contact=None) for w in incident.get("witnesses", [])]
+        # What was seen is shared, never who saw it or who reported it.
+        view["witnesses"] = [dict(w, name=None, contact=None) for w in incident.get("witnesses", [])]
+        if view.get("reporter"):
+            view["reporter"] = dict(view["reporter"], name=None, phone=None)
     return view
+
+
+# How much earlier than its first report a change may move an incident's time. A report
+# can only correct a recent mistake in its time; it cannot pass an incident off as years old.
+OCCURRED_AT_EARLIEST_BEFORE_REPORT = timedelta(days=31)
+
+
+def check_occurred_at_change(current: datetime, new: datetime, reported_at: datetime) -> None:
+    """Refuse a change of when an incident occurred outside the bounds a correction needs.
+
+    Never later than when it was first reported (the server's time of the report, which no
+    edit moves), and never earlier than `OCCURRED_AT_EARLIEST_BEFORE_REPORT` before it,
+    unless the report itself already said earlier (then not earlier than that).
+    """
+    if new == current:
+        return
+    if new > reported_at:
+        raise Invalid(
+            f"occurred_at cannot be later than when the incident was first reported ({to_iso(reported_at)}).",
+            errors=[{"field": "occurred_at"}],
+        )
+    earliest = min(current, reported_at - OCCURRED_AT_EARLIEST_BEFORE_REPORT)
+    if new < earliest:
+        raise Invalid(
+            f"occurred_at cannot be moved earlier than {to_iso(earliest)}: a change may correct the time by at most "
+            f"{OCCURRED_AT_EARLIEST_BEFORE_REPORT.days} days before the incident was first reported.",
+            errors=[{"field": "occurred_at"}],
+        )
 
 
 # Reported fields a change may set but never remove.

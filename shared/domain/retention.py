@@ -297,7 +297,7 @@ class IncidentEntry(BaseModel):
             id=index_id("incident", incident["id"]),
             entity_id=incident["id"],
             lane=lane,
-            basis_at=incident["occurred_at"],
+            basis_at=incident["reported_at"],
             month=month_of(incident["occurred_at"]),
             store_id=incident["store_id"],
             category=incident["category"],

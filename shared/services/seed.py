@@ -4,7 +4,8 @@ and a few incidents. Seeding is idempotent."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain import d2p as rules_domain
@@ -15,6 +16,7 @@ from shared.domain.timestamps import to_iso
 from shared.ports import Clock, RecordStore, Where
 from shared.records import D2P_RULES, D2P_SETTINGS, INCIDENTS, ORGANISATIONS, PERSON_INDEX, SHARING, STORES
 from shared.services.directory import sharing_id
+from shared.services.incidents.report import ReportIncident
 
 DEMO_ORGANISATIONS = [
     Organisation(
@@ -192,13 +194,24 @@ def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
 # ---- demo incidents (through the incident service, so every index and hook is current) ----
 # - "Jamie Doyle" (recent): a named person a subject request finds, reaching northwind as a
 #   task with a due date.
-# - An incident from June 2019: past its 6-year schedule, so the next retention run
-#   (`make job JOB=retention`) deletes it and leaves a tombstone, unless someone holds it.
+# - An incident from June 2019, reported then: past its 6-year schedule, so the next retention
+#   run (`make job JOB=retention`) deletes it and leaves a tombstone, unless someone holds it.
 
 SEED_USER = Principal(
     user_id="demo-seed", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
 )
 DEMO_PERSON = "Jamie Doyle"
+# Retention runs from when an incident was first reported, so the old demo incident is
+# recorded as reported back then (as a migrated record would be), not today.
+OLD_REPORTED_AT = datetime(2019, 6, 14, 17, 30, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _At:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
 
 
 def seed_demo_incidents(container: Any) -> int:
@@ -232,7 +245,7 @@ def seed_demo_incidents(container: Any) -> int:
         )
         added += 1
     if not has_old:
-        incidents.report.submit(
+        ReportIncident(replace(incidents.report.deps, clock=_At(OLD_REPORTED_AT))).submit(
             SEED_USER,
             IncidentIn.model_validate(
                 {

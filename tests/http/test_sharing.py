@@ -121,3 +121,31 @@ def test_other_organisations_get_404(stamp):
     )
     assert r.status_code == 404
     assert len(_read(stamp).json()["agreements"]) == 1
+
+
+def test_below_full_a_force_sees_no_witness_or_reporter_identity(stamp):
+    incident = report(stamp).json()
+    police = stamp.auth("devon-and-cornwall", "Police.Officer")
+    url = f"/api/v1/incidents/{incident['id']}"
+    etag = _read(stamp).headers["etag"]
+    for level in ("none", "counts", "descriptions", "full"):
+        r = _put(stamp, [{"partner_id": "devon-and-cornwall", "level": level}], etag)
+        assert r.status_code == 200, r.text
+        etag = r.headers["etag"]
+        seen = stamp.client.get(url, params=PURPOSE, headers=police)
+        if level in ("none", "counts"):
+            assert seen.status_code == 404 and incident["reporter"]["name"] not in seen.text
+            continue
+        assert seen.status_code == 200, seen.text
+        body = seen.json()
+        if level == "full":
+            assert body["reporter"]["name"] == incident["reporter"]["name"]
+            assert [w["name"] for w in body["witnesses"]] == [w["name"] for w in incident["witnesses"]]
+            continue
+        assert body["reporter"]["name"] is None and body["reporter"]["phone"] is None
+        assert body["reporter"]["job_title"] == incident["reporter"]["job_title"]
+        assert all(w["name"] is None and w["contact"] is None for w in body["witnesses"])
+        assert [w["statement"] for w in body["witnesses"]] == [w["statement"] for w in incident["witnesses"]]
+        for w in incident["witnesses"]:
+            assert w["name"] not in seen.text
+        assert incident["reporter"]["name"] not in seen.text

@@ -9,7 +9,9 @@ from shared.records import ACCESS_GRANTS
 
 API = "/api/v1"
 OCCURRED = "2026-11-20T14:32:00+00:00"
-DUE = datetime(2032, 11, 20, 14, 32, tzinfo=UTC)
+# Retention runs from when an incident was first reported (the fake clock's start, when
+# these tests report), not from when it occurred: an edit cannot move it.
+DUE = datetime(2032, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def report(stamp, **overrides) -> dict:
@@ -42,7 +44,7 @@ def test_incident_and_its_evidence_go_at_the_due_date_leaving_a_tombstone(stamp)
     inv = stamp.auth("northwind", "Retailer.Investigator")
     assert run_retention(stamp, DUE - timedelta(days=1))["incidents_deleted"] == 0
     assert stamp.client.get(f"{API}/incidents/{incident['id']}", headers=inv).status_code == 200
-    # The evidence was made immutable on the incident's own clock (occurred + the evidence
+    # The evidence was made immutable on the incident's own clock (reported + the evidence
     # period), so at the due date it can go with its incident.
     assert item["retention_until"] <= (DUE + timedelta(days=1)).isoformat()
     counts = run_retention(stamp, DUE + timedelta(days=1))

@@ -4,14 +4,17 @@ version: both under If-Match, both kept as a new version, audited and published.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, NotFound, PreconditionRequired
+from shared.domain.d2p import ALREADY_SENT
+from shared.domain.errors import Conflict, Invalid, NotFound, PreconditionRequired
 from shared.domain.events import IncidentChanged
-from shared.domain.incidents import EDITABLE_FIELDS, Incident, IncidentPatch, version_id
+from shared.domain.incidents import EDITABLE_FIELDS, Incident, IncidentPatch, check_occurred_at_change, version_id
 from shared.domain.tenancy import Principal
-from shared.ports import UnitOfWork
-from shared.records import INCIDENT_VERSIONS, INCIDENTS
+from shared.domain.timestamps import from_iso, to_iso
+from shared.ports import UnitOfWork, Where, iterate_all
+from shared.records import DISPATCHES, INCIDENT_VERSIONS, INCIDENTS
 from shared.services import repository
 from shared.services.incidents.common import IncidentDeps, IncidentView, Located, check_offenders, present
 from shared.services.incidents.read import locate
@@ -56,11 +59,27 @@ class ChangeIncident:
             merged = incident.merge_patch(changes)
             if merged.occurred_at > self.deps.clock.now():
                 raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
+            note = "changed"
+            if merged.occurred_at != incident.occurred:
+                self._check_time_change(uow, loc.owner_org, incident, merged.occurred_at)
+                note = f"changed; occurred_at from {incident.occurred_at} to {to_iso(merged.occurred_at)}"
             incident.adopt(merged)
             if "store_id" in changes:
                 incident.force_id = directory.store(incident.store_id).force_id
             check_offenders(uow, loc.owner_org, incident.persons)
-            return self._write(uow, principal, loc, incident, if_match, "changed", sorted(changes))
+            return self._write(uow, principal, loc, incident, if_match, note, sorted(changes))
+
+    @staticmethod
+    def _check_time_change(uow: UnitOfWork, org: str, incident: Incident, new: datetime) -> None:
+        """A force that received the report holds it with this time: the record must keep saying
+        what the force was told. Otherwise only a correction within bounds (the domain rule)."""
+        for d in iterate_all(uow, DISPATCHES.name, [org], [Where("incident_id", "eq", incident.id)]):
+            if d.get("status") in ALREADY_SENT or d.get("acknowledged_at") or d.get("crime_reference"):
+                raise Conflict(
+                    f"occurred_at of incident {incident.id} cannot change: the report was sent to force {d.get('force_id')} "
+                    "with this time. Tell the force of the correction instead."
+                )
+        check_occurred_at_change(incident.occurred, new, from_iso(incident.reported_at))
 
     def revert(self, principal: Principal, incident_id: str, version: int, if_match: str | None) -> IncidentView:
         """Make an earlier version current again, as a new version."""
@@ -72,7 +91,10 @@ class ChangeIncident:
             if old is None:
                 raise NotFound(f"Incident {incident_id} has no version {version}.")
             incident = loc.incident.model_copy(deep=True)
+            before = incident.occurred
             incident.restore(old["snapshot"])
+            if from_iso(incident.occurred_at) != before:
+                self._check_time_change(uow, loc.owner_org, loc.incident, from_iso(incident.occurred_at))
             store = self.deps.directory.store(incident.store_id)
             if store is not None:
                 incident.force_id = store.force_id

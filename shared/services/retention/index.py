@@ -2,7 +2,8 @@
 
 Every incident has one entry (tenant = the owning organisation) with a `lane` (the
 record type whose period applies: `incident`, `incident_police_case`, or `held` while a
-legal hold is active) and a `basis_at` (when the period starts), so the sweep reads only
+legal hold is active) and a `basis_at` (when the period starts: when the incident was first
+reported, a time the server sets and no edit moves), so the sweep reads only
 what is due. Whether an incident has a police case is checked again for each due entry
 (an acknowledged dispatch moves it to the longer lane), so D2P needs no hook into
 retention.

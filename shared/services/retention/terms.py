@@ -23,7 +23,8 @@ class EvidenceTerms:
     ) -> tuple[datetime, bool]:
         """How long new evidence of `incident` stays immutable, and whether it starts held.
 
-        Protection runs on the incident's own clock (from when it occurred, for the
+        Protection runs on the incident's own clock (from when it was first reported, a time
+        the server sets and no edit moves, for the
         evidence period of the organisation's schedule), so it ends no later than the
         incident falls due and the sweep can remove the files with it. A suspect image may
         become a person-of-interest image, due the POI period after its offender's last
@@ -34,5 +35,5 @@ class EvidenceTerms:
         months = all_months[RecordType.EVIDENCE]
         if kind == EvidenceKind.SUSPECT_IMAGE.value:
             months = min(months, all_months[RecordType.POI_IMAGE])
-        until = add_months(from_iso(incident["occurred_at"]), months)
+        until = add_months(from_iso(incident["reported_at"]), months)
         return max(until, received_at + timedelta(days=1)), is_held(uow, org, incident["id"])
