@@ -14,7 +14,7 @@ from shared.domain.evidence import CustodyEvent, EvidenceItem, RangeNotSatisfiab
 from shared.domain.tenancy import Principal
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import audit_access, items_of_incident, locate_incident, locate_item, need_purpose
+from shared.services.evidence.lookup import access_entries, audit_access, items_of_incident, locate_incident, locate_item, need_purpose
 from shared.services.evidence.redaction import checked_image
 
 FACE_DETECTOR = "OpenCV Haar cascade (frontal face)"
@@ -45,25 +45,23 @@ class FaceProposals:
 
 
 class Access:
+    # Only the list is a plain read. Describing, downloading and proposing faces append a
+    # custody event to the item's own hash chain, a record like any other, so they stay
+    # write units.
+
     def __init__(self, deps: EvidenceDeps):
         self.deps = deps
 
     def list_items(self, principal: Principal, incident_id: str, purpose: str | None) -> list[EvidenceItem]:
         """Items of an incident the caller may see, oldest first (audited)."""
         need_purpose(principal, purpose)
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             loc = locate_incident(self.deps, uow, principal, incident_id)
             items = items_of_incident(uow, loc.owner_org, incident_id)
-            audit_access(
-                self.deps,
-                uow,
-                principal,
-                loc.owner_org,
-                "evidence.list",
-                f"incident/{incident_id}",
-                purpose,
-                subjects=[i.id for i in items],
-            )
+        self.deps.audit.record_read(
+            principal,
+            access_entries(principal, loc.owner_org, "evidence.list", f"incident/{incident_id}", purpose, subjects=[i.id for i in items]),
+        )
         return items
 
     def get(self, principal: Principal, evidence_id: str, purpose: str | None) -> EvidenceItem:
@@ -119,7 +117,7 @@ class Access:
         """Suggested face rectangles for a person to confirm or edit; nothing is redacted."""
         deps = self.deps
         need_purpose(principal, purpose)
-        with deps.records.unit_of_work() as uow:
+        with deps.records.read_only() as uow:
             stored, loc = locate_item(deps, uow, principal, evidence_id)
         item = stored.record
         data = checked_image(deps, item, "Face proposals")

@@ -14,7 +14,7 @@ from shared.domain.timestamps import to_iso
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import CHAIN_HEADS, CUSTODY
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.lookup import audit_access, locate_item, need_purpose
+from shared.services.evidence.lookup import access_entries, locate_item, need_purpose
 
 
 def record_event(
@@ -79,10 +79,12 @@ class Custody:
     def chain(self, principal: Principal, evidence_id: str, purpose: str | None) -> CustodyReport:
         """The item's custody chain and whether every link verifies (audited)."""
         need_purpose(principal, purpose)
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             _, loc = locate_item(self.deps, uow, principal, evidence_id)
             found = events(uow, loc.owner_org, evidence_id)
-            audit_access(self.deps, uow, principal, loc.owner_org, "evidence.custody", f"evidence/{evidence_id}", purpose)
+        self.deps.audit.record_read(
+            principal, access_entries(principal, loc.owner_org, "evidence.custody", f"evidence/{evidence_id}", purpose)
+        )
         check = verify_custody(found)
         return CustodyReport(
             evidence_id=evidence_id,

@@ -51,7 +51,7 @@ class Integrity:
     def verify(self, principal: Principal, evidence_id: str, purpose: str | None) -> Verification:
         """Re-read the stored bytes, recompute SHA-256 and size, record the result in custody."""
         need_purpose(principal, purpose)
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             stored, loc = locate_item(self.deps, uow, principal, evidence_id)
         result = self._rehash(stored.record)
         with self.deps.records.unit_of_work() as uow:
@@ -119,7 +119,7 @@ class Integrity:
         deps = self.deps
         report = JobReport(job="evidence-verify", as_of=as_of)
         counts = {"checked": 0, "matched": 0, "mismatched": 0}
-        with deps.records.unit_of_work() as uow:
+        with deps.records.read_only() as uow:
             due = uow.query(
                 EVIDENCE.name,
                 None,
@@ -159,7 +159,7 @@ class Integrity:
 
     def alerts(self, owner_org: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """Open integrity alerts of an organisation, newest first."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             page = uow.query(
                 EVIDENCE_ALERTS.name, [owner_org], [Where("status", "eq", "open")], order_by="raised_at", descending=True, limit=limit
             )

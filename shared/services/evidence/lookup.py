@@ -11,6 +11,7 @@ from shared.domain.evidence import EvidenceItem
 from shared.domain.tenancy import Principal, Role
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import EVIDENCE
+from shared.services.audit import ReadEntry
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.incidents import Located
 from shared.services.repository import Stored, load
@@ -94,6 +95,37 @@ def items_of_incident(uow: UnitOfWork, owner_org: str, incident_id: str) -> list
     return sorted(items, key=lambda i: (i.created_at, i.id))
 
 
+def access_entries(
+    principal: Principal, owner: str, operation: str, entity: str, purpose: str | None, subjects: list[str] | None = None
+) -> list[ReadEntry]:
+    """A consultation in the owner's trail; a reader from another organisation is a
+    disclosure there and a consultation in its own trail."""
+    own = owner == principal.organisation_id
+    entries = [
+        ReadEntry(
+            owner_org=owner,
+            action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
+            operation=operation,
+            entity=entity,
+            subjects=list(subjects or []),
+            purpose=purpose,
+            recipient_org=None if own else principal.organisation_id,
+        )
+    ]
+    if not own:
+        entries.append(
+            ReadEntry(
+                owner_org=principal.organisation_id,
+                action=AuditAction.CONSULTATION,
+                operation=operation,
+                entity=entity,
+                subjects=list(subjects or []),
+                purpose=purpose,
+            )
+        )
+    return entries
+
+
 def audit_access(
     deps: EvidenceDeps,
     uow: UnitOfWork,
@@ -104,28 +136,17 @@ def audit_access(
     purpose: str | None,
     subjects: list[str] | None = None,
 ) -> None:
-    """A consultation in the owner's trail; a reader from another organisation is a
-    disclosure there and a consultation in its own trail."""
-    own = owner == principal.organisation_id
-    deps.audit.record(
-        uow,
-        owner_org=owner,
-        principal=principal,
-        action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
-        operation=operation,
-        entity=entity,
-        purpose=purpose,
-        subjects=subjects or [],
-        recipient_org=None if own else principal.organisation_id,
-    )
-    if not own:
+    """`access_entries` chained in `uow`, for an access that writes custody too and so
+    runs in a write unit anyway."""
+    for e in access_entries(principal, owner, operation, entity, purpose, subjects):
         deps.audit.record(
             uow,
-            owner_org=principal.organisation_id,
+            owner_org=e.owner_org,
             principal=principal,
-            action=AuditAction.CONSULTATION,
-            operation=operation,
-            entity=entity,
-            purpose=purpose,
-            subjects=subjects or [],
+            action=e.action,
+            operation=e.operation,
+            entity=e.entity,
+            purpose=e.purpose,
+            subjects=e.subjects,
+            recipient_org=e.recipient_org,
         )

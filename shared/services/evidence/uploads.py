@@ -85,7 +85,7 @@ class Uploads:
 
     def status(self, principal: Principal, upload_id: str) -> UploadStatus:
         """How many bytes of the upload are safely stored: resume from there."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             session = self._session(uow, principal, upload_id).record
         received = session.size if session.committed else self.deps.blobs.staged_size(upload_id)
         return UploadStatus(session, received)

@@ -57,7 +57,7 @@ class Holds:
 
     def view(self, principal: Principal, incident_id: str) -> HoldsView:
         """The incident's holds (active and released) as the caller may see them."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             loc = self._locate(uow, principal, incident_id)
             return _view(uow, loc.owner_org, incident_id, {})
 

@@ -108,7 +108,7 @@ class Schedules:
 
     def region(self) -> RegionSchedule:
         """The region's schedule with bounds and version (Platform.Operator)."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             rules, version, tag = _region_doc(self.deps, uow)
         return RegionSchedule(region=self.deps.region, version=version, rules=rules, etag=tag)
 
@@ -152,7 +152,7 @@ class Schedules:
 
     def organisation(self, principal: Principal) -> OrganisationSchedule:
         """The caller's organisation's schedule: what applies, its own choices and the region's bounds."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             schedule = schedule_for(self.deps, uow, principal.organisation_id)
             _, _, tag = _org_doc(uow, principal.organisation_id)
         return OrganisationSchedule(schedule=schedule, etag=tag)
@@ -201,7 +201,7 @@ class Schedules:
     def versions(self, principal: Principal, *, region: bool) -> list[dict[str, Any]]:
         """Every stored version of the region's or the caller's organisation's schedule, oldest first."""
         tenant, scope = (PLATFORM_TENANT, "region") if region else (principal.organisation_id, principal.organisation_id)
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             docs = list(
                 iterate_all(uow, RETENTION_SCHEDULE_VERSIONS.name, [tenant], [Where("scope", "eq", scope)], order_by="version", limit=200)
             )

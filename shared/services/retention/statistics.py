@@ -40,7 +40,7 @@ class Statistics:
             )
 
         where = [Where("month", "ge", from_month), Where("month", "le", to_month)]
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             for e in iterate_all(uow, RETENTION_INDEX.name, [org], where, limit=1000):
                 row(e["month"], e["store_id"], e["category"])["kept"] += 1
             for c in iterate_all(uow, RETENTION_COUNTS.name, [org], where, limit=1000):

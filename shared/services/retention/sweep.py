@@ -22,14 +22,14 @@ from shared.services.retention.schedules import schedule_for
 
 def retailers(deps: RetentionDeps) -> list[str]:
     """Retailers homed in this region: the organisations whose records are swept here."""
-    with deps.records.unit_of_work() as uow:
+    with deps.records.read_only() as uow:
         docs = iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [Where("kind", "eq", OrgKind.RETAILER.value)])
         return sorted(d["id"] for d in docs if d.get("home_region") == deps.region)
 
 
 def homed(deps: RetentionDeps) -> list[str]:
     """Every organisation homed in this region, of any kind."""
-    with deps.records.unit_of_work() as uow:
+    with deps.records.read_only() as uow:
         return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], []) if d.get("home_region") == deps.region)
 
 

@@ -71,7 +71,7 @@ class Tombstones:
 
     def incident(self, principal: Principal, incident_id: str) -> Tombstone:
         """The proof an incident of the caller's organisation was deleted (NotFound if none)."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             doc = uow.get(TOMBSTONES.name, principal.organisation_id, tombstone_id("incident", incident_id))
         if doc is None:
             raise NotFound(f"No deletion of incident {incident_id} is recorded for your organisation.")
