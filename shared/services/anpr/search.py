@@ -23,6 +23,7 @@ from shared.services.anpr.common import (
     plate_or_invalid,
     present_hit,
 )
+from shared.services.audit import ReadEntry
 
 
 @dataclass
@@ -68,42 +69,45 @@ class Search:
             )
         return tier
 
-    def _audit_search(
-        self,
-        uow: UnitOfWork,
+    @staticmethod
+    def _search_entries(
         principal: Principal,
         operation: str,
         entity: str,
         by_owner: dict[str, list[str]],
         fields: list[str],
         purpose: str | None,
-    ) -> None:
+    ) -> list[ReadEntry]:
+        # Each owner of what was found gets its own entry (a disclosure when the caller is
+        # another organisation), and a force also keeps one of its own search.
+        entries = []
         for owner, ids in by_owner.items() or [(principal.organisation_id, [])]:
             own = owner == principal.organisation_id
-            self.deps.audit.record(
-                uow,
-                owner_org=owner,
-                principal=principal,
-                action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
-                operation=operation,
-                entity=entity,
-                fields=fields,
-                subjects=ids,
-                purpose=purpose,
-                recipient_org=None if own else principal.organisation_id,
+            entries.append(
+                ReadEntry(
+                    owner_org=owner,
+                    action=AuditAction.CONSULTATION if own else AuditAction.DISCLOSURE,
+                    operation=operation,
+                    entity=entity,
+                    fields=fields,
+                    subjects=ids,
+                    purpose=purpose,
+                    recipient_org=None if own else principal.organisation_id,
+                )
             )
         if not principal.is_retailer:
-            self.deps.audit.record(
-                uow,
-                owner_org=principal.organisation_id,
-                principal=principal,
-                action=AuditAction.CONSULTATION,
-                operation=operation,
-                entity=entity,
-                fields=fields,
-                subjects=[i for ids in by_owner.values() for i in ids],
-                purpose=purpose,
+            entries.append(
+                ReadEntry(
+                    owner_org=principal.organisation_id,
+                    action=AuditAction.CONSULTATION,
+                    operation=operation,
+                    entity=entity,
+                    fields=fields,
+                    subjects=[i for ids in by_owner.values() for i in ids],
+                    purpose=purpose,
+                )
             )
+        return entries
 
     def search_reads(self, principal: Principal, q: ReadQuery, *, limit: int, continuation: str | None) -> dict[str, Any]:
         """Reads of one plate the caller may see, newest first, within the tier its window needs."""
@@ -118,15 +122,17 @@ class Search:
             where.append(Where("captured_at", "lt", to_iso(q.captured_to)))
         if q.store_id:
             where.append(Where("store_id", "eq", q.store_id))
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             owners = self._visible_owners(uow, principal)
             page = uow.query(
                 ANPR_READS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation
             )
-            by_owner: dict[str, list[str]] = {}
-            for d in page.items:
-                by_owner.setdefault(repository.tenant(d), []).append(d["id"])
-            self._audit_search(uow, principal, "anpr.read.search", "anpr_read", by_owner, ["plate"], purpose)
+        by_owner: dict[str, list[str]] = {}
+        for d in page.items:
+            by_owner.setdefault(repository.tenant(d), []).append(d["id"])
+        self.deps.audit.record_read(
+            principal, self._search_entries(principal, "anpr.read.search", "anpr_read", by_owner, ["plate"], purpose)
+        )
         return {
             "items": [self._present_read(d) for d in page.items],
             "continuation": page.continuation,
@@ -140,17 +146,20 @@ class Search:
         if len(read_id_) > 64:
             raise missing
         now = self.deps.clock.now()
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             doc = None
             for owner in self._visible_owners(uow, principal):
                 doc = uow.get(ANPR_READS.name, owner, read_id_)
                 if doc is not None:
                     break
-            if doc is None or from_iso(doc["expires_at"]) <= now:
-                raise missing
-            tier = self._check_tier(principal, from_iso(doc["captured_at"]), now, purpose, authorised_by)
-            stated = purpose if tier == Tier.ORDINARY else f"{purpose} (authorised by {authorised_by})"
-            self._audit_search(uow, principal, "anpr.read.read", f"anpr_read/{read_id_}", {repository.tenant(doc): [read_id_]}, [], stated)
+        if doc is None or from_iso(doc["expires_at"]) <= now:
+            raise missing
+        tier = self._check_tier(principal, from_iso(doc["captured_at"]), now, purpose, authorised_by)
+        stated = purpose if tier == Tier.ORDINARY else f"{purpose} (authorised by {authorised_by})"
+        entries = self._search_entries(
+            principal, "anpr.read.read", f"anpr_read/{read_id_}", {repository.tenant(doc): [read_id_]}, [], stated
+        )
+        self.deps.audit.record_read(principal, entries)
         return self._present_read(doc)
 
     @staticmethod
@@ -186,13 +195,14 @@ class Search:
             where.append(Where("store_id", "eq", store_id))
         if plate:
             where.append(Where("plate", "eq", plate_or_invalid(plate, "plate")))
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             owners = self._visible_owners(uow, principal)
             page = uow.query(ANPR_HITS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation)
-            by_owner: dict[str, list[str]] = {}
-            for d in page.items:
-                by_owner.setdefault(repository.tenant(d), []).append(d["id"])
-            self._audit_search(uow, principal, "anpr.hit.search", "anpr_hit", by_owner, sorted(w.field for w in where), purpose)
+        by_owner: dict[str, list[str]] = {}
+        for d in page.items:
+            by_owner.setdefault(repository.tenant(d), []).append(d["id"])
+        entries = self._search_entries(principal, "anpr.hit.search", "anpr_hit", by_owner, sorted(w.field for w in where), purpose)
+        self.deps.audit.record_read(principal, entries)
         return {"items": [present_hit(d, principal.organisation_id) for d in page.items], "continuation": page.continuation}
 
     @staticmethod

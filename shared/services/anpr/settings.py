@@ -22,7 +22,7 @@ class AnprSettings:
 
     def get(self, principal: Principal) -> dict[str, Any]:
         """The caller's organisation's ANPR settings, with the stamp's defaults filled in."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             days = retention_days(uow, self.deps.settings, principal.organisation_id)
         return {
             "read_retention_days": days,

@@ -105,7 +105,7 @@ class Subscriptions:
 
     def list_subscriptions(self, principal: Principal, *, limit: int, continuation: str | None) -> dict[str, Any]:
         """The caller's organisation's subscriptions (secrets never shown again)."""
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             page = uow.query(
                 ALERT_SUBSCRIPTIONS.name, [principal.organisation_id], [], order_by="created_at", limit=limit, continuation=continuation
             )
@@ -129,7 +129,7 @@ class Subscriptions:
     def deliveries(self, principal: Principal, sub_id: str, *, limit: int, continuation: str | None) -> dict[str, Any]:
         """Alerts sent (or being retried, or dead-lettered) to one of the caller's subscriptions."""
         org = principal.organisation_id
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             if len(sub_id) > 64 or uow.get(ALERT_SUBSCRIPTIONS.name, org, sub_id) is None:
                 raise NotFound(f"Subscription {sub_id} was not found.")
             page = uow.query(

@@ -22,6 +22,7 @@ from shared.services.anpr.common import (
     AnprDeps,
     plate_or_invalid,
 )
+from shared.services.audit import ReadEntry
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,20 @@ class Vehicles:
     def list_vehicles(self, principal: Principal, *, limit: int, continuation: str | None) -> dict[str, Any]:
         """The caller's organisation's vehicles of interest, by plate."""
         org = principal.organisation_id
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             page = uow.query(VEHICLES.name, [org], [], order_by="plate", limit=limit, continuation=continuation)
-            self.deps.audit.record(
-                uow,
-                owner_org=org,
-                principal=principal,
-                action=AuditAction.CONSULTATION,
-                operation="vehicle.list",
-                entity="vehicle",
-                subjects=[d["id"] for d in page.items],
-            )
+        self.deps.audit.record_read(
+            principal,
+            [
+                ReadEntry(
+                    owner_org=org,
+                    action=AuditAction.CONSULTATION,
+                    operation="vehicle.list",
+                    entity="vehicle",
+                    subjects=[d["id"] for d in page.items],
+                )
+            ],
+        )
         return {"items": [self._present_vehicle(d) for d in page.items], "continuation": page.continuation}
 
     @staticmethod

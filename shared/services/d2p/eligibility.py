@@ -65,7 +65,10 @@ class EligibilityUseCase:
         """Every rule with pass/fail and a sentence, evaluated now, with the dispatch and
         its history and the outcomes the caller may see. A retailer's read is recorded as
         the latest evaluation."""
-        with self.deps.records.unit_of_work() as uow:
+        # Only a retailer's read writes (its evaluation becomes the latest); a force's read
+        # writes nothing, so it takes no write lock.
+        unit = self.deps.records.unit_of_work if principal.is_retailer else self.deps.records.read_only
+        with unit() as uow:
             loc = self.deps.incidents.locate(uow, principal, incident_id)
             incident = loc.doc
             ev = evaluate_in(self.deps, uow, incident)

@@ -45,7 +45,7 @@ class KpisUseCase:
             raise Invalid("'to' must be after 'from'.", errors=[{"field": "to"}])
         if end - start > MAX_PERIOD:
             raise Invalid("The period is limited to two years.", errors=[{"field": "to"}])
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             owners = retailers_in_area(uow, force_id)
             if not owners:
                 incidents, dispatches, outcomes = [], [], []

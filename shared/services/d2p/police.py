@@ -109,7 +109,7 @@ class PoliceUseCase:
         where = [Where("force_id", "eq", force_id)]
         if status:
             where.append(Where("status", "eq", status.value))
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             owners = retailers_in_area(uow, force_id)
             docs = uow.query(DISPATCHES.name, owners, where, order_by="created_at", descending=True, limit=limit).items if owners else []
         return [Dispatch.model_validate(body(d)) for d in docs]
@@ -119,7 +119,7 @@ class PoliceUseCase:
         report = JobReport(job="d2p-unacknowledged", as_of=as_of, counts={"checked": 0, "overdue": 0})
         overdue: dict[str, int] = {}
         limits: dict[str, int] = {}
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             for doc in iterate_all(uow, DISPATCHES.name, None, [Where("status", "eq", DispatchStatus.SENT.value)], limit=500):
                 report.counts["checked"] += 1
                 dispatch = Dispatch.model_validate(body(doc))

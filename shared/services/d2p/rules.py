@@ -22,7 +22,7 @@ class ForceRulesUseCase:
     def get(self, principal: Principal, force_id: str) -> Stored[CurrentRules]:
         """The force's current rules with their version (Police.Admin of that force)."""
         own_force(principal, force_id)
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             doc = uow.get(D2P_RULES.name, force_id, "current")
         if doc is None:
             raise NotFound(f"{force_id} has no D2P rules yet: PUT them to start taking direct reports.")
@@ -61,7 +61,7 @@ class ForceRulesUseCase:
     def versions(self, principal: Principal, force_id: str) -> list[RulesVersion]:
         """Every version of the force's rules, oldest first."""
         own_force(principal, force_id)
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             docs = list(iterate_all(uow, D2P_RULES.name, [force_id], [Where("version", "ge", 1)], order_by="version"))
         return [RulesVersion.model_validate(body(d)) for d in docs if d["id"] != "current"]
 
@@ -74,7 +74,7 @@ class RetailerSettingsUseCase:
         """The organisation's D2P settings (the defaults until its admin changes them)."""
         if principal.organisation_id != org_id:
             raise NotFound(f"Organisation {org_id} was not found.")
-        with self.deps.records.unit_of_work() as uow:
+        with self.deps.records.read_only() as uow:
             doc = uow.get(D2P_SETTINGS.name, org_id, "settings")
         return D2PSettings.model_validate(body(doc)) if doc is not None else D2PSettings()
 
