@@ -51,7 +51,9 @@ class Live:
         return f"http://127.0.0.1:{self.port}/api/v1"
 
     def token(self, user: str = "nw-reporter", org: str = "northwind") -> str:
-        return demo_token(self.container, org, "Retailer.Reporter", user=user, stores=["nw-plymouth"])
+        # Investigators may add evidence to any of their organisation's reports (store staff
+        # only to the reports they filed), so many users can upload to one incident.
+        return demo_token(self.container, org, "Retailer.Investigator", user=user, stores=["nw-plymouth"])
 
     def in_progress(self) -> int:
         return self.app.state.upload_slots.in_progress()  # type: ignore[attr-defined]
