@@ -200,6 +200,7 @@ class Container:
             queue=self.queue,
             webhooks=self.webhooks,
             settings=self.settings,
+            templates=self.templates,
             mail=self.mail,
             outbox=self.outbox,
         )

@@ -12,7 +12,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import html
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -341,32 +340,32 @@ def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: flo
         raise SignatureError("signature does not match the body")
 
 
-def alert_email(delivery: dict[str, Any], *, to: str, sender: str) -> Email:
-    """The email for one alert delivery: the hit in a sentence and a sign-in link, no image.
+def alert_content(delivery: dict[str, Any]) -> dict[str, str]:
+    """What the email for one alert delivery says: the hit in a few lines and where to sign
+    in to see it, no image (rendered by the `anpr/alert` templates)."""
+    hit = delivery["payload"]["hit"]
+    return {
+        "plate": hit["plate"],
+        "where": f"store {hit['store_id']}, camera {hit['camera_id']}",
+        "when": hit["captured_at"],
+        "direction": str(hit.get("direction") or "unknown"),
+        "hits_path": f"/api/v1/anpr/hits?plate={hit['plate']}",
+        "alert_id": delivery["id"],
+    }
+
+
+def alert_email(delivery: dict[str, Any], *, to: str, sender: str, text: str, html: str) -> Email:
+    """The email for one alert delivery, with its rendered bodies.
 
     The Message-ID is the delivery id, so a retried send is recognisable as the same alert.
     """
     hit = delivery["payload"]["hit"]
-    where = f"store {hit['store_id']}, camera {hit['camera_id']}"
-    subject = f"Vigil ANPR alert: {hit['plate']} at {hit['store_id']}"
-    text = (
-        f"A vehicle of interest was read.\n\nPlate: {hit['plate']}\nWhere: {where}\nWhen: {hit['captured_at']}\n"
-        f"Direction: {hit.get('direction') or 'unknown'}\n\nSign in to Vigil to see the hit and why the vehicle is listed: "
-        f"/api/v1/anpr/hits?plate={hit['plate']}\nAlert id: {delivery['id']}\n"
-    )
-    esc = html.escape
-    body = (
-        f"<p>A vehicle of interest was read.</p><table><tr><th>Plate</th><td>{esc(hit['plate'])}</td></tr>"
-        f"<tr><th>Where</th><td>{esc(where)}</td></tr><tr><th>When</th><td>{esc(hit['captured_at'])}</td></tr>"
-        f"<tr><th>Direction</th><td>{esc(str(hit.get('direction') or 'unknown'))}</td></tr></table>"
-        f"<p>Sign in to Vigil to see the hit and why the vehicle is listed.</p><p>Alert id: {esc(delivery['id'])}</p>"
-    )
     return Email(
         to=to,
         sender=sender,
-        subject=subject,
+        subject=f"Vigil ANPR alert: {hit['plate']} at {hit['store_id']}",
         text=text,
-        html=body,
+        html=html,
         message_id=f"{delivery['id']}@anpr.vigil",
         custom_args={"alert_id": delivery["id"]},
     )

@@ -12,6 +12,7 @@ from shared.domain.anpr import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    alert_content,
     alert_email,
     sign,
 )
@@ -112,7 +113,15 @@ class Alerts:
         now = self.deps.clock.now()
         attempt = int(delivery["attempts"]) + 1
         try:
-            self.deps.mail.send(alert_email(delivery, to=", ".join(sub["email"]), sender=self.deps.settings.alert_mail_from))
+            content = alert_content(delivery)
+            email = alert_email(
+                delivery,
+                to=", ".join(sub["email"]),
+                sender=self.deps.settings.alert_mail_from,
+                text=self.deps.templates.render("anpr/alert.txt", **content),
+                html=self.deps.templates.render("anpr/alert.html", **content),
+            )
+            self.deps.mail.send(email)
         except PermanentMailError as exc:
             self._update_delivery(tenant, delivery_id, status="failed", attempts=attempt, last_error=str(exc)[:300])
             return "failed"

@@ -10,7 +10,7 @@ from typing import Any
 from shared.domain.errors import Invalid
 from shared.domain.incidents import PlateError, normalise_plate
 from shared.domain.tenancy import PLATFORM_TENANT, Role
-from shared.ports import Clock, MessageQueue, RecordStore, UnitOfWork, WebhookSender, Where, iterate_all
+from shared.ports import Clock, MessageQueue, RecordStore, TemplateRenderer, UnitOfWork, WebhookSender, Where, iterate_all
 from shared.records import ANPR_SETTINGS, SHARING
 from shared.services import repository
 from shared.services.audit import AuditTrail
@@ -39,6 +39,7 @@ class AnprDeps:
     queue: MessageQueue
     webhooks: WebhookSender
     settings: Settings
+    templates: TemplateRenderer  # the alert email's bodies
     mail: Any = None  # the mail port (shared.ports.MailSender)
     outbox: Any = None  # shared.services.outbox.Outbox: a hit's alert is written with the hit
 
