@@ -170,8 +170,8 @@ def test_email_alert_is_sent_once_through_the_mail_port(stamp):
         f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": ["lp-desk@northwind.example"]}, headers=inv
     )
     assert sub.status_code == 201, sub.text
-    assert list_vehicle(stamp, "KX19 ABC").status_code in (200, 201)
-    assert post_reads(stamp, [read(stamp, "KX19 ABC")]).status_code in (200, 201)
+    assert list_vehicle(stamp, "KX19 ABC").status_code == 201
+    assert post_reads(stamp, [read(stamp, "KX19 ABC")]).status_code == 200
     drain(stamp)
     drain(stamp)  # a second pass finds nothing more to send
     outbox = stamp.data_dir / "outbox"

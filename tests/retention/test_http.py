@@ -289,10 +289,10 @@ def test_hits_linked_to_no_incident_go_after_the_anpr_hit_period_linked_ones_sta
     from tests.anpr.helpers import list_vehicle, post_reads, read
 
     incident = report(stamp)
-    assert list_vehicle(stamp, "KX19 ABC").status_code in (200, 201)
-    assert list_vehicle(stamp, "WR21 XKD", incident_ids=[incident["id"]]).status_code in (200, 201)
+    assert list_vehicle(stamp, "KX19 ABC").status_code == 201
+    assert list_vehicle(stamp, "WR21 XKD", incident_ids=[incident["id"]]).status_code == 201
     read_at = stamp.clock.now()
-    assert post_reads(stamp, [read(stamp, "KX19 ABC"), read(stamp, "WR21 XKD", camera="cam-2")]).status_code in (200, 201)
+    assert post_reads(stamp, [read(stamp, "KX19 ABC"), read(stamp, "WR21 XKD", camera="cam-2")]).status_code == 200
     inv = stamp.auth("northwind", "Retailer.Investigator")
 
     def hit_plates():
