@@ -3,35 +3,12 @@ store's write lock. A retailer's eligibility read records its evaluation, so it 
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from tests.d2p.helpers import eligible_report
+from tests.write_lock import write_held
 
 DC = "devon-and-cornwall"
-
-
-@contextmanager
-def write_held(stamp) -> Iterator[threading.Thread]:
-    """Another thread holds an open write unit on the store for the duration of the block."""
-    holding, release = threading.Event(), threading.Event()
-
-    def long_write():
-        with stamp.container.records.unit_of_work() as uow:
-            uow.next_sequence("northwind", "held-by-test")
-            holding.set()
-            release.wait(20)
-
-    writer = threading.Thread(target=long_write)
-    writer.start()
-    try:
-        assert holding.wait(10)
-        yield writer
-    finally:
-        release.set()
-        writer.join(20)
 
 
 def test_d2p_reads_answer_while_a_write_holds_the_store(stamp):
