@@ -266,6 +266,7 @@ var vigilSettings = {
   VIGIL_AUTH_JWKS_URL: jwksUrl
   VIGIL_AUTH_ALGORITHMS: '["RS256"]'
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
+  VIGIL_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '86400'
   VIGIL_HTTP_WORKER_THREADS: '8'
   // The Functions host buffers a whole request before the app sees it, so the body
   // timeouts guard uvicorn (make run); the upload caps apply per worker process here too.

@@ -106,7 +106,12 @@ class Container:
         s = self.settings
         source = RemoteJwksSource(s.auth_jwks_url) if s.auth_jwks_url else LocalJwksSource(self.local_keys.jwks_path)
         return JwtVerifier(
-            source, issuer=s.auth_issuer, audience=s.auth_audience, algorithms=s.auth_algorithms, leeway=s.auth_leeway_seconds
+            source,
+            issuer=s.auth_issuer,
+            audience=s.auth_audience,
+            algorithms=s.auth_algorithms,
+            leeway=s.auth_leeway_seconds,
+            max_lifetime=s.auth_max_token_lifetime_seconds,
         )
 
     # ---- services --------------------------------------------------------------

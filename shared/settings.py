@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     auth_jwks_url: str = ""  # Entra ID: https://login.microsoftonline.com/{tid}/discovery/v2.0/keys
     auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
     auth_leeway_seconds: int = 30
+    # Longest a token may live (exp - iat, and exp - now), people's and camera systems' alike (docs/tenancy.md).
+    auth_max_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
 
     # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

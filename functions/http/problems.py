@@ -146,7 +146,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "If-Match does not match the current ETag",
         413: "Body larger than the bound named in the detail",
         415: "Content type not accepted",
-        421: "The organisation is served by another region: see home_base_url",
+        421: "The organisation is not served by this region; home_base_url names its region when another serves it",
         422: "Invalid input: each offending field is listed in errors",
         428: "If-Match is required",
         429: "Past a concurrency cap (named in the detail); try again after Retry-After",

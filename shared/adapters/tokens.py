@@ -54,7 +54,17 @@ class RemoteJwksSource:
 
 
 class JwtVerifier:
-    def __init__(self, source, *, issuer: str, audience: str, algorithms: list[str], leeway: int = 30, cache_size: int = 10_000):
+    def __init__(
+        self,
+        source,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: list[str],
+        leeway: int = 30,
+        max_lifetime: int = 24 * 3600,
+        cache_size: int = 10_000,
+    ):
         bad = set(algorithms) - _ALLOWED
         if bad:
             raise ValueError(f"algorithms not allowed: {sorted(bad)}")
@@ -63,6 +73,7 @@ class JwtVerifier:
         self._audience = audience
         self._algorithms = list(algorithms)
         self._leeway = leeway
+        self._max_lifetime = max_lifetime
         self._cache_size = cache_size
         self._verified: dict[str, dict[str, Any]] = {}
 
@@ -107,11 +118,33 @@ class JwtVerifier:
         except jwt.InvalidAudienceError as exc:
             raise Unauthorized("The token is for another audience.") from exc
         except jwt.MissingRequiredClaimError as exc:
-            raise Unauthorized(f"The token lacks the {exc.claim} claim.") from exc
+            raise Unauthorized(f"The token lacks the {exc.claim} claim.", errors=[{"field": f"token.{exc.claim}"}]) from exc
+        except jwt.exceptions.InvalidSubjectError as exc:
+            raise Unauthorized("The token's sub claim must be non-empty text.", errors=[{"field": "token.sub"}]) from exc
+        except jwt.InvalidIssuedAtError as exc:
+            raise Unauthorized("The token's iat claim must be a number.", errors=[{"field": "token.iat"}]) from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The token's signature does not verify.") from exc
         # Entra issuers name the tenant: the setting may hold "{tid}" as a placeholder.
         expected_iss = self._issuer.replace("{tid}", str(claims.get("tid", "")))
         if claims.get("iss") != expected_iss:
             raise Unauthorized("The token comes from an issuer this service does not trust.")
+        self._check_lifetime(claims)
         return claims
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """Refuse a token living longer than the maximum: a leaked long-lived token outlasts
+        the removal of its holder's roles, so how long one may live is ours to bound, not
+        the issuer's. Judged from iat when present, and always from now."""
+        exp = claims["exp"]
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+            raise Unauthorized("The token's exp claim must be a number.", errors=[{"field": "token.exp"}])
+        iat = claims.get("iat")
+        if iat is not None and (not isinstance(iat, (int, float)) or isinstance(iat, bool)):
+            raise Unauthorized("The token's iat claim must be a number.", errors=[{"field": "token.iat"}])
+        longest = self._max_lifetime + self._leeway
+        if (iat is not None and exp - iat > longest) or exp - time.time() > longest:
+            raise Unauthorized(
+                f"The token lives longer than the {self._max_lifetime} seconds this service accepts.",
+                errors=[{"field": "token.exp"}],
+            )

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from shared.domain.errors import Forbidden, Misdirected, NotFound, Unauthorized
+from shared.domain.errors import Misdirected, NotFound, Unauthorized
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, Principal, Role, ShareLevel, Store, role_fits_org
 from shared.ports import RecordStore, Where, iterate_all
 from shared.records import ORGANISATIONS, SHARING, STORES
@@ -95,42 +95,62 @@ class Directory:
     def principal_from_claims(self, claims: dict[str, Any]) -> Principal:
         """Map verified token claims to a principal of a Vigil organisation homed in this region.
 
-        Raises Misdirected (421) for an organisation homed elsewhere, naming its region's URL.
+        Raises Unauthorized (401) naming a claim of the wrong shape, and Misdirected (421) for
+        any organisation this region does not serve, whether homed elsewhere or unknown
+        (docs/tenancy.md): only a home elsewhere adds its region's URL.
         """
-        tid = claims.get("tid")
-        sub = claims.get("sub")
-        if not tid or not sub:
-            raise Unauthorized("The token lacks the tid or sub claim.")
-        org = self.organisation_by_idp_tenant(str(tid))
-        if org is None:
-            raise Forbidden("The token's tenant is not a Vigil organisation.")
-        if org.home_region != self._region:
+        sub = _text_claim(claims, "sub")
+        tid = _text_claim(claims, "tid")
+        roles_claim = _list_claim(claims, "roles", comma_separated=False)
+        stores_claim = _list_claim(claims, "stores", comma_separated=True)
+        org = self.organisation_by_idp_tenant(tid)
+        if org is None or org.home_region != self._region:
+            home = org.home_region if org is not None else None
             raise Misdirected(
-                f"Organisation {org.id} is served by the {org.home_region} region; send requests there.",
-                home_region=org.home_region,
-                home_base_url=self._base_urls.get(org.home_region),
+                "Your organisation is not served by this region."
+                + (f" Send requests to the {home} region." if home else " Ask your administrator which region serves it."),
+                home_region=home,
+                home_base_url=self._base_urls.get(home) if home else None,
             )
-        raw_roles = claims.get("roles") or []
-        if isinstance(raw_roles, str):
-            raw_roles = [raw_roles]
         roles = set()
-        for r in raw_roles:
+        for r in roles_claim:
             try:
                 role = Role(r)
             except ValueError:
                 continue
             if role_fits_org(role, org.kind):
                 roles.add(role)
-        stores = claims.get("stores") or []
-        if isinstance(stores, str):
-            stores = [s for s in stores.split(",") if s]
         return Principal(
-            user_id=str(sub),
+            user_id=sub,
             organisation_id=org.id,
             organisation_kind=org.kind,
             roles=frozenset(roles),
-            stores=frozenset(str(s) for s in stores),
+            stores=frozenset(stores_claim),
         )
+
+
+def _text_claim(claims: dict[str, Any], name: str) -> str:
+    """A required claim holding non-empty text; 401 naming it otherwise."""
+    value = claims.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise Unauthorized(f"The token's {name} claim must be non-empty text.", errors=[{"field": f"token.{name}"}])
+    return value
+
+
+def _list_claim(claims: dict[str, Any], name: str, *, comma_separated: bool) -> list[str]:
+    """An optional claim holding a list of text (or, where `comma_separated`, one comma-separated
+    text, as a directory extension attribute arrives); 401 naming it when it holds anything
+    else. A number or an object here means a misconfigured issuer: guessing what it meant
+    could widen what the caller sees, so the token is refused."""
+    value = claims.get(name)
+    if value is None:
+        return []
+    if comma_separated and isinstance(value, str):
+        return [s.strip() for s in value.split(",") if s.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v for v in value if v]
+    shape = "a list of text or comma-separated text" if comma_separated else "a list of text"
+    raise Unauthorized(f"The token's {name} claim must be {shape}.", errors=[{"field": f"token.{name}"}])
 
 
 def sharing_id(owner_org: str, partner_org: str) -> str:

@@ -127,3 +127,73 @@ def test_entra_shape_remote_jwks_and_issuer_naming_the_tenant(stamp, jwks_server
     )
     with pytest.raises(Unauthorized):
         verifier.verify(unknown_kid)
+
+
+def _bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("roles", 7),
+        ("roles", "Retailer.Investigator"),
+        ("roles", {"Retailer.Investigator": True}),
+        ("roles", ["Retailer.Investigator", ["Retailer.Admin"]]),
+        ("roles", [{"value": "Retailer.Admin"}]),
+        ("stores", 42),
+        ("stores", {"nw-exeter": 1}),
+        ("stores", ["nw-exeter", 3]),
+        ("stores", [["nw-exeter"]]),
+        ("sub", 12345),
+        ("sub", {"oid": "u1"}),
+        ("tid", ["x"]),
+    ],
+)
+def test_claims_of_the_wrong_shape_are_401_naming_the_claim(stamp, claim, value):
+    token = _sign(stamp, _claims(stamp, **{claim: value}))
+    r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(token))
+    assert r.status_code == 401, r.text[:300]
+    p = r.json()
+    assert claim in p["detail"] and p["errors"][0]["field"] == f"token.{claim}"
+
+
+def test_token_living_longer_than_the_maximum_is_401(stamp):
+    longest = stamp.container.settings.auth_max_token_lifetime_seconds
+    now = int(datetime.now(UTC).timestamp())
+    # Issued long ago but expiring soon: its lifetime (exp - iat) is too long.
+    old = _sign(stamp, _claims(stamp, iat=now - longest, exp=now + 3600))
+    # No iat, but expiring a year from now.
+    distant = _sign(stamp, _claims(stamp, exp=now + 365 * 86400))
+    for token in (old, distant):
+        r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(token))
+        assert r.status_code == 401, r.text[:300]
+        assert str(longest) in r.json()["detail"]
+    # Within the maximum it is answered.
+    fine = _sign(stamp, _claims(stamp, iat=now, exp=now + longest - 60))
+    assert stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(fine)).status_code == 200
+
+
+@pytest.mark.parametrize("exp", [None, "tomorrow", True])
+def test_token_without_a_numeric_exp_is_401(stamp, exp):
+    claims = _claims(stamp)
+    if exp is None:
+        del claims["exp"]
+    else:
+        claims["exp"] = exp
+    r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(_sign(stamp, claims)))
+    assert r.status_code == 401, r.text[:300]
+
+
+def test_unknown_and_foreign_tenants_get_the_same_answer(stamp):
+    """Neither status nor wording tells a caller whether a tenant is a Vigil organisation
+    homed elsewhere or none at all; only the caller's own home region is named."""
+    unknown = _sign(stamp, _claims(stamp, tid="00000000-0000-0000-0000-00000000beef"))
+    foreign = _sign(stamp, _claims(stamp, org="koala-mart"))
+    answers = [stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(t)) for t in (unknown, foreign)]
+    assert [r.status_code for r in answers] == [421, 421]
+    first, second = (r.json() for r in answers)
+    assert first["type"] == second["type"] and first["title"] == second["title"]
+    assert first["detail"].split(".")[0] == second["detail"].split(".")[0]
+    assert "home_base_url" not in first and second["home_base_url"].startswith("https://au.")
+    assert "koala" not in second["detail"]
