@@ -53,7 +53,7 @@ class UnsupportedMediaType(DomainError):
 
 
 class Misdirected(DomainError):
-    status, slug, title = 421, "wrong-region", "Organisation is served by another region"
+    status, slug, title = 421, "wrong-region", "Organisation not served by this region"
 
 
 class Invalid(DomainError):
