@@ -102,6 +102,12 @@ def read(incident_id: IncidentId, principal: Reader, container: ContainerDep, re
 @router.patch(
     "/incidents/{incident_id}",
     summary="Change an incident (JSON merge patch, If-Match required)",
+    description=(
+        "A JSON merge patch (RFC 7396): flags merge key by key; null removes a field, so lists go back to empty and "
+        "flags to false, while the required fields (narrative, reporter, category, store_id, occurred_at, "
+        "prosecution_supported) cannot be removed (422). The incident after the change must still be a valid report: "
+        "goods in one currency, no special-category data (422 naming the field)."
+    ),
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
 )

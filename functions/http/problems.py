@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.domain.errors import DomainError
+from shared.domain.incidents import SPECIAL_CATEGORY_FIELDS
 
 log = logging.getLogger("vigil.http")
 
@@ -107,7 +108,9 @@ def install(app: FastAPI) -> None:
         out = []
         for e in errors[:50]:
             msg = e.get("msg", "")
-            if e.get("type") == "extra_forbidden":
+            if e.get("type") == "extra_forbidden" and str(e.get("loc", ("",))[-1]).lower() in SPECIAL_CATEGORY_FIELDS:
+                msg = "Special category data (ethnicity, race, religion, political views, sexual orientation, health) is never collected by Vigil (remove it)."
+            elif e.get("type") == "extra_forbidden":
                 msg = "Unknown field: not part of this resource (remove it)."
             elif e.get("type") == "timezone_aware":
                 msg = "Needs a UTC offset, e.g. 2026-11-23T11:58:04+00:00"

@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal, Role, ShareLevel
@@ -166,6 +166,19 @@ class Flags(BaseModel):
     hate_element: bool = False
 
 
+class FlagsPatch(BaseModel):
+    """Flags in a merge patch: each one set, or null to clear it (back to false)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    violence: bool | None = None
+    weapon: bool | None = None
+    threats: bool | None = None
+    staff_injured: bool | None = None
+    offender_detained: bool | None = None
+    hate_element: bool | None = None
+
+
 class PersonDescription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -299,12 +312,15 @@ class IncidentIn(BaseModel):
             raise ValueError("occurred_at needs a UTC offset, e.g. 2026-11-20T14:32:00+00:00")
         return v
 
-    @model_validator(mode="after")
-    def _one_currency(self) -> IncidentIn:
-        currencies = {g.unit_value.currency for g in self.goods}
+    @field_validator("goods")
+    @classmethod
+    def _one_currency(cls, goods: list[GoodsItem]) -> list[GoodsItem]:
+        # A report's total is one sum: goods in two currencies have none, and no rate
+        # chosen here would be the one a court or insurer uses.
+        currencies = sorted({g.unit_value.currency for g in goods})
         if len(currencies) > 1:
-            raise ValueError("goods must all be valued in one currency")
-        return self
+            raise ValueError(f"goods must all be valued in one currency; these are in {', '.join(currencies)}")
+        return goods
 
 
 class IncidentPatch(BaseModel):
@@ -321,7 +337,7 @@ class IncidentPatch(BaseModel):
     category: Category | None = None
     occurred_at: datetime | None = None
     narrative: str | None = Field(default=None, min_length=1, max_length=20_000)
-    flags: dict[str, bool] | None = None
+    flags: FlagsPatch | None = None
     goods: list[GoodsItem] | None = Field(default=None, max_length=200)
     persons: list[PersonIn] | None = Field(default=None, max_length=50)
     vehicles: list[VehicleIn] | None = Field(default=None, max_length=20)
@@ -520,17 +536,29 @@ class Incident(BaseModel):
         return {k: getattr(self, k) for k in EDITABLE_FIELDS}
 
     def merge_patch(self, changes: dict[str, Any]) -> IncidentIn:
-        """The report after a JSON merge patch (flags merge key by key; required fields
-        cannot be removed), validated as a report. Does not change this incident."""
+        """The report after a JSON merge patch (RFC 7396), validated as a report; Invalid
+        naming each field the result breaks. Does not change this incident.
+
+        Flags merge key by key. null removes a field: required fields cannot be removed,
+        the others go back to their default (no goods, no flags set)."""
         fields = self.reported_fields()
         for name, value in changes.items():
-            if name == "flags":
-                fields["flags"] = {**self.flags, **value}
-            elif value is None and name in REQUIRED_FIELDS:
+            if value is None and name in REQUIRED_FIELDS:
                 raise Invalid(f"{name} cannot be removed.", errors=[{"field": name}])
+            if value is None:
+                fields.pop(name, None)
+            elif name == "flags":
+                merged = {**self.flags, **value}
+                fields["flags"] = {k: v for k, v in merged.items() if v is not None}
             else:
                 fields[name] = value
-        return IncidentIn.model_validate(fields)
+        try:
+            return IncidentIn.model_validate(fields)
+        except ValidationError as exc:
+            # Each part was valid on its own; the whole is not (goods in two currencies).
+            errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()[:50]]
+            detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+            raise Invalid(f"The incident after this change would not be valid: {detail}", errors=errors) from exc
 
     def adopt(self, report: IncidentIn) -> None:
         """Take every reported field from a validated report."""

@@ -271,9 +271,11 @@ def test_the_good_token_of_the_same_shape_is_accepted(s):
     assert r.status_code == 200, r.text
 
 
-def test_token_of_unknown_tenant_is_403_and_writes_nothing(s, unchanged):
+def test_token_of_unknown_tenant_is_421_and_writes_nothing(s, unchanged):
+    """The same answer as an organisation homed elsewhere (docs/tenancy.md), less its home."""
     token = _signed(s, _claims(s, tid="00000000-0000-0000-0000-000000000000"))
-    _problem(s.client.post(f"{API}/incidents", json=s.example("IncidentIn"), headers={"Authorization": "Bearer " + token}), 403)
+    p = _problem(s.client.post(f"{API}/incidents", json=s.example("IncidentIn"), headers={"Authorization": "Bearer " + token}), 421)
+    assert "home_base_url" not in p
 
 
 # ---- paging and queries ------------------------------------------------------------
@@ -315,3 +317,48 @@ def test_overlong_incident_id_is_422_naming_the_path_parameter(s, unchanged):
     problem = _problem(r, 422)
     assert [e["field"] for e in problem["errors"]] == ["path.incident_id"]
     assert "64" in problem["detail"]
+
+
+# ---- changes (PATCH) -----------------------------------------------------------------
+
+_GBP = {"description": "Whisky 70cl", "quantity": 1, "unit_value": {"amount_minor": 2899, "currency": "GBP"}}
+_EUR = {"description": "Gin 70cl", "quantity": 1, "unit_value": {"amount_minor": 2500, "currency": "EUR"}}
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"flags": {"ethnicity": True}}, "flags.ethnicity"),
+        ({"flags": {"violence": True, "Religion": False}}, "flags.Religion"),
+        ({"flags": {"health": True}}, "flags.health"),
+        ({"goods": [_GBP, _EUR]}, "goods"),
+        ({"flags": {"violence": "very"}}, "flags.violence"),
+        ({"flags": ["violence"]}, "flags"),
+        ({"narrative": None}, "narrative"),
+        ({"reporter": None}, "reporter"),
+    ],
+)
+def test_bad_changes_are_422_naming_the_field(s, unchanged, incident, change, field):
+    h = {**s.auth("northwind", "Retailer.Investigator"), "If-Match": incident["etag"]}
+    problem = _problem(s.client.patch(f"{API}/incidents/{incident['id']}", json=change, headers=h), 422)
+    assert any(e["field"] == field for e in problem["errors"]), problem["errors"]
+    if field.startswith("flags.") and field != "flags.violence":
+        assert "special category" in problem["detail"].lower()
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"flags": {"violence": True, "ethnicity": "white"}}, "flags.ethnicity"),
+        ({"persons": [{"role": "suspect", "description": {"build": "slim", "religion": "x"}}]}, "persons.0.description.religion"),
+        ({"goods": [_GBP, _EUR]}, "goods"),
+    ],
+)
+def test_special_categories_and_mixed_currencies_in_a_report_are_422_naming_the_field(s, unchanged, change, field):
+    body = {**s.example("IncidentIn"), **change}
+    problem = _problem(s.client.post(f"{API}/incidents", json=body, headers=s.auth("northwind", "Retailer.Investigator")), 422)
+    assert any(e["field"] == field for e in problem["errors"]), problem["errors"]
+    if field != "goods":
+        assert "special category" in problem["detail"].lower()
+    else:
+        assert "GBP" in problem["detail"] and "EUR" in problem["detail"]

@@ -145,3 +145,28 @@ def test_police_search_needs_purpose(stamp):
     assert stamp.client.get("/api/v1/incidents", headers=h).status_code == 422
     r = stamp.client.get("/api/v1/incidents", params={"purpose": "Investigating series of thefts, op HAWK"}, headers=h)
     assert r.status_code == 200 and len(r.json()["items"]) == 1
+
+
+def test_patch_null_removes_optional_lists_and_flags_as_merge_patch_says(stamp):
+    """RFC 7396: null removes a member. Lists go back to empty and flags to unset; the
+    required fields cannot be removed (tests/http/test_bad_input.py)."""
+    h = stamp.auth("northwind", "Retailer.Investigator")
+    created = stamp.client.post("/api/v1/incidents", json=stamp.example("IncidentIn"), headers=h).json()
+    assert created["goods"] and created["vehicles"] and created["flags"]["violence"] is True
+    r = stamp.client.patch(
+        f"/api/v1/incidents/{created['id']}",
+        json={"goods": None, "vehicles": None, "witnesses": None, "persons": None, "flags": None},
+        headers={**h, "If-Match": created["etag"]},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["goods"] == body["vehicles"] == body["witnesses"] == body["persons"] == []
+    assert not any(body["flags"].values())
+    # One flag cleared by null, another set, the rest kept.
+    r = stamp.client.patch(
+        f"/api/v1/incidents/{created['id']}",
+        json={"flags": {"weapon": True, "threats": None}},
+        headers={**h, "If-Match": r.json()["etag"]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["flags"]["weapon"] is True and r.json()["flags"]["threats"] is False
