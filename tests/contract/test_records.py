@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import pytest
@@ -327,6 +329,38 @@ def test_garbage_continuation_is_invalid(record_store):
         for token in ("%%%not base64%%%", "bm90LWpzb24", "e30", "WzFd", "WyJ4IiwieSIsInoiLCJ3Il0"):
             with pytest.raises(Invalid):
                 uow.query("incidents", [t], [], order_by="occurred_at", continuation=token)
+        # Values of the wrong shape, where a store's token has its sort value, tenant and id.
+        for key in ([{"a": 1}, t, "g"], [[1, 2], t, "g"], ["x", {"t": t}, "g"], ["x", t, 5]):
+            for shape in (key, {"k": key}):
+                token = base64.urlsafe_b64encode(json.dumps(shape).encode()).decode().rstrip("=")
+                with pytest.raises(Invalid):
+                    uow.query("incidents", [t], [], order_by="occurred_at", continuation=token)
+
+
+def test_continuation_of_another_query_is_invalid(record_store):
+    """A token continues only the query that gave it: not another tenant's, filter's or order's."""
+    from shared.domain.errors import Invalid
+
+    t, u = "org-" + _id(), "org-" + _id()
+    with record_store.unit_of_work() as uow:
+        for tenant in (t, u):
+            for i in range(3):
+                uow.insert("incidents", tenant, {"id": f"c{i}", "store_id": "s1", "occurred_at": f"2026-02-0{1 + i}T00:00:00.000000+00:00"})
+    with record_store.unit_of_work() as uow:
+        token = uow.query("incidents", [t], [Where("store_id", "eq", "s1")], order_by="occurred_at", limit=1).continuation
+        assert token
+        others = [
+            dict(tenants=[u], where=[Where("store_id", "eq", "s1")], order_by="occurred_at"),
+            dict(tenants=[t], where=[Where("store_id", "eq", "s2")], order_by="occurred_at"),
+            dict(tenants=[t], where=[], order_by="occurred_at"),
+            dict(tenants=[t], where=[Where("store_id", "eq", "s1")], order_by="store_id"),
+        ]
+        for other in others:
+            with pytest.raises(Invalid):
+                uow.query("incidents", other["tenants"], other["where"], order_by=other["order_by"], limit=1, continuation=token)
+        # The same query goes on.
+        page = uow.query("incidents", [t], [Where("store_id", "eq", "s1")], order_by="occurred_at", limit=1, continuation=token)
+        assert [d["id"] for d in page.items] == ["c1"]
 
 
 def test_paging_visits_each_item_once(record_store):

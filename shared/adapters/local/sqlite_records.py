@@ -13,6 +13,7 @@ whatever fails; rows at or below a committed mark are removed by the next link.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import secrets
@@ -83,6 +84,30 @@ def _decode_token(token: str) -> Any:
         return json.loads(raw)
     except Exception as exc:  # noqa: BLE001 - any garbage token is the caller's error
         raise Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}]) from exc
+
+
+def _fingerprint(collection: str, where_sql: str, params: list[Any], order_by: str | None, descending: bool) -> str:
+    """The query a token belongs to: its collection, tenants, filters and order."""
+    text = json.dumps([collection, where_sql, params, order_by, descending], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _position(token: Any, fingerprint: str) -> tuple[Any, str, str]:
+    """(last sort value, tenant, id) from a token of this very query; Invalid otherwise. A
+    token replayed against another query (another filter, another tenant) would continue
+    something else, and values of the wrong type would reach SQLite as parameters."""
+    bad = Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}])
+    if not isinstance(token, dict) or token.get("q") != fingerprint:
+        raise bad
+    key = token.get("k")
+    if not isinstance(key, list) or len(key) != 3:
+        raise bad
+    value, tenant, id_ = key
+    if not isinstance(tenant, str) or not isinstance(id_, str):
+        raise bad
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise bad
+    return value, tenant, id_
 
 
 class SqliteRecordStore:
@@ -338,11 +363,9 @@ class SqliteUnitOfWork:
             raise ValueError(f"{coll.name}.{order_by} is not indexed for ordering")
         key = f"t.{col(order_by)}" if order_by else None
         cmp = "<" if descending else ">"
+        fingerprint = _fingerprint(coll.name, " AND ".join(clauses), params, order_by, descending)
         if continuation:
-            token = _decode_token(continuation)
-            if not isinstance(token, list) or len(token) != 3:
-                raise Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}])
-            last_value, last_tenant, last_id = token
+            last_value, last_tenant, last_id = _position(_decode_token(continuation), fingerprint)
             if key:
                 clauses.append(f"({key} {cmp} ? OR ({key} = ? AND (t.tenant, t.id) {cmp} (?, ?)))")
                 params.extend([last_value, last_value, last_tenant, last_id])
@@ -366,7 +389,7 @@ class SqliteUnitOfWork:
         next_token = None
         if len(rows) > limit:
             _, _, value, tenant, id_ = rows[limit - 1]
-            next_token = _encode_token([value, tenant, id_])
+            next_token = _encode_token({"q": fingerprint, "k": [value, tenant, id_]})
         return Page(items=items, continuation=next_token)
 
     def count(self, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = ()) -> int:
