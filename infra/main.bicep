@@ -281,6 +281,8 @@ var vigilSettings = {
   VIGIL_MAX_HEADER_BYTES: '16384'
   VIGIL_MAX_PAGE_SIZE: '100'
   VIGIL_DEFAULT_PAGE_SIZE: '25'
+  // Seals continuation tokens; every instance must share it (docs/deploy.md).
+  VIGIL_PAGE_TOKEN_KEY: '${kvRef}page-token-key)'
   VIGIL_COSMOS_ENDPOINT: data.outputs.endpoint
   // Empty on purpose: Cosmos local auth is off, the adapter uses the identity.
   VIGIL_COSMOS_KEY: ''

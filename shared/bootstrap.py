@@ -114,6 +114,14 @@ class Container:
             max_lifetime=s.auth_max_token_lifetime_seconds,
         )
 
+    @cached_property
+    def page_tokens(self):
+        """Seals continuation tokens to the listing that gave them (shared/adapters/page_tokens.py)."""
+        from shared.adapters.page_tokens import page_tokens_from_settings
+
+        s = self.settings
+        return page_tokens_from_settings(s.page_token_key, backend=s.backend, key_dir=self.data_dir / "keys")
+
     # ---- services --------------------------------------------------------------
     @cached_property
     def directory(self):

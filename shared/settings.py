@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_header_count: int = 100
     max_header_bytes: int = 16 * 1024
     max_page_size: int = 100
+    # HMAC key sealing continuation tokens to their listing (route, organisation, user,
+    # filters): a secret, shared by every instance of the stamp. Empty: generated under
+    # <data_dir>/keys on the local backend, per process on azure (docs/limits.md).
+    page_token_key: str = ""
     default_page_size: int = 25
 
     # Azure records (Cosmos DB). Endpoint plus identity in Azure; a key only for the emulator.

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import ContainerDep, Continuation, IfMatch, etag_header, require, require_offset
+from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.raw_body import json_body, validated
 from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
@@ -220,13 +220,15 @@ def router(settings: Settings) -> APIRouter:
         purpose: Purpose = None,
         authorised_by: AuthorisedBy = None,
         limit: Limit = settings.default_page_size,
-        continuation: Continuation = None,
+        *,
+        page: PageCursor,
     ) -> Any:
         require_offset(("from", captured_from), ("to", captured_to))
         q = ReadQuery(
             plate=plate, store_id=store, captured_from=captured_from, captured_to=captured_to, purpose=purpose, authorised_by=authorised_by
         )
-        return container.anpr.search.search_reads(principal, q, limit=limit, continuation=continuation)
+        found = container.anpr.search.search_reads(principal, q, limit=limit, continuation=page.token)
+        return {**found, "continuation": page.next(found["continuation"])}
 
     @r.get("/anpr/reads/{read_id}", summary="Read one plate read", response_model=ReadOut, responses=responses(*AUTH_ERRORS, 404, 422))
     def read_one(
@@ -254,10 +256,11 @@ def router(settings: Settings) -> APIRouter:
         captured_to: Annotated[datetime | None, Query(alias="to")] = None,
         purpose: Purpose = None,
         limit: Limit = settings.default_page_size,
-        continuation: Continuation = None,
+        *,
+        page: PageCursor,
     ) -> Any:
         require_offset(("from", captured_from), ("to", captured_to))
-        return container.anpr.search.list_hits(
+        found = container.anpr.search.list_hits(
             principal,
             captured_from=captured_from,
             captured_to=captured_to,
@@ -265,8 +268,9 @@ def router(settings: Settings) -> APIRouter:
             plate=plate,
             purpose=purpose,
             limit=limit,
-            continuation=continuation,
+            continuation=page.token,
         )
+        return {**found, "continuation": page.next(found["continuation"])}
 
     # ---- vehicles of interest --------------------------------------------------------
     @r.get(
@@ -276,9 +280,11 @@ def router(settings: Settings) -> APIRouter:
         principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))],
         container: ContainerDep,
         limit: Limit = settings.default_page_size,
-        continuation: Continuation = None,
+        *,
+        page: PageCursor,
     ) -> Any:
-        return container.anpr.vehicles.list_vehicles(principal, limit=limit, continuation=continuation)
+        found = container.anpr.vehicles.list_vehicles(principal, limit=limit, continuation=page.token)
+        return {**found, "continuation": page.next(found["continuation"])}
 
     @r.put(
         "/vehicles/{plate}",
@@ -365,9 +371,11 @@ def router(settings: Settings) -> APIRouter:
         principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
         container: ContainerDep,
         limit: Limit = settings.default_page_size,
-        continuation: Continuation = None,
+        *,
+        page: PageCursor,
     ) -> Any:
-        return container.anpr.subscriptions.list_subscriptions(principal, limit=limit, continuation=continuation)
+        found = container.anpr.subscriptions.list_subscriptions(principal, limit=limit, continuation=page.token)
+        return {**found, "continuation": page.next(found["continuation"])}
 
     @r.delete("/alert-subscriptions/{subscription_id}", summary="Unsubscribe", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
     def unsubscribe(
@@ -389,9 +397,11 @@ def router(settings: Settings) -> APIRouter:
         principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
         container: ContainerDep,
         limit: Limit = settings.default_page_size,
-        continuation: Continuation = None,
+        *,
+        page: PageCursor,
     ) -> Any:
-        return container.anpr.subscriptions.deliveries(principal, subscription_id, limit=limit, continuation=continuation)
+        found = container.anpr.subscriptions.deliveries(principal, subscription_id, limit=limit, continuation=page.token)
+        return {**found, "continuation": page.next(found["continuation"])}
 
     # ---- settings --------------------------------------------------------------------
     @r.get("/anpr/settings", summary="Your organisation's ANPR settings", response_model=AnprSettingsOut, responses=responses(*AUTH_ERRORS))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from functions.http.deps import ContainerDep, Continuation, require
+from functions.http.deps import ContainerDep, PageCursor, require
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import AuditPage
 from shared.domain.tenancy import Principal, Role
@@ -29,9 +29,10 @@ def audit(
     container: ContainerDep,
     entity: Annotated[str | None, Query(max_length=200, description="e.g. incident/<id>")] = None,
     limit: Annotated[int, Query(ge=1, le=_page.max_page_size)] = _page.default_page_size,
-    continuation: Continuation = None,
+    *,
+    page: PageCursor,
 ):
     if entity is not None:
         parse_entity(entity)
-    review = container.audit.review(principal.organisation_id, entity=entity, limit=limit, continuation=continuation)
-    return {"items": review.items, "continuation": review.continuation, "chain": review.chain}
+    review = container.audit.review(principal.organisation_id, entity=entity, limit=limit, continuation=page.token)
+    return {"items": review.items, "continuation": page.next(review.continuation), "chain": review.chain}

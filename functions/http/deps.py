@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
+from shared.adapters.page_tokens import PageTokens, binding
 from shared.bootstrap import Container
 from shared.domain.errors import Forbidden, Invalid, Unauthorized
 from shared.domain.tenancy import Principal, Role
@@ -80,7 +82,37 @@ def etag_header(etag: str) -> dict[str, str]:
 ContainerDep = Annotated[Container, Depends(container)]
 IfMatch = Annotated[str | None, Depends(if_match)]
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Retry-safe key: a replay returns the first answer")]
-Continuation = Annotated[str | None, Query(max_length=2000, description="The continuation token of the previous page")]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A listing's paging: the store's token inside the continuation the client sent (None
+    on the first page), and the sealing of the next one to the same listing."""
+
+    token: str | None
+    _tokens: PageTokens
+    _bound_to: bytes
+
+    def next(self, store_token: str | None) -> str | None:
+        """The continuation to give the client for the store's `store_token` (None on the last page)."""
+        return self._tokens.seal(store_token, self._bound_to)
+
+
+async def paging(
+    request: Request,
+    p: Principal = Depends(principal),
+    c: Container = Depends(container),
+    continuation: Annotated[
+        str | None, Query(max_length=4000, description="The continuation token of the previous page of this same listing, unchanged")
+    ] = None,
+) -> Paging:
+    # Bound to route, caller and filters: a token from another listing, organisation or
+    # user, or edited by hand, is 422 before the store parses it (docs/limits.md).
+    bound_to = binding(f"{request.method} {request.url.path}", p.organisation_id, p.user_id, request.query_params.multi_items())
+    return Paging(token=c.page_tokens.open(continuation, bound_to), _tokens=c.page_tokens, _bound_to=bound_to)
+
+
+PageCursor = Annotated[Paging, Depends(paging)]
 
 
 _KNOWN_QUERY: dict[int, tuple[object, frozenset[str]]] = {}

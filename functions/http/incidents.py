@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
-from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, etag_header, require, require_offset
+from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, RevertIn
 from shared.domain.incidents import Category, IncidentIn, IncidentPatch
@@ -77,8 +77,9 @@ def search(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=_page.max_page_size)] = _page.default_page_size,
-    continuation: Annotated[str | None, Query(max_length=2000)] = None,
     purpose: Purpose = None,
+    *,
+    page: PageCursor,
 ):
     require_offset(("from", occurred_from), ("to", occurred_to))
     filters = Filters(
@@ -90,8 +91,8 @@ def search(
         offender_id=offender,
         reference=reference,
     )
-    found = container.incidents.search.find(principal, filters, limit=limit, continuation=continuation, purpose=purpose)
-    return {"items": [_out(v) for v in found.items], "continuation": found.continuation}
+    found = container.incidents.search.find(principal, filters, limit=limit, continuation=page.token, purpose=purpose)
+    return {"items": [_out(v) for v in found.items], "continuation": page.next(found.continuation)}
 
 
 @router.get("/incidents/{incident_id}", summary="Read an incident", response_model=IncidentOut, responses=responses(*AUTH_ERRORS, 404, 422))

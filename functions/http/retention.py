@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from functions.http.deps import ContainerDep, Continuation, IfMatch, etag_header, require, require_offset
+from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
 from shared.domain.retention import LegalHoldIn, OrganisationScheduleIn, RecordType, RegionScheduleIn, TypeRule
@@ -285,14 +285,15 @@ def tombstones(
     deleted_from: Annotated[datetime | None, Query(alias="from", description="Deleted at or after (ISO 8601 with offset)")] = None,
     deleted_to: Annotated[datetime | None, Query(alias="to", description="Deleted before (ISO 8601 with offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=_PAGES.max_page_size)] = _PAGES.default_page_size,
-    continuation: Continuation = None,
+    *,
+    page: PageCursor,
 ):
     require_offset(("from", deleted_from), ("to", deleted_to))
-    page = container.retention.tombstones.list(
-        principal, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=continuation
+    found = container.retention.tombstones.list(
+        principal, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=page.token
     )
     # Each tombstone as stored: an incident's carries no audit counts, not even as nulls.
-    return {"items": [t.model_dump(exclude_unset=True) for t in page.items], "continuation": page.continuation}
+    return {"items": [t.model_dump(exclude_unset=True) for t in found.items], "continuation": page.next(found.continuation)}
 
 
 @router.get(

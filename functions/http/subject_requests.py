@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
-from functions.http.deps import API_PREFIX, ContainerDep, Continuation, require
+from functions.http.deps import API_PREFIX, ContainerDep, PageCursor, require
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.retention import ExtensionIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import Principal, Role
@@ -72,9 +72,11 @@ def tasks(
     container: ContainerDep,
     status: Annotated[str | None, Query(pattern="^(open|answered)$")] = None,
     limit: Annotated[int, Query(ge=1, le=_PAGES.max_page_size)] = _PAGES.default_page_size,
-    continuation: Continuation = None,
+    *,
+    page: PageCursor,
 ):
-    return container.subject_requests.tasks.list(principal, status=status, limit=limit, continuation=continuation)
+    found = container.subject_requests.tasks.list(principal, status=status, limit=limit, continuation=page.token)
+    return found.model_copy(update={"continuation": page.next(found.continuation)})
 
 
 @router.get(
