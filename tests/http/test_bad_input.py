@@ -336,6 +336,12 @@ _EUR = {"description": "Gin 70cl", "quantity": 1, "unit_value": {"amount_minor":
         ({"flags": ["violence"]}, "flags"),
         ({"narrative": None}, "narrative"),
         ({"reporter": None}, "reporter"),
+        ({"store_id": None}, "store_id"),
+        ({"category": None}, "category"),
+        ({"occurred_at": None}, "occurred_at"),
+        ({"prosecution_supported": None}, "prosecution_supported"),
+        ({"goods": [None]}, "goods.0"),
+        ({"persons": [{"role": "suspect", "description": None}]}, "persons.0.description"),
     ],
 )
 def test_bad_changes_are_422_naming_the_field(s, unchanged, incident, change, field):
@@ -344,6 +350,8 @@ def test_bad_changes_are_422_naming_the_field(s, unchanged, incident, change, fi
     assert any(e["field"] == field for e in problem["errors"]), problem["errors"]
     if field.startswith("flags.") and field != "flags.violence":
         assert "special category" in problem["detail"].lower()
+    if change.get(field, ...) is None:
+        assert problem["detail"] == f"{field} cannot be removed."
 
 
 @pytest.mark.parametrize(

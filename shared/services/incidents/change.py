@@ -49,7 +49,7 @@ class ChangeIncident:
         if not changes:
             raise Invalid("The patch changes nothing.", errors=[])
         directory = self.deps.directory
-        if "store_id" in changes:
+        if changes.get("store_id") is not None:
             store = directory.store(changes["store_id"])
             if store is None or store.organisation_id != principal.organisation_id:
                 raise Invalid(f"Store {changes['store_id']} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
@@ -64,7 +64,7 @@ class ChangeIncident:
                 self._check_time_change(uow, loc.owner_org, incident, merged.occurred_at)
                 note = f"changed; occurred_at from {incident.occurred_at} to {to_iso(merged.occurred_at)}"
             incident.adopt(merged)
-            if "store_id" in changes:
+            if changes.get("store_id") is not None:
                 incident.force_id = directory.store(incident.store_id).force_id
             check_offenders(uow, loc.owner_org, incident.persons)
             return self._write(uow, principal, loc, incident, if_match, note, sorted(changes))
