@@ -24,6 +24,14 @@ def test_too_many_header_fields_is_431(stamp):
     assert stamp.client.get(f"{API}/healthz", headers={f"x-filler-{i}": "1" for i in range(bound - 10)}).status_code == 200
 
 
+def test_repeated_header_fields_each_count_towards_the_bound(stamp):
+    """The same name many times is many fields: each repeat is a field the server parses."""
+    bound = stamp.container.settings.max_header_count
+    headers = [("x-repeated", "1")] * (bound + 1)
+    p = _problem(stamp.client.get(f"{API}/healthz", headers=headers), 431)
+    assert str(bound) in p["detail"] and p["max_header_count"] == bound
+
+
 @pytest.mark.parametrize("shape", ["one large", "many medium"])
 def test_too_many_header_bytes_is_431(stamp, shape):
     bound = stamp.container.settings.max_header_bytes
