@@ -123,6 +123,14 @@ class JwtVerifier:
             raise Unauthorized("The token's sub claim must be non-empty text.", errors=[{"field": "token.sub"}]) from exc
         except jwt.InvalidIssuedAtError as exc:
             raise Unauthorized("The token's iat claim must be a number.", errors=[{"field": "token.iat"}]) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthorized("The token's signature does not verify.") from exc
+        except jwt.DecodeError as exc:
+            # PyJWT names a time claim that is not a number in its message: "... claim (exp) ...".
+            claim = next((c for c in ("exp", "nbf", "iat") if f"({c})" in str(exc)), None)
+            if claim:
+                raise Unauthorized(f"The token's {claim} claim must be a number.", errors=[{"field": f"token.{claim}"}]) from exc
+            raise Unauthorized("The bearer token is not a well-formed JWT.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The token's signature does not verify.") from exc
         # Entra issuers name the tenant: the setting may hold "{tid}" as a placeholder.
