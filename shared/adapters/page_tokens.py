@@ -26,9 +26,11 @@ _VERSION = "p1"
 _MAC_BYTES = 32
 # An unresolved Key Vault reference arrives as its own text: a key everyone can read.
 _UNRESOLVED_REFERENCE = "@Microsoft.KeyVault("
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def bad_continuation() -> Invalid:
+    """The one answer to any token this listing did not give: it says nothing of why."""
     return Invalid(
         "The continuation token is not valid: pass back, unchanged, the one the previous page of this same listing gave you.",
         errors=[{"field": "query.continuation", "message": "not a continuation token of this listing"}],
@@ -43,9 +45,6 @@ def _unb64(text: str) -> bytes:
     if not text or any(ch not in _B64_ALPHABET for ch in text):
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def binding(route: str, organisation_id: str, user_id: str, query: Iterable[tuple[str, str]]) -> bytes:
