@@ -275,6 +275,7 @@ class Container:
     def evidence(self):
         """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""
         from shared.services.evidence import Evidence, EvidenceDeps, EvidenceLimits
+        from shared.services.evidence.image_work import ImageWork
 
         deps = EvidenceDeps(
             records=self.records,
@@ -287,6 +288,7 @@ class Container:
             limits=EvidenceLimits.from_settings(self.settings),
             templates=self.templates,
             archives=self.archives,
+            image_work=ImageWork.from_settings(self.settings),
         )
         return Evidence.build(deps)
 

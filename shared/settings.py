@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.domain.imaging import DECODER_CEILING_PIXELS
+
 Region = Literal["uk", "au", "nz", "us", "ca"]
 
 
@@ -150,7 +152,17 @@ class Settings(BaseSettings):
     evidence_upload_session_hours: int = 24  # a resumable upload's lifetime; staging older than this is swept
     evidence_verify_sample_size: int = 200  # items re-hashed per daily verification run, least recently verified first
     evidence_image_max_bytes: int = 50 * 1024**2  # redaction and face proposals load the image in memory
-    evidence_image_max_pixels: int = 60_000_000
+    # Decoded pixels an image may have for redaction and face proposals (413 past it, from
+    # the header, before decoding): 8K DCI stills (8192x4320, 35.4 MP) fit. Never above
+    # OpenCV's own bound (imaging.DECODER_CEILING_PIXELS), so the two agree.
+    evidence_image_max_pixels: int = Field(default=36_000_000, ge=1, le=DECODER_CEILING_PIXELS)
+    # Images decoded at once per process (a 36 MP image takes about 180 MB while it is
+    # worked on), how long a request waits for one before 503, and how many image jobs one
+    # person may start (429 past it): `burst` at once, refilled at `per_minute`.
+    evidence_image_workers: int = Field(default=2, ge=1, le=32)
+    evidence_image_queue_seconds: float = Field(default=10.0, ge=0)
+    evidence_image_burst: int = Field(default=20, ge=1)
+    evidence_image_per_minute: float = Field(default=10.0, gt=0)
 
 
 @lru_cache(maxsize=1)
