@@ -111,6 +111,13 @@ class Container:
 
     # ---- services --------------------------------------------------------------
     @cached_property
+    def write_quota(self):
+        """Writes each principal may make through this process (per instance, in memory)."""
+        from shared.services.quotas import WriteQuota
+
+        return WriteQuota.from_settings(self.settings)
+
+    @cached_property
     def directory(self):
         from shared.services.directory import Directory
 

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     http_body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     http_body_min_bytes_per_second: int = Field(default=1024, ge=0)
     http_body_grace_seconds: float = Field(default=10.0, ge=0)
+    # Writes (POST, PUT, PATCH, DELETE) per principal and process (429 past it): `burst` at
+    # once, refilled at `per_minute`. ANPR camera systems (Device.Anpr) post read batches
+    # all day and get their own, higher budget (docs/limits.md).
+    http_write_burst: int = Field(default=300, ge=1)
+    http_writes_per_minute: float = Field(default=300.0, gt=0)
+    http_device_write_burst: int = Field(default=1200, ge=1)
+    http_device_writes_per_minute: float = Field(default=6000.0, gt=0)
 
     # Bounds
     max_json_body_bytes: int = 256 * 1024
