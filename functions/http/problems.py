@@ -149,7 +149,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         421: "The organisation is served by another region: see home_base_url",
         422: "Invalid input: each offending field is listed in errors",
         428: "If-Match is required",
-        429: "Past a concurrency cap (named in the detail); try again after Retry-After",
+        429: "Past a rate or concurrency cap (named in the detail); try again after Retry-After",
         503: "A backing store is unavailable",
     }
     return {

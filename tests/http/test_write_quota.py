@@ -73,3 +73,21 @@ def test_an_evidence_upload_is_one_write(quota_stamp):
     assert [upload(s, incident).status_code for _ in range(2)] == [201, 201]
     refused = upload(s, incident)
     assert refused.status_code == 429 and refused.json()["scope"] == "writes"
+
+
+def test_the_api_document_names_the_budgets(tmp_path):
+    stamp = make_stamp(tmp_path)
+    try:
+        paths = stamp.client.get("/api/v1/openapi.json").json()["paths"]
+    finally:
+        stamp.container.close()
+    writes = [
+        (m, p, op)
+        for p, ops in paths.items()
+        for m, op in ops.items()
+        if m in ("post", "put", "patch", "delete") and "401" in op["responses"]
+    ]
+    assert writes and all("429" in op["responses"] and "300 changes at once" in op["description"] for _, _, op in writes)
+    for method, path in (("get", "/api/v1/evidence/{evidence_id}/face-proposals"), ("post", "/api/v1/evidence/{evidence_id}/redactions")):
+        op = paths[path][method]
+        assert {"413", "429", "503"} <= set(op["responses"]) and "36000000 pixels" in op["description"]
