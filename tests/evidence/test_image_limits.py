@@ -139,6 +139,28 @@ def test_rectangles_found_on_the_reduced_copy_land_on_the_original(ext, type_id)
     assert found["x"] <= x + 1 and found["x"] + found["width"] >= x + side - 1
 
 
+def with_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """`jpeg` with an EXIF APP1 segment carrying only the Orientation tag (6: turn 90 degrees clockwise to view)."""
+    tiff = b"MM\x00\x2a" + struct.pack(">IH", 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+
+
+def test_rectangles_on_a_turned_photo_are_in_the_pixels_redaction_uses():
+    import cv2
+    import numpy as np
+
+    data = with_orientation(picture(4000, 3000, (2400, 1500, 400), ".jpg"), 6)
+    upright = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert upright.shape == (4000, 3000)
+    x, y, w, h = cv2.boundingRect(cv2.threshold(upright, 200, 255, cv2.THRESH_BINARY)[1])
+    [found] = imaging.face_proposals(data, "jpeg", max_pixels=DEFAULT_MAX_PIXELS, detect=FakeSquareDetector())
+    assert abs(found["x"] - x) <= 3 and abs(found["y"] - y) <= 3 and abs(found["width"] - w) <= 6 and abs(found["height"] - h) <= 6
+    out = imaging.redact(data, "jpeg", "black_box", [Rect(**found)], max_pixels=DEFAULT_MAX_PIXELS)
+    redacted = cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert redacted.shape == (4000, 3000) and redacted[y + 4 : y + h - 4, x + 4 : x + w - 4].max() < 40
+
+
 def test_a_small_image_is_searched_as_it_is():
     detector = FakeSquareDetector()
     [found] = imaging.face_proposals(picture(640, 480, (100, 50, 60), ".png"), "png", max_pixels=DEFAULT_MAX_PIXELS, detect=detector)
