@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 DECODER_CEILING_PIXELS = 100_000_000
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(DECODER_CEILING_PIXELS))
 
-# Faces are looked for on a copy whose long edge is at most this: a face the cascade can
-# find at its 24-pixel minimum there is 1/67 of the picture's long edge, smaller than any
-# face worth redacting, and detection memory no longer grows with the image.
+# Faces are looked for on a copy whose long edge is at most this, so detection memory no
+# longer grows with the image. The price: a face must span about 1/67 of the picture's
+# long edge (the cascade's 24-pixel minimum on the copy) to be proposed; smaller ones are
+# left to the person reviewing, who confirms or adds every rectangle anyway.
 DETECT_LONG_EDGE = 1600
 MIN_FACE = 24
 
