@@ -162,6 +162,7 @@ class Container:
             defaults=defaults,
             bounds=s.retention_bounds_months,
             batch=s.retention_sweep_batch,
+            schedule_delay_days=s.retention_schedule_delay_days,
             incidents=self.incidents,
             bus=self.bus,
         )

@@ -126,6 +126,14 @@ class RegionScheduleIn(BaseModel):
         return self
 
 
+class ProposalCancellationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "The DPO has not reviewed the shorter audit period yet"}]}
+    )
+
+    reason: str = Field(min_length=10, max_length=500, description="Why the change is stopped (audited)")
+
+
 class OrganisationScheduleIn(BaseModel):
     """An organisation's own periods (months), each within the region's bounds."""
 
@@ -138,6 +146,40 @@ class OrganisationScheduleIn(BaseModel):
 
     overrides: dict[RecordType, int] = Field(description="Record type -> months; types left out follow the region")
     reason: str = Field(min_length=3, max_length=500)
+
+
+# Floors no schedule may go below, region default or organisation choice alike (months).
+# Why each figure is what it is: docs/retention.md, "Statutory floors".
+STATUTORY_FLOOR_MONTHS: dict[RecordType, int] = {
+    RecordType.INCIDENT: 12,
+    RecordType.INCIDENT_POLICE_CASE: 72,
+    RecordType.EVIDENCE: 24,
+    RecordType.AUDIT: 72,
+}
+
+
+def floor_of(record_type: RecordType) -> int:
+    """The shortest period any schedule may set for `record_type` (1 where no law sets one)."""
+    return STATUTORY_FLOOR_MONTHS.get(record_type, 1)
+
+
+def check_floors(rules: dict[RecordType, TypeRule]) -> list[dict[str, Any]]:
+    """Field errors for a region schedule whose default, or the shortest period it lets an
+    organisation choose, is below a record type's statutory floor."""
+    errors = []
+    for t, rule in rules.items():
+        floor = floor_of(t)
+        for name in ("months", "min_months"):
+            value = getattr(rule, name)
+            if value < floor:
+                errors.append(
+                    {
+                        "field": f"rules.{t.value}.{name}",
+                        "message": f"{t.value}: {name} {value} is below the statutory floor of {floor} months",
+                    }
+                )
+                break
+    return errors
 
 
 def region_rules_from_defaults(defaults: dict[str, int], bounds: dict[str, list[int]]) -> dict[RecordType, TypeRule]:
@@ -210,13 +252,15 @@ def effective_months(rules: dict[RecordType, TypeRule], overrides: dict[RecordTy
     """The periods that apply to one organisation.
 
     Overrides are clamped to the region's current bounds (a region may tighten its bounds
-    after an organisation chose), and audit is never shorter than the longest data period.
+    after an organisation chose) and the statutory floors, and audit is never shorter than
+    the longest data period.
     """
     out: dict[RecordType, int] = {}
     for t in RecordType:
         rule = rules[t]
         months = overrides.get(t, rule.months)
-        out[t] = max(rule.min_months, min(rule.max_months, months))
+        # The floor too: a schedule stored before the floors existed never deletes earlier.
+        out[t] = max(floor_of(t), rule.min_months, min(rule.max_months, months))
     out[RecordType.AUDIT] = max(out[RecordType.AUDIT], *(out[t] for t in DATA_TYPES))
     return out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.retention import IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
+from shared.domain.retention import IdentityCheckIn, RegionScheduleIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS, SUBJECT_REQUESTS
 from shared.services.retention.schedules import DEFAULT_ETAG, default_organisation_etag
@@ -18,6 +18,10 @@ from shared.services.subject_requests.identity import IDENTITY_CHECK
 
 OPS_P = Principal(
     user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
+)
+# Proposes the region schedule changes the matrix's operator approves (never the same person).
+PROPOSER = Principal(
+    user_id="ops-proposer", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
 )
 NW_ADMIN = Principal(
     user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
@@ -142,6 +146,10 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             )
         return body
 
+    def proposal(ctx) -> int:
+        # A fresh proposal by another operator for every call: each is approved or cancelled once.
+        return c(ctx).retention.schedules.propose_region(PROPOSER, RegionScheduleIn(**ctx.stamp.example("RegionScheduleIn"))).number
+
     def stats_params(org):
         params = {"from": "2026-01", "to": "2026-12"}
         if org == "vigil-platform":
@@ -152,13 +160,26 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ("GET", f"{prefix}/retention/schedules/region"): Row(
             allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region")
         ),
-        ("PUT", f"{prefix}/retention/schedules/region"): Row(
+        ("POST", f"{prefix}/retention/schedules/region/proposals"): Row(
+            allowed={OPS},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST", f"{prefix}/retention/schedules/region/proposals", json=ctx.stamp.example("RegionScheduleIn")
+            ),
+        ),
+        ("GET", f"{prefix}/retention/schedules/region/proposals"): Row(
+            allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region/proposals")
+        ),
+        ("POST", f"{prefix}/retention/schedules/region/proposals/{{number}}/approval"): Row(
+            allowed={OPS},
+            call=lambda ctx, org: Call("POST", f"{prefix}/retention/schedules/region/proposals/{proposal(ctx)}/approval"),
+        ),
+        ("POST", f"{prefix}/retention/schedules/region/proposals/{{number}}/cancellation"): Row(
             allowed={OPS},
             call=lambda ctx, org: Call(
-                "PUT",
-                f"{prefix}/retention/schedules/region",
-                json=ctx.stamp.example("RegionScheduleIn"),
-                headers={"If-Match": etag(ctx, "_platform", "region")},
+                "POST",
+                f"{prefix}/retention/schedules/region/proposals/{proposal(ctx)}/cancellation",
+                json=ctx.stamp.example("ProposalCancellationIn"),
             ),
         ),
         ("GET", f"{prefix}/retention/schedules/region/versions"): Row(

@@ -97,18 +97,21 @@ def test_only_a_force_the_incident_was_dispatched_to_may_hold(stamp):
 
 
 def test_schedules_region_and_organisation_within_bounds(stamp):
-    ops = stamp.auth("vigil-platform", "Platform.Operator")
+    ops = stamp.auth("vigil-platform", "Platform.Operator", user="ops-alice")
+    second = stamp.auth("vigil-platform", "Platform.Operator", user="ops-bob")
     admin = stamp.auth("northwind", "Retailer.Admin")
     region = stamp.client.get(f"{API}/retention/schedules/region", headers=ops)
     assert region.status_code == 200 and region.json()["rules"]["incident"]["months"] == 72
     body = stamp.example("RegionScheduleIn")
-    assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers=ops).status_code == 428
-    changed = stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]})
-    assert changed.status_code == 200 and changed.json()["version"] == 1
-    assert (
-        stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]}).status_code
-        == 412
-    )
+    proposed = stamp.client.post(f"{API}/retention/schedules/region/proposals", json=body, headers=ops)
+    assert proposed.status_code == 201 and proposed.json()["status"] == "proposed", proposed.text
+    approval = f"{API}/retention/schedules/region/proposals/{proposed.json()['number']}/approval"
+    assert stamp.client.post(approval, headers=ops).status_code == 403  # not their own
+    approved = stamp.client.post(approval, headers=second)
+    assert approved.status_code == 200 and approved.json()["version"] == 1
+    assert stamp.client.get(f"{API}/retention/schedules/region", headers=ops).json()["version"] == 0  # not yet
+    stamp.clock.advance(days=7)
+    assert stamp.client.get(f"{API}/retention/schedules/region", headers=ops).json()["version"] == 1
     mine = stamp.client.get(f"{API}/retention/schedules/organisation", headers=admin)
     too_short = {"overrides": {"incident": 6}, "reason": "We want to keep less"}
     bad = stamp.client.put(f"{API}/retention/schedules/organisation", json=too_short, headers={**admin, "If-Match": mine.headers["etag"]})
@@ -124,7 +127,7 @@ def test_schedules_region_and_organisation_within_bounds(stamp):
     versions = stamp.client.get(f"{API}/retention/schedules/organisation/versions", headers=admin).json()
     assert [v["version"] for v in versions] == [1]
     # A retailer cannot change the region's schedule.
-    assert stamp.client.put(f"{API}/retention/schedules/region", json=body, headers={**admin, "If-Match": '"x"'}).status_code == 403
+    assert stamp.client.post(f"{API}/retention/schedules/region/proposals", json=body, headers=admin).status_code == 403
 
 
 def test_statistics_survive_deletion(stamp):
