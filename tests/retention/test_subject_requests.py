@@ -80,7 +80,11 @@ def test_a_request_without_an_identity_check_by_the_organisation_approached_is_r
     check = {"name": "Jamie Doyle", "date_of_birth": "1990-04-12", "method": "photo_id_in_person"}
     assert stamp.client.post(f"{API}/subject-requests/identity-checks", json=check, headers=stamp.auth(*OPERATOR)).status_code == 403
     assert tasks_of(stamp, "northwind") == []  # nothing routed
-    good = subject_request_body(stamp)
+    stale = subject_request_body(stamp, received_at=None)
+    stamp.clock.advance(days=8)
+    old_check = route(stamp, stale)
+    assert old_check.status_code == 422 and "days old" in old_check.json()["detail"]
+    good = subject_request_body(stamp, received_at=None)
     assert route(stamp, good).status_code == 201
     reused = route(stamp, good)
     assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "identity_check"

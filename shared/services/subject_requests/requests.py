@@ -5,6 +5,7 @@ The operator routes and chases; it never learns whether anyone holds the person.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from shared.domain.audit import AuditAction
@@ -137,6 +138,9 @@ class Requests:
             why = "identity_check has already opened a request; each request needs its own check."
         elif not identity_matches(check, body.name, body.date_of_birth):
             why = "identity_check was recorded for a different name or date of birth."
+        elif from_iso(check["verified_at"]) < self.deps.clock.now() - timedelta(days=self.deps.receipt_window_days):
+            # A stale check says little about who is asking now; the request is routed as it arrives.
+            why = f"identity_check is more than {self.deps.receipt_window_days} days old; check the person's identity again."
         if why:
             raise Invalid(why, errors=[{"field": "identity_check", "message": why}])
         assert check is not None
