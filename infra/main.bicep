@@ -334,6 +334,8 @@ var vigilSettings = {
   VIGIL_RETENTION_AUDIT_MONTHS: '120'
   VIGIL_RETENTION_BOUNDS_MONTHS: '{"incident":[24,120],"incident_police_case":[72,240],"poi_image":[6,36],"evidence":[24,120],"anpr_hit":[1,12],"d2p_email_body":[1,24],"audit":[72,240]}'
   VIGIL_RETENTION_SWEEP_BATCH: '100'
+  VIGIL_RETENTION_SCHEDULE_DELAY_DAYS: '7'
+  VIGIL_SUBJECT_REQUEST_RECEIPT_WINDOW_DAYS: '7'
   // Evidence: the locker account by identity; a connection string is for Azurite only.
   VIGIL_EVIDENCE_BLOB_ACCOUNT_URL: storage.outputs.evidenceBlobEndpoint
   VIGIL_EVIDENCE_BLOB_CONNECTION_STRING: ''

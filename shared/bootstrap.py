@@ -169,6 +169,7 @@ class Container:
             defaults=defaults,
             bounds=s.retention_bounds_months,
             batch=s.retention_sweep_batch,
+            schedule_delay_days=s.retention_schedule_delay_days,
             incidents=self.incidents,
             bus=self.bus,
         )
@@ -178,7 +179,15 @@ class Container:
     def subject_requests(self):
         from shared.services.subject_requests import SubjectRequestDeps, SubjectRequests
 
-        return SubjectRequests.build(SubjectRequestDeps(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention))
+        return SubjectRequests.build(
+            SubjectRequestDeps(
+                records=self.records,
+                clock=self.clock,
+                audit=self.audit,
+                retention=self.retention,
+                receipt_window_days=self.settings.subject_request_receipt_window_days,
+            )
+        )
 
     @cached_property
     def templates(self) -> TemplateRenderer:

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         }
     )
     retention_sweep_batch: int = 100  # records deleted per unit of work by the retention timer
+    # An approved change of the region's schedule takes effect this many days later; until
+    # then any operator can cancel it.
+    retention_schedule_delay_days: int = Field(default=7, ge=1, le=90)
+    # A subject request's receipt may be recorded at most this many days back (post,
+    # weekends): the statutory month runs from it, so it cannot be back-dated further.
+    subject_request_receipt_window_days: int = Field(default=7, ge=0, le=31)
 
     # Evidence locker.
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)
