@@ -25,7 +25,9 @@ def demo_token(container: Container, org_id: str, role: str, *, user: str | None
     except ValueError:
         raise SystemExit(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}") from None
     if stores is None:
-        stores = [s.id for s in container.directory.stores_of(org_id)] if role == Role.RETAILER_REPORTER else []
+        # Store staff and camera systems act for named stores: by default all of the organisation's.
+        scoped = role in (Role.RETAILER_REPORTER, Role.DEVICE_ANPR)
+        stores = [s.id for s in container.directory.stores_of(org_id)] if scoped else []
     claims = {"sub": user or f"{org_id}-{role.split('.')[-1].lower()}", "tid": org.idp_tenant_id, "roles": [role], "name": user or role}
     if stores:
         claims["stores"] = stores

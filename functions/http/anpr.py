@@ -32,8 +32,9 @@ AuthorisedBy = Annotated[
 ]
 
 INGEST_DESCRIPTION = """
-A batch of plate reads from one camera system (role `Device.Anpr`; a token listing `stores`
-may post only for those stores).
+A batch of plate reads from one camera system (role `Device.Anpr`). The token's `stores`
+claim names the stores the camera system posts for: a read for any other store refuses the
+batch (422), and a token without the claim is refused (403, `missing_claim: stores`).
 
 **Batch policy: all or nothing.** Every read is checked before anything is stored. If any
 read is bad (shape, unknown or foreign store, captured in the future or already past its

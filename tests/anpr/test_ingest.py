@@ -93,6 +93,17 @@ def test_device_token_bound_to_stores_and_role(stamp):
 
 
 @both_backends
+def test_camera_token_without_stores_claim_posts_for_no_store(stamp):
+    # A token naming no stores is not a token for every store: refused, naming the claim, nothing stored.
+    for store in ("nw-plymouth", "nw-exeter"):
+        r = post_reads(stamp, [read(stamp, store=store)], stores=[])
+        assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["missing_claim"] == "stores" and "stores" in r.json()["detail"]
+    with stamp.container.records.unit_of_work() as uow:
+        assert uow.count("anpr_reads", ["northwind"]) == 0
+
+
+@both_backends
 def test_match_makes_a_hit_once(stamp):
     assert list_vehicle(stamp, "WR21 XKD").status_code == 201
     r = post_reads(stamp, [read(stamp, "KM19PLY"), read(stamp, "wr21-xkd")])

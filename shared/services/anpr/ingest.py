@@ -15,7 +15,7 @@ from shared.domain.anpr import (
     read_problems,
 )
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, PayloadTooLarge
+from shared.domain.errors import Forbidden, Invalid, PayloadTooLarge
 from shared.domain.incidents import normalise_plate
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
@@ -39,6 +39,9 @@ class Ingest:
     def post_batch(self, principal: Principal, batch: ReadBatchIn) -> dict[str, Any]:
         """Store a batch of reads from a camera system and match it against vehicles of interest.
 
+        The camera's token must name its stores (`stores` claim; 403 without): a read for
+        any other store refuses the batch.
+
         The whole batch is checked before anything is written: a bad read refuses the batch
         (422, each bad read named by index). Re-sent reads (same store, camera, plate and
         moment) are stored once; a hit is made once per read and vehicle owner.
@@ -46,6 +49,13 @@ class Ingest:
         limit = self.deps.settings.anpr_max_batch_reads
         if len(batch.reads) > limit:
             raise PayloadTooLarge(f"A batch holds at most {limit} reads; this one has {len(batch.reads)}. Split it.", max_reads=limit)
+        if not principal.stores:
+            # A camera token that names no stores would otherwise post for every store of
+            # its organisation: a stolen or misissued token must not fake reads anywhere.
+            raise Forbidden(
+                "This camera system's token has no `stores` claim: a Device.Anpr token must name the stores it posts reads for.",
+                missing_claim="stores",
+            )
         org = principal.organisation_id
         now = self.deps.clock.now()
         stores = {s.id: s for s in self.deps.directory.stores_of(org)}
@@ -61,7 +71,7 @@ class Ingest:
         device = principal.user_id
         for i, read in enumerate(batch.reads):
             store = stores.get(read.store_id)
-            if store is None or (allowed and read.store_id not in allowed):
+            if store is None or read.store_id not in allowed:
                 errors.append(
                     {"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"}
                 )
