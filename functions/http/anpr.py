@@ -52,10 +52,11 @@ retention, default 30 days).
 
 
 class HitRef(BaseModel):
+    """A hit on one of the poster's own vehicles of interest (hits on a force's vehicles go to the force only)."""
+
     id: str
     read_index: int = Field(description="Index of the read in the batch")
     plate: str
-    vehicle_owner: str = Field(description="The organisation whose vehicle of interest matched")
 
 
 class IngestOut(BaseModel):
@@ -242,7 +243,7 @@ def router(settings: Settings) -> APIRouter:
     @r.get(
         "/anpr/hits",
         summary="Hits: reads that matched a vehicle of interest",
-        description="Newest first. Police need a `purpose`. A vehicle's reason and linked incidents are shown only to the organisation that listed it.",
+        description="Hits on your own vehicles of interest, newest first: a retailer's on its cameras, a force's on the cameras of organisations whose ANPR sharing it accepted. Police need a `purpose`.",
         response_model=HitPage,
         responses=responses(*AUTH_ERRORS, 422),
     )

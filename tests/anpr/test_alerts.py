@@ -101,6 +101,38 @@ def test_force_area_subscription_hears_of_hits_from_sharing_retailers(stamp, rec
     assert rec.accepted[0]["hit"]["vehicle_reason"].startswith("Used in thefts")
 
 
+def deliveries(stamp, org, role, sub_id):
+    r = stamp.client.get(f"{API}/alert-subscriptions/{sub_id}/deliveries", headers=stamp.auth(org, role))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+@both_backends
+def test_a_hit_alerts_only_its_vehicles_owner(stamp):
+    """A force's vehicle seen by a retailer's camera alerts the force, never the retailer's
+    store subscriptions (no webhook, no email); the retailer's own vehicle alerts the
+    retailer, never the force."""
+    email = {"webhook_url": None, "email": ["alerts@northwind.example"]}
+    retailer = subscribe(stamp, None, **email)
+    force = subscribe(
+        stamp, None, org="devon-and-cornwall", role="Police.Analyst", stores=[], force_area="devon-and-cornwall", email=["cr@dc.example"]
+    )
+    list_vehicle(stamp, "GX70ABC", org="devon-and-cornwall", role="Police.Analyst")
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "GX70ABC"), read(stamp, "WR21XKD")])
+    drain(stamp)
+    [to_force] = deliveries(stamp, "devon-and-cornwall", "Police.Analyst", force["id"])
+    [to_retailer] = deliveries(stamp, "northwind", "Retailer.Investigator", retailer["id"])
+    assert to_force["status"] == to_retailer["status"] == "delivered"
+    with stamp.container.records.unit_of_work() as uow:
+        force_copy = uow.get("alert_deliveries", "devon-and-cornwall", to_force["id"])
+        retailer_copy = uow.get("alert_deliveries", "northwind", to_retailer["id"])
+    assert force_copy["payload"]["hit"]["plate"] == "GX70ABC"
+    assert retailer_copy["payload"]["hit"]["plate"] == "WR21XKD"
+    sent = [p.read_text() for p in stamp.container.mail.messages()]
+    assert not any("GX70ABC" in m and "northwind.example" in m for m in sent)
+
+
 def test_receiver_rejects_tampered_replayed_and_stale_alerts(stamp):
     now = 1_800_000_000
     rec = Receiver("whsec_k", now=lambda: now)

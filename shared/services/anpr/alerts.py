@@ -38,7 +38,7 @@ class Alerts:
     deps: AnprDeps
 
     def fan_out(self, tenant: str, hit_id: str) -> int:
-        """Make one delivery per subscription and channel for a hit; returns how many were new.
+        """Make one delivery per subscription and channel of the hit's vehicle owner; returns how many were new.
 
         Idempotent: delivery ids come from (hit, subscription, channel), so a redelivered
         queue message makes nothing twice."""
@@ -47,10 +47,16 @@ class Alerts:
             hit = uow.get(ANPR_HITS.name, tenant, hit_id)
             if hit is None:
                 return 0
-            subs = list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [tenant], [Where("stores", "contains", hit["store_id"])]))
-            force = hit["force_id"]
-            if force in forces_sharing_from(uow, tenant):
-                subs += list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [force], [Where("force_area", "eq", force)]))
+            # Only the vehicle's owner is told: the retailer by the subscriptions of the store
+            # that saw it, a force by its own subscriptions while the camera owner's ANPR
+            # sharing with it stands accepted. Nobody else hears of another's vehicle.
+            owner = hit["vehicle_owner"]
+            if owner == tenant:
+                subs = list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [tenant], [Where("stores", "contains", hit["store_id"])]))
+            elif owner in forces_sharing_from(uow, tenant):
+                subs = list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [owner], [Where("force_area", "eq", owner)]))
+            else:
+                subs = []
             made: list[tuple[str, dict[str, Any]]] = []
             for sub in subs:
                 sub_org = repository.tenant(sub)
@@ -77,14 +83,16 @@ class Alerts:
                     if uow.insert_many(ALERT_DELIVERIES.name, sub_org, [doc])[0]:
                         made.append((sub_org, doc))
                         if sub_org != tenant:
+                            # The force collects the camera owner's read with its hit; logged in
+                            # the force's chain, since a per-hit entry in the retailer's would
+                            # tell it which of its reads the police are watching for.
                             self.deps.audit.record(
                                 uow,
-                                owner_org=tenant,
+                                owner_org=sub_org,
                                 principal=None,
-                                action=AuditAction.DISCLOSURE,
+                                action=AuditAction.COLLECTION,
                                 operation="anpr.alert",
                                 entity=f"anpr_hit/{hit_id}",
-                                recipient_org=sub_org,
                                 system_actor="anpr-alerts",
                             )
         # Both channels go through the delivery queue, so email gets the same retries,
