@@ -155,7 +155,9 @@ class DeliveryOut(BaseModel):
     id: str
     hit_id: str
     channel: str
-    status: str = Field(description="pending, retrying, delivered, dead_lettered or cancelled")
+    status: str = Field(
+        description="pending, retrying, delivered; or final: dead_lettered (retries ran out), failed (can never be sent, see last_error) or cancelled"
+    )
     attempts: int
 
 

@@ -212,3 +212,44 @@ def test_email_alert_is_sent_once_through_the_mail_port(stamp):
     assert "lp-desk@northwind.example" in mails[0] and "KX19ABC" in mails[0]
     deliveries = stamp.client.get(f"{API}/alert-subscriptions/{sub.json()['id']}/deliveries", headers=inv).json()
     assert [d["status"] for d in deliveries["items"]] == ["delivered"]
+
+
+@both_backends
+def test_email_lists_cannot_slip_past_the_cap_or_carry_line_breaks(stamp):
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    eleven = ",".join(f"lp{i}@northwind.example" for i in range(11))
+    for email in (
+        [eleven],  # eleven addresses in one entry, under a cap of ten entries
+        ["lp1@northwind.example;lp2@northwind.example"],
+        ["lp@northwind.example\r\nBcc: spy@elsewhere.example"],
+        ["lp@northwind.example%0D%0ABcc:spy@elsewhere.example"],
+        ["lp@northwind.example%250d%250aBcc:spy@elsewhere.example"],
+        ["lp@northwind.example&#13;&#10;Bcc:spy@elsewhere.example"],
+        ["Loss Prevention <lp@northwind.example>"],
+        [f"lp{i}@northwind.example" for i in range(11)],
+    ):
+        r = stamp.client.post(f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": email}, headers=inv)
+        assert r.status_code == 422, (email, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert any("email" in e["field"] for e in r.json()["errors"]), r.json()
+    assert stamp.client.get(f"{API}/alert-subscriptions", headers=inv).json()["items"] == []
+    ten = [f"lp{i}@northwind.example" for i in range(10)]
+    assert stamp.client.post(f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": ten}, headers=inv).status_code == 201
+
+
+@both_backends
+def test_an_alert_email_that_can_never_be_sent_ends_failed(stamp):
+    """A subscription stored before addresses were checked (a line break in an entry) ends
+    its delivery failed, never pending, and sends nothing."""
+    sub = subscribe(stamp, None, webhook_url=None, email=["lp@northwind.example"])
+    with stamp.container.records.unit_of_work() as uow:
+        doc = uow.get("alert_subscriptions", "northwind", sub["id"])
+        legacy = {k: v for k, v in doc.items() if not k.startswith("_")}
+        legacy["email"] = ["lp@northwind.example\r\nBcc: spy@elsewhere.example"]
+        uow.replace("alert_subscriptions", "northwind", legacy, if_match=doc["_etag"])
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "WR21XKD")])
+    drain(stamp)
+    [delivery] = deliveries(stamp, "northwind", "Retailer.Investigator", sub["id"])
+    assert delivery["status"] == "failed" and "line break" in delivery["last_error"]
+    assert stamp.container.mail.messages() == []

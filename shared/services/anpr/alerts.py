@@ -14,6 +14,7 @@ from shared.domain.anpr import (
     TIMESTAMP_HEADER,
     alert_content,
     alert_email,
+    alert_recipients,
     sign,
 )
 from shared.domain.audit import AuditAction
@@ -121,16 +122,21 @@ class Alerts:
         now = self.deps.clock.now()
         attempt = int(delivery["attempts"]) + 1
         try:
+            # Checked again here: a subscription stored before the rules were tightened may
+            # still hold a list in one entry or an encoded line break.
+            to = alert_recipients(list(sub["email"]))
             content = alert_content(delivery)
             email = alert_email(
                 delivery,
-                to=", ".join(sub["email"]),
+                to=", ".join(to),
                 sender=self.deps.settings.alert_mail_from,
                 text=self.deps.templates.render("anpr/alert.txt", **content),
                 html=self.deps.templates.render("anpr/alert.html", **content),
             )
             self.deps.mail.send(email)
-        except PermanentMailError as exc:
+        except (PermanentMailError, ValueError, TypeError) as exc:
+            # A message that cannot be built or is refused as it stands never will be: it
+            # ends failed (visible in the subscription's deliveries), not pending for ever.
             self._update_delivery(tenant, delivery_id, status="failed", attempts=attempt, last_error=str(exc)[:300])
             return "failed"
         except TransientMailError as exc:
