@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--org", required=True)
     t.add_argument("--role", required=True)
     t.add_argument("--user")
-    t.add_argument("--stores", help="comma-separated store ids (store staff)")
+    t.add_argument("--stores", help="comma-separated store ids (store staff and camera systems; default all the organisation's)")
     j = sub.add_parser("job", help="run one timer job for a moment")
     j.add_argument("--job", default="")
     j.add_argument("--as-of", help="ISO 8601 time with offset; default now")
