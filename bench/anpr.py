@@ -250,10 +250,11 @@ def main() -> int:
         data_dir = Path(tmp)
         setup = Container(Settings(data_dir=data_dir))
         seed_directory(setup.records, setup.clock)
-        with setup.records.unit_of_work() as uow:  # the demo agreement shares ANPR
+        with setup.records.unit_of_work() as uow:  # the demo agreement shares ANPR, accepted by the force
             doc = uow.get("sharing", "_platform", "northwind>devon-and-cornwall")
-            if doc and not doc.get("anpr"):
-                doc = {k: v for k, v in doc.items() if not k.startswith("_")} | {"anpr": True}
+            if doc and not doc.get("anpr_accepted_at"):
+                accepted = {"anpr": True, "anpr_accepted_at": doc["since"], "anpr_accepted_by": "devon-and-cornwall-admin"}
+                doc = {k: v for k, v in doc.items() if not k.startswith("_")} | accepted
                 uow.upsert("sharing", "_platform", doc)
         t0 = time.perf_counter()
         plates = list_vehicles(setup, args.vehicles, rng)

@@ -25,7 +25,9 @@ def demo_token(container: Container, org_id: str, role: str, *, user: str | None
     except ValueError:
         raise SystemExit(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}") from None
     if stores is None:
-        stores = [s.id for s in container.directory.stores_of(org_id)] if role == Role.RETAILER_REPORTER else []
+        # Store staff and camera systems act for named stores: by default all of the organisation's.
+        scoped = role in (Role.RETAILER_REPORTER, Role.DEVICE_ANPR)
+        stores = [s.id for s in container.directory.stores_of(org_id)] if scoped else []
     claims = {"sub": user or f"{org_id}-{role.split('.')[-1].lower()}", "tid": org.idp_tenant_id, "roles": [role], "name": user or role}
     if stores:
         claims["stores"] = stores
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--org", required=True)
     t.add_argument("--role", required=True)
     t.add_argument("--user")
-    t.add_argument("--stores", help="comma-separated store ids (store staff)")
+    t.add_argument("--stores", help="comma-separated store ids (store staff and camera systems; default all the organisation's)")
     j = sub.add_parser("job", help="run one timer job for a moment")
     j.add_argument("--job", default="")
     j.add_argument("--as-of", help="ISO 8601 time with offset; default now")

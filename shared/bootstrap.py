@@ -124,6 +124,13 @@ class Container:
 
     # ---- services --------------------------------------------------------------
     @cached_property
+    def write_quota(self):
+        """Writes each principal may make through this process (per instance, in memory)."""
+        from shared.services.quotas import WriteQuota
+
+        return WriteQuota.from_settings(self.settings)
+
+    @cached_property
     def directory(self):
         from shared.services.directory import Directory
 
@@ -175,6 +182,7 @@ class Container:
             defaults=defaults,
             bounds=s.retention_bounds_months,
             batch=s.retention_sweep_batch,
+            schedule_delay_days=s.retention_schedule_delay_days,
             incidents=self.incidents,
             bus=self.bus,
         )
@@ -184,7 +192,15 @@ class Container:
     def subject_requests(self):
         from shared.services.subject_requests import SubjectRequestDeps, SubjectRequests
 
-        return SubjectRequests.build(SubjectRequestDeps(records=self.records, clock=self.clock, audit=self.audit, retention=self.retention))
+        return SubjectRequests.build(
+            SubjectRequestDeps(
+                records=self.records,
+                clock=self.clock,
+                audit=self.audit,
+                retention=self.retention,
+                receipt_window_days=self.settings.subject_request_receipt_window_days,
+            )
+        )
 
     @cached_property
     def templates(self) -> TemplateRenderer:
@@ -288,6 +304,7 @@ class Container:
     def evidence(self):
         """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""
         from shared.services.evidence import Evidence, EvidenceDeps, EvidenceLimits
+        from shared.services.evidence.image_work import ImageWork
 
         deps = EvidenceDeps(
             records=self.records,
@@ -300,6 +317,7 @@ class Container:
             limits=EvidenceLimits.from_settings(self.settings),
             templates=self.templates,
             archives=self.archives,
+            image_work=ImageWork.from_settings(self.settings),
         )
         return Evidence.build(deps)
 

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.domain.imaging import DECODER_CEILING_PIXELS
+
 Region = Literal["uk", "au", "nz", "us", "ca"]
 
 
@@ -60,6 +62,13 @@ class Settings(BaseSettings):
     http_body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     http_body_min_bytes_per_second: int = Field(default=1024, ge=0)
     http_body_grace_seconds: float = Field(default=10.0, ge=0)
+    # Writes (POST, PUT, PATCH, DELETE) per principal and process (429 past it): `burst` at
+    # once, refilled at `per_minute`. ANPR camera systems (Device.Anpr) post read batches
+    # all day and get their own, higher budget (docs/limits.md).
+    http_write_burst: int = Field(default=300, ge=1)
+    http_writes_per_minute: float = Field(default=300.0, gt=0)
+    http_device_write_burst: int = Field(default=1200, ge=1)
+    http_device_writes_per_minute: float = Field(default=6000.0, gt=0)
 
     # Bounds
     max_json_body_bytes: int = 256 * 1024
@@ -147,6 +156,12 @@ class Settings(BaseSettings):
         }
     )
     retention_sweep_batch: int = 100  # records deleted per unit of work by the retention timer
+    # An approved change of the region's schedule takes effect this many days later; until
+    # then any operator can cancel it.
+    retention_schedule_delay_days: int = Field(default=7, ge=1, le=90)
+    # A subject request's receipt may be recorded at most this many days back (post,
+    # weekends): the statutory month runs from it, so it cannot be back-dated further.
+    subject_request_receipt_window_days: int = Field(default=7, ge=0, le=31)
 
     # Evidence locker.
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)
@@ -156,7 +171,17 @@ class Settings(BaseSettings):
     evidence_upload_session_hours: int = 24  # a resumable upload's lifetime; staging older than this is swept
     evidence_verify_sample_size: int = 200  # items re-hashed per daily verification run, least recently verified first
     evidence_image_max_bytes: int = 50 * 1024**2  # redaction and face proposals load the image in memory
-    evidence_image_max_pixels: int = 60_000_000
+    # Decoded pixels an image may have for redaction and face proposals (413 past it, from
+    # the header, before decoding): 8K DCI stills (8192x4320, 35.4 MP) fit. Never above
+    # OpenCV's own bound (imaging.DECODER_CEILING_PIXELS), so the two agree.
+    evidence_image_max_pixels: int = Field(default=36_000_000, ge=1, le=DECODER_CEILING_PIXELS)
+    # Images decoded at once per process (a 36 MP image takes about 180 MB while it is
+    # worked on), how long a request waits for one before 503, and how many image jobs one
+    # person may start (429 past it): `burst` at once, refilled at `per_minute`.
+    evidence_image_workers: int = Field(default=2, ge=1, le=32)
+    evidence_image_queue_seconds: float = Field(default=10.0, ge=0)
+    evidence_image_burst: int = Field(default=20, ge=1)
+    evidence_image_per_minute: float = Field(default=10.0, gt=0)
 
 
 @lru_cache(maxsize=1)

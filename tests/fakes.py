@@ -17,3 +17,17 @@ class FakeClock:
     def advance(self, **delta) -> datetime:
         self.current += timedelta(**delta)
         return self.current
+
+
+class FakeMonotonic:
+    """A monotonic clock (seconds) tests move by hand, for rate limits that must not sleep."""
+
+    def __init__(self, start: float = 1000.0):
+        self.current = start
+
+    def __call__(self) -> float:
+        return self.current
+
+    def advance(self, seconds: float) -> float:
+        self.current += seconds
+        return self.current

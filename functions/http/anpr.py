@@ -32,8 +32,9 @@ AuthorisedBy = Annotated[
 ]
 
 INGEST_DESCRIPTION = """
-A batch of plate reads from one camera system (role `Device.Anpr`; a token listing `stores`
-may post only for those stores).
+A batch of plate reads from one camera system (role `Device.Anpr`). The token's `stores`
+claim names the stores the camera system posts for: a read for any other store refuses the
+batch (422), and a token without the claim is refused (403, `missing_claim: stores`).
 
 **Batch policy: all or nothing.** Every read is checked before anything is stored. If any
 read is bad (shape, unknown or foreign store, captured in the future or already past its
@@ -51,10 +52,11 @@ retention, default 30 days).
 
 
 class HitRef(BaseModel):
+    """A hit on one of the poster's own vehicles of interest (hits on a force's vehicles go to the force only)."""
+
     id: str
     read_index: int = Field(description="Index of the read in the batch")
     plate: str
-    vehicle_owner: str = Field(description="The organisation whose vehicle of interest matched")
 
 
 class IngestOut(BaseModel):
@@ -153,7 +155,9 @@ class DeliveryOut(BaseModel):
     id: str
     hit_id: str
     channel: str
-    status: str = Field(description="pending, retrying, delivered, dead_lettered or cancelled")
+    status: str = Field(
+        description="pending, retrying, delivered; or final: dead_lettered (retries ran out), failed (can never be sent, see last_error) or cancelled"
+    )
     attempts: int
 
 
@@ -243,7 +247,7 @@ def router(settings: Settings) -> APIRouter:
     @r.get(
         "/anpr/hits",
         summary="Hits: reads that matched a vehicle of interest",
-        description="Newest first. Police need a `purpose`. A vehicle's reason and linked incidents are shown only to the organisation that listed it.",
+        description="Hits on your own vehicles of interest, newest first: a retailer's on its cameras, a force's on the cameras of organisations whose ANPR sharing it accepted. Police need a `purpose`.",
         response_model=HitPage,
         responses=responses(*AUTH_ERRORS, 422),
     )

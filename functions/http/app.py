@@ -17,6 +17,7 @@ from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSl
 from functions.http.observability import RequestContext, install_request_ids
 from functions.http.raw_body import add_self_validated_schemas
 from shared.bootstrap import Container, default_container
+from shared.services.quotas import WRITE_METHODS
 from shared.settings import Settings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -129,6 +130,7 @@ def _add_problem_schema(app: FastAPI) -> None:
         schema = original()
         add_self_validated_schemas(schema)
         _document_upload_limits(schema, app.state.container.settings)
+        _document_rate_limits(schema, app.state.container.settings)
         schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
             "type": "http",
             "scheme": "bearer",
@@ -163,3 +165,41 @@ def _document_upload_limits(schema: dict, settings: Settings) -> None:
                     str(status),
                     {"description": entry["description"], "content": entry["content"]},
                 )
+
+
+# Routes whose handler decodes an image (evidence image work: a budget and a few workers).
+IMAGE_WORK_SUFFIXES = ("/face-proposals", "/redactions")
+
+
+def _document_rate_limits(schema: dict, settings: Settings) -> None:
+    """Every signed-in write's 429 (the per-principal write budget), and the image routes'
+    pixel bound (413), image budget (429) and image workers (503)."""
+    writes = (
+        f"Each person may make {settings.http_write_burst} changes at once, then {settings.http_writes_per_minute:g} a minute "
+        f"(camera systems {settings.http_device_write_burst}, then {settings.http_device_writes_per_minute:g} a minute), "
+        f"per server instance: past it, 429 with Retry-After."
+    )
+    images = (
+        f"Images of up to {settings.evidence_image_max_pixels} pixels (413 past it, from the image's header). Each person may "
+        f"start {settings.evidence_image_burst} image jobs at once, then {settings.evidence_image_per_minute:g} a minute "
+        f"(429 with Retry-After); each server instance works on {settings.evidence_image_workers} images at once and a request "
+        f"waits up to {settings.evidence_image_queue_seconds:g} s for one (503 with Retry-After)."
+    )
+    extra = problems.responses(413, 429, 503)
+    extra[503] = {**extra[503], "description": "The server is working on as many images as it can, or a backing store is unavailable"}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            answers = operation.setdefault("responses", {})
+            notes = []
+            if method.upper() in WRITE_METHODS and "401" in answers:
+                notes.append(writes)
+                statuses = [429]
+            else:
+                statuses = []
+            if path.endswith(IMAGE_WORK_SUFFIXES):
+                notes.append(images)
+                statuses = [413, 429, 503]
+            for status in statuses:
+                answers.setdefault(str(status), {"description": extra[status]["description"], "content": extra[status]["content"]})
+            if notes:
+                operation["description"] = "\n\n".join([operation.get("description", ""), *notes]).strip()

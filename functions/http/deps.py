@@ -35,7 +35,11 @@ def principal(request: Request, c: Container = Depends(container)) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.")
     claims = c.token_verifier.verify(token.strip())
-    return c.directory.principal_from_claims(claims)
+    p = c.directory.principal_from_claims(claims)
+    # Every write route needs a token, and this runs once per request: the one place a
+    # write is charged to its principal (429 past the budget, before the handler runs).
+    c.write_quota.charge(p, request.method)
+    return p
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:

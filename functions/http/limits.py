@@ -1,7 +1,9 @@
 """Bounds enforced around the handlers: request headers (431) and JSON bodies (413,
 enforced while the body arrives) before any handler runs; how slowly a body may arrive
 (408); and how many evidence uploads may stream at once (429 per user and organisation,
-503 past the process's upload threads). The policy is written up in docs/limits.md."""
+503 past the process's upload threads). Per-principal write budgets and image work are
+bounded in shared/services/quotas.py and shared/services/evidence/image_work.py. The
+policy is written up in docs/limits.md."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         421: "The organisation is not served by this region; home_base_url names its region when another serves it",
         422: "Invalid input: each offending field is listed in errors",
         428: "If-Match is required",
-        429: "Past a concurrency cap (named in the detail); try again after Retry-After",
+        429: "Past a rate or concurrency cap (named in the detail); try again after Retry-After",
         503: "A backing store is unavailable",
     }
     return {

@@ -8,16 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
+from functions.http.deps import API_PREFIX, ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
-from shared.domain.retention import LegalHoldIn, OrganisationScheduleIn, RecordType, RegionScheduleIn, TypeRule
+from shared.domain.retention import LegalHoldIn, OrganisationScheduleIn, ProposalCancellationIn, RecordType, RegionScheduleIn, TypeRule
 from shared.domain.tenancy import Principal, Role
 from shared.services.retention.holds import HOLDERS_POLICE, HOLDERS_RETAIL
-from shared.services.retention.schedules import OrganisationSchedule, RegionSchedule
+from shared.services.retention.schedules import OrganisationSchedule, RegionProposal, RegionSchedule
 from shared.settings import get_settings
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
+ProposalNumber = Annotated[int, Path(ge=1, le=999_999, description="Schedule proposal number")]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_STATISTICS_MONTHS = 36
 _PAGES = get_settings()
@@ -28,12 +29,13 @@ _PAGES = get_settings()
 
 class RegionScheduleOut(BaseModel):
     region: str
-    version: int = Field(description="0 until the region's schedule is first changed")
+    version: int = Field(description="The version in force; 0 until a change first takes effect")
     rules: dict[RecordType, TypeRule]
+    effective_at: str | None = Field(description="Since when this version is in force (none for the defaults)")
 
     @classmethod
     def of(cls, schedule: RegionSchedule) -> "RegionScheduleOut":
-        return cls(region=schedule.region, version=schedule.version, rules=schedule.rules)
+        return cls(region=schedule.region, version=schedule.version, rules=schedule.rules, effective_at=schedule.effective_at)
 
 
 class EffectiveRule(BaseModel):
@@ -73,6 +75,9 @@ class ScheduleVersionOut(BaseModel):
     changed_at: str
     changed_by: str
     reason: str
+    approved_by: str | None = Field(default=None, description="A region version: the second operator who approved it")
+    effective_at: str | None = Field(default=None, description="A region version: when it takes (or took) effect")
+    cancelled_at: str | None = Field(default=None, description="A region version cancelled before it took effect")
 
 
 class HoldEvent(BaseModel):
@@ -155,26 +160,59 @@ Reader = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.RETAILER
 # ---- schedules --------------------------------------------------------------------------
 @router.get(
     "/retention/schedules/region",
-    summary="This region's retention schedule and the bounds organisations choose within",
+    summary="This region's retention schedule in force and the bounds organisations choose within",
     response_model=RegionScheduleOut,
     responses=responses(*AUTH_ERRORS),
 )
-def region_schedule(principal: Operator, container: ContainerDep, response: Response):
-    schedule = container.retention.schedules.region()
-    response.headers.update(etag_header(schedule.etag))
-    return RegionScheduleOut.of(schedule)
+def region_schedule(principal: Operator, container: ContainerDep):
+    return RegionScheduleOut.of(container.retention.schedules.region())
 
 
-@router.put(
-    "/retention/schedules/region",
-    summary="Change the region's schedule (a new version, audited)",
-    response_model=RegionScheduleOut,
-    responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
+@router.post(
+    "/retention/schedules/region/proposals",
+    status_code=201,
+    summary="Propose a change of the region's schedule: a second operator approves it, and it takes effect after a delay",
+    response_model=RegionProposal,
+    response_model_exclude_none=True,
+    responses=responses(400, *AUTH_ERRORS, 409, 413, 422),
 )
-def set_region_schedule(body: RegionScheduleIn, principal: Operator, container: ContainerDep, if_match: IfMatch, response: Response):
-    schedule = container.retention.schedules.set_region(principal, body, if_match)
-    response.headers.update(etag_header(schedule.etag))
-    return RegionScheduleOut.of(schedule)
+def propose_region_schedule(body: RegionScheduleIn, principal: Operator, container: ContainerDep, response: Response):
+    proposal = container.retention.schedules.propose_region(principal, body)
+    response.headers["Location"] = f"{API_PREFIX}/retention/schedules/region/proposals/{proposal.number}"
+    return proposal
+
+
+@router.get(
+    "/retention/schedules/region/proposals",
+    summary="Every proposed change of the region's schedule, oldest first",
+    response_model=list[RegionProposal],
+    response_model_exclude_none=True,
+    responses=responses(*AUTH_ERRORS),
+)
+def region_proposals(principal: Operator, container: ContainerDep):
+    return container.retention.schedules.proposals()
+
+
+@router.post(
+    "/retention/schedules/region/proposals/{number}/approval",
+    summary="Approve another operator's proposal; it takes effect after the delay",
+    response_model=RegionProposal,
+    response_model_exclude_none=True,
+    responses=responses(*AUTH_ERRORS, 404, 409, 422),
+)
+def approve_region_schedule(number: ProposalNumber, principal: Operator, container: ContainerDep):
+    return container.retention.schedules.approve_region(principal, number)
+
+
+@router.post(
+    "/retention/schedules/region/proposals/{number}/cancellation",
+    summary="Cancel a proposal, or an approved change before it takes effect",
+    response_model=RegionProposal,
+    response_model_exclude_none=True,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+)
+def cancel_region_schedule(number: ProposalNumber, body: ProposalCancellationIn, principal: Operator, container: ContainerDep):
+    return container.retention.schedules.cancel_region(principal, number, body.reason)
 
 
 @router.get(

@@ -1,7 +1,7 @@
 """Sharing agreement routes: a retailer's admin says who it shares with and how deeply;
-a force's admin sees who shares with the force."""
+a force's admin sees who shares with the force and accepts or declines ANPR sharing."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,10 @@ class AgreementIn(BaseModel):
     level: ShareLevel = Field(
         description="none; counts (aggregate numbers only); descriptions (incidents, no names or dates of birth); full (personal details; minors still excluded)"
     )
-    anpr: bool = Field(default=False, description="Also share plate reads and hits (the partner's vehicles of interest match your reads)")
+    anpr: bool = Field(
+        default=False,
+        description="Offer plate reads to a police force (its vehicles of interest then match your reads). Forces only; shared once the force accepts",
+    )
 
 
 class SharingIn(BaseModel):
@@ -49,7 +52,11 @@ class AgreementOut(BaseModel):
     owner_id: str = Field(description="The organisation that shares")
     partner_id: str = Field(description="The organisation it shares with")
     level: ShareLevel
-    anpr: bool
+    anpr: bool = Field(description="ANPR sharing offered by the owner")
+    anpr_status: Literal["none", "pending", "accepted"] = Field(
+        description="none (not offered); pending (offered, not yet accepted by the force: nothing shared); accepted"
+    )
+    anpr_accepted_at: str | None = Field(default=None, description="When the force accepted")
     since: str | None = Field(default=None, description="When the agreement took its current form")
 
 
@@ -64,6 +71,8 @@ class SharingOut(BaseModel):
 
 Admin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.POLICE_ADMIN))]
 RetailerAdmin = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))]
+ForceAdmin = Annotated[Principal, Depends(require(Role.POLICE_ADMIN))]
+OwnerId = Annotated[str, Path(min_length=1, max_length=64, description="The retailer offering ANPR sharing, e.g. northwind")]
 
 router = APIRouter(tags=["sharing"])
 
@@ -99,3 +108,24 @@ def replace(
 ):
     agreements = [Agreement(partner_id=a.partner_id, level=a.level, anpr=a.anpr) for a in body.agreements]
     return _answer(container.sharing.replace(principal, org_id, agreements, if_match), response)
+
+
+@router.post(
+    "/organisations/{org_id}/sharing/{owner_id}/anpr-acceptance",
+    summary="A force accepts the ANPR sharing a retailer offers it (Police.Admin)",
+    description="Until the force accepts, an ANPR offer is `pending` and shares nothing: the force's vehicles of interest do not match the retailer's reads and the force sees none of them.",
+    response_model=AgreementOut,
+    responses=responses(*AUTH_ERRORS, 404, 412, 422),
+)
+def accept_anpr(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, container: ContainerDep):
+    return container.sharing.answer_anpr(principal, org_id, owner_id, accept=True)
+
+
+@router.delete(
+    "/organisations/{org_id}/sharing/{owner_id}/anpr-acceptance",
+    summary="A force declines, or stops accepting, a retailer's ANPR sharing (Police.Admin)",
+    response_model=AgreementOut,
+    responses=responses(*AUTH_ERRORS, 404, 412, 422),
+)
+def decline_anpr(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, container: ContainerDep):
+    return container.sharing.answer_anpr(principal, org_id, owner_id, accept=False)

@@ -1,5 +1,6 @@
-"""Subject-request routes: the operator files, reads and extends a person's request; each
-organisation reads its tasks, answers them and downloads the export bundle. Thin: parse,
+"""Subject-request routes: the organisation the person approached records the identity
+check; the operator routes, reads and extends the request (never seeing who holds what);
+each organisation reads its tasks, answers them and downloads the export bundle. Thin: parse,
 check the role, one service call; the route chooses the status and headers, and its
 output model what leaves."""
 
@@ -9,9 +10,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from functions.http.deps import API_PREFIX, ContainerDep, PageCursor, require
 from functions.http.problems import AUTH_ERRORS, responses
-from shared.domain.retention import ExtensionIn, SubjectRequestIn, TaskAnswerIn
+from shared.domain.retention import ExtensionIn, IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import Principal, Role
-from shared.services.subject_requests.results import ExportBundle, SubjectRequest, TaskDetail, TaskPage
+from shared.services.subject_requests.results import ExportBundle, IdentityCheck, SubjectRequest, TaskDetail, TaskPage
 from shared.settings import get_settings
 
 RequestId = Annotated[str, Path(min_length=1, max_length=64, description="Subject request id (an organisation's task has the same id)")]
@@ -22,11 +23,23 @@ _PAGES = get_settings()
 router = APIRouter(tags=["subject requests"])
 
 
+# ---- the organisation the person approached ---------------------------------------------
+@router.post(
+    "/subject-requests/identity-checks",
+    status_code=201,
+    summary="Record how your organisation checked the identity of a person making a request (who, how, when)",
+    response_model=IdentityCheck,
+    responses=responses(400, *AUTH_ERRORS, 413, 422),
+)
+def identity_check(body: IdentityCheckIn, principal: Admin, container: ContainerDep):
+    return container.subject_requests.identity.record(principal, body)
+
+
 # ---- the operator -----------------------------------------------------------------------
 @router.post(
     "/subject-requests",
     status_code=201,
-    summary="File a person's access or erasure request; tasks open for each organisation holding matches",
+    summary="Route a person's access or erasure request (identity checked) to every organisation of the region",
     response_model=SubjectRequest,
     # `extended_at` appears only once a deadline has been extended.
     response_model_exclude_unset=True,
@@ -40,7 +53,7 @@ def file_request(body: SubjectRequestIn, principal: Operator, container: Contain
 
 @router.get(
     "/subject-requests/{request_id}",
-    summary="A request: due date, extension and each organisation's answer",
+    summary="A request: due date, extension and which organisations have answered (never what they hold)",
     response_model=SubjectRequest,
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS, 404, 422),

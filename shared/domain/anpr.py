@@ -12,11 +12,16 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from email.utils import getaddresses
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -274,6 +279,56 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 SIGNATURE_SCHEME = "v1"
 
 
+MAX_ALERT_RECIPIENTS = 10
+
+# Line breaks a header could be split with, as sent or encoded: percent (%0D), quoted-
+# printable (=0D), HTML entities (&#13; &#x0a;), escapes (\r) and MIME encoded words (=?).
+_ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|&#(?:x0*[ad]|0*1[03]);?|\\[rn]|=\?", re.IGNORECASE)
+# Characters a plain address (addr-spec without display name, comment or quoting) never needs.
+_NOT_IN_ADDRESS = set(',;<>"()[]\\')
+
+
+def recipient_problem(entry: str) -> str | None:
+    """Why `entry` is not one plain email address, or None. Parsed with the standard
+    library's address parser, so `a@x, b@y` or `a@x;b@y` count as several addresses."""
+    decoded = entry
+    for _ in range(3):  # %250D decodes to %0D, then to CR
+        decoded = unquote(decoded)
+    decoded = html.unescape(decoded)
+    if _ENCODED_BREAK.search(entry) or any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in entry + decoded):
+        return "contains a line break or control character (sent or encoded)"
+    found = [address for _, address in getaddresses([entry]) if address]
+    if len(found) > 1 or ";" in entry or "," in entry:
+        return f"holds {max(len(found), 2)} addresses: give each address as its own entry"
+    local, at, domain = entry.partition("@")
+    if (
+        found != [entry]
+        or not at
+        or not local
+        or "@" in domain
+        or "." not in domain.strip(".")
+        or len(entry) > 254
+        or any(c.isspace() or c in _NOT_IN_ADDRESS for c in entry)
+    ):
+        return "is not a plain email address (name@example.org)"
+    return None
+
+
+def alert_recipients(entries: list[str]) -> list[str]:
+    """The addresses an alert subscription emails: each entry exactly one plain address,
+    no line breaks in any form, at most MAX_ALERT_RECIPIENTS distinct addresses.
+    Raises ValueError naming the first bad entry."""
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        problem = recipient_problem(entry)
+        if problem:
+            raise ValueError(f"email.{i} {problem}")
+        seen.setdefault(entry.lower(), entry)
+    if len(seen) > MAX_ALERT_RECIPIENTS:
+        raise ValueError(f"at most {MAX_ALERT_RECIPIENTS} addresses")
+    return list(seen.values())
+
+
 class SubscriptionIn(BaseModel):
     """Who gets told about hits: stores (a retailer's own) or a force area (the caller's force)."""
 
@@ -293,18 +348,18 @@ class SubscriptionIn(BaseModel):
 
     stores: list[str] = Field(default_factory=list, max_length=500, description="Stores whose hits alert (retailers)")
     force_area: str | None = Field(default=None, max_length=64, description="A force whose area's hits alert (that force only)")
-    email: list[str] = Field(default_factory=list, max_length=10, description="Addresses to email on a hit")
+    email: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_ALERT_RECIPIENTS,
+        description=f"Addresses to email on a hit: one plain address per entry, at most {MAX_ALERT_RECIPIENTS}",
+    )
     webhook_url: str | None = Field(default=None, max_length=2000, description="Where to POST signed alerts")
     description: str | None = Field(default=None, max_length=200)
 
     @field_validator("email")
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
-        for a in v:
-            local, at, domain = a.partition("@")
-            if not at or not local or "." not in domain or len(a) > 254 or any(c.isspace() for c in a):
-                raise ValueError(f"'{a}' is not an email address")
-        return v
+        return alert_recipients(v)
 
 
 def signing_payload(timestamp: str, body: bytes) -> bytes:

@@ -2,10 +2,19 @@
 
 Nothing here decides what to redact: face proposals are suggestions for a person to
 confirm or edit, and redaction applies exactly the rectangles it is given.
+
+Memory: every decode is preceded by a header check against the caller's pixel bound, so
+a small file declaring a huge image (a decompression bomb) is refused before any pixel
+is decoded. Face detection works on a grey copy at most `DETECT_LONG_EDGE` pixels long
+(JPEG decodes straight to a reduced scale), and its rectangles are scaled back to the
+original; redaction always renders the full-resolution image.
 """
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shared.domain.evidence import Rect, image_dimensions
@@ -13,25 +22,66 @@ from shared.domain.evidence import Rect, image_dimensions
 if TYPE_CHECKING:
     from cv2.typing import MatLike
 
+# OpenCV's own decompression-bomb bound, read once when the library loads: a backstop
+# should a header ever parse differently here and in the decoder. Settings may only
+# lower the pixel bound under it (shared/settings.py), so the two never disagree about an
+# image the app accepts.
+DECODER_CEILING_PIXELS = 100_000_000
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(DECODER_CEILING_PIXELS))
+
+# Faces are looked for on a copy whose long edge is at most this, so detection memory no
+# longer grows with the image. The price: a face must span about 1/67 of the picture's
+# long edge (the cascade's 24-pixel minimum on the copy) to be proposed; smaller ones are
+# left to the person reviewing, who confirms or adds every rectangle anyway.
+DETECT_LONG_EDGE = 1600
+MIN_FACE = 24
+
 # Image types OpenCV can decode and re-encode faithfully. HEIC needs a codec OpenCV
 # does not ship, so HEIC items are refused with a clear message.
 REDACTABLE = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+
+Box = tuple[int, int, int, int]
+Detector = Callable[["MatLike"], Sequence[Sequence[int]]]
 
 
 class ImageError(ValueError):
     """The image cannot be processed (undecodable, too large, regions outside it)."""
 
 
-def _decode(data: bytes, max_pixels: int) -> MatLike:
-    import cv2
-    import numpy as np
+class ImageTooLarge(ImageError):
+    """The header declares more pixels than the bound: refused before decoding."""
 
+    def __init__(self, width: int, height: int, max_pixels: int, what: str):
+        super().__init__(
+            f"The image is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels); "
+            f"{what} handles images of up to {max_pixels} pixels ({max_pixels / 1e6:g} megapixels). "
+            f"Work from a smaller export of the picture."
+        )
+        self.width, self.height, self.max_pixels = width, height, max_pixels
+
+
+def checked_size(data: bytes, max_pixels: int, what: str = "image work") -> tuple[int, int]:
+    """(width, height) from the header alone, refused (`ImageTooLarge`) past `max_pixels`."""
     dims = image_dimensions(data)
     if dims is None:
         raise ImageError("The image header could not be read.")
-    if dims[0] * dims[1] > max_pixels:
-        raise ImageError(f"The image is {dims[0]}x{dims[1]} pixels; redaction handles up to {max_pixels} pixels.")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    width, height = dims
+    if width <= 0 or height <= 0:
+        raise ImageError("The image header declares no pixels.")
+    if width * height > max_pixels:
+        raise ImageTooLarge(width, height, max_pixels, what)
+    return width, height
+
+
+def _decode(data: bytes, max_pixels: int, what: str, flags: int | None = None) -> MatLike:
+    import cv2
+    import numpy as np
+
+    checked_size(data, max_pixels, what)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR if flags is None else flags)
+    except cv2.error as exc:
+        raise ImageError("The image could not be decoded.") from exc
     if image is None:
         raise ImageError("The image could not be decoded.")
     return image
@@ -52,7 +102,7 @@ def redact(data: bytes, type_id: str, method: str, regions: list[Rect], *, max_p
 
     if type_id not in REDACTABLE:
         raise ImageError(f"Redaction is not supported for {type_id} images; supported: JPEG, PNG, WebP.")
-    image = _decode(data, max_pixels)
+    image = _decode(data, max_pixels, "Redaction")
     height, width = image.shape[:2]
     boxes = [_clip(r, width, height) for r in regions]
     if method == "crop":
@@ -86,17 +136,66 @@ def redact(data: bytes, type_id: str, method: str, regions: list[Rect], *, max_p
 _cascade: Any = None
 
 
-def face_proposals(data: bytes, type_id: str, *, max_pixels: int) -> list[dict[str, int]]:
-    """Rectangles where a frontal face may be (Haar cascade): suggestions only."""
+def haar_faces(gray: MatLike) -> Sequence[Sequence[int]]:
+    """Frontal-face rectangles (x, y, width, height) in `gray` (OpenCV Haar cascade)."""
     import cv2
     import cv2.data
 
     global _cascade
-    if type_id not in REDACTABLE:
-        raise ImageError(f"Face proposals are not supported for {type_id} images; supported: JPEG, PNG, WebP.")
-    image = _decode(data, max_pixels)
     if _cascade is None:
         _cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
-    found = _cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-    return [{"x": int(x), "y": int(y), "width": int(w), "height": int(h)} for (x, y, w, h) in found]
+    found = _cascade.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE))
+    return [(int(x), int(y), int(w), int(h)) for (x, y, w, h) in found]
+
+
+def _reduced_flags(long_edge: int, target: int) -> int:
+    """The grey decode mode with the largest reduction that keeps the long edge at least
+    `target` (JPEG decodes at that scale; other formats are reduced after decoding)."""
+    import cv2
+
+    for factor, flags in ((8, cv2.IMREAD_REDUCED_GRAYSCALE_8), (4, cv2.IMREAD_REDUCED_GRAYSCALE_4), (2, cv2.IMREAD_REDUCED_GRAYSCALE_2)):
+        if long_edge // factor >= target:
+            return flags
+    return cv2.IMREAD_GRAYSCALE
+
+
+def _oriented(header: tuple[int, int], decoded: tuple[int, int]) -> tuple[int, int]:
+    """The full-resolution (width, height) as decoded: OpenCV applies EXIF orientation, so
+    a rotated JPEG decodes with its header's width and height swapped."""
+    w, h = header
+    dw, dh = decoded
+    return (w, h) if abs(w * dh - h * dw) <= abs(h * dh - w * dw) else (h, w)
+
+
+def scale_boxes(found: Sequence[Sequence[int]], small: tuple[int, int], full: tuple[int, int]) -> list[dict[str, int]]:
+    """Rectangles found on a `small` (width, height) copy, as rectangles on the `full`
+    image: grown outwards to whole pixels (a proposal never covers less of the face than
+    was found) and kept inside the image."""
+    sx, sy = full[0] / small[0], full[1] / small[1]
+    out = []
+    for x, y, w, h in found:
+        x0, y0 = max(0, math.floor(x * sx)), max(0, math.floor(y * sy))
+        x1, y1 = min(full[0], math.ceil((x + w) * sx)), min(full[1], math.ceil((y + h) * sy))
+        out.append({"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0})
+    return out
+
+
+def face_proposals(
+    data: bytes, type_id: str, *, max_pixels: int, detect: Detector = haar_faces, long_edge: int = DETECT_LONG_EDGE
+) -> list[dict[str, int]]:
+    """Rectangles where a frontal face may be, in the original image's pixels: suggestions only.
+
+    `detect` runs on a grey copy whose long edge is at most `long_edge`."""
+    import cv2
+
+    if type_id not in REDACTABLE:
+        raise ImageError(f"Face proposals are not supported for {type_id} images; supported: JPEG, PNG, WebP.")
+    header = checked_size(data, max_pixels, "Face proposals")
+    gray = _decode(data, max_pixels, "Face proposals", _reduced_flags(max(header), long_edge))
+    height, width = gray.shape[:2]
+    full = _oriented(header, (width, height))
+    shrink = long_edge / max(width, height)
+    if shrink < 1:
+        gray = cv2.resize(gray, (max(1, round(width * shrink)), max(1, round(height * shrink))), interpolation=cv2.INTER_AREA)
+        height, width = gray.shape[:2]
+    return scale_boxes(detect(gray), (width, height), full)

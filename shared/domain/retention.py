@@ -126,6 +126,14 @@ class RegionScheduleIn(BaseModel):
         return self
 
 
+class ProposalCancellationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "The DPO has not reviewed the shorter audit period yet"}]}
+    )
+
+    reason: str = Field(min_length=10, max_length=500, description="Why the change is stopped (audited)")
+
+
 class OrganisationScheduleIn(BaseModel):
     """An organisation's own periods (months), each within the region's bounds."""
 
@@ -138,6 +146,40 @@ class OrganisationScheduleIn(BaseModel):
 
     overrides: dict[RecordType, int] = Field(description="Record type -> months; types left out follow the region")
     reason: str = Field(min_length=3, max_length=500)
+
+
+# Floors no schedule may go below, region default or organisation choice alike (months).
+# Why each figure is what it is: docs/retention.md, "Statutory floors".
+STATUTORY_FLOOR_MONTHS: dict[RecordType, int] = {
+    RecordType.INCIDENT: 12,
+    RecordType.INCIDENT_POLICE_CASE: 72,
+    RecordType.EVIDENCE: 24,
+    RecordType.AUDIT: 72,
+}
+
+
+def floor_of(record_type: RecordType) -> int:
+    """The shortest period any schedule may set for `record_type` (1 where no law sets one)."""
+    return STATUTORY_FLOOR_MONTHS.get(record_type, 1)
+
+
+def check_floors(rules: dict[RecordType, TypeRule]) -> list[dict[str, Any]]:
+    """Field errors for a region schedule whose default, or the shortest period it lets an
+    organisation choose, is below a record type's statutory floor."""
+    errors = []
+    for t, rule in rules.items():
+        floor = floor_of(t)
+        for name in ("months", "min_months"):
+            value = getattr(rule, name)
+            if value < floor:
+                errors.append(
+                    {
+                        "field": f"rules.{t.value}.{name}",
+                        "message": f"{t.value}: {name} {value} is below the statutory floor of {floor} months",
+                    }
+                )
+                break
+    return errors
 
 
 def region_rules_from_defaults(defaults: dict[str, int], bounds: dict[str, list[int]]) -> dict[RecordType, TypeRule]:
@@ -210,13 +252,15 @@ def effective_months(rules: dict[RecordType, TypeRule], overrides: dict[RecordTy
     """The periods that apply to one organisation.
 
     Overrides are clamped to the region's current bounds (a region may tighten its bounds
-    after an organisation chose), and audit is never shorter than the longest data period.
+    after an organisation chose) and the statutory floors, and audit is never shorter than
+    the longest data period.
     """
     out: dict[RecordType, int] = {}
     for t in RecordType:
         rule = rules[t]
         months = overrides.get(t, rule.months)
-        out[t] = max(rule.min_months, min(rule.max_months, months))
+        # The floor too: a schedule stored before the floors existed never deletes earlier.
+        out[t] = max(floor_of(t), rule.min_months, min(rule.max_months, months))
     out[RecordType.AUDIT] = max(out[RecordType.AUDIT], *(out[t] for t in DATA_TYPES))
     return out
 
@@ -374,8 +418,48 @@ class SubjectRequestKind(StrEnum):
     ERASURE = "erasure"
 
 
+class IdentityMethod(StrEnum):
+    """How the organisation the person approached checked who they are."""
+
+    PHOTO_ID_IN_PERSON = "photo_id_in_person"  # passport or driving licence seen at a store or office
+    PHOTO_ID_COPY = "photo_id_copy"  # a copy of photo ID with a proof of address
+    KNOWN_CUSTOMER_ACCOUNT = "known_customer_account"  # from the person's own signed-in customer account
+    REPLY_TO_ADDRESS_HELD = "reply_to_address_held"  # a code sent to an address already on file, returned
+
+
+class IdentityCheckIn(BaseModel):
+    """The organisation the person approached records that it checked their identity.
+
+    Who checked and when come from the caller and the clock, never from the body: the
+    check is that organisation's word, not something the operator can assert.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Jamie Doyle", "date_of_birth": "1990-04-12", "method": "photo_id_in_person"}]},
+    )
+
+    name: str = Field(min_length=2, max_length=200)
+    date_of_birth: date | None = None
+    method: IdentityMethod = Field(description="How identity was checked; never store the document's number")
+
+    @model_validator(mode="after")
+    def _checks(self) -> IdentityCheckIn:
+        if not name_key(self.name):
+            raise ValueError("name has no letters to match on")
+        return self
+
+
+class IdentityCheckRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: str = Field(min_length=1, max_length=64, description="The organisation that checked the person's identity")
+    id: str = Field(min_length=1, max_length=64, description="The id its identity check was given")
+
+
 class SubjectRequestIn(BaseModel):
-    """A person's request, filed by Platform.Operator on their behalf."""
+    """A person's request, routed by Platform.Operator once the organisation the person
+    approached has checked their identity."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -387,7 +471,7 @@ class SubjectRequestIn(BaseModel):
                     "date_of_birth": "1990-04-12",
                     "when_and_where": "Around November 2026, Northwind stores in Plymouth",
                     "received_at": "2026-11-23T09:00:00+00:00",
-                    "verified_identity": True,
+                    "identity_check": {"organisation_id": "northwind", "id": "3f0c9a51-7a4e-4c1e-9a55-2d8b1f0c6e21"},
                 }
             ]
         },
@@ -400,9 +484,10 @@ class SubjectRequestIn(BaseModel):
         default="", max_length=1000, description="What the person said about when and where (helps organisations confirm a match)"
     )
     received_at: datetime | None = Field(
-        default=None, description="When the request reached Vigil; defaults to now. The one-month clock starts here"
+        default=None,
+        description="When the request was received; defaults to now, never later, and at most a few days earlier. The one-month clock starts here",
     )
-    verified_identity: bool = Field(description="The operator has checked the person's identity")
+    identity_check: IdentityCheckRef = Field(description="The identity check recorded by the organisation the person approached")
 
     @model_validator(mode="after")
     def _checks(self) -> SubjectRequestIn:
@@ -411,6 +496,28 @@ class SubjectRequestIn(BaseModel):
         if not name_key(self.name):
             raise ValueError("name has no letters to match on")
         return self
+
+
+def receipt_refusal(received_at: datetime, now: datetime, window_days: int) -> str | None:
+    """Why a request's receipt time cannot be recorded (None when it can).
+
+    The statutory month runs from receipt, so a receipt time in the future, or further back
+    than the window allowed for post and weekends, would move the deadline.
+    """
+    if received_at > now:
+        return "received_at is in the future."
+    if received_at < now - timedelta(days=window_days):
+        return f"received_at is more than {window_days} days ago; record requests as they arrive."
+    return None
+
+
+def identity_matches(check: dict[str, Any], name: str, date_of_birth: date | None) -> bool:
+    """An identity check covers a request only for the same person: the folded name, and
+    the date of birth when the check recorded one."""
+    if name_key(check["name"]) != name_key(name):
+        return False
+    recorded = check.get("date_of_birth")
+    return recorded is None or (date_of_birth is not None and recorded == date_of_birth.isoformat())
 
 
 class ExtensionIn(BaseModel):
@@ -447,6 +554,9 @@ class TaskDecision(StrEnum):
     APPROVE_EXPORT = "approve_export"
     ERASE = "erase"
     REFUSE = "refuse"
+    # Every organisation of the region gets a task, so the operator cannot tell from the
+    # routing who holds the person; an organisation with no matches says so.
+    NONE_HELD = "none_held"
 
 
 class TaskAnswerIn(BaseModel):
@@ -476,7 +586,7 @@ class TaskAnswerIn(BaseModel):
 
 
 def decision_fits(kind: SubjectRequestKind, decision: TaskDecision) -> bool:
-    if decision == TaskDecision.REFUSE:
+    if decision in (TaskDecision.REFUSE, TaskDecision.NONE_HELD):
         return True
     return (kind, decision) in {(SubjectRequestKind.ACCESS, TaskDecision.APPROVE_EXPORT), (SubjectRequestKind.ERASURE, TaskDecision.ERASE)}
 

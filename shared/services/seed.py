@@ -100,7 +100,8 @@ DEMO_STORES = [
 
 # Each retailer shares with the force its stores lie in.
 DEMO_SHARING = [("northwind", "devon-and-cornwall", ShareLevel.FULL), ("contoso", "avon-and-somerset", ShareLevel.DESCRIPTIONS)]
-# Agreements that also share ANPR reads and hits (and let the force's vehicles of interest match).
+# Agreements that also share ANPR reads, offered by the retailer and accepted by the force
+# (the force's vehicles of interest match the retailer's reads; hits go to the vehicle's owner).
 DEMO_ANPR_SHARING = {("northwind", "devon-and-cornwall")}
 
 
@@ -109,6 +110,15 @@ def _insert_once(uow, collection: str, doc: dict[str, Any]) -> bool:
         return False
     uow.insert(collection, PLATFORM_TENANT, doc)
     return True
+
+
+def _demo_agreement(owner: str, partner: str, level: ShareLevel, since: str) -> dict[str, Any]:
+    anpr = (owner, partner) in DEMO_ANPR_SHARING
+    doc: dict[str, Any] = {"id": sharing_id(owner, partner), "owner_id": owner, "partner_id": partner, "level": level.value}
+    doc.update(since=since, anpr=anpr)
+    if anpr:
+        doc.update(anpr_accepted_at=since, anpr_accepted_by=f"{partner}-admin")
+    return doc
 
 
 def seed_directory(
@@ -126,18 +136,7 @@ def seed_directory(
         for store in stores:
             added += _insert_once(uow, STORES.name, store.model_dump(mode="json"))
         for owner, partner, level in sharing:
-            added += _insert_once(
-                uow,
-                SHARING.name,
-                {
-                    "id": sharing_id(owner, partner),
-                    "owner_id": owner,
-                    "partner_id": partner,
-                    "level": level.value,
-                    "since": to_iso(clock.now()),
-                    "anpr": (owner, partner) in DEMO_ANPR_SHARING,
-                },
-            )
+            added += _insert_once(uow, SHARING.name, _demo_agreement(owner, partner, level, to_iso(clock.now())))
     # The demo forces' own D2P rules (inbox from the organisation) and retailers' auto-send off.
     added += seed_d2p_demo(records, clock, [o for o in organisations if o.home_region == region])
     return added

@@ -1,7 +1,9 @@
 """Sharing agreements: which partners an organisation shares with, and how deeply.
 
 A retailer's admin reads and replaces its own list (who it shares with, at which level,
-and whether ANPR hits go too); a force's admin reads who shares with the force. The
+and whether ANPR reads go too); a force's admin reads who shares with the force and
+accepts (or declines) ANPR sharing offered to it. ANPR is shared with police forces only,
+and only once the force has accepted: an offer is `pending` until then. The
 agreements live in the `sharing` collection of the platform tenant, one document per
 (owner, partner), where `Directory.share_level` and `sharers_with` read them.
 
@@ -97,18 +99,23 @@ class SharingService:
                     old = current.get(partner)
                     if old is not None and old["level"] == a.level.value and bool(old.get("anpr")) == a.anpr:
                         continue
-                    uow.upsert(
-                        "sharing",
-                        PLATFORM_TENANT,
-                        {
-                            "id": sharing_id(org_id, partner),
-                            "owner_id": org_id,
-                            "partner_id": partner,
-                            "level": a.level.value,
-                            "anpr": a.anpr,
-                            "since": now,
-                        },
-                    )
+                    doc = {
+                        "id": sharing_id(org_id, partner),
+                        "owner_id": org_id,
+                        "partner_id": partner,
+                        "level": a.level.value,
+                        "anpr": a.anpr,
+                        "since": now,
+                    }
+                    if old is None:
+                        uow.insert("sharing", PLATFORM_TENANT, doc)
+                    else:
+                        # The force's acceptance holds while ANPR stays offered; a new offer
+                        # (off, then on again) waits for a new acceptance.
+                        if a.anpr and old.get("anpr"):
+                            doc.update(anpr_accepted_at=old.get("anpr_accepted_at"), anpr_accepted_by=old.get("anpr_accepted_by"))
+                        # Under the stored version: an acceptance landing meanwhile makes this 412, not lost.
+                        uow.replace("sharing", PLATFORM_TENANT, doc, if_match=repository.etag(old))
                     changed.append(partner)
                 self._audit.record(
                     uow,
@@ -119,12 +126,52 @@ class SharingService:
                     entity=f"organisation/{org_id}/sharing",
                     fields=sorted(changed),
                 )
-        except Conflict as exc:
-            # Another replacement created the head first: the caller's version is stale.
+        except (Conflict, PreconditionFailed) as exc:
+            # Another replacement (or a force's answer) landed first: the caller's version is stale.
             raise PreconditionFailed("The sharing agreements have changed since you read them; read them again.") from exc
         finally:
             self._directory.invalidate()
         return self.read(principal, org_id)
+
+    def answer_anpr(self, principal: Principal, force_id: str, owner_id: str, *, accept: bool) -> dict[str, Any]:
+        """A force's admin accepts (or declines, withdrawing an acceptance) the ANPR sharing
+        `owner_id` offers it. Until accepted, nothing of ANPR is shared either way.
+
+        NotFound when `owner_id` offers the force no ANPR sharing (exactly as for no agreement)."""
+        self._own(principal, force_id, admin_roles=(Role.POLICE_ADMIN,))
+        now = to_iso(self._clock.now())
+        missing = NotFound(f"{owner_id} offers {force_id} no ANPR sharing.")
+        if len(owner_id) > 64:
+            raise missing
+        try:
+            with self._records.unit_of_work() as uow:
+                doc = uow.get("sharing", PLATFORM_TENANT, sharing_id(owner_id, force_id))
+                if doc is None or not doc.get("anpr"):
+                    raise missing
+                body = repository.body(doc)
+                if accept == bool(doc.get("anpr_accepted_at")):
+                    return _public(body)
+                if accept:
+                    body.update(anpr_accepted_at=now, anpr_accepted_by=principal.user_id)
+                else:
+                    body.pop("anpr_accepted_at", None)
+                    body.pop("anpr_accepted_by", None)
+                uow.replace("sharing", PLATFORM_TENANT, body, if_match=repository.etag(doc))
+                operation = "sharing.anpr.accept" if accept else "sharing.anpr.decline"
+                # Both chains: the retailer's reads start (or stop) reaching the force.
+                for chain in (owner_id, force_id):
+                    self._audit.record(
+                        uow,
+                        owner_org=chain,
+                        principal=principal,
+                        action=AuditAction.ALTERATION,
+                        operation=operation,
+                        entity=f"organisation/{owner_id}/sharing",
+                        fields=[force_id],
+                    )
+        finally:
+            self._directory.invalidate()
+        return _public(body)
 
     # ---- internals -----------------------------------------------------------
     def _own(self, principal: Principal, org_id: str, admin_roles: tuple[Role, ...] = (Role.RETAILER_ADMIN, Role.POLICE_ADMIN)) -> None:
@@ -145,6 +192,12 @@ class SharingService:
                 errors.append({"field": field, "message": "an organisation does not share with itself"})
             elif partner is None or partner.kind == OrgKind.PLATFORM:
                 errors.append({"field": field, "message": f"{a.partner_id} is not a retailer or police force known to Vigil"})
+            elif a.anpr and partner.kind != OrgKind.POLICE_FORCE:
+                # Plate reads and vehicles of interest are for law enforcement: another
+                # retailer's list must never meet this retailer's cameras.
+                errors.append(
+                    {"field": f"agreements.{i}.anpr", "message": f"ANPR is shared with police forces only; {a.partner_id} is not a force"}
+                )
             elif partner.home_region != self._region_of(org_id):
                 errors.append(
                     {
@@ -180,18 +233,30 @@ class SharingService:
             uow.replace("sharing", PLATFORM_TENANT, body, if_match=head["_etag"])
 
 
+def anpr_status(doc: dict[str, Any]) -> str:
+    """Where an agreement's ANPR sharing stands: `none` (not offered), `pending` (offered,
+    the force has not accepted) or `accepted`. Only `accepted` shares anything."""
+    if not doc.get("anpr"):
+        return "none"
+    return "accepted" if doc.get("anpr_accepted_at") else "pending"
+
+
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "owner_id": doc["owner_id"],
         "partner_id": doc["partner_id"],
         "level": doc["level"],
         "anpr": bool(doc.get("anpr", False)),
+        "anpr_status": anpr_status(doc),
+        "anpr_accepted_at": doc.get("anpr_accepted_at"),
         "since": doc.get("since"),
     }
 
 
 def _digest(items: list[dict[str, Any]]) -> str:
     canonical = json.dumps(
-        [{k: i[k] for k in ("owner_id", "partner_id", "level", "anpr")} for i in items], sort_keys=True, separators=(",", ":")
+        [{k: i[k] for k in ("owner_id", "partner_id", "level", "anpr", "anpr_status")} for i in items],
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]

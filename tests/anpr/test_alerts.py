@@ -101,6 +101,38 @@ def test_force_area_subscription_hears_of_hits_from_sharing_retailers(stamp, rec
     assert rec.accepted[0]["hit"]["vehicle_reason"].startswith("Used in thefts")
 
 
+def deliveries(stamp, org, role, sub_id):
+    r = stamp.client.get(f"{API}/alert-subscriptions/{sub_id}/deliveries", headers=stamp.auth(org, role))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+@both_backends
+def test_a_hit_alerts_only_its_vehicles_owner(stamp):
+    """A force's vehicle seen by a retailer's camera alerts the force, never the retailer's
+    store subscriptions (no webhook, no email); the retailer's own vehicle alerts the
+    retailer, never the force."""
+    email = {"webhook_url": None, "email": ["alerts@northwind.example"]}
+    retailer = subscribe(stamp, None, **email)
+    force = subscribe(
+        stamp, None, org="devon-and-cornwall", role="Police.Analyst", stores=[], force_area="devon-and-cornwall", email=["cr@dc.example"]
+    )
+    list_vehicle(stamp, "GX70ABC", org="devon-and-cornwall", role="Police.Analyst")
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "GX70ABC"), read(stamp, "WR21XKD")])
+    drain(stamp)
+    [to_force] = deliveries(stamp, "devon-and-cornwall", "Police.Analyst", force["id"])
+    [to_retailer] = deliveries(stamp, "northwind", "Retailer.Investigator", retailer["id"])
+    assert to_force["status"] == to_retailer["status"] == "delivered"
+    with stamp.container.records.unit_of_work() as uow:
+        force_copy = uow.get("alert_deliveries", "devon-and-cornwall", to_force["id"])
+        retailer_copy = uow.get("alert_deliveries", "northwind", to_retailer["id"])
+    assert force_copy["payload"]["hit"]["plate"] == "GX70ABC"
+    assert retailer_copy["payload"]["hit"]["plate"] == "WR21XKD"
+    sent = [p.read_text() for p in stamp.container.mail.messages()]
+    assert not any("GX70ABC" in m and "northwind.example" in m for m in sent)
+
+
 def test_receiver_rejects_tampered_replayed_and_stale_alerts(stamp):
     now = 1_800_000_000
     rec = Receiver("whsec_k", now=lambda: now)
@@ -180,3 +212,44 @@ def test_email_alert_is_sent_once_through_the_mail_port(stamp):
     assert "lp-desk@northwind.example" in mails[0] and "KX19ABC" in mails[0]
     deliveries = stamp.client.get(f"{API}/alert-subscriptions/{sub.json()['id']}/deliveries", headers=inv).json()
     assert [d["status"] for d in deliveries["items"]] == ["delivered"]
+
+
+@both_backends
+def test_email_lists_cannot_slip_past_the_cap_or_carry_line_breaks(stamp):
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    eleven = ",".join(f"lp{i}@northwind.example" for i in range(11))
+    for email in (
+        [eleven],  # eleven addresses in one entry, under a cap of ten entries
+        ["lp1@northwind.example;lp2@northwind.example"],
+        ["lp@northwind.example\r\nBcc: spy@elsewhere.example"],
+        ["lp@northwind.example%0D%0ABcc:spy@elsewhere.example"],
+        ["lp@northwind.example%250d%250aBcc:spy@elsewhere.example"],
+        ["lp@northwind.example&#13;&#10;Bcc:spy@elsewhere.example"],
+        ["Loss Prevention <lp@northwind.example>"],
+        [f"lp{i}@northwind.example" for i in range(11)],
+    ):
+        r = stamp.client.post(f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": email}, headers=inv)
+        assert r.status_code == 422, (email, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert any("email" in e["field"] for e in r.json()["errors"]), r.json()
+    assert stamp.client.get(f"{API}/alert-subscriptions", headers=inv).json()["items"] == []
+    ten = [f"lp{i}@northwind.example" for i in range(10)]
+    assert stamp.client.post(f"{API}/alert-subscriptions", json={"stores": ["nw-plymouth"], "email": ten}, headers=inv).status_code == 201
+
+
+@both_backends
+def test_an_alert_email_that_can_never_be_sent_ends_failed(stamp):
+    """A subscription stored before addresses were checked (a line break in an entry) ends
+    its delivery failed, never pending, and sends nothing."""
+    sub = subscribe(stamp, None, webhook_url=None, email=["lp@northwind.example"])
+    with stamp.container.records.unit_of_work() as uow:
+        doc = uow.get("alert_subscriptions", "northwind", sub["id"])
+        legacy = {k: v for k, v in doc.items() if not k.startswith("_")}
+        legacy["email"] = ["lp@northwind.example\r\nBcc: spy@elsewhere.example"]
+        uow.replace("alert_subscriptions", "northwind", legacy, if_match=doc["_etag"])
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "WR21XKD")])
+    drain(stamp)
+    [delivery] = deliveries(stamp, "northwind", "Retailer.Investigator", sub["id"])
+    assert delivery["status"] == "failed" and "line break" in delivery["last_error"]
+    assert stamp.container.mail.messages() == []

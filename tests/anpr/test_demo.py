@@ -52,7 +52,7 @@ def test_a_listed_vehicle_read_alerts_the_subscriber_once_and_expiry_keeps_the_h
         assert posted.status_code == 200, posted.text
         assert posted.json()["stored"] == 3
         [hit] = posted.json()["hits"]
-        assert hit["read_index"] == 1 and hit["vehicle_owner"] == "northwind"
+        assert hit["read_index"] == 1 and hit["plate"] == "WR21XKD"
 
         drain(stamp)
         assert len(receiver.accepted) == 1, receiver.rejected

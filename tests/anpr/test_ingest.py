@@ -93,11 +93,22 @@ def test_device_token_bound_to_stores_and_role(stamp):
 
 
 @both_backends
+def test_camera_token_without_stores_claim_posts_for_no_store(stamp):
+    # A token naming no stores is not a token for every store: refused, naming the claim, nothing stored.
+    for store in ("nw-plymouth", "nw-exeter"):
+        r = post_reads(stamp, [read(stamp, store=store)], stores=[])
+        assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["missing_claim"] == "stores" and "stores" in r.json()["detail"]
+    with stamp.container.records.unit_of_work() as uow:
+        assert uow.count("anpr_reads", ["northwind"]) == 0
+
+
+@both_backends
 def test_match_makes_a_hit_once(stamp):
     assert list_vehicle(stamp, "WR21 XKD").status_code == 201
     r = post_reads(stamp, [read(stamp, "KM19PLY"), read(stamp, "wr21-xkd")])
     [hit] = r.json()["hits"]
-    assert hit["read_index"] == 1 and hit["plate"] == "WR21XKD" and hit["vehicle_owner"] == "northwind"
+    assert hit["read_index"] == 1 and hit["plate"] == "WR21XKD" and "vehicle_owner" not in hit
     assert post_reads(stamp, [read(stamp, "wr21-xkd")]).json()["hits"] == []
     hits = stamp.client.get(f"{API}/anpr/hits", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
     assert [h["id"] for h in hits] == [hit["id"]]
@@ -108,18 +119,47 @@ def test_match_makes_a_hit_once(stamp):
 def test_force_vehicle_matches_reads_of_retailers_sharing_anpr_only(stamp):
     assert list_vehicle(stamp, "GX70 ABC", org="devon-and-cornwall", role="Police.Analyst").status_code == 201
     assert list_vehicle(stamp, "GX70 ABC", org="avon-and-somerset", role="Police.Analyst").status_code == 201
-    northwind = post_reads(stamp, [read(stamp, "GX70ABC")]).json()["hits"]
-    assert [h["vehicle_owner"] for h in northwind] == ["devon-and-cornwall"]
+    post_reads(stamp, [read(stamp, "GX70ABC")])
     # contoso does not share ANPR with avon-and-somerset: its reads never meet the force's list.
-    contoso = post_reads(stamp, [read(stamp, "GX70ABC", store="ct-bristol")], org="contoso").json()["hits"]
-    assert contoso == []
-    # The retailer sees the hit on its camera, not the force's reason.
-    [seen] = stamp.client.get(f"{API}/anpr/hits", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
-    assert seen["vehicle_owner"] == "devon-and-cornwall" and seen["vehicle_reason"] is None
+    post_reads(stamp, [read(stamp, "GX70ABC", store="ct-bristol")], org="contoso")
     [force_view] = stamp.client.get(
         f"{API}/anpr/hits", params={"purpose": "op spirits"}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst")
     ).json()["items"]
-    assert force_view["vehicle_reason"].startswith("Used in thefts")
+    assert force_view["store_id"] == "nw-plymouth" and force_view["vehicle_reason"].startswith("Used in thefts")
+    assert (
+        stamp.client.get(
+            f"{API}/anpr/hits", params={"purpose": "op spirits"}, headers=stamp.auth("avon-and-somerset", "Police.Analyst")
+        ).json()["items"]
+        == []
+    )
+
+
+@both_backends
+def test_a_made_up_read_learns_nothing_of_a_forces_list(stamp):
+    """A retailer's camera posting a plate on a force's list hears of no hit, and the hit
+    never shows in the retailer's hit list: it is the force's alone."""
+    assert list_vehicle(stamp, "GX70 ABC", org="devon-and-cornwall", role="Police.Analyst").status_code == 201
+    on_list = post_reads(stamp, [read(stamp, "GX70ABC", camera="cam-a")]).json()
+    not_on_list = post_reads(stamp, [read(stamp, "KM19PLY", camera="cam-a")]).json()
+    assert on_list["hits"] == not_on_list["hits"] == []
+    assert on_list.keys() == not_on_list.keys() and "devon-and-cornwall" not in str(on_list)
+    retailer = stamp.client.get(f"{API}/anpr/hits", headers=stamp.auth("northwind", "Retailer.Investigator")).json()["items"]
+    assert retailer == []
+    force = stamp.client.get(
+        f"{API}/anpr/hits", params={"purpose": "op spirits"}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst")
+    ).json()["items"]
+    assert [h["plate"] for h in force] == ["GX70ABC"]
+
+
+@both_backends
+def test_a_force_sees_no_hits_on_a_retailers_own_list(stamp):
+    assert list_vehicle(stamp, "WR21 XKD").status_code == 201
+    assert len(post_reads(stamp, [read(stamp, "WR21XKD")]).json()["hits"]) == 1
+    # devon-and-cornwall sees northwind's reads (accepted ANPR sharing), not its list's hits.
+    force = stamp.client.get(
+        f"{API}/anpr/hits", params={"purpose": "op spirits"}, headers=stamp.auth("devon-and-cornwall", "Police.Analyst")
+    ).json()["items"]
+    assert force == []
 
 
 @both_backends

@@ -9,7 +9,9 @@ import pytest
 from shared.domain.anpr import (
     SignatureError,
     Tier,
+    alert_recipients,
     read_expiry,
+    recipient_problem,
     search_tier,
     sign,
     verify,
@@ -59,3 +61,34 @@ def test_signature_round_trip_and_failures():
         verify("whsec_test", "1700000000", sig, body, now=1700000000 + 301)
     with pytest.raises(SignatureError, match="does not match"):
         verify("whsec_test", "1700000001", sig, body, now=1700000001)  # timestamp is signed too
+
+
+@pytest.mark.parametrize("address", ["lp@northwind.example", "first.last+alerts@cr.devon-cornwall.police.example"])
+def test_plain_addresses_are_recipients(address):
+    assert recipient_problem(address) is None
+
+
+@pytest.mark.parametrize(
+    "entry, why",
+    [
+        ("a@x.example, b@y.example", "holds"),
+        ("a@x.example;b@y.example", "holds"),
+        ("a@x.example\nBcc: c@z.example", "line break"),
+        ("a@x.example%0aBcc:c@z.example", "line break"),
+        ("a@x.example%250D%250ABcc:c@z.example", "line break"),
+        ("a@x.example=0D=0ABcc:c@z.example", "line break"),
+        ("a@x.example&#x0a;Bcc:c@z.example", "line break"),
+        ("a@x.example\u2028", "line break"),
+        ("=?utf-8?q?a=0Ab?=@x.example", "line break"),
+        ("Loss Prevention <lp@x.example>", "plain"),
+        ("lp@localhost", "plain"),
+    ],
+)
+def test_lists_names_and_line_breaks_are_not_recipients(entry, why):
+    assert why in (recipient_problem(entry) or "")
+
+
+def test_recipients_are_capped_after_parsing_and_deduplicated():
+    assert alert_recipients(["A@x.example", "a@x.example"]) == ["A@x.example"]
+    with pytest.raises(ValueError, match="at most 10"):
+        alert_recipients([f"lp{i}@x.example" for i in range(11)])

@@ -71,8 +71,9 @@ def test_promote_an_incidents_vehicle_in_one_call_and_hit_links_the_incident(sta
         ).status_code
         == 404
     )
+    # The camera's answer names northwind's own hit only; the force's is the force's.
     hits = post_reads(stamp, [read(stamp, "WR21XKD")]).json()["hits"]
-    assert sorted(h["vehicle_owner"] for h in hits) == ["devon-and-cornwall", "northwind"]
+    assert len(hits) == 1
     with stamp.container.records.unit_of_work() as uow:
         found = uow.query("anpr_hits", ["northwind"], [Where("incident_ids", "contains", incident["id"])]).items
-    assert len(found) == 2
+    assert sorted(h["vehicle_owner"] for h in found) == ["devon-and-cornwall", "northwind"]

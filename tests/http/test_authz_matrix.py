@@ -139,6 +139,23 @@ def _incident_url(ctx: Ctx, suffix: str = "") -> str:
     return f"{API_PREFIX}/incidents/{ctx.incident()}{suffix}"
 
 
+def _contoso_anpr_offer(ctx: Ctx) -> str:
+    """contoso offers ANPR sharing to devon-and-cornwall (once per module); returns the owner id."""
+
+    def offer():
+        url = f"{API_PREFIX}/organisations/contoso/sharing"
+        etag = ctx.stamp.client.get(url, headers=ctx.auth("contoso", RA)).headers["etag"]
+        agreements = [
+            {"partner_id": "avon-and-somerset", "level": "descriptions"},
+            {"partner_id": "devon-and-cornwall", "level": "counts", "anpr": True},
+        ]
+        r = ctx.stamp.client.put(url, json={"agreements": agreements}, headers={**ctx.auth("contoso", RA), "If-Match": etag})
+        assert r.status_code == 200, r.text
+        return "contoso"
+
+    return ctx.once("contoso-anpr-offer", offer)
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/healthz"): Row(
         allowed=set(ROLES), public=True, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/healthz"), other="hidden"
@@ -201,6 +218,16 @@ MATRIX: dict[tuple[str, str], Row] = {
                 ).headers["etag"]
             },
         ),
+    ),
+    # A force's admin answers ANPR sharing offered to its own force (contoso's offer, made
+    # here, so declining it leaves the seeded northwind agreement the ANPR rows rely on).
+    ("POST", "/api/v1/organisations/{org_id}/sharing/{owner_id}/anpr-acceptance"): Row(
+        allowed={PA},
+        call=lambda ctx, org: Call("POST", f"{API_PREFIX}/organisations/{org}/sharing/{_contoso_anpr_offer(ctx)}/anpr-acceptance"),
+    ),
+    ("DELETE", "/api/v1/organisations/{org_id}/sharing/{owner_id}/anpr-acceptance"): Row(
+        allowed={PA},
+        call=lambda ctx, org: Call("DELETE", f"{API_PREFIX}/organisations/{org}/sharing/{_contoso_anpr_offer(ctx)}/anpr-acceptance"),
     ),
 }
 

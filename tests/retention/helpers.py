@@ -48,3 +48,16 @@ def report(c: Container, **overrides) -> str:
     body = incident_body(**overrides)
     c.clock.current = body.occurred_at
     return c.incidents.report.submit(INVESTIGATOR, body, None).incident.id
+
+
+def subject_request_body(stamp, *, checked_by: str = "northwind", **overrides) -> dict:
+    """The example subject request (with `overrides`) naming a fresh identity check that
+    `checked_by`, the organisation the person approached, recorded for that person."""
+    body = {**stamp.example("SubjectRequestIn"), **overrides}
+    check = stamp.client.post(
+        "/api/v1/subject-requests/identity-checks",
+        json={"name": body["name"], "date_of_birth": body.get("date_of_birth"), "method": "photo_id_in_person"},
+        headers=stamp.auth(checked_by, "Retailer.Admin"),
+    )
+    assert check.status_code == 201, check.text
+    return {**body, "identity_check": {"organisation_id": checked_by, "id": check.json()["id"]}}

@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.retention import SubjectRequestIn, TaskAnswerIn
+from shared.domain.retention import IdentityCheckIn, RegionScheduleIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
-from shared.records import ACCESS_GRANTS
+from shared.records import ACCESS_GRANTS, SUBJECT_REQUESTS
 from shared.services.retention.schedules import DEFAULT_ETAG, default_organisation_etag
+from shared.services.subject_requests.identity import IDENTITY_CHECK
 
 OPS_P = Principal(
     user_id="ops-1", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
+)
+# Proposes the region schedule changes the matrix's operator approves (never the same person).
+PROPOSER = Principal(
+    user_id="ops-proposer", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
 )
 NW_ADMIN = Principal(
     user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
@@ -106,14 +111,44 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     def request(ctx, key: str, approved: bool = False) -> str:
         def make():
             named_incident(ctx)
+            person = {"name": "Matrix Person", "date_of_birth": "1988-02-03"}
+            check = c(ctx).subject_requests.identity.record(NW_ADMIN, IdentityCheckIn(**person, method="photo_id_in_person"))
             out = c(ctx).subject_requests.requests.file(
-                OPS_P, SubjectRequestIn(kind="access", name="Matrix Person", date_of_birth="1988-02-03", verified_identity=True)
+                OPS_P,
+                SubjectRequestIn(kind="access", **person, identity_check={"organisation_id": "northwind", "id": check.id}),
             )
             if approved:
                 c(ctx).subject_requests.tasks.answer(NW_ADMIN, out.id, TaskAnswerIn(decision="approve_export"))
             return out.id
 
         return ctx.once(f"retention-request-{key}", make)
+
+    def checked_request(ctx) -> dict[str, Any]:
+        # The documented example names a fixed identity check and each request uses its
+        # check up, so every call finds it recorded afresh (as northwind would record it).
+        body = ctx.stamp.example("SubjectRequestIn")
+        ref = body["identity_check"]
+        with c(ctx).records.unit_of_work() as uow:
+            uow.upsert(
+                SUBJECT_REQUESTS.name,
+                ref["organisation_id"],
+                {
+                    "id": ref["id"],
+                    "record": IDENTITY_CHECK,
+                    "organisation_id": ref["organisation_id"],
+                    "name": body["name"],
+                    "date_of_birth": body["date_of_birth"],
+                    "method": "photo_id_in_person",
+                    "verified_by": NW_ADMIN.user_id,
+                    "verified_at": "2026-11-23T09:30:00.000000+00:00",
+                    "request_id": None,
+                },
+            )
+        return body
+
+    def proposal(ctx) -> int:
+        # A fresh proposal by another operator for every call: each is approved or cancelled once.
+        return c(ctx).retention.schedules.propose_region(PROPOSER, RegionScheduleIn(**ctx.stamp.example("RegionScheduleIn"))).number
 
     def stats_params(org):
         params = {"from": "2026-01", "to": "2026-12"}
@@ -125,13 +160,26 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ("GET", f"{prefix}/retention/schedules/region"): Row(
             allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region")
         ),
-        ("PUT", f"{prefix}/retention/schedules/region"): Row(
+        ("POST", f"{prefix}/retention/schedules/region/proposals"): Row(
+            allowed={OPS},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST", f"{prefix}/retention/schedules/region/proposals", json=ctx.stamp.example("RegionScheduleIn")
+            ),
+        ),
+        ("GET", f"{prefix}/retention/schedules/region/proposals"): Row(
+            allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/retention/schedules/region/proposals")
+        ),
+        ("POST", f"{prefix}/retention/schedules/region/proposals/{{number}}/approval"): Row(
+            allowed={OPS},
+            call=lambda ctx, org: Call("POST", f"{prefix}/retention/schedules/region/proposals/{proposal(ctx)}/approval"),
+        ),
+        ("POST", f"{prefix}/retention/schedules/region/proposals/{{number}}/cancellation"): Row(
             allowed={OPS},
             call=lambda ctx, org: Call(
-                "PUT",
-                f"{prefix}/retention/schedules/region",
-                json=ctx.stamp.example("RegionScheduleIn"),
-                headers={"If-Match": etag(ctx, "_platform", "region")},
+                "POST",
+                f"{prefix}/retention/schedules/region/proposals/{proposal(ctx)}/cancellation",
+                json=ctx.stamp.example("ProposalCancellationIn"),
             ),
         ),
         ("GET", f"{prefix}/retention/schedules/region/versions"): Row(
@@ -181,10 +229,16 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             other="hidden",
             call=lambda ctx, org: Call("GET", f"{prefix}/retention/statistics", params=stats_params(org)),
         ),
+        ("POST", f"{prefix}/subject-requests/identity-checks"): Row(
+            allowed={RA},
+            ok=(201,),
+            other="hidden",
+            call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests/identity-checks", json=ctx.stamp.example("IdentityCheckIn")),
+        ),
         ("POST", f"{prefix}/subject-requests"): Row(
             allowed={OPS},
             ok=(201,),
-            call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests", json=ctx.stamp.example("SubjectRequestIn")),
+            call=lambda ctx, org: Call("POST", f"{prefix}/subject-requests", json=checked_request(ctx)),
         ),
         ("GET", f"{prefix}/subject-requests/{{request_id}}"): Row(
             allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-requests/{request(ctx, 'read')}")
@@ -198,16 +252,23 @@ def retention_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ("GET", f"{prefix}/subject-tasks"): Row(
             allowed={RA}, other="hidden", call=lambda ctx, org: (request(ctx, "read"), Call("GET", f"{prefix}/subject-tasks"))[1]
         ),
+        # Every retailer of the region gets a task under the request's id: another
+        # organisation reads its own (no matches), never northwind's.
         ("GET", f"{prefix}/subject-tasks/{{request_id}}"): Row(
-            allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'read')}")
+            allowed={RA}, other="hidden", call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'read')}")
         ),
         ("POST", f"{prefix}/subject-tasks/{{request_id}}/answer"): Row(
             allowed={RA},
+            # Its own task lists no matches to export.
+            other=422,
             call=lambda ctx, org: Call(
                 "POST", f"{prefix}/subject-tasks/{request(ctx, 'answer')}/answer", json={"decision": "approve_export"}
             ),
         ),
         ("GET", f"{prefix}/subject-tasks/{{request_id}}/export"): Row(
-            allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'export', approved=True)}/export")
+            allowed={RA},
+            # Nothing approved on its own task.
+            other=409,
+            call=lambda ctx, org: Call("GET", f"{prefix}/subject-tasks/{request(ctx, 'export', approved=True)}/export"),
         ),
     }

@@ -184,25 +184,22 @@ def test_crash_between_batches_then_rerun_prunes_the_rest_once(c):
 
 def test_schedule_refuses_an_audit_period_shorter_than_the_data(c):
     region = c.retention.schedules.region()
-    etag = region.etag
     rules = dict(region.rules)
     with pytest.raises(Invalid) as short:
-        c.retention.schedules.set_region(
+        c.retention.schedules.propose_region(
             OPERATOR,
             RegionScheduleIn(rules={**rules, "audit": {"months": 100, "min_months": 72, "max_months": 240}}, reason="Shorter audit"),
-            etag,
         )
     assert short.value.errors[0]["field"] == "rules.audit.months" and "incident_police_case" in short.value.errors[0]["message"]
     with pytest.raises(Invalid) as narrow:
-        c.retention.schedules.set_region(
+        c.retention.schedules.propose_region(
             OPERATOR,
             RegionScheduleIn(
                 rules={**rules, "audit": {"months": 120, "min_months": 72, "max_months": 180}}, reason="Narrower audit bounds"
             ),
-            etag,
         )
     assert narrow.value.errors[0]["field"] == "rules.audit.max_months"
-    assert c.retention.schedules.region().version == 0  # nothing written
+    assert c.retention.schedules.region().version == 0 and c.retention.schedules.proposals() == []  # nothing written
     org_etag = c.retention.schedules.organisation(ADMIN).etag
     with pytest.raises(Invalid) as org_short:
         c.retention.schedules.set_organisation(ADMIN, OrganisationScheduleIn(overrides={"audit": 100}, reason="Keep less audit"), org_etag)
@@ -218,10 +215,9 @@ def test_over_http_the_schedule_refuses_and_audit_shows_what_was_pruned(stamp):
     from functions import jobs
 
     ops = stamp.auth("vigil-platform", "Platform.Operator")
-    region = stamp.client.get("/api/v1/retention/schedules/region", headers=ops)
     example = stamp.example("RegionScheduleIn")  # shared with other tests: not changed in place
-    body = {**example, "rules": {**example["rules"], "audit": {"months": 60, "min_months": 24, "max_months": 240}}}
-    bad = stamp.client.put("/api/v1/retention/schedules/region", json=body, headers={**ops, "If-Match": region.headers["etag"]})
+    body = {**example, "rules": {**example["rules"], "audit": {"months": 100, "min_months": 72, "max_months": 240}}}
+    bad = stamp.client.post("/api/v1/retention/schedules/region/proposals", json=body, headers=ops)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rules.audit.months"
     admin = stamp.auth("northwind", "Retailer.Admin")
     reported = stamp.client.post(

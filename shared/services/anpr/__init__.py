@@ -2,11 +2,10 @@
 signed webhook delivery, searches by data age, and expiry of reads. One module per use case.
 
 Who sees what:
-- A retailer's reads live in its own partition. Its investigators see its reads and hits.
-- Police see reads and hits of organisations that share ANPR with their force (the
-  `anpr` flag on a sharing agreement, missing = false).
-- A read is matched against vehicles of interest of its own organisation and of the
-  forces its organisation shares ANPR with.
+- A retailer's reads live in its own partition. Its investigators see its reads.
+- Police see reads of organisations whose ANPR sharing their force has accepted.
+- A read is matched against vehicles of interest of its own organisation and of those
+  forces. A hit is its vehicle owner's alone: listed, answered and alerted to that owner.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from shared.domain.anpr import (
     TIMESTAMP_HEADER,
     alert_content,
     alert_email,
+    alert_recipients,
     sign,
 )
 from shared.domain.audit import AuditAction
@@ -38,7 +39,7 @@ class Alerts:
     deps: AnprDeps
 
     def fan_out(self, tenant: str, hit_id: str) -> int:
-        """Make one delivery per subscription and channel for a hit; returns how many were new.
+        """Make one delivery per subscription and channel of the hit's vehicle owner; returns how many were new.
 
         Idempotent: delivery ids come from (hit, subscription, channel), so a redelivered
         queue message makes nothing twice."""
@@ -47,10 +48,16 @@ class Alerts:
             hit = uow.get(ANPR_HITS.name, tenant, hit_id)
             if hit is None:
                 return 0
-            subs = list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [tenant], [Where("stores", "contains", hit["store_id"])]))
-            force = hit["force_id"]
-            if force in forces_sharing_from(uow, tenant):
-                subs += list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [force], [Where("force_area", "eq", force)]))
+            # Only the vehicle's owner is told: the retailer by the subscriptions of the store
+            # that saw it, a force by its own subscriptions while the camera owner's ANPR
+            # sharing with it stands accepted. Nobody else hears of another's vehicle.
+            owner = hit["vehicle_owner"]
+            if owner == tenant:
+                subs = list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [tenant], [Where("stores", "contains", hit["store_id"])]))
+            elif owner in forces_sharing_from(uow, tenant):
+                subs = list(iterate_all(uow, ALERT_SUBSCRIPTIONS.name, [owner], [Where("force_area", "eq", owner)]))
+            else:
+                subs = []
             made: list[tuple[str, dict[str, Any]]] = []
             for sub in subs:
                 sub_org = repository.tenant(sub)
@@ -77,14 +84,16 @@ class Alerts:
                     if uow.insert_many(ALERT_DELIVERIES.name, sub_org, [doc])[0]:
                         made.append((sub_org, doc))
                         if sub_org != tenant:
+                            # The force collects the camera owner's read with its hit; logged in
+                            # the force's chain, since a per-hit entry in the retailer's would
+                            # tell it which of its reads the police are watching for.
                             self.deps.audit.record(
                                 uow,
-                                owner_org=tenant,
+                                owner_org=sub_org,
                                 principal=None,
-                                action=AuditAction.DISCLOSURE,
+                                action=AuditAction.COLLECTION,
                                 operation="anpr.alert",
                                 entity=f"anpr_hit/{hit_id}",
-                                recipient_org=sub_org,
                                 system_actor="anpr-alerts",
                             )
         # Both channels go through the delivery queue, so email gets the same retries,
@@ -113,16 +122,21 @@ class Alerts:
         now = self.deps.clock.now()
         attempt = int(delivery["attempts"]) + 1
         try:
+            # Checked again here: a subscription stored before the rules were tightened may
+            # still hold a list in one entry or an encoded line break.
+            to = alert_recipients(list(sub["email"]))
             content = alert_content(delivery)
             email = alert_email(
                 delivery,
-                to=", ".join(sub["email"]),
+                to=", ".join(to),
                 sender=self.deps.settings.alert_mail_from,
                 text=self.deps.templates.render("anpr/alert.txt", **content),
                 html=self.deps.templates.render("anpr/alert.html", **content),
             )
             self.deps.mail.send(email)
-        except PermanentMailError as exc:
+        except (PermanentMailError, ValueError, TypeError) as exc:
+            # A message that cannot be built or is refused as it stands never will be: it
+            # ends failed (visible in the subscription's deliveries), not pending for ever.
             self._update_delivery(tenant, delivery_id, status="failed", attempts=attempt, last_error=str(exc)[:300])
             return "failed"
         except TransientMailError as exc:

@@ -15,6 +15,7 @@ from shared.records import ANPR_SETTINGS, SHARING
 from shared.services import repository
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
+from shared.services.sharing import anpr_status
 from shared.settings import Settings
 
 ALERTS_QUEUE = "anpr_alerts"
@@ -58,15 +59,15 @@ def plate_or_invalid(value: str, field: str) -> str:
 
 
 def forces_sharing_from(uow: UnitOfWork, org: str) -> list[str]:
-    """Forces `org` shares ANPR with (their vehicles of interest match its reads)."""
+    """Forces `org` shares ANPR with, the force having accepted (their vehicles of interest match its reads)."""
     docs = iterate_all(uow, SHARING.name, [PLATFORM_TENANT], [Where("owner_id", "eq", org)])
-    return sorted(d["partner_id"] for d in docs if d.get("anpr"))
+    return sorted(d["partner_id"] for d in docs if d.get("partner_id") and anpr_status(d) == "accepted")
 
 
 def orgs_sharing_with(uow: UnitOfWork, force: str) -> list[str]:
-    """Organisations sharing ANPR with `force` (it sees their reads and hits)."""
+    """Organisations sharing ANPR with `force`, the force having accepted (it sees their reads)."""
     docs = iterate_all(uow, SHARING.name, [PLATFORM_TENANT], [Where("partner_id", "eq", force)])
-    return sorted(d["owner_id"] for d in docs if d.get("anpr"))
+    return sorted(d["owner_id"] for d in docs if anpr_status(d) == "accepted")
 
 
 def retention_days(uow: UnitOfWork, settings: Settings, org: str) -> int:

@@ -15,7 +15,7 @@ from shared.domain.anpr import (
     read_problems,
 )
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, PayloadTooLarge
+from shared.domain.errors import Forbidden, Invalid, PayloadTooLarge
 from shared.domain.incidents import normalise_plate
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
@@ -39,13 +39,24 @@ class Ingest:
     def post_batch(self, principal: Principal, batch: ReadBatchIn) -> dict[str, Any]:
         """Store a batch of reads from a camera system and match it against vehicles of interest.
 
+        The camera's token must name its stores (`stores` claim; 403 without): a read for
+        any other store refuses the batch.
+
         The whole batch is checked before anything is written: a bad read refuses the batch
         (422, each bad read named by index). Re-sent reads (same store, camera, plate and
-        moment) are stored once; a hit is made once per read and vehicle owner.
+        moment) are stored once; a hit is made once per read and vehicle owner, and belongs
+        to the vehicle's owner: the answer lists only hits on the poster's own vehicles.
         """
         limit = self.deps.settings.anpr_max_batch_reads
         if len(batch.reads) > limit:
             raise PayloadTooLarge(f"A batch holds at most {limit} reads; this one has {len(batch.reads)}. Split it.", max_reads=limit)
+        if not principal.stores:
+            # A camera token that names no stores would otherwise post for every store of
+            # its organisation: a stolen or misissued token must not fake reads anywhere.
+            raise Forbidden(
+                "This camera system's token has no `stores` claim: a Device.Anpr token must name the stores it posts reads for.",
+                missing_claim="stores",
+            )
         org = principal.organisation_id
         now = self.deps.clock.now()
         stores = {s.id: s for s in self.deps.directory.stores_of(org)}
@@ -61,7 +72,7 @@ class Ingest:
         device = principal.user_id
         for i, read in enumerate(batch.reads):
             store = stores.get(read.store_id)
-            if store is None or (allowed and read.store_id not in allowed):
+            if store is None or read.store_id not in allowed:
                 errors.append(
                     {"field": f"reads.{i}.store_id", "message": f"store {read.store_id} is not one of this camera system's stores"}
                 )
@@ -117,17 +128,23 @@ class Ingest:
                 fields=["plate", "camera_id", "store_id", "captured_at"],
                 subjects=[d["id"] for d in new][:1000],
             )
-            if hits:
+            # A hit is its vehicle owner's: the match is audited in the owner's chain, so a
+            # retailer's trail never shows which of its reads met a force's list.
+            by_owner: dict[str, list[str]] = {}
+            for h in hits:
+                by_owner.setdefault(h["vehicle_owner"], []).append(h["id"])
+            for owner, ids in sorted(by_owner.items()):
                 self.deps.audit.record(
                     uow,
-                    owner_org=org,
+                    owner_org=owner,
                     principal=principal,
                     action=AuditAction.COMBINATION,
                     operation="anpr.match",
                     entity="anpr_hit",
                     fields=["plate"],
-                    subjects=[h["id"] for h in hits],
+                    subjects=ids,
                 )
+            if hits:
                 # The alert is owed from the moment the hit exists: its message is written with
                 # the hit, so a queue outage delays the alert (the outbox relay sends it) instead
                 # of losing it.
@@ -136,13 +153,13 @@ class Ingest:
         if hits:
             self.deps.outbox.relay_now(org, [f"hit-{h['id']}" for h in hits])
         index = {d["id"]: i for i, d in enumerate(docs)}
+        # The poster hears only of hits on its own vehicles: a hit on a force's vehicle is
+        # the force's, and a read made up to test a plate must learn nothing of its list.
         return {
             "accepted": len(docs),
             "stored": len(new),
             "duplicates": len(docs) - len(new),
-            "hits": [
-                {"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"], "vehicle_owner": h["vehicle_owner"]} for h in hits
-            ],
+            "hits": [{"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"]} for h in hits if h["vehicle_owner"] == org],
         }
 
     def _match(self, uow: UnitOfWork, org: str, reads: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -164,7 +181,9 @@ class Ingest:
                 owner = repository.tenant(v)
                 hits.append(
                     {
-                        "id": hashed_id(r["id"], owner),
+                        # The listing time keeps the id from being worked out from a read id
+                        # by anyone who cannot see the vehicle (ids appear in audit subjects).
+                        "id": hashed_id(r["id"], owner, str(v.get("added_at", ""))),
                         "read_id": r["id"],
                         "plate": r["plate"],
                         "plate_raw": r["plate_raw"],

@@ -180,8 +180,8 @@ class Search:
         limit: int,
         continuation: str | None,
     ) -> dict[str, Any]:
-        """Hits on reads the caller may see, newest first. A vehicle's reason and incidents are
-        shown only to the organisation that listed it."""
+        """Hits on the caller's own vehicles of interest, newest first: a retailer's on its own
+        cameras, a force's on the cameras of organisations sharing ANPR with it (accepted)."""
         if principal.is_police and not purpose:
             raise Invalid(
                 "Police searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}]
@@ -195,6 +195,9 @@ class Search:
             where.append(Where("store_id", "eq", store_id))
         if plate:
             where.append(Where("plate", "eq", plate_or_invalid(plate, "plate")))
+        # A hit is its vehicle owner's alone: a retailer never sees hits on a force's
+        # vehicles made on its cameras, nor a force hits on a retailer's own list.
+        where.append(Where("vehicle_owner", "eq", principal.organisation_id))
         with self.deps.records.read_only() as uow:
             owners = self._visible_owners(uow, principal)
             page = uow.query(ANPR_HITS.name, owners, where, order_by="captured_at", descending=True, limit=limit, continuation=continuation)
@@ -204,11 +207,3 @@ class Search:
         entries = self._search_entries(principal, "anpr.hit.search", "anpr_hit", by_owner, sorted(w.field for w in where), purpose)
         self.deps.audit.record_read(principal, entries)
         return {"items": [present_hit(d, principal.organisation_id) for d in page.items], "continuation": page.continuation}
-
-    @staticmethod
-    def _present_hit(doc: dict[str, Any], viewer: str) -> dict[str, Any]:
-        out = repository.body(doc)
-        if doc["vehicle_owner"] != viewer:
-            out["vehicle_reason"] = None
-            out["incident_ids"] = []
-        return out

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain import imaging
-from shared.domain.errors import Invalid
 from shared.domain.evidence import CustodyEvent, EvidenceItem, RangeNotSatisfiable, parse_range
 from shared.domain.tenancy import Principal
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import access_entries, audit_access, items_of_incident, locate_incident, locate_item, need_purpose
-from shared.services.evidence.redaction import checked_image
+from shared.services.evidence.redaction import checked_image, image_refused
 
 FACE_DETECTOR = "OpenCV Haar cascade (frontal face)"
 
@@ -120,11 +119,13 @@ class Access:
         with deps.records.read_only() as uow:
             stored, loc = locate_item(deps, uow, principal, evidence_id)
         item = stored.record
-        data = checked_image(deps, item, "Face proposals")
-        try:
-            faces = imaging.face_proposals(data, item.detected_type, max_pixels=deps.limits.image_max_pixels)
-        except imaging.ImageError as exc:
-            raise Invalid(str(exc), errors=[{"field": "evidence"}]) from exc
+        with deps.image_work.slot(principal, "Face proposals"):
+            data = checked_image(deps, item, "Face proposals")
+            try:
+                faces = imaging.face_proposals(data, item.detected_type, max_pixels=deps.limits.image_max_pixels)
+            except imaging.ImageError as exc:
+                raise image_refused(exc, "evidence") from exc
+            del data  # the slot bounds memory only if the bytes go with it
         with deps.records.unit_of_work() as uow:
             custody.record_event(
                 uow,

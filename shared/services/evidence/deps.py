@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer
 from shared.services.audit import AuditTrail
+from shared.services.evidence.image_work import ImageWork
 from shared.services.incidents import IncidentService
 from shared.services.messagebus import MessageBus
 
@@ -48,3 +49,5 @@ class EvidenceDeps:
     limits: EvidenceLimits
     templates: TemplateRenderer
     archives: ArchiveWriter
+    # Face proposals and redaction renders: a per-person budget and a few workers per process.
+    image_work: ImageWork

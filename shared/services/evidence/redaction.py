@@ -7,13 +7,21 @@ import hashlib
 
 from shared.domain import imaging
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Conflict, Invalid, PayloadTooLarge
+from shared.domain.errors import Conflict, DomainError, Invalid, PayloadTooLarge
 from shared.domain.evidence import CustodyEvent, EvidenceItem, Media, RedactionIn
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork
 from shared.services.evidence import custody, receiving
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import locate_item, new_evidence_id
+
+
+def image_refused(exc: imaging.ImageError, field: str) -> DomainError:
+    """The problem an image that cannot be worked on is answered with: 413 naming the pixel
+    bound for an image declaring too many pixels, 422 otherwise."""
+    if isinstance(exc, imaging.ImageTooLarge):
+        return PayloadTooLarge(str(exc), errors=[{"field": "evidence"}], max_pixels=exc.max_pixels, width=exc.width, height=exc.height)
+    return Invalid(str(exc), errors=[{"field": field}])
 
 
 def checked_image(deps: EvidenceDeps, item: EvidenceItem, what: str) -> bytes:
@@ -48,11 +56,15 @@ class Redaction:
         original = stored.record
         if original.media == Media.VIDEO:
             raise Invalid("Redaction is not supported for video yet; redact images only.", errors=[{"field": "evidence"}], media="video")
-        data = checked_image(deps, original, "Redaction")
-        try:
-            out = imaging.redact(data, original.detected_type, body.method, body.regions, max_pixels=deps.limits.image_max_pixels)
-        except imaging.ImageError as exc:
-            raise Invalid(str(exc), errors=[{"field": "regions"}]) from exc
+        # Loading, decoding and encoding hold a worker: the bytes and pixels in memory at
+        # once stay bounded however many redactions are asked for.
+        with deps.image_work.slot(principal, "Redaction"):
+            data = checked_image(deps, original, "Redaction")
+            try:
+                out = imaging.redact(data, original.detected_type, body.method, body.regions, max_pixels=deps.limits.image_max_pixels)
+            except imaging.ImageError as exc:
+                raise image_refused(exc, "regions") from exc
+            del data  # the slot bounds memory only if the bytes go with it
         file_type = original.file_type
         now = deps.clock.now()
         new_id = new_evidence_id(loc.owner_org)

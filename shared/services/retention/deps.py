@@ -30,4 +30,6 @@ class RetentionDeps:
     # Evidence and other dependents hear of erasures and holds through domain events.
     bus: MessageBus
     batch: int = 100  # index entries (or items) per unit of work in the sweep
+    # An approved region schedule change takes effect this many days later (cancellable until then).
+    schedule_delay_days: int = 7
     audit_batch: int = 500  # audit entries pruned per unit of work

@@ -1,36 +1,43 @@
 """Retention schedules: the region's periods and bounds (Platform.Operator) and each
 organisation's own choices within them (Retailer.Admin), every change a new version.
 
-A schedule change applies at the next sweep without rewriting any index entry: the
-period is applied at query time, never stored with the entries.
+A region change is a proposal: a second operator approves it and it takes effect only
+after a delay, during which any operator can cancel it; no schedule goes below the
+statutory floors. A schedule in force applies at the next sweep without rewriting any
+index entry: the period is applied at query time (the sweep's `as_of`), never stored
+with the entries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, PreconditionFailed, PreconditionRequired
+from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.retention import (
     OrganisationScheduleIn,
     RecordType,
     RegionScheduleIn,
     TypeRule,
+    check_floors,
     check_overrides,
     check_region_rules,
     effective_months,
     region_rules_from_defaults,
     schedule_version,
 )
-from shared.domain.tenancy import PLATFORM_TENANT, Principal
-from shared.domain.timestamps import to_iso
+from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
+from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import RETENTION_SCHEDULE_VERSIONS, RETENTION_SCHEDULES
 from shared.services.repository import body, etag
 from shared.services.retention.deps import RetentionDeps
 
-DEFAULT_ETAG = "default"  # the ETag of a region schedule nobody has changed yet (settings defaults)
+DEFAULT_ETAG = "default"  # the ETag of a schedule nobody has changed yet (settings defaults)
 
 
 def default_organisation_etag(org_id: str) -> str:
@@ -65,7 +72,26 @@ class RegionSchedule:
     region: str
     version: int
     rules: dict[RecordType, TypeRule]
-    etag: str
+    effective_at: str | None  # None for the settings defaults nobody has changed
+
+
+class RegionProposal(BaseModel):
+    """A proposed change of the region's schedule and where it stands."""
+
+    number: int
+    status: str = Field(description="proposed, approved (in force from effective_at) or cancelled")
+    rules: dict[RecordType, TypeRule]
+    reason: str
+    proposed_by: str
+    proposed_at: str
+    base_version: int = Field(description="The region version in force when it was proposed")
+    approved_by: str | None = None
+    approved_at: str | None = None
+    version: int | None = Field(default=None, description="The region version it becomes once approved")
+    effective_at: str | None = Field(default=None, description="When it takes effect; cancellable until then")
+    cancelled_by: str | None = None
+    cancelled_at: str | None = None
+    cancel_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,12 +100,34 @@ class OrganisationSchedule:
     etag: str
 
 
-def _region_doc(deps: RetentionDeps, uow: UnitOfWork) -> tuple[dict[RecordType, TypeRule], int, str]:
-    doc = uow.get(RETENTION_SCHEDULES.name, PLATFORM_TENANT, "region")
-    if doc is None:
-        return region_rules_from_defaults(deps.defaults, deps.bounds), 0, DEFAULT_ETAG
-    rules = {RecordType(k): TypeRule.model_validate(v) for k, v in doc["rules"].items()}
-    return rules, doc["version"], etag(doc)
+REGION_SCOPE = "region"
+PROPOSAL_SCOPE = "region-proposal"
+
+
+def _region_versions(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return list(
+        iterate_all(
+            uow, RETENTION_SCHEDULE_VERSIONS.name, [PLATFORM_TENANT], [Where("scope", "eq", REGION_SCOPE)], order_by="version", limit=200
+        )
+    )
+
+
+def _effective_at(doc: dict[str, Any]) -> str:
+    # Versions stored before changes were delayed took effect when they were made.
+    return doc.get("effective_at") or doc["changed_at"]
+
+
+def _region_at(deps: RetentionDeps, uow: UnitOfWork, at: datetime) -> tuple[dict[RecordType, TypeRule], int, str | None]:
+    """The region's rules in force at `at`: the newest approved version, not cancelled,
+    whose effective time has come; the settings defaults (version 0) before any."""
+    in_force = None
+    for doc in _region_versions(uow):
+        if doc.get("cancelled_at") is None and from_iso(_effective_at(doc)) <= at:
+            in_force = doc
+    if in_force is None:
+        return region_rules_from_defaults(deps.defaults, deps.bounds), 0, None
+    rules = {RecordType(k): TypeRule.model_validate(v) for k, v in in_force["rules"].items()}
+    return rules, in_force["version"], _effective_at(in_force)
 
 
 def _org_doc(uow: UnitOfWork, org_id: str) -> tuple[dict[RecordType, int], int, str]:
@@ -89,11 +137,18 @@ def _org_doc(uow: UnitOfWork, org_id: str) -> tuple[dict[RecordType, int], int, 
     return {RecordType(k): v for k, v in doc["overrides"].items()}, doc["version"], etag(doc)
 
 
-def schedule_for(deps: RetentionDeps, uow: UnitOfWork, org_id: str) -> Schedule:
-    """The schedule that applies to an organisation now (region rules plus its overrides)."""
-    rules, rv, _ = _region_doc(deps, uow)
+def schedule_for(deps: RetentionDeps, uow: UnitOfWork, org_id: str, at: datetime | None = None) -> Schedule:
+    """The schedule that applies to an organisation at `at` (now by default): the region
+    rules in force then plus its overrides. The sweep passes its `as_of`."""
+    rules, rv, _ = _region_at(deps, uow, at or deps.clock.now())
     overrides, ov, _ = _org_doc(uow, org_id)
     return Schedule(rules=rules, region_version=rv, overrides=overrides, org_version=ov, org_id=org_id, region=deps.region)
+
+
+def _check_region(rules: dict[RecordType, TypeRule]) -> None:
+    errors = check_floors(rules) + check_region_rules(rules)
+    if errors:
+        raise Invalid("; ".join(e["message"] for e in errors), errors=errors)
 
 
 def _need_etag(if_match: str | None) -> str:
@@ -102,53 +157,169 @@ def _need_etag(if_match: str | None) -> str:
     return if_match
 
 
+def _proposal_id(number: int) -> str:
+    return f"{PROPOSAL_SCOPE}:{number:06d}"
+
+
+def _read_proposal(uow: UnitOfWork, number: int) -> dict[str, Any]:
+    doc = uow.get(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, _proposal_id(number)) if 0 < number < 1_000_000 else None
+    if doc is None:
+        raise NotFound(f"Schedule proposal {number} was not found.")
+    return doc
+
+
+def _proposal(doc: dict[str, Any]) -> RegionProposal:
+    out = {k: v for k, v in body(doc).items() if k not in ("id", "scope", "version", "schedule_version")}
+    return RegionProposal.model_validate({**out, "version": doc.get("schedule_version")})
+
+
 class Schedules:
     def __init__(self, deps: RetentionDeps):
         self.deps = deps
 
-    def region(self) -> RegionSchedule:
-        """The region's schedule with bounds and version (Platform.Operator)."""
+    def region(self, at: datetime | None = None) -> RegionSchedule:
+        """The region's schedule in force at `at` (now by default), with bounds and version (Platform.Operator)."""
         with self.deps.records.read_only() as uow:
-            rules, version, tag = _region_doc(self.deps, uow)
-        return RegionSchedule(region=self.deps.region, version=version, rules=rules, etag=tag)
+            rules, version, effective = _region_at(self.deps, uow, at or self.deps.clock.now())
+        return RegionSchedule(region=self.deps.region, version=version, rules=rules, effective_at=effective)
 
-    def set_region(self, principal: Principal, change: RegionScheduleIn, if_match: str | None) -> RegionSchedule:
-        """Replace the region's schedule as a new version (`if_match`: the stored ETag last read), audited."""
-        etag_in = _need_etag(if_match)
-        errors = check_region_rules(change.rules)
-        if errors:
-            raise Invalid("; ".join(e["message"] for e in errors), errors=errors)
+    def propose_region(self, principal: Principal, change: RegionScheduleIn) -> RegionProposal:
+        """Propose a change of the region's schedule, audited; nothing changes until a second
+        operator approves it and the delay has passed. Refused (422) below a statutory floor
+        or with an audit period shorter than the data it describes."""
+        _check_region(change.rules)
         deps = self.deps
         with deps.records.unit_of_work() as uow:
-            _, version, tag = _region_doc(deps, uow)
-            if etag_in != tag:
-                raise PreconditionFailed("The region schedule has changed since you read it; read it again.")
-            new_version = version + 1
-            doc = {
-                "id": "region",
-                "version": new_version,
+            numbers = [
+                d["version"]
+                for d in iterate_all(uow, RETENTION_SCHEDULE_VERSIONS.name, [PLATFORM_TENANT], [Where("scope", "eq", PROPOSAL_SCOPE)])
+            ]
+            number = max(numbers, default=0) + 1
+            doc: dict[str, Any] = {
+                "id": _proposal_id(number),
+                "scope": PROPOSAL_SCOPE,
+                # `version` orders proposals in the versions collection's index; `number` names them.
+                "version": number,
+                "number": number,
+                "status": "proposed",
                 "rules": {t.value: r.model_dump() for t, r in change.rules.items()},
-                "changed_at": to_iso(deps.clock.now()),
-                "changed_by": principal.user_id,
                 "reason": change.reason,
+                "proposed_by": principal.user_id,
+                "proposed_at": to_iso(deps.clock.now()),
+                # The newest approved version, in force or still waiting: approving checks nothing came after it.
+                "base_version": max((d["version"] for d in _region_versions(uow)), default=0),
             }
-            new_etag = (
-                uow.upsert(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc)
-                if version == 0
-                else uow.replace(RETENTION_SCHEDULES.name, PLATFORM_TENANT, doc, if_match=tag)
+            # A concurrent proposal taking the same number fails this insert instead of overwriting it.
+            uow.insert(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, doc)
+            self._audit(uow, principal, "retention.schedule.region.propose", number, change.reason, sorted(t.value for t in change.rules))
+        return _proposal(doc)
+
+    def approve_region(self, principal: Principal, number: int) -> RegionProposal:
+        """Approve another operator's proposal: it becomes the next region version, in force
+        once the delay (`retention_schedule_delay_days`) has passed, audited."""
+        deps = self.deps
+        if Role.PLATFORM_OPERATOR not in principal.roles:
+            raise Forbidden("Only a platform operator approves a region schedule change.")
+        with deps.records.unit_of_work() as uow:
+            doc = _read_proposal(uow, number)
+            if doc["status"] != "proposed":
+                raise Conflict(f"Schedule proposal {number} is {doc['status']}; only a proposed change can be approved.")
+            if doc["proposed_by"] == principal.user_id:
+                raise Forbidden("A schedule change needs a second person: you cannot approve your own proposal.")
+            rules = {RecordType(k): TypeRule.model_validate(v) for k, v in doc["rules"].items()}
+            _check_region(rules)
+            latest = max((d["version"] for d in _region_versions(uow)), default=0)
+            if latest != doc["base_version"]:
+                raise Conflict(
+                    f"Another change (version {latest}) was approved after proposal {number} was made; propose again from the current schedule."
+                )
+            now = deps.clock.now()
+            version = latest + 1
+            effective = to_iso(now + timedelta(days=deps.schedule_delay_days))
+            approved = {
+                **body(doc),
+                "status": "approved",
+                "approved_by": principal.user_id,
+                "approved_at": to_iso(now),
+                "schedule_version": version,
+                "effective_at": effective,
+            }
+            uow.replace(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, approved, if_match=etag(doc))
+            uow.insert(
+                RETENTION_SCHEDULE_VERSIONS.name,
+                PLATFORM_TENANT,
+                {
+                    "id": f"{REGION_SCOPE}:{version:06d}",
+                    "scope": REGION_SCOPE,
+                    "version": version,
+                    "rules": doc["rules"],
+                    "changed_at": to_iso(now),
+                    "changed_by": doc["proposed_by"],
+                    "approved_by": principal.user_id,
+                    "effective_at": effective,
+                    "proposal": number,
+                    "reason": doc["reason"],
+                },
             )
-            uow.insert(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, {**doc, "id": f"region:{new_version:06d}", "scope": "region"})
-            deps.audit.record(
+            self._audit(
                 uow,
-                owner_org=principal.organisation_id,
-                principal=principal,
-                action=AuditAction.ALTERATION,
-                operation="retention.schedule.region",
-                entity=f"retention_schedule/{deps.region}",
-                fields=sorted(t.value for t in change.rules),
-                purpose=change.reason,
+                principal,
+                "retention.schedule.region.approve",
+                number,
+                doc["reason"],
+                [f"version:{version}", f"effective_at:{effective}"],
             )
-        return RegionSchedule(region=deps.region, version=new_version, rules=dict(change.rules), etag=new_etag)
+        return _proposal(approved)
+
+    def cancel_region(self, principal: Principal, number: int, reason: str) -> RegionProposal:
+        """Stop a proposed, or approved but not yet effective, change (any operator), audited."""
+        deps = self.deps
+        now = deps.clock.now()
+        with deps.records.unit_of_work() as uow:
+            doc = _read_proposal(uow, number)
+            if doc["status"] == "cancelled" or (doc["status"] == "approved" and from_iso(doc["effective_at"]) <= now):
+                raise Conflict(
+                    f"Schedule proposal {number} is already {'cancelled' if doc['status'] == 'cancelled' else 'in force'}; propose a new change instead."
+                )
+            stamp = {"cancelled_by": principal.user_id, "cancelled_at": to_iso(now), "cancel_reason": reason}
+            if doc["status"] == "approved":
+                version_id = f"{REGION_SCOPE}:{doc['schedule_version']:06d}"
+                version_doc = uow.get(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, version_id)
+                if version_doc is not None:
+                    uow.replace(
+                        RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, {**body(version_doc), **stamp}, if_match=etag(version_doc)
+                    )
+            cancelled = {**body(doc), **stamp, "status": "cancelled"}
+            uow.replace(RETENTION_SCHEDULE_VERSIONS.name, PLATFORM_TENANT, cancelled, if_match=etag(doc))
+            self._audit(uow, principal, "retention.schedule.region.cancel", number, reason, [])
+        return _proposal(cancelled)
+
+    def proposals(self) -> list[RegionProposal]:
+        """Every proposed change of the region's schedule, oldest first."""
+        with self.deps.records.read_only() as uow:
+            docs = list(
+                iterate_all(
+                    uow,
+                    RETENTION_SCHEDULE_VERSIONS.name,
+                    [PLATFORM_TENANT],
+                    [Where("scope", "eq", PROPOSAL_SCOPE)],
+                    order_by="version",
+                    limit=200,
+                )
+            )
+        return [_proposal(d) for d in docs]
+
+    def _audit(self, uow: UnitOfWork, principal: Principal, operation: str, number: int, purpose: str, fields: list[str]) -> None:
+        self.deps.audit.record(
+            uow,
+            owner_org=principal.organisation_id,
+            principal=principal,
+            action=AuditAction.ALTERATION,
+            operation=operation,
+            entity=f"retention_schedule/{self.deps.region}/proposal/{number}",
+            fields=fields,
+            purpose=purpose,
+        )
 
     def organisation(self, principal: Principal) -> OrganisationSchedule:
         """The caller's organisation's schedule: what applies, its own choices and the region's bounds."""
@@ -163,7 +334,7 @@ class Schedules:
         deps = self.deps
         org = principal.organisation_id
         with deps.records.unit_of_work() as uow:
-            rules, _, _ = _region_doc(deps, uow)
+            rules, _, _ = _region_at(deps, uow, deps.clock.now())
             errors = check_overrides(rules, change.overrides)
             if errors:
                 raise Invalid("; ".join(e["message"] for e in errors), errors=errors)

@@ -56,7 +56,7 @@ class Sweep:
             orgs = organisations if organisations is not None else (retailers(deps) if scope == "retailers" else homed(deps))
             for org in orgs:
                 with deps.records.unit_of_work() as uow:
-                    schedule = schedule_for(deps, uow, org)
+                    schedule = schedule_for(deps, uow, org, as_of)
                 months = schedule.months
                 for lane in lanes:
                     period = months[lane.record_type]

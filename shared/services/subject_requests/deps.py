@@ -24,11 +24,13 @@ class SubjectRequestDeps:
     audit: AuditTrail
     # Matching asks which retailers the region holds; erasure goes through retention's deletion path.
     retention: Retention
+    receipt_window_days: int = 7
 
 
 def read_request(uow: UnitOfWork, tenant: str, request_id: str) -> dict[str, Any]:
     doc = uow.get(SUBJECT_REQUESTS.name, tenant, request_id) if len(request_id) <= MAX_ID else None
-    if doc is None:
+    # Identity checks share the partition; they are not requests.
+    if doc is None or "record" in doc:
         raise NotFound(f"Subject request {request_id} was not found.")
     return doc
 

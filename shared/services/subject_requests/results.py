@@ -11,10 +11,31 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class IdentityCheck(BaseModel):
+    id: str
+    organisation_id: str = Field(description="The organisation that checked the person's identity")
+    name: str
+    date_of_birth: str | None
+    method: str
+    verified_by: str
+    verified_at: str
+    request_id: str | None = Field(description="The request that used this check (each check opens one request)")
+
+
+class VerifiedIdentity(BaseModel):
+    organisation_id: str
+    check_id: str
+    method: str
+    verified_by: str
+    verified_at: str
+
+
 class RequestTask(BaseModel):
+    """One organisation's part as the operator sees it: whether it has answered, never
+    whether it holds anything (every organisation of the region is asked)."""
+
     organisation_id: str
     status: str = Field(description="open or answered")
-    matches: int = Field(description="How many of the organisation's incidents matched")
     answered_at: str | None
     due_at: str
 
@@ -25,7 +46,7 @@ class SubjectRequest(BaseModel):
     name: str
     date_of_birth: str | None
     when_and_where: str | None
-    verified_identity: bool
+    identity: VerifiedIdentity
     received_at: str
     filed_at: str
     filed_by: str
@@ -33,7 +54,7 @@ class SubjectRequest(BaseModel):
     extension_months: int
     extension_reason: str | None
     extended_at: str | None = Field(default=None, description="Only once the deadline has been extended")
-    status: str = Field(description="open, answered, or no_data when no organisation holds matches")
+    status: str = Field(description="open until every organisation asked has answered, then answered")
     tasks: list[RequestTask]
     overdue: bool
 
@@ -87,6 +108,7 @@ class TaskDetail(BaseModel):
     when_and_where: str | None
     answers: list[TaskAnswer]
     extension_reason: str | None
+    identity: VerifiedIdentity | None = Field(default=None, description="How the person's identity was checked, and by whom")
 
 
 class ExportSubject(BaseModel):

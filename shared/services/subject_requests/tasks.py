@@ -17,11 +17,17 @@ from shared.services.audit import ReadEntry
 from shared.services.subject_requests.deps import SubjectRequestDeps, read_task
 from shared.services.subject_requests.results import ExportBundle, TaskDetail, TaskPage, TaskSummary
 
-OUTCOME_OF = {TaskDecision.APPROVE_EXPORT: "exported", TaskDecision.ERASE: "erased", TaskDecision.REFUSE: "refused"}
+OUTCOME_OF = {
+    TaskDecision.APPROVE_EXPORT: "exported",
+    TaskDecision.ERASE: "erased",
+    TaskDecision.REFUSE: "refused",
+    TaskDecision.NONE_HELD: "none_held",
+}
 AUDIT_ACTION_OF = {
     TaskDecision.APPROVE_EXPORT: AuditAction.DISCLOSURE,
     TaskDecision.ERASE: AuditAction.ERASURE,
     TaskDecision.REFUSE: AuditAction.ALTERATION,
+    TaskDecision.NONE_HELD: AuditAction.ALTERATION,
 }
 THIRD_PARTY_NOTE = "Other people's details (witnesses, other persons) are left out: they are third-party data."
 
@@ -84,14 +90,22 @@ class Tasks:
                     errors=[{"field": "decision"}],
                 )
             open_ids = [m["incident_id"] for m in task["matches"] if m["outcome"] is None]
-            chosen = body.incident_ids if body.incident_ids is not None else open_ids
-            unknown = [i for i in chosen if i not in open_ids]
-            if unknown or not chosen:
-                raise Invalid(
-                    "incident_ids must name matched incidents not answered yet"
-                    + (f"; not open: {', '.join(unknown[:5])}" if unknown else "; none are open"),
-                    errors=[{"field": "incident_ids"}],
-                )
+            chosen: list[str] = []
+            if body.decision == TaskDecision.NONE_HELD:
+                if task["matches"] or task["status"] != "open" or body.incident_ids:
+                    raise Invalid(
+                        "none_held answers an open task that lists no matches; answer each listed match instead.",
+                        errors=[{"field": "decision"}],
+                    )
+            else:
+                chosen = body.incident_ids if body.incident_ids is not None else open_ids
+                unknown = [i for i in chosen if i not in open_ids]
+                if unknown or not chosen:
+                    raise Invalid(
+                        "incident_ids must name matched incidents not answered yet"
+                        + (f"; not open: {', '.join(unknown[:5])}" if unknown else "; none are open"),
+                        errors=[{"field": "incident_ids"}],
+                    )
             now = to_iso(d.clock.now())
             outcome = OUTCOME_OF[body.decision]
             if body.decision == TaskDecision.ERASE:
@@ -230,6 +244,7 @@ class Tasks:
                 "when_and_where": task["when_and_where"],
                 "answers": task["answers"],
                 "extension_reason": task.get("extension_reason"),
+                "identity": task.get("identity"),
                 "matches": matches,
             }
         )
