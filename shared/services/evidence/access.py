@@ -71,6 +71,7 @@ class Access:
             stored, loc = locate_item(self.deps, uow, principal, evidence_id)
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.VIEWED,
@@ -102,6 +103,7 @@ class Access:
             body = self.deps.blobs.open(evidence_id, start, end)
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.DOWNLOADED,
@@ -128,6 +130,7 @@ class Access:
         with deps.records.unit_of_work() as uow:
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.VIEWED,

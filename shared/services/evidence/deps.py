@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.domain.audit import ChainKeys
 from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer
 from shared.services.audit import AuditTrail
 from shared.services.incidents import IncidentService
@@ -48,3 +49,4 @@ class EvidenceDeps:
     limits: EvidenceLimits
     templates: TemplateRenderer
     archives: ArchiveWriter
+    chain_keys: ChainKeys  # the custody chain's HMAC keys (the same as the audit chain's)
