@@ -229,18 +229,20 @@ class AuditTrail:
             )
         return result
 
-    def publish_checkpoint(self, org_id: str) -> dict[str, Any] | None:
+    def publish_checkpoint(self, org_id: str) -> tuple[str, dict[str, Any] | None]:
         """Publish the next write-once checkpoint of the chain once the entries since the
-        last one verify; None when there is nothing new or the chain does not verify (the
-        break stays for `check` to name, and nothing vouches for it)."""
+        last one verify. Returns what happened ("published", "unchanged": nothing new or
+        another process published it, "not_verified": the break stays for `check` to name
+        and nothing vouches for it) and the checkpoint published, if any."""
         result = self._walk(org_id, batch=1000, link=True, from_checkpoint=True)
-        if not result["verified"] or not result["reached"]:
-            return None
+        if not result["verified"]:
+            return "not_verified", None
         latest = result["checkpoint"]
+        if not result["reached"] or (latest is not None and latest["seq"] >= result["reached"][0]):
+            return "unchanged", None
         seq, hash_ = result["reached"]
-        if latest is not None and latest["seq"] >= seq:
-            return None
-        return self.checkpoints.publish(org_id, after=latest, seq=seq, hash_=hash_)
+        published = self.checkpoints.publish(org_id, after=latest, seq=seq, hash_=hash_)
+        return ("published" if published else "unchanged"), published
 
     def organisations(self) -> list[str]:
         """Every organisation with an audit chain in this store (those with a chain head)."""
@@ -255,13 +257,9 @@ class AuditTrail:
         report = JobReport(job="audit-checkpoint", as_of=as_of)
         counts = {"published": 0, "unchanged": 0, "not_verified": 0}
         for org_id in self.organisations():
-            published = self.publish_checkpoint(org_id)
-            if published is not None:
-                counts["published"] += 1
-            elif self.check(org_id, link=False)["verified"]:
-                counts["unchanged"] += 1
-            else:
-                counts["not_verified"] += 1
+            outcome, _ = self.publish_checkpoint(org_id)
+            counts[outcome] += 1
+            if outcome == "not_verified":
                 log.warning("audit chain does not verify; no checkpoint published", extra={"organisation": org_id})
         report.counts.update(counts)
         return report
