@@ -9,6 +9,7 @@ import sqlite3
 from functions.jobs import load_all, run_job
 from shared.domain.audit import ChainKeys, link_hash
 from shared.ports import Where
+from shared.services.checkpoints import checkpoint_name
 from tests.fixtures_http import both_backends, make_stamp
 from tests.http.test_incidents import report
 
@@ -239,3 +240,22 @@ def test_a_review_walks_only_the_entries_since_the_checkpoint(stamp):
     chain = _chain(stamp)
     assert chain["verified"] is False
     assert chain["full_verification"]["verified"] is False and chain["full_verification"]["first_broken"]["seq"] == 2
+
+
+def test_a_checkpoint_not_signed_with_a_chain_key_fails_the_chain(stamp):
+    _activity(stamp)
+    assert run_job(stamp.container, "audit-checkpoint", stamp.clock.now()).counts["published"] == 1
+    forged = {
+        "chain": "audit",
+        "organisation": "northwind",
+        "number": 2,
+        "seq": 1,
+        "hash": "x",
+        "at": "",
+        "key_id": "local-1",
+        "mac": "0" * 64,
+    }
+    stamp.container.checkpoint_store.publish(checkpoint_name("northwind", 2), json.dumps(forged).encode())
+    chain = _chain(stamp)
+    assert chain["verified"] is False
+    assert chain["first_broken"]["reason"] == "checkpoint 2 does not carry a valid chain key signature"
