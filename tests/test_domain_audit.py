@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from shared.domain.audit import AUDIT_CHAIN, ChainKeys, first_broken_link
+from shared.domain.audit import AUDIT_CHAIN, ChainKeys, checkpoint_problem, first_broken_link, head_problem
 from shared.domain.audit import link_hash as keyed_link_hash
 
 KEYS = ChainKeys({"k1": b"k" * 32}, "k1")
@@ -105,3 +105,24 @@ def test_the_hash_covers_every_recorded_field():
         ("at", "2027-01-01T00:00:00.000000+00:00"),
     ]:
         assert link_hash("", 1, {**base, field: value}) != base["hash"], field
+
+
+def test_a_chain_linked_under_another_key_does_not_verify():
+    entries = chain(3)
+    other = ChainKeys({"k1": b"o" * 32}, "k1")
+    assert first_broken_link(other, entries) == {"seq": 1, "id": "e1", "reason": "content does not match its hash"}
+    retired = ChainKeys({"k2": b"k" * 32}, "k2")
+    assert first_broken_link(retired, entries)["reason"] == "linked with an unknown chain key ('k1')"
+
+
+def test_a_walk_must_reach_the_head_and_the_checkpoint():
+    entries = chain(5)
+    last = entries[-1]
+    assert head_problem(5, last["hash"], {"seq": 5, "hash": last["hash"]}) is None
+    assert head_problem(3, entries[2]["hash"], {"seq": 5, "hash": last["hash"]})["seq"] == 4
+    assert "does not match" in head_problem(5, last["hash"], {"seq": 5, "hash": "other"})["reason"]
+    assert head_problem(0, "", None) is None and head_problem(2, "h", None)["reason"] == "the chain head is missing"
+    checkpoint = {"number": 2, "seq": 4, "hash": entries[3]["hash"]}
+    assert checkpoint_problem(5, entries[3]["hash"], checkpoint) is None
+    assert checkpoint_problem(3, None, checkpoint)["reason"] == "the chain ends at entry 3 but checkpoint 2 published entry 4"
+    assert checkpoint_problem(5, "rewritten", checkpoint)["reason"] == "entry 4 differs from what checkpoint 2 published"
