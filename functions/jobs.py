@@ -79,4 +79,10 @@ def load_all() -> None:
 
 
 # Capability modules that register timers and queue handlers with the decorators above.
-JOB_MODULES: list[str] = ["functions.retention_jobs", "functions.d2p_jobs", "functions.anpr_jobs", "functions.evidence_jobs"]
+JOB_MODULES: list[str] = [
+    "functions.retention_jobs",
+    "functions.d2p_jobs",
+    "functions.anpr_jobs",
+    "functions.evidence_jobs",
+    "functions.audit_jobs",
+]

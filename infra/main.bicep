@@ -104,6 +104,9 @@ param vnetAddressPrefix string = '10.60.0.0/16'
 @description('Object id of the Entra group that sets and rotates Key Vault secrets. Empty: none.')
 param operatorsPrincipalId string = ''
 
+@description('Id of the audit chain key that links new entries: a key of the audit-chain-keys secret (rotation: docs/audit.md).')
+param auditChainKeyId string = 'k1'
+
 @description('Override timer schedules (six-field NCRONTAB, UTC), e.g. {"SCHEDULE_RETENTION": "0 0 1 * * *"}.')
 param schedules object = {}
 
@@ -353,6 +356,11 @@ var vigilSettings = {
   VIGIL_EVIDENCE_IMAGE_QUEUE_SECONDS: '10.0'
   VIGIL_EVIDENCE_IMAGE_BURST: '20'
   VIGIL_EVIDENCE_IMAGE_PER_MINUTE: '10.0'
+  // Audit and custody chain keys (JSON {"<id>": "<secret>"}) from Key Vault, and the id
+  // that links new entries: rotate by adding a key to the secret, then deploying with
+  // its id (docs/audit.md).
+  VIGIL_AUDIT_CHAIN_KEYS: '${kvRef}audit-chain-keys)'
+  VIGIL_AUDIT_CHAIN_KEY_ID: auditChainKeyId
 }
 
 // Queue names, so triggers bind with queue_name="%QUEUE_...%" (shared/names.py).
@@ -380,6 +388,11 @@ var defaultSchedules = {
   SCHEDULE_STAGING_SWEEP: '0 40 * * * *'
   // Deletes expired short-lived records (idempotency keys) in bounded batches.
   SCHEDULE_EXPIRY_SWEEP: '0 */5 * * * *'
+  // Publishes each audit chain's write-once checkpoint (entries after the newest one
+  // can be cut unnoticed until the next: docs/audit.md).
+  SCHEDULE_AUDIT_CHECKPOINT: '0 5 * * * *'
+  // Walks every audit chain whole and records whether it verifies.
+  SCHEDULE_AUDIT_VERIFY: '0 15 3 * * *'
 }
 
 // The Functions host: identity-based connections (<name>__credential/__clientId).

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shared.ports import (
     ArchiveWriter,
+    CheckpointStore,
     Clock,
     DeliveryEventVerifier,
     EvidenceBlobStore,
@@ -42,6 +43,7 @@ class Container:
         queue: MessageQueue | None = None,
         mail: MailSender | None = None,
         evidence_blobs: EvidenceBlobStore | None = None,
+        checkpoint_store: CheckpointStore | None = None,
         webhooks: WebhookSender | None = None,
         token_verifier: TokenVerifier | None = None,
     ):
@@ -53,6 +55,7 @@ class Container:
             "queue": queue,
             "mail": mail,
             "evidence_blobs": evidence_blobs,
+            "checkpoint_store": checkpoint_store,
             "webhooks": webhooks,
             "token_verifier": token_verifier,
         }
@@ -137,10 +140,52 @@ class Container:
         return Directory(self.records, region=self.settings.region, region_base_urls=self.settings.region_base_urls)
 
     @cached_property
+    def chain_keys(self):
+        """The audit and custody chain keys: from settings (Key Vault in Azure), or on the
+        local backend a key made once under <data_dir>/keys."""
+        from shared.domain.audit import ChainKeys
+
+        s = self.settings
+        if s.audit_chain_keys:
+            keys = {kid: secret.get_secret_value().encode() for kid, secret in s.audit_chain_keys.items()}
+            if not s.audit_chain_key_id:
+                raise ValueError("VIGIL_AUDIT_CHAIN_KEY_ID must name one of VIGIL_AUDIT_CHAIN_KEYS")
+            return ChainKeys(keys, s.audit_chain_key_id)
+        if s.backend != "local":
+            raise ValueError("VIGIL_AUDIT_CHAIN_KEYS is required on the azure backend (a Key Vault reference: docs/audit.md)")
+        from shared.adapters.local.chain_key import LOCAL_KEY_ID, ensure_local_chain_key
+
+        return ChainKeys(ensure_local_chain_key(self.data_dir / "keys"), s.audit_chain_key_id or LOCAL_KEY_ID)
+
+    @cached_property
+    def checkpoint_store(self) -> CheckpointStore:
+        """Write-once chain checkpoints: files under <data_dir>/<region>/checkpoints locally,
+        the immutable `audit-checkpoints` container in Azure."""
+        from datetime import timedelta
+
+        from shared import names
+        from shared.adapters.checkpoints import BlobCheckpointStore
+
+        s = self.settings
+        blobs: EvidenceBlobStore
+        if s.backend == "local" and not s.evidence_blob_connection_string:
+            from shared.adapters.local.file_evidence import FileEvidenceStore
+
+            blobs = FileEvidenceStore(self.data_dir / s.region / "checkpoints", clock=self.clock)
+        else:
+            from shared.adapters.azure.blob_evidence import AzureBlobEvidenceStore
+
+            blobs = AzureBlobEvidenceStore.from_settings(s, evidence_container=names.BLOB_CONTAINERS["audit_checkpoints"])
+        longest_audit_months = max(s.retention_audit_months, *s.retention_bounds_months.get("audit", [0]))
+        return BlobCheckpointStore(blobs, self.clock, keep=timedelta(days=31 * longest_audit_months))
+
+    @cached_property
     def audit(self):
         from shared.services.audit import AuditTrail
+        from shared.services.checkpoints import ChainCheckpoints
 
-        return AuditTrail(self.records, self.clock)
+        checkpoints = ChainCheckpoints(self.checkpoint_store, self.records, self.chain_keys, self.clock)
+        return AuditTrail(self.records, self.clock, self.chain_keys, checkpoints)
 
     @cached_property
     def incidents(self):
@@ -318,6 +363,7 @@ class Container:
             templates=self.templates,
             archives=self.archives,
             image_work=ImageWork.from_settings(self.settings),
+            chain_keys=self.chain_keys,
         )
         return Evidence.build(deps)
 
@@ -343,6 +389,12 @@ class Container:
         checks["mail"] = "ok" if ok else why
         ok, why = self.evidence_blobs.ready()
         checks["evidence"] = "ok" if ok else why
+        try:
+            _ = self.chain_keys
+            checks["audit_chain_keys"] = "ok"
+        except ValueError as exc:
+            # No audited request can be served without them: say so before one fails.
+            checks["audit_chain_keys"] = str(exc)
         return checks
 
     def close(self) -> None:

@@ -32,6 +32,8 @@ BLOB_CONTAINERS: dict[str, str] = {
     "evidence": "evidence",
     "evidence_staging": "evidence-staging",
     "packages": "packages",
+    # Audit chain checkpoints, write-once (docs/audit.md).
+    "audit_checkpoints": "audit-checkpoints",
 }
 
 TIMERS: dict[str, str] = {
@@ -42,6 +44,8 @@ TIMERS: dict[str, str] = {
     "evidence-verify": "SCHEDULE_EVIDENCE_VERIFY",
     "staging-sweep": "SCHEDULE_STAGING_SWEEP",
     "expiry-sweep": "SCHEDULE_EXPIRY_SWEEP",
+    "audit-checkpoint": "SCHEDULE_AUDIT_CHECKPOINT",
+    "audit-verify": "SCHEDULE_AUDIT_VERIFY",
 }
 
 SERVICE_BUS_CONNECTION = "ServiceBusConnection"

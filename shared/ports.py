@@ -363,6 +363,17 @@ class EvidenceBlobStore(Protocol):
         """Whether the store answers, with a short reason when it does not."""
 
 
+class CheckpointStore(Protocol):
+    """Write-once storage for published chain checkpoints, apart from the records store: a
+    name once written can be neither written again nor changed by the application."""
+
+    def publish(self, name: str, body: bytes) -> None:
+        """Write `body` under `name`, once; raises Conflict when the name exists."""
+
+    def read(self, name: str) -> bytes | None:
+        """The body published under `name`, or None when nothing is."""
+
+
 @dataclass(frozen=True)
 class ArchiveMember:
     """One file of an archive: small content as `data`, large content as `chunks` (opened

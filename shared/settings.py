@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.domain.imaging import DECODER_CEILING_PIXELS
@@ -162,6 +162,14 @@ class Settings(BaseSettings):
     # A subject request's receipt may be recorded at most this many days back (post,
     # weekends): the statutory month runs from it, so it cannot be back-dated further.
     subject_request_receipt_window_days: int = Field(default=7, ge=0, le=31)
+
+    # Audit and custody hash chains (docs/audit.md): HMAC-SHA256 keys by id, as JSON
+    # {"<id>": "<secret of at least 32 bytes>"}, and the id that links new entries. Ids
+    # retired by rotation stay listed so the entries linked with them still verify.
+    # Empty on the local backend: a key is made once under <data_dir>/keys, beside the
+    # token signing key and outside the records store. Required on azure (Key Vault).
+    audit_chain_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    audit_chain_key_id: str = ""
 
     # Evidence locker.
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)

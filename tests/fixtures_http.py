@@ -6,6 +6,7 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -86,6 +87,21 @@ def make_stamp(tmp_path: Path, **settings) -> Stamp:
     return Stamp(container=container, client=client, clock=clock, data_dir=tmp_path)
 
 
+# The azure backend takes its chain keys from settings (Key Vault in Azure), never a file.
+AZURE_CHAIN_KEYS = {"audit_chain_keys": {"test-1": "cosmos-stamp-chain-key-" + "k" * 32}, "audit_chain_key_id": "test-1"}
+
+
+def local_checkpoints(s: Stamp, tmp_path: Path) -> None:
+    """Checkpoints of an azure-backend stamp on write-once local files: the Azure container's
+    adapter is the evidence one, tested against Azurite in tests/test_audit_checkpoints.py."""
+    from shared.adapters.checkpoints import BlobCheckpointStore
+    from shared.adapters.local.file_evidence import FileEvidenceStore
+
+    s.container.__dict__["checkpoint_store"] = BlobCheckpointStore(
+        FileEvidenceStore(tmp_path / "checkpoints", clock=s.clock), s.clock, keep=timedelta(days=3650)
+    )
+
+
 def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
     """A seeded stamp whose records live in Cosmos DB on cosmosdb-server, in a database of
     its own (drop it with `close_stamp`). Queues stay on the local SQLite queue and mail
@@ -93,6 +109,8 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
     tested with the client's transport replaced, tests/d2p)."""
     from shared.adapters.local.sqlite_queue import SqliteQueue
 
+    for name, value in AZURE_CHAIN_KEYS.items():
+        settings.setdefault(name, value)
     s = make_stamp(
         tmp_path,
         backend="azure",
@@ -103,6 +121,7 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         **settings,
     )
     s.container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite")
+    local_checkpoints(s, tmp_path)
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     return s
 

@@ -21,6 +21,10 @@ router = APIRouter(tags=["audit"])
 @router.get(
     "/audit",
     summary="Audit entries of your organisation, with chain verification",
+    description=(
+        "`chain` checks the entries since the newest write-once checkpoint now and shows the last walk of the "
+        "whole chain (daily) under `full_verification`; `verified` is true only when both hold (docs/audit.md)."
+    ),
     response_model=AuditPage,
     responses=responses(*AUTH_ERRORS, 422),
 )

@@ -135,13 +135,16 @@ class CustodyEventOut(BaseModel):
     chain: str
     seq: int
     prev_hash: str
+    key_id: str | None = Field(default=None, description="The chain key the event's hash was made with")
     hash: str
 
 
 class CustodyOut(BaseModel):
     evidence_id: str
     events: list[CustodyEventOut]
-    verified: bool = Field(description="Every event links to the one before and matches its hash")
+    verified: bool = Field(
+        description="Every event links to the one before, matches its keyed hash (HMAC under the platform's chain key), and the chain reaches its stored head"
+    )
     first_broken: dict[str, Any] | None
     head: str | None
 

@@ -118,6 +118,7 @@ class AuditEntryOut(BaseModel):
     seq: int
     prev_hash: str
     hash: str
+    key_id: str | None = Field(default=None, description="The chain key the entry's hash (an HMAC) was made with")
 
 
 class ChainCheck(BaseModel):
@@ -127,6 +128,14 @@ class ChainCheck(BaseModel):
     pruned: dict[str, Any] | None = Field(
         default=None,
         description="What retention removed from the start of the chain (the anchor verification starts from): seq and when of the last removed entry, count, pruned_at, rule, schedule_version",
+    )
+    checkpoint: dict[str, Any] | None = Field(
+        default=None,
+        description="The newest write-once checkpoint (number, seq, at): entries up to it were verified when it was published; this answer walked the entries after it",
+    )
+    full_verification: dict[str, Any] | None = Field(
+        default=None,
+        description="The last walk of the whole chain (the daily audit-verify job): at, verified, entries_checked, first_broken; `verified` above is false while it reports a break",
     )
 
 

@@ -88,6 +88,19 @@ resource evidenceContainer 'Microsoft.Storage/storageAccounts/blobServices/conta
   }
 }
 
+// Audit chain checkpoints (docs/audit.md): write-once like evidence; the adapter puts a
+// time-based policy on each checkpoint, as long as the longest audit period.
+resource auditCheckpointsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: evidenceBlobs
+  name: 'audit-checkpoints'
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: {
+      enabled: true
+    }
+  }
+}
+
 // Uploads in progress (hashed while received, then copied into evidence) and built
 // court packages: no immutability, so abandoned pieces can be removed.
 var plainContainers = [

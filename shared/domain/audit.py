@@ -1,7 +1,10 @@
 """Audit entries (UK DPA 2018 s.62) and their per-organisation hash chain.
 
 The chain makes an edited, inserted or removed entry detectable: each entry's hash
-covers its content and the previous entry's hash.
+covers its content and the previous entry's hash. The hash is an HMAC-SHA256 under a
+chain key the records store does not hold (`ChainKeys`), so someone who can rewrite
+records but lacks the key cannot recompute a chain that verifies. Each entry names the
+key it was linked with (`key_id`), so keys can be rotated and old entries still verify.
 
 Retention prunes a chain only from its start (oldest first). Before entries go, an
 anchor records the seq and hash of the last one removed; verification then starts from
@@ -14,8 +17,9 @@ removed entries does not verify either.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -51,25 +55,85 @@ _HASHED = (
     "chain",
     "seq",
     "prev_hash",
+    "key_id",
 )
 
+# Shortest chain key accepted: 256 bits, the HMAC-SHA256 block strength.
+MIN_KEY_BYTES = 32
 
-def chain_hash(fields: tuple[str, ...], prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
-    """SHA-256 over the previous link's hash, the sequence number and the entry's `fields`
-    (canonical JSON), the one linking rule of every hash chain (audit, custody)."""
+
+class UnknownChainKey(ValueError):
+    """An entry or checkpoint names a chain key this process does not hold."""
+
+
+class ChainKeys:
+    """The chain keys by id: `current` links new entries; the others (retired by rotation)
+    still verify the entries linked with them."""
+
+    def __init__(self, keys: Mapping[str, bytes], current: str):
+        if current not in keys:
+            raise ValueError(f"the current chain key {current!r} is not among the keys")
+        short = sorted(k for k, v in keys.items() if len(v) < MIN_KEY_BYTES)
+        if short:
+            raise ValueError(f"chain keys must be at least {MIN_KEY_BYTES} bytes: {short}")
+        self._keys = dict(keys)
+        self.current = current
+
+    def mac(self, key_id: str | None, message: bytes) -> str:
+        """HMAC-SHA256 of `message` under key `key_id`; UnknownChainKey when not held."""
+        key = self._keys.get(key_id) if key_id is not None else None
+        if key is None:
+            raise UnknownChainKey(f"chain key {key_id!r} is not held")
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def holds(self, key_id: str | None) -> bool:
+        """Whether this key id can be verified here."""
+        return key_id is not None and key_id in self._keys
+
+
+def canonical(content: dict[str, Any]) -> bytes:
+    """The one byte form of a chained or checkpointed record: sorted keys, no spaces."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def chain_hash(keys: ChainKeys, fields: tuple[str, ...], prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
+    """HMAC-SHA256, under the key the entry names (`key_id`), over the previous link's
+    hash, the sequence number and the entry's `fields` (canonical JSON): the one linking
+    rule of every hash chain (audit, custody)."""
     content = {k: entry.get(k) for k in fields}
     content["seq"] = seq
     content["prev_hash"] = prev_hash
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    content["key_id"] = entry.get("key_id")
+    return keys.mac(entry.get("key_id"), canonical(content))
 
 
-def link_hash(prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash, the sequence number and the entry's content."""
-    return chain_hash(_HASHED, prev_hash, seq, entry)
+def link_hash(keys: ChainKeys, prev_hash: str, seq: int, entry: dict[str, Any]) -> str:
+    """The keyed hash of an audit entry (see `chain_hash`)."""
+    return chain_hash(keys, _HASHED, prev_hash, seq, entry)
 
 
-def first_broken_link(entries: list[dict[str, Any]], predecessor_hash: str = "") -> dict[str, Any] | None:
+def audit_linker(keys: ChainKeys) -> Callable[[str, int, dict[str, Any]], str]:
+    """The linker the record store calls to fill an audit entry's hash."""
+    return lambda prev_hash, seq, entry: link_hash(keys, prev_hash, seq, entry)
+
+
+def link_problem(keys: ChainKeys, fields: tuple[str, ...], e: dict[str, Any], expected_prev: str, noun: str = "entry") -> str | None:
+    """Why one entry does not verify after `expected_prev`, or None when it does."""
+    if e.get("prev_hash") != expected_prev:
+        return f"does not link to the previous {noun}"
+    if not keys.holds(e.get("key_id")):
+        return f"linked with an unknown chain key ({e.get('key_id')!r})"
+    if not hmac.compare_digest(chain_hash(keys, fields, expected_prev, e["seq"], e), str(e.get("hash"))):
+        return "content does not match its hash"
+    return None
+
+
+def entry_problem(keys: ChainKeys, e: dict[str, Any], expected_prev: str) -> str | None:
+    """Why one audit entry does not verify after `expected_prev`, or None when it does."""
+    return link_problem(keys, _HASHED, e, expected_prev)
+
+
+def first_broken_link(keys: ChainKeys, entries: list[dict[str, Any]], predecessor_hash: str = "") -> dict[str, Any] | None:
     """Walk consecutive entries (ascending seq); name the first one that does not verify.
 
     `predecessor_hash` is the hash of the entry before the first one given ("" at the start).
@@ -79,12 +143,46 @@ def first_broken_link(entries: list[dict[str, Any]], predecessor_hash: str = "")
     for e in entries:
         if e["seq"] != expected_seq:
             return {"seq": expected_seq, "id": None, "reason": f"entry {expected_seq} is missing"}
-        if e.get("prev_hash") != expected_prev:
-            return {"seq": e["seq"], "id": e["id"], "reason": "does not link to the previous entry"}
-        if link_hash(expected_prev, e["seq"], e) != e.get("hash"):
-            return {"seq": e["seq"], "id": e["id"], "reason": "content does not match its hash"}
+        problem = link_problem(keys, _HASHED, e, expected_prev)
+        if problem:
+            return {"seq": e["seq"], "id": e["id"], "reason": problem}
         expected_prev = e["hash"]
         expected_seq += 1
+    return None
+
+
+def head_problem(last_seq: int, last_hash: str, head: dict[str, Any] | None, noun: str = "entry") -> dict[str, Any] | None:
+    """Whether a walk that ended at (`last_seq`, `last_hash`) reached the stored chain head.
+
+    Entries after the head are not a break (a writer may have appended since the head was
+    read); a walk that stops short of it is: its newest entries were removed."""
+    if head is None:
+        if last_seq:
+            return {"seq": last_seq, "id": None, "reason": "the chain head is missing"}
+        return None
+    seq = int(head["seq"])
+    if last_seq < seq:
+        return {"seq": last_seq + 1, "id": None, "reason": f"{noun} {last_seq + 1} is missing (the chain head is at {seq})"}
+    if last_seq == seq and head.get("hash") != last_hash:
+        return {"seq": seq, "id": None, "reason": f"the chain head does not match the newest {noun}"}
+    return None
+
+
+def checkpoint_problem(last_seq: int, found: str | None, checkpoint: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Whether the chain still holds the state a published checkpoint recorded: it must
+    reach the checkpoint's seq, with the checkpoint's hash there (`found`: the hash the
+    walk met at that seq, None when retention pruned it)."""
+    if checkpoint is None:
+        return None
+    seq, hash_ = int(checkpoint["seq"]), checkpoint["hash"]
+    if last_seq < seq:
+        return {
+            "seq": last_seq + 1,
+            "id": None,
+            "reason": f"the chain ends at entry {last_seq} but checkpoint {checkpoint['number']} published entry {seq}",
+        }
+    if found is not None and found != hash_:
+        return {"seq": seq, "id": None, "reason": f"entry {seq} differs from what checkpoint {checkpoint['number']} published"}
     return None
 
 
@@ -103,7 +201,11 @@ def attests(entry: dict[str, Any] | None, anchor: dict[str, Any]) -> bool:
 
 
 def prunable_prefix(
-    entries: list[dict[str, Any]], predecessor_seq: int, predecessor_hash: str, due: Callable[[dict[str, Any]], bool]
+    keys: ChainKeys,
+    entries: list[dict[str, Any]],
+    predecessor_seq: int,
+    predecessor_hash: str,
+    due: Callable[[dict[str, Any]], bool],
 ) -> list[dict[str, Any]]:
     """The leading entries of `entries` (ascending seq) that may be pruned: each `due`, each
     the next seq after its predecessor and each verifying. Stops at the first that is not
@@ -111,7 +213,7 @@ def prunable_prefix(
     out: list[dict[str, Any]] = []
     prev_seq, prev_hash = predecessor_seq, predecessor_hash
     for e in entries:
-        if e["seq"] != prev_seq + 1 or e.get("prev_hash") != prev_hash or link_hash(prev_hash, e["seq"], e) != e.get("hash"):
+        if e["seq"] != prev_seq + 1 or link_problem(keys, _HASHED, e, prev_hash):
             break
         if not due(e):
             break

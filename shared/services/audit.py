@@ -22,33 +22,51 @@ To convert a read of another capability:
 
 Retention prunes the oldest entries (`prune_prefix`) behind a chain anchor kept beside
 the chain head (CHAIN_HEADS, id `anchor:audit`); `verify_chain` starts from it.
+
+Verification (docs/audit.md). Entry hashes are keyed (HMAC under the chain keys), a walk
+must reach the stored head, and it must pass through the state the newest write-once
+checkpoint (shared/services/checkpoints.py) published. `verify_chain` walks the whole
+chain (the daily `audit-verify` job, which records its result); `check` walks only from
+the newest checkpoint to the head (what `GET /audit` shows, beside the last whole walk),
+and `publish_checkpoint` publishes the next checkpoint once that walk verifies.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import (
     ANCHOR_ENTITY,
     AUDIT_CHAIN,
     AuditAction,
+    ChainKeys,
     anchor_subjects,
     attests,
+    audit_linker,
+    checkpoint_problem,
+    entry_problem,
     first_broken_link,
-    link_hash,
+    head_problem,
     prunable_prefix,
 )
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, Page, RecordStore, UnitOfWork, Where
+from shared.ports import Clock, JobReport, Page, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import AUDIT, CHAIN_HEADS
 from shared.services import repository
+from shared.services.checkpoints import ChainCheckpoints, CheckpointInvalid
+
+log = logging.getLogger("vigil.audit")
 
 ANCHOR_ID = f"anchor:{AUDIT_CHAIN}"
+# The result of the last whole-chain verification (the `audit-verify` job).
+VERIFIED_ID = f"verified:{AUDIT_CHAIN}"
 
 
 @dataclass(frozen=True)
@@ -75,9 +93,12 @@ class Review:
 
 
 class AuditTrail:
-    def __init__(self, records: RecordStore, clock: Clock):
+    def __init__(self, records: RecordStore, clock: Clock, keys: ChainKeys, checkpoints: ChainCheckpoints):
         self._records = records
         self._clock = clock
+        self._keys = keys
+        self._link = audit_linker(keys)
+        self.checkpoints = checkpoints
 
     def _entry(
         self,
@@ -104,6 +125,7 @@ class AuditTrail:
             "subjects": list(subjects),
             "purpose": purpose,
             "recipient_org": recipient_org,
+            "key_id": self._keys.current,
         }
 
     def record_read(self, principal: Principal, entries: Sequence[ReadEntry]) -> None:
@@ -111,7 +133,7 @@ class AuditTrail:
         the read's own unit is read-only). Each is linked into its owner's chain later."""
         for e in entries:
             entry = self._entry(principal, e.action, e.operation, e.entity, e.fields, e.subjects, e.purpose, e.recipient_org, "system")
-            self._records.journal(AUDIT.name, e.owner_org, AUDIT_CHAIN, entry, link_hash)
+            self._records.journal(AUDIT.name, e.owner_org, AUDIT_CHAIN, entry, self._link)
 
     def link_pending(self, org_id: str) -> int:
         """Link the organisation's journaled entries into its chain; returns how many. Takes
@@ -121,7 +143,7 @@ class AuditTrail:
         if not waiting:
             return 0
         with self._records.unit_of_work() as uow:
-            return uow.link_journal(AUDIT.name, org_id, AUDIT_CHAIN, link_hash)
+            return uow.link_journal(AUDIT.name, org_id, AUDIT_CHAIN, self._link)
 
     def record(
         self,
@@ -141,8 +163,8 @@ class AuditTrail:
         """Append an entry to `owner_org`'s chain (the organisation whose data was processed),
         after the entries reads journaled before it."""
         entry = self._entry(principal, action, operation, entity, fields, subjects, purpose, recipient_org, system_actor)
-        uow.link_journal(AUDIT.name, owner_org, AUDIT_CHAIN, link_hash)
-        uow.append_chained(AUDIT.name, owner_org, AUDIT_CHAIN, entry, link_hash)
+        uow.link_journal(AUDIT.name, owner_org, AUDIT_CHAIN, self._link)
+        uow.append_chained(AUDIT.name, owner_org, AUDIT_CHAIN, entry, self._link)
 
     def entries(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Entries of an organisation's chain, newest first, optionally for one entity
@@ -162,26 +184,133 @@ class AuditTrail:
         return [repository.body(e) for e in found.items], found.continuation
 
     def review(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> Review:
-        """A page of entries (see `entries`) with the verification of the whole chain."""
+        """A page of entries (see `entries`) with the check of the chain (see `check`)."""
         items, token = self.entries(org_id, entity=entity, limit=limit, continuation=continuation)
-        return Review(items=items, continuation=token, chain=self.verify_chain(org_id, link=False))
+        return Review(items=items, continuation=token, chain=self.check(org_id, link=False))
 
     def anchor(self, uow: UnitOfWork, org_id: str) -> dict[str, Any] | None:
         """Where the organisation's chain starts after pruning (None if never pruned)."""
         return uow.get(CHAIN_HEADS.name, org_id, ANCHOR_ID)
 
     def verify_chain(self, org_id: str, *, batch: int = 1000, link: bool = True) -> dict[str, Any]:
-        """Walk the organisation's chain in order from its anchor (or its first entry), after
-        linking what reads journaled; name the first entry that fails, and say what retention
-        pruned before it."""
+        """Walk the organisation's whole chain in order from its anchor (or its first entry)
+        to its stored head, after linking what reads journaled, checking each keyed hash and
+        that the chain still holds what the newest checkpoint published; name the first
+        entry that fails, and say what retention pruned before it."""
+        return self._walk(org_id, batch=batch, link=link, from_checkpoint=False)
+
+    def check(self, org_id: str, *, batch: int = 1000, link: bool = True) -> dict[str, Any]:
+        """The chain's check as a reader sees it: the entries since the newest checkpoint
+        walked now (everything before it was verified when it was published), with the
+        last whole-chain verification beside it; `verified` only when both hold."""
+        tail = self._walk(org_id, batch=batch, link=link, from_checkpoint=True)
+        with self._records.read_only() as uow:
+            last = uow.get(CHAIN_HEADS.name, org_id, VERIFIED_ID)
+        full = None
+        if last is not None:
+            full = {k: last.get(k) for k in ("at", "verified", "entries_checked", "first_broken")}
+        tail.pop("reached")
+        return dict(tail, verified=tail["verified"] and (full is None or bool(full["verified"])), full_verification=full)
+
+    def verify_and_record(self, org_id: str) -> dict[str, Any]:
+        """Walk the whole chain (`verify_chain`) and keep the result for `check` to show."""
+        result = self.verify_chain(org_id)
+        with self._records.unit_of_work() as uow:
+            uow.upsert(
+                CHAIN_HEADS.name,
+                org_id,
+                {
+                    "id": VERIFIED_ID,
+                    "at": to_iso(self._clock.now()),
+                    "verified": result["verified"],
+                    "entries_checked": result["entries_checked"],
+                    "first_broken": result["first_broken"],
+                },
+            )
+        return result
+
+    def publish_checkpoint(self, org_id: str) -> tuple[str, dict[str, Any] | None]:
+        """Publish the next write-once checkpoint of the chain once the entries since the
+        last one verify. Returns what happened ("published", "unchanged": nothing new or
+        another process published it, "not_verified": the break stays for `check` to name
+        and nothing vouches for it) and the checkpoint published, if any."""
+        result = self._walk(org_id, batch=1000, link=True, from_checkpoint=True)
+        if not result["verified"]:
+            return "not_verified", None
+        latest = result["checkpoint"]
+        if not result["reached"] or (latest is not None and latest["seq"] >= result["reached"][0]):
+            return "unchanged", None
+        seq, hash_ = result["reached"]
+        published = self.checkpoints.publish(org_id, after=latest, seq=seq, hash_=hash_)
+        return ("published" if published else "unchanged"), published
+
+    def organisations(self) -> list[str]:
+        """Every organisation with an audit chain in this store (those with a chain head)."""
+        with self._records.read_only() as uow:
+            heads = iterate_all(uow, CHAIN_HEADS.name, None, [Where("id", "eq", AUDIT_CHAIN)], limit=500)
+            return sorted({repository.tenant(h) for h in heads})
+
+    def checkpoint_all(self, as_of: datetime) -> JobReport:
+        """The `audit-checkpoint` job: for each chain, publish the next checkpoint once the
+        entries since the last one verify. A chain that does not verify gets none, and is
+        counted and logged (no personal data) for someone to look at."""
+        report = JobReport(job="audit-checkpoint", as_of=as_of)
+        counts = {"published": 0, "unchanged": 0, "not_verified": 0}
+        for org_id in self.organisations():
+            outcome, _ = self.publish_checkpoint(org_id)
+            counts[outcome] += 1
+            if outcome == "not_verified":
+                log.warning("audit chain does not verify; no checkpoint published", extra={"organisation": org_id})
+        report.counts.update(counts)
+        return report
+
+    def verify_all(self, as_of: datetime) -> JobReport:
+        """The `audit-verify` job: walk every chain whole and record the result, which
+        `GET /audit` shows beside its check of the entries since the newest checkpoint."""
+        report = JobReport(job="audit-verify", as_of=as_of)
+        counts = {"verified": 0, "not_verified": 0, "entries_checked": 0}
+        for org_id in self.organisations():
+            result = self.verify_and_record(org_id)
+            counts["entries_checked"] += result["entries_checked"]
+            if result["verified"]:
+                counts["verified"] += 1
+            else:
+                counts["not_verified"] += 1
+                log.warning("audit chain does not verify", extra={"organisation": org_id, "seq": result["first_broken"]["seq"]})
+        report.counts.update(counts)
+        return report
+
+    def _walk(self, org_id: str, *, batch: int, link: bool, from_checkpoint: bool) -> dict[str, Any]:
         if link:
             self.link_pending(org_id)
+        try:
+            checkpoint = self.checkpoints.latest(org_id)
+        except CheckpointInvalid as bad:
+            checkpoint, bad_checkpoint = None, bad
+        else:
+            bad_checkpoint = None
         checked = 0
         with self._records.read_only() as uow:
+            # The head first: whatever is appended while walking lies beyond it.
+            head = uow.get(CHAIN_HEADS.name, org_id, AUDIT_CHAIN)
             anchor = self.anchor(uow, org_id)
-            prev_hash = anchor["hash"] if anchor else ""
-            next_seq = anchor["seq"] + 1 if anchor else 1
             pruned = _anchor_view(anchor)
+            cp_view = None if checkpoint is None else {k: checkpoint[k] for k in ("number", "seq", "at")}
+
+            def failed(broken: dict[str, Any], checked: int) -> dict[str, Any]:
+                return {
+                    "verified": False,
+                    "entries_checked": checked,
+                    "first_broken": broken,
+                    "pruned": pruned,
+                    "checkpoint": cp_view,
+                    "reached": None,
+                }
+
+            if bad_checkpoint is not None:
+                return failed({"seq": None, "id": None, "reason": bad_checkpoint.reason}, 0)
+            prev_hash = anchor["hash"] if anchor else ""
+            prev_seq = anchor["seq"] if anchor else 0
             if anchor is not None:
                 # The newest pruning entry must name this anchor; one moved by hand does not.
                 page = uow.query(
@@ -194,36 +323,58 @@ class AuditTrail:
                 )
                 if not attests(page.items[0] if page.items else None, anchor):
                     reason = f"the chain anchor (entries up to {anchor['seq']} pruned) is not attested by a pruning entry"
-                    return {
-                        "verified": False,
-                        "entries_checked": 0,
-                        "first_broken": {"seq": anchor["seq"], "id": None, "reason": reason},
-                        "pruned": pruned,
-                    }
+                    return failed({"seq": anchor["seq"], "id": None, "reason": reason}, 0)
+            at_checkpoint = prev_hash if checkpoint is not None and checkpoint["seq"] == prev_seq else None
+            if from_checkpoint and checkpoint is not None and checkpoint["seq"] > prev_seq:
+                # Start at the checkpointed entry: it must still be there, as published.
+                found = uow.query(
+                    AUDIT.name,
+                    [org_id],
+                    [Where("chain", "eq", AUDIT_CHAIN), Where("seq", "eq", checkpoint["seq"])],
+                    order_by="seq",
+                    limit=1,
+                ).items
+                entry = found[0] if found else None
+                if entry is None:
+                    reason = f"entry {checkpoint['seq']} is missing (checkpoint {checkpoint['number']} published it)"
+                    return failed({"seq": checkpoint["seq"], "id": None, "reason": reason}, 0)
+                problem = entry_problem(self._keys, entry, str(entry.get("prev_hash")))
+                if problem is None and entry["hash"] != checkpoint["hash"]:
+                    problem = f"differs from what checkpoint {checkpoint['number']} published"
+                if problem:
+                    return failed({"seq": entry["seq"], "id": entry["id"], "reason": problem}, 0)
+                prev_seq, prev_hash, at_checkpoint, checked = entry["seq"], entry["hash"], entry["hash"], 1
             while True:
                 page = uow.query(
-                    AUDIT.name, [org_id], [Where("chain", "eq", AUDIT_CHAIN), Where("seq", "ge", next_seq)], order_by="seq", limit=batch
+                    AUDIT.name, [org_id], [Where("chain", "eq", AUDIT_CHAIN), Where("seq", "ge", prev_seq + 1)], order_by="seq", limit=batch
                 )
                 if not page.items:
                     break
                 # A gap before the page is named as the missing entry, not as a bad link after it.
-                if page.items[0]["seq"] != next_seq:
-                    broken = {"seq": next_seq, "id": None, "reason": f"entry {next_seq} is missing"}
+                if page.items[0]["seq"] != prev_seq + 1:
+                    broken = {"seq": prev_seq + 1, "id": None, "reason": f"entry {prev_seq + 1} is missing"}
                 else:
-                    broken = first_broken_link(page.items, prev_hash)
+                    broken = first_broken_link(self._keys, page.items, prev_hash)
                 if broken:
-                    return {
-                        "verified": False,
-                        "entries_checked": checked + broken["seq"] - next_seq,
-                        "first_broken": broken,
-                        "pruned": pruned,
-                    }
+                    return failed(broken, checked + broken["seq"] - prev_seq - 1)
+                if checkpoint is not None:
+                    at_checkpoint = next((e["hash"] for e in page.items if e["seq"] == checkpoint["seq"]), at_checkpoint)
                 checked += len(page.items)
                 prev_hash = page.items[-1]["hash"]
-                next_seq = page.items[-1]["seq"] + 1
+                prev_seq = page.items[-1]["seq"]
                 if len(page.items) < batch:
                     break
-        return {"verified": True, "entries_checked": checked, "first_broken": None, "pruned": pruned}
+            broken = head_problem(prev_seq, prev_hash, head) or checkpoint_problem(prev_seq, at_checkpoint, checkpoint)
+            if broken:
+                return failed(broken, checked)
+        return {
+            "verified": True,
+            "entries_checked": checked,
+            "first_broken": None,
+            "pruned": pruned,
+            "checkpoint": cp_view,
+            "reached": (prev_seq, prev_hash) if prev_seq else None,
+        }
 
     def prune_prefix(
         self,
@@ -254,7 +405,7 @@ class AuditTrail:
         page = uow.query(AUDIT.name, [org_id], where, order_by="seq", limit=limit)
         leftovers = [e for e in page.items if e["seq"] <= base_seq]
         fresh = [e for e in page.items if e["seq"] > base_seq]
-        removed = prunable_prefix(fresh, base_seq, base_hash, due)
+        removed = prunable_prefix(self._keys, fresh, base_seq, base_hash, due)
         if leftovers:
             uow.delete_many(AUDIT.name, [(org_id, e["id"]) for e in leftovers])
         if not removed:

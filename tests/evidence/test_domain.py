@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from shared.domain.audit import ChainKeys
 from shared.domain.evidence import (
     custody_link_hash,
     parse_content_digest,
@@ -16,6 +17,8 @@ from shared.domain.evidence import (
     sniff,
     verify_custody,
 )
+
+KEYS = ChainKeys({"k1": b"k" * 32}, "k1")
 
 
 @pytest.mark.parametrize(
@@ -85,12 +88,14 @@ def test_custody_chain_detects_an_edited_event():
             "chain": "custody/x",
             "seq": seq,
             "prev_hash": prev,
+            "key_id": "k1",
         }
-        e["hash"] = prev = custody_link_hash(prev, seq, e)
+        e["hash"] = prev = custody_link_hash(KEYS, prev, seq, e)
         events.append(e)
-    assert verify_custody(events)["verified"]
+    head = {"id": "custody/x", "seq": 3, "hash": prev}
+    assert verify_custody(events, head, KEYS)["verified"]
     events[1]["actor_user"] = "someone else"
-    assert verify_custody(events)["first_broken"]["seq"] == 2
+    assert verify_custody(events, head, KEYS)["first_broken"]["seq"] == 2
 
 
 def test_file_names_never_become_paths():

@@ -298,6 +298,8 @@ def test_a_tampered_package_is_caught(ev, tmp_path):
     good.write_bytes(r.content)
     result = verify_package(good)
     assert result["ok"], result["problems"]
+    keyed = verify_package(good, ev.container.chain_keys)  # platform staff check the keyed hashes too
+    assert keyed["ok"], keyed["problems"]
     assert result["manifest_sha256"] == r.headers["x-manifest-sha256"]
     events = ev.client.get(f"/api/v1/evidence/{item['id']}/custody", headers=headers(ev, INVESTIGATOR)).json()["events"]
     assert events[-1]["event"] == "exported" and events[-1]["details"]["manifest_sha256"] == result["manifest_sha256"]

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.fixtures_http import make_stamp
+from tests.fixtures_http import AZURE_CHAIN_KEYS, local_checkpoints, make_stamp
 from tests.http.test_audit import test_every_action_is_audited_and_chain_verifies  # noqa: F401
 from tests.http.test_incidents import (  # noqa: F401
     report,
@@ -45,7 +45,9 @@ def stamp(tmp_path, cosmos_emulator):
         cosmos_endpoint=cosmos_emulator.endpoint,
         cosmos_key=cosmos_emulator.key,
         cosmos_database_prefix="h" + uuid.uuid4().hex[:12],
+        **AZURE_CHAIN_KEYS,
     )
+    local_checkpoints(s, tmp_path)
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     yield s
     try:

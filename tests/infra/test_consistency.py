@@ -228,12 +228,13 @@ def test_every_blob_container_exists_and_nothing_stale():
         assert props.get("publicAccess") == "None", name
 
 
-def test_only_the_evidence_container_is_immutable():
+def test_only_the_evidence_and_audit_checkpoint_containers_are_immutable():
     declared = ic.blob_containers()
-    evidence = names.BLOB_CONTAINERS["evidence"]
-    assert declared[evidence]["immutableStorageWithVersioning"] == {"enabled": True}
+    write_once = {names.BLOB_CONTAINERS["evidence"], names.BLOB_CONTAINERS["audit_checkpoints"]}
+    for name in write_once:
+        assert declared[name]["immutableStorageWithVersioning"] == {"enabled": True}, name
     others = {n for n, p in declared.items() if "immutableStorageWithVersioning" in p}
-    assert others == {evidence}
+    assert others == write_once
 
 
 # ---- Timers ------------------------------------------------------------------------

@@ -109,16 +109,18 @@ class AzureBlobEvidenceStore:
         self.staging = service.get_container_client(staging_container)
 
     @classmethod
-    def from_settings(cls, settings) -> AzureBlobEvidenceStore:
+    def from_settings(cls, settings, *, evidence_container: str = names.BLOB_CONTAINERS["evidence"]) -> AzureBlobEvidenceStore:
+        """The store on the configured account; `evidence_container` names another write-once
+        container on it (the audit checkpoints)."""
         common: dict[str, Any] = {"max_single_get_size": BLOCK, "max_chunk_get_size": BLOCK, "max_block_size": BLOCK}
         if settings.evidence_blob_connection_string:
             service = BlobServiceClient.from_connection_string(settings.evidence_blob_connection_string, **common)
-            return cls(service, policy_locked=settings.evidence_policy_locked, azurite=True)
+            return cls(service, policy_locked=settings.evidence_policy_locked, azurite=True, evidence_container=evidence_container)
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
         service = BlobServiceClient(settings.evidence_blob_account_url, credential=credential, **common)
-        return cls(service, policy_locked=settings.evidence_policy_locked)
+        return cls(service, policy_locked=settings.evidence_policy_locked, evidence_container=evidence_container)
 
     def create_containers(self) -> None:
         """For Azurite: in Azure the containers come from Bicep with immutability enabled."""

@@ -70,6 +70,7 @@ class Access:
             stored, loc = locate_item(self.deps, uow, principal, evidence_id)
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.VIEWED,
@@ -101,6 +102,7 @@ class Access:
             body = self.deps.blobs.open(evidence_id, start, end)
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.DOWNLOADED,
@@ -129,6 +131,7 @@ class Access:
         with deps.records.unit_of_work() as uow:
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.VIEWED,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.evidence import CustodyEvent, custody_chain, custody_link_hash, public_custody, verify_custody
+from shared.domain.audit import ChainKeys
+from shared.domain.evidence import CustodyEvent, custody_chain, custody_linker, public_custody, verify_custody
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import UnitOfWork, Where, iterate_all
@@ -19,6 +20,7 @@ from shared.services.evidence.lookup import access_entries, locate_item, need_pu
 
 def record_event(
     uow: UnitOfWork,
+    keys: ChainKeys,
     owner: str,
     evidence_id: str,
     event: CustodyEvent,
@@ -40,9 +42,10 @@ def record_event(
         "actor_role": principal.primary_role if principal else "system",
         "purpose": purpose,
         "details": details or {},
+        "key_id": keys.current,
     }
     # Through JSON once so the hash covers exactly what the store will hand back.
-    uow.append_chained(CUSTODY.name, owner, custody_chain(evidence_id), json.loads(json.dumps(entry, default=str)), custody_link_hash)
+    uow.append_chained(CUSTODY.name, owner, custody_chain(evidence_id), json.loads(json.dumps(entry, default=str)), custody_linker(keys))
 
 
 def events(uow: UnitOfWork, owner: str, evidence_id: str) -> list[dict[str, Any]]:
@@ -82,10 +85,11 @@ class Custody:
         with self.deps.records.read_only() as uow:
             _, loc = locate_item(self.deps, uow, principal, evidence_id)
             found = events(uow, loc.owner_org, evidence_id)
+            head = uow.get(CHAIN_HEADS.name, loc.owner_org, custody_chain(evidence_id))
         self.deps.audit.record_read(
             principal, access_entries(principal, loc.owner_org, "evidence.custody", f"evidence/{evidence_id}", purpose)
         )
-        check = verify_custody(found)
+        check = verify_custody(found, head, self.deps.chain_keys)
         return CustodyReport(
             evidence_id=evidence_id,
             events=[public_custody(e) for e in found],

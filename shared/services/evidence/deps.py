@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.domain.audit import ChainKeys
 from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer
 from shared.services.audit import AuditTrail
 from shared.services.evidence.image_work import ImageWork
@@ -51,3 +52,4 @@ class EvidenceDeps:
     archives: ArchiveWriter
     # Face proposals and redaction renders: a per-person budget and a few workers per process.
     image_work: ImageWork
+    chain_keys: ChainKeys  # the custody chain's HMAC keys (the same as the audit chain's)

@@ -42,6 +42,7 @@ class Erasure:
             uow.replace(EVIDENCE.name, owner_org, dump(item.with_hold(held)), if_match=stored.etag)
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 owner_org,
                 item.id,
                 CustodyEvent.HELD if held else CustodyEvent.RELEASED,
@@ -69,6 +70,7 @@ class Erasure:
             if keep_custody:
                 custody.record_event(
                     uow,
+                    self.deps.chain_keys,
                     owner_org,
                     item.id,
                     CustodyEvent.DELETED,
@@ -108,6 +110,7 @@ class Erasure:
         if custody_event:
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 owner_org,
                 record.id,
                 CustodyEvent.DELETED,

@@ -93,6 +93,7 @@ class Integrity:
         owner = item.organisation_id
         custody.record_event(
             uow,
+            self.deps.chain_keys,
             owner,
             item.id,
             CustodyEvent.VERIFIED,

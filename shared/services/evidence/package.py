@@ -100,6 +100,7 @@ class Packages:
             for item in items:
                 custody.record_event(
                     uow,
+                    self.deps.chain_keys,
                     loc.owner_org,
                     item.id,
                     CustodyEvent.EXPORTED,

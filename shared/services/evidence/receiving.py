@@ -189,6 +189,7 @@ def record_new(
         uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
         custody.record_event(
             uow,
+            deps.chain_keys,
             loc.owner_org,
             evidence_id,
             CustodyEvent.RECEIVED,
@@ -198,6 +199,7 @@ def record_new(
         )
         custody.record_event(
             uow,
+            deps.chain_keys,
             loc.owner_org,
             evidence_id,
             CustodyEvent.STORED,

@@ -76,6 +76,7 @@ class Redaction:
         def mark_original(uow: UnitOfWork) -> None:
             custody.record_event(
                 uow,
+                self.deps.chain_keys,
                 loc.owner_org,
                 evidence_id,
                 CustodyEvent.REDACTED,
