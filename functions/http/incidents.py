@@ -16,7 +16,9 @@ from shared.settings import get_settings
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 Purpose = Annotated[
     str | None,
-    Query(min_length=3, max_length=500, description="Why you are looking: required for police searches, recorded in the audit trail"),
+    Query(
+        min_length=3, max_length=500, description="Why you are looking: required for police searches and reads, recorded in the audit trail"
+    ),
 ]
 Reader = Annotated[Principal, Depends(require(*READERS))]
 Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
