@@ -280,6 +280,7 @@ var vigilSettings = {
   VIGIL_MAX_HEADER_BYTES: '16384'
   VIGIL_MAX_PAGE_SIZE: '100'
   VIGIL_DEFAULT_PAGE_SIZE: '25'
+  VIGIL_IDEMPOTENCY_KEY_HOURS: '24'
   VIGIL_COSMOS_ENDPOINT: data.outputs.endpoint
   // Empty on purpose: Cosmos local auth is off, the adapter uses the identity.
   VIGIL_COSMOS_KEY: ''

@@ -57,7 +57,9 @@ INCIDENTS = Collection(
     unindexed=("narrative", "witnesses", "persons", "goods"),
 )
 INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "version"), unindexed=("snapshot",))
-IDEMPOTENCY = Collection("idempotency", expires=True)
+# What a keyed request created (`resource`, e.g. "incident/<id>"), never a copy of it: the
+# key is found by resource when that record is erased.
+IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
 AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),))
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.

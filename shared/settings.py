@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     max_header_count: int = 100
     max_header_bytes: int = 16 * 1024
     max_page_size: int = 100
+    # How long an Idempotency-Key answers a retry; past it the key is forgotten (and swept).
+    idempotency_key_hours: int = Field(default=24, ge=1, le=168)
     default_page_size: int = 25
 
     # Azure records (Cosmos DB). Endpoint plus identity in Azure; a key only for the emulator.
