@@ -105,6 +105,9 @@ DISPATCHES = Collection(
 )
 # Transactional outbox: messages written with the change that causes them (tenant = retailer).
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))
+# Mail provider events already recorded (tenant = retailer, id = digest of the provider's
+# event id), so a replayed or re-sent webhook batch records each event once; they expire.
+DELIVERY_EVENTS = Collection("delivery_events", expires=True)
 # Home Office outcome codes a force records on an incident over time (tenant = retailer).
 OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
 # ANPR. Plate reads (tenant = the camera's retailer, id from store, camera, plate
@@ -167,6 +170,7 @@ ALL: dict[str, Collection] = {
         D2P_EVALUATIONS,
         DISPATCHES,
         OUTBOX,
+        DELIVERY_EVENTS,
         OUTCOMES,
         ANPR_READS,
         VEHICLES,
