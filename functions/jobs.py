@@ -64,7 +64,7 @@ def run_job(container: Container, name: str, as_of: datetime) -> JobReport:
 
 @timer("expiry-sweep", "0 */5 * * * *")
 def expiry_sweep(container: Container, as_of: datetime) -> JobReport:
-    """Delete expired short-lived records (idempotency keys) in bounded batches."""
+    """Delete expired short-lived records (idempotency keys, seen delivery events) in bounded batches."""
     from shared.services.expiry import sweep_expired
 
     return sweep_expired(container.records, as_of)

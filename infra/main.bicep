@@ -290,6 +290,7 @@ var vigilSettings = {
   VIGIL_DEFAULT_PAGE_SIZE: '25'
   // Seals continuation tokens; every instance must share it (docs/deploy.md).
   VIGIL_PAGE_TOKEN_KEY: '${kvRef}page-token-key)'
+  VIGIL_IDEMPOTENCY_KEY_HOURS: '24'
   VIGIL_COSMOS_ENDPOINT: data.outputs.endpoint
   // Empty on purpose: Cosmos local auth is off, the adapter uses the identity.
   VIGIL_COSMOS_KEY: ''

@@ -8,6 +8,7 @@ on it having run.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -191,7 +192,16 @@ class Container:
     def incidents(self):
         from shared.services.incidents import IncidentDeps, Incidents
 
-        return Incidents(IncidentDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, bus=self.bus))
+        return Incidents(
+            IncidentDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                bus=self.bus,
+                idempotency_ttl=timedelta(hours=self.settings.idempotency_key_hours),
+            )
+        )
 
     @cached_property
     def bus(self):

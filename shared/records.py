@@ -57,7 +57,9 @@ INCIDENTS = Collection(
     unindexed=("narrative", "witnesses", "persons", "goods"),
 )
 INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "version"), unindexed=("snapshot",))
-IDEMPOTENCY = Collection("idempotency", expires=True)
+# What a keyed request created (`resource`, e.g. "incident/<id>"), never a copy of it: the
+# key is found by resource when that record is erased.
+IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
 AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),))
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
@@ -103,6 +105,9 @@ DISPATCHES = Collection(
 )
 # Transactional outbox: messages written with the change that causes them (tenant = retailer).
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))
+# Mail provider events already recorded (tenant = retailer, id = digest of the provider's
+# event id), so a replayed or re-sent webhook batch records each event once; they expire.
+DELIVERY_EVENTS = Collection("delivery_events", expires=True)
 # Home Office outcome codes a force records on an incident over time (tenant = retailer).
 OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
 # ANPR. Plate reads (tenant = the camera's retailer, id from store, camera, plate
@@ -165,6 +170,7 @@ ALL: dict[str, Collection] = {
         D2P_EVALUATIONS,
         DISPATCHES,
         OUTBOX,
+        DELIVERY_EVENTS,
         OUTCOMES,
         ANPR_READS,
         VEHICLES,

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # filters): a secret, shared by every instance of the stamp. Empty: generated under
     # <data_dir>/keys on the local backend, per process on azure (docs/limits.md).
     page_token_key: str = ""
+    # How long an Idempotency-Key answers a retry; past it the key is forgotten (and swept).
+    idempotency_key_hours: int = Field(default=24, ge=1, le=168)
     default_page_size: int = 25
 
     # Azure records (Cosmos DB). Endpoint plus identity in Azure; a key only for the emulator.

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.raw_body import json_body, validated
-from shared.domain.anpr import PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
+from shared.domain.anpr import AuthorisingOfficer, AuthorisingOfficersIn, PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
 from shared.domain.tenancy import Principal, Role
 from shared.services.anpr import READ_SEARCHERS, SUBSCRIBERS, VEHICLE_KEEPERS, ReadQuery
 from shared.services.anpr.vehicles import VehicleWritten
@@ -27,7 +27,8 @@ AuthorisedBy = Annotated[
     Query(
         min_length=2,
         max_length=100,
-        description="Id of the officer who authorised a search of reads older than the ordinary window (Police.Analyst only)",
+        description="Sign-in id of the officer who authorised a search of reads older than the ordinary window (Police.Analyst "
+        "only): one on the force's register of authorising officers",
     ),
 ]
 
@@ -170,6 +171,10 @@ class AnprSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"read_retention_days": 14}]})
 
     read_retention_days: int = Field(description="Days a new read lives from capture (1 to the stamp's maximum)")
+
+
+class AuthorisingOfficersOut(BaseModel):
+    officers: list[AuthorisingOfficer]
 
 
 class AnprSettingsOut(BaseModel):
@@ -423,5 +428,28 @@ def router(settings: Settings) -> APIRouter:
         body: AnprSettingsIn, principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))], container: ContainerDep
     ) -> Any:
         return container.anpr.settings.set(principal, body.read_retention_days)
+
+    # ---- authorising officers ----------------------------------------------------------
+    ForceAdmin = Annotated[Principal, Depends(require(Role.POLICE_ADMIN))]
+    ForceId = Annotated[str, Path(min_length=1, max_length=64)]
+
+    @r.get(
+        "/forces/{force_id}/anpr-authorising-officers",
+        summary="Who may authorise searches of older reads for your force",
+        response_model=AuthorisingOfficersOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+    )
+    def get_authorisers(force_id: ForceId, principal: ForceAdmin, container: ContainerDep) -> Any:
+        return container.anpr.authorisers.get(principal, force_id)
+
+    @r.put(
+        "/forces/{force_id}/anpr-authorising-officers",
+        summary="Replace your force's register of ANPR authorising officers",
+        description="`authorised_by` on a search of reads older than the ordinary window must be the `user_id` of one of them.",
+        response_model=AuthorisingOfficersOut,
+        responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    )
+    def put_authorisers(force_id: ForceId, body: AuthorisingOfficersIn, principal: ForceAdmin, container: ContainerDep) -> Any:
+        return container.anpr.authorisers.set(principal, force_id, body)
 
     return r

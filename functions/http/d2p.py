@@ -53,7 +53,7 @@ _settings = app_settings.get_settings()
 SENDGRID_EXAMPLE: list[dict[str, Any]] = [
     {
         "email": "control-room@devon-cornwall.police.example",
-        "timestamp": 1795700000,
+        "timestamp": 1795435080,
         "event": "delivered",
         "sg_event_id": "ZGVsaXZlcmVkLTAtMjc3NjU",
         "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
@@ -271,7 +271,7 @@ async def sendgrid_events(
         # Problem details without the bearer challenge the shared handler adds: this
         # route takes no token, so inviting one would mislead the caller.
         return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path)
-    return EventCountsOut(recorded=counts.recorded, ignored=counts.ignored)
+    return EventCountsOut(recorded=counts.recorded, ignored=counts.ignored, duplicates=counts.duplicates)
 
 
 # ---- operations ----------------------------------------------------------------------

@@ -80,7 +80,8 @@ class DispatchOut(BaseModel):
     to: str | None = None
     failure_reason: str | None = None
     last_error: str | None = None
-    delivery: DeliveryOut | None = None
+    delivery: DeliveryOut | None = Field(default=None, description="The delivery event the provider stamped latest")
+    deliveries: list[DeliveryOut] = Field(default=[], description="The provider's delivery events, oldest first (the last 50)")
     acknowledged_at: str | None = None
     crime_reference: str | None = None
     history: list[HistoryEntryOut] = []
@@ -210,4 +211,5 @@ class ReplayOut(BaseModel):
 
 class EventCountsOut(BaseModel):
     recorded: int
-    ignored: int = Field(description="Events of other kinds, or naming no dispatch")
+    ignored: int = Field(description="Events of other kinds, naming no dispatch, or without an sg_event_id")
+    duplicates: int = Field(default=0, description="Events recorded before (a replayed or re-sent batch): not recorded again")

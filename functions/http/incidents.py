@@ -16,7 +16,9 @@ from shared.settings import get_settings
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 Purpose = Annotated[
     str | None,
-    Query(min_length=3, max_length=500, description="Why you are looking: required for police searches, recorded in the audit trail"),
+    Query(
+        min_length=3, max_length=500, description="Why you are looking: required for police searches and reads, recorded in the audit trail"
+    ),
 ]
 Reader = Annotated[Principal, Depends(require(*READERS))]
 Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
@@ -42,10 +44,10 @@ def _answer(view: IncidentView, response: Response) -> dict[str, Any]:
     status_code=201,
     summary="Report an incident",
     response_model=IncidentOut,
-    responses=responses(400, *AUTH_ERRORS, 413, 422),
+    responses=responses(400, *AUTH_ERRORS, 410, 413, 422),
 )
 def report(body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None):
-    # A replay answers exactly as the first request did: 201 with the same body and headers.
+    # A replay answers as the first request did (201, Location) with the incident as it now stands.
     reported = container.incidents.report.submit(principal, body, idempotency_key)
     response.headers["Location"] = f"{API_PREFIX}/incidents/{reported.incident.id}"
     return _answer(reported.incident, response)

@@ -146,6 +146,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not yours to see",
         408: "The body stalled or arrived too slowly; send it again",
         409: "Conflicts with the current state",
+        410: "What this request answered for has since been erased",
         412: "If-Match does not match the current ETag",
         413: "Body larger than the bound named in the detail",
         415: "Content type not accepted",

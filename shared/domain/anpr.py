@@ -424,3 +424,35 @@ def alert_email(delivery: dict[str, Any], *, to: str, sender: str, text: str, ht
         message_id=f"{delivery['id']}@anpr.vigil",
         custom_args={"alert_id": delivery["id"]},
     )
+
+
+class AuthorisingOfficer(BaseModel):
+    """An officer the force's admin has appointed to authorise searches of reads older than
+    the ordinary window; `authorised_by` on such a search must name one of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(
+        min_length=2, max_length=100, description="The officer's sign-in id (the token subject): what `authorised_by` names"
+    )
+    name: str = Field(min_length=1, max_length=200)
+    rank: str = Field(min_length=1, max_length=60, description="e.g. Superintendent")
+
+
+class AuthorisingOfficersIn(BaseModel):
+    """A force's whole register of authorising officers (replaces the one held)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"officers": [{"user_id": "dc-supt-4471", "name": "Priya Patel", "rank": "Superintendent"}]}]},
+    )
+
+    officers: list[AuthorisingOfficer] = Field(max_length=200)
+
+    @field_validator("officers")
+    @classmethod
+    def _once_each(cls, v: list[AuthorisingOfficer]) -> list[AuthorisingOfficer]:
+        ids = [o.user_id for o in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each officer is listed once (user_id)")
+        return v

@@ -378,6 +378,9 @@ def transition(current: str, target: DispatchStatus) -> DispatchStatus:
 
 
 HISTORY_LIMIT = 50
+# Provider delivery events kept per dispatch, apart from the status history: a provider
+# that sends hundreds of "deferred" events must not push the status history out.
+DELIVERY_EVENTS_LIMIT = 50
 
 
 class HistoryEntry(BaseModel):
@@ -432,6 +435,7 @@ class Dispatch(BaseModel):
     failure_reason: str | None = None
     last_error: str | None = None
     delivery: Delivery | None = None
+    deliveries: list[Delivery] = Field(default_factory=list)
 
     @classmethod
     def open(cls, incident: dict[str, Any], *, force_id: str, rules_version: int | None, by: str, auto: bool, now: str) -> Dispatch:
@@ -523,10 +527,13 @@ class Dispatch(BaseModel):
         self.last_error = None
         self._note(now, DispatchStatus.SENT, None)
 
-    def record_delivery(self, delivery: Delivery, *, now: str) -> None:
-        """The provider's word on delivery, beside the status (a bounce does not unsend)."""
-        self.delivery = delivery
-        self._note(now, None, f"delivery: {delivery.state}" + (f" ({delivery.reason})" if delivery.reason else ""))
+    def record_delivery(self, delivery: Delivery) -> None:
+        """The provider's word on delivery, beside the status (a bounce does not unsend) and
+        apart from the status history. Events can arrive out of order: `delivery` is the one
+        the provider stamped latest."""
+        self.deliveries = self.deliveries[-(DELIVERY_EVENTS_LIMIT - 1) :] + [delivery]
+        if self.delivery is None or from_iso(delivery.at) >= from_iso(self.delivery.at):
+            self.delivery = delivery
 
     def acknowledge(self, crime_reference: str, *, by: str, now: str) -> bool:
         """The force's crime reference. False when already acknowledged with the same

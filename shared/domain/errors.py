@@ -40,6 +40,10 @@ class Conflict(DomainError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class Gone(DomainError):
+    status, slug, title = 410, "gone", "No longer held"
+
+
 class PreconditionFailed(DomainError):
     status, slug, title = 412, "precondition-failed", "The record has changed"
 

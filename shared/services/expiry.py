@@ -7,12 +7,13 @@ from datetime import datetime
 
 from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, RecordStore, Where
-from shared.records import IDEMPOTENCY
+from shared.records import DELIVERY_EVENTS, IDEMPOTENCY
 
-SWEPT = (IDEMPOTENCY.name,)
+SWEPT = (IDEMPOTENCY.name, DELIVERY_EVENTS.name)
 
 
 def sweep_expired(records: RecordStore, as_of: datetime, *, batch: int = 500, collections=SWEPT) -> JobReport:
+    """Delete every record of `collections` whose `expires_at` is at or before `as_of`."""
     report = JobReport(job="expiry-sweep", as_of=as_of)
     cutoff = to_iso(as_of)
     for name in collections:

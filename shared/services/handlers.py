@@ -33,6 +33,7 @@ from shared.domain.events import (
 )
 from shared.domain.retention import RecordType
 from shared.ports import UnitOfWork
+from shared.services import idempotency
 from shared.services.anpr import erase_hits_for_incident
 from shared.services.anpr.hit_retention import UnlinkedHitLane
 from shared.services.d2p.deps import QUEUE as D2P_QUEUE
@@ -102,12 +103,23 @@ def erase_incident_hits(event: IncidentErased, uow: UnitOfWork, services: Any) -
     return erase_hits_for_incident(uow, event.organisation_id, event.incident_id)
 
 
+# ---- idempotency ---------------------------------------------------------------------------
+
+
+def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """Keys that created the erased incident answer a retry with 410 until they expire,
+    instead of recording the erased incident again."""
+    idempotency.forget_resource(uow, event.organisation_id, f"incident/{event.incident_id}")
+    # The keys are changed, not removed, and were never the incident's data: nothing to count.
+    return 0
+
+
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits],
+    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],

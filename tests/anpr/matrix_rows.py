@@ -132,4 +132,16 @@ def anpr_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ("PUT", f"{prefix}/anpr/settings"): Row(
             allowed={RA}, other=200, call=lambda ctx, org: Call("PUT", f"{prefix}/anpr/settings", json={"read_retention_days": 30})
         ),
+        # A force's register of authorising officers is its Police.Admin's; another force's answers 404.
+        ("GET", f"{prefix}/forces/{{force_id}}/anpr-authorising-officers"): Row(
+            allowed={PA}, call=lambda ctx, org: Call("GET", f"{prefix}/forces/{org}/anpr-authorising-officers")
+        ),
+        ("PUT", f"{prefix}/forces/{{force_id}}/anpr-authorising-officers"): Row(
+            allowed={PA},
+            call=lambda ctx, org: Call(
+                "PUT",
+                f"{prefix}/forces/{org}/anpr-authorising-officers",
+                json={"officers": [{"user_id": "dc-supt-4471", "name": "Priya Patel", "rank": "Superintendent"}]},
+            ),
+        ),
     }

@@ -69,10 +69,47 @@ def test_old_reads_need_an_analyst_a_purpose_and_an_authorising_officer(stamp):
         assert refused.status_code == 403 and "Police.Analyst" in refused.json()["detail"]
     no_officer = search(stamp, "devon-and-cornwall", "Police.Analyst", **back)
     assert no_officer.status_code == 422 and no_officer.json()["errors"][0]["field"] == "authorised_by"
-    ok = search(stamp, "devon-and-cornwall", "Police.Analyst", authorised_by="DS 4471 Patel", **back)
+    appoint_authoriser(stamp)
+    ok = search(stamp, "devon-and-cornwall", "Police.Analyst", authorised_by="dc-supt-4471", **back)
     assert ok.status_code == 200 and len(ok.json()["items"]) == 2 and ok.json()["tier"] == "authorised"
     entries, _ = stamp.container.audit.entries("devon-and-cornwall", entity="anpr_read", limit=50, continuation=None)
-    assert any(e["purpose"] == f"{PURPOSE['purpose']} (authorised by DS 4471 Patel)" for e in entries)
+    assert any(e["purpose"] == f"{PURPOSE['purpose']} (authorised by Superintendent Priya Patel, dc-supt-4471)" for e in entries)
+
+
+def appoint_authoriser(stamp, force="devon-and-cornwall", **officer):
+    body = {"officers": [{"user_id": "dc-supt-4471", "name": "Priya Patel", "rank": "Superintendent", **officer}]}
+    r = stamp.client.put(f"{API}/forces/{force}/anpr-authorising-officers", json=body, headers=stamp.auth(force, "Police.Admin"))
+    assert r.status_code == 200, r.text
+    return r
+
+
+@both_backends
+def test_authorised_by_must_name_an_officer_on_the_force_register(stamp):
+    stamp.container.settings.anpr_read_retention_days = 365
+    post_reads(stamp, [read(stamp, at=stamp.clock.now() - timedelta(days=120))])
+    back = {"from": to_iso(stamp.clock.now() - timedelta(days=200))}
+    analyst = stamp.auth("devon-and-cornwall", "Police.Analyst")
+    # Anyone can type a name: made-up officers, the analyst themself and another force's
+    # authoriser are all refused with a problem naming the field, and nothing is disclosed.
+    appoint_authoriser(stamp, force="avon-and-somerset", user_id="as-supt-1")
+    for name in ["DS 4471 Patel", "dc-analyst-7", "as-supt-1"]:
+        r = stamp.client.get(
+            f"{API}/anpr/reads",
+            params={"plate": "WR21XKD", **PURPOSE, "authorised_by": name, **back},
+            headers=stamp.auth("devon-and-cornwall", "Police.Analyst", user="dc-analyst-7"),
+        )
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", name
+        assert r.json()["errors"][0]["field"] == "authorised_by" and "WR21" not in r.text
+    appoint_authoriser(stamp)
+    assert search(stamp, "devon-and-cornwall", "Police.Analyst", authorised_by="dc-supt-4471", **back).status_code == 200
+    # The register is the force admin's own: other roles are refused, another force sees no register.
+    url = f"{API}/forces/devon-and-cornwall/anpr-authorising-officers"
+    assert stamp.client.get(url, headers=analyst).status_code == 403
+    assert stamp.client.get(url, headers=stamp.auth("avon-and-somerset", "Police.Admin")).status_code == 404
+    listed = stamp.client.get(url, headers=stamp.auth("devon-and-cornwall", "Police.Admin")).json()
+    assert [o["user_id"] for o in listed["officers"]] == ["dc-supt-4471"]
+    twice = {"officers": [listed["officers"][0], listed["officers"][0]]}
+    assert stamp.client.put(url, json=twice, headers=stamp.auth("devon-and-cornwall", "Police.Admin")).status_code == 422
 
 
 @both_backends

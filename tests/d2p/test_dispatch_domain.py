@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.adapters.templates import JinjaTemplates
-from shared.domain.d2p import HISTORY_LIMIT, Delivery, Dispatch, DispatchStatus, IllegalTransition
+from shared.domain.d2p import DELIVERY_EVENTS_LIMIT, HISTORY_LIMIT, Delivery, Dispatch, DispatchStatus, IllegalTransition
 from shared.domain.d2p_email import HTML_TEMPLATE, TEXT_TEMPLATE, compose_email
 from shared.domain.errors import Conflict
 from shared.services.repository import dump, load
@@ -77,12 +77,15 @@ def test_acknowledge_once_with_one_crime_reference():
         d.start_sending(to="x@example.police.uk", delivery=1, now=NOW)
 
 
-def test_history_keeps_the_latest_entries_and_stored_fields_of_others_survive():
+def test_delivery_events_keep_the_latest_apart_from_the_history_and_stored_fields_of_others_survive():
     d = sent()
-    for _ in range(HISTORY_LIMIT + 5):
-        d.mark_enqueued(NOW)
-        d.record_delivery(Delivery(state="delivered", at=NOW), now=NOW)
-    assert len(d.history) == HISTORY_LIMIT
+    history = list(d.history)
+    for n in range(DELIVERY_EVENTS_LIMIT + 5):
+        d.record_delivery(Delivery(state="deferred", at=NOW, reason=str(n)))
+    d.record_delivery(Delivery(state="delivered", at="2026-11-23T11:00:00+00:00"))  # arrived late, happened earlier
+    assert d.history == history and len(history) < HISTORY_LIMIT
+    assert len(d.deliveries) == DELIVERY_EVENTS_LIMIT and d.deliveries[0].reason == "6"
+    assert d.delivery is not None and d.delivery.reason == str(DELIVERY_EVENTS_LIMIT + 4)
     doc = dump(d) | {"_etag": "e1", "_tenant": "northwind", "email_body_rule": "d2p_email_body"}
     stored = load(Dispatch, doc)
     assert stored.etag == "e1" and dump(stored.record)["email_body_rule"] == "d2p_email_body"

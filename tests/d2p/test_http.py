@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.ports import Where
 from tests.d2p.helpers import add_evidence, drain, eligible_report, outbox_files, report
 
 INV = ("northwind", "Retailer.Investigator")
@@ -125,9 +126,14 @@ def test_police_acknowledge_record_outcomes_and_see_kpis(stamp):
     assert stamp.client.post(url(incident, "/outcomes"), json={"code": "99"}, headers=officer).status_code == 422
     out = stamp.client.post(url(incident, "/outcomes"), json={"code": "1"}, headers=officer)
     assert out.status_code == 201 and out.json()["outcome"]["via_d2p"] is True
-    # a non-D2P incident of the force, shared with it, closed as outcome 16
+    # An incident of the force's area that was only shared with it, never dispatched: the
+    # force may read it but not record an outcome on it, and nothing is written.
     other = report(stamp)
-    assert stamp.client.post(url(other, "/outcomes"), json={"code": "16"}, headers=officer).status_code == 201
+    refused = stamp.client.post(url(other, "/outcomes"), json={"code": "16"}, headers=officer)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert "not dispatched to your force" in refused.json()["detail"]
+    with stamp.container.records.read_only() as uow:
+        assert uow.count("outcomes", ["northwind"], [Where("incident_id", "eq", other["id"])]) == 0
     assert (
         stamp.client.post(
             url(other, "/outcomes"), json={"code": "1"}, headers=stamp.auth("avon-and-somerset", "Police.Officer")
@@ -142,7 +148,7 @@ def test_police_acknowledge_record_outcomes_and_see_kpis(stamp):
     assert kpi.status_code == 200, kpi.text
     k = kpi.json()
     assert k["dispatches_by_status"] == {"acknowledged": 1}
-    assert k["outcomes"]["d2p"]["charge_rate"] == 1.0 and k["outcomes"]["other_channels"]["outcome_16_rate"] == 1.0
+    assert k["outcomes"]["d2p"]["charge_rate"] == 1.0 and k["outcomes"]["other_channels"]["outcome_16_rate"] is None
     assert k["times"]["dispatched_to_acknowledged"]["median_hours"] == 5.0
     assert (
         stamp.client.get(

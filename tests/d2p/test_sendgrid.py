@@ -151,6 +151,7 @@ def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signi
             "email": "x@y",
             "timestamp": now,
             "reason": "550 mailbox full",
+            "sg_event_id": "Ym91bmNlLTAtMQ",
             "dispatch_id": dispatch["id"],
             "owner_org": "northwind",
         },
@@ -165,7 +166,7 @@ def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signi
     tampered = payload.replace(b"bounce", b"delivered")
     assert stamp.client.post(hook, content=tampered, headers=signed(signing_key, payload, now)).status_code == 401
     ok = stamp.client.post(hook, content=payload, headers=signed(signing_key, payload, now))
-    assert ok.status_code == 200 and ok.json() == {"recorded": 1, "ignored": 1}
+    assert ok.status_code == 200 and ok.json() == {"recorded": 1, "ignored": 1, "duplicates": 0}
     seen = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()[
         "dispatches"
     ][0]
@@ -174,3 +175,61 @@ def test_webhook_records_delivery_and_rejects_bad_unsigned_or_stale(stamp, signi
     garbage = b"not json at all"
     bad = stamp.client.post(hook, content=garbage, headers=signed(signing_key, garbage, now))
     assert bad.status_code == 400 and bad.json()["type"].endswith("/malformed-json")
+
+
+def _webhook_dispatch(stamp):
+    incident = eligible_report(stamp)
+    dispatch = stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
+    drain(stamp)
+    return incident, dispatch
+
+
+def _seen(stamp, incident) -> dict:
+    detail = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator"))
+    return detail.json()["dispatches"][0]
+
+
+def _event(dispatch, n: int, ts: int, kind: str = "deferred") -> dict:
+    return {"event": kind, "timestamp": ts, "sg_event_id": f"ev-{n}", "dispatch_id": dispatch["id"], "owner_org": "northwind"}
+
+
+def test_a_replayed_signed_batch_records_nothing_again(stamp, signing_key):
+    incident, dispatch = _webhook_dispatch(stamp)
+    now = int(stamp.clock.now().timestamp())
+    payload = json.dumps([_event(dispatch, 1, now - 5, "delivered")]).encode()
+    hook = "/api/v1/webhooks/sendgrid"
+    first = stamp.client.post(hook, content=payload, headers=signed(signing_key, payload, now))
+    assert first.json() == {"recorded": 1, "ignored": 0, "duplicates": 0}
+    before = _seen(stamp, incident)
+    stamp.clock.advance(seconds=120)  # still inside the 300 s signature window
+    again = stamp.client.post(hook, content=payload, headers=signed(signing_key, payload, now))
+    assert again.status_code == 200 and again.json() == {"recorded": 0, "ignored": 0, "duplicates": 1}
+    after = _seen(stamp, incident)
+    assert after["history"] == before["history"] and after["deliveries"] == before["deliveries"]
+    assert [d["state"] for d in after["deliveries"]] == ["delivered"]
+
+
+def test_sixty_delivery_events_leave_the_status_history_whole(stamp, signing_key):
+    incident, dispatch = _webhook_dispatch(stamp)
+    history = _seen(stamp, incident)["history"]
+    assert [h["status"] for h in history][:1] == ["queued"] and history[-1]["status"] == "sent"
+    now = int(stamp.clock.now().timestamp())
+    payload = json.dumps([_event(dispatch, n, now - 60 + n) for n in range(60)]).encode()
+    ok = stamp.client.post("/api/v1/webhooks/sendgrid", content=payload, headers=signed(signing_key, payload, now))
+    assert ok.json()["recorded"] == 60
+    seen = _seen(stamp, incident)
+    assert seen["history"] == history
+    assert len(seen["deliveries"]) == 50 and seen["delivery"]["at"] == seen["deliveries"][-1]["at"]
+
+
+@pytest.mark.parametrize("when", [3600, 10**13, -(10**13), "soon", 1.5])
+def test_an_event_time_in_the_future_or_absurd_is_refused_and_nothing_recorded(stamp, signing_key, when):
+    incident, dispatch = _webhook_dispatch(stamp)
+    now = int(stamp.clock.now().timestamp())
+    ts = now + when if isinstance(when, int) else when
+    payload = json.dumps([_event(dispatch, 1, now, "delivered"), _event(dispatch, 2, ts, "bounce")]).encode()
+    r = stamp.client.post("/api/v1/webhooks/sendgrid", content=payload, headers=signed(signing_key, payload, now))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in r.json()["errors"]] == ["[1].timestamp"]
+    seen = _seen(stamp, incident)
+    assert seen["delivery"] is None and seen["deliveries"] == []

@@ -25,7 +25,9 @@ def test_report_gives_reference_etag_and_location(stamp):
 def test_other_organisations_get_404_never_content(stamp):
     incident = report(stamp).json()
     for org, role in [("contoso", "Retailer.Investigator"), ("avon-and-somerset", "Police.Officer")]:
-        r = stamp.client.get(f"/api/v1/incidents/{incident['id']}", headers=stamp.auth(org, role))
+        r = stamp.client.get(
+            f"/api/v1/incidents/{incident['id']}", params={"purpose": "crime report follow-up"}, headers=stamp.auth(org, role)
+        )
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
         assert incident["narrative"] not in r.text
@@ -98,9 +100,29 @@ def test_minor_never_shared_with_force_through_sharing(stamp):
     )
     incident = r.json()
     assert incident["has_minor"] is True
-    police = stamp.client.get(f"/api/v1/incidents/{incident['id']}", headers=stamp.auth("devon-and-cornwall", "Police.Officer"))
+    police = stamp.client.get(
+        f"/api/v1/incidents/{incident['id']}",
+        params={"purpose": "shoplifting enquiry"},
+        headers=stamp.auth("devon-and-cornwall", "Police.Officer"),
+    )
     assert police.status_code == 200
     assert "Jo Bloggs" not in police.text and police.json()["persons_withheld"] == 1
+
+
+def test_a_force_reading_one_incident_states_its_purpose_and_it_is_audited(stamp):
+    incident = report(stamp).json()
+    url = f"/api/v1/incidents/{incident['id']}"
+    police = stamp.auth("devon-and-cornwall", "Police.Officer")
+    refused = stamp.client.get(url, headers=police)
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["errors"][0]["field"] == "purpose" and incident["narrative"] not in refused.text
+    assert stamp.client.get(url, params={"purpose": "shoplifting enquiry 4471"}, headers=police).status_code == 200
+    # The owner reads its own incident without stating why, as before.
+    assert stamp.client.get(url, headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 200
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    trail = stamp.client.get("/api/v1/audit", params={"entity": f"incident/{incident['id']}"}, headers=admin).json()["items"]
+    disclosures = [e for e in trail if e["action"] == "disclosure" and e["operation"] == "incident.read"]
+    assert [(e["recipient_org"], e["purpose"]) for e in disclosures] == [("devon-and-cornwall", "shoplifting enquiry 4471")]
 
 
 def test_search_filters_and_pages(stamp):

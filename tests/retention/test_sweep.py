@@ -186,3 +186,36 @@ def test_shorter_organisation_period_applies_at_the_next_sweep(c):
     assert c.retention.sweep.run(three_years - timedelta(seconds=1)).counts["incidents_deleted"] == 0
     assert c.retention.sweep.run(three_years).counts["incidents_deleted"] == 1
     assert _get(c, TOMBSTONES.name, "northwind", f"incident:{incident}")["schedule_version"] == "uk:0/northwind:1"
+
+
+def test_an_erased_incident_is_not_answered_or_recorded_again_by_a_retry_of_its_report(c):
+    from shared.domain.errors import Gone
+    from shared.domain.retention import SubjectRequestIn, TaskAnswerIn
+    from shared.records import IDEMPOTENCY
+    from tests.retention.helpers import incident_body
+
+    c.clock.current = OCCURRED + timedelta(days=3)  # the request is received after the report
+    body = incident_body()
+    first = c.incidents.report.submit(INVESTIGATOR, body, "till-7-erase-1").incident
+    assert c.incidents.report.submit(INVESTIGATOR, body, "till-7-erase-1").incident.id == first.id
+    operator = Principal(
+        user_id="ops", organisation_id="vigil-platform", organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
+    )
+    admin = Principal(
+        user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
+    )
+    request = c.subject_requests.requests.file(
+        operator, SubjectRequestIn.model_validate({**SubjectRequestIn.model_json_schema()["examples"][0], "kind": "erasure"})
+    )
+    c.subject_requests.tasks.answer(admin, request.id, TaskAnswerIn(decision="erase"))
+    assert _get(c, INCIDENTS.name, "northwind", first.id) is None
+    with pytest.raises(Gone):
+        c.incidents.report.submit(INVESTIGATOR, body, "till-7-erase-1")
+    assert _count(c, INCIDENTS.name, "northwind") == 0
+    (key,) = [k for k in _all(c, IDEMPOTENCY.name, "northwind")]
+    assert key["erased"] is True and "fingerprint" not in key and "Jamie Doyle" not in str(key)
+
+
+def _all(c, collection, tenant):
+    with c.records.unit_of_work() as uow:
+        return uow.query(collection, [tenant]).items

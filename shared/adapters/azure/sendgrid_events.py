@@ -14,6 +14,9 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 
 from shared.domain.errors import Unauthorized
 
+# A batch stamped further ahead than this would stay replayable past its signature window.
+FUTURE_SKEW_SECONDS = 60
+
 
 class SendGridEventVerifier:
     """Implements `shared.ports.DeliveryEventVerifier` for SendGrid."""
@@ -29,7 +32,9 @@ class SendGridEventVerifier:
             ts = int(timestamp)
         except ValueError:
             raise Unauthorized("The webhook timestamp is not a number.") from None
-        if abs(now.timestamp() - ts) > max_age_seconds:
+        if ts - now.timestamp() > FUTURE_SKEW_SECONDS:
+            raise Unauthorized(f"The webhook timestamp is more than {FUTURE_SKEW_SECONDS} s ahead of now.")
+        if now.timestamp() - ts > max_age_seconds:
             raise Unauthorized(f"The webhook timestamp is more than {max_age_seconds} s from now.")
         if not _verifies(public_key, payload, signature, timestamp):
             raise Unauthorized("The webhook signature does not verify.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.services.anpr.alerts import Alerts
+from shared.services.anpr.authorisers import AuthorisingOfficers
 from shared.services.anpr.common import READ_SEARCHERS, SUBSCRIBERS, VEHICLE_KEEPERS, AnprDeps
 from shared.services.anpr.erasure import erase_hits_for_incident
 from shared.services.anpr.expiry import Expiry
@@ -44,6 +45,7 @@ class Anpr:
     alerts: Alerts
     settings: AnprSettings
     expiry: Expiry
+    authorisers: AuthorisingOfficers
 
     @classmethod
     def build(cls, deps: AnprDeps) -> Anpr:
@@ -56,4 +58,5 @@ class Anpr:
             alerts=Alerts(deps),
             settings=AnprSettings(deps),
             expiry=Expiry(deps),
+            authorisers=AuthorisingOfficers(deps),
         )

@@ -17,6 +17,7 @@ from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where
 from shared.records import ANPR_HITS, ANPR_READS
 from shared.services import repository
+from shared.services.anpr.authorisers import find_officer
 from shared.services.anpr.common import (
     AnprDeps,
     orgs_sharing_with,
@@ -49,9 +50,12 @@ class Search:
 
     def _check_tier(
         self, principal: Principal, searched_from: datetime, now: datetime, purpose: str | None, authorised_by: str | None
-    ) -> Tier:
+    ) -> tuple[Tier, str]:
+        """The tier the window needs and the purpose to audit (naming the authorising
+        officer for older reads), or the refusal the caller gets."""
         days = self.deps.settings.anpr_search_days_without_authorisation
         tier = search_tier(searched_from, now, days)
+        officer = None
         if tier == Tier.AUTHORISED:
             if not principal.has(Role.POLICE_ANALYST):
                 raise Forbidden(
@@ -63,11 +67,23 @@ class Search:
                     f"Searching reads older than {days} days needs the authorising officer's id (authorised_by).",
                     errors=[{"field": "authorised_by", "message": "required for reads older than the ordinary window"}],
                 )
+            # Only an officer the force has appointed can authorise: a free-text name would
+            # let anyone vouch for themselves or for someone who never agreed.
+            with self.deps.records.read_only() as uow:
+                officer = find_officer(uow, principal.organisation_id, authorised_by)
+            if officer is None:
+                raise Invalid(
+                    f"authorised_by {authorised_by!r} is not on your force's register of ANPR authorising officers; "
+                    f"its Police.Admin keeps it (PUT /forces/{principal.organisation_id}/anpr-authorising-officers).",
+                    errors=[{"field": "authorised_by", "message": "not an authorising officer of your force"}],
+                )
         if not purpose:
             raise Invalid(
                 "ANPR searches need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose", "message": "required"}]
             )
-        return tier
+        if officer is None:
+            return tier, purpose
+        return tier, f"{purpose} (authorised by {officer.rank} {officer.name}, {officer.user_id})"
 
     @staticmethod
     def _search_entries(
@@ -115,8 +131,7 @@ class Search:
         now = self.deps.clock.now()
         days = self.deps.settings.anpr_search_days_without_authorisation
         searched_from = q.captured_from or now - timedelta(days=days)
-        tier = self._check_tier(principal, searched_from, now, q.purpose, q.authorised_by)
-        purpose = q.purpose if tier == Tier.ORDINARY else f"{q.purpose} (authorised by {q.authorised_by})"
+        tier, purpose = self._check_tier(principal, searched_from, now, q.purpose, q.authorised_by)
         where = [Where("plate", "eq", plate), Where("captured_at", "ge", to_iso(searched_from)), Where("expires_at", "gt", to_iso(now))]
         if q.captured_to:
             where.append(Where("captured_at", "lt", to_iso(q.captured_to)))
@@ -154,8 +169,7 @@ class Search:
                     break
         if doc is None or from_iso(doc["expires_at"]) <= now:
             raise missing
-        tier = self._check_tier(principal, from_iso(doc["captured_at"]), now, purpose, authorised_by)
-        stated = purpose if tier == Tier.ORDINARY else f"{purpose} (authorised by {authorised_by})"
+        _, stated = self._check_tier(principal, from_iso(doc["captured_at"]), now, purpose, authorised_by)
         entries = self._search_entries(
             principal, "anpr.read.read", f"anpr_read/{read_id_}", {repository.tenant(doc): [read_id_]}, [], stated
         )

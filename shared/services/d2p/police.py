@@ -11,7 +11,7 @@ from datetime import datetime
 from shared.domain import d2p as rules_domain
 from shared.domain.audit import AuditAction
 from shared.domain.d2p import AcknowledgeIn, Dispatch, DispatchStatus, Outcome, OutcomeIn, dispatch_id, parse_dispatch_id
-from shared.domain.errors import NotFound
+from shared.domain.errors import Forbidden, NotFound
 from shared.domain.tenancy import Principal
 from shared.ports import JobReport, UnitOfWork, Where, iterate_all
 from shared.records import ACCESS_GRANTS, D2P_RULES, DISPATCHES, OUTCOMES
@@ -66,10 +66,18 @@ class PoliceUseCase:
         return dispatch
 
     def record_outcome(self, principal: Principal, incident_id: str, given: OutcomeIn) -> OutcomeRecorded:
-        """A Home Office outcome code from the force, kept with every earlier one."""
+        """A Home Office outcome code from the force, kept with every earlier one, on an
+        incident dispatched to it. Sharing lets a force read a retailer's incidents, not
+        write to them: only a dispatch (the retailer reporting the crime to that force)
+        makes the force a party to the incident's outcome."""
         with self.deps.records.unit_of_work() as uow:
             loc = self.deps.incidents.locate(uow, principal, incident_id)
             force = principal.organisation_id
+            if not loc.dispatched_to_viewer:
+                raise Forbidden(
+                    f"Incident {incident_id} was not dispatched to your force: it is shared with you to read, "
+                    "so outcomes can be recorded only by a force it was reported to."
+                )
             stored = get_dispatch(uow, loc.owner_org, dispatch_id(incident_id, force))
             dispatch = stored.record if stored else None
             outcome = Outcome(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -34,6 +35,8 @@ class IncidentDeps:
     audit: AuditTrail
     # What follows from a report or a change (retention index, D2P) is in the handler table.
     bus: MessageBus
+    # How long an Idempotency-Key on a report answers a retry.
+    idempotency_ttl: timedelta = timedelta(hours=24)
 
 
 @dataclass

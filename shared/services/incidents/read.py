@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import Invalid, NotFound
 from shared.domain.events import IncidentViewed
 from shared.domain.tenancy import Principal, Role, ShareLevel
 from shared.ports import UnitOfWork, Where
@@ -69,7 +69,10 @@ class ReadIncident:
 
     def get(self, principal: Principal, incident_id: str, purpose: str | None) -> IncidentView:
         """One incident as the caller may see it (404 when it is not theirs to see); audited
-        before it answers, without waiting for writes."""
+        before it answers, without waiting for writes. A force states why it is looking,
+        as it does for a search: a disclosure without a purpose could not be accounted for."""
+        if principal.is_police and not purpose:
+            raise Invalid("Police reads of an incident need a stated purpose (query parameter 'purpose').", errors=[{"field": "purpose"}])
         with self.deps.records.read_only() as uow:
             loc = self.locate(uow, principal, incident_id)
             extras = self.deps.bus.gather(uow, IncidentViewed(principal=principal, incident=loc.doc))
