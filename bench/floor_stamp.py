@@ -50,7 +50,7 @@ def with_floor(app: FastAPI) -> FastAPI:
 
 def main() -> None:
     build = local_runner.create_app
-    local_runner.create_app = lambda container=None: with_floor(build(container))  # type: ignore[assignment]
+    local_runner.create_app = lambda container=None: with_floor(build(container))
     local_runner.main()
 
 
