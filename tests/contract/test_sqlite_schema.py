@@ -1,0 +1,51 @@
+"""The embedded store's indexes: each report pays for every b-tree of the tables it
+writes, so a field a composite index already leads with gets no index of its own, and
+stores made before lose it when opened."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from shared.adapters.local.sqlite_records import SqliteRecordStore
+from shared.ports import Where
+
+
+def _indexes(path, table: str) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,))
+        return {name for (name,) in rows}
+
+
+def test_no_index_duplicates_the_lead_of_a_composite(tmp_path):
+    path = tmp_path / "records.sqlite"
+    SqliteRecordStore(path).close()
+    incidents = _indexes(path, "c_incidents")
+    assert "i_incidents_store_id" not in incidents and "i_incidents_category" not in incidents
+    assert {"x_incidents_store_id_occurred_at", "x_incidents_category_occurred_at", "i_incidents_reference"} <= incidents
+    assert "i_audit_chain" not in _indexes(path, "c_audit")
+    assert "i_retention_index_lane" not in _indexes(path, "c_retention_index")
+
+
+def test_a_store_made_before_drops_the_duplicate_indexes_and_still_filters_on_them(tmp_path):
+    path = tmp_path / "records.sqlite"
+    SqliteRecordStore(path).close()
+    with sqlite3.connect(path) as conn:  # as stores made before this change have them
+        conn.execute('CREATE INDEX "i_incidents_store_id" ON "c_incidents" (tenant, "f_store_id", id)')
+    store = SqliteRecordStore(path)
+    try:
+        assert "i_incidents_store_id" not in _indexes(path, "c_incidents")
+        with store.unit_of_work() as uow:
+            for n, store_id in enumerate(["nw-plymouth", "nw-exeter", "nw-plymouth"]):
+                uow.insert("incidents", "northwind", {"id": f"i{n}", "store_id": store_id, "occurred_at": f"2026-11-0{n + 1}T10:00:00Z"})
+        with store.read_only() as uow:
+            page = uow.query("incidents", ["northwind"], [Where("store_id", "eq", "nw-plymouth")])
+            plan = " ".join(
+                str(r)
+                for r in uow.conn.execute(
+                    'EXPLAIN QUERY PLAN SELECT id FROM "c_incidents" WHERE tenant=? AND "f_store_id"=?', ("northwind", "nw-plymouth")
+                )
+            )
+        assert [d["id"] for d in page.items] == ["i0", "i2"]
+        assert "x_incidents_store_id_occurred_at" in plan
+    finally:
+        store.close()
