@@ -280,6 +280,15 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -311,7 +320,10 @@ def pooled(phases: list[dict[str, Any]]) -> dict[str, Any]:
     percentiles over every request."""
     results = [r for p in phases for r in p["results"]]
     errors = [e for p in phases for e in p["errors"]]
-    return summarise(results, errors, sum(p["duration"] for p in phases))
+    figures = summarise(results, errors, sum(p["duration"] for p in phases))
+    cpu = [p["server_cpu_ms"] for p in phases if "server_cpu_ms" in p]
+    figures["server_cpu_ms"] = round(statistics.fmean(cpu), 2) if cpu else None
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,13 +375,19 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for route in routes:
                 load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+                cpu0 = cpu_seconds(proc.pid) if proc else None
                 results, errors, duration = asyncio.run(drive(base, route, tokens, args.clients, args.warmup, args.duration))
+                cpu1 = cpu_seconds(proc.pid) if proc else None
                 phase = {"route": route, "results": results, "errors": errors, "duration": duration, "load_before": load}
+                # Server CPU per answer, warm-up included in both the CPU and the count (approximate).
+                if cpu0 is not None and cpu1 is not None and results:
+                    phase["server_cpu_ms"] = round((cpu1 - cpu0) * 1000 / (len(results) * (args.warmup + duration) / duration), 2)
                 phases.append(phase)
                 s = summarise(results, errors, duration)
                 print(
                     f"  {'intake' if route == INTAKE else 'floor '}  {s['incidents_per_s']:>7}/s  p50 {s['p50_ms']}  p95 {s['p95_ms']}"
-                    f"  p99 {s['p99_ms']}  errors {s['errors']}  (load before {load})",
+                    f"  p99 {s['p99_ms']}  errors {s['errors']}  server CPU {phase.get('server_cpu_ms')} ms/request"
+                    f"  (load before {load})",
                     flush=True,
                 )
         rss = peak_rss_mb(proc.pid) if proc else None
@@ -401,9 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  incidents/s  {intake['incidents_per_s']}  ({intake['incidents']} reported)")
     print(f"  latency ms   p50 {intake['p50_ms']}  p95 {intake['p95_ms']}  p99 {intake['p99_ms']}  mean {intake['mean_ms']}")
     print(f"  errors       {intake['errors']}" + (f"  first: {intake['first_error']}" if intake["errors"] else ""))
+    print(f"  server CPU   {intake['server_cpu_ms']} ms per report")
     if floor:
         print(f"  floor/s      {floor['incidents_per_s']}  (same HTTP stack and validation, one row a request)")
         print(f"  floor ms     p50 {floor['p50_ms']}  p95 {floor['p95_ms']}  p99 {floor['p99_ms']}  errors {floor['errors']}")
+        print(f"  floor CPU    {floor['server_cpu_ms']} ms per request")
         print(f"  ratio        intake / floor = {figures['ratio_to_floor']}")
     print(f"  server peak RSS  {figures['server_peak_rss_mb']} MB" if rss else "  server peak RSS  (not measured: remote stamp)")
     print(
