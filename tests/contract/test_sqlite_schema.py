@@ -49,3 +49,32 @@ def test_a_store_made_before_drops_the_duplicate_indexes_and_still_filters_on_th
         assert "x_incidents_store_id_occurred_at" in plan
     finally:
         store.close()
+
+
+def test_an_offenders_latest_incident_is_found_from_the_list_table_not_by_walking_every_incident(tmp_path):
+    # Every report with a suspect asks for the offender's latest incidents: a plan that
+    # walks the occurred_at index over all the organisation's incidents made each report
+    # slower as the store grew.
+    store = SqliteRecordStore(tmp_path / "records.sqlite")
+    try:
+        with store.unit_of_work() as uow:
+            for n in range(30):
+                uow.insert(
+                    "incidents",
+                    "northwind",
+                    {"id": f"i{n:02d}", "occurred_at": f"2026-11-{n % 28 + 1:02d}T10:00:00Z", "offender_ids": [f"off-{n % 3}"]},
+                )
+            uow.insert("incidents", "contoso", {"id": "c1", "occurred_at": "2026-11-30T10:00:00Z", "offender_ids": ["off-1"]})
+        statements: list[str] = []
+        with store.read_only() as uow:
+            uow.conn.set_trace_callback(statements.append)
+            page = uow.query(
+                "incidents", ["northwind"], [Where("offender_ids", "contains", "off-1")], order_by="occurred_at", descending=True, limit=2
+            )
+            uow.conn.set_trace_callback(None)
+            plan = [row[3] for row in uow.conn.execute("EXPLAIN QUERY PLAN " + statements[-1])]
+        assert [d["id"] for d in page.items] == ["i25", "i22"]
+        assert not any("i_incidents_occurred_at" in step for step in plan), plan
+        assert any("SEARCH l_incidents_offender_ids USING PRIMARY KEY (tenant=? AND value=?)" in step for step in plan), plan
+    finally:
+        store.close()
