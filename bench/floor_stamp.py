@@ -10,23 +10,22 @@ same run against the same process, say how much of a report's cost is the servic
 its rows rather than the HTTP stack and the machine.
 
     PYTHONPATH=. python bench/floor_stamp.py      # as `python -m functions.local_runner`
+
+The code served is whatever PYTHONPATH names (bench/intake.py's `--code` points it at
+another checkout, to measure the code before a change with the same harness).
 """
 
 from __future__ import annotations
 
-import sys
 import uuid
-from pathlib import Path
 
 from fastapi import FastAPI, Response
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from functions import local_runner  # noqa: E402
-from functions.http.deps import API_PREFIX, ContainerDep  # noqa: E402
-from functions.http.incidents import Reporter  # noqa: E402
-from shared.domain.incidents import IncidentIn  # noqa: E402
-from shared.records import D2P_SETTINGS  # noqa: E402
+from functions import local_runner
+from functions.http.deps import API_PREFIX, ContainerDep
+from functions.http.incidents import Reporter
+from shared.domain.incidents import IncidentIn
+from shared.records import D2P_SETTINGS
 
 FLOOR_PATH = f"{API_PREFIX}/bench/floor"
 # A partition nothing else reads; D2P_SETTINGS has no indexed fields, so one insert is one row.

@@ -47,6 +47,8 @@ from benchkit import free_port
 from benchkit import machine_facts as machine
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose code the stamp runs (--code): this one unless measuring another.
+CODE = ROOT
 
 CATEGORIES = ["shop_theft"] * 6 + [
     "abuse_threats",
@@ -251,9 +253,9 @@ async def drive(
 
 
 def mint(data_dir: Path, org: str, role: str, stores: str | None = None) -> str:
-    env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), "PYTHONPATH": str(CODE)}
     cmd = [sys.executable, "-m", "functions.cli", "token", "--org", org, "--role", role] + (["--stores", stores] if stores else [])
-    return subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(cmd, env=env, cwd=CODE, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def wait_ready(base: str, proc: subprocess.Popen | None, timeout: float = 60) -> None:
@@ -337,7 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-floor", action="store_true", help="intake phases only")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     ap.add_argument("--server-arg", action="append", default=[], help="extra environment for the local stamp, NAME=VALUE")
+    ap.add_argument("--code", type=Path, default=ROOT, help="run the local stamp from this checkout (e.g. the code before a change)")
     args = ap.parse_args(argv)
+    global CODE
+    CODE = args.code.resolve()
 
     info = machine()
     tmp: Path | None = None
@@ -352,13 +357,13 @@ def main(argv: list[str] | None = None) -> int:
             data_dir = tmp
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            env = {**os.environ, "VIGIL_DATA_DIR": str(tmp), "PORT": str(port), "PYTHONPATH": str(ROOT), "VIGIL_LOG_LEVEL": "WARNING"}
+            env = {**os.environ, "VIGIL_DATA_DIR": str(tmp), "PORT": str(port), "PYTHONPATH": str(CODE), "VIGIL_LOG_LEVEL": "WARNING"}
             env.update(dict(kv.split("=", 1) for kv in args.server_arg))
             # local_runner with the bench-only floor route mounted (only in the first HTTP process).
             proc = subprocess.Popen(
                 [sys.executable, str(ROOT / "bench" / "floor_stamp.py")],
                 env=env,
-                cwd=ROOT,
+                cwd=CODE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
@@ -415,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
     }
     where = "a local stamp" if proc else base
-    print(f"Intake: {args.clients} clients, {args.rounds} x {args.duration:.0f} s per route, against {where}")
+    print(f"Intake: {args.clients} clients, {args.rounds} x {args.duration:.0f} s per route, against {where} running {CODE}")
     print(f"  incidents/s  {intake['incidents_per_s']}  ({intake['incidents']} reported)")
     print(f"  latency ms   p50 {intake['p50_ms']}  p95 {intake['p95_ms']}  p99 {intake['p99_ms']}  mean {intake['mean_ms']}")
     print(f"  errors       {intake['errors']}" + (f"  first: {intake['first_error']}" if intake["errors"] else ""))
