@@ -283,12 +283,19 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a process so far (all its threads), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU so far of the stamp: every process of its process group (it is
+    started in a session of its own, so the extra HTTP processes count too), from /proc."""
+    total = 0.0
+    found = False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pid:  # the process group
+            found = True
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total if found else None
 
 
 def pct(values: list[float], p: float) -> float:
