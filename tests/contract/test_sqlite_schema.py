@@ -78,3 +78,39 @@ def test_an_offenders_latest_incident_is_found_from_the_list_table_not_by_walkin
         assert any("SEARCH l_incidents_offender_ids USING PRIMARY KEY (tenant=? AND value=?)" in step for step in plan), plan
     finally:
         store.close()
+
+
+def test_a_plate_search_within_a_store_starts_from_the_plate_and_pages_in_order(tmp_path):
+    # GET /incidents?plate=…&store=…: the store's composite index would walk every
+    # incident of the store; the plate matches a handful.
+    store = SqliteRecordStore(tmp_path / "records.sqlite")
+    try:
+        with store.unit_of_work() as uow:
+            for n in range(30):
+                uow.insert(
+                    "incidents",
+                    "northwind",
+                    {
+                        "id": f"i{n:02d}",
+                        "store_id": "nw-plymouth" if n % 2 else "nw-exeter",
+                        "occurred_at": f"2026-11-{n % 28 + 1:02d}T10:00:00Z",
+                        "plates": ["AB12CDE"] if n % 3 == 0 else ["XY99ZZZ"],
+                    },
+                )
+        where = [Where("plates", "contains", "AB12CDE"), Where("store_id", "eq", "nw-plymouth")]
+        statements: list[str] = []
+        with store.read_only() as uow:
+            uow.conn.set_trace_callback(statements.append)
+            first = uow.query("incidents", ["northwind"], where, order_by="occurred_at", descending=True, limit=2)
+            second = uow.query(
+                "incidents", ["northwind"], where, order_by="occurred_at", descending=True, limit=2, continuation=first.continuation
+            )
+            uow.conn.set_trace_callback(None)
+            plans = [[row[3] for row in uow.conn.execute("EXPLAIN QUERY PLAN " + sql)] for sql in statements[-2:]]
+        # Plymouth (odd n) and the plate (n % 3 == 0): 3, 9, 15, 21, 27; latest first.
+        assert [d["id"] for d in first.items + second.items] == ["i27", "i21", "i15", "i09"]
+        for plan in plans:
+            assert not any("x_incidents_store_id_occurred_at" in step or "i_incidents_occurred_at" in step for step in plan), plan
+            assert any("SEARCH l_incidents_plates USING PRIMARY KEY (tenant=? AND value=?)" in step for step in plan), plan
+    finally:
+        store.close()

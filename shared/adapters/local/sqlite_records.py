@@ -429,11 +429,14 @@ class SqliteUnitOfWork:
             else:
                 clauses.append(f"t.tenant IN ({','.join('?' * len(tenants))})")
                 params.extend(tenants)
+        # A `contains` value matches a few records: SQLite must start from the list table.
+        # A unary + keeps the other filters' indexes (a store's every incident) out of the plan.
+        driven_by_list = any(w.op == "contains" for w in where)
         for w in where:
             if w.field == "id":
                 column = "t.id"
             elif w.field in coll.all_indexed:
-                column = f"t.{col(w.field)}"
+                column = f"{'+' if driven_by_list else ''}t.{col(w.field)}"
             elif w.field in coll.indexed_lists and w.op == "contains":
                 column = None
             else:
@@ -493,7 +496,7 @@ class SqliteUnitOfWork:
                 raise Invalid("The continuation token is not valid.", errors=[{"field": "continuation"}])
             last_value, last_tenant, last_id = token
             if key:
-                clauses.append(f"({key} {cmp} ? OR ({key} = ? AND (t.tenant, t.id) {cmp} (?, ?)))")
+                clauses.append(f"({sort_key} {cmp} ? OR ({sort_key} = ? AND (t.tenant, t.id) {cmp} (?, ?)))")
                 params.extend([last_value, last_value, last_tenant, last_id])
             else:
                 clauses.append(f"(t.tenant, t.id) {cmp} (?, ?)")
