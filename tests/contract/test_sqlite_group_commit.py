@@ -4,13 +4,14 @@ answer before the COMMIT that carries its writes."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
 import pytest
 
 from shared.adapters.local.sqlite_records import SqliteRecordStore
-from shared.domain.errors import Invalid
+from shared.domain.errors import Invalid, Unavailable
 
 TENANT = "northwind"
 
@@ -126,3 +127,51 @@ def test_group_commit_off_commits_each_unit(tmp_path):
         assert commits == ["COMMIT", "COMMIT"]
     finally:
         store.close()
+
+
+class _FailingCommit:
+    """The writer connection, except that its COMMIT fails as on a full disk (test fake)."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def test_a_failed_group_commit_answers_every_unit_unavailable_and_stores_none(store):
+    real = store._writer_connection()
+    store._writer_conn = _FailingCommit(real)
+    errors: dict[str, Exception] = {}
+    hold = threading.Event()
+
+    def write(id: str, held: threading.Event | None = None) -> None:
+        try:
+            _write(store, id, hold=held, outcome={})
+        except Unavailable as exc:
+            errors[id] = exc
+
+    first = threading.Thread(target=write, args=("first", hold))
+    first.start()
+    while store._group is None:
+        time.sleep(0.005)
+    second = threading.Thread(target=write, args=("second",))
+    second.start()
+    _queued(store, 1)
+    hold.set()
+    first.join(10)
+    second.join(10)
+
+    assert set(errors) == {"first", "second"}
+    assert all(exc.status == 503 for exc in errors.values())
+    store._writer_conn = real
+    assert not _stored(store, "first") and not _stored(store, "second")
+    # The store goes on: the next unit starts a transaction of its own.
+    outcome: dict[str, str] = {}
+    _write(store, "after", outcome=outcome)
+    assert outcome == {"after": "stored"} and _stored(store, "after")
