@@ -264,6 +264,8 @@ var vigilSettings = {
   VIGIL_REGION_BASE_URLS: string(regionBaseUrls)
   // Local scratch only (the azure backend keeps nothing on disk).
   VIGIL_DATA_DIR: '/tmp/vigil'
+  // Embedded backend only (group commit of SQLite units); unused with Cosmos.
+  VIGIL_SQLITE_GROUP_COMMIT_MAX: '32'
   VIGIL_AUTH_ISSUER: issuer
   VIGIL_AUTH_AUDIENCE: authAudience
   VIGIL_AUTH_JWKS_URL: jwksUrl

@@ -80,7 +80,7 @@ class Container:
         if s.backend == "local":
             from shared.adapters.local.sqlite_records import SqliteRecordStore
 
-            return SqliteRecordStore(self.data_dir / s.region / "records.sqlite")
+            return SqliteRecordStore(self.data_dir / s.region / "records.sqlite", group_commit_max=s.sqlite_group_commit_max)
         from shared.adapters.azure.cosmos import CosmosRecordStore
 
         return CosmosRecordStore.from_settings(s, clock=self.clock)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Embedded backend: the most units of work one SQLite COMMIT may carry (group commit:
+    # units queued for the writer share its transaction). 1 commits every unit on its own.
+    sqlite_group_commit_max: int = Field(default=32, ge=1, le=1000)
     # HTTP handler threads per process (see functions/http/app.py lifespan).
     http_worker_threads: int = Field(default=8, ge=1, le=200)
     # Evidence uploads (single files and resumable chunks) streaming at once per process.

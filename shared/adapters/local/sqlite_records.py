@@ -1,7 +1,10 @@
 """Records on SQLite (WAL): one file per region, one table per collection.
 
-The tables are described in `sqlite_schema`. A unit of work is one `BEGIN IMMEDIATE`
-transaction, so a request's writes land together or not at all.
+The tables are described in `sqlite_schema`. A unit of work is a SAVEPOINT on the store's
+one writer connection, so a request's writes land together or not at all. Units run one
+at a time; units that queue behind each other share one `BEGIN IMMEDIATE` transaction and
+one COMMIT (group commit): a unit that fails rolls back to its savepoint alone, and every
+unit's caller gets its answer only after the COMMIT that carries its writes.
 
 The audit journal (entries of reads, see `SqliteRecordStore.journal`) is a second SQLite
 file beside the store, `<name>.audit-journal`, with its own lock: appending to it never waits
@@ -33,7 +36,7 @@ except ImportError:  # Windows: one process per store, the thread lock is enough
     fcntl = None  # type: ignore[assignment]
 
 from shared.adapters.local.sqlite_schema import col, create_or_migrate, list_table, table
-from shared.domain.errors import Conflict, Invalid, PreconditionFailed
+from shared.domain.errors import Conflict, Invalid, PreconditionFailed, Unavailable
 from shared.domain.timestamps import to_iso
 from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
@@ -110,10 +113,23 @@ def _position(token: Any, fingerprint: str) -> tuple[Any, str, str]:
     return value, tenant, id_
 
 
-class SqliteRecordStore:
-    """A region's records in one SQLite file. Thread-safe: a connection per thread."""
+class _Group:
+    """Units of work sharing one write transaction: answered together once it commits."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000, checkpoint_seconds: float = 1.0):
+    __slots__ = ("after_commit", "done", "error", "size")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.size = 0
+        self.after_commit: list[Callable[[], None]] = []
+
+
+class SqliteRecordStore:
+    """A region's records in one SQLite file. Thread-safe: reads on a connection per
+    thread, writes on one writer connection that units take in turn (group commit)."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000, checkpoint_seconds: float = 1.0, group_commit_max: int = 32):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
@@ -121,6 +137,13 @@ class SqliteRecordStore:
         # Writers in this process queue on a lock rather than on SQLite's sleep-and-retry
         # busy handler, which would add milliseconds of jitter under load.
         self._write_lock = threading.Lock()
+        # Group commit: how many units are queued for the lock, the open transaction's
+        # group, and the most units one COMMIT may carry (1: a transaction per unit).
+        self._queue_mutex = threading.Lock()
+        self._waiting = 0
+        self._group: _Group | None = None
+        self._group_commit_max = max(1, group_commit_max)
+        self._writer_conn: sqlite3.Connection | None = None
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         # Writers in other processes (`make run` with several HTTP processes, a `make job`
@@ -141,16 +164,22 @@ class SqliteRecordStore:
     @contextmanager
     def _writer(self) -> Iterator[None]:
         with self._write_lock:
-            if fcntl is None:
-                yield
-                return
-            if self._lock_file.closed:  # used again after close(), as connections are
-                self._lock_file = open(self._lock_file.name, "a+b")  # noqa: SIM115
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+            self._lock_other_processes()
             try:
                 yield
             finally:
-                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+                self._unlock_other_processes()
+
+    def _lock_other_processes(self) -> None:
+        if fcntl is None:
+            return
+        if self._lock_file.closed:  # used again after close(), as connections are
+            self._lock_file = open(self._lock_file.name, "a+b")  # noqa: SIM115
+        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+
+    def _unlock_other_processes(self) -> None:
+        if fcntl is not None and not self._lock_file.closed:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
 
     def _checkpoint_loop(self, interval: float) -> None:
         """Copy the WAL into the database file every `interval` seconds (PASSIVE: never
@@ -168,21 +197,31 @@ class SqliteRecordStore:
         finally:
             conn.close()
 
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA cache_size=-65536")
+        # Checkpoints (which fsync) run on the background thread, not inside a request's commit.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-            conn.execute("PRAGMA foreign_keys=OFF")
-            conn.execute("PRAGMA cache_size=-65536")
-            # Checkpoints (which fsync) run on the background thread, not inside a request's commit.
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+            conn = self._local.conn = self._open()
         return conn
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        # One connection for every unit that writes, used by one thread at a time (under
+        # _write_lock): units of a group are savepoints in its one open transaction.
+        if self._writer_conn is None:
+            self._writer_conn = self._open()
+        return self._writer_conn
 
     def _journal_connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "journal", None)
@@ -215,20 +254,107 @@ class SqliteRecordStore:
             return
         if getattr(self._local, "reading", None) is not None:
             raise RuntimeError("a unit that writes cannot open inside this thread's read-only unit")
-        conn = self._connection()
-        with self._writer():
-            conn.execute("BEGIN IMMEDIATE")
-            uow = SqliteUnitOfWork(conn, journal=self._journal_connection)
+        with self._queue_mutex:
+            self._waiting += 1
+        self._write_lock.acquire()
+        with self._queue_mutex:
+            self._waiting -= 1
+        try:
+            conn = self._writer_connection()
+            group = self._join_group(conn)
+        except BaseException:
+            self._write_lock.release()
+            raise
+        try:
+            conn.execute("SAVEPOINT unit")
+            # The unit's own after-commit actions join the group's only if the unit succeeds.
+            after_commit: list[Callable[[], None]] = []
+            uow = SqliteUnitOfWork(conn, journal=self._journal_connection, after_commit=after_commit)
             self._local.uow = uow
             try:
                 yield uow
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
             finally:
                 self._local.uow = None
+            conn.execute("RELEASE unit")
+            group.after_commit.extend(after_commit)
+        except BaseException:
+            self._undo_unit(conn, group)
+            self._finish(conn, group)
+            raise
+        self._finish(conn, group)
+        if group.error is not None:
+            # An earlier or later unit of the group broke the shared transaction, or its
+            # COMMIT failed: none of the group's writes are stored, so a retry is safe.
+            raise Unavailable("The record store could not commit this change; nothing was saved. Try again.") from group.error
+
+    def _join_group(self, conn: sqlite3.Connection) -> _Group:
+        """The open transaction's group, or a new transaction and group (under _write_lock)."""
+        group = self._group
+        if group is None:
+            self._lock_other_processes()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._unlock_other_processes()
+                raise
+            group = self._group = _Group()
+        group.size += 1
+        return group
+
+    def _undo_unit(self, conn: sqlite3.Connection, group: _Group) -> None:
+        """Roll back one failed unit's writes, leaving the rest of its group's."""
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                return
+            except sqlite3.Error:
+                pass
+        # SQLite ended the whole transaction itself (an I/O error, a full disk): the
+        # group's other units are lost with it, and are told so.
+        group.error = group.error or sqlite3.OperationalError("the shared write transaction was rolled back")
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def _finish(self, conn: sqlite3.Connection, group: _Group) -> None:
+        """Hand the open transaction to the next queued unit, or commit the group; return
+        once the group's COMMIT (or its failure) is known."""
+        with self._queue_mutex:
+            hand_off = group.error is None and self._waiting > 0 and group.size < self._group_commit_max
+        if hand_off:
+            # A unit is queued for the lock: it joins this transaction, and the last unit
+            # of the group commits for all. The queued thread is blocked in acquire(), so
+            # it will take the lock and end the group.
+            self._write_lock.release()
+            group.done.wait()
+            return
+        try:
+            if group.error is None:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    group.error = exc
+                    if conn.in_transaction:
+                        try:
+                            conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
+            elif conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            self._group = None
+            self._unlock_other_processes()
+            self._write_lock.release()
+            group.done.set()
+        if group.error is None:
+            for action in group.after_commit:
+                try:
+                    action()
+                except Exception:  # noqa: BLE001 - tidy-ups after a commit: the next one retries them
+                    log.warning("after-commit action failed", exc_info=True)
 
     @contextmanager
     def read_only(self) -> Iterator[SqliteUnitOfWork]:
@@ -271,6 +397,7 @@ class SqliteRecordStore:
                     pass
             self._connections.clear()
             self._journal_connections.clear()
+            self._writer_conn = None
         self._local = threading.local()
         self._lock_file.close()
 
@@ -285,10 +412,18 @@ _JOURNAL_INDEX = "CREATE INDEX IF NOT EXISTS journal_chain ON journal (tenant, c
 class SqliteUnitOfWork:
     """One transaction on this thread's connection: reads see its own writes, queries included."""
 
-    def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False, journal: Callable[[], sqlite3.Connection] | None = None):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        read_only: bool = False,
+        journal: Callable[[], sqlite3.Connection] | None = None,
+        after_commit: list[Callable[[], None]] | None = None,
+    ):
         self._conn = conn
         self._read_only = read_only
         self._journal = journal
+        self._after_commit = after_commit
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -319,18 +454,29 @@ class SqliteUnitOfWork:
             else:
                 clauses.append(f"t.tenant IN ({','.join('?' * len(tenants))})")
                 params.extend(tenants)
+        # A `contains` value matches a few records: SQLite must start from the list table.
+        # A unary + keeps the other filters' indexes (a store's every incident) out of the plan.
+        driven_by_list = any(w.op == "contains" for w in where)
         for w in where:
             if w.field == "id":
                 column = "t.id"
             elif w.field in coll.all_indexed:
-                column = f"t.{col(w.field)}"
+                column = f"{'+' if driven_by_list else ''}t.{col(w.field)}"
             elif w.field in coll.indexed_lists and w.op == "contains":
                 column = None
             else:
                 raise ValueError(f"{coll.name}.{w.field} is not indexed for {w.op}")
             if w.op == "contains":
+                # The list table's key is (tenant, value, id): naming the tenants makes the
+                # look-up a key search instead of a scan of every tenant's values.
                 lt = list_table(coll, w.field)
-                clauses.append(f"(t.tenant, t.id) IN (SELECT tenant, id FROM {lt} WHERE value = ?)")
+                if tenants:
+                    clauses.append(
+                        f"(t.tenant, t.id) IN (SELECT tenant, id FROM {lt} WHERE tenant IN ({','.join('?' * len(tenants))}) AND value = ?)"
+                    )
+                    params.extend(tenants)
+                else:
+                    clauses.append(f"(t.tenant, t.id) IN (SELECT tenant, id FROM {lt} WHERE value = ?)")
                 params.append(_scalar(w.value))
             elif w.op == "in":
                 values = [_scalar(v) for v in w.value]
@@ -364,16 +510,22 @@ class SqliteUnitOfWork:
         key = f"t.{col(order_by)}" if order_by else None
         cmp = "<" if descending else ">"
         fingerprint = _fingerprint(coll.name, " AND ".join(clauses), params, order_by, descending)
+        # With a `contains` filter, a value matches a few records: SQLite must start from
+        # the list table and sort them, not walk the ordering index over every record of
+        # the tenant testing each (which grew with the store: ~20 ms at 20,000
+        # incidents for an offender's latest incident). A unary + keeps the ordering
+        # column's index out of the plan.
+        sort_key = f"+{key}" if key and any(w.op == "contains" for w in where) else key
         if continuation:
             last_value, last_tenant, last_id = _position(_decode_token(continuation), fingerprint)
             if key:
-                clauses.append(f"({key} {cmp} ? OR ({key} = ? AND (t.tenant, t.id) {cmp} (?, ?)))")
+                clauses.append(f"({sort_key} {cmp} ? OR ({sort_key} = ? AND (t.tenant, t.id) {cmp} (?, ?)))")
                 params.extend([last_value, last_value, last_tenant, last_id])
             else:
                 clauses.append(f"(t.tenant, t.id) {cmp} (?, ?)")
                 params.extend([last_tenant, last_id])
         direction = "DESC" if descending else "ASC"
-        order = f"{key} {direction}, t.tenant {direction}, t.id {direction}" if key else f"t.tenant {direction}, t.id {direction}"
+        order = f"{sort_key} {direction}, t.tenant {direction}, t.id {direction}" if key else f"t.tenant {direction}, t.id {direction}"
         sql_where = " AND ".join(clauses) if clauses else "1"
         order_col = key if key else "NULL"
         rows = self._conn.execute(
@@ -587,8 +739,18 @@ class SqliteUnitOfWork:
             self.append_chained(collection, tenant, chain, orjson.loads(doc), linker)
         self.upsert(CHAIN_HEADS.name, tenant, {"id": f"journal:{chain}", "upto": rows[-1][0]})
         if upto:
-            # At or below a committed mark: linked by an earlier unit, safe to drop.
-            journal.execute("DELETE FROM journal WHERE tenant=? AND chain=? AND n<=?", (tenant, chain, upto))
+            # At or below a committed mark: linked by an earlier unit, safe to drop. Under
+            # group commit the mark read here may be an earlier unit's of the same, not yet
+            # committed, transaction: drop the rows only once it has committed.
+            journal_of = self._journal
+
+            def drop_linked() -> None:
+                journal_of().execute("DELETE FROM journal WHERE tenant=? AND chain=? AND n<=?", (tenant, chain, upto))
+
+            if self._after_commit is None:
+                drop_linked()
+            else:
+                self._after_commit.append(drop_linked)
         return len(rows)
 
     def next_sequence(self, tenant: str, name: str) -> int:
