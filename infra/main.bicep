@@ -364,6 +364,7 @@ var vigilSettings = {
   // its id (docs/audit.md).
   VIGIL_AUDIT_CHAIN_KEYS: '${kvRef}audit-chain-keys)'
   VIGIL_AUDIT_CHAIN_KEY_ID: auditChainKeyId
+  VIGIL_AUDIT_CHECKPOINT_EVERY_ENTRIES: '1000'
 }
 
 // Queue names, so triggers bind with queue_name="%QUEUE_...%" (shared/names.py).
@@ -394,6 +395,8 @@ var defaultSchedules = {
   // Publishes each audit chain's write-once checkpoint (entries after the newest one
   // can be cut unnoticed until the next: docs/audit.md).
   SCHEDULE_AUDIT_CHECKPOINT: '0 5 * * * *'
+  // Every minute: checkpoints the chains grown by VIGIL_AUDIT_CHECKPOINT_EVERY_ENTRIES.
+  SCHEDULE_AUDIT_CHECKPOINT_DUE: '0 * * * * *'
   // Walks every audit chain whole and records whether it verifies.
   SCHEDULE_AUDIT_VERIFY: '0 15 3 * * *'
 }

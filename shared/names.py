@@ -45,6 +45,7 @@ TIMERS: dict[str, str] = {
     "staging-sweep": "SCHEDULE_STAGING_SWEEP",
     "expiry-sweep": "SCHEDULE_EXPIRY_SWEEP",
     "audit-checkpoint": "SCHEDULE_AUDIT_CHECKPOINT",
+    "audit-checkpoint-due": "SCHEDULE_AUDIT_CHECKPOINT_DUE",
     "audit-verify": "SCHEDULE_AUDIT_VERIFY",
 }
 

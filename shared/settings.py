@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     # token signing key and outside the records store. Required on azure (Key Vault).
     audit_chain_keys: dict[str, SecretStr] = Field(default_factory=dict)
     audit_chain_key_id: str = ""
+    # A chain is also checkpointed once it has grown by this many entries since its newest
+    # checkpoint (checked every minute), besides the hourly checkpoint: the entries after
+    # the newest checkpoint are the ones that could be cut unnoticed (docs/audit.md).
+    audit_checkpoint_every_entries: int = Field(default=1000, ge=1, le=1_000_000)
 
     # Evidence locker.
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)

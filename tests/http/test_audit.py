@@ -6,6 +6,8 @@ import hashlib
 import json
 import sqlite3
 
+import pytest
+
 from functions.jobs import load_all, run_job
 from shared.domain.audit import ChainKeys, link_hash
 from shared.ports import Where
@@ -180,6 +182,30 @@ def test_a_truncated_tail_with_its_head_rewound_fails_against_the_checkpoint(sta
     # The daily walk of the whole chain says so too, and no new checkpoint blesses the cut.
     assert run_job(stamp.container, "audit-verify", stamp.clock.now()).counts["not_verified"] == 1
     assert run_job(stamp.container, "audit-checkpoint", stamp.clock.now()).counts["published"] == 0
+
+
+@both_backends
+@pytest.mark.stamp_settings(audit_checkpoint_every_entries=8)
+def test_a_chain_grown_by_n_entries_is_checkpointed_before_the_hour(stamp):
+    """The hourly checkpoint leaves up to an hour of entries that can be cut with the head
+    rewound; every N entries a checkpoint pins them, so the cut is named."""
+    _activity(stamp, reads=2)
+    first = len(_entries(stamp))
+    assert first < 8
+    # Fewer than N entries since the last checkpoint (none yet): nothing published.
+    report_ = run_job(stamp.container, "audit-checkpoint-due", stamp.clock.now())
+    assert report_.counts["published"] == 0 and report_.counts["not_due"] >= 1
+    _activity(stamp, reads=8)
+    report_ = run_job(stamp.container, "audit-checkpoint-due", stamp.clock.now())
+    assert report_.counts["published"] == 1
+    published = len(_entries(stamp))
+    assert published >= 8
+    # Nothing new since: due again only after N more entries.
+    assert run_job(stamp.container, "audit-checkpoint-due", stamp.clock.now()).counts["published"] == 0
+    # Cutting the pinned tail and rewinding the head is named by the checkpoint.
+    _truncate(stamp, published - 3, rewind_head=True)
+    chain = _chain(stamp)
+    assert chain["verified"] is False and "checkpoint 1" in chain["first_broken"]["reason"]
 
 
 @both_backends
