@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 from functions.http.deps import ContainerDep, require
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
-from shared.domain.evidence import EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
+from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.services.evidence.access import Download, FaceProposals
@@ -417,18 +417,18 @@ def read(evidence_id: EvidenceId, response: Response, principal: Reader, contain
     return evidence_out(item)
 
 
+# A download answers with the type the item was stored as (the canonical one of an accepted
+# file type), so each is documented: a client generated from the document refuses a type
+# it does not list.
+_STORED_TYPES = {t.content_type: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED.values()}
+
+
 @router.get(
     "/evidence/{evidence_id}/content",
     summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
     responses={
-        200: {
-            "description": "The whole file",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        },
-        206: {
-            "description": "The requested byte range",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        },
+        200: {"description": "The whole file, as the type it was stored as", "content": _STORED_TYPES},
+        206: {"description": "The requested byte range", "content": _STORED_TYPES},
         **responses(*AUTH_ERRORS, 404, 416, 422),
     },
     response_class=StreamingResponse,

@@ -370,3 +370,18 @@ def test_erasure_before_the_retention_date_is_refused(ev):
     with pytest.raises(Conflict, match="protected until"), ev.container.records.unit_of_work() as uow:
         ev.container.evidence.erasure.erase_for_incident(uow, "northwind", incident, "subject request")
     assert len(committed_keys(ev)) == 1
+
+
+def test_a_download_answers_with_a_content_type_its_openapi_documents(ev):
+    """A PNG comes back as image/png: the document must list it, or clients generated from
+    it refuse the answer (found by tools/attack_stamp.py on a live stamp)."""
+    incident = new_incident(ev)
+    item = upload(ev, incident, data=png(), content_type="image/png").json()
+    got = ev.client.get(f"/api/v1/evidence/{item['id']}/content", headers=headers(ev, INVESTIGATOR))
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+    part = ev.client.get(f"/api/v1/evidence/{item['id']}/content", headers=headers(ev, INVESTIGATOR, Range="bytes=0-9"))
+    assert part.status_code == 206
+    op = ev.client.app.openapi()["paths"]["/api/v1/evidence/{evidence_id}/content"]["get"]
+    for status in ("200", "206"):
+        assert "image/png" in op["responses"][status]["content"], status
+        assert "video/mp4" in op["responses"][status]["content"], status
