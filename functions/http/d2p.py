@@ -157,14 +157,20 @@ def put_settings(org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principa
 # ---- eligibility and sending -------------------------------------------------------
 @router.get(
     "/incidents/{incident_id}/d2p",
-    summary="Eligibility (every rule with pass/fail), dispatch status and history",
+    summary="Eligibility (every rule with pass/fail), dispatch status and history (purpose required for police)",
     response_model=EligibilityOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
 )
 def eligibility(
-    incident_id: IncidentId, principal: Annotated[Principal, Depends(require(*READERS))], container: ContainerDep
+    incident_id: IncidentId,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+    container: ContainerDep,
+    purpose: Annotated[
+        str | None,
+        Query(min_length=3, max_length=500, description="Why you are looking: required for police, recorded in the audit trail"),
+    ] = None,
 ) -> EligibilityOut:
-    report = container.d2p.eligibility.report(principal, incident_id)
+    report = container.d2p.eligibility.report(principal, incident_id, purpose)
     return EligibilityOut(
         incident_id=report.incident_id,
         **EvaluationOut.of(report.evaluation).model_dump(),

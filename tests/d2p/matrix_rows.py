@@ -112,7 +112,9 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         # Eligibility: whoever may read the incident (the force it was sent to included).
         ("GET", f"{prefix}/incidents/{{incident_id}}/d2p"): Row(
             allowed={RR, RI, PO, PN},
-            call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{dispatched(ctx)}/d2p"),
+            call=lambda ctx, org: Call(
+                "GET", f"{prefix}/incidents/{dispatched(ctx)}/d2p", params={"purpose": "Authorization matrix check"}
+            ),
         ),
         # Sending again answers the existing dispatch (200); the first send answers 202.
         ("POST", f"{prefix}/incidents/{{incident_id}}/d2p"): Row(

@@ -173,3 +173,30 @@ def test_unacknowledged_timer_reports_overdue_dispatches(stamp):
     assert soon.counts == {"checked": 1, "overdue": 0}
     late = jobs.run_job(stamp.container, "d2p-unacknowledged", stamp.clock.advance(hours=25))
     assert late.counts["overdue"] == 1 and late.notes == ["devon-and-cornwall: 1 dispatch(es) unacknowledged past 24 h"]
+
+
+def test_a_force_reads_the_eligibility_report_only_with_a_purpose_and_it_is_audited(stamp):
+    """The report names the goods' value, the flags (violence, weapon...) and the category:
+    a force reads it as it reads the incident, stating why, and the owner's audit trail
+    shows the disclosure with that purpose."""
+    incident = eligible_report(stamp)
+    assert stamp.client.post(url(incident), headers=stamp.auth(*INV)).status_code == 202
+    drain(stamp)
+    officer = stamp.auth(DC, "Police.Officer")
+    refused = stamp.client.get(url(incident), headers=officer)
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert "purpose" in refused.text and "rules" not in refused.json()
+    purpose = "Triage of a D2P report, op ELIG-7"
+    read = stamp.client.get(url(incident), params={"purpose": purpose}, headers=officer)
+    assert read.status_code == 200 and read.json()["eligible"] is True
+    trail = stamp.client.get(
+        "/api/v1/audit", params={"entity": f"incident/{incident['id']}"}, headers=stamp.auth("northwind", "Retailer.Admin")
+    ).json()["items"]
+    disclosures = [e for e in trail if e["operation"] == "d2p.eligibility.read"]
+    assert [(e["action"], e["recipient_org"], e["purpose"]) for e in disclosures] == [("disclosure", DC, purpose)]
+    # The retailer's own read needs no purpose and is recorded as a consultation.
+    assert stamp.client.get(url(incident), headers=stamp.auth(*INV)).status_code == 200
+    trail = stamp.client.get(
+        "/api/v1/audit", params={"entity": f"incident/{incident['id']}"}, headers=stamp.auth("northwind", "Retailer.Admin")
+    ).json()["items"]
+    assert any(e["operation"] == "d2p.eligibility.read" and e["action"] == "consultation" for e in trail)

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.d2p import D2PSettings, Dispatch, Evaluation, Outcome, dispatch_id
+from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where
 from shared.records import D2P_EVALUATIONS, D2P_SETTINGS, DISPATCHES, OUTCOMES
 from shared.services.d2p.deps import D2PDeps, get_dispatch
 from shared.services.d2p.dispatch import create_dispatch
 from shared.services.d2p.evaluation import evaluate_in, record_evaluation, summary
+from shared.services.incidents.common import read_entries
 from shared.services.repository import body
 
 
@@ -61,10 +63,17 @@ class EligibilityUseCase:
             | {"status": dispatch.status.value if dispatch else None, "dispatch_id": dispatch.id if dispatch else None}
         }
 
-    def report(self, principal: Principal, incident_id: str) -> EligibilityReport:
+    def report(self, principal: Principal, incident_id: str, purpose: str | None = None) -> EligibilityReport:
         """Every rule with pass/fail and a sentence, evaluated now, with the dispatch and
         its history and the outcomes the caller may see. A retailer's read is recorded as
-        the latest evaluation."""
+        the latest evaluation. Audited before it answers, as a read of the incident is:
+        the sentences name the goods' value, the flags and the category, so a force states
+        its purpose (422 without) and the owner's trail records the disclosure with it."""
+        if principal.is_police and not purpose:
+            raise Invalid(
+                "Police reads of an incident's eligibility report need a stated purpose (query parameter 'purpose').",
+                errors=[{"field": "purpose"}],
+            )
         # Only a retailer's read writes (its evaluation becomes the latest); a force's read
         # writes nothing, so it takes no write lock.
         unit = self.deps.records.unit_of_work if principal.is_retailer else self.deps.records.read_only
@@ -87,4 +96,5 @@ class EligibilityUseCase:
                 outcomes = [o for o in outcomes if o.force_id == principal.organisation_id]
             if principal.is_retailer:
                 record_evaluation(self.deps, uow, incident, ev, "read")
+        self.deps.audit.record_read(principal, read_entries(principal, loc, purpose, "d2p.eligibility.read"))
         return EligibilityReport(incident_id=incident_id, evaluation=ev, dispatches=dispatches, outcomes=outcomes)
