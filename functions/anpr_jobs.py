@@ -28,12 +28,13 @@ def anpr_alert(container: Container, body: dict[str, Any], delivery_count: int) 
 
 @queue_handler("webhook_deliveries")
 def webhook_delivery(container: Container, body: dict[str, Any], delivery_count: int) -> None:
-    """One signed attempt; the service schedules the next attempt itself (exponential backoff)."""
+    """One signed attempt; the service schedules the next attempt itself (exponential backoff),
+    and marks the delivery failed when this raises on the queue's last delivery of the message."""
     tenant, delivery_id = body.get("tenant"), body.get("delivery_id")
     if not isinstance(tenant, str) or not isinstance(delivery_id, str):
         log.error("malformed webhook delivery message dropped")
         return
-    status = container.anpr.alerts.deliver(tenant, delivery_id)
+    status = container.anpr.alerts.handle(tenant, delivery_id, delivery_count)
     log.info("webhook attempt", extra={"delivery_id": delivery_id, "status": status})
 
 

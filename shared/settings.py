@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     anpr_expiry_batch: int = 5000
     # Webhook alerts: attempts before dead-lettering, exponential backoff, per-attempt timeout.
     webhook_max_attempts: int = 8
+    # Must equal maxDeliveryCount of the webhook-deliveries queue (app/messaging.bicep; the
+    # local queue's limit is 10 too): a delivery whose handler fails on this many deliveries
+    # of its message is marked failed before the queue dead-letters the message.
+    webhook_queue_max_deliveries: int = Field(default=10, ge=1, le=100)
     webhook_backoff_base_seconds: float = 2.0
     webhook_backoff_cap_seconds: float = 3600.0
     webhook_timeout_seconds: float = 5.0

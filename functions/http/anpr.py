@@ -157,7 +157,7 @@ class DeliveryOut(BaseModel):
     hit_id: str
     channel: str
     status: str = Field(
-        description="pending, retrying, delivered; or final: dead_lettered (retries ran out), failed (can never be sent, see last_error) or cancelled"
+        description="pending, retrying, delivered; or final: dead_lettered (retries ran out), failed (can never be sent, or could not be handled on any queue delivery: see last_error) or cancelled"
     )
     attempts: int
 

@@ -253,3 +253,56 @@ def test_an_alert_email_that_can_never_be_sent_ends_failed(stamp):
     [delivery] = deliveries(stamp, "northwind", "Retailer.Investigator", sub["id"])
     assert delivery["status"] == "failed" and "line break" in delivery["last_error"]
     assert stamp.container.mail.messages() == []
+
+
+class FailingWebhooksForTest:
+    """A webhook sender that fails every time in a way the service does not expect (a bug,
+    a library error): the delivery's handler raises on every queue delivery."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def post(self, url, body, headers, *, timeout):
+        self.calls += 1
+        raise RuntimeError(f"unexpected failure posting to {url}")
+
+
+def _run_queue_like_the_runner(stamp, logical: str, rounds: int = 40) -> None:
+    """Receive and handle as the local runner does: a handler that raises gives the message
+    back (abandon), and the queue dead-letters it at its delivery limit."""
+    from functions import jobs
+
+    jobs.load_all()
+    queue = stamp.container.queue
+    for _ in range(rounds):
+        messages = queue.receive(logical, max_messages=10, visibility_seconds=30)
+        if not messages:
+            return
+        for message in messages:
+            try:
+                jobs.QUEUE_HANDLERS[logical](stamp.container, message.body, message.delivery_count)
+            except Exception:  # noqa: BLE001 - the runner's behaviour under test
+                queue.abandon(message)
+            else:
+                queue.complete(message)
+
+
+@both_backends
+def test_a_delivery_whose_handler_fails_until_dead_lettered_ends_failed(stamp, monkeypatch):
+    """Not pending for ever: on the queue's last delivery of its message, a delivery whose
+    handler keeps failing is marked failed with the reason, and the message dead-lettered."""
+    sub = subscribe(stamp, "http://127.0.0.1:9/alerts")
+    failing = FailingWebhooksForTest()
+    monkeypatch.setattr(stamp.container.anpr.alerts.deps, "webhooks", failing)
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "WR21XKD")])
+    _run_queue_like_the_runner(stamp, "anpr_alerts")
+    _run_queue_like_the_runner(stamp, "webhook_deliveries")
+    limit = stamp.container.settings.webhook_queue_max_deliveries
+    assert failing.calls == limit
+    assert len(stamp.container.queue.dead_letters("webhook_deliveries")) == 1
+    [delivery] = deliveries(stamp, "northwind", "Retailer.Investigator", sub["id"])
+    assert delivery["status"] == "failed"
+    assert f"{limit} queue deliveries" in delivery["last_error"]
+    # The subscriber reads this list: the reason names no URL or exception text.
+    assert "127.0.0.1" not in delivery["last_error"] and "unexpected failure" not in delivery["last_error"]

@@ -109,6 +109,13 @@ def test_d2p_deliveries_match_the_dispatch_queue(deployed):
     assert deployed["VIGIL_D2P_MAX_DELIVERIES"] == str(queue["maxDeliveryCount"])
 
 
+def test_webhook_deliveries_match_the_webhook_queue(deployed):
+    """The alert service marks a delivery failed on its message's last delivery; Service
+    Bus dead-letters after maxDeliveryCount. They must be the same number."""
+    queue = next(q for q in ic.service_bus_queues() if q["name"] == names.QUEUES["webhook_deliveries"])
+    assert deployed["VIGIL_WEBHOOK_QUEUE_MAX_DELIVERIES"] == str(queue["maxDeliveryCount"])
+
+
 def test_secrets_come_from_key_vault(deployed):
     envs = {field: env for env, field in ic.settings_env_names().items()}
     for field in sorted(ic.secret_fields()):

@@ -33,6 +33,9 @@ from shared.services.anpr.common import (
 
 log = logging.getLogger("vigil.anpr")
 
+# A delivery in one of these is never attempted again.
+FINAL_STATUSES = ("delivered", "dead_lettered", "cancelled", "failed")
+
 
 @dataclass
 class Alerts:
@@ -102,12 +105,43 @@ class Alerts:
             self.deps.queue.send(DELIVERIES_QUEUE, {"tenant": sub_org, "delivery_id": doc["id"]}, message_id=f"{doc['id']}:1")
         return len(made)
 
+    def handle(self, tenant: str, delivery_id: str, delivery_count: int) -> str:
+        """The delivery queue's handler: one attempt (`deliver`). When the attempt raises on
+        the queue's last delivery of its message (`webhook_queue_max_deliveries`), the
+        delivery is marked failed with the reason before the exception goes back to the
+        queue, which dead-letters the message: otherwise it would stay pending for ever."""
+        try:
+            return self.deliver(tenant, delivery_id)
+        except Exception as exc:
+            if delivery_count >= self.deps.settings.webhook_queue_max_deliveries:
+                # The subscriber reads last_error: the exception's text may hold the URL or
+                # a library's internals, so only its kind is kept (the log has the rest).
+                reason = (
+                    f"the alert could not be handled on any of its {delivery_count} queue deliveries "
+                    f"({type(exc).__name__}); it will not be retried"
+                )
+                self._fail_unless_final(tenant, delivery_id, reason)
+                log.error(
+                    "alert delivery failed on its last queue delivery", extra={"delivery_id": delivery_id, "error": type(exc).__name__}
+                )
+            raise
+
+    def _fail_unless_final(self, tenant: str, delivery_id: str, reason: str) -> None:
+        with self.deps.records.unit_of_work() as uow:
+            doc = uow.get(ALERT_DELIVERIES.name, tenant, delivery_id)
+            if doc is None or doc["status"] in FINAL_STATUSES:
+                return
+            etag = repository.etag(doc)
+            doc = repository.body(doc)
+            doc.update(status="failed", last_error=reason, failed_at=to_iso(self.deps.clock.now()))
+            uow.replace(ALERT_DELIVERIES.name, tenant, doc, if_match=etag)
+
     def deliver(self, tenant: str, delivery_id: str) -> str:
         """One attempt at an alert delivery (signed webhook or email); schedules the next with
         exponential backoff, dead-letters after `webhook_max_attempts`. Returns the status after."""
         with self.deps.records.unit_of_work() as uow:
             delivery = uow.get(ALERT_DELIVERIES.name, tenant, delivery_id)
-            if delivery is None or delivery["status"] in ("delivered", "dead_lettered", "cancelled", "failed"):
+            if delivery is None or delivery["status"] in FINAL_STATUSES:
                 return delivery["status"] if delivery else "missing"
             sub = uow.get(ALERT_SUBSCRIPTIONS.name, tenant, delivery["subscription_id"])
         if delivery["channel"] == "email":
