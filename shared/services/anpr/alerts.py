@@ -114,8 +114,9 @@ class Alerts:
             return self.deliver(tenant, delivery_id)
         except Exception as exc:
             if delivery_count >= self.deps.settings.webhook_queue_max_deliveries:
-                # The subscriber reads last_error: the exception's text may hold the URL or
-                # a library's internals, so only its kind is kept (the log has the rest).
+                # The subscriber reads last_error, and the exception's text may hold the URL,
+                # the payload's plate or a library's internals: only its kind is kept, here
+                # and in the log.
                 reason = (
                     f"the alert could not be handled on any of its {delivery_count} queue deliveries "
                     f"({type(exc).__name__}); it will not be retried"
