@@ -109,10 +109,11 @@ def read(incident_id: IncidentId, principal: Reader, container: ContainerDep, re
         "A JSON merge patch (RFC 7396): flags merge key by key; null removes a field, so lists go back to empty and "
         "flags to false, while the required fields (narrative, reporter, category, store_id, occurred_at, "
         "prosecution_supported) cannot be removed (422). The incident after the change must still be a valid report: "
-        "goods in one currency, no special-category data (422 naming the field)."
+        "goods in one currency, no special-category data (422 naming the field). occurred_at cannot move once the "
+        "report was sent to a force (409: tell the force of the correction instead)."
     ),
     response_model=IncidentOut,
-    responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 412, 413, 422, 428),
 )
 def change(
     incident_id: IncidentId,
@@ -139,7 +140,7 @@ def history(incident_id: IncidentId, principal: Editor, container: ContainerDep)
     "/incidents/{incident_id}/revert",
     summary="Make an earlier version current (as a new version)",
     response_model=IncidentOut,
-    responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 412, 413, 422, 428),
 )
 def revert(
     incident_id: IncidentId, body: RevertIn, principal: Editor, container: ContainerDep, response: Response, if_match: IfMatch = None

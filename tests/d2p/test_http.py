@@ -200,3 +200,21 @@ def test_a_force_reads_the_eligibility_report_only_with_a_purpose_and_it_is_audi
         "/api/v1/audit", params={"entity": f"incident/{incident['id']}"}, headers=stamp.auth("northwind", "Retailer.Admin")
     ).json()["items"]
     assert any(e["operation"] == "d2p.eligibility.read" and e["action"] == "consultation" for e in trail)
+
+
+def test_changing_the_time_of_a_sent_report_is_a_documented_409(stamp):
+    """The force holds the report with its time: PATCH (or a revert) moving occurred_at is
+    409 problem details, and the OpenAPI document lists 409 for both, so generated clients
+    expect it (the live-stamp attack run found it undocumented)."""
+    incident = eligible_report(stamp)
+    assert stamp.client.post(url(incident), headers=stamp.auth(*INV)).status_code == 202
+    drain(stamp)
+    inv = stamp.auth(*INV)
+    etag = stamp.client.get(url(incident, ""), headers=inv).headers["etag"]
+    r = stamp.client.patch(url(incident, ""), json={"occurred_at": "2026-11-01T09:00:00Z"}, headers={**inv, "If-Match": etag})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert "Tell the force of the correction" in r.json()["detail"]
+    assert stamp.client.get(url(incident, ""), headers=inv).json()["occurred_at"] == incident["occurred_at"]
+    paths = stamp.client.app.openapi()["paths"]
+    for method, path in (("patch", "/api/v1/incidents/{incident_id}"), ("post", "/api/v1/incidents/{incident_id}/revert")):
+        assert "application/problem+json" in paths[path][method]["responses"]["409"]["content"], (method, path)
