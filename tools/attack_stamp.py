@@ -17,8 +17,9 @@ for it, `schemathesis run` sends the examples, the coverage phase (boundary valu
 wrong types, missing and extra fields) and `--max-examples` fuzzed cases, with the checks
 not_a_server_error, status_code_conformance (every status documented),
 content_type_conformance and response_schema_conformance. Path ids name real objects (a
-fresh northwind incident with one evidence item per role, the role's own organisation),
-so cases reach the handlers, not only the 404 of an unknown id. Routes with no token
+fresh northwind incident per role with CCTV and a suspect image, sent to the force for
+police roles; the role's own organisation), so cases reach the handlers, not only the
+404 of an unknown id. Routes with no token
 (health, SendGrid's signed webhook) run once without a token.
 
 The per-person write budget is lifted on the stamp it starts (as the intake bench does):
@@ -108,27 +109,51 @@ def _call(base: str, method: str, path: str, token: str, *, body: bytes | None =
         return json.loads(r.read())
 
 
-def real_objects(base: str, investigator: str, role: str | None, own: dict[str, str]) -> dict[str, str]:
+# Small files whose first bytes are a real MP4 and a real JPEG (uploads are sniffed): CCTV
+# and a still of the suspect make a report eligible for direct reporting to the force.
+CCTV_CLIP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
+STILL_IMAGE = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+
+
+def real_objects(base: str, tokens: dict[str, str], role: str | None, own: dict[str, str]) -> dict[str, str]:
     """Path parameters naming real objects, so the cases reach the handlers and not only
-    the 404 of an unknown id: a fresh northwind incident (the seed shares northwind's
-    incidents with devon-and-cornwall) with one evidence item, and the role's own
-    organisation. Each role gets its own incident: a role's run may change or erase it."""
+    the 404 of an unknown id. Each role gets a fresh northwind incident (a role's run may
+    change or erase it), reported by the role itself for store staff (they reach their own
+    reports only), with CCTV and a suspect image; for police roles it is sent to
+    devon-and-cornwall and the driver waits until the stamp's queue worker has sent it
+    (outcomes, legal holds and acknowledgements are the receiving force's)."""
     with urllib.request.urlopen(base + API + "/openapi.json", timeout=30) as r:
         example = json.loads(r.read())["components"]["schemas"]["IncidentIn"]["examples"][0]
-    incident = _call(
-        base, "POST", "/incidents", investigator, body=json.dumps(example).encode(), headers={"Content-Type": "application/json"}
-    )
-    evidence = _call(
-        base,
-        "POST",
-        f"/incidents/{incident['id']}/evidence",
-        investigator,
-        body=b"Till 2 log: the float was short by 40 GBP at 14:05.\n",
-        headers={"Content-Type": "text/plain", "X-Filename": "till log.txt", "X-Evidence-Kind": "document"},
-    )
-    found = {"incident_id": incident["id"], "evidence_id": evidence["id"], "owner_id": "northwind", "force_id": "devon-and-cornwall"}
+    creator = tokens["Retailer.Reporter"] if role == "Retailer.Reporter" else tokens["Retailer.Investigator"]
+    incident = _call(base, "POST", "/incidents", creator, body=json.dumps(example).encode(), headers={"Content-Type": "application/json"})
+    evidence = [
+        _call(
+            base,
+            "POST",
+            f"/incidents/{incident['id']}/evidence",
+            creator,
+            body=data,
+            headers={"Content-Type": content_type, "X-Filename": name, "X-Evidence-Kind": kind},
+        )
+        for kind, data, content_type, name in (
+            ("cctv", CCTV_CLIP, "video/mp4", "till camera 2.mp4"),
+            ("suspect_image", STILL_IMAGE, "image/jpeg", "suspect.jpg"),
+        )
+    ]
+    found = {"incident_id": incident["id"], "evidence_id": evidence[0]["id"], "owner_id": "northwind", "force_id": "devon-and-cornwall"}
     if role is not None:
         found["org_id"] = own[role]
+    if role is not None and role.startswith("Police."):
+        dispatch = _call(base, "POST", f"/incidents/{incident['id']}/d2p", tokens["Retailer.Investigator"])
+        found["dispatch_id"] = dispatch["id"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            report = _call(base, "GET", f"/incidents/{incident['id']}/d2p", tokens["Retailer.Investigator"])
+            if any(d["status"] == "sent" for d in report["dispatches"]):
+                break
+            time.sleep(0.5)
+        else:
+            print(f"  (dispatch {dispatch['id']} not sent within 30 s: the force's routes may answer 409)", flush=True)
     return found
 
 
@@ -280,7 +305,7 @@ def main() -> int:
                 start_new_session=True,
             )
         wait_ready(base, proc)
-        investigator = mint(data_dir, "northwind", "Retailer.Investigator")
+        creators = {r: mint(data_dir, "northwind", r) for r in ("Retailer.Investigator", "Retailer.Reporter")}
         started = time.monotonic()
         total_cases = 0
         total_5xx = 0
@@ -288,7 +313,7 @@ def main() -> int:
         for role, names in sorted(plan(args.only).items(), key=lambda kv: kv[0] or ""):
             token = mint(data_dir, own[role], role) if role else None
             report = report_dir / f"{role or 'public'}.ndjson"
-            parameters = real_objects(base, investigator, role, own)
+            parameters = real_objects(base, creators, role, own)
             run_role(base, role, token, names, report, args, parameters)
             cases, found, fives = failures(report)
             total_cases += cases
