@@ -24,6 +24,10 @@ class MalformedBody(DomainError):
     status, slug, title = 400, "malformed-json", "Malformed JSON"
 
 
+class MalformedHeader(DomainError):
+    status, slug, title = 400, "malformed-header", "Malformed header"
+
+
 class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Sign-in required"
 

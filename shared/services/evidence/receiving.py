@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from shared.domain.errors import Invalid, MalformedHeader, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.events import EvidenceAdded
 from shared.domain.evidence import (
     ALLOWED,
@@ -65,7 +65,7 @@ def client_digest(header: str | None) -> str | None:
     try:
         digest = parse_content_digest(header)
     except ValueError as exc:
-        raise Invalid(str(exc), errors=[{"field": "Content-Digest"}]) from exc
+        raise MalformedHeader(str(exc), errors=[{"field": "Content-Digest"}]) from exc
     if digest is None:
         raise Invalid("Content-Digest names no sha-256 value; send sha-256=:<base64>:.", errors=[{"field": "Content-Digest"}])
     return digest
