@@ -345,7 +345,8 @@ class EvidenceBlobStore(Protocol):
 
     def stage(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
         """Append `chunks` to the staged upload `upload_id`, which must hold exactly `offset`
-        bytes (else `Conflict`). Returns the staged size; bytes staged before a failure stay."""
+        bytes (else `Conflict`). Returns the staged size. All or nothing: when `chunks`
+        raises (a refused or cut-off chunk), none of its bytes stay staged."""
 
     def staged_size(self, upload_id: str) -> int:
         """Bytes staged so far for `upload_id` (0 when none)."""

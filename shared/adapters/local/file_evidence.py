@@ -170,10 +170,16 @@ class FileEvidenceStore:
             if size != offset:
                 raise Conflict(f"Upload {upload_id} holds {size} bytes; send from offset {size}.", received=size)
             os.lseek(fd, offset, os.SEEK_SET)
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
+            try:
+                for chunk in chunks:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+            except BaseException:
+                # A chunk is kept whole or not at all: the next one must start where the
+                # last accepted chunk ended, not somewhere inside a refused one.
+                os.ftruncate(fd, offset)
+                raise
             os.fsync(fd)
             return os.fstat(fd).st_size
         finally:

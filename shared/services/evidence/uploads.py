@@ -75,6 +75,10 @@ class Uploads:
         if doc is None:
             raise missing
         stored = load(UploadSession, doc)
+        # A session id is a bearer of nothing: only the person who opened the upload may
+        # see, extend, finish or abandon it. Anyone else is answered as if it did not exist.
+        if stored.record.created_by != principal.user_id or stored.record.organisation_id != principal.organisation_id:
+            raise missing
         if stored.record.expired(self.deps.clock.now()):
             raise missing
         try:
@@ -130,6 +134,16 @@ class Uploads:
                     if len(head) >= min(SNIFF_BYTES, expected_len):
                         receiving.check_type(bytes(head), declared)
                 yield chunk
+            if seen < expected_len:
+                # Raised inside the stream, so the store keeps none of this chunk: a short
+                # chunk is usually a dropped connection, and the client resends from the
+                # offset it asks for.
+                raise Invalid(
+                    f"The chunk has {seen} bytes but its Content-Range names {expected_len}; nothing of it was stored. "
+                    f"Resend bytes {first}-{last}.",
+                    errors=[{"field": "Content-Range"}],
+                    received=received,
+                )
 
         size = deps.blobs.stage(upload_id, first, bounded())
         return UploadStatus(session, size)
