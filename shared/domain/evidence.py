@@ -438,6 +438,10 @@ class EvidenceItem(BaseModel):
     legal_hold: bool = False
     last_verified_at: StoredTime | None = None
     last_verification: str | None = None
+    # Set while the record exists but its write-once bytes may not yet: the record is
+    # written first so no committed object is ever without one. Readers never see a
+    # pending item; the settling sweep finishes or removes it.
+    pending_since: StoredTime | None = None
 
     @classmethod
     def received(
@@ -483,6 +487,19 @@ class EvidenceItem(BaseModel):
         return ALLOWED[self.detected_type]
 
     @property
+    def pending(self) -> bool:
+        """Recorded but its bytes not yet confirmed stored: not evidence anyone may use yet."""
+        return self.pending_since is not None
+
+    def as_pending(self, at: datetime) -> EvidenceItem:
+        """The record written before the bytes: unverified, so no rolling check picks it up."""
+        return self.model_copy(update={"pending_since": at, "last_verified_at": None, "last_verification": None})
+
+    def as_stored(self, at: datetime, held: bool) -> EvidenceItem:
+        """The record once its bytes are committed and known to match."""
+        return self.model_copy(update={"pending_since": None, "last_verified_at": at, "last_verification": "match", "legal_hold": held})
+
+    @property
     def is_image(self) -> bool:
         return self.media == Media.IMAGE
 
@@ -514,6 +531,12 @@ class EvidenceItem(BaseModel):
         """`<stem>-redacted.<ext>`: the copy's name tells people what it is."""
         stem, dot, ext = self.filename.rpartition(".")
         return safe_filename(f"{stem}-redacted.{ext}" if dot else f"{self.filename}-redacted")
+
+
+def available(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored evidence documents without the pending ones, for readers that query the
+    collection themselves."""
+    return [d for d in docs if not d.get("pending_since")]
 
 
 class UploadSession(BaseModel):

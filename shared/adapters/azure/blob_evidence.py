@@ -185,6 +185,13 @@ class AzureBlobEvidenceStore:
                     raise self._protected(key, exc) from exc
         return deleted
 
+    def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
+        # Listing carries each blob's last-modified time, so only recent objects cost a
+        # record lookup; the listing itself is paged by the SDK.
+        for item in self.evidence.list_blobs():
+            if item.last_modified and modified_after <= item.last_modified < modified_before:
+                yield item.name
+
     @staticmethod
     def _protected(key: str, exc: HttpResponseError) -> Exception:
         if exc.status_code == 409:
