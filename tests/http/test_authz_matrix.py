@@ -105,6 +105,7 @@ class Ctx:
         self.stamp = stamp
         self._once: dict[str, Any] = {}
         self._tokens: dict[tuple[str, str], dict[str, str]] = {}
+        self.role: str | None = None  # the role under test
 
     def once(self, key: str, factory: Callable[[], Any]) -> Any:
         if key not in self._once:
@@ -277,6 +278,7 @@ def test_role_and_organisation(ctx, method, path, role, side):
     org = OWN[role] if side == "own" else OTHER[role]
     if org is None:
         pytest.skip(f"{role}: there is one platform organisation, so no other organisation to try")
+    ctx.role = role  # objects bound to their creator (upload sessions) are made for this role's user
     call = row.call(ctx, OWN[role])
     r = _send(ctx, call, ctx.auth(org, role))
     assert r.status_code < 500, r.text
