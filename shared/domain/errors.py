@@ -44,6 +44,13 @@ class Conflict(DomainError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class IntegrityFailure(DomainError):
+    """Stored evidence that is missing or no longer matches its recorded digest: it is
+    never served as if intact."""
+
+    status, slug, title = 409, "evidence-integrity-failure", "Stored evidence failed its integrity check"
+
+
 class PreconditionFailed(DomainError):
     status, slug, title = 412, "precondition-failed", "The record has changed"
 
