@@ -140,6 +140,16 @@ def _incident_url(ctx: Ctx, suffix: str = "") -> str:
     return f"{API_PREFIX}/incidents/{ctx.incident()}{suffix}"
 
 
+def _staff_incident(ctx: Ctx) -> str:
+    def create() -> str:
+        body = {**ctx.stamp.example("IncidentIn"), "narrative": SECRET}
+        r = ctx.stamp.client.post(f"{API_PREFIX}/incidents", json=body, headers=ctx.auth("northwind", RR))
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    return ctx.once("staff-incident", create)
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/healthz"): Row(
         allowed=set(ROLES), public=True, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/healthz"), other="hidden"
@@ -166,6 +176,17 @@ MATRIX: dict[tuple[str, str], Row] = {
             _incident_url(ctx),
             json={"prosecution_supported": True},
             headers={"If-Match": ctx.etag("incidents", "northwind", ctx.incident())},
+        ),
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/statements"): Row(
+        allowed={RR, RI},
+        ok=(201,),
+        # Store staff add statements only to their own reports: the row's incident is filed by
+        # the reporter the matrix signs in as (investigators add to any).
+        call=lambda ctx, org: Call(
+            "POST",
+            f"{API_PREFIX}/incidents/{_staff_incident(ctx)}/statements",
+            json={"name": "Matrix Witness", "statement": "Saw it happen."},
         ),
     ),
     ("GET", "/api/v1/incidents/{incident_id}/history"): Row(
