@@ -166,3 +166,17 @@ def test_a_protected_object_without_a_record_raises_one_alert(ev):
     alerts = ev.container.evidence.integrity.alerts("northwind")
     assert [(a["evidence_id"], a["reason"]) for a in alerts] == [(orphan, "stored object has no record")]
     assert committed_keys(ev) == [orphan]
+
+
+def test_a_redaction_whose_copy_failed_leaves_the_original_untouched(ev, monkeypatch):
+    from tests.evidence.test_locker import png
+
+    incident = new_incident(ev)
+    photo = upload(ev, incident, data=png(), content_type="image/png").json()
+    _writer_commit_fails(monkeypatch, ev)
+    body = {"method": "blur", "regions": [{"x": 0, "y": 0, "width": 8, "height": 8}], "reason": "Bystander"}
+    assert ev.client.post(f"/api/v1/evidence/{photo['id']}/redactions", json=body, headers=headers(ev)).status_code == 500
+    # No copy exists, so the original's custody must not say one was made.
+    events = ev.client.get(f"/api/v1/evidence/{photo['id']}/custody", headers=headers(ev)).json()["events"]
+    assert "redacted" not in [e["event"] for e in events]
+    assert [i["id"] for i in _listed(ev, incident)] == [photo["id"]] and committed_keys(ev) == [photo["id"]]

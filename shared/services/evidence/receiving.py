@@ -166,6 +166,7 @@ def record_new(
     writer: EvidenceWriter,
     received_details: dict[str, Any],
     extra: Callable[[UnitOfWork], None] | None = None,
+    claim: Callable[[UnitOfWork], None] | None = None,
     undo: Callable[[UnitOfWork], None] | None = None,
 ) -> EvidenceItem:
     """Record the item as pending, commit its write-once bytes, then mark it stored with
@@ -173,8 +174,9 @@ def record_new(
 
     The record comes first because the bytes cannot be taken back once committed: a
     failure after them leaves a pending record that the settling sweep finds, never an
-    object nothing points at. `extra` runs in the unit that writes the pending record;
-    `undo` reverses it when the bytes could not be committed."""
+    object nothing points at. `claim` runs in the unit that writes the pending record
+    (`undo` reverses it when the bytes could not be committed); `extra` runs in the unit
+    that marks the item stored, so what it records exists only if the item does."""
     # On the type the bytes showed: whatever was checked before they arrived, this decides.
     check_kind(kind, got.file_type)
     now = deps.clock.now()
@@ -197,8 +199,8 @@ def record_new(
             held=held,
         ).as_pending(now)
         uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
-        if extra is not None:
-            extra(uow)
+        if claim is not None:
+            claim(uow)
     try:
         writer.commit()
     except BaseException:
@@ -207,7 +209,7 @@ def record_new(
         if deps.blobs.size(evidence_id) != got.size:
             forget_pending(deps, item, undo)
             raise
-    return complete(deps, principal, item, received_at=received_at, received_details=received_details)
+    return complete(deps, principal, item, received_at=received_at, received_details=received_details, extra=extra)
 
 
 def forget_pending(deps: EvidenceDeps, item: EvidenceItem, undo: Callable[[UnitOfWork], None] | None = None) -> None:
@@ -232,9 +234,11 @@ def complete(
     received_at: datetime,
     received_details: dict[str, Any],
     system_actor: str = "system",
+    extra: Callable[[UnitOfWork], None] | None = None,
 ) -> EvidenceItem:
     """Mark a pending item stored once its bytes are committed: custody `received` and
-    `stored`, the audit entry and `EvidenceAdded` (when a person acted), in one unit.
+    `stored`, whatever `extra` records, the audit entry and `EvidenceAdded` (when a
+    person acted), in one unit.
     Returns the item as stored; an item someone else finished first is returned as is."""
     owner = item.organisation_id
     with deps.records.unit_of_work() as uow:
@@ -271,6 +275,8 @@ def complete(
             details={"sha256": item.sha256, "size": item.size, "write_once": True, "retention_until": to_iso(item.retention_until)},
             system_actor=system_actor,
         )
+        if extra is not None:
+            extra(uow)
         deps.audit.record(
             uow,
             owner_org=owner,

@@ -206,7 +206,7 @@ class Uploads:
                     "client_digest": bool(session.sha256),
                     "via": f"resumable upload {upload_id}",
                 },
-                extra=close_session,
+                claim=close_session,
                 undo=reopen_session,
             )
         except BaseException:
