@@ -203,10 +203,15 @@ def record_new(
             claim(uow)
     try:
         writer.commit()
-    except BaseException:
+    except BaseException as failure:
         # A commit can fail on the way back after the service stored the object; then
-        # the record is kept and finished like any other.
-        if deps.blobs.size(evidence_id) != got.size:
+        # the record is kept and finished like any other. When the store cannot even say,
+        # the pending record is left to the settling sweep.
+        try:
+            landed = deps.blobs.size(evidence_id) == got.size
+        except Exception:
+            raise failure from None
+        if not landed:
             forget_pending(deps, item, undo)
             raise
     return complete(deps, principal, item, received_at=received_at, received_details=received_details, extra=extra)
