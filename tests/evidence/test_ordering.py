@@ -180,3 +180,20 @@ def test_a_redaction_whose_copy_failed_leaves_the_original_untouched(ev, monkeyp
     events = ev.client.get(f"/api/v1/evidence/{photo['id']}/custody", headers=headers(ev)).json()["events"]
     assert "redacted" not in [e["event"] for e in events]
     assert [i["id"] for i in _listed(ev, incident)] == [photo["id"]] and committed_keys(ev) == [photo["id"]]
+
+
+def test_a_store_that_cannot_answer_leaves_the_pending_record_to_the_sweep(ev, monkeypatch):
+    incident = new_incident(ev)
+    _writer_commit_fails(monkeypatch, ev)
+    blobs = ev.container.evidence_blobs
+
+    def unreachable(key):
+        raise ConnectionError("storage unreachable")
+
+    monkeypatch.setattr(blobs, "size", unreachable)
+    assert upload(ev, incident).status_code == 500
+    # Whether the bytes landed is unknown, so the record is neither removed nor shown.
+    [pending] = _records(ev)
+    assert pending["pending_since"] and _listed(ev, incident) == []
+    monkeypatch.undo()
+    assert _settle(ev, minutes=30)["removed"] == 1 and _records(ev) == [] and committed_keys(ev) == []
