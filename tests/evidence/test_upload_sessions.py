@@ -4,6 +4,9 @@ or not at all."""
 from __future__ import annotations
 
 import hashlib
+import uuid
+
+import pytest
 
 from tests.evidence.conftest import MP4, new_incident
 
@@ -63,3 +66,15 @@ def test_a_short_chunk_is_refused_and_nothing_of_it_is_kept(ev):
     done = ev.client.post(f"/api/v1/evidence/uploads/{sid}/commit", headers=auth)
     assert done.status_code == 201, done.text
     assert done.json()["sha256"] == hashlib.sha256(MP4).hexdigest()
+
+
+@pytest.mark.azure
+def test_an_upload_staged_as_an_append_blob_is_a_clear_conflict(azurite):
+    from shared.domain.errors import Conflict
+    from tests.evidence.conftest import azure_store
+
+    store = azure_store(azurite)
+    upload_id = uuid.uuid4().hex
+    store.staging.get_blob_client(upload_id).create_append_blob()
+    with pytest.raises(Conflict, match="older format"):
+        store.stage(upload_id, 0, [b"x" * 10])

@@ -27,7 +27,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings, ImmutabilityPolicy
+from azure.storage.blob import BlobBlock, BlobServiceClient, BlobType, ContentSettings, ImmutabilityPolicy
 
 from shared import names
 from shared.domain.errors import Conflict, NotFound
@@ -205,6 +205,9 @@ class AzureBlobEvidenceStore:
         blob = self.staging.get_blob_client(upload_id)
         try:
             props = blob.get_blob_properties()
+            if props.blob_type != BlobType.BLOCKBLOB:
+                # Staged as an append blob before chunks became all-or-nothing.
+                raise Conflict(f"Upload {upload_id} was staged in an older format and cannot be resumed; cancel it and start again.")
             size, etag = props.size, props.etag
             committed = [b.id for b in blob.get_block_list("committed")[0]]
         except ResourceNotFoundError:
