@@ -419,7 +419,7 @@ def read(evidence_id: EvidenceId, response: Response, principal: Reader, contain
 
 @router.get(
     "/evidence/{evidence_id}/content",
-    summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
+    summary="Download the stored bytes (streamed, checked against the recorded SHA-256; Range supported; purpose required for police)",
     responses={
         200: {
             "description": "The whole file",
@@ -429,7 +429,7 @@ def read(evidence_id: EvidenceId, response: Response, principal: Reader, contain
             "description": "The requested byte range",
             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **responses(*AUTH_ERRORS, 404, 416, 422),
+        **responses(*AUTH_ERRORS, 404, 409, 416, 422),
     },
     response_class=StreamingResponse,
 )
@@ -512,7 +512,7 @@ def face_proposals(evidence_id: EvidenceId, principal: Reader, container: Contai
     summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
     responses={
         200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-        **responses(*AUTH_ERRORS, 404, 422),
+        **responses(*AUTH_ERRORS, 404, 409, 422),
     },
     response_class=StreamingResponse,
 )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, RevertIn
-from shared.domain.incidents import Category, IncidentIn, IncidentPatch
+from shared.domain.incidents import Category, IncidentIn, IncidentPatch, WitnessIn
 from shared.domain.tenancy import Principal
 from shared.services.incidents import EDITORS, READERS, REPORTERS, Filters, IncidentView
 from shared.settings import get_settings
@@ -123,6 +123,19 @@ def change(
     if_match: IfMatch = None,
 ):
     return _answer(container.incidents.change.apply(principal, incident_id, patch, if_match), response)
+
+
+@router.post(
+    "/incidents/{incident_id}/statements",
+    status_code=201,
+    summary="Add a witness statement (store staff: to their own reports only; existing statements are never changed)",
+    response_model=IncidentOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+)
+def add_statement(
+    incident_id: IncidentId, statement: Annotated[WitnessIn, Body()], principal: Reporter, container: ContainerDep, response: Response
+):
+    return _answer(container.incidents.change.add_statement(principal, incident_id, statement), response)
 
 
 @router.get(
