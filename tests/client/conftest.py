@@ -82,7 +82,8 @@ class Stamp:
         }
 
 
-@pytest.fixture(scope="module")
+# One stamp for the whole folder (per xdist worker): starting one is the slowest step.
+@pytest.fixture(scope="session")
 def stamp(tmp_path_factory) -> Iterator[Stamp]:
     data_dir = tmp_path_factory.mktemp("stamp")
     port = free_port()

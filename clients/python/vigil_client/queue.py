@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     queued_at REAL NOT NULL,
     sent_at REAL
 );
+CREATE TABLE IF NOT EXISTS upload_sessions (
+    incident_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    PRIMARY KEY (incident_id, path, sha256)
+);
 CREATE TABLE IF NOT EXISTS imported (
     idempotency_key TEXT PRIMARY KEY,
     source TEXT NOT NULL,
@@ -271,6 +278,24 @@ class OfflineQueue:
                 report.sent.append(self.get(entry.seq) or entry)
         report.waiting = self.counts()["pending"]
         return report
+
+    # ---- `vigil upload` sessions, so a re-run resumes ----------------------------------------
+    def upload_session(self, incident_id: str, path: str, sha256: str) -> str | None:
+        """The open upload session of this file (by content) to this incident, if any."""
+        row = self._db.execute(
+            "SELECT upload_id FROM upload_sessions WHERE incident_id = ? AND path = ? AND sha256 = ?", (incident_id, path, sha256)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def remember_upload_session(self, incident_id: str, path: str, sha256: str, upload_id: str) -> None:
+        """Record the session a file's upload opened, before its first byte is sent."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO upload_sessions VALUES (?, ?, ?, ?)", (incident_id, path, sha256, upload_id))
+
+    def forget_upload_session(self, incident_id: str, path: str, sha256: str) -> None:
+        """Drop a finished or expired session."""
+        with self._tx() as db:
+            db.execute("DELETE FROM upload_sessions WHERE incident_id = ? AND path = ? AND sha256 = ?", (incident_id, path, sha256))
 
     # ---- the import ledger ------------------------------------------------------------------
     def imported(self, key: str) -> str | None:
