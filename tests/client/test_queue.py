@@ -50,6 +50,8 @@ def test_a_queue_filled_while_the_stamp_is_down_drains_once_in_order_when_it_ret
         assert [e.kind for e in drained.sent] == ["report", "report", "report", "evidence"]
         assert [e.seq for e in drained.sent] == sorted(e.seq for e in drained.sent)
         assert queue.counts() == {"pending": 0, "sent": 4, "failed": 0}
+        # Sent reports leave no personal data on the till: only what they became.
+        assert all(e.payload == {} and set(e.result or {}) <= {"id", "reference"} for e in queue.entries())
         assert not queue.drain(client).sent
         incident_of_first = drained.sent[0].result["id"]
         evidence = client.list_evidence(incident_of_first)
@@ -68,4 +70,6 @@ def test_a_report_the_api_refuses_is_marked_failed_with_the_problem_and_the_rest
         drained = queue.drain(client)
     assert [e.seq for e in drained.failed] == [bad] and [e.seq for e in drained.sent] == [good]
     assert "category" in (queue.get(bad).last_error or "")
+    assert queue.get(bad).payload["category"] == "shoplifting"  # kept to be corrected
+    assert queue.discard(bad) and queue.get(bad) is None and not queue.discard(good)
     queue.close()

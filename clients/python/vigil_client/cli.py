@@ -375,6 +375,12 @@ def cmd_queue_drain(args: argparse.Namespace, ctx: Context) -> int:
     return OK
 
 
+def cmd_queue_discard(args: argparse.Namespace, ctx: Context) -> int:
+    if not ctx.queue().discard(args.seq):
+        raise Exit(BAD_INPUT, f"vigil: no failed or pending entry #{args.seq}")
+    return OK
+
+
 def cmd_queue_list(args: argparse.Namespace, ctx: Context) -> int:
     _out(
         [
@@ -487,6 +493,9 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("queue", help="the offline queue").add_subparsers(dest="queue_command", required=True)
     qd = q.add_parser("drain", help="send everything queued, oldest first")
     qd.set_defaults(run=cmd_queue_drain)
+    qx = q.add_parser("discard", help="delete a failed or pending entry (its personal data goes with it)")
+    qx.add_argument("seq", type=int)
+    qx.set_defaults(run=cmd_queue_discard)
     ql = q.add_parser("list", help="list queued entries")
     ql.add_argument("--state", choices=["pending", "sent", "failed"])
     ql.set_defaults(run=cmd_queue_list)

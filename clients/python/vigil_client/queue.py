@@ -194,11 +194,23 @@ class OfflineQueue:
 
     # ---- sending --------------------------------------------------------------------------
     def _mark(self, seq: int, state: str, *, result: Any = None, error: str | None = None) -> None:
+        # Once the API holds a report, the device keeps no copy of its personal data: only
+        # the key, the id it became and when (what a later drain or an audit needs).
+        kept = {"id": result.get("id"), "reference": result.get("reference")} if isinstance(result, dict) else None
         with self._tx() as db:
             db.execute(
                 "UPDATE outbox SET state = ?, result = ?, last_error = ?, sent_at = ? WHERE seq = ?",
-                (state, json.dumps(result) if result is not None else None, error, time.time() if state == "sent" else None, seq),
+                (state, json.dumps(kept) if kept else None, error, time.time() if state == "sent" else None, seq),
             )
+            if state == "sent":
+                db.execute("UPDATE outbox SET payload = '{}' WHERE seq = ?", (seq,))
+
+    def discard(self, seq: int) -> bool:
+        """Delete a failed or pending entry (e.g. a refused report re-entered by hand); True
+        when there was one. Sent entries hold no personal data and stay as the record."""
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM outbox WHERE seq = ? AND state != 'sent'", (seq,))
+            return cur.rowcount > 0
 
     def _attempted(self, seq: int, error: str | None) -> None:
         with self._tx() as db:
