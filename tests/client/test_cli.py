@@ -233,3 +233,28 @@ def test_webhook_verify_accepts_vigils_signature_and_rejects_tampered_or_stale(t
     )
     assert stale.returncode == 4 and "stale" in stale.stderr
     assert vigil(env, "webhook", "verify", str(tmp_path / "body.json"), "--timestamp", now, "--signature", "v1=00").returncode == 2
+
+
+def test_an_upload_whose_connection_is_killed_exits_3_and_the_same_command_resumes_it(shell, stamp, tmp_path):
+    from tests.client.proxies import CuttingProxy
+
+    with VigilClient(stamp.url, stamp.token()) as client:
+        incident = client.report_incident(REPORT)
+    clip = tmp_path / "door.png"
+    clip.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 12_000)
+    env = {**shell, "VIGIL_QUEUE_FILE": str(tmp_path / "state.sqlite3")}
+    proxy = CuttingProxy(stamp.port, cut_after=2_000_000)
+    try:
+        cut = vigil(env, "--url", proxy.url, "--retries", "0", "upload", incident["id"], str(clip), "--chunk-mb", "1")
+    finally:
+        proxy.close()
+    assert cut.returncode == 3, cut.stderr
+    assert "run the same command again to resume" in cut.stderr
+    resumed = vigil(env, "upload", incident["id"], str(clip), "--chunk-mb", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    # The second run carried on from what the server held, not from byte 0.
+    first_line = next(line for line in resumed.stderr.splitlines() if line.startswith("door.png ["))
+    assert " 0.0%" not in first_line
+    with VigilClient(stamp.url, stamp.token()) as client:
+        items = client.list_evidence(incident["id"])
+    assert [i["sha256"] for i in items] == [json.loads(resumed.stdout)["sha256"]]
