@@ -258,3 +258,22 @@ def test_an_upload_whose_connection_is_killed_exits_3_and_the_same_command_resum
     with VigilClient(stamp.url, stamp.token()) as client:
         items = client.list_evidence(incident["id"])
     assert [i["sha256"] for i in items] == [json.loads(resumed.stdout)["sha256"]]
+
+
+def test_an_import_row_waits_out_rate_limits_instead_of_failing():
+    import httpx
+
+    from vigil_client.cli import report_paced
+
+    answers = [httpx.Response(429, headers={"Retry-After": "9"}, json={"status": 429, "title": "Too many", "detail": "budget"})] * 3
+    answers.append(httpx.Response(201, json={"id": "i-9"}))
+    keys: list[str] = []
+
+    def handler(request):
+        keys.append(request.headers["Idempotency-Key"])
+        return answers.pop(0)
+
+    waits: list[float] = []
+    with VigilClient("http://vigil.test", transport=httpx.MockTransport(handler), retries=0) as client:
+        assert report_paced(client, REPORT, "vigil-import-abc", sleep=waits.append)["id"] == "i-9"
+    assert waits == [9.0, 9.0, 9.0] and set(keys) == {"vigil-import-abc"}

@@ -269,6 +269,20 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
     return API_REFUSED if totals["refused"] else OK
 
 
+def report_paced(client: VigilClient, body: dict[str, Any], key: str, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Report one historical row, waiting out rate limits however long they last: a
+    migration runs at the pace of the caller's write budget, and a row is never counted
+    as refused because the API asked to slow down."""
+    while True:
+        try:
+            return client.report_incident(body, idempotency_key=key)
+        except VigilProblem as problem:
+            if problem.status not in (429, 503):
+                raise
+            hinted = problem.headers.get("retry-after", "")
+            sleep(float(hinted) if hinted.isdigit() else 5.0)
+
+
 def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
     try:
         mapping = Mapping.load(args.mapping)
@@ -309,7 +323,7 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
         if offline:
             return "skipped"
         try:
-            made = client.report_incident(row.body or {}, idempotency_key=key)
+            made = report_paced(client, row.body or {}, key)
         except VigilProblem as problem:
             fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
             bad(row, f"{problem.status} {problem.title}: {fields}")
