@@ -17,6 +17,9 @@ from tests.client.conftest import CLIENT_SRC
 from tests.emulators import free_port
 from vigil_client import VigilClient
 
+# One real stamp serves the folder: keep its tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("client-stamp")
+
 
 def vigil(env: dict, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(

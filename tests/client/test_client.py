@@ -13,6 +13,9 @@ from tests.client.proxies import CuttingProxy
 from vigil_client import VigilClient, VigilProblem
 from vigil_client.client import file_sha256
 
+# One real stamp serves the folder: keep its tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("client-stamp")
+
 
 def report(n: int = 0) -> dict:
     return {

@@ -10,6 +10,9 @@ from vigil_client import VigilClient, VigilNetworkError
 from vigil_client.client import file_sha256
 from vigil_client.queue import OfflineQueue
 
+# One real stamp serves the folder: keep its tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("client-stamp")
+
 
 def report(n: int) -> dict:
     return {

@@ -15,6 +15,9 @@ from tests.client.fake_idp import FakeIdentityProvider
 from vigil_client import SignInError, VigilClient
 from vigil_client.config import load_settings, token_provider
 
+# One real stamp serves the folder: keep its tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("client-stamp")
+
 REPORT = {
     "store_id": "nw-plymouth",
     "category": "shop_theft",
