@@ -72,6 +72,9 @@ def test_client_credentials_sign_in_reports_and_reuses_the_cached_token(idp, tmp
     # A restarted till signs in from the cache, not the identity provider.
     again = token_provider(load_settings())
     assert again is not None and again.token() and len(idp.token_requests) == 1
+    # A token the API refused (401) is dropped and a fresh one fetched.
+    again.invalidate()
+    assert again.token() and len(idp.token_requests) == 2
 
 
 def test_device_code_sign_in_prompts_once_then_signs_in_silently(idp, monkeypatch):

@@ -149,7 +149,7 @@ class ClientCredentials:
         # msal refuses force_refresh for app tokens: drop the refused one from the cache.
         with self._lock:
             cache = self._cache.cache
-            for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+            for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN, query={"client_id": self.app.client_id})):
                 cache.remove_at(item)
             self._cache.save()
 
