@@ -124,3 +124,32 @@ def test_an_upload_cut_mid_chunk_resumes_from_the_servers_offset_and_the_stored_
     assert item["sha256"] == file_sha256(file) == hashlib.sha256(stored).hexdigest()
     assert item["size"] == len(data)
     assert progress[-1] == (len(data), len(data))
+
+
+class CountingToken:
+    """A test token provider: a new token after each invalidation."""
+
+    def __init__(self):
+        self.issued = 0
+
+    def token(self):
+        return f"token-{self.issued}"
+
+    def invalidate(self):
+        self.issued += 1
+
+
+def test_a_401_signs_in_again_once_and_other_errors_are_not_retried():
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        if request.headers["Authorization"] == "Bearer token-0":
+            return httpx.Response(401, json={"status": 401, "title": "Sign-in required", "detail": "expired"})
+        return httpx.Response(422, json={"status": 422, "title": "Invalid", "detail": "no", "errors": [{"field": "narrative"}]})
+
+    with VigilClient("http://vigil.test", CountingToken(), transport=httpx.MockTransport(handler), sleep=lambda s: None) as client:
+        with pytest.raises(VigilProblem) as caught:
+            client.report_incident(report())
+    assert seen == ["Bearer token-0", "Bearer token-1"]
+    assert caught.value.status == 422 and caught.value.errors == [{"field": "narrative"}]
