@@ -280,3 +280,29 @@ def test_an_import_row_waits_out_rate_limits_instead_of_failing():
     with VigilClient("http://vigil.test", transport=httpx.MockTransport(handler), retries=0) as client:
         assert report_paced(client, REPORT, "vigil-import-abc", sleep=waits.append)["id"] == "i-9"
     assert waits == [9.0, 9.0, 9.0] and set(keys) == {"vigil-import-abc"}
+
+
+def test_an_upload_cut_with_queue_is_queued_with_its_session_and_the_drain_finishes_it(shell, stamp, tmp_path):
+    from tests.client.proxies import CuttingProxy
+
+    with VigilClient(stamp.url, stamp.token()) as client:
+        incident = client.report_incident(REPORT)
+    clip = tmp_path / "aisle.png"
+    clip.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 12_000)
+    env = {**shell, "VIGIL_QUEUE_FILE": str(tmp_path / "queue.sqlite3")}
+    proxy = CuttingProxy(stamp.port, cut_after=2_000_000)
+    try:
+        cut = vigil(env, "--url", proxy.url, "--retries", "0", "upload", incident["id"], str(clip), "--chunk-mb", "1", "--queue")
+    finally:
+        proxy.close()
+    assert cut.returncode == 3 and "queued as #1" in cut.stderr, cut.stderr
+    from vigil_client.queue import OfflineQueue
+
+    with OfflineQueue(tmp_path / "queue.sqlite3") as queue:
+        opened = queue.get(1).upload_id
+    assert opened
+    drained = vigil(env, "queue", "drain")
+    assert drained.returncode == 0, drained.stderr
+    with VigilClient(stamp.url, stamp.token()) as client:
+        assert client.upload_status(opened)["state"] == "committed"
+        assert len(client.list_evidence(incident["id"])) == 1

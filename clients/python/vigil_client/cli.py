@@ -137,7 +137,12 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
         )
     except VigilNetworkError as exc:
         if args.queue:
-            seq = queue.enqueue_evidence(file, incident_id=args.incident_id, content_type=args.content_type, kind=args.kind)
+            # The drain resumes the session this run opened rather than sending it all again.
+            opened = queue.upload_session(args.incident_id, str(file.resolve()), digest)
+            seq = queue.enqueue_evidence(
+                file, incident_id=args.incident_id, content_type=args.content_type, kind=args.kind, upload_id=opened
+            )
+            queue.forget_upload_session(args.incident_id, str(file.resolve()), digest)
             _say(f"vigil: {exc}; queued as #{seq} (send with `vigil queue drain`)")
             return OFFLINE
         raise Exit(OFFLINE, f"vigil: {exc}; run the same command again to resume") from exc

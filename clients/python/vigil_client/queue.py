@@ -146,10 +146,12 @@ class OfflineQueue:
         content_type: str | None = None,
         kind: str | None = None,
         idempotency_key: str | None = None,
+        upload_id: str | None = None,
     ) -> int:
         """Queue a file as evidence of `incident_id`, or of the incident the queued report
         `after` becomes. Its SHA-256 is taken now: a file changed before it is sent is
-        refused at commit rather than stored as something else."""
+        refused at commit rather than stored as something else. `upload_id` is a session
+        an interrupted upload of the file already opened: the drain resumes it."""
         if (incident_id is None) == (after is None):
             raise ValueError("name the incident, or the queued report (after=) the evidence belongs to")
         file = Path(path).resolve()
@@ -163,8 +165,8 @@ class OfflineQueue:
         }
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO outbox (kind, idempotency_key, payload, after_seq, queued_at) VALUES ('evidence', ?, ?, ?, ?)",
-                (idempotency_key or new_idempotency_key(), json.dumps(payload), after, time.time()),
+                "INSERT INTO outbox (kind, idempotency_key, payload, after_seq, upload_id, queued_at) VALUES ('evidence', ?, ?, ?, ?, ?)",
+                (idempotency_key or new_idempotency_key(), json.dumps(payload), after, upload_id, time.time()),
             )
             return int(cur.lastrowid or 0)
 
