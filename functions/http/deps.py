@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 
@@ -50,7 +50,24 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
         return p
 
+    # The OpenAPI document reads the roles from here, so what it says a route admits is
+    # what the route enforces (app.document_roles).
+    check.admits = frozenset(roles)  # type: ignore[attr-defined]
     return check
+
+
+def admitted_roles(dependant: Any) -> frozenset[Role] | None:
+    """The roles a route admits, from its `require` dependencies (every one must pass);
+    None when no role check guards it (public routes, or routes signed another way)."""
+    admitted: frozenset[Role] | None = None
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        roles = getattr(current.call, "admits", None)
+        if roles is not None:
+            admitted = roles if admitted is None else admitted & roles
+        stack.extend(current.dependencies)
+    return admitted
 
 
 def require_offset(*times: tuple[str, datetime | None]) -> None:
