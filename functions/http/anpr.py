@@ -317,7 +317,7 @@ def router(settings: Settings) -> APIRouter:
         summary="List a vehicle of interest, or change one",
         description="201 when newly listed. Changing a listed vehicle needs `If-Match` with its ETag (428 without, 412 when stale). Linked incidents must be ones you can see.",
         response_model=VehicleOfInterestOut,
-        responses={200: {"description": "Changed"}, **responses(400, *AUTH_ERRORS, 412, 413, 422, 428)},
+        responses={200: {"description": "Changed", "model": VehicleOfInterestOut}, **responses(400, *AUTH_ERRORS, 412, 413, 422, 428)},
         status_code=201,
         response_description="Newly listed",
     )
@@ -351,7 +351,10 @@ def router(settings: Settings) -> APIRouter:
         summary="Make a vehicle recorded on an incident a vehicle of interest",
         description="Links the incident; if the plate is already listed by your organisation the incident is added to its links. 201 when newly listed, 200 otherwise.",
         response_model=VehicleOfInterestOut,
-        responses={200: {"description": "Already listed: incident linked"}, **responses(400, *AUTH_ERRORS, 404, 413, 422)},
+        responses={
+            200: {"description": "Already listed: incident linked", "model": VehicleOfInterestOut},
+            **responses(400, *AUTH_ERRORS, 404, 413, 422),
+        },
         status_code=201,
         response_description="Newly listed as a vehicle of interest, linked to the incident",
     )

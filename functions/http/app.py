@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
@@ -43,6 +45,11 @@ STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
 # arrives. They count against the upload slots (limits.UploadSlots), not the handler threads.
 UPLOAD_SUFFIXES = ("/evidence", "/chunks")
 UPLOAD_METHODS = ("POST", "PUT")
+
+
+# Success examples recorded from real answers against the seeded demo data
+# (`python -m tests.http.response_examples`), keyed by operation id and status.
+RESPONSE_EXAMPLES = Path(__file__).with_name("response_examples.json")
 
 
 def is_upload(method: str, route_path: str) -> bool:
@@ -139,6 +146,7 @@ def _add_problem_schema(app: FastAPI) -> None:
         schema = original()
         add_self_validated_schemas(schema)
         _document_roles(schema, app)
+        _add_response_examples(schema)
         _document_upload_limits(schema, app.state.container.settings)
         _document_rate_limits(schema, app.state.container.settings)
         schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
@@ -173,6 +181,33 @@ def _document_roles(schema: dict, app: FastAPI) -> None:
                 continue
             operation["x-roles"] = names
             operation["description"] = f"{operation.get('description', '')}\n\n{sentence}".strip()
+
+
+def _add_response_examples(schema: dict) -> None:
+    """Each JSON success response's example. A status with no recorded answer of its own
+    (a replay's 200 beside a first 201) takes another success status's with the same schema."""
+    recorded: dict[str, dict[str, object]] = json.loads(RESPONSE_EXAMPLES.read_text()) if RESPONSE_EXAMPLES.exists() else {}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            own = recorded.get(operation.get("operationId", ""), {})
+            successes = {s: r for s, r in operation.get("responses", {}).items() if s.startswith("2")}
+            for status, response in successes.items():
+                media = response.get("content", {}).get("application/json")
+                if media is None or "example" in media:
+                    continue
+                if status in own:
+                    media["example"] = own[status]
+                    continue
+                twin = next(
+                    (
+                        s
+                        for s, r in successes.items()
+                        if s in own and r.get("content", {}).get("application/json", {}).get("schema") == media.get("schema")
+                    ),
+                    None,
+                )
+                if twin is not None:
+                    media["example"] = own[twin]
 
 
 def _document_upload_limits(schema: dict, settings: Settings) -> None:

@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 from functions.http.deps import ContainerDep, require
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
-from shared.domain.evidence import EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
+from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.services.evidence.access import Download, FaceProposals
@@ -268,6 +268,11 @@ router = APIRouter(tags=["evidence"])
 
 
 # ---- upload ------------------------------------------------------------------
+# A download answers in the stored item's own type: the canonical type of what intake
+# detected (shared.domain.evidence.ALLOWED), so a client can render it without sniffing.
+STORED_MEDIA_TYPES = {t.content_type: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED.values()}
+
+
 @router.post(
     "/incidents/{incident_id}/evidence",
     status_code=201,
@@ -359,6 +364,7 @@ def get_resumable_upload(upload_id: UploadId, response: Response, principal: Rep
     "/evidence/uploads/{upload_id}",
     summary="Received offset of a resumable upload (headers only)",
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_class=Response,
     response_description="The received offset, in headers only",
 )
 def get_resumable_upload_offset(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
@@ -441,14 +447,8 @@ def get_evidence(
     "/evidence/{evidence_id}/content",
     summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
     responses={
-        200: {
-            "description": "The whole file",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        },
-        206: {
-            "description": "The requested byte range",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        },
+        200: {"description": "The whole file, in its own media type", "content": STORED_MEDIA_TYPES},
+        206: {"description": "The requested byte range, in the file's media type", "content": STORED_MEDIA_TYPES},
         **responses(*AUTH_ERRORS, 404, 416, 422),
     },
     response_class=StreamingResponse,

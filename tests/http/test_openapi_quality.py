@@ -15,14 +15,17 @@ contract fails here with its own name:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from functions.http.app import create_app
 from shared.bootstrap import Container
+from shared.domain.evidence import ALLOWED
 from shared.settings import Settings
 from tests.http.test_authz_matrix import MATRIX
 
@@ -98,3 +101,56 @@ def test_every_operation_names_the_roles_it_admits_as_the_matrix_does(doc):
         if sentence not in description:
             offenders.append(f"{method} {path}: the description does not say {sentence!r}")
     _fail_listing(offenders, "whose roles are missing or disagree with the matrix")
+
+
+def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    # Refs point at #/components/...: resolve them against a document that carries them.
+    # jsonschema_rs comes with schemathesis (the conformance tests' validator).
+    return jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
+
+
+def test_every_success_response_has_a_description_schema_and_example(doc):
+    offenders = []
+    for method, path, op in _operations(doc):
+        successes = {s: r for s, r in op.get("responses", {}).items() if s.startswith("2")}
+        for status, response in successes.items():
+            where = f"{method} {path} {status}"
+            if response.get("description", "Successful Response") == "Successful Response":
+                offenders.append(f"{where}: described only as 'Successful Response'")
+            content = response.get("content", {})
+            if not content:
+                if status != "204" and method != "HEAD":
+                    offenders.append(f"{where}: no body documented (only 204 and HEAD answer without one)")
+                continue
+            for media, entry in content.items():
+                schema = entry.get("schema")
+                if not schema:
+                    offenders.append(f"{where} {media}: no schema")
+                    continue
+                if schema.get("format") == "binary":
+                    continue
+                examples = [entry["example"]] if "example" in entry else [e["value"] for e in entry.get("examples", {}).values()]
+                if not examples:
+                    offenders.append(f"{where} {media}: no example")
+                for example in examples:
+                    errors = list(_validator(doc, schema).iter_errors(example))
+                    if errors:
+                        offenders.append(f"{where} {media}: the example does not match the schema: {errors[0].message[:200]}")
+    _fail_listing(offenders, "with an undocumented success response")
+
+
+def test_evidence_download_documents_the_file_types_it_serves(doc):
+    op = doc["paths"]["/api/v1/evidence/{evidence_id}/content"]["get"]
+    served = {t.content_type for t in ALLOWED.values()}
+    for status in ("200", "206"):
+        documented = set(op["responses"][status]["content"])
+        assert served <= documented, f"{status}: not documented: {sorted(served - documented)}"
+        assert "application/json" not in documented
+
+
+def test_recorded_examples_name_only_current_operations(doc):
+    from functions.http.app import RESPONSE_EXAMPLES
+
+    current = {op["operationId"] for _, _, op in _operations(doc)}
+    stale = sorted(set(json.loads(RESPONSE_EXAMPLES.read_text())) - current)
+    assert not stale, f"examples for operations that no longer exist (re-run `python -m tests.http.response_examples`): {stale}"
