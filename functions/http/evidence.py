@@ -363,9 +363,20 @@ def get_resumable_upload(upload_id: UploadId, response: Response, principal: Rep
 @router.head(
     "/evidence/uploads/{upload_id}",
     summary="Received offset of a resumable upload (headers only)",
-    responses=responses(*AUTH_ERRORS, 404, 422),
+    responses={
+        200: {
+            "description": "The received offset, in headers only",
+            "headers": {
+                "Upload-Offset": {"description": "Bytes safely stored: send the next chunk from here", "schema": {"type": "integer"}},
+                "Range": {
+                    "description": "The bytes received, e.g. bytes=0-4194303 (absent before the first chunk)",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        **responses(*AUTH_ERRORS, 404, 422),
+    },
     response_class=Response,
-    response_description="The received offset, in headers only",
 )
 def get_resumable_upload_offset(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
     """The received offset of a resumable upload in the `Upload-Offset` header, without a body."""
