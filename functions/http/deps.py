@@ -51,22 +51,27 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         return p
 
     # The OpenAPI document reads the roles from here, so what it says a route admits is
-    # what the route enforces (app.document_roles).
+    # what the route enforces (_document_roles in app.py).
     check.admits = frozenset(roles)  # type: ignore[attr-defined]
     return check
 
 
 def admitted_roles(dependant: Any) -> frozenset[Role] | None:
-    """The roles a route admits, from its `require` dependencies (every one must pass);
-    None when no role check guards it (public routes, or routes signed another way)."""
+    """The roles a route admits, from its `require` dependencies (every one must pass):
+    every role when it only needs a token, None when it needs none (public routes, or
+    routes signed another way)."""
     admitted: frozenset[Role] | None = None
+    signed_in = False
     stack = [dependant]
     while stack:
         current = stack.pop()
+        signed_in = signed_in or current.call is principal
         roles = getattr(current.call, "admits", None)
         if roles is not None:
             admitted = roles if admitted is None else admitted & roles
         stack.extend(current.dependencies)
+    if admitted is None and signed_in:
+        return frozenset(Role)
     return admitted
 
 

@@ -154,3 +154,30 @@ def test_recorded_examples_name_only_current_operations(doc):
     current = {op["operationId"] for _, _, op in _operations(doc)}
     stale = sorted(set(json.loads(RESPONSE_EXAMPLES.read_text())) - current)
     assert not stale, f"examples for operations that no longer exist (re-run `python -m tests.http.response_examples`): {stale}"
+
+
+def test_roles_are_read_from_the_route_dependencies():
+    from fastapi import APIRouter, Depends
+
+    from functions.http.deps import admitted_roles, principal, require
+    from shared.domain.tenancy import Role
+
+    router = APIRouter()
+
+    @router.get("/public")
+    def public() -> None: ...
+
+    @router.get("/signed-in")
+    def signed_in(p=Depends(principal)) -> None: ...
+
+    @router.get("/both")
+    def both(
+        p=Depends(require(Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR)), q=Depends(require(Role.RETAILER_INVESTIGATOR))
+    ) -> None: ...
+
+    found = {route.path: admitted_roles(route.dependant) for route in router.routes if isinstance(route, APIRoute)}
+    assert found["/public"] is None
+    # A token with any role: every role is admitted, not "no token needed".
+    assert found["/signed-in"] == frozenset(Role)
+    # Every require() must pass: the roles they have in common.
+    assert found["/both"] == {Role.RETAILER_INVESTIGATOR}
