@@ -45,8 +45,12 @@ def _answer(view: IncidentView, response: Response) -> dict[str, Any]:
     summary="Report an incident",
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 410, 413, 422),
+    response_description="The incident as stored (Location names it; a replay answers the same)",
 )
-def report(body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None):
+def report_incident(
+    body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None
+):
+    """A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it twice."""
     # A replay answers as the first request did (201, Location) with the incident as it now stands.
     reported = container.incidents.report.submit(principal, body, idempotency_key)
     response.headers["Location"] = f"{API_PREFIX}/incidents/{reported.incident.id}"
@@ -60,8 +64,9 @@ def report(body: IncidentIn, principal: Reporter, container: ContainerDep, respo
     "Unknown query parameters are refused (422), not ignored.",
     response_model=IncidentPage,
     responses=responses(*AUTH_ERRORS, 422),
+    response_description="One page of the incidents you may see, with a continuation while more remain",
 )
-def search(
+def list_incidents(
     principal: Reader,
     container: ContainerDep,
     store: Annotated[str | None, Query(max_length=64)] = None,
@@ -97,8 +102,15 @@ def search(
     return {"items": [_out(v) for v in found.items], "continuation": page.next(found.continuation)}
 
 
-@router.get("/incidents/{incident_id}", summary="Read an incident", response_model=IncidentOut, responses=responses(*AUTH_ERRORS, 404, 422))
-def read(incident_id: IncidentId, principal: Reader, container: ContainerDep, response: Response, purpose: Purpose = None):
+@router.get(
+    "/incidents/{incident_id}",
+    summary="Read an incident",
+    response_model=IncidentOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The incident as you may see it, with its ETag",
+)
+def get_incident(incident_id: IncidentId, principal: Reader, container: ContainerDep, response: Response, purpose: Purpose = None):
+    """One incident, as your organisation's sharing lets you see it. Police give a purpose, recorded in the audit trail."""
     return _answer(container.incidents.read.get(principal, incident_id, purpose), response)
 
 
@@ -113,8 +125,9 @@ def read(incident_id: IncidentId, principal: Reader, container: ContainerDep, re
     ),
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    response_description="The incident after the change, with its new ETag",
 )
-def change(
+def change_incident(
     incident_id: IncidentId,
     patch: Annotated[IncidentPatch, Body()],
     principal: Editor,
@@ -143,8 +156,10 @@ def add_statement(
     summary="Every version of an incident",
     response_model=HistoryOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Every stored version of the incident, oldest first",
 )
-def history(incident_id: IncidentId, principal: Editor, container: ContainerDep):
+def list_incident_versions(incident_id: IncidentId, principal: Editor, container: ContainerDep):
+    """Each version of the incident with who made it and when, as kept for the audit trail and for reverting."""
     return {"items": container.incidents.history.versions(principal, incident_id)}
 
 
@@ -153,8 +168,10 @@ def history(incident_id: IncidentId, principal: Editor, container: ContainerDep)
     summary="Make an earlier version current (as a new version)",
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    response_description="The incident with the earlier version's content as a new version",
 )
-def revert(
+def revert_incident(
     incident_id: IncidentId, body: RevertIn, principal: Editor, container: ContainerDep, response: Response, if_match: IfMatch = None
 ):
+    """Copies an earlier version's content into a new version (nothing is overwritten); needs `If-Match` with the current ETag."""
     return _answer(container.incidents.change.revert(principal, incident_id, body.version, if_match), response)
