@@ -144,10 +144,14 @@ def change_incident(
     summary="Add a witness statement (store staff: to their own reports only; existing statements are never changed)",
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    response_description="The incident with the statement added, as a new version, with its new ETag",
 )
 def add_statement(
     incident_id: IncidentId, statement: Annotated[WitnessIn, Body()], principal: Reporter, container: ContainerDep, response: Response
 ):
+    """A witness's statement added to the incident as a new version, audited, and the incident's D2P
+    eligibility evaluated again. Store staff may add to the reports they filed only (403 for a
+    colleague's); a statement already recorded is never changed or removed this way."""
     return _answer(container.incidents.change.add_statement(principal, incident_id, statement), response)
 
 

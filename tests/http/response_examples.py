@@ -70,6 +70,7 @@ def record() -> tuple[dict[str, dict[str, Any]], list[str]]:
             for method, path in ROUTES:
                 row = MATRIX[(method, path)]
                 role = next((r for r in PREFERENCE if r in row.allowed), PREFERENCE[0])
+                ctx.role = role  # objects bound to their creator (upload sessions) are made for this role's user
                 call = row.call(ctx, OWN[role])
                 headers = {**call.headers, **({} if row.public else ctx.auth(OWN[role], role))}
                 r = stamp.client.request(call.method, call.url, json=call.json, params=call.params, content=call.content, headers=headers)
