@@ -1,4 +1,4 @@
-"""Evidence timers: the daily rolling integrity check and the staging sweep."""
+"""Evidence timers: the daily rolling integrity check, the staging sweep and the settling sweep."""
 
 from __future__ import annotations
 
@@ -19,3 +19,10 @@ def evidence_verify(container: Container, as_of: datetime) -> JobReport:
 def staging_sweep(container: Container, as_of: datetime) -> JobReport:
     """Remove staged bytes of abandoned uploads and expired upload sessions."""
     return container.evidence.integrity.sweep_staging(as_of)
+
+
+@timer("evidence-settle", "0 20 * * * *")
+def evidence_settle(container: Container, as_of: datetime) -> JobReport:
+    """Finish or remove evidence records an interrupted upload left pending, and deal with
+    stored objects that no record points at."""
+    return container.evidence.settling.sweep(as_of)

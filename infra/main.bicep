@@ -392,6 +392,8 @@ var defaultSchedules = {
   SCHEDULE_EVIDENCE_VERIFY: '0 0 4 * * *'
   // Removes abandoned uploads from evidence-staging (the lifecycle rule is the backstop).
   SCHEDULE_STAGING_SWEEP: '0 40 * * * *'
+  // Finishes or removes evidence records an interrupted upload left pending; deletes or alerts on objects without a record.
+  SCHEDULE_EVIDENCE_SETTLE: '0 20 * * * *'
   // Deletes expired short-lived records (idempotency keys) in bounded batches.
   SCHEDULE_EXPIRY_SWEEP: '0 */5 * * * *'
   // Publishes each audit chain's write-once checkpoint (entries after the newest one

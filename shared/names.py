@@ -43,6 +43,7 @@ TIMERS: dict[str, str] = {
     "retention": "SCHEDULE_RETENTION",
     "evidence-verify": "SCHEDULE_EVIDENCE_VERIFY",
     "staging-sweep": "SCHEDULE_STAGING_SWEEP",
+    "evidence-settle": "SCHEDULE_EVIDENCE_SETTLE",
     "expiry-sweep": "SCHEDULE_EXPIRY_SWEEP",
     "audit-checkpoint": "SCHEDULE_AUDIT_CHECKPOINT",
     "audit-checkpoint-due": "SCHEDULE_AUDIT_CHECKPOINT_DUE",

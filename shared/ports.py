@@ -343,9 +343,14 @@ class EvidenceBlobStore(Protocol):
         """Remove a committed object; raises `Conflict` while its retention period or a legal
         hold still protects it. False when it was already gone."""
 
+    def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
+        """Keys of committed objects last written in [modified_after, modified_before), for
+        the sweep that looks for objects no record points at."""
+
     def stage(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
         """Append `chunks` to the staged upload `upload_id`, which must hold exactly `offset`
-        bytes (else `Conflict`). Returns the staged size; bytes staged before a failure stay."""
+        bytes (else `Conflict`). Returns the staged size. All or nothing: when `chunks`
+        raises (a refused or cut-off chunk), none of its bytes stay staged."""
 
     def staged_size(self, upload_id: str) -> int:
         """Bytes staged so far for `upload_id` (0 when none)."""

@@ -82,7 +82,9 @@ SUBJECT_REQUESTS = Collection("subject_requests", indexed=("status", "received_a
 SUBJECT_TASKS = Collection("subject_tasks", indexed=("request_id", "status", "due_at"), unindexed=("name", "matches"))
 CHAIN_HEADS = Collection("chain_heads")
 # Evidence files of an incident, tenant = the reporting organisation.
-EVIDENCE = Collection("evidence", indexed=("incident_id", "last_verified_at"), global_indexed=("last_verified_at",))
+EVIDENCE = Collection(
+    "evidence", indexed=("incident_id", "last_verified_at", "pending_since"), global_indexed=("last_verified_at", "pending_since")
+)
 # Chain-of-custody events (tenant = the evidence owner), one hash chain per item ("custody/<id>").
 CUSTODY = Collection("custody", indexed=("chain", "seq", "evidence_id"), composite=(("chain", "seq"),))
 # Resumable evidence uploads in progress (tenant = the uploading organisation).

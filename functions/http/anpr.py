@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.raw_body import json_body, validated
-from shared.domain.anpr import AuthorisingOfficer, AuthorisingOfficersIn, PromoteIn, ReadBatchIn, SubscriptionIn, VehicleIn
+from shared.domain.anpr import AuthorisingOfficer, AuthorisingOfficersIn, PromoteIn, ReadBatchIn, SubscriptionIn, VehicleOfInterestIn
 from shared.domain.tenancy import Principal, Role
 from shared.services.anpr import READ_SEARCHERS, SUBSCRIBERS, VEHICLE_KEEPERS, ReadQuery
 from shared.services.anpr.vehicles import VehicleWritten
@@ -111,7 +111,7 @@ class HitPage(BaseModel):
     continuation: str | None = None
 
 
-class VehicleOut(BaseModel):
+class VehicleOfInterestOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     plate: str
@@ -126,7 +126,7 @@ class VehicleOut(BaseModel):
 
 
 class VehiclePage(BaseModel):
-    items: list[VehicleOut]
+    items: list[VehicleOfInterestOut]
     continuation: str | None = None
 
 
@@ -150,7 +150,7 @@ class SubscriptionPage(BaseModel):
     continuation: str | None = None
 
 
-class DeliveryOut(BaseModel):
+class AlertDeliveryOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -163,7 +163,7 @@ class DeliveryOut(BaseModel):
 
 
 class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
+    items: list[AlertDeliveryOut]
     continuation: str | None = None
 
 
@@ -201,8 +201,11 @@ def router(settings: Settings) -> APIRouter:
         response_model=IngestOut,
         responses=responses(400, *AUTH_ERRORS, 413, 422),
         openapi_extra=json_body(ReadBatchIn),
+        response_description="How many reads were stored and which matched a vehicle of interest",
     )
-    async def ingest(request: Request, principal: Annotated[Principal, Depends(require(Role.DEVICE_ANPR))], container: ContainerDep) -> Any:
+    async def ingest_plate_reads(
+        request: Request, principal: Annotated[Principal, Depends(require(Role.DEVICE_ANPR))], container: ContainerDep
+    ) -> Any:
         # The raw body is validated with the batch's storage on the handler thread: see functions/http/raw_body.py.
         body = await request.body()
         return await run_in_threadpool(lambda: container.anpr.ingest.post_batch(principal, validated(ReadBatchIn, body)))
@@ -218,8 +221,9 @@ def router(settings: Settings) -> APIRouter:
         ),
         response_model=ReadPage,
         responses=responses(*AUTH_ERRORS, 422),
+        response_description="One page of reads of the plate, newest first",
     )
-    def search_reads(
+    def list_plate_reads(
         plate: Annotated[str, Query(min_length=1, max_length=20)],
         principal: Annotated[Principal, Depends(require(*READ_SEARCHERS))],
         container: ContainerDep,
@@ -239,14 +243,21 @@ def router(settings: Settings) -> APIRouter:
         found = container.anpr.search.search_reads(principal, q, limit=limit, continuation=page.token)
         return {**found, "continuation": page.next(found["continuation"])}
 
-    @r.get("/anpr/reads/{read_id}", summary="Read one plate read", response_model=ReadOut, responses=responses(*AUTH_ERRORS, 404, 422))
-    def read_one(
+    @r.get(
+        "/anpr/reads/{read_id}",
+        summary="Read one plate read",
+        response_model=ReadOut,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+        response_description="The plate read",
+    )
+    def get_plate_read(
         read_id: Annotated[str, Path(min_length=1, max_length=64)],
         principal: Annotated[Principal, Depends(require(*READ_SEARCHERS))],
         container: ContainerDep,
         purpose: Purpose = None,
         authorised_by: AuthorisedBy = None,
     ) -> Any:
+        """One plate read you may see (a retailer its own cameras', a force those shared with it)."""
         return container.anpr.search.get_read(principal, read_id, purpose=purpose, authorised_by=authorised_by)
 
     @r.get(
@@ -255,8 +266,9 @@ def router(settings: Settings) -> APIRouter:
         description="Hits on your own vehicles of interest, newest first: a retailer's on its cameras, a force's on the cameras of organisations whose ANPR sharing it accepted. Police need a `purpose`.",
         response_model=HitPage,
         responses=responses(*AUTH_ERRORS, 422),
+        response_description="One page of hits, newest first",
     )
-    def hits(
+    def list_anpr_hits(
         principal: Annotated[Principal, Depends(require(*READ_SEARCHERS))],
         container: ContainerDep,
         plate: Annotated[str | None, Query(max_length=20)] = None,
@@ -283,15 +295,20 @@ def router(settings: Settings) -> APIRouter:
 
     # ---- vehicles of interest --------------------------------------------------------
     @r.get(
-        "/vehicles", summary="Your organisation's vehicles of interest", response_model=VehiclePage, responses=responses(*AUTH_ERRORS, 422)
+        "/vehicles",
+        summary="Your organisation's vehicles of interest",
+        response_model=VehiclePage,
+        responses=responses(*AUTH_ERRORS, 422),
+        response_description="One page of your organisation's vehicles of interest",
     )
-    def vehicles(
+    def list_vehicles_of_interest(
         principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))],
         container: ContainerDep,
         limit: Limit = settings.default_page_size,
         *,
         page: PageCursor,
     ) -> Any:
+        """The vehicles your organisation watches for, with why and until when."""
         found = container.anpr.vehicles.list_vehicles(principal, limit=limit, continuation=page.token)
         return {**found, "continuation": page.next(found["continuation"])}
 
@@ -299,13 +316,14 @@ def router(settings: Settings) -> APIRouter:
         "/vehicles/{plate}",
         summary="List a vehicle of interest, or change one",
         description="201 when newly listed. Changing a listed vehicle needs `If-Match` with its ETag (428 without, 412 when stale). Linked incidents must be ones you can see.",
-        response_model=VehicleOut,
-        responses={200: {"description": "Changed"}, **responses(400, *AUTH_ERRORS, 412, 413, 422, 428)},
+        response_model=VehicleOfInterestOut,
+        responses={200: {"description": "Changed", "model": VehicleOfInterestOut}, **responses(400, *AUTH_ERRORS, 412, 413, 422, 428)},
         status_code=201,
+        response_description="Newly listed",
     )
-    def put_vehicle(
+    def put_vehicle_of_interest(
         plate: PlateParam,
-        body: Annotated[VehicleIn, Body()],
+        body: Annotated[VehicleOfInterestIn, Body()],
         response: Response,
         principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))],
         container: ContainerDep,
@@ -315,11 +333,16 @@ def router(settings: Settings) -> APIRouter:
         return _vehicle_written(written, response)
 
     @r.delete(
-        "/vehicles/{plate}", summary="Stop matching a vehicle (its hits stay)", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422)
+        "/vehicles/{plate}",
+        summary="Stop matching a vehicle (its hits stay)",
+        status_code=204,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+        response_description="No longer matched",
     )
-    def delete_vehicle(
+    def delete_vehicle_of_interest(
         plate: PlateParam, principal: Annotated[Principal, Depends(require(*VEHICLE_KEEPERS))], container: ContainerDep
     ) -> Response:
+        """Stops matching plate reads against the vehicle; hits already made stay."""
         container.anpr.vehicles.delete_vehicle(principal, plate)
         return Response(status_code=204)
 
@@ -327,11 +350,15 @@ def router(settings: Settings) -> APIRouter:
         "/incidents/{incident_id}/vehicles/{plate}/promote",
         summary="Make a vehicle recorded on an incident a vehicle of interest",
         description="Links the incident; if the plate is already listed by your organisation the incident is added to its links. 201 when newly listed, 200 otherwise.",
-        response_model=VehicleOut,
-        responses={200: {"description": "Already listed: incident linked"}, **responses(400, *AUTH_ERRORS, 404, 413, 422)},
+        response_model=VehicleOfInterestOut,
+        responses={
+            200: {"description": "Already listed: incident linked", "model": VehicleOfInterestOut},
+            **responses(400, *AUTH_ERRORS, 404, 413, 422),
+        },
         status_code=201,
+        response_description="Newly listed as a vehicle of interest, linked to the incident",
     )
-    def promote(
+    def promote_incident_vehicle(
         incident_id: Annotated[str, Path(min_length=1, max_length=64)],
         plate: PlateParam,
         response: Response,
@@ -362,8 +389,9 @@ def router(settings: Settings) -> APIRouter:
         status_code=201,
         response_model=SubscriptionCreatedOut,
         responses=responses(400, *AUTH_ERRORS, 413, 422),
+        response_description="The subscription, with its signing secret shown this once",
     )
-    def subscribe(
+    def subscribe_to_alerts(
         body: SubscriptionIn, response: Response, principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))], container: ContainerDep
     ) -> Any:
         out = container.anpr.subscriptions.subscribe(principal, body)
@@ -375,23 +403,32 @@ def router(settings: Settings) -> APIRouter:
         summary="Your organisation's alert subscriptions",
         response_model=SubscriptionPage,
         responses=responses(*AUTH_ERRORS, 422),
+        response_description="One page of your organisation's subscriptions",
     )
-    def subscriptions(
+    def list_alert_subscriptions(
         principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
         container: ContainerDep,
         limit: Limit = settings.default_page_size,
         *,
         page: PageCursor,
     ) -> Any:
+        """The hit-alert subscriptions your organisation holds and their channels."""
         found = container.anpr.subscriptions.list_subscriptions(principal, limit=limit, continuation=page.token)
         return {**found, "continuation": page.next(found["continuation"])}
 
-    @r.delete("/alert-subscriptions/{subscription_id}", summary="Unsubscribe", status_code=204, responses=responses(*AUTH_ERRORS, 404, 422))
-    def unsubscribe(
+    @r.delete(
+        "/alert-subscriptions/{subscription_id}",
+        summary="Unsubscribe",
+        status_code=204,
+        responses=responses(*AUTH_ERRORS, 404, 422),
+        response_description="Unsubscribed: no further alerts are sent",
+    )
+    def unsubscribe_from_alerts(
         subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
         principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
         container: ContainerDep,
     ) -> Response:
+        """Ends a hit-alert subscription: no further alerts are sent to it."""
         container.anpr.subscriptions.unsubscribe(principal, subscription_id)
         return Response(status_code=204)
 
@@ -400,8 +437,9 @@ def router(settings: Settings) -> APIRouter:
         summary="Alerts sent to a subscription and their status",
         response_model=DeliveryPage,
         responses=responses(*AUTH_ERRORS, 404, 422),
+        response_description="One page of alerts sent and their status",
     )
-    def deliveries(
+    def list_alert_deliveries(
         subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
         principal: Annotated[Principal, Depends(require(*SUBSCRIBERS))],
         container: ContainerDep,
@@ -409,12 +447,20 @@ def router(settings: Settings) -> APIRouter:
         *,
         page: PageCursor,
     ) -> Any:
+        """The alerts sent to one subscription and whether each was delivered."""
         found = container.anpr.subscriptions.deliveries(principal, subscription_id, limit=limit, continuation=page.token)
         return {**found, "continuation": page.next(found["continuation"])}
 
     # ---- settings --------------------------------------------------------------------
-    @r.get("/anpr/settings", summary="Your organisation's ANPR settings", response_model=AnprSettingsOut, responses=responses(*AUTH_ERRORS))
-    def get_settings(principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))], container: ContainerDep) -> Any:
+    @r.get(
+        "/anpr/settings",
+        summary="Your organisation's ANPR settings",
+        response_model=AnprSettingsOut,
+        responses=responses(*AUTH_ERRORS),
+        response_description="Your organisation's ANPR settings",
+    )
+    def get_anpr_settings(principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))], container: ContainerDep) -> Any:
+        """How long your organisation's new plate reads are kept."""
         return container.anpr.settings.get(principal)
 
     @r.put(
@@ -423,8 +469,9 @@ def router(settings: Settings) -> APIRouter:
         description="Applies to reads stored from now on; reads already stored keep the expiry they were born with.",
         response_model=AnprSettingsOut,
         responses=responses(400, *AUTH_ERRORS, 413, 422),
+        response_description="Your organisation's ANPR settings as now stored",
     )
-    def put_settings(
+    def replace_anpr_settings(
         body: AnprSettingsIn, principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN))], container: ContainerDep
     ) -> Any:
         return container.anpr.settings.set(principal, body.read_retention_days)
@@ -438,8 +485,10 @@ def router(settings: Settings) -> APIRouter:
         summary="Who may authorise searches of older reads for your force",
         response_model=AuthorisingOfficersOut,
         responses=responses(*AUTH_ERRORS, 404, 422),
+        response_description="The force's register of authorising officers",
     )
-    def get_authorisers(force_id: ForceId, principal: ForceAdmin, container: ContainerDep) -> Any:
+    def get_authorising_officers(force_id: ForceId, principal: ForceAdmin, container: ContainerDep) -> Any:
+        """The officers of your force who may authorise a search of plate reads older than the ordinary window."""
         return container.anpr.authorisers.get(principal, force_id)
 
     @r.put(
@@ -448,8 +497,9 @@ def router(settings: Settings) -> APIRouter:
         description="`authorised_by` on a search of reads older than the ordinary window must be the `user_id` of one of them.",
         response_model=AuthorisingOfficersOut,
         responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+        response_description="The force's register as now stored",
     )
-    def put_authorisers(force_id: ForceId, body: AuthorisingOfficersIn, principal: ForceAdmin, container: ContainerDep) -> Any:
+    def replace_authorising_officers(force_id: ForceId, body: AuthorisingOfficersIn, principal: ForceAdmin, container: ContainerDep) -> Any:
         return container.anpr.authorisers.set(principal, force_id, body)
 
     return r

@@ -3,20 +3,24 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing, subject_requests
-from functions.http.deps import API_PREFIX, known_query
+from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
 from functions.http.observability import RequestContext, install_request_ids
 from functions.http.raw_body import add_self_validated_schemas
 from shared.bootstrap import Container, default_container
+from shared.domain.tenancy import Role
 from shared.services.quotas import WRITE_METHODS
 from shared.settings import Settings
 
@@ -41,6 +45,11 @@ STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
 # arrives. They count against the upload slots (limits.UploadSlots), not the handler threads.
 UPLOAD_SUFFIXES = ("/evidence", "/chunks")
 UPLOAD_METHODS = ("POST", "PUT")
+
+
+# Success examples recorded from real answers against the seeded demo data
+# (`python -m tests.http.response_examples`), keyed by operation id and status.
+RESPONSE_EXAMPLES = Path(__file__).with_name("response_examples.json")
 
 
 def is_upload(method: str, route_path: str) -> bool:
@@ -74,6 +83,9 @@ def create_app(container: Container | None = None) -> FastAPI:
         redoc_url=None,
         # Every route refuses query parameters it does not declare (422 naming them).
         dependencies=[Depends(known_query)],
+        # Operation ids are the route functions' names (report_incident, upload_evidence):
+        # what a generated client calls its methods.
+        generate_unique_id_function=_operation_id,
     )
     app.state.container = c
     problems.install(app)
@@ -114,6 +126,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     return app
 
 
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def _router_of(module, container: Container) -> APIRouter:
     """A route module's router: module-level (`router = APIRouter(...)`), or built from the
     settings by `router(settings)` for modules that still take them."""
@@ -129,6 +145,8 @@ def _add_problem_schema(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         add_self_validated_schemas(schema)
+        _document_roles(schema, app)
+        _add_response_examples(schema)
         _document_upload_limits(schema, app.state.container.settings)
         _document_rate_limits(schema, app.state.container.settings)
         schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
@@ -141,6 +159,55 @@ def _add_problem_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the OpenAPI document
+
+
+def _document_roles(schema: dict, app: FastAPI) -> None:
+    """Every operation's `x-roles` and a sentence naming them, read from the route's own
+    role dependency so the document cannot drift from what the route enforces."""
+    order = list(Role)
+    # Included routers are nested (FastAPI >= 0.165): walk them as the document generator does.
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        roles = admitted_roles(route.dependant)
+        names = [r.value for r in sorted(roles, key=order.index)] if roles is not None else []
+        if roles is None:
+            sentence = "Roles: none; no bearer token is needed."
+        else:
+            sentence = "Roles: " + ", ".join(f"`{n}`" for n in names) + "."
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            operation["x-roles"] = names
+            operation["description"] = f"{operation.get('description', '')}\n\n{sentence}".strip()
+
+
+def _add_response_examples(schema: dict) -> None:
+    """Each JSON success response's example. A status with no recorded answer of its own
+    (a replay's 200 beside a first 201) takes another success status's with the same schema."""
+    recorded: dict[str, dict[str, object]] = json.loads(RESPONSE_EXAMPLES.read_text()) if RESPONSE_EXAMPLES.exists() else {}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            own = recorded.get(operation.get("operationId", ""), {})
+            successes = {s: r for s, r in operation.get("responses", {}).items() if s.startswith("2")}
+            for status, response in successes.items():
+                media = response.get("content", {}).get("application/json")
+                if media is None or "example" in media:
+                    continue
+                if status in own:
+                    media["example"] = own[status]
+                    continue
+                twin = next(
+                    (
+                        s
+                        for s, r in successes.items()
+                        if s in own and r.get("content", {}).get("application/json", {}).get("schema") == media.get("schema")
+                    ),
+                    None,
+                )
+                if twin is not None:
+                    media["example"] = own[twin]
 
 
 def _document_upload_limits(schema: dict, settings: Settings) -> None:

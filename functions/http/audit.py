@@ -27,8 +27,9 @@ router = APIRouter(tags=["audit"])
     ),
     response_model=AuditPage,
     responses=responses(*AUTH_ERRORS, 422),
+    response_description="One page of your organisation's audit entries and the chain's verification",
 )
-def audit(
+def list_audit_entries(
     principal: Annotated[Principal, Depends(require(*AUDITORS))],
     container: ContainerDep,
     entity: Annotated[str | None, Query(max_length=200, description="e.g. incident/<id>")] = None,

@@ -80,8 +80,10 @@ router = APIRouter(tags=["direct to police"])
     summary="A force's D2P rules and inbox",
     response_model=RulesOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The force's current D2P rules and inbox, with their ETag",
 )
-def get_rules(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep, response: Response) -> RulesOut:
+def get_d2p_rules(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep, response: Response) -> RulesOut:
+    """The rules a report must meet before it may be sent to this force directly, and the inbox it goes to."""
     stored = container.d2p.rules.get(principal, force_id)
     response.headers.update(etag_header(stored.etag))
     return RulesOut.of(stored.record, stored.etag)
@@ -92,8 +94,9 @@ def get_rules(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep
     summary="Set a force's D2P rules (a new version; If-Match once rules exist)",
     response_model=RulesOut,
     responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    response_description="The force's rules as now in force (a new version)",
 )
-def put_rules(
+def replace_d2p_rules(
     force_id: ForceId,
     body: Annotated[ForceRules, Body()],
     principal: PoliceAdmin,
@@ -101,6 +104,7 @@ def put_rules(
     if_match: IfMatch,
     response: Response,
 ) -> RulesOut:
+    """Sets the rules a report must meet to be sent to this force directly, as a new version (older versions stay readable)."""
     stored = container.d2p.rules.put(principal, force_id, body, if_match)
     response.headers.update(etag_header(stored.etag))
     return RulesOut.of(stored.record, stored.etag)
@@ -111,8 +115,10 @@ def put_rules(
     summary="Every version of a force's D2P rules",
     response_model=RulesVersionsOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Every version of the force's rules, oldest first",
 )
-def rule_versions(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep) -> RulesVersionsOut:
+def list_d2p_rule_versions(force_id: ForceId, principal: PoliceAdmin, container: ContainerDep) -> RulesVersionsOut:
+    """Each version of the force's D2P rules, kept so an eligibility decision can be traced to the rules it was made under."""
     return RulesVersionsOut.of(container.d2p.rules.versions(principal, force_id))
 
 
@@ -121,14 +127,16 @@ def rule_versions(force_id: ForceId, principal: PoliceAdmin, container: Containe
     summary="Reports dispatched to the force (failures and bounces to act on)",
     response_model=DispatchesOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The dispatches sent to the force, with their delivery state",
 )
-def force_dispatches(
+def list_force_dispatches(
     force_id: ForceId,
     principal: PoliceAdmin,
     container: ContainerDep,
     status: DispatchStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=_settings.max_page_size)] = _settings.default_page_size,
 ) -> DispatchesOut:
+    """Reports sent to this force, newest first, with what the mail provider said about each: the force's officers act on bounces and failures."""
     dispatches = container.d2p.police.dispatches(principal, force_id, status, limit)
     return DispatchesOut(items=[DispatchOut.of(d) for d in dispatches])
 
@@ -139,8 +147,10 @@ def force_dispatches(
     summary="A retailer's D2P settings",
     response_model=SettingsOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The retailer's D2P settings",
 )
-def get_settings(org_id: OrgId, principal: RetailerAdmin, container: ContainerDep) -> SettingsOut:
+def get_d2p_settings(org_id: OrgId, principal: RetailerAdmin, container: ContainerDep) -> SettingsOut:
+    """Whether this retailer's eligible reports are sent to the police automatically."""
     return SettingsOut.of(org_id, container.d2p.settings.get(principal, org_id))
 
 
@@ -149,8 +159,12 @@ def get_settings(org_id: OrgId, principal: RetailerAdmin, container: ContainerDe
     summary="Turn automatic sending on or off",
     response_model=SettingsOut,
     responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    response_description="The retailer's D2P settings as now stored",
 )
-def put_settings(org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principal: RetailerAdmin, container: ContainerDep) -> SettingsOut:
+def replace_d2p_settings(
+    org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principal: RetailerAdmin, container: ContainerDep
+) -> SettingsOut:
+    """Turns automatic sending of this retailer's eligible reports on or off."""
     return SettingsOut.of(org_id, container.d2p.settings.put(principal, org_id, body))
 
 
@@ -160,8 +174,9 @@ def put_settings(org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principa
     summary="Eligibility (every rule with pass/fail), dispatch status and history (purpose required for police)",
     response_model=EligibilityOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Each rule with pass or fail, the dispatch status and its history",
 )
-def eligibility(
+def check_d2p_eligibility(
     incident_id: IncidentId,
     principal: Annotated[Principal, Depends(require(*READERS))],
     container: ContainerDep,
@@ -170,6 +185,7 @@ def eligibility(
         Query(min_length=3, max_length=500, description="Why you are looking: required for police, recorded in the audit trail"),
     ] = None,
 ) -> EligibilityOut:
+    """Whether the incident may be sent to its force, rule by rule, and what has been sent so far."""
     report = container.d2p.eligibility.report(principal, incident_id, purpose)
     return EligibilityOut(
         incident_id=report.incident_id,
@@ -188,10 +204,12 @@ def eligibility(
         **responses(*AUTH_ERRORS, 404, 409, 422),
         200: {"model": SendOut, "description": "Already dispatched: the existing dispatch"},
     },
+    response_description="Queued for sending to the force",
 )
-def send(
+def dispatch_incident(
     incident_id: IncidentId, principal: Annotated[Principal, Depends(require(*REPORTERS))], container: ContainerDep, response: Response
 ) -> SendOut:
+    """Sends an eligible report to its force's D2P inbox. Sending happens once: a repeat answers the existing dispatch."""
     result = container.d2p.dispatch.send(principal, incident_id)
     if not result.created:
         response.status_code = 200
@@ -204,8 +222,12 @@ def send(
     summary="Record the force's crime reference number",
     response_model=DispatchOut,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The dispatch with the force's crime reference number",
 )
-def acknowledge(dispatch_id: DispatchId, body: Annotated[AcknowledgeIn, Body()], principal: Police, container: ContainerDep) -> DispatchOut:
+def acknowledge_dispatch(
+    dispatch_id: DispatchId, body: Annotated[AcknowledgeIn, Body()], principal: Police, container: ContainerDep
+) -> DispatchOut:
+    """The force records the crime reference number it gave the report."""
     return DispatchOut.of(container.d2p.police.acknowledge(principal, dispatch_id, body))
 
 
@@ -215,8 +237,10 @@ def acknowledge(dispatch_id: DispatchId, body: Annotated[AcknowledgeIn, Body()],
     summary="Record a Home Office outcome code",
     response_model=OutcomeOut,
     responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    response_description="The outcome as recorded",
 )
-def outcome(incident_id: IncidentId, body: Annotated[OutcomeIn, Body()], principal: Police, container: ContainerDep) -> OutcomeOut:
+def record_outcome(incident_id: IncidentId, body: Annotated[OutcomeIn, Body()], principal: Police, container: ContainerDep) -> OutcomeOut:
+    """The force records a Home Office outcome code for a dispatched report."""
     recorded = container.d2p.police.record_outcome(principal, incident_id, body)
     return OutcomeOut(outcome=OutcomeRecordOut.of(recorded.outcome), history=[OutcomeRecordOut.of(o) for o in recorded.history])
 
@@ -226,14 +250,16 @@ def outcome(incident_id: IncidentId, body: Annotated[OutcomeIn, Body()], princip
     summary="D2P against other channels: statuses, times, charge and outcome 14/16 rates",
     response_model=KpiOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Counts, times and outcome rates per channel",
 )
-def kpis(
+def get_d2p_kpis(
     force: Annotated[str, Query(min_length=1, max_length=64, examples=["devon-and-cornwall"])],
     start: Annotated[datetime, Query(alias="from", description="Incidents occurred at or after (ISO 8601 with offset)")],
     end: Annotated[datetime, Query(alias="to", description="Incidents occurred before (ISO 8601 with offset)")],
     principal: Police,
     container: ContainerDep,
 ) -> KpiOut:
+    """D2P against the other reporting channels over a period: dispatch statuses, time to acknowledgement, charge and outcome rates."""
     require_offset(("from", start), ("to", end))
     return KpiOut.model_validate(container.d2p.kpis.report(principal, force, start, end))
 
@@ -263,8 +289,9 @@ _webhook_responses[401] = {
         },
     },
     responses=_webhook_responses,
+    response_description="How many events of each kind were applied",
 )
-async def sendgrid_events(
+async def receive_sendgrid_events(
     request: Request,
     container: ContainerDep,
     signature: Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Signature", max_length=500)] = None,
@@ -286,8 +313,10 @@ async def sendgrid_events(
     summary="Dead-lettered dispatch messages (ids and reasons only)",
     response_model=DeadLettersOut,
     responses=responses(*AUTH_ERRORS),
+    response_description="The dead-lettered dispatch messages, ids and reasons only",
 )
-def dead_letters(principal: Operator, container: ContainerDep) -> DeadLettersOut:
+def list_d2p_dead_letters(principal: Operator, container: ContainerDep) -> DeadLettersOut:
+    """Dispatch messages the queue gave up on, for a platform operator to inspect: ids and reasons only, never report content."""
     return DeadLettersOut(items=[DeadLetterOut(**vars(d)) for d in container.d2p.delivery.dead_letters()])
 
 
@@ -296,6 +325,8 @@ def dead_letters(principal: Operator, container: ContainerDep) -> DeadLettersOut
     summary="Put dead-lettered dispatch messages back on the queue",
     response_model=ReplayOut,
     responses=responses(400, *AUTH_ERRORS, 413, 422),
+    response_description="How many messages went back on the queue",
 )
-def replay(body: Annotated[ReplayIn, Body()], principal: Operator, container: ContainerDep) -> ReplayOut:
+def replay_d2p_dead_letters(body: Annotated[ReplayIn, Body()], principal: Operator, container: ContainerDep) -> ReplayOut:
+    """Puts the named dead-lettered dispatch messages back on the queue, for a platform operator once the cause is fixed."""
     return ReplayOut(replayed=container.d2p.delivery.replay_dead_letters(body.message_ids))

@@ -59,7 +59,7 @@ class HistoryEntryOut(BaseModel):
     note: str | None = None
 
 
-class DeliveryOut(BaseModel):
+class EmailDeliveryOut(BaseModel):
     state: str = Field(description="delivered, bounced, dropped or deferred, as the mail provider last said")
     at: str
     reason: str | None = None
@@ -80,8 +80,8 @@ class DispatchOut(BaseModel):
     to: str | None = None
     failure_reason: str | None = None
     last_error: str | None = None
-    delivery: DeliveryOut | None = Field(default=None, description="The delivery event the provider stamped latest")
-    deliveries: list[DeliveryOut] = Field(default=[], description="The provider's delivery events, oldest first (the last 50)")
+    delivery: EmailDeliveryOut | None = Field(default=None, description="The delivery event the provider stamped latest")
+    deliveries: list[EmailDeliveryOut] = Field(default=[], description="The provider's delivery events, oldest first (the last 50)")
     acknowledged_at: str | None = None
     crime_reference: str | None = None
     history: list[HistoryEntryOut] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 
@@ -50,7 +50,29 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
         return p
 
+    # The OpenAPI document reads the roles from here, so what it says a route admits is
+    # what the route enforces (_document_roles in app.py).
+    check.admits = frozenset(roles)  # type: ignore[attr-defined]
     return check
+
+
+def admitted_roles(dependant: Any) -> frozenset[Role] | None:
+    """The roles a route admits, from its `require` dependencies (every one must pass):
+    every role when it only needs a token, None when it needs none (public routes, or
+    routes signed another way)."""
+    admitted: frozenset[Role] | None = None
+    signed_in = False
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        signed_in = signed_in or current.call is principal
+        roles = getattr(current.call, "admits", None)
+        if roles is not None:
+            admitted = roles if admitted is None else admitted & roles
+        stack.extend(current.dependencies)
+    if admitted is None and signed_in:
+        return frozenset(Role)
+    return admitted
 
 
 def require_offset(*times: tuple[str, datetime | None]) -> None:

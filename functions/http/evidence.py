@@ -268,6 +268,11 @@ router = APIRouter(tags=["evidence"])
 
 
 # ---- upload ------------------------------------------------------------------
+# A download answers in the stored item's own type: the canonical type of what intake
+# detected (shared.domain.evidence.ALLOWED), so a client can render it without sniffing.
+STORED_MEDIA_TYPES = {t.content_type: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED.values()}
+
+
 @router.post(
     "/incidents/{incident_id}/evidence",
     status_code=201,
@@ -275,8 +280,9 @@ router = APIRouter(tags=["evidence"])
     response_model=EvidenceOut,
     responses=responses(*AUTH_ERRORS, 404, 413, 415, 422),
     openapi_extra=_RAW_BODY,
+    response_description="The evidence item as stored (Location names it)",
 )
-def upload(
+def upload_evidence(
     incident_id: IncidentId,
     request: Request,
     response: Response,
@@ -294,6 +300,7 @@ def upload(
         str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")
     ] = None,
 ) -> EvidenceOut:
+    """Uploads one evidence file as the raw request body: streamed, hashed and written once, its type checked from its first bytes."""
     item = container.evidence.intake.upload(
         principal,
         incident_id,
@@ -313,8 +320,10 @@ def upload(
     summary="Evidence items of an incident",
     response_model=EvidenceList,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The incident's evidence items",
 )
-def list_items(incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> EvidenceList:
+def list_evidence(incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> EvidenceList:
+    """The evidence items of one incident that you may see; police give a purpose, recorded in custody."""
     items = container.evidence.access.list_items(principal, incident_id, purpose)
     return EvidenceList(items=[evidence_out(i) for i in items])
 
@@ -326,10 +335,12 @@ def list_items(incident_id: IncidentId, principal: Reader, container: ContainerD
     summary="Start a resumable upload (large CCTV files over unreliable links)",
     response_model=UploadSessionOut,
     responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
+    response_description="The upload session: send chunks to it",
 )
-def create_upload(
+def start_resumable_upload(
     incident_id: IncidentId, body: UploadSessionIn, response: Response, principal: Reporter, container: ContainerDep
 ) -> UploadSessionOut:
+    """Opens a resumable upload for a large file (CCTV) over an unreliable link: send its chunks in order, then commit."""
     status = container.evidence.uploads.start(principal, incident_id, body)
     response.headers["Location"] = f"/api/v1/evidence/uploads/{status.session.id}"
     return upload_out(status)
@@ -340,8 +351,10 @@ def create_upload(
     summary="How much of a resumable upload has arrived",
     response_model=UploadSessionOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The upload session and how many bytes have arrived",
 )
-def upload_status(upload_id: UploadId, response: Response, principal: Reporter, container: ContainerDep) -> UploadSessionOut:
+def get_resumable_upload(upload_id: UploadId, response: Response, principal: Reporter, container: ContainerDep) -> UploadSessionOut:
+    """How much of a resumable upload has safely arrived, so a client knows where to resume."""
     status = container.evidence.uploads.status(principal, upload_id)
     response.headers.update(_offset_headers(status.received))
     return upload_out(status)
@@ -350,9 +363,23 @@ def upload_status(upload_id: UploadId, response: Response, principal: Reporter, 
 @router.head(
     "/evidence/uploads/{upload_id}",
     summary="Received offset of a resumable upload (headers only)",
-    responses=responses(*AUTH_ERRORS, 404, 422),
+    responses={
+        200: {
+            "description": "The received offset, in headers only",
+            "headers": {
+                "Upload-Offset": {"description": "Bytes safely stored: send the next chunk from here", "schema": {"type": "integer"}},
+                "Range": {
+                    "description": "The bytes received, e.g. bytes=0-4194303 (absent before the first chunk)",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        **responses(*AUTH_ERRORS, 404, 422),
+    },
+    response_class=Response,
 )
-def upload_offset(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
+def get_resumable_upload_offset(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
+    """The received offset of a resumable upload in the `Upload-Offset` header, without a body."""
     status = container.evidence.uploads.status(principal, upload_id)
     return Response(status_code=200, headers=_offset_headers(status.received))
 
@@ -363,8 +390,9 @@ def upload_offset(upload_id: UploadId, principal: Reporter, container: Container
     response_model=UploadSessionOut,
     responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
     openapi_extra=_CHUNK_BODY,
+    response_description="The upload session with the bytes now received",
 )
-def put_chunk(
+def send_upload_chunk(
     upload_id: UploadId,
     request: Request,
     response: Response,
@@ -374,6 +402,7 @@ def put_chunk(
         str | None, Header(max_length=100, description="bytes <first>-<last>/<total>", examples=["bytes 0-4194303/734003200"])
     ] = None,
 ) -> UploadSessionOut:
+    """Sends the next chunk of a resumable upload, starting at the received offset."""
     status = container.evidence.uploads.put_chunk(principal, upload_id, content_range, _body(request))
     response.headers.update(_offset_headers(status.received))
     return upload_out(status)
@@ -385,8 +414,10 @@ def put_chunk(
     summary="Finish a resumable upload: re-hash, check and store it as evidence",
     response_model=EvidenceOut,
     responses=responses(*AUTH_ERRORS, 404, 409, 413, 415, 422),
+    response_description="The evidence item as stored (Location names it)",
 )
-def commit_upload(upload_id: UploadId, response: Response, principal: Reporter, container: ContainerDep) -> EvidenceOut:
+def commit_resumable_upload(upload_id: UploadId, response: Response, principal: Reporter, container: ContainerDep) -> EvidenceOut:
+    """Finishes a resumable upload: the whole file is re-hashed, checked and stored as evidence."""
     item = container.evidence.uploads.commit(principal, upload_id)
     _created(response, item)
     return evidence_out(item)
@@ -397,8 +428,10 @@ def commit_upload(upload_id: UploadId, response: Response, principal: Reporter, 
     status_code=204,
     summary="Abandon a resumable upload",
     responses=responses(*AUTH_ERRORS, 404, 409, 422),
+    response_description="Abandoned: the bytes received are discarded",
 )
-def cancel_upload(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
+def cancel_resumable_upload(upload_id: UploadId, principal: Reporter, container: ContainerDep) -> Response:
+    """Abandons a resumable upload; the bytes received are discarded."""
     container.evidence.uploads.cancel(principal, upload_id)
     return Response(status_code=204)
 
@@ -409,37 +442,36 @@ def cancel_upload(upload_id: UploadId, principal: Reporter, container: Container
     summary="An evidence item's description (a custody event)",
     response_model=EvidenceOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The evidence item's description",
 )
-def read(evidence_id: EvidenceId, response: Response, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> EvidenceOut:
+def get_evidence(
+    evidence_id: EvidenceId, response: Response, principal: Reader, container: ContainerDep, purpose: Purpose = None
+) -> EvidenceOut:
+    """An evidence item's description (type, size, hash); reading it is a custody event."""
     item = container.evidence.access.get(principal, evidence_id, purpose)
     response.headers["Repr-Digest"] = sha256_field(item.sha256)
     response.headers["X-Evidence-SHA256"] = item.sha256
     return evidence_out(item)
 
 
-# A download answers with the type the item was stored as (the canonical one of an accepted
-# file type), so each is documented: a client generated from the document refuses a type
-# it does not list.
-_STORED_TYPES = {t.content_type: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED.values()}
-
-
 @router.get(
     "/evidence/{evidence_id}/content",
-    summary="Download the stored bytes (streamed; Range supported; purpose required for police)",
+    summary="Download the stored bytes (streamed, checked against the recorded SHA-256; Range supported; purpose required for police)",
     responses={
-        200: {"description": "The whole file, as the type it was stored as", "content": _STORED_TYPES},
-        206: {"description": "The requested byte range", "content": _STORED_TYPES},
-        **responses(*AUTH_ERRORS, 404, 416, 422),
+        200: {"description": "The whole file, in its own media type", "content": STORED_MEDIA_TYPES},
+        206: {"description": "The requested byte range, in the file's media type", "content": STORED_MEDIA_TYPES},
+        **responses(*AUTH_ERRORS, 404, 409, 416, 422),
     },
     response_class=StreamingResponse,
 )
-def download(
+def download_evidence(
     evidence_id: EvidenceId,
     principal: Reader,
     container: ContainerDep,
     purpose: Purpose = None,
     range_: Annotated[str | None, Header(alias="Range", max_length=100, description="One byte range, e.g. bytes=0-1048575")] = None,
 ) -> StreamingResponse:
+    """The stored bytes, streamed in the file's own media type; one byte range may be asked for. Each download is a custody event; police give a purpose."""
     d: Download = container.evidence.access.download(principal, evidence_id, purpose, range_)
     item = d.item
     headers = {
@@ -461,8 +493,10 @@ def download(
     summary="Chain of custody, and whether it verifies",
     response_model=CustodyOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The custody events and whether the chain verifies",
 )
-def custody(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> CustodyOut:
+def get_custody_chain(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> CustodyOut:
+    """Every custody event of the item, oldest first, and whether their hash chain verifies."""
     report: CustodyReport = container.evidence.custody.chain(principal, evidence_id, purpose)
     return CustodyOut.model_validate(report, from_attributes=True)
 
@@ -472,8 +506,10 @@ def custody(evidence_id: EvidenceId, principal: Reader, container: ContainerDep,
     summary="Re-hash the stored bytes and compare (recorded in custody)",
     response_model=VerifyOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Whether the stored bytes still match the hash taken at intake",
 )
-def verify(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> VerifyOut:
+def verify_evidence(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> VerifyOut:
+    """Re-hashes the stored bytes and compares them with the hash taken at intake; the check is recorded in custody."""
     result: Verification = container.evidence.integrity.verify(principal, evidence_id, purpose)
     return VerifyOut.model_validate(result, from_attributes=True)
 
@@ -484,8 +520,12 @@ def verify(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, 
     summary="Redact an image into a new derived item (the original stays untouched)",
     response_model=EvidenceOut,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The new, redacted evidence item (Location names it)",
 )
-def redact(evidence_id: EvidenceId, body: RedactionIn, response: Response, principal: Reporter, container: ContainerDep) -> EvidenceOut:
+def redact_evidence(
+    evidence_id: EvidenceId, body: RedactionIn, response: Response, principal: Reporter, container: ContainerDep
+) -> EvidenceOut:
+    """Redacts rectangles of an image into a new, derived evidence item; the original stays untouched."""
     item = container.evidence.redaction.redact(principal, evidence_id, body)
     _created(response, item, digest=False)
     return evidence_out(item)
@@ -496,8 +536,12 @@ def redact(evidence_id: EvidenceId, body: RedactionIn, response: Response, princ
     summary="Suggested face rectangles for a person to confirm (nothing is redacted)",
     response_model=FaceProposalsOut,
     responses=responses(*AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="Suggested face rectangles for a person to confirm",
 )
-def face_proposals(evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> FaceProposalsOut:
+def propose_face_redactions(
+    evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None
+) -> FaceProposalsOut:
+    """Suggests face rectangles in an image for a person to confirm before redacting; nothing is redacted."""
     found: FaceProposals = container.evidence.access.face_proposals(principal, evidence_id, purpose)
     return FaceProposalsOut(
         evidence_id=found.evidence_id,
@@ -512,11 +556,14 @@ def face_proposals(evidence_id: EvidenceId, principal: Reader, container: Contai
     summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
     responses={
         200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-        **responses(*AUTH_ERRORS, 404, 422),
+        **responses(*AUTH_ERRORS, 404, 409, 422),
     },
     response_class=StreamingResponse,
 )
-def package(incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> StreamingResponse:
+def download_court_package(
+    incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None
+) -> StreamingResponse:
+    """A zip for court: the case summary, the files, a manifest of their hashes and the custody logs. Streamed; recorded in custody."""
     pkg = container.evidence.package.build(principal, incident_id, purpose)
     headers = {
         "Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"',

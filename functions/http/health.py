@@ -13,8 +13,10 @@ router = APIRouter(tags=["health"])
     summary="Liveness and readiness",
     response_model=Health,
     responses={503: {"model": Health, "description": "A backing store is not ready"}},
+    response_description="The service is up; `checks` names each backing store's state",
 )
-def healthz(container: ContainerDep, response: Response):
+def check_health(container: ContainerDep, response: Response):
+    """Whether this instance and its backing stores answer. Public: no token, and it reveals no data."""
     checks = container.readiness()
     ok = all(v == "ok" for v in checks.values())
     if not ok:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, RevertIn
-from shared.domain.incidents import Category, IncidentIn, IncidentPatch
+from shared.domain.incidents import Category, IncidentIn, IncidentPatch, WitnessIn
 from shared.domain.tenancy import Principal
 from shared.services.incidents import EDITORS, READERS, REPORTERS, Filters, IncidentView
 from shared.settings import get_settings
@@ -45,8 +45,12 @@ def _answer(view: IncidentView, response: Response) -> dict[str, Any]:
     summary="Report an incident",
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 410, 413, 422),
+    response_description="The incident as stored (Location names it; a replay answers the same)",
 )
-def report(body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None):
+def report_incident(
+    body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None
+):
+    """A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it twice."""
     # A replay answers as the first request did (201, Location) with the incident as it now stands.
     reported = container.incidents.report.submit(principal, body, idempotency_key)
     response.headers["Location"] = f"{API_PREFIX}/incidents/{reported.incident.id}"
@@ -60,8 +64,9 @@ def report(body: IncidentIn, principal: Reporter, container: ContainerDep, respo
     "Unknown query parameters are refused (422), not ignored.",
     response_model=IncidentPage,
     responses=responses(*AUTH_ERRORS, 422),
+    response_description="One page of the incidents you may see, with a continuation while more remain",
 )
-def search(
+def list_incidents(
     principal: Reader,
     container: ContainerDep,
     store: Annotated[str | None, Query(max_length=64)] = None,
@@ -97,8 +102,15 @@ def search(
     return {"items": [_out(v) for v in found.items], "continuation": page.next(found.continuation)}
 
 
-@router.get("/incidents/{incident_id}", summary="Read an incident", response_model=IncidentOut, responses=responses(*AUTH_ERRORS, 404, 422))
-def read(incident_id: IncidentId, principal: Reader, container: ContainerDep, response: Response, purpose: Purpose = None):
+@router.get(
+    "/incidents/{incident_id}",
+    summary="Read an incident",
+    response_model=IncidentOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The incident as you may see it, with its ETag",
+)
+def get_incident(incident_id: IncidentId, principal: Reader, container: ContainerDep, response: Response, purpose: Purpose = None):
+    """One incident, as your organisation's sharing lets you see it. Police give a purpose, recorded in the audit trail."""
     return _answer(container.incidents.read.get(principal, incident_id, purpose), response)
 
 
@@ -114,8 +126,9 @@ def read(incident_id: IncidentId, principal: Reader, container: ContainerDep, re
     ),
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 412, 413, 422, 428),
+    response_description="The incident after the change, with its new ETag",
 )
-def change(
+def change_incident(
     incident_id: IncidentId,
     patch: Annotated[IncidentPatch, Body()],
     principal: Editor,
@@ -126,13 +139,32 @@ def change(
     return _answer(container.incidents.change.apply(principal, incident_id, patch, if_match), response)
 
 
+@router.post(
+    "/incidents/{incident_id}/statements",
+    status_code=201,
+    summary="Add a witness statement (store staff: to their own reports only; existing statements are never changed)",
+    response_model=IncidentOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    response_description="The incident with the statement added, as a new version, with its new ETag",
+)
+def add_statement(
+    incident_id: IncidentId, statement: Annotated[WitnessIn, Body()], principal: Reporter, container: ContainerDep, response: Response
+):
+    """A witness's statement added to the incident as a new version, audited, and the incident's D2P
+    eligibility evaluated again. Store staff may add to the reports they filed only (403 for a
+    colleague's); a statement already recorded is never changed or removed this way."""
+    return _answer(container.incidents.change.add_statement(principal, incident_id, statement), response)
+
+
 @router.get(
     "/incidents/{incident_id}/history",
     summary="Every version of an incident",
     response_model=HistoryOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Every stored version of the incident, oldest first",
 )
-def history(incident_id: IncidentId, principal: Editor, container: ContainerDep):
+def list_incident_versions(incident_id: IncidentId, principal: Editor, container: ContainerDep):
+    """Each version of the incident with who made it and when, as kept for the audit trail and for reverting."""
     return {"items": container.incidents.history.versions(principal, incident_id)}
 
 
@@ -141,8 +173,10 @@ def history(incident_id: IncidentId, principal: Editor, container: ContainerDep)
     summary="Make an earlier version current (as a new version)",
     response_model=IncidentOut,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 412, 413, 422, 428),
+    response_description="The incident with the earlier version's content as a new version",
 )
-def revert(
+def revert_incident(
     incident_id: IncidentId, body: RevertIn, principal: Editor, container: ContainerDep, response: Response, if_match: IfMatch = None
 ):
+    """Copies an earlier version's content into a new version (nothing is overwritten); needs `If-Match` with the current ETag."""
     return _answer(container.incidents.change.revert(principal, incident_id, body.version, if_match), response)

@@ -163,8 +163,10 @@ Reader = Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.RETAILER
     summary="This region's retention schedule in force and the bounds organisations choose within",
     response_model=RegionScheduleOut,
     responses=responses(*AUTH_ERRORS),
+    response_description="The region's schedule in force and its bounds",
 )
-def region_schedule(principal: Operator, container: ContainerDep):
+def get_region_schedule(principal: Operator, container: ContainerDep):
+    """The retention periods in force in this region and the bounds within which each organisation chooses its own."""
     return RegionScheduleOut.of(container.retention.schedules.region())
 
 
@@ -175,8 +177,10 @@ def region_schedule(principal: Operator, container: ContainerDep):
     response_model=RegionProposal,
     response_model_exclude_none=True,
     responses=responses(400, *AUTH_ERRORS, 409, 413, 422),
+    response_description="The proposal, waiting for a second operator",
 )
 def propose_region_schedule(body: RegionScheduleIn, principal: Operator, container: ContainerDep, response: Response):
+    """A platform operator proposes new retention periods for the region; nothing changes until another operator approves it and the delay has passed."""
     proposal = container.retention.schedules.propose_region(principal, body)
     response.headers["Location"] = f"{API_PREFIX}/retention/schedules/region/proposals/{proposal.number}"
     return proposal
@@ -188,8 +192,10 @@ def propose_region_schedule(body: RegionScheduleIn, principal: Operator, contain
     response_model=list[RegionProposal],
     response_model_exclude_none=True,
     responses=responses(*AUTH_ERRORS),
+    response_description="Every proposal, oldest first, with its state",
 )
-def region_proposals(principal: Operator, container: ContainerDep):
+def list_region_schedule_proposals(principal: Operator, container: ContainerDep):
+    """Proposed changes of the region's schedule and whether each is pending, approved, in force or cancelled."""
     return container.retention.schedules.proposals()
 
 
@@ -199,8 +205,10 @@ def region_proposals(principal: Operator, container: ContainerDep):
     response_model=RegionProposal,
     response_model_exclude_none=True,
     responses=responses(*AUTH_ERRORS, 404, 409, 422),
+    response_description="The approved proposal and when it takes effect",
 )
 def approve_region_schedule(number: ProposalNumber, principal: Operator, container: ContainerDep):
+    """A second platform operator approves a proposal (never their own); it takes effect after the delay."""
     return container.retention.schedules.approve_region(principal, number)
 
 
@@ -210,8 +218,10 @@ def approve_region_schedule(number: ProposalNumber, principal: Operator, contain
     response_model=RegionProposal,
     response_model_exclude_none=True,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The cancelled proposal",
 )
-def cancel_region_schedule(number: ProposalNumber, body: ProposalCancellationIn, principal: Operator, container: ContainerDep):
+def cancel_region_schedule_proposal(number: ProposalNumber, body: ProposalCancellationIn, principal: Operator, container: ContainerDep):
+    """Cancels a pending proposal, or an approved one before it takes effect, with the reason."""
     return container.retention.schedules.cancel_region(principal, number, body.reason)
 
 
@@ -221,8 +231,10 @@ def cancel_region_schedule(number: ProposalNumber, body: ProposalCancellationIn,
     response_model=list[ScheduleVersionOut],
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS),
+    response_description="Every version of the region's schedule, oldest first",
 )
-def region_versions(principal: Operator, container: ContainerDep):
+def list_region_schedule_versions(principal: Operator, container: ContainerDep):
+    """Each version of the region's schedule that has been in force, so a deletion can be traced to its rule."""
     return container.retention.schedules.versions(principal, region=True)
 
 
@@ -231,8 +243,10 @@ def region_versions(principal: Operator, container: ContainerDep):
     summary="Your organisation's schedule: what applies, your choices, the region's bounds",
     response_model=OrganisationScheduleOut,
     responses=responses(*AUTH_ERRORS),
+    response_description="What applies to your organisation, your choices and the region's bounds",
 )
-def org_schedule(principal: Admin, container: ContainerDep, response: Response):
+def get_organisation_schedule(principal: Admin, container: ContainerDep, response: Response):
+    """The retention periods that apply to your organisation's data, the ones you chose and the region's bounds."""
     chosen = container.retention.schedules.organisation(principal)
     response.headers.update(etag_header(chosen.etag))
     return OrganisationScheduleOut.of(chosen)
@@ -243,8 +257,12 @@ def org_schedule(principal: Admin, container: ContainerDep, response: Response):
     summary="Choose your organisation's periods within the region's bounds",
     response_model=OrganisationScheduleOut,
     responses=responses(400, *AUTH_ERRORS, 412, 413, 422, 428),
+    response_description="Your organisation's schedule as now stored",
 )
-def set_org_schedule(body: OrganisationScheduleIn, principal: Admin, container: ContainerDep, if_match: IfMatch, response: Response):
+def set_organisation_schedule(
+    body: OrganisationScheduleIn, principal: Admin, container: ContainerDep, if_match: IfMatch, response: Response
+):
+    """Your organisation chooses its retention periods within the region's bounds, as a new version; needs `If-Match`."""
     chosen = container.retention.schedules.set_organisation(principal, body, if_match)
     response.headers.update(etag_header(chosen.etag))
     return OrganisationScheduleOut.of(chosen)
@@ -256,8 +274,10 @@ def set_org_schedule(body: OrganisationScheduleIn, principal: Admin, container: 
     response_model=list[ScheduleVersionOut],
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS),
+    response_description="Every version of your organisation's schedule, oldest first",
 )
-def org_versions(principal: Admin, container: ContainerDep):
+def list_organisation_schedule_versions(principal: Admin, container: ContainerDep):
+    """Each version of your organisation's choices, so a deletion can be traced to the schedule it followed."""
     return container.retention.schedules.versions(principal, region=False)
 
 
@@ -267,8 +287,10 @@ def org_versions(principal: Admin, container: ContainerDep):
     summary="Legal holds on an incident",
     response_model=HoldsOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The holds on the incident",
 )
-def holds(incident_id: IncidentId, principal: Holder, container: ContainerDep):
+def list_legal_holds(incident_id: IncidentId, principal: Holder, container: ContainerDep):
+    """The legal holds keeping this incident, its evidence and linked hits from deletion."""
     return container.retention.holds.view(principal, incident_id)
 
 
@@ -278,8 +300,10 @@ def holds(incident_id: IncidentId, principal: Holder, container: ContainerDep):
     summary="Hold an incident, its evidence and linked hits from every deletion (investigator of the organisation, or an officer of a force it was dispatched to)",
     response_model=HoldsOut,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The holds on the incident, including the new one",
 )
-def place_hold(incident_id: IncidentId, body: LegalHoldIn, principal: Holder, container: ContainerDep):
+def place_legal_hold(incident_id: IncidentId, body: LegalHoldIn, principal: Holder, container: ContainerDep):
+    """Keeps an incident, its evidence and linked hits from every deletion until the hold is released, for an investigation or legal proceedings."""
     return container.retention.holds.place(principal, incident_id, body.reason)
 
 
@@ -288,8 +312,9 @@ def place_hold(incident_id: IncidentId, body: LegalHoldIn, principal: Holder, co
     summary="Release your organisation's hold; expiry resumes when no hold remains",
     response_model=HoldsOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The holds that remain on the incident",
 )
-def release_hold(
+def release_legal_hold(
     incident_id: IncidentId,
     reason: Annotated[
         str,
@@ -303,6 +328,7 @@ def release_hold(
     principal: Holder,
     container: ContainerDep,
 ):
+    """Releases your organisation's hold; deletion under the schedule resumes once no hold remains."""
     return container.retention.holds.release(principal, incident_id, reason)
 
 
@@ -313,8 +339,9 @@ def release_hold(
     response_model=TombstonePage,
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS, 422),
+    response_description="One page of deletion proofs, newest first",
 )
-def tombstones(
+def list_tombstones(
     principal: Reader,
     container: ContainerDep,
     type: Annotated[
@@ -326,6 +353,7 @@ def tombstones(
     *,
     page: PageCursor,
 ):
+    """Proof of every deletion made under the schedule: what was deleted, when, and by which rule; never the deleted content."""
     require_offset(("from", deleted_from), ("to", deleted_to))
     found = container.retention.tombstones.list(
         principal, record_type=type, deleted_from=deleted_from, deleted_to=deleted_to, limit=limit, continuation=page.token
@@ -340,8 +368,10 @@ def tombstones(
     response_model=TombstoneOut,
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The proof of the incident's deletion",
 )
-def tombstone(incident_id: IncidentId, principal: Reader, container: ContainerDep):
+def get_tombstone(incident_id: IncidentId, principal: Reader, container: ContainerDep):
+    """Whether an incident of your organisation was deleted, when, by which rule and schedule version."""
     return container.retention.tombstones.incident(principal, incident_id).model_dump(exclude_unset=True)
 
 
@@ -350,14 +380,16 @@ def tombstone(incident_id: IncidentId, principal: Reader, container: ContainerDe
     summary="Incidents per month, store and category, kept and deleted (counts survive deletion)",
     response_model=StatisticsOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Counts per month, store and category, kept and deleted",
 )
-def statistics(
+def get_retention_statistics(
     from_month: Annotated[str, Query(alias="from", max_length=7, description="First month, YYYY-MM", examples=["2026-01"])],
     to_month: Annotated[str, Query(alias="to", max_length=7, description="Last month, YYYY-MM", examples=["2026-12"])],
     principal: Annotated[Principal, Depends(require(Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR, Role.PLATFORM_OPERATOR))],
     container: ContainerDep,
     organisation: Annotated[str | None, Query(max_length=64, description="Platform.Operator only: which organisation")] = None,
 ):
+    """Incident counts that survive deletion, so trends can be reported without keeping personal data."""
     _month("from", from_month)
     _month("to", to_month)
     span = _months_between(from_month, to_month)

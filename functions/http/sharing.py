@@ -92,8 +92,10 @@ def _answer(found: Agreements, response: Response) -> dict[str, Any]:
     summary="Sharing agreements: a retailer's own (Retailer.Admin), or who shares with a force (Police.Admin)",
     response_model=SharingOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The agreements, with their ETag",
 )
-def read(org_id: OrgId, principal: Admin, container: ContainerDep, response: Response):
+def get_sharing(org_id: OrgId, principal: Admin, container: ContainerDep, response: Response):
+    """A retailer admin reads its own sharing agreements; a force admin reads which retailers share with its force and at what level."""
     return _answer(container.sharing.read(principal, org_id), response)
 
 
@@ -102,10 +104,12 @@ def read(org_id: OrgId, principal: Admin, container: ContainerDep, response: Res
     summary="Replace a retailer's sharing agreements (If-Match required)",
     response_model=SharingOut,
     responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    response_description="The agreements as now stored, with their new ETag",
 )
-def replace(
+def replace_sharing(
     org_id: OrgId, body: SharingIn, principal: RetailerAdmin, container: ContainerDep, response: Response, if_match: IfMatch = None
 ):
+    """Replaces a retailer's sharing agreements with its partners (level and ANPR offer per partner); needs `If-Match`."""
     agreements = [Agreement(partner_id=a.partner_id, level=a.level, anpr=a.anpr) for a in body.agreements]
     return _answer(container.sharing.replace(principal, org_id, agreements, if_match), response)
 
@@ -116,8 +120,9 @@ def replace(
     description="Until the force accepts, an ANPR offer is `pending` and shares nothing: the force's vehicles of interest do not match the retailer's reads and the force sees none of them.",
     response_model=AgreementOut,
     responses=responses(*AUTH_ERRORS, 404, 412, 422),
+    response_description="The agreement, ANPR sharing now accepted",
 )
-def accept_anpr(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, container: ContainerDep):
+def accept_anpr_sharing(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, container: ContainerDep):
     return container.sharing.answer_anpr(principal, org_id, owner_id, accept=True)
 
 
@@ -126,6 +131,8 @@ def accept_anpr(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, contain
     summary="A force declines, or stops accepting, a retailer's ANPR sharing (Police.Admin)",
     response_model=AgreementOut,
     responses=responses(*AUTH_ERRORS, 404, 412, 422),
+    response_description="The agreement, ANPR sharing now declined",
 )
-def decline_anpr(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, container: ContainerDep):
+def decline_anpr_sharing(org_id: OrgId, owner_id: OwnerId, principal: ForceAdmin, container: ContainerDep):
+    """A force declines, or stops accepting, the ANPR sharing a retailer offers it."""
     return container.sharing.answer_anpr(principal, org_id, owner_id, accept=False)

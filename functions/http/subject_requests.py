@@ -30,8 +30,10 @@ router = APIRouter(tags=["subject requests"])
     summary="Record how your organisation checked the identity of a person making a request (who, how, when)",
     response_model=IdentityCheck,
     responses=responses(400, *AUTH_ERRORS, 413, 422),
+    response_description="The identity check as recorded, to cite in a request",
 )
-def identity_check(body: IdentityCheckIn, principal: Admin, container: ContainerDep):
+def record_identity_check(body: IdentityCheckIn, principal: Admin, container: ContainerDep):
+    """Records how your organisation checked the identity of a person making a request (who, how, when), before a request is filed."""
     return container.subject_requests.identity.record(principal, body)
 
 
@@ -44,8 +46,10 @@ def identity_check(body: IdentityCheckIn, principal: Admin, container: Container
     # `extended_at` appears only once a deadline has been extended.
     response_model_exclude_unset=True,
     responses=responses(400, *AUTH_ERRORS, 413, 422),
+    response_description="The request, routed to every organisation of the region",
 )
-def file_request(body: SubjectRequestIn, principal: Operator, container: ContainerDep, response: Response):
+def file_subject_request(body: SubjectRequestIn, principal: Operator, container: ContainerDep, response: Response):
+    """Files a person's access or erasure request, identity checked, and routes it to every organisation of the region."""
     out = container.subject_requests.requests.file(principal, body)
     response.headers["Location"] = f"{API_PREFIX}/subject-requests/{out.id}"
     return out
@@ -57,8 +61,10 @@ def file_request(body: SubjectRequestIn, principal: Operator, container: Contain
     response_model=SubjectRequest,
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The request's deadline and which organisations have answered",
 )
-def get_request(request_id: RequestId, principal: Operator, container: ContainerDep):
+def get_subject_request(request_id: RequestId, principal: Operator, container: ContainerDep):
+    """A subject request's due date, extension and answers so far; never what any organisation holds."""
     return container.subject_requests.requests.get(principal, request_id)
 
 
@@ -68,8 +74,10 @@ def get_request(request_id: RequestId, principal: Operator, container: Container
     response_model=SubjectRequest,
     response_model_exclude_unset=True,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The request with its new deadline",
 )
-def extend(request_id: RequestId, body: ExtensionIn, principal: Operator, container: ContainerDep):
+def extend_subject_request(request_id: RequestId, body: ExtensionIn, principal: Operator, container: ContainerDep):
+    """Extends the deadline of a complex request, within the first month and by two months at most."""
     return container.subject_requests.requests.extend(principal, request_id, body)
 
 
@@ -79,8 +87,9 @@ def extend(request_id: RequestId, body: ExtensionIn, principal: Operator, contai
     summary="Your organisation's subject-request tasks, soonest due first",
     response_model=TaskPage,
     responses=responses(*AUTH_ERRORS, 422),
+    response_description="One page of your organisation's tasks, soonest due first",
 )
-def tasks(
+def list_subject_tasks(
     principal: Admin,
     container: ContainerDep,
     status: Annotated[str | None, Query(pattern="^(open|answered)$")] = None,
@@ -88,6 +97,7 @@ def tasks(
     *,
     page: PageCursor,
 ):
+    """The subject requests your organisation must answer, soonest due first."""
     found = container.subject_requests.tasks.list(principal, status=status, limit=limit, continuation=page.token)
     return found.model_copy(update={"continuation": page.next(found.continuation)})
 
@@ -97,8 +107,10 @@ def tasks(
     summary="One task: the person as described and your matching incidents",
     response_model=TaskDetail,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The person as described and your incidents that may match",
 )
-def task(request_id: RequestId, principal: Admin, container: ContainerDep):
+def get_subject_task(request_id: RequestId, principal: Admin, container: ContainerDep):
+    """One subject request as your organisation sees it: the person as described and your incidents that may be about them."""
     return container.subject_requests.tasks.get(principal, request_id)
 
 
@@ -107,8 +119,10 @@ def task(request_id: RequestId, principal: Admin, container: ContainerDep):
     summary="Answer for some or all matches: approve the export, erase, or refuse with the lawful reason",
     response_model=TaskDetail,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The task with your answers recorded",
 )
-def answer(request_id: RequestId, body: Annotated[TaskAnswerIn, Body()], principal: Admin, container: ContainerDep):
+def answer_subject_task(request_id: RequestId, body: Annotated[TaskAnswerIn, Body()], principal: Admin, container: ContainerDep):
+    """Answers a task for some or all matches: approve the export, erase, or refuse with the lawful reason."""
     return container.subject_requests.tasks.answer(principal, request_id, body)
 
 
@@ -117,8 +131,10 @@ def answer(request_id: RequestId, body: Annotated[TaskAnswerIn, Body()], princip
     summary="The export bundle (JSON) of the matches you approved",
     response_model=ExportBundle,
     responses=responses(*AUTH_ERRORS, 404, 409, 422),
+    response_description="The export bundle of the matches you approved",
 )
-def export(request_id: RequestId, principal: Admin, container: ContainerDep, response: Response):
+def export_subject_task(request_id: RequestId, principal: Admin, container: ContainerDep, response: Response):
+    """What your organisation approved for release to the person, as a JSON bundle (recorded in the audit trail)."""
     bundle = container.subject_requests.tasks.export(principal, request_id)
     response.headers["Content-Disposition"] = f'attachment; filename="subject-access-{request_id}.json"'
     return bundle

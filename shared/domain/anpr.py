@@ -175,7 +175,7 @@ def read_problems(read: PlateReadIn, captured_iso: str, window: ReadWindow) -> l
 # ---- vehicles of interest ------------------------------------------------------------------
 
 
-class VehicleIn(BaseModel):
+class VehicleOfInterestIn(BaseModel):
     """Why a vehicle is of interest, and until when. A person adds it; nothing is listed automatically."""
 
     model_config = ConfigDict(

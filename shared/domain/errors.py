@@ -24,6 +24,10 @@ class MalformedBody(DomainError):
     status, slug, title = 400, "malformed-json", "Malformed JSON"
 
 
+class MalformedHeader(DomainError):
+    status, slug, title = 400, "malformed-header", "Malformed header"
+
+
 class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Sign-in required"
 
@@ -42,6 +46,13 @@ class Conflict(DomainError):
 
 class Gone(DomainError):
     status, slug, title = 410, "gone", "No longer held"
+
+
+class IntegrityFailure(DomainError):
+    """Stored evidence that is missing or no longer matches its recorded digest: it is
+    never served as if intact."""
+
+    status, slug, title = 409, "evidence-integrity-failure", "Stored evidence failed its integrity check"
 
 
 class PreconditionFailed(DomainError):

@@ -229,27 +229,50 @@ def allowed_summary() -> str:
 
 # ---- digests and ranges ----------------------------------------------------------
 
-_DIGEST_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$")
+# One dictionary member of an RFC 8941 structured field: a key, then `=` and a value
+# (a byte sequence, string, token, number or boolean) or nothing (boolean true), then
+# any parameters. Values other than byte sequences are matched only to be skipped.
+# Keys are matched case-blind: clients that send `SHA-256` mean sha-256.
+_SF_KEY = r"[A-Za-z*][A-Za-z0-9_\-.*]*"
+_SF_BARE = r"(?::[A-Za-z0-9+/=]*:|\"(?:[^\"\\]|\\[\"\\])*\"|[A-Za-z*][!#$%&'*+\-.^_`|~:/A-Za-z0-9]*|-?[0-9]+(?:\.[0-9]+)?|\?[01])"
+_SF_PARAMS = rf"(?:;\s*{_SF_KEY}(?:={_SF_BARE})?)*"
+_SF_MEMBER = re.compile(rf"[ \t]*({_SF_KEY})(?:=({_SF_BARE}))?({_SF_PARAMS})[ \t]*(?:,|$)")
 
 
 def parse_content_digest(header: str) -> str | None:
     """The SHA-256 (hex) from an RFC 9530 `Content-Digest` header, or None when it names none.
 
-    Raises ValueError when the sha-256 member is malformed.
+    The header is a structured dictionary: every `sha-256` member is read (a sender may
+    repeat it) and all must agree; members of other algorithms are ignored. Raises
+    ValueError when the header is not a dictionary, a sha-256 value is malformed, or two
+    sha-256 values differ.
     """
-    for item in header.split(","):
-        m = _DIGEST_ITEM.match(item)
-        if not m:
-            raise ValueError("Content-Digest must look like sha-256=:<base64>:")
-        if m.group(1).lower() == "sha-256":
-            try:
-                raw = base64.b64decode(m.group(2), validate=True)
-            except binascii.Error as exc:
-                raise ValueError("Content-Digest sha-256 value is not base64") from exc
-            if len(raw) != 32:
-                raise ValueError("Content-Digest sha-256 value is not 32 bytes")
-            return raw.hex()
-    return None
+    found: set[str] = set()
+    pos, text = 0, header.strip()
+    if not text:
+        raise ValueError("Content-Digest is empty; send sha-256=:<base64>:")
+    while pos < len(text):
+        m = _SF_MEMBER.match(text, pos)
+        if not m or m.end() == pos:
+            raise ValueError("Content-Digest must be a structured dictionary such as sha-256=:<base64>:")
+        pos = m.end()
+        if m.group(0).rstrip().endswith(",") and pos >= len(text):
+            raise ValueError("Content-Digest ends with a comma")
+        if m.group(1).lower() != "sha-256":
+            continue
+        value = m.group(2) or ""
+        if not (value.startswith(":") and value.endswith(":") and len(value) >= 2):
+            raise ValueError("Content-Digest sha-256 value must be a byte sequence, sha-256=:<base64>:")
+        try:
+            raw = base64.b64decode(value[1:-1], validate=True)
+        except binascii.Error as exc:
+            raise ValueError("Content-Digest sha-256 value is not base64") from exc
+        if len(raw) != 32:
+            raise ValueError("Content-Digest sha-256 value is not 32 bytes")
+        found.add(raw.hex())
+    if len(found) > 1:
+        raise ValueError("Content-Digest carries sha-256 values that disagree; send one")
+    return found.pop() if found else None
 
 
 def sha256_field(hex_digest: str) -> str:
@@ -435,6 +458,10 @@ class EvidenceItem(BaseModel):
     legal_hold: bool = False
     last_verified_at: StoredTime | None = None
     last_verification: str | None = None
+    # Set while the record exists but its write-once bytes may not yet: the record is
+    # written first so no committed object is ever without one. Readers never see a
+    # pending item; the settling sweep finishes or removes it.
+    pending_since: StoredTime | None = None
 
     @classmethod
     def received(
@@ -480,6 +507,19 @@ class EvidenceItem(BaseModel):
         return ALLOWED[self.detected_type]
 
     @property
+    def pending(self) -> bool:
+        """Recorded but its bytes not yet confirmed stored: not evidence anyone may use yet."""
+        return self.pending_since is not None
+
+    def as_pending(self, at: datetime) -> EvidenceItem:
+        """The record written before the bytes: unverified, so no rolling check picks it up."""
+        return self.model_copy(update={"pending_since": at, "last_verified_at": None, "last_verification": None})
+
+    def as_stored(self, at: datetime, held: bool) -> EvidenceItem:
+        """The record once its bytes are committed and known to match."""
+        return self.model_copy(update={"pending_since": None, "last_verified_at": at, "last_verification": "match", "legal_hold": held})
+
+    @property
     def is_image(self) -> bool:
         return self.media == Media.IMAGE
 
@@ -511,6 +551,12 @@ class EvidenceItem(BaseModel):
         """`<stem>-redacted.<ext>`: the copy's name tells people what it is."""
         stem, dot, ext = self.filename.rpartition(".")
         return safe_filename(f"{stem}-redacted.{ext}" if dot else f"{self.filename}-redacted")
+
+
+def available(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored evidence documents without the pending ones, for readers that query the
+    collection themselves."""
+    return [d for d in docs if not d.get("pending_since")]
 
 
 class UploadSession(BaseModel):

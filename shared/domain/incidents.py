@@ -217,8 +217,23 @@ class VehicleIn(BaseModel):
     colour: str | None = Field(default=None, max_length=40)
 
 
+MAX_WITNESSES = 50
+
+
 class WitnessIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Alice Till",
+                    "kind": "staff",
+                    "statement": "I saw the man fill a bag with six bottles of whisky at aisle 4 and leave without paying.",
+                    "is_reporter": True,
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["staff", "security", "customer", "other"] = "staff"
@@ -296,7 +311,7 @@ class IncidentIn(BaseModel):
     goods: list[GoodsItem] = Field(default_factory=list, max_length=200)
     persons: list[PersonIn] = Field(default_factory=list, max_length=50)
     vehicles: list[VehicleIn] = Field(default_factory=list, max_length=20)
-    witnesses: list[WitnessIn] = Field(default_factory=list, max_length=50)
+    witnesses: list[WitnessIn] = Field(default_factory=list, max_length=MAX_WITNESSES)
     prosecution_supported: bool = False
     reporter: Reporter
 
@@ -341,7 +356,7 @@ class IncidentPatch(BaseModel):
     goods: list[GoodsItem] | None = Field(default=None, max_length=200)
     persons: list[PersonIn] | None = Field(default=None, max_length=50)
     vehicles: list[VehicleIn] | None = Field(default=None, max_length=20)
-    witnesses: list[WitnessIn] | None = Field(default=None, max_length=50)
+    witnesses: list[WitnessIn] | None = Field(default=None, max_length=MAX_WITNESSES)
     prosecution_supported: bool | None = None
     reporter: Reporter | None = None
 

@@ -2,7 +2,8 @@
 
 Objects are northwind's: an incident shared in full with devon-and-cornwall, a video
 and a photo on it. Upload sessions are made fresh for each call that consumes one
-(commit, cancel), through the service, so every admitted role of the owning side succeeds.
+(commit, cancel), through the service, in the name of the user the matrix signs in as for
+the role under test (`ctx.role`), so every admitted role of the owning side succeeds.
 """
 
 from __future__ import annotations
@@ -72,12 +73,23 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             ),
         )
 
-    def session(ctx, complete: bool) -> str:
-        s = svc(ctx).uploads.start(
-            NW_REPORTER, ctx.incident(), UploadSessionIn(filename="cam.mp4", content_type="video/mp4", size=len(MP4))
+    def opener(ctx) -> Principal:
+        """A session answers only the person who opened it: the northwind user the matrix
+        signs in as for the role under test, when that role may upload at all."""
+        role = getattr(ctx, "role", None)
+        if role not in (RR, RI):
+            return NW_REPORTER
+        stores = frozenset(s.id for s in ctx.stamp.container.directory.stores_of("northwind")) if role == RR else frozenset()
+        user = f"northwind-{role.split('.')[-1].lower()}"
+        return Principal(
+            user_id=user, organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role(role)}), stores=stores
         )
+
+    def session(ctx, complete: bool) -> str:
+        who = opener(ctx)
+        s = svc(ctx).uploads.start(who, staff_incident(ctx), UploadSessionIn(filename="cam.mp4", content_type="video/mp4", size=len(MP4)))
         if complete:
-            svc(ctx).uploads.put_chunk(NW_REPORTER, s.session.id, f"bytes 0-{len(MP4) - 1}/{len(MP4)}", [MP4])
+            svc(ctx).uploads.put_chunk(who, s.session.id, f"bytes 0-{len(MP4) - 1}/{len(MP4)}", [MP4])
         return s.session.id
 
     def staff_incident(ctx) -> str:
@@ -93,7 +105,7 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         return ctx.once("evidence-staff-incident", create)
 
     def open_session(ctx) -> str:
-        return ctx.once("evidence-session", lambda: session(ctx, False))
+        return ctx.once(f"evidence-session-{opener(ctx).user_id}", lambda: session(ctx, False))
 
     ev = f"{prefix}/evidence"
     return {

@@ -105,6 +105,7 @@ class Ctx:
         self.stamp = stamp
         self._once: dict[str, Any] = {}
         self._tokens: dict[tuple[str, str], dict[str, str]] = {}
+        self.role: str | None = None  # the role under test
 
     def once(self, key: str, factory: Callable[[], Any]) -> Any:
         if key not in self._once:
@@ -156,6 +157,16 @@ def _contoso_anpr_offer(ctx: Ctx) -> str:
     return ctx.once("contoso-anpr-offer", offer)
 
 
+def _staff_incident(ctx: Ctx) -> str:
+    def create() -> str:
+        body = {**ctx.stamp.example("IncidentIn"), "narrative": SECRET}
+        r = ctx.stamp.client.post(f"{API_PREFIX}/incidents", json=body, headers=ctx.auth("northwind", RR))
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    return ctx.once("staff-incident", create)
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/healthz"): Row(
         allowed=set(ROLES), public=True, call=lambda ctx, org: Call("GET", f"{API_PREFIX}/healthz"), other="hidden"
@@ -182,6 +193,17 @@ MATRIX: dict[tuple[str, str], Row] = {
             _incident_url(ctx),
             json={"prosecution_supported": True},
             headers={"If-Match": ctx.etag("incidents", "northwind", ctx.incident())},
+        ),
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/statements"): Row(
+        allowed={RR, RI},
+        ok=(201,),
+        # Store staff add statements only to their own reports: the row's incident is filed by
+        # the reporter the matrix signs in as (investigators add to any).
+        call=lambda ctx, org: Call(
+            "POST",
+            f"{API_PREFIX}/incidents/{_staff_incident(ctx)}/statements",
+            json={"name": "Matrix Witness", "statement": "Saw it happen."},
         ),
     ),
     ("GET", "/api/v1/incidents/{incident_id}/history"): Row(
@@ -304,6 +326,7 @@ def test_role_and_organisation(ctx, method, path, role, side):
     org = OWN[role] if side == "own" else OTHER[role]
     if org is None:
         pytest.skip(f"{role}: there is one platform organisation, so no other organisation to try")
+    ctx.role = role  # objects bound to their creator (upload sessions) are made for this role's user
     call = row.call(ctx, OWN[role])
     r = _send(ctx, call, ctx.auth(org, role))
     assert r.status_code < 500, r.text

@@ -21,9 +21,11 @@ def keyed_report(stamp, key: str, **overrides):
 
 
 def erase_by_subject_request(stamp) -> None:
+    from tests.retention.helpers import subject_request_body
+
     request = stamp.client.post(
         f"{API}/subject-requests",
-        json={**stamp.example("SubjectRequestIn"), "kind": "erasure"},
+        json=subject_request_body(stamp, kind="erasure"),
         headers=stamp.auth("vigil-platform", "Platform.Operator"),
     ).json()
     answered = stamp.client.post(

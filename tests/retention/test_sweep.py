@@ -190,7 +190,7 @@ def test_shorter_organisation_period_applies_at_the_next_sweep(c):
 
 def test_an_erased_incident_is_not_answered_or_recorded_again_by_a_retry_of_its_report(c):
     from shared.domain.errors import Gone
-    from shared.domain.retention import SubjectRequestIn, TaskAnswerIn
+    from shared.domain.retention import IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
     from shared.records import IDEMPOTENCY
     from tests.retention.helpers import incident_body
 
@@ -204,8 +204,10 @@ def test_an_erased_incident_is_not_answered_or_recorded_again_by_a_retry_of_its_
     admin = Principal(
         user_id="nw-admin", organisation_id="northwind", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
     )
+    person = {k: v for k, v in SubjectRequestIn.model_json_schema()["examples"][0].items() if k in ("name", "date_of_birth")}
+    check = c.subject_requests.identity.record(admin, IdentityCheckIn(**person, method="photo_id_in_person"))
     request = c.subject_requests.requests.file(
-        operator, SubjectRequestIn.model_validate({**SubjectRequestIn.model_json_schema()["examples"][0], "kind": "erasure"})
+        operator, SubjectRequestIn(kind="erasure", **person, identity_check={"organisation_id": "northwind", "id": check.id})
     )
     c.subject_requests.tasks.answer(admin, request.id, TaskAnswerIn(decision="erase"))
     assert _get(c, INCIDENTS.name, "northwind", first.id) is None

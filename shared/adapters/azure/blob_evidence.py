@@ -6,8 +6,10 @@
   If-None-Match: * (what `upload_blob(overwrite=False)` sends), a version-level
   immutability policy until the retention date (`Unlocked` unless
   `evidence_policy_locked`) and the legal-hold flag.
-- Resumable uploads: append blobs in `evidence-staging`, appended with an
-  append-position condition so a resent chunk can never land twice.
+- Resumable uploads: block blobs in `evidence-staging`. A chunk's blocks are staged as
+  they arrive and committed (with the previous blocks, under the blob's ETag) only once
+  the whole chunk is in, so a chunk is kept whole or not at all and a resent chunk can
+  never land twice.
 
 Authentication: DefaultAzureCredential with the managed identity's client id; a
 connection string is accepted only for Azurite, which lacks immutability policies,
@@ -25,7 +27,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings, ImmutabilityPolicy
+from azure.storage.blob import BlobBlock, BlobServiceClient, BlobType, ContentSettings, ImmutabilityPolicy
 
 from shared import names
 from shared.domain.errors import Conflict, NotFound
@@ -185,6 +187,13 @@ class AzureBlobEvidenceStore:
                     raise self._protected(key, exc) from exc
         return deleted
 
+    def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
+        # Listing carries each blob's last-modified time, so only recent objects cost a
+        # record lookup; the listing itself is paged by the SDK.
+        for item in self.evidence.list_blobs():
+            if item.last_modified and modified_after <= item.last_modified < modified_before:
+                yield item.name
+
     @staticmethod
     def _protected(key: str, exc: HttpResponseError) -> Exception:
         if exc.status_code == 409:
@@ -196,38 +205,50 @@ class AzureBlobEvidenceStore:
     # ---- resumable staging (append blobs) -----------------------------------------
     def stage(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
         blob = self.staging.get_blob_client(upload_id)
-        size = self.staged_size(upload_id)
+        try:
+            props = blob.get_blob_properties()
+            if props.blob_type != BlobType.BLOCKBLOB:
+                # Staged as an append blob before chunks became all-or-nothing.
+                raise Conflict(f"Upload {upload_id} was staged in an older format and cannot be resumed; cancel it and start again.")
+            size, etag = props.size, props.etag
+            committed = [b.id for b in blob.get_block_list("committed")[0]]
+        except ResourceNotFoundError:
+            size, etag, committed = 0, None, []
         if size != offset:
             raise Conflict(f"Upload {upload_id} holds {size} bytes; send from offset {size}.", received=size)
-        if offset == 0:
-            try:
-                blob.create_append_blob(match_condition=MatchConditions.IfMissing)
-            except (ResourceExistsError, ResourceModifiedError):
-                pass
+        staged: list[str] = []
         buffer = bytearray()
+        at = offset
 
-        def flush() -> None:
-            nonlocal size
-            if not buffer:
-                return
-            try:
-                blob.append_block(bytes(buffer), appendpos_condition=size)
-            except HttpResponseError as exc:
-                if exc.status_code == 412:
-                    raise Conflict(f"Upload {upload_id} moved on while this chunk was sent; ask for the received offset.") from exc
-                raise
-            size += len(buffer)
-            buffer.clear()
+        def put(data: bytes) -> None:
+            nonlocal at
+            # Named by offset: a chunk resent after a failure replaces its own uncommitted
+            # blocks instead of adding to them.
+            block_id = base64.b64encode(f"{at:015d}".encode()).decode()
+            blob.stage_block(block_id, data, length=len(data))
+            staged.append(block_id)
+            at += len(data)
 
         for chunk in chunks:
             buffer += chunk
             while len(buffer) >= BLOCK:
-                rest = buffer[BLOCK:]
-                del buffer[BLOCK:]
-                flush()
-                buffer += rest
-        flush()
-        return size
+                put(bytes(buffer[:BLOCK]))
+                del buffer[:BLOCK]
+        if buffer:
+            put(bytes(buffer))
+        if not staged:
+            return size
+        # Staged blocks stay invisible until this commit, so a chunk that failed part way
+        # (the loop above raised) leaves the upload exactly as it was. The ETag condition
+        # refuses a commit when another chunk landed meanwhile.
+        condition: dict[str, Any] = (
+            {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {"match_condition": MatchConditions.IfMissing}
+        )
+        try:
+            blob.commit_block_list([BlobBlock(block_id=b) for b in committed + staged], **condition)
+        except (ResourceExistsError, ResourceModifiedError) as exc:
+            raise Conflict(f"Upload {upload_id} moved on while this chunk was sent; ask for the received offset.") from exc
+        return at
 
     def staged_size(self, upload_id: str) -> int:
         try:

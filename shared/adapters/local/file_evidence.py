@@ -59,6 +59,10 @@ class _FileWriter:
         except FileExistsError as exc:
             self._staging.unlink(missing_ok=True)
             raise Conflict(f"Evidence object {self._key} already exists and cannot be overwritten.") from exc
+        if self._store._clock is not None:
+            # Stamped on the stamp's clock, which the orphan sweep judges age by.
+            at = self._store._clock.now().timestamp()
+            os.utime(final, (at, at))
         os.chmod(final, 0o444)
         meta = final.with_name(final.name + ".meta")
         meta.write_text(json.dumps(self._meta))
@@ -161,6 +165,18 @@ class FileEvidenceStore:
         meta_path.unlink(missing_ok=True)
         return True
 
+    def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
+        low, high = modified_after.timestamp(), modified_before.timestamp()
+        for path in (self.root / "objects").glob("*/*"):
+            if path.name.endswith((".meta", ".tmp")):
+                continue
+            try:
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if low <= mtime < high:
+                yield path.name
+
     # ---- resumable staging ----------------------------------------------------------
     def stage(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
         path = self._upload(upload_id)
@@ -170,10 +186,16 @@ class FileEvidenceStore:
             if size != offset:
                 raise Conflict(f"Upload {upload_id} holds {size} bytes; send from offset {size}.", received=size)
             os.lseek(fd, offset, os.SEEK_SET)
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
+            try:
+                for chunk in chunks:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+            except BaseException:
+                # A chunk is kept whole or not at all: the next one must start where the
+                # last accepted chunk ended, not somewhere inside a refused one.
+                os.ftruncate(fd, offset)
+                raise
             os.fsync(fd)
             return os.fstat(fd).st_size
         finally:

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.domain.anpr import (
     PromoteIn,
-    VehicleIn,
+    VehicleOfInterestIn,
     interest_until,
 )
 from shared.domain.audit import AuditAction
@@ -72,7 +72,7 @@ class Vehicles:
                     f"Incident {incident_id} was not found.", errors=[{"field": f"incident_ids.{i}", "message": "not found"}]
                 ) from None
 
-    def put_vehicle(self, principal: Principal, plate_text: str, body: VehicleIn, if_match: str | None) -> VehicleWritten:
+    def put_vehicle(self, principal: Principal, plate_text: str, body: VehicleOfInterestIn, if_match: str | None) -> VehicleWritten:
         """List a vehicle of interest, or change one (`if_match`, the bare stored ETag, needed to change)."""
         plate = plate_or_invalid(plate_text, "plate")
         org = principal.organisation_id

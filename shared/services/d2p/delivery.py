@@ -17,6 +17,7 @@ from shared.domain.audit import AuditAction
 from shared.domain.d2p import Dispatch
 from shared.domain.d2p_email import HTML_TEMPLATE, TEXT_TEMPLATE, compose_email
 from shared.domain.errors import PreconditionFailed
+from shared.domain.evidence import available
 from shared.domain.mail import Email
 from shared.ports import PermanentMailError, TransientMailError, UnitOfWork, Where
 from shared.records import D2P_RULES, EVIDENCE, INCIDENTS
@@ -79,7 +80,7 @@ class DeliveryUseCase:
                 dispatch.fail(reason, now=now)
                 replace_dispatch(uow, stored)
                 return "failed"
-            evidence = uow.query(EVIDENCE.name, [owner], [Where("incident_id", "eq", incident["id"])], limit=1000).items
+            evidence = available(uow.query(EVIDENCE.name, [owner], [Where("incident_id", "eq", incident["id"])], limit=1000).items)
             inbox = rules_doc["rules"]["control_room_email"]
             dispatch.start_sending(to=inbox, delivery=delivery_count, now=now)
             try:

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.domain import d2p as rules_domain
 from shared.domain.d2p import Dispatch, Evaluation, ForceRules
+from shared.domain.evidence import available
 from shared.ports import UnitOfWork, Where
 from shared.records import D2P_EVALUATIONS, D2P_RULES, EVIDENCE, INCIDENTS
 from shared.services.d2p.deps import D2PDeps
@@ -20,7 +21,7 @@ def evaluate_in(deps: D2PDeps, uow: UnitOfWork, incident: dict[str, Any]) -> Eva
     force = deps.directory.organisation(force_id)
     rules_doc = uow.get(D2P_RULES.name, force_id, "current") if force_id else None
     rules = ForceRules.model_validate(rules_doc["rules"]) if rules_doc else None
-    evidence = uow.query(EVIDENCE.name, [owner], [Where("incident_id", "eq", incident["id"])], limit=1000).items
+    evidence = available(uow.query(EVIDENCE.name, [owner], [Where("incident_id", "eq", incident["id"])], limit=1000).items)
     repeat = any(
         uow.count(INCIDENTS.name, [owner], [Where("offender_ids", "contains", oid)]) > 1 for oid in incident.get("offender_ids", [])
     )

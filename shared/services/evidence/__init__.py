@@ -4,9 +4,10 @@ custody, verification, download, redaction, face proposals and court packages.
 One module per use case; `Evidence` gathers them for the container
 (`container.evidence.uploads.put_chunk(...)`). Bytes go through the evidence blob port;
 records (items, custody, upload sessions, alerts) through the record-store port. Long
-reads and writes of bytes happen outside any unit of work; the unit of work that records
-an item commits its bytes last, so a failure anywhere leaves neither a record nor a
-visible object.
+reads and writes of bytes happen outside any unit of work. An item's record is written
+pending before its write-once bytes are committed and marked stored after, so no object
+is ever without a record; readers see only stored items, and `settling` finishes or
+removes what an interrupted upload left pending.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.services.evidence.intake import Intake
 from shared.services.evidence.integrity import Integrity
 from shared.services.evidence.package import Packages
 from shared.services.evidence.redaction import Redaction
+from shared.services.evidence.settling import Settling
 from shared.services.evidence.uploads import Uploads
 
 __all__ = ["Evidence", "EvidenceDeps", "EvidenceLimits"]
@@ -38,6 +40,7 @@ class Evidence:
     redaction: Redaction
     package: Packages
     erasure: Erasure
+    settling: Settling
 
     @classmethod
     def build(cls, deps: EvidenceDeps) -> Evidence:
@@ -51,4 +54,5 @@ class Evidence:
             redaction=Redaction(deps),
             package=Packages(deps),
             erasure=Erasure(deps),
+            settling=Settling(deps),
         )

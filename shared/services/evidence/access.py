@@ -11,12 +11,15 @@ from typing import Any
 from shared.domain import imaging
 from shared.domain.evidence import CustodyEvent, EvidenceItem, RangeNotSatisfiable, parse_range
 from shared.domain.tenancy import Principal
-from shared.services.evidence import custody
+from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import access_entries, audit_access, items_of_incident, locate_incident, locate_item, need_purpose
 from shared.services.evidence.redaction import checked_image, image_refused
 
 FACE_DETECTOR = "OpenCV Haar cascade (frontal face)"
+# Files up to this size are read whole and checked before the first byte is sent (a
+# photo or a short clip); larger ones are checked while they stream.
+VERIFY_BEFORE_SENDING = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,21 +88,40 @@ class Access:
     def download(self, principal: Principal, evidence_id: str, purpose: str | None, range_header: str | None) -> Download:
         """Stream the stored bytes (all or one range); a `downloaded` custody event and an audit entry.
 
+        The bytes are checked against the SHA-256 recorded at intake: a file up to
+        `VERIFY_BEFORE_SENDING` bytes is read and checked before anything is sent; a larger
+        whole file is checked as it streams, its last chunk held back until it matches. A
+        missing or altered file raises IntegrityFailure (recorded in custody, alert raised)
+        instead of being served as intact. A range of a larger file is served unchecked:
+        its reader checks the whole file against Repr-Digest.
+
         A Range that cannot be served raises RangeNotSatisfiable; one that is not a single
         byte range is ignored and the whole file is served."""
+        deps = self.deps
         need_purpose(principal, purpose)
-        with self.deps.records.unit_of_work() as uow:
-            stored, loc = locate_item(self.deps, uow, principal, evidence_id)
-            item = stored.record
-            start, end, partial = 0, item.size, False
-            if range_header:
-                try:
-                    wanted = parse_range(range_header, item.size)
-                except ValueError as exc:
-                    raise RangeNotSatisfiable(f"Range {range_header} cannot be served from {item.size} bytes.", size=item.size) from exc
-                if wanted is not None and wanted != (0, item.size):
-                    start, end, partial = wanted[0], wanted[1], True
-            body = self.deps.blobs.open(evidence_id, start, end)
+        with deps.records.read_only() as uow:
+            stored, loc = locate_item(deps, uow, principal, evidence_id)
+        item = stored.record
+        start, end, partial = 0, item.size, False
+        if range_header:
+            try:
+                wanted = parse_range(range_header, item.size)
+            except ValueError as exc:
+                raise RangeNotSatisfiable(f"Range {range_header} cannot be served from {item.size} bytes.", size=item.size) from exc
+            if wanted is not None and wanted != (0, item.size):
+                start, end, partial = wanted[0], wanted[1], True
+        if not integrity.present(deps, item):
+            size = deps.blobs.size(item.id)
+            raise integrity.serving_failed(deps, principal, item, found_sha256=None, found_size=size, during="download", purpose=purpose)
+        body: Iterator[bytes]
+        if item.size <= VERIFY_BEFORE_SENDING:
+            data = b"".join(integrity.verified_chunks(deps, principal, item, during="download", purpose=purpose))
+            body = iter((data[start:end],))
+        elif not partial:
+            body = integrity.verified_chunks(deps, principal, item, during="download", purpose=purpose)
+        else:
+            body = deps.blobs.open(evidence_id, start, end)
+        with deps.records.unit_of_work() as uow:
             custody.record_event(
                 uow,
                 self.deps.chain_keys,
@@ -107,11 +129,11 @@ class Access:
                 evidence_id,
                 CustodyEvent.DOWNLOADED,
                 principal,
-                at=self.deps.clock.now(),
+                at=deps.clock.now(),
                 purpose=purpose,
                 details={"range": [start, end - 1] if partial else None, "sha256": item.sha256},
             )
-            audit_access(self.deps, uow, principal, loc.owner_org, "evidence.download", f"evidence/{evidence_id}", purpose)
+            audit_access(deps, uow, principal, loc.owner_org, "evidence.download", f"evidence/{evidence_id}", purpose)
         return Download(item=item, start=start, end=end, partial=partial, body=body)
 
     def face_proposals(self, principal: Principal, evidence_id: str, purpose: str | None) -> FaceProposals:

@@ -38,7 +38,10 @@ class Erasure:
             item = stored.record
             if item.legal_hold == held:
                 continue
-            self.deps.blobs.set_legal_hold(item.id, held)
+            if not item.pending:
+                # A pending item's bytes may not exist yet; settling it applies the flag
+                # the record carries by then.
+                self.deps.blobs.set_legal_hold(item.id, held)
             uow.replace(EVIDENCE.name, owner_org, dump(item.with_hold(held)), if_match=stored.etag)
             custody.record_event(
                 uow,

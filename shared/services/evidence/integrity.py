@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import IntegrityFailure, NotFound
 from shared.domain.evidence import CustodyEvent, EvidenceItem
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
@@ -42,6 +43,104 @@ class Verification:
     @property
     def matched(self) -> bool:
         return self.result == "match"
+
+
+def raise_alert(
+    uow: UnitOfWork, item: EvidenceItem, result: Verification, as_of: datetime, during: str | None = None, alert_id: str | None = None
+) -> None:
+    """An open integrity alert for the item's owner: what was recorded against what was
+    found. With `alert_id`, one stays open however often the failure is seen."""
+    if alert_id is not None:
+        current = uow.get(EVIDENCE_ALERTS.name, item.organisation_id, alert_id)
+        if current is not None and current.get("status") == "open":
+            return
+    uow.upsert(
+        EVIDENCE_ALERTS.name,
+        item.organisation_id,
+        {
+            "id": alert_id or uuid.uuid4().hex,
+            "evidence_id": item.id,
+            "incident_id": item.incident_id,
+            "raised_at": to_iso(as_of),
+            "status": "open",
+            "expected_sha256": item.sha256,
+            "expected_size": item.size,
+            "found_sha256": result.found_sha256,
+            "found_size": result.found_size,
+            "missing": result.missing,
+            "during": during,
+        },
+    )
+
+
+def serving_failed(
+    deps: EvidenceDeps,
+    principal: Principal | None,
+    item: EvidenceItem,
+    *,
+    found_sha256: str | None,
+    found_size: int | None,
+    during: str,
+    purpose: str | None = None,
+) -> IntegrityFailure:
+    """Record that an item's stored bytes were missing or altered when someone asked for
+    them (a `verified` custody event with result mismatch, the item marked, an alert) and
+    return the problem to answer with."""
+    now = deps.clock.now()
+    missing = found_size is None
+    result = Verification(
+        evidence_id=item.id,
+        result="mismatch",
+        expected_sha256=item.sha256,
+        expected_size=item.size,
+        found_sha256=found_sha256,
+        found_size=found_size,
+        missing=missing,
+        verified_at=now,
+    )
+    with deps.records.unit_of_work() as uow:
+        Integrity(deps)._record(uow, principal, item, result, purpose, actor="evidence-serve")
+        raise_alert(uow, item, result, now, during, alert_id=f"served-{item.id}")
+    log.warning("evidence integrity failure while serving", extra={"evidence_id": item.id, "missing": missing, "during": during})
+    what = "is missing from storage" if missing else "no longer matches the SHA-256 recorded when it was received"
+    return IntegrityFailure(
+        f"Evidence {item.id} {what}; it is not served as if intact. The failure is recorded in its custody and an integrity alert was raised.",
+        evidence_id=item.id,
+        missing=missing,
+    )
+
+
+def present(deps: EvidenceDeps, item: EvidenceItem) -> bool:
+    """Whether the item's object exists with its recorded size (one metadata read)."""
+    return deps.blobs.size(item.id) == item.size
+
+
+def verified_chunks(
+    deps: EvidenceDeps, principal: Principal | None, item: EvidenceItem, *, during: str, purpose: str | None = None
+) -> Iterator[bytes]:
+    """The item's whole stored bytes, re-hashed as they pass. The last chunk is held back
+    until size and SHA-256 match the record; on a mismatch the failure is recorded and
+    IntegrityFailure raised instead, so the reader's copy ends short of its declared
+    length (a download) or without its end (a package) and can never pass as intact."""
+    hasher = hashlib.sha256()
+    size = 0
+    held: bytes | None = None
+    try:
+        for chunk in deps.blobs.open(item.id):
+            if not chunk:
+                continue
+            hasher.update(chunk)
+            size += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+    except NotFound:
+        raise serving_failed(deps, principal, item, found_sha256=None, found_size=None, during=during, purpose=purpose) from None
+    found = hasher.hexdigest()
+    if size != item.size or found != item.sha256:
+        raise serving_failed(deps, principal, item, found_sha256=found, found_size=size, during=during, purpose=purpose)
+    if held is not None:
+        yield held
 
 
 class Integrity:
@@ -138,22 +237,7 @@ class Integrity:
                     counts["matched"] += 1
                     continue
                 counts["mismatched"] += 1
-                uow.insert(
-                    EVIDENCE_ALERTS.name,
-                    item.organisation_id,
-                    {
-                        "id": uuid.uuid4().hex,
-                        "evidence_id": item.id,
-                        "incident_id": item.incident_id,
-                        "raised_at": to_iso(as_of),
-                        "status": "open",
-                        "expected_sha256": item.sha256,
-                        "expected_size": item.size,
-                        "found_sha256": result.found_sha256,
-                        "found_size": result.found_size,
-                        "missing": result.missing,
-                    },
-                )
+                raise_alert(uow, item, result, as_of)
             log.warning("evidence integrity mismatch", extra={"evidence_id": item.id, "missing": result.missing})
         report.counts.update(counts)
         return report

@@ -72,7 +72,7 @@ def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evide
     if owner is None:
         raise missing
     doc = uow.get(EVIDENCE.name, owner, evidence_id)
-    if doc is None:
+    if doc is None or doc.get("pending_since"):
         raise missing
     try:
         loc = deps.incidents.locate(uow, principal, doc["incident_id"])
@@ -84,14 +84,16 @@ def locate_item(deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, evide
 
 
 def stored_items(uow: UnitOfWork, owner_org: str, incident_id: str) -> list[Stored[EvidenceItem]]:
-    """Every item of an incident as stored, in no particular order."""
+    """Every record of an incident, pending ones too (holds and erasure must reach them),
+    in no particular order."""
     docs = iterate_all(uow, EVIDENCE.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)
     return [load(EvidenceItem, d) for d in docs]
 
 
 def items_of_incident(uow: UnitOfWork, owner_org: str, incident_id: str) -> list[EvidenceItem]:
-    """Every item of an incident, oldest first."""
-    items = [s.record for s in stored_items(uow, owner_org, incident_id)]
+    """Every item of an incident whose bytes are stored, oldest first: a pending record
+    may not have its file yet, so it is listed and packaged only once settled."""
+    items = [s.record for s in stored_items(uow, owner_org, incident_id) if not s.record.pending]
     return sorted(items, key=lambda i: (i.created_at, i.id))
 
 

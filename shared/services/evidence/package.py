@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.domain.errors import IntegrityFailure
 from shared.domain.evidence import MANIFEST_NAME, PACKAGE_FORMAT, CustodyEvent, EvidenceItem, manifest_bytes, public_custody, safe_filename
 from shared.domain.incidents import view_for_partner
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import ArchiveMember
-from shared.services.evidence import custody
+from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import audit_access, items_of_incident, locate_incident, need_purpose
 from shared.services.repository import body
@@ -44,6 +45,13 @@ class Packages:
         deps = self.deps
         need_purpose(principal, purpose)
         now = deps.clock.now()
+        # Checked before anything is recorded or sent: a court package missing a file is
+        # refused whole, never answered with a 200 that stops part way.
+        with deps.records.read_only() as uow:
+            loc = locate_incident(deps, uow, principal, incident_id)
+            absent = [i for i in items_of_incident(uow, loc.owner_org, incident_id) if not integrity.present(deps, i)]
+        if absent:
+            raise self._refused(principal, absent, purpose)
         with deps.records.unit_of_work() as uow:
             loc = locate_incident(deps, uow, principal, incident_id)
             items = items_of_incident(uow, loc.owner_org, incident_id)
@@ -55,7 +63,9 @@ class Packages:
             files: list[dict[str, Any]] = []
             for item in items:
                 path = f"evidence/{item.id}-{safe_filename(item.filename)}"
-                members.append(ArchiveMember(path, chunks=self._opener(item.id), compress=False))  # media is compressed already
+                members.append(
+                    ArchiveMember(path, chunks=self._opener(principal, item, purpose), compress=False)
+                )  # media is compressed already
                 files.append(
                     {
                         "path": path,
@@ -119,8 +129,22 @@ class Packages:
             filename=f"{reference}-evidence-package.zip", manifest_sha256=msha, body=deps.archives.stream(members, modified_at=now)
         )
 
-    def _opener(self, evidence_id: str) -> Callable[[], Iterable[bytes]]:
-        return lambda: self.deps.blobs.open(evidence_id)
+    def _opener(self, principal: Principal, item: EvidenceItem, purpose: str | None) -> Callable[[], Iterable[bytes]]:
+        # Each file is re-hashed as it goes into the zip; one that went missing or changed
+        # since the check above stops the stream, so the archive never gets its central
+        # directory and cannot be opened as if complete.
+        return lambda: integrity.verified_chunks(self.deps, principal, item, during="package", purpose=purpose)
+
+    def _refused(self, principal: Principal, absent: list[EvidenceItem], purpose: str | None) -> IntegrityFailure:
+        for item in absent:
+            size = self.deps.blobs.size(item.id)
+            integrity.serving_failed(self.deps, principal, item, found_sha256=None, found_size=size, during="package", purpose=purpose)
+        ids = [i.id for i in absent]
+        return IntegrityFailure(
+            f"The package cannot be built: the stored file of {', '.join(ids)} is missing or incomplete. "
+            "Each failure is recorded in the item's custody and an integrity alert was raised.",
+            missing=ids,
+        )
 
     def _summary(
         self,

@@ -6,13 +6,14 @@ events. Shared by single uploads, resumable uploads and redacted copies.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from shared.domain.errors import Invalid, MalformedHeader, NotFound, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.events import EvidenceAdded
 from shared.domain.evidence import (
     ALLOWED,
@@ -31,11 +32,13 @@ from shared.domain.evidence import (
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import EvidenceWriter, UnitOfWork
-from shared.records import EVIDENCE
+from shared.records import EVIDENCE, INCIDENTS
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.incidents import Located
-from shared.services.repository import dump
+from shared.services.repository import dump, load
+
+log = logging.getLogger("vigil.evidence")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def client_digest(header: str | None) -> str | None:
     try:
         digest = parse_content_digest(header)
     except ValueError as exc:
-        raise Invalid(str(exc), errors=[{"field": "Content-Digest"}]) from exc
+        raise MalformedHeader(str(exc), errors=[{"field": "Content-Digest"}]) from exc
     if digest is None:
         raise Invalid("Content-Digest names no sha-256 value; send sha-256=:<base64>:.", errors=[{"field": "Content-Digest"}])
     return digest
@@ -163,8 +166,17 @@ def record_new(
     writer: EvidenceWriter,
     received_details: dict[str, Any],
     extra: Callable[[UnitOfWork], None] | None = None,
+    claim: Callable[[UnitOfWork], None] | None = None,
+    undo: Callable[[UnitOfWork], None] | None = None,
 ) -> EvidenceItem:
-    """Write the item, its first custody events and the audit entry; commit the bytes last."""
+    """Record the item as pending, commit its write-once bytes, then mark it stored with
+    its first custody events and the audit entry.
+
+    The record comes first because the bytes cannot be taken back once committed: a
+    failure after them leaves a pending record that the settling sweep finds, never an
+    object nothing points at. `claim` runs in the unit that writes the pending record
+    (`undo` reverses it when the bytes could not be committed); `extra` runs in the unit
+    that marks the item stored, so what it records exists only if the item does."""
     # On the type the bytes showed: whatever was checked before they arrived, this decides.
     check_kind(kind, got.file_type)
     now = deps.clock.now()
@@ -185,42 +197,105 @@ def record_new(
             derived_from=derived_from,
             retention_until=retention_until,
             held=held,
-        )
+        ).as_pending(now)
         uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
+        if claim is not None:
+            claim(uow)
+    try:
+        writer.commit()
+    except BaseException as failure:
+        # A commit can fail on the way back after the service stored the object; then
+        # the record is kept and finished like any other. When the store cannot even say,
+        # the pending record is left to the settling sweep.
+        try:
+            landed = deps.blobs.size(evidence_id) == got.size
+        except Exception:
+            raise failure from None
+        if not landed:
+            forget_pending(deps, item, undo)
+            raise
+    return complete(deps, principal, item, received_at=received_at, received_details=received_details, extra=extra)
+
+
+def forget_pending(deps: EvidenceDeps, item: EvidenceItem, undo: Callable[[UnitOfWork], None] | None = None) -> None:
+    """Remove a pending record whose bytes never landed (and run `undo` with it). A
+    failure here is left to the settling sweep, which removes such records too."""
+    try:
+        with deps.records.unit_of_work() as uow:
+            current = uow.get(EVIDENCE.name, item.organisation_id, item.id)
+            if current is not None and current.get("pending_since"):
+                uow.delete(EVIDENCE.name, item.organisation_id, item.id)
+            if undo is not None:
+                undo(uow)
+    except Exception:  # noqa: BLE001 - the original failure is the one to report
+        log.warning("pending evidence record left for the settling sweep", extra={"evidence_id": item.id})
+
+
+def complete(
+    deps: EvidenceDeps,
+    principal: Principal | None,
+    item: EvidenceItem,
+    *,
+    received_at: datetime,
+    received_details: dict[str, Any],
+    system_actor: str = "system",
+    extra: Callable[[UnitOfWork], None] | None = None,
+) -> EvidenceItem:
+    """Mark a pending item stored once its bytes are committed: custody `received` and
+    `stored`, whatever `extra` records, the audit entry and `EvidenceAdded` (when a
+    person acted), in one unit.
+    Returns the item as stored; an item someone else finished first is returned as is."""
+    owner = item.organisation_id
+    with deps.records.unit_of_work() as uow:
+        current = uow.get(EVIDENCE.name, owner, item.id)
+        if current is None:
+            raise NotFound(f"Evidence {item.id} was not found.")
+        stored = load(EvidenceItem, current)
+        if not stored.record.pending:
+            return stored.record
+        incident = uow.get(INCIDENTS.name, owner, item.incident_id)
+        now = deps.clock.now()
+        held = stored.record.legal_hold
+        if incident is not None:
+            held = held or deps.retention.evidence_terms(uow, owner, incident, now, None)[1]
+        done = stored.record.as_stored(now, held)
+        uow.replace(EVIDENCE.name, owner, dump(done), if_match=stored.etag)
         custody.record_event(
             uow,
             deps.chain_keys,
-            loc.owner_org,
-            evidence_id,
+            owner,
+            item.id,
             CustodyEvent.RECEIVED,
             principal,
             at=received_at,
-            details={"filename": filename, "sha256": got.sha256, "size": got.size, **received_details},
+            details={"filename": item.filename, "sha256": item.sha256, "size": item.size, **received_details},
+            system_actor=system_actor,
         )
         custody.record_event(
             uow,
             deps.chain_keys,
-            loc.owner_org,
-            evidence_id,
+            owner,
+            item.id,
             CustodyEvent.STORED,
             principal,
-            at=deps.clock.now(),
-            details={"sha256": got.sha256, "size": got.size, "write_once": True, "retention_until": to_iso(item.retention_until)},
+            at=now,
+            details={"sha256": item.sha256, "size": item.size, "write_once": True, "retention_until": to_iso(item.retention_until)},
+            system_actor=system_actor,
         )
         if extra is not None:
             extra(uow)
         deps.audit.record(
             uow,
-            owner_org=loc.owner_org,
+            owner_org=owner,
             principal=principal,
             action=AuditAction.COLLECTION,
             operation="evidence.create",
-            entity=f"evidence/{evidence_id}",
+            entity=f"evidence/{item.id}",
             fields=["content"],
-            subjects=[loc.doc["id"]],
+            subjects=[item.incident_id],
         )
-        deps.bus.publish(uow, EvidenceAdded(principal=principal, incident=loc.doc, evidence_id=evidence_id))
-        writer.commit()
+        if principal is not None and incident is not None:
+            deps.bus.publish(uow, EvidenceAdded(principal=principal, incident=incident, evidence_id=item.id))
     if held:
-        deps.blobs.set_legal_hold(evidence_id, True)
-    return item
+        deps.blobs.set_legal_hold(item.id, True)
+    return done

@@ -23,6 +23,7 @@ from shared.records import EVIDENCE, EVIDENCE_UPLOADS
 from shared.services.evidence import receiving
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import locate_to_add, new_evidence_id
+from shared.services.evidence.settling import Settling
 from shared.services.repository import Stored, dump, load
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -75,6 +76,10 @@ class Uploads:
         if doc is None:
             raise missing
         stored = load(UploadSession, doc)
+        # A session id is a bearer of nothing: only the person who opened the upload may
+        # see, extend, finish or abandon it. Anyone else is answered as if it did not exist.
+        if stored.record.created_by != principal.user_id or stored.record.organisation_id != principal.organisation_id:
+            raise missing
         if stored.record.expired(self.deps.clock.now()):
             raise missing
         try:
@@ -130,6 +135,16 @@ class Uploads:
                     if len(head) >= min(SNIFF_BYTES, expected_len):
                         receiving.check_type(bytes(head), declared)
                 yield chunk
+            if seen < expected_len:
+                # Raised inside the stream, so the store keeps none of this chunk: a short
+                # chunk is usually a dropped connection, and the client resends from the
+                # offset it asks for.
+                raise Invalid(
+                    f"The chunk has {seen} bytes but its Content-Range names {expected_len}; nothing of it was stored. "
+                    f"Resend bytes {first}-{last}.",
+                    errors=[{"field": "Content-Range"}],
+                    received=received,
+                )
 
         size = deps.blobs.stage(upload_id, first, bounded())
         return UploadStatus(session, size)
@@ -141,13 +156,24 @@ class Uploads:
         with deps.records.unit_of_work() as uow:
             stored = self._session(uow, principal, upload_id)
             session = stored.record
+            pending: EvidenceItem | None = None
             if session.committed and session.evidence_id:
                 existing = uow.get(EVIDENCE.name, session.organisation_id, session.evidence_id)
                 if existing is not None:
-                    return load(EvidenceItem, existing).record
+                    pending = load(EvidenceItem, existing).record
+                    if not pending.pending:
+                        return pending
             loc = deps.incidents.locate(uow, principal, session.incident_id)
             kind = session.kind.value if session.kind else None
             retention_until, held = deps.retention.evidence_terms(uow, loc.owner_org, loc.doc, deps.clock.now(), kind)
+        if pending is not None:
+            # An earlier commit recorded the item but did not finish: finish it now rather
+            # than store the same file twice.
+            settled = Settling(deps).settle(pending, deps.clock.now(), principal)
+            if settled.item is not None:
+                deps.blobs.discard_staged(upload_id)
+                return settled.item
+            raise Conflict(f"Upload {upload_id} is still being stored as evidence {pending.id}; try again in a few minutes.")
         staged = deps.blobs.staged_size(upload_id)
         if staged != session.size:
             raise Conflict(f"Upload {upload_id} holds {staged} of {session.size} bytes; send the rest before committing.", received=staged)
@@ -157,6 +183,9 @@ class Uploads:
 
         def close_session(uow: UnitOfWork) -> None:
             uow.replace(EVIDENCE_UPLOADS.name, loc.owner_org, dump(session.commit(evidence_id)), if_match=stored.etag)
+
+        def reopen_session(uow: UnitOfWork) -> None:
+            uow.replace(EVIDENCE_UPLOADS.name, loc.owner_org, dump(session), if_match=None)
 
         try:
             got = receiving.receive(deps, deps.blobs.read_staged(upload_id), declared, session.sha256, writer)
@@ -177,7 +206,8 @@ class Uploads:
                     "client_digest": bool(session.sha256),
                     "via": f"resumable upload {upload_id}",
                 },
-                extra=close_session,
+                claim=close_session,
+                undo=reopen_session,
             )
         except BaseException:
             writer.abort()

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from shared.domain.audit import AuditAction
 from shared.domain.d2p import ALREADY_SENT
-from shared.domain.errors import Conflict, Invalid, NotFound, PreconditionRequired
+from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionRequired
 from shared.domain.events import IncidentChanged
-from shared.domain.incidents import EDITABLE_FIELDS, Incident, IncidentPatch, check_occurred_at_change, version_id
-from shared.domain.tenancy import Principal
+from shared.domain.incidents import EDITABLE_FIELDS, MAX_WITNESSES, Incident, IncidentPatch, WitnessIn, check_occurred_at_change, version_id
+from shared.domain.tenancy import Principal, Role
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import DISPATCHES, INCIDENT_VERSIONS, INCIDENTS
@@ -69,6 +69,24 @@ class ChangeIncident:
             check_offenders(uow, loc.owner_org, incident.persons)
             return self._write(uow, principal, loc, incident, if_match, note, sorted(changes))
 
+    def add_statement(self, principal: Principal, incident_id: str, statement: WitnessIn) -> IncidentView:
+        """Append one witness statement, as a new version. Store staff add only to the
+        reports they filed (a colleague's report they can read answers 403); nobody
+        changes or removes a statement this way, so no If-Match is needed: an append
+        cannot overwrite anyone's work."""
+        with self.deps.records.unit_of_work() as uow:
+            loc = locate(uow, self.deps.directory, principal, incident_id)
+            if not principal.has(Role.RETAILER_INVESTIGATOR) and loc.doc.get("created_by") != principal.user_id:
+                raise Forbidden(
+                    f"Store staff may add statements only to incidents they reported; {incident_id} was reported by someone else."
+                )
+            incident = loc.incident.model_copy(deep=True)
+            if len(incident.witnesses) >= MAX_WITNESSES:
+                raise Invalid(f"Incident {incident_id} already has {MAX_WITNESSES} witness statements.", errors=[{"field": "witnesses"}])
+            incident.witnesses.append(statement.model_dump(mode="json"))
+            who = "the reporter's own statement" if statement.is_reporter else "a witness statement"
+            return self._write(uow, principal, loc, incident, loc.etag, f"added {who}", ["witnesses"], operation="incident.statement")
+
     @staticmethod
     def _check_time_change(uow: UnitOfWork, org: str, incident: Incident, new: datetime) -> None:
         """A force that received the report holds it with this time: the record must keep saying
@@ -111,6 +129,7 @@ class ChangeIncident:
         fields: list[str],
         *,
         reverted: bool = False,
+        operation: str | None = None,
     ) -> IncidentView:
         incident.next_version(self.deps.clock.now())
         doc = repository.dump(incident)
@@ -121,7 +140,7 @@ class ChangeIncident:
             owner_org=loc.owner_org,
             principal=principal,
             action=AuditAction.ALTERATION,
-            operation="incident.revert" if reverted else "incident.change",
+            operation=operation or ("incident.revert" if reverted else "incident.change"),
             entity=f"incident/{incident.id}",
             fields=fields,
         )
