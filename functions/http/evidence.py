@@ -278,7 +278,8 @@ STORED_MEDIA_TYPES = {t.content_type: {"schema": {"type": "string", "format": "b
     status_code=201,
     summary="Upload one evidence file (raw body, streamed, hashed, written once)",
     response_model=EvidenceOut,
-    responses=responses(*AUTH_ERRORS, 404, 413, 415, 422),
+    # 400: a Content-Digest that is not an RFC 9530 dictionary.
+    responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
     openapi_extra=_RAW_BODY,
     response_description="The evidence item as stored (Location names it)",
 )

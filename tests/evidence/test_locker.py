@@ -385,3 +385,16 @@ def test_a_download_answers_with_a_content_type_its_openapi_documents(ev):
     for status in ("200", "206"):
         assert "image/png" in op["responses"][status]["content"], status
         assert "video/mp4" in op["responses"][status]["content"], status
+
+
+def test_a_malformed_content_digest_is_a_documented_400_and_stores_nothing(ev):
+    """A Content-Digest that is not an RFC 9530 dictionary is 400 problem details naming the
+    header, nothing is stored, and the upload route documents the 400 (the live-stamp
+    attack run found it answered but undocumented)."""
+    incident = new_incident(ev)
+    r = upload(ev, incident, **{"Content-Digest": "0" * 80})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"] == [{"field": "Content-Digest"}]
+    assert ev.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(ev, INVESTIGATOR)).json()["items"] == []
+    op = ev.client.app.openapi()["paths"]["/api/v1/incidents/{incident_id}/evidence"]["post"]
+    assert "application/problem+json" in op["responses"]["400"]["content"]
