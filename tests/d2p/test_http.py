@@ -218,3 +218,26 @@ def test_changing_the_time_of_a_sent_report_is_a_documented_409(stamp):
     paths = stamp.client.app.openapi()["paths"]
     for method, path in (("patch", "/api/v1/incidents/{incident_id}"), ("post", "/api/v1/incidents/{incident_id}/revert")):
         assert "application/problem+json" in paths[path][method]["responses"]["409"]["content"], (method, path)
+
+
+def test_stale_if_match_on_a_sent_report_is_412_not_409(stamp):
+    """Moving the time of a sent report is a 409, but a client sending a stale ETag is told
+    first that its copy is stale (412), for a PATCH and for a revert; nothing is written."""
+    incident = eligible_report(stamp)
+    inv = stamp.auth(*INV)
+    first = stamp.client.patch(
+        url(incident, ""), json={"occurred_at": "2026-11-01T09:00:00Z"}, headers={**inv, "If-Match": incident["etag"]}
+    )
+    assert first.status_code == 200, first.text
+    assert stamp.client.post(url(incident), headers=inv).status_code == 202
+    drain(stamp)
+    current = stamp.client.get(url(incident, ""), headers=inv)
+    moved = {"occurred_at": "2026-11-02T09:00:00Z"}
+    assert stamp.client.patch(url(incident, ""), json=moved, headers={**inv, "If-Match": current.headers["etag"]}).status_code == 409
+    stale = {**inv, "If-Match": incident["etag"]}
+    r = stamp.client.patch(url(incident, ""), json=moved, headers=stale)
+    assert r.status_code == 412 and r.headers["content-type"] == "application/problem+json"
+    # Version 1 has the original time: reverting to it would move a sent report's time too.
+    assert stamp.client.post(url(incident, "/revert"), json={"version": 1}, headers=stale).status_code == 412
+    after = stamp.client.get(url(incident, ""), headers=inv)
+    assert after.headers["etag"] == current.headers["etag"] and after.json()["occurred_at"] == current.json()["occurred_at"]

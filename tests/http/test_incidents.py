@@ -192,3 +192,30 @@ def test_patch_null_removes_optional_lists_and_flags_as_merge_patch_says(stamp):
     )
     assert r.status_code == 200, r.text
     assert r.json()["flags"]["weapon"] is True and r.json()["flags"]["threats"] is False
+
+
+def test_stale_if_match_answers_412_before_the_change_is_validated(stamp):
+    """A client working from an old copy hears 412 (read again), even when its change
+    would also be invalid against the current version, and nothing is written."""
+    created = report(stamp).json()
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    url = f"/api/v1/incidents/{created['id']}"
+    current = stamp.client.patch(url, json={"narrative": "Suspect identified on CCTV."}, headers={**inv, "If-Match": created["etag"]})
+    assert current.status_code == 200
+    two_currencies = {
+        "goods": [
+            {"description": "Whisky 70cl", "quantity": 1, "unit_value": {"amount_minor": 2899, "currency": "GBP"}},
+            {"description": "Gin 70cl", "quantity": 1, "unit_value": {"amount_minor": 2500, "currency": "EUR"}},
+        ]
+    }
+    # The same invalid change with the current ETag is a 422: the stale one must not be.
+    assert stamp.client.patch(url, json=two_currencies, headers={**inv, "If-Match": current.json()["etag"]}).status_code == 422
+    stale = stamp.client.patch(url, json=two_currencies, headers={**inv, "If-Match": created["etag"]})
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    not_ours = stamp.client.patch(url, json={"store_id": "no-such-store"}, headers={**inv, "If-Match": created["etag"]})
+    assert not_ours.status_code == 412
+    revert = stamp.client.post(url + "/revert", json={"version": 99}, headers={**inv, "If-Match": created["etag"]})
+    assert revert.status_code == 412
+    after = stamp.client.get(url, headers=inv)
+    assert after.headers["etag"] == current.headers["etag"] and after.json()["version"] == 2
+    assert [v["version"] for v in stamp.client.get(url + "/history", headers=inv).json()["items"]] == [1, 2]

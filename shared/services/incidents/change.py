@@ -8,7 +8,7 @@ from datetime import datetime
 
 from shared.domain.audit import AuditAction
 from shared.domain.d2p import ALREADY_SENT
-from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionRequired
+from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.events import IncidentChanged
 from shared.domain.incidents import EDITABLE_FIELDS, MAX_WITNESSES, Incident, IncidentPatch, WitnessIn, check_occurred_at_change, version_id
 from shared.domain.tenancy import Principal, Role
@@ -37,6 +37,17 @@ def keep_version(uow: UnitOfWork, principal: Principal, incident: Incident, note
     )
 
 
+def check_precondition(loc: Located, if_match: str) -> None:
+    """Raise PreconditionFailed unless If-Match is the incident's current ETag.
+
+    Checked before the change is validated: a client working from a stale copy must hear
+    that first (412, read again), not be told its change conflicts with, or is invalid
+    against, a version it has not seen. The write checks the ETag again, for a change
+    landing in between."""
+    if if_match != loc.etag:
+        raise PreconditionFailed(f"Incident {loc.doc['id']} has changed since you read it; read it again.")
+
+
 @dataclass
 class ChangeIncident:
     deps: IncidentDeps
@@ -49,12 +60,13 @@ class ChangeIncident:
         if not changes:
             raise Invalid("The patch changes nothing.", errors=[])
         directory = self.deps.directory
-        if changes.get("store_id") is not None:
-            store = directory.store(changes["store_id"])
-            if store is None or store.organisation_id != principal.organisation_id:
-                raise Invalid(f"Store {changes['store_id']} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
         with self.deps.records.unit_of_work() as uow:
             loc = locate(uow, directory, principal, incident_id)
+            check_precondition(loc, if_match)
+            if changes.get("store_id") is not None:
+                store = directory.store(changes["store_id"])
+                if store is None or store.organisation_id != principal.organisation_id:
+                    raise Invalid(f"Store {changes['store_id']} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
             incident = loc.incident.model_copy(deep=True)
             merged = incident.merge_patch(changes)
             if merged.occurred_at > self.deps.clock.now():
@@ -105,6 +117,7 @@ class ChangeIncident:
             raise PreconditionRequired("Send If-Match with the ETag you last read.")
         with self.deps.records.unit_of_work() as uow:
             loc = locate(uow, self.deps.directory, principal, incident_id)
+            check_precondition(loc, if_match)
             old = uow.get(INCIDENT_VERSIONS.name, loc.owner_org, version_id(incident_id, version))
             if old is None:
                 raise NotFound(f"Incident {incident_id} has no version {version}.")
