@@ -92,7 +92,7 @@ class Container:
         if s.backend == "local":
             from shared.adapters.local.sqlite_queue import SqliteQueue
 
-            return SqliteQueue(self.data_dir / s.region / "queue.sqlite")
+            return SqliteQueue(self.data_dir / s.region / "queue.sqlite", queue_max_deliveries=s.queue_max_deliveries())
         from shared.adapters.azure.service_bus import ServiceBusQueue
 
         return ServiceBusQueue.from_settings(s)

@@ -131,8 +131,8 @@ class Settings(BaseSettings):
     # Webhook alerts: attempts before dead-lettering, exponential backoff, per-attempt timeout.
     webhook_max_attempts: int = 8
     # Must equal maxDeliveryCount of the webhook-deliveries queue (app/messaging.bicep; the
-    # local queue's limit is 10 too): a delivery whose handler fails on this many deliveries
-    # of its message is marked failed before the queue dead-letters the message.
+    # local queue takes its limit from here): a delivery whose handler fails on this many
+    # deliveries of its message is marked failed before the queue dead-letters the message.
     webhook_queue_max_deliveries: int = Field(default=10, ge=1, le=100)
     webhook_backoff_base_seconds: float = 2.0
     webhook_backoff_cap_seconds: float = 3600.0
@@ -203,6 +203,12 @@ class Settings(BaseSettings):
     evidence_image_queue_seconds: float = Field(default=10.0, ge=0)
     evidence_image_burst: int = Field(default=20, ge=1)
     evidence_image_per_minute: float = Field(default=10.0, gt=0)
+
+    def queue_max_deliveries(self) -> dict[str, int]:
+        """Deliveries of a message before its queue dead-letters it, per logical queue that
+        has a setting for it. Both queue adapters take their limits from here, so the queue
+        and the handlers that act on its last delivery cannot disagree."""
+        return {"d2p_dispatch": self.d2p_max_deliveries, "webhook_deliveries": self.webhook_queue_max_deliveries}
 
 
 @lru_cache(maxsize=1)

@@ -120,7 +120,7 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         mail_provider="outbox",
         **settings,
     )
-    s.container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite")
+    s.container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite", queue_max_deliveries=s.container.settings.queue_max_deliveries())
     local_checkpoints(s, tmp_path)
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     return s

@@ -306,3 +306,21 @@ def test_a_delivery_whose_handler_fails_until_dead_lettered_ends_failed(stamp, m
     assert f"{limit} queue deliveries" in delivery["last_error"]
     # The subscriber reads this list: the reason names no URL or exception text.
     assert "127.0.0.1" not in delivery["last_error"] and "unexpected failure" not in delivery["last_error"]
+
+
+@pytest.mark.stamp_settings(webhook_allow_private_networks=True, webhook_queue_max_deliveries=3)
+def test_local_queue_dead_letters_at_the_configured_webhook_delivery_limit(stamp, monkeypatch):
+    """The local queue takes the webhook queue's delivery limit from settings, as Service Bus
+    does from its maxDeliveryCount: with 3, the message is dead-lettered after 3 deliveries
+    and the delivery ends failed, not pending (a hard-coded 10 left it pending for ever)."""
+    sub = subscribe(stamp, "http://127.0.0.1:9/alerts")
+    failing = FailingWebhooksForTest()
+    monkeypatch.setattr(stamp.container.anpr.alerts.deps, "webhooks", failing)
+    list_vehicle(stamp, "WR21XKD")
+    post_reads(stamp, [read(stamp, "WR21XKD")])
+    _run_queue_like_the_runner(stamp, "anpr_alerts")
+    _run_queue_like_the_runner(stamp, "webhook_deliveries")
+    assert failing.calls == 3
+    [dead] = stamp.container.queue.dead_letters("webhook_deliveries")
+    [delivery] = deliveries(stamp, "northwind", "Retailer.Investigator", sub["id"])
+    assert delivery["status"] == "failed" and "3 queue deliveries" in delivery["last_error"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from azure.servicebus import ServiceBusMessage, ServiceBusSubQueue
 
 from shared.adapters.azure.service_bus import ServiceBusQueue
+from shared.settings import Settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 _tokens = itertools.count(1)
@@ -144,3 +145,17 @@ def test_service_bus_transport_replaced_dead_letter_after_max_deliveries_and_rep
     again = q.receive("d2p_dispatch")
     assert [m.body for m in again] == [{"dispatch_id": "d"}] and again[0].message_id.startswith("d#replay")
     assert q.dead_letters("d2p_dispatch") == []
+
+
+def test_service_bus_transport_replaced_each_queue_dead_letters_at_its_own_setting():
+    """The webhook queue's limit comes from its own setting: dead-lettering it at the D2P
+    limit would take the message away before the alert handler's last-delivery check."""
+    settings = Settings(d2p_max_deliveries=3, webhook_queue_max_deliveries=2)
+    ns = FakeNamespace()
+    q = ServiceBusQueue(
+        ns, max_deliveries=settings.d2p_max_deliveries, queue_max_deliveries=settings.queue_max_deliveries(), clock=lambda: NOW
+    )
+    q.send("webhook_deliveries", {"delivery_id": "w"}, message_id="w")
+    for _ in range(2):
+        q.abandon(q.receive("webhook_deliveries")[0])
+    assert [d["reason"] for d in q.dead_letters("webhook_deliveries")] == ["MaxDeliveryCountExceeded (2)"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,11 +23,19 @@ from shared.ports import QueueMessage
 
 class ServiceBusQueue:
     def __init__(
-        self, client: Any, *, queue_names: dict[str, str] | None = None, max_deliveries: int = 10, clock=lambda: datetime.now(UTC)
+        self,
+        client: Any,
+        *,
+        queue_names: dict[str, str] | None = None,
+        max_deliveries: int = 10,
+        queue_max_deliveries: Mapping[str, int] | None = None,
+        clock=lambda: datetime.now(UTC),
     ):
         self._client = client
         self._names = queue_names or dict(QUEUES)
+        # Each queue's maxDeliveryCount (app/messaging.bicep); `max_deliveries` for the others.
         self.max_deliveries = max_deliveries
+        self._queue_max_deliveries = dict(queue_max_deliveries or {})
         self._clock = clock
         self._lock = threading.Lock()
         self._receivers: dict[str, Any] = {}
@@ -40,7 +48,7 @@ class ServiceBusQueue:
 
         credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
         client = ServiceBusClient(fully_qualified_namespace=settings.service_bus_namespace, credential=credential)
-        return cls(client, max_deliveries=settings.d2p_max_deliveries)
+        return cls(client, max_deliveries=settings.d2p_max_deliveries, queue_max_deliveries=settings.queue_max_deliveries())
 
     def _name(self, queue: str) -> str:
         return self._names.get(queue, queue)
@@ -93,11 +101,16 @@ class ServiceBusQueue:
         if m is not None:
             self._receiver(message.queue).complete_message(m)
 
+    def max_deliveries_of(self, queue: str) -> int:
+        """Deliveries of a message on `queue` before it is dead-lettered."""
+        return self._queue_max_deliveries.get(queue, self.max_deliveries)
+
     def abandon(self, message: QueueMessage, *, delay_seconds: float = 0) -> None:
         """Redeliver (after `delay_seconds`: a scheduled copy, since Service Bus abandons
         at once), or dead-letter once deliveries reached the limit."""
-        if message.delivery_count >= self.max_deliveries:
-            self.dead_letter(message, reason=f"MaxDeliveryCountExceeded ({self.max_deliveries})")
+        limit = self.max_deliveries_of(message.queue)
+        if message.delivery_count >= limit:
+            self.dead_letter(message, reason=f"MaxDeliveryCountExceeded ({limit})")
             return
         m = self._take(message)
         if m is None:

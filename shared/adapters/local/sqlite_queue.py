@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,20 @@ _SCHEMA = [
 
 
 class SqliteQueue:
-    def __init__(self, path: Path, *, max_deliveries: int = 10, duplicate_window_seconds: float = 600, clock=time.time):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_deliveries: int = 10,
+        queue_max_deliveries: Mapping[str, int] | None = None,
+        duplicate_window_seconds: float = 600,
+        clock=time.time,
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Service Bus sets maxDeliveryCount per queue; `max_deliveries` is for the others.
         self.max_deliveries = max_deliveries
+        self._queue_max_deliveries = dict(queue_max_deliveries or {})
         self.duplicate_window = duplicate_window_seconds
         self._clock = clock
         self._local = threading.local()
@@ -92,9 +102,14 @@ class SqliteQueue:
                 "DELETE FROM messages WHERE queue=? AND message_id=? AND receipt=?", (message.queue, message.message_id, message.receipt)
             )
 
+    def max_deliveries_of(self, queue: str) -> int:
+        """Deliveries of a message on `queue` before it is dead-lettered."""
+        return self._queue_max_deliveries.get(queue, self.max_deliveries)
+
     def abandon(self, message: QueueMessage, *, delay_seconds: float = 0) -> None:
-        if message.delivery_count >= self.max_deliveries:
-            self.dead_letter(message, reason=f"MaxDeliveryCountExceeded ({self.max_deliveries})")
+        limit = self.max_deliveries_of(message.queue)
+        if message.delivery_count >= limit:
+            self.dead_letter(message, reason=f"MaxDeliveryCountExceeded ({limit})")
             return
         with self._tx() as conn:
             conn.execute(
