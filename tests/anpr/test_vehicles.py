@@ -14,6 +14,20 @@ def report_incident(stamp):
 
 
 @both_backends
+def test_stale_etag_is_412_even_when_the_linked_incidents_are_not_visible(stamp):
+    """A change from a stale copy is 412 (read again) before its linked incidents are
+    checked, and the listing is left as it was."""
+    created = list_vehicle(stamp, "WR21XKD").json()
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    change = {"reason": "Changed", "incident_ids": ["no-such-incident"]}
+    assert stamp.client.put(f"{API}/vehicles/WR21XKD", json=change, headers={**inv, "If-Match": created["etag"]}).status_code == 422
+    stale = stamp.client.put(f"{API}/vehicles/WR21XKD", json=change, headers={**inv, "If-Match": '"stale"'})
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    [listed] = stamp.client.get(f"{API}/vehicles", headers=inv).json()["items"]
+    assert listed["reason"] == created["reason"] and listed["etag"] == created["etag"]
+
+
+@both_backends
 def test_put_lists_then_changes_only_with_if_match(stamp):
     created = list_vehicle(stamp, "wr21 xkd")
     assert created.status_code == 201

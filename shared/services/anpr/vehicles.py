@@ -79,8 +79,15 @@ class Vehicles:
         now = self.deps.clock.now()
         until = interest_until(body.until, now, self.deps.settings.anpr_vehicle_interest_days)
         with self.deps.records.unit_of_work() as uow:
-            self._check_incidents(uow, principal, body.incident_ids)
             existing = uow.get(VEHICLES.name, org, plate)
+            if existing is not None:
+                # The precondition first: a client changing a listing from a stale copy
+                # hears 412 (read again), whatever else its change gets wrong.
+                if not if_match:
+                    raise PreconditionRequired(f"Vehicle {plate} is already listed: send If-Match with its ETag to change it.")
+                if if_match != repository.etag(existing):
+                    raise PreconditionFailed(f"Vehicle {plate} has changed since you read it.")
+            self._check_incidents(uow, principal, body.incident_ids)
             doc = {
                 "id": plate,
                 "plate": plate,
@@ -100,10 +107,6 @@ class Vehicles:
                 etag = uow.insert(VEHICLES.name, org, doc)
                 action = AuditAction.COLLECTION
             else:
-                if not if_match:
-                    raise PreconditionRequired(f"Vehicle {plate} is already listed: send If-Match with its ETag to change it.")
-                if if_match != repository.etag(existing):
-                    raise PreconditionFailed(f"Vehicle {plate} has changed since you read it.")
                 doc.update(added_by=existing["added_by"], added_at=existing["added_at"])
                 etag = uow.replace(VEHICLES.name, org, doc, if_match=repository.etag(existing))
                 action = AuditAction.ALTERATION
