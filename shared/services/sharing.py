@@ -81,13 +81,15 @@ class SharingService:
         self._own(principal, org_id, admin_roles=(Role.RETAILER_ADMIN,))
         if not if_match:
             raise PreconditionRequired("Send If-Match with the ETag of the agreements you last read.")
-        self._validate(org_id, agreements)
         now = to_iso(self._clock.now())
         try:
             with self._records.unit_of_work() as uow:
                 current = {d["partner_id"]: d for d in self._outgoing(uow, org_id)}
                 if _digest(sorted((_public(d) for d in current.values()), key=lambda a: a["partner_id"])) != if_match:
                     raise PreconditionFailed("The sharing agreements have changed since you read them; read them again.")
+                # Validated after the precondition: an admin working from a stale list hears
+                # 412 (read again) first, whatever else the list gets wrong.
+                self._validate(org_id, agreements)
                 self._bump_head(uow, org_id, now)
                 wanted = {a.partner_id: a for a in agreements}
                 changed: list[str] = []

@@ -74,6 +74,19 @@ def test_if_match_required_and_stale_etag_refused(stamp):
     assert [a["partner_id"] for a in _read(stamp).json()["agreements"]] == ["devon-and-cornwall"]
 
 
+def test_stale_etag_is_412_even_when_the_agreements_are_also_invalid(stamp):
+    """The precondition is answered first: a stale list is 412 (read again), not a 422
+    about partners the admin may already have fixed in the version they have not seen."""
+    etag = _read(stamp).headers["etag"]
+    agreements = [{"partner_id": "devon-and-cornwall", "level": "descriptions", "anpr": True}]
+    assert _put(stamp, agreements, etag).status_code == 200
+    invalid = [{"partner_id": "nobody-ltd", "level": "full"}]
+    assert _put(stamp, invalid, _read(stamp).headers["etag"]).status_code == 422
+    stale = _put(stamp, invalid, etag)
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert [a["partner_id"] for a in _read(stamp).json()["agreements"]] == ["devon-and-cornwall"]
+
+
 def test_bad_partners_and_levels_are_422_and_change_nothing(stamp):
     before = _read(stamp)
     etag = before.headers["etag"]
