@@ -130,6 +130,21 @@ def test_schedules_region_and_organisation_within_bounds(stamp):
     assert stamp.client.post(f"{API}/retention/schedules/region/proposals", json=body, headers=admin).status_code == 403
 
 
+def test_stale_etag_on_the_organisation_schedule_is_412_before_bounds_are_checked(stamp):
+    """A stale copy is 412 (read again) even when the periods sent are also out of bounds."""
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    url = f"{API}/retention/schedules/organisation"
+    first = stamp.client.get(url, headers=admin).headers["etag"]
+    ok = stamp.client.put(url, json=stamp.example("OrganisationScheduleIn"), headers={**admin, "If-Match": first})
+    assert ok.status_code == 200, ok.text
+    too_short = {"overrides": {"incident": 6}, "reason": "We want to keep less"}
+    current = stamp.client.get(url, headers=admin).headers["etag"]
+    assert stamp.client.put(url, json=too_short, headers={**admin, "If-Match": current}).status_code == 422
+    stale = stamp.client.put(url, json=too_short, headers={**admin, "If-Match": first})
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert [v["version"] for v in stamp.client.get(f"{url}/versions", headers=admin).json()] == [1]
+
+
 def test_statistics_survive_deletion(stamp):
     report(stamp)
     report(stamp, store_id="nw-exeter", category="robbery")

@@ -334,13 +334,15 @@ class Schedules:
         deps = self.deps
         org = principal.organisation_id
         with deps.records.unit_of_work() as uow:
+            # The precondition first: a stale copy is a 412 (read again) even when the
+            # periods sent would also fall outside the region's bounds.
+            _, version, tag = _org_doc(uow, org)
+            if etag_in != tag:
+                raise PreconditionFailed("Your organisation's schedule has changed since you read it; read it again.")
             rules, _, _ = _region_at(deps, uow, deps.clock.now())
             errors = check_overrides(rules, change.overrides)
             if errors:
                 raise Invalid("; ".join(e["message"] for e in errors), errors=errors)
-            _, version, tag = _org_doc(uow, org)
-            if etag_in != tag:
-                raise PreconditionFailed("Your organisation's schedule has changed since you read it; read it again.")
             new_version = version + 1
             doc = {
                 "id": "organisation",
