@@ -1,6 +1,11 @@
 """`vigil import incidents` at scale: a generated historical CSV imported twice into a
 fresh local stamp. Prints rows/s of each run and checks the second adds nothing.
 
+In the same run, against the same stamp, the incident intake rate is measured as
+bench/intake.py measures it (its clients and bodies, `--intake-clients` for
+`--intake-seconds`), once before the import and once after it, and the import's rate is
+printed as a ratio of their mean (issue 18's target: at least half).
+
 The importing user's write budget is lifted for the run (VIGIL_HTTP_WRITE_BURST and
 VIGIL_HTTP_WRITES_PER_MINUTE), as an operator would for a planned migration: with the
 default budget the import is paced at 300 rows a minute, which measures the budget, not
@@ -8,11 +13,13 @@ the import.
 
     python bench/client_import.py                  # 10,000 rows
     python bench/client_import.py --rows 100000 --workers 8
+    python bench/client_import.py --profile /tmp/import.prof   # cProfile of the vigil process
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import os
@@ -22,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import intake
 from benchkit import machine, start_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,9 +65,31 @@ def write_history(path: Path, rows: int) -> None:
             w.writerow([STORES[n % 2], when, kinds[n % 4], narrative, "Jo Bloggs", *goods])
 
 
-def vigil(env: dict[str, str], *args: str) -> tuple[int, dict, float]:
+def load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure_intake(base: str, data_dir: Path, clients: int, seconds: float) -> float:
+    """Incidents/s posted by bench/intake.py's clients to this stamp, after a 3 s warm-up."""
+    tokens = [
+        ("nw-plymouth", intake.mint(data_dir, "northwind", "Retailer.Reporter", "nw-plymouth")),
+        ("nw-exeter", intake.mint(data_dir, "northwind", "Retailer.Reporter", "nw-exeter")),
+        ("nw-plymouth", intake.mint(data_dir, "northwind", "Retailer.Investigator")),
+        ("ct-bristol", intake.mint(data_dir, "contoso", "Retailer.Reporter", "ct-bristol")),
+    ]
+    results, errors, duration = asyncio.run(intake.drive(base, intake.INTAKE, tokens, clients, 3.0, seconds))
+    figures = intake.summarise(results, errors, duration)
+    print(
+        f"intake: {figures['incidents_per_s']}/s, p50 {figures['p50_ms']} p99 {figures['p99_ms']} ms, errors {figures['errors']}",
+        flush=True,
+    )
+    return float(figures["incidents_per_s"])
+
+
+def vigil(env: dict[str, str], *args: str, profile: Path | None = None) -> tuple[int, dict, float]:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "vigil_client.cli", "-q", *args], env=env, capture_output=True, text=True)
+    prefix = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m"] if profile else [sys.executable, "-m"]
+    done = subprocess.run([*prefix, "vigil_client.cli", "-q", *args], env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
@@ -70,6 +100,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--intake-clients", type=int, default=32)
+    ap.add_argument("--intake-seconds", type=float, default=15.0, help="measured seconds of each intake phase")
+    ap.add_argument("--no-intake", action="store_true", help="the import only")
+    ap.add_argument("--profile", type=Path, help="write a cProfile of the first import's vigil process here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -103,14 +137,28 @@ def main() -> int:
                 "--workers",
                 str(args.workers),
             )
-            print(f"machine: {machine()}")
+            print(f"machine: {machine()}; load before {load()}", flush=True)
+            intakes = [] if args.no_intake else [measure_intake(base, work / "stamp", args.intake_clients, args.intake_seconds)]
+            first_rate = 0.0
             for run in ("first", "second"):
-                code, counts, seconds = vigil(env, *cmd)
-                print(f"{run} run: exit {code}, {counts}, {seconds:.1f} s, {args.rows / seconds:.0f} rows/s")
+                before = load()
+                code, counts, seconds = vigil(env, *cmd, profile=args.profile if run == "first" else None)
+                print(
+                    f"{run} run: exit {code}, {counts}, {seconds:.1f} s, {args.rows / seconds:.0f} rows/s (load before {before})",
+                    flush=True,
+                )
                 if run == "first" and counts.get("created") != args.rows:
                     return 1
                 if run == "second" and counts.get("created") != 0:
                     return 1
+                if run == "first":
+                    first_rate = args.rows / seconds
+            if intakes:
+                intakes.append(measure_intake(base, work / "stamp", args.intake_clients, args.intake_seconds))
+                mean = sum(intakes) / len(intakes)
+                print(
+                    f"ratio: import / intake = {first_rate:.1f} / {mean:.1f} = {first_rate / mean:.2f} (target >= 0.5); load after {load()}"
+                )
         finally:
             proc.terminate()
             proc.wait(timeout=30)
