@@ -190,6 +190,54 @@ def test_anpr_push_sends_batches_and_resends_a_batch_without_its_bad_read(stamp,
     assert json.loads(again.stdout)["duplicates"] == 24
 
 
+def test_anpr_push_keeps_several_batches_in_flight_and_still_names_each_refused_read(tmp_path, capsys):
+    import threading
+
+    import httpx
+
+    from vigil_client.cli import Context, cmd_anpr_push, parser
+
+    reads = tmp_path / "reads.jsonl"
+    lines = []
+    for n in range(40):
+        plate = "THIS PLATE IS FAR TOO LONG" if n == 12 else f"WR{n:02d} XKD"
+        lines.append(
+            json.dumps({"camera_id": "cam-1", "store_id": "nw-plymouth", "captured_at": f"2026-11-23T11:{n:02d}:04+00:00", "plate": plate})
+        )
+    reads.write_text("\n".join(lines) + "\n")
+    lock = threading.Lock()
+    active = 0
+    most = 0
+    stored: list[str] = []
+
+    def handler(request):
+        nonlocal active, most
+        batch = json.loads(request.content)["reads"]
+        bad = [i for i, r in enumerate(batch) if len(r["plate"]) > 10]
+        if bad:
+            problem = {"status": 422, "title": "Invalid", "detail": "bad read", "errors": [{"field": f"reads.{i}.plate"} for i in bad]}
+            return httpx.Response(422, json=problem, headers={"Content-Type": "application/problem+json"})
+        with lock:
+            active += 1
+            most = max(most, active)
+        time.sleep(0.05)  # long enough for the other batches to be sent meanwhile
+        with lock:
+            active -= 1
+            stored.extend(r["plate"] for r in batch)
+        return httpx.Response(200, json={"accepted": len(batch), "stored": len(batch), "duplicates": 0, "hits": []})
+
+    args = parser().parse_args(["anpr", "push", str(reads), "--batch-size", "5", "--in-flight", "4"])
+    ctx = Context(args)
+    ctx._client = VigilClient("http://vigil.test", transport=httpx.MockTransport(handler), retries=0)
+    code = cmd_anpr_push(args, ctx)
+    out, err = capsys.readouterr()
+    assert most > 1
+    assert code == 1 and "reads.jsonl:13: read refused (reads.2.plate)" in err
+    totals = json.loads(out)
+    assert totals["stored"] == 39 and totals["refused"] == 1 and totals["sent"] == 39
+    assert sorted(stored) == sorted(f"WR{n:02d} XKD" for n in range(40) if n != 12)
+
+
 def test_webhook_verify_accepts_vigils_signature_and_rejects_tampered_or_stale(tmp_path, monkeypatch):
     secret = "whsec_test"
     body = json.dumps({"type": "anpr.hit", "alert_id": "a-1", "hit": {"plate": "WR21 XKD"}}).encode()

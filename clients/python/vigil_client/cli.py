@@ -18,9 +18,11 @@ import argparse
 import csv
 import json
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -226,24 +228,35 @@ def _bad_indexes(problem: VigilProblem) -> set[int]:
 def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
     client = ctx.client()
     size = max(1, min(args.batch_size, MAX_BATCH_READS))
+    in_flight = max(1, args.in_flight)
     totals = {"sent": 0, "accepted": 0, "stored": 0, "duplicates": 0, "hits": 0, "refused": 0}
     started = time.monotonic()
     pending: list[tuple[int, dict[str, Any]]] = []
+    # Batches in flight share the totals, the batch size and the --rate schedule.
+    lock = threading.Lock()
+    scheduled = 0
+
+    def pace(reads: int) -> None:
+        nonlocal scheduled
+        with lock:
+            # Pace to the user's rate: the batch may leave once the reads before it would have.
+            due = started + scheduled / args.rate
+            scheduled += reads
+        if (wait := due - time.monotonic()) > 0:
+            time.sleep(wait)
 
     def send(batch: list[tuple[int, dict[str, Any]]]) -> None:
         nonlocal size
         while batch:
             part, batch = batch[:size], batch[size:]
             if args.rate:
-                # Pace to the user's rate: the batch may leave once the reads before it would have.
-                due = started + totals["sent"] / args.rate
-                if (wait := due - time.monotonic()) > 0:
-                    time.sleep(wait)
+                pace(len(part))
             try:
                 result = client.post_reads([r for _, r in part])
             except VigilProblem as problem:
                 if problem.status == 413 and isinstance(problem.extra.get("max_reads"), int) and problem.extra["max_reads"] < len(part):
-                    size = max(1, problem.extra["max_reads"])
+                    with lock:
+                        size = min(size, max(1, problem.extra["max_reads"]))
                     batch = part + batch
                     continue
                 bad = _bad_indexes(problem) if problem.status == 422 else set()
@@ -252,23 +265,40 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
                 for index in sorted(bad):
                     fields = [str(e.get("field")) for e in problem.errors if str(e.get("field", "")).startswith(f"reads.{index}.")]
                     _say(f"vigil: {args.file}:{part[index][0]}: read refused ({', '.join(fields) or 'invalid'})")
-                totals["refused"] += len(bad)
+                with lock:
+                    totals["refused"] += len(bad)
                 # The API refuses the whole batch for one bad read: resend the others.
                 batch = [r for i, r in enumerate(part) if i not in bad] + batch
                 continue
-            totals["sent"] += len(part)
-            totals["accepted"] += result.get("accepted", 0)
-            totals["stored"] += result.get("stored", 0)
-            totals["duplicates"] += result.get("duplicates", 0)
-            totals["hits"] += len(result.get("hits", []))
+            with lock:
+                totals["sent"] += len(part)
+                totals["accepted"] += result.get("accepted", 0)
+                totals["stored"] += result.get("stored", 0)
+                totals["duplicates"] += result.get("duplicates", 0)
+                totals["hits"] += len(result.get("hits", []))
 
-    for item in _reads_from(args.file, args.format):
-        pending.append(item)
-        if len(pending) >= size:
-            send(pending)
-            pending = []
-    if pending:
-        send(pending)
+    # One batch at a time leaves the process waiting on the API most of the time (the
+    # server's answer is most of a batch's round trip): keep a few batches in flight.
+    # Reads have deterministic ids, so a batch resent after a cut counts as duplicates
+    # whatever order the batches were stored in.
+    with ThreadPoolExecutor(max_workers=in_flight) as pool:
+        sending: deque[Future[None]] = deque()
+
+        def submit(batch: list[tuple[int, dict[str, Any]]]) -> None:
+            # Bounded: the file is read no further ahead than the batches in flight.
+            if len(sending) >= in_flight:
+                sending.popleft().result()
+            sending.append(pool.submit(send, batch))
+
+        for item in _reads_from(args.file, args.format):
+            pending.append(item)
+            if len(pending) >= size:
+                submit(pending)
+                pending = []
+        if pending:
+            submit(pending)
+        while sending:
+            sending.popleft().result()
     totals["seconds"] = round(time.monotonic() - started, 3)  # type: ignore[assignment]
     _out(totals)
     return API_REFUSED if totals["refused"] else OK
@@ -490,6 +520,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name (.csv, else JSON lines)")
     ap.add_argument("--batch-size", type=int, default=500, help=f"reads per request (at most {MAX_BATCH_READS})")
     ap.add_argument("--rate", type=float, help="at most this many reads per second")
+    ap.add_argument("--in-flight", type=int, default=4, help="batches sent at once (default 4)")
     ap.set_defaults(run=cmd_anpr_push)
 
     i = sub.add_parser("import", help="historical data").add_subparsers(dest="import_command", required=True)
