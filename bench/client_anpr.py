@@ -64,10 +64,15 @@ def write_reads(path: Path, n: int, rng: random.Random, hit_plates: list[str]) -
             f.write(orjson.dumps(read) + b"\n")
 
 
-def push(env: dict[str, str], file: Path, profile: Path | None) -> tuple[int, dict, float]:
+def push(env: dict[str, str], file: Path, profile: Path | None, in_flight: int) -> tuple[int, dict, float]:
     prefix = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m"] if profile else [sys.executable, "-m"]
     started = time.monotonic()
-    done = subprocess.run([*prefix, "vigil_client.cli", "-q", "anpr", "push", str(file)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*prefix, "vigil_client.cli", "-q", "anpr", "push", str(file), "--in-flight", str(in_flight)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.monotonic() - started
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
@@ -81,6 +86,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8, help="API phase: client connections (camera systems)")
     ap.add_argument("--reads", type=int, default=50_000, help="client phase: reads in the pushed file")
     ap.add_argument("--http-processes", type=int, default=2)
+    ap.add_argument("--in-flight", type=int, default=4, help="client phase: vigil anpr push --in-flight")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the vigil process here")
     args = ap.parse_args()
     rng = random.Random(42)
@@ -129,9 +135,11 @@ def main() -> int:
                 "VIGIL_TOKEN": device,
             }
             before = load()
-            code, counts, seconds = push(client_env, reads_file, args.profile)
+            code, counts, seconds = push(client_env, reads_file, args.profile, args.in_flight)
             rate = args.reads / seconds
-            print(f"vigil anpr push: exit {code}, {counts}, {seconds:.1f} s, {rate:,.0f} reads/s (one process; load before {before})")
+            print(
+                f"vigil anpr push: exit {code}, {counts}, {seconds:.1f} s, {rate:,.0f} reads/s (one process, {args.in_flight} batches in flight; load before {before})"
+            )
             inner = args.reads / counts["seconds"] if counts.get("seconds") else 0.0
             print(f"  without process start-up (the command's own clock): {inner:,.0f} reads/s")
             print(f"ratio: push / API = {rate / api:.2f} (wall), {inner / api:.2f} (command's clock); load after {load()}")
