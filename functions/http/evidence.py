@@ -5,16 +5,23 @@ service call, then the status, headers and output model of the answer."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
 from functions.http.deps import ContainerDep, require
+from functions.http.evidence_schemas import (
+    CustodyOut,
+    EvidenceList,
+    EvidenceOut,
+    FaceProposalsOut,
+    Rectangle,
+    UploadSessionOut,
+    VerifyOut,
+)
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
 from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
@@ -56,129 +63,6 @@ UPLOAD_MEDIA = [
     "application/pdf",
     "text/plain",
 ]
-
-
-class EvidenceOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b",
-                    "incident_id": "0b9e6c1a-7d2f-4e8b-9a1c-3e5f7a9b1c2d",
-                    "organisation_id": "northwind",
-                    "kind": "cctv",
-                    "media": "video",
-                    "content_type": "video/mp4",
-                    "detected_type": "mp4",
-                    "filename": "till-camera-2.mp4",
-                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                    "size": 734003200,
-                    "created_at": "2026-11-23T12:00:00.000000+00:00",
-                    "created_by": "amy.reporter",
-                    "derived_from": None,
-                    "retention_until": "2032-11-23T12:00:00.000000+00:00",
-                    "legal_hold": False,
-                    "last_verified_at": "2026-11-23T12:00:00.000000+00:00",
-                    "last_verification": "match",
-                }
-            ]
-        }
-    )
-
-    id: str
-    incident_id: str
-    organisation_id: str
-    kind: EvidenceKind
-    media: str = Field(description="image | video | audio | document")
-    content_type: str
-    detected_type: str = Field(description="What the first bytes showed: jpeg, png, webp, heic, mp4, quicktime, mp3, wav, m4a, pdf, text")
-    filename: str = Field(description="For people only; storage is keyed by the evidence id")
-    sha256: str
-    size: int
-    created_at: str
-    created_by: str
-    derived_from: str | None
-    retention_until: str
-    legal_hold: bool
-    last_verified_at: str | None = None
-    last_verification: str | None = None
-
-
-class EvidenceList(BaseModel):
-    items: list[EvidenceOut]
-
-
-class UploadSessionOut(BaseModel):
-    id: str
-    incident_id: str
-    filename: str
-    content_type: str
-    size: int
-    received: int = Field(description="Bytes safely stored: send the next chunk from here")
-    expires_at: str
-    state: str = Field(description="open | committed")
-    evidence_id: str | None
-    chunks_url: str
-    commit_url: str
-
-
-class CustodyEventOut(BaseModel):
-    id: str
-    evidence_id: str
-    event: str = Field(description="received, stored, viewed, downloaded, exported, redacted, verified, held, released, deleted")
-    at: str
-    actor_user: str
-    actor_org: str
-    actor_role: str
-    purpose: str | None
-    details: dict[str, Any]
-    chain: str
-    seq: int
-    prev_hash: str
-    key_id: str | None = Field(default=None, description="The chain key the event's hash was made with")
-    hash: str
-
-
-class CustodyOut(BaseModel):
-    evidence_id: str
-    events: list[CustodyEventOut]
-    verified: bool = Field(
-        description="Every event links to the one before, matches its keyed hash (HMAC under the platform's chain key), and the chain reaches its stored head"
-    )
-    first_broken: dict[str, Any] | None
-    head: str | None
-
-
-def _iso(value: Any) -> Any:
-    return to_iso(value) if isinstance(value, datetime) else value
-
-
-IsoText = Annotated[str, BeforeValidator(_iso)]
-
-
-class VerifyOut(BaseModel):
-    evidence_id: str
-    result: str = Field(description="match | mismatch")
-    expected_sha256: str
-    expected_size: int
-    found_sha256: str | None
-    found_size: int | None
-    missing: bool
-    verified_at: IsoText
-
-
-class Rectangle(BaseModel):
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-class FaceProposalsOut(BaseModel):
-    evidence_id: str
-    proposals: list[Rectangle]
-    detector: str
-    note: str
 
 
 def _body(request: Request) -> Iterator[bytes]:
