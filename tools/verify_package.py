@@ -24,7 +24,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.domain.audit import ChainKeys  # noqa: E402
-from shared.domain.evidence import MANIFEST_NAME, check_package, verify_custody  # noqa: E402
+from shared.domain.custody import verify_custody
+from shared.domain.evidence import MANIFEST_NAME, check_package  # noqa: E402
 
 
 def chain_keys_from_env() -> ChainKeys | None:

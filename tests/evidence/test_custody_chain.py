@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from shared.domain.audit import ChainKeys
-from shared.domain.evidence import custody_link_hash
+from shared.domain.custody import custody_link_hash
 from shared.ports import Where
 from tests.evidence.conftest import INVESTIGATOR, POLICE, PURPOSE, headers, new_incident, upload
 

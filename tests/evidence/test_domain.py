@@ -8,15 +8,8 @@ import hashlib
 import pytest
 
 from shared.domain.audit import ChainKeys
-from shared.domain.evidence import (
-    custody_link_hash,
-    parse_content_digest,
-    parse_content_range,
-    parse_range,
-    safe_filename,
-    sniff,
-    verify_custody,
-)
+from shared.domain.custody import custody_link_hash, verify_custody
+from shared.domain.evidence import parse_content_digest, parse_content_range, parse_range, safe_filename, sniff
 
 KEYS = ChainKeys({"k1": b"k" * 32}, "k1")
 

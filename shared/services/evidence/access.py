@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain import imaging
-from shared.domain.evidence import CustodyEvent, EvidenceItem, RangeNotSatisfiable, parse_range
+from shared.domain.custody import CustodyEvent
+from shared.domain.evidence import EvidenceItem, RangeNotSatisfiable, parse_range
 from shared.domain.tenancy import Principal
 from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import ChainKeys
-from shared.domain.evidence import CustodyEvent, custody_chain, custody_linker, public_custody, verify_custody
+from shared.domain.custody import CustodyEvent, custody_chain, custody_linker, public_custody, verify_custody
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import UnitOfWork, Where, iterate_all

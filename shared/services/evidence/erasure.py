@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.evidence import CustodyEvent, EvidenceItem
+from shared.domain.custody import CustodyEvent
+from shared.domain.evidence import EvidenceItem
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import EVIDENCE, EVIDENCE_UPLOADS

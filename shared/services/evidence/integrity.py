@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain.custody import CustodyEvent
 from shared.domain.errors import IntegrityFailure, NotFound
-from shared.domain.evidence import CustodyEvent, EvidenceItem
+from shared.domain.evidence import EvidenceItem
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, UnitOfWork, Where

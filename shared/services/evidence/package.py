@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.domain.custody import CustodyEvent, public_custody
 from shared.domain.errors import IntegrityFailure
-from shared.domain.evidence import MANIFEST_NAME, PACKAGE_FORMAT, CustodyEvent, EvidenceItem, manifest_bytes, public_custody, safe_filename
+from shared.domain.evidence import MANIFEST_NAME, PACKAGE_FORMAT, EvidenceItem, manifest_bytes, safe_filename
 from shared.domain.incidents import view_for_partner
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso

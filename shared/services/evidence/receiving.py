@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AuditAction
+from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Invalid, MalformedHeader, NotFound, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.events import EvidenceAdded
 from shared.domain.evidence import (
     ALLOWED,
     SNIFF_BYTES,
-    CustodyEvent,
     EvidenceItem,
     EvidenceKind,
     FileType,

@@ -7,8 +7,9 @@ import hashlib
 
 from shared.domain import imaging
 from shared.domain.audit import AuditAction
+from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Conflict, DomainError, Invalid, PayloadTooLarge
-from shared.domain.evidence import CustodyEvent, EvidenceItem, Media, RedactionIn
+from shared.domain.evidence import EvidenceItem, Media, RedactionIn
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork
 from shared.services.evidence import custody, receiving
