@@ -292,6 +292,10 @@ var vigilSettings = {
   VIGIL_DEFAULT_PAGE_SIZE: '25'
   // Seals continuation tokens; every instance must share it (docs/deploy.md).
   VIGIL_PAGE_TOKEN_KEY: '${kvRef}page-token-key)'
+  // Signs console session cookies; every instance must share it (docs/deploy.md).
+  VIGIL_CONSOLE_SESSION_KEY: '${kvRef}console-session-key)'
+  VIGIL_CONSOLE_IDLE_MINUTES: '30'
+  VIGIL_CONSOLE_ABSOLUTE_HOURS: '12'
   VIGIL_IDEMPOTENCY_KEY_HOURS: '24'
   VIGIL_COSMOS_ENDPOINT: data.outputs.endpoint
   // Empty on purpose: Cosmos local auth is off, the adapter uses the identity.

@@ -126,6 +126,13 @@ class Container:
         s = self.settings
         return page_tokens_from_settings(s.page_token_key, backend=s.backend, key_dir=self.data_dir / "keys")
 
+    @cached_property
+    def console_sessions(self):
+        """Seals and opens the console's signed session cookies (shared/adapters/console_sessions.py)."""
+        from shared.adapters.console_sessions import sessions_from_settings
+
+        return sessions_from_settings(self.settings, key_dir=self.data_dir / "keys")
+
     # ---- services --------------------------------------------------------------
     @cached_property
     def write_quota(self):

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     # filters): a secret, shared by every instance of the stamp. Empty: generated under
     # <data_dir>/keys on the local backend, per process on azure (docs/limits.md).
     page_token_key: str = ""
+    # The console (docs/console.md): the HMAC key signing its session cookies, shared by every
+    # instance. Empty: generated under <data_dir>/keys on the local backend, per process on
+    # azure (sessions then end at a restart or on another instance: set the secret).
+    console_session_key: str = ""
+    # A console session ends after this long without a request, and this long after sign-in.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_absolute_hours: int = Field(default=12, ge=1, le=24)
     # How long an Idempotency-Key answers a retry; past it the key is forgotten (and swept).
     idempotency_key_hours: int = Field(default=24, ge=1, le=168)
     default_page_size: int = 25

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from functions.console import app as console
 from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing, subject_requests
 from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
@@ -102,6 +103,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # The console's pages at `/` (after the API's problem handlers, which it wraps).
+    console.install(app)
     app.openapi_schema = None
     _add_problem_schema(app)
     app.add_middleware(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 
+from shared.adapters.console_sessions import COOKIE, CSRF_HEADER
 from shared.adapters.page_tokens import PageTokens, binding
 from shared.bootstrap import Container
 from shared.domain.errors import Forbidden, Invalid, Unauthorized
@@ -16,6 +17,8 @@ from shared.domain.tenancy import Principal, Role
 
 # Where the API is mounted: routes name their own resources' URLs (Location) with it.
 API_PREFIX = "/api/v1"
+# Methods that change nothing: a console session may use them without a CSRF header.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # `container` and the role check are async on purpose: FastAPI runs each sync dependency
 # in the threadpool, and a hop per trivial dependency costs more than the work itself.
@@ -32,14 +35,31 @@ async def container(request: Request) -> Container:
 def principal(request: Request, c: Container = Depends(container)) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not header and COOKIE in request.cookies:
+        claims = _console_claims(request, c)
+    elif scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.")
-    claims = c.token_verifier.verify(token.strip())
+    else:
+        claims = c.token_verifier.verify(token.strip())
     p = c.directory.principal_from_claims(claims)
     # Every write route needs a token, and this runs once per request: the one place a
     # write is charged to its principal (429 past the budget, before the handler runs).
     c.write_quota.charge(p, request.method)
     return p
+
+
+def _console_claims(request: Request, c: Container) -> dict[str, Any]:
+    """The claims of a console session calling the API from its own pages' scripts (uploads).
+
+    A cookie rides along with any request the browser makes, so a write on the strength of
+    a cookie needs the session's CSRF token in a header too, which another site's page
+    cannot read or set."""
+    session = c.console_sessions.open(request.cookies.get(COOKIE), int(c.clock.now().timestamp()))
+    if session is None or not session.signed_in:
+        raise Unauthorized("The console session has ended: sign in again, or send Authorization: Bearer <token>.")
+    if request.method not in SAFE_METHODS and not session.csrf_matches(request.headers.get(CSRF_HEADER)):
+        raise Forbidden(f"A write made with the console's session needs its CSRF token in the {CSRF_HEADER} header.")
+    return session.claims
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:

@@ -62,6 +62,17 @@ class Directory:
 
         return self._cached(("store", store_id), load)
 
+    def organisations_here(self) -> list[Organisation]:
+        """Every organisation homed in this region, by name (the local console's sign-in page lists them)."""
+
+        def load():
+            with self._records.read_only() as uow:
+                docs = list(iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], []))
+            orgs = [Organisation.model_validate(_strip(d)) for d in docs]
+            return sorted((o for o in orgs if o.home_region == self._region), key=lambda o: o.name)
+
+        return self._cached(("orgs", self._region), load)
+
     def stores_of(self, org_id: str) -> list[Store]:
         def load():
             with self._records.read_only() as uow:

@@ -85,7 +85,7 @@ def _assert_security_headers(r):
         ("GET", f"{API}/healthz", {}, 200, False),
         ("GET", f"{API}/openapi.json", {}, 200, False),
         ("GET", f"{API}/docs", {}, 200, False),
-        ("GET", "/not-here", {}, 404, False),
+        ("GET", "/not-here", {}, 404, True),  # a console page: personal data, never cached
     ],
 )
 def test_every_answer_has_security_headers(stamp, method, path, kwargs, status, no_store):
