@@ -43,7 +43,7 @@ def signin_page(request: Request, c: ContainerDep, next_path: NextPath = None) -
         start_session(request, c, flow=start.state)
         return redirect(request, start.url)
     session = current_session(request, c)
-    if session is None or session.signed_in:
+    if session is None:
         start_session(request, c)
     choices = []
     for org in c.directory.organisations_here():

@@ -185,7 +185,8 @@ def _query_names(route: object) -> frozenset[str]:
 async def known_query(request: Request) -> None:
     """422 naming each query parameter the route does not take: a misspelt or unsupported
     filter (`?store_id=`) must not be silently ignored and answer everything."""
-    if not request.scope.get("query_string"):
+    # Console pages take links as people share them: only the API is strict.
+    if not request.scope.get("query_string") or not request.url.path.startswith(API_PREFIX):
         return
     known = _query_names(request.scope.get("route"))
     unknown = sorted({name for name in request.query_params if name not in known})
