@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 REGIONS = ("uk", "au", "nz", "us", "ca")
 PLATFORM_TENANT = "_platform"
+EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 
 
 class Role(StrEnum):
@@ -66,6 +67,12 @@ class Store(BaseModel):
     address: str
     postcode: str
     force_id: str = Field(description="The police force whose area holds the store")
+    contact_email: str | None = Field(
+        default=None,
+        pattern=EMAIL_PATTERN,
+        max_length=320,
+        description="The store's own mailbox for police replies (a role address, never a person's): the D2P email's Reply-To",
+    )
 
 
 class Principal(BaseModel):
