@@ -125,7 +125,14 @@ def test_dispatch_through_sendgrid_stub_end_to_end(stamp, sendgrid_stub):
     stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator"))
     assert drain(stamp) == ["DispatchRetry", "ok"]
     assert len(sendgrid_stub.requests) == 2
-    assert incident["reference"] in sendgrid_stub.requests[1]["json"]["subject"]
+    body = sendgrid_stub.requests[1]["json"]
+    assert incident["reference"] in body["subject"] and body["subject"].startswith("PRIORITY (violence) [Vigil D2P] ")
+    assert body["reply_to"] == {"email": "plymouth.security@northwind.example"}
+    text, html = (c["value"] for c in body["content"])
+    case = f"http://127.0.0.1:7071/cases/{incident['id']}"
+    assert f"Open the case: {case}\n" in text and f"Acknowledge: {case}/acknowledge\n" in text
+    assert f'<a href="{case}">Open the case</a>' in html and f'href="{case}/evidence/' in html
+    assert "/api/v1" not in text + html and "offender" not in text.lower()
 
 
 # ---- signed event webhook --------------------------------------------------------
