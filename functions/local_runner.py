@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import uvicorn
@@ -27,12 +28,24 @@ import uvicorn
 from functions import jobs, ncrontab
 from functions.http.app import create_app
 from functions.http.observability import configure_logging
-from shared.bootstrap import Container, default_container
+from shared.bootstrap import Container
 from shared.domain.backoff import backoff_seconds
 from shared.names import TIMERS
 from shared.services.seed import seed_demo
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger("vigil.runner")
+
+
+def runner_settings(port: int, environ: Mapping[str, str] = os.environ, settings: Settings | None = None) -> Settings:
+    """The settings `make run` serves with: the region's public base URL (the D2P email's
+    links, 421 answers) follows the port actually served, unless
+    VIGIL_REGION_BASE_URLS is set explicitly (a proxy in front, a tunnel)."""
+    settings = settings or get_settings()
+    if any(name.upper() == "VIGIL_REGION_BASE_URLS" for name in environ):
+        return settings
+    urls = {**settings.region_base_urls, settings.region: f"http://127.0.0.1:{port}"}
+    return settings.model_copy(update={"region_base_urls": urls})
 
 
 def timer_loop(container: Container, stop: threading.Event) -> None:
@@ -128,7 +141,7 @@ def _http_process(shared: socket.socket | None, port: int, log_level: str) -> No
     configure_logging(log_level)
     _exit_with_parent()
     sock = shared if shared is not None else _listen(port, reuse_port=True)
-    container = default_container()
+    container = Container(runner_settings(port))
     try:
         uvicorn.Server(uvicorn_config(container)).run(sockets=[sock])
     finally:
@@ -182,12 +195,12 @@ def serve_http(container: Container, sock: socket.socket, reuse_port: bool, port
 
 
 def main() -> None:
-    container = default_container()
+    port = int(os.environ.get("PORT", "7071"))
+    container = Container(runner_settings(port))
     configure_logging(container.settings.log_level)  # key=value lines with request ids; quiet HTTP client libraries
     added = seed_demo(container)  # directory, D2P rules, a named person for subject requests, an incident past its schedule
     from functions.cli import demo_token
 
-    port = int(os.environ.get("PORT", "7071"))
     processes = max(1, int(os.environ.get("HTTP_PROCESSES", "1")))
     sock, reuse_port = bind_http(port, processes)
     token = demo_token(container, "northwind", "Retailer.Reporter", stores=["nw-plymouth"])

@@ -336,6 +336,7 @@ class Container:
                 outbox=self.outbox,
                 incidents=self.incidents,
                 region_base_url=s.region_base_urls.get(s.region, ""),
+                region=s.region,
                 mail_from=s.d2p_mail_from,
                 max_deliveries=s.d2p_max_deliveries,
                 webhook_public_key=s.sendgrid_webhook_public_key,

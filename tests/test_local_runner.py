@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from functions import local_runner
+from shared.settings import Settings
 from tests.emulators import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,3 +91,36 @@ def test_make_run_with_two_http_processes_serves_and_stops_cleanly(tmp_path):
     while any(_alive(pid) for pid in children):
         assert time.monotonic() < deadline, "HTTP processes outlived the runner"
         time.sleep(0.2)
+
+
+def test_make_run_on_another_port_links_the_d2p_email_to_that_port(tmp_path):
+    """`PORT=7099 make run`: the control room's links open the console on 7099, where the
+    runner actually serves, not on the default 7071."""
+    from tests.d2p.helpers import drain, eligible_report
+    from tests.d2p.test_email_readers import read_eml
+    from tests.fixtures_http import make_stamp
+
+    settings = local_runner.runner_settings(7099, environ={"PORT": "7099"}, settings=Settings(data_dir=tmp_path))
+    assert settings.region_base_urls["uk"] == "http://127.0.0.1:7099"
+    assert settings.region_base_urls["au"] == Settings().region_base_urls["au"]  # other stamps keep their addresses
+    stamp = make_stamp(tmp_path, region_base_urls=settings.region_base_urls)
+    try:
+        incident = eligible_report(stamp)
+        r = stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator"))
+        assert r.status_code == 202, r.text
+        assert drain(stamp) == ["ok"]
+        _, text, html = read_eml(stamp)
+        case = f"http://127.0.0.1:7099/cases/{incident['id']}"
+        assert f"Open the case: {case}\n" in text and f'<a href="{case}">Open the case</a>' in html
+        assert ":7071" not in text + html
+    finally:
+        stamp.container.close()
+
+
+def test_an_explicit_base_url_wins_over_the_port(tmp_path):
+    """Behind a proxy or a tunnel the operator names the public address; the port does not override it."""
+    given = Settings(data_dir=tmp_path, region_base_urls={"uk": "https://vigil.test.example"})
+    settings = local_runner.runner_settings(
+        7099, environ={"PORT": "7099", "VIGIL_REGION_BASE_URLS": '{"uk": "https://vigil.test.example"}'}, settings=given
+    )
+    assert settings.region_base_urls == {"uk": "https://vigil.test.example"}

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.errors import Conflict
 from shared.domain.incidents import Category, Money
+from shared.domain.tenancy import EMAIL_PATTERN
 from shared.domain.timestamps import from_iso
 
-EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 FLAG_NAMES = ("violence", "weapon", "threats", "staff_injured", "offender_detained", "hate_element")
 FLAG_WORDS = {
     "violence": "violence",

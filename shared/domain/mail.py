@@ -15,5 +15,6 @@ class Email:
     text: str
     html: str
     message_id: str  # RFC 5322 Message-ID (without angle brackets): stable per message, so retries are recognisable
+    reply_to: str | None = None  # where the reader's reply goes when not to the sender (no Reply-To when None)
     headers: dict[str, str] = field(default_factory=dict)
     custom_args: dict[str, str] = field(default_factory=dict)  # echoed back by delivery webhooks

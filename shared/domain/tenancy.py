@@ -8,7 +8,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 REGIONS = ("uk", "au", "nz", "us", "ca")
+# The civil time zone (IANA name) people of each region read times in: what a force's
+# control room sees in a D2P email. One per region: a stamp serves one jurisdiction.
+REGION_TIME_ZONES = {
+    "uk": "Europe/London",
+    "au": "Australia/Sydney",
+    "nz": "Pacific/Auckland",
+    "us": "America/New_York",
+    "ca": "America/Toronto",
+}
 PLATFORM_TENANT = "_platform"
+EMAIL_PATTERN = r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 
 
 class Role(StrEnum):
@@ -66,6 +76,12 @@ class Store(BaseModel):
     address: str
     postcode: str
     force_id: str = Field(description="The police force whose area holds the store")
+    contact_email: str | None = Field(
+        default=None,
+        pattern=EMAIL_PATTERN,
+        max_length=320,
+        description="The store's own mailbox for police replies (a role address, never a person's): the D2P email's Reply-To",
+    )
 
 
 class Principal(BaseModel):

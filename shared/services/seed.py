@@ -79,6 +79,7 @@ DEMO_STORES = [
         address="12 Armada Way, Plymouth",
         postcode="PL1 1EA",
         force_id="devon-and-cornwall",
+        contact_email="plymouth.security@northwind.example",
     ),
     Store(
         id="nw-exeter",
@@ -87,6 +88,7 @@ DEMO_STORES = [
         address="45 High Street, Exeter",
         postcode="EX4 3LS",
         force_id="devon-and-cornwall",
+        contact_email="exeter.security@northwind.example",
     ),
     Store(
         id="ct-bristol",

@@ -101,15 +101,16 @@ def test_the_email_lists_everything_in_text_and_escapes_what_a_reporter_typed_in
         retailer_name="Northwind Stores",
         to="control-room@example.police.uk",
         sender="d2p@vigil.example.net",
-        case_url="https://uk.vigil.example.net/api/v1/incidents/i1",
+        base_url="https://uk.vigil.example.net",
     )
     templates = JinjaTemplates()
-    context = {"subject": content.subject, "sections": content.sections, "case_url": content.case_url}
+    context = {"subject": content.subject, "sections": content.sections}
     text = templates.render(TEXT_TEMPLATE, **context)
     html = templates.render(HTML_TEMPLATE, **context)
-    assert text.startswith(content.subject + "\n\nREPORT\n  Force: Devon and Cornwall Police\n") and text.endswith("in Vigil.\n")
+    assert text.startswith(content.subject + "\n\nREPORT\n  PRIORITY: violence\n  Force: Devon and Cornwall Police\n")
+    assert text.endswith("    Acknowledge: https://uk.vigil.example.net/cases/i1/acknowledge\n")
     assert "\n\nEVIDENCE HELD IN VIGIL (NOT ATTACHED)\n  cctv.mp4 [cctv, video/mp4] 2.0 KB, SHA-256 " in text
     assert "<script>" not in html and "&lt;script&gt;" in html and "\n" not in html
-    assert '<li><a href="https://uk.vigil.example.net/api/v1/incidents/i1">' in html
+    assert '<a href="https://uk.vigil.example.net/cases/i1">Open the case</a>' in html
     email = content.with_bodies(text, html)
     assert email.message_id == "i1.devon-and-cornwall@vigil.d2p" and email.custom_args["owner_org"] == "northwind"

@@ -61,9 +61,10 @@ def sendgrid_stub():
     stub.close()
 
 
-def message(to="control-room@devon-cornwall.police.example"):
+def message(to="control-room@devon-cornwall.police.example", reply_to=None):
     return Email(
         to=to,
+        reply_to=reply_to,
         sender="d2p@vigil.example.net",
         subject="[Vigil D2P] test",
         text="plain",
@@ -84,7 +85,14 @@ def test_sendgrid_real_library_against_stub_server_sends_text_html_and_custom_ar
     assert body["personalizations"][0]["to"] == [{"email": "control-room@devon-cornwall.police.example"}]
     assert body["custom_args"] == {"dispatch_id": "i1.devon-and-cornwall", "owner_org": "northwind"}
     assert body["headers"]["Message-ID"] == "<i1.devon-and-cornwall@vigil.d2p>"
-    assert "attachments" not in body
+    assert "attachments" not in body and "reply_to" not in body  # no store contact known: replies go nowhere unexpected
+
+
+def test_sendgrid_carries_the_store_contact_as_reply_to(sendgrid_stub):
+    SendGridMail("SG.k", host=sendgrid_stub.url).send(message(reply_to="plymouth.security@northwind.example"))
+    body = sendgrid_stub.requests[0]["json"]
+    assert body["reply_to"] == {"email": "plymouth.security@northwind.example"}
+    assert body["from"] == {"email": "d2p@vigil.example.net"}
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -117,7 +125,14 @@ def test_dispatch_through_sendgrid_stub_end_to_end(stamp, sendgrid_stub):
     stamp.client.post(f"/api/v1/incidents/{incident['id']}/d2p", headers=stamp.auth("northwind", "Retailer.Investigator"))
     assert drain(stamp) == ["DispatchRetry", "ok"]
     assert len(sendgrid_stub.requests) == 2
-    assert incident["reference"] in sendgrid_stub.requests[1]["json"]["subject"]
+    body = sendgrid_stub.requests[1]["json"]
+    assert incident["reference"] in body["subject"] and body["subject"].startswith("PRIORITY (violence) [Vigil D2P] ")
+    assert body["reply_to"] == {"email": "plymouth.security@northwind.example"}
+    text, html = (c["value"] for c in body["content"])
+    case = f"http://127.0.0.1:7071/cases/{incident['id']}"
+    assert f"Open the case: {case}\n" in text and f"Acknowledge: {case}/acknowledge\n" in text
+    assert f'<a href="{case}">Open the case</a>' in html and f'href="{case}/evidence/' in html
+    assert "/api/v1" not in text + html and "offender" not in text.lower()
 
 
 # ---- signed event webhook --------------------------------------------------------

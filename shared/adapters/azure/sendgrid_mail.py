@@ -13,7 +13,7 @@ from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, To
+from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, ReplyTo, To
 
 from shared.ports import PermanentMailError, TransientMailError
 
@@ -34,8 +34,11 @@ class SendGridMail:
     @staticmethod
     def build(message: Any) -> Mail:
         """The SendGrid request for a rendered message: text and HTML, our Message-ID,
-        custom args (echoed by the event webhook), and no attachments ever."""
+        custom args (echoed by the event webhook), a Reply-To when the message has one, and
+        no attachments ever."""
         mail = Mail(from_email=From(message.sender), to_emails=To(message.to), subject=message.subject)
+        if getattr(message, "reply_to", None):
+            mail.reply_to = ReplyTo(message.reply_to)
         mail.add_content(Content("text/plain", message.text))
         mail.add_content(Content("text/html", message.html))
         mail.add_header(Header("Message-ID", f"<{message.message_id}>"))

@@ -27,6 +27,8 @@ def to_mime(message: Any, *, date: str | None = None) -> EmailMessage:
     mime["From"] = message.sender
     mime["To"] = message.to
     mime["Subject"] = message.subject
+    if getattr(message, "reply_to", None):
+        mime["Reply-To"] = message.reply_to
     mime["Date"] = date or formatdate(usegmt=True)
     mime["Message-ID"] = f"<{message.message_id}>" if message.message_id else make_msgid()
     for name, value in message.headers.items():

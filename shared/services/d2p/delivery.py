@@ -132,9 +132,12 @@ class DeliveryUseCase:
             retailer_name=retailer.name if retailer else dispatch.owner_org,
             to=inbox,
             sender=deps.mail_from,
-            case_url=f"{deps.region_base_url.rstrip('/')}/api/v1/incidents/{incident['id']}",
+            base_url=deps.region_base_url,
+            # The force reads times in its own zone; a force missing from the directory
+            # is one this stamp serves, so the stamp's region stands in.
+            region=force.home_region if force else deps.region,
         )
-        context = {"subject": content.subject, "sections": content.sections, "case_url": content.case_url}
+        context = {"subject": content.subject, "sections": content.sections}
         return content.with_bodies(deps.templates.render(TEXT_TEMPLATE, **context), deps.templates.render(HTML_TEMPLATE, **context))
 
     @staticmethod

@@ -46,7 +46,8 @@ class D2PDeps:
     delivery_events: DeliveryEventVerifier  # checks the mail provider's signed event webhook
     outbox: Outbox  # dispatch messages are written with their change
     incidents: IncidentService  # reports are found with the same 404 rule as every other read
-    region_base_url: str
+    region_base_url: str  # the stamp's public address: the email's links to console pages start with it
+    region: str = "uk"
     mail_from: str = "d2p@vigil.example.net"
     max_deliveries: int = 10
     webhook_public_key: str = ""
