@@ -106,7 +106,8 @@ def test_sign_in_round_trip_maps_the_id_token_to_vigil_claims(stamp, idp):
     assert sent["code_challenge_method"] == "S256" and sent["code_challenge"] and sent["nonce"]
     # The answer is posted back: the code never appears in a URL (history, Referer, request logs).
     assert sent["response_mode"] == "form_post" and sent["redirect_uri"] == CALLBACK
-    assert "openid" in sent["scope"].split()
+    # Sign-in only: no refresh token asked for, no API permission.
+    assert set(sent["scope"].split()) == {"openid", "profile"}
     # Small enough for a cookie beside the session's own claims, and no authorize URL in it.
     assert len(json.dumps(state)) < 600 and "auth_uri" not in state
     assert state["next"] == CASE_LINK

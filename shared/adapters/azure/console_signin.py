@@ -155,6 +155,9 @@ class MsalConsoleSignIn:
                         client_credential=self._credential,
                         validate_authority=self._validate_authority,
                         token_cache=_NoTokenCache(),
+                        # No refresh token is wanted, so none is asked for: signing in
+                        # needs the ID token alone.
+                        exclude_scopes=["offline_access"],
                         **extra,
                     )
                 except OSError as exc:
