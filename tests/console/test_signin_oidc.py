@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from shared.adapters.azure.console_signin import FLOW_LIFETIME_SECONDS, MsalConsoleSignIn, client_credential_from_settings
 from shared.bootstrap import Container
-from shared.domain.errors import Unauthorized
+from shared.domain.errors import Unauthorized, Unavailable
 from shared.domain.signin import safe_next_path
 from shared.domain.tenancy import Role
 from shared.settings import Settings
@@ -324,3 +324,21 @@ def test_only_a_path_on_this_site_survives_the_round_trip(stamp, idp, asked, kep
     assert safe_next_path(asked) == kept
     if asked is not None and kept == "/":
         assert _signin(idp).begin(CALLBACK, asked).flow_state["next"] == "/"
+
+
+def test_a_failing_managed_identity_is_unavailable_not_a_crash(stamp, idp, monkeypatch):
+    """The federated credential's assertion comes from the stamp's identity endpoint; when
+    that fails the person gets 503 (try again), not a 500."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import ManagedIdentityCredential
+
+    def unreachable(self, *scopes, **kw):
+        raise ClientAuthenticationError("identity endpoint unreachable")
+
+    monkeypatch.setattr(ManagedIdentityCredential, "get_token", unreachable)
+    credential = client_credential_from_settings(Settings(backend="azure", console_client_id=CLIENT_ID, azure_client_id="mi-client-id"))
+    idp.user = _person(stamp)
+    signin = _signin(idp, credential=credential)
+    _, state, answer = _round_trip(idp, signin)
+    with pytest.raises(Unavailable, match="cannot prove itself"):
+        signin.complete(state, answer)

@@ -270,13 +270,18 @@ def client_credential_from_settings(settings: Settings) -> dict[str, Any]:
     stamp's managed identity, which Entra trusts through the app's federated identity
     credential: no secret exists anywhere), or a certificate from Key Vault."""
     if settings.console_credential == "federated":
+        from azure.core.exceptions import ClientAuthenticationError
         from azure.identity import ManagedIdentityCredential
 
         identity = ManagedIdentityCredential(client_id=settings.azure_client_id or None)
 
         def assertion() -> str:
             # ManagedIdentityCredential caches the token until shortly before it expires.
-            return identity.get_token(f"{FEDERATED_TOKEN_AUDIENCE}/.default").token
+            try:
+                return identity.get_token(f"{FEDERATED_TOKEN_AUDIENCE}/.default").token
+            except ClientAuthenticationError as exc:
+                # The stamp's identity endpoint failing is ours to fix, not the person's: 503.
+                raise Unavailable("The console cannot prove itself to the identity provider right now. Try again in a minute.") from exc
 
         return {"client_assertion": assertion}
     pem = settings.console_client_certificate.get_secret_value()
