@@ -342,3 +342,61 @@ def test_a_failing_managed_identity_is_unavailable_not_a_crash(stamp, idp, monke
     _, state, answer = _round_trip(idp, signin)
     with pytest.raises(Unavailable, match="cannot prove itself"):
         signin.complete(state, answer)
+
+
+# ---- through the console's own routes: /signin, Entra, /signin/callback, the deep link ----------
+
+
+def _azure_console(stamp, idp, monkeypatch):
+    """The stamp's console as on the azure backend, signing in through the fake provider."""
+    from tests.console.conftest import Browser
+
+    settings = stamp.container.settings
+    azure = settings.model_copy(
+        update={"backend": "azure", "region_base_urls": {**settings.region_base_urls, "uk": "https://vigil.example.net"}}
+    )
+    monkeypatch.setattr(stamp.container, "settings", azure)
+    stamp.container.__dict__["console_signin"] = _signin(idp)
+    return Browser(stamp)
+
+
+def test_the_console_signs_in_through_entra_and_returns_to_the_deep_link(stamp, idp, monkeypatch):
+    from shared.adapters.console_sessions import COOKIE
+
+    idp.user = _person(stamp, "devon-and-cornwall", roles=("Police.Officer",))
+    browser = _azure_console(stamp, idp, monkeypatch)
+    away = browser.get("/?from=email")
+    assert away.headers["location"] == "/signin?next=/%3Ffrom%3Demail"
+    to_entra = browser.get(away.headers["location"])
+    assert to_entra.status_code == 303 and to_entra.headers["location"].startswith(idp.authority)
+    flow_cookie = to_entra.headers["set-cookie"]
+    for attribute in ("vigil_signin=", "HttpOnly", "Secure", "SameSite=none", "Path=/signin/callback"):
+        assert attribute in flow_cookie
+    answer = _browser(idp, to_entra.headers["location"])
+    back = browser.client.post(
+        "/signin/callback",
+        content=urllib.parse.urlencode(answer),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] == "/?from=email"
+    assert COOKIE in browser.client.cookies
+    assert browser.get("/").headers["location"] == "/inbox"  # a police officer's home
+    # The flow cookie is spent: the same answer posted again is refused.
+    again = browser.client.post(
+        "/signin/callback", content=urllib.parse.urlencode(answer), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert again.status_code == 401
+
+
+def test_a_callback_without_the_flow_cookie_is_refused(stamp, idp, monkeypatch):
+    idp.user = _person(stamp)
+    browser = _azure_console(stamp, idp, monkeypatch)
+    to_entra = browser.get("/signin")
+    answer = _browser(idp, to_entra.headers["location"])
+    browser.client.cookies.clear()
+    back = browser.client.post(
+        "/signin/callback", content=urllib.parse.urlencode(answer), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert back.status_code == 401
+    assert "Sign in again" in back.text
