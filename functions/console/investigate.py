@@ -25,6 +25,7 @@ from shared.domain.errors import Invalid, PreconditionFailed
 from shared.domain.incidents import Category
 from shared.domain.retention import LegalHoldIn
 from shared.domain.tenancy import Principal, Role
+from shared.services.anpr import READ_SEARCHERS, ReadQuery
 from shared.services.audit import parse_entity
 from shared.services.incidents import EDITORS, READERS, Filters
 from shared.services.retention.holds import HOLDERS_POLICE, HOLDERS_RETAIL
@@ -44,7 +45,11 @@ REGION_ZONES = {
     "ca": "America/Toronto",
 }
 
-Searcher = Annotated[Principal, Depends(require_page(*READERS))]
+# The API's incident search admits READERS; store staff have their own reports page, so
+# this page admits the investigators and police among them (never anyone the API refuses).
+SEARCHERS = tuple(r for r in READERS if r != Role.RETAILER_REPORTER)
+Searcher = Annotated[Principal, Depends(require_page(*SEARCHERS))]
+PlateSearcher = Annotated[Principal, Depends(require_page(*READ_SEARCHERS))]
 Editor = Annotated[Principal, Depends(require_page(*EDITORS))]
 Auditor = Annotated[Principal, Depends(require_page(*AUDITORS))]
 Holder = Annotated[Principal, Depends(require_page(*HOLDERS_RETAIL, *HOLDERS_POLICE))]
@@ -230,6 +235,77 @@ def _short(text: str, length: int = 140) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
+# ---- plate reads (ANPR) --------------------------------------------------------------------
+
+
+@router.get("/search/plate-reads")
+def plate_reads_page(
+    request: Request,
+    c: ContainerDep,
+    who: PlateSearcher,
+    plate: Annotated[str, Query(max_length=200)] = "",
+    store: Annotated[str, Query(max_length=200)] = "",
+    date_from: Annotated[str, Query(alias="from", max_length=40)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=40)] = "",
+    purpose: Annotated[str, Query(max_length=1000)] = "",
+    authorised_by: Annotated[str, Query(max_length=200)] = "",
+    continuation: Annotated[str | None, Query(max_length=4000)] = None,
+) -> Response:
+    form = SearchForm(store=store.strip(), date_from=date_from, date_to=date_to, plate=plate.strip(), purpose=purpose.strip())
+    zone = zone_of(c)
+    stores = [] if who.is_police else sorted(c.directory.stores_of(who.organisation_id), key=lambda s: s.name)
+    context: dict[str, Any] = {
+        "form": form,
+        "authorised_by": authorised_by.strip(),
+        "analyst": who.has(Role.POLICE_ANALYST),
+        "stores": stores,
+        "zone": zone,
+        "days": c.settings.anpr_search_days_without_authorisation,
+    }
+    if not form.asked and not form.purpose:
+        return page(request, "investigate/plate_reads.html", errors={}, results=None, **context)
+    filters, errors = form.filters(zone)
+    if not form.plate:
+        errors["plate"] = "Enter the plate to search for."
+    if not 3 <= len(form.purpose) <= 500:
+        # As the API: every plate-read search states why, and the reason is audited.
+        errors["purpose"] = "State why you are searching (3 to 500 characters): it is recorded in the audit trail."
+    if errors:
+        return page(request, "investigate/plate_reads.html", status=422, errors=errors, results=None, **context)
+    query = [(k, v) for k, v in request.query_params.multi_items() if v]
+    bound = binding("GET /search/plate-reads", who.organisation_id, who.user_id, query)
+    q = ReadQuery(
+        plate=form.plate,
+        store_id=filters.store_id,
+        captured_from=filters.occurred_from,
+        captured_to=filters.occurred_to,
+        purpose=form.purpose,
+        authorised_by=authorised_by.strip() or None,
+    )
+    try:
+        found = c.anpr.search.search_reads(who, q, limit=PAGE_SIZE, continuation=c.page_tokens.open(continuation, bound))
+    except Invalid as exc:
+        return page(request, "investigate/plate_reads.html", status=422, errors=field_errors(exc), results=None, **context)
+    following = c.page_tokens.seal(found["continuation"], bound)
+    names = {s.id: s.name for s in c.directory.stores_of(who.organisation_id)}
+    rows = [dict(r, store_name=names.get(r["store_id"]) or _store_name(c, r["store_id"])) for r in found["items"]]
+    next_query = [(k, v) for k, v in query if k != "continuation"] + [("continuation", following)] if following else None
+    return page(
+        request,
+        "investigate/plate_reads.html",
+        errors={},
+        results=rows,
+        searched_from=found["searched_from"],
+        next_query=next_query,
+        **context,
+    )
+
+
+def _store_name(c: Any, store_id: str) -> str:
+    store = c.directory.store(store_id)
+    return store.name if store else store_id
+
+
 # ---- one incident: details, history (revert), legal holds ------------------------------
 
 
@@ -318,10 +394,21 @@ def audit_page(
     who: Auditor,
     continuation: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> Response:
-    entity = f"incident/{incident_id}"
-    parse_entity(entity)
-    bound = binding("GET /incidents/audit", who.organisation_id, who.user_id, [("entity", entity)])
-    # As GET /audit?entity=incident/<id>: this organisation's entries about the incident.
+    return _audit(request, c, who, f"incident/{incident_id}", continuation, incident_id=incident_id)
+
+
+@router.get("/admin/audit")
+def organisation_audit_page(
+    request: Request, c: ContainerDep, who: Auditor, continuation: Annotated[str | None, Query(max_length=4000)] = None
+) -> Response:
+    return _audit(request, c, who, None, continuation, incident_id=None)
+
+
+def _audit(request: Request, c: Any, who: Principal, entity: str | None, continuation: str | None, **extra: Any) -> Response:
+    if entity is not None:
+        parse_entity(entity)
+    bound = binding("GET console audit", who.organisation_id, who.user_id, [("entity", entity or "")])
+    # As GET /audit (?entity=incident/<id>): this organisation's entries, and its chain's check.
     review = c.audit.review(who.organisation_id, entity=entity, limit=PAGE_SIZE, continuation=c.page_tokens.open(continuation, bound))
     following = c.page_tokens.seal(review.continuation, bound)
     names: dict[str, str] = {}
@@ -333,11 +420,12 @@ def audit_page(
     return page(
         request,
         "investigate/audit.html",
-        incident_id=incident_id,
         entries=review.items,
         chain=review.chain,
         names=names,
         following=following,
+        here=request.url.path,
         can_open_incident=who.has(*EDITORS),
         zone=zone_of(c),
+        **extra,
     )

@@ -4,6 +4,8 @@ its legal holds and its audit trail."""
 from __future__ import annotations
 
 import html
+import json
+import sqlite3
 
 import pytest
 
@@ -44,6 +46,22 @@ def test_search_by_plate_as_written_and_by_local_dates(stamp, browser):
     assert without["reference"] in by_date.text and with_plate["reference"] not in by_date.text
     # Shown in the viewer's local time (GMT in November), not as a raw UTC stamp.
     assert "18 Nov 2026, 10:00 GMT" in by_date.text
+
+
+def test_plate_reads_search_needs_a_purpose_and_is_audited_with_it(stamp, browser):
+    from tests.anpr.helpers import post_reads, read
+
+    assert post_reads(stamp, [read(stamp, "WR21 XKD"), read(stamp, "AB12 CDE", camera="cam-door")]).status_code == 200
+    browser.sign_in("northwind", "Retailer.Investigator")
+    prompt = browser.get("/search/plate-reads", params={"plate": "wr21xkd"})
+    assert prompt.status_code == 422 and "State why you are searching" in prompt.text
+
+    purpose = "Spirits thefts at Plymouth, November"
+    found = browser.get("/search/plate-reads", params={"plate": "wr21xkd", "purpose": purpose})
+    assert found.status_code == 200
+    assert "WR21 XKD" in found.text and "AB12 CDE" not in found.text and "Northwind Plymouth" in found.text
+    trail = stamp.client.get(f"{API}/audit", headers=stamp.auth("northwind", "Retailer.Admin")).json()
+    assert [e["purpose"] for e in trail["items"] if e["operation"] == "anpr.read.search"] == [purpose]
 
 
 def test_bad_search_input_is_shown_next_to_the_field_with_values_kept(stamp, browser):
@@ -179,6 +197,7 @@ def test_another_retailers_investigator_gets_not_found(stamp, browser):
 def test_a_reporter_cannot_open_the_investigator_pages(stamp, browser):
     incident = report(stamp)
     browser.sign_in("northwind", "Retailer.Reporter")
+    assert browser.get("/search", params={"plate": "WR21XKD"}).status_code == 403
     assert browser.get(f"/incidents/{incident['id']}").status_code == 403
     assert browser.get(f"/incidents/{incident['id']}/audit").status_code == 403
 
@@ -201,3 +220,23 @@ def test_every_form_post_without_csrf_is_refused(stamp, browser, path, fields):
     assert holds.json()["holds"] == []
     now = stamp.client.get(f"{API}/incidents/{incident['id']}", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
     assert now["version"] == incident["version"]
+
+
+def test_an_organisation_admin_sees_its_audit_trail_and_a_break_in_it(stamp, browser):
+    incident = report(stamp)
+    browser.sign_in("northwind", "Retailer.Admin")
+    intact = browser.get("/admin/audit")
+    assert intact.status_code == 200 and "Chain intact." in intact.text and "Incident create" in intact.text
+    # Search is not offered to an admin: the API's incident search does not admit them.
+    assert 'href="/search"' not in intact.text.split("</nav>")[0]
+
+    db = sqlite3.connect(stamp.data_dir / "uk" / "records.sqlite")
+    row = db.execute("SELECT id, doc FROM c_audit WHERE tenant='northwind' AND f_seq=1").fetchone()
+    doc = json.loads(row[1])
+    doc["actor_user"] = "someone-else"
+    db.execute("UPDATE c_audit SET doc=? WHERE tenant='northwind' AND id=?", (json.dumps(doc), row[0]))
+    db.commit()
+    db.close()
+    broken = browser.get("/admin/audit")
+    assert "Chain broken." in broken.text and "Chain intact." not in broken.text
+    assert incident["id"] not in broken.text.split("<main")[0]
