@@ -123,10 +123,6 @@ class SearchForm:
     offender: str = ""
     purpose: str = ""
 
-    @property
-    def asked(self) -> bool:
-        return any(v for k, v in vars(self).items() if k != "purpose")
-
     def filters(self, zone: ZoneInfo) -> tuple[Filters, dict[str, str]]:
         """The service's filters, or the errors to show next to the fields."""
         errors: dict[str, str] = {}
@@ -186,7 +182,8 @@ def search_page(
     police = who.is_police
     stores = [] if police else sorted(c.directory.stores_of(who.organisation_id), key=lambda s: s.name)
     context: dict[str, Any] = {"form": form, "stores": stores, "categories": list(Category), "police": police, "zone": zone}
-    if not form.asked:
+    # The form sends every field, blank or not: a blank search lists the newest incidents.
+    if not request.query_params:
         return page(request, "investigate/search.html", errors={}, results=None, **context)
     filters, errors = form.filters(zone)
     if police and not 3 <= len(form.purpose) <= 500:
@@ -262,7 +259,7 @@ def plate_reads_page(
         "zone": zone,
         "days": c.settings.anpr_search_days_without_authorisation,
     }
-    if not form.asked and not form.purpose:
+    if not request.query_params:
         return page(request, "investigate/plate_reads.html", errors={}, results=None, **context)
     filters, errors = form.filters(zone)
     if not form.plate:

@@ -64,6 +64,22 @@ def test_plate_reads_search_needs_a_purpose_and_is_audited_with_it(stamp, browse
     assert [e["purpose"] for e in trail["items"] if e["operation"] == "anpr.read.search"] == [purpose]
 
 
+def test_a_blank_search_lists_the_newest_incidents_and_a_police_one_asks_why(stamp, browser, browser_for):
+    older = report(stamp, occurred_at="2026-11-18T10:00:00+00:00")
+    newer = report(stamp, occurred_at="2026-11-20T14:32:00+00:00")
+    browser.sign_in("northwind", "Retailer.Investigator")
+    assert "Incidents found" not in browser.get("/search").text
+    listed = browser.get("/search", params={"reference": "", "plate": ""})
+    assert listed.status_code == 200
+    assert listed.text.index(newer["reference"]) < listed.text.index(older["reference"])
+
+    officer = browser_for()
+    officer.sign_in("devon-and-cornwall", "Police.Officer")
+    assert officer.get("/search", params={"reference": ""}).status_code == 422
+    found = officer.get("/search", params={"reference": "", "purpose": "Weekly review of retail crime reports"})
+    assert newer["reference"] in found.text and older["reference"] in found.text
+
+
 def test_bad_search_input_is_shown_next_to_the_field_with_values_kept(stamp, browser):
     browser.sign_in("northwind", "Retailer.Investigator")
     answer = browser.get("/search", params={"plate": "WR21 XKD", "from": "2026-11-20", "to": "2026-11-01"})
