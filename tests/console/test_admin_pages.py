@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from shared.adapters.console_sessions import COOKIE
-from shared.services.seed import DEMO_ORGANISATIONS
+from tests.console.test_investigate_pages import signed_in
+from tests.fixtures_http import both_backends
 
 API = "/api/v1"
 
@@ -21,16 +21,12 @@ def text(answer) -> str:
 def signed_in_operator(stamp, browser, user: str):
     """A browser signed in as one named platform operator (the local sign-in page signs in
     one operator per organisation; the four-eyes rule needs two people)."""
-    c = stamp.container
-    tenant = next(o.idp_tenant_id for o in DEMO_ORGANISATIONS if o.id == "vigil-platform")
-    claims = {"sub": user, "tid": tenant, "roles": ["Platform.Operator"], "name": user}
-    session = c.console_sessions.new(int(c.clock.now().timestamp()), claims=claims)
-    browser.client.cookies.set(COOKIE, c.console_sessions.seal(session))
-    return browser
+    return signed_in(stamp, browser, "vigil-platform", "Platform.Operator", user=user)
 
 
+@both_backends
 def test_a_force_admin_changes_a_d2p_threshold_and_the_api_shows_it(stamp, browser):
-    browser.sign_in("devon-and-cornwall", "Police.Admin")
+    signed_in(stamp, browser, "devon-and-cornwall", "Police.Admin")
     form = browser.get("/admin/d2p-rules")
     assert form.status_code == 200 and 'id="min_theft_value"' in form.text
     etag = re.search(r'name="etag" value="([^"]+)"', form.text).group(1)
@@ -90,8 +86,9 @@ def test_a_stale_rules_form_shows_changed_first(stamp, browser):
     assert after["rules"]["acknowledge_within_hours"] == 20
 
 
+@both_backends
 def test_a_retailer_admin_changes_a_sharing_level(stamp, browser):
-    browser.sign_in("northwind", "Retailer.Admin")
+    signed_in(stamp, browser, "northwind", "Retailer.Admin")
     form = browser.get("/admin/sharing")
     assert form.status_code == 200 and "Devon and Cornwall Police" in form.text
     etag = re.search(r'name="etag" value="([^"]+)"', form.text).group(1)
@@ -153,6 +150,7 @@ def test_a_retailer_admin_chooses_a_retention_period_within_the_bounds(stamp, br
     assert schedule["overrides"] == {"incident": 36}
 
 
+@both_backends
 def test_a_retention_proposal_needs_a_second_operator(stamp, browser_for):
     alice = signed_in_operator(stamp, browser_for(), "ops-alice")
     form = alice.get("/admin/retention")
