@@ -298,6 +298,11 @@ def plate_reads_page(
     )
 
 
+def _org_name(c: Any, org_id: str) -> str:
+    org = c.directory.organisation(org_id)
+    return org.name if org else org_id
+
+
 def _store_name(c: Any, store_id: str) -> str:
     store = c.directory.store(store_id)
     return store.name if store else store_id
@@ -330,6 +335,7 @@ def _incident(request: Request, c: Any, who: Principal, incident_id: str, *, sta
         "store": store,
         "versions": list(reversed(versions)),
         "holds": holds,
+        "holders": {h["holder_org"]: _org_name(c, h["holder_org"]) for h in holds.holds} if holds else {},
         "can_audit": who.has(*AUDITORS),
         "zone": zone_of(c),
         "hold_errors": {},

@@ -208,6 +208,7 @@ def test_legal_hold_placed_and_released_from_the_incident_page(stamp, browser):
     assert holds.json()["held"] is True
     page = browser.get(f"/incidents/{incident['id']}")
     assert "Crown Court trial listed for March 2027" in page.text and "Release our hold" in page.text
+    assert '<th scope="row">Northwind Stores</th>' in page.text
     released = browser.post(f"/incidents/{incident['id']}/legal-hold/release", {"reason": "Trial concluded; no appeal lodged"})
     assert released.status_code == 303
     holds = stamp.client.get(f"{API}/incidents/{incident['id']}/legal-hold", headers=stamp.auth("northwind", "Retailer.Investigator"))
