@@ -156,6 +156,7 @@ def test_revert_through_the_page_makes_the_earlier_version_current(stamp, browse
     signed_in(stamp, browser, "northwind", "Retailer.Investigator")
     page = browser.get(f"/incidents/{incident['id']}")
     assert page.status_code == 200 and "Changed in error" in page.text
+    assert "What version 1 said" in page.text and html.escape(incident["narrative"]) in page.text
     assert "Make current" in page.text
 
     done = browser.post(f"/incidents/{incident['id']}/revert", {"version": 1, "etag": changed.json()["etag"]})
