@@ -44,7 +44,8 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
         links.append(("/inbox", "Inbox"))
     if viewer.has(Role.RETAILER_REPORTER):
         links += [("/report", "Report an incident"), ("/reports", "Our reports")]
-    if viewer.has(Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER, Role.POLICE_ANALYST, Role.POLICE_ADMIN):
+    # Only the roles the API's incident search admits: an admin's link would open a 403.
+    if viewer.has(Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST):
         links.append(("/search", "Search"))
     if viewer.has(Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR):
         links.append(("/admin", "Settings"))
