@@ -24,7 +24,7 @@ from shared.adapters.page_tokens import binding
 from shared.domain.errors import Invalid, PreconditionFailed
 from shared.domain.incidents import Category
 from shared.domain.retention import LegalHoldIn
-from shared.domain.tenancy import Principal, Role
+from shared.domain.tenancy import REGION_TIME_ZONES, Principal, Role
 from shared.services.anpr import READ_SEARCHERS, ReadQuery
 from shared.services.audit import parse_entity
 from shared.services.incidents import EDITORS, READERS, Filters
@@ -35,15 +35,6 @@ router = APIRouter(include_in_schema=False)
 # The API's audit route admits these (functions/http/audit.py); the page admits the same.
 AUDITORS = (Role.RETAILER_ADMIN, Role.RETAILER_INVESTIGATOR, Role.POLICE_ADMIN)
 PAGE_SIZE = 25
-
-# Each region's clock for people reading times (stored times are UTC with offset).
-REGION_ZONES = {
-    "uk": "Europe/London",
-    "au": "Australia/Sydney",
-    "nz": "Pacific/Auckland",
-    "us": "America/New_York",
-    "ca": "America/Toronto",
-}
 
 # The API's incident search admits READERS; store staff have their own reports page, so
 # this page admits the investigators and police among them (never anyone the API refuses).
@@ -59,7 +50,7 @@ IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
 
 def zone_of(c: Any) -> ZoneInfo:
     """The time zone pages show this stamp's times in."""
-    return ZoneInfo(REGION_ZONES.get(c.settings.region, "UTC"))
+    return ZoneInfo(REGION_TIME_ZONES.get(c.settings.region, "UTC"))
 
 
 def admin_local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
