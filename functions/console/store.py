@@ -512,6 +512,8 @@ def _detail_page(
     statement: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    made: bool = False,
+    added: str = "",
 ) -> Response:
     view = c.incidents.read.get(who, incident_id, None)
     report = c.d2p.eligibility.report(who, incident_id, None)
@@ -543,14 +545,21 @@ def _detail_page(
         room_for_statement=len(incident.get("witnesses") or []) < MAX_WITNESSES,
         statement=statement or {"kind": "staff"},
         errors=errors or {},
-        made=request.query_params.get("made") == "1",
-        added=request.query_params.get("added", ""),
+        made=made,
+        added=added,
     )
 
 
 @router.get("/reports/{incident_id}")
-def report_detail(request: Request, c: ContainerDep, who: Staff, incident_id: IncidentId) -> Response:
-    return _detail_page(request, c, who, incident_id)
+def report_detail(
+    request: Request,
+    c: ContainerDep,
+    who: Staff,
+    incident_id: IncidentId,
+    made: Annotated[str | None, Query(max_length=1, description="1 right after the report was made")] = None,
+    added: Annotated[str | None, Query(max_length=20, description="What was just added: statement, or sent")] = None,
+) -> Response:
+    return _detail_page(request, c, who, incident_id, made=made == "1", added=added or "")
 
 
 @router.post("/reports/{incident_id}/statements")

@@ -116,6 +116,10 @@ def test_a_reported_incident_is_stored_as_typed_and_listed(browser, stamp):
     assert doc["witnesses"][0]["is_reporter"] is True
     assert doc["prosecution_supported"] is True
 
+    made = browser.get(f"/reports/{incident_id}?made=1")
+    assert made.status_code == 200
+    assert "Your report was made. Add photos and CCTV below." in _text(made.text)
+
     listing = _text(browser.get("/reports").text)
     assert doc["reference"] in listing
     assert "Northwind Plymouth" in listing
@@ -244,7 +248,9 @@ def test_a_reporter_adds_a_statement_to_their_own_report(browser, browser_for):
         f"/reports/{incident_id}/statements", {"name": "Alex Guard", "kind": "security", "statement": "I followed him to the car park."}
     )
     assert added.status_code == 303
-    assert "I followed him to the car park." in browser.get(f"/reports/{incident_id}").text
+    shown = _text(browser.get(added.headers["location"]).text)
+    assert "The statement was added." in shown
+    assert "I followed him to the car park." in shown
 
 
 def _api_upload(browser, incident_id: str, data: bytes, *, kind: str, content_type: str, csrf: bool = True):
@@ -307,6 +313,7 @@ def test_with_photo_and_cctv_the_report_goes_to_police_and_shows_the_crime_refer
     assert "This report meets Devon and Cornwall Police's rules." in _text(page.text)
     sent = browser.post(f"/reports/{detained}/send", {})
     assert sent.status_code == 303
+    assert "The report is on its way to the police." in _text(browser.get(sent.headers["location"]).text)
     assert drain(stamp)
     listing = _text(browser.get("/reports").text)
     assert "Sent to police" in listing
