@@ -18,6 +18,14 @@
   var start = box.querySelector("[data-upload-start]");
   var list = box.querySelector("[data-upload-list]");
   var done = box.querySelector("[data-upload-done]");
+  // Progress is on each bar; only a file's start and end are announced, not every chunk.
+  var status = box.querySelector("[data-upload-status]");
+
+  function announce(text) {
+    if (status) {
+      status.textContent = text;
+    }
+  }
   var incident = box.getAttribute("data-incident");
 
   var TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp", heic: "image/heic", mp4: "video/mp4", mov: "video/quicktime" };
@@ -187,6 +195,7 @@
     item.appendChild(bar);
     item.appendChild(note);
     list.appendChild(item);
+    announce("Uploading " + label.textContent + ".");
     return open(file, chosenKind)
       .then(function (session) {
         return received(session).then(function (at) {
@@ -196,10 +205,12 @@
       .then(function () {
         bar.value = bar.max;
         note.textContent = "Uploaded.";
+        announce(label.textContent + " uploaded.");
         return true;
       })
       .catch(function (error) {
         note.textContent = "Not uploaded: " + error.message;
+        announce(label.textContent + " was not uploaded: " + error.message);
         return false;
       });
   }
