@@ -129,9 +129,10 @@
       });
   }
 
+  // Each check counts against the person's write budget (it is a POST): one per pause in typing.
   function soon() {
     window.clearTimeout(timer);
-    timer = window.setTimeout(check, 400);
+    timer = window.setTimeout(check, 600);
   }
 
   form.addEventListener("input", soon);
