@@ -338,3 +338,20 @@ def test_reports_are_paged_newest_first(browser, stamp):
     older = re.search(r'href="(/reports\?after=[^"]+)"', first.text).group(1)
     second = _text(browser.get(unescape(older)).text)
     assert "Mon 2 Nov 2026" in second and "Sun 22 Nov 2026" not in second
+
+
+def test_local_times_and_pounds_are_read_as_people_type_them():
+    from zoneinfo import ZoneInfo
+
+    from functions.console.store import local_to_aware, pounds_to_minor
+
+    london = ZoneInfo("Europe/London")
+    # 01:30 on the last Sunday of October happens twice: the first (still BST) is taken.
+    assert local_to_aware("2026-10-25T01:30", london).utcoffset().total_seconds() == 3600
+    assert local_to_aware("2026-10-25T02:30", london).utcoffset().total_seconds() == 0
+    with pytest.raises(ValueError, match="clocks went forward"):
+        local_to_aware("2026-03-29T01:15", london)
+    assert [pounds_to_minor(t) for t in ("12.50", "12.5", "£1,250", " 7 ")] == [1250, 1250, 125000, 700]
+    for bad in ("12.505", "-1", "1e3", "twelve", ""):
+        with pytest.raises(ValueError):
+            pounds_to_minor(bad)
