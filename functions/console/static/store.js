@@ -112,6 +112,8 @@
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
+      // Signed out meanwhile: the answer is a redirect to sign-in, never swapped into the form.
+      redirect: "manual",
       headers: { "X-CSRF-Token": window.vigilCsrfToken ? window.vigilCsrfToken() : "" },
       body: draft()
     })
