@@ -169,7 +169,8 @@ class ReportForm:
                 count = int(str(form.get(f"{kind}_count", "0")))
             except ValueError:
                 count = 0
-            count = max(0, min(count, MAX_LINES[kind]))
+            # One past the limit is read, so a form with too many lines is refused, not cut short.
+            count = max(0, min(count, MAX_LINES[kind] + 1))
             lines[kind] = [{n: str(form.get(f"{kind}-{i}-{n}", "")).strip() for n in names} for i in range(count)]
         return cls(values=values, lines=lines)
 
@@ -235,6 +236,9 @@ class ReportForm:
             body["occurred_at"] = local_to_aware(v.get("occurred_at", ""), zone).isoformat()
         except ValueError as exc:
             self.error("occurred_at", str(exc))
+        for kind, noun in (("goods", "items"), ("person", "people"), ("vehicle", "vehicles")):
+            if len(self.lines[kind]) > MAX_LINES[kind]:
+                self.error(f"{kind}-lines", f"A report holds at most {MAX_LINES[kind]} {noun}: remove the extra lines.")
         body["goods"] = self._goods(currency)
         body["persons"] = self._persons()
         body["vehicles"] = self._vehicles()
@@ -398,6 +402,7 @@ def _form_page(request: Request, c, who: Principal, form: ReportForm, *, status:
         flag_labels=FLAG_LABELS,
         builds=BUILDS,
         person_roles=PERSON_ROLES,
+        max_lines=MAX_LINES,
         currency=currency,
         zone_name=REGION_ZONES.get(region, "UTC"),
         evaluation=evaluation,

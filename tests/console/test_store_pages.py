@@ -165,6 +165,17 @@ def test_adding_a_goods_line_without_javascript_keeps_the_form(browser, stamp):
     assert _incidents(stamp) == []
 
 
+def test_more_lines_than_a_report_holds_are_refused_not_cut_short(browser, stamp):
+    browser.sign_in("northwind", REPORTER, stores=["nw-plymouth"])
+    lines = [(f"goods-{i}-{name}", value) for i in range(51) for name, value in (("description", f"Item {i}"), ("value", "1.00"))]
+    fields = [(k, v) for k, v in _form(browser) if not k.startswith("goods")] + [("goods_count", "51"), *lines]
+    answer = browser.post("/report", fields)
+    assert answer.status_code == 422
+    assert "A report holds at most 50 items" in answer.text
+    assert 'value="Item 50"' in answer.text
+    assert _incidents(stamp) == []
+
+
 def test_the_same_form_sent_twice_makes_one_report(browser, stamp):
     browser.sign_in("northwind", REPORTER, stores=["nw-plymouth"])
     fields = _form(browser)

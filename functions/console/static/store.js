@@ -47,6 +47,10 @@
   function addLine(kind) {
     var template = section(kind).querySelector('template[data-line-template="' + kind + '"]');
     var k = rows(kind).length;
+    var add = section(kind).querySelector('button[value="add-' + kind + '"]');
+    if (k >= parseInt(add.getAttribute("data-max"), 10)) {
+      return;
+    }
     var html = template.innerHTML.replace(/__i__/g, String(k)).replace(/__n__/g, String(k + 1));
     template.insertAdjacentHTML("beforebegin", html);
     renumber(kind);
