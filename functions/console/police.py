@@ -134,7 +134,7 @@ def inbox(
     view: Annotated[InboxView, Query()] = InboxView.ALL,
     page_token: Annotated[str | None, Query(alias="page", max_length=4000)] = None,
 ) -> Response:
-    found = c.d2p.police.inbox(who, view, limit=c.settings.default_page_size, continuation=page_token)
+    found = c.d2p.police.inbox(who, who.organisation_id, view, limit=c.settings.default_page_size, continuation=page_token)
     now = c.clock.now()
     rows = []
     for d in found.items:

@@ -14,6 +14,8 @@ from shared.services.repository import dump
 from tests.d2p.helpers import add_evidence, drain, report
 from tests.fixtures_http import both_backends
 
+FORCE = "devon-and-cornwall"
+
 
 def officer(force: str = "devon-and-cornwall") -> Principal:
     return Principal(
@@ -67,19 +69,19 @@ def test_inbox_slices_pages_and_priority(stamp):
     with stamp.container.records.unit_of_work() as uow:
         uow.insert(DISPATCHES.name, "northwind", dump(queued))  # not yet sent: not in the force's inbox
 
-    everything = police.inbox(officer(), InboxView.ALL, limit=10)
+    everything = police.inbox(officer(), FORCE, InboxView.ALL, limit=10)
     assert [d.id for d in everything.items] == [detained, old]
     assert everything.acknowledge_within_hours == 24
     assert everything.items[0].priority == ["suspect detained"] and everything.items[1].priority == []
     assert queued.priority == ["violence"]
 
-    assert [d.id for d in police.inbox(officer(), InboxView.OVERDUE, limit=10).items] == [old]
-    assert [d.id for d in police.inbox(officer(), InboxView.NEW, limit=10).items] == [detained]
+    assert [d.id for d in police.inbox(officer(), FORCE, InboxView.OVERDUE, limit=10).items] == [old]
+    assert [d.id for d in police.inbox(officer(), FORCE, InboxView.NEW, limit=10).items] == [detained]
 
-    first = police.inbox(officer(), InboxView.UNACKNOWLEDGED, limit=1)
-    second = police.inbox(officer(), InboxView.UNACKNOWLEDGED, limit=1, continuation=first.continuation)
+    first = police.inbox(officer(), FORCE, InboxView.UNACKNOWLEDGED, limit=1)
+    second = police.inbox(officer(), FORCE, InboxView.UNACKNOWLEDGED, limit=1, continuation=first.continuation)
     assert [d.id for d in first.items + second.items] == [detained, old]
-    assert police.inbox(officer("avon-and-somerset"), InboxView.ALL, limit=10).items == []
+    assert police.inbox(officer("avon-and-somerset"), "avon-and-somerset", InboxView.ALL, limit=10).items == []
 
 
 def test_case_is_only_the_receiving_forces(stamp):
@@ -90,6 +92,24 @@ def test_case_is_only_the_receiving_forces(stamp):
         police.case(officer("avon-and-somerset"), incident["id"])
     with pytest.raises(NotFound):
         police.case(officer(), report(stamp)["id"])
+    with pytest.raises(NotFound):
+        police.inbox(officer("avon-and-somerset"), FORCE, InboxView.ALL, limit=10)
     police.acknowledge(officer(), f"{incident['id']}.devon-and-cornwall", AcknowledgeIn(crime_reference="CR/1/26"))
-    assert police.inbox(officer(), InboxView.UNACKNOWLEDGED, limit=10).items == []
-    assert [d.crime_reference for d in police.inbox(officer(), InboxView.ALL, limit=10).items] == ["CR/1/26"]
+    assert police.inbox(officer(), FORCE, InboxView.UNACKNOWLEDGED, limit=10).items == []
+    assert [d.crime_reference for d in police.inbox(officer(), FORCE, InboxView.ALL, limit=10).items] == ["CR/1/26"]
+
+
+def test_inbox_route_for_any_officer_of_the_force(stamp):
+    first = sent(stamp, flags={"violence": True})
+    stamp.clock.advance(hours=30)
+    second = sent(stamp, flags={"violence": False}, category="shop_theft")
+    url = f"/api/v1/forces/{FORCE}/d2p-inbox"
+    page1 = stamp.client.get(url, params={"limit": 1}, headers=stamp.auth(FORCE, "Police.Officer")).json()
+    assert [i["incident_id"] for i in page1["items"]] == [second["id"]] and page1["items"][0]["priority"] == []
+    page2 = stamp.client.get(url, params={"limit": 1, "continuation": page1["continuation"]}, headers=stamp.auth(FORCE, "Police.Officer"))
+    item = page2.json()["items"][0]
+    assert item["incident_id"] == first["id"] and item["priority"] == ["violence"] and item["overdue"] is True
+    overdue = stamp.client.get(url, params={"view": "overdue"}, headers=stamp.auth(FORCE, "Police.Analyst")).json()
+    assert [i["reference"] for i in overdue["items"]] == [first["reference"]] and overdue["acknowledge_within_hours"] == 24
+    assert stamp.client.get(url, headers=stamp.auth("avon-and-somerset", "Police.Officer")).status_code == 404
+    assert stamp.client.get(url, headers=stamp.auth("northwind", "Retailer.Investigator")).status_code == 403

@@ -146,13 +146,19 @@ class PoliceUseCase:
         return [Dispatch.model_validate(body(d)) for d in docs]
 
     def inbox(
-        self, principal: Principal, view: InboxView, *, limit: int, continuation: str | None = None, now: datetime | None = None
+        self,
+        principal: Principal,
+        force_id: str,
+        view: InboxView,
+        *,
+        limit: int,
+        continuation: str | None = None,
+        now: datetime | None = None,
     ) -> InboxPage:
         """The reports the caller's force has received, newest first, one page at a time:
         all of them, the new ones (unacknowledged within the force's target), every
         unacknowledged one, or those overdue past the target. Any officer of the force
         reads it; no report content beyond what the email's subject line carries."""
-        force_id = principal.organisation_id
         own_force(principal, force_id)
         as_of = now or self.deps.clock.now()
         with self.deps.records.read_only() as uow:
