@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from functions.console.deps import posted_form, require_page
 from functions.console.render import container_of, environment, finish, page, redirect
 from functions.http.deps import ContainerDep
+from shared.adapters.page_tokens import binding
 from shared.domain.d2p import (
     CATEGORY_WORDS,
     FLAG_NAMES,
@@ -134,7 +135,11 @@ def inbox(
     view: Annotated[InboxView, Query()] = InboxView.ALL,
     page_token: Annotated[str | None, Query(alias="page", max_length=4000)] = None,
 ) -> Response:
-    found = c.d2p.police.inbox(who, who.organisation_id, view, limit=c.settings.default_page_size, continuation=page_token)
+    # Sealed as the API seals its continuations: bound to this listing and this person, so
+    # an edited or borrowed token is refused (422) before the store parses it.
+    bound_to = binding("GET /inbox", who.organisation_id, who.user_id, [("view", view.value)])
+    store_token = c.page_tokens.open(page_token, bound_to)
+    found = c.d2p.police.inbox(who, who.organisation_id, view, limit=c.settings.default_page_size, continuation=store_token)
     now = c.clock.now()
     rows = []
     for d in found.items:
@@ -147,7 +152,8 @@ def inbox(
                 "overdue": d.overdue(now, found.acknowledge_within_hours),
             }
         )
-    next_url = f"/inbox?{urlencode({'view': view.value, 'page': found.continuation})}" if found.continuation else None
+    sealed = c.page_tokens.seal(found.continuation, bound_to)
+    next_url = f"/inbox?{urlencode({'view': view.value, 'page': sealed})}" if sealed else None
     return page(
         request,
         "police/inbox.html",

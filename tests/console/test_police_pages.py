@@ -163,6 +163,9 @@ def test_inbox_pages_through_continuation(stamp, browser):
     nxt = first.text.split('href="/inbox?view=all&amp;page=')[1].split('"')[0]
     second = browser.get("/inbox?view=all&page=" + nxt.replace("&amp;", "&"))
     assert made[0]["reference"] in second.text and made[2]["reference"] not in second.text
+    # A token edited by hand, or taken to another filter, is refused before the store reads it.
+    assert browser.get("/inbox?view=all&page=" + nxt.replace("&amp;", "&")[:-2] + "AA").status_code == 422
+    assert browser.get("/inbox?view=overdue&page=" + nxt.replace("&amp;", "&")).status_code == 422
 
 
 def test_video_evidence_plays_with_range_requests(stamp, browser):
