@@ -204,3 +204,35 @@ def test_outcome_hold_and_court_package_from_the_case_page(stamp, browser):
 
     package = browser.get(case_url(incident, "/package"))
     assert package.status_code == 200 and package.headers["content-type"] == "application/zip" and package.content[:2] == b"PK"
+
+
+def test_pictures_show_inline_and_the_redacted_copy_is_the_one_for_disclosure(stamp, browser):
+    import cv2
+    import numpy as np
+
+    incident = dispatched(stamp)
+    investigator = stamp.auth("northwind", "Retailer.Investigator")
+    _, png = cv2.imencode(".png", np.full((96, 128, 3), 200, dtype=np.uint8))
+    photo = stamp.client.post(
+        f"/api/v1/incidents/{incident['id']}/evidence",
+        content=png.tobytes(),
+        headers={**investigator, "Content-Type": "image/png", "X-Filename": "aisle.png", "X-Evidence-Kind": "photo"},
+    ).json()
+    redacted = stamp.client.post(
+        f"/api/v1/evidence/{photo['id']}/redactions",
+        json={"method": "blur", "regions": [{"x": 0, "y": 0, "width": 32, "height": 32}], "reason": "Bystander's face"},
+        headers=investigator,
+    )
+    assert redacted.status_code == 201, redacted.text
+    browser.sign_in(FORCE, OFFICER)
+    case = browser.get(case_url(incident))
+
+    copy_at = case.text.index(f"/evidence/{redacted.json()['id']}/file")
+    original_at = case.text.index(f"/evidence/{photo['id']}/file")
+    assert copy_at < original_at  # the copy to disclose comes first
+    assert "Redacted copy: the one to disclose" in case.text[copy_at:original_at]
+    assert "Original: not for disclosure (a redacted copy exists)" in case.text[original_at:]
+
+    shown = browser.get(f"/cases/{incident['id']}/evidence/{photo['id']}/file?purpose={quote_plus(PURPOSE)}")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png" and shown.content == png.tobytes()
+    assert shown.headers["content-disposition"].startswith("inline")
