@@ -102,17 +102,19 @@ def _clean_purpose(purpose: str | None) -> str | None:
     return " ".join(purpose.split()) if purpose else None
 
 
-def _stated(request: Request, purpose: str | None, other: str | None) -> tuple[str | None, str | None]:
+def _stated(purpose: str | None, other: str | None) -> tuple[str | None, str | None]:
     """The purpose the prompt's form gave (a listed one or the officer's own words), and an error to show."""
-    chosen = _clean_purpose(other) if purpose == "other" else _clean_purpose(purpose)
-    if chosen is None and purpose != "other":
+    # Words typed under "another purpose" count even when its radio button was not ticked.
+    typed = purpose == "other" or (purpose is None and bool(other and other.strip()))
+    chosen = _clean_purpose(other) if typed else _clean_purpose(purpose)
+    if chosen is None and not typed:
         return None, None
     if not chosen or not PURPOSE_MIN <= len(chosen) <= PURPOSE_MAX:
         return None, f"Say why you are looking, in {PURPOSE_MIN} to {PURPOSE_MAX} characters."
     return chosen, None
 
 
-def _purpose_prompt(request: Request, who: Principal, *, action: str, error: str | None, other: str | None) -> Response:
+def _purpose_prompt(request: Request, *, action: str, error: str | None, other: str | None) -> Response:
     return page(
         request,
         "police/purpose.html",
@@ -230,11 +232,11 @@ def case_page(
     purpose: PurposeQuery = None,
     other: PurposeQuery = None,
 ) -> Response:
-    stated, error = _stated(request, purpose, other)
+    stated, error = _stated(purpose, other)
     if stated is None:
         # Asked before anything is looked up, so the prompt is the same for any address:
         # it does not tell anyone whether the case exists.
-        return _purpose_prompt(request, who, action=f"/cases/{incident_id}", error=error, other=other)
+        return _purpose_prompt(request, action=f"/cases/{incident_id}", error=error, other=other)
     if stated != purpose:
         return redirect(request, _case_url(incident_id, stated))
     dispatch = _case(c, who, incident_id)
@@ -377,10 +379,10 @@ def evidence_viewer(
     purpose: PurposeQuery = None,
     other: PurposeQuery = None,
 ) -> Response:
-    stated, error = _stated(request, purpose, other)
+    stated, error = _stated(purpose, other)
     here = f"/cases/{incident_id}/evidence/{evidence_id}"
     if stated is None:
-        return _purpose_prompt(request, who, action=here, error=error, other=other)
+        return _purpose_prompt(request, action=here, error=error, other=other)
     if stated != purpose:
         return redirect(request, f"{here}?{urlencode({'purpose': stated})}")
     _case(c, who, incident_id)

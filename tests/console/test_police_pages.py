@@ -66,6 +66,8 @@ def test_another_purpose_in_the_officers_words_too_short_is_asked_again(stamp, b
     assert again.status_code == 422 and "3 to 500 characters" in again.text
     own = browser.get(f"/cases/{incident['id']}", params={"purpose": "other", "other": "Checking a linked series of thefts"})
     assert own.status_code == 303 and own.headers["location"].endswith("?purpose=Checking+a+linked+series+of+thefts")
+    typed = browser.get(f"/cases/{incident['id']}", params={"other": "  Checking   a linked series "})
+    assert typed.status_code == 303 and typed.headers["location"].endswith("?purpose=Checking+a+linked+series")
 
 
 def test_narrative_holding_script_shows_as_text(stamp, browser):
