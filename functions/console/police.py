@@ -203,6 +203,16 @@ def _people(incident: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _size(n: int) -> str:
+    """A file's size as people read it: 812 bytes, 4.2 MB."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024:
+            return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
 def _evidence_rows(items: list[EvidenceItem]) -> list[dict[str, Any]]:
     redacted_from = {i.derived_from for i in items if i.derived_from}
     rows = []
@@ -267,6 +277,7 @@ def case_page(
         url=lambda suffix="": _case_url(incident_id, stated, suffix),
         may_hold=who.has(*HOLDERS_POLICE),
         money=lambda m: money_words(m["amount_minor"], m["currency"]),
+        size=_size,
     )
 
 
