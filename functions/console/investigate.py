@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
-from functions.console.render import environment, page, redirect
+from functions.console.formats import words
+from functions.console.render import page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
 from shared.domain.errors import Invalid, PreconditionFailed
@@ -51,36 +52,6 @@ IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
 def zone_of(c: Any) -> ZoneInfo:
     """The time zone pages show this stamp's times in."""
     return ZoneInfo(REGION_TIME_ZONES.get(c.settings.region, "UTC"))
-
-
-def admin_local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
-    """A stored time as the viewer reads it: '14 Nov 2026, 09:05 GMT'."""
-    if not value:
-        return ""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.astimezone(zone).strftime("%-d %b %Y, %H:%M %Z")
-
-
-environment.filters["admin_local_time"] = admin_local_time
-
-
-def words(value: str | None) -> str:
-    """A stored code (shop_theft) in plain words (Shop theft)."""
-    return str(value or "").replace("_", " ").capitalize()
-
-
-environment.filters["admin_words"] = words
-
-
-def money(value: dict[str, Any] | None) -> str:
-    """An amount in minor units as written: '£28.99', or '28.99 EUR' for other currencies."""
-    if not value:
-        return ""
-    amount = f"{int(value.get('amount_minor', 0)) / 100:,.2f}"
-    return f"£{amount}" if value.get("currency") == "GBP" else f"{amount} {value.get('currency', '')}"
-
-
-environment.filters["admin_money"] = money
 
 
 def field_errors(exc: ValidationError | Invalid, prefix: str = "") -> dict[str, str]:

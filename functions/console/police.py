@@ -7,10 +7,8 @@ same purpose, so the audit trail and the chain of custody read exactly as for th
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -18,7 +16,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
-from functions.console.render import container_of, environment, finish, page, redirect
+from functions.console.render import container_of, finish, page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
 from shared.domain.d2p import (
@@ -37,7 +35,6 @@ from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.evidence import EvidenceItem, ascii_filename
 from shared.domain.retention import LegalHoldIn
 from shared.domain.tenancy import Principal
-from shared.domain.timestamps import from_iso
 from shared.services.d2p import POLICE
 from shared.services.incidents import READERS
 from shared.services.retention.holds import HOLDERS_POLICE
@@ -64,28 +61,6 @@ PURPOSES = (
     "Reviewing the report for disclosure",
 )
 PURPOSE_MIN, PURPOSE_MAX = 3, 500
-
-# A region's people read times in its own zone; a region spanning several zones uses its
-# most populous one until an organisation records its own.
-REGION_ZONES = {
-    "uk": "Europe/London",
-    "au": "Australia/Sydney",
-    "nz": "Pacific/Auckland",
-    "us": "America/New_York",
-    "ca": "America/Toronto",
-}
-
-
-def police_time(value: str | datetime | None, region: str = "uk") -> str:
-    """A stored instant as the viewer's region reads it: "30 Nov 2026, 14:05 GMT"."""
-    if not value:
-        return "not recorded"
-    moment = from_iso(value) if isinstance(value, str) else value
-    local = moment.astimezone(ZoneInfo(REGION_ZONES.get(region, "UTC")))
-    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
-
-
-environment.filters["police_time"] = police_time
 
 
 def _region(request: Request, who: Principal) -> str:

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from functions.console.formats import FILTERS
 from shared.adapters.console_sessions import CSRF_FIELD, Session
 from shared.domain.tenancy import Principal, Role
 
@@ -27,6 +28,7 @@ CONSOLE_CSP = (
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True))
 environment.globals["CSRF_FIELD"] = CSRF_FIELD
 environment.globals["Role"] = Role
+environment.filters.update(FILTERS)
 
 
 def container_of(request: Request) -> Any:

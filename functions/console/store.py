@@ -24,14 +24,13 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
-from functions.console.render import environment, page, redirect
+from functions.console.render import page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
-from shared.domain.d2p import CATEGORY_WORDS, FLAG_NAMES, Evaluation, money_words
+from shared.domain.d2p import CATEGORY_WORDS, FLAG_NAMES, Evaluation
 from shared.domain.errors import Invalid
 from shared.domain.incidents import MAX_WITNESSES, Category, IncidentIn, WitnessIn
-from shared.domain.tenancy import Principal, Role, Store
-from shared.domain.timestamps import from_iso
+from shared.domain.tenancy import REGION_TIME_ZONES, Principal, Role, Store
 from shared.services.incidents import Filters
 
 router = APIRouter(include_in_schema=False)
@@ -44,13 +43,6 @@ IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
 PAGE_SIZE = 20
 
 # A store's wall clock and money come from its organisation's home region.
-REGION_ZONES = {
-    "uk": "Europe/London",
-    "au": "Australia/Sydney",
-    "nz": "Pacific/Auckland",
-    "us": "America/New_York",
-    "ca": "America/Toronto",
-}
 REGION_CURRENCIES = {"uk": "GBP", "au": "AUD", "nz": "NZD", "us": "USD", "ca": "CAD"}
 
 FLAG_LABELS = {
@@ -99,20 +91,7 @@ _SENDABLE_AGAIN = {None, "failed"}
 
 
 def region_zone(region: str) -> ZoneInfo:
-    return ZoneInfo(REGION_ZONES.get(region, "UTC"))
-
-
-def _store_local_time(value: str | datetime | None, region: str = "uk") -> str:
-    """A stored time as the store's people read it: their region's wall clock, in words."""
-    if not value:
-        return ""
-    moment = from_iso(value) if isinstance(value, str) else value
-    local = moment.astimezone(region_zone(region))
-    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
-
-
-environment.filters["store_local_time"] = _store_local_time
-environment.filters["store_money"] = lambda v: money_words(v["amount_minor"], v["currency"]) if v else ""
+    return ZoneInfo(REGION_TIME_ZONES.get(region, "UTC"))
 
 
 def local_to_aware(text: str, zone: ZoneInfo) -> datetime:
@@ -404,7 +383,7 @@ def _form_page(request: Request, c, who: Principal, form: ReportForm, *, status:
         person_roles=PERSON_ROLES,
         max_lines=MAX_LINES,
         currency=currency,
-        zone_name=REGION_ZONES.get(region, "UTC"),
+        zone_name=REGION_TIME_ZONES.get(region, "UTC"),
         evaluation=evaluation,
         force=force,
         prompt=prompt,
