@@ -354,7 +354,7 @@ def test_reports_are_paged_newest_first(browser, stamp):
 def test_local_times_and_pounds_are_read_as_people_type_them():
     from zoneinfo import ZoneInfo
 
-    from functions.console.store import local_to_aware, pounds_to_minor
+    from functions.console.report_form import local_to_aware, pounds_to_minor
 
     london = ZoneInfo("Europe/London")
     # 01:30 on the last Sunday of October happens twice: the first (still BST) is taken.
