@@ -279,7 +279,7 @@ def signature_record(witness: dict[str, Any], signed_at: str) -> bytes:
     """The exact bytes whose SHA-256 is a statement's signature record: the form, what the
     witness signed (name, age if under 18, occupation, statement) and when, as compact
     JSON with sorted keys (docs/evidence.md shows how to recompute it)."""
-    record = {"form": "MG11", "declaration": "s.9 Criminal Justice Act 1967", "signed_at": signed_at}
+    record: dict[str, Any] = {"form": "MG11", "declaration": "s.9 Criminal Justice Act 1967", "signed_at": signed_at}
     record.update({k: witness.get(k) for k in _SIGNED_FIELDS})
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -289,7 +289,7 @@ def signature_holds(witness: dict[str, Any]) -> bool:
     signed_at = witness.get("signed_at")
     if not signed_at or not witness.get("signature_sha256"):
         return False
-    return hashlib.sha256(signature_record(witness, signed_at)).hexdigest() == witness["signature_sha256"]
+    return bool(hashlib.sha256(signature_record(witness, signed_at)).hexdigest() == witness["signature_sha256"])
 
 
 def sign_statements(witnesses: list[dict[str, Any]], now: datetime) -> None:
