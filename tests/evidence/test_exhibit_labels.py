@@ -1,0 +1,40 @@
+"""Exhibit labels: the producer's initials and a number on every item, unique within the
+incident and never changed once given."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.domain.evidence import producer_initials
+from tests.evidence.conftest import INVESTIGATOR, POLICE, PURPOSE, headers, new_incident, upload
+
+
+@pytest.mark.parametrize(
+    ("name", "initials"),
+    [("Sam Taylor", "ST"), ("Łukasz Zoë Nowak", "ŁN"), ("zoë", "Z"), ("  ", "EX"), (None, "EX"), ("Mary-Jane O'Neil", "MO")],
+)
+def test_initials_come_from_the_first_and_last_names(name, initials):
+    assert producer_initials(name) == initials
+
+
+def test_every_item_gets_a_stable_label_unique_within_its_incident(ev):
+    incident = new_incident(ev)  # reported by Sam Taylor (the example report)
+    first = upload(ev, incident, **{"X-Evidence-Kind": "cctv"})
+    second = upload(ev, incident)
+    assert first.status_code == 201 and second.status_code == 201
+    assert (first.json()["exhibit_label"], second.json()["exhibit_label"]) == ("ST/1", "ST/2")
+    other = new_incident(ev)
+    assert upload(ev, other).json()["exhibit_label"] == "ST/1"  # numbered per incident
+
+    # Renaming the reporter does not relabel what was produced; new items take the new initials.
+    inv = headers(ev, INVESTIGATOR)
+    current = ev.client.get(f"/api/v1/incidents/{incident}", headers=inv)
+    patch = ev.client.patch(
+        f"/api/v1/incidents/{incident}", json={"reporter": {"name": "Łukasz Nowak"}}, headers={**inv, "If-Match": current.headers["etag"]}
+    )
+    assert patch.status_code == 200, patch.text
+    third = upload(ev, incident, who=INVESTIGATOR)
+    assert third.json()["exhibit_label"] == "ŁN/3"
+    listed = ev.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(ev, POLICE), params=PURPOSE).json()["items"]
+    assert sorted(i["exhibit_label"] for i in listed) == ["ST/1", "ST/2", "ŁN/3"]
+
