@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.evidence import producer_initials
+from shared.records import EVIDENCE
 from tests.evidence.conftest import INVESTIGATOR, POLICE, PURPOSE, headers, new_incident, upload
 
 
@@ -38,3 +39,20 @@ def test_every_item_gets_a_stable_label_unique_within_its_incident(ev):
     listed = ev.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(ev, POLICE), params=PURPOSE).json()["items"]
     assert sorted(i["exhibit_label"] for i in listed) == ["ST/1", "ST/2", "ŁN/3"]
 
+
+def test_items_from_before_labels_are_labelled_once_by_the_first_package(ev):
+    incident = new_incident(ev)
+    ids = [upload(ev, incident).json()["id"] for _ in range(2)]
+    with ev.container.records.unit_of_work() as uow:  # as stored by a release without labels
+        for evidence_id in ids:
+            doc = uow.get(EVIDENCE.name, "northwind", evidence_id)
+            doc.pop("exhibit_label")
+            uow.replace(EVIDENCE.name, "northwind", doc, if_match=doc["_etag"])
+    seen = []
+    for _ in range(2):
+        r = ev.client.get(f"/api/v1/incidents/{incident}/package", headers=headers(ev, POLICE), params=PURPOSE)
+        assert r.status_code == 200
+        listed = ev.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(ev, POLICE), params=PURPOSE).json()["items"]
+        seen.append({i["id"]: i["exhibit_label"] for i in listed})
+    # New numbers (1 and 2 were given at receipt before the labels were lost), kept by the second package.
+    assert sorted(seen[0].values()) == ["ST/3", "ST/4"] and seen[1] == seen[0]
