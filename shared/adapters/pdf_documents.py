@@ -87,7 +87,12 @@ class FpdfDocuments:
     def _fields(pdf: FPDF, block: Fields) -> None:
         pdf.set_font(FAMILY, size=9)
         with pdf.table(
-            col_widths=(2, 5), borders_layout=TableBordersLayout.NONE, first_row_as_headings=False, line_height=4.6, padding=0.6
+            col_widths=(2, 5),
+            borders_layout=TableBordersLayout.NONE,
+            first_row_as_headings=False,
+            line_height=4.6,
+            padding=0.6,
+            text_align="LEFT",
         ) as table:
             for label, value in block.rows:
                 row = table.row()
@@ -98,7 +103,7 @@ class FpdfDocuments:
     @staticmethod
     def _table(pdf: FPDF, block: Table) -> None:
         pdf.set_font(FAMILY, size=7.5)
-        with pdf.table(col_widths=block.widths, line_height=3.6, padding=0.8, repeat_headings=1) as table:
+        with pdf.table(col_widths=block.widths, line_height=3.6, padding=0.8, repeat_headings=1, text_align="LEFT") as table:
             table.row(block.headers)
             for values in block.rows:
                 table.row(values)

@@ -592,6 +592,13 @@ def exhibit_label(initials: str, number: int) -> str:
     return f"{initials}/{number}"
 
 
+def exhibit_order(item: EvidenceItem) -> tuple[int, str, str]:
+    """Exhibits in the order they were numbered (ST/2 before ST/10), unlabelled ones last."""
+    label = item.exhibit_label or ""
+    number = label.rsplit("/", 1)[-1]
+    return (int(number) if number.isdigit() else 1 << 30, to_iso(item.created_at), item.id)
+
+
 def exhibit_sequence(incident_id: str) -> str:
     """The sequence that numbers an incident's exhibits: one per incident, so a label is
     unique within it whoever produced the item, and no name goes into a storage key."""

@@ -36,6 +36,7 @@ from shared.domain.evidence import (
     ChunkHasher,
     EvidenceItem,
     chunk_digests,
+    exhibit_order,
     label_path,
     manifest_bytes,
     safe_filename,
@@ -203,7 +204,7 @@ class Packages:
         with deps.records.unit_of_work() as uow:
             loc = locate_incident(deps, uow, principal, incident_id)
             items = items_of_incident(uow, loc.owner_org, incident_id)
-            items = label_unlabelled(uow, loc.owner_org, body(loc.doc), items)
+            items = sorted(label_unlabelled(uow, loc.owner_org, body(loc.doc), items), key=exhibit_order)
             chains = {i.id: [public_custody(e) for e in custody.events(uow, loc.owner_org, i.id)] for i in items}
             incident = body(loc.doc)
             if loc.share_level is not None:
