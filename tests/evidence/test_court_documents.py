@@ -78,6 +78,25 @@ def test_mg11_carries_the_declaration_the_witness_and_the_signature_on_every_pag
     assert "Age if under 18 16" in text and "Occupation not given" in text and "Page 1 of 1" in text
 
 
+def test_every_mg11_page_renders_with_its_signature_line_and_number():
+    """PDFium (the engine in Chrome) draws each page as an image and reads its text: the
+    names print in the embedded font, and ink sits in the footer band of every page."""
+    import pypdfium2
+
+    w = _witness()
+    pdf = pypdfium2.PdfDocument(FpdfDocuments().render(mg11(w, _facts([w]))))
+    n = len(pdf)
+    assert n >= 2
+    for i in range(n):
+        page = pdf[i]
+        text = " ".join(page.get_textpage().get_text_range().split())
+        assert f"Page {i + 1} of {n}" in text and "Signature: Łukasz Zoë Brown" in text
+        image = page.render(scale=1).to_pil().convert("L")
+        width, height = image.size
+        footer = image.crop((0, int(height * 0.9), width, height))
+        assert footer.getextrema()[0] < 100  # the signature line and page number are drawn, not just listed
+
+
 def test_impact_statement_is_prefilled_from_the_incident_for_the_business_to_complete():
     text = " ".join(pages(FpdfDocuments().render(impact_statement(_facts([])))))
     assert "Impact Statement for Business" in text and "Business name Northwind Retail" in text
