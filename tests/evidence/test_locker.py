@@ -358,9 +358,11 @@ def test_legal_hold_and_erasure_for_retention(ev):
     ]
     assert events[-2:] == ["held", "released"]
     with ev.container.records.unit_of_work() as uow:
+        assert uow.get("sequences", "northwind", f"exhibit/{incident}") is not None  # ST/1 was numbered
         assert svc.erase_for_incident(uow, "northwind", incident, "evidence-6y") == 1
         assert items_of_incident(uow, "northwind", incident) == []
         assert uow.count("custody", ["northwind"], []) == 0
+        assert uow.get("sequences", "northwind", f"exhibit/{incident}") is None  # nothing left naming the incident
     assert committed_keys(ev) == []
 
 
