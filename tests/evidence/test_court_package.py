@@ -156,3 +156,25 @@ def test_verify_locates_a_change_by_its_chunk(tmp_path):
     assert standalone.verify(str(tmp_path))["problems"] == ["changed: a.bin (first change in bytes 4-7)"]
     (tmp_path / "a.bin").write_bytes(data[:8])
     assert standalone.verify(str(tmp_path))["problems"] == ["changed: a.bin (the same up to byte 7; its length differs)"]
+
+
+def test_one_mg11_or_the_impact_statement_on_its_own(stamp):
+    incident = _report_with_everything(stamp)
+    base = f"/api/v1/incidents/{incident['id']}"
+    police = stamp.auth("devon-and-cornwall", "Police.Officer")
+    ri = stamp.auth("northwind", RI)
+    r = stamp.client.get(f"{base}/statements/2/mg11", headers=police, params=PURPOSE)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert "MG11-02" in r.headers["content-disposition"]
+    text = " ".join(pages(r.content))
+    assert DECLARATION in text and "Statement of Łukasz Zoë Brown" in text and "Crime reference CR/012345/26" in text
+    # The example's own statement was not made under the declaration: a clear 422, not an unsigned MG11.
+    plain = stamp.client.get(f"{base}/statements/1/mg11", headers=ri)
+    assert plain.status_code == 422 and plain.headers["content-type"] == "application/problem+json"
+    assert "section 9" in plain.json()["detail"]
+    assert stamp.client.get(f"{base}/statements/3/mg11", headers=ri).status_code == 404
+    assert stamp.client.get(f"{base}/statements/2/mg11", headers=police).status_code == 422  # police state a purpose
+    assert stamp.client.get(f"{base}/statements/2/mg11", headers=stamp.auth("contoso", RI)).status_code == 404
+    impact = stamp.client.get(f"{base}/impact-statement", headers=ri)
+    assert impact.status_code == 200 and impact.headers["content-type"] == "application/pdf"
+    assert "Whisky 70cl" in " ".join(pages(impact.content))

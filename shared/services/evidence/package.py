@@ -10,23 +10,10 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shared.domain.court import (
-    ROLE_WORDS,
-    CaseFacts,
-    CourtDocument,
-    Exhibit,
-    case_summary,
-    impact_statement,
-    local_words,
-    mg11,
-    mg11_statements,
-    zone_of,
-)
-from shared.domain.custody import CustodyEvent, public_custody
+from shared.domain.custody import CustodyEvent
 from shared.domain.errors import IntegrityFailure
 from shared.domain.evidence import (
     CHUNK_INDEX_NAME,
@@ -36,25 +23,18 @@ from shared.domain.evidence import (
     ChunkHasher,
     EvidenceItem,
     chunk_digests,
-    exhibit_order,
     label_path,
     manifest_bytes,
     safe_filename,
 )
-from shared.domain.incidents import view_for_partner
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
-from shared.ports import ArchiveMember, Where, iterate_all
-from shared.records import DISPATCHES, OUTCOMES
+from shared.ports import ArchiveMember
 from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps
-from shared.services.evidence.exhibits import label_unlabelled
+from shared.services.evidence.documents import gather, package_documents, who_asked
 from shared.services.evidence.lookup import audit_access, items_of_incident, locate_incident, need_purpose
-from shared.services.incidents import Located
-from shared.services.repository import body
 
-SUMMARY_NAME = "case-summary.pdf"
-IMPACT_NAME = "impact-statement-for-business.pdf"
 KIT = Path(__file__).resolve().parents[2] / "court_package"
 KIT_FILES = ("verify.py", "README.txt")
 
@@ -66,15 +46,6 @@ class Package:
     filename: str
     manifest_sha256: str
     body: Iterator[bytes]
-
-
-@dataclass(frozen=True)
-class _Gathered:
-    loc: Located
-    incident: dict[str, Any]
-    items: list[EvidenceItem]
-    chains: dict[str, list[dict[str, Any]]]
-    facts: CaseFacts
 
 
 class Packages:
@@ -95,12 +66,12 @@ class Packages:
             absent = [i for i in items_of_incident(uow, loc.owner_org, incident_id) if not integrity.present(deps, i)]
         if absent:
             raise self._refused(principal, absent, purpose)
-        got = self._gather(principal, incident_id)
+        got = gather(deps, principal, incident_id)
         loc, items, chains = got.loc, got.items, got.chains
         # Rendered outside any unit of work: laying out PDFs takes long enough that no
         # write anywhere else should wait for it.
-        generated_by = f"{_role_words(principal)} of {got.facts.org_names.get(principal.organisation_id, principal.organisation_id)}"
-        documents = self._documents(got.facts, now, generated_by)
+        generated_by = who_asked(principal, got.facts)
+        documents = package_documents(deps, got.facts, now, generated_by)
         members: list[ArchiveMember] = []
         files: list[dict[str, Any]] = []
 
@@ -197,92 +168,6 @@ class Packages:
             filename=f"{reference}-evidence-package.zip", manifest_sha256=msha, body=deps.archives.stream(members, modified_at=now)
         )
 
-    def _gather(self, principal: Principal, incident_id: str) -> _Gathered:
-        """What the package holds, read in one unit: items (labelling any received before
-        labels existed), their custody, and the names and references the documents show."""
-        deps = self.deps
-        with deps.records.unit_of_work() as uow:
-            loc = locate_incident(deps, uow, principal, incident_id)
-            items = items_of_incident(uow, loc.owner_org, incident_id)
-            items = sorted(label_unlabelled(uow, loc.owner_org, body(loc.doc), items), key=exhibit_order)
-            chains = {i.id: [public_custody(e) for e in custody.events(uow, loc.owner_org, i.id)] for i in items}
-            incident = body(loc.doc)
-            if loc.share_level is not None:
-                incident = view_for_partner(incident, loc.share_level, dispatched_to_viewer=loc.dispatched_to_viewer)
-            where = [Where("incident_id", "eq", incident_id)]
-            dispatches = list(iterate_all(uow, DISPATCHES.name, [loc.owner_org], where))
-            outcomes = sorted(iterate_all(uow, OUTCOMES.name, [loc.owner_org], where), key=lambda o: o.get("recorded_at") or "")
-        if principal.is_police:
-            # A force sees its own dealings with the case, not another force's.
-            dispatches = [d for d in dispatches if d.get("force_id") == principal.organisation_id]
-            outcomes = [o for o in outcomes if o.get("force_id") == principal.organisation_id]
-        return _Gathered(loc, incident, items, chains, self._facts(incident, items, chains, dispatches, outcomes))
-
-    def _facts(
-        self,
-        incident: dict[str, Any],
-        items: list[EvidenceItem],
-        chains: dict[str, list[dict[str, Any]]],
-        dispatches: list[dict[str, Any]],
-        outcomes: list[dict[str, Any]],
-    ) -> CaseFacts:
-        directory = self.deps.directory
-        store = directory.store(incident.get("store_id") or "")
-        org_ids = {incident.get("organisation_id"), incident.get("force_id")}
-        org_ids |= {e.get("actor_org") for chain in chains.values() for e in chain}
-        org_ids |= {d.get("force_id") for d in dispatches}
-        org_names = {}
-        for org_id in sorted(o for o in org_ids if o):
-            org = directory.organisation(org_id)
-            org_names[org_id] = org.name if org else org_id
-        labels = {i.id: i.exhibit_label for i in items}
-        exhibits = tuple(
-            Exhibit(
-                label=i.exhibit_label or i.id,
-                kind=i.kind.value,
-                filename=i.filename,
-                size=i.size,
-                sha256=i.sha256,
-                received_at=to_iso(i.created_at),
-                path=f"evidence/{label_path(i.exhibit_label or i.id)} {safe_filename(i.filename)}",
-                derived_from_label=labels.get(i.derived_from or "") or ("an item not in this package" if i.derived_from else None),
-                custody=tuple(chains[i.id]),
-            )
-            for i in items
-        )
-        return CaseFacts(
-            incident=incident,
-            retailer_name=org_names.get(incident.get("organisation_id") or "", ""),
-            store=store.model_dump() if store else {"name": incident.get("store_id")},
-            force_name=org_names.get(incident.get("force_id") or "", ""),
-            zone=zone_of(self.deps.region),
-            crime_references=tuple(sorted({d["crime_reference"] for d in dispatches if d.get("crime_reference")})),
-            exhibits=exhibits,
-            dispatches=tuple(dispatches),
-            outcomes=tuple(outcomes),
-            org_names=org_names,
-        )
-
-    def _documents(self, facts: CaseFacts, now: datetime, generated_by: str) -> list[tuple[str, bytes, str]]:
-        """(path, PDF, kind) of each court document: the summary, the Impact Statement for
-        Business, and an MG11 for each signed statement whose witness is named in this copy."""
-
-        def pdf(doc: CourtDocument) -> bytes:
-            return self.deps.documents.render(doc, created_at=now)
-
-        out = [
-            (
-                SUMMARY_NAME,
-                pdf(case_summary(facts, generated_at=local_words(to_iso(now), facts.zone), generated_by=generated_by)),
-                "case-summary",
-            ),
-            (IMPACT_NAME, pdf(impact_statement(facts)), "impact-statement"),
-        ]
-        for n, witness in enumerate(mg11_statements(facts.incident), start=1):
-            name = safe_filename(str(witness["name"]), fallback="witness")
-            out.append((f"statements/MG11-{n:02d} {name}.pdf", pdf(mg11(witness, facts)), "mg11"))
-        return out
-
     def _opener(
         self, principal: Principal, item: EvidenceItem, purpose: str | None, path: str, chunk_index: dict[str, list[str]]
     ) -> Callable[[], Iterable[bytes]]:
@@ -309,7 +194,3 @@ class Packages:
             "Each failure is recorded in the item's custody and an integrity alert was raised.",
             missing=ids,
         )
-
-
-def _role_words(principal: Principal) -> str:
-    return ROLE_WORDS.get(principal.primary_role, "user")
