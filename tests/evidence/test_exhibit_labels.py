@@ -56,3 +56,31 @@ def test_items_from_before_labels_are_labelled_once_by_the_first_package(ev):
         seen.append({i["id"]: i["exhibit_label"] for i in listed})
     # New numbers (1 and 2 were given at receipt before the labels were lost), kept by the second package.
     assert sorted(seen[0].values()) == ["ST/3", "ST/4"] and seen[1] == seen[0]
+
+
+def test_two_first_packages_at_once_agree_on_the_labels(ev, monkeypatch):
+    """Where the store checks ETags at commit (Cosmos DB), the loser of a race to label old
+    items gets PreconditionFailed: the package reads again (the labels then stored) and is
+    built, instead of answering a GET with 412."""
+    from shared.domain.errors import PreconditionFailed
+    from shared.services.evidence import documents
+
+    incident = new_incident(ev)
+    evidence_id = upload(ev, incident).json()["id"]
+    with ev.container.records.unit_of_work() as uow:
+        doc = uow.get(EVIDENCE.name, "northwind", evidence_id)
+        doc.pop("exhibit_label")
+        uow.replace(EVIDENCE.name, "northwind", doc, if_match=doc["_etag"])
+    real = documents.label_unlabelled
+    lost = []
+
+    def rival_first(uow, owner, incident_doc, items):
+        if not lost:  # stands for a rival package committing its labels first
+            lost.append(True)
+            real(uow, owner, incident_doc, items)
+            raise PreconditionFailed("changed meanwhile")
+        return real(uow, owner, incident_doc, items)
+
+    monkeypatch.setattr(documents, "label_unlabelled", rival_first)
+    r = ev.client.get(f"/api/v1/incidents/{incident}/package", headers=headers(ev, POLICE), params=PURPOSE)
+    assert r.status_code == 200 and lost == [True]

@@ -22,7 +22,7 @@ from shared.domain.court import (
     zone_of,
 )
 from shared.domain.custody import public_custody
-from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from shared.domain.evidence import EvidenceItem, exhibit_order, label_path, safe_filename
 from shared.domain.incidents import signature_holds, view_for_partner
 from shared.domain.tenancy import Principal
@@ -63,6 +63,14 @@ def gather(deps: EvidenceDeps, principal: Principal, incident_id: str) -> Gather
     """What the documents show, read in one unit: items (labelling any received before
     labels existed), their custody, and the names and references, as `principal` may see
     them (a partner's view of the incident; a force's own dispatch and outcomes)."""
+    try:
+        return _gather(deps, principal, incident_id)
+    except PreconditionFailed:
+        # Another package labelled the same old items first; its labels stand, read them.
+        return _gather(deps, principal, incident_id)
+
+
+def _gather(deps: EvidenceDeps, principal: Principal, incident_id: str) -> Gathered:
     with deps.records.unit_of_work() as uow:
         loc = locate_incident(deps, uow, principal, incident_id)
         items = items_of_incident(uow, loc.owner_org, incident_id)
