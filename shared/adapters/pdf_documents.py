@@ -34,7 +34,7 @@ class _Page(FPDF):
         # The MG11 repeats the signature line on every page, so no page stands apart from it.
         self.set_y(-FOOTER_HEIGHT + 4)
         self.set_font(FAMILY, size=7)
-        self.multi_cell(0, 3.2, self.doc.footer, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 3.2, self.doc.footer, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(FAMILY, size=8)
         self.cell(0, 4, f"Page {self.page_no()} of {PAGE_COUNT}", align="C")
 
