@@ -232,7 +232,15 @@ class WitnessIn(BaseModel):
                     "kind": "staff",
                     "statement": "I saw the man fill a bag with six bottles of whisky at aisle 4 and leave without paying.",
                     "is_reporter": True,
-                }
+                },
+                {
+                    "name": "Jo Reed",
+                    "kind": "security",
+                    "statement": "I stopped the man at the door with the bag. I produce the CCTV from the door camera as exhibit ST/1.",
+                    "occupation": "Store detective",
+                    "mg11": True,
+                    "declaration_accepted": True,
+                },
             ]
         },
     )
