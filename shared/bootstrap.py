@@ -17,6 +17,7 @@ from shared.ports import (
     CheckpointStore,
     Clock,
     ConsoleSignIn,
+    CourtDocumentRenderer,
     DeliveryEventVerifier,
     EvidenceBlobStore,
     MailSender,
@@ -397,8 +398,18 @@ class Container:
             archives=self.archives,
             image_work=ImageWork.from_settings(self.settings),
             chain_keys=self.chain_keys,
+            documents=self.court_documents,
+            directory=self.directory,
+            region=self.settings.region,
         )
         return Evidence.build(deps)
+
+    @cached_property
+    def court_documents(self) -> CourtDocumentRenderer:
+        """Court documents as PDF (fpdf2, pure Python: the same everywhere)."""
+        from shared.adapters.pdf_documents import FpdfDocuments
+
+        return FpdfDocuments()
 
     @cached_property
     def archives(self) -> ArchiveWriter:

@@ -443,6 +443,15 @@ class ArchiveWriter(Protocol):
         ...
 
 
+class CourtDocumentRenderer(Protocol):
+    """Court documents (shared/domain/court.py's CourtDocument) laid out as PDF."""
+
+    def render(self, doc: Any, *, created_at: datetime | None = None) -> bytes:
+        """The document as PDF bytes, with "Page X of N" and its footer line on every page;
+        `created_at` dates it."""
+        ...
+
+
 class TemplateRenderer(Protocol):
     """Documents (email bodies, case summaries) rendered from named templates."""
 
