@@ -358,6 +358,7 @@ class Container:
     @cached_property
     def evidence(self):
         """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""
+        from shared.domain.video import VideoLimits
         from shared.services.evidence import Evidence, EvidenceDeps, EvidenceLimits
         from shared.services.evidence.image_work import ImageWork
 
@@ -374,6 +375,8 @@ class Container:
             archives=self.archives,
             image_work=ImageWork.from_settings(self.settings),
             chain_keys=self.chain_keys,
+            outbox=self.outbox,
+            video=VideoLimits.from_settings(self.settings),
         )
         return Evidence.build(deps)
 

@@ -1,5 +1,6 @@
 """The evidence locker: streamed write-once uploads (single and resumable), chain of
-custody, verification, download, redaction, face proposals and court packages.
+custody, verification, download, redaction, face proposals, court packages, and the video
+pipeline.
 
 One module per use case; `Evidence` gathers them for the container
 (`container.evidence.uploads.put_chunk(...)`). Bytes go through the evidence blob port;
@@ -24,6 +25,7 @@ from shared.services.evidence.package import Packages
 from shared.services.evidence.redaction import Redaction
 from shared.services.evidence.settling import Settling
 from shared.services.evidence.uploads import Uploads
+from shared.services.evidence.video import Video
 
 __all__ = ["Evidence", "EvidenceDeps", "EvidenceLimits"]
 
@@ -41,6 +43,7 @@ class Evidence:
     package: Packages
     erasure: Erasure
     settling: Settling
+    video: Video
 
     @classmethod
     def build(cls, deps: EvidenceDeps) -> Evidence:
@@ -55,4 +58,5 @@ class Evidence:
             package=Packages(deps),
             erasure=Erasure(deps),
             settling=Settling(deps),
+            video=Video(deps),
         )

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
+from shared.domain.video import VideoLimits
 from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer
 from shared.services.audit import AuditTrail
 from shared.services.evidence.image_work import ImageWork
 from shared.services.incidents import IncidentService
 from shared.services.messagebus import MessageBus
+from shared.services.outbox import Outbox
 
 if TYPE_CHECKING:  # retention imports this package for `suspect_images`
     from shared.services.retention.terms import EvidenceTerms
@@ -53,3 +55,6 @@ class EvidenceDeps:
     # Face proposals and redaction renders: a per-person budget and a few workers per process.
     image_work: ImageWork
     chain_keys: ChainKeys  # the custody chain's HMAC keys (the same as the audit chain's)
+    # Video jobs are owed through the outbox, written with the upload that owes them.
+    outbox: Outbox
+    video: VideoLimits

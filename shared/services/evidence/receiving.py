@@ -168,6 +168,7 @@ def record_new(
     extra: Callable[[UnitOfWork], None] | None = None,
     claim: Callable[[UnitOfWork], None] | None = None,
     undo: Callable[[UnitOfWork], None] | None = None,
+    describe: dict[str, Any] | None = None,
 ) -> EvidenceItem:
     """Record the item as pending, commit its write-once bytes, then mark it stored with
     its first custody events and the audit entry.
@@ -176,7 +177,8 @@ def record_new(
     failure after them leaves a pending record that the settling sweep finds, never an
     object nothing points at. `claim` runs in the unit that writes the pending record
     (`undo` reverses it when the bytes could not be committed); `extra` runs in the unit
-    that marks the item stored, so what it records exists only if the item does."""
+    that marks the item stored, so what it records exists only if the item does.
+    `describe` adds fields to the record (a derived item's `derivation`, a video's `video`)."""
     # On the type the bytes showed: whatever was checked before they arrived, this decides.
     check_kind(kind, got.file_type)
     now = deps.clock.now()
@@ -198,6 +200,8 @@ def record_new(
             retention_until=retention_until,
             held=held,
         ).as_pending(now)
+        if describe:
+            item = item.model_copy(update=describe)
         uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
         if claim is not None:
             claim(uow)
@@ -295,7 +299,17 @@ def complete(
             subjects=[item.incident_id],
         )
         if principal is not None and incident is not None:
-            deps.bus.publish(uow, EvidenceAdded(principal=principal, incident=incident, evidence_id=item.id))
+            deps.bus.publish(
+                uow,
+                EvidenceAdded(
+                    principal=principal,
+                    incident=incident,
+                    evidence_id=item.id,
+                    owner_org=owner,
+                    media=item.media.value,
+                    derived_from=item.derived_from,
+                ),
+            )
     if held:
         deps.blobs.set_legal_hold(item.id, True)
     return done
