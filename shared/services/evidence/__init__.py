@@ -1,6 +1,6 @@
 """The evidence locker: streamed write-once uploads (single and resumable), chain of
 custody, verification, download, redaction, face proposals, court packages, and the video
-pipeline.
+pipeline with stills and clips.
 
 One module per use case; `Evidence` gathers them for the container
 (`container.evidence.uploads.put_chunk(...)`). Bytes go through the evidence blob port;
@@ -19,6 +19,7 @@ from shared.services.evidence.access import Access
 from shared.services.evidence.custody import Custody
 from shared.services.evidence.deps import EvidenceDeps, EvidenceLimits
 from shared.services.evidence.erasure import Erasure
+from shared.services.evidence.footage import Footage
 from shared.services.evidence.intake import Intake
 from shared.services.evidence.integrity import Integrity
 from shared.services.evidence.package import Packages
@@ -44,6 +45,7 @@ class Evidence:
     erasure: Erasure
     settling: Settling
     video: Video
+    footage: Footage
 
     @classmethod
     def build(cls, deps: EvidenceDeps) -> Evidence:
@@ -59,4 +61,5 @@ class Evidence:
             erasure=Erasure(deps),
             settling=Settling(deps),
             video=Video(deps),
+            footage=Footage(deps),
         )
