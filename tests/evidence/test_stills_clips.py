@@ -14,6 +14,7 @@ from tests.d2p.helpers import report
 from tests.evidence.conftest import INVESTIGATOR, headers, new_incident
 from tests.evidence.test_video import assert_fast_start, content, custody, get, run_video_jobs, upload_video
 from tests.evidence.video_files import make_video
+from tests.fixtures_http import both_backends
 
 
 def items(stamp, incident_id) -> list[dict]:
@@ -44,15 +45,16 @@ def test_a_still_is_a_full_size_jpeg_derived_from_the_cctv(ev):
     assert content(ev, video["id"]) == original
 
 
-def test_a_still_from_the_cctv_meets_the_d2p_suspect_image_rule(stamp):
-    incident = report(stamp)
-    video = upload_video(stamp, incident["id"], make_video(seconds=1.0), who=INVESTIGATOR)
-    d2p = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=headers(stamp, INVESTIGATOR)).json()
+@both_backends
+def test_a_still_from_the_cctv_meets_the_d2p_suspect_image_rule(cosmos_too):
+    incident = report(cosmos_too)
+    video = upload_video(cosmos_too, incident["id"], make_video(seconds=1.0), who=INVESTIGATOR)
+    d2p = cosmos_too.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=headers(cosmos_too, INVESTIGATOR)).json()
     assert {r["rule"]: r["passed"] for r in d2p["rules"]}["suspect_image"] is False
 
-    r = post(stamp, video["id"], "stills", {"at_seconds": 0.5, "reason": "Suspect's face at the till"})
+    r = post(cosmos_too, video["id"], "stills", {"at_seconds": 0.5, "reason": "Suspect's face at the till"})
     assert r.status_code == 201, r.text
-    d2p = stamp.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=headers(stamp, INVESTIGATOR)).json()
+    d2p = cosmos_too.client.get(f"/api/v1/incidents/{incident['id']}/d2p", headers=headers(cosmos_too, INVESTIGATOR)).json()
     rules = {r["rule"]: r["passed"] for r in d2p["rules"]}
     assert rules["suspect_image"] is True and rules["cctv"] is True
 

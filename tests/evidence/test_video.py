@@ -15,6 +15,7 @@ from shared.domain.evidence import image_dimensions
 from shared.services.evidence.video import QUEUE
 from tests.evidence.conftest import INVESTIGATOR, REPORTER, headers, new_incident
 from tests.evidence.video_files import make_video
+from tests.fixtures_http import both_backends
 
 AVI = "video/x-msvideo"
 
@@ -143,15 +144,16 @@ def test_a_raw_h264_stream_is_accepted_probed_and_made_playable(ev):
     assert image_dimensions(content(ev, done["processing"]["outputs"]["poster"])) == (320, 240)
 
 
-def test_recorded_start_and_audio_are_probed_and_audio_is_kept_as_aac(stamp):
+@both_backends
+def test_recorded_start_and_audio_are_probed_and_audio_is_kept_as_aac(cosmos_too):
     data = make_video(fmt="mp4", codec="libx264", audio=True, creation_time="2026-11-20T14:03:00.000000Z")
-    incident = new_incident(stamp)
-    item = upload_video(stamp, incident, data, content_type="video/mp4")
-    run_video_jobs(stamp)
-    done = get(stamp, item["id"])
+    incident = new_incident(cosmos_too)
+    item = upload_video(cosmos_too, incident, data, content_type="video/mp4")
+    run_video_jobs(cosmos_too)
+    done = get(cosmos_too, item["id"])
     assert done["video"]["recorded_start"].startswith("2026-11-20T14:03:00")
     assert done["video"]["audio"]["codec"] == "aac"
-    mp4 = content(stamp, done["processing"]["outputs"]["playable"])
+    mp4 = content(cosmos_too, done["processing"]["outputs"]["playable"])
     with av.open(io.BytesIO(mp4)) as c:
         assert c.streams.audio[0].codec_context.name == "aac"
 
@@ -196,16 +198,17 @@ def test_a_video_over_the_resolution_bound_is_refused_by_name(stamp):
     assert "320x240" in processing["detail"]
 
 
-def test_a_job_that_keeps_dying_ends_failed_not_stuck(stamp, monkeypatch):
+@both_backends
+def test_a_job_that_keeps_dying_ends_failed_not_stuck(cosmos_too, monkeypatch):
     from shared.services.evidence import transcoding
 
     def dies(*args, **kwargs):
         raise OSError("the worker ran out of disk")
 
     monkeypatch.setattr(transcoding, "encode", dies)
-    incident = new_incident(stamp)
-    item = upload_video(stamp, incident, make_video(seconds=0.5))
-    run_video_jobs(stamp)
-    processing = get(stamp, item["id"])["processing"]
+    incident = new_incident(cosmos_too)
+    item = upload_video(cosmos_too, incident, make_video(seconds=0.5))
+    run_video_jobs(cosmos_too)
+    processing = get(cosmos_too, item["id"])["processing"]
     assert processing["state"] == "failed" and processing["failure"] == "interrupted"
     assert processing["attempts"] >= 1
