@@ -215,7 +215,7 @@ class Settings(BaseSettings):
     evidence_video_budget_seconds: float = Field(default=540, gt=0)
     evidence_video_playable_max_height: int = Field(default=1080, ge=144, le=4320)
     evidence_video_crf: int = Field(default=23, ge=0, le=51)
-    evidence_video_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    evidence_video_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "superfast"
     evidence_video_clip_max_seconds: float = Field(default=600, gt=0)
     evidence_video_max_deliveries: int = Field(default=3, ge=1, le=10)
 

@@ -107,7 +107,7 @@ class VideoLimits:
     budget_seconds: float = 540
     playable_max_height: int = 1080
     crf: int = 23
-    preset: str = "veryfast"
+    preset: str = "superfast"
     clip_max_seconds: float = 600
 
     @classmethod
