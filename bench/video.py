@@ -23,6 +23,7 @@ import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -40,7 +41,7 @@ def synthesise(path: str, *, seconds: float, width: int, height: int, fps: int, 
     rng = np.random.default_rng(7)
     fmt, codec = {"avi": ("avi", "mpeg4"), "h264": ("mp4", "libx264")}[source]
     out = av.open(path, "w", format=fmt)
-    stream = out.add_stream(codec, rate=fps)
+    stream: Any = out.add_stream(codec, rate=fps)  # a video stream: the codec is one
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.options = {"g": str(fps * 2)} if codec == "mpeg4" else {"preset": "veryfast", "g": str(fps * 2)}
     if codec == "mpeg4":
