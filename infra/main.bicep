@@ -370,6 +370,7 @@ var vigilSettings = {
   VIGIL_EVIDENCE_VIDEO_PRESET: 'superfast'
   VIGIL_EVIDENCE_VIDEO_CLIP_MAX_SECONDS: '600'
   VIGIL_EVIDENCE_VIDEO_MAX_DELIVERIES: '3'
+  VIGIL_EVIDENCE_VIDEO_WORKERS: '1'
   // Audit and custody chain keys (JSON {"<id>": "<secret>"}) from Key Vault, and the id
   // that links new entries: rotate by adding a key to the secret, then deploying with
   // its id (docs/audit.md).

@@ -218,6 +218,10 @@ class Settings(BaseSettings):
     evidence_video_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "superfast"
     evidence_video_clip_max_seconds: float = Field(default=600, gt=0)
     evidence_video_max_deliveries: int = Field(default=3, ge=1, le=10)
+    # Video jobs at once per process: each takes `threads` cores and about 250 MB at
+    # 1080p, and the Service Bus host would otherwise start up to maxConcurrentCalls (16).
+    # A job arriving while all are busy is put back on the queue a little later.
+    evidence_video_workers: int = Field(default=1, ge=1, le=8)
 
     def queue_max_deliveries(self) -> dict[str, int]:
         """Deliveries of a message before its queue dead-letters it, per logical queue that

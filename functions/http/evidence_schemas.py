@@ -19,7 +19,7 @@ class ProcessingOut(BaseModel):
     attempts: int = 0
     failure: str | None = Field(
         default=None,
-        description="Why it failed: not-a-video, corrupt, too-long, resolution-too-high, time-budget-exceeded, damaged-original, interrupted",
+        description="Why it failed: not-a-video, corrupt, too-long, resolution-too-high, time-budget-exceeded, damaged-original, interrupted, server-busy",
     )
     detail: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict, description="Derived item ids by role: playable, poster, thumbnails")

@@ -22,6 +22,7 @@ FAILURES: dict[str, str] = {
     "time-budget-exceeded": "Processing took longer than its time budget and was stopped.",
     "damaged-original": "The stored original no longer matches its recorded SHA-256.",
     "interrupted": "Processing was interrupted repeatedly and was given up.",
+    "server-busy": "The server stayed busy with other videos for too long.",
 }
 
 
@@ -109,6 +110,7 @@ class VideoLimits:
     crf: int = 23
     preset: str = "superfast"
     clip_max_seconds: float = 600
+    workers: int = 1
 
     @classmethod
     def from_settings(cls, s: Any) -> VideoLimits:
@@ -121,6 +123,7 @@ class VideoLimits:
             crf=s.evidence_video_crf,
             preset=s.evidence_video_preset,
             clip_max_seconds=s.evidence_video_clip_max_seconds,
+            workers=s.evidence_video_workers,
         )
 
 

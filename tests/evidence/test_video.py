@@ -212,3 +212,67 @@ def test_a_job_that_keeps_dying_ends_failed_not_stuck(cosmos_too, monkeypatch):
     processing = get(cosmos_too, item["id"])["processing"]
     assert processing["state"] == "failed" and processing["failure"] == "interrupted"
     assert processing["attempts"] >= 1
+
+
+@pytest.mark.stamp_settings(evidence_video_max_seconds=1.5)
+def test_a_video_over_the_length_bound_is_refused_by_name(stamp):
+    incident = new_incident(stamp)
+    item = upload_video(stamp, incident, make_video(seconds=2.0))
+    run_video_jobs(stamp)
+    processing = get(stamp, item["id"])["processing"]
+    assert processing["state"] == "failed" and processing["failure"] == "too-long"
+    assert processing["outputs"] == {}
+
+
+@pytest.mark.stamp_settings(evidence_video_budget_seconds=0.001)
+def test_a_job_past_its_time_budget_stops_with_a_named_failure(stamp):
+    incident = new_incident(stamp)
+    item = upload_video(stamp, incident, make_video(seconds=2.0))
+    run_video_jobs(stamp)
+    processing = get(stamp, item["id"])["processing"]
+    assert processing["state"] == "failed" and processing["failure"] == "time-budget-exceeded"
+    assert [
+        i
+        for i in stamp.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(stamp, INVESTIGATOR)).json()["items"]
+        if i["derived_from"]
+    ] == []
+
+
+def test_progress_is_shown_on_the_record_while_the_job_runs(stamp, monkeypatch):
+    from shared.services.evidence import video
+
+    monkeypatch.setattr(video, "PROGRESS_EVERY_SECONDS", 0.0)
+    seen: list[tuple[str, int]] = []
+    incident = new_incident(stamp)
+    item = upload_video(stamp, incident, make_video(seconds=2.0))
+    original_update = video.Video._update
+
+    def watching(self, owner, evidence_id, change):
+        result = original_update(self, owner, evidence_id, change)
+        if result is not None and result.processing is not None and evidence_id == item["id"]:
+            seen.append((result.processing.state, result.processing.percent))
+        return result
+
+    monkeypatch.setattr(video.Video, "_update", watching)
+    run_video_jobs(stamp)
+    percents = [p for state, p in seen if state == "processing"]
+    assert len(set(percents)) > 3 and percents == sorted(percents) and max(percents) < 100
+    assert seen[-1] == ("ready", 100)
+
+
+def test_a_job_finding_every_worker_busy_waits_without_spending_deliveries(stamp, monkeypatch):
+    from shared.services.evidence import video as pipeline
+
+    monkeypatch.setattr(pipeline, "BUSY_DELAY_SECONDS", 0)
+    incident = new_incident(stamp)
+    item = upload_video(stamp, incident, make_video(seconds=0.5))
+    video = stamp.container.evidence.video
+    assert video._workers.acquire(timeout=1)  # another video holds the only worker
+    try:
+        run_video_jobs(stamp)
+        assert get(stamp, item["id"])["processing"]["state"] == "queued"
+    finally:
+        video._workers.release()
+    run_video_jobs(stamp)
+    processing = get(stamp, item["id"])["processing"]
+    assert processing["state"] == "ready" and processing["attempts"] == 1

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,10 @@ QUEUE = "evidence_video"
 # Progress is written at most this often: each write is a record update.
 PROGRESS_EVERY_SECONDS = 2.0
 COPY_BYTES = 1024 * 1024
+# A job that finds every worker busy goes back on the queue this much later, at most
+# WAIT_ROUNDS times (an hour) before it is failed `server-busy`.
+BUSY_DELAY_SECONDS = 30
+WAIT_ROUNDS = 120
 
 
 def derived_name(original: EvidenceItem, suffix: str, ext: str) -> str:
@@ -147,6 +152,8 @@ class Video:
 
     def __init__(self, deps: EvidenceDeps):
         self.deps = deps
+        # One per process (the container is): bounds the cores and memory video takes.
+        self._workers = threading.BoundedSemaphore(deps.video.workers)
 
     def enqueue(self, uow: UnitOfWork, owner_org: str, evidence_id: str) -> None:
         """Owe the video job for an uploaded video from the upload's unit of work; the
@@ -168,6 +175,8 @@ class Video:
         if delivery_count >= max_deliveries and item.processing.attempts >= max_deliveries - 1:
             self._fail(owner, evidence_id, VideoFailure("interrupted", f"Processing stopped unfinished {item.processing.attempts} times."))
             return "failed"
+        if not self._workers.acquire(timeout=1):
+            return self._wait(body, owner, evidence_id)
         try:
             self._run(owner, item)
         except VideoFailure as failure:
@@ -179,7 +188,20 @@ class Video:
                 log.exception("video job failed on its last delivery", extra={"evidence_id": evidence_id})
                 return "failed"
             raise
+        finally:
+            self._workers.release()
         return "ready"
+
+    def _wait(self, body: dict[str, Any], owner: str, evidence_id: str) -> str:
+        """Every worker is busy: send the job again a little later as a new message, so
+        waiting spends none of the deliveries kept for real failures."""
+        rounds = int(body.get("waits", 0)) + 1
+        if rounds > WAIT_ROUNDS:
+            self._fail(owner, evidence_id, VideoFailure("server-busy", f"No worker was free after {WAIT_ROUNDS} tries."))
+            return "failed"
+        again = {**body, "waits": rounds}
+        self.deps.outbox.queue.send(QUEUE, again, message_id=f"video-{evidence_id}-wait-{rounds}", delay_seconds=BUSY_DELAY_SECONDS)
+        return "deferred"
 
     # ---- the work ----------------------------------------------------------------------
 
