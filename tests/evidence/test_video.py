@@ -276,3 +276,39 @@ def test_a_job_finding_every_worker_busy_waits_without_spending_deliveries(stamp
     run_video_jobs(stamp)
     processing = get(stamp, item["id"])["processing"]
     assert processing["state"] == "ready" and processing["attempts"] == 1
+
+
+# Hikvision exports put a 40-byte IMKH header before an MPEG program stream.
+IMKH_HEADER = b"IMKH\x01\x01\x00\x00\x02\x00\x00\x00\x01\x10\x01\x10\x01\x10\x10\x00\x80>" + bytes(18)
+
+
+@pytest.mark.parametrize(
+    "fmt, codec, detected",
+    [
+        ("avi", "mpeg4", "avi"),
+        ("avi", "mjpeg", "avi"),
+        ("matroska", "libx264", "matroska"),
+        ("mpegts", "libx264", "mpegts"),
+        ("mpeg", "mpeg2video", "mpegps"),
+        ("h264", "libx264", "h264"),
+        ("hevc", "libx265", "h265"),
+        ("mov", "libx264", "quicktime"),
+        ("mp4", "libx264", "mp4"),
+    ],
+)
+def test_cctv_containers_and_raw_streams_are_recognised_from_their_first_bytes(fmt, codec, detected):
+    from shared.domain.evidence import SNIFF_BYTES, sniff
+
+    assert sniff(make_video(fmt=fmt, codec=codec, seconds=0.2)[:SNIFF_BYTES]).type_id == detected
+
+
+def test_a_hikvision_dvr_export_is_accepted_and_made_playable(stamp):
+    data = IMKH_HEADER + make_video(fmt="mpeg", codec="mpeg2video", seconds=1.0)
+    incident = new_incident(stamp)
+    item = upload_video(stamp, incident, data, content_type="video/x-dvr")
+    assert item["detected_type"] == "dvr"
+    run_video_jobs(stamp)
+    done = get(stamp, item["id"])
+    assert done["processing"]["state"] == "ready", done["processing"]
+    assert done["video"]["video"]["codec"] == "mpeg2video"
+    assert decode_mp4(content(stamp, done["processing"]["outputs"]["playable"]))[0] == "h264"
