@@ -312,3 +312,28 @@ def test_a_hikvision_dvr_export_is_accepted_and_made_playable(stamp):
     assert done["processing"]["state"] == "ready", done["processing"]
     assert done["video"]["video"]["codec"] == "mpeg2video"
     assert decode_mp4(content(stamp, done["processing"]["outputs"]["playable"]))[0] == "h264"
+
+
+def test_a_video_upload_finished_by_the_settling_sweep_still_gets_its_job(ev, monkeypatch):
+    from datetime import timedelta
+
+    incident = new_incident(ev)
+    audit = ev.container.evidence.intake.deps.audit
+    real = audit.record
+    calls = {"n": 0}
+
+    def fails_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("injected fault")
+        return real(*args, **kwargs)
+
+    # The unit that marks the upload stored fails after its bytes committed.
+    monkeypatch.setattr(audit, "record", fails_once)
+    h = headers(ev, REPORTER, **{"Content-Type": AVI, "X-Filename": "dvr.avi"})
+    assert ev.client.post(f"/api/v1/incidents/{incident}/evidence", content=make_video(seconds=0.5), headers=h).status_code == 500
+    assert ev.container.evidence.settling.sweep(ev.clock.now() + timedelta(minutes=30)).counts["stored"] == 1
+    [item] = ev.client.get(f"/api/v1/incidents/{incident}/evidence", headers=headers(ev, INVESTIGATOR)).json()["items"]
+    assert item["processing"]["state"] == "queued"
+    assert run_video_jobs(ev) == 1
+    assert get(ev, item["id"])["processing"]["state"] == "ready"

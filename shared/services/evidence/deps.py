@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
 from shared.domain.video import VideoLimits
-from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer
+from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer, UnitOfWork
 from shared.services.audit import AuditTrail
 from shared.services.evidence.image_work import ImageWork
 from shared.services.incidents import IncidentService
@@ -58,3 +58,14 @@ class EvidenceDeps:
     # Video jobs are owed through the outbox, written with the upload that owes them.
     outbox: Outbox
     video: VideoLimits
+
+
+VIDEO_QUEUE = "evidence_video"
+
+
+def owe_video_job(deps: EvidenceDeps, uow: UnitOfWork, owner_org: str, evidence_id: str) -> None:
+    """Owe the video job for an uploaded video from this unit of work; the message id is
+    the item's, so a resend is a duplicate the queue drops."""
+    deps.outbox.put(
+        uow, owner_org, queue=VIDEO_QUEUE, message_id=f"video-{evidence_id}", body={"evidence_id": evidence_id, "owner_org": owner_org}
+    )

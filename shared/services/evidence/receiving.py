@@ -34,7 +34,7 @@ from shared.domain.timestamps import to_iso
 from shared.ports import EvidenceWriter, UnitOfWork
 from shared.records import EVIDENCE, INCIDENTS
 from shared.services.evidence import custody
-from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.deps import EvidenceDeps, owe_video_job
 from shared.services.incidents import Located
 from shared.services.repository import dump, load
 
@@ -247,7 +247,7 @@ def complete(
 ) -> EvidenceItem:
     """Mark a pending item stored once its bytes are committed: custody `received` and
     `stored`, whatever `extra` records, the audit entry and `EvidenceAdded` (when a
-    person acted), in one unit.
+    person acted; otherwise an uploaded video's job is owed directly), in one unit.
     Returns the item as stored; an item someone else finished first is returned as is."""
     owner = item.organisation_id
     with deps.records.unit_of_work() as uow:
@@ -298,6 +298,10 @@ def complete(
             fields=["content"],
             subjects=[item.incident_id],
         )
+        if principal is None and done.processing is not None and done.derived_from is None:
+            # No person acted (the settling sweep finished an upload), so no EvidenceAdded:
+            # the video job is owed here, or the item would wait `queued` for ever.
+            owe_video_job(deps, uow, owner, item.id)
         if principal is not None and incident is not None:
             deps.bus.publish(
                 uow,

@@ -27,14 +27,14 @@ from shared.domain.video import FAILURES, Processing, VideoFailure, check_bounds
 from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, INCIDENTS
 from shared.services.evidence import custody, receiving, transcoding
-from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.deps import VIDEO_QUEUE, EvidenceDeps, owe_video_job
 from shared.services.evidence.lookup import new_evidence_id
 from shared.services.incidents import Located
 from shared.services.repository import dump, load
 
 log = logging.getLogger("vigil.evidence.video")
 
-QUEUE = "evidence_video"
+QUEUE = VIDEO_QUEUE
 # Progress is written at most this often: each write is a record update.
 PROGRESS_EVERY_SECONDS = 2.0
 COPY_BYTES = 1024 * 1024
@@ -156,11 +156,8 @@ class Video:
         self._workers = threading.BoundedSemaphore(deps.video.workers)
 
     def enqueue(self, uow: UnitOfWork, owner_org: str, evidence_id: str) -> None:
-        """Owe the video job for an uploaded video from the upload's unit of work; the
-        message id is the item's, so a resend is a duplicate the queue drops."""
-        self.deps.outbox.put(
-            uow, owner_org, queue=QUEUE, message_id=f"video-{evidence_id}", body={"evidence_id": evidence_id, "owner_org": owner_org}
-        )
+        """Owe the video job for an uploaded video from the upload's unit of work."""
+        owe_video_job(self.deps, uow, owner_org, evidence_id)
 
     def process(self, body: dict[str, Any], delivery_count: int, *, max_deliveries: int) -> str:
         """Run the job for one uploaded video; returns the outcome (ready, failed, skipped).
