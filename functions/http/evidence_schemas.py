@@ -69,6 +69,17 @@ class EvidenceOut(BaseModel):
                     "legal_hold": False,
                     "last_verified_at": "2026-11-23T12:00:00.000000+00:00",
                     "last_verification": "match",
+                    "video": None,
+                    "processing": {
+                        "state": "queued",
+                        "percent": 0,
+                        "updated_at": None,
+                        "attempts": 0,
+                        "failure": None,
+                        "detail": None,
+                        "outputs": {},
+                    },
+                    "derivation": None,
                 }
             ]
         }
