@@ -1,12 +1,26 @@
-"""Evidence timers: the daily rolling integrity check, the staging sweep and the settling sweep."""
+"""Evidence timers (the daily rolling integrity check, the staging sweep, the settling
+sweep) and the video pipeline's queue handler."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from typing import Any
 
-from functions.jobs import timer
+from functions.jobs import queue_handler, timer
 from shared.bootstrap import Container
 from shared.ports import JobReport
+
+log = logging.getLogger("vigil.evidence")
+
+
+@queue_handler("evidence_video")
+def process_video(container: Container, body: dict[str, Any], delivery_count: int) -> None:
+    """Probe an uploaded video and make its playable copy, poster and thumbnail strip.
+    A named failure is recorded on the item; anything else raises so the queue retries."""
+    deliveries = container.settings.queue_max_deliveries()["evidence_video"]
+    outcome = container.evidence.video.process(body, delivery_count, max_deliveries=deliveries)
+    log.info("video job handled", extra={"evidence_id": body.get("evidence_id"), "outcome": outcome, "delivery": delivery_count})
 
 
 @timer("evidence-verify", "0 0 4 * * *")

@@ -377,6 +377,16 @@ var vigilSettings = {
   VIGIL_EVIDENCE_IMAGE_QUEUE_SECONDS: '10.0'
   VIGIL_EVIDENCE_IMAGE_BURST: '20'
   VIGIL_EVIDENCE_IMAGE_PER_MINUTE: '10.0'
+  VIGIL_EVIDENCE_VIDEO_THREADS: '2'
+  VIGIL_EVIDENCE_VIDEO_MAX_SECONDS: '10800'
+  VIGIL_EVIDENCE_VIDEO_MAX_PIXELS: '8294400'
+  VIGIL_EVIDENCE_VIDEO_BUDGET_SECONDS: '540'
+  VIGIL_EVIDENCE_VIDEO_PLAYABLE_MAX_HEIGHT: '1080'
+  VIGIL_EVIDENCE_VIDEO_CRF: '23'
+  VIGIL_EVIDENCE_VIDEO_PRESET: 'superfast'
+  VIGIL_EVIDENCE_VIDEO_CLIP_MAX_SECONDS: '600'
+  VIGIL_EVIDENCE_VIDEO_MAX_DELIVERIES: '3'
+  VIGIL_EVIDENCE_VIDEO_WORKERS: '1'
   // Audit and custody chain keys (JSON {"<id>": "<secret>"}) from Key Vault, and the id
   // that links new entries: rotate by adding a key to the secret, then deploying with
   // its id (docs/audit.md).
@@ -390,6 +400,7 @@ var queueSettings = {
   QUEUE_D2P_DISPATCH: 'd2p-dispatch'
   QUEUE_ANPR_ALERTS: 'anpr-alerts'
   QUEUE_WEBHOOK_DELIVERIES: 'webhook-deliveries'
+  QUEUE_EVIDENCE_VIDEO: 'evidence-video'
 }
 
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the

@@ -382,6 +382,7 @@ class Container:
     @cached_property
     def evidence(self):
         """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""
+        from shared.domain.video import VideoLimits
         from shared.services.evidence import Evidence, EvidenceDeps, EvidenceLimits
         from shared.services.evidence.image_work import ImageWork
 
@@ -401,6 +402,8 @@ class Container:
             documents=self.court_documents,
             directory=self.directory,
             region=self.settings.region,
+            outbox=self.outbox,
+            video=VideoLimits.from_settings(self.settings),
         )
         return Evidence.build(deps)
 

@@ -23,10 +23,13 @@ QUEUES: dict[str, str] = {
     "d2p_dispatch": "d2p-dispatch",
     "anpr_alerts": "anpr-alerts",
     "webhook_deliveries": "webhook-deliveries",
+    # One message per uploaded video: probe, playable copy, poster, thumbnails.
+    "evidence_video": "evidence-video",
 }
 
 # One report reaches one force once: the dispatcher sends with a stable message id.
-DUPLICATE_DETECTION: frozenset[str] = frozenset({"d2p_dispatch"})
+# A video is processed once: the outbox may resend its message, the queue drops the copy.
+DUPLICATE_DETECTION: frozenset[str] = frozenset({"d2p_dispatch", "evidence_video"})
 
 BLOB_CONTAINERS: dict[str, str] = {
     "evidence": "evidence",

@@ -222,12 +222,35 @@ class Settings(BaseSettings):
     evidence_image_queue_seconds: float = Field(default=10.0, ge=0)
     evidence_image_burst: int = Field(default=20, ge=1)
     evidence_image_per_minute: float = Field(default=10.0, gt=0)
+    # CCTV video pipeline (docs/evidence.md "Video"): encoder and decoder threads per job
+    # (the Flex instance has 2 cores), the longest and largest video a job takes (refused
+    # with a named failure past them), its wall-clock budget, the playable copy's height
+    # and quality, the longest clip, and deliveries of a job message before it is failed.
+    evidence_video_threads: int = Field(default=2, ge=1, le=16)
+    evidence_video_max_seconds: float = Field(default=3 * 3600, gt=0)
+    evidence_video_max_pixels: int = Field(default=3840 * 2160, ge=1)
+    # The budget stays under host.json's functionTimeout (10 min), so a job ends with a named
+    # failure rather than being killed by the host.
+    evidence_video_budget_seconds: float = Field(default=540, gt=0)
+    evidence_video_playable_max_height: int = Field(default=1080, ge=144, le=4320)
+    evidence_video_crf: int = Field(default=23, ge=0, le=51)
+    evidence_video_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "superfast"
+    evidence_video_clip_max_seconds: float = Field(default=600, gt=0)
+    evidence_video_max_deliveries: int = Field(default=3, ge=1, le=10)
+    # Video jobs at once per process: each takes `threads` cores and about 250 MB at
+    # 1080p, and the Service Bus host would otherwise start up to maxConcurrentCalls (16).
+    # A job arriving while all are busy is put back on the queue a little later.
+    evidence_video_workers: int = Field(default=1, ge=1, le=8)
 
     def queue_max_deliveries(self) -> dict[str, int]:
         """Deliveries of a message before its queue dead-letters it, per logical queue that
         has a setting for it. Both queue adapters take their limits from here, so the queue
         and the handlers that act on its last delivery cannot disagree."""
-        return {"d2p_dispatch": self.d2p_max_deliveries, "webhook_deliveries": self.webhook_queue_max_deliveries}
+        return {
+            "d2p_dispatch": self.d2p_max_deliveries,
+            "webhook_deliveries": self.webhook_queue_max_deliveries,
+            "evidence_video": self.evidence_video_max_deliveries,
+        }
 
 
 @lru_cache(maxsize=1)

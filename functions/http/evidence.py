@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from functions.http.deps import ContainerDep, require
+from functions.http.deps import ContainerDep, IdempotencyKey, require
 from functions.http.evidence_schemas import (
     CustodyOut,
     EvidenceList,
@@ -27,6 +27,7 @@ from shared.domain.errors import Invalid
 from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
+from shared.domain.video import ClipIn, StillIn
 from shared.services.evidence.access import Download, FaceProposals
 from shared.services.evidence.custody import CustodyReport
 from shared.services.evidence.documents import Pdf
@@ -58,6 +59,13 @@ UPLOAD_MEDIA = [
     "image/heic",
     "video/mp4",
     "video/quicktime",
+    "video/x-msvideo",
+    "video/x-matroska",
+    "video/mp2t",
+    "video/mpeg",
+    "video/h264",
+    "video/h265",
+    "video/x-dvr",
     "audio/mpeg",
     "audio/wav",
     "audio/mp4",
@@ -414,6 +422,50 @@ def redact_evidence(
     """Redacts rectangles of an image into a new, derived evidence item; the original stays untouched."""
     item = container.evidence.redaction.redact(principal, evidence_id, body)
     _created(response, item, digest=False)
+    return evidence_out(item)
+
+
+@router.post(
+    "/evidence/{evidence_id}/stills",
+    status_code=201,
+    summary="A still from a video at a time offset, as a new derived JPEG item (by default the suspect image D2P asks for)",
+    response_model=EvidenceOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The new still (Location names it)",
+)
+def make_still(
+    evidence_id: EvidenceId,
+    body: StillIn,
+    response: Response,
+    principal: Reporter,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> EvidenceOut:
+    """Takes the frame shown at `at_seconds` from a video, full size, as a new JPEG item derived from it; the video stays untouched. Send an `Idempotency-Key` so a retry cannot make two."""
+    item = container.evidence.footage.still(principal, evidence_id, body, idempotency_key)
+    _created(response, item)
+    return evidence_out(item)
+
+
+@router.post(
+    "/evidence/{evidence_id}/clips",
+    status_code=201,
+    summary="A clip of a video between two time offsets, as a new derived MP4 item (H.264, fast start)",
+    response_model=EvidenceOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The new clip (Location names it)",
+)
+def make_clip(
+    evidence_id: EvidenceId,
+    body: ClipIn,
+    response: Response,
+    principal: Reporter,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> EvidenceOut:
+    """Cuts the part between `start_seconds` and `end_seconds` into a new MP4 item derived from the video, re-encoded from the frame at the start. Send an `Idempotency-Key` so a retry cannot make two."""
+    item = container.evidence.footage.clip(principal, evidence_id, body, idempotency_key)
+    _created(response, item)
     return evidence_out(item)
 
 

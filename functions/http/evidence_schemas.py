@@ -12,6 +12,41 @@ from shared.domain.evidence import EvidenceKind
 from shared.domain.timestamps import to_iso
 
 
+class ProcessingOut(BaseModel):
+    state: str = Field(description="queued | processing | ready | failed")
+    percent: int = Field(description="How far the job is, 0 to 100")
+    updated_at: str | None = None
+    attempts: int = 0
+    failure: str | None = Field(
+        default=None,
+        description="Why it failed: not-a-video, corrupt, too-long, resolution-too-high, time-budget-exceeded, damaged-original, interrupted, server-busy",
+    )
+    detail: str | None = None
+    outputs: dict[str, str] = Field(default_factory=dict, description="Derived item ids by role: playable, poster, thumbnails")
+
+
+class VideoStreamOut(BaseModel):
+    codec: str
+    width: int
+    height: int
+    frame_rate: float | None = None
+    pixel_format: str | None = None
+
+
+class AudioStreamOut(BaseModel):
+    codec: str
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+class VideoOut(BaseModel):
+    container: str
+    duration_seconds: float | None = None
+    video: VideoStreamOut
+    audio: AudioStreamOut | None = None
+    recorded_start: str | None = Field(default=None, description="The recorder's own start time (container creation_time), as written")
+
+
 class EvidenceOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -35,6 +70,17 @@ class EvidenceOut(BaseModel):
                     "legal_hold": False,
                     "last_verified_at": "2026-11-23T12:00:00.000000+00:00",
                     "last_verification": "match",
+                    "video": None,
+                    "processing": {
+                        "state": "queued",
+                        "percent": 0,
+                        "updated_at": None,
+                        "attempts": 0,
+                        "failure": None,
+                        "detail": None,
+                        "outputs": {},
+                    },
+                    "derivation": None,
                 }
             ]
         }
@@ -46,7 +92,9 @@ class EvidenceOut(BaseModel):
     kind: EvidenceKind
     media: str = Field(description="image | video | audio | document")
     content_type: str
-    detected_type: str = Field(description="What the first bytes showed: jpeg, png, webp, heic, mp4, quicktime, mp3, wav, m4a, pdf, text")
+    detected_type: str = Field(
+        description="What the first bytes showed: jpeg, png, webp, heic, mp4, quicktime, avi, matroska, mpegts, mpegps, h264, h265, dvr, mp3, wav, m4a, pdf, text"
+    )
     filename: str = Field(description="For people only; storage is keyed by the evidence id")
     exhibit_label: str | None = Field(
         default=None, description="The producer's initials and a number (ST/1), unique within the incident and never changed"
@@ -60,6 +108,11 @@ class EvidenceOut(BaseModel):
     legal_hold: bool
     last_verified_at: str | None = None
     last_verification: str | None = None
+    video: VideoOut | None = Field(default=None, description="Video only: what probing the file found")
+    processing: ProcessingOut | None = Field(default=None, description="Uploaded video only: where the video pipeline is")
+    derivation: dict[str, Any] | None = Field(
+        default=None, description="Derived items only: the operation (playable, poster, thumbnails, still, clip) and its exact parameters"
+    )
 
 
 class EvidenceList(BaseModel):
@@ -83,7 +136,7 @@ class UploadSessionOut(BaseModel):
 class CustodyEventOut(BaseModel):
     id: str
     evidence_id: str
-    event: str = Field(description="received, stored, viewed, downloaded, exported, redacted, verified, held, released, deleted")
+    event: str = Field(description="received, stored, viewed, downloaded, exported, redacted, derived, verified, held, released, deleted")
     at: str
     actor_user: str
     actor_org: str

@@ -55,6 +55,15 @@ var queues = [
     maxDeliveryCount: 10
     lockDuration: 'PT2M'
   }
+  {
+    // One message per uploaded video; a job runs for minutes, so the lock is the longest
+    // Service Bus allows and the host renews it (host.json maxAutoLockRenewalDuration).
+    name: 'evidence-video'
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: 'P1D'
+    maxDeliveryCount: 3
+    lockDuration: 'PT5M'
+  }
 ]
 
 resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for q in queues: {

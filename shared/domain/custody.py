@@ -21,6 +21,8 @@ class CustodyEvent(StrEnum):
     DOWNLOADED = "downloaded"
     EXPORTED = "exported"
     REDACTED = "redacted"
+    # A copy was made from the item (playable video, poster, thumbnails, still, clip).
+    DERIVED = "derived"
     VERIFIED = "verified"
     HELD = "held"
     RELEASED = "released"

@@ -47,6 +47,11 @@ class EvidenceAdded(Event):
     principal: Principal
     incident: Mapping[str, Any]
     evidence_id: str
+    # What was stored, so handlers need not read it back: its owner, media, and the item
+    # it was made from (None for an upload).
+    owner_org: str = ""
+    media: str = ""
+    derived_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from shared.domain.errors import Conflict, DomainError
 from shared.domain.timestamps import from_iso, to_iso
+from shared.domain.video import Processing, VideoInfo
 
 # How many leading bytes the type sniffer looks at. Every signature below sits in the
 # first 16 bytes; plain text is judged on this much.
@@ -90,6 +91,15 @@ ALLOWED: dict[str, FileType] = {
         FileType("heic", Media.IMAGE, ("image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"), "HEIC/HEIF image"),
         FileType("mp4", Media.VIDEO, ("video/mp4",), "MP4 video"),
         FileType("quicktime", Media.VIDEO, ("video/quicktime",), "QuickTime video"),
+        FileType("avi", Media.VIDEO, ("video/x-msvideo", "video/avi", "video/msvideo"), "AVI video"),
+        FileType("matroska", Media.VIDEO, ("video/x-matroska", "video/matroska", "video/webm"), "Matroska/WebM video"),
+        FileType("mpegts", Media.VIDEO, ("video/mp2t",), "MPEG transport stream"),
+        FileType("mpegps", Media.VIDEO, ("video/mpeg", "video/mp2p"), "MPEG program stream"),
+        FileType("h264", Media.VIDEO, ("video/h264",), "raw H.264 video stream"),
+        FileType("h265", Media.VIDEO, ("video/h265", "video/hevc"), "raw H.265 video stream"),
+        # DVR exports in a maker's own wrapper that FFmpeg demuxes (Dahua .dav, Hikvision's
+        # IMKH-headed MPEG-PS): one type, since neither maker registered a media type.
+        FileType("dvr", Media.VIDEO, ("video/x-dvr",), "DVR export (Dahua DAV or Hikvision)"),
         FileType("mp3", Media.AUDIO, ("audio/mpeg", "audio/mp3"), "MP3 audio"),
         FileType("wav", Media.AUDIO, ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"), "WAV audio"),
         FileType("m4a", Media.AUDIO, ("audio/mp4", "audio/x-m4a", "audio/m4a"), "M4A audio"),
@@ -109,7 +119,6 @@ _KNOWN_OTHERS: list[tuple[bytes, int, str]] = [
     (b"\x1f\x8b", 0, "gzip archive"),
     (b"Rar!", 0, "RAR archive"),
     (b"7z\xbc\xaf\x27\x1c", 0, "7-Zip archive"),
-    (b"\x1aE\xdf\xa3", 0, "Matroska/WebM video"),
     (b"OggS", 0, "Ogg media"),
     (b"fLaC", 0, "FLAC audio"),
     (b"II*\x00", 0, "TIFF image"),
@@ -176,6 +185,9 @@ def sniff(head: bytes) -> Sniffed:
         return Sniffed(None, f"ISO media with brand {major.decode('latin-1')!r}")
     if len(head) >= 8 and head[4:8] in _QT_ATOMS:
         return _ok("quicktime")
+    video = _sniff_video(head)
+    if video is not None:
+        return _ok(video)
     if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0):
         return _ok("mp3")
     for magic, offset, label in _KNOWN_OTHERS:
@@ -186,6 +198,37 @@ def sniff(head: bytes) -> Sniffed:
     if not head:
         return Sniffed(None, "an empty file")
     return Sniffed(None, "unrecognised binary data")
+
+
+# The NAL unit types a raw Annex B stream starts with: H.264 access unit delimiter, SEI,
+# sequence parameter set; H.265 video parameter set, access unit delimiter, prefix SEI.
+_H264_FIRST = {9, 6, 7}
+_H265_FIRST = {32, 35, 39}
+
+
+def _sniff_video(head: bytes) -> str | None:
+    """The video containers and raw streams CCTV exports come in, past MP4 and QuickTime."""
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head.startswith(b"\x1aE\xdf\xa3"):
+        return "matroska"
+    if head.startswith(b"DHAV") or head.startswith(b"IMKH"):
+        return "dvr"
+    # Transport stream packets are 188 bytes, each starting 0x47: three in a row.
+    if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:
+        return "mpegts"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "mpegps"
+    for start in (b"\x00\x00\x00\x01", b"\x00\x00\x01"):
+        if head.startswith(start) and len(head) > len(start) + 1:
+            nal = head[len(start)]
+            if nal & 0x80:
+                continue  # the forbidden bit: not a NAL unit header
+            if (nal >> 1) & 0x3F in _H265_FIRST and head[len(start) + 1] == 0x01:
+                return "h265"
+            if nal & 0x1F in _H264_FIRST:
+                return "h264"
+    return None
 
 
 def kind_misfit(kind: EvidenceKind | None, file_type: FileType) -> str | None:
@@ -382,6 +425,13 @@ class EvidenceItem(BaseModel):
     # written first so no committed object is ever without one. Readers never see a
     # pending item; the settling sweep finishes or removes it.
     pending_since: StoredTime | None = None
+    # Video: what probing found, and where the pipeline is (an original upload of video
+    # starts queued; derived items are made playable and carry no state).
+    video: VideoInfo | None = None
+    processing: Processing | None = None
+    # How a derived item was made: the operation and its exact parameters (codec, crf,
+    # preset, scale, times, the PyAV and FFmpeg versions).
+    derivation: dict[str, Any] | None = None
 
     @classmethod
     def received(
@@ -420,6 +470,7 @@ class EvidenceItem(BaseModel):
             legal_hold=held,
             last_verified_at=at,
             last_verification="match",
+            processing=Processing.queued() if file_type.media == Media.VIDEO and derived_from is None else None,
         )
 
     @property

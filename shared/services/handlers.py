@@ -11,6 +11,9 @@ Reporting an incident (`IncidentRecorded`) triggers:
   2. D2P: eligibility against the force's rules, recorded, and with automatic sending on,
      a dispatch and its outbox message. Its summary goes into the reporter's answer.
 
+Storing a file (`EvidenceAdded`) triggers retention and D2P as above and, for an
+uploaded video, the video job through the outbox (`evidence_video` queue).
+
 The retention lanes (`RETENTION_LANES`) are the other table: what the retention timer
 removes once its period has passed, in the order it runs them.
 """
@@ -77,6 +80,13 @@ def mark_dispatch_enqueued(event: MessageRelayed, uow: UnitOfWork, services: Any
 # ---- evidence ------------------------------------------------------------------------------
 
 
+def process_uploaded_video(event: EvidenceAdded, uow: UnitOfWork, services: Any) -> None:
+    """An uploaded video is owed the video job (probe, playable copy, poster, thumbnails);
+    derived items (clips) are made playable already."""
+    if event.media == "video" and event.derived_from is None and event.owner_org:
+        services.evidence.video.enqueue(uow, event.owner_org, event.evidence_id)
+
+
 def erase_incident_evidence(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
     """Files, records and custody of an erased incident (refused while still immutable)."""
     removed = services.evidence.erasure.erase_for_incident(uow, event.organisation_id, event.incident_id, event.rule)
@@ -117,7 +127,7 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
-    EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p],
+    EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
     IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays],
     LegalHoldChanged: [hold_incident_evidence],

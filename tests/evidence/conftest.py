@@ -45,6 +45,14 @@ def ev(request, tmp_path):
     stamp.container.close()
 
 
+@pytest.fixture
+def cosmos_too(request, stamp):
+    """`stamp`, whose evidence bytes go to Azurite when `@both_backends` puts its records in Cosmos DB."""
+    if stamp.container.settings.backend == "azure":
+        stamp.container.__dict__["evidence_blobs"] = azure_store(request.getfixturevalue("azurite"))
+    return stamp
+
+
 def headers(stamp, who=REPORTER, **extra):
     org, role = who
     stores = ["nw-plymouth"] if role == "Retailer.Reporter" else None

@@ -85,6 +85,29 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             ),
         )
 
+    def cctv(ctx) -> str:
+        """A real video, long enough for the documented still and clip examples (80 s at
+        2 fps, 64x48: a few kilobytes)."""
+        from tests.evidence.video_files import make_video
+
+        return ctx.once(
+            "evidence-cctv",
+            lambda: (
+                svc(ctx)
+                .intake.upload(
+                    NW_REPORTER,
+                    ctx.incident(),
+                    [make_video(width=64, height=48, seconds=80, fps=2)],
+                    content_type="video/x-msvideo",
+                    filename="dvr.avi",
+                    kind=None,
+                    content_digest=None,
+                    content_length=None,
+                )
+                .id
+            ),
+        )
+
     def opener(ctx) -> Principal:
         """A session answers only the person who opened it: the northwind user the matrix
         signs in as for the role under test, when that role may upload at all."""
@@ -184,6 +207,18 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
                 "POST",
                 f"{ev}/{photo(ctx)}/redactions",
                 json={"method": "blur", "regions": [{"x": 0, "y": 0, "width": 8, "height": 8}], "reason": "Bystander"},
+            ),
+        ),
+        ("POST", f"{prefix}/evidence/{{evidence_id}}/stills"): Row(
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call("POST", f"{ev}/{cctv(ctx)}/stills", json={"at_seconds": 12.4, "reason": "Suspect's face"}),
+        ),
+        ("POST", f"{prefix}/evidence/{{evidence_id}}/clips"): Row(
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST", f"{ev}/{cctv(ctx)}/clips", json={"start_seconds": 30, "end_seconds": 40, "reason": "The theft at the till"}
             ),
         ),
         ("GET", f"{prefix}/evidence/{{evidence_id}}/face-proposals"): Row(

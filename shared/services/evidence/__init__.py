@@ -1,6 +1,6 @@
 """The evidence locker: streamed write-once uploads (single and resumable), chain of
-custody, verification, download, redaction, face proposals, court documents and court
-packages.
+custody, verification, download, redaction, face proposals, court documents, court
+packages, and the video pipeline with stills and clips.
 
 One module per use case; `Evidence` gathers them for the container
 (`container.evidence.uploads.put_chunk(...)`). Bytes go through the evidence blob port;
@@ -20,12 +20,14 @@ from shared.services.evidence.custody import Custody
 from shared.services.evidence.deps import EvidenceDeps, EvidenceLimits
 from shared.services.evidence.documents import CourtDocuments
 from shared.services.evidence.erasure import Erasure
+from shared.services.evidence.footage import Footage
 from shared.services.evidence.intake import Intake
 from shared.services.evidence.integrity import Integrity
 from shared.services.evidence.package import Packages
 from shared.services.evidence.redaction import Redaction
 from shared.services.evidence.settling import Settling
 from shared.services.evidence.uploads import Uploads
+from shared.services.evidence.video import Video
 
 __all__ = ["Evidence", "EvidenceDeps", "EvidenceLimits"]
 
@@ -44,6 +46,8 @@ class Evidence:
     documents: CourtDocuments
     erasure: Erasure
     settling: Settling
+    video: Video
+    footage: Footage
 
     @classmethod
     def build(cls, deps: EvidenceDeps) -> Evidence:
@@ -59,4 +63,6 @@ class Evidence:
             documents=CourtDocuments(deps),
             erasure=Erasure(deps),
             settling=Settling(deps),
+            video=Video(deps),
+            footage=Footage(deps),
         )

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
-from shared.ports import ArchiveWriter, Clock, CourtDocumentRenderer, EvidenceBlobStore, RecordStore, TemplateRenderer
+from shared.domain.video import VideoLimits
+from shared.ports import ArchiveWriter, Clock, CourtDocumentRenderer, EvidenceBlobStore, RecordStore, TemplateRenderer, UnitOfWork
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.services.evidence.image_work import ImageWork
 from shared.services.incidents import IncidentService
 from shared.services.messagebus import MessageBus
+from shared.services.outbox import Outbox
 
 if TYPE_CHECKING:  # retention imports this package for `suspect_images`
     from shared.services.retention.terms import EvidenceTerms
@@ -59,3 +61,17 @@ class EvidenceDeps:
     documents: CourtDocumentRenderer
     directory: Directory
     region: str
+    # Video jobs are owed through the outbox, written with the upload that owes them.
+    outbox: Outbox
+    video: VideoLimits
+
+
+VIDEO_QUEUE = "evidence_video"
+
+
+def owe_video_job(deps: EvidenceDeps, uow: UnitOfWork, owner_org: str, evidence_id: str) -> None:
+    """Owe the video job for an uploaded video from this unit of work; the message id is
+    the item's, so a resend is a duplicate the queue drops."""
+    deps.outbox.put(
+        uow, owner_org, queue=VIDEO_QUEUE, message_id=f"video-{evidence_id}", body={"evidence_id": evidence_id, "owner_org": owner_org}
+    )

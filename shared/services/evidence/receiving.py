@@ -34,7 +34,7 @@ from shared.domain.timestamps import to_iso
 from shared.ports import EvidenceWriter, UnitOfWork
 from shared.records import EVIDENCE, INCIDENTS
 from shared.services.evidence import custody
-from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.deps import EvidenceDeps, owe_video_job
 from shared.services.evidence.exhibits import next_label
 from shared.services.incidents import Located
 from shared.services.repository import dump, load
@@ -169,6 +169,7 @@ def record_new(
     extra: Callable[[UnitOfWork], None] | None = None,
     claim: Callable[[UnitOfWork], None] | None = None,
     undo: Callable[[UnitOfWork], None] | None = None,
+    describe: dict[str, Any] | None = None,
 ) -> EvidenceItem:
     """Record the item as pending, commit its write-once bytes, then mark it stored with
     its first custody events and the audit entry.
@@ -177,7 +178,8 @@ def record_new(
     failure after them leaves a pending record that the settling sweep finds, never an
     object nothing points at. `claim` runs in the unit that writes the pending record
     (`undo` reverses it when the bytes could not be committed); `extra` runs in the unit
-    that marks the item stored, so what it records exists only if the item does."""
+    that marks the item stored, so what it records exists only if the item does.
+    `describe` adds fields to the record (a derived item's `derivation`, a video's `video`)."""
     # On the type the bytes showed: whatever was checked before they arrived, this decides.
     check_kind(kind, got.file_type)
     now = deps.clock.now()
@@ -200,6 +202,8 @@ def record_new(
             held=held,
         ).as_pending(now)
         item.exhibit_label = next_label(uow, loc.owner_org, loc.doc)
+        if describe:
+            item = item.model_copy(update=describe)
         uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
         if claim is not None:
             claim(uow)
@@ -245,7 +249,7 @@ def complete(
 ) -> EvidenceItem:
     """Mark a pending item stored once its bytes are committed: custody `received` and
     `stored`, whatever `extra` records, the audit entry and `EvidenceAdded` (when a
-    person acted), in one unit.
+    person acted; otherwise an uploaded video's job is owed directly), in one unit.
     Returns the item as stored; an item someone else finished first is returned as is."""
     owner = item.organisation_id
     with deps.records.unit_of_work() as uow:
@@ -296,8 +300,22 @@ def complete(
             fields=["content"],
             subjects=[item.incident_id],
         )
+        if principal is None and done.processing is not None and done.derived_from is None:
+            # No person acted (the settling sweep finished an upload), so no EvidenceAdded:
+            # the video job is owed here, or the item would wait `queued` for ever.
+            owe_video_job(deps, uow, owner, item.id)
         if principal is not None and incident is not None:
-            deps.bus.publish(uow, EvidenceAdded(principal=principal, incident=incident, evidence_id=item.id))
+            deps.bus.publish(
+                uow,
+                EvidenceAdded(
+                    principal=principal,
+                    incident=incident,
+                    evidence_id=item.id,
+                    owner_org=owner,
+                    media=item.media.value,
+                    derived_from=item.derived_from,
+                ),
+            )
     if held:
         deps.blobs.set_legal_hold(item.id, True)
     return done
