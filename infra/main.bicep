@@ -1,7 +1,8 @@
 // One Vigil stamp: everything a geography needs, in its own resource group and region.
 //
-// Deploy with azd (see docs/deploy.md): `azd env new vigil-uk && azd up`. The
-// preprovision hook copies infra/main.parameters.<geo>.json to main.parameters.json.
+// Deploy with azd (see docs/deploy.md): `azd env new vigil-uk`, `azd env set VIGIL_GEO uk`,
+// `azd up --no-prompt`. infra/main.parameters.json maps every parameter to an azd
+// environment variable; what differs by geography comes from infra/geographies.json.
 //
 // Written for the Bicep that checkov's bundled parser reads (tests/infra): no
 // user-defined types, lambdas, deployer() or ternaries spread over several lines.
@@ -16,14 +17,8 @@ targetScope = 'subscription'
 @description('azd environment name, e.g. vigil-uk. Seeds the unique resource names.')
 param environmentName string
 
-@minLength(1)
-@description('Azure region of the stamp. Data never leaves it.')
-@metadata({
-  azd: {
-    type: 'location'
-  }
-})
-param location string
+@description('Azure region of the stamp. Data never leaves it. Empty: the geography\'s region (infra/geographies.json).')
+param location string = ''
 
 @allowed([
   'uk'
@@ -35,8 +30,8 @@ param location string
 @description('Vigil region code of this stamp (VIGIL_REGION); names the Cosmos database.')
 param geo string
 
-@description('Public base URL of every stamp, by region code (VIGIL_REGION_BASE_URLS): used for 421 answers and case links.')
-param regionBaseUrls object
+@description('Public base URL of stamps by region code, over the ones in infra/geographies.json (VIGIL_REGION_BASE_URLS): used for 421 answers and case links.')
+param regionBaseUrls object = {}
 
 @description('Entra ID app registration audience that access tokens must carry.')
 param authAudience string = 'api://vigil'
@@ -50,11 +45,11 @@ param authJwksUrl string = ''
 @description('Client id of the console\'s own Entra app registration (VIGIL_CONSOLE_CLIENT_ID; made once per stamp: docs/deploy.md). Empty: the console offers no Entra sign-in.')
 param consoleClientId string = ''
 
-@description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid.')
-param d2pMailFrom string = 'd2p@vigil.example.net'
+@description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid. Empty: the geography\'s.')
+param d2pMailFrom string = ''
 
-@description('Sender of ANPR alert emails (VIGIL_ALERT_MAIL_FROM): an address on a domain authenticated in SendGrid.')
-param alertMailFrom string = 'alerts@vigil.example.net'
+@description('Sender of ANPR alert emails (VIGIL_ALERT_MAIL_FROM): an address on a domain authenticated in SendGrid. Empty: the geography\'s.')
+param alertMailFrom string = ''
 
 @description('SendGrid API host. https://api.eu.sendgrid.com keeps mail data in the EU (needs an EU subuser).')
 param sendgridHost string = 'https://api.sendgrid.com'
@@ -118,7 +113,18 @@ param schedules object = {}
 // ---------------------------------------------------------------------------
 
 var abbrs = loadJsonContent('abbreviations.json')
-var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Per-geography defaults in one place: region, public URL, mail senders.
+var geographies = loadJsonContent('geographies.json')
+var geography = geographies[geo]
+var stampLocation = empty(location) ? geography.location : location
+var baseUrls = {
+  uk: geographies.uk.baseUrl
+  au: geographies.au.baseUrl
+  nz: geographies.nz.baseUrl
+  us: geographies.us.baseUrl
+  ca: geographies.ca.baseUrl
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, stampLocation))
 var tags = {
   'azd-env-name': environmentName
   'vigil-geo': geo
@@ -149,7 +155,7 @@ var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
-  location: location
+  location: stampLocation
   tags: tags
 }
 
@@ -160,7 +166,7 @@ module identity 'app/identity.bicep' = {
   scope: rg
   params: {
     name: identityName
-    location: location
+    location: stampLocation
     tags: tags
   }
 }
@@ -174,7 +180,7 @@ module network 'app/network.bicep' = if (privateNetworking) {
   scope: rg
   params: {
     name: vnetName
-    location: location
+    location: stampLocation
     tags: tags
     addressPrefix: vnetAddressPrefix
   }
@@ -190,7 +196,7 @@ module monitoring 'app/monitoring.bicep' = {
   params: {
     logAnalyticsName: logAnalyticsName
     appInsightsName: appInsightsName
-    location: location
+    location: stampLocation
     tags: tags
     retentionInDays: logRetentionDays
   }
@@ -203,7 +209,7 @@ module storage 'app/storage.bicep' = {
     evidenceAccountName: evidenceStorageName
     deploymentAccountName: deploymentStorageName
     deploymentContainerName: deploymentContainerName
-    location: location
+    location: stampLocation
     tags: tags
     evidenceSku: evidenceStorageSku
     softDeleteDays: evidenceSoftDeleteDays
@@ -217,7 +223,7 @@ module data 'app/data.bicep' = {
   params: {
     accountName: cosmosAccountName
     databaseName: cosmosDatabaseName
-    location: location
+    location: stampLocation
     tags: tags
     serverless: cosmosServerless
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
@@ -230,7 +236,7 @@ module messaging 'app/messaging.bicep' = {
   scope: rg
   params: {
     name: serviceBusName
-    location: location
+    location: stampLocation
     tags: tags
     privateNetworking: privateNetworking
   }
@@ -241,7 +247,7 @@ module keyvault 'app/keyvault.bicep' = {
   scope: rg
   params: {
     name: keyVaultName
-    location: location
+    location: stampLocation
     tags: tags
     privateNetworking: privateNetworking
   }
@@ -264,7 +270,7 @@ var kvRef = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 var vigilSettings = {
   VIGIL_BACKEND: 'azure' // Cosmos, Blob, Service Bus and SendGrid adapters
   VIGIL_REGION: geo
-  VIGIL_REGION_BASE_URLS: string(regionBaseUrls)
+  VIGIL_REGION_BASE_URLS: string(union(baseUrls, regionBaseUrls))
   // Local scratch only (the azure backend keeps nothing on disk).
   VIGIL_DATA_DIR: '/tmp/vigil'
   // Embedded backend only (group commit of SQLite units); unused with Cosmos.
@@ -339,8 +345,8 @@ var vigilSettings = {
   // Direct to police: SendGrid mail. The API key and the event-webhook verification
   // key are Key Vault references (set the secrets after the first deploy: docs/deploy.md).
   VIGIL_MAIL_PROVIDER: 'sendgrid' // explicit in Azure rather than "auto"
-  VIGIL_D2P_MAIL_FROM: d2pMailFrom
-  VIGIL_ALERT_MAIL_FROM: alertMailFrom
+  VIGIL_D2P_MAIL_FROM: empty(d2pMailFrom) ? geography.d2pMailFrom : d2pMailFrom
+  VIGIL_ALERT_MAIL_FROM: empty(alertMailFrom) ? geography.alertMailFrom : alertMailFrom
   VIGIL_SENDGRID_API_KEY: '${kvRef}sendgrid-api-key)'
   VIGIL_SENDGRID_HOST: sendgridHost
   VIGIL_SENDGRID_TIMEOUT_SECONDS: '10.0'
@@ -448,7 +454,7 @@ module api 'app/api.bicep' = {
   params: {
     name: functionAppName
     planName: planName
-    location: location
+    location: stampLocation
     tags: tags
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
@@ -485,7 +491,7 @@ module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
   name: 'private-endpoints'
   scope: rg
   params: {
-    location: location
+    location: stampLocation
     tags: tags
     subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
     zoneIds: privateNetworking ? network.outputs.zoneIds : {}
@@ -502,7 +508,7 @@ module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
 // Outputs (azd stores them in .azure/<env>/.env)
 // ---------------------------------------------------------------------------
 
-output AZURE_LOCATION string = location
+output AZURE_LOCATION string = stampLocation
 output AZURE_TENANT_ID string = tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output VIGIL_GEO string = geo

@@ -343,6 +343,63 @@ def rbac_variables() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
+# azd parameters: infra/main.parameters.json as azd resolves it
+# ---------------------------------------------------------------------------
+
+PARAMETERS = INFRA / "main.parameters.json"
+GEOGRAPHIES = INFRA / "geographies.json"
+
+# azd substitutes environment variables into the parameters file's text before parsing
+# it: ${NAME}, ${NAME=default} (default when unset), ${NAME:-default} (also when empty).
+_AZD_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}")
+
+
+def azd_substitute(text: str, env: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name, op, default = match.group(1), match.group(2), match.group(3) or ""
+        current = env.get(name)
+        if op is None:
+            return current or ""
+        if op.startswith(":"):
+            return current if current else default
+        return current if current is not None else default
+
+    return _AZD_REFERENCE.sub(value, text)
+
+
+def azd_parameters(env: dict[str, str]) -> dict[str, Any]:
+    """Parameter values of infra/main.parameters.json after azd's substitution."""
+    text = azd_substitute(PARAMETERS.read_text(encoding="utf-8"), env)
+    return {name: spec.get("value") for name, spec in json.loads(text)["parameters"].items()}
+
+
+def azd_parameter_problems(env: dict[str, str]) -> list[str]:
+    """What would make `azd up --no-prompt` prompt or fail for this environment: a Bicep
+    parameter without a default left without a value, a value for an undeclared
+    parameter, a value outside a parameter's @allowed list or of the wrong type."""
+    declared = parse(MAIN)["parameters"]
+    values = azd_parameters(env)
+    problems = [f"{name}: not a parameter of main.bicep" for name in values if name not in declared]
+    for name, spec in declared.items():
+        has_default = spec.get("default") is not None or _nullable_default(MAIN, name)
+        value = values.get(name)
+        if value in (None, ""):
+            if not has_default:
+                problems.append(f"{name}: no value and no default (azd would prompt)")
+            continue
+        kind = spec.get("type")
+        text = str(value)
+        if kind == "bool" and text not in ("true", "false"):
+            problems.append(f"{name}: {text!r} is not true or false")
+        if kind == "int" and not re.fullmatch(r"-?[0-9]+", text):
+            problems.append(f"{name}: {text!r} is not a whole number")
+        allowed = next((d["argument"] for d in spec.get("decorators") or [] if d["type"] == "allowed"), None)
+        if allowed is not None and text not in [str(a) for a in allowed]:
+            problems.append(f"{name}: {text!r} is not one of {allowed}")
+    return problems
+
+
+# ---------------------------------------------------------------------------
 # What the code says (read dynamically: other engineers add to these)
 # ---------------------------------------------------------------------------
 
