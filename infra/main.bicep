@@ -33,16 +33,22 @@ param geo string
 @description('Public base URL of stamps by region code, over the ones in infra/geographies.json (VIGIL_REGION_BASE_URLS): used for 421 answers and case links.')
 param regionBaseUrls object = {}
 
-@description('Entra ID app registration audience that access tokens must carry.')
-param authAudience string = 'api://vigil'
+@description('Declare the API\'s and the console\'s Entra app registrations (identity/entra.bicep, Microsoft Graph extension). Off: name existing ones with apiClientId and consoleClientId.')
+param entraApps bool = true
 
-@description('Token issuer. Empty: this tenant\'s v2.0 issuer.')
+@description('Client id of an existing API app registration, used when entraApps is off: v2.0 access tokens carry it as aud.')
+param apiClientId string = ''
+
+@description('Application ID URI of the API (api://...), accepted as a second audience. Empty: none.')
+param apiIdentifierUri string = ''
+
+@description('Token issuer. Empty: the caller\'s own tenant\'s v2.0 issuer ({tid} is filled from the token).')
 param authIssuer string = ''
 
-@description('JWKS URL for token signatures. Empty: this tenant\'s v2.0 keys.')
+@description('JWKS URL for token signatures. Empty: Entra ID\'s v2.0 keys.')
 param authJwksUrl string = ''
 
-@description('Client id of the console\'s own Entra app registration (VIGIL_CONSOLE_CLIENT_ID; made once per stamp: docs/deploy.md). Empty: the console offers no Entra sign-in.')
+@description('Client id of an existing console app registration, used when entraApps is off (VIGIL_CONSOLE_CLIENT_ID). Empty: the console offers no Entra sign-in.')
 param consoleClientId string = ''
 
 @description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid. Empty: the geography\'s.')
@@ -146,8 +152,13 @@ var appInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 var vnetName = '${abbrs.networkVirtualNetworks}${resourceToken}'
 
 var tenantId = tenant().tenantId
-var issuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}${tenantId}/v2.0' : authIssuer
-var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint}${tenantId}/discovery/v2.0/keys' : authJwksUrl
+// Multi-tenant: a v2.0 token's issuer names the caller's own tenant, which the API fills
+// from the token's tid (shared/adapters/tokens.py); the keys are Entra's common ones.
+var issuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}{tid}/v2.0' : authIssuer
+var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys' : authJwksUrl
+var publicBaseUrls = union(baseUrls, regionBaseUrls)
+var noAudiences = []
+var extraAudiences = empty(apiIdentifierUri) ? noAudiences : array(apiIdentifierUri)
 
 // ---------------------------------------------------------------------------
 // Resource group and identity
@@ -170,6 +181,22 @@ module identity 'app/identity.bicep' = {
     tags: tags
   }
 }
+
+// The API's and the console's app registrations (Microsoft Graph). v2.0 access tokens
+// carry the API's client id as aud: that is the audience the app accepts.
+module entra 'identity/entra.bicep' = if (entraApps) {
+  name: 'entra'
+  scope: rg
+  params: {
+    environmentName: environmentName
+    publicBaseUrl: publicBaseUrls[geo]
+    identityPrincipalId: identity.outputs.principalId
+    apiIdentifierUri: apiIdentifierUri
+  }
+}
+
+var apiAppId = entraApps ? entra.outputs.apiClientId : apiClientId
+var consoleAppId = entraApps ? entra.outputs.consoleClientId : consoleClientId
 
 // ---------------------------------------------------------------------------
 // Network (only when privateNetworking): VNet first, endpoints once targets exist
@@ -270,13 +297,16 @@ var kvRef = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 var vigilSettings = {
   VIGIL_BACKEND: 'azure' // Cosmos, Blob, Service Bus and SendGrid adapters
   VIGIL_REGION: geo
-  VIGIL_REGION_BASE_URLS: string(union(baseUrls, regionBaseUrls))
+  VIGIL_REGION_BASE_URLS: string(publicBaseUrls)
   // Local scratch only (the azure backend keeps nothing on disk).
   VIGIL_DATA_DIR: '/tmp/vigil'
   // Embedded backend only (group commit of SQLite units); unused with Cosmos.
   VIGIL_SQLITE_GROUP_COMMIT_MAX: '32'
   VIGIL_AUTH_ISSUER: issuer
-  VIGIL_AUTH_AUDIENCE: authAudience
+  // No v1.0 or other issuer: add one only for a client that cannot ask for v2.0 tokens.
+  VIGIL_AUTH_ISSUERS: '[]'
+  VIGIL_AUTH_AUDIENCE: apiAppId
+  VIGIL_AUTH_AUDIENCES: string(extraAudiences)
   VIGIL_AUTH_JWKS_URL: jwksUrl
   VIGIL_AUTH_ALGORITHMS: '["RS256"]'
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
@@ -284,7 +314,7 @@ var vigilSettings = {
   // Console sign-in: the console's app registration, multi-tenant (each retailer and
   // force signs in from its own tenant) in this cloud, proving itself with the stamp's
   // identity through a federated credential (docs/deploy.md).
-  VIGIL_CONSOLE_CLIENT_ID: consoleClientId
+  VIGIL_CONSOLE_CLIENT_ID: consoleAppId
   VIGIL_CONSOLE_AUTHORITY: '${environment().authentication.loginEndpoint}organizations'
   VIGIL_CONSOLE_CREDENTIAL: 'federated'
   // Empty: the federated credential needs no secret. A stamp using a certificate sets
@@ -517,6 +547,8 @@ output SERVICE_API_URI string = api.outputs.uri
 output AZURE_KEY_VAULT_NAME string = keyvault.outputs.name
 // The console app registration's federated credential trusts this identity (docs/deploy.md).
 output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output VIGIL_API_CLIENT_ID string = apiAppId
+output CONSOLE_CLIENT_ID string = consoleAppId
 output AZURE_COSMOS_ENDPOINT string = data.outputs.endpoint
 output AZURE_COSMOS_DATABASE string = data.outputs.databaseName
 output AZURE_SERVICEBUS_NAMESPACE string = messaging.outputs.fullyQualifiedNamespace

@@ -27,4 +27,5 @@ def test_console_app_roles_are_the_roles_people_hold():
 def test_every_stamp_passes_its_console_client_id():
     params = json.loads(ic.PARAMETERS.read_text(encoding="utf-8"))["parameters"]
     assert params["consoleClientId"]["value"] == "${CONSOLE_CLIENT_ID=}"
-    assert ic.app_settings()["VIGIL_CONSOLE_CLIENT_ID"] == "consoleClientId"
+    assert ic.app_settings()["VIGIL_CONSOLE_CLIENT_ID"] == "consoleAppId"
+    assert ic._render(ic.variables(ic.MAIN)["consoleAppId"]["operator"]["operands"]["true_value"]) == "entra.outputs.consoleClientId"
