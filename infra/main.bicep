@@ -66,8 +66,11 @@ param cosmosDatabasePrefix string = 'vigil'
 @description('Serverless Cosmos suits a small stamp; a large one (ANPR) wants provisioned autoscale.')
 param cosmosServerless bool = true
 
-@description('Autoscale ceiling (RU/s) shared by the database when not serverless.')
+@description('Autoscale ceiling (RU/s) the small containers share when not serverless.')
 param cosmosAutoscaleMaxThroughput int = 4000
+
+@description('Autoscale ceiling (RU/s) of each busy container, which has throughput of its own when not serverless.')
+param cosmosContainerAutoscaleMaxThroughput int = 1000
 
 @description('Upper bound on Flex Consumption instances: caps cost and the load on Cosmos.')
 param functionMaximumInstanceCount int = 40
@@ -254,6 +257,7 @@ module data 'app/data.bicep' = {
     tags: tags
     serverless: cosmosServerless
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    containerAutoscaleMaxThroughput: cosmosContainerAutoscaleMaxThroughput
     privateNetworking: privateNetworking
   }
 }

