@@ -108,6 +108,9 @@ param privateNetworking bool = false
 @description('Address space of the stamp VNet when privateNetworking is on.')
 param vnetAddressPrefix string = '10.60.0.0/16'
 
+@description('Recover the stamp\'s soft-deleted Key Vault (after `azd down`) instead of creating it. Set for one deploy, then unset.')
+param keyVaultRecover bool = false
+
 @description('Object id of the Entra group that sets and rotates Key Vault secrets. Empty: none.')
 param operatorsPrincipalId string = ''
 
@@ -281,6 +284,7 @@ module keyvault 'app/keyvault.bicep' = {
     location: stampLocation
     tags: tags
     privateNetworking: privateNetworking
+    recover: keyVaultRecover
   }
 }
 
@@ -518,6 +522,7 @@ module rbac 'app/rbac.bicep' = {
     serviceBusName: messaging.outputs.name
     keyVaultName: keyvault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
+    environmentName: environmentName
   }
 }
 

@@ -12,6 +12,8 @@ param cosmosDatabaseName string
 param serviceBusName string
 param keyVaultName string
 param appInsightsName string
+@description('azd environment name: with the subscription, makes the custom role\'s id and name unique.')
+param environmentName string
 
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -79,11 +81,13 @@ resource evidenceContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
 // put a time-based immutability policy on each blob version it commits, and delete
 // blob versions when retention ends (the service refuses while a policy or hold lasts).
 // A custom role instead of Storage Blob Data Owner, which would also grant ownership,
-// ACL, tag and permanent-delete operations. Role names are unique per tenant.
+// ACL, tag and permanent-delete operations. Role names must be unique in the tenant,
+// which several subscriptions share, and the same environment name may exist in each:
+// both the id and the name carry the subscription and the environment.
 resource evidenceLockerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(resourceGroup().id, 'vigil-evidence-locker')
+  name: guid(subscription().id, environmentName, 'vigil-evidence-locker')
   properties: {
-    roleName: 'Vigil evidence locker (${resourceGroup().name})'
+    roleName: 'Vigil evidence locker (${environmentName}, ${subscription().subscriptionId})'
     description: 'Set immutability policies on, and delete versions of, evidence blobs.'
     type: 'CustomRole'
     permissions: [

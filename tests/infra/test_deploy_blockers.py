@@ -51,3 +51,25 @@ def test_container_autoscale_is_within_azures_minimum():
         ic.parse(ic.MAIN)["modules"]["data"]["config"]["params"]["containerAutoscaleMaxThroughput"]
         == "cosmosContainerAutoscaleMaxThroughput"
     )
+
+
+def test_key_vault_is_recovered_after_azd_down_by_one_switch():
+    vault = ic.parse(ic.APP / "keyvault.bicep")["resources"]["vault"]["config"]["properties"]
+    create_mode = vault["createMode"]["operator"]["operands"]
+    assert (create_mode["condition"], create_mode["true_value"], create_mode["false_value"]) == ("recover", "recover", "default")
+    assert vault["enablePurgeProtection"] is True
+    main = ic.parse(ic.MAIN)
+    assert main["modules"]["keyvault"]["config"]["params"]["recover"] == "keyVaultRecover"
+    assert main["parameters"]["keyVaultRecover"]["default"] is False
+    # The name is the same on every deploy of an environment, which is what lets recovery find it.
+    assert ic.variables(ic.MAIN)["keyVaultName"] == "${abbrs.keyVaultVaults}${resourceToken}"
+
+
+def test_custom_role_id_and_name_are_unique_per_subscription_and_environment():
+    role = ic.parse(ic.APP / "rbac.bicep")["resources"]["evidenceLockerRole"]["config"]
+    base, env, purpose = role["name"]["function"]["parameters"].values()
+    assert base["operator"]["operands"]["operand_1"]["function"]["type"] == "subscription"
+    assert base["operator"]["operands"]["operand_2"] == "id"
+    assert (env, purpose) == ("environmentName", "vigil-evidence-locker")
+    role_name = role["properties"]["roleName"]
+    assert "${environmentName}" in role_name and "${subscription().subscriptionId}" in role_name
