@@ -111,6 +111,27 @@ param vnetAddressPrefix string = '10.60.0.0/16'
 @description('Recover the stamp\'s soft-deleted Key Vault (after `azd down`) instead of creating it. Set for one deploy, then unset.')
 param keyVaultRecover bool = false
 
+@description('Email of the on-call team: alerts and the budget. Empty: alerts show in the portal; the budget mails the subscription\'s owners.')
+param alertEmail string = ''
+
+@description('Monthly budget of the stamp\'s resource group, in the billing currency.')
+param monthlyBudget int = 1000
+
+@description('First month of the budget (yyyy-MM-01). Empty: the month of this deploy; pin it after the first deploy (docs/deploy.md).')
+param budgetStartDate string = ''
+
+@description('Deploy-time default of budgetStartDate; not meant to be set.')
+param budgetFirstMonth string = utcNow('yyyy-MM-01')
+
+@description('CanNotDelete locks on Cosmos DB and Key Vault. Off only for a throwaway test stamp (evidence is locked regardless).')
+param resourceLocks bool = true
+
+@description('Azure Front Door Premium with WAF (managed rules, rate limit) in front of the function app.')
+param frontDoor bool = false
+
+@description('Requests per minute one client address may make through Front Door.')
+param frontDoorRateLimitPerMinute int = 1200
+
 @description('Object id of the Entra group that sets and rotates Key Vault secrets. Empty: none.')
 param operatorsPrincipalId string = ''
 
@@ -502,6 +523,40 @@ module api 'app/api.bicep' = {
     appSettings: appSettings
     privateNetworking: privateNetworking
     appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Operations: diagnostic settings, alerts, budget, locks; optional Front Door
+// ---------------------------------------------------------------------------
+
+module operations 'app/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    location: stampLocation
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    cosmosAccountName: data.outputs.accountName
+    serviceBusName: messaging.outputs.name
+    keyVaultName: keyvault.outputs.name
+    alertEmail: alertEmail
+    monthlyBudget: monthlyBudget
+    budgetStartDate: empty(budgetStartDate) ? budgetFirstMonth : budgetStartDate
+    resourceLocks: resourceLocks
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
+module edge 'app/frontdoor.bicep' = if (frontDoor) {
+  name: 'frontdoor'
+  scope: rg
+  params: {
+    name: '${abbrs.cdnProfiles}${resourceToken}'
+    tags: tags
+    originHostName: replace(api.outputs.uri, 'https://', '')
+    rateLimitPerMinute: frontDoorRateLimitPerMinute
   }
 }
 
