@@ -197,6 +197,14 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   tags: tags
 }
 
+// Evidence in a resource group of its own: its lock, logs and access stand apart from
+// the compute, which can be torn down and rebuilt without reaching it (docs/deploy.md).
+resource evidenceRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}-evidence'
+  location: stampLocation
+  tags: tags
+}
+
 // The app's only identity. It holds data-plane roles (app/rbac.bicep) instead of keys,
 // so no connection string carries a secret.
 module identity 'app/identity.bicep' = {
@@ -258,15 +266,26 @@ module monitoring 'app/monitoring.bicep' = {
 
 module storage 'app/storage.bicep' = {
   name: 'storage'
-  scope: rg
+  scope: evidenceRg
   params: {
     evidenceAccountName: evidenceStorageName
-    deploymentAccountName: deploymentStorageName
-    deploymentContainerName: deploymentContainerName
     location: stampLocation
     tags: tags
     evidenceSku: evidenceStorageSku
     softDeleteDays: evidenceSoftDeleteDays
+    privateNetworking: privateNetworking
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module hostStorage 'app/host-storage.bicep' = {
+  name: 'host-storage'
+  scope: rg
+  params: {
+    deploymentAccountName: deploymentStorageName
+    deploymentContainerName: deploymentContainerName
+    location: stampLocation
+    tags: tags
     privateNetworking: privateNetworking
   }
 }
@@ -516,7 +535,7 @@ module api 'app/api.bicep' = {
     location: stampLocation
     tags: tags
     identityId: identity.outputs.id
-    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     alwaysReadyInstances: functionAlwaysReadyInstances
@@ -570,13 +589,21 @@ module rbac 'app/rbac.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     operatorsPrincipalId: operatorsPrincipalId
-    deploymentStorageName: storage.outputs.deploymentAccountName
-    evidenceStorageName: storage.outputs.evidenceAccountName
+    deploymentStorageName: hostStorage.outputs.deploymentAccountName
     cosmosAccountName: data.outputs.accountName
     cosmosDatabaseName: data.outputs.databaseName
     serviceBusName: messaging.outputs.name
     keyVaultName: keyvault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module rbacEvidence 'app/rbac-evidence.bicep' = {
+  name: 'rbac-evidence'
+  scope: evidenceRg
+  params: {
+    principalId: identity.outputs.principalId
+    evidenceStorageName: storage.outputs.evidenceAccountName
     environmentName: environmentName
   }
 }
@@ -590,7 +617,7 @@ module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
     subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
     zoneIds: privateNetworking ? network.outputs.zoneIds : {}
     evidenceStorageId: storage.outputs.evidenceAccountId
-    deploymentStorageId: storage.outputs.deploymentAccountId
+    deploymentStorageId: hostStorage.outputs.deploymentAccountId
     cosmosAccountId: data.outputs.accountId
     serviceBusId: messaging.outputs.id
     keyVaultId: keyvault.outputs.id
@@ -605,6 +632,7 @@ module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
 output AZURE_LOCATION string = stampLocation
 output AZURE_TENANT_ID string = tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_EVIDENCE_RESOURCE_GROUP string = evidenceRg.name
 output VIGIL_GEO string = geo
 output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_URI string = api.outputs.uri

@@ -277,8 +277,16 @@ class RoleAssignment:
     conditional: bool
 
 
+# Role assignments live in their scope's resource group: the compute group's in
+# rbac.bicep, the evidence group's in rbac-evidence.bicep.
+RBAC_FILES = (APP / "rbac.bicep", APP / "rbac-evidence.bicep")
+
+
 def role_assignments() -> list[RoleAssignment]:
-    path = APP / "rbac.bicep"
+    return [a for path in RBAC_FILES for a in _role_assignments(path)]
+
+
+def _role_assignments(path: Path) -> list[RoleAssignment]:
     tree = parse(path)
     vars_ = {k: v["value"] for k, v in (tree.get("variables") or {}).items()}
     resources = tree["resources"]
@@ -333,10 +341,9 @@ def _render(value: Any) -> str:
 
 
 def custom_roles() -> dict[str, dict[str, Any]]:
-    """Custom role definitions in rbac.bicep: symbol -> permissions (actions, dataActions)."""
-    tree = parse(APP / "rbac.bicep")
+    """Custom role definitions in the rbac files: symbol -> permissions (actions, dataActions)."""
     found = {}
-    for symbol, res in tree["resources"].items():
+    for symbol, res in ((s, r) for path in RBAC_FILES for s, r in parse(path)["resources"].items()):
         if res["type"] == "Microsoft.Authorization/roleDefinitions":
             perms = res["config"]["properties"]["permissions"]
             found[symbol] = {
@@ -348,7 +355,12 @@ def custom_roles() -> dict[str, dict[str, Any]]:
 
 
 def rbac_variables() -> dict[str, Any]:
-    return variables(APP / "rbac.bicep")
+    return {name: value for path in RBAC_FILES for name, value in variables(path).items()}
+
+
+def rbac_resource(symbol: str) -> dict[str, Any]:
+    """A resource (an existing scope, a role) of whichever rbac file declares it."""
+    return next(parse(path)["resources"][symbol] for path in RBAC_FILES if symbol in parse(path)["resources"])
 
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def test_bicep_file_parses(path):
 
 def test_expected_modules_exist():
     names = {p.name for p in BICEP_FILES}
-    for module in ("api", "data", "storage", "messaging", "keyvault", "monitoring", "rbac", "network"):
+    for module in ("api", "data", "storage", "host-storage", "messaging", "keyvault", "monitoring", "rbac", "rbac-evidence", "network"):
         assert f"{module}.bicep" in names
     assert ic.parse(ic.MAIN)["globals"]["scope"]["value"] == "subscription"
 
@@ -67,8 +67,8 @@ def test_function_app_is_flex_consumption_python_311_on_the_identity():
 
 
 def test_storage_is_locked_down():
-    for symbol in ("evidence", "deployment"):
-        props = _resource(ic.APP / "storage.bicep", symbol)["properties"]
+    for path, symbol in ((ic.APP / "storage.bicep", "evidence"), (ic.APP / "host-storage.bicep", "deployment")):
+        props = _resource(path, symbol)["properties"]
         assert props["minimumTlsVersion"] == "TLS1_2"
         assert props["allowSharedKeyAccess"] is False
         assert props["allowBlobPublicAccess"] is False
@@ -122,6 +122,6 @@ def test_private_networking_is_one_switch():
     for module in ("network", "endpoints"):
         assert main["modules"][module]["config"]["condition"] == "privateNetworking"
     # Every service with a public endpoint turns it off with the switch.
-    for path in ("api.bicep", "storage.bicep", "data.bicep", "messaging.bicep", "keyvault.bicep"):
+    for path in ("api.bicep", "storage.bicep", "host-storage.bicep", "data.bicep", "messaging.bicep", "keyvault.bicep"):
         text = (ic.APP / path).read_text()
         assert re.search(r"publicNetworkAccess: (privateNetworking \? 'Disabled' : 'Enabled'|publicAccess)", text), path

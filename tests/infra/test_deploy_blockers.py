@@ -66,10 +66,42 @@ def test_key_vault_is_recovered_after_azd_down_by_one_switch():
 
 
 def test_custom_role_id_and_name_are_unique_per_subscription_and_environment():
-    role = ic.parse(ic.APP / "rbac.bicep")["resources"]["evidenceLockerRole"]["config"]
+    role = ic.rbac_resource("evidenceLockerRole")["config"]
     base, env, purpose = role["name"]["function"]["parameters"].values()
     assert base["operator"]["operands"]["operand_1"]["function"]["type"] == "subscription"
     assert base["operator"]["operands"]["operand_2"] == "id"
     assert (env, purpose) == ("environmentName", "vigil-evidence-locker")
     role_name = role["properties"]["roleName"]
     assert "${environmentName}" in role_name and "${subscription().subscriptionId}" in role_name
+
+
+def test_evidence_lives_in_its_own_locked_resource_group():
+    main = ic.parse(ic.MAIN)
+    rgs = {s: r["config"]["name"] for s, r in main["resources"].items() if r["type"] == "Microsoft.Resources/resourceGroups"}
+    assert rgs == {
+        "rg": "${abbrs.resourcesResourceGroups}${environmentName}",
+        "evidenceRg": "${abbrs.resourcesResourceGroups}${environmentName}-evidence",
+    }
+    scopes = {
+        symbol: module["config"].get("scope") or module["config"]["config"].get("scope") for symbol, module in main["modules"].items()
+    }
+    # Only the evidence account and the identity's roles on it are in the evidence group.
+    assert {s for s, scope in scopes.items() if scope == "evidenceRg"} == {"storage", "rbacEvidence"}
+    storage = ic.parse(ic.APP / "storage.bicep")["resources"]
+    assert [r["type"] for r in storage.values() if r["type"] == "Microsoft.Storage/storageAccounts"] == [
+        "Microsoft.Storage/storageAccounts"
+    ]
+    lock = storage["evidenceLock"]["config"]
+    # Unconditional: no parameter turns it off.
+    assert "condition" not in lock
+    assert lock["scope"] == "evidence" and lock["properties"]["level"] == "CanNotDelete"
+
+
+def test_evidence_reads_writes_and_deletes_are_logged_to_the_workspace():
+    settings = ic.parse(ic.APP / "storage.bicep")["resources"]["evidenceDiagnostics"]["config"]
+    assert settings["scope"] == "evidenceBlobs"
+    props = settings["properties"]
+    assert props["workspaceId"] == "workspaceId"
+    assert {log["category"] for log in props["logs"] if log["enabled"]} == {"StorageRead", "StorageWrite", "StorageDelete"}
+    params = ic.parse(ic.MAIN)["modules"]["storage"]["config"]["params"]
+    assert ic._render(params["workspaceId"]) == "monitoring.outputs.workspaceId"
