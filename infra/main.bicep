@@ -523,8 +523,19 @@ var hostSettings = {
 var appSettings = union(hostSettings, vigilSettings, queueSettings, union(defaultSchedules, schedules))
 
 // ---------------------------------------------------------------------------
-// Function app
+// Function app (behind Front Door when frontDoor is on)
 // ---------------------------------------------------------------------------
+
+var frontDoorName = '${abbrs.cdnProfiles}${resourceToken}'
+
+module edgeProfile 'app/frontdoor-profile.bicep' = if (frontDoor) {
+  name: 'frontdoor-profile'
+  scope: rg
+  params: {
+    name: frontDoorName
+    tags: tags
+  }
+}
 
 module api 'app/api.bicep' = {
   name: 'api'
@@ -542,6 +553,7 @@ module api 'app/api.bicep' = {
     appSettings: appSettings
     privateNetworking: privateNetworking
     appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
+    frontDoorId: frontDoor ? edgeProfile.outputs.frontDoorId : ''
   }
 }
 
@@ -572,7 +584,7 @@ module edge 'app/frontdoor.bicep' = if (frontDoor) {
   name: 'frontdoor'
   scope: rg
   params: {
-    name: '${abbrs.cdnProfiles}${resourceToken}'
+    name: frontDoor ? edgeProfile.outputs.name : frontDoorName
     tags: tags
     originHostName: replace(api.outputs.uri, 'https://', '')
     rateLimitPerMinute: frontDoorRateLimitPerMinute

@@ -8,14 +8,9 @@ param originHostName string
 @description('Requests one client address may make per minute before the WAF refuses them (429).')
 param rateLimitPerMinute int = 1200
 
-resource profile 'Microsoft.Cdn/profiles@2024-02-01' = {
+// Made by app/frontdoor-profile.bicep before the function app.
+resource profile 'Microsoft.Cdn/profiles@2024-02-01' existing = {
   name: name
-  location: 'global'
-  tags: tags
-  // Premium: managed WAF rule sets are not offered on Standard.
-  sku: {
-    name: 'Premium_AzureFrontDoor'
-  }
 }
 
 resource endpoint 'Microsoft.Cdn/profiles/afdEndpoints@2024-02-01' = {
@@ -158,4 +153,3 @@ resource securityPolicy 'Microsoft.Cdn/profiles/securityPolicies@2024-02-01' = {
 }
 
 output hostName string = endpoint.properties.hostName
-output frontDoorId string = profile.properties.frontDoorId

@@ -80,8 +80,9 @@ def test_front_door_is_optional_premium_with_managed_rules_and_a_rate_limit():
     main = ic.parse(ic.MAIN)
     assert main["parameters"]["frontDoor"]["default"] is False
     assert main["modules"]["edge"]["config"]["condition"] == "frontDoor"
+    assert main["modules"]["edgeProfile"]["config"]["condition"] == "frontDoor"
+    assert _body(_resources(ic.APP / "frontdoor-profile.bicep")["profile"])["sku"]["name"] == "Premium_AzureFrontDoor"
     resources = _resources(EDGE)
-    assert _body(resources["profile"])["sku"]["name"] == "Premium_AzureFrontDoor"
     waf = _body(resources["waf"])["properties"]
     assert waf["policySettings"]["enabledState"] == "Enabled" and waf["policySettings"]["mode"] == "Prevention"
     assert {s["ruleSetType"] for s in waf["managedRules"]["managedRuleSets"]} >= {"Microsoft_DefaultRuleSet"}
@@ -91,3 +92,19 @@ def test_front_door_is_optional_premium_with_managed_rules_and_a_rate_limit():
     assert policy["type"] == "WebApplicationFirewall"
     route = _body(resources["route"])["properties"]
     assert route["supportedProtocols"] == ["Https"] and route["forwardingProtocol"] == "HttpsOnly"
+
+
+def test_behind_front_door_the_app_admits_only_that_front_door():
+    api = ic.parse(ic.APP / "api.bicep")
+    site = api["resources"]["site"]["config"]["properties"]["siteConfig"]
+    restrictions = site["ipSecurityRestrictions"]["operator"]["operands"]
+    assert restrictions["true_value"] == [] and restrictions["false_value"] == "frontDoorOnly"
+    default = site["ipSecurityRestrictionsDefaultAction"]["operator"]["operands"]
+    assert (default["true_value"], default["false_value"]) == ("Allow", "Deny")
+    (rule,) = ic.variables(ic.APP / "api.bicep")["frontDoorOnly"]
+    assert (rule["action"], rule["tag"], rule["ipAddress"]) == ("Allow", "ServiceTag", "AzureFrontDoor.Backend")
+    # pycep keeps a quoted key's quotes.
+    assert rule["headers"] == {"'x-azure-fdid'": ["frontDoorId"]}
+    passed = ic.parse(ic.MAIN)["modules"]["api"]["config"]["params"]["frontDoorId"]["operator"]["operands"]
+    assert passed["condition"] == "frontDoor" and ic._render(passed["true_value"]) == "edgeProfile.outputs.frontDoorId"
+    assert passed["false_value"] == ""
