@@ -258,6 +258,10 @@ resource cosmosThrottling 'Microsoft.Insights/metricAlerts@2018-03-01' = {
 // Key Vault reference status: a reference the platform cannot resolve reaches the app as
 // the literal "@Microsoft.KeyVault(...)" text. It shows here as the stamp identity's
 // secret reads being refused (or naming a secret that does not exist).
+// Columns appear in AzureDiagnostics only once a record carries them, and the caller's
+// object id arrives under one of two names: column_ifexists keeps the query valid.
+var keyVaultReferenceQuery = 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and OperationName == "SecretGet" | where toint(column_ifexists("httpStatusCode_d", 0)) >= 400 | where tostring(column_ifexists("identity_claim_oid_g", "")) == "${identityPrincipalId}" or tostring(column_ifexists("identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g", "")) == "${identityPrincipalId}"'
+
 resource keyVaultReferences 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: 'Key Vault references failing'
   location: location
@@ -271,10 +275,12 @@ resource keyVaultReferences 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
     ]
     evaluationFrequency: 'PT15M'
     windowSize: 'PT1H'
+    // The table exists only after the first Key Vault log arrives; a new stamp has none yet.
+    skipQueryValidation: true
     criteria: {
       allOf: [
         {
-          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and OperationName == "SecretGet" and httpStatusCode_d >= 400 and identity_claim_oid_g == "${identityPrincipalId}"'
+          query: keyVaultReferenceQuery
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

@@ -49,8 +49,10 @@ def test_alerts_for_dead_letters_failures_throttling_and_key_vault_references():
         assert body["properties"]["actions"] == "actions"
     query = _of_type(OPS, "Microsoft.Insights/scheduledQueryRules")
     (rule,) = query.values()
-    text = rule["properties"]["criteria"]["allOf"][0]["query"]
-    assert "SecretGet" in text and "httpStatusCode_d >= 400" in text and "identityPrincipalId" in text
+    assert rule["properties"]["criteria"]["allOf"][0]["query"] == "keyVaultReferenceQuery"
+    assert rule["properties"]["skipQueryValidation"] is True
+    text = ic.variables(OPS)["keyVaultReferenceQuery"]
+    assert "SecretGet" in text and '"httpStatusCode_d", 0)) >= 400' in text and "${identityPrincipalId}" in text
 
 
 def test_a_monthly_budget_warns_before_it_is_spent():
