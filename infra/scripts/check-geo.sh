@@ -19,4 +19,23 @@ if [ "$location" != "$expected" ]; then
   echo "Change infra/geographies.json if the geography's region itself changes." >&2
   exit 1
 fi
+# After `azd down` the stamp's Key Vault is soft-deleted and keeps its name (purge
+# protection): creating it again fails, recovering it keeps the audit chain keys. Say
+# which before ARM does, when the Azure CLI can tell (best effort: skipped without it).
+recover="${VIGIL_KEY_VAULT_RECOVER:-false}"
+if command -v az >/dev/null 2>&1; then
+  if deleted=$(az keyvault list-deleted --resource-type vault \
+      --query "[?properties.tags.\"azd-env-name\"=='${AZURE_ENV_NAME:-}'].name" -o tsv 2>/dev/null); then
+    if [ -n "$deleted" ] && [ "$recover" != "true" ]; then
+      echo "Key Vault ${deleted} of this environment is soft-deleted (after azd down). Recover it, secrets included:" >&2
+      echo "  azd env set VIGIL_KEY_VAULT_RECOVER true && azd up --no-prompt" >&2
+      exit 1
+    fi
+    if [ -z "$deleted" ] && [ "$recover" = "true" ]; then
+      echo "VIGIL_KEY_VAULT_RECOVER is true but no deleted Key Vault of this environment exists:" >&2
+      echo "  azd env set VIGIL_KEY_VAULT_RECOVER false" >&2
+      exit 1
+    fi
+  fi
+fi
 echo "Provisioning geography ${geo} in ${location}"

@@ -5,6 +5,8 @@ differs by geography comes from infra/geographies.json, which main.bicep loads."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import typing
 
 import pytest
@@ -84,3 +86,41 @@ def test_no_hook_writes_the_parameters_file():
     assert not (ic.INFRA / ".gitignore").exists() or "main.parameters.json" not in (ic.INFRA / ".gitignore").read_text()
     for script in (ic.INFRA / "scripts").glob("*"):
         assert "main.parameters" not in script.read_text(encoding="utf-8").replace("read infra/main.parameters.json", ""), script.name
+
+
+def _run_hook(tmp_path, env, deleted_vaults=None):
+    """Runs the preprovision hook as azd does (from the repo root, the azd environment in
+    its environment), with a stand-in `az` that lists the given deleted vaults (the
+    machines running these tests have no Azure CLI)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if deleted_vaults is not None:
+        fake = bin_dir / "az"
+        fake.write_text("#!/bin/sh\nprintf '%s' \"" + "\\n".join(deleted_vaults) + '"\n')
+        fake.chmod(0o755)
+    return subprocess.run(
+        ["sh", str(ic.INFRA / "scripts" / "check-geo.sh")],
+        cwd=ic.ROOT,
+        env={"PATH": os.pathsep.join([str(bin_dir), os.environ["PATH"]]), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_hook_refuses_an_unknown_geography_or_another_region(tmp_path):
+    assert _run_hook(tmp_path, {"AZURE_ENV_NAME": "vigil-uk", "VIGIL_GEO": "uk"}).returncode == 0
+    wrong = _run_hook(tmp_path, {"AZURE_ENV_NAME": "vigil-uk", "VIGIL_GEO": "fr"})
+    assert wrong.returncode == 1 and "VIGIL_GEO is 'fr'" in wrong.stderr
+    elsewhere = _run_hook(tmp_path, {"AZURE_ENV_NAME": "vigil-uk", "VIGIL_GEO": "uk", "VIGIL_LOCATION": "eastus2"})
+    assert elsewhere.returncode == 1 and "served from uksouth" in elsewhere.stderr
+
+
+def test_hook_says_to_recover_the_soft_deleted_key_vault_before_arm_fails(tmp_path):
+    env = {"AZURE_ENV_NAME": "vigil-uk", "VIGIL_GEO": "uk"}
+    stuck = _run_hook(tmp_path, env, deleted_vaults=["kv-abc123"])
+    assert stuck.returncode == 1 and "VIGIL_KEY_VAULT_RECOVER true" in stuck.stderr and "kv-abc123" in stuck.stderr
+    assert _run_hook(tmp_path, {**env, "VIGIL_KEY_VAULT_RECOVER": "true"}, deleted_vaults=["kv-abc123"]).returncode == 0
+    stale = _run_hook(tmp_path, {**env, "VIGIL_KEY_VAULT_RECOVER": "true"}, deleted_vaults=[])
+    assert stale.returncode == 1 and "VIGIL_KEY_VAULT_RECOVER false" in stale.stderr
+    assert _run_hook(tmp_path, env, deleted_vaults=[]).returncode == 0
