@@ -1,7 +1,8 @@
 // One Vigil stamp: everything a geography needs, in its own resource group and region.
 //
-// Deploy with azd (see docs/deploy.md): `azd env new vigil-uk && azd up`. The
-// preprovision hook copies infra/main.parameters.<geo>.json to main.parameters.json.
+// Deploy with azd (see docs/deploy.md): `azd env new vigil-uk`, `azd env set VIGIL_GEO uk`,
+// `azd up --no-prompt`. infra/main.parameters.json maps every parameter to an azd
+// environment variable; what differs by geography comes from infra/geographies.json.
 //
 // Written for the Bicep that checkov's bundled parser reads (tests/infra): no
 // user-defined types, lambdas, deployer() or ternaries spread over several lines.
@@ -16,14 +17,8 @@ targetScope = 'subscription'
 @description('azd environment name, e.g. vigil-uk. Seeds the unique resource names.')
 param environmentName string
 
-@minLength(1)
-@description('Azure region of the stamp. Data never leaves it.')
-@metadata({
-  azd: {
-    type: 'location'
-  }
-})
-param location string
+@description('Azure region of the stamp. Data never leaves it. Empty: the geography\'s region (infra/geographies.json).')
+param location string = ''
 
 @allowed([
   'uk'
@@ -35,26 +30,32 @@ param location string
 @description('Vigil region code of this stamp (VIGIL_REGION); names the Cosmos database.')
 param geo string
 
-@description('Public base URL of every stamp, by region code (VIGIL_REGION_BASE_URLS): used for 421 answers and case links.')
-param regionBaseUrls object
+@description('Public base URL of stamps by region code, over the ones in infra/geographies.json (VIGIL_REGION_BASE_URLS): used for 421 answers and case links.')
+param regionBaseUrls object = {}
 
-@description('Entra ID app registration audience that access tokens must carry.')
-param authAudience string = 'api://vigil'
+@description('Declare the API\'s and the console\'s Entra app registrations (identity/entra.bicep, Microsoft Graph extension). Off: name existing ones with apiClientId and consoleClientId.')
+param entraApps bool = true
 
-@description('Token issuer. Empty: this tenant\'s v2.0 issuer.')
+@description('Client id of an existing API app registration, used when entraApps is off: v2.0 access tokens carry it as aud.')
+param apiClientId string = ''
+
+@description('Application ID URI of the API (api://...), accepted as a second audience. Empty: none.')
+param apiIdentifierUri string = ''
+
+@description('Token issuer. Empty: the caller\'s own tenant\'s v2.0 issuer ({tid} is filled from the token).')
 param authIssuer string = ''
 
-@description('JWKS URL for token signatures. Empty: this tenant\'s v2.0 keys.')
+@description('JWKS URL for token signatures. Empty: Entra ID\'s v2.0 keys.')
 param authJwksUrl string = ''
 
-@description('Client id of the console\'s own Entra app registration (VIGIL_CONSOLE_CLIENT_ID; made once per stamp: docs/deploy.md). Empty: the console offers no Entra sign-in.')
+@description('Client id of an existing console app registration, used when entraApps is off (VIGIL_CONSOLE_CLIENT_ID). Empty: the console offers no Entra sign-in.')
 param consoleClientId string = ''
 
-@description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid.')
-param d2pMailFrom string = 'd2p@vigil.example.net'
+@description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid. Empty: the geography\'s.')
+param d2pMailFrom string = ''
 
-@description('Sender of ANPR alert emails (VIGIL_ALERT_MAIL_FROM): an address on a domain authenticated in SendGrid.')
-param alertMailFrom string = 'alerts@vigil.example.net'
+@description('Sender of ANPR alert emails (VIGIL_ALERT_MAIL_FROM): an address on a domain authenticated in SendGrid. Empty: the geography\'s.')
+param alertMailFrom string = ''
 
 @description('SendGrid API host. https://api.eu.sendgrid.com keeps mail data in the EU (needs an EU subuser).')
 param sendgridHost string = 'https://api.sendgrid.com'
@@ -65,8 +66,11 @@ param cosmosDatabasePrefix string = 'vigil'
 @description('Serverless Cosmos suits a small stamp; a large one (ANPR) wants provisioned autoscale.')
 param cosmosServerless bool = true
 
-@description('Autoscale ceiling (RU/s) shared by the database when not serverless.')
+@description('Autoscale ceiling (RU/s) the small containers share when not serverless.')
 param cosmosAutoscaleMaxThroughput int = 4000
+
+@description('Autoscale ceiling (RU/s) of each busy container, which has throughput of its own when not serverless.')
+param cosmosContainerAutoscaleMaxThroughput int = 1000
 
 @description('Upper bound on Flex Consumption instances: caps cost and the load on Cosmos.')
 param functionMaximumInstanceCount int = 40
@@ -104,6 +108,30 @@ param privateNetworking bool = false
 @description('Address space of the stamp VNet when privateNetworking is on.')
 param vnetAddressPrefix string = '10.60.0.0/16'
 
+@description('Recover the stamp\'s soft-deleted Key Vault (after `azd down`) instead of creating it. Set for one deploy, then unset.')
+param keyVaultRecover bool = false
+
+@description('Email of the on-call team: alerts and the budget. Empty: alerts show in the portal; the budget mails the subscription\'s owners.')
+param alertEmail string = ''
+
+@description('Monthly budget of the stamp\'s resource group, in the billing currency.')
+param monthlyBudget int = 1000
+
+@description('First month of the budget (yyyy-MM-01). Empty: the month of this deploy; pin it after the first deploy (docs/deploy.md).')
+param budgetStartDate string = ''
+
+@description('Deploy-time default of budgetStartDate; not meant to be set.')
+param budgetFirstMonth string = utcNow('yyyy-MM-01')
+
+@description('CanNotDelete locks on Cosmos DB and Key Vault. Off only for a throwaway test stamp (evidence is locked regardless).')
+param resourceLocks bool = true
+
+@description('Azure Front Door Premium with WAF (managed rules, rate limit) in front of the function app.')
+param frontDoor bool = false
+
+@description('Requests per minute one client address may make through Front Door.')
+param frontDoorRateLimitPerMinute int = 1200
+
 @description('Object id of the Entra group that sets and rotates Key Vault secrets. Empty: none.')
 param operatorsPrincipalId string = ''
 
@@ -118,7 +146,18 @@ param schedules object = {}
 // ---------------------------------------------------------------------------
 
 var abbrs = loadJsonContent('abbreviations.json')
-var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Per-geography defaults in one place: region, public URL, mail senders.
+var geographies = loadJsonContent('geographies.json')
+var geography = geographies[geo]
+var stampLocation = empty(location) ? geography.location : location
+var baseUrls = {
+  uk: geographies.uk.baseUrl
+  au: geographies.au.baseUrl
+  nz: geographies.nz.baseUrl
+  us: geographies.us.baseUrl
+  ca: geographies.ca.baseUrl
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, stampLocation))
 var tags = {
   'azd-env-name': environmentName
   'vigil-geo': geo
@@ -140,8 +179,13 @@ var appInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 var vnetName = '${abbrs.networkVirtualNetworks}${resourceToken}'
 
 var tenantId = tenant().tenantId
-var issuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}${tenantId}/v2.0' : authIssuer
-var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint}${tenantId}/discovery/v2.0/keys' : authJwksUrl
+// Multi-tenant: a v2.0 token's issuer names the caller's own tenant, which the API fills
+// from the token's tid (shared/adapters/tokens.py); the keys are Entra's common ones.
+var issuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}{tid}/v2.0' : authIssuer
+var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys' : authJwksUrl
+var publicBaseUrls = union(baseUrls, regionBaseUrls)
+var noAudiences = []
+var extraAudiences = empty(apiIdentifierUri) ? noAudiences : array(apiIdentifierUri)
 
 // ---------------------------------------------------------------------------
 // Resource group and identity
@@ -149,7 +193,15 @@ var jwksUrl = empty(authJwksUrl) ? '${environment().authentication.loginEndpoint
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
-  location: location
+  location: stampLocation
+  tags: tags
+}
+
+// Evidence in a resource group of its own: its lock, logs and access stand apart from
+// the compute, which can be torn down and rebuilt without reaching it (docs/deploy.md).
+resource evidenceRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}-evidence'
+  location: stampLocation
   tags: tags
 }
 
@@ -160,10 +212,26 @@ module identity 'app/identity.bicep' = {
   scope: rg
   params: {
     name: identityName
-    location: location
+    location: stampLocation
     tags: tags
   }
 }
+
+// The API's and the console's app registrations (Microsoft Graph). v2.0 access tokens
+// carry the API's client id as aud: that is the audience the app accepts.
+module entra 'identity/entra.bicep' = if (entraApps) {
+  name: 'entra'
+  scope: rg
+  params: {
+    environmentName: environmentName
+    publicBaseUrl: publicBaseUrls[geo]
+    identityPrincipalId: identity.outputs.principalId
+    apiIdentifierUri: apiIdentifierUri
+  }
+}
+
+var apiAppId = entraApps ? entra.outputs.apiClientId : apiClientId
+var consoleAppId = entraApps ? entra.outputs.consoleClientId : consoleClientId
 
 // ---------------------------------------------------------------------------
 // Network (only when privateNetworking): VNet first, endpoints once targets exist
@@ -174,7 +242,7 @@ module network 'app/network.bicep' = if (privateNetworking) {
   scope: rg
   params: {
     name: vnetName
-    location: location
+    location: stampLocation
     tags: tags
     addressPrefix: vnetAddressPrefix
   }
@@ -190,7 +258,7 @@ module monitoring 'app/monitoring.bicep' = {
   params: {
     logAnalyticsName: logAnalyticsName
     appInsightsName: appInsightsName
-    location: location
+    location: stampLocation
     tags: tags
     retentionInDays: logRetentionDays
   }
@@ -198,15 +266,26 @@ module monitoring 'app/monitoring.bicep' = {
 
 module storage 'app/storage.bicep' = {
   name: 'storage'
-  scope: rg
+  scope: evidenceRg
   params: {
     evidenceAccountName: evidenceStorageName
-    deploymentAccountName: deploymentStorageName
-    deploymentContainerName: deploymentContainerName
-    location: location
+    location: stampLocation
     tags: tags
     evidenceSku: evidenceStorageSku
     softDeleteDays: evidenceSoftDeleteDays
+    privateNetworking: privateNetworking
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module hostStorage 'app/host-storage.bicep' = {
+  name: 'host-storage'
+  scope: rg
+  params: {
+    deploymentAccountName: deploymentStorageName
+    deploymentContainerName: deploymentContainerName
+    location: stampLocation
+    tags: tags
     privateNetworking: privateNetworking
   }
 }
@@ -217,10 +296,11 @@ module data 'app/data.bicep' = {
   params: {
     accountName: cosmosAccountName
     databaseName: cosmosDatabaseName
-    location: location
+    location: stampLocation
     tags: tags
     serverless: cosmosServerless
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    containerAutoscaleMaxThroughput: cosmosContainerAutoscaleMaxThroughput
     privateNetworking: privateNetworking
   }
 }
@@ -230,7 +310,7 @@ module messaging 'app/messaging.bicep' = {
   scope: rg
   params: {
     name: serviceBusName
-    location: location
+    location: stampLocation
     tags: tags
     privateNetworking: privateNetworking
   }
@@ -241,9 +321,10 @@ module keyvault 'app/keyvault.bicep' = {
   scope: rg
   params: {
     name: keyVaultName
-    location: location
+    location: stampLocation
     tags: tags
     privateNetworking: privateNetworking
+    recover: keyVaultRecover
   }
 }
 
@@ -264,13 +345,16 @@ var kvRef = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 var vigilSettings = {
   VIGIL_BACKEND: 'azure' // Cosmos, Blob, Service Bus and SendGrid adapters
   VIGIL_REGION: geo
-  VIGIL_REGION_BASE_URLS: string(regionBaseUrls)
+  VIGIL_REGION_BASE_URLS: string(publicBaseUrls)
   // Local scratch only (the azure backend keeps nothing on disk).
   VIGIL_DATA_DIR: '/tmp/vigil'
   // Embedded backend only (group commit of SQLite units); unused with Cosmos.
   VIGIL_SQLITE_GROUP_COMMIT_MAX: '32'
   VIGIL_AUTH_ISSUER: issuer
-  VIGIL_AUTH_AUDIENCE: authAudience
+  // No v1.0 or other issuer: add one only for a client that cannot ask for v2.0 tokens.
+  VIGIL_AUTH_ISSUERS: '[]'
+  VIGIL_AUTH_AUDIENCE: apiAppId
+  VIGIL_AUTH_AUDIENCES: string(extraAudiences)
   VIGIL_AUTH_JWKS_URL: jwksUrl
   VIGIL_AUTH_ALGORITHMS: '["RS256"]'
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
@@ -278,7 +362,7 @@ var vigilSettings = {
   // Console sign-in: the console's app registration, multi-tenant (each retailer and
   // force signs in from its own tenant) in this cloud, proving itself with the stamp's
   // identity through a federated credential (docs/deploy.md).
-  VIGIL_CONSOLE_CLIENT_ID: consoleClientId
+  VIGIL_CONSOLE_CLIENT_ID: consoleAppId
   VIGIL_CONSOLE_AUTHORITY: '${environment().authentication.loginEndpoint}organizations'
   VIGIL_CONSOLE_CREDENTIAL: 'federated'
   // Empty: the federated credential needs no secret. A stamp using a certificate sets
@@ -339,8 +423,8 @@ var vigilSettings = {
   // Direct to police: SendGrid mail. The API key and the event-webhook verification
   // key are Key Vault references (set the secrets after the first deploy: docs/deploy.md).
   VIGIL_MAIL_PROVIDER: 'sendgrid' // explicit in Azure rather than "auto"
-  VIGIL_D2P_MAIL_FROM: d2pMailFrom
-  VIGIL_ALERT_MAIL_FROM: alertMailFrom
+  VIGIL_D2P_MAIL_FROM: empty(d2pMailFrom) ? geography.d2pMailFrom : d2pMailFrom
+  VIGIL_ALERT_MAIL_FROM: empty(alertMailFrom) ? geography.alertMailFrom : alertMailFrom
   VIGIL_SENDGRID_API_KEY: '${kvRef}sendgrid-api-key)'
   VIGIL_SENDGRID_HOST: sendgridHost
   VIGIL_SENDGRID_TIMEOUT_SECONDS: '10.0'
@@ -450,8 +534,19 @@ var hostSettings = {
 var appSettings = union(hostSettings, vigilSettings, queueSettings, union(defaultSchedules, schedules))
 
 // ---------------------------------------------------------------------------
-// Function app
+// Function app (behind Front Door when frontDoor is on)
 // ---------------------------------------------------------------------------
+
+var frontDoorName = '${abbrs.cdnProfiles}${resourceToken}'
+
+module edgeProfile 'app/frontdoor-profile.bicep' = if (frontDoor) {
+  name: 'frontdoor-profile'
+  scope: rg
+  params: {
+    name: frontDoorName
+    tags: tags
+  }
+}
 
 module api 'app/api.bicep' = {
   name: 'api'
@@ -459,16 +554,51 @@ module api 'app/api.bicep' = {
   params: {
     name: functionAppName
     planName: planName
-    location: location
+    location: stampLocation
     tags: tags
     identityId: identity.outputs.id
-    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     alwaysReadyInstances: functionAlwaysReadyInstances
     appSettings: appSettings
     privateNetworking: privateNetworking
     appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
+    frontDoorId: frontDoor ? edgeProfile.outputs.frontDoorId : ''
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Operations: diagnostic settings, alerts, budget, locks; optional Front Door
+// ---------------------------------------------------------------------------
+
+module operations 'app/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    location: stampLocation
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    cosmosAccountName: data.outputs.accountName
+    serviceBusName: messaging.outputs.name
+    keyVaultName: keyvault.outputs.name
+    alertEmail: alertEmail
+    monthlyBudget: monthlyBudget
+    budgetStartDate: empty(budgetStartDate) ? budgetFirstMonth : budgetStartDate
+    resourceLocks: resourceLocks
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
+module edge 'app/frontdoor.bicep' = if (frontDoor) {
+  name: 'frontdoor'
+  scope: rg
+  params: {
+    name: frontDoor ? edgeProfile.outputs.name : frontDoorName
+    tags: tags
+    originHostName: replace(api.outputs.uri, 'https://', '')
+    rateLimitPerMinute: frontDoorRateLimitPerMinute
   }
 }
 
@@ -482,8 +612,7 @@ module rbac 'app/rbac.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     operatorsPrincipalId: operatorsPrincipalId
-    deploymentStorageName: storage.outputs.deploymentAccountName
-    evidenceStorageName: storage.outputs.evidenceAccountName
+    deploymentStorageName: hostStorage.outputs.deploymentAccountName
     cosmosAccountName: data.outputs.accountName
     cosmosDatabaseName: data.outputs.databaseName
     serviceBusName: messaging.outputs.name
@@ -492,16 +621,26 @@ module rbac 'app/rbac.bicep' = {
   }
 }
 
+module rbacEvidence 'app/rbac-evidence.bicep' = {
+  name: 'rbac-evidence'
+  scope: evidenceRg
+  params: {
+    principalId: identity.outputs.principalId
+    evidenceStorageName: storage.outputs.evidenceAccountName
+    environmentName: environmentName
+  }
+}
+
 module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
   name: 'private-endpoints'
   scope: rg
   params: {
-    location: location
+    location: stampLocation
     tags: tags
     subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
     zoneIds: privateNetworking ? network.outputs.zoneIds : {}
     evidenceStorageId: storage.outputs.evidenceAccountId
-    deploymentStorageId: storage.outputs.deploymentAccountId
+    deploymentStorageId: hostStorage.outputs.deploymentAccountId
     cosmosAccountId: data.outputs.accountId
     serviceBusId: messaging.outputs.id
     keyVaultId: keyvault.outputs.id
@@ -513,15 +652,18 @@ module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
 // Outputs (azd stores them in .azure/<env>/.env)
 // ---------------------------------------------------------------------------
 
-output AZURE_LOCATION string = location
+output AZURE_LOCATION string = stampLocation
 output AZURE_TENANT_ID string = tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_EVIDENCE_RESOURCE_GROUP string = evidenceRg.name
 output VIGIL_GEO string = geo
 output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_URI string = api.outputs.uri
 output AZURE_KEY_VAULT_NAME string = keyvault.outputs.name
 // The console app registration's federated credential trusts this identity (docs/deploy.md).
 output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output VIGIL_API_CLIENT_ID string = apiAppId
+output CONSOLE_CLIENT_ID string = consoleAppId
 output AZURE_COSMOS_ENDPOINT string = data.outputs.endpoint
 output AZURE_COSMOS_DATABASE string = data.outputs.databaseName
 output AZURE_SERVICEBUS_NAMESPACE string = messaging.outputs.fullyQualifiedNamespace

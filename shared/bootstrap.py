@@ -115,8 +115,8 @@ class Container:
         source = RemoteJwksSource(s.auth_jwks_url) if s.auth_jwks_url else LocalJwksSource(self.local_keys.jwks_path)
         return JwtVerifier(
             source,
-            issuer=s.auth_issuer,
-            audience=s.auth_audience,
+            issuer=[s.auth_issuer, *s.auth_issuers],
+            audience=[s.auth_audience, *s.auth_audiences],
             algorithms=s.auth_algorithms,
             leeway=s.auth_leeway_seconds,
             max_lifetime=s.auth_max_token_lifetime_seconds,

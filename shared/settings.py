@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Sign-in
     auth_issuer: str = "vigil-local"
     auth_audience: str = "api://vigil"
+    # Further audiences and issuers accepted besides the two above (JSON lists). A v2.0
+    # Entra registration issues its client id (a GUID) as aud, and api://... only when an
+    # application ID URI is asked for; "{tid}" in an issuer stands for the token's tenant.
+    auth_audiences: list[str] = Field(default_factory=list)
+    auth_issuers: list[str] = Field(default_factory=list)
     auth_jwks_url: str = ""  # Entra ID: https://login.microsoftonline.com/{tid}/discovery/v2.0/keys
     auth_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
     auth_leeway_seconds: int = 30

@@ -56,8 +56,17 @@ if str(ROOT) not in sys.path:
 # ---------------------------------------------------------------------------
 
 
+# Modules written with the Microsoft Graph extension (`extension microsoftGraphV1`), which
+# neither pycep-parser nor checkov's parser reads: tests/infra/test_entra.py checks them.
+GRAPH_DIR = INFRA / "identity"
+
+
 def bicep_files() -> list[Path]:
-    return sorted(INFRA.rglob("*.bicep"))
+    return sorted(p for p in INFRA.rglob("*.bicep") if GRAPH_DIR not in p.parents)
+
+
+def graph_bicep_files() -> list[Path]:
+    return sorted(GRAPH_DIR.rglob("*.bicep"))
 
 
 @cache
@@ -268,8 +277,16 @@ class RoleAssignment:
     conditional: bool
 
 
+# Role assignments live in their scope's resource group: the compute group's in
+# rbac.bicep, the evidence group's in rbac-evidence.bicep.
+RBAC_FILES = (APP / "rbac.bicep", APP / "rbac-evidence.bicep")
+
+
 def role_assignments() -> list[RoleAssignment]:
-    path = APP / "rbac.bicep"
+    return [a for path in RBAC_FILES for a in _role_assignments(path)]
+
+
+def _role_assignments(path: Path) -> list[RoleAssignment]:
     tree = parse(path)
     vars_ = {k: v["value"] for k, v in (tree.get("variables") or {}).items()}
     resources = tree["resources"]
@@ -324,10 +341,9 @@ def _render(value: Any) -> str:
 
 
 def custom_roles() -> dict[str, dict[str, Any]]:
-    """Custom role definitions in rbac.bicep: symbol -> permissions (actions, dataActions)."""
-    tree = parse(APP / "rbac.bicep")
+    """Custom role definitions in the rbac files: symbol -> permissions (actions, dataActions)."""
     found = {}
-    for symbol, res in tree["resources"].items():
+    for symbol, res in ((s, r) for path in RBAC_FILES for s, r in parse(path)["resources"].items()):
         if res["type"] == "Microsoft.Authorization/roleDefinitions":
             perms = res["config"]["properties"]["permissions"]
             found[symbol] = {
@@ -339,7 +355,69 @@ def custom_roles() -> dict[str, dict[str, Any]]:
 
 
 def rbac_variables() -> dict[str, Any]:
-    return variables(APP / "rbac.bicep")
+    return {name: value for path in RBAC_FILES for name, value in variables(path).items()}
+
+
+def rbac_resource(symbol: str) -> dict[str, Any]:
+    """A resource (an existing scope, a role) of whichever rbac file declares it."""
+    return next(parse(path)["resources"][symbol] for path in RBAC_FILES if symbol in parse(path)["resources"])
+
+
+# ---------------------------------------------------------------------------
+# azd parameters: infra/main.parameters.json as azd resolves it
+# ---------------------------------------------------------------------------
+
+PARAMETERS = INFRA / "main.parameters.json"
+GEOGRAPHIES = INFRA / "geographies.json"
+
+# azd substitutes environment variables into the parameters file's text before parsing
+# it: ${NAME}, ${NAME=default} (default when unset), ${NAME:-default} (also when empty).
+_AZD_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}")
+
+
+def azd_substitute(text: str, env: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name, op, default = match.group(1), match.group(2), match.group(3) or ""
+        current = env.get(name)
+        if op is None:
+            return current or ""
+        if op.startswith(":"):
+            return current if current else default
+        return current if current is not None else default
+
+    return _AZD_REFERENCE.sub(value, text)
+
+
+def azd_parameters(env: dict[str, str]) -> dict[str, Any]:
+    """Parameter values of infra/main.parameters.json after azd's substitution."""
+    text = azd_substitute(PARAMETERS.read_text(encoding="utf-8"), env)
+    return {name: spec.get("value") for name, spec in json.loads(text)["parameters"].items()}
+
+
+def azd_parameter_problems(env: dict[str, str]) -> list[str]:
+    """What would make `azd up --no-prompt` prompt or fail for this environment: a Bicep
+    parameter without a default left without a value, a value for an undeclared
+    parameter, a value outside a parameter's @allowed list or of the wrong type."""
+    declared = parse(MAIN)["parameters"]
+    values = azd_parameters(env)
+    problems = [f"{name}: not a parameter of main.bicep" for name in values if name not in declared]
+    for name, spec in declared.items():
+        has_default = spec.get("default") is not None or _nullable_default(MAIN, name)
+        value = values.get(name)
+        if value in (None, ""):
+            if not has_default:
+                problems.append(f"{name}: no value and no default (azd would prompt)")
+            continue
+        kind = spec.get("type")
+        text = str(value)
+        if kind == "bool" and text not in ("true", "false"):
+            problems.append(f"{name}: {text!r} is not true or false")
+        if kind == "int" and not re.fullmatch(r"-?[0-9]+", text):
+            problems.append(f"{name}: {text!r} is not a whole number")
+        allowed = next((d["argument"] for d in spec.get("decorators") or [] if d["type"] == "allowed"), None)
+        if allowed is not None and text not in [str(a) for a in allowed]:
+            problems.append(f"{name}: {text!r} is not one of {allowed}")
+    return problems
 
 
 # ---------------------------------------------------------------------------
@@ -533,7 +611,7 @@ def run_checkov(exe: Path | None = None) -> dict[str, Any]:
     exe = exe or ensure_checkov()
     env = {**os.environ, "LOG_LEVEL": "WARNING", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     proc = subprocess.run(
-        [str(exe), "-d", str(INFRA), "--framework", "bicep", "--skip-download", "-o", "json"],
+        [str(exe), "-d", str(INFRA), "--framework", "bicep", "--skip-download", "-o", "json", "--skip-path", GRAPH_DIR.name],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -14,6 +14,8 @@ param alwaysReadyInstances int = 0
 param appSettings object
 param privateNetworking bool = false
 param appSubnetId string = ''
+@description('Id (X-Azure-FDID) of the Front Door profile in front of the app. Empty: no Front Door; the app answers directly.')
+param frontDoorId string = ''
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225:zone redundancy for Flex Consumption depends on the region; turn it on per stamp where offered
@@ -38,6 +40,23 @@ var httpAlwaysReady = [
   }
 ]
 var alwaysReady = alwaysReadyInstances > 0 ? httpAlwaysReady : []
+
+// Behind Front Door, only its back end carrying this profile's id gets through: the WAF
+// and its rate limit cannot be walked around by calling the app's own host name.
+var frontDoorOnly = [
+  {
+    name: 'front-door'
+    priority: 100
+    action: 'Allow'
+    tag: 'ServiceTag'
+    ipAddress: 'AzureFrontDoor.Backend'
+    headers: {
+      'x-azure-fdid': [
+        frontDoorId
+      ]
+    }
+  }
+]
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222:public network access is off when privateNetworking is on; otherwise retailers' apps and devices call the API over the internet
@@ -71,6 +90,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
+      ipSecurityRestrictions: empty(frontDoorId) ? [] : frontDoorOnly
+      ipSecurityRestrictionsDefaultAction: empty(frontDoorId) ? 'Allow' : 'Deny'
       // The API answers only its own clients; browsers use the retailer and police apps' origins.
       cors: {
         allowedOrigins: []

@@ -12,7 +12,11 @@ param databaseName string
 param location string
 param tags object = {}
 param serverless bool = true
+@description('Autoscale ceiling (RU/s) of the database throughput the small containers share (provisioned mode).')
 param autoscaleMaxThroughput int = 4000
+@description('Autoscale ceiling (RU/s) of each container with its own throughput (provisioned mode; at least 1000).')
+@minValue(1000)
+param containerAutoscaleMaxThroughput int = 1000
 param privateNetworking bool = false
 
 var serverlessCapabilities = [
@@ -65,7 +69,12 @@ var autoscaleOptions = {
   }
 }
 
-// Throughput is shared by the region's containers (serverless has none to set).
+// Provisioned mode: the database's throughput is shared by the small, seldom-written
+// containers below, and every other container (the busy ones, and any collection added
+// later) has autoscale throughput of its own. Azure lets at most 25 containers share a
+// database's throughput (tests/infra/test_deploy_blockers.py counts). Serverless has no
+// throughput to set. A container cannot move between shared and its own throughput in
+// place: choose the mode before the first deploy.
 resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
   parent: account
   name: databaseName
@@ -85,11 +94,41 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
 // catalogue (or the adapter's container_definition), never the JSON by hand.
 var containers = loadJsonContent('cosmos-containers.json')
 
+var sharedThroughputContainers = [
+  'organisations'
+  'stores'
+  'sharing'
+  'access_grants'
+  'sequences'
+  'chain_heads'
+  'retention_schedules'
+  'retention_schedule_versions'
+  'retention_counts'
+  'legal_holds'
+  'tombstones'
+  'subject_requests'
+  'subject_tasks'
+  'd2p_rules'
+  'd2p_settings'
+  'outcomes'
+  'vehicles'
+  'alert_subscriptions'
+  'anpr_settings'
+  'evidence_alerts'
+]
+
+var dedicatedOptions = {
+  autoscaleSettings: {
+    maxThroughput: containerAutoscaleMaxThroughput
+  }
+}
+
 resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [for c in containers: {
   parent: database
   name: c.name
   properties: {
     resource: c.resource
+    options: (serverless || contains(sharedThroughputContainers, c.name)) ? {} : dedicatedOptions
   }
 }]
 

@@ -6,6 +6,8 @@ param name string
 param location string
 param tags object = {}
 param privateNetworking bool = false
+@description('Recover this vault from soft delete (after `azd down`) instead of creating it: one deploy only (docs/deploy.md).')
+param recover bool = false
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109:default Allow only without privateNetworking (Flex without VNet resolves Key Vault references over the public endpoint); access is RBAC-only
@@ -13,6 +15,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   tags: tags
   properties: {
+    // After `azd down` the vault is soft-deleted and, under purge protection, keeps its
+    // name for 90 days: a redeploy recovers it, secrets included (the audit chain keys
+    // must outlive the compute that used them).
+    createMode: recover ? 'recover' : 'default'
     tenantId: subscription().tenantId
     sku: {
       family: 'A'

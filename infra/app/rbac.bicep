@@ -1,4 +1,5 @@
-// Every role assignment of the stamp, in one place. Least privilege: data-plane roles
+// Every role assignment of the stamp's compute resource group (those on evidence, in its
+// own resource group, are in rbac-evidence.bicep). Least privilege: data-plane roles
 // only, each on the one resource that needs it, for the app's user-assigned identity.
 // Every assignment is named guid(scope, principal, role), so re-deploying is a no-op.
 // tests/infra/test_rbac.py checks this set against what the code uses.
@@ -6,7 +7,6 @@ param principalId string
 @description('Entra group of the cloud team that sets and rotates secrets. Empty: none.')
 param operatorsPrincipalId string = ''
 param deploymentStorageName string
-param evidenceStorageName string
 param cosmosAccountName string
 param cosmosDatabaseName string
 param serviceBusName string
@@ -15,7 +15,6 @@ param appInsightsName string
 
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var serviceBusDataSender = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var serviceBusDataReceiver = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -26,14 +25,6 @@ var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
 
 resource deploymentStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: deploymentStorageName
-}
-
-resource evidenceStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: evidenceStorageName
-}
-
-resource evidenceContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
-  name: '${evidenceStorageName}/default/evidence'
 }
 
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
@@ -59,55 +50,6 @@ resource hostStorageOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   scope: deploymentStorage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Evidence: read, write and delete blobs, and set legal holds (a container write).
-resource evidenceContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(evidenceStorage.id, principalId, storageBlobDataContributor)
-  scope: evidenceStorage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// What Contributor lacks and the evidence locker needs, on the evidence container only:
-// put a time-based immutability policy on each blob version it commits, and delete
-// blob versions when retention ends (the service refuses while a policy or hold lasts).
-// A custom role instead of Storage Blob Data Owner, which would also grant ownership,
-// ACL, tag and permanent-delete operations. Role names are unique per tenant.
-resource evidenceLockerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(resourceGroup().id, 'vigil-evidence-locker')
-  properties: {
-    roleName: 'Vigil evidence locker (${resourceGroup().name})'
-    description: 'Set immutability policies on, and delete versions of, evidence blobs.'
-    type: 'CustomRole'
-    permissions: [
-      {
-        actions: []
-        notActions: []
-        dataActions: [
-          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
-          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
-        ]
-        notDataActions: []
-      }
-    ]
-    assignableScopes: [
-      resourceGroup().id
-    ]
-  }
-}
-
-resource evidenceLocker 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(evidenceContainer.id, principalId, evidenceLockerRole.id)
-  scope: evidenceContainer
-  properties: {
-    roleDefinitionId: evidenceLockerRole.id
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

@@ -1,16 +1,17 @@
-// Blob storage: the evidence account, and a separate account for the Functions host
-// (deployment package, timer leases). Evidence is kept apart so its locks, lifecycle
-// and access never mix with the host's churn.
+// The evidence account, in the stamp's evidence resource group (main.bicep): apart from
+// the compute so its lock, lifecycle, logs and access never mix with the host's churn,
+// and tearing down compute never reaches it. The Functions host's own account is in
+// app/host-storage.bicep.
 //
 // Container names match shared/names.py BLOB_CONTAINERS (tests/infra checks).
 param evidenceAccountName string
-param deploymentAccountName string
-param deploymentContainerName string
 param location string
 param tags object = {}
 param evidenceSku string = 'Standard_ZRS'
 param softDeleteDays int = 14
 param privateNetworking bool = false
+@description('Log Analytics workspace of the stamp: evidence reads, writes and deletes are custody records.')
+param workspaceId string
 
 // Public endpoint on only when the stamp has no private endpoints. Either way every
 // request needs an Entra ID token: shared keys and anonymous reads are off.
@@ -164,50 +165,47 @@ resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies
   ]
 }
 
-// The Functions host's account: Flex Consumption deployment package and host state.
-resource deployment 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_206:holds only the deployment package and host state, rebuilt by azd deploy; LRS is enough
-  // checkov:skip=CKV_AZURE_35:default Allow only without privateNetworking (Flex without VNet reaches its host storage publicly); access still needs an Entra token
-  // checkov:skip=CKV_AZURE_43:the name is built in main.bicep as 'stdep' + uniqueString(): 18 lowercase letters and digits
-  name: deploymentAccountName
-  location: location
-  tags: tags
-  kind: 'StorageV2'
-  sku: {
-    name: 'Standard_LRS'
-  }
+// Every read, write and delete of an evidence blob, with the caller's identity: who
+// touched which exhibit when, as custody requires; kept for the workspace's retention.
+resource evidenceDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: evidenceBlobs
   properties: {
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-    allowSharedKeyAccess: false
-    allowBlobPublicAccess: false
-    allowCrossTenantReplication: false
-    defaultToOAuthAuthentication: true
-    isLocalUserEnabled: false
-    publicNetworkAccess: publicAccess
-    networkAcls: networkAcls
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'StorageRead'
+        enabled: true
+      }
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+      {
+        category: 'StorageDelete'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
   }
 }
 
-resource deploymentBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
-  parent: deployment
-  name: 'default'
-}
-
-// Flex Consumption reads the app package from here with the identity; it must exist
-// before the function app.
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: deploymentBlobs
-  name: deploymentContainerName
+// Always on: evidence is retired by the procedure in docs/deploy.md (Tear down), which
+// removes this lock on purpose; neither a slip in the portal nor `azd down` can.
+resource evidenceLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'vigil-evidence'
+  scope: evidence
   properties: {
-    publicAccess: 'None'
+    level: 'CanNotDelete'
+    notes: 'Evidence under custody: retire through docs/deploy.md, Tear down.'
   }
 }
 
 output evidenceAccountName string = evidence.name
 output evidenceAccountId string = evidence.id
 output evidenceBlobEndpoint string = evidence.properties.primaryEndpoints.blob
-output deploymentAccountName string = deployment.name
-output deploymentAccountId string = deployment.id
-// Returned after the container exists, so the function app waits for it.
-output deploymentContainerUrl string = '${deployment.properties.primaryEndpoints.blob}${deploymentContainer.name}'

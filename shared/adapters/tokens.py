@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,18 @@ from shared.domain.errors import Unauthorized
 # Asymmetric algorithms only: an HMAC algorithm with an RSA public key as the secret is
 # the classic key-confusion forgery, and "none" is no signature at all.
 _ALLOWED = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
+
+# The tenant placeholders of a multi-tenant issuer: "{tid}" in Vigil's settings, and
+# "{tenantid}" as Entra's own "organizations" OpenID configuration writes it.
+_TENANT_PLACEHOLDERS = ("{tid}", "{tenantid}")
+# An Entra tenant id is a GUID: anything else in tid could not have been put in an issuer
+# by Entra, so it never fills the placeholder.
+_TENANT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    values = [value] if isinstance(value, str) else list(value)
+    return [v for v in values if v]
 
 
 class LocalJwksSource:
@@ -58,8 +72,8 @@ class JwtVerifier:
         self,
         source,
         *,
-        issuer: str,
-        audience: str,
+        issuer: str | Sequence[str],
+        audience: str | Sequence[str],
         algorithms: list[str],
         leeway: int = 30,
         max_lifetime: int = 24 * 3600,
@@ -69,8 +83,12 @@ class JwtVerifier:
         if bad:
             raise ValueError(f"algorithms not allowed: {sorted(bad)}")
         self._source = source
-        self._issuer = issuer
-        self._audience = audience
+        # One value or several: a stamp may accept its API's client id and its
+        # application ID URI, or a v1.0 issuer next to the v2.0 one, by configuration only.
+        self._issuers = _as_list(issuer)
+        self._audiences = _as_list(audience)
+        if not self._issuers or not self._audiences:
+            raise ValueError("at least one issuer and one audience must be configured")
         self._algorithms = list(algorithms)
         self._leeway = leeway
         self._max_lifetime = max_lifetime
@@ -107,7 +125,7 @@ class JwtVerifier:
                 token,
                 key.key,
                 algorithms=[alg],
-                audience=self._audience,
+                audience=self._audiences,
                 leeway=self._leeway,
                 options={"require": ["exp", "iss", "aud", "sub"], "verify_iss": False},
             )
@@ -133,12 +151,26 @@ class JwtVerifier:
             raise Unauthorized("The bearer token is not a well-formed JWT.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The token's signature does not verify.") from exc
-        # Entra issuers name the tenant: the setting may hold "{tid}" as a placeholder.
-        expected_iss = self._issuer.replace("{tid}", str(claims.get("tid", "")))
-        if claims.get("iss") != expected_iss:
+        if claims.get("iss") not in self._expected_issuers(claims):
             raise Unauthorized("The token comes from an issuer this service does not trust.")
         self._check_lifetime(claims)
         return claims
+
+    def _expected_issuers(self, claims: dict[str, Any]) -> set[str]:
+        """The configured issuers, a multi-tenant one filled with the token's own tid, so
+        a tenant's token is accepted only with its own tenant's issuer (as the console's
+        ID tokens are checked). Without a tenant id in the token, such an issuer matches
+        nothing."""
+        tid = claims.get("tid")
+        expected = set()
+        for issuer in self._issuers:
+            if not any(p in issuer for p in _TENANT_PLACEHOLDERS):
+                expected.add(issuer)
+            elif isinstance(tid, str) and _TENANT_ID.match(tid):
+                for placeholder in _TENANT_PLACEHOLDERS:
+                    issuer = issuer.replace(placeholder, tid)
+                expected.add(issuer)
+        return expected
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         """Refuse a token living longer than the maximum: a leaked long-lived token outlasts

@@ -219,3 +219,102 @@ def test_entra_object_id_not_the_pairwise_sub_is_the_user(stamp):
     bad = _sign(stamp, _claims(stamp, oid=["x"]))
     r = stamp.client.post(f"{API}/incidents", json=body, headers=_bearer(bad))
     assert r.status_code == 401 and r.json()["errors"][0]["field"] == "token.oid"
+
+
+# ---- Entra v2.0 access tokens: audiences and issuers as lists ------------------------
+
+API_CLIENT_ID = "3f0c5f5e-0b8a-4c55-9d0e-6c1f4b2a7d10"
+V2_ISSUER = "https://login.microsoftonline.com/{tid}/v2.0"
+
+
+def _entra_v2(stamp, **over):
+    """Claims as a v2.0 registration issues them: aud is the API's client id, iss the
+    caller's own tenant's v2.0 issuer."""
+    tid = stamp.container.directory.organisation("northwind").idp_tenant_id
+    return _claims(stamp, **{"iss": f"https://login.microsoftonline.com/{tid}/v2.0", "aud": API_CLIENT_ID, **over})
+
+
+@pytest.mark.stamp_settings(auth_issuer=V2_ISSUER, auth_audience=API_CLIENT_ID, auth_audiences=[f"api://{API_CLIENT_ID}"])
+def test_v2_token_for_the_client_id_from_the_callers_tenant_is_accepted(stamp):
+    verifier = stamp.container.token_verifier
+    tid = stamp.container.directory.organisation("northwind").idp_tenant_id
+    assert verifier.verify(_sign(stamp, _entra_v2(stamp)))["tid"] == tid
+    # The application ID URI, when one is configured, is accepted too.
+    assert verifier.verify(_sign(stamp, _entra_v2(stamp, aud=f"api://{API_CLIENT_ID}")))["sub"] == "u1"
+    token = _sign(stamp, _entra_v2(stamp))
+    r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(token))
+    assert r.status_code != 401, r.text
+    # Another application's token, or the old api://vigil audience nobody issues, is refused.
+    for aud in ("api://vigil", "00000000-0000-0000-0000-00000000beef"):
+        r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(_sign(stamp, _entra_v2(stamp, aud=aud))))
+        assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+        assert "audience" in r.json()["detail"]
+
+
+@pytest.mark.stamp_settings(auth_issuer=V2_ISSUER, auth_audience=API_CLIENT_ID)
+def test_v1_issuer_is_refused_unless_configured(stamp):
+    tid = stamp.container.directory.organisation("northwind").idp_tenant_id
+    v1 = _sign(stamp, _entra_v2(stamp, iss=f"https://sts.windows.net/{tid}/"))
+    r = stamp.client.get(f"{API}/incidents", params={"purpose": "x" * 5}, headers=_bearer(v1))
+    assert r.status_code == 401 and "issuer" in r.json()["detail"]
+    # Another tenant's issuer with northwind's tid, or no tid at all, matches no issuer.
+    for claims in (
+        _entra_v2(stamp, iss="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"),
+        {k: v for k, v in _entra_v2(stamp, iss="https://login.microsoftonline.com//v2.0").items() if k != "tid"},
+    ):
+        with pytest.raises(Unauthorized, match="issuer"):
+            stamp.container.token_verifier.verify(_sign(stamp, claims))
+
+
+@pytest.mark.stamp_settings(auth_issuer=V2_ISSUER, auth_issuers=["https://sts.windows.net/{tid}/"], auth_audience=API_CLIENT_ID)
+def test_v1_issuer_is_accepted_when_configured(stamp):
+    tid = stamp.container.directory.organisation("northwind").idp_tenant_id
+    v1 = _sign(stamp, _entra_v2(stamp, iss=f"https://sts.windows.net/{tid}/"))
+    assert stamp.container.token_verifier.verify(v1)["tid"] == tid
+
+
+def test_audiences_and_issuers_load_from_json_lists(monkeypatch, tmp_path):
+    from shared.settings import Settings
+
+    monkeypatch.setenv("VIGIL_AUTH_AUDIENCES", f'["api://{API_CLIENT_ID}"]')
+    monkeypatch.setenv("VIGIL_AUTH_ISSUERS", '["https://sts.windows.net/{tid}/"]')
+    s = Settings(data_dir=tmp_path)
+    assert s.auth_audiences == [f"api://{API_CLIENT_ID}"] and s.auth_issuers == ["https://sts.windows.net/{tid}/"]
+    # One value, as before, still works alone.
+    assert Settings(data_dir=tmp_path, auth_audience=API_CLIENT_ID).auth_audience == API_CLIENT_ID
+
+
+def test_bicep_defaults_accept_what_the_registration_issues(tmp_path):
+    """The issuer and audiences infra/main.bicep sets by default, resolved as Azure would
+    (public cloud, the API registration's client id from identity/entra.bicep, no
+    identifier URI), accept a v2.0 token of that registration from a customer's tenant."""
+    from tests.fixtures_http import close_stamp, make_stamp
+    from tools import infra_check as ic
+
+    entra = (ic.INFRA / "identity" / "entra.bicep").read_text(encoding="utf-8")
+    assert "requestedAccessTokenVersion: 2" in entra and "output apiClientId string = apiApp.appId" in entra
+    variables = ic.variables(ic.MAIN)
+    settings = ic.app_settings()
+    assert settings["VIGIL_AUTH_AUDIENCE"] == "apiAppId"
+    assert ic._render(variables["apiAppId"]["operator"]["operands"]["true_value"]) == "entra.outputs.apiClientId"
+    assert settings["VIGIL_AUTH_ISSUER"] == "issuer"
+    default_issuer = variables["issuer"]["operator"]["operands"]["true_value"]
+    issuer = default_issuer.replace("${environment().authentication.loginEndpoint}", "https://login.microsoftonline.com/")
+    assert issuer == V2_ISSUER
+    assert variables["extraAudiences"]["operator"]["operands"]["true_value"] == "noAudiences" and variables["noAudiences"] == []
+    stamp = make_stamp(
+        tmp_path,
+        auth_issuer=issuer,
+        auth_issuers=json.loads(settings["VIGIL_AUTH_ISSUERS"]),
+        auth_audience=API_CLIENT_ID,
+        auth_audiences=[],
+    )
+    try:
+        tid = stamp.container.directory.organisation("northwind").idp_tenant_id
+        assert stamp.container.token_verifier.verify(_sign(stamp, _entra_v2(stamp)))["tid"] == tid
+        # What the old defaults expected, and a v1.0 token, are what a v2.0 registration never issues.
+        for over in ({"aud": "api://vigil"}, {"iss": f"https://sts.windows.net/{tid}/"}):
+            with pytest.raises(Unauthorized):
+                stamp.container.token_verifier.verify(_sign(stamp, _entra_v2(stamp, **over)))
+    finally:
+        close_stamp(stamp)

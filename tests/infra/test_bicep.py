@@ -1,19 +1,16 @@
-"""The templates parse, modules are wired as a compile would demand, each geography has
-its parameters, azd can deploy, and the security-relevant properties are what the
+"""The templates parse, modules are wired as a compile would demand, azd can deploy
+(parameters: test_parameters.py), and the security-relevant properties are what the
 design says. The Bicep CLI cannot be installed here: pycep-parser reads the files."""
 
 from __future__ import annotations
 
-import json
 import re
-import typing
 
 import pytest
 
 from tools import infra_check as ic
 
 BICEP_FILES = ic.bicep_files()
-GEO_LOCATIONS = {"uk": "uksouth", "au": "australiaeast", "nz": "newzealandnorth", "us": "eastus2", "ca": "canadacentral"}
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(ic.INFRA)))
@@ -23,41 +20,13 @@ def test_bicep_file_parses(path):
 
 def test_expected_modules_exist():
     names = {p.name for p in BICEP_FILES}
-    for module in ("api", "data", "storage", "messaging", "keyvault", "monitoring", "rbac", "network"):
+    for module in ("api", "data", "storage", "host-storage", "messaging", "keyvault", "monitoring", "rbac", "rbac-evidence", "network"):
         assert f"{module}.bicep" in names
     assert ic.parse(ic.MAIN)["globals"]["scope"]["value"] == "subscription"
 
 
 def test_module_calls_match_the_modules():
     assert ic.wiring_problems() == []
-
-
-def _main_parameters():
-    return ic.parse(ic.MAIN)["parameters"]
-
-
-@pytest.mark.parametrize("geo", sorted(GEO_LOCATIONS))
-def test_geography_parameter_file(geo):
-    path = ic.INFRA / f"main.parameters.{geo}.json"
-    params = json.loads(path.read_text())["parameters"]
-    declared = _main_parameters()
-    assert set(params) <= set(declared), f"{path.name} sets parameters main.bicep does not declare"
-    required = {n for n, spec in declared.items() if spec.get("default") is None and not ic._nullable_default(ic.MAIN, n)}
-    assert required <= set(params), f"{path.name} lacks {sorted(required - set(params))}"
-    assert params["geo"]["value"] == geo
-    assert params["location"]["value"] == GEO_LOCATIONS[geo]
-    assert params["environmentName"]["value"] == "${AZURE_ENV_NAME}"
-    # Every stamp knows every other stamp's URL (421 answers name the right one).
-    assert set(params["regionBaseUrls"]["value"]) == set(GEO_LOCATIONS)
-
-
-def test_every_region_the_code_knows_has_a_stamp():
-    from shared.settings import Region
-
-    files = {p.name.split(".")[2] for p in ic.INFRA.glob("main.parameters.*.json")}
-    assert set(typing.get_args(Region)) <= files
-    allowed = next(d["argument"] for d in _main_parameters()["geo"]["decorators"] if d["type"] == "allowed")
-    assert set(typing.get_args(Region)) == set(allowed)
 
 
 def test_azure_yaml_deploys_the_repo_root_as_a_python_function_app():
@@ -98,8 +67,8 @@ def test_function_app_is_flex_consumption_python_311_on_the_identity():
 
 
 def test_storage_is_locked_down():
-    for symbol in ("evidence", "deployment"):
-        props = _resource(ic.APP / "storage.bicep", symbol)["properties"]
+    for path, symbol in ((ic.APP / "storage.bicep", "evidence"), (ic.APP / "host-storage.bicep", "deployment")):
+        props = _resource(path, symbol)["properties"]
         assert props["minimumTlsVersion"] == "TLS1_2"
         assert props["allowSharedKeyAccess"] is False
         assert props["allowBlobPublicAccess"] is False
@@ -153,6 +122,6 @@ def test_private_networking_is_one_switch():
     for module in ("network", "endpoints"):
         assert main["modules"][module]["config"]["condition"] == "privateNetworking"
     # Every service with a public endpoint turns it off with the switch.
-    for path in ("api.bicep", "storage.bicep", "data.bicep", "messaging.bicep", "keyvault.bicep"):
+    for path in ("api.bicep", "storage.bicep", "host-storage.bicep", "data.bicep", "messaging.bicep", "keyvault.bicep"):
         text = (ic.APP / path).read_text()
         assert re.search(r"publicNetworkAccess: (privateNetworking \? 'Disabled' : 'Enabled'|publicAccess)", text), path

@@ -25,7 +25,7 @@ def test_console_app_roles_are_the_roles_people_hold():
 
 
 def test_every_stamp_passes_its_console_client_id():
-    for path in sorted(ic.INFRA.glob("main.parameters.*.json")):
-        params = json.loads(path.read_text(encoding="utf-8"))["parameters"]
-        assert params["consoleClientId"]["value"] == "${CONSOLE_CLIENT_ID=}", path.name
-    assert ic.app_settings()["VIGIL_CONSOLE_CLIENT_ID"] == "consoleClientId"
+    params = json.loads(ic.PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert params["consoleClientId"]["value"] == "${CONSOLE_CLIENT_ID=}"
+    assert ic.app_settings()["VIGIL_CONSOLE_CLIENT_ID"] == "consoleAppId"
+    assert ic._render(ic.variables(ic.MAIN)["consoleAppId"]["operator"]["operands"]["true_value"]) == "entra.outputs.consoleClientId"

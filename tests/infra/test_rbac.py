@@ -122,7 +122,7 @@ def test_identity_holds_exactly_the_roles_the_code_needs():
 
 
 def test_identity_assignments_are_unconditional_service_principal_ones():
-    text = (ic.APP / "rbac.bicep").read_text()
+    text = "\n".join(path.read_text() for path in ic.RBAC_FILES)
     for a in ic.role_assignments():
         if a.principal == "principalId":
             assert not a.conditional, a.symbol
@@ -155,7 +155,7 @@ def test_custom_role_grants_exactly_what_the_evidence_code_does():
     # Assigned on the evidence container only, not the account.
     locker = next(a for a in ic.role_assignments() if a.role_id == "custom:evidenceLockerRole")
     assert locker.scope_type == "Microsoft.Storage/storageAccounts/blobServices/containers"
-    existing = ic.parse(ic.APP / "rbac.bicep")["resources"][locker.scope]["config"]["name"]
+    existing = ic.rbac_resource(locker.scope)["config"]["name"]
     assert existing.endswith(f"/default/{names.BLOB_CONTAINERS['evidence']}")
 
 
@@ -179,9 +179,9 @@ def test_role_ids_are_the_built_in_ones():
             assert value in ROLE_NAMES, f"{name} = {value} is not a role this test knows"
 
 
-def test_every_role_assignment_lives_in_rbac_bicep():
+def test_every_role_assignment_lives_in_the_rbac_files():
     for path in ic.bicep_files():
-        if path.name == "rbac.bicep":
+        if path in ic.RBAC_FILES:
             continue
         text = path.read_text()
         assert "roleAssignments@" not in text and "sqlRoleAssignments@" not in text, path.name
