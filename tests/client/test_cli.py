@@ -190,6 +190,36 @@ def test_anpr_push_sends_batches_and_resends_a_batch_without_its_bad_read(stamp,
     assert json.loads(again.stdout)["duplicates"] == 24
 
 
+def test_anpr_push_sends_json_lines_as_they_are_and_names_a_line_that_is_not_json(stamp, tmp_path):
+    env = stamp.cli_env(tmp_path)
+    env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": stamp.token(role="Device.Anpr").token()})
+    lines = [
+        json.dumps(
+            {"camera_id": "cam-bay-3", "store_id": "nw-exeter", "captured_at": f"2026-11-23T12:{n:02d}:07+00:00", "plate": f"WK{n:02d} PLY", "confidence": 0.9}
+        )
+        for n in range(30)
+    ]
+    good = tmp_path / "bridge.jsonl"
+    # A byte-order mark and blank lines, as some camera exports write them.
+    good.write_bytes("\ufeff".encode() + "\n\n".join(lines).encode() + b"\n")
+    done = vigil(env, "anpr", "push", str(good), "--batch-size", "7", "--in-flight", "3")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) | {"seconds": 0} == {
+        "sent": 30,
+        "accepted": 30,
+        "stored": 30,
+        "duplicates": 0,
+        "hits": 0,
+        "refused": 0,
+        "seconds": 0,
+    }
+    bad = tmp_path / "torn.jsonl"
+    bad.write_text("\n".join([*lines[:2], '{"camera_id": "cam-bay-3", "plate": ', *lines[2:5]]) + "\n")
+    torn = vigil(env, "anpr", "push", str(bad))
+    assert torn.returncode == 4, torn.stderr
+    assert "torn.jsonl:3: not JSON" in torn.stderr
+
+
 def test_anpr_push_keeps_several_batches_in_flight_and_still_names_each_refused_read(tmp_path, capsys):
     import threading
 

@@ -20,13 +20,13 @@ import json
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NoReturn
+from queue import Empty, Full, Queue
+from typing import Any, NoReturn, TypeVar
 
-from vigil_client.client import DEFAULT_CHUNK_BYTES, VigilClient, file_sha256, guess_content_type
+from vigil_client.client import DEFAULT_CHUNK_BYTES, VigilClient, dumps, file_sha256, guess_content_type
 from vigil_client.config import AUTH_MODES, Settings, load_settings, token_provider
 from vigil_client.errors import IntegrityError, SignInError, VigilNetworkError, VigilProblem
 from vigil_client.importer import Mapping, MappingError, Row, read_rows
@@ -34,6 +34,7 @@ from vigil_client.queue import OfflineQueue
 from vigil_client.webhooks import DEFAULT_TOLERANCE_SECONDS, signature_problem
 
 OK, API_REFUSED, USAGE, OFFLINE, BAD_INPUT = 0, 1, 2, 3, 4
+T = TypeVar("T")
 
 # The API's default bound on a batch of plate reads (anpr_max_batch_reads); a stamp set
 # lower answers 413 with its own bound, which the push then follows.
@@ -190,11 +191,79 @@ def cmd_d2p_send(args: argparse.Namespace, ctx: Context) -> int:
     return OK
 
 
-def _reads_from(path: str, fmt: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    kind = fmt or ("csv" if path.lower().endswith(".csv") else "jsonl")
-    stream = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+def pipeline(produce: Iterator[T], consume: Callable[[T], None], *, workers: int, depth: int | None = None) -> None:
+    """Run `consume` on every item of `produce` from `workers` threads, while one more
+    thread reads ahead no further than `depth` items (default twice the workers): memory
+    stays bounded whatever the input's size. The first error from either side stops both
+    and is raised here."""
+    items: Queue[Any] = Queue(maxsize=depth or 2 * workers)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in produce:
+                if not put(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            for _ in range(workers):
+                put(done)
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                item = items.get(timeout=0.1)
+            except Empty:
+                continue
+            if item is done:
+                return
+            try:
+                consume(item)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                errors.append(exc)
+                stop.set()
+                return
+
+    threads = [threading.Thread(target=read, daemon=True)] + [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for t in threads:
+        t.start()
     try:
-        if kind == "csv":
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    if errors:
+        raise errors[0]
+
+
+# A read as it goes on the wire: the file line it came from and its JSON object's bytes.
+Read = tuple[int, bytes]
+
+
+def _read_batches(path: str, fmt: str | None, size: Callable[[], int]) -> Iterator[list[Read]]:
+    """The file's reads in batches. JSON lines are sent as they are (no read is decoded
+    or encoded: the API validates them and names any it refuses); CSV rows become JSON
+    objects with the header's field names."""
+    kind = fmt or ("csv" if path.lower().endswith(".csv") else "jsonl")
+    batch: list[Read] = []
+    if kind == "csv":
+        stream = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+        try:
             reader = csv.DictReader(stream)
             for row in reader:
                 read: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
@@ -203,17 +272,41 @@ def _reads_from(path: str, fmt: str | None) -> Iterator[tuple[int, dict[str, Any
                         read["confidence"] = float(read["confidence"])
                     except ValueError:
                         pass  # the API names the read and field
-                yield reader.line_num, read
-        else:
-            for line, text in enumerate(stream, start=1):
-                if text.strip():
-                    try:
-                        yield line, json.loads(text)
-                    except ValueError as exc:
-                        raise Exit(BAD_INPUT, f"vigil: {path}:{line}: not JSON: {exc}") from exc
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+                batch.append((reader.line_num, dumps(read)))
+                if len(batch) >= size():
+                    yield batch
+                    batch = []
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+    else:
+        binary = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        try:
+            for line, text in enumerate(binary, start=1):
+                if line == 1 and text.startswith(b"\xef\xbb\xbf"):
+                    text = text[3:]
+                text = text.strip()
+                if text:
+                    batch.append((line, text))
+                    if len(batch) >= size():
+                        yield batch
+                        batch = []
+        finally:
+            if binary is not sys.stdin.buffer:
+                binary.close()
+    if batch:
+        yield batch
+
+
+def _not_json(path: str, batch: list[Read]) -> None:
+    """Exit naming the first line of the batch that is not a JSON object, if any."""
+    for line, text in batch:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise Exit(BAD_INPUT, f"vigil: {path}:{line}: not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise Exit(BAD_INPUT, f"vigil: {path}:{line}: not a JSON object")
 
 
 def _bad_indexes(problem: VigilProblem) -> set[int]:
@@ -231,7 +324,6 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
     in_flight = max(1, args.in_flight)
     totals = {"sent": 0, "accepted": 0, "stored": 0, "duplicates": 0, "hits": 0, "refused": 0}
     started = time.monotonic()
-    pending: list[tuple[int, dict[str, Any]]] = []
     # Batches in flight share the totals, the batch size and the --rate schedule.
     lock = threading.Lock()
     scheduled = 0
@@ -245,14 +337,14 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
         if (wait := due - time.monotonic()) > 0:
             time.sleep(wait)
 
-    def send(batch: list[tuple[int, dict[str, Any]]]) -> None:
+    def send(batch: list[Read]) -> None:
         nonlocal size
         while batch:
             part, batch = batch[:size], batch[size:]
             if args.rate:
                 pace(len(part))
             try:
-                result = client.post_reads([r for _, r in part])
+                result = client.post_encoded_reads([r for _, r in part])
             except VigilProblem as problem:
                 if problem.status == 413 and isinstance(problem.extra.get("max_reads"), int) and problem.extra["max_reads"] < len(part):
                     with lock:
@@ -261,6 +353,8 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
                     continue
                 bad = _bad_indexes(problem) if problem.status == 422 else set()
                 if not bad:
+                    if problem.status in (400, 422):
+                        _not_json(args.file, part)
                     raise
                 for index in sorted(bad):
                     fields = [str(e.get("field")) for e in problem.errors if str(e.get("field", "")).startswith(f"reads.{index}.")]
@@ -277,28 +371,12 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
                 totals["duplicates"] += result.get("duplicates", 0)
                 totals["hits"] += len(result.get("hits", []))
 
-    # One batch at a time leaves the process waiting on the API most of the time (the
-    # server's answer is most of a batch's round trip): keep a few batches in flight.
-    # Reads have deterministic ids, so a batch resent after a cut counts as duplicates
-    # whatever order the batches were stored in.
-    with ThreadPoolExecutor(max_workers=in_flight) as pool:
-        sending: deque[Future[None]] = deque()
-
-        def submit(batch: list[tuple[int, dict[str, Any]]]) -> None:
-            # Bounded: the file is read no further ahead than the batches in flight.
-            if len(sending) >= in_flight:
-                sending.popleft().result()
-            sending.append(pool.submit(send, batch))
-
-        for item in _reads_from(args.file, args.format):
-            pending.append(item)
-            if len(pending) >= size:
-                submit(pending)
-                pending = []
-        if pending:
-            submit(pending)
-        while sending:
-            sending.popleft().result()
+    # The file is read and batched on its own thread, a bounded queue ahead of the
+    # senders, so reading overlaps the API's answers; several batches are in flight at
+    # once over the client's keep-alive connections (one at a time left the process
+    # waiting on the API most of the time). Reads have deterministic ids, so a batch
+    # resent after a cut counts as duplicates whatever order the batches were stored in.
+    pipeline(_read_batches(args.file, args.format, lambda: size), send, workers=in_flight)
     totals["seconds"] = round(time.monotonic() - started, 3)  # type: ignore[assignment]
     _out(totals)
     return API_REFUSED if totals["refused"] else OK
