@@ -43,17 +43,25 @@ def _answer(view: IncidentView, response: Response) -> dict[str, Any]:
     "/incidents",
     status_code=201,
     summary="Report an incident",
+    description=(
+        "A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it "
+        "twice. An `external_reference` (your own system's id for the incident) is unique in your organisation for as long "
+        "as the incident is kept, whoever sends it: the same report again records nothing and answers the incident as it "
+        "now stands (201, with `Vigil-Repeat: external-reference`); a different report with that reference is 409 naming "
+        "the incident (`incident_id`, `reference`); one whose incident has been erased is 410."
+    ),
     response_model=IncidentOut,
-    responses=responses(400, *AUTH_ERRORS, 410, 413, 422),
-    response_description="The incident as stored (Location names it; a replay answers the same)",
+    responses=responses(400, *AUTH_ERRORS, 409, 410, 413, 422),
+    response_description="The incident as stored (Location names it; a replay or a repeat answers the same)",
 )
 def report_incident(
     body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None
 ):
-    """A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it twice."""
     # A replay answers as the first request did (201, Location) with the incident as it now stands.
     reported = container.incidents.report.submit(principal, body, idempotency_key)
     response.headers["Location"] = f"{API_PREFIX}/incidents/{reported.incident.id}"
+    if reported.repeat:
+        response.headers["Vigil-Repeat"] = "external-reference"
     return _answer(reported.incident, response)
 
 

@@ -73,6 +73,7 @@ class IncidentOut(BaseModel):
     prosecution_supported: bool
     reporter: ReporterOut
     has_minor: bool
+    external_reference: str | None = Field(default=None, description="The sender's own reference, when the report gave one")
     etag: str
     d2p: D2PSummary | None = None
 
