@@ -47,7 +47,7 @@ def _answer(view: IncidentView, response: Response) -> dict[str, Any]:
         "A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it "
         "twice. An `external_reference` (your own system's id for the incident) is unique in your organisation for as long "
         "as the incident is kept, whoever sends it: the same report again records nothing and answers the incident as it "
-        "now stands (201, with `Vigil-Repeat: external-reference`); a different report with that reference is 409 naming "
+        "now stands (201, with `Vigil-Repeat: external-reference`; a retry with the same key has `Vigil-Repeat: idempotency-key`); a different report with that reference is 409 naming "
         "the incident (`incident_id`, `reference`); one whose incident has been erased is 410."
     ),
     response_model=IncidentOut,
@@ -60,8 +60,11 @@ def report_incident(
     # A replay answers as the first request did (201, Location) with the incident as it now stands.
     reported = container.incidents.report.submit(principal, body, idempotency_key)
     response.headers["Location"] = f"{API_PREFIX}/incidents/{reported.incident.id}"
+    # Says that nothing was recorded by this request, so an importer can count it apart.
     if reported.repeat:
         response.headers["Vigil-Repeat"] = "external-reference"
+    elif reported.replayed:
+        response.headers["Vigil-Repeat"] = "idempotency-key"
     return _answer(reported.incident, response)
 
 

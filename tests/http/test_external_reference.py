@@ -27,6 +27,8 @@ def test_the_same_external_reference_past_the_key_window_and_from_another_user_r
     first = post(stamp, body, key="import-row-2")
     assert first.status_code == 201, first.text
     assert first.json()["external_reference"] == "LP-2019-004711" and "Vigil-Repeat" not in first.headers
+    retry = post(stamp, body, key="import-row-2")
+    assert retry.json()["id"] == first.json()["id"] and retry.headers["Vigil-Repeat"] == "idempotency-key"
     stamp.clock.advance(hours=48)
     # Another machine, another person, no key in common: still the one incident.
     again = post(stamp, body, user="lp-migration-2", key="another-machine-row-2")
