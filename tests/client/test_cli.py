@@ -143,11 +143,45 @@ def test_importing_the_same_csv_twice_creates_each_incident_once(shell, stamp, t
     # Even without the local ledger (another machine), the row keys make replays, not copies.
     third = vigil({**env, "VIGIL_QUEUE_FILE": str(tmp_path / "other-ledger.sqlite3")}, *args)
     assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["already_imported"] == 200, third.stdout
     with VigilClient(stamp.url, stamp.token()) as client:
         imported = [i for i in client.iter_incidents(store="nw-exeter", page_size=100) if i["narrative"].startswith(f"Import {run} ")]
     assert len(imported) == 200 == len({i["narrative"] for i in imported})
     with_goods = next(i for i in imported if i["narrative"].endswith(" row 1"))
     assert with_goods["goods"][0]["unit_value"] == {"amount_minor": 650, "currency": "GBP"}
+
+
+def test_a_reimport_by_another_person_on_another_machine_adds_nothing(stamp, tmp_path):
+    # Another user and another ledger: no Idempotency-Key in common with the first run,
+    # as after the 24 h key window; the rows' external references still match.
+    run = time.time_ns()
+    rows = [["nw-exeter", f"{1 + n:02d}/09/2025 10:15", "Theft", f"Reimport {run} row {n}", "Jo Bloggs", "", "", "", ""] for n in range(12)]
+    _history(tmp_path / "history.csv", rows)
+    mapping = {**MAPPING, "columns": {**MAPPING["columns"], "external_reference": "What happened"}}
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    args = ("import", "incidents", str(tmp_path / "history.csv"), "--mapping", str(tmp_path / "mapping.json"))
+
+    def person(user: str, ledger: str) -> dict:
+        env = stamp.cli_env(tmp_path / user)
+        token = stamp.token(role="Retailer.Investigator", user=user).token()
+        return {**env, "VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": token, "VIGIL_QUEUE_FILE": str(tmp_path / ledger)}
+
+    first = vigil(person("lp-analyst-1", "laptop.sqlite3"), *args)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["created"] == 12
+    second = vigil(person("lp-analyst-2", "desktop.sqlite3"), *args)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout) == {"rows": 12, "created": 0, "already_imported": 12, "invalid": 0, "refused": 0}
+    # The source changed since (a corrected category): named, not duplicated, not overwritten.
+    rows[3][2] = "Abuse"
+    _history(tmp_path / "history.csv", rows)
+    third = vigil(person("lp-analyst-2", "desktop.sqlite3"), *args)
+    assert third.returncode == 1
+    assert "history.csv:5: 409" in third.stderr and "PATCH" in third.stderr
+    assert json.loads(third.stdout) == {"rows": 12, "created": 0, "already_imported": 11, "invalid": 0, "refused": 1}
+    with VigilClient(stamp.url, stamp.token()) as client:
+        found = [i for i in client.iter_incidents(store="nw-exeter", page_size=100) if i["narrative"].startswith(f"Reimport {run} ")]
+    assert len(found) == 12 and {i["external_reference"] for i in found} == {r[3] for r in rows}
 
 
 def test_import_names_bad_rows_by_line_and_exit_code(shell, tmp_path):
@@ -195,7 +229,13 @@ def test_anpr_push_sends_json_lines_as_they_are_and_names_a_line_that_is_not_jso
     env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": stamp.token(role="Device.Anpr").token()})
     lines = [
         json.dumps(
-            {"camera_id": "cam-bay-3", "store_id": "nw-exeter", "captured_at": f"2026-11-23T12:{n:02d}:07+00:00", "plate": f"WK{n:02d} PLY", "confidence": 0.9}
+            {
+                "camera_id": "cam-bay-3",
+                "store_id": "nw-exeter",
+                "captured_at": f"2026-11-23T12:{n:02d}:07+00:00",
+                "plate": f"WK{n:02d} PLY",
+                "confidence": 0.9,
+            }
         )
         for n in range(30)
     ]

@@ -386,9 +386,16 @@ def report_paced(client: VigilClient, body: dict[str, Any], key: str, sleep: Cal
     """Report one historical row, waiting out rate limits however long they last: a
     migration runs at the pace of the caller's write budget, and a row is never counted
     as refused because the API asked to slow down."""
+    return _report_row(client, body, key, sleep)[0]
+
+
+def _report_row(client: VigilClient, body: dict[str, Any], key: str, sleep: Callable[[float], None] = time.sleep) -> tuple[Any, bool]:
+    """`report_paced`, and whether the API already held the row's incident (the same key
+    retried, or the row's external reference reported before, from anywhere)."""
     while True:
         try:
-            return client.report_incident(body, idempotency_key=key)
+            answer = client.request("POST", "/incidents", json=body, idempotency_key=key)
+            return answer.json(), bool(answer.headers.get("vigil-repeat"))
         except VigilProblem as problem:
             if problem.status not in (429, 503):
                 raise
@@ -436,16 +443,20 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
         if offline:
             return "skipped"
         try:
-            made = report_paced(client, row.body or {}, key)
+            made, repeat = _report_row(client, row.body or {}, key)
         except VigilProblem as problem:
-            fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
-            bad(row, f"{problem.status} {problem.title}: {fields}")
+            if problem.status in (409, 410):
+                # Already imported with other details, or imported and since erased: the detail says which.
+                bad(row, f"{problem.status} {problem.title}: {problem.detail}")
+            else:
+                fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
+                bad(row, f"{problem.status} {problem.title}: {fields}")
             return "refused"
         except VigilNetworkError as exc:
             offline.append(exc)
             return "skipped"
         queue.record_import(key, source, row.line, made["id"])
-        return "created"
+        return "already_imported" if repeat else "created"
 
     with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
         for outcome in pool.map(one, read_rows(args.file, mapping)):
