@@ -184,6 +184,53 @@ def test_a_reimport_by_another_person_on_another_machine_adds_nothing(stamp, tmp
     assert len(found) == 12 and {i["external_reference"] for i in found} == {r[3] for r in rows}
 
 
+def test_import_streams_rows_holding_only_a_few_ahead_of_the_workers(tmp_path, capsys, monkeypatch):
+    import threading
+
+    import httpx
+
+    import vigil_client.cli as cli
+    from vigil_client.importer import map_row
+    from vigil_client.queue import OfflineQueue
+
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(MAPPING))
+    (tmp_path / "history.csv").write_text("stand-in: rows come from the generator below\n")
+    lock = threading.Lock()
+    produced = answered = most_ahead = 0
+    total = 3000
+
+    def rows(path, mapping_):
+        # A generator-fed source, as a million-row file is read: a row at a time.
+        nonlocal produced
+        for n in range(total):
+            cells = {"Store": "nw-exeter", "When": "01/10/2025 10:15", "Type": "Theft", "What happened": f"Streamed row {n}"}
+            cells |= {"Reported by": "Jo", "Item": "", "Qty": "", "Pence": "", "Violent": ""}
+            with lock:
+                produced += 1
+            yield map_row(mapping_, n + 2, cells)
+
+    def handler(request):
+        nonlocal answered, most_ahead
+        with lock:
+            most_ahead = max(most_ahead, produced - answered)
+            answered += 1
+        return httpx.Response(201, json={"id": f"i-{answered}"})
+
+    monkeypatch.setattr(cli, "read_rows", rows)
+    args = cli.parser().parse_args(["import", "incidents", str(tmp_path / "history.csv"), "--mapping", str(mapping_file), "--workers", "4"])
+    ctx = cli.Context(args)
+    ctx._client = VigilClient("http://vigil.test", transport=httpx.MockTransport(handler), retries=0)
+    ctx._queue = OfflineQueue(tmp_path / "ledger.sqlite3")
+    try:
+        assert cli.cmd_import_incidents(args, ctx) == 0
+    finally:
+        ctx.close()
+    assert json.loads(capsys.readouterr().out)["created"] == total
+    # Read ahead: the queue (twice the workers), one row per worker and one being put.
+    assert most_ahead <= 2 * 4 + 4 + 1, most_ahead
+
+
 def test_import_names_bad_rows_by_line_and_exit_code(shell, tmp_path):
     _history(
         tmp_path / "bad.csv",

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty, Full, Queue
 from typing import Any, NoReturn, TypeVar
@@ -458,11 +457,19 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
         queue.record_import(key, source, row.line, made["id"])
         return "already_imported" if repeat else "created"
 
-    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
-        for outcome in pool.map(one, read_rows(args.file, mapping)):
+    tally = threading.Lock()
+
+    def count(row: Row) -> None:
+        outcome = one(row)
+        with tally:
             counts["rows"] += 1
             if outcome in counts:
                 counts[outcome] += 1
+
+    # Rows are read and mapped a few ahead of the workers, never all at once: a
+    # million-row history is imported in the memory of a few rows.
+    workers = max(1, args.workers)
+    pipeline(read_rows(args.file, mapping), count, workers=workers)
     _out(counts)
     if offline:
         raise Exit(OFFLINE, f"vigil: {offline[0]}; rows imported so far are recorded: run the same command again to continue")
