@@ -78,3 +78,33 @@ def test_an_upload_staged_as_an_append_blob_is_a_clear_conflict(azurite):
     store.staging.get_blob_client(upload_id).create_append_blob()
     with pytest.raises(Conflict, match="older format"):
         store.stage(upload_id, 0, [b"x" * 10])
+
+
+def test_opening_an_upload_again_with_the_same_key_answers_the_same_session(ev):
+    incident = new_incident(ev)
+    auth = {**ev.auth("northwind", "Retailer.Investigator"), "Idempotency-Key": "vms-export-cam2-0001"}
+    declared = {"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4)}
+    url = f"/api/v1/incidents/{incident}/evidence/uploads"
+    first = ev.client.post(url, json=declared, headers=auth)
+    assert first.status_code == 201, first.text
+    sid = first.json()["id"]
+    assert _chunk(ev, sid, auth, MP4[:40000], 0, 39999).status_code == 200
+    # The answer to the open was lost; the exporter retries it as it was.
+    again = ev.client.post(url, json=declared, headers=auth)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == sid and again.json()["received"] == 40000
+    assert again.headers["Location"] == first.headers["Location"]
+    with ev.container.records.read_only() as uow:
+        assert uow.count("evidence_uploads", ["northwind"]) == 1
+    # The same key for another file is refused, and opens nothing.
+    other = ev.client.post(url, json={**declared, "filename": "cam3.mp4"}, headers=auth)
+    assert other.status_code == 422 and other.json()["errors"] == [{"field": "Idempotency-Key"}]
+    # Cancelled since: the retry is told so, and no session is opened in its place.
+    assert ev.client.delete(f"/api/v1/evidence/uploads/{sid}", headers=auth).status_code == 204
+    gone = ev.client.post(url, json=declared, headers=auth)
+    assert gone.status_code == 410, gone.text
+    with ev.container.records.read_only() as uow:
+        assert uow.count("evidence_uploads", ["northwind"]) == 0
+    # Without a key, each open is its own session (as before).
+    plain = ev.auth("northwind", "Retailer.Investigator")
+    assert ev.client.post(url, json=declared, headers=plain).json()["id"] != ev.client.post(url, json=declared, headers=plain).json()["id"]

@@ -272,12 +272,28 @@ class VigilClient:
         return cast(Evidence, self._json("GET", f"/evidence/{evidence_id}", params={"purpose": purpose}))
 
     def start_upload(
-        self, incident_id: str, *, filename: str, content_type: str, size: int, sha256: str | None = None, kind: str | None = None
+        self,
+        incident_id: str,
+        *,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str | None = None,
+        kind: str | None = None,
+        idempotency_key: str | None = None,
     ) -> UploadSession:
-        """Open a resumable upload session for a file of `size` bytes."""
+        """Open a resumable upload session for a file of `size` bytes. The open carries an
+        Idempotency-Key (a new one unless given), so a retry after a lost answer gets the
+        session the first attempt opened, not a second one."""
         body = {"filename": filename, "content_type": content_type, "size": size, "sha256": sha256, "kind": kind}
         return cast(
-            UploadSession, self._json("POST", f"/incidents/{incident_id}/evidence/uploads", json={k: v for k, v in body.items() if v})
+            UploadSession,
+            self._json(
+                "POST",
+                f"/incidents/{incident_id}/evidence/uploads",
+                json={k: v for k, v in body.items() if v},
+                idempotency_key=idempotency_key,
+            ),
         )
 
     def upload_status(self, upload_id: str) -> UploadSession:
