@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
-from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, RevertIn
+from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, ReportCheckOut, RevertIn
 from shared.domain.incidents import Category, IncidentIn, IncidentPatch, WitnessIn
 from shared.domain.tenancy import Principal
 from shared.services.incidents import EDITORS, READERS, REPORTERS, Filters, IncidentView
@@ -66,6 +66,26 @@ def report_incident(
     elif reported.replayed:
         response.headers["Vigil-Repeat"] = "idempotency-key"
     return _answer(reported.incident, response)
+
+
+@router.post(
+    "/incidents/validate",
+    status_code=200,
+    summary="Check a report without recording it",
+    description=(
+        "The same body, roles and rules as reporting an incident (POST /incidents), but nothing is recorded, audited or "
+        "sent anywhere: 200 when the report would be accepted as it stands, else the problem reporting it would answer "
+        "(422 naming each field, 403 for a store you do not report for). Use it to check a batch of historical reports "
+        "before importing them (`vigil import --dry-run`). It does not spend your write budget. It does not say whether "
+        "an `external_reference` is already used."
+    ),
+    response_model=ReportCheckOut,
+    responses=responses(400, *AUTH_ERRORS, 413, 422),
+    response_description="The report would be accepted",
+)
+def validate_report(body: IncidentIn, principal: Reporter, container: ContainerDep) -> ReportCheckOut:
+    container.incidents.validate.check(principal, body)
+    return ReportCheckOut()
 
 
 @router.get(

@@ -78,6 +78,14 @@ class IncidentOut(BaseModel):
     d2p: D2PSummary | None = None
 
 
+class ReportCheckOut(BaseModel):
+    """A report that would be accepted as it stands (nothing was recorded)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"valid": True}]})
+
+    valid: bool = Field(default=True, description="Always true: a report that would be refused is answered with the problem instead")
+
+
 class IncidentPage(BaseModel):
     items: list[IncidentOut]
     continuation: str | None = Field(default=None, description="Pass back as ?continuation= for the next page; absent on the last page")

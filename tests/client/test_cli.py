@@ -252,6 +252,47 @@ def test_import_names_bad_rows_by_line_and_exit_code(shell, tmp_path):
     assert missing.returncode == 2
 
 
+def test_a_dry_run_names_the_rows_the_api_would_refuse_by_line_and_stores_nothing(shell, stamp, tmp_path):
+    run = time.time_ns()
+    _history(
+        tmp_path / "history.csv",
+        [
+            ["nw-exeter", "01/03/2025 10:00", "Theft", f"Dry {run} fine", "Jo", "", "", "", ""],
+            ["nw-exeter", "01/03/2099 10:00", "Theft", f"Dry {run} in the future", "Jo", "", "", "", ""],
+            ["nw-exeter", "31/02/2025 10:00", "Theft", f"Dry {run} impossible date", "Jo", "", "", "", ""],
+            ["nw-exeter", "02/03/2025 10:00", "Theft", f"Dry {run} special category", "Jo", "", "", "", ""],
+            ["nw-exeter", "03/03/2025 10:00", "Theft", f"Dry {run} fine too", "Jo", "", "", "", ""],
+        ],
+    )
+    # A mapping that carries a special-category column across: the API refuses it, the mapping cannot know.
+    mapping = {**MAPPING, "constants": {**MAPPING["constants"], "religion": "none recorded"}}
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    (tmp_path / "ok-mapping.json").write_text(json.dumps(MAPPING))
+    env = {**shell, "VIGIL_QUEUE_FILE": str(tmp_path / "ledger.sqlite3")}
+    args = ("import", "incidents", str(tmp_path / "history.csv"), "--dry-run")
+    dry = vigil(env, *args, "--mapping", str(tmp_path / "ok-mapping.json"))
+    assert dry.returncode == 4, dry.stderr
+    assert "history.csv:3: 422" in dry.stderr and "occurred_at" in dry.stderr
+    assert "history.csv:4: occurred_at" in dry.stderr
+    assert json.loads(dry.stdout) | {"first_report": None} == {
+        "rows": 5,
+        "created": 0,
+        "already_imported": 0,
+        "invalid": 1,
+        "refused": 1,
+        "dry_run": True,
+        "first_report": None,
+    }
+    assert json.loads(dry.stdout)["first_report"]["narrative"] == f"Dry {run} fine"
+    special = vigil(env, *args, "--mapping", str(tmp_path / "mapping.json"))
+    assert special.returncode == 4 and "religion" in special.stderr
+    assert all(f"history.csv:{line}: 422" in special.stderr for line in (2, 3, 5, 6))
+    local = vigil(env, *args, "--local", "--mapping", str(tmp_path / "ok-mapping.json"))
+    assert json.loads(local.stdout)["refused"] == 0 and json.loads(local.stdout)["invalid"] == 1
+    with VigilClient(stamp.url, stamp.token()) as client:
+        assert not [i for i in client.iter_incidents(store="nw-exeter", page_size=100) if i["narrative"].startswith(f"Dry {run} ")]
+
+
 def test_anpr_push_sends_batches_and_resends_a_batch_without_its_bad_read(stamp, tmp_path):
     env = stamp.cli_env(tmp_path)
     env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": stamp.token(role="Device.Anpr").token()})

@@ -391,15 +391,8 @@ def report_paced(client: VigilClient, body: dict[str, Any], key: str, sleep: Cal
 def _report_row(client: VigilClient, body: dict[str, Any], key: str, sleep: Callable[[float], None] = time.sleep) -> tuple[Any, bool]:
     """`report_paced`, and whether the API already held the row's incident (the same key
     retried, or the row's external reference reported before, from anywhere)."""
-    while True:
-        try:
-            answer = client.request("POST", "/incidents", json=body, idempotency_key=key)
-            return answer.json(), bool(answer.headers.get("vigil-repeat"))
-        except VigilProblem as problem:
-            if problem.status not in (429, 503):
-                raise
-            hinted = problem.headers.get("retry-after", "")
-            sleep(float(hinted) if hinted.isdigit() else 5.0)
+    answer = _paced(lambda: client.request("POST", "/incidents", json=body, idempotency_key=key), sleep)
+    return answer.json(), bool(answer.headers.get("vigil-repeat"))
 
 
 def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
@@ -410,23 +403,13 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
     if not Path(args.file).is_file():
         raise Exit(BAD_INPUT, f"vigil: no such file: {args.file}")
     counts = {"rows": 0, "created": 0, "already_imported": 0, "invalid": 0, "refused": 0}
-    example: dict[str, Any] | None = None
     source = str(Path(args.file).resolve())
 
     def bad(row: Row, message: str) -> None:
         _say(f"vigil: {args.file}:{row.line}: {message}")
 
     if args.dry_run:
-        for row in read_rows(args.file, mapping):
-            counts["rows"] += 1
-            if row.errors:
-                counts["invalid"] += 1
-                for e in row.errors:
-                    bad(row, e)
-            elif example is None:
-                example = row.body
-        _out({**counts, "dry_run": True, "first_report": example})
-        return BAD_INPUT if counts["invalid"] else OK
+        return _dry_run(args, ctx, mapping, counts, bad)
 
     client, queue = ctx.client(), ctx.queue()
     offline: list[VigilNetworkError] = []
@@ -448,8 +431,7 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
                 # Already imported with other details, or imported and since erased: the detail says which.
                 bad(row, f"{problem.status} {problem.title}: {problem.detail}")
             else:
-                fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
-                bad(row, f"{problem.status} {problem.title}: {fields}")
+                bad(row, _refusal(problem))
             return "refused"
         except VigilNetworkError as exc:
             offline.append(exc)
@@ -476,6 +458,62 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
     if counts["refused"]:
         return API_REFUSED
     return BAD_INPUT if counts["invalid"] else OK
+
+
+def _refusal(problem: VigilProblem) -> str:
+    fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
+    return f"{problem.status} {problem.title}: {fields}"
+
+
+def _dry_run(args: argparse.Namespace, ctx: Context, mapping: Mapping, counts: dict[str, int], bad: Callable[[Row, str], None]) -> int:
+    """Map every row and, unless --local, have the API check each mapped report by its
+    own rules (POST /incidents/validate: nothing is recorded); name each row refused."""
+    client = None if args.local else ctx.client()
+    first: list[dict[str, Any]] = []
+    local_only: list[str] = []
+    tally = threading.Lock()
+
+    def check(row: Row) -> None:
+        outcome = "rows"
+        if row.errors:
+            for e in row.errors:
+                bad(row, e)
+            outcome = "invalid"
+        elif client is not None and not local_only:
+            try:
+                _paced(lambda: client.validate_incident(row.body or {}))
+            except VigilProblem as problem:
+                if problem.status == 404:  # the route takes no id: only a stamp without it answers 404
+                    local_only.append("the API has no validate-only route (an older stamp): rows were checked locally only")
+                else:
+                    bad(row, _refusal(problem))
+                    outcome = "refused"
+        with tally:
+            counts["rows"] += 1
+            if outcome != "rows":
+                counts[outcome] += 1
+            elif not first or row.line < first[0]["line"]:
+                first[:] = [{"line": row.line, "body": row.body}]
+
+    pipeline(read_rows(args.file, mapping), check, workers=max(1, args.workers))
+    if local_only:
+        _say(f"vigil: {local_only[0]}")
+    _out({**counts, "dry_run": True, "first_report": first[0]["body"] if first else None})
+    if counts["invalid"]:
+        return BAD_INPUT
+    return API_REFUSED if counts["refused"] else OK
+
+
+def _paced(call: Callable[[], Any], sleep: Callable[[float], None] = time.sleep) -> Any:
+    """`call`, waiting out rate limits and a busy API however long they last."""
+    while True:
+        try:
+            return call()
+        except VigilProblem as problem:
+            if problem.status not in (429, 503):
+                raise
+            hinted = problem.headers.get("retry-after", "")
+            sleep(float(hinted) if hinted.isdigit() else 5.0)
 
 
 def cmd_webhook_verify(args: argparse.Namespace, ctx: Context) -> int:
@@ -623,7 +661,8 @@ def parser() -> argparse.ArgumentParser:
     ii = i.add_parser("incidents", help="import incidents from CSV with a column mapping (a re-run adds nothing)")
     ii.add_argument("file")
     ii.add_argument("--mapping", required=True, help="the JSON column mapping")
-    ii.add_argument("--dry-run", action="store_true", help="map and check every row; send nothing")
+    ii.add_argument("--dry-run", action="store_true", help="map every row and have the API check it by its own rules; nothing is recorded")
+    ii.add_argument("--local", action="store_true", help="with --dry-run: check the mapping only, without asking the API")
     ii.add_argument("--workers", type=int, default=4, help="reports in flight at once (default 4)")
     ii.set_defaults(run=cmd_import_incidents)
 

@@ -220,6 +220,12 @@ class VigilClient:
         first call created, as it now stands."""
         return cast(Incident, self._json("POST", "/incidents", json=incident, idempotency_key=idempotency_key))
 
+    def validate_incident(self, incident: Mapping[str, Any]) -> None:
+        """Check a report against the API's rules without recording it (POST
+        /incidents/validate): returns when it would be accepted, else raises the
+        `VigilProblem` reporting it would (422 naming each field, 403 for a store)."""
+        self.request("POST", "/incidents/validate", json=incident)
+
     def get_incident(self, incident_id: str, *, purpose: str | None = None) -> Incident:
         """One incident; its `etag` is what `change_incident` sends as If-Match."""
         return cast(Incident, self._json("GET", f"/incidents/{incident_id}", params={"purpose": purpose}))

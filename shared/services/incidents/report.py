@@ -12,7 +12,7 @@ from shared.domain.errors import Conflict, Forbidden, Gone, Invalid
 from shared.domain.events import IncidentRecorded, IncidentViewed
 from shared.domain.incidents import Incident, IncidentIn
 from shared.domain.retention import tombstone_id
-from shared.domain.tenancy import Principal, Role
+from shared.domain.tenancy import Principal, Role, Store
 from shared.ports import UnitOfWork
 from shared.records import INCIDENTS, TOMBSTONES
 from shared.services import idempotency, repository
@@ -30,6 +30,20 @@ EXTERNAL_REFERENCE_NAMESPACE = uuid.UUID("5b0c7f36-5d0e-4c53-9a57-0c6e51f0d1a3")
 def incident_id_for(organisation_id: str, external_reference: str) -> str:
     """The id an incident reported with this external reference has (or will have)."""
     return str(uuid.uuid5(EXTERNAL_REFERENCE_NAMESPACE, f"{organisation_id}\n{external_reference}"))
+
+
+def check_report(deps: IncidentDeps, principal: Principal, body: IncidentIn, now: datetime) -> Store:
+    """The rules a report must meet beyond its own shape (which IncidentIn checks): one of
+    the caller's organisation's stores, one the caller reports for, not in the future.
+    Returns the store."""
+    store = deps.directory.store(body.store_id)
+    if store is None or store.organisation_id != principal.organisation_id:
+        raise Invalid(f"Store {body.store_id} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
+    if principal.has(Role.RETAILER_REPORTER) and not principal.has(Role.RETAILER_INVESTIGATOR) and body.store_id not in principal.stores:
+        raise Forbidden(f"You report for stores {', '.join(sorted(principal.stores)) or '(none)'}, not {body.store_id}.")
+    if body.occurred_at > now:
+        raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
+    return store
 
 
 @dataclass(frozen=True)
@@ -57,20 +71,9 @@ class ReportIncident:
         is Gone, however long ago and whoever sends it."""
         key = idempotency.check_key(idempotency_key)
         request_fingerprint = idempotency.fingerprint(OPERATION, body.report_fields())
-        directory = self.deps.directory
-        store = directory.store(body.store_id)
-        if store is None or store.organisation_id != principal.organisation_id:
-            raise Invalid(f"Store {body.store_id} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
-        if (
-            principal.has(Role.RETAILER_REPORTER)
-            and not principal.has(Role.RETAILER_INVESTIGATOR)
-            and body.store_id not in principal.stores
-        ):
-            raise Forbidden(f"You report for stores {', '.join(sorted(principal.stores)) or '(none)'}, not {body.store_id}.")
-        org = directory.organisation(principal.organisation_id)
         now = self.deps.clock.now()
-        if body.occurred_at > now:
-            raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
+        store = check_report(self.deps, principal, body, now)
+        org = self.deps.directory.organisation(principal.organisation_id)
         try:
             reported = self._report(principal, body, key, request_fingerprint, store.force_id, org.reference_prefix if org else "INC", now)
         except Conflict:
