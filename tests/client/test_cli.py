@@ -231,6 +231,54 @@ def test_import_streams_rows_holding_only_a_few_ahead_of_the_workers(tmp_path, c
     assert most_ahead <= 2 * 4 + 4 + 1, most_ahead
 
 
+def test_an_import_past_a_small_write_budget_waits_out_each_429_and_creates_every_row(tmp_path):
+    import os
+
+    from tests.client.conftest import ROOT, Stamp
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(tmp_path / "stamp"),
+        "PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+        "VIGIL_LOG_LEVEL": "WARNING",
+        # Two writes at once, then one every two seconds: an import of 6 rows meets 429s.
+        "VIGIL_HTTP_WRITE_BURST": "2",
+        "VIGIL_HTTP_WRITES_PER_MINUTE": "30",
+    }
+    small = Stamp(url=f"http://127.0.0.1:{port}", port=port, data_dir=tmp_path / "stamp", env=env)
+    small.start()
+    try:
+        rows = [["nw-exeter", f"0{1 + n}/08/2025 09:30", "Theft", f"Budget row {n}", "Jo", "", "", "", ""] for n in range(6)]
+        _history(tmp_path / "history.csv", rows)
+        (tmp_path / "mapping.json").write_text(json.dumps(MAPPING))
+        cli_env = small.cli_env(tmp_path)
+        cli_env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": small.token(role="Retailer.Investigator").token()})
+        cli_env["VIGIL_QUEUE_FILE"] = str(tmp_path / "ledger.sqlite3")
+        started = time.monotonic()
+        done = vigil(
+            cli_env,
+            "--retries",
+            "1",
+            "import",
+            "incidents",
+            str(tmp_path / "history.csv"),
+            "--mapping",
+            str(tmp_path / "mapping.json"),
+            "--workers",
+            "3",
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"rows": 6, "created": 6, "already_imported": 0, "invalid": 0, "refused": 0}
+        # Paced by the budget (four rows past the burst, one per 2 s), not failed by it.
+        assert time.monotonic() - started >= 6
+        with VigilClient(small.url, small.token(role="Retailer.Investigator")) as client:
+            assert sorted(i["narrative"] for i in client.iter_incidents(store="nw-exeter")) == sorted(r[3] for r in rows)
+    finally:
+        small.stop()
+
+
 def test_import_names_bad_rows_by_line_and_exit_code(shell, tmp_path):
     _history(
         tmp_path / "bad.csv",
