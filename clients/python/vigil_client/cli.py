@@ -652,9 +652,11 @@ def parser() -> argparse.ArgumentParser:
     ap = a.add_parser("push", help="post plate reads from CSV or JSON lines, in batches")
     ap.add_argument("file", help="CSV with a header (camera_id, store_id, captured_at, plate, confidence, direction) or JSON lines")
     ap.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name (.csv, else JSON lines)")
-    ap.add_argument("--batch-size", type=int, default=500, help=f"reads per request (at most {MAX_BATCH_READS})")
+    ap.add_argument(
+        "--batch-size", type=int, default=MAX_BATCH_READS, help=f"reads per request (default and most: the API's bound, {MAX_BATCH_READS})"
+    )
     ap.add_argument("--rate", type=float, help="at most this many reads per second")
-    ap.add_argument("--in-flight", type=int, default=4, help="batches sent at once (default 4)")
+    ap.add_argument("--in-flight", type=int, default=8, help="batches sent at once over the connection pool (default 8)")
     ap.set_defaults(run=cmd_anpr_push)
 
     i = sub.add_parser("import", help="historical data").add_subparsers(dest="import_command", required=True)
