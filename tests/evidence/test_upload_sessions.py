@@ -81,6 +81,35 @@ def test_an_upload_staged_as_an_append_blob_is_a_clear_conflict(azurite):
 
 
 def test_opening_an_upload_again_with_the_same_key_answers_the_same_session(ev):
+    _same_key_same_session(ev)
+
+
+@pytest.mark.azure
+def test_opening_an_upload_again_with_the_same_key_answers_the_same_session_on_cosmos(tmp_path, cosmos_emulator, azurite):
+    from tests.evidence.conftest import azure_store
+    from tests.fixtures_http import AZURE_CHAIN_KEYS, local_checkpoints, make_stamp
+
+    stamp = make_stamp(
+        tmp_path,
+        backend="azure",
+        cosmos_endpoint=cosmos_emulator.endpoint,
+        cosmos_key=cosmos_emulator.key,
+        cosmos_database_prefix="u" + uuid.uuid4().hex[:12],
+        **AZURE_CHAIN_KEYS,
+    )
+    local_checkpoints(stamp, tmp_path)
+    stamp.container.__dict__["evidence_blobs"] = azure_store(azurite)
+    try:
+        assert type(stamp.container.records).__name__ == "CosmosRecordStore"
+        _same_key_same_session(stamp)
+    finally:
+        try:
+            stamp.container.records.client().delete_database(stamp.container.records.database_name)
+        finally:
+            stamp.container.close()
+
+
+def _same_key_same_session(ev) -> None:
     incident = new_incident(ev)
     auth = {**ev.auth("northwind", "Retailer.Investigator"), "Idempotency-Key": "vms-export-cam2-0001"}
     declared = {"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4)}
