@@ -205,8 +205,9 @@ def main() -> None:
     sock, reuse_port = bind_http(port, processes)
     token = demo_token(container, "northwind", "Retailer.Reporter", stores=["nw-plymouth"])
     print(
-        f"\nVigil is running on http://127.0.0.1:{port}/api/v1 (region {container.settings.region}, {added} demo records seeded"
+        f"\nVigil is running on http://127.0.0.1:{port} (region {container.settings.region}, {added} demo records seeded"
         f"{f', {processes} HTTP processes' if processes > 1 else ''})\n"
+        f"  Console:   http://127.0.0.1:{port}/  (sign in as any seeded organisation and role; D2P email links open here)\n"
         f"  API docs:  http://127.0.0.1:{port}/api/v1/docs\n"
         f"  Try:       curl -s -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/v1/incidents\n"
         f"  Tokens:    make token ORG=northwind ROLE=Retailer.Investigator\n",

@@ -47,6 +47,9 @@ param authIssuer string = ''
 @description('JWKS URL for token signatures. Empty: this tenant\'s v2.0 keys.')
 param authJwksUrl string = ''
 
+@description('Client id of the console\'s own Entra app registration (VIGIL_CONSOLE_CLIENT_ID; made once per stamp: docs/deploy.md). Empty: the console offers no Entra sign-in.')
+param consoleClientId string = ''
+
 @description('Sender of D2P emails (VIGIL_D2P_MAIL_FROM): an address on a domain authenticated in SendGrid.')
 param d2pMailFrom string = 'd2p@vigil.example.net'
 
@@ -272,6 +275,15 @@ var vigilSettings = {
   VIGIL_AUTH_ALGORITHMS: '["RS256"]'
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
   VIGIL_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '86400'
+  // Console sign-in: the console's app registration, multi-tenant (each retailer and
+  // force signs in from its own tenant) in this cloud, proving itself with the stamp's
+  // identity through a federated credential (docs/deploy.md).
+  VIGIL_CONSOLE_CLIENT_ID: consoleClientId
+  VIGIL_CONSOLE_AUTHORITY: '${environment().authentication.loginEndpoint}organizations'
+  VIGIL_CONSOLE_CREDENTIAL: 'federated'
+  // Empty: the federated credential needs no secret. A stamp using a certificate sets
+  // '${kvRef}console-client-certificate)' and VIGIL_CONSOLE_CREDENTIAL 'certificate'.
+  VIGIL_CONSOLE_CLIENT_CERTIFICATE: ''
   VIGIL_HTTP_WORKER_THREADS: '8'
   // The Functions host buffers a whole request before the app sees it, so the body
   // timeouts guard uvicorn (make run); the upload caps apply per worker process here too.
@@ -500,6 +512,8 @@ output VIGIL_GEO string = geo
 output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_URI string = api.outputs.uri
 output AZURE_KEY_VAULT_NAME string = keyvault.outputs.name
+// The console app registration's federated credential trusts this identity (docs/deploy.md).
+output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_COSMOS_ENDPOINT string = data.outputs.endpoint
 output AZURE_COSMOS_DATABASE string = data.outputs.databaseName
 output AZURE_SERVICEBUS_NAMESPACE string = messaging.outputs.fullyQualifiedNamespace

@@ -16,6 +16,8 @@ from shared.ports import (
     ArchiveWriter,
     CheckpointStore,
     Clock,
+    ConsoleSignIn,
+    CourtDocumentRenderer,
     DeliveryEventVerifier,
     EvidenceBlobStore,
     MailSender,
@@ -47,6 +49,7 @@ class Container:
         checkpoint_store: CheckpointStore | None = None,
         webhooks: WebhookSender | None = None,
         token_verifier: TokenVerifier | None = None,
+        console_signin: ConsoleSignIn | None = None,
     ):
         self.settings = settings or get_settings()
         self._lock = threading.RLock()
@@ -59,6 +62,7 @@ class Container:
             "checkpoint_store": checkpoint_store,
             "webhooks": webhooks,
             "token_verifier": token_verifier,
+            "console_signin": console_signin,
         }
         # A cached_property whose value is already in the instance is never computed.
         self.__dict__.update({name: adapter for name, adapter in given.items() if adapter is not None})
@@ -117,6 +121,18 @@ class Container:
             leeway=s.auth_leeway_seconds,
             max_lifetime=s.auth_max_token_lifetime_seconds,
         )
+
+    @cached_property
+    def console_signin(self) -> ConsoleSignIn | None:
+        """The console's Entra ID sign-in (OpenID Connect through msal) on the azure
+        backend; None locally, where the console lists the seeded organisations instead,
+        and in Azure until VIGIL_CONSOLE_CLIENT_ID names the console's app registration."""
+        s = self.settings
+        if s.backend != "azure" or not s.console_client_id:
+            return None
+        from shared.adapters.azure.console_signin import MsalConsoleSignIn
+
+        return MsalConsoleSignIn.from_settings(s)
 
     @cached_property
     def page_tokens(self):
@@ -382,8 +398,18 @@ class Container:
             archives=self.archives,
             image_work=ImageWork.from_settings(self.settings),
             chain_keys=self.chain_keys,
+            documents=self.court_documents,
+            directory=self.directory,
+            region=self.settings.region,
         )
         return Evidence.build(deps)
+
+    @cached_property
+    def court_documents(self) -> CourtDocumentRenderer:
+        """Court documents as PDF (fpdf2, pure Python: the same everywhere)."""
+        from shared.adapters.pdf_documents import FpdfDocuments
+
+        return FpdfDocuments()
 
     @cached_property
     def archives(self) -> ArchiveWriter:

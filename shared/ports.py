@@ -213,6 +213,51 @@ class TokenVerifier(Protocol):
         """
 
 
+@dataclass(frozen=True)
+class SignInStart:
+    """The first leg of a console sign-in: where to send the browser, and what to keep
+    until it comes back."""
+
+    url: str
+    """The identity provider's authorize URL (a 302 target)."""
+    flow_state: dict[str, Any]
+    """Small JSON-able state (a few hundred bytes) to keep, signed, in a cookie of its own
+    until the callback, and give back unchanged to `ConsoleSignIn.complete`. The answer
+    comes back as a cross-site form POST, which a SameSite=Lax cookie does not accompany:
+    this cookie is HttpOnly, Secure, SameSite=None, Path=/signin/callback, and lives no
+    longer than the flow (docs/tenancy.md). `flow_state["next"]` is the console path to go
+    to once signed in, already checked to be a path on this site."""
+
+
+class ConsoleSignIn(Protocol):
+    """The console's OpenID Connect sign-in (authorization code flow with PKCE, the answer
+    posted back to the redirect URI: response_mode form_post).
+
+    Only the azure backend has one (`container.console_signin`); locally the console lists
+    the seeded organisations instead. Whatever signs a person in, the claims it returns go
+    through `Directory.principal_from_claims`, exactly as an API token's claims do.
+    """
+
+    def begin(self, redirect_uri: str, next_path: str) -> SignInStart:
+        """Start a sign-in that will come back to `redirect_uri` (the console's
+        `https://<host>/signin/callback`, registered on its app registration) and then go
+        on to `next_path` (a path on this site; anything else becomes "/")."""
+
+    def complete(self, flow_state: dict[str, Any], callback_params: dict[str, str]) -> dict[str, Any]:
+        """Finish the sign-in `flow_state` began, with the form fields the browser posted to
+        the redirect URI (`code`, `state`, or `error`). Returns Vigil's claims for the
+        signed-in person: `{"sub": <Entra object id>, "tid": ..., "roles": [...]}`, plus
+        `stores` when the tenant issues it.
+
+        The callback needs no CSRF token: the `state` it carries, matched here against the
+        signed flow cookie, is its CSRF defence. Raises `shared.domain.errors.Unauthorized`
+        with a plain reason when the answer is not for this flow (state), the person
+        declined, the code is refused (PKCE, redirect URI, client credential), or the ID
+        token is not for this app (signature, issuer, audience, nonce, expiry);
+        `Unavailable` when the identity provider cannot be reached.
+        """
+
+
 class DeliveryEventVerifier(Protocol):
     def verify(
         self, payload: bytes, signature: str | None, timestamp: str | None, *, public_key: str, now: datetime, max_age_seconds: int
@@ -395,6 +440,15 @@ class ArchiveWriter(Protocol):
 
     def stream(self, members: Iterable[ArchiveMember], modified_at: datetime) -> Iterator[bytes]:
         """The archive's bytes, produced while its members are read; every member dated `modified_at`."""
+        ...
+
+
+class CourtDocumentRenderer(Protocol):
+    """Court documents (shared/domain/court.py's CourtDocument) laid out as PDF."""
+
+    def render(self, doc: Any, *, created_at: datetime | None = None) -> bytes:
+        """The document as PDF bytes, with "Page X of N" and its footer line on every page;
+        `created_at` dates it."""
         ...
 
 

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     # Longest a token may live (exp - iat, and exp - now), people's and camera systems' alike (docs/tenancy.md).
     auth_max_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
 
+    # Console sign-in (azure backend only): OpenID Connect through the console's own Entra
+    # app registration (docs/tenancy.md). Empty client id: the console offers no sign-in.
+    console_client_id: str = ""
+    # "organizations": people sign in from their own work tenant (each retailer and force
+    # has one); a tenant id in its place admits that tenant only.
+    console_authority: str = "https://login.microsoftonline.com/organizations"
+    # How the console proves itself to Entra: "federated" (a token of the stamp's managed
+    # identity, VIGIL_AZURE_CLIENT_ID: no secret exists) or "certificate" (below).
+    console_credential: Literal["federated", "certificate"] = "federated"
+    # PEM private key and certificate (a Key Vault reference), for "certificate" only.
+    console_client_certificate: SecretStr = SecretStr("")
+
     # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -66,13 +66,6 @@ def end_session(request: Request) -> None:
     request.state.console_session_cleared = True
 
 
-def safe_next(path: str | None) -> str:
-    """Where to go after sign-in: a path on this site only (never another origin)."""
-    if not path or not path.startswith("/") or path.startswith(("//", "/\\")) or any(ch in path for ch in "\r\n\\"):
-        return "/"
-    return path
-
-
 def viewer(request: Request, c: Container = Depends(container)) -> Principal:
     """The signed-in person behind a page, as the API would see them; otherwise to sign-in."""
     session = current_session(request, c)

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from functions.console.formats import FILTERS
 from shared.adapters.console_sessions import CSRF_FIELD, Session
 from shared.domain.tenancy import Principal, Role
 
@@ -27,6 +28,7 @@ CONSOLE_CSP = (
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True))
 environment.globals["CSRF_FIELD"] = CSRF_FIELD
 environment.globals["Role"] = Role
+environment.filters.update(FILTERS)
 
 
 def container_of(request: Request) -> Any:
@@ -44,7 +46,8 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
         links.append(("/inbox", "Inbox"))
     if viewer.has(Role.RETAILER_REPORTER):
         links += [("/report", "Report an incident"), ("/reports", "Our reports")]
-    if viewer.has(Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER, Role.POLICE_ANALYST, Role.POLICE_ADMIN):
+    # Only the roles the API's incident search admits: an admin's link would open a 403.
+    if viewer.has(Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST):
         links.append(("/search", "Search"))
     if viewer.has(Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR):
         links.append(("/admin", "Settings"))

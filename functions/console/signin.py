@@ -7,19 +7,27 @@ as `make token` does for the API. That page is refused on any other backend."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from functions.console.deps import current_session, end_session, posted_form, safe_next, start_session, viewer
+from functions.console.deps import current_session, end_session, posted_form, start_session, viewer
 from functions.console.render import nav_links, page, redirect
 from functions.http.deps import ContainerDep
 from shared.domain.errors import Invalid, NotFound, Unauthorized
+from shared.domain.signin import safe_next_path
 from shared.domain.tenancy import Principal, Role, role_fits_org
 
 router = APIRouter(include_in_schema=False)
+
+CALLBACK_PATH = "/signin/callback"
+FLOW_COOKIE = "vigil_signin"
+# A sign-in not finished in this time starts again (the adapter refuses older flows too).
+FLOW_SECONDS = 15 * 60
 
 NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
 
@@ -34,14 +42,19 @@ def _short(role: Role) -> str:
 
 @router.get("/signin")
 def signin_page(request: Request, c: ContainerDep, next_path: NextPath = None) -> Response:
-    target = safe_next(next_path)
+    target = safe_next_path(next_path)
     if not _local(c):
-        signin = getattr(c, "console_signin", None)
+        signin = c.console_signin
         if signin is None:
             raise NotFound("Console sign-in is not configured on this stamp (docs/console.md).")
         start = signin.begin(redirect_uri=_callback_url(c), next_path=target)
-        start_session(request, c, flow=start.state)
-        return redirect(request, start.url)
+        answer = redirect(request, start.url)
+        # Its own cookie, not the session's: Entra posts the answer back cross-site
+        # (form_post), and a SameSite=Lax cookie would not come with it. It is scoped to the
+        # callback, lives no longer than a sign-in may take, and the callback removes it.
+        flow = c.console_sessions.new(_now(c), flow=start.flow_state)
+        answer.set_cookie(value=c.console_sessions.seal(flow), **_flow_cookie_args())
+        return answer
     session = current_session(request, c)
     if session is None:
         start_session(request, c)
@@ -74,22 +87,27 @@ def signin_local(request: Request, c: ContainerDep, form: Annotated[FormData, De
     if chosen:
         claims["stores"] = chosen
     start_session(request, c, claims=claims)
-    return redirect(request, safe_next(str(form.get("next", "")) or None))
+    return redirect(request, safe_next_path(str(form.get("next", "")) or None))
 
 
-@router.get("/signin/callback")
-def signin_callback(request: Request, c: ContainerDep) -> Response:
-    signin = getattr(c, "console_signin", None)
-    session = current_session(request, c)
+@router.post("/signin/callback")
+async def signin_callback(request: Request, c: ContainerDep) -> Response:
+    """Entra ID posts the sign-in's answer here (form_post). No CSRF token: the `state` it
+    carries, matched against the signed flow cookie, is the defence."""
+    signin = c.console_signin
     if _local(c) or signin is None:
         raise NotFound("Console sign-in is not configured on this stamp.")
-    if session is None or not session.flow:
+    flow = c.console_sessions.open(request.cookies.get(FLOW_COOKIE), _now(c))
+    if flow is None or not flow.flow:
         raise Unauthorized("This sign-in has expired or was started in another browser. Sign in again.")
-    claims = signin.complete(session.flow, dict(request.query_params))
+    fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), max_num_fields=20))
+    claims = await run_in_threadpool(signin.complete, flow.flow, fields)
     # Refused here, not on the next page: an account whose organisation this stamp does not serve.
-    c.directory.principal_from_claims(claims)
+    await run_in_threadpool(c.directory.principal_from_claims, claims)
     start_session(request, c, claims=claims)
-    return redirect(request, safe_next(str(session.flow.get("next", "/"))))
+    answer = redirect(request, safe_next_path(str(flow.flow.get("next", "/"))))
+    answer.delete_cookie(FLOW_COOKIE, path=CALLBACK_PATH, secure=True, httponly=True, samesite="none")
+    return answer
 
 
 @router.post("/signout")
@@ -108,4 +126,12 @@ def home(request: Request, who: Annotated[Principal, Depends(viewer)]) -> Respon
 
 def _callback_url(c) -> str:
     base = c.settings.region_base_urls.get(c.settings.region, "")
-    return f"{base.rstrip('/')}/signin/callback"
+    return f"{base.rstrip('/')}{CALLBACK_PATH}"
+
+
+def _now(c) -> int:
+    return int(c.clock.now().timestamp())
+
+
+def _flow_cookie_args() -> dict[str, Any]:
+    return {"key": FLOW_COOKIE, "max_age": FLOW_SECONDS, "path": CALLBACK_PATH, "httponly": True, "secure": True, "samesite": "none"}

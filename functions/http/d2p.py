@@ -17,6 +17,7 @@ from functions.http.d2p_schemas import (
     EligibilityOut,
     EvaluationOut,
     EventCountsOut,
+    InboxOut,
     KpiOut,
     OutcomeOut,
     OutcomeRecordOut,
@@ -26,10 +27,10 @@ from functions.http.d2p_schemas import (
     SendOut,
     SettingsOut,
 )
-from functions.http.deps import ContainerDep, IfMatch, etag_header, require, require_offset
+from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, problem, responses
 from shared import settings as app_settings
-from shared.domain.d2p import AcknowledgeIn, D2PSettingsIn, DispatchStatus, ForceRules, OutcomeIn
+from shared.domain.d2p import AcknowledgeIn, D2PSettingsIn, DispatchStatus, ForceRules, InboxView, OutcomeIn
 from shared.domain.errors import Unauthorized
 from shared.domain.tenancy import Principal, Role
 from shared.services.d2p import POLICE
@@ -139,6 +140,30 @@ def list_force_dispatches(
     """Reports sent to this force, newest first, with what the mail provider said about each: the force's officers act on bounces and failures."""
     dispatches = container.d2p.police.dispatches(principal, force_id, status, limit)
     return DispatchesOut(items=[DispatchOut.of(d) for d in dispatches])
+
+
+@router.get(
+    "/forces/{force_id}/d2p-inbox",
+    summary="The force's D2P inbox: reports received, newest first (new, unacknowledged, overdue)",
+    response_model=InboxOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="One page of the reports the force received, with a continuation while more remain",
+)
+def list_force_inbox(
+    force_id: ForceId,
+    principal: Police,
+    container: ContainerDep,
+    view: Annotated[
+        InboxView,
+        Query(description="all; new (unacknowledged within the force's target); unacknowledged; overdue (past the target)"),
+    ] = InboxView.ALL,
+    limit: Annotated[int, Query(ge=1, le=_settings.max_page_size)] = _settings.default_page_size,
+    *,
+    page: PageCursor,
+) -> InboxOut:
+    """The reports retailers sent to this force, newest first, marked priority (violence, suspect detained) and overdue; what the control room works through."""
+    found = container.d2p.police.inbox(principal, force_id, view, limit=limit, continuation=page.token)
+    return InboxOut.of(found, container.clock.now(), page.next(found.continuation))
 
 
 # ---- retailer settings -----------------------------------------------------------

@@ -3,6 +3,8 @@ adds leaves by accident."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.d2p import (
@@ -15,6 +17,7 @@ from shared.domain.d2p import (
     Outcome,
     RulesVersion,
 )
+from shared.services.d2p.police import InboxPage
 
 
 class RuleOut(BaseModel):
@@ -109,6 +112,53 @@ class SendOut(DispatchOut):
 
 class DispatchesOut(BaseModel):
     items: list[DispatchOut]
+
+
+class InboxItemOut(BaseModel):
+    """A report in a force's inbox: what the D2P email's subject line carries, and where it stands."""
+
+    dispatch_id: str
+    incident_id: str
+    reference: str
+    store_id: str
+    category: str
+    occurred_at: str
+    sent_at: str | None = None
+    status: DispatchStatus
+    priority: list[str] = Field(description="Why it comes first: violence, suspect detained (empty for the rest)")
+    overdue: bool = Field(description="Unacknowledged past the force's acknowledge_within_hours")
+    acknowledged_at: str | None = None
+    crime_reference: str | None = None
+
+
+class InboxOut(BaseModel):
+    items: list[InboxItemOut]
+    acknowledge_within_hours: int = Field(description="The force's target for acknowledging a report")
+    continuation: str | None = Field(default=None, description="Pass back as ?continuation= for the next page; absent on the last page")
+
+    @classmethod
+    def of(cls, page: InboxPage, now: datetime, continuation: str | None) -> InboxOut:
+        return cls(
+            items=[
+                InboxItemOut(
+                    dispatch_id=d.id,
+                    incident_id=d.incident_id,
+                    reference=d.reference,
+                    store_id=d.store_id,
+                    category=d.category,
+                    occurred_at=d.occurred_at,
+                    sent_at=d.sent_at,
+                    status=d.status,
+                    priority=d.priority,
+                    overdue=d.overdue(now, page.acknowledge_within_hours),
+                    acknowledged_at=d.acknowledged_at,
+                    crime_reference=d.crime_reference,
+                )
+                for d in page.items
+            ],
+            acknowledge_within_hours=page.acknowledge_within_hours,
+            continuation=continuation,
+        )
 
 
 class OutcomeRecordOut(BaseModel):

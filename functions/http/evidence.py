@@ -29,6 +29,7 @@ from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.services.evidence.access import Download, FaceProposals
 from shared.services.evidence.custody import CustodyReport
+from shared.services.evidence.documents import Pdf
 from shared.services.evidence.integrity import Verification
 from shared.services.evidence.uploads import UploadStatus
 from shared.services.incidents import READERS, REPORTERS
@@ -442,9 +443,42 @@ def propose_face_redactions(
     )
 
 
+PDF_RESPONSE = {"description": "A PDF document", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+StatementNumber = Annotated[int, Path(ge=1, le=1000, description="The statement's position in the incident's witnesses, from 1")]
+
+
+def _pdf(pdf: Pdf) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{ascii_filename(pdf.filename)}"', "Cache-Control": "no-store"}
+    return Response(pdf.body, media_type="application/pdf", headers=headers)
+
+
+@router.get(
+    "/incidents/{incident_id}/statements/{number}/mg11",
+    summary="One witness statement as an MG11 (PDF): section 9 declaration, witness, statement, signature record",
+    responses={200: PDF_RESPONSE, **responses(*AUTH_ERRORS, 404, 409, 422)},
+    response_class=Response,
+)
+def download_mg11(
+    incident_id: IncidentId, number: StatementNumber, principal: Reader, container: ContainerDep, purpose: Purpose = None
+) -> Response:
+    """The statement as an MG11 witness statement; 422 when it was not made under the section 9 declaration. Audited."""
+    return _pdf(container.evidence.documents.mg11(principal, incident_id, number, purpose))
+
+
+@router.get(
+    "/incidents/{incident_id}/impact-statement",
+    summary="Impact Statement for Business (PDF), pre-filled from the incident for the business to complete",
+    responses={200: PDF_RESPONSE, **responses(*AUTH_ERRORS, 404, 422)},
+    response_class=Response,
+)
+def download_impact_statement(incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None) -> Response:
+    """The Impact Statement for Business: business, premises, offence, goods and their value filled in. Audited."""
+    return _pdf(container.evidence.documents.impact_statement(principal, incident_id, purpose))
+
+
 @router.get(
     "/incidents/{incident_id}/package",
-    summary="Court package: zip of case summary, files, manifest of hashes and custody logs (streamed)",
+    summary="Court package: zip of court documents (PDF), files by exhibit label, manifest of hashes, custody logs and a standalone verify.py (streamed)",
     responses={
         200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
         **responses(*AUTH_ERRORS, 404, 409, 422),
@@ -454,7 +488,7 @@ def propose_face_redactions(
 def download_court_package(
     incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None
 ) -> StreamingResponse:
-    """A zip for court: the case summary, the files, a manifest of their hashes and the custody logs. Streamed; recorded in custody."""
+    """A zip for court: case summary, Impact Statement for Business and MG11s as PDF, the files under their exhibit labels, a manifest of their hashes, the custody logs, and verify.py (Python standard library only) to check it. Streamed; recorded in custody."""
     pkg = container.evidence.package.build(principal, incident_id, purpose)
     headers = {
         "Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"',

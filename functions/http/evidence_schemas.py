@@ -25,6 +25,7 @@ class EvidenceOut(BaseModel):
                     "content_type": "video/mp4",
                     "detected_type": "mp4",
                     "filename": "till-camera-2.mp4",
+                    "exhibit_label": "ST/1",
                     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                     "size": 734003200,
                     "created_at": "2026-11-23T12:00:00.000000+00:00",
@@ -47,6 +48,9 @@ class EvidenceOut(BaseModel):
     content_type: str
     detected_type: str = Field(description="What the first bytes showed: jpeg, png, webp, heic, mp4, quicktime, mp3, wav, m4a, pdf, text")
     filename: str = Field(description="For people only; storage is keyed by the evidence id")
+    exhibit_label: str | None = Field(
+        default=None, description="The producer's initials and a number (ST/1), unique within the incident and never changed"
+    )
     sha256: str
     size: int
     created_at: str

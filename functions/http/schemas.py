@@ -32,6 +32,12 @@ class WitnessOut(BaseModel):
     contact: str | None = None
     statement: str
     is_reporter: bool
+    occupation: str | None = None
+    age_if_under_18: int | None = None
+    mg11: bool = False
+    declaration_accepted: bool = False
+    signed_at: str | None = Field(default=None, description="When the witness signed under the section 9 declaration (server time)")
+    signature_sha256: str | None = Field(default=None, description="SHA-256 of the signed statement: its signature record")
 
 
 class ReporterOut(BaseModel):

@@ -436,6 +436,8 @@ class Dispatch(BaseModel):
     last_error: str | None = None
     delivery: Delivery | None = None
     deliveries: list[Delivery] = Field(default_factory=list)
+    # Why a control room should pick this one first, as the report stood when it was sent.
+    priority: list[str] = Field(default_factory=list)
 
     @classmethod
     def open(cls, incident: dict[str, Any], *, force_id: str, rules_version: int | None, by: str, auto: bool, now: str) -> Dispatch:
@@ -456,6 +458,7 @@ class Dispatch(BaseModel):
             created_at=now,
             created_by=by,
             history=[HistoryEntry(at=now, status=DispatchStatus.QUEUED, note="automatic" if auto else "sent by " + by)],
+            priority=priority_reasons(incident),
         )
 
     @property
@@ -556,6 +559,31 @@ class Dispatch(BaseModel):
         if self.status != DispatchStatus.SENT or not self.sent_at:
             return False
         return from_iso(self.sent_at) + timedelta(hours=within_hours) <= now
+
+
+def priority_reasons(incident: dict[str, Any]) -> list[str]:
+    """Why a report jumps the control room's queue: violence to staff, or a suspect held by
+    security who must be attended or released. Empty for everything else."""
+    flags = incident.get("flags") or {}
+    reasons = []
+    if flags.get("violence") or incident.get("category") in (Category.VIOLENCE_AGAINST_STAFF, Category.ROBBERY):
+        reasons.append("violence")
+    if flags.get("offender_detained"):
+        reasons.append("suspect detained")
+    return reasons
+
+
+class InboxView(StrEnum):
+    """The slices of a force's D2P inbox a control room works through."""
+
+    ALL = "all"  # everything the force has received
+    NEW = "new"  # received, not acknowledged, still within the force's target
+    UNACKNOWLEDGED = "unacknowledged"  # received, no crime reference yet
+    OVERDUE = "overdue"  # received and unacknowledged past the force's target
+
+
+# States in which the force has the email in its inbox.
+RECEIVED = (DispatchStatus.SENT, DispatchStatus.ACKNOWLEDGED)
 
 
 def dispatch_id(incident_id: str, force_id: str) -> str:

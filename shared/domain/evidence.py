@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import unicodedata
@@ -370,6 +371,9 @@ class EvidenceItem(BaseModel):
     created_at: StoredTime
     created_by: str
     derived_from: str | None = None
+    # Given once (at receipt, or at the first package for items older than labels) and
+    # never changed: statements and court papers refer to the item by it.
+    exhibit_label: str | None = None
     retention_until: StoredTime
     legal_hold: bool = False
     last_verified_at: StoredTime | None = None
@@ -568,8 +572,86 @@ class UploadSessionIn(BaseModel):
 
 # ---- court package ------------------------------------------------------------------
 
+# ---- exhibit labels ------------------------------------------------------------------
+
+
+def producer_initials(name: str | None) -> str:
+    """The producer's initials as exhibit labels use them: the first letters of the first
+    and last names, upper case ("Sam Taylor" -> "ST", "Łukasz Nowak" -> "ŁN"); "EX" when
+    the name has no letters to take them from."""
+    words = ["".join(c for c in w if c.isalpha()) for w in unicodedata.normalize("NFC", name or "").split()]
+    words = [w for w in words if w]
+    if not words:
+        return "EX"
+    picked = [words[0], words[-1]] if len(words) > 1 else [words[0]]
+    return "".join(w[0].upper() for w in picked)
+
+
+def exhibit_label(initials: str, number: int) -> str:
+    """An exhibit label: the producer's initials and a number, e.g. ST/1."""
+    return f"{initials}/{number}"
+
+
+def exhibit_order(item: EvidenceItem) -> tuple[int, str, str]:
+    """Exhibits in the order they were numbered (ST/2 before ST/10), unlabelled ones last."""
+    label = item.exhibit_label or ""
+    number = label.rsplit("/", 1)[-1]
+    return (int(number) if number.isdigit() else 1 << 30, to_iso(item.created_at), item.id)
+
+
+def exhibit_sequence(incident_id: str) -> str:
+    """The sequence that numbers an incident's exhibits: one per incident, so a label is
+    unique within it whoever produced the item, and no name goes into a storage key."""
+    return f"exhibit/{incident_id}"
+
+
 MANIFEST_NAME = "manifest.json"
-PACKAGE_FORMAT = "vigil-evidence-package/1"
+# 2: PDFs, the standalone verifier, exhibit labels, and a SHA-256 per MiB of every file.
+PACKAGE_FORMAT = "vigil-evidence-package/2"
+CHUNK_INDEX_NAME = "chunks.json"
+# Each file's SHA-256 per MiB: enough to say where a changed file differs without a
+# manifest that outgrows the files (a 4 GiB video has 4096 of them).
+PACKAGE_CHUNK_BYTES = 1024 * 1024
+
+
+class ChunkHasher:
+    """The SHA-256 of each PACKAGE_CHUNK_BYTES of a stream, fed in pieces of any size."""
+
+    def __init__(self, chunk_bytes: int = PACKAGE_CHUNK_BYTES):
+        self.chunk_bytes = chunk_bytes
+        self.digests: list[str] = []
+        self._part = hashlib.sha256()
+        self._in_part = 0
+
+    def update(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self.chunk_bytes - self._in_part)
+            self._part.update(view[:take])
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == self.chunk_bytes:
+                self.digests.append(self._part.hexdigest())
+                self._part, self._in_part = hashlib.sha256(), 0
+
+    def finish(self) -> list[str]:
+        """Every chunk's digest (an empty stream has one, of no bytes)."""
+        if self._in_part or not self.digests:
+            self.digests.append(self._part.hexdigest())
+            self._part, self._in_part = hashlib.sha256(), 0
+        return self.digests
+
+
+def chunk_digests(data: bytes, chunk_bytes: int = PACKAGE_CHUNK_BYTES) -> list[str]:
+    """The SHA-256 of each chunk of `data`."""
+    hasher = ChunkHasher(chunk_bytes)
+    hasher.update(data)
+    return hasher.finish()
+
+
+def label_path(label: str) -> str:
+    """An exhibit label as a file name part: ST/1 -> ST-1."""
+    return label.replace("/", "-")
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

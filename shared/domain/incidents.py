@@ -5,6 +5,8 @@ No I/O and no clock: services pass `now` in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -230,16 +232,96 @@ class WitnessIn(BaseModel):
                     "kind": "staff",
                     "statement": "I saw the man fill a bag with six bottles of whisky at aisle 4 and leave without paying.",
                     "is_reporter": True,
-                }
+                },
+                {
+                    "name": "Jo Reed",
+                    "kind": "security",
+                    "statement": "I stopped the man at the door with the bag. I produce the CCTV from the door camera as exhibit ST/1.",
+                    "occupation": "Store detective",
+                    "mg11": True,
+                    "declaration_accepted": True,
+                },
             ]
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, description="The witness's name as typed on the statement")
     kind: Literal["staff", "security", "customer", "other"] = "staff"
     contact: str | None = Field(default=None, max_length=200)
     statement: str = Field(min_length=1, max_length=20_000)
     is_reporter: bool = Field(default=False, description="The statement is the reporter's own")
+    occupation: str | None = Field(default=None, max_length=100, description="Printed on the MG11 when given")
+    age_if_under_18: int | None = Field(
+        default=None, ge=0, le=17, description="Only for a witness under 18 (the MG11 prints 'over 18' otherwise); never a date of birth"
+    )
+    mg11: bool = Field(default=False, description="Make this an MG11 witness statement: needs declaration_accepted")
+    declaration_accepted: bool = Field(
+        default=False,
+        description="The witness accepted the section 9 Criminal Justice Act 1967 declaration; the statement is signed "
+        "(signed_at and signature_sha256 set by the server) when it is recorded",
+    )
+
+    @model_validator(mode="after")
+    def _mg11_needs_declaration(self) -> WitnessIn:
+        if self.mg11 and not self.declaration_accepted:
+            raise ValueError(
+                "declaration_accepted: an MG11 statement is made under the section 9 Criminal Justice Act 1967 declaration; "
+                "the witness must accept it before the statement is recorded"
+            )
+        return self
+
+
+# ---- MG11 signatures --------------------------------------------------------------
+
+SECTION_9_DECLARATION = (
+    "This statement (consisting of {pages} page(s) each signed by me) is true to the best of my knowledge and belief "
+    "and I make it knowing that, if it is tendered in evidence, I shall be liable to prosecution if I have wilfully "
+    "stated in it anything which I know to be false, or do not believe to be true."
+)
+# Set by the server when a statement under the declaration is recorded; never sent by a client.
+SIGNATURE_FIELDS = ("signed_at", "signature_sha256")
+_SIGNED_FIELDS = ("name", "age_if_under_18", "occupation", "statement")
+
+
+def signature_record(witness: dict[str, Any], signed_at: str) -> bytes:
+    """The exact bytes whose SHA-256 is a statement's signature record: the form, what the
+    witness signed (name, age if under 18, occupation, statement) and when, as compact
+    JSON with sorted keys (docs/evidence.md shows how to recompute it)."""
+    record: dict[str, Any] = {"form": "MG11", "declaration": "s.9 Criminal Justice Act 1967", "signed_at": signed_at}
+    record.update({k: witness.get(k) for k in _SIGNED_FIELDS})
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def signature_holds(witness: dict[str, Any]) -> bool:
+    """Whether a signed statement still reads as it did when signed."""
+    signed_at = witness.get("signed_at")
+    if not signed_at or not witness.get("signature_sha256"):
+        return False
+    return bool(hashlib.sha256(signature_record(witness, signed_at)).hexdigest() == witness["signature_sha256"])
+
+
+def sign_statements(witnesses: list[dict[str, Any]], now: datetime) -> None:
+    """Sign, at `now`, each statement made under the declaration that is not signed yet."""
+    at = to_iso(now)
+    for w in witnesses:
+        if w.get("declaration_accepted") and not w.get("signed_at"):
+            w["signed_at"] = at
+            w["signature_sha256"] = hashlib.sha256(signature_record(w, at)).hexdigest()
+
+
+def carry_signatures(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+    """Keep the signature of each statement a change left exactly as signed. One whose
+    signed text changed is signed again when the change lands (its earlier text stays in
+    the incident's versions), so no signature ever covers words the witness did not see."""
+    signed = [w for w in before if w.get("signed_at") and w.get("signature_sha256")]
+    for w in after:
+        if not w.get("declaration_accepted"):
+            continue
+        for old in signed:
+            if hashlib.sha256(signature_record(w, old["signed_at"])).hexdigest() == old["signature_sha256"]:
+                w["signed_at"], w["signature_sha256"] = old["signed_at"], old["signature_sha256"]
+                signed.remove(old)
+                break
 
 
 class Reporter(BaseModel):
@@ -540,6 +622,7 @@ class Incident(BaseModel):
             version=1,
         )
         incident.derive()
+        sign_statements(incident.witnesses, now)
         return incident
 
     def derive(self) -> None:
@@ -564,6 +647,7 @@ class Incident(BaseModel):
         """The editable fields without what `derive` adds, ready to validate as a report again."""
         out = {k: getattr(self, k) for k in EDITABLE_FIELDS}
         out["vehicles"] = [{k: v for k, v in veh.items() if k != "plate_normalised"} for veh in self.vehicles]
+        out["witnesses"] = [{k: v for k, v in w.items() if k not in SIGNATURE_FIELDS} for w in self.witnesses]
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -596,10 +680,13 @@ class Incident(BaseModel):
             raise Invalid(f"The incident after this change would not be valid: {detail}", errors=errors) from exc
 
     def adopt(self, report: IncidentIn) -> None:
-        """Take every reported field from a validated report."""
+        """Take every reported field from a validated report; statements left as signed keep
+        their signature (the others are signed when the change lands, `next_version`)."""
+        before = self.witnesses
         # The external reference names the incident in the sender's system: set once, never patched.
         for name, value in report.model_dump(mode="json", exclude={"external_reference"}).items():
             setattr(self, name, value)
+        carry_signatures(before, self.witnesses)
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Take the editable fields a version kept (those it has)."""
@@ -612,6 +699,7 @@ class Incident(BaseModel):
         self.version += 1
         self.updated_at = to_iso(now)
         self.derive()
+        sign_statements(self.witnesses, now)
 
     def visible_to_retailer(self, principal: Principal) -> bool:
         """Investigators see every incident of their organisation; reporters those of their stores."""

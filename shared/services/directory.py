@@ -111,6 +111,12 @@ class Directory:
         (docs/tenancy.md): only a home elsewhere adds its region's URL.
         """
         sub = _text_claim(claims, "sub")
+        # Entra's `sub` is pairwise: the same person has a different one in each app
+        # registration's tokens (the API's access tokens, the console's ID tokens), while
+        # `oid` is their one object id in the tenant. Keyed on oid, a person is the same user
+        # in audit and custody whichever way they came in; tokens without it (the local
+        # issuer) keep `sub`.
+        user_id = _text_claim(claims, "oid") if "oid" in claims else sub
         tid = _text_claim(claims, "tid")
         roles_claim = _list_claim(claims, "roles", comma_separated=False)
         stores_claim = _list_claim(claims, "stores", comma_separated=True)
@@ -132,7 +138,7 @@ class Directory:
             if role_fits_org(role, org.kind):
                 roles.add(role)
         return Principal(
-            user_id=sub,
+            user_id=user_id,
             organisation_id=org.id,
             organisation_kind=org.kind,
             roles=frozenset(roles),

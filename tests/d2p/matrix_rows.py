@@ -101,6 +101,11 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             allowed={PA},
             call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/forces/{org}/d2p-dispatches"))[1],
         ),
+        # The force's inbox: any of its police roles; another force's answers 404.
+        ("GET", f"{prefix}/forces/{{force_id}}/d2p-inbox"): Row(
+            allowed=police,
+            call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/forces/{org}/d2p-inbox"))[1],
+        ),
         # A retailer's admin turns its own automatic sending on or off.
         ("GET", f"{prefix}/organisations/{{org_id}}/d2p-settings"): Row(
             allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{org}/d2p-settings")

@@ -54,6 +54,18 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             ),
         )
 
+    def signed(ctx) -> str:
+        """A northwind incident whose first statement is an MG11, signed under the declaration."""
+
+        def create() -> str:
+            body = ctx.stamp.example("IncidentIn")
+            body["witnesses"] = [dict(body["witnesses"][0], mg11=True, declaration_accepted=True, occupation="Duty manager")]
+            r = ctx.stamp.client.post(f"{prefix}/incidents", json=body, headers=ctx.auth("northwind", RI))
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        return ctx.once("mg11-incident", create)
+
     def photo(ctx) -> str:
         return ctx.once(
             "evidence-photo",
@@ -176,6 +188,13 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ),
         ("GET", f"{prefix}/evidence/{{evidence_id}}/face-proposals"): Row(
             allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{photo(ctx)}/face-proposals", params=PURPOSE)
+        ),
+        ("GET", f"{prefix}/incidents/{{incident_id}}/statements/{{number}}/mg11"): Row(
+            allowed=readers,
+            call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{signed(ctx)}/statements/1/mg11", params=PURPOSE),
+        ),
+        ("GET", f"{prefix}/incidents/{{incident_id}}/impact-statement"): Row(
+            allowed=readers, call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{ctx.incident()}/impact-statement", params=PURPOSE)
         ),
         ("GET", f"{prefix}/incidents/{{incident_id}}/package"): Row(
             allowed=readers,

@@ -306,22 +306,22 @@ def test_a_tampered_package_is_caught(ev, tmp_path):
     with zipfile.ZipFile(good) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         assert {f["evidence_id"] for f in manifest["files"] if f["kind"] == "cctv"} == {item["id"]}
-        assert "case-summary.html" in zf.namelist()
+        assert {"case-summary.pdf", "impact-statement-for-business.pdf", "verify.py", "README.txt"} <= set(zf.namelist())
 
     # Change one byte of the video, drop the summary, add a file: each is named.
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename == "case-summary.html":
+            if info.filename == "case-summary.pdf":
                 continue
-            if info.filename.startswith(f"evidence/{item['id']}"):
+            if info.filename.startswith(f"evidence/{item['exhibit_label'].replace('/', '-')} "):
                 data = data[:100] + bytes([data[100] ^ 1]) + data[101:]
             dst.writestr(info.filename, data)
         dst.writestr("evidence/extra.jpg", b"\xff\xd8\xff planted")
     problems = verify_package(bad)["problems"]
-    assert any(p.startswith("changed: evidence/" + item["id"]) for p in problems)
-    assert "removed: case-summary.html" in problems and "added: evidence/extra.jpg" in problems
+    assert any(p.startswith(f"changed: evidence/{item['exhibit_label'].replace('/', '-')} ") for p in problems)
+    assert "removed: case-summary.pdf" in problems and "added: evidence/extra.jpg" in problems
 
 
 def test_staging_sweep_removes_abandoned_uploads(ev):
@@ -358,9 +358,11 @@ def test_legal_hold_and_erasure_for_retention(ev):
     ]
     assert events[-2:] == ["held", "released"]
     with ev.container.records.unit_of_work() as uow:
+        assert uow.get("sequences", "northwind", f"exhibit/{incident}") is not None  # ST/1 was numbered
         assert svc.erase_for_incident(uow, "northwind", incident, "evidence-6y") == 1
         assert items_of_incident(uow, "northwind", incident) == []
         assert uow.count("custody", ["northwind"], []) == 0
+        assert uow.get("sequences", "northwind", f"exhibit/{incident}") is None  # nothing left naming the incident
     assert committed_keys(ev) == []
 
 

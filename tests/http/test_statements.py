@@ -62,3 +62,49 @@ def test_a_bad_statement_is_a_clear_problem_and_changes_nothing(stamp):
     assert _add(stamp, mine["id"], alice, signature="x").status_code == 422
     after = stamp.client.get(f"/api/v1/incidents/{mine['id']}", headers=alice).json()
     assert after["version"] == mine["version"] and len(after["witnesses"]) == 1
+
+
+def test_an_mg11_needs_the_section_9_declaration_and_is_signed_by_the_server(stamp):
+    import hashlib
+
+    from shared.domain.incidents import signature_holds, signature_record
+
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    mine = _report(stamp, inv)
+    refused = _add(stamp, mine["id"], inv, mg11=True, occupation="Security officer")
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert "section 9" in refused.text
+    after = stamp.client.get(f"/api/v1/incidents/{mine['id']}", headers=inv).json()
+    assert after["version"] == mine["version"] and len(after["witnesses"]) == 1  # nothing half-written
+    # The signing time is the server's, never the client's.
+    assert _add(stamp, mine["id"], inv, mg11=True, declaration_accepted=True, signed_at="2020-01-01T00:00:00Z").status_code == 422
+
+    r = _add(
+        stamp,
+        mine["id"],
+        inv,
+        name="Łukasz Zoë Brown",
+        mg11=True,
+        declaration_accepted=True,
+        occupation="Security officer",
+        age_if_under_18=17,
+    )
+    assert r.status_code == 201, r.text
+    signed = r.json()["witnesses"][1]
+    assert signed["signed_at"] == r.json()["updated_at"] and signed["occupation"] == "Security officer"
+    assert signed["signature_sha256"] == hashlib.sha256(signature_record(signed, signed["signed_at"])).hexdigest()
+    assert signature_holds(signed)
+
+    # A change elsewhere keeps the signature; a change of the signed words signs again, later.
+    etag = stamp.client.get(f"/api/v1/incidents/{mine['id']}", headers=inv).headers["etag"]
+    p = stamp.client.patch(f"/api/v1/incidents/{mine['id']}", json={"narrative": "Updated narrative."}, headers={**inv, "If-Match": etag})
+    assert p.status_code == 200, p.text
+    assert p.json()["witnesses"][1]["signature_sha256"] == signed["signature_sha256"]
+    witnesses = [{k: v for k, v in w.items() if k not in ("signed_at", "signature_sha256")} for w in p.json()["witnesses"]]
+    witnesses[1]["statement"] = "I watched him fill the bag at aisle 5."
+    etag = p.headers["etag"]
+    p = stamp.client.patch(f"/api/v1/incidents/{mine['id']}", json={"witnesses": witnesses}, headers={**inv, "If-Match": etag})
+    assert p.status_code == 200, p.text
+    resigned = p.json()["witnesses"][1]
+    assert resigned["signature_sha256"] != signed["signature_sha256"] and resigned["signed_at"] == p.json()["updated_at"]
+    assert signature_holds(resigned) and p.json()["witnesses"][0]["signed_at"] is None  # not under the declaration

@@ -199,3 +199,23 @@ def test_unknown_and_foreign_tenants_get_the_same_answer(stamp):
     assert first["detail"].split(".")[0] == second["detail"].split(".")[0]
     assert "home_base_url" not in first and second["home_base_url"].startswith("https://au.")
     assert "koala" not in second["detail"]
+
+
+def test_entra_object_id_not_the_pairwise_sub_is_the_user(stamp):
+    """Entra gives one person a different `sub` in each app's tokens; their `oid` is the
+    same everywhere. What they write is theirs under the oid, whichever token they used."""
+    body = stamp.example("IncidentIn")
+    made = []
+    for pairwise_sub in ("sub-as-seen-by-the-api", "sub-as-seen-by-the-console"):
+        token = _sign(stamp, _claims(stamp, sub=pairwise_sub, oid="person-object-id", roles=["Retailer.Investigator"]))
+        r = stamp.client.post(f"{API}/incidents", json=body, headers=_bearer(token))
+        assert r.status_code == 201, r.text[:300]
+        made.append(r.json()["created_by"])
+    assert made == ["person-object-id", "person-object-id"]
+    # The local issuer's tokens carry no oid: their sub stays the user.
+    plain = _sign(stamp, _claims(stamp, sub="local-user"))
+    assert stamp.client.post(f"{API}/incidents", json=body, headers=_bearer(plain)).json()["created_by"] == "local-user"
+    # An oid of the wrong shape is refused like any other claim, not replaced by sub.
+    bad = _sign(stamp, _claims(stamp, oid=["x"]))
+    r = stamp.client.post(f"{API}/incidents", json=body, headers=_bearer(bad))
+    assert r.status_code == 401 and r.json()["errors"][0]["field"] == "token.oid"

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.d2p import D2PSettings, Dispatch, Evaluation, Outcome, dispatch_id
-from shared.domain.errors import Invalid
-from shared.domain.tenancy import Principal
+from shared.domain import d2p as rules_domain
+from shared.domain.d2p import D2PSettings, Dispatch, Evaluation, ForceRules, Outcome, dispatch_id
+from shared.domain.errors import Forbidden, Invalid
+from shared.domain.incidents import total_value
+from shared.domain.tenancy import Principal, Role
 from shared.ports import UnitOfWork, Where
-from shared.records import D2P_EVALUATIONS, D2P_SETTINGS, DISPATCHES, OUTCOMES
+from shared.records import D2P_EVALUATIONS, D2P_RULES, D2P_SETTINGS, DISPATCHES, OUTCOMES
 from shared.services.d2p.deps import D2PDeps, get_dispatch
 from shared.services.d2p.dispatch import create_dispatch
 from shared.services.d2p.evaluation import evaluate_in, record_evaluation, summary
@@ -27,6 +29,18 @@ class EligibilityReport:
     evaluation: Evaluation
     dispatches: list[Dispatch]
     outcomes: list[Outcome]
+
+
+@dataclass(frozen=True)
+class DispatchState:
+    """Where one of the caller's reports stands with the police: the latest evaluation's
+    reasons, the dispatch status (None before sending) and the force's crime reference."""
+
+    incident_id: str
+    eligible: bool | None
+    reasons: list[str]
+    status: str | None
+    crime_reference: str | None
 
 
 @dataclass
@@ -98,3 +112,68 @@ class EligibilityUseCase:
                 record_evaluation(self.deps, uow, incident, ev, "read")
         self.deps.audit.record_read(principal, read_entries(principal, loc, purpose, "d2p.eligibility.read"))
         return EligibilityReport(incident_id=incident_id, evaluation=ev, dispatches=dispatches, outcomes=outcomes)
+
+    def preview(self, principal: Principal, draft: dict[str, Any]) -> Evaluation:
+        """A report not yet made, against the rules of the force whose area holds its store:
+        what a reporter sees while filling the form. Nothing is stored or audited (no
+        recorded personal data is read: only the draft the caller typed and the force's
+        rules). A draft has no evidence yet and links no known offender.
+
+        `draft` holds the report's fields as IncidentIn names them (store_id, category,
+        flags, goods, witnesses, prosecution_supported); Invalid without a store of the
+        caller's organisation, Forbidden for a store a reporter does not report for."""
+        directory = self.deps.directory
+        store = directory.store(str(draft.get("store_id") or ""))
+        if store is None or store.organisation_id != principal.organisation_id:
+            raise Invalid("Choose one of your organisation's stores.", errors=[{"field": "store_id"}])
+        if not principal.has(Role.RETAILER_INVESTIGATOR) and store.id not in principal.stores:
+            raise Forbidden(f"You do not report for {store.name}.")
+        incident = {
+            "organisation_id": principal.organisation_id,
+            "store_id": store.id,
+            "category": draft.get("category") or "",
+            "flags": dict(draft.get("flags") or {}),
+            "witnesses": list(draft.get("witnesses") or []),
+            "prosecution_supported": bool(draft.get("prosecution_supported")),
+            "total_value": total_value(list(draft.get("goods") or [])),
+        }
+        force = directory.organisation(store.force_id)
+        with self.deps.records.read_only() as uow:
+            rules_doc = uow.get(D2P_RULES.name, store.force_id, "current")
+        return rules_domain.evaluate(
+            incident,
+            [],
+            force_id=store.force_id,
+            force_name=force.name if force else store.force_id,
+            store_force_id=store.force_id,
+            rules=ForceRules.model_validate(rules_doc["rules"]) if rules_doc else None,
+            rules_version=rules_doc["version"] if rules_doc else None,
+            repeat_offender=False,
+        )
+
+    def states(self, principal: Principal, incidents: list[dict[str, Any]]) -> dict[str, DispatchState]:
+        """Where each of the caller's own organisation's `incidents` (as a search answered
+        them to this caller) stands with the police, for a listing: the latest recorded
+        evaluation and the dispatch with its crime reference. Incidents of another
+        organisation are left out. Nothing is audited here: the listing's search was."""
+        if not principal.is_retailer:
+            raise Forbidden("Only the reporting organisation lists its reports' D2P status.")
+        own = [i for i in incidents if i.get("organisation_id") == principal.organisation_id]
+        out: dict[str, DispatchState] = {}
+        if not own:
+            return out
+        org = principal.organisation_id
+        with self.deps.records.read_only() as uow:
+            for incident in own:
+                ev = uow.get(D2P_EVALUATIONS.name, org, incident["id"])
+                force_id = (ev or {}).get("force_id") or incident.get("force_id")
+                stored = get_dispatch(uow, org, dispatch_id(incident["id"], force_id)) if force_id else None
+                dispatch = stored.record if stored else None
+                out[incident["id"]] = DispatchState(
+                    incident_id=incident["id"],
+                    eligible=ev.get("eligible") if ev else None,
+                    reasons=list(ev.get("reasons") or []) if ev else [],
+                    status=dispatch.status.value if dispatch else None,
+                    crime_reference=dispatch.crime_reference if dispatch else None,
+                )
+        return out

@@ -6,17 +6,31 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain import d2p as rules_domain
 from shared.domain.audit import AuditAction
-from shared.domain.d2p import AcknowledgeIn, Dispatch, DispatchStatus, Outcome, OutcomeIn, dispatch_id, parse_dispatch_id
+from shared.domain.d2p import (
+    RECEIVED,
+    AcknowledgeIn,
+    Dispatch,
+    DispatchStatus,
+    ForceRules,
+    InboxView,
+    Outcome,
+    OutcomeIn,
+    dispatch_id,
+    parse_dispatch_id,
+)
 from shared.domain.errors import Forbidden, NotFound
 from shared.domain.tenancy import Principal
+from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, UnitOfWork, Where, iterate_all
 from shared.records import ACCESS_GRANTS, D2P_RULES, DISPATCHES, OUTCOMES
 from shared.services.d2p.deps import D2PDeps, get_dispatch, own_force, replace_dispatch, retailers_in_area
 from shared.services.repository import Stored, body, dump
+
+_DEFAULT_ACKNOWLEDGE_HOURS: int = ForceRules.model_fields["acknowledge_within_hours"].default
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,15 @@ class OutcomeRecorded:
 
     outcome: Outcome
     history: list[Outcome]
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of a force's D2P inbox, newest first, and the force's acknowledgement target."""
+
+    items: list[Dispatch]
+    continuation: str | None
+    acknowledge_within_hours: int
 
 
 @dataclass
@@ -121,6 +144,51 @@ class PoliceUseCase:
             owners = retailers_in_area(uow, force_id)
             docs = uow.query(DISPATCHES.name, owners, where, order_by="created_at", descending=True, limit=limit).items if owners else []
         return [Dispatch.model_validate(body(d)) for d in docs]
+
+    def inbox(
+        self,
+        principal: Principal,
+        force_id: str,
+        view: InboxView,
+        *,
+        limit: int,
+        continuation: str | None = None,
+        now: datetime | None = None,
+    ) -> InboxPage:
+        """The reports the caller's force has received, newest first, one page at a time:
+        all of them, the new ones (unacknowledged within the force's target), every
+        unacknowledged one, or those overdue past the target. Any officer of the force
+        reads it; no report content beyond what the email's subject line carries."""
+        own_force(principal, force_id)
+        as_of = now or self.deps.clock.now()
+        with self.deps.records.read_only() as uow:
+            rules = uow.get(D2P_RULES.name, force_id, "current")
+            within = (
+                int(rules["rules"].get("acknowledge_within_hours", _DEFAULT_ACKNOWLEDGE_HOURS)) if rules else _DEFAULT_ACKNOWLEDGE_HOURS
+            )
+            cutoff = to_iso(as_of - timedelta(hours=within))
+            where = [Where("force_id", "eq", force_id)]
+            if view is InboxView.ALL:
+                where.append(Where("status", "in", [s.value for s in RECEIVED]))
+            else:
+                where.append(Where("status", "eq", DispatchStatus.SENT.value))
+            if view is InboxView.NEW:
+                where.append(Where("sent_at", "gt", cutoff))
+            elif view is InboxView.OVERDUE:
+                where.append(Where("sent_at", "le", cutoff))
+            owners = retailers_in_area(uow, force_id)
+            if not owners:
+                return InboxPage(items=[], continuation=None, acknowledge_within_hours=within)
+            page = uow.query(DISPATCHES.name, owners, where, order_by="sent_at", descending=True, limit=limit, continuation=continuation)
+        return InboxPage(
+            items=[Dispatch.model_validate(body(d)) for d in page.items], continuation=page.continuation, acknowledge_within_hours=within
+        )
+
+    def case(self, principal: Principal, incident_id: str) -> Dispatch:
+        """The caller's force's dispatch of an incident: the case its D2P email opened.
+        NotFound, as for a missing incident, when the incident was not dispatched to it."""
+        with self.deps.records.read_only() as uow:
+            return self._dispatch(uow, principal, dispatch_id(incident_id, principal.organisation_id)).record
 
     def unacknowledged(self, as_of: datetime) -> JobReport:
         """Timer: dispatches sent but not acknowledged within the force's set time, per force."""

@@ -1,5 +1,6 @@
 """The evidence locker: streamed write-once uploads (single and resumable), chain of
-custody, verification, download, redaction, face proposals and court packages.
+custody, verification, download, redaction, face proposals, court documents and court
+packages.
 
 One module per use case; `Evidence` gathers them for the container
 (`container.evidence.uploads.put_chunk(...)`). Bytes go through the evidence blob port;
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from shared.services.evidence.access import Access
 from shared.services.evidence.custody import Custody
 from shared.services.evidence.deps import EvidenceDeps, EvidenceLimits
+from shared.services.evidence.documents import CourtDocuments
 from shared.services.evidence.erasure import Erasure
 from shared.services.evidence.intake import Intake
 from shared.services.evidence.integrity import Integrity
@@ -39,6 +41,7 @@ class Evidence:
     integrity: Integrity
     redaction: Redaction
     package: Packages
+    documents: CourtDocuments
     erasure: Erasure
     settling: Settling
 
@@ -53,6 +56,7 @@ class Evidence:
             integrity=Integrity(deps),
             redaction=Redaction(deps),
             package=Packages(deps),
+            documents=CourtDocuments(deps),
             erasure=Erasure(deps),
             settling=Settling(deps),
         )

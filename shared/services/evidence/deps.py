@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
-from shared.ports import ArchiveWriter, Clock, EvidenceBlobStore, RecordStore, TemplateRenderer
+from shared.ports import ArchiveWriter, Clock, CourtDocumentRenderer, EvidenceBlobStore, RecordStore, TemplateRenderer
 from shared.services.audit import AuditTrail
+from shared.services.directory import Directory
 from shared.services.evidence.image_work import ImageWork
 from shared.services.incidents import IncidentService
 from shared.services.messagebus import MessageBus
@@ -53,3 +54,8 @@ class EvidenceDeps:
     # Face proposals and redaction renders: a per-person budget and a few workers per process.
     image_work: ImageWork
     chain_keys: ChainKeys  # the custody chain's HMAC keys (the same as the audit chain's)
+    # Court packages: PDFs of the case summary, MG11s and the Impact Statement for Business,
+    # with names of stores, forces and retailers from the directory, in the region's local time.
+    documents: CourtDocumentRenderer
+    directory: Directory
+    region: str

@@ -7,10 +7,10 @@ from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
-from shared.domain.evidence import EvidenceItem
+from shared.domain.evidence import EvidenceItem, exhibit_sequence
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where, iterate_all
-from shared.records import EVIDENCE, EVIDENCE_UPLOADS
+from shared.records import EVIDENCE, EVIDENCE_UPLOADS, SEQUENCES
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import stored_items
@@ -99,6 +99,8 @@ class Erasure:
         for session in list(iterate_all(uow, EVIDENCE_UPLOADS.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)):
             deps.blobs.discard_staged(session["id"])
             uow.delete(EVIDENCE_UPLOADS.name, owner_org, session["id"])
+        # The incident's exhibit numbering goes with it: nothing is left that names it.
+        uow.delete(SEQUENCES.name, owner_org, exhibit_sequence(incident_id))
         return len(items)
 
     def erase_item(self, uow: UnitOfWork, owner_org: str, item: dict[str, Any], rule: str, *, custody_event: bool = True) -> None:

@@ -1,6 +1,8 @@
-"""The court package: one zip with a case summary, every file, a manifest of hashes and
-each item's custody log, streamed as it is built. The manifest's SHA-256 goes into every
-item's custody as an `exported` event."""
+"""The court package: one zip with the court documents (case summary, Impact Statement for
+Business, MG11 witness statements, as PDF), every file under its exhibit label, each
+item's custody log, a manifest of sizes and hashes, and a standalone `verify.py` with its
+README so anyone can check it with nothing but Python. Streamed as it is built; the
+manifest's SHA-256 goes into every item's custody as an `exported` event."""
 
 from __future__ import annotations
 
@@ -8,23 +10,33 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from shared.domain.custody import CustodyEvent, public_custody
+from shared.domain.custody import CustodyEvent
 from shared.domain.errors import IntegrityFailure
-from shared.domain.evidence import MANIFEST_NAME, PACKAGE_FORMAT, EvidenceItem, manifest_bytes, safe_filename
-from shared.domain.incidents import view_for_partner
+from shared.domain.evidence import (
+    CHUNK_INDEX_NAME,
+    MANIFEST_NAME,
+    PACKAGE_CHUNK_BYTES,
+    PACKAGE_FORMAT,
+    ChunkHasher,
+    EvidenceItem,
+    chunk_digests,
+    label_path,
+    manifest_bytes,
+    safe_filename,
+)
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import ArchiveMember
 from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.documents import gather, package_documents, who_asked
 from shared.services.evidence.lookup import audit_access, items_of_incident, locate_incident, need_purpose
-from shared.services.repository import body
 
-SUMMARY_NAME = "case-summary.html"
-SUMMARY_TEMPLATE = "evidence/summary.html"
+KIT = Path(__file__).resolve().parents[2] / "court_package"
+KIT_FILES = ("verify.py", "README.txt")
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,9 @@ class Packages:
         self.deps = deps
 
     def build(self, principal: Principal, incident_id: str, purpose: str | None) -> Package:
-        """A zip for court: case summary, every file, manifest of hashes, custody logs. The
-        manifest's SHA-256 is recorded as an `exported` custody event on each item."""
+        """A zip for court: the court documents as PDF, every file under its exhibit label,
+        custody logs, the manifest of hashes, and verify.py with its README. The manifest's
+        SHA-256 is recorded as an `exported` custody event on each item."""
         deps = self.deps
         need_purpose(principal, purpose)
         now = deps.clock.now()
@@ -53,61 +66,78 @@ class Packages:
             absent = [i for i in items_of_incident(uow, loc.owner_org, incident_id) if not integrity.present(deps, i)]
         if absent:
             raise self._refused(principal, absent, purpose)
+        got = gather(deps, principal, incident_id)
+        loc, items, chains = got.loc, got.items, got.chains
+        # Rendered outside any unit of work: laying out PDFs takes long enough that no
+        # write anywhere else should wait for it.
+        generated_by = who_asked(principal, got.facts)
+        documents = package_documents(deps, got.facts, now, generated_by)
+        members: list[ArchiveMember] = []
+        files: list[dict[str, Any]] = []
+
+        def small(path: str, data: bytes, kind: str, **extra: Any) -> None:
+            members.append(ArchiveMember(path, data=data))
+            files.append(
+                {
+                    "path": path,
+                    "size": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "kind": kind,
+                    "chunks": chunk_digests(data),
+                    **extra,
+                }
+            )
+
+        for name in KIT_FILES:
+            small(name, (KIT / name).read_bytes(), "verifier")
+        for path, pdf, kind in documents:
+            small(path, pdf, kind)
+        evidence_chunks: dict[str, list[str]] = {}
+        for item, exhibit in zip(items, got.facts.exhibits, strict=True):
+            members.append(
+                ArchiveMember(exhibit.path, chunks=self._opener(principal, item, purpose, exhibit.path, evidence_chunks), compress=False)
+            )  # media is compressed already
+            files.append(
+                {
+                    "path": exhibit.path,
+                    "evidence_id": item.id,
+                    "exhibit_label": item.exhibit_label,
+                    "size": item.size,
+                    "sha256": item.sha256,
+                    "kind": item.kind.value,
+                    "content_type": item.content_type,
+                    "derived_from": item.derived_from,
+                }
+            )
+            log = json.dumps(
+                {"evidence_id": item.id, "exhibit_label": item.exhibit_label, "events": chains[item.id]}, indent=2, sort_keys=True
+            ).encode()
+            small(
+                f"custody/{label_path(item.exhibit_label or item.id)}.json",
+                log,
+                "custody-log",
+                evidence_id=item.id,
+                exhibit_label=item.exhibit_label,
+            )
+        manifest = {
+            "format": PACKAGE_FORMAT,
+            "incident": {"id": incident_id, "reference": loc.doc.get("reference"), "organisation_id": loc.owner_org},
+            "generated_at": to_iso(now),
+            "generated_by": {"user": principal.user_id, "organisation": principal.organisation_id, "role": principal.primary_role},
+            "purpose": purpose,
+            "chunk_bytes": PACKAGE_CHUNK_BYTES,
+            # Each evidence file's per-MiB hashes are only known once it has streamed past,
+            # so they follow in their own file; the whole-file SHA-256 above decides intact.
+            "chunk_index": CHUNK_INDEX_NAME,
+            "files": files,
+            "custody_heads": {
+                i.id: ({"seq": chains[i.id][-1]["seq"], "hash": chains[i.id][-1]["hash"]} if chains[i.id] else None) for i in items
+            },
+        }
+        mbytes = manifest_bytes(manifest)
+        msha = hashlib.sha256(mbytes).hexdigest()
         with deps.records.unit_of_work() as uow:
             loc = locate_incident(deps, uow, principal, incident_id)
-            items = items_of_incident(uow, loc.owner_org, incident_id)
-            chains = {i.id: [public_custody(e) for e in custody.events(uow, loc.owner_org, i.id)] for i in items}
-            incident = body(loc.doc)
-            if loc.share_level is not None:
-                incident = view_for_partner(incident, loc.share_level, dispatched_to_viewer=loc.dispatched_to_viewer)
-            members: list[ArchiveMember] = []
-            files: list[dict[str, Any]] = []
-            for item in items:
-                path = f"evidence/{item.id}-{safe_filename(item.filename)}"
-                members.append(
-                    ArchiveMember(path, chunks=self._opener(principal, item, purpose), compress=False)
-                )  # media is compressed already
-                files.append(
-                    {
-                        "path": path,
-                        "evidence_id": item.id,
-                        "size": item.size,
-                        "sha256": item.sha256,
-                        "kind": item.kind.value,
-                        "content_type": item.content_type,
-                        "derived_from": item.derived_from,
-                    }
-                )
-                log_bytes = json.dumps({"evidence_id": item.id, "events": chains[item.id]}, indent=2, sort_keys=True).encode()
-                log_path = f"custody/{item.id}.json"
-                members.append(ArchiveMember(log_path, data=log_bytes))
-                files.append(
-                    {
-                        "path": log_path,
-                        "evidence_id": item.id,
-                        "size": len(log_bytes),
-                        "sha256": hashlib.sha256(log_bytes).hexdigest(),
-                        "kind": "custody-log",
-                    }
-                )
-            summary = self._summary(incident, items, chains, now, principal).encode()
-            members.insert(0, ArchiveMember(SUMMARY_NAME, data=summary))
-            files.insert(
-                0, {"path": SUMMARY_NAME, "size": len(summary), "sha256": hashlib.sha256(summary).hexdigest(), "kind": "case-summary"}
-            )
-            manifest = {
-                "format": PACKAGE_FORMAT,
-                "incident": {"id": incident_id, "reference": loc.doc.get("reference"), "organisation_id": loc.owner_org},
-                "generated_at": to_iso(now),
-                "generated_by": {"user": principal.user_id, "organisation": principal.organisation_id, "role": principal.primary_role},
-                "purpose": purpose,
-                "files": files,
-                "custody_heads": {
-                    i.id: ({"seq": chains[i.id][-1]["seq"], "hash": chains[i.id][-1]["hash"]} if chains[i.id] else None) for i in items
-                },
-            }
-            mbytes = manifest_bytes(manifest)
-            msha = hashlib.sha256(mbytes).hexdigest()
             for item in items:
                 custody.record_event(
                     uow,
@@ -125,16 +155,34 @@ class Packages:
             )
         members.append(ArchiveMember(MANIFEST_NAME, data=mbytes))
         members.append(ArchiveMember("manifest.sha256", data=f"{msha}  {MANIFEST_NAME}\n".encode(), compress=False))
+        members.append(
+            ArchiveMember(
+                CHUNK_INDEX_NAME,
+                chunks=lambda: [
+                    json.dumps({"chunk_bytes": PACKAGE_CHUNK_BYTES, "files": evidence_chunks}, indent=1, sort_keys=True).encode()
+                ],
+            )
+        )
         reference = safe_filename(loc.doc.get("reference") or incident_id)
         return Package(
             filename=f"{reference}-evidence-package.zip", manifest_sha256=msha, body=deps.archives.stream(members, modified_at=now)
         )
 
-    def _opener(self, principal: Principal, item: EvidenceItem, purpose: str | None) -> Callable[[], Iterable[bytes]]:
+    def _opener(
+        self, principal: Principal, item: EvidenceItem, purpose: str | None, path: str, chunk_index: dict[str, list[str]]
+    ) -> Callable[[], Iterable[bytes]]:
         # Each file is re-hashed as it goes into the zip; one that went missing or changed
         # since the check above stops the stream, so the archive never gets its central
-        # directory and cannot be opened as if complete.
-        return lambda: integrity.verified_chunks(self.deps, principal, item, during="package", purpose=purpose)
+        # directory and cannot be opened as if complete. Its per-MiB hashes are taken on
+        # the way for the chunk index that closes the package.
+        def chunks() -> Iterator[bytes]:
+            hasher = ChunkHasher()
+            for chunk in integrity.verified_chunks(self.deps, principal, item, during="package", purpose=purpose):
+                hasher.update(chunk)
+                yield chunk
+            chunk_index[path] = hasher.finish()
+
+        return chunks
 
     def _refused(self, principal: Principal, absent: list[EvidenceItem], purpose: str | None) -> IntegrityFailure:
         for item in absent:
@@ -145,33 +193,4 @@ class Packages:
             f"The package cannot be built: the stored file of {', '.join(ids)} is missing or incomplete. "
             "Each failure is recorded in the item's custody and an integrity alert was raised.",
             missing=ids,
-        )
-
-    def _summary(
-        self,
-        incident: dict[str, Any],
-        items: list[EvidenceItem],
-        chains: dict[str, list[dict[str, Any]]],
-        now: datetime,
-        principal: Principal,
-    ) -> str:
-        """The human-readable first page of the package (HTML, escaped by the template)."""
-        fields = [
-            ("Reference", incident.get("reference")),
-            ("Incident id", incident.get("id")),
-            ("Category", incident.get("category")),
-            ("Occurred at", incident.get("occurred_at")),
-            ("Store", incident.get("store_id")),
-            ("Police force", incident.get("force_id")),
-            ("Reported at", incident.get("reported_at")),
-        ]
-        return self.deps.templates.render(
-            SUMMARY_TEMPLATE,
-            title=str(incident.get("reference") or incident.get("id")),
-            generated_at=to_iso(now),
-            principal=principal,
-            facts=[(label, str(value)) for label, value in fields if value is not None],
-            narrative=str(incident.get("narrative") or ""),
-            items=[item.model_dump(mode="json") for item in items],
-            chains=chains,
         )

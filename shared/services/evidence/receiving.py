@@ -35,6 +35,7 @@ from shared.ports import EvidenceWriter, UnitOfWork
 from shared.records import EVIDENCE, INCIDENTS
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
+from shared.services.evidence.exhibits import next_label
 from shared.services.incidents import Located
 from shared.services.repository import dump, load
 
@@ -198,6 +199,7 @@ def record_new(
             retention_until=retention_until,
             held=held,
         ).as_pending(now)
+        item.exhibit_label = next_label(uow, loc.owner_org, loc.doc)
         uow.insert(EVIDENCE.name, loc.owner_org, dump(item))
         if claim is not None:
             claim(uow)
