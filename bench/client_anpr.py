@@ -10,8 +10,9 @@
    bench/anpr.py measures it (`bench_ingest`); reads/s.
 3. Client: `--reads` reads of the same shape written to a JSON lines file, pushed by
    `vigil anpr push` (one process, batches of 500) with a camera token; reads/s from the
-   command's wall time, process start-up included.
-Prints both, the ratio client / API, and the machine with the load before each phase.
+   command's wall time, process start-up included, and the process's CPU time.
+4. API again, as in 2, on the store as the push left it.
+Prints all three, the ratio client / API, and the machine with the load before each phase.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,10 +48,10 @@ def load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def write_reads(path: Path, n: int, rng: random.Random, hit_plates: list[str]) -> None:
+def write_reads(path: Path, n: int, rng: random.Random, hit_plates: list[str], days_back: int = 1) -> None:
     """The same reads bench_ingest posts (8 cameras, two stores, about 1 in 1,000 a hit),
-    a day earlier so none is a duplicate of the API phase's."""
-    start_at = datetime.now(UTC) - timedelta(days=1)
+    `days_back` days earlier so none is a duplicate of the API phase's or another push's."""
+    start_at = datetime.now(UTC) - timedelta(days=days_back)
     with open(path, "wb") as f:
         for i in range(n):
             plate = rng.choice(hit_plates) if rng.random() < 0.001 else random_plate(rng)
@@ -64,19 +66,23 @@ def write_reads(path: Path, n: int, rng: random.Random, hit_plates: list[str]) -
             f.write(orjson.dumps(read) + b"\n")
 
 
-def push(env: dict[str, str], file: Path, profile: Path | None, in_flight: int) -> tuple[int, dict, float]:
+def push(env: dict[str, str], file: Path, profile: Path | None, in_flight: int, batch_size: int) -> tuple[int, dict, float, float]:
+    """Run the command; its exit code, totals, wall seconds and CPU seconds (user + system)."""
     prefix = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m"] if profile else [sys.executable, "-m"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(
-        [*prefix, "vigil_client.cli", "-q", "anpr", "push", str(file), "--in-flight", str(in_flight)],
+        [*prefix, "vigil_client.cli", "-q", "anpr", "push", str(file), "--in-flight", str(in_flight), "--batch-size", str(batch_size)],
         env=env,
         capture_output=True,
         text=True,
     )
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
-    return done.returncode, json.loads(done.stdout or "{}"), seconds
+    return done.returncode, json.loads(done.stdout or "{}"), seconds, cpu
 
 
 def main() -> int:
@@ -86,7 +92,9 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8, help="API phase: client connections (camera systems)")
     ap.add_argument("--reads", type=int, default=50_000, help="client phase: reads in the pushed file")
     ap.add_argument("--http-processes", type=int, default=2)
-    ap.add_argument("--in-flight", type=int, default=4, help="client phase: vigil anpr push --in-flight")
+    ap.add_argument("--in-flight", type=int, default=8, help="client phase: vigil anpr push --in-flight")
+    ap.add_argument("--batch-size", type=int, default=1000, help="client phase: vigil anpr push --batch-size")
+    ap.add_argument("--variants", help="more pushes after the first, e.g. 500x4,1000x8 (batch size x in flight), each its own file")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the vigil process here")
     args = ap.parse_args()
     rng = random.Random(42)
@@ -100,8 +108,13 @@ def main() -> int:
 
         device = demo_token(setup, "northwind", "Device.Anpr")
         setup.close()
-        reads_file = Path(tmp) / "reads.jsonl"
-        write_reads(reads_file, args.reads, rng, plates[1000:])
+        variants = [(args.batch_size, args.in_flight)] + [
+            (int(b), int(f)) for b, f in (v.split("x") for v in (args.variants.split(",") if args.variants else []))
+        ]
+        files = []
+        for n in range(len(variants)):
+            files.append(Path(tmp) / f"reads-{n}.jsonl")
+            write_reads(files[-1], args.reads, rng, plates[1000:], days_back=n + 1)
         port = free_port()
         env = {
             **os.environ,
@@ -134,15 +147,34 @@ def main() -> int:
                 "VIGIL_AUTH_MODE": "token",
                 "VIGIL_TOKEN": device,
             }
+            pushes = []
+            for file, (batch_size, in_flight) in zip(files, variants, strict=True):
+                before = load()
+                code, counts, seconds, cpu = push(client_env, file, args.profile, in_flight, batch_size)
+                rate = args.reads / seconds
+                print(
+                    f"vigil anpr push: exit {code}, {counts}, {seconds:.1f} s, {rate:,.0f} reads/s (one process, {in_flight} "
+                    f"batches of {batch_size} in flight; load before {before})"
+                )
+                print(
+                    f"  the vigil process's CPU: {cpu:.2f} s ({cpu / seconds:.0%} of its wall time, {cpu / args.reads * 1e6:.1f} µs a read)"
+                )
+                inner = args.reads / counts["seconds"] if counts.get("seconds") else 0.0
+                print(f"  without process start-up (the command's own clock): {inner:,.0f} reads/s", flush=True)
+                pushes.append((code, counts, rate, inner))
+            code, counts, rate, inner = pushes[0]
+            # The API again, after the push, on the store as the push left it: the machine's
+            # load drifts within a run, so the push is compared with the mean of both.
             before = load()
-            code, counts, seconds = push(client_env, reads_file, args.profile, args.in_flight)
-            rate = args.reads / seconds
-            print(
-                f"vigil anpr push: exit {code}, {counts}, {seconds:.1f} s, {rate:,.0f} reads/s (one process, {args.in_flight} batches in flight; load before {before})"
-            )
-            inner = args.reads / counts["seconds"] if counts.get("seconds") else 0.0
-            print(f"  without process start-up (the command's own clock): {inner:,.0f} reads/s")
-            print(f"ratio: push / API = {rate / api:.2f} (wall), {inner / api:.2f} (command's clock); load after {load()}")
+            api_after = bench_ingest(base, device, args.batches, args.clients, rng, plates[1000:])
+            print(f"API ingest after the push: {api_after:,.0f} reads/s (load before {before})", flush=True)
+            mean = (api + api_after) / 2
+            for (_, _, rate, inner), (batch_size, in_flight) in zip(pushes, variants, strict=True):
+                print(
+                    f"ratio: push ({batch_size}x{in_flight}) / API (mean {mean:,.0f}) = {rate / mean:.2f} (wall), "
+                    f"{inner / mean:.2f} (command's clock)"
+                )
+            print(f"load after {load()}")
             return 0 if code == 0 and counts.get("stored") == args.reads else 1
         finally:
             proc.terminate()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     http_writes_per_minute: float = Field(default=300.0, gt=0)
     http_device_write_burst: int = Field(default=1200, ge=1)
     http_device_writes_per_minute: float = Field(default=6000.0, gt=0)
+    # Identities an operator names for a bulk import ("<organisation>/<user id>", JSON list),
+    # each with this budget instead of a person's (docs/limits.md, docs/integrators.md).
+    http_import_principals: list[Annotated[str, Field(pattern=r"^[^/\s]+/[^\s]+$")]] = Field(default_factory=list)
+    http_import_write_burst: int = Field(default=1200, ge=1)
+    http_import_writes_per_minute: float = Field(default=6000.0, gt=0)
 
     # Bounds
     max_json_body_bytes: int = 256 * 1024

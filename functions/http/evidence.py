@@ -228,14 +228,20 @@ def list_evidence(incident_id: IncidentId, principal: Reader, container: Contain
     status_code=201,
     summary="Start a resumable upload (large CCTV files over unreliable links)",
     response_model=UploadSessionOut,
-    responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
-    response_description="The upload session: send chunks to it",
+    responses=responses(400, *AUTH_ERRORS, 404, 410, 413, 415, 422),
+    response_description="The upload session: send chunks to it (a retry with the same Idempotency-Key answers the same session)",
 )
 def start_resumable_upload(
-    incident_id: IncidentId, body: UploadSessionIn, response: Response, principal: Reporter, container: ContainerDep
+    incident_id: IncidentId,
+    body: UploadSessionIn,
+    response: Response,
+    principal: Reporter,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> UploadSessionOut:
-    """Opens a resumable upload for a large file (CCTV) over an unreliable link: send its chunks in order, then commit."""
-    status = container.evidence.uploads.start(principal, incident_id, body)
+    """Opens a resumable upload for a large file (CCTV) over an unreliable link: send its chunks in order, then commit.
+    Send an `Idempotency-Key`: a retry whose first answer was lost gets the same session, with what it has received."""
+    status = container.evidence.uploads.start(principal, incident_id, body, idempotency_key)
     response.headers["Location"] = f"/api/v1/evidence/uploads/{status.session.id}"
     return upload_out(status)
 

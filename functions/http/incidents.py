@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
-from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, RevertIn
+from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, ReportCheckOut, RevertIn
 from shared.domain.incidents import Category, IncidentIn, IncidentPatch, WitnessIn
 from shared.domain.tenancy import Principal
 from shared.services.incidents import EDITORS, READERS, REPORTERS, Filters, IncidentView
@@ -43,18 +43,49 @@ def _answer(view: IncidentView, response: Response) -> dict[str, Any]:
     "/incidents",
     status_code=201,
     summary="Report an incident",
+    description=(
+        "A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it "
+        "twice. An `external_reference` (your own system's id for the incident) is unique in your organisation for as long "
+        "as the incident is kept, whoever sends it: the same report again records nothing and answers the incident as it "
+        "now stands (201, with `Vigil-Repeat: external-reference`; a retry with the same key has `Vigil-Repeat: idempotency-key`); a different report with that reference is 409 naming "
+        "the incident (`incident_id`, `reference`); one whose incident has been erased is 410."
+    ),
     response_model=IncidentOut,
-    responses=responses(400, *AUTH_ERRORS, 410, 413, 422),
-    response_description="The incident as stored (Location names it; a replay answers the same)",
+    responses=responses(400, *AUTH_ERRORS, 409, 410, 413, 422),
+    response_description="The incident as stored (Location names it; a replay or a repeat answers the same)",
 )
 def report_incident(
     body: IncidentIn, principal: Reporter, container: ContainerDep, response: Response, idempotency_key: IdempotencyKey = None
 ):
-    """A retailer's report of an incident at one of its stores. Send an `Idempotency-Key` so a retry cannot report it twice."""
     # A replay answers as the first request did (201, Location) with the incident as it now stands.
     reported = container.incidents.report.submit(principal, body, idempotency_key)
     response.headers["Location"] = f"{API_PREFIX}/incidents/{reported.incident.id}"
+    # Says that nothing was recorded by this request, so an importer can count it apart.
+    if reported.repeat:
+        response.headers["Vigil-Repeat"] = "external-reference"
+    elif reported.replayed:
+        response.headers["Vigil-Repeat"] = "idempotency-key"
     return _answer(reported.incident, response)
+
+
+@router.post(
+    "/incidents/validate",
+    status_code=200,
+    summary="Check a report without recording it",
+    description=(
+        "The same body, roles and rules as reporting an incident (POST /incidents), but nothing is recorded, audited or "
+        "sent anywhere: 200 when the report would be accepted as it stands, else the problem reporting it would answer "
+        "(422 naming each field, 403 for a store you do not report for). Use it to check a batch of historical reports "
+        "before importing them (`vigil import --dry-run`). It does not spend your write budget. It does not say whether "
+        "an `external_reference` is already used."
+    ),
+    response_model=ReportCheckOut,
+    responses=responses(400, *AUTH_ERRORS, 413, 422),
+    response_description="The report would be accepted",
+)
+def validate_report(body: IncidentIn, principal: Reporter, container: ContainerDep) -> ReportCheckOut:
+    container.incidents.validate.check(principal, body)
+    return ReportCheckOut()
 
 
 @router.get(

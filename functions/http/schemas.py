@@ -79,8 +79,17 @@ class IncidentOut(BaseModel):
     prosecution_supported: bool
     reporter: ReporterOut
     has_minor: bool
+    external_reference: str | None = Field(default=None, description="The sender's own reference, when the report gave one")
     etag: str
     d2p: D2PSummary | None = None
+
+
+class ReportCheckOut(BaseModel):
+    """A report that would be accepted as it stands (nothing was recorded)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"valid": True}]})
+
+    valid: bool = Field(default=True, description="Always true: a report that would be refused is answered with the problem instead")
 
 
 class IncidentPage(BaseModel):

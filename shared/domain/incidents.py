@@ -396,11 +396,31 @@ class IncidentIn(BaseModel):
     witnesses: list[WitnessIn] = Field(default_factory=list, max_length=MAX_WITNESSES)
     prosecution_supported: bool = False
     reporter: Reporter
+    external_reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Your own system's reference for this incident (e.g. the row id of a historical export). Unique per "
+        "organisation: a second report with the same external reference records nothing new (see the route).",
+        examples=["LP-2019-004711"],
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _special(cls, data: Any) -> Any:
         return _reject_special_categories(data)
+
+    @field_validator("external_reference")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        if v is not None and (not v.isprintable() or v != v.strip()):
+            raise ValueError("external_reference must be printable text without leading or trailing spaces")
+        return v
+
+    def report_fields(self) -> dict[str, Any]:
+        """The report as JSON, without an external reference it does not carry (so reports
+        without one read and fingerprint as they always have)."""
+        return self.model_dump(mode="json", exclude={"external_reference"} if self.external_reference is None else None)
 
     @field_validator("occurred_at")
     @classmethod
@@ -594,7 +614,7 @@ class Incident(BaseModel):
             reference=reference,
             organisation_id=organisation_id,
             force_id=force_id,
-            **report.model_dump(mode="json"),
+            **report.report_fields(),
             reported_at=at,
             created_at=at,
             updated_at=at,
@@ -663,7 +683,8 @@ class Incident(BaseModel):
         """Take every reported field from a validated report; statements left as signed keep
         their signature (the others are signed when the change lands, `next_version`)."""
         before = self.witnesses
-        for name, value in report.model_dump(mode="json").items():
+        # The external reference names the incident in the sender's system: set once, never patched.
+        for name, value in report.model_dump(mode="json", exclude={"external_reference"}).items():
             setattr(self, name, value)
         carry_signatures(before, self.witnesses)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from shared.domain.errors import DomainError
@@ -92,6 +92,13 @@ def principal_key(p: Principal) -> tuple[str, str]:
     return (p.organisation_id, p.user_id)
 
 
+def _import_key(name: str) -> tuple[str, str]:
+    org, sep, user = name.partition("/")
+    if not sep or not org or not user:
+        raise ValueError(f"an import principal is <organisation>/<user id>, not {name!r}")
+    return (org, user)
+
+
 def retry_after(wait: float) -> int:
     """Whole seconds for `Retry-After`, never 0 (a client retrying at once would be refused)."""
     return max(1, math.ceil(wait))
@@ -102,17 +109,31 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class WriteQuota:
     """Writes (POST, PUT, PATCH, DELETE) a principal may make: people at `people`, ANPR
-    camera systems (role Device.Anpr, which post plate-read batches all day) at `devices`."""
+    camera systems (role Device.Anpr, which post plate-read batches all day) at `devices`,
+    and the identities an operator named for a bulk import (`import_principals`, each
+    "<organisation>/<user id>") at `imports`."""
 
-    def __init__(self, *, people: Rate, devices: Rate, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        people: Rate,
+        devices: Rate,
+        imports: Rate | None = None,
+        import_principals: Iterable[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.people = TokenBuckets(people, clock=clock)
         self.devices = TokenBuckets(devices, clock=clock)
+        self.imports = TokenBuckets(imports or devices, clock=clock)
+        self.import_principals = frozenset(_import_key(name) for name in import_principals)
 
     @classmethod
     def from_settings(cls, s, *, clock: Callable[[], float] = time.monotonic) -> WriteQuota:
         return cls(
             people=Rate(burst=s.http_write_burst, per_minute=s.http_writes_per_minute),
             devices=Rate(burst=s.http_device_write_burst, per_minute=s.http_device_writes_per_minute),
+            imports=Rate(burst=s.http_import_write_burst, per_minute=s.http_import_writes_per_minute),
+            import_principals=s.http_import_principals,
             clock=clock,
         )
 
@@ -120,7 +141,10 @@ class WriteQuota:
         """Count one request of `p`; raise `RateLimited` if it is a write past the budget."""
         if method.upper() not in WRITE_METHODS:
             return
-        buckets = self.devices if p.has(Role.DEVICE_ANPR) else self.people
+        if principal_key(p) in self.import_principals:
+            buckets = self.imports
+        else:
+            buckets = self.devices if p.has(Role.DEVICE_ANPR) else self.people
         wait = buckets.take(principal_key(p))
         if wait:
             seconds = retry_after(wait)

@@ -143,11 +143,140 @@ def test_importing_the_same_csv_twice_creates_each_incident_once(shell, stamp, t
     # Even without the local ledger (another machine), the row keys make replays, not copies.
     third = vigil({**env, "VIGIL_QUEUE_FILE": str(tmp_path / "other-ledger.sqlite3")}, *args)
     assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["already_imported"] == 200, third.stdout
     with VigilClient(stamp.url, stamp.token()) as client:
         imported = [i for i in client.iter_incidents(store="nw-exeter", page_size=100) if i["narrative"].startswith(f"Import {run} ")]
     assert len(imported) == 200 == len({i["narrative"] for i in imported})
     with_goods = next(i for i in imported if i["narrative"].endswith(" row 1"))
     assert with_goods["goods"][0]["unit_value"] == {"amount_minor": 650, "currency": "GBP"}
+
+
+def test_a_reimport_by_another_person_on_another_machine_adds_nothing(stamp, tmp_path):
+    # Another user and another ledger: no Idempotency-Key in common with the first run,
+    # as after the 24 h key window; the rows' external references still match.
+    run = time.time_ns()
+    rows = [["nw-exeter", f"{1 + n:02d}/09/2025 10:15", "Theft", f"Reimport {run} row {n}", "Jo Bloggs", "", "", "", ""] for n in range(12)]
+    _history(tmp_path / "history.csv", rows)
+    mapping = {**MAPPING, "columns": {**MAPPING["columns"], "external_reference": "What happened"}}
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    args = ("import", "incidents", str(tmp_path / "history.csv"), "--mapping", str(tmp_path / "mapping.json"))
+
+    def person(user: str, ledger: str) -> dict:
+        env = stamp.cli_env(tmp_path / user)
+        token = stamp.token(role="Retailer.Investigator", user=user).token()
+        return {**env, "VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": token, "VIGIL_QUEUE_FILE": str(tmp_path / ledger)}
+
+    first = vigil(person("lp-analyst-1", "laptop.sqlite3"), *args)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["created"] == 12
+    second = vigil(person("lp-analyst-2", "desktop.sqlite3"), *args)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout) == {"rows": 12, "created": 0, "already_imported": 12, "invalid": 0, "refused": 0}
+    # The source changed since (a corrected category): named, not duplicated, not overwritten.
+    rows[3][2] = "Abuse"
+    _history(tmp_path / "history.csv", rows)
+    third = vigil(person("lp-analyst-2", "desktop.sqlite3"), *args)
+    assert third.returncode == 1
+    assert "history.csv:5: 409" in third.stderr and "PATCH" in third.stderr
+    assert json.loads(third.stdout) == {"rows": 12, "created": 0, "already_imported": 11, "invalid": 0, "refused": 1}
+    with VigilClient(stamp.url, stamp.token()) as client:
+        found = [i for i in client.iter_incidents(store="nw-exeter", page_size=100) if i["narrative"].startswith(f"Reimport {run} ")]
+    assert len(found) == 12 and {i["external_reference"] for i in found} == {r[3] for r in rows}
+
+
+def test_import_streams_rows_holding_only_a_few_ahead_of_the_workers(tmp_path, capsys, monkeypatch):
+    import threading
+
+    import httpx
+
+    import vigil_client.cli as cli
+    from vigil_client.importer import map_row
+    from vigil_client.queue import OfflineQueue
+
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(MAPPING))
+    (tmp_path / "history.csv").write_text("stand-in: rows come from the generator below\n")
+    lock = threading.Lock()
+    produced = answered = most_ahead = 0
+    total = 3000
+
+    def rows(path, mapping_):
+        # A generator-fed source, as a million-row file is read: a row at a time.
+        nonlocal produced
+        for n in range(total):
+            cells = {"Store": "nw-exeter", "When": "01/10/2025 10:15", "Type": "Theft", "What happened": f"Streamed row {n}"}
+            cells |= {"Reported by": "Jo", "Item": "", "Qty": "", "Pence": "", "Violent": ""}
+            with lock:
+                produced += 1
+            yield map_row(mapping_, n + 2, cells)
+
+    def handler(request):
+        nonlocal answered, most_ahead
+        with lock:
+            most_ahead = max(most_ahead, produced - answered)
+            answered += 1
+        return httpx.Response(201, json={"id": f"i-{answered}"})
+
+    monkeypatch.setattr(cli, "read_rows", rows)
+    args = cli.parser().parse_args(["import", "incidents", str(tmp_path / "history.csv"), "--mapping", str(mapping_file), "--workers", "4"])
+    ctx = cli.Context(args)
+    ctx._client = VigilClient("http://vigil.test", transport=httpx.MockTransport(handler), retries=0)
+    ctx._queue = OfflineQueue(tmp_path / "ledger.sqlite3")
+    try:
+        assert cli.cmd_import_incidents(args, ctx) == 0
+    finally:
+        ctx.close()
+    assert json.loads(capsys.readouterr().out)["created"] == total
+    # Read ahead: the queue (twice the workers), one row per worker and one being put.
+    assert most_ahead <= 2 * 4 + 4 + 1, most_ahead
+
+
+def test_an_import_past_a_small_write_budget_waits_out_each_429_and_creates_every_row(tmp_path):
+    import os
+
+    from tests.client.conftest import ROOT, Stamp
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(tmp_path / "stamp"),
+        "PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+        "VIGIL_LOG_LEVEL": "WARNING",
+        # Two writes at once, then one every two seconds: an import of 6 rows meets 429s.
+        "VIGIL_HTTP_WRITE_BURST": "2",
+        "VIGIL_HTTP_WRITES_PER_MINUTE": "30",
+    }
+    small = Stamp(url=f"http://127.0.0.1:{port}", port=port, data_dir=tmp_path / "stamp", env=env)
+    small.start()
+    try:
+        rows = [["nw-exeter", f"0{1 + n}/08/2025 09:30", "Theft", f"Budget row {n}", "Jo", "", "", "", ""] for n in range(6)]
+        _history(tmp_path / "history.csv", rows)
+        (tmp_path / "mapping.json").write_text(json.dumps(MAPPING))
+        cli_env = small.cli_env(tmp_path)
+        cli_env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": small.token(role="Retailer.Investigator").token()})
+        cli_env["VIGIL_QUEUE_FILE"] = str(tmp_path / "ledger.sqlite3")
+        started = time.monotonic()
+        done = vigil(
+            cli_env,
+            "--retries",
+            "1",
+            "import",
+            "incidents",
+            str(tmp_path / "history.csv"),
+            "--mapping",
+            str(tmp_path / "mapping.json"),
+            "--workers",
+            "3",
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"rows": 6, "created": 6, "already_imported": 0, "invalid": 0, "refused": 0}
+        # Paced by the budget (four rows past the burst, one per 2 s), not failed by it.
+        assert time.monotonic() - started >= 6
+        with VigilClient(small.url, small.token(role="Retailer.Investigator")) as client:
+            assert sorted(i["narrative"] for i in client.iter_incidents(store="nw-exeter")) == sorted(r[3] for r in rows)
+    finally:
+        small.stop()
 
 
 def test_import_names_bad_rows_by_line_and_exit_code(shell, tmp_path):
@@ -171,6 +300,47 @@ def test_import_names_bad_rows_by_line_and_exit_code(shell, tmp_path):
     assert missing.returncode == 2
 
 
+def test_a_dry_run_names_the_rows_the_api_would_refuse_by_line_and_stores_nothing(shell, stamp, tmp_path):
+    run = time.time_ns()
+    _history(
+        tmp_path / "history.csv",
+        [
+            ["nw-exeter", "01/03/2025 10:00", "Theft", f"Dry {run} fine", "Jo", "", "", "", ""],
+            ["nw-exeter", "01/03/2099 10:00", "Theft", f"Dry {run} in the future", "Jo", "", "", "", ""],
+            ["nw-exeter", "31/02/2025 10:00", "Theft", f"Dry {run} impossible date", "Jo", "", "", "", ""],
+            ["nw-exeter", "02/03/2025 10:00", "Theft", f"Dry {run} special category", "Jo", "", "", "", ""],
+            ["nw-exeter", "03/03/2025 10:00", "Theft", f"Dry {run} fine too", "Jo", "", "", "", ""],
+        ],
+    )
+    # A mapping that carries a special-category column across: the API refuses it, the mapping cannot know.
+    mapping = {**MAPPING, "constants": {**MAPPING["constants"], "religion": "none recorded"}}
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    (tmp_path / "ok-mapping.json").write_text(json.dumps(MAPPING))
+    env = {**shell, "VIGIL_QUEUE_FILE": str(tmp_path / "ledger.sqlite3")}
+    args = ("import", "incidents", str(tmp_path / "history.csv"), "--dry-run")
+    dry = vigil(env, *args, "--mapping", str(tmp_path / "ok-mapping.json"))
+    assert dry.returncode == 4, dry.stderr
+    assert "history.csv:3: 422" in dry.stderr and "occurred_at" in dry.stderr
+    assert "history.csv:4: occurred_at" in dry.stderr
+    assert json.loads(dry.stdout) | {"first_report": None} == {
+        "rows": 5,
+        "created": 0,
+        "already_imported": 0,
+        "invalid": 1,
+        "refused": 1,
+        "dry_run": True,
+        "first_report": None,
+    }
+    assert json.loads(dry.stdout)["first_report"]["narrative"] == f"Dry {run} fine"
+    special = vigil(env, *args, "--mapping", str(tmp_path / "mapping.json"))
+    assert special.returncode == 4 and "religion" in special.stderr
+    assert all(f"history.csv:{line}: 422" in special.stderr for line in (2, 3, 5, 6))
+    local = vigil(env, *args, "--local", "--mapping", str(tmp_path / "ok-mapping.json"))
+    assert json.loads(local.stdout)["refused"] == 0 and json.loads(local.stdout)["invalid"] == 1
+    with VigilClient(stamp.url, stamp.token()) as client:
+        assert not [i for i in client.iter_incidents(store="nw-exeter", page_size=100) if i["narrative"].startswith(f"Dry {run} ")]
+
+
 def test_anpr_push_sends_batches_and_resends_a_batch_without_its_bad_read(stamp, tmp_path):
     env = stamp.cli_env(tmp_path)
     env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": stamp.token(role="Device.Anpr").token()})
@@ -188,6 +358,42 @@ def test_anpr_push_sends_batches_and_resends_a_batch_without_its_bad_read(stamp,
     assert totals["stored"] == 24 and totals["refused"] == 1
     again = vigil(env, "anpr", "push", str(reads), "--batch-size", "10")
     assert json.loads(again.stdout)["duplicates"] == 24
+
+
+def test_anpr_push_sends_json_lines_as_they_are_and_names_a_line_that_is_not_json(stamp, tmp_path):
+    env = stamp.cli_env(tmp_path)
+    env.update({"VIGIL_AUTH_MODE": "token", "VIGIL_TOKEN": stamp.token(role="Device.Anpr").token()})
+    lines = [
+        json.dumps(
+            {
+                "camera_id": "cam-bay-3",
+                "store_id": "nw-exeter",
+                "captured_at": f"2026-11-23T12:{n:02d}:07+00:00",
+                "plate": f"WK{n:02d} PLY",
+                "confidence": 0.9,
+            }
+        )
+        for n in range(30)
+    ]
+    good = tmp_path / "bridge.jsonl"
+    # A byte-order mark and blank lines, as some camera exports write them.
+    good.write_bytes("\ufeff".encode() + "\n\n".join(lines).encode() + b"\n")
+    done = vigil(env, "anpr", "push", str(good), "--batch-size", "7", "--in-flight", "3")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) | {"seconds": 0} == {
+        "sent": 30,
+        "accepted": 30,
+        "stored": 30,
+        "duplicates": 0,
+        "hits": 0,
+        "refused": 0,
+        "seconds": 0,
+    }
+    bad = tmp_path / "torn.jsonl"
+    bad.write_text("\n".join([*lines[:2], '{"camera_id": "cam-bay-3", "plate": ', *lines[2:5]]) + "\n")
+    torn = vigil(env, "anpr", "push", str(bad))
+    assert torn.returncode == 4, torn.stderr
+    assert "torn.jsonl:3: not JSON" in torn.stderr
 
 
 def test_anpr_push_keeps_several_batches_in_flight_and_still_names_each_refused_read(tmp_path, capsys):

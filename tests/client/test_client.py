@@ -66,6 +66,22 @@ def test_a_report_whose_answer_was_lost_is_retried_with_the_same_key_and_recorde
     assert len(matching) == 1
 
 
+def test_an_upload_whose_open_answer_was_lost_goes_on_in_the_session_the_first_open_made(stamp, tmp_path):
+    with VigilClient(stamp.url, stamp.token()) as client:
+        incident = client.report_incident(report(2))
+    clip = tmp_path / "till-2.png"
+    clip.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2000)
+    transport = LoseFirstAnswer()
+    sessions: list[str] = []
+    with VigilClient(stamp.url, stamp.token(), transport=transport, sleep=lambda s: None) as client:
+        item = client.upload_evidence(incident["id"], clip, kind="photo", on_session=lambda s: sessions.append(s["id"]))
+        # The open was sent twice with one key and answered with one session: no orphan left staged.
+        assert transport.keys[0] == transport.keys[1]
+        assert sessions == transport.lost_ids
+        assert client.upload_status(sessions[0])["state"] == "committed"
+        assert [e["id"] for e in client.list_evidence(incident["id"])] == [item["id"]]
+
+
 def test_a_change_sends_the_etag_and_a_stale_one_is_412(stamp):
     with (
         VigilClient(stamp.url, stamp.token()) as reporter,

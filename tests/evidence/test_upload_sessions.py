@@ -78,3 +78,62 @@ def test_an_upload_staged_as_an_append_blob_is_a_clear_conflict(azurite):
     store.staging.get_blob_client(upload_id).create_append_blob()
     with pytest.raises(Conflict, match="older format"):
         store.stage(upload_id, 0, [b"x" * 10])
+
+
+def test_opening_an_upload_again_with_the_same_key_answers_the_same_session(ev):
+    _same_key_same_session(ev)
+
+
+@pytest.mark.azure
+def test_opening_an_upload_again_with_the_same_key_answers_the_same_session_on_cosmos(tmp_path, cosmos_emulator, azurite):
+    from tests.evidence.conftest import azure_store
+    from tests.fixtures_http import AZURE_CHAIN_KEYS, local_checkpoints, make_stamp
+
+    stamp = make_stamp(
+        tmp_path,
+        backend="azure",
+        cosmos_endpoint=cosmos_emulator.endpoint,
+        cosmos_key=cosmos_emulator.key,
+        cosmos_database_prefix="u" + uuid.uuid4().hex[:12],
+        **AZURE_CHAIN_KEYS,
+    )
+    local_checkpoints(stamp, tmp_path)
+    stamp.container.__dict__["evidence_blobs"] = azure_store(azurite)
+    try:
+        assert type(stamp.container.records).__name__ == "CosmosRecordStore"
+        _same_key_same_session(stamp)
+    finally:
+        try:
+            stamp.container.records.client().delete_database(stamp.container.records.database_name)
+        finally:
+            stamp.container.close()
+
+
+def _same_key_same_session(ev) -> None:
+    incident = new_incident(ev)
+    auth = {**ev.auth("northwind", "Retailer.Investigator"), "Idempotency-Key": "vms-export-cam2-0001"}
+    declared = {"filename": "cam.mp4", "content_type": "video/mp4", "size": len(MP4)}
+    url = f"/api/v1/incidents/{incident}/evidence/uploads"
+    first = ev.client.post(url, json=declared, headers=auth)
+    assert first.status_code == 201, first.text
+    sid = first.json()["id"]
+    assert _chunk(ev, sid, auth, MP4[:40000], 0, 39999).status_code == 200
+    # The answer to the open was lost; the exporter retries it as it was.
+    again = ev.client.post(url, json=declared, headers=auth)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == sid and again.json()["received"] == 40000
+    assert again.headers["Location"] == first.headers["Location"]
+    with ev.container.records.read_only() as uow:
+        assert uow.count("evidence_uploads", ["northwind"]) == 1
+    # The same key for another file is refused, and opens nothing.
+    other = ev.client.post(url, json={**declared, "filename": "cam3.mp4"}, headers=auth)
+    assert other.status_code == 422 and other.json()["errors"] == [{"field": "Idempotency-Key"}]
+    # Cancelled since: the retry is told so, and no session is opened in its place.
+    assert ev.client.delete(f"/api/v1/evidence/uploads/{sid}", headers=auth).status_code == 204
+    gone = ev.client.post(url, json=declared, headers=auth)
+    assert gone.status_code == 410, gone.text
+    with ev.container.records.read_only() as uow:
+        assert uow.count("evidence_uploads", ["northwind"]) == 0
+    # Without a key, each open is its own session (as before).
+    plain = ev.auth("northwind", "Retailer.Investigator")
+    assert ev.client.post(url, json=declared, headers=plain).json()["id"] != ev.client.post(url, json=declared, headers=plain).json()["id"]

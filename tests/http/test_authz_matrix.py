@@ -178,6 +178,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         other=422,
         call=lambda ctx, org: Call("POST", f"{API_PREFIX}/incidents", json=ctx.stamp.example("IncidentIn")),
     ),
+    ("POST", "/api/v1/incidents/validate"): Row(
+        allowed={RR, RI},
+        # Another retailer's check of a northwind store's report: 422 naming the store, as reporting answers.
+        other=422,
+        call=lambda ctx, org: Call("POST", f"{API_PREFIX}/incidents/validate", json=ctx.stamp.example("IncidentIn")),
+    ),
     ("GET", "/api/v1/incidents"): Row(
         allowed={RR, RI, PO, PN},
         other="hidden",

@@ -14,6 +14,10 @@ import pytest
 
 from tests.fixtures_http import AZURE_CHAIN_KEYS, local_checkpoints, make_stamp
 from tests.http.test_audit import test_every_action_is_audited_and_chain_verifies  # noqa: F401
+from tests.http.test_external_reference import (  # noqa: F401
+    test_a_different_report_with_a_used_external_reference_is_409_naming_the_incident,
+    test_the_same_external_reference_past_the_key_window_and_from_another_user_records_nothing,
+)
 from tests.http.test_idempotent_reports import (  # noqa: F401
     test_a_key_past_its_lifetime_no_longer_answers_and_is_swept,
     test_the_key_holds_no_copy_of_the_incident_and_a_retry_sees_a_correction,

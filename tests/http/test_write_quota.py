@@ -91,3 +91,38 @@ def test_the_api_document_names_the_budgets(tmp_path):
     for method, path in (("get", "/api/v1/evidence/{evidence_id}/face-proposals"), ("post", "/api/v1/evidence/{evidence_id}/redactions")):
         op = paths[path][method]
         assert {"413", "429", "503"} <= set(op["responses"]) and "36000000 pixels" in op["description"]
+
+
+def test_an_identity_the_operator_named_for_an_import_has_the_import_budget(tmp_path):
+    stamp = make_stamp(
+        tmp_path,
+        http_write_burst=2,
+        http_writes_per_minute=60,
+        http_import_principals=["northwind/lp-migration-app"],
+        http_import_write_burst=8,
+        http_import_writes_per_minute=60,
+    )
+    try:
+        stamp.container.__dict__["write_quota"] = WriteQuota.from_settings(stamp.container.settings, clock=FakeMonotonic())
+
+        def post(user: str, org: str = "northwind", store: str = "nw-plymouth"):
+            body = {**stamp.example("IncidentIn"), "store_id": store}
+            return stamp.client.post(
+                "/api/v1/incidents", json=body, headers=stamp.auth(org, "Retailer.Investigator", user=user)
+            ).status_code
+
+        assert [post("lp-migration-app") for _ in range(9)] == [201] * 8 + [429]
+        # A person keeps a person's budget, and the same user id in another organisation is not named.
+        assert [post("lp-analyst") for _ in range(3)] == [201, 201, 429]
+        assert [post("lp-migration-app", "contoso", "ct-bristol") for _ in range(3)] == [201, 201, 429]
+    finally:
+        stamp.container.close()
+
+
+def test_an_import_principal_must_name_its_organisation():
+    from pydantic import ValidationError
+
+    from shared.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(http_import_principals=["lp-migration-app"])

@@ -20,13 +20,12 @@ import json
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NoReturn
+from queue import Empty, Full, Queue
+from typing import Any, NoReturn, TypeVar
 
-from vigil_client.client import DEFAULT_CHUNK_BYTES, VigilClient, file_sha256, guess_content_type
+from vigil_client.client import DEFAULT_CHUNK_BYTES, VigilClient, dumps, file_sha256, guess_content_type
 from vigil_client.config import AUTH_MODES, Settings, load_settings, token_provider
 from vigil_client.errors import IntegrityError, SignInError, VigilNetworkError, VigilProblem
 from vigil_client.importer import Mapping, MappingError, Row, read_rows
@@ -34,6 +33,7 @@ from vigil_client.queue import OfflineQueue
 from vigil_client.webhooks import DEFAULT_TOLERANCE_SECONDS, signature_problem
 
 OK, API_REFUSED, USAGE, OFFLINE, BAD_INPUT = 0, 1, 2, 3, 4
+T = TypeVar("T")
 
 # The API's default bound on a batch of plate reads (anpr_max_batch_reads); a stamp set
 # lower answers 413 with its own bound, which the push then follows.
@@ -190,11 +190,79 @@ def cmd_d2p_send(args: argparse.Namespace, ctx: Context) -> int:
     return OK
 
 
-def _reads_from(path: str, fmt: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    kind = fmt or ("csv" if path.lower().endswith(".csv") else "jsonl")
-    stream = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+def pipeline(produce: Iterator[T], consume: Callable[[T], None], *, workers: int, depth: int | None = None) -> None:
+    """Run `consume` on every item of `produce` from `workers` threads, while one more
+    thread reads ahead no further than `depth` items (default twice the workers): memory
+    stays bounded whatever the input's size. The first error from either side stops both
+    and is raised here."""
+    items: Queue[Any] = Queue(maxsize=depth or 2 * workers)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in produce:
+                if not put(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            for _ in range(workers):
+                put(done)
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                item = items.get(timeout=0.1)
+            except Empty:
+                continue
+            if item is done:
+                return
+            try:
+                consume(item)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                errors.append(exc)
+                stop.set()
+                return
+
+    threads = [threading.Thread(target=read, daemon=True)] + [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for t in threads:
+        t.start()
     try:
-        if kind == "csv":
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    if errors:
+        raise errors[0]
+
+
+# A read as it goes on the wire: the file line it came from and its JSON object's bytes.
+Read = tuple[int, bytes]
+
+
+def _read_batches(path: str, fmt: str | None, size: Callable[[], int]) -> Iterator[list[Read]]:
+    """The file's reads in batches. JSON lines are sent as they are (no read is decoded
+    or encoded: the API validates them and names any it refuses); CSV rows become JSON
+    objects with the header's field names."""
+    kind = fmt or ("csv" if path.lower().endswith(".csv") else "jsonl")
+    batch: list[Read] = []
+    if kind == "csv":
+        stream = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+        try:
             reader = csv.DictReader(stream)
             for row in reader:
                 read: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
@@ -203,17 +271,41 @@ def _reads_from(path: str, fmt: str | None) -> Iterator[tuple[int, dict[str, Any
                         read["confidence"] = float(read["confidence"])
                     except ValueError:
                         pass  # the API names the read and field
-                yield reader.line_num, read
-        else:
-            for line, text in enumerate(stream, start=1):
-                if text.strip():
-                    try:
-                        yield line, json.loads(text)
-                    except ValueError as exc:
-                        raise Exit(BAD_INPUT, f"vigil: {path}:{line}: not JSON: {exc}") from exc
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+                batch.append((reader.line_num, dumps(read)))
+                if len(batch) >= size():
+                    yield batch
+                    batch = []
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+    else:
+        binary = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        try:
+            for line, text in enumerate(binary, start=1):
+                if line == 1 and text.startswith(b"\xef\xbb\xbf"):
+                    text = text[3:]
+                text = text.strip()
+                if text:
+                    batch.append((line, text))
+                    if len(batch) >= size():
+                        yield batch
+                        batch = []
+        finally:
+            if binary is not sys.stdin.buffer:
+                binary.close()
+    if batch:
+        yield batch
+
+
+def _not_json(path: str, batch: list[Read]) -> None:
+    """Exit naming the first line of the batch that is not a JSON object, if any."""
+    for line, text in batch:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise Exit(BAD_INPUT, f"vigil: {path}:{line}: not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise Exit(BAD_INPUT, f"vigil: {path}:{line}: not a JSON object")
 
 
 def _bad_indexes(problem: VigilProblem) -> set[int]:
@@ -231,7 +323,6 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
     in_flight = max(1, args.in_flight)
     totals = {"sent": 0, "accepted": 0, "stored": 0, "duplicates": 0, "hits": 0, "refused": 0}
     started = time.monotonic()
-    pending: list[tuple[int, dict[str, Any]]] = []
     # Batches in flight share the totals, the batch size and the --rate schedule.
     lock = threading.Lock()
     scheduled = 0
@@ -245,14 +336,14 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
         if (wait := due - time.monotonic()) > 0:
             time.sleep(wait)
 
-    def send(batch: list[tuple[int, dict[str, Any]]]) -> None:
+    def send(batch: list[Read]) -> None:
         nonlocal size
         while batch:
             part, batch = batch[:size], batch[size:]
             if args.rate:
                 pace(len(part))
             try:
-                result = client.post_reads([r for _, r in part])
+                result = client.post_encoded_reads([r for _, r in part])
             except VigilProblem as problem:
                 if problem.status == 413 and isinstance(problem.extra.get("max_reads"), int) and problem.extra["max_reads"] < len(part):
                     with lock:
@@ -261,6 +352,8 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
                     continue
                 bad = _bad_indexes(problem) if problem.status == 422 else set()
                 if not bad:
+                    if problem.status in (400, 422):
+                        _not_json(args.file, part)
                     raise
                 for index in sorted(bad):
                     fields = [str(e.get("field")) for e in problem.errors if str(e.get("field", "")).startswith(f"reads.{index}.")]
@@ -277,28 +370,12 @@ def cmd_anpr_push(args: argparse.Namespace, ctx: Context) -> int:
                 totals["duplicates"] += result.get("duplicates", 0)
                 totals["hits"] += len(result.get("hits", []))
 
-    # One batch at a time leaves the process waiting on the API most of the time (the
-    # server's answer is most of a batch's round trip): keep a few batches in flight.
-    # Reads have deterministic ids, so a batch resent after a cut counts as duplicates
-    # whatever order the batches were stored in.
-    with ThreadPoolExecutor(max_workers=in_flight) as pool:
-        sending: deque[Future[None]] = deque()
-
-        def submit(batch: list[tuple[int, dict[str, Any]]]) -> None:
-            # Bounded: the file is read no further ahead than the batches in flight.
-            if len(sending) >= in_flight:
-                sending.popleft().result()
-            sending.append(pool.submit(send, batch))
-
-        for item in _reads_from(args.file, args.format):
-            pending.append(item)
-            if len(pending) >= size:
-                submit(pending)
-                pending = []
-        if pending:
-            submit(pending)
-        while sending:
-            sending.popleft().result()
+    # The file is read and batched on its own thread, a bounded queue ahead of the
+    # senders, so reading overlaps the API's answers; several batches are in flight at
+    # once over the client's keep-alive connections (one at a time left the process
+    # waiting on the API most of the time). Reads have deterministic ids, so a batch
+    # resent after a cut counts as duplicates whatever order the batches were stored in.
+    pipeline(_read_batches(args.file, args.format, lambda: size), send, workers=in_flight)
     totals["seconds"] = round(time.monotonic() - started, 3)  # type: ignore[assignment]
     _out(totals)
     return API_REFUSED if totals["refused"] else OK
@@ -308,14 +385,14 @@ def report_paced(client: VigilClient, body: dict[str, Any], key: str, sleep: Cal
     """Report one historical row, waiting out rate limits however long they last: a
     migration runs at the pace of the caller's write budget, and a row is never counted
     as refused because the API asked to slow down."""
-    while True:
-        try:
-            return client.report_incident(body, idempotency_key=key)
-        except VigilProblem as problem:
-            if problem.status not in (429, 503):
-                raise
-            hinted = problem.headers.get("retry-after", "")
-            sleep(float(hinted) if hinted.isdigit() else 5.0)
+    return _report_row(client, body, key, sleep)[0]
+
+
+def _report_row(client: VigilClient, body: dict[str, Any], key: str, sleep: Callable[[float], None] = time.sleep) -> tuple[Any, bool]:
+    """`report_paced`, and whether the API already held the row's incident (the same key
+    retried, or the row's external reference reported before, from anywhere)."""
+    answer = _paced(lambda: client.request("POST", "/incidents", json=body, idempotency_key=key), sleep)
+    return answer.json(), bool(answer.headers.get("vigil-repeat"))
 
 
 def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
@@ -326,23 +403,13 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
     if not Path(args.file).is_file():
         raise Exit(BAD_INPUT, f"vigil: no such file: {args.file}")
     counts = {"rows": 0, "created": 0, "already_imported": 0, "invalid": 0, "refused": 0}
-    example: dict[str, Any] | None = None
     source = str(Path(args.file).resolve())
 
     def bad(row: Row, message: str) -> None:
         _say(f"vigil: {args.file}:{row.line}: {message}")
 
     if args.dry_run:
-        for row in read_rows(args.file, mapping):
-            counts["rows"] += 1
-            if row.errors:
-                counts["invalid"] += 1
-                for e in row.errors:
-                    bad(row, e)
-            elif example is None:
-                example = row.body
-        _out({**counts, "dry_run": True, "first_report": example})
-        return BAD_INPUT if counts["invalid"] else OK
+        return _dry_run(args, ctx, mapping, counts, bad)
 
     client, queue = ctx.client(), ctx.queue()
     offline: list[VigilNetworkError] = []
@@ -358,28 +425,95 @@ def cmd_import_incidents(args: argparse.Namespace, ctx: Context) -> int:
         if offline:
             return "skipped"
         try:
-            made = report_paced(client, row.body or {}, key)
+            made, repeat = _report_row(client, row.body or {}, key)
         except VigilProblem as problem:
-            fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
-            bad(row, f"{problem.status} {problem.title}: {fields}")
+            if problem.status in (409, 410):
+                # Already imported with other details, or imported and since erased: the detail says which.
+                bad(row, f"{problem.status} {problem.title}: {problem.detail}")
+            else:
+                bad(row, _refusal(problem))
             return "refused"
         except VigilNetworkError as exc:
             offline.append(exc)
             return "skipped"
         queue.record_import(key, source, row.line, made["id"])
-        return "created"
+        return "already_imported" if repeat else "created"
 
-    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
-        for outcome in pool.map(one, read_rows(args.file, mapping)):
+    tally = threading.Lock()
+
+    def count(row: Row) -> None:
+        outcome = one(row)
+        with tally:
             counts["rows"] += 1
             if outcome in counts:
                 counts[outcome] += 1
+
+    # Rows are read and mapped a few ahead of the workers, never all at once: a
+    # million-row history is imported in the memory of a few rows.
+    workers = max(1, args.workers)
+    pipeline(read_rows(args.file, mapping), count, workers=workers)
     _out(counts)
     if offline:
         raise Exit(OFFLINE, f"vigil: {offline[0]}; rows imported so far are recorded: run the same command again to continue")
     if counts["refused"]:
         return API_REFUSED
     return BAD_INPUT if counts["invalid"] else OK
+
+
+def _refusal(problem: VigilProblem) -> str:
+    fields = "; ".join(f"{e.get('field')}: {e.get('message') or ''}" for e in problem.errors) or problem.detail
+    return f"{problem.status} {problem.title}: {fields}"
+
+
+def _dry_run(args: argparse.Namespace, ctx: Context, mapping: Mapping, counts: dict[str, int], bad: Callable[[Row, str], None]) -> int:
+    """Map every row and, unless --local, have the API check each mapped report by its
+    own rules (POST /incidents/validate: nothing is recorded); name each row refused."""
+    client = None if args.local else ctx.client()
+    first: list[dict[str, Any]] = []
+    local_only: list[str] = []
+    tally = threading.Lock()
+
+    def check(row: Row) -> None:
+        outcome = "rows"
+        if row.errors:
+            for e in row.errors:
+                bad(row, e)
+            outcome = "invalid"
+        elif client is not None and not local_only:
+            try:
+                _paced(lambda: client.validate_incident(row.body or {}))
+            except VigilProblem as problem:
+                if problem.status == 404:  # the route takes no id: only a stamp without it answers 404
+                    local_only.append("the API has no validate-only route (an older stamp): rows were checked locally only")
+                else:
+                    bad(row, _refusal(problem))
+                    outcome = "refused"
+        with tally:
+            counts["rows"] += 1
+            if outcome != "rows":
+                counts[outcome] += 1
+            elif not first or row.line < first[0]["line"]:
+                first[:] = [{"line": row.line, "body": row.body}]
+
+    pipeline(read_rows(args.file, mapping), check, workers=max(1, args.workers))
+    if local_only:
+        _say(f"vigil: {local_only[0]}")
+    _out({**counts, "dry_run": True, "first_report": first[0]["body"] if first else None})
+    if counts["invalid"]:
+        return BAD_INPUT
+    return API_REFUSED if counts["refused"] else OK
+
+
+def _paced(call: Callable[[], Any], sleep: Callable[[float], None] = time.sleep) -> Any:
+    """`call`, waiting out rate limits and a busy API however long they last."""
+    while True:
+        try:
+            return call()
+        except VigilProblem as problem:
+            if problem.status not in (429, 503):
+                raise
+            hinted = problem.headers.get("retry-after", "")
+            sleep(float(hinted) if hinted.isdigit() else 5.0)
 
 
 def cmd_webhook_verify(args: argparse.Namespace, ctx: Context) -> int:
@@ -518,16 +652,19 @@ def parser() -> argparse.ArgumentParser:
     ap = a.add_parser("push", help="post plate reads from CSV or JSON lines, in batches")
     ap.add_argument("file", help="CSV with a header (camera_id, store_id, captured_at, plate, confidence, direction) or JSON lines")
     ap.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name (.csv, else JSON lines)")
-    ap.add_argument("--batch-size", type=int, default=500, help=f"reads per request (at most {MAX_BATCH_READS})")
+    ap.add_argument(
+        "--batch-size", type=int, default=MAX_BATCH_READS, help=f"reads per request (default and most: the API's bound, {MAX_BATCH_READS})"
+    )
     ap.add_argument("--rate", type=float, help="at most this many reads per second")
-    ap.add_argument("--in-flight", type=int, default=4, help="batches sent at once (default 4)")
+    ap.add_argument("--in-flight", type=int, default=8, help="batches sent at once over the connection pool (default 8)")
     ap.set_defaults(run=cmd_anpr_push)
 
     i = sub.add_parser("import", help="historical data").add_subparsers(dest="import_command", required=True)
     ii = i.add_parser("incidents", help="import incidents from CSV with a column mapping (a re-run adds nothing)")
     ii.add_argument("file")
     ii.add_argument("--mapping", required=True, help="the JSON column mapping")
-    ii.add_argument("--dry-run", action="store_true", help="map and check every row; send nothing")
+    ii.add_argument("--dry-run", action="store_true", help="map every row and have the API check it by its own rules; nothing is recorded")
+    ii.add_argument("--local", action="store_true", help="with --dry-run: check the mapping only, without asking the API")
     ii.add_argument("--workers", type=int, default=4, help="reports in flight at once (default 4)")
     ii.set_defaults(run=cmd_import_incidents)
 

@@ -15,8 +15,13 @@ A mapping is a JSON file:
 
 Targets are the API's field names, dotted, with list positions as numbers. An empty cell
 sets nothing; a constant under a list position applies only when a column filled that
-position. Each row's Idempotency-Key is derived from the row's own cells, so running the
-same file again adds nothing."""
+position.
+
+Each report carries an `external_reference`, which the API keeps unique per organisation
+for as long as the incident is kept, so running the same file again, from any machine,
+by anyone, any time later, adds nothing. Map your export's own id column to
+`external_reference` when it has one; otherwise each row's reference is derived from the
+cells the mapping reads (`import-` and a digest), and identical rows are one incident."""
 
 from __future__ import annotations
 
@@ -81,6 +86,11 @@ class Row:
     cells: dict[str, str]
     body: dict[str, Any] | None
     errors: list[str]
+
+    @property
+    def external_reference(self) -> str | None:
+        """The reference the API knows this row's incident by (None for a row that did not map)."""
+        return (self.body or {}).get("external_reference")
 
     @property
     def idempotency_key(self) -> str:
@@ -185,7 +195,17 @@ def map_row(mapping: Mapping, line: int, cells: dict[str, str]) -> Row:
             errors.append(f"{target} (column {column!r}): {exc}")
     for target, value in mapping.constants.items():
         _set(body, target, value, create_items=False)
+    if not errors and not body.get("external_reference"):
+        body["external_reference"] = derived_reference(mapping, cells)
     return Row(line, cells, None if errors else _compact(body), errors)
+
+
+def derived_reference(mapping: Mapping, cells: dict[str, str]) -> str:
+    """A row's external reference from the cells the mapping reads (trimmed, by column
+    name), so columns added to a later export, or the row's position in it, change nothing."""
+    read = sorted((column, (cells.get(column) or "").strip()) for column in set(mapping.columns.values()))
+    canonical = json.dumps(read, separators=(",", ":"), ensure_ascii=False)
+    return "import-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
 def read_rows(path: str | Path, mapping: Mapping) -> Iterator[Row]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.domain.errors import Conflict, Invalid, NotFound
+from shared.domain.errors import Conflict, Gone, Invalid, NotFound
 from shared.domain.evidence import (
     SNIFF_BYTES,
     EvidenceItem,
@@ -20,6 +20,7 @@ from shared.domain.evidence import (
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, EVIDENCE_UPLOADS
+from shared.services import idempotency
 from shared.services.evidence import receiving
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import locate_to_add, new_evidence_id
@@ -27,6 +28,7 @@ from shared.services.evidence.settling import Settling
 from shared.services.repository import Stored, dump, load
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+START = "evidence.upload.start"
 
 
 @dataclass(frozen=True)
@@ -41,23 +43,55 @@ class Uploads:
     def __init__(self, deps: EvidenceDeps):
         self.deps = deps
 
-    def start(self, principal: Principal, incident_id: str, body: UploadSessionIn) -> UploadStatus:
-        """Open a resumable upload for a large file; chunks follow with Content-Range."""
+    def start(self, principal: Principal, incident_id: str, body: UploadSessionIn, idempotency_key: str | None = None) -> UploadStatus:
+        """Open a resumable upload for a large file; chunks follow with Content-Range.
+
+        A retry with the same Idempotency-Key (the answer to the first was lost) answers
+        the session the first opened, with what it has received since, instead of opening
+        a second one; the key lives as long as a session does. Gone when that session was
+        cancelled; Invalid when the key was used for another upload."""
         deps = self.deps
+        key = idempotency.check_key(idempotency_key)
+        request_fingerprint = idempotency.fingerprint(START, {"incident_id": incident_id, **body.model_dump(mode="json")})
         declared = receiving.declared(body.content_type)
         receiving.check_kind(body.kind, declared)  # refused before any chunk is sent
         if body.size > deps.limits.max_bytes:
             raise receiving.too_large(deps)
         name = receiving.display_name(body.filename)
         now = deps.clock.now()
+        try:
+            return self._start(principal, incident_id, body, declared.content_type, name, key, request_fingerprint)
+        except Conflict:
+            # A concurrent request with the same key won: answer the session it opened.
+            with deps.records.read_only() as uow:
+                stored = idempotency.replay(uow, principal, START, key, request_fingerprint, now=now)
+                if stored is None:
+                    raise
+                return self._reopened(uow, principal, stored.record_id)
+
+    def _start(
+        self,
+        principal: Principal,
+        incident_id: str,
+        body: UploadSessionIn,
+        content_type: str,
+        name: str,
+        key: str | None,
+        request_fingerprint: str,
+    ) -> UploadStatus:
+        deps = self.deps
+        now = deps.clock.now()
         with deps.records.unit_of_work() as uow:
+            stored = idempotency.replay(uow, principal, START, key, request_fingerprint, now=now)
+            if stored is not None:
+                return self._reopened(uow, principal, stored.record_id)
             loc = locate_to_add(deps, uow, principal, incident_id)
             session = UploadSession(
                 id=uuid.uuid4().hex,
                 incident_id=incident_id,
                 organisation_id=loc.owner_org,
                 filename=name,
-                content_type=declared.content_type,
+                content_type=content_type,
                 kind=body.kind,
                 size=body.size,
                 sha256=body.sha256,
@@ -66,7 +100,29 @@ class Uploads:
                 expires_at=now + timedelta(hours=deps.limits.session_hours),
             )
             uow.insert(EVIDENCE_UPLOADS.name, loc.owner_org, dump(session))
+            idempotency.remember(
+                uow,
+                principal,
+                START,
+                key,
+                request_fingerprint,
+                f"upload/{session.id}",
+                now=now,
+                ttl=timedelta(hours=deps.limits.session_hours),
+            )
         return UploadStatus(session, 0)
+
+    def _reopened(self, uow: UnitOfWork, principal: Principal, upload_id: str) -> UploadStatus:
+        """The session a keyed open created, as it stands now."""
+        try:
+            session = self._session(uow, principal, upload_id).record
+        except NotFound:
+            raise Gone(
+                f"The upload this Idempotency-Key opened ({upload_id}) has since been cancelled or has expired; open a new one with a new key.",
+                errors=[{"field": "Idempotency-Key"}],
+            ) from None
+        received = session.size if session.committed else self.deps.blobs.staged_size(upload_id)
+        return UploadStatus(session, received)
 
     def _session(self, uow: UnitOfWork, principal: Principal, upload_id: str) -> Stored[UploadSession]:
         missing = NotFound(f"Upload {upload_id} was not found (or has expired).")

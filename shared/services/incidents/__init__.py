@@ -1,4 +1,4 @@
-"""Incidents: report, read, search, change and revert, history.
+"""Incidents: report (and check a report without recording it), read, search, change and revert, history.
 
 One module per use case; `Incidents` is what the container exposes, its attributes the
 use cases (`container.incidents.report.submit(...)`). Other capabilities find an incident
@@ -17,6 +17,7 @@ from shared.services.incidents.history import IncidentHistory
 from shared.services.incidents.read import ReadIncident, locate
 from shared.services.incidents.report import Reported, ReportIncident
 from shared.services.incidents.search import Filters, Found, SearchIncidents
+from shared.services.incidents.validate import ValidateReport
 
 __all__ = [
     "EDITORS",
@@ -40,6 +41,7 @@ class Incidents:
 
     deps: IncidentDeps
     report: ReportIncident = field(init=False)
+    validate: ValidateReport = field(init=False)
     read: ReadIncident = field(init=False)
     search: SearchIncidents = field(init=False)
     change: ChangeIncident = field(init=False)
@@ -47,6 +49,7 @@ class Incidents:
 
     def __post_init__(self) -> None:
         self.report = ReportIncident(self.deps)
+        self.validate = ValidateReport(self.deps)
         self.read = ReadIncident(self.deps)
         self.search = SearchIncidents(self.deps)
         self.change = ChangeIncident(self.deps)

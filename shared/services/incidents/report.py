@@ -11,22 +11,49 @@ from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Forbidden, Gone, Invalid
 from shared.domain.events import IncidentRecorded, IncidentViewed
 from shared.domain.incidents import Incident, IncidentIn
-from shared.domain.tenancy import Principal, Role
+from shared.domain.retention import tombstone_id
+from shared.domain.tenancy import Principal, Role, Store
 from shared.ports import UnitOfWork
-from shared.records import INCIDENTS
+from shared.records import INCIDENTS, TOMBSTONES
 from shared.services import idempotency, repository
 from shared.services.incidents.change import keep_version
 from shared.services.incidents.common import IncidentDeps, IncidentView, Located, check_offenders, present, read_entries
 
 OPERATION = "incident.report"
+# Incident ids derived from an external reference: uuid5 in this namespace of the
+# organisation and the reference, so the store's own key uniqueness (an insert of an id
+# that exists conflicts, on SQLite and on Cosmos alike) makes the reference unique per
+# organisation, with no look-up that a concurrent report could slip past.
+EXTERNAL_REFERENCE_NAMESPACE = uuid.UUID("5b0c7f36-5d0e-4c53-9a57-0c6e51f0d1a3")
+
+
+def incident_id_for(organisation_id: str, external_reference: str) -> str:
+    """The id an incident reported with this external reference has (or will have)."""
+    return str(uuid.uuid5(EXTERNAL_REFERENCE_NAMESPACE, f"{organisation_id}\n{external_reference}"))
+
+
+def check_report(deps: IncidentDeps, principal: Principal, body: IncidentIn, now: datetime) -> Store:
+    """The rules a report must meet beyond its own shape (which IncidentIn checks): one of
+    the caller's organisation's stores, one the caller reports for, not in the future.
+    Returns the store."""
+    store = deps.directory.store(body.store_id)
+    if store is None or store.organisation_id != principal.organisation_id:
+        raise Invalid(f"Store {body.store_id} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
+    if principal.has(Role.RETAILER_REPORTER) and not principal.has(Role.RETAILER_INVESTIGATOR) and body.store_id not in principal.stores:
+        raise Forbidden(f"You report for stores {', '.join(sorted(principal.stores)) or '(none)'}, not {body.store_id}.")
+    if body.occurred_at > now:
+        raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
+    return store
 
 
 @dataclass(frozen=True)
 class Reported:
-    """The incident as first answered, and whether this answer replays an earlier request."""
+    """The incident as first answered, and whether this answer replays an earlier request
+    (`replayed`: the same Idempotency-Key; `repeat`: the same external reference)."""
 
     incident: IncidentView
     replayed: bool = False
+    repeat: bool = False
 
 
 @dataclass
@@ -36,36 +63,35 @@ class ReportIncident:
     def submit(self, principal: Principal, body: IncidentIn, idempotency_key: str | None) -> Reported:
         """Record a new incident for the caller's organisation. A retry with the same
         Idempotency-Key answers the incident it created as that incident now stands (410
-        once it has been erased); past the key's lifetime a retry is a new request."""
+        once it has been erased); past the key's lifetime a retry is a new request.
+
+        A report with an `external_reference` the organisation already used records
+        nothing: the same report answers the incident as it now stands (`repeat`), a
+        different one is Conflict naming that incident, and one whose incident was erased
+        is Gone, however long ago and whoever sends it."""
         key = idempotency.check_key(idempotency_key)
-        request_fingerprint = idempotency.fingerprint(OPERATION, body.model_dump(mode="json"))
-        directory = self.deps.directory
-        store = directory.store(body.store_id)
-        if store is None or store.organisation_id != principal.organisation_id:
-            raise Invalid(f"Store {body.store_id} is not one of your organisation's stores.", errors=[{"field": "store_id"}])
-        if (
-            principal.has(Role.RETAILER_REPORTER)
-            and not principal.has(Role.RETAILER_INVESTIGATOR)
-            and body.store_id not in principal.stores
-        ):
-            raise Forbidden(f"You report for stores {', '.join(sorted(principal.stores)) or '(none)'}, not {body.store_id}.")
-        org = directory.organisation(principal.organisation_id)
+        request_fingerprint = idempotency.fingerprint(OPERATION, body.report_fields())
         now = self.deps.clock.now()
-        if body.occurred_at > now:
-            raise Invalid("occurred_at is in the future.", errors=[{"field": "occurred_at"}])
+        store = check_report(self.deps, principal, body, now)
+        org = self.deps.directory.organisation(principal.organisation_id)
         try:
             reported = self._report(principal, body, key, request_fingerprint, store.force_id, org.reference_prefix if org else "INC", now)
         except Conflict:
-            # A concurrent request with the same key won; answer what it answered.
+            # A concurrent request with the same key or external reference won; answer what it answered.
             with self.deps.records.read_only() as uow:
                 stored = idempotency.replay(uow, principal, OPERATION, key, request_fingerprint, now=now)
-                if stored is None:
-                    raise
-                reported = self._replayed(uow, principal, stored)
-        if reported.replayed:
+                if stored is not None:
+                    reported = self._replayed(uow, principal, stored)
+                else:
+                    repeated = self._repeat(uow, principal, body, request_fingerprint)
+                    if repeated is None:
+                        raise
+                    reported = repeated
+        if reported.replayed or reported.repeat:
             # A replay shows the incident again: a consultation, journalled once no unit is open.
             located = Located(doc={"id": reported.incident.id}, owner_org=principal.organisation_id)
-            self.deps.audit.record_read(principal, read_entries(principal, located, None, "incident.report.replay"))
+            operation = "incident.report.replay" if reported.replayed else "incident.report.repeat"
+            self.deps.audit.record_read(principal, read_entries(principal, located, None, operation))
         return reported
 
     def _report(
@@ -75,10 +101,13 @@ class ReportIncident:
             stored = idempotency.replay(uow, principal, OPERATION, key, request_fingerprint, now=now)
             if stored is not None:
                 return self._replayed(uow, principal, stored)
+            repeated = self._repeat(uow, principal, body, request_fingerprint)
+            if repeated is not None:
+                return repeated
             seq = uow.next_sequence(principal.organisation_id, "incident-reference")
             incident = Incident.reported(
                 body,
-                id=str(uuid.uuid4()),
+                id=incident_id_for(principal.organisation_id, body.external_reference) if body.external_reference else str(uuid.uuid4()),
                 reference=f"{prefix}-{seq:06d}",
                 organisation_id=principal.organisation_id,
                 force_id=force_id,
@@ -88,6 +117,9 @@ class ReportIncident:
             check_offenders(uow, principal.organisation_id, incident.persons)
             incident.derive()
             doc = repository.dump(incident)
+            if body.external_reference:
+                # A digest of the first report, never a copy: a repeat is told apart from a different report.
+                doc["external_digest"] = request_fingerprint
             etag = uow.insert(INCIDENTS.name, principal.organisation_id, doc)
             keep_version(uow, principal, incident, "created")
             self.deps.audit.record(
@@ -97,7 +129,7 @@ class ReportIncident:
                 action=AuditAction.COLLECTION,
                 operation="incident.create",
                 entity=f"incident/{incident.id}",
-                fields=list(body.model_dump(mode="json").keys()),
+                fields=list(body.report_fields().keys()),
             )
             extras = self.deps.bus.gather(uow, IncidentRecorded(principal=principal, incident=doc))
             view = present(incident, etag, extras)
@@ -118,3 +150,31 @@ class ReportIncident:
         loaded = repository.load(Incident, doc)
         extras = self.deps.bus.gather(uow, IncidentViewed(principal=principal, incident=doc))
         return Reported(incident=present(loaded.record, loaded.etag, extras), replayed=True)
+
+    def _repeat(self, uow: UnitOfWork, principal: Principal, body: IncidentIn, request_fingerprint: str) -> Reported | None:
+        """The answer to a report whose external reference the organisation already used,
+        or None when it is new."""
+        if not body.external_reference:
+            return None
+        incident_id = incident_id_for(principal.organisation_id, body.external_reference)
+        field = [{"field": "external_reference"}]
+        doc = uow.get(INCIDENTS.name, principal.organisation_id, incident_id)
+        if doc is None:
+            # Erased data is not recorded again by replaying the source it came from.
+            if uow.get(TOMBSTONES.name, principal.organisation_id, tombstone_id("incident", incident_id)) is not None:
+                raise Gone(
+                    f"The incident reported with external reference {body.external_reference!r} has been erased; it is not recorded again.",
+                    errors=field,
+                )
+            return None
+        loaded = repository.load(Incident, doc)
+        if doc.get("external_digest") != request_fingerprint:
+            raise Conflict(
+                f"External reference {body.external_reference!r} is already incident {loaded.record.reference}, reported with "
+                "different details; change that incident (PATCH) instead of reporting it again.",
+                errors=field,
+                incident_id=incident_id,
+                reference=loaded.record.reference,
+            )
+        extras = self.deps.bus.gather(uow, IncidentViewed(principal=principal, incident=doc))
+        return Reported(incident=present(loaded.record, loaded.etag, extras), repeat=True)
