@@ -239,3 +239,13 @@ def test_kind_and_home_region_are_not_edits(stamp, field, value):
     r = stamp.client.put(f"{API}/organisations/devon-and-cornwall", json=body, headers={**ops, "If-Match": current.headers["etag"]})
     assert r.status_code in (421, 422) and r.headers["content-type"] == "application/problem+json"
     assert stamp.container.directory.organisation("devon-and-cornwall").kind == "police_force"
+
+
+def test_a_yaml_file_onboards_as_its_json_twin_does(stamp, tmp_path, capsys):
+    yaml = pytest.importorskip("yaml", reason="YAML files are read only where PyYAML is installed")
+    as_yaml = tmp_path / "onboard-uk.yaml"
+    as_yaml.write_text(yaml.safe_dump(json.loads(EXAMPLE.read_text())))
+    code, lines, err = _onboard(stamp, as_yaml, capsys)
+    assert code == 0 and len(lines) == 6 and all(line.endswith(": created") for line in lines), err
+    code, lines, err = _onboard(stamp, EXAMPLE, capsys)
+    assert code == 0 and all(line.endswith(": unchanged") for line in lines), err
