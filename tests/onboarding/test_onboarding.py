@@ -249,3 +249,14 @@ def test_a_yaml_file_onboards_as_its_json_twin_does(stamp, tmp_path, capsys):
     assert code == 0 and len(lines) == 6 and all(line.endswith(": created") for line in lines), err
     code, lines, err = _onboard(stamp, EXAMPLE, capsys)
     assert code == 0 and all(line.endswith(": unchanged") for line in lines), err
+
+
+def test_a_store_written_before_contact_email_existed_is_unchanged_by_the_same_details(stamp):
+    # Directories seeded before a field existed hold no key for it: the same store again is
+    # no change (no version, no audit entry), though the body now says `contact_email: null`.
+    old = {"id": "nw-truro", "organisation_id": "northwind", "name": "Northwind Truro", "address": "1 Boscawen St", "postcode": "TR1 2QU"}
+    with stamp.container.records.unit_of_work() as uow:
+        uow.insert(STORES.name, "_platform", {**old, "force_id": "devon-and-cornwall"})
+    body = {k: v for k, v in old.items() if k not in ("id", "organisation_id")} | {"force_id": "devon-and-cornwall", "contact_email": None}
+    r = stamp.client.put(f"{API}/organisations/northwind/stores/nw-truro", json=body, headers=stamp.auth("vigil-platform", OPS))
+    assert r.status_code == 200 and r.json()["outcome"] == "unchanged", r.text

@@ -81,7 +81,7 @@ def upsert(
             raise PreconditionFailed(f"{doc_id} was created meanwhile; read it and send its ETag in If-Match.") from exc
         return Upserted(wanted, etag, "created"), sorted(wanted)
     old = repository.body(current)
-    if old == wanted:
+    if _present(old) == _present(wanted):
         return Upserted(old, repository.etag(current), "unchanged"), []
     if not if_match:
         raise PreconditionRequired(f"{doc_id} exists: send If-Match with the ETag you last read to change it.")
@@ -93,6 +93,12 @@ def upsert(
         raise PreconditionFailed(f"{doc_id} has changed since you read it; read it again.") from exc
     changed = sorted(k for k in set(old) | set(wanted) if old.get(k) != wanted.get(k))
     return Upserted(wanted, etag, "changed"), changed
+
+
+def _present(doc: dict[str, Any]) -> dict[str, Any]:
+    # A field stored before it existed (no key) and one stored empty (None) say the same:
+    # neither is a change worth a version and an audit entry.
+    return {k: v for k, v in doc.items() if v is not None}
 
 
 def audit_change(
