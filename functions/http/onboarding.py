@@ -233,6 +233,19 @@ def put_device(
     return _out(container.onboarding.devices.put(principal, access, if_match), response)
 
 
+@router.delete(
+    "/organisations/{org_id}/devices/{client_id}",
+    summary="Deregister a camera system (Platform.Operator)",
+    status_code=204,
+    responses=responses(*AUTH_ERRORS, 404, 412, 421, 422),
+    response_description="Deregistered: its tokens without a stores claim post for no store from the next request",
+)
+def delete_device(org_id: OrgId, client_id: ClientId, principal: Operator, container: ContainerDep, if_match: IfMatch = None):
+    """Removes a camera system's registration (a stolen or retired camera); its reads are refused from its next request."""
+    container.onboarding.devices.remove(principal, org_id, client_id, if_match)
+    return Response(status_code=204)
+
+
 @router.get(
     "/organisations/{org_id}/members",
     summary="A retailer's store members and their stores (Retailer.Admin, Platform.Operator)",

@@ -34,6 +34,13 @@ def assign_member(ctx, user_id: str) -> None:
 def onboarding_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     RA, OPS = Role.RETAILER_ADMIN.value, Role.PLATFORM_OPERATOR.value
 
+    def deregistration(ctx, org):
+        devices = ctx.stamp.container.onboarding.devices
+        devices.put(
+            SEED_OPERATOR, StoreAccess(kind="device", subject="matrix-retired", organisation_id="northwind", stores=["nw-plymouth"]), None
+        )
+        return Call("DELETE", f"{prefix}/organisations/northwind/devices/matrix-retired")
+
     def removal(ctx, org):
         assign_member(ctx, "matrix-leaver")
         return Call("DELETE", f"{prefix}/organisations/northwind/members/matrix-leaver")
@@ -60,6 +67,7 @@ def onboarding_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
                 "PUT", f"{prefix}/organisations/northwind/devices/matrix-camera", json={"name": "Car park ANPR", "stores": ["nw-plymouth"]}
             ),
         ),
+        ("DELETE", "/api/v1/organisations/{org_id}/devices/{client_id}"): Row(allowed={OPS}, ok=(204,), call=deregistration),
         ("GET", "/api/v1/organisations/{org_id}/members"): Row(
             allowed={RA, OPS},
             call=lambda ctx, org: (assign_member(ctx, "matrix-member"), Call("GET", f"{prefix}/organisations/northwind/members"))[1],

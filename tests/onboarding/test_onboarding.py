@@ -226,6 +226,10 @@ def test_a_registered_camera_posts_reads_for_its_registered_stores_without_a_cla
     assert stamp.client.post(f"{API}/anpr/reads", json={"reads": [read("nw-plymouth")]}, headers=camera).status_code in (200, 201, 202)
     refused = stamp.client.post(f"{API}/anpr/reads", json={"reads": [read("nw-exeter")]}, headers=camera)
     assert refused.status_code == 422 and "nw-exeter" in refused.text
+    # Deregistered (a stolen camera): its next batch is refused.
+    ops = stamp.auth("vigil-platform", OPS)
+    assert stamp.client.delete(f"{API}/organisations/northwind/devices/{client_id}", headers=ops).status_code == 204
+    assert stamp.client.post(f"{API}/anpr/reads", json={"reads": [read("nw-plymouth")]}, headers=camera).status_code == 403
 
 
 @pytest.mark.parametrize("field,value", [("kind", "retailer"), ("home_region", "au")])
