@@ -11,6 +11,9 @@ Reporting an incident (`IncidentRecorded`) triggers:
   2. D2P: eligibility against the force's rules, recorded, and with automatic sending on,
      a dispatch and its outbox message. Its summary goes into the reporter's answer.
 
+Onboarding a police force (`ForceOnboarded`) keeps its D2P rules on its control-room
+inbox (and gives a force without rules the first rules the operator supplied).
+
 The retention lanes (`RETENTION_LANES`) are the other table: what the retention timer
 removes once its period has passed, in the order it runs them.
 """
