@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 EMULATORS := tools/emulators/node_modules/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators token job bench clean verify-package replay-dead-letters lock
+.PHONY: run test venv emulators token job onboard bench clean verify-package replay-dead-letters lock
 
 # The function app's locked requirements (hashes checked), then the tools and test
 # libraries: pip refuses to mix hashed and unhashed requirements in one call.
@@ -44,6 +44,11 @@ test: $(STAMP) $(EMULATORS)
 
 token: $(STAMP)
 	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
+
+# make onboard FILE=<file.json> [AS=<operator user id>]: organisations, stores, devices and
+# members through the onboarding service; a second run prints "unchanged" for each item.
+onboard: $(STAMP)
+	@$(PY) -m functions.cli onboard "$(FILE)" $(if $(AS),--as "$(AS)")
 
 # make job JOB=<job> [AS_OF=<ISO 8601 with offset>] [DRY_RUN=1]: one timer job, for a moment.
 job: $(STAMP)

@@ -249,7 +249,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vigil-bench-anpr-") as tmp:
         data_dir = Path(tmp)
         setup = Container(Settings(data_dir=data_dir))
-        seed_directory(setup.records, setup.clock)
+        seed_directory(setup)
         with setup.records.unit_of_work() as uow:  # the demo agreement shares ANPR, accepted by the force
             doc = uow.get("sharing", "_platform", "northwind>devon-and-cornwall")
             if doc and not doc.get("anpr_accepted_at"):

@@ -102,7 +102,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vigil-bench-client-anpr-") as tmp:
         data_dir = Path(tmp) / "stamp"
         setup = Container(Settings(data_dir=data_dir))
-        seed_directory(setup.records, setup.clock)
+        seed_directory(setup)
         plates = list_vehicles(setup, args.vehicles, rng)
         from functions.cli import demo_token
 

@@ -139,7 +139,7 @@ def sendgrid_phase(n: int) -> dict:
                 sendgrid_host=f"http://127.0.0.1:{server.server_address[1]}",
             )
         )
-        seed_directory(c.records, c.clock)
+        seed_directory(c)
         from shared.domain.d2p import ForceRules
         from shared.domain.incidents import IncidentIn
         from shared.domain.tenancy import OrgKind, Principal, Role

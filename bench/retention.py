@@ -104,7 +104,7 @@ def main() -> None:
     due = int(args.count * args.due_percent / 100)
     with tempfile.TemporaryDirectory(prefix="vigil-bench-retention-") as tmp:
         container = Container(Settings(data_dir=Path(tmp)), clock=FakeClock())
-        seed_directory(container.records, container.clock)
+        seed_directory(container)
         print(f"machine: {machine()}")
         built = build(container, args.count, due)
         print(f"built {args.count:,} incidents (+ index entries), {due:,} past their schedule, in {built:.1f} s")

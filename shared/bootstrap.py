@@ -427,6 +427,24 @@ class Container:
 
         return SharingService(self.records, self.clock, self.directory, self.audit)
 
+    @cached_property
+    def onboarding(self):
+        """Organisations, stores, devices and store members (`container.onboarding.stores.put`)."""
+        from shared.services.onboarding import Onboarding, OnboardingDeps
+
+        s = self.settings
+        return Onboarding(
+            OnboardingDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                bus=self.bus,
+                region=s.region,
+                region_base_urls=s.region_base_urls,
+            )
+        )
+
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}

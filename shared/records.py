@@ -49,6 +49,9 @@ class Collection:
 ORGANISATIONS = Collection("organisations", indexed=("kind", "idp_tenant_id", "home_region"))
 STORES = Collection("stores", indexed=("organisation_id", "force_id"))
 SHARING = Collection("sharing", indexed=("partner_id", "owner_id"))
+# Who acts for which of a retailer's stores (tenant = the retailer): members (people, by
+# Entra object id) and registered camera systems (by client id), id "<kind>:<subject>".
+STORE_ACCESS = Collection("store_access", indexed=("kind",), indexed_lists=("stores",))
 INCIDENTS = Collection(
     "incidents",
     indexed=("store_id", "category", "occurred_at", "reference", "created_at", "force_id"),
@@ -147,6 +150,7 @@ ALL: dict[str, Collection] = {
         ORGANISATIONS,
         STORES,
         SHARING,
+        STORE_ACCESS,
         INCIDENTS,
         INCIDENT_VERSIONS,
         IDEMPOTENCY,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -78,11 +79,14 @@ def _app_for(container: Container) -> BoundApp:
     return BoundApp(app, container)
 
 
-def make_stamp(tmp_path: Path, **settings) -> Stamp:
+def make_stamp(tmp_path: Path, *, prepare: Callable[[Container], None] | None = None, **settings) -> Stamp:
+    """A seeded stamp; `prepare` swaps adapters in before the seed (which audits) builds on them."""
     clock = FakeClock()
     shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
     container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
-    seed_directory(container.records, container.clock, region=container.settings.region)
+    if prepare is not None:
+        prepare(container)
+    seed_directory(container)
     client = TestClient(_app_for(container), raise_server_exceptions=False)
     return Stamp(container=container, client=client, clock=clock, data_dir=tmp_path)
 
@@ -91,14 +95,15 @@ def make_stamp(tmp_path: Path, **settings) -> Stamp:
 AZURE_CHAIN_KEYS = {"audit_chain_keys": {"test-1": "cosmos-stamp-chain-key-" + "k" * 32}, "audit_chain_key_id": "test-1"}
 
 
-def local_checkpoints(s: Stamp, tmp_path: Path) -> None:
+def local_checkpoints(s: Stamp | Container, tmp_path: Path) -> None:
     """Checkpoints of an azure-backend stamp on write-once local files: the Azure container's
     adapter is the evidence one, tested against Azurite in tests/test_audit_checkpoints.py."""
     from shared.adapters.checkpoints import BlobCheckpointStore
     from shared.adapters.local.file_evidence import FileEvidenceStore
 
-    s.container.__dict__["checkpoint_store"] = BlobCheckpointStore(
-        FileEvidenceStore(tmp_path / "checkpoints", clock=s.clock), s.clock, keep=timedelta(days=3650)
+    container = s.container if isinstance(s, Stamp) else s
+    container.__dict__["checkpoint_store"] = BlobCheckpointStore(
+        FileEvidenceStore(tmp_path / "checkpoints", clock=container.clock), container.clock, keep=timedelta(days=3650)
     )
 
 
@@ -111,8 +116,14 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
 
     for name, value in AZURE_CHAIN_KEYS.items():
         settings.setdefault(name, value)
+
+    def prepare(container: Container) -> None:
+        # The seed audits through onboarding: its checkpoints must already be the local ones.
+        local_checkpoints(container, tmp_path)
+
     s = make_stamp(
         tmp_path,
+        prepare=prepare,
         backend="azure",
         cosmos_endpoint=cosmos_emulator.endpoint,
         cosmos_key=cosmos_emulator.key,
@@ -121,7 +132,6 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         **settings,
     )
     s.container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite", queue_max_deliveries=s.container.settings.queue_max_deliveries())
-    local_checkpoints(s, tmp_path)
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     return s
 

@@ -40,7 +40,7 @@ def azure_app(tmp_path_factory):
     sys.modules.pop("function_app", None)
     module = importlib.import_module("function_app")
     container = bootstrap.default_container()
-    seed_directory(container.records, container.clock)
+    seed_directory(container)
     # get_functions() may be called once per app instance (a second call raises on duplicates).
     functions = {f.get_function_name(): f for f in module.app.get_functions()}
     loop = asyncio.new_event_loop()

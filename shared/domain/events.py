@@ -105,3 +105,15 @@ class MessageRelayed(Event):
 
     queue: str
     message: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ForceOnboarded(Event):
+    """A police force was onboarded or changed: its control-room inbox (and, when the
+    operator gave them, its D2P rules) as they now stand. Handlers return True when they
+    changed anything."""
+
+    principal: Principal
+    force_id: str
+    control_room_email: str
+    d2p_rules: Mapping[str, Any] | None = None

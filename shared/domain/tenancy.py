@@ -65,6 +65,10 @@ class Organisation(BaseModel):
     idp_tenant_id: str
     reference_prefix: str = Field(description="Prefix of readable incident references, e.g. NW")
     control_room_email: str | None = None
+    # Who the platform operator calls about the organisation's use of Vigil: a role address
+    # and switchboard, never a named person's own (they outlive staff changes).
+    contact_email: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320)
+    contact_phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()-]{6,32}$")
 
 
 class Store(BaseModel):
@@ -82,6 +86,28 @@ class Store(BaseModel):
         max_length=320,
         description="The store's own mailbox for police replies (a role address, never a person's): the D2P email's Reply-To",
     )
+
+
+class StoreAccess(BaseModel):
+    """The stores a person (`member`, keyed by their Entra object id) or a camera system
+    (`device`, keyed by the client id its tokens carry) of a retailer acts for: where
+    their stores come from when their token names none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["member", "device"]
+    subject: str = Field(description="A member's user id (Entra object id) or a device's client id")
+    organisation_id: str
+    stores: list[str]
+    name: str | None = Field(default=None, description="A device's name (e.g. the camera system's location)")
+
+    @property
+    def id(self) -> str:
+        return store_access_id(self.kind, self.subject)
+
+
+def store_access_id(kind: str, subject: str) -> str:
+    return f"{kind}:{subject}"
 
 
 class Principal(BaseModel):

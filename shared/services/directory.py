@@ -7,13 +7,27 @@ import time
 from typing import Any
 
 from shared.domain.errors import Misdirected, NotFound, Unauthorized
-from shared.domain.tenancy import PLATFORM_TENANT, Organisation, Principal, Role, ShareLevel, Store, role_fits_org
+from shared.domain.tenancy import (
+    PLATFORM_TENANT,
+    Organisation,
+    OrgKind,
+    Principal,
+    Role,
+    ShareLevel,
+    Store,
+    role_fits_org,
+    store_access_id,
+)
 from shared.ports import RecordStore, Where, iterate_all
-from shared.records import ORGANISATIONS, SHARING, STORES
+from shared.records import ORGANISATIONS, SHARING, STORE_ACCESS, STORES
 
 
 class Directory:
-    """Reads organisations and stores (cached briefly: they change rarely and every request needs them)."""
+    """Reads organisations and stores (cached briefly: they change rarely and every request needs them).
+
+    Onboarding invalidates the cache of its own instance on every change; another
+    instance sees a change within `cache_seconds` (docs/tenancy.md, "Store members").
+    """
 
     def __init__(self, records: RecordStore, *, region: str, region_base_urls: dict[str, str], cache_seconds: float = 30.0):
         self._records = records
@@ -83,6 +97,17 @@ class Directory:
 
         return self._cached(("stores", org_id), load)
 
+    def assigned_stores(self, org_id: str, kind: str, subject: str) -> frozenset[str]:
+        """The stores a retailer's member (`kind` "member", by user id) or registered camera
+        system ("device", by client id) acts for; empty when none are assigned."""
+
+        def load():
+            with self._records.read_only() as uow:
+                doc = uow.get(STORE_ACCESS.name, org_id, store_access_id(kind, subject))
+            return frozenset(doc["stores"]) if doc else frozenset()
+
+        return self._cached(("access", f"{org_id}/{kind}:{subject}"), load)
+
     def share_level(self, owner_org: str, partner_org: str) -> ShareLevel:
         """How much `owner_org` shares with `partner_org` (NONE when no agreement)."""
 
@@ -137,12 +162,23 @@ class Directory:
                 continue
             if role_fits_org(role, org.kind):
                 roles.add(role)
+        stores = frozenset(stores_claim)
+        if not stores_claim and org.kind == OrgKind.RETAILER:
+            # Entra ID issues no `stores` claim: a camera system's stores come from its
+            # registration (keyed by the client id its client-credential token carries), a
+            # person's from their store membership (keyed by object id). A claim, where an
+            # issuer sends one (the local issuer, tests), still wins.
+            if Role.DEVICE_ANPR in roles:
+                client_id = claims.get("azp") or claims.get("appid") or sub
+                stores = self.assigned_stores(org.id, "device", client_id if isinstance(client_id, str) else sub)
+            else:
+                stores = self.assigned_stores(org.id, "member", user_id)
         return Principal(
             user_id=user_id,
             organisation_id=org.id,
             organisation_kind=org.kind,
             roles=frozenset(roles),
-            stores=frozenset(stores_claim),
+            stores=stores,
         )
 
 

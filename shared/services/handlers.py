@@ -14,6 +14,9 @@ Reporting an incident (`IncidentRecorded`) triggers:
 Storing a file (`EvidenceAdded`) triggers retention and D2P as above and, for an
 uploaded video, the video job through the outbox (`evidence_video` queue).
 
+Onboarding a police force (`ForceOnboarded`) keeps its D2P rules on its control-room
+inbox (and gives a force without rules the first rules the operator supplied).
+
 The retention lanes (`RETENTION_LANES`) are the other table: what the retention timer
 removes once its period has passed, in the order it runs them.
 """
@@ -27,6 +30,7 @@ from shared.domain.events import (
     Event,
     EvidenceAdded,
     EvidenceErasureDue,
+    ForceOnboarded,
     IncidentChanged,
     IncidentErased,
     IncidentRecorded,
@@ -75,6 +79,11 @@ def mark_dispatch_enqueued(event: MessageRelayed, uow: UnitOfWork, services: Any
     """A dispatch whose message reached the D2P queue moves from queued to enqueued."""
     if event.queue == D2P_QUEUE:
         services.d2p.dispatch.mark_enqueued(uow, dict(event.message))
+
+
+def keep_force_inbox(event: ForceOnboarded, uow: UnitOfWork, services: Any) -> bool:
+    """A force's D2P rules follow its onboarded inbox (and rules, when the operator gave them)."""
+    return services.d2p.rules.onboarded(uow, event.principal, event.force_id, event.control_room_email, event.d2p_rules)
 
 
 # ---- evidence ------------------------------------------------------------------------------
@@ -133,6 +142,7 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
+    ForceOnboarded: [keep_force_inbox],
 }
 
 

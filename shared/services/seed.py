@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain import d2p as rules_domain
-from shared.domain.d2p import ForceRules
 from shared.domain.incidents import Category, IncidentIn
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, RecordStore, Where
-from shared.records import D2P_RULES, D2P_SETTINGS, INCIDENTS, ORGANISATIONS, PERSON_INDEX, SHARING, STORES
+from shared.ports import Where
+from shared.records import D2P_SETTINGS, INCIDENTS, PERSON_INDEX, SHARING
 from shared.services.directory import sharing_id
 from shared.services.incidents.report import ReportIncident
+from shared.services.onboarding.files import OnboardingDescription, OrganisationItem
 
 DEMO_ORGANISATIONS = [
     Organisation(
@@ -107,10 +107,15 @@ DEMO_SHARING = [("northwind", "devon-and-cornwall", ShareLevel.FULL), ("contoso"
 DEMO_ANPR_SHARING = {("northwind", "devon-and-cornwall")}
 
 
-def _insert_once(uow, collection: str, doc: dict[str, Any]) -> bool:
-    if uow.get(collection, PLATFORM_TENANT, doc["id"]) is not None:
+SEED_OPERATOR = Principal(
+    user_id="seed", organisation_id=PLATFORM_TENANT, organisation_kind=OrgKind.PLATFORM, roles=frozenset({Role.PLATFORM_OPERATOR})
+)
+
+
+def _insert_once(uow, collection: str, tenant: str, doc: dict[str, Any]) -> bool:
+    if uow.get(collection, tenant, doc["id"]) is not None:
         return False
-    uow.insert(collection, PLATFORM_TENANT, doc)
+    uow.insert(collection, tenant, doc)
     return True
 
 
@@ -123,24 +128,54 @@ def _demo_agreement(owner: str, partner: str, level: ShareLevel, since: str) -> 
     return doc
 
 
+def demo_description(organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, *, region: str = "uk") -> OnboardingDescription:
+    """The demo directory as an onboarding description for the stamp of `region`:
+    organisations homed elsewhere as directory entries only (so their users hear 421
+    naming their home), stores of the organisations homed here, and the demo forces'
+    first D2P rules."""
+    home = {o.id: o.home_region for o in organisations}
+    return OnboardingDescription(
+        organisations=[
+            OrganisationItem(
+                **o.model_dump(),
+                homed_elsewhere=o.home_region != region,
+                d2p_rules=_demo_rules(o.id) if o.home_region == region and o.id in DEMO_RULES else None,
+            )
+            for o in organisations
+        ],
+        stores=[s for s in stores if home.get(s.organisation_id) == region],
+    )
+
+
 def seed_directory(
-    records: RecordStore, clock: Clock, organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, sharing=DEMO_SHARING, *, region: str = "uk"
+    container: Any, organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, sharing=DEMO_SHARING, *, region: str | None = None
 ) -> int:
-    """Write the demo organisations, stores and sharing agreements if absent; returns how many were new.
+    """Onboard the demo organisations, stores and forces' D2P rules through the onboarding
+    service, and write the demo sharing agreements, if absent; returns how many items were new.
 
     The directory (who exists, where they are homed) is known to every stamp; data held
-    for an organisation is seeded only in the stamp of its home `region`.
+    for an organisation is seeded only in the stamp of its home `region` (default the
+    container's).
     """
-    added = 0
-    with records.unit_of_work() as uow:
-        for org in organisations:
-            added += _insert_once(uow, ORGANISATIONS.name, org.model_dump(mode="json"))
-        for store in stores:
-            added += _insert_once(uow, STORES.name, store.model_dump(mode="json"))
+    region = region or container.settings.region
+    results = container.onboarding.files.apply(SEED_OPERATOR, demo_description(organisations, stores, region=region))
+    added = sum(r.outcome != "unchanged" for r in results)
+    here = {o.id for o in organisations if o.home_region == region}
+    with container.records.unit_of_work() as uow:
+        # Agreements are the retailer admin's to make (PUT /organisations/{id}/sharing); the
+        # demo's are written as if made and, for ANPR, accepted.
         for owner, partner, level in sharing:
-            added += _insert_once(uow, SHARING.name, _demo_agreement(owner, partner, level, to_iso(clock.now())))
-    # The demo forces' own D2P rules (inbox from the organisation) and retailers' auto-send off.
-    added += seed_d2p_demo(records, clock, [o for o in organisations if o.home_region == region])
+            if owner in here:
+                added += _insert_once(
+                    uow, SHARING.name, PLATFORM_TENANT, _demo_agreement(owner, partner, level, to_iso(container.clock.now()))
+                )
+        # Automatic sending off for the demo retailers (what an unset setting means too).
+        for org in organisations:
+            if org.id in here and org.kind == OrgKind.RETAILER:
+                settings = {"id": "settings", "auto_send": False, "updated_at": to_iso(container.clock.now()), "updated_by": "seed"}
+                added += _insert_once(uow, D2P_SETTINGS.name, org.id, settings)
+    if added:
+        container.directory.invalidate()
     return added
 
 
@@ -152,44 +187,14 @@ DEMO_RULES: dict[str, dict[str, Any]] = {
 }
 
 
-def seed_d2p_demo(records: RecordStore, clock: Clock, organisations) -> int:
-    """Demo rules for the seeded forces (their own rules, inbox from the organisation)
-    and automatic sending off for the retailers. Idempotent; returns how many were new."""
-    added = 0
-    with records.unit_of_work() as uow:
-        for org in organisations:
-            if (
-                org.kind == "police_force"
-                and org.control_room_email
-                and org.id in DEMO_RULES
-                and uow.get(D2P_RULES.name, org.id, "current") is None
-            ):
-                rules = ForceRules(
-                    control_room_email=org.control_room_email,
-                    always_send_categories=[Category.ROBBERY, Category.VIOLENCE_AGAINST_STAFF, Category.HATE_INCIDENT],
-                    always_send_flags=list(rules_domain.FLAG_NAMES),
-                    accepted_categories=[Category.CRIMINAL_DAMAGE, Category.FRAUD, Category.BURGLARY],
-                    **DEMO_RULES[org.id],
-                )
-                now = to_iso(clock.now())
-                body = rules.model_dump(mode="json")
-                uow.insert(
-                    D2P_RULES.name, org.id, {"id": "v000001", "force_id": org.id, "version": 1, "rules": body, "at": now, "by": "seed"}
-                )
-                uow.insert(
-                    D2P_RULES.name,
-                    org.id,
-                    {"id": "current", "force_id": org.id, "version": 1, "rules": body, "updated_at": now, "updated_by": "seed"},
-                )
-                added += 1
-            if org.kind == "retailer" and uow.get(D2P_SETTINGS.name, org.id, "settings") is None:
-                uow.insert(
-                    D2P_SETTINGS.name,
-                    org.id,
-                    {"id": "settings", "auto_send": False, "updated_at": to_iso(clock.now()), "updated_by": "seed"},
-                )
-                added += 1
-    return added
+def _demo_rules(force_id: str) -> dict[str, Any]:
+    """A demo force's first D2P rules (the inbox comes from the organisation)."""
+    return {
+        "always_send_categories": [Category.ROBBERY, Category.VIOLENCE_AGAINST_STAFF, Category.HATE_INCIDENT],
+        "always_send_flags": list(rules_domain.FLAG_NAMES),
+        "accepted_categories": [Category.CRIMINAL_DAMAGE, Category.FRAUD, Category.BURGLARY],
+        **DEMO_RULES[force_id],
+    }
 
 
 # ---- demo incidents (through the incident service, so every index and hook is current) ----
@@ -265,5 +270,5 @@ def seed_demo_incidents(container: Any) -> int:
 def seed_demo(container: Any) -> int:
     """Everything `make run` seeds, once: the directory (organisations, stores, sharing, D2P
     rules) and the demo incidents. Returns how many records were added (0 on a re-run)."""
-    added = seed_directory(container.records, container.clock, region=container.settings.region)
+    added = seed_directory(container)
     return added + seed_demo_incidents(container)

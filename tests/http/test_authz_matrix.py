@@ -279,6 +279,11 @@ from tests.d2p.matrix_rows import d2p_rows  # noqa: E402
 
 MATRIX.update(d2p_rows(Row, Call, API_PREFIX))
 
+# Onboarding: rows live beside their tests.
+from tests.onboarding.matrix_rows import onboarding_rows  # noqa: E402
+
+MATRIX.update(onboarding_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

@@ -53,9 +53,10 @@ def stamp(tmp_path, cosmos_emulator):
         cosmos_endpoint=cosmos_emulator.endpoint,
         cosmos_key=cosmos_emulator.key,
         cosmos_database_prefix="h" + uuid.uuid4().hex[:12],
+        # Before the seed, which audits through onboarding.
+        prepare=lambda c: local_checkpoints(c, tmp_path),
         **AZURE_CHAIN_KEYS,
     )
-    local_checkpoints(s, tmp_path)
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     yield s
     try:

@@ -70,7 +70,7 @@ def serve(tmp_path: Path, **settings) -> Iterator[Live]:
     """The app under uvicorn as `make run` configures it, in a thread, with `settings`."""
     shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
     container = Container(Settings(data_dir=tmp_path, **settings))
-    seed_directory(container.records, container.clock, region=container.settings.region)
+    seed_directory(container)
     config = uvicorn_config(container)
     server = uvicorn.Server(config)
     port = free_port()

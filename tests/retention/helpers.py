@@ -24,7 +24,7 @@ def container_on(store, tmp_path: Path, **settings) -> Container:
     """A container whose records are `store` (SQLite or Cosmos), seeded, clock at 2026-11-23."""
     c = Container(Settings(data_dir=tmp_path, **settings), clock=FakeClock())
     c.__dict__["records"] = store
-    seed_directory(store, c.clock)
+    seed_directory(c)
     return c
 
 

@@ -37,8 +37,7 @@ def stamps(tmp_path_factory):
     au = make_stamp(tmp_path_factory.mktemp("au"), region="au")
     for s in (uk, au):
         seed_directory(
-            s.container.records,
-            s.clock,
+            s.container,
             organisations=[*DEMO_ORGANISATIONS, NSW],
             stores=[*DEMO_STORES, KM_STORE],
             sharing=DEMO_SHARING,

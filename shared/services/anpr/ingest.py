@@ -54,7 +54,8 @@ class Ingest:
             # A camera token that names no stores would otherwise post for every store of
             # its organisation: a stolen or misissued token must not fake reads anywhere.
             raise Forbidden(
-                "This camera system's token has no `stores` claim: a Device.Anpr token must name the stores it posts reads for.",
+                "This camera system's token has no `stores` claim and no stores are registered for its client id: "
+                "a Device.Anpr token must name the stores it posts reads for, or the platform operator registers them.",
                 missing_claim="stores",
             )
         org = principal.organisation_id

@@ -3,13 +3,15 @@ settings (automatic sending)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.d2p import CurrentRules, D2PSettings, D2PSettingsIn, ForceRules, RulesVersion
 from shared.domain.errors import NotFound, PreconditionRequired
 from shared.domain.tenancy import Principal
-from shared.ports import Where, iterate_all
+from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import D2P_RULES, D2P_SETTINGS
 from shared.services.d2p.deps import D2PDeps, own_force
 from shared.services.repository import Stored, body, dump, load
@@ -32,30 +34,57 @@ class ForceRulesUseCase:
         """Replace the rules as a new version (every version kept), audited. Once rules
         exist, `if_match` (the stored ETag last read) is required."""
         own_force(principal, force_id)
-        now = self.deps.now()
         with self.deps.records.unit_of_work() as uow:
             doc = uow.get(D2P_RULES.name, force_id, "current")
-            current = load(CurrentRules, doc) if doc is not None else None
-            if current is not None and not if_match:
+            if doc is not None and not if_match:
                 raise PreconditionRequired("Send If-Match with the ETag of the rules you last read.")
-            if current is None:
-                new = CurrentRules(force_id=force_id, version=1, rules=rules, updated_at=now, updated_by=principal.user_id)
-            else:
-                new = current.record.next(rules, by=principal.user_id, now=now)
-            uow.insert(D2P_RULES.name, force_id, dump(new.as_version()))
-            if current is None:
-                etag = uow.insert(D2P_RULES.name, force_id, dump(new))
-            else:
-                etag = uow.replace(D2P_RULES.name, force_id, dump(new), if_match=if_match)
-            self.deps.audit.record(
-                uow,
-                owner_org=force_id,
-                principal=principal,
-                action=AuditAction.ALTERATION,
-                operation="d2p.rules.change",
-                entity=f"d2p-rules/{force_id}",
-                fields=sorted(rules.model_fields_set or rules.model_fields),
-            )
+            stored = self._write(uow, principal, force_id, rules, doc, if_match)
+        return stored
+
+    def onboarded(
+        self, uow: UnitOfWork, principal: Principal, force_id: str, control_room_email: str, rules: Mapping[str, Any] | None
+    ) -> bool:
+        """On a force onboarded by the platform operator (in the operator's unit of work):
+        its rules take the onboarded inbox. `rules` are the force's first rules: once it has
+        any, its Police.Admin owns them and onboarding changes only the inbox. A force with
+        no rules and none given keeps none (it takes reports once its admin sets them).
+        True when a new version was written; the same inbox again writes nothing."""
+        doc = uow.get(D2P_RULES.name, force_id, "current")
+        current = load(CurrentRules, doc) if doc is not None else None
+        if current is not None:
+            wanted = current.record.rules.model_copy(update={"control_room_email": control_room_email})
+        elif rules is not None:
+            wanted = ForceRules.model_validate({**rules, "control_room_email": control_room_email})
+        else:
+            return False
+        if current is not None and current.record.rules == wanted:
+            return False
+        self._write(uow, principal, force_id, wanted, doc, current.etag if current else None)
+        return True
+
+    def _write(
+        self, uow: UnitOfWork, principal: Principal, force_id: str, rules: ForceRules, doc: dict[str, Any] | None, if_match: str | None
+    ) -> Stored[CurrentRules]:
+        now = self.deps.now()
+        current = load(CurrentRules, doc) if doc is not None else None
+        if current is None:
+            new = CurrentRules(force_id=force_id, version=1, rules=rules, updated_at=now, updated_by=principal.user_id)
+        else:
+            new = current.record.next(rules, by=principal.user_id, now=now)
+        uow.insert(D2P_RULES.name, force_id, dump(new.as_version()))
+        if current is None:
+            etag = uow.insert(D2P_RULES.name, force_id, dump(new))
+        else:
+            etag = uow.replace(D2P_RULES.name, force_id, dump(new), if_match=if_match)
+        self.deps.audit.record(
+            uow,
+            owner_org=force_id,
+            principal=principal,
+            action=AuditAction.ALTERATION,
+            operation="d2p.rules.change",
+            entity=f"d2p-rules/{force_id}",
+            fields=sorted(rules.model_fields_set or rules.model_fields),
+        )
         return Stored(record=new, etag=etag, tenant=force_id)
 
     def versions(self, principal: Principal, force_id: str) -> list[RulesVersion]:
