@@ -7,9 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMULATORS := tools/emulators/node_modules/.installed
+# The browser tests' Chromium (tests/browser); point it elsewhere with VIGIL_TEST_CHROMIUM.
+VIGIL_TEST_CHROMIUM ?= /usr/bin/chromium
+export VIGIL_TEST_CHROMIUM
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators token job onboard bench clean verify-package replay-dead-letters lock
+.PHONY: run test venv emulators chromium token job onboard bench clean verify-package replay-dead-letters lock
 
 # The function app's locked requirements (hashes checked), then the tools and test
 # libraries: pip refuses to mix hashed and unhashed requirements in one call.
@@ -28,6 +31,21 @@ $(EMULATORS): tools/emulators/package.json tools/emulators/package-lock.json
 
 emulators: $(EMULATORS)
 
+# Debian's Chromium for the browser tests: Playwright cannot download its own browser
+# build here. Installed as root (CI runs as root); anyone else is told how.
+$(VIGIL_TEST_CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else \
+		echo "The browser tests need Chromium at $@: install it (sudo apt-get install chromium), or set VIGIL_TEST_CHROMIUM to a Chromium or Chrome binary"; \
+		exit 1; \
+	fi
+	@test -x $@ || { echo "Chromium was installed but $@ is not there: set VIGIL_TEST_CHROMIUM to its path"; exit 1; }
+
+chromium: $(VIGIL_TEST_CHROMIUM)
+
 # make run is a local stamp: alert webhooks may reach loopback and private addresses
 # (the reference receiver on 127.0.0.1, docs/anpr.md). Override with
 # `make run VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS=false`; the code's default and Azure refuse them.
@@ -35,8 +53,8 @@ run: $(STAMP)
 	VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} $(PY) -m functions.local_runner
 
 # Cheapest first: lint, formatting, types, then the tests under coverage (settings and
-# the coverage floor in pyproject.toml).
-test: $(STAMP) $(EMULATORS)
+# the coverage floor in pyproject.toml), the browser tests among them (CONTRIBUTING.md).
+test: $(STAMP) $(EMULATORS) $(VIGIL_TEST_CHROMIUM)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
