@@ -1,23 +1,26 @@
-"""Interactive API docs served entirely by the app: Swagger UI's files come from the
-`swagger-ui-bundle` package (Apache-2.0; its licence ships in the package's metadata),
-the start-up script from functions/http/static, nothing from a CDN. The page carries a
-Content-Security-Policy that allows only the app's own origin."""
+"""Interactive API docs served entirely by the app: Swagger UI 5's files (Apache-2.0) come
+from the `fastapi-offline` package (MIT), the start-up script from functions/http/static,
+nothing from a CDN. Swagger UI 5 because the app's OpenAPI document is 3.1, which Swagger
+UI 4 refuses to draw. The page carries a Content-Security-Policy that allows only the
+app's own origin."""
 
 from __future__ import annotations
 
 import html
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from swagger_ui_bundle import swagger_ui_path
 
 STATIC = Path(__file__).parent / "static"
+# The package's files only: importing it would build nothing we use.
+SWAGGER_UI = Path(str(files("fastapi_offline") / "static"))
 # Only the files the page uses are served (not the bundle's demo index, which loads a remote spec).
 ASSETS: dict[str, tuple[Path, str]] = {
-    "swagger-ui.css": (Path(str(swagger_ui_path)) / "swagger-ui.css", "text/css; charset=utf-8"),
-    "swagger-ui-bundle.js": (Path(str(swagger_ui_path)) / "swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
-    "favicon-32x32.png": (Path(str(swagger_ui_path)) / "favicon-32x32.png", "image/png"),
+    "swagger-ui.css": (SWAGGER_UI / "swagger-ui.css", "text/css; charset=utf-8"),
+    "swagger-ui-bundle.js": (SWAGGER_UI / "swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    "favicon.png": (SWAGGER_UI / "favicon.png", "image/png"),
     "docs-init.js": (STATIC / "docs-init.js", "text/javascript; charset=utf-8"),
 }
 # Swagger UI's stylesheet draws its icons as data: SVG images; React sets styles through the
@@ -40,7 +43,7 @@ def install(app: FastAPI, *, prefix: str, openapi_url: str, title: str) -> None:
 <meta charset="utf-8">
 <title>{html.escape(title)} - docs</title>
 <link rel="stylesheet" href="{assets}/swagger-ui.css">
-<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+<link rel="icon" type="image/png" href="{assets}/favicon.png">
 </head>
 <body>
 <div id="swagger-ui" data-openapi-url="{html.escape(openapi_url)}"></div>
