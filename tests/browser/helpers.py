@@ -122,3 +122,20 @@ def screenshot(page: Page, path: str | Path, *, full_page: bool = True) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=full_page)
     return target
+
+
+def sign_in(page: Page, organisation: str, role: str, *, stores: tuple[str, ...] = (), next_path: str | None = None) -> None:
+    """Sign in on the local stamp's sign-in page as a person does: in the organisation's
+    card, tick the stores (store staff), press the role's button; the console then shows
+    its landing page (or `next_path`). Waits until the signed-in page has loaded."""
+    if next_path is not None:
+        page.goto(next_path)  # signed out: the console sends the browser to sign-in, keeping the address
+    elif "/signin" not in page.url:
+        page.goto("/signin")
+    card = page.locator(f"section[aria-labelledby='org-{organisation}']")
+    for store in stores:
+        card.get_by_label(store).check()
+    with page.expect_navigation():
+        card.get_by_role("button", name=role, exact=True).click()
+    if "/signin" in page.url:
+        raise AssertionError(f"signing in as {role} of {organisation} stayed on {page.url}")
