@@ -4,6 +4,11 @@ to its Content-Security-Policy with a clean console, and passes the WCAG 2.2 AA 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import cv2
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -63,3 +68,36 @@ def test_a_link_opened_signed_out_comes_back_after_sign_in_and_sign_out_ends_it(
         page.get_by_role("button", name="Sign out").click()
     page.goto("/search")
     assert "/signin" in page.url, page.url
+
+
+def test_store_staff_report_and_add_a_photo_from_a_phone(phone_page, console):
+    page = phone_page
+    sign_in(page, "northwind", "Retailer.Reporter", stores=("Northwind Plymouth",))
+    page.get_by_label("What kind of incident").select_option(index=1)
+    yesterday = datetime.now(ZoneInfo("Europe/London")) - timedelta(days=1)
+    page.get_by_label("When it happened").fill(yesterday.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("What happened, in your own words").fill(
+        "Two bottles of whisky taken from aisle 4; the man ran towards the car park."
+    )
+    page.locator("#goods-0-description").fill("Whisky, 70cl")
+    page.locator("#goods-0-value").fill("24.50")
+    page.locator("#reporter_name").fill("Sam Patel")
+    with page.expect_navigation():
+        page.locator("button.wide", has_text="Send the report").tap()
+    expect(page.get_by_text("Your report was made.")).to_be_visible()
+
+    # The photo goes up through the API's resumable upload routes, from the page's script,
+    # with the session cookie and the CSRF header.
+    ok, photo = cv2.imencode(".jpg", np.full((48, 64, 3), 128, dtype=np.uint8))
+    assert ok
+    page.get_by_label("Take a picture or choose files").set_input_files(
+        files=[{"name": "till-3.jpg", "mimeType": "image/jpeg", "buffer": photo.tobytes()}]
+    )
+    page.get_by_role("button", name="Upload").tap()
+    expect(page.locator("[data-upload-list]")).to_contain_text("Uploaded.")
+    # What a screen reader announces when the file is in.
+    expect(page.locator("[data-upload-status]")).to_have_text("till-3.jpg uploaded.")
+    page.get_by_role("link", name="Show the report with the new evidence").tap()
+    expect(page.locator(".evidence-list")).to_contain_text("till-3.jpg")
+    assert_accessible(page)
+    console.assert_clean()
