@@ -33,6 +33,12 @@ class ConsoleWatch:
     def attach(self, context: BrowserContext) -> None:
         context.on("console", self._console)
         context.on("weberror", lambda error: self.problems.append(f"uncaught: {error.error}"))
+        context.on("page", self._watch_page)
+
+    def _watch_page(self, page: Page) -> None:
+        # A renderer that dies leaves later steps timing out on elements that vanished:
+        # name the cause instead.
+        page.on("crash", lambda crashed: self.problems.append(f"the page crashed: {crashed.url}"))
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
