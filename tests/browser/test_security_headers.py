@@ -47,7 +47,12 @@ def test_another_site_cannot_frame_a_vigil_page(desktop, live_stamp, console):
         page.goto(f"{framer}/framer.html")
     assert failed.value.failure == "net::ERR_BLOCKED_BY_RESPONSE"
     (frame,) = page.main_frame.child_frames
-    assert frame.url.startswith("chrome-error:")
+    # The frame shows Chromium's error page, not Vigil (it gets there just after the refusal).
+    for _ in range(50):
+        if frame.url.startswith("chrome-error:"):
+            break
+        page.wait_for_timeout(100)
+    assert frame.url.startswith("chrome-error:"), frame.url
     assert any("frame-ancestors 'none'" in p for p in console.csp_violations()), console.problems
 
 
