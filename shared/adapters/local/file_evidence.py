@@ -165,6 +165,10 @@ class FileEvidenceStore:
         meta_path.unlink(missing_ok=True)
         return True
 
+    def download_url(self, key: str, *, expires_at: datetime, filename: str, content_type: str) -> str | None:
+        """None: local files have no URL of their own, so the app streams them."""
+        return None
+
     def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
         low, high = modified_after.timestamp(), modified_before.timestamp()
         for path in (self.root / "objects").glob("*/*"):
