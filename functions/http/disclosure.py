@@ -111,6 +111,7 @@ def share_package(
     summary="The force's shares of this incident's court package, with every access",
     response_model=PackageShareList,
     responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The force's shares of the incident, newest first",
 )
 def list_package_shares(incident_id: IncidentId, principal: Sharer, container: ContainerDep, purpose: Purpose = None) -> PackageShareList:
     """Each share with its status and its recipient's accesses; police give a purpose, recorded in the audit trail."""
@@ -121,7 +122,8 @@ def list_package_shares(incident_id: IncidentId, principal: Sharer, container: C
     "/incidents/{incident_id}/package-shares/{share_id}",
     summary="Revoke a share: the link answers 410 Gone and the built package is deleted",
     response_model=PackageShareOut,
-    responses=responses(*AUTH_ERRORS, 404),
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The share as it now stands (revoked, or as it ended)",
 )
 def revoke_package_share(incident_id: IncidentId, share_id: ShareId, principal: Sharer, container: ContainerDep) -> PackageShareOut:
     """End the share now; revoking one already ended changes nothing."""
