@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 Op = Literal["eq", "ne", "in", "ge", "gt", "le", "lt", "contains"]
@@ -429,8 +429,8 @@ class PackageStore(Protocol):
     def delete(self, key: str) -> bool:
         """Remove a committed object; False when it was already gone."""
 
-    def download_url(self, key: str, *, expires_at: datetime, filename: str, content_type: str) -> str | None:
-        """A URL that reads the object straight from storage until `expires_at`, or None
+    def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
+        """A URL that reads the object straight from storage for `valid_for`, or None
         when the store has none (then the app streams `open`)."""
 
 

@@ -206,14 +206,16 @@ class AzureBlobEvidenceStore:
             if item.last_modified and modified_after <= item.last_modified < modified_before:
                 yield item.name
 
-    def download_url(self, key: str, *, expires_at: datetime, filename: str, content_type: str) -> str | None:
-        """A read-only SAS URL to one blob until `expires_at`, so the bytes go from storage
+    def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
+        """A read-only SAS URL to one blob for `valid_for`, so the bytes go from storage
         to the reader without passing through the host. Signed with a user delegation key
         from the managed identity; with Azurite (no Entra ID) with the account key."""
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
         blob = self.evidence.get_blob_client(key)
+        # Storage checks the SAS against its own clock: the wall clock, not the app's.
         now = datetime.now(UTC)
+        expires_at = now + valid_for
         signing: dict[str, Any]
         if self.azurite:
             signing = {"account_key": self.service.credential.account_key}

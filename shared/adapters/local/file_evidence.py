@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.domain.errors import Conflict, NotFound
@@ -165,7 +165,7 @@ class FileEvidenceStore:
         meta_path.unlink(missing_ok=True)
         return True
 
-    def download_url(self, key: str, *, expires_at: datetime, filename: str, content_type: str) -> str | None:
+    def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
         """None: local files have no URL of their own, so the app streams them."""
         return None
 

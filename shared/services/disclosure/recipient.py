@@ -186,9 +186,9 @@ class RecipientAccess:
             return doc
 
         doc = self._change(token, fetch)
-        expires = min(deps.clock.now() + timedelta(minutes=URL_MINUTES), from_iso(doc["expires_at"]))
+        valid_for = min(timedelta(minutes=URL_MINUTES), from_iso(doc["expires_at"]) - deps.clock.now())
         url = deps.packages.download_url(
-            doc["package_key"], expires_at=expires, filename=doc["package_filename"], content_type="application/zip"
+            doc["package_key"], valid_for=valid_for, filename=doc["package_filename"], content_type="application/zip"
         )
         return SharedDownload(
             filename=doc["package_filename"],
