@@ -178,3 +178,17 @@ def test_bad_share_is_422_naming_the_field_and_sends_nothing(stamp, changes, fie
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
     assert field in bad.text
     assert share_mails(stamp) == []
+
+
+def test_erasing_the_incident_erases_its_shares_and_their_packages_and_the_link_then_opens_nothing(stamp, shared):
+    incident, made = shared
+    token = made["link"].rsplit("/", 1)[1]
+    c = stamp.container
+    # Past every period that keeps the evidence write-once, as when retention erases a report.
+    stamp.clock.advance(days=3660)
+    with c.records.unit_of_work() as uow:
+        c.retention.deletion.delete_incident(uow, "northwind", incident["id"], principal=None, cause="erasure")
+    assert list((stamp.data_dir / c.settings.region / "packages").rglob("share-*")) == []
+    assert Browser(stamp).get(f"/shared/{token}").status_code == 404
+    with c.records.read_only() as uow:
+        assert uow.query("package_shares", None, [], limit=10).items == []
