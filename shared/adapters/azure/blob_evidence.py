@@ -184,9 +184,10 @@ class AzureBlobEvidenceStore:
             deleted = False
         except HttpResponseError as exc:
             raise self._protected(key, exc) from exc
-        if not self.azurite:
+        if self.immutable and not self.azurite:
             # With versioning on, deleting makes the current version a previous one: remove
             # every version, each of which the service still protects until its policy ends.
+            # (A plain container's old versions go by its lifecycle rule, infra/app/storage.bicep.)
             for item in self.evidence.list_blobs(name_starts_with=key, include=["versions"]):
                 if item.name != key or not item.version_id:
                     continue
