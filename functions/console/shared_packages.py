@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from functions.console.deps import posted_form, require_page
 from functions.console.render import environment, finish, page, redirect
 from functions.http.deps import ContainerDep
-from functions.http.disclosure import SHARERS
+from functions.http.disclosure import SHARE_MANAGERS, SHARERS
 from shared.domain.disclosure import CODE_DIGITS, DEFAULT_DAYS, GRANT_MINUTES, MAX_DAYS, RECIPIENT_KIND_WORDS, PackageShareIn
 from shared.domain.errors import Gone, Invalid, NotFound, Unauthorized
 from shared.domain.evidence import ascii_filename
@@ -39,6 +39,7 @@ environment.globals.update(
 )
 
 Sharer = Annotated[Principal, Depends(require_page(*SHARERS))]
+Manager = Annotated[Principal, Depends(require_page(*SHARE_MANAGERS))]
 Form = Annotated[FormData, Depends(posted_form)]
 IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
 ShareId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
@@ -93,7 +94,7 @@ def _shares_page(
 
 
 @router.get("/cases/{incident_id}/shares")
-def package_shares(request: Request, incident_id: IncidentId, who: Sharer, c: ContainerDep, purpose: PurposeQuery = None) -> Response:
+def package_shares(request: Request, incident_id: IncidentId, who: Manager, c: ContainerDep, purpose: PurposeQuery = None) -> Response:
     """The force's shares of this case's package, with who opened them, and the form."""
     return _shares_page(request, c, who, incident_id, purpose)
 
@@ -113,7 +114,7 @@ def share_package(request: Request, incident_id: IncidentId, who: Sharer, c: Con
 
 
 @router.post("/cases/{incident_id}/shares/{share_id}/revoke")
-def revoke_share(request: Request, incident_id: IncidentId, share_id: ShareId, who: Sharer, c: ContainerDep, form: Form) -> Response:
+def revoke_share(request: Request, incident_id: IncidentId, share_id: ShareId, who: Manager, c: ContainerDep, form: Form) -> Response:
     """End a share now: its link answers 410 and its package is deleted."""
     c.disclosure.shares.revoke(who, incident_id, share_id)
     purpose = " ".join(str(form.get("case_purpose", "")).split()) or None

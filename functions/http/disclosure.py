@@ -16,7 +16,11 @@ from shared.domain.tenancy import Principal, Role
 
 # The roles that read a dispatched incident's evidence and so may build its package.
 SHARERS = (Role.POLICE_OFFICER, Role.POLICE_ANALYST)
+# Who may also see the shares and end one (a police admin reads no report, but may have
+# to withdraw a link sent to the wrong person while its officer is away).
+SHARE_MANAGERS = (*SHARERS, Role.POLICE_ADMIN)
 Sharer = Annotated[Principal, Depends(require(*SHARERS))]
+Manager = Annotated[Principal, Depends(require(*SHARE_MANAGERS))]
 
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 ShareId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$", description="Share id")]
@@ -113,7 +117,7 @@ def share_package(
     responses=responses(*AUTH_ERRORS, 404, 422),
     response_description="The force's shares of the incident, newest first",
 )
-def list_package_shares(incident_id: IncidentId, principal: Sharer, container: ContainerDep, purpose: Purpose = None) -> PackageShareList:
+def list_package_shares(incident_id: IncidentId, principal: Manager, container: ContainerDep, purpose: Purpose = None) -> PackageShareList:
     """Each share with its status and its recipient's accesses; police give a purpose, recorded in the audit trail."""
     return PackageShareList(items=[PackageShareOut(**s) for s in container.disclosure.shares.list(principal, incident_id, purpose)])
 
@@ -125,6 +129,6 @@ def list_package_shares(incident_id: IncidentId, principal: Sharer, container: C
     responses=responses(*AUTH_ERRORS, 404, 422),
     response_description="The share as it now stands (revoked, or as it ended)",
 )
-def revoke_package_share(incident_id: IncidentId, share_id: ShareId, principal: Sharer, container: ContainerDep) -> PackageShareOut:
+def revoke_package_share(incident_id: IncidentId, share_id: ShareId, principal: Manager, container: ContainerDep) -> PackageShareOut:
     """End the share now; revoking one already ended changes nothing."""
     return PackageShareOut(**container.disclosure.shares.revoke(principal, incident_id, share_id))

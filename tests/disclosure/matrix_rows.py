@@ -1,9 +1,9 @@
 """Package share rows of the authorization matrix (tests/http/test_authz_matrix.py).
 
 The incident is a northwind report dispatched by D2P to devon-and-cornwall: only that
-force's officers and analysts may share its package, list or revoke its shares.
-Avon-and-somerset answers 404 exactly as for a missing incident; retailers and police
-admins (who do not read reports) are refused by role."""
+force's officers and analysts may share its package; its admins may also list and revoke
+shares. Avon-and-somerset answers 404 exactly as for a missing incident; retailers are
+refused by role, as are police admins sharing (they do not read reports)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ DC = "devon-and-cornwall"
 
 
 def disclosure_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
-    PO, PN = Role.POLICE_OFFICER.value, Role.POLICE_ANALYST.value
+    PO, PN, PA = Role.POLICE_OFFICER.value, Role.POLICE_ANALYST.value, Role.POLICE_ADMIN.value
     sharers = {PO, PN}
+    managers = {PO, PN, PA}
 
     def incident(ctx) -> str:
         return ctx.once("share-incident", lambda: dispatched_incident(ctx.stamp)["id"])
@@ -38,11 +39,11 @@ def disclosure_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             call=lambda ctx, org: Call("POST", f"{prefix}/incidents/{incident(ctx)}/package-shares", json=SHARE),
         ),
         ("GET", f"{prefix}/incidents/{{incident_id}}/package-shares"): Row(
-            allowed=sharers,
+            allowed=managers,
             call=lambda ctx, org: Call("GET", f"{prefix}/incidents/{incident(ctx)}/package-shares", params=purpose),
         ),
         ("DELETE", f"{prefix}/incidents/{{incident_id}}/package-shares/{{share_id}}"): Row(
-            allowed=sharers,
+            allowed=managers,
             call=lambda ctx, org: Call("DELETE", f"{prefix}/incidents/{incident(ctx)}/package-shares/{share_id(ctx)}"),
         ),
     }

@@ -68,3 +68,19 @@ def test_retailers_and_other_forces_cannot_share(stamp, browser, browser_for):
     other.get("/inbox")
     assert other.post(f"/cases/{incident['id']}/shares", _fields()).status_code == 404
     assert share_mails(stamp) == []
+
+
+def test_a_police_admin_sees_the_shares_and_revokes_but_is_offered_no_form(stamp, browser):
+    incident = dispatched_incident(stamp)
+    made = stamp.client.post(
+        f"/api/v1/incidents/{incident['id']}/package-shares", json=SHARE, headers=stamp.auth(FORCE, "Police.Officer")
+    ).json()
+    browser.sign_in(FORCE, "Police.Admin")
+    listing = browser.get(f"/cases/{incident['id']}/shares?purpose={quote_plus('Withdrawing a link sent in error')}")
+    assert listing.status_code == 200
+    assert "Priya Shah, CPS South West" in listing.text and 'name="recipient_email"' not in listing.text
+    revoked = browser.post(
+        f"/cases/{incident['id']}/shares/{made['share']['id']}/revoke", [("case_purpose", "Withdrawing a link sent in error")]
+    )
+    assert revoked.status_code == 303
+    assert browser.get("/shared/" + made["link"].rsplit("/", 1)[1]).status_code == 410
