@@ -192,3 +192,29 @@ def test_erasing_the_incident_erases_its_shares_and_their_packages_and_the_link_
     assert Browser(stamp).get(f"/shared/{token}").status_code == 404
     with c.records.read_only() as uow:
         assert uow.query("package_shares", None, [], limit=10).items == []
+
+
+def test_wrong_codes_sent_at_once_still_lock_after_exactly_five(stamp, shared):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.domain.errors import Gone, Invalid
+
+    _, made = shared
+    token = made["link"].rsplit("/", 1)[1]
+    recipient = stamp.container.disclosure.recipient
+
+    def guess(_):
+        try:
+            recipient.enter_code(token, _wrong(made["code"]))
+        except Invalid:
+            return "wrong"
+        except Gone:
+            return "gone"
+        return "accepted"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(guess, range(8)))
+    assert answers.count("wrong") == MAX_CODE_ATTEMPTS - 1 and answers.count("gone") == 8 - (MAX_CODE_ATTEMPTS - 1)
+    with stamp.container.records.read_only() as uow:
+        (doc,) = uow.query("package_shares", None, [], limit=2).items
+    assert doc["wrong_codes"] == MAX_CODE_ATTEMPTS and doc["status"] == "locked"
