@@ -43,6 +43,7 @@ def test_share_emails_the_link_alone_and_the_code_opens_the_package_it_lists(sta
     token = LINK.search(text).group(1)
     assert made["link"].endswith(f"/shared/{token}")
     assert made["code"] not in mails[0].as_string()  # the code goes by phone, never in the email
+    assert "The link works until " in text and ("GMT" in text or "BST" in text)
     assert made["share"]["email_sent"] is True and made["share"]["status"] == "active"
 
     recipient = Browser(stamp)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
+from shared.domain.d2p_email import local_time, region_time_zone
 from shared.domain.disclosure import (
     RECIPIENT_KIND_WORDS,
     PackageShareIn,
@@ -195,7 +196,8 @@ class PackageShares:
             "reference": doc.get("incident_reference") or doc["incident_id"],
             "kind": RECIPIENT_KIND_WORDS.get(doc["recipient_kind"], doc["recipient_kind"]),
             "link": link,
-            "expires_at": doc["expires_at"][:16].replace("T", " ") + " UTC",
+            # In the force's own zone: the recipient works with that force.
+            "expires_at": local_time(doc["expires_at"], region_time_zone(force.home_region if force else "uk")),
             "purpose": doc["purpose"],
         }
         email = Email(
