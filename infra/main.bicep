@@ -517,6 +517,8 @@ var defaultSchedules = {
   SCHEDULE_AUDIT_CHECKPOINT_DUE: '0 * * * * *'
   // Walks every audit chain whole and records whether it verifies.
   SCHEDULE_AUDIT_VERIFY: '0 15 3 * * *'
+  // Deletes the built court package of every expired, revoked or locked share.
+  SCHEDULE_PACKAGE_SHARE_SWEEP: '0 10 * * * *'
 }
 
 // The Functions host: identity-based connections (<name>__credential/__clientId).

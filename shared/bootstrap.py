@@ -415,6 +415,43 @@ class Container:
         return FpdfDocuments()
 
     @cached_property
+    def package_store(self):
+        """Court packages built for a share: files under <data_dir>/<region>/packages
+        locally, the `packages` container (no immutability) in Azure."""
+        from shared import names
+
+        s = self.settings
+        if s.backend == "local" and not s.evidence_blob_connection_string:
+            from shared.adapters.local.file_evidence import FileEvidenceStore
+
+            return FileEvidenceStore(self.data_dir / s.region / "packages", clock=self.clock)
+        from shared.adapters.azure.blob_evidence import AzureBlobEvidenceStore
+
+        return AzureBlobEvidenceStore.from_settings(s, evidence_container=names.BLOB_CONTAINERS["packages"], immutable=False)
+
+    @cached_property
+    def disclosure(self):
+        """Court packages shared with prosecutors and defence (`disclosure.shares.share`)."""
+        from shared.services.disclosure import Disclosure, DisclosureDeps
+
+        s = self.settings
+        return Disclosure.build(
+            DisclosureDeps(
+                records=self.records,
+                clock=self.clock,
+                evidence=self.evidence,
+                incidents=self.incidents,
+                audit=self.audit,
+                directory=self.directory,
+                mail=self.mail,
+                templates=self.templates,
+                packages=self.package_store,
+                base_url=s.region_base_urls.get(s.region, ""),
+                mail_from=s.d2p_mail_from,
+            )
+        )
+
+    @cached_property
     def archives(self) -> ArchiveWriter:
         """Zip archives streamed as they are written (court packages)."""
         from shared.adapters.zipstream import ZipStream

@@ -51,6 +51,7 @@ TIMERS: dict[str, str] = {
     "audit-checkpoint": "SCHEDULE_AUDIT_CHECKPOINT",
     "audit-checkpoint-due": "SCHEDULE_AUDIT_CHECKPOINT_DUE",
     "audit-verify": "SCHEDULE_AUDIT_VERIFY",
+    "package-share-sweep": "SCHEDULE_PACKAGE_SHARE_SWEEP",
 }
 
 SERVICE_BUS_CONNECTION = "ServiceBusConnection"

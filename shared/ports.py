@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 Op = Literal["eq", "ne", "in", "ge", "gt", "le", "lt", "contains"]
@@ -411,6 +411,27 @@ class EvidenceBlobStore(Protocol):
 
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers, with a short reason when it does not."""
+
+
+class PackageStore(Protocol):
+    """Built court packages kept for a share (the `packages` container in Azure, files
+    locally): written once, read by the recipient, deleted when the share ends."""
+
+    def writer(self, key: str, *, content_type: str, retention_until: datetime, legal_hold: bool) -> EvidenceWriter:
+        """Start writing the object `key`."""
+
+    def open(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream a committed object; raises `NotFound` when absent."""
+
+    def size(self, key: str) -> int | None:
+        """The committed object's size, or None when absent."""
+
+    def delete(self, key: str) -> bool:
+        """Remove a committed object; False when it was already gone."""
+
+    def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
+        """A URL that reads the object straight from storage for `valid_for`, or None
+        when the store has none (then the app streams `open`)."""
 
 
 class CheckpointStore(Protocol):

@@ -143,6 +143,15 @@ ALERT_DELIVERIES = Collection("alert_deliveries", indexed=("subscription_id", "h
 # An organisation's ANPR settings (tenant = the organisation, id "settings"): read retention.
 ANPR_SETTINGS = Collection("anpr_settings")
 SEQUENCES = Collection("sequences")
+# Court packages shared with a named recipient outside Vigil (tenant = the incident's
+# retailer, so they go with the incident; id = share id). The link is found by the hash of
+# its token; the sweep finds built packages due for deletion by `package_until`.
+PACKAGE_SHARES = Collection(
+    "package_shares",
+    indexed=("incident_id", "force_id", "created_at", "token_hash", "package_until"),
+    global_indexed=("token_hash", "package_until"),
+    unindexed=("accesses", "manifest_files"),
+)
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -158,6 +167,7 @@ ALL: dict[str, Collection] = {
         ACCESS_GRANTS,
         CHAIN_HEADS,
         SEQUENCES,
+        PACKAGE_SHARES,
         RETENTION_SCHEDULES,
         RETENTION_SCHEDULE_VERSIONS,
         RETENTION_INDEX,

@@ -157,6 +157,31 @@ resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies
             }
           }
         }
+        {
+          // A shared court package deleted when its share ends leaves its bytes as a
+          // previous version (versioning is account-wide): gone the next day. Only
+          // versions: a live share's package is the share's to delete.
+          name: 'delete-ended-package-versions'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'packages/'
+              ]
+            }
+            actions: {
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 1
+                }
+              }
+            }
+          }
+        }
       ]
     }
   }

@@ -114,6 +114,14 @@ def erase_evidence_item(event: EvidenceErasureDue, uow: UnitOfWork, services: An
     services.evidence.erasure.erase_item(uow, event.organisation_id, dict(event.item), event.rule, custody_event=event.custody_event)
 
 
+# ---- disclosure ----------------------------------------------------------------------------
+
+
+def erase_incident_shares(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """Package shares of the erased incident, their access logs and built packages."""
+    return int(services.disclosure.upkeep.erase_for_incident(uow, event.organisation_id, event.incident_id))
+
+
 # ---- ANPR ----------------------------------------------------------------------------------
 
 
@@ -138,7 +146,7 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays],
+    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],

@@ -284,6 +284,11 @@ from tests.onboarding.matrix_rows import onboarding_rows  # noqa: E402
 
 MATRIX.update(onboarding_rows(Row, Call, API_PREFIX))
 
+# Package shares: rows live beside their tests.
+from tests.disclosure.matrix_rows import disclosure_rows  # noqa: E402
+
+MATRIX.update(disclosure_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

@@ -95,8 +95,12 @@ def test_staging_leftovers_are_deleted_after_a_day():
     if session_hours is not None:
         assert actions["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] * 24 >= session_hours.default
     # Nothing else is touched by lifecycle rules: evidence lifetime is retention's call.
+    # Shared court packages are no evidence: their old versions go (docs/evidence.md).
     prefixes = [p for r in rules for p in r["definition"]["filters"]["prefixMatch"]]
-    assert prefixes == [f"{staging}/"]
+    packages = f"{names.BLOB_CONTAINERS['packages']}/"
+    assert prefixes == [f"{staging}/", packages]
+    package_rule = next(r for r in rules if packages in r["definition"]["filters"]["prefixMatch"])
+    assert list(package_rule["definition"]["actions"]) == ["version"]
 
 
 def test_cosmos_is_regional_and_keyless():

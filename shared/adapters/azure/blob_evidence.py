@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core import MatchConditions
@@ -67,7 +67,7 @@ class _BlobWriter:
             self._stage(bytes(self._buffer))
             self._buffer.clear()
         kwargs: dict[str, Any] = {"match_condition": MatchConditions.IfMissing}
-        if not self._store.azurite:
+        if self._store.immutable and not self._store.azurite:
             kwargs["immutability_policy"] = ImmutabilityPolicy(expiry_time=self._retention_until, policy_mode=self._store.policy_mode)
             kwargs["legal_hold"] = self._legal_hold
         try:
@@ -103,26 +103,38 @@ class AzureBlobEvidenceStore:
         azurite: bool = False,
         evidence_container: str = names.BLOB_CONTAINERS["evidence"],
         staging_container: str = names.BLOB_CONTAINERS["evidence_staging"],
+        immutable: bool = True,
     ):
         self.service = service
         self.azurite = azurite
+        # False for a container without version-level immutability (built court packages).
+        self.immutable = immutable
+        self._delegation: tuple[datetime, Any] | None = None
         self.policy_mode = "Locked" if policy_locked else "Unlocked"
         self.evidence = service.get_container_client(evidence_container)
         self.staging = service.get_container_client(staging_container)
 
     @classmethod
-    def from_settings(cls, settings, *, evidence_container: str = names.BLOB_CONTAINERS["evidence"]) -> AzureBlobEvidenceStore:
+    def from_settings(
+        cls, settings, *, evidence_container: str = names.BLOB_CONTAINERS["evidence"], immutable: bool = True
+    ) -> AzureBlobEvidenceStore:
         """The store on the configured account; `evidence_container` names another write-once
         container on it (the audit checkpoints)."""
         common: dict[str, Any] = {"max_single_get_size": BLOCK, "max_chunk_get_size": BLOCK, "max_block_size": BLOCK}
         if settings.evidence_blob_connection_string:
             service = BlobServiceClient.from_connection_string(settings.evidence_blob_connection_string, **common)
-            return cls(service, policy_locked=settings.evidence_policy_locked, azurite=True, evidence_container=evidence_container)
+            return cls(
+                service,
+                policy_locked=settings.evidence_policy_locked,
+                azurite=True,
+                evidence_container=evidence_container,
+                immutable=immutable,
+            )
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
         service = BlobServiceClient(settings.evidence_blob_account_url, credential=credential, **common)
-        return cls(service, policy_locked=settings.evidence_policy_locked, evidence_container=evidence_container)
+        return cls(service, policy_locked=settings.evidence_policy_locked, evidence_container=evidence_container, immutable=immutable)
 
     def create_containers(self) -> None:
         """For Azurite: in Azure the containers come from Bicep with immutability enabled."""
@@ -172,9 +184,10 @@ class AzureBlobEvidenceStore:
             deleted = False
         except HttpResponseError as exc:
             raise self._protected(key, exc) from exc
-        if not self.azurite:
+        if self.immutable and not self.azurite:
             # With versioning on, deleting makes the current version a previous one: remove
             # every version, each of which the service still protects until its policy ends.
+            # (A plain container's old versions go by its lifecycle rule, infra/app/storage.bicep.)
             for item in self.evidence.list_blobs(name_starts_with=key, include=["versions"]):
                 if item.name != key or not item.version_id:
                     continue
@@ -193,6 +206,43 @@ class AzureBlobEvidenceStore:
         for item in self.evidence.list_blobs():
             if item.last_modified and modified_after <= item.last_modified < modified_before:
                 yield item.name
+
+    def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
+        """A read-only SAS URL to one blob for `valid_for`, so the bytes go from storage
+        to the reader without passing through the host. Signed with a user delegation key
+        from the managed identity; with Azurite (no Entra ID) with the account key."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        blob = self.evidence.get_blob_client(key)
+        # Storage checks the SAS against its own clock: the wall clock, not the app's.
+        now = datetime.now(UTC)
+        expires_at = now + valid_for
+        signing: dict[str, Any]
+        if self.azurite:
+            signing = {"account_key": self.service.credential.account_key}
+        else:
+            signing = {"user_delegation_key": self._delegation_key(now, expires_at)}
+        sas = generate_blob_sas(
+            account_name=str(self.service.account_name),
+            container_name=self.evidence.container_name,
+            blob_name=key,
+            permission=BlobSasPermissions(read=True),
+            # A few minutes back: the storage service's clock may be behind ours.
+            start=now - timedelta(minutes=5),
+            expiry=expires_at,
+            content_disposition=f'attachment; filename="{filename}"',
+            content_type=content_type,
+            protocol=None if self.azurite else "https",
+            **signing,
+        )
+        return f"{blob.url}?{sas}"
+
+    def _delegation_key(self, now: datetime, until: datetime) -> Any:
+        # One key serves every URL signed within its hour (asking for one is a round trip).
+        if self._delegation is None or self._delegation[0] < until:
+            key_until = max(until, now + timedelta(hours=1))
+            self._delegation = (key_until, self.service.get_user_delegation_key(now - timedelta(minutes=5), key_until))
+        return self._delegation[1]
 
     @staticmethod
     def _protected(key: str, exc: HttpResponseError) -> Exception:

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.domain.errors import Conflict, NotFound
@@ -164,6 +164,10 @@ class FileEvidenceStore:
         path.unlink()
         meta_path.unlink(missing_ok=True)
         return True
+
+    def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
+        """None: local files have no URL of their own, so the app streams them."""
+        return None
 
     def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
         low, high = modified_after.timestamp(), modified_before.timestamp()
