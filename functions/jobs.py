@@ -85,4 +85,5 @@ JOB_MODULES: list[str] = [
     "functions.anpr_jobs",
     "functions.evidence_jobs",
     "functions.audit_jobs",
+    "functions.footage_jobs",
 ]

@@ -390,6 +390,7 @@ var queueSettings = {
   QUEUE_D2P_DISPATCH: 'd2p-dispatch'
   QUEUE_ANPR_ALERTS: 'anpr-alerts'
   QUEUE_WEBHOOK_DELIVERIES: 'webhook-deliveries'
+  QUEUE_FOOTAGE_MAIL: 'footage-mail'
 }
 
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the
@@ -400,6 +401,8 @@ var defaultSchedules = {
   SCHEDULE_OUTBOX_RELAY: '* * * * * *'
   // Chases D2P reports no force has acknowledged.
   SCHEDULE_D2P_UNACKNOWLEDGED: '0 0 * * * *'
+  // Reminds stores of footage requests due within a day; marks overdue ones.
+  SCHEDULE_FOOTAGE_REMINDERS: '0 */15 * * * *'
   // Sweeps ANPR reads past expiry every 15 minutes (Cosmos TTL also removes them).
   SCHEDULE_ANPR_EXPIRY: '0 */15 * * * *'
   // Retention deletes at a quiet hour.

@@ -360,6 +360,29 @@ class Container:
         )
 
     @cached_property
+    def footage(self):
+        """Police requests for footage, one attribute per use case (`container.footage.create.create`)."""
+        from shared.services.footage import Footage, FootageDeps
+
+        s = self.settings
+        return Footage(
+            FootageDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                outbox=self.outbox,
+                mail=self.mail,
+                templates=self.templates,
+                incidents=self.incidents,
+                chain_keys=self.chain_keys,
+                region_base_url=s.region_base_urls.get(s.region, ""),
+                region=s.region,
+                mail_from=s.d2p_mail_from,
+            )
+        )
+
+    @cached_property
     def outbox(self):
         """Messages written with the change that owes them, relayed to their queues."""
         from shared.services.outbox import Outbox

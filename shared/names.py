@@ -23,6 +23,7 @@ QUEUES: dict[str, str] = {
     "d2p_dispatch": "d2p-dispatch",
     "anpr_alerts": "anpr-alerts",
     "webhook_deliveries": "webhook-deliveries",
+    "footage_mail": "footage-mail",
 }
 
 # One report reaches one force once: the dispatcher sends with a stable message id.
@@ -48,6 +49,7 @@ TIMERS: dict[str, str] = {
     "audit-checkpoint": "SCHEDULE_AUDIT_CHECKPOINT",
     "audit-checkpoint-due": "SCHEDULE_AUDIT_CHECKPOINT_DUE",
     "audit-verify": "SCHEDULE_AUDIT_VERIFY",
+    "footage-reminders": "SCHEDULE_FOOTAGE_REMINDERS",
 }
 
 SERVICE_BUS_CONNECTION = "ServiceBusConnection"

@@ -140,6 +140,13 @@ ALERT_DELIVERIES = Collection("alert_deliveries", indexed=("subscription_id", "h
 # An organisation's ANPR settings (tenant = the organisation, id "settings"): read retention.
 ANPR_SETTINGS = Collection("anpr_settings")
 SEQUENCES = Collection("sequences")
+# A force's request to a store for footage (tenant = the store's retailer). `due_at` is the
+# deadline while open (the reminder timer's sweep); `closed_at` starts its retention.
+FOOTAGE_REQUESTS = Collection(
+    "footage_requests",
+    indexed=("force_id", "store_id", "status", "created_at", "due_at", "closed_at"),
+    global_indexed=("due_at",),
+)
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -180,5 +187,6 @@ ALL: dict[str, Collection] = {
         ALERT_SUBSCRIPTIONS,
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
+        FOOTAGE_REQUESTS,
     )
 }

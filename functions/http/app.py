@@ -14,7 +14,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from functions.console import app as console
-from functions.http import anpr, audit, d2p, docs, evidence, health, incidents, problems, retention, sharing, subject_requests
+from functions.http import anpr, audit, d2p, docs, evidence, footage, health, incidents, problems, retention, sharing, subject_requests
 from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
@@ -99,7 +99,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
-    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing):
+    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing, footage):
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)

@@ -55,6 +55,13 @@ var queues = [
     maxDeliveryCount: 10
     lockDuration: 'PT2M'
   }
+  {
+    name: 'footage-mail'
+    requiresDuplicateDetection: false
+    duplicateDetectionHistoryTimeWindow: 'PT10M'
+    maxDeliveryCount: 10
+    lockDuration: 'PT1M'
+  }
 ]
 
 resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for q in queues: {

@@ -1,0 +1,190 @@
+"""Police requests for footage, end to end through the API: the force asks, the store is
+emailed and sees it, uploads and supplies, custody names the request, the force sees it
+fulfilled and downloads (audited); reminders, refusals and who may see what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from functions import jobs
+from tests.d2p.helpers import CCTV_CLIP, report
+from tests.fixtures_http import both_backends
+from tests.footage.helpers import DC, PREFIX, drain_mail, mails, make_request, request_body
+
+PURPOSE = "Investigating crime DC/2026/118734"
+
+
+def _upload(stamp, incident_id: str, role: str = "Retailer.Investigator") -> dict:
+    headers = {**stamp.auth("northwind", role), "Content-Type": "video/mp4", "X-Filename": "tills.mp4", "X-Evidence-Kind": "cctv"}
+    r = stamp.client.post(f"{PREFIX}/incidents/{incident_id}/evidence", content=CCTV_CLIP, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@both_backends
+def test_request_email_upload_custody_fulfilled_and_audited_download(stamp, tmp_path):
+    if stamp.backend == "azure":
+        # Records on Cosmos DB (the emulator) are what this checks; the evidence bytes stay
+        # in local files (the blob adapter has its own tests against Azurite).
+        from shared.adapters.local.file_evidence import FileEvidenceStore
+
+        stamp.container.__dict__["evidence_blobs"] = FileEvidenceStore(tmp_path / "evidence", clock=stamp.clock)
+    asked = make_request(stamp)
+    assert asked["status"] == "open" and asked["organisation_id"] == "northwind"
+
+    # The store's contact is emailed, with the crime reference, the window and deadline in UK time, and the force.
+    assert drain_mail(stamp) == ["asked"]
+    (mail,) = mails(stamp)
+    assert mail["to"] == "plymouth.security@northwind.example"
+    assert "DC/2026/118734" in mail["subject"] and "Devon and Cornwall" in mail["subject"]
+    assert "Sun 22 Nov 2026, 12:00 GMT" in mail["text"] and "Mon 30 Nov 2026, 12:00 GMT" in mail["text"]
+    assert f"/footage-requests/{asked['id']}" in mail["text"]
+
+    # The retailer's list shows it.
+    listed = stamp.client.get(f"{PREFIX}/footage-requests", headers=stamp.auth("northwind", "Retailer.Reporter")).json()
+    assert [r["id"] for r in listed["items"]] == [asked["id"]]
+
+    # The store files its report of the event, uploads the footage to it and supplies it.
+    incident = report(stamp, role="Retailer.Investigator")
+    item = _upload(stamp, incident["id"])
+    r = stamp.client.post(
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence",
+        json={"evidence_id": item["id"], "complete": True},
+        headers=stamp.auth("northwind", "Retailer.Investigator"),
+    )
+    assert r.status_code == 200, r.text
+    supplied = r.json()
+    assert supplied["status"] == "fulfilled" and supplied["incident_id"] == incident["id"]
+    assert supplied["answered_at"] is not None and [s["evidence_id"] for s in supplied["supplied"]] == [item["id"]]
+
+    # Custody names the request and crime reference.
+    chain = stamp.client.get(f"{PREFIX}/evidence/{item['id']}/custody", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
+    supply_events = [e for e in chain["events"] if e["event"] == "supplied"]
+    assert len(supply_events) == 1
+    assert supply_events[0]["details"]["note"] == f"supplied in answer to footage request {asked['id']} for crime reference DC/2026/118734"
+
+    # The force sees it fulfilled and when, and downloads the file with a purpose: audited as police reads are.
+    seen = stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth(DC, "Police.Officer")).json()
+    assert seen["status"] == "fulfilled" and seen["answered_at"] == supplied["answered_at"]
+    police = stamp.auth(DC, "Police.Officer")
+    assert stamp.client.get(f"{PREFIX}/evidence/{item['id']}/content", headers=police).status_code == 422  # no purpose
+    got = stamp.client.get(f"{PREFIX}/evidence/{item['id']}/content", params={"purpose": PURPOSE}, headers=police)
+    assert got.status_code == 200 and got.content == CCTV_CLIP
+    trail = stamp.client.get(
+        f"{PREFIX}/audit", params={"entity": f"evidence/{item['id']}"}, headers=stamp.auth("northwind", "Retailer.Investigator")
+    ).json()
+    downloads = [e for e in trail["items"] if e["actor_org"] == DC]
+    assert downloads and all(e["purpose"] == PURPOSE and e["action"] == "disclosure" for e in downloads)
+
+
+def test_reminder_sent_once_a_day_before_the_deadline_then_overdue(stamp):
+    asked = make_request(stamp, deadline=(stamp.clock.now() + timedelta(days=3)).isoformat())
+    drain_mail(stamp)
+    jobs.load_all()
+    run = jobs.TIMER_JOBS["footage-reminders"].run
+
+    assert run(stamp.container, stamp.clock.now()).counts["reminded"] == 0  # more than a day to go
+    stamp.clock.advance(days=2, minutes=1)
+    assert run(stamp.container, stamp.clock.now()).counts["reminded"] == 1
+    assert run(stamp.container, stamp.clock.now()).counts["reminded"] == 0  # twice: still one reminder
+    assert drain_mail(stamp) == ["reminder"]
+    reminders = [m for m in mails(stamp) if m["subject"].startswith("Reminder")]
+    assert len(reminders) == 1 and "DC/2026/118734" in reminders[0]["subject"]
+
+    stamp.clock.advance(days=1)
+    assert run(stamp.container, stamp.clock.now()).counts == {"reminded": 0, "overdue": 1}
+    assert run(stamp.container, stamp.clock.now()).counts == {"reminded": 0, "overdue": 0}
+    seen = stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth(DC, "Police.Officer")).json()
+    assert seen["overdue"] is True and seen["reminder_sent_at"] is not None
+
+
+def test_a_store_outside_the_force_area_is_refused_with_a_plain_reason(stamp):
+    r = stamp.client.post(
+        f"{PREFIX}/footage-requests", json=request_body(stamp, store_id="ct-bristol"), headers=stamp.auth(DC, "Police.Officer")
+    )
+    assert r.status_code == 422
+    problem = r.json()
+    assert problem["errors"][0]["field"] == "store_id"
+    assert "Contoso Bristol is in the area of Avon and Somerset" in problem["detail"]
+    listed = stamp.client.get(f"{PREFIX}/footage-requests", headers=stamp.auth("contoso", "Retailer.Investigator")).json()
+    assert listed["items"] == []
+
+
+def test_window_and_deadline_are_checked_field_by_field(stamp):
+    now = stamp.clock.now()
+    r = stamp.client.post(
+        f"{PREFIX}/footage-requests",
+        json=request_body(stamp, window_end=(now - timedelta(days=2)).isoformat(), deadline=(now - timedelta(hours=1)).isoformat()),
+        headers=stamp.auth(DC, "Police.Officer"),
+    )
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"window_end", "deadline"}
+    long = stamp.client.post(
+        f"{PREFIX}/footage-requests",
+        json=request_body(stamp, window_start=(now - timedelta(days=3)).isoformat()),
+        headers=stamp.auth(DC, "Police.Officer"),
+    )
+    assert long.status_code == 422 and "24 hours" in long.json()["detail"]
+    future = stamp.client.post(
+        f"{PREFIX}/footage-requests",
+        json=request_body(stamp, window_start=(now + timedelta(hours=1)).isoformat(), window_end=(now + timedelta(hours=2)).isoformat()),
+        headers=stamp.auth(DC, "Police.Officer"),
+    )
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "window_start"
+    assert stamp.client.get(f"{PREFIX}/footage-requests", headers=stamp.auth(DC, "Police.Officer")).json()["items"] == []
+
+
+def test_idempotency_key_makes_one_request(stamp):
+    headers = {**stamp.auth(DC, "Police.Officer"), "Idempotency-Key": "fr-1"}
+    body = request_body(stamp)
+    first = stamp.client.post(f"{PREFIX}/footage-requests", json=body, headers=headers)
+    again = stamp.client.post(f"{PREFIX}/footage-requests", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert drain_mail(stamp) == ["asked"]
+
+
+def test_another_retailer_cannot_see_it_and_a_retailer_cannot_ask(stamp):
+    asked = make_request(stamp)
+    r = stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth("contoso", "Retailer.Investigator"))
+    assert r.status_code == 404
+    other_force = stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth("avon-and-somerset", "Police.Officer"))
+    assert other_force.status_code == 404
+    refused = stamp.client.post(f"{PREFIX}/footage-requests", json=request_body(stamp), headers=stamp.auth("northwind", "Retailer.Admin"))
+    assert refused.status_code == 403
+
+
+def test_declined_with_a_reason_and_withdrawn_requests_close(stamp):
+    asked = make_request(stamp)
+    r = stamp.client.post(
+        f"{PREFIX}/footage-requests/{asked['id']}/decline",
+        json={"reason": "Footage overwritten: retention 30 days."},
+        headers=stamp.auth("northwind", "Retailer.Reporter"),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "declined"
+    seen = stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth(DC, "Police.Analyst")).json()
+    assert seen["decline_reason"] == "Footage overwritten: retention 30 days."
+    late = stamp.client.post(f"{PREFIX}/footage-requests/{asked['id']}/withdraw", json={}, headers=stamp.auth(DC, "Police.Officer"))
+    assert late.status_code == 409
+
+    other = make_request(stamp)
+    w = stamp.client.post(
+        f"{PREFIX}/footage-requests/{other['id']}/withdraw", json={"reason": "Suspect charged."}, headers=stamp.auth(DC, "Police.Officer")
+    )
+    assert w.status_code == 200 and w.json()["status"] == "withdrawn"
+    assert sorted(drain_mail(stamp)) == ["asked", "asked", "withdrawn"]
+
+
+def test_supplying_into_a_linked_request_needs_that_report(stamp):
+    incident = report(stamp, role="Retailer.Investigator")
+    asked = make_request(stamp)
+    other = report(stamp, role="Retailer.Investigator", store_id="nw-exeter")
+    item = _upload(stamp, other["id"])
+    r = stamp.client.post(
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence",
+        json={"evidence_id": item["id"]},
+        headers=stamp.auth("northwind", "Retailer.Investigator"),
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "incident_id"
+    assert stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth(DC, "Police.Officer")).json()["status"] == "open"
+    del incident
