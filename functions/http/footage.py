@@ -16,10 +16,22 @@ from shared import settings as app_settings
 from shared.domain.footage import STATUS_WORDS, DeclineIn, FootageRequest, FootageRequestIn, FootageStatus, SupplyIn, WithdrawIn
 from shared.domain.tenancy import Principal
 from shared.services.footage import POLICE, RETAILERS
+from shared.services.incidents import REPORTERS
 
+EvidenceId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=128,
+        description="An evidence item uploaded to the request's report",
+        examples=["northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"],
+    ),
+]
 RequestId = Annotated[str, Path(min_length=1, max_length=64, description="Footage request id")]
 Police = Annotated[Principal, Depends(require(*POLICE))]
 Retailer = Annotated[Principal, Depends(require(*RETAILERS))]
+# Files are uploaded to a report first: whoever may add evidence to the store's reports supplies them.
+Supplier = Annotated[Principal, Depends(require(*REPORTERS))]
 Either = Annotated[Principal, Depends(require(*POLICE, *RETAILERS))]
 
 _settings = app_settings.get_settings()
@@ -170,17 +182,17 @@ def get_footage_request(request_id: RequestId, principal: Either, container: Con
 
 
 @router.post(
-    "/footage-requests/{request_id}/evidence",
+    "/footage-requests/{request_id}/evidence/{evidence_id}",
     summary="Supply an uploaded file in answer to a request",
     response_model=FootageRequestOut,
     responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
     response_description="The request with the file supplied (fulfilled, or partly while more are to come)",
 )
 def supply_footage(
-    request_id: RequestId, body: Annotated[SupplyIn, Body()], principal: Retailer, container: ContainerDep
+    request_id: RequestId, evidence_id: EvidenceId, body: Annotated[SupplyIn, Body()], principal: Supplier, container: ContainerDep
 ) -> FootageRequestOut:
     """Supplies a file uploaded (single or resumable upload) to the request's report; its custody records the request and crime reference, and the force may then download it with a purpose."""
-    request = container.footage.answer.supply(principal, request_id, body.evidence_id, complete=body.complete)
+    request = container.footage.answer.supply(principal, request_id, evidence_id, complete=body.complete)
     return FootageRequestOut.of(request, container.clock.now())
 
 

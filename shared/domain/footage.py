@@ -227,8 +227,5 @@ class WithdrawIn(BaseModel):
 
 
 class SupplyIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"evidence_id": "northwind-3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b", "complete": True}]}
-    )
-    evidence_id: str = Field(min_length=1, max_length=128, description="An item already uploaded to the request's incident")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"complete": True}]})
     complete: bool = Field(default=True, description="False while more files are still to come (the request is then partly fulfilled)")

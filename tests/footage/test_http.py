@@ -48,8 +48,8 @@ def test_request_email_upload_custody_fulfilled_and_audited_download(stamp, tmp_
     incident = report(stamp, role="Retailer.Investigator")
     item = _upload(stamp, incident["id"])
     r = stamp.client.post(
-        f"{PREFIX}/footage-requests/{asked['id']}/evidence",
-        json={"evidence_id": item["id"], "complete": True},
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence/{item['id']}",
+        json={"complete": True},
         headers=stamp.auth("northwind", "Retailer.Investigator"),
     )
     assert r.status_code == 200, r.text
@@ -181,8 +181,8 @@ def test_supplying_into_a_linked_request_needs_that_report(stamp):
     other = report(stamp, role="Retailer.Investigator", store_id="nw-exeter")
     item = _upload(stamp, other["id"])
     r = stamp.client.post(
-        f"{PREFIX}/footage-requests/{asked['id']}/evidence",
-        json={"evidence_id": item["id"]},
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence/{item['id']}",
+        json={},
         headers=stamp.auth("northwind", "Retailer.Investigator"),
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "incident_id"

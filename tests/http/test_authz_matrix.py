@@ -273,6 +273,11 @@ from tests.d2p.matrix_rows import d2p_rows  # noqa: E402
 
 MATRIX.update(d2p_rows(Row, Call, API_PREFIX))
 
+# Footage requests: rows live beside their tests.
+from tests.footage.matrix_rows import footage_rows  # noqa: E402
+
+MATRIX.update(footage_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

@@ -78,7 +78,7 @@ class AnswerRequest:
                 return request
             doc = uow.get(EVIDENCE.name, request.organisation_id, evidence_id)
             if doc is None or doc.get("pending_since"):
-                raise Invalid("That file was not found among your evidence.", errors=[{"field": "evidence_id", "message": "No such file."}])
+                raise NotFound(f"Evidence {evidence_id} was not found.")
             item = load(EvidenceItem, doc).record
             target = self._target(uow, principal, request, request.incident_id or item.incident_id)
             if item.incident_id != target:
