@@ -141,10 +141,10 @@ ALERT_DELIVERIES = Collection("alert_deliveries", indexed=("subscription_id", "h
 ANPR_SETTINGS = Collection("anpr_settings")
 SEQUENCES = Collection("sequences")
 # A force's request to a store for footage (tenant = the store's retailer). `due_at` is the
-# deadline while open (the reminder timer's sweep); `closed_at` starts its retention.
+# deadline while open (the reminder timer's sweep); `retention_basis` starts its retention.
 FOOTAGE_REQUESTS = Collection(
     "footage_requests",
-    indexed=("force_id", "store_id", "status", "created_at", "due_at", "closed_at"),
+    indexed=("force_id", "store_id", "status", "created_at", "due_at", "retention_basis"),
     global_indexed=("due_at",),
 )
 

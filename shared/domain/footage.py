@@ -135,8 +135,10 @@ class FootageRequest(BaseModel):
     # Sweeps: open requests carry their deadline here; a closed one has none, so the
     # reminder timer's query never reads them.
     due_at: datetime | None = None
-    # Retention counts from when the request closed (or its deadline, if it never did).
     closed_at: datetime | None = None
+    # Retention counts from here: the deadline while open, then when it was answered or
+    # called off (a request never answered is kept from its deadline, not for ever).
+    retention_basis: datetime | None = None
 
     @classmethod
     def open(cls, body: FootageRequestIn, *, organisation_id: str, force_id: str, by: str, now: datetime) -> FootageRequest:
@@ -155,6 +157,7 @@ class FootageRequest(BaseModel):
             created_by=by,
             updated_at=now,
             due_at=body.deadline,
+            retention_basis=body.deadline,
         )
 
     @property
@@ -178,6 +181,7 @@ class FootageRequest(BaseModel):
         self.status = FootageStatus.FULFILLED if complete else FootageStatus.PARTLY_FULFILLED
         self.answered_at = now
         self.updated_at = now
+        self.retention_basis = max(now, self.deadline)
         if complete:
             self._close(now)
 
@@ -198,6 +202,7 @@ class FootageRequest(BaseModel):
         self.updated_at = now
         self.closed_at = now
         self.due_at = None
+        self.retention_basis = now
 
     def reminder_due(self, now: datetime) -> bool:
         """Open, not yet reminded, within a day of its deadline, and made more than a day

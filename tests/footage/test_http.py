@@ -188,3 +188,29 @@ def test_supplying_into_a_linked_request_needs_that_report(stamp):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "incident_id"
     assert stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth(DC, "Police.Officer")).json()["status"] == "open"
     del incident
+
+
+def test_requests_follow_their_retention_period_and_leave_a_tombstone(stamp):
+    declined = make_request(stamp, crime_reference="DC/2026/1")
+    stamp.client.post(
+        f"{PREFIX}/footage-requests/{declined['id']}/decline",
+        json={"reason": "Footage overwritten: retention 30 days."},
+        headers=stamp.auth("northwind", "Retailer.Investigator"),
+    )
+    unanswered = make_request(stamp, crime_reference="DC/2026/2", deadline=(stamp.clock.now() + timedelta(days=60)).isoformat())
+    jobs.load_all()
+    sweep = jobs.TIMER_JOBS["retention"].run
+    police = stamp.auth(DC, "Police.Officer")
+
+    # 24 months after the decline it goes; the unanswered one counts from its deadline, 60 days later.
+    report = sweep(stamp.container, stamp.clock.now() + timedelta(days=731))
+    assert report.counts["footage_requests_deleted"] == 1
+    assert stamp.client.get(f"{PREFIX}/footage-requests/{declined['id']}", headers=police).status_code == 404
+    assert stamp.client.get(f"{PREFIX}/footage-requests/{unanswered['id']}", headers=police).status_code == 200
+    tombstones = stamp.client.get(
+        f"{PREFIX}/retention/tombstones", params={"type": "footage_request"}, headers=stamp.auth("northwind", "Retailer.Investigator")
+    ).json()
+    assert [t["entity_id"] for t in tombstones["items"]] == [declined["id"]]
+
+    assert sweep(stamp.container, stamp.clock.now() + timedelta(days=731 + 61)).counts["footage_requests_deleted"] == 1
+    assert stamp.client.get(f"{PREFIX}/footage-requests/{unanswered['id']}", headers=police).status_code == 404
