@@ -380,7 +380,8 @@ class Container:
                 region_base_url=s.region_base_urls.get(s.region, ""),
                 region=s.region,
                 mail_from=s.d2p_mail_from,
-            )
+            ),
+            evidence=self.evidence,
         )
 
     @cached_property

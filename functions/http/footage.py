@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, PageCursor, require
+from functions.http.evidence import RAW_BODY, request_body, request_content_length
+from functions.http.limits import upload_slot
 from functions.http.problems import AUTH_ERRORS, responses
 from shared import settings as app_settings
+from shared.domain.evidence import EvidenceKind
 from shared.domain.footage import STATUS_WORDS, DeclineIn, FootageRequest, FootageRequestIn, FootageStatus, SupplyIn, WithdrawIn
 from shared.domain.tenancy import Principal
 from shared.services.footage import POLICE, RETAILERS
@@ -179,6 +182,49 @@ def list_footage_requests(
 def get_footage_request(request_id: RequestId, principal: Either, container: ContainerDep) -> FootageRequestOut:
     """The request as it stands: its status, when it was answered and the files supplied (download them with a purpose, as any evidence)."""
     return FootageRequestOut.of(container.footage.read.get(principal, request_id), container.clock.now())
+
+
+@router.post(
+    "/footage-requests/{request_id}/evidence",
+    summary="Upload one file into a request (raw body, streamed, hashed, written once) and supply it",
+    response_model=FootageRequestOut,
+    # 400: a Content-Digest that is not an RFC 9530 dictionary.
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 415, 422),
+    openapi_extra=RAW_BODY,
+    response_description="The request with the file supplied (Location names the new evidence item)",
+    # Holds an upload slot while the body arrives, as the evidence uploads do.
+    dependencies=[Depends(upload_slot, scope="function")],
+)
+def upload_footage(
+    request_id: RequestId,
+    request: Request,
+    response: Response,
+    principal: Supplier,
+    container: ContainerDep,
+    incident_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="The store's report of the event, when the request names none")
+    ] = None,
+    complete: Annotated[bool, Query(description="False while more files are still to come")] = True,
+    content_type: Annotated[str | None, Header(max_length=200, description="The file's real type, e.g. video/mp4")] = None,
+    x_filename: Annotated[str | None, Header(max_length=255, description="Original file name (for people)", examples=["tills.mp4"])] = None,
+    x_evidence_kind: Annotated[EvidenceKind | None, Header(description="cctv by default for video")] = None,
+    content_digest: Annotated[str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file")] = None,
+) -> FootageRequestOut:
+    """Streams one file into the request: stored as evidence on the request's report with every check an evidence upload makes, then supplied (custody names the request and crime reference). For files too large for one request, use the resumable upload on the report, then supply by id."""
+    answered, item = container.footage.answer.upload(
+        principal,
+        request_id,
+        request_body(request),
+        incident_id=incident_id,
+        complete=complete,
+        content_type=content_type,
+        filename=x_filename,
+        kind=x_evidence_kind,
+        content_digest=content_digest,
+        content_length=request_content_length(request),
+    )
+    response.headers["Location"] = f"{API_PREFIX}/evidence/{item.id}"
+    return FootageRequestOut.of(answered, container.clock.now())
 
 
 @router.post(

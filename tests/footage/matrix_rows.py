@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.domain.footage import DeclineIn, WithdrawIn
 from shared.domain.tenancy import Role
+from tests.d2p.helpers import CCTV_CLIP
 from tests.footage.helpers import DC, request_body
 
 
@@ -32,14 +33,22 @@ def footage_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
 
     def cctv(ctx) -> str:
         def upload() -> str:
-            from tests.d2p.helpers import CCTV_CLIP
-
             headers = {**ctx.auth("northwind", RI), "Content-Type": "video/mp4", "X-Filename": "tills.mp4", "X-Evidence-Kind": "cctv"}
             r = ctx.stamp.client.post(f"{prefix}/incidents/{ctx.incident()}/evidence", content=CCTV_CLIP, headers=headers)
             assert r.status_code == 201, r.text
             return r.json()["id"]
 
         return ctx.once("footage-cctv", upload)
+
+    def staff_report(ctx) -> str:
+        """A nw-plymouth report filed by the store's reporter: store staff add evidence only to their own."""
+
+        def create() -> str:
+            r = ctx.stamp.client.post(f"{prefix}/incidents", json=ctx.stamp.example("IncidentIn"), headers=ctx.auth("northwind", RR))
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        return ctx.once("footage-staff-report", create)
 
     return {
         # Only a force asks; another force asking for nw-plymouth's footage is told it is not its area.
@@ -55,6 +64,17 @@ def footage_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ),
         ("GET", f"{prefix}/footage-requests/{{request_id}}"): Row(
             allowed=police | retailers, call=lambda ctx, org: Call("GET", f"{prefix}/footage-requests/{one(ctx)}")
+        ),
+        # A file streamed into a request, on a nw-plymouth report the store's reporter filed.
+        ("POST", f"{prefix}/footage-requests/{{request_id}}/evidence"): Row(
+            allowed={RR, RI},
+            call=lambda ctx, org: Call(
+                "POST",
+                f"{prefix}/footage-requests/{fresh(ctx)}/evidence",
+                params={"incident_id": staff_report(ctx)},
+                content=CCTV_CLIP,
+                headers={"Content-Type": "video/mp4", "X-Filename": "tills.mp4", "X-Evidence-Kind": "cctv"},
+            ),
         ),
         # Supplied by whoever may add evidence to the store's reports (an admin reads and declines).
         ("POST", f"{prefix}/footage-requests/{{request_id}}/evidence/{{evidence_id}}"): Row(

@@ -214,3 +214,42 @@ def test_requests_follow_their_retention_period_and_leave_a_tombstone(stamp):
 
     assert sweep(stamp.container, stamp.clock.now() + timedelta(days=731 + 61)).counts["footage_requests_deleted"] == 1
     assert stamp.client.get(f"{PREFIX}/footage-requests/{unanswered['id']}", headers=police).status_code == 404
+
+
+def test_a_file_streamed_into_a_linked_request_fulfils_it(stamp):
+    incident = report(stamp, role="Retailer.Investigator")
+    asked = make_request(stamp)
+    headers = {
+        **stamp.auth("northwind", "Retailer.Investigator"),
+        "Content-Type": "video/mp4",
+        "X-Filename": "door.mp4",
+        "X-Evidence-Kind": "cctv",
+    }
+    # A request that names no report needs the store's report of the event.
+    unnamed = stamp.client.post(f"{PREFIX}/footage-requests/{asked['id']}/evidence", content=CCTV_CLIP, headers=headers)
+    assert unnamed.status_code == 422 and unnamed.json()["errors"][0]["field"] == "incident_id"
+    # Bytes that are not what they claim are refused whole: nothing stored, the request still open.
+    bad = stamp.client.post(
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence",
+        params={"incident_id": incident["id"]},
+        content=b"not a video at all",
+        headers=headers,
+    )
+    assert bad.status_code == 415
+    listed = stamp.client.get(
+        f"{PREFIX}/incidents/{incident['id']}/evidence", headers=stamp.auth("northwind", "Retailer.Investigator")
+    ).json()
+    assert listed["items"] == []
+    assert stamp.client.get(f"{PREFIX}/footage-requests/{asked['id']}", headers=stamp.auth(DC, "Police.Officer")).json()["status"] == "open"
+    r = stamp.client.post(
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence", params={"incident_id": incident["id"]}, content=CCTV_CLIP, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "fulfilled" and r.json()["incident_id"] == incident["id"]
+    evidence_id = r.headers["location"].rsplit("/", 1)[1]
+    chain = stamp.client.get(f"{PREFIX}/evidence/{evidence_id}/custody", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
+    assert [e["event"] for e in chain["events"]] == ["received", "stored", "supplied"]
+    wrong = stamp.client.post(
+        f"{PREFIX}/footage-requests/{asked['id']}/evidence", content=b"not a video at all", headers={**headers, "Content-Type": "video/mp4"}
+    )
+    assert wrong.status_code == 409  # fulfilled: nothing more is taken

@@ -9,6 +9,7 @@ One module per use case; the container exposes them as `container.footage`, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.services.footage.answer import AnswerRequest
 from shared.services.footage.create import CreateRequest
@@ -26,6 +27,7 @@ class Footage:
     """The footage-request capability: one attribute per use case, all sharing `deps`."""
 
     deps: FootageDeps
+    evidence: Any  # the evidence capability, whose intake stores files streamed into a request
     create: CreateRequest = field(init=False)
     read: ReadRequests = field(init=False)
     answer: AnswerRequest = field(init=False)
@@ -36,7 +38,7 @@ class Footage:
     def __post_init__(self) -> None:
         self.create = CreateRequest(self.deps)
         self.read = ReadRequests(self.deps)
-        self.answer = AnswerRequest(self.deps)
+        self.answer = AnswerRequest(self.deps, self.evidence)
         self.withdraw = WithdrawRequest(self.deps)
         self.reminders = Reminders(self.deps)
         self.mail = FootageMail(self.deps)

@@ -6,12 +6,14 @@ the force is given read access to the report those files belong to."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Conflict, Invalid, NotFound
-from shared.domain.evidence import EvidenceItem
+from shared.domain.evidence import EvidenceItem, EvidenceKind
 from shared.domain.footage import FootageRequest
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork
@@ -29,6 +31,7 @@ def _not_for_police(principal: Principal, request_id: str) -> None:
 @dataclass
 class AnswerRequest:
     deps: FootageDeps
+    evidence: Any  # the evidence capability (shared.services.evidence.Evidence): its intake stores streamed files
 
     def target_incident(self, principal: Principal, request_id: str, incident_id: str | None) -> str:
         """The report the footage is stored on: the request's own, or (for a request that
@@ -64,6 +67,36 @@ class AnswerRequest:
                 errors=[{"field": "incident_id", "message": "Choose a report from the store asked."}],
             )
         return incident_id
+
+    def upload(
+        self,
+        principal: Principal,
+        request_id: str,
+        body: Iterable[bytes],
+        *,
+        incident_id: str | None,
+        complete: bool,
+        content_type: str | None,
+        filename: str | None,
+        kind: EvidenceKind | None,
+        content_digest: str | None,
+        content_length: int | None,
+    ) -> tuple[FootageRequest, EvidenceItem]:
+        """Stream one file into the request: stored on its report by the evidence locker's own
+        upload (every check it makes: type, size, digest, write once), then supplied. A
+        request that names no report takes `incident_id`, the store's report of the event."""
+        target = self.target_incident(principal, request_id, incident_id)
+        item = self.evidence.intake.upload(
+            principal,
+            target,
+            body,
+            content_type=content_type,
+            filename=filename,
+            kind=kind,
+            content_digest=content_digest,
+            content_length=content_length,
+        )
+        return self.supply(principal, request_id, item.id, complete=complete), item
 
     def supply(self, principal: Principal, request_id: str, evidence_id: str, *, complete: bool) -> FootageRequest:
         """Supply an item already stored on the request's report (a resumable upload, or a
