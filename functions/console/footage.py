@@ -117,8 +117,11 @@ def new_request(
     c: ContainerDep,
     incident: Annotated[str | None, Query(max_length=64)] = None,
     store: Annotated[str | None, Query(max_length=64)] = None,
+    crime_reference: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    return _new_form(request, c, who, values={"incident_id": incident or "", "store_id": store or ""}, errors={})
+    # From a case page: the request is about that report, at its store, under its crime reference.
+    values = {"incident_id": incident or "", "store_id": store or "", "crime_reference": crime_reference or ""}
+    return _new_form(request, c, who, values=values, errors={})
 
 
 @router.post("/footage-requests/new")

@@ -106,3 +106,34 @@ def test_store_staff_decline_with_a_reason_and_another_retailer_sees_nothing(sta
     assert other.get(f"/footage-requests/{asked['id']}").status_code == 404
     assert "DC/2026/118734" not in other.get("/footage-requests").text
     assert other.get("/footage-requests/new").status_code == 403  # a retailer cannot ask
+
+
+def test_a_case_page_links_to_a_request_about_that_report(stamp, browser):
+    from urllib.parse import quote_plus
+
+    from tests.console.test_police_pages import dispatched
+
+    incident = dispatched(stamp)
+    browser.sign_in(DC, "Police.Officer")
+    case = browser.get(f"/cases/{incident['id']}?purpose={quote_plus('Investigating the offence')}")
+    link = f"/footage-requests/new?incident={incident['id']}&amp;store=nw-plymouth"
+    assert link in case.text
+    form = browser.get(link.replace("&amp;", "&"))
+    assert f'name="incident_id" value="{incident["id"]}"' in form.text
+    assert '<option value="nw-plymouth" selected>' in form.text
+    made = browser.post(
+        "/footage-requests/new",
+        {
+            "crime_reference": "DC/2026/777",
+            "store_id": "nw-plymouth",
+            "window_start": "2026-11-20T14:00",
+            "window_end": "2026-11-20T15:00",
+            "deadline": "2026-11-30T17:00",
+            "wanted": "Second camera at the door",
+            "incident_id": incident["id"],
+        },
+    )
+    assert made.status_code == 303, made.text
+    request_id = made.headers["location"].rsplit("/", 1)[1]
+    shown = stamp.client.get(f"/api/v1/footage-requests/{request_id}", headers=stamp.auth(DC, "Police.Officer")).json()
+    assert shown["incident_id"] == incident["id"]
