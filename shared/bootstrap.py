@@ -381,7 +381,8 @@ class Container:
                 region=s.region,
                 mail_from=s.d2p_mail_from,
             ),
-            evidence=self.evidence,
+            # Built on first upload only: asking for footage needs no evidence store.
+            evidence=lambda: self.evidence,
         )
 
     @cached_property

@@ -77,6 +77,7 @@ def test_request_email_upload_custody_fulfilled_and_audited_download(stamp, tmp_
     assert downloads and all(e["purpose"] == PURPOSE and e["action"] == "disclosure" for e in downloads)
 
 
+@both_backends
 def test_reminder_sent_once_a_day_before_the_deadline_then_overdue(stamp):
     asked = make_request(stamp, deadline=(stamp.clock.now() + timedelta(days=3)).isoformat())
     drain_mail(stamp)
@@ -190,6 +191,7 @@ def test_supplying_into_a_linked_request_needs_that_report(stamp):
     del incident
 
 
+@both_backends
 def test_requests_follow_their_retention_period_and_leave_a_tombstone(stamp):
     declined = make_request(stamp, crime_reference="DC/2026/1")
     stamp.client.post(

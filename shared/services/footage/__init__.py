@@ -8,6 +8,7 @@ One module per use case; the container exposes them as `container.footage`, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ class Footage:
     """The footage-request capability: one attribute per use case, all sharing `deps`."""
 
     deps: FootageDeps
-    evidence: Any  # the evidence capability, whose intake stores files streamed into a request
+    evidence: Callable[[], Any]  # gives the evidence capability, whose intake stores files streamed into a request
     create: CreateRequest = field(init=False)
     read: ReadRequests = field(init=False)
     answer: AnswerRequest = field(init=False)

@@ -6,7 +6,7 @@ the force is given read access to the report those files belong to."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ def _not_for_police(principal: Principal, request_id: str) -> None:
 @dataclass
 class AnswerRequest:
     deps: FootageDeps
-    evidence: Any  # the evidence capability (shared.services.evidence.Evidence): its intake stores streamed files
+    evidence: Callable[[], Any]  # gives the evidence capability (shared.services.evidence.Evidence), whose intake stores streamed files
 
     def target_incident(self, principal: Principal, request_id: str, incident_id: str | None) -> str:
         """The report the footage is stored on: the request's own, or (for a request that
@@ -86,7 +86,7 @@ class AnswerRequest:
         upload (every check it makes: type, size, digest, write once), then supplied. A
         request that names no report takes `incident_id`, the store's report of the event."""
         target = self.target_incident(principal, request_id, incident_id)
-        item = self.evidence.intake.upload(
+        item = self.evidence().intake.upload(
             principal,
             target,
             body,
