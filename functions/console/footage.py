@@ -13,16 +13,18 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
 from functions.console.formats import zone_of
-from functions.console.render import page, redirect
+from functions.console.police import PURPOSES, _stated
+from functions.console.render import finish, page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
-from shared.domain.errors import Invalid
+from shared.domain.errors import Invalid, NotFound
+from shared.domain.evidence import ascii_filename
 from shared.domain.footage import STATUS_WORDS, FootageRequest, FootageRequestIn
 from shared.domain.tenancy import Principal
 from shared.services.footage import POLICE, RETAILERS
@@ -36,6 +38,7 @@ Answerer = Annotated[Principal, Depends(require_page(*RETAILERS))]
 Supplier = Annotated[Principal, Depends(require_page(*REPORTERS))]
 Form = Annotated[FormData, Depends(posted_form)]
 RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+EvidenceId = Annotated[str, Path(min_length=1, max_length=128)]
 PAGE_SIZE = 25
 
 
@@ -183,6 +186,43 @@ def show_request(
             )
             context["reports"] = c.incidents.search.find(who, window, limit=PAGE_SIZE, continuation=None, purpose=None).items
     return page(request, "footage/request.html", **context)
+
+
+@router.get("/footage-requests/{request_id}/files/{evidence_id}")
+def download_supplied(
+    request: Request,
+    who: Asker,
+    c: ContainerDep,
+    request_id: RequestId,
+    evidence_id: EvidenceId,
+    purpose: Annotated[str | None, Query(max_length=500)] = None,
+    other: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """A supplied file for the force that asked: after the officer says why (as every police
+    evidence read), streamed by the same download the API's evidence route makes, so
+    custody and the audit trail record it with that purpose."""
+    r = c.footage.read.get(who, request_id)
+    if evidence_id not in {s.evidence_id for s in r.supplied}:
+        raise NotFound(f"Evidence {evidence_id} was not found.")
+    stated, error = _stated(purpose, other)
+    if stated is None:
+        return page(
+            request,
+            "police/purpose.html",
+            status=422 if error else 200,
+            action=f"/footage-requests/{request_id}/files/{evidence_id}",
+            purposes=PURPOSES,
+            error=error,
+            other=other or "",
+        )
+    d = c.evidence.access.download(who, evidence_id, stated, None)
+    headers = {
+        "Content-Length": str(d.length),
+        "X-Evidence-SHA256": d.item.sha256,
+        "Content-Disposition": f'attachment; filename="{ascii_filename(d.item.filename)}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return finish(request, StreamingResponse(d.body, media_type=d.item.content_type, headers=headers))
 
 
 @router.post("/footage-requests/{request_id}/supply")

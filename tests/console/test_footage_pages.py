@@ -89,7 +89,17 @@ def test_store_staff_upload_give_the_files_and_the_officer_sees_them(stamp, brow
     officer.sign_in(DC, "Police.Officer", next_path=f"/footage-requests/{asked['id']}")
     seen = officer.get(f"/footage-requests/{asked['id']}")
     assert "Supplied" in seen.text and "tills.mp4" in seen.text
-    assert f'href="/cases/{incident["id"]}/evidence/{evidence_id}"' in seen.text
+    link = f"/footage-requests/{asked['id']}/files/{evidence_id}"
+    assert f'href="{link}"' in seen.text
+    # The download first asks why, then streams the file; custody records the purpose.
+    prompt = officer.get(link)
+    assert prompt.status_code == 200 and "Why are you looking" in prompt.text
+    got = officer.get(link + "?purpose=Investigating+the+offence")
+    assert got.status_code == 200 and got.content == CCTV_CLIP
+    chain = stamp.client.get(f"/api/v1/evidence/{evidence_id}/custody", headers=stamp.auth("northwind", "Retailer.Investigator")).json()
+    downloads = [e for e in chain["events"] if e["event"] == "downloaded"]
+    assert [e["purpose"] for e in downloads] == ["Investigating the offence"] and downloads[0]["actor_org"] == DC
+    assert officer.get(f"/footage-requests/{asked['id']}/files/northwind-{'0' * 32}?purpose=Investigating+the+offence").status_code == 404
 
 
 def test_store_staff_decline_with_a_reason_and_another_retailer_sees_nothing(stamp, browser, browser_for):
