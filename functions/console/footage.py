@@ -80,7 +80,6 @@ def list_requests(
     who: Viewer,
     c: ContainerDep,
     page_token: Annotated[str | None, Query(alias="page", max_length=4000)] = None,
-    made: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     bound_to = binding("GET /footage-requests", who.organisation_id, who.user_id, [])
     found = c.footage.read.list(who, limit=PAGE_SIZE, continuation=c.page_tokens.open(page_token, bound_to))

@@ -147,3 +147,18 @@ def test_a_case_page_links_to_a_request_about_that_report(stamp, browser):
     request_id = made.headers["location"].rsplit("/", 1)[1]
     shown = stamp.client.get(f"/api/v1/footage-requests/{request_id}", headers=stamp.auth(DC, "Police.Officer")).json()
     assert shown["incident_id"] == incident["id"]
+
+
+def test_the_list_pages_through_a_sealed_continuation(stamp, browser):
+    import re
+
+    for n in range(26):
+        make_request(stamp, crime_reference=f"DC/2026/P{n:02d}")
+        stamp.clock.advance(minutes=1)
+    browser.sign_in(DC, "Police.Analyst", next_path="/footage-requests")
+    first = browser.get("/footage-requests")
+    assert first.text.count("DC/2026/P") == 25 and "DC/2026/P25" in first.text  # newest first
+    next_url = re.search(r'href="(/footage-requests\?page=[^"]+)"', first.text).group(1).replace("&amp;", "&")
+    second = browser.get(next_url)
+    assert second.text.count("DC/2026/P") == 1 and "DC/2026/P00" in second.text
+    assert browser.get(next_url[:-3] + "xyz").status_code == 422  # an edited token is refused
