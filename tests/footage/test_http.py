@@ -255,3 +255,22 @@ def test_a_file_streamed_into_a_linked_request_fulfils_it(stamp):
         f"{PREFIX}/footage-requests/{asked['id']}/evidence", content=b"not a video at all", headers={**headers, "Content-Type": "video/mp4"}
     )
     assert wrong.status_code == 409  # fulfilled: nothing more is taken
+
+
+def test_a_store_without_a_contact_address_gets_no_email_but_sees_the_request(stamp):
+    from shared.ports import PermanentMailError
+
+    # Contoso Bristol has no contact address; its force is Avon and Somerset.
+    asked = make_request(stamp, force="avon-and-somerset", store_id="ct-bristol")
+    assert drain_mail(stamp) == ["asked"]
+    assert mails(stamp) == []
+    listed = stamp.client.get(f"{PREFIX}/footage-requests", headers=stamp.auth("contoso", "Retailer.Reporter")).json()
+    assert [r["id"] for r in listed["items"]] == [asked["id"]]
+
+    class RefusingMail:
+        def send(self, message):
+            raise PermanentMailError("mailbox does not exist")
+
+    stamp.container.footage.deps.mail = RefusingMail()
+    make_request(stamp)
+    assert drain_mail(stamp) == ["asked"]  # handled once, not retried into the dead-letter queue

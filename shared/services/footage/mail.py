@@ -12,6 +12,7 @@ from shared.domain.d2p_email import local_time, region_time_zone
 from shared.domain.footage import FootageRequest
 from shared.domain.mail import Email
 from shared.domain.timestamps import to_iso
+from shared.ports import PermanentMailError
 from shared.records import FOOTAGE_REQUESTS
 from shared.services.footage.deps import FootageDeps
 from shared.services.repository import load
@@ -71,8 +72,9 @@ class FootageMail:
 
     def handle(self, body: dict[str, Any]) -> str:
         """Send one owed email. A store with no contact address gets none (it sees the request
-        in the console); a request since removed needs none. Mail errors raise, so the queue
-        retries; the message id makes a retry the same email."""
+        in the console); a request since removed needs none. A transient mail error raises,
+        so the queue retries (the message id makes a retry the same email); an address the
+        provider refuses is logged, not retried."""
         deps = self.deps
         with deps.records.read_only() as uow:
             doc = uow.get(FOOTAGE_REQUESTS.name, str(body["tenant"]), str(body["request_id"]))
@@ -94,5 +96,11 @@ class FootageMail:
             region=deps.region,
             base_url=deps.region_base_url,
         )
-        deps.mail.send(email)
+        try:
+            deps.mail.send(email)
+        except PermanentMailError:
+            # The provider refuses the address: retrying cannot help, and the store still
+            # sees the request in the console (its admin corrects the store's contact).
+            log.warning("footage request email refused by the mail provider", extra={"footage_request_id": request.id})
+            return "undeliverable"
         return "sent"
