@@ -86,4 +86,5 @@ JOB_MODULES: list[str] = [
     "functions.evidence_jobs",
     "functions.audit_jobs",
     "functions.disclosure_jobs",
+    "functions.footage_jobs",
 ]

@@ -445,8 +445,9 @@ var vigilSettings = {
   VIGIL_RETENTION_EVIDENCE_MONTHS: '72'
   VIGIL_RETENTION_ANPR_HIT_MONTHS: '12'
   VIGIL_RETENTION_D2P_EMAIL_BODY_MONTHS: '12'
+  VIGIL_RETENTION_FOOTAGE_REQUEST_MONTHS: '24'
   VIGIL_RETENTION_AUDIT_MONTHS: '120'
-  VIGIL_RETENTION_BOUNDS_MONTHS: '{"incident":[24,120],"incident_police_case":[72,240],"poi_image":[6,36],"evidence":[24,120],"anpr_hit":[1,12],"d2p_email_body":[1,24],"audit":[72,240]}'
+  VIGIL_RETENTION_BOUNDS_MONTHS: '{"incident":[24,120],"incident_police_case":[72,240],"poi_image":[6,36],"evidence":[24,120],"anpr_hit":[1,12],"d2p_email_body":[1,24],"footage_request":[6,72],"audit":[72,240]}'
   VIGIL_RETENTION_SWEEP_BATCH: '100'
   VIGIL_RETENTION_SCHEDULE_DELAY_DAYS: '7'
   VIGIL_SUBJECT_REQUEST_RECEIPT_WINDOW_DAYS: '7'
@@ -488,6 +489,7 @@ var queueSettings = {
   QUEUE_ANPR_ALERTS: 'anpr-alerts'
   QUEUE_WEBHOOK_DELIVERIES: 'webhook-deliveries'
   QUEUE_EVIDENCE_VIDEO: 'evidence-video'
+  QUEUE_FOOTAGE_MAIL: 'footage-mail'
 }
 
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the
@@ -498,6 +500,8 @@ var defaultSchedules = {
   SCHEDULE_OUTBOX_RELAY: '* * * * * *'
   // Chases D2P reports no force has acknowledged.
   SCHEDULE_D2P_UNACKNOWLEDGED: '0 0 * * * *'
+  // Reminds stores of footage requests due within a day; marks overdue ones.
+  SCHEDULE_FOOTAGE_REMINDERS: '0 */15 * * * *'
   // Sweeps ANPR reads past expiry every 15 minutes (Cosmos TTL also removes them).
   SCHEDULE_ANPR_EXPIRY: '0 */15 * * * *'
   // Retention deletes at a quiet hour.

@@ -249,6 +249,7 @@ class Container:
             "evidence": s.retention_evidence_months,
             "anpr_hit": s.retention_anpr_hit_months,
             "d2p_email_body": s.retention_d2p_email_body_months,
+            "footage_request": s.retention_footage_request_months,
             "audit": s.retention_audit_months,
         }
         deps = RetentionDeps(
@@ -358,6 +359,31 @@ class Container:
                 webhook_public_key=s.sendgrid_webhook_public_key,
                 webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
             )
+        )
+
+    @cached_property
+    def footage(self):
+        """Police requests for footage, one attribute per use case (`container.footage.create.create`)."""
+        from shared.services.footage import Footage, FootageDeps
+
+        s = self.settings
+        return Footage(
+            FootageDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                outbox=self.outbox,
+                mail=self.mail,
+                templates=self.templates,
+                incidents=self.incidents,
+                chain_keys=self.chain_keys,
+                region_base_url=s.region_base_urls.get(s.region, ""),
+                region=s.region,
+                mail_from=s.d2p_mail_from,
+            ),
+            # Built on first upload only: asking for footage needs no evidence store.
+            evidence=lambda: self.evidence,
         )
 
     @cached_property

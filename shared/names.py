@@ -25,6 +25,7 @@ QUEUES: dict[str, str] = {
     "webhook_deliveries": "webhook-deliveries",
     # One message per uploaded video: probe, playable copy, poster, thumbnails.
     "evidence_video": "evidence-video",
+    "footage_mail": "footage-mail",
 }
 
 # One report reaches one force once: the dispatcher sends with a stable message id.
@@ -52,6 +53,7 @@ TIMERS: dict[str, str] = {
     "audit-checkpoint-due": "SCHEDULE_AUDIT_CHECKPOINT_DUE",
     "audit-verify": "SCHEDULE_AUDIT_VERIFY",
     "package-share-sweep": "SCHEDULE_PACKAGE_SHARE_SWEEP",
+    "footage-reminders": "SCHEDULE_FOOTAGE_REMINDERS",
 }
 
 SERVICE_BUS_CONNECTION = "ServiceBusConnection"

@@ -153,6 +153,14 @@ PACKAGE_SHARES = Collection(
     unindexed=("accesses", "manifest_files"),
 )
 
+# A force's request to a store for footage (tenant = the store's retailer). `due_at` is the
+# deadline while open (the reminder timer's sweep); `retention_basis` starts its retention.
+FOOTAGE_REQUESTS = Collection(
+    "footage_requests",
+    indexed=("force_id", "store_id", "status", "created_at", "due_at", "retention_basis"),
+    global_indexed=("due_at",),
+)
+
 ALL: dict[str, Collection] = {
     c.name: c
     for c in (
@@ -194,5 +202,6 @@ ALL: dict[str, Collection] = {
         ALERT_SUBSCRIPTIONS,
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
+        FOOTAGE_REQUESTS,
     )
 }

@@ -51,6 +51,7 @@ TYPE_WORDS = {
     RecordType.EVIDENCE: "Evidence files",
     RecordType.ANPR_HIT: "ANPR hits not linked to an incident",
     RecordType.D2P_EMAIL_BODY: "Sent D2P email bodies",
+    RecordType.FOOTAGE_REQUEST: "Police requests for footage",
     RecordType.AUDIT: "Audit trail",
 }
 REQUIREMENTS = (

@@ -21,6 +21,7 @@ from functions.http import (
     disclosure,
     docs,
     evidence,
+    footage,
     health,
     incidents,
     onboarding,
@@ -113,7 +114,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
-    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing, onboarding, disclosure):
+    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing, onboarding, disclosure, footage):
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)

@@ -112,6 +112,8 @@ _RAW_BODY = {
         "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in UPLOAD_MEDIA},
     }
 }
+# The raw-body upload's request document, for other capabilities' upload routes (footage requests).
+RAW_BODY = _RAW_BODY
 _CHUNK_BODY = {
     "requestBody": {
         "required": True,
@@ -548,3 +550,8 @@ def download_court_package(
         "Cache-Control": "no-store",
     }
     return StreamingResponse(pkg.body, media_type="application/zip", headers=headers)
+
+
+# The streamed body and its declared length, for other capabilities' upload routes (footage requests).
+request_body = _body
+request_content_length = _content_length

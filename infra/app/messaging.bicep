@@ -64,6 +64,13 @@ var queues = [
     maxDeliveryCount: 3
     lockDuration: 'PT5M'
   }
+  {
+    name: 'footage-mail'
+    requiresDuplicateDetection: false
+    duplicateDetectionHistoryTimeWindow: 'PT10M'
+    maxDeliveryCount: 10
+    lockDuration: 'PT1M'
+  }
 ]
 
 resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for q in queues: {

@@ -27,6 +27,8 @@ class CustodyEvent(StrEnum):
     HELD = "held"
     RELEASED = "released"
     DELETED = "deleted"
+    # Given to a force in answer to its footage request (details name the request and crime reference).
+    SUPPLIED = "supplied"
 
 
 def custody_chain(evidence_id: str) -> str:

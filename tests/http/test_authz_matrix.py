@@ -289,6 +289,11 @@ from tests.disclosure.matrix_rows import disclosure_rows  # noqa: E402
 
 MATRIX.update(disclosure_rows(Row, Call, API_PREFIX))
 
+# Footage requests: rows live beside their tests.
+from tests.footage.matrix_rows import footage_rows  # noqa: E402
+
+MATRIX.update(footage_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

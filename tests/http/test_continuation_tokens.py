@@ -27,6 +27,7 @@ PAGED_ROUTES = [
     ("/vehicles", "Retailer.Investigator", {}),
     ("/alert-subscriptions", "Retailer.Investigator", {}),
     ("/alert-subscriptions/{subscription_id}/deliveries", "Retailer.Investigator", {}),
+    ("/footage-requests", "Retailer.Investigator", {}),
 ]
 
 

@@ -126,7 +126,10 @@ def _region_at(deps: RetentionDeps, uow: UnitOfWork, at: datetime) -> tuple[dict
             in_force = doc
     if in_force is None:
         return region_rules_from_defaults(deps.defaults, deps.bounds), 0, None
-    rules = {RecordType(k): TypeRule.model_validate(v) for k, v in in_force["rules"].items()}
+    # A record type added after this version was approved runs on its settings default
+    # until the next approved version names it.
+    rules = region_rules_from_defaults(deps.defaults, deps.bounds)
+    rules.update({RecordType(k): TypeRule.model_validate(v) for k, v in in_force["rules"].items()})
     return rules, in_force["version"], _effective_at(in_force)
 
 
