@@ -28,16 +28,20 @@ PAGED_ROUTES = [
     ("/alert-subscriptions", "Retailer.Investigator", {}),
     ("/alert-subscriptions/{subscription_id}/deliveries", "Retailer.Investigator", {}),
     ("/footage-requests", "Retailer.Investigator", {}),
+    # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
+    ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
 ]
+# The organisation whose token lists a route, when it is not ORG.
+ORG_OF = {"/forces/{force_id}/d2p-inbox": "devon-and-cornwall"}
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _user(role: str) -> str:
+def _user(role: str, org: str = ORG) -> str:
     # The subject `stamp.auth` gives a seeded organisation's role (functions/cli.py demo_token).
-    return f"{ORG}-{role.split('.')[-1].lower()}"
+    return f"{org}-{role.split('.')[-1].lower()}"
 
 
 def _paths_in_openapi(stamp) -> set[str]:
@@ -69,12 +73,12 @@ def _genuine_audit_token(stamp) -> str:
     return token
 
 
-def _crafted(stamp, path: str, role: str, params: dict, incidents_token: str, audit_token: str) -> dict[str, str]:
+def _crafted(stamp, path: str, role: str, params: dict, incidents_token: str, audit_token: str, org: str = ORG) -> dict[str, str]:
     """Every kind of token a client may send that this listing never gave it."""
     seal = stamp.container.page_tokens.seal
     route = f"GET {API}{path}"
     query = list(params.items())
-    right = binding(route, ORG, _user(role), query)
+    right = binding(route, org, _user(role, org), query)
     good_looking = seal("c3RvcmUtdG9rZW4", right)
     assert good_looking
     head, body, mac = good_looking.split(".")
@@ -87,9 +91,9 @@ def _crafted(stamp, path: str, role: str, params: dict, incidents_token: str, au
         "the right shape, a wrong seal": f"p1.{_b64(b'store-token')}.{_b64(b'x' * 32)}",
         "edited after sealing": f"{head}.{_b64(b'other-store-token')}.{mac}",
         "another route's": audit_token if path == "/incidents" else incidents_token,
-        "another query's": seal("c3RvcmUtdG9rZW4", binding(route, ORG, _user(role), [*query, ("store", "nw-exeter")])),
-        "another organisation's": seal("c3RvcmUtdG9rZW4", binding(route, "contoso", _user(role), query)),
-        "another user's": seal("c3RvcmUtdG9rZW4", binding(route, ORG, "someone-else", query)),
+        "another query's": seal("c3RvcmUtdG9rZW4", binding(route, org, _user(role, org), [*query, ("store", "nw-exeter")])),
+        "another organisation's": seal("c3RvcmUtdG9rZW4", binding(route, "contoso" if org == ORG else ORG, _user(role, org), query)),
+        "another user's": seal("c3RvcmUtdG9rZW4", binding(route, org, "someone-else", query)),
         # As if the sealing key had leaked: the store still refuses what it never wrote.
         "sealed junk": seal("garbage!", right),
         "sealed json of the wrong shape": seal(_b64(json.dumps([{"a": 1}, [2], 3]).encode()), right),
@@ -107,11 +111,12 @@ def test_crafted_continuation_tokens_are_422_on_every_paged_route(stamp):
     assert created.status_code == 201, created.text
     failures = []
     for template, role, params in PAGED_ROUTES:
-        path = template.format(subscription_id=created.json()["id"])
-        headers = stamp.auth(ORG, role)
+        org = ORG_OF.get(template, ORG)
+        path = template.format(subscription_id=created.json()["id"], force_id=org)
+        headers = stamp.auth(org, role)
         first = stamp.client.get(API + path, params=params, headers=headers)
         assert first.status_code == 200, f"{path}: {first.status_code} {first.text[:300]}"
-        for case, token in _crafted(stamp, path, role, params, incidents_token, audit_token).items():
+        for case, token in _crafted(stamp, path, role, params, incidents_token, audit_token, org).items():
             r = stamp.client.get(API + path, params={**params, "continuation": token}, headers=headers)
             ok = (
                 r.status_code == 422
