@@ -63,7 +63,8 @@ def outbox(stamp: LiveStamp) -> set[Path]:
 def dispatched(stamp: LiveStamp, *, narrative: str | None = None) -> tuple[dict[str, Any], EmailMessage]:
     """A northwind report at a Plymouth store, sent to devon-and-cornwall through the API
     and delivered by the stamp's own queue worker: the incident and the D2P email it wrote."""
-    body = IncidentIn.model_config["json_schema_extra"]["examples"][0] | ({"narrative": narrative} if narrative else {})
+    example: dict[str, Any] = IncidentIn.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index,call-overload]
+    body = {**example, **({"narrative": narrative} if narrative else {})}
     before = outbox(stamp)
     with api(stamp, "northwind", "Retailer.Investigator") as client:
         made = client.post("/incidents", json=body)
@@ -79,16 +80,23 @@ def dispatched(stamp: LiveStamp, *, narrative: str | None = None) -> tuple[dict[
     deadline = time.monotonic() + DELIVERY_TIMEOUT
     while True:
         for path in outbox(stamp) - before:
-            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            if incident["reference"] in str(message["Subject"]) + message.get_body(("plain",)).get_content():
-                return incident, message  # type: ignore[return-value]
+            message = email.message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=policy.default)
+            if incident["reference"] in str(message["Subject"]) + plain_text(message):
+                return incident, message
         if time.monotonic() > deadline:
             raise AssertionError(f"no D2P email for {incident['reference']} within {DELIVERY_TIMEOUT:.0f} s:\n{stamp.log_tail()}")
         time.sleep(0.2)
 
 
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None, "the D2P email has no plain-text part"
+    return body.get_content()
+
+
 def case_link(message: EmailMessage) -> str:
-    text = message.get_body(("plain",)).get_content()
+    """The email's link to the case page (its first)."""
+    text = plain_text(message)
     links = re.findall(r"https?://[^\s<>\"]+/cases/[^\s<>\"/]+(?=[\s<>\"]|$)", text)
     assert links, f"no case link in the D2P email:\n{text}"
     return links[0]
