@@ -55,9 +55,25 @@ def test_an_officer_follows_the_email_views_the_evidence_and_acknowledges_and_th
     # The clip as the store sent it (a playable copy made on upload sits beside it).
     video = page.get_by_label("cctv: till-camera.mp4", exact=True)
     expect(video).to_be_visible()
+    clip_url = video.evaluate("v => v.src")
+    asked = []
+    page.on(
+        "response", lambda r: asked.append((r.request.headers.get("range"), r.headers.get("accept-ranges"))) if r.url == clip_url else None
+    )
     video.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle())
     assert video.evaluate("v => v.error") is None
+    # The player asks in byte ranges and is told it may (so it can seek in a long clip
+    # without fetching it all); a range from the middle comes back as just those bytes.
+    assert any(r and r.startswith("bytes=") and a == "bytes" for r, a in asked), asked
+    part = page.evaluate(
+        """async url => {
+            const r = await fetch(url, {headers: {Range: "bytes=100-199"}});
+            return [r.status, r.headers.get("content-range"), (await r.arrayBuffer()).byteLength];
+        }""",
+        clip_url,
+    )
+    assert part[0] == 206 and part[1].startswith("bytes 100-199/") and part[2] == 100, part
     assert_accessible(page)
 
     page.get_by_role("link", name="Acknowledge with a crime reference").click()
