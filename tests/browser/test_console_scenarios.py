@@ -4,7 +4,8 @@ devon-and-cornwall, the officer follows the D2P email's link, signs in, states a
 sees the image, plays the clip and acknowledges with a crime reference, and the retailer
 then sees that reference; another force's officer gets not found for the same link; a
 form posted without its CSRF token is refused and changes nothing; a narrative holding
-a script shows as text. Every page visited passes axe-core's WCAG 2.2 AA checks."""
+a script shows as text. Every page visited passes axe-core's WCAG 2.2 AA checks. (Store
+staff reporting from a phone: test_console_pages.py's phone test.)"""
 
 from __future__ import annotations
 
@@ -140,4 +141,5 @@ def test_a_narrative_holding_a_script_shows_as_text(page, live_stamp, console):
     open_case(page, case_link(message))
     expect(page.locator(".police-narrative")).to_have_text(f"He wrote {SCRIPT} on the till screen.")
     assert page.evaluate("() => typeof window.pwned") == "undefined"
+    assert_accessible(page)
     console.assert_clean()
