@@ -8,6 +8,8 @@ Fixtures:
 - `desktop`, `phone`: a fresh browser context per test (no cookies or storage from another
   test), a 1280x800 desktop or a 390x844 touch phone, with `base_url` set to the stamp, so
   `page.goto("/api/v1/docs")` works. `page` is a page in `desktop`, `phone_page` one in `phone`.
+- `other_desktop`, `other_page`: a second desktop context and its page, for a second person
+  in the same test (the retailer who then sees what the officer did).
 - `console`: the test's console watch. Every console error (which includes every CSP
   violation) and uncaught exception in the test's contexts fails the test at teardown,
   unless the test allowed it with `console.allow(regex)`.
@@ -115,6 +117,11 @@ def phone(browser: Browser, live_stamp: LiveStamp, console: ConsoleWatch, reques
 
 
 @pytest.fixture
+def other_desktop(browser: Browser, live_stamp: LiveStamp, console: ConsoleWatch, request) -> Iterator[BrowserContext]:
+    yield from _context(browser, live_stamp, console, request, "other-desktop", **DESKTOP)
+
+
+@pytest.fixture
 def page(desktop: BrowserContext) -> Page:
     return desktop.new_page()
 
@@ -122,3 +129,8 @@ def page(desktop: BrowserContext) -> Page:
 @pytest.fixture
 def phone_page(phone: BrowserContext) -> Page:
     return phone.new_page()
+
+
+@pytest.fixture
+def other_page(other_desktop: BrowserContext) -> Page:
+    return other_desktop.new_page()
