@@ -46,14 +46,15 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
         links.append(("/inbox", "Inbox"))
     if viewer.has(Role.RETAILER_REPORTER):
         links += [("/report", "Report an incident"), ("/reports", "Our reports")]
-    # Police and the stores they ask (their staff, investigators and admins).
-    if viewer.has(*(r for r in Role if r.value.startswith(("Police.", "Retailer.")))):
-        links.append(("/footage-requests", "Footage requests"))
     # Only the roles the API's incident search admits: an admin's link would open a 403.
     if viewer.has(Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST):
         links.append(("/search", "Search"))
     if viewer.has(Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR):
         links.append(("/admin", "Settings"))
+    # Police and the stores they ask (their staff, investigators and admins). Last: the
+    # first link is where a person lands after sign-in, and that is their everyday page.
+    if viewer.has(*(r for r in Role if r.value.startswith(("Police.", "Retailer.")))):
+        links.append(("/footage-requests", "Footage requests"))
     return links
 
 
