@@ -118,8 +118,10 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         settings.setdefault(name, value)
 
     def prepare(container: Container) -> None:
-        # The seed audits through onboarding: its checkpoints must already be the local ones.
+        # The seed audits and publishes events through onboarding: its checkpoints and its
+        # queue must already be the local ones, or the services it builds hold Azure's.
         local_checkpoints(container, tmp_path)
+        container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite", queue_max_deliveries=container.settings.queue_max_deliveries())
 
     s = make_stamp(
         tmp_path,
@@ -131,7 +133,6 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         mail_provider="outbox",
         **settings,
     )
-    s.container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite", queue_max_deliveries=s.container.settings.queue_max_deliveries())
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     return s
 
