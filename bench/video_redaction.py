@@ -22,11 +22,11 @@ from pathlib import Path
 
 import av
 from benchkit import machine
+from video import synthesise
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.video import synthesise  # noqa: E402
 from shared.domain.video import VideoLimits, VideoRedactionIn  # noqa: E402
 from shared.services.evidence import transcoding  # noqa: E402
 

@@ -60,9 +60,10 @@ def redact(stamp, evidence_id, body, **extra):
     return post(stamp, evidence_id, "video-redactions", body, **extra)
 
 
-def test_a_black_box_covers_the_square_only_within_its_time_range_and_the_original_is_untouched(stamp):
+@pytest.mark.parametrize("codec", ["mpeg4", "mjpeg"])  # limited- and full-range pictures (DVRs write both)
+def test_a_black_box_covers_the_square_only_within_its_time_range_and_the_original_is_untouched(stamp, codec):
     incident = new_incident(stamp)
-    original = make_video(seconds=3.0, picture=square_at(lambda t: 100))
+    original = make_video(seconds=3.0, codec=codec, picture=square_at(lambda t: 100))
     video = upload_video(stamp, incident, original)
     plan = {
         "regions": [
