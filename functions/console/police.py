@@ -189,10 +189,10 @@ def _size(n: int) -> str:
 
 
 def _evidence_rows(items: list[EvidenceItem]) -> list[dict[str, Any]]:
-    redacted_from = {i.derived_from for i in items if i.derived_from}
+    redacted_from = {i.derived_from for i in items if i.is_redacted_copy}
     rows = []
     for item in items:
-        if item.derived_from:
+        if item.is_redacted_copy:
             disclosure = "Redacted copy: the one to disclose"
         elif item.id in redacted_from:
             disclosure = "Original: not for disclosure (a redacted copy exists)"
@@ -200,7 +200,7 @@ def _evidence_rows(items: list[EvidenceItem]) -> list[dict[str, Any]]:
             disclosure = None
         rows.append({"item": item, "disclosure": disclosure})
     # The copy for disclosure first: it is the one an officer forwards.
-    return sorted(rows, key=lambda r: 0 if r["item"].derived_from else 1)
+    return sorted(rows, key=lambda r: 0 if r["item"].is_redacted_copy else 1)
 
 
 def _case(c, who: Principal, incident_id: str) -> Dispatch:

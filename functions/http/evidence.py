@@ -18,16 +18,18 @@ from functions.http.evidence_schemas import (
     EvidenceList,
     EvidenceOut,
     FaceProposalsOut,
+    FaceTrack,
     Rectangle,
     UploadSessionOut,
     VerifyOut,
+    VideoFaceProposalsOut,
 )
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
 from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
-from shared.domain.video import ClipIn, StillIn
+from shared.domain.video import ClipIn, StillIn, VideoRedactionIn
 from shared.services.evidence.access import Download, FaceProposals
 from shared.services.evidence.custody import CustodyReport
 from shared.services.evidence.documents import Pdf
@@ -157,6 +159,9 @@ def _offset_headers(received: int) -> dict[str, str]:
     return headers
 
 
+VIDEO_FACE_NOTE = (
+    "Suggestions only: confirm, edit or add tracks, then POST them as regions to /video-redactions. Nothing has been redacted."
+)
 FACE_NOTE = "Suggestions only: confirm, edit or add rectangles, then POST them to /redactions. Nothing has been redacted."
 
 router = APIRouter(tags=["evidence"])
@@ -475,6 +480,52 @@ def make_clip(
     item = container.evidence.footage.clip(principal, evidence_id, body, idempotency_key)
     _created(response, item)
     return evidence_out(item)
+
+
+@router.post(
+    "/evidence/{evidence_id}/video-redactions",
+    status_code=201,
+    summary="Redact a video (boxes over time, muted sound) into a new derived MP4 item (the original stays untouched)",
+    response_model=EvidenceOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="The new, redacted video (Location names it)",
+)
+def redact_video(
+    evidence_id: EvidenceId,
+    body: VideoRedactionIn,
+    response: Response,
+    principal: Reporter,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> EvidenceOut:
+    """Obscures box tracks (blur, pixelate or black; boxes in source pixels, linear between keys, only from the first key's time to the last's) and silences mute ranges in a new MP4 item derived from the video; the original stays untouched. Send an `Idempotency-Key` so a retry cannot make two."""
+    item = container.evidence.video_redaction.redact(principal, evidence_id, body, idempotency_key)
+    _created(response, item)
+    return evidence_out(item)
+
+
+@router.post(
+    "/evidence/{evidence_id}/video-face-proposals",
+    summary="Suggested face tracks in a video for a person to confirm (nothing is redacted)",
+    response_model=VideoFaceProposalsOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 413, 422),
+    response_description="Suggested face tracks for a person to confirm",
+)
+def propose_video_face_redactions(
+    evidence_id: EvidenceId, principal: Reader, container: ContainerDep, purpose: Purpose = None
+) -> VideoFaceProposalsOut:
+    """Looks for faces on one downscaled frame a second and joins them into tracks a person confirms, edits and sends back as regions; nothing is redacted."""
+    found = container.evidence.video_redaction.face_proposals(principal, evidence_id, purpose)
+    return VideoFaceProposalsOut(
+        evidence_id=found.evidence_id,
+        tracks=[FaceTrack.model_validate({"keys": keys}) for keys in found.tracks],
+        detector=found.detector,
+        sample_every_seconds=found.sample_every_seconds,
+        samples=found.samples,
+        width=found.size["width"],
+        height=found.size["height"],
+        note=VIDEO_FACE_NOTE,
+    )
 
 
 @router.get(

@@ -185,6 +185,30 @@ class Rectangle(BaseModel):
     height: int
 
 
+class TrackKey(BaseModel):
+    t: float = Field(description="Seconds from the start of the video")
+    x: float = Field(description="Left edge in source pixels")
+    y: float = Field(description="Top edge in source pixels")
+    w: float = Field(description="Width in source pixels")
+    h: float = Field(description="Height in source pixels")
+
+
+class FaceTrack(BaseModel):
+    keys: list[TrackKey]
+    style: str = "blur"
+
+
+class VideoFaceProposalsOut(BaseModel):
+    evidence_id: str
+    tracks: list[FaceTrack] = Field(description="Suggested regions, ready to confirm, edit and POST to /video-redactions")
+    detector: str
+    sample_every_seconds: float
+    samples: int = Field(description="How many frames were looked at")
+    width: int = Field(description="The source picture's width, the unit of every box")
+    height: int = Field(description="The source picture's height")
+    note: str
+
+
 class FaceProposalsOut(BaseModel):
     evidence_id: str
     proposals: list[Rectangle]

@@ -518,10 +518,24 @@ class EvidenceItem(BaseModel):
     def with_verification(self, at: datetime, result: str) -> EvidenceItem:
         return self.model_copy(update={"last_verified_at": at, "last_verification": result})
 
+    @property
+    def is_redacted_copy(self) -> bool:
+        """A copy made by redaction (image or video): the one to disclose. Other derived
+        copies (a playable copy, a poster, a still, a clip) show everything the original
+        does, so they are not."""
+        if self.derived_from is None:
+            return False
+        # Image redaction records no `derivation`; every other copy names its operation.
+        return self.derivation is None or self.derivation.get("operation") in REDACTION_OPERATIONS
+
     def redacted_filename(self) -> str:
         """`<stem>-redacted.<ext>`: the copy's name tells people what it is."""
         stem, dot, ext = self.filename.rpartition(".")
         return safe_filename(f"{stem}-redacted.{ext}" if dot else f"{self.filename}-redacted")
+
+
+# Derivations that obscure what the original shows (image redaction records none).
+REDACTION_OPERATIONS = frozenset({"video-redaction"})
 
 
 def available(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

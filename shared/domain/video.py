@@ -180,3 +180,164 @@ class ClipIn(BaseModel):
         if self.end_seconds <= self.start_seconds:
             raise ValueError("end_seconds must be after start_seconds")
         return self
+
+
+# Video redaction. Boxes are in the source video's pixels (what a person sees when the
+# original plays at full size, and what face proposals answer with), so a plan made on
+# the original still means the same picture whatever the playable copy was scaled to.
+MAX_REGIONS = 32
+MAX_KEYS = 600
+MAX_MUTES = 64
+RedactionStyle = Literal["blur", "pixelate", "black"]
+
+
+class BoxKey(BaseModel):
+    """Where a box is at one moment: `t` seconds from the start, its top-left corner and size in source pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    t: float = Field(ge=0, le=10 * 24 * 3600, description="Seconds from the start of the video")
+    x: float = Field(ge=0, le=100_000, description="Left edge in source pixels")
+    y: float = Field(ge=0, le=100_000, description="Top edge in source pixels")
+    w: float = Field(gt=0, le=100_000, description="Width in source pixels")
+    h: float = Field(gt=0, le=100_000, description="Height in source pixels")
+
+
+class RegionTrack(BaseModel):
+    """A box followed through time: linearly between its keys, and only from its first key's time to its last's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[BoxKey] = Field(min_length=1, max_length=MAX_KEYS)
+    style: RedactionStyle = "blur"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RegionTrack:
+        for before, after in zip(self.keys, self.keys[1:], strict=False):
+            if after.t < before.t:
+                raise ValueError("keys must be in time order")
+        return self
+
+
+class MuteRange(BaseModel):
+    """Sound silenced from `start` to `end` seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: float = Field(ge=0, le=10 * 24 * 3600, description="Seconds from the start of the video")
+    end: float = Field(gt=0, le=10 * 24 * 3600, description="Seconds from the start of the video; after the start")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> MuteRange:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class VideoRedactionIn(BaseModel):
+    """Boxes to obscure over time and ranges to silence, made into a new derived copy."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "regions": [
+                        {
+                            "style": "blur",
+                            "keys": [{"t": 12.0, "x": 40, "y": 30, "w": 80, "h": 90}, {"t": 15.5, "x": 120, "y": 34, "w": 80, "h": 90}],
+                        }
+                    ],
+                    "mute": [{"start": 20.0, "end": 24.5}],
+                    "reason": "Bystander's face and a card number read aloud, before disclosure to the CPS",
+                }
+            ]
+        },
+    )
+
+    regions: list[RegionTrack] = Field(default_factory=list, max_length=MAX_REGIONS)
+    mute: list[MuteRange] = Field(default_factory=list, max_length=MAX_MUTES)
+    reason: str = Field(min_length=3, max_length=500, description="Why: recorded in the custody of both items")
+
+    @model_validator(mode="after")
+    def _something(self) -> VideoRedactionIn:
+        if not self.regions and not self.mute:
+            raise ValueError("give at least one region or mute range")
+        return self
+
+
+def problems_with(plan: VideoRedactionIn, width: int, height: int, duration: float | None, has_audio: bool) -> list[tuple[str, str]]:
+    """(field, message) for each part of `plan` the video cannot take: a time past its
+    end, a box reaching outside the picture, a mute on a video without sound."""
+    found: list[tuple[str, str]] = []
+    for r, region in enumerate(plan.regions):
+        for k, key in enumerate(region.keys):
+            where = f"regions[{r}].keys[{k}]"
+            if duration is not None and key.t > duration:
+                found.append((f"{where}.t", f"{key.t:g} s is past the video's end at {duration:.2f} s"))
+            if key.x + key.w > width or key.y + key.h > height:
+                found.append((where, f"the box reaches outside the {width}x{height} picture"))
+    for m, rng in enumerate(plan.mute):
+        if not has_audio:
+            found.append((f"mute[{m}]", "the video has no sound to mute"))
+        elif duration is not None and rng.end > duration + 0.05:
+            found.append((f"mute[{m}].end", f"{rng.end:g} s is past the video's end at {duration:.2f} s"))
+    return found
+
+
+def box_at(region: RegionTrack, t: float) -> tuple[float, float, float, float] | None:
+    """The box (x, y, w, h) of `region` at `t` seconds, linearly between the keys either
+    side; None before the first key or after the last (a track is never extrapolated)."""
+    keys = region.keys
+    if t < keys[0].t or t > keys[-1].t:
+        return None
+    for a, b in zip(keys, keys[1:], strict=False):
+        if a.t <= t <= b.t:
+            f = 0.0 if b.t == a.t else (t - a.t) / (b.t - a.t)
+            return (a.x + f * (b.x - a.x), a.y + f * (b.y - a.y), a.w + f * (b.w - a.w), a.h + f * (b.h - a.h))
+    last = keys[-1]
+    return (last.x, last.y, last.w, last.h)
+
+
+def muted(plan: VideoRedactionIn, t: float) -> bool:
+    """Whether sound at `t` seconds is silenced."""
+    return any(m.start <= t < m.end for m in plan.mute)
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    """Intersection over union of two boxes given as x, y, w, h."""
+    ix = max(0.0, min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"]))
+    iy = max(0.0, min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"]))
+    inter = ix * iy
+    union = a["w"] * a["h"] + b["w"] * b["h"] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def join_tracks(samples: list[tuple[float, list[dict[str, float]]]], min_overlap: float = 0.3) -> list[list[dict[str, float]]]:
+    """Faces found in sampled frames, joined into tracks: a face in one sample continues
+    the track whose box in the sample before overlaps it most (at least `min_overlap`
+    of their union); any other face starts a new track. Each track is its keys
+    `{t, x, y, w, h}` in time order, ready to send back as a region."""
+    tracks: list[list[dict[str, float]]] = []
+    open_tracks: list[int] = []  # indices of tracks that had a box in the previous sample
+    for t, boxes in samples:
+        still_open: list[int] = []
+        taken: set[int] = set()
+        for box in boxes:
+            key = {"t": t, "x": box["x"], "y": box["y"], "w": box["w"], "h": box["h"]}
+            best, best_overlap = None, min_overlap
+            for index in open_tracks:
+                if index in taken:
+                    continue
+                o = _overlap(tracks[index][-1], key)
+                if o >= best_overlap:
+                    best, best_overlap = index, o
+            if best is None:
+                tracks.append([key])
+                best = len(tracks) - 1
+            else:
+                tracks[best].append(key)
+            taken.add(best)
+            still_open.append(best)
+        open_tracks = still_open
+    return tracks

@@ -221,6 +221,26 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
                 "POST", f"{ev}/{cctv(ctx)}/clips", json={"start_seconds": 30, "end_seconds": 40, "reason": "The theft at the till"}
             ),
         ),
+        ("POST", f"{prefix}/evidence/{{evidence_id}}/video-redactions"): Row(
+            allowed={RR, RI},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST",
+                f"{ev}/{cctv(ctx)}/video-redactions",
+                json={
+                    "regions": [
+                        {
+                            "style": "blur",
+                            "keys": [{"t": 30, "x": 8, "y": 8, "w": 16, "h": 16}, {"t": 40, "x": 24, "y": 8, "w": 16, "h": 16}],
+                        }
+                    ],
+                    "reason": "Bystander's face",
+                },
+            ),
+        ),
+        ("POST", f"{prefix}/evidence/{{evidence_id}}/video-face-proposals"): Row(
+            allowed=readers, call=lambda ctx, org: Call("POST", f"{ev}/{cctv(ctx)}/video-face-proposals", params=PURPOSE)
+        ),
         ("GET", f"{prefix}/evidence/{{evidence_id}}/face-proposals"): Row(
             allowed=readers, call=lambda ctx, org: Call("GET", f"{ev}/{photo(ctx)}/face-proposals", params=PURPOSE)
         ),

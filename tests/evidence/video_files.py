@@ -4,6 +4,7 @@ needs nothing else: a moving square over a gradient, so every frame differs."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from fractions import Fraction
 
 import av
@@ -31,9 +32,11 @@ def make_video(
     fps: int = 25,
     audio: bool = False,
     creation_time: str | None = None,
+    picture: Callable[[int, int, int], np.ndarray] | None = None,
 ) -> bytes:
     """A video of `seconds` at `fps` in container `fmt` (avi, mp4, mov, matroska, h264,
-    hevc, mpegts, mpeg) with video codec `codec`; optional AAC/PCM tone and creation time."""
+    hevc, mpegts, mpeg) with video codec `codec`; optional AAC/PCM tone and creation time;
+    `picture(i, width, height)` draws frame i (RGB) instead of the moving square."""
     buf = io.BytesIO()
     out = av.open(buf, "w", format=fmt)
     if creation_time:
@@ -48,7 +51,7 @@ def make_video(
         a = out.add_stream("aac" if fmt in ("mp4", "mov", "matroska") else "pcm_s16le", rate=16000, layout="mono")
     frames = int(seconds * fps)
     for i in range(frames):
-        frame = av.VideoFrame.from_ndarray(_picture(i, width, height), format="rgb24")
+        frame = av.VideoFrame.from_ndarray((picture or _picture)(i, width, height), format="rgb24")
         frame.pts = i
         frame.time_base = Fraction(1, fps)
         for p in v.encode(frame):

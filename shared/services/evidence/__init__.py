@@ -28,6 +28,7 @@ from shared.services.evidence.redaction import Redaction
 from shared.services.evidence.settling import Settling
 from shared.services.evidence.uploads import Uploads
 from shared.services.evidence.video import Video
+from shared.services.evidence.video_redaction import VideoRedaction
 
 __all__ = ["Evidence", "EvidenceDeps", "EvidenceLimits"]
 
@@ -48,6 +49,7 @@ class Evidence:
     settling: Settling
     video: Video
     footage: Footage
+    video_redaction: VideoRedaction
 
     @classmethod
     def build(cls, deps: EvidenceDeps) -> Evidence:
@@ -65,4 +67,5 @@ class Evidence:
             settling=Settling(deps),
             video=Video(deps),
             footage=Footage(deps),
+            video_redaction=VideoRedaction(deps),
         )

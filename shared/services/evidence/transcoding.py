@@ -9,6 +9,7 @@ whatever the length. Every loop checks the wall-clock deadline and the length bo
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,16 @@ import av
 import cv2
 import numpy as np
 
-from shared.domain.video import AudioStreamInfo, VideoFailure, VideoInfo, VideoLimits, VideoStreamInfo, scaled
+from shared.domain.video import (
+    AudioStreamInfo,
+    VideoFailure,
+    VideoInfo,
+    VideoLimits,
+    VideoRedactionIn,
+    VideoStreamInfo,
+    box_at,
+    scaled,
+)
 
 POSTER_QUALITY = 90
 STILL_QUALITY = 95
@@ -191,17 +201,24 @@ def encode(
     poster_and_thumbnails: bool = False,
     on_progress: Callable[[int], None] | None = None,
     known_duration: float | None = None,
+    redaction: VideoRedactionIn | None = None,
 ) -> Encoded:
     """Re-encode the video (from `start` to `end` seconds, the whole by default) as an MP4
     that plays everywhere: H.264 yuv420p, `movflags=+faststart` (the index first, so a
     browser starts playing before the whole file arrives), audio as AAC when present.
-    Optionally takes the poster and thumbnail strip from the same decoding pass."""
+    Optionally takes the poster and thumbnail strip from the same decoding pass, or
+    obscures `redaction`'s boxes (at source size, before scaling) and silences its mute
+    ranges on the way through."""
     try:
-        return _encode(path, out_path, limits, start, end, poster_and_thumbnails, on_progress, known_duration, seek=start > 0)
+        return _encode(
+            path, out_path, limits, start, end, poster_and_thumbnails, on_progress, known_duration, seek=start > 0, redaction=redaction
+        )
     except _Overshot:
         # The container's index put the seek past the start (MPEG-TS often does): read
         # from the beginning instead, dropping frames before the start.
-        return _encode(path, out_path, limits, start, end, poster_and_thumbnails, on_progress, known_duration, seek=False)
+        return _encode(
+            path, out_path, limits, start, end, poster_and_thumbnails, on_progress, known_duration, seek=False, redaction=redaction
+        )
 
 
 class _Overshot(Exception):
@@ -219,6 +236,7 @@ def _encode(
     known_duration: float | None,
     *,
     seek: bool,
+    redaction: VideoRedactionIn | None = None,
 ) -> Encoded:
     deadline = _Deadline(limits.budget_seconds)
     container = _open(path)
@@ -305,6 +323,8 @@ def _encode(
                             if pts <= last_pts:
                                 continue  # two source frames in one output slot: keep the first
                             last_pts = pts
+                            if redaction is not None and redaction.regions:
+                                frame = obscure(frame, redaction, t)
                             scaled_frame = frame.reformat(width=width, height=height, format="yuv420p")
                             scaled_frame.pts, scaled_frame.time_base = pts, time_base
                             for p in vout.encode(scaled_frame):
@@ -338,6 +358,8 @@ def _encode(
                                 audio_samples = round(at * aout.codec_context.sample_rate)
                             aframe.pts = None
                             for rf in resampler.resample(aframe):
+                                if redaction is not None and redaction.mute:
+                                    rf = silence(rf, redaction, audio_samples, layout)
                                 rf.pts, rf.time_base = audio_samples, Fraction(1, aout.codec_context.sample_rate)
                                 audio_samples += rf.samples
                                 for p in aout.encode(rf):
@@ -383,6 +405,77 @@ def _encode(
         return result
     finally:
         container.close()
+
+
+def _obscure_plane(plane: np.ndarray, x0: int, y0: int, x1: int, y1: int, style: str, black: int) -> None:
+    """Obscure one picture plane's box in place: the same operation on the brightness
+    plane and (at half size) on the two colour planes."""
+    roi = plane[y0:y1, x0:x1]
+    rh, rw = roi.shape[:2]
+    if rh == 0 or rw == 0:
+        return
+    if style == "black":
+        roi[:] = black
+    elif style == "pixelate":
+        block = max(4, min(rw, rh) // 8)
+        small = cv2.resize(roi, (max(1, rw // block), max(1, rh // block)), interpolation=cv2.INTER_AREA)
+        roi[:] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_NEAREST)
+    else:
+        # Blurred on an eighth-size copy with a kernel the copy's size, then scaled
+        # back: no edge inside the box survives, at a cost every 1080p frame can pay.
+        small = cv2.resize(roi, (max(1, rw // 8), max(1, rh // 8)), interpolation=cv2.INTER_AREA)
+        sh, sw = small.shape[:2]
+        k = max(3, max(sw, sh) | 1)
+        small = cv2.GaussianBlur(cv2.GaussianBlur(small, (k, k), 0), (k, k), 0)
+        roi[:] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_LINEAR)
+
+
+def obscure(frame: Any, redaction: VideoRedactionIn, t: float) -> Any:
+    """`frame` with every region live at `t` obscured in its style; the frame itself when
+    none is (most frames of a long video pass through unconverted). Works on a copy: the
+    decoder may still read the frame it gave as a reference for the next ones."""
+    live = [(region.style, box) for region in redaction.regions if (box := box_at(region, t)) is not None]
+    if not live:
+        return frame
+    width, height = frame.width, frame.height
+    planar = frame.format.name in ("yuv420p", "yuvj420p") and width % 2 == 0 and height % 2 == 0
+    if planar:
+        # 4:2:0 planes worked on as they are: no conversion to colour and back for a 1080p frame.
+        fmt = frame.format.name
+        pixels = frame.to_ndarray(format=fmt)
+        q = height // 4
+        planes = [
+            (pixels[:height], 1, 0 if fmt == "yuvj420p" else 16),
+            (pixels[height : height + q].reshape(height // 2, width // 2), 2, 128),
+            (pixels[height + q :].reshape(height // 2, width // 2), 2, 128),
+        ]
+    else:
+        fmt = "bgr24"
+        pixels = frame.to_ndarray(format=fmt)
+        planes = [(pixels, 1, 0)]
+    for style, (x, y, w, h) in live:
+        # Grown outwards to whole pixels: a box never covers less than was asked.
+        x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
+        x1, y1 = min(width, math.ceil(x + w)), min(height, math.ceil(y + h))
+        for plane, sub, black in planes:
+            _obscure_plane(plane, x0 // sub, y0 // sub, -(-x1 // sub), -(-y1 // sub), style, black)
+    return av.VideoFrame.from_ndarray(pixels, format=fmt)
+
+
+def silence(frame: Any, redaction: VideoRedactionIn, first_sample: int, layout: str) -> Any:
+    """`frame` (planar float, starting at sample `first_sample` of the output) with the
+    samples inside a mute range set to zero; the frame itself when none falls in one."""
+    rate = frame.sample_rate
+    begins, ends = first_sample / rate, (first_sample + frame.samples) / rate
+    if not any(m.start < ends and m.end > begins for m in redaction.mute):
+        return frame
+    samples = frame.to_ndarray().copy()
+    times = (first_sample + np.arange(frame.samples)) / rate
+    for m in redaction.mute:
+        samples[:, (times >= m.start) & (times < m.end)] = 0.0
+    quiet = av.AudioFrame.from_ndarray(samples, format=frame.format.name, layout=layout)
+    quiet.sample_rate = rate
+    return quiet
 
 
 def _origin(stream: Any, first_time: float) -> float:
@@ -439,5 +532,42 @@ def still(path: str, at: float, limits: VideoLimits) -> tuple[bytes, int, int, f
             if not overshot:
                 raise ValueError("past the end")
         raise ValueError("past the end")
+    finally:
+        container.close()
+
+
+def sampled_grey(path: str, every: float, long_edge: int, limits: VideoLimits) -> tuple[int, int, list[tuple[float, np.ndarray]]]:
+    """One grey frame every `every` seconds, its long edge at most `long_edge`:
+    (source width, source height, [(time, picture)]). Only the samples are kept, so
+    memory is a few small pictures a minute however large the video."""
+    deadline = _Deadline(limits.budget_seconds)
+    container = _open(path)
+    try:
+        vin = container.streams.video[0]
+        vin.thread_type = "AUTO"
+        vin.codec_context.thread_count = limits.threads
+        w, h = vin.codec_context.width, vin.codec_context.height
+        if w * h > limits.max_pixels:
+            raise VideoFailure("resolution-too-high", f"The picture is {w}x{h}; this server processes up to {limits.max_pixels} pixels.")
+        shrink = min(1.0, long_edge / max(w, h))
+        sw, sh = max(1, round(w * shrink)), max(1, round(h * shrink))
+        fps = float(_fps(vin))
+        samples: list[tuple[float, np.ndarray]] = []
+        t0: float | None = None
+        next_at = 0.0
+        count = 0
+        for frame, _ in _frames(container, vin, deadline):
+            t_abs = frame.time if frame.time is not None else count / fps
+            count += 1
+            if t0 is None:
+                t0 = _origin(vin, t_abs)
+            t = t_abs - t0
+            if t > limits.max_seconds:
+                raise VideoFailure("too-long", f"The video runs past {limits.max_seconds:.0f} s, the most this server processes.")
+            if t + 0.5 / fps < next_at:
+                continue
+            samples.append((round(t, 3), frame.reformat(width=sw, height=sh, format="gray").to_ndarray()))
+            next_at = t + every
+        return w, h, samples
     finally:
         container.close()
