@@ -60,13 +60,16 @@ def live_stamp(tmp_path_factory) -> Iterator[LiveStamp]:
         stamp.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in this
+# thread while it is open, and tests the same xdist worker runs after the browser tests
+# (asyncio.run, the Functions host's loop) must find none.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
