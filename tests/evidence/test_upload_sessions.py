@@ -89,16 +89,20 @@ def test_opening_an_upload_again_with_the_same_key_answers_the_same_session_on_c
     from tests.evidence.conftest import azure_store
     from tests.fixtures_http import AZURE_CHAIN_KEYS, local_checkpoints, make_stamp
 
+    def prepare(container) -> None:
+        # Before the seed, whose onboarding builds the services on these adapters.
+        local_checkpoints(container, tmp_path)
+        container.__dict__["evidence_blobs"] = azure_store(azurite)
+
     stamp = make_stamp(
         tmp_path,
+        prepare=prepare,
         backend="azure",
         cosmos_endpoint=cosmos_emulator.endpoint,
         cosmos_key=cosmos_emulator.key,
         cosmos_database_prefix="u" + uuid.uuid4().hex[:12],
         **AZURE_CHAIN_KEYS,
     )
-    local_checkpoints(stamp, tmp_path)
-    stamp.container.__dict__["evidence_blobs"] = azure_store(azurite)
     try:
         assert type(stamp.container.records).__name__ == "CosmosRecordStore"
         _same_key_same_session(stamp)
