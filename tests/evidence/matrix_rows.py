@@ -86,8 +86,8 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         )
 
     def cctv(ctx) -> str:
-        """A real video, long enough for the documented still and clip examples (80 s at
-        2 fps, 64x48: a few kilobytes)."""
+        """A real video, long enough for the documented still, clip and redaction examples
+        (80 s at 2 fps, 320x240 with sound: the redaction example's boxes and mute fit)."""
         from tests.evidence.video_files import make_video
 
         return ctx.once(
@@ -97,7 +97,7 @@ def evidence_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
                 .intake.upload(
                     NW_REPORTER,
                     ctx.incident(),
-                    [make_video(width=64, height=48, seconds=80, fps=2)],
+                    [make_video(width=320, height=240, seconds=80, fps=2, audio=True)],
                     content_type="video/x-msvideo",
                     filename="dvr.avi",
                     kind=None,
