@@ -14,20 +14,16 @@ from __future__ import annotations
 import os
 import tempfile
 
-from shared.domain.audit import AuditAction
-from shared.domain.errors import Conflict, Invalid, PayloadTooLarge
+from shared.domain.errors import Invalid, PayloadTooLarge
 from shared.domain.evidence import EvidenceItem, EvidenceKind, Media
 from shared.domain.tenancy import Principal
 from shared.domain.video import ClipIn, StillIn, VideoFailure
-from shared.ports import UnitOfWork
-from shared.records import EVIDENCE
 from shared.services import idempotency
 from shared.services.evidence import transcoding
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import locate_item
-from shared.services.evidence.video import derived_name, spool, store_derived
+from shared.services.evidence.video import derived_name, keyed_and_audited, replayed_copy, spool_intact, store_derived
 from shared.services.incidents import Located
-from shared.services.repository import load
 
 
 def _refused(exc: VideoFailure) -> Invalid | PayloadTooLarge:
@@ -72,11 +68,9 @@ class Footage:
         print_ = idempotency.fingerprint(operation, {"evidence_id": evidence_id, **payload})
         with deps.records.unit_of_work() as uow:
             stored, loc = locate_item(deps, uow, principal, evidence_id)
-            again = idempotency.replay(uow, principal, operation, key, print_, now=deps.clock.now())
+            again = replayed_copy(deps, uow, principal, loc, operation, key, print_)
             if again is not None:
-                doc = uow.get(EVIDENCE.name, loc.owner_org, again.record_id)
-                if doc is not None:
-                    return load(EvidenceItem, doc).record
+                return again
         original = stored.record
         if original.media != Media.VIDEO:
             raise Invalid(
@@ -97,11 +91,7 @@ class Footage:
         # Decoding holds a worker, as image work does: memory stays bounded however many
         # people cut footage at once.
         with deps.image_work.slot(principal, what), tempfile.TemporaryDirectory(prefix="vigil-footage-") as work:
-            path, intact = spool(deps, original, work)
-            if not intact:
-                raise Conflict(
-                    f"The stored bytes of evidence {evidence_id} no longer match their recorded SHA-256; verify it before working from it."
-                )
+            path = spool_intact(deps, original, work)
             if still is not None:
                 return self._still(principal, loc, original, path, work, still, key, operation, print_)
             assert clip is not None
@@ -172,21 +162,6 @@ class Footage:
         self, principal, loc, original, path, type_id, kind, filename, op, parameters, reason, key, operation, print_, retention_until=None, describe=None
     ) -> EvidenceItem:  # fmt: skip
         deps = self.deps
-
-        def remember(uow: UnitOfWork, new_id: str) -> None:
-            # The key lands with the item it answers for: never remembered for a copy that did not land.
-            idempotency.remember(uow, principal, operation, key, print_, f"evidence/{new_id}", now=deps.clock.now())
-            deps.audit.record(
-                uow,
-                owner_org=loc.owner_org,
-                principal=principal,
-                action=AuditAction.CONSULTATION,
-                operation=operation,
-                entity=f"evidence/{original.id}",
-                subjects=[new_id],
-                purpose=reason,
-            )
-
         return store_derived(
             deps,
             principal,
@@ -201,5 +176,5 @@ class Footage:
             reason=reason,
             retention_until=retention_until,
             describe=describe,
-            extra=remember,
+            extra=keyed_and_audited(deps, principal, loc, original, operation=operation, key=key, print_=print_, reason=reason),
         )

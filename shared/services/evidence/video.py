@@ -18,14 +18,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
-from shared.domain.errors import PreconditionFailed
+from shared.domain.errors import Conflict, PreconditionFailed
 from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, safe_filename
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.domain.video import FAILURES, Processing, VideoFailure, check_bounds
 from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, INCIDENTS
+from shared.services import idempotency
 from shared.services.evidence import custody, receiving, transcoding
 from shared.services.evidence.deps import VIDEO_QUEUE, EvidenceDeps, owe_video_job
 from shared.services.evidence.lookup import new_evidence_id
@@ -60,6 +62,56 @@ def spool(deps: EvidenceDeps, item: EvidenceItem, directory: str) -> tuple[str, 
             hasher.update(chunk)
             f.write(chunk)
     return path, hasher.hexdigest() == item.sha256
+
+
+def spool_intact(deps: EvidenceDeps, item: EvidenceItem, directory: str) -> str:
+    """`spool`, refusing (409) an original whose stored bytes no longer match their
+    recorded SHA-256: nothing is ever made from damaged evidence."""
+    path, intact = spool(deps, item, directory)
+    if not intact:
+        raise Conflict(f"The stored bytes of evidence {item.id} no longer match their recorded SHA-256; verify it before working from it.")
+    return path
+
+
+def replayed_copy(
+    deps: EvidenceDeps, uow: UnitOfWork, principal: Principal, loc: Located, operation: str, key: str | None, print_: str
+) -> EvidenceItem | None:
+    """The copy a first request with this Idempotency-Key made, if it is still held."""
+    again = idempotency.replay(uow, principal, operation, key, print_, now=deps.clock.now())
+    if again is None:
+        return None
+    doc = uow.get(EVIDENCE.name, loc.owner_org, again.record_id)
+    return load(EvidenceItem, doc).record if doc is not None else None
+
+
+def keyed_and_audited(
+    deps: EvidenceDeps,
+    principal: Principal,
+    loc: Located,
+    original: EvidenceItem,
+    *,
+    operation: str,
+    key: str | None,
+    print_: str,
+    reason: str | None,
+) -> Callable[[UnitOfWork, str], None]:
+    """`store_derived`'s `extra` for a copy a person asked for: the Idempotency-Key and the
+    audit entry land with the copy they answer for, never for one that did not land."""
+
+    def remember(uow: UnitOfWork, new_id: str) -> None:
+        idempotency.remember(uow, principal, operation, key, print_, f"evidence/{new_id}", now=deps.clock.now())
+        deps.audit.record(
+            uow,
+            owner_org=loc.owner_org,
+            principal=principal,
+            action=AuditAction.CONSULTATION,
+            operation=operation,
+            entity=f"evidence/{original.id}",
+            subjects=[new_id],
+            purpose=reason,
+        )
+
+    return remember
 
 
 def store_derived(

@@ -15,21 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain import imaging
-from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
-from shared.domain.errors import Conflict, Invalid, PayloadTooLarge
+from shared.domain.errors import Invalid, PayloadTooLarge
 from shared.domain.evidence import EvidenceItem, Media
 from shared.domain.tenancy import Principal
 from shared.domain.video import VideoFailure, VideoInfo, VideoRedactionIn, join_tracks, problems_with
-from shared.ports import UnitOfWork
-from shared.records import EVIDENCE
 from shared.services import idempotency
 from shared.services.evidence import custody, transcoding
 from shared.services.evidence.access import FACE_DETECTOR
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import audit_access, locate_item, need_purpose
-from shared.services.evidence.video import derived_name, spool, store_derived
-from shared.services.repository import load
+from shared.services.evidence.video import derived_name, keyed_and_audited, replayed_copy, spool_intact, store_derived
 
 OPERATION = "evidence.video-redaction"
 # Faces are looked for once a second on a copy at most this long: a person walking
@@ -104,20 +100,14 @@ class VideoRedaction:
         print_ = idempotency.fingerprint(OPERATION, {"evidence_id": evidence_id, **plan.model_dump(mode="json")})
         with deps.records.unit_of_work() as uow:
             _, loc = locate_item(deps, uow, principal, evidence_id)
-            again = idempotency.replay(uow, principal, OPERATION, key, print_, now=deps.clock.now())
+            again = replayed_copy(deps, uow, principal, loc, OPERATION, key, print_)
             if again is not None:
-                doc = uow.get(EVIDENCE.name, loc.owner_org, again.record_id)
-                if doc is not None:
-                    return load(EvidenceItem, doc).record
+                return again
         original, loc = self._video(principal, evidence_id, "Video redaction")
         # Checked against what the upload's job probed before any work starts.
         self._check(plan, original.video)
         with deps.image_work.slot(principal, "Video redaction"), tempfile.TemporaryDirectory(prefix="vigil-vredact-") as work:
-            path, intact = spool(deps, original, work)
-            if not intact:
-                raise Conflict(
-                    f"The stored bytes of evidence {evidence_id} no longer match their recorded SHA-256; verify it before working from it."
-                )
+            path = spool_intact(deps, original, work)
             try:
                 info = transcoding.probe(path)
             except VideoFailure as exc:
@@ -129,20 +119,6 @@ class VideoRedaction:
             except VideoFailure as exc:
                 raise _refused(exc) from exc
             made = transcoding.probe(out)
-
-            def remember(uow: UnitOfWork, new_id: str) -> None:
-                # The key lands with the copy it answers for: never remembered for one that did not land.
-                idempotency.remember(uow, principal, OPERATION, key, print_, f"evidence/{new_id}", now=deps.clock.now())
-                deps.audit.record(
-                    uow,
-                    owner_org=loc.owner_org,
-                    principal=principal,
-                    action=AuditAction.CONSULTATION,
-                    operation=OPERATION,
-                    entity=f"evidence/{original.id}",
-                    subjects=[new_id],
-                    purpose=plan.reason,
-                )
 
             return store_derived(
                 deps,
@@ -157,7 +133,7 @@ class VideoRedaction:
                 parameters={"redaction": parameters, "encoding": encoded.parameters, "duration_seconds": encoded.duration_seconds},
                 reason=plan.reason,
                 describe={"video": made},
-                extra=remember,
+                extra=keyed_and_audited(deps, principal, loc, original, operation=OPERATION, key=key, print_=print_, reason=plan.reason),
             )
 
     def face_proposals(self, principal: Principal, evidence_id: str, purpose: str | None) -> VideoFaceProposals:
@@ -167,11 +143,7 @@ class VideoRedaction:
         need_purpose(principal, purpose)
         original, loc = self._video(principal, evidence_id, "Face proposals on video")
         with deps.image_work.slot(principal, "Face proposals"), tempfile.TemporaryDirectory(prefix="vigil-vfaces-") as work:
-            path, intact = spool(deps, original, work)
-            if not intact:
-                raise Conflict(
-                    f"The stored bytes of evidence {evidence_id} no longer match their recorded SHA-256; verify it before working from it."
-                )
+            path = spool_intact(deps, original, work)
             try:
                 width, height, samples = transcoding.sampled_grey(path, SAMPLE_EVERY_SECONDS, SAMPLE_LONG_EDGE, deps.video)
             except VideoFailure as exc:
