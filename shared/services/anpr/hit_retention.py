@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.domain.audit import AuditAction
 from shared.domain.retention import RecordType
 from shared.domain.timestamps import from_iso
 from shared.ports import Page, UnitOfWork, Where
@@ -36,16 +35,5 @@ class UnlinkedHitLane:
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         due = [h["id"] for h in items]
         uow.delete_many(ANPR_HITS.name, [(run.org, i) for i in due])
-        run.audit.record(
-            uow,
-            owner_org=run.org,
-            principal=None,
-            action=AuditAction.ERASURE,
-            operation="retention.anpr_hit",
-            entity="anpr_hit",
-            subjects=due,
-            purpose=run.rule,
-            system_actor="retention",
-        )
-        run.add("unlinked_hits_deleted", len(due))
+        run.erased(uow, operation="retention.anpr_hit", entity="anpr_hit", subjects=due, count="unlinked_hits_deleted")
         return Batch(handled=len(due))

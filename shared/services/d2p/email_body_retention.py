@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.domain.audit import AuditAction
 from shared.domain.retention import RecordType
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Page, UnitOfWork, Where
@@ -55,17 +54,5 @@ class EmailBodyLane:
             )
             uow.replace(DISPATCHES.name, run.org, kept, if_match=etag(dispatch))
             purged.append(dispatch["id"])
-        if purged:
-            run.audit.record(
-                uow,
-                owner_org=run.org,
-                principal=None,
-                action=AuditAction.ERASURE,
-                operation="retention.d2p_email_body",
-                entity="dispatch",
-                subjects=purged,
-                purpose=run.rule,
-                system_actor="retention",
-            )
-            run.add("email_bodies_deleted", len(purged))
+        run.erased(uow, operation="retention.d2p_email_body", entity="dispatch", subjects=purged, count="email_bodies_deleted")
         return Batch(handled=len(purged))

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.domain.audit import AuditAction
 from shared.domain.retention import RecordType, Tombstone, tombstone_id
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Page, UnitOfWork, Where
@@ -56,17 +55,5 @@ class FootageRequestLane:
                 )
             uow.delete(FOOTAGE_REQUESTS.name, run.org, request["id"])
             gone.append(request["id"])
-        if gone:
-            run.audit.record(
-                uow,
-                owner_org=run.org,
-                principal=None,
-                action=AuditAction.ERASURE,
-                operation="retention.footage_request",
-                entity="footage_request",
-                subjects=gone,
-                purpose=run.rule,
-                system_actor="retention",
-            )
-            run.add("footage_requests_deleted", len(gone))
+        run.erased(uow, operation="retention.footage_request", entity="footage_request", subjects=gone, count="footage_requests_deleted")
         return Batch(handled=len(gone))

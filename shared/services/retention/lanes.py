@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from shared.domain.audit import AuditAction
 from shared.domain.retention import RecordType, basis_cutoff, is_due
 from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, Page, RecordStore, UnitOfWork
@@ -52,6 +53,24 @@ class LaneRun:
 
     def add(self, count: str, n: int = 1) -> None:
         self.report.counts[count] = self.report.counts.get(count, 0) + n
+
+    def erased(self, uow: UnitOfWork, *, operation: str, entity: str, subjects: list[str], count: str) -> None:
+        """One audit entry for what this batch erased (none when nothing was), and its count
+        in the sweep's report."""
+        if not subjects:
+            return
+        self.audit.record(
+            uow,
+            owner_org=self.org,
+            principal=None,
+            action=AuditAction.ERASURE,
+            operation=operation,
+            entity=entity,
+            subjects=subjects,
+            purpose=self.rule,
+            system_actor="retention",
+        )
+        self.add(count, len(subjects))
 
     def kept_protected(self, note: str) -> None:
         self.add("kept_protected")
