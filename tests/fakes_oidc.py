@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.client.fake_idp import self_signed
+from tests.client.fake_idp import self_signed, send_json
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
@@ -66,12 +66,7 @@ class FakeOpenIdProvider:
                 pass
 
             def _json(self, status: int, body: dict[str, Any]) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                send_json(self, status, body)
 
             def do_GET(self) -> None:
                 url = urllib.parse.urlsplit(self.path)

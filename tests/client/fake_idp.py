@@ -47,6 +47,16 @@ def self_signed(folder: Path) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    """A JSON answer from a fake provider's request handler."""
+    raw = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
@@ -65,12 +75,7 @@ class FakeIdentityProvider:
                 pass
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                send_json(self, status, body)
 
             def do_GET(self) -> None:
                 if self.path.split("?")[0].endswith("/.well-known/openid-configuration"):
