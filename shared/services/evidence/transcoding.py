@@ -9,16 +9,14 @@ whatever the length. Every loop checks the wall-clock deadline and the length bo
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 
 from shared.domain.video import (
@@ -28,14 +26,14 @@ from shared.domain.video import (
     VideoLimits,
     VideoRedactionIn,
     VideoStreamInfo,
-    box_at,
     scaled,
 )
+from shared.services.evidence.frame_images import THUMB_COUNT, Thumbs, jpeg
+from shared.services.evidence.frame_redaction import obscure, silence
 
 POSTER_QUALITY = 90
 STILL_QUALITY = 95
 THUMB_WIDTH = 160
-THUMB_COUNT = 10
 # The playable copy's frame rate when the file names none that makes sense (25 fps is
 # the usual UK CCTV rate); rates outside 1..120 are container artefacts, not cameras.
 DEFAULT_FPS = Fraction(25)
@@ -112,47 +110,6 @@ def probe(path: str) -> VideoInfo:
         )
     finally:
         container.close()
-
-
-def jpeg(frame: Any, width: int, height: int, quality: int) -> bytes:
-    """One frame as a JPEG of exactly width x height."""
-    pixels = frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
-    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover - OpenCV encodes any bgr24 array
-        raise VideoFailure("corrupt", "A frame could not be encoded as JPEG.")
-    return bytes(data.tobytes())
-
-
-@dataclass
-class _Thumbs:
-    """Evenly spaced small frames, kept to at most 2 x THUMB_COUNT however long the video:
-    when the list fills, every other one goes and the spacing doubles."""
-
-    every: float
-    width: int
-    height: int
-    tiles: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    next_at: float = 0.0
-
-    def offer(self, t: float, frame: Any) -> None:
-        if t < self.next_at:
-            return
-        self.tiles.append((t, frame.reformat(width=self.width, height=self.height, format="bgr24").to_ndarray()))
-        self.next_at = t + self.every
-        if len(self.tiles) >= 2 * THUMB_COUNT:
-            self.tiles = self.tiles[::2]
-            self.every *= 2
-            self.next_at = self.tiles[-1][0] + self.every
-
-    def sprite(self) -> bytes:
-        tiles = self.tiles
-        if len(tiles) > THUMB_COUNT:
-            step = len(tiles) / THUMB_COUNT
-            tiles = [tiles[int(i * step)] for i in range(THUMB_COUNT)]
-        ok, data = cv2.imencode(".jpg", np.hstack([t for _, t in tiles]), [cv2.IMWRITE_JPEG_QUALITY, 80])
-        if not ok:  # pragma: no cover
-            raise VideoFailure("corrupt", "The thumbnail strip could not be encoded.")
-        return bytes(data.tobytes())
 
 
 @dataclass
@@ -280,7 +237,7 @@ def _encode(
             poster_at = min(10.0, 0.1 * span) if span else 1.0
             thumb_h = max(2, round(THUMB_WIDTH * src_h / src_w / 2) * 2)
             thumbs = (
-                _Thumbs(every=(span / THUMB_COUNT) if span else 1.0, width=THUMB_WIDTH, height=thumb_h) if poster_and_thumbnails else None
+                Thumbs(every=(span / THUMB_COUNT) if span else 1.0, width=THUMB_WIDTH, height=thumb_h) if poster_and_thumbnails else None
             )
             poster: bytes | None = None
             last_frame = None
@@ -405,77 +362,6 @@ def _encode(
         return result
     finally:
         container.close()
-
-
-def _obscure_plane(plane: np.ndarray, x0: int, y0: int, x1: int, y1: int, style: str, black: int) -> None:
-    """Obscure one picture plane's box in place: the same operation on the brightness
-    plane and (at half size) on the two colour planes."""
-    roi = plane[y0:y1, x0:x1]
-    rh, rw = roi.shape[:2]
-    if rh == 0 or rw == 0:
-        return
-    if style == "black":
-        roi[:] = black
-    elif style == "pixelate":
-        block = max(4, min(rw, rh) // 8)
-        small = cv2.resize(roi, (max(1, rw // block), max(1, rh // block)), interpolation=cv2.INTER_AREA)
-        roi[:] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_NEAREST)
-    else:
-        # Blurred on an eighth-size copy with a kernel the copy's size, then scaled
-        # back: no edge inside the box survives, at a cost every 1080p frame can pay.
-        small = cv2.resize(roi, (max(1, rw // 8), max(1, rh // 8)), interpolation=cv2.INTER_AREA)
-        sh, sw = small.shape[:2]
-        k = max(3, max(sw, sh) | 1)
-        small = cv2.GaussianBlur(cv2.GaussianBlur(small, (k, k), 0), (k, k), 0)
-        roi[:] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_LINEAR)
-
-
-def obscure(frame: Any, redaction: VideoRedactionIn, t: float) -> Any:
-    """`frame` with every region live at `t` obscured in its style; the frame itself when
-    none is (most frames of a long video pass through unconverted). Works on a copy: the
-    decoder may still read the frame it gave as a reference for the next ones."""
-    live = [(region.style, box) for region in redaction.regions if (box := box_at(region, t)) is not None]
-    if not live:
-        return frame
-    width, height = frame.width, frame.height
-    planar = frame.format.name in ("yuv420p", "yuvj420p") and width % 2 == 0 and height % 2 == 0
-    if planar:
-        # 4:2:0 planes worked on as they are: no conversion to colour and back for a 1080p frame.
-        fmt = frame.format.name
-        pixels = frame.to_ndarray(format=fmt)
-        q = height // 4
-        planes = [
-            (pixels[:height], 1, 0 if fmt == "yuvj420p" else 16),
-            (pixels[height : height + q].reshape(height // 2, width // 2), 2, 128),
-            (pixels[height + q :].reshape(height // 2, width // 2), 2, 128),
-        ]
-    else:
-        fmt = "bgr24"
-        pixels = frame.to_ndarray(format=fmt)
-        planes = [(pixels, 1, 0)]
-    for style, (x, y, w, h) in live:
-        # Grown outwards to whole pixels: a box never covers less than was asked.
-        x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
-        x1, y1 = min(width, math.ceil(x + w)), min(height, math.ceil(y + h))
-        for plane, sub, black in planes:
-            _obscure_plane(plane, x0 // sub, y0 // sub, -(-x1 // sub), -(-y1 // sub), style, black)
-    return av.VideoFrame.from_ndarray(pixels, format=fmt)
-
-
-def silence(frame: Any, redaction: VideoRedactionIn, first_sample: int, layout: str) -> Any:
-    """`frame` (planar float, starting at sample `first_sample` of the output) with the
-    samples inside a mute range set to zero; the frame itself when none falls in one."""
-    rate = frame.sample_rate
-    begins, ends = first_sample / rate, (first_sample + frame.samples) / rate
-    if not any(m.start < ends and m.end > begins for m in redaction.mute):
-        return frame
-    samples = frame.to_ndarray().copy()
-    times = (first_sample + np.arange(frame.samples)) / rate
-    for m in redaction.mute:
-        samples[:, (times >= m.start) & (times < m.end)] = 0.0
-    quiet = av.AudioFrame.from_ndarray(samples, format=frame.format.name, layout=layout)
-    quiet.sample_rate = rate
-    return quiet
 
 
 def _origin(stream: Any, first_time: float) -> float:
