@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
 from functions.console.formats import zone_of
-from functions.console.police import PURPOSES, _stated
+from functions.console.police import PURPOSES, stated_purpose
 from functions.console.render import finish, page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
@@ -203,7 +203,7 @@ def download_supplied(
     r = c.footage.read.get(who, request_id)
     if evidence_id not in {s.evidence_id for s in r.supplied}:
         raise NotFound(f"Evidence {evidence_id} was not found.")
-    stated, error = _stated(purpose, other)
+    stated, error = stated_purpose(purpose, other)
     if stated is None:
         return page(
             request,

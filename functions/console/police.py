@@ -77,7 +77,7 @@ def _clean_purpose(purpose: str | None) -> str | None:
     return " ".join(purpose.split()) if purpose else None
 
 
-def _stated(purpose: str | None, other: str | None) -> tuple[str | None, str | None]:
+def stated_purpose(purpose: str | None, other: str | None) -> tuple[str | None, str | None]:
     """The purpose the prompt's form gave (a listed one or the officer's own words), and an error to show."""
     # Words typed under "another purpose" count even when its radio button was not ticked.
     typed = purpose == "other" or (purpose is None and bool(other and other.strip()))
@@ -217,7 +217,7 @@ def case_page(
     purpose: PurposeQuery = None,
     other: PurposeQuery = None,
 ) -> Response:
-    stated, error = _stated(purpose, other)
+    stated, error = stated_purpose(purpose, other)
     if stated is None:
         # Asked before anything is looked up, so the prompt is the same for any address:
         # it does not tell anyone whether the case exists.
@@ -365,7 +365,7 @@ def evidence_viewer(
     purpose: PurposeQuery = None,
     other: PurposeQuery = None,
 ) -> Response:
-    stated, error = _stated(purpose, other)
+    stated, error = stated_purpose(purpose, other)
     here = f"/cases/{incident_id}/evidence/{evidence_id}"
     if stated is None:
         return _purpose_prompt(request, action=here, error=error, other=other)
