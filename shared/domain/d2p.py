@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.errors import Conflict
-from shared.domain.incidents import Category, Money
+from shared.domain.incident_report import Category, Money
 from shared.domain.tenancy import EMAIL_PATTERN
 from shared.domain.timestamps import from_iso
 
