@@ -140,7 +140,7 @@ def sendgrid_phase(n: int) -> dict:
             )
         )
         seed_directory(c)
-        from shared.domain.d2p import ForceRules
+        from shared.domain.d2p_rules import ForceRules
         from shared.domain.incident_report import IncidentIn
         from shared.domain.tenancy import OrgKind, Principal, Role
 

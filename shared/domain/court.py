@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.domain.d2p import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, OUTCOME_CODES, money_words
+from shared.domain.d2p import OUTCOME_CODES
+from shared.domain.d2p_rules import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, money_words
 from shared.domain.statements import SECTION_9_DECLARATION, signature_holds
 from shared.domain.timestamps import from_iso
 
