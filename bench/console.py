@@ -42,7 +42,7 @@ BATCH = 500
 def seed(container, count: int, rng: random.Random) -> list[str]:
     """`count` reports at the retailer's stores in the force's area, each dispatched and sent to the force."""
     from shared.domain.d2p import Dispatch
-    from shared.domain.incidents import IncidentIn
+    from shared.domain.incident_report import IncidentIn
     from shared.domain.tenancy import OrgKind, Principal, Role
     from shared.domain.timestamps import to_iso
     from shared.records import ACCESS_GRANTS, DISPATCHES, INCIDENTS

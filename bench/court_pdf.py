@@ -29,7 +29,7 @@ from benchkit import machine  # noqa: E402
 
 from shared.adapters.pdf_documents import FpdfDocuments  # noqa: E402
 from shared.domain.court import CaseFacts, CourtDocument, Exhibit, case_summary, impact_statement, mg11, zone_of  # noqa: E402
-from shared.domain.incidents import sign_statements  # noqa: E402
+from shared.domain.statements import sign_statements  # noqa: E402
 from shared.domain.timestamps import to_iso  # noqa: E402
 
 START = datetime(2026, 11, 20, 14, 32, tzinfo=UTC)

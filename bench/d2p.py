@@ -64,7 +64,7 @@ def latency_phase(base: str, data_dir: Path, n: int, rate: float) -> dict:
         {"If-Match": headers["etag"] if "etag" in headers else headers["ETag"]},
     )
     call("PUT", f"{api}/organisations/northwind/d2p-settings", token(data_dir, "northwind", "Retailer.Admin"), {"auto_send": True})
-    from shared.domain.incidents import IncidentIn
+    from shared.domain.incident_report import IncidentIn
 
     example = cast(dict[str, Any], IncidentIn.model_config["json_schema_extra"])["examples"][0]
     outbox = data_dir / "outbox"
@@ -140,8 +140,8 @@ def sendgrid_phase(n: int) -> dict:
             )
         )
         seed_directory(c)
-        from shared.domain.d2p import ForceRules
-        from shared.domain.incidents import IncidentIn
+        from shared.domain.d2p_rules import ForceRules
+        from shared.domain.incident_report import IncidentIn
         from shared.domain.tenancy import OrgKind, Principal, Role
 
         p = Principal(

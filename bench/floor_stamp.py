@@ -24,7 +24,7 @@ from fastapi import FastAPI, Response
 from functions import local_runner
 from functions.http.deps import API_PREFIX, ContainerDep
 from functions.http.incidents import Reporter
-from shared.domain.incidents import IncidentIn
+from shared.domain.incident_report import IncidentIn
 from shared.records import D2P_SETTINGS
 
 FLOOR_PATH = f"{API_PREFIX}/bench/floor"

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.incidents import IncidentIn, PlateError, age_on, is_minor, normalise_plate, total_value, view_for_partner
+from shared.domain.incident_report import IncidentIn
+from shared.domain.incidents import age_on, is_minor, total_value, view_for_partner
+from shared.domain.plates import PlateError, normalise_plate
 from shared.domain.tenancy import ShareLevel
 
 # ---- plates --------------------------------------------------------------------------

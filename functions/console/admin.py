@@ -19,7 +19,7 @@ from functions.console.deps import posted_form, require_page
 from functions.console.investigate import field_errors, zone_of
 from functions.console.render import page, redirect
 from functions.http.deps import ContainerDep, bare_etag
-from shared.domain.d2p import D2PSettingsIn, ForceRules
+from shared.domain.d2p_rules import D2PSettingsIn, ForceRules
 from shared.domain.errors import Conflict, Forbidden, Invalid, PreconditionFailed
 from shared.domain.retention import OrganisationScheduleIn, RecordType, RegionScheduleIn
 from shared.domain.tenancy import OrgKind, Principal, Role, ShareLevel

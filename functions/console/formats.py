@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from shared.domain.d2p import money_words
 from shared.domain.d2p_email import local_time as email_local_time
 from shared.domain.d2p_email import region_time_zone
+from shared.domain.d2p_rules import money_words
 from shared.domain.timestamps import to_iso
 
 

@@ -23,7 +23,7 @@ from functions.console.render import page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
 from shared.domain.errors import Invalid, PreconditionFailed
-from shared.domain.incidents import Category
+from shared.domain.incident_report import Category
 from shared.domain.retention import LegalHoldIn
 from shared.domain.tenancy import REGION_TIME_ZONES, Principal, Role
 from shared.services.anpr import READ_SEARCHERS, ReadQuery

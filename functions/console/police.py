@@ -19,18 +19,8 @@ from functions.console.deps import posted_form, require_page
 from functions.console.render import container_of, finish, page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
-from shared.domain.d2p import (
-    CATEGORY_WORDS,
-    FLAG_NAMES,
-    FLAG_WORDS,
-    OUTCOME_CODES,
-    AcknowledgeIn,
-    Dispatch,
-    InboxView,
-    OutcomeIn,
-    dispatch_id,
-    money_words,
-)
+from shared.domain.d2p import OUTCOME_CODES, AcknowledgeIn, Dispatch, InboxView, OutcomeIn, dispatch_id
+from shared.domain.d2p_rules import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, money_words
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.evidence import EvidenceItem, ascii_filename
 from shared.domain.retention import LegalHoldIn

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 
-from shared.domain.d2p import FLAG_NAMES
+from shared.domain.d2p_rules import FLAG_NAMES
 from shared.domain.tenancy import REGION_TIME_ZONES, Store
 
 # A store's wall clock and money come from its organisation's home region.

@@ -33,9 +33,9 @@ from functions.console.report_form import (
 )
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
-from shared.domain.d2p import CATEGORY_WORDS, FLAG_NAMES, Evaluation
+from shared.domain.d2p_rules import CATEGORY_WORDS, FLAG_NAMES, Evaluation
 from shared.domain.errors import Invalid
-from shared.domain.incidents import MAX_WITNESSES, Category, IncidentIn, WitnessIn
+from shared.domain.incident_report import MAX_WITNESSES, Category, IncidentIn, WitnessIn
 from shared.domain.tenancy import REGION_TIME_ZONES, Principal, Role, Store
 from shared.services.incidents import Filters
 

@@ -30,7 +30,8 @@ from functions.http.d2p_schemas import (
 from functions.http.deps import ContainerDep, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, problem, responses
 from shared import settings as app_settings
-from shared.domain.d2p import AcknowledgeIn, D2PSettingsIn, DispatchStatus, ForceRules, InboxView, OutcomeIn
+from shared.domain.d2p import AcknowledgeIn, DispatchStatus, InboxView, OutcomeIn
+from shared.domain.d2p_rules import D2PSettingsIn, ForceRules
 from shared.domain.errors import Unauthorized
 from shared.domain.tenancy import Principal, Role
 from shared.services.d2p import POLICE

@@ -7,16 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.d2p import (
-    CurrentRules,
-    D2PSettings,
-    Dispatch,
-    DispatchStatus,
-    Evaluation,
-    ForceRules,
-    Outcome,
-    RulesVersion,
-)
+from shared.domain.d2p import Dispatch, DispatchStatus, Outcome
+from shared.domain.d2p_rules import CurrentRules, D2PSettings, Evaluation, ForceRules, RulesVersion
 from shared.services.d2p.police import InboxPage
 
 

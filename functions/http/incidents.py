@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from functions.http.deps import API_PREFIX, ContainerDep, IdempotencyKey, IfMatch, PageCursor, etag_header, require, require_offset
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import HistoryOut, IncidentOut, IncidentPage, ReportCheckOut, RevertIn
-from shared.domain.incidents import Category, IncidentIn, IncidentPatch, WitnessIn
+from shared.domain.incident_report import Category, IncidentIn, IncidentPatch, WitnessIn
 from shared.domain.tenancy import Principal
 from shared.services.incidents import EDITORS, READERS, REPORTERS, Filters, IncidentView
 from shared.settings import get_settings

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.domain.errors import DomainError
-from shared.domain.incidents import SPECIAL_CATEGORY_FIELDS
+from shared.domain.incident_report import SPECIAL_CATEGORY_FIELDS
 
 log = logging.getLogger("vigil.http")
 

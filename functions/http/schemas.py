@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.incidents import Flags, GoodsItem, Money, PersonDescription
+from shared.domain.incident_report import Flags, GoodsItem, Money, PersonDescription
 
 
 class PersonOut(BaseModel):

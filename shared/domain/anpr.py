@@ -26,8 +26,8 @@ from urllib.parse import unquote
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.errors import Invalid
-from shared.domain.incidents import PlateError, normalise_plate
 from shared.domain.mail import Email
+from shared.domain.plates import PlateError, normalise_plate
 from shared.domain.timestamps import from_iso, to_iso
 
 # A camera's clock may run a little ahead of ours; a read further in the future than

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.domain.d2p import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, OUTCOME_CODES, money_words
-from shared.domain.incidents import SECTION_9_DECLARATION, signature_holds
+from shared.domain.d2p import OUTCOME_CODES
+from shared.domain.d2p_rules import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, money_words
+from shared.domain.statements import SECTION_9_DECLARATION, signature_holds
 from shared.domain.timestamps import from_iso
 
 # The local time of each region's courts. A region spanning several zones (au, us, ca)

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.domain.d2p import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, Dispatch, money_words
+from shared.domain.d2p import Dispatch
+from shared.domain.d2p_rules import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, money_words
 from shared.domain.mail import Email
 from shared.domain.tenancy import REGION_TIME_ZONES
 from shared.domain.timestamps import from_iso

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.domain import d2p as rules_domain
-from shared.domain.incidents import Category, IncidentIn
+from shared.domain import d2p_rules as rules_domain
+from shared.domain.incident_report import Category, IncidentIn
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import to_iso
 from shared.ports import Where

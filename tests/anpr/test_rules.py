@@ -16,7 +16,7 @@ from shared.domain.anpr import (
     sign,
     verify,
 )
-from shared.domain.incidents import PlateError, normalise_plate
+from shared.domain.plates import PlateError, normalise_plate
 
 
 @pytest.mark.parametrize("raw", ["ab12 cde", "AB-12-CDE", "AB12CDE", " ab.12.cde ", "ＡＢ１２ＣＤＥ", "АВ12 СDЕ", "ab_12/cde"])

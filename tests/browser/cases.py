@@ -20,7 +20,7 @@ import numpy as np
 
 from functions.cli import demo_token
 from shared.bootstrap import Container
-from shared.domain.incidents import IncidentIn
+from shared.domain.incident_report import IncidentIn
 from shared.settings import Settings
 from tests.evidence.video_files import make_video
 from tests.live_stamp import LiveStamp

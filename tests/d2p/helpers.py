@@ -13,7 +13,7 @@ def example() -> dict[str, Any]:
     """IncidentIn's documented example (read from the model: building OpenAPI per test is slow)."""
     import copy
 
-    from shared.domain.incidents import IncidentIn
+    from shared.domain.incident_report import IncidentIn
 
     return copy.deepcopy(IncidentIn.model_config["json_schema_extra"]["examples"][0])
 

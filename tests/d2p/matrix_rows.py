@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from functions.http.d2p import SENDGRID_EXAMPLE
-from shared.domain.d2p import AcknowledgeIn, D2PSettingsIn, OutcomeIn, dispatch_id
+from shared.domain.d2p import AcknowledgeIn, OutcomeIn, dispatch_id
+from shared.domain.d2p_rules import D2PSettingsIn
 from shared.domain.tenancy import Role
 from tests.d2p.helpers import add_evidence, drain
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.domain.d2p import ForceRules, evaluate
+from shared.domain.d2p_rules import ForceRules, evaluate
 
 RULES = ForceRules(
     control_room_email="control-room@devon-cornwall.police.example",

@@ -9,7 +9,7 @@ import pypdf
 
 from shared.adapters.pdf_documents import FpdfDocuments
 from shared.domain.court import CaseFacts, Exhibit, impact_statement, mg11, mg11_statements, zone_of
-from shared.domain.incidents import sign_statements
+from shared.domain.statements import sign_statements
 
 DECLARATION = (
     "is true to the best of my knowledge and belief and I make it knowing that, if it is tendered in evidence, I shall be "

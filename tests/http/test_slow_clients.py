@@ -27,7 +27,7 @@ from functions.cli import demo_token
 from functions.http.limits import BodyPace, TooManyUploads, UploadsBusy, UploadSlots
 from functions.local_runner import bind_http, uvicorn_config
 from shared.bootstrap import Container
-from shared.domain.incidents import IncidentIn
+from shared.domain.incident_report import IncidentIn
 from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.services.seed import seed_directory
 from shared.settings import Settings

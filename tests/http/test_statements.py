@@ -67,7 +67,7 @@ def test_a_bad_statement_is_a_clear_problem_and_changes_nothing(stamp):
 def test_an_mg11_needs_the_section_9_declaration_and_is_signed_by_the_server(stamp):
     import hashlib
 
-    from shared.domain.incidents import signature_holds, signature_record
+    from shared.domain.statements import signature_holds, signature_record
 
     inv = stamp.auth("northwind", "Retailer.Investigator")
     mine = _report(stamp, inv)

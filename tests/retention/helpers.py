@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.bootstrap import Container
-from shared.domain.incidents import IncidentIn
+from shared.domain.incident_report import IncidentIn
 from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.services.seed import seed_directory
 from shared.settings import Settings

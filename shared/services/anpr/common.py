@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.errors import Invalid
-from shared.domain.incidents import PlateError, normalise_plate
+from shared.domain.plates import PlateError, normalise_plate
 from shared.domain.tenancy import PLATFORM_TENANT, Role
 from shared.ports import Clock, MessageQueue, RecordStore, TemplateRenderer, UnitOfWork, WebhookSender, Where, iterate_all
 from shared.records import ANPR_SETTINGS, SHARING

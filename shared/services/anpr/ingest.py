@@ -16,7 +16,7 @@ from shared.domain.anpr import (
 )
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Forbidden, Invalid, PayloadTooLarge
-from shared.domain.incidents import normalise_plate
+from shared.domain.plates import normalise_plate
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where, iterate_all

@@ -12,7 +12,8 @@ from shared.domain.anpr import (
 )
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Invalid, NotFound, PreconditionFailed, PreconditionRequired
-from shared.domain.incidents import normalise_plate, view_for_partner
+from shared.domain.incidents import view_for_partner
+from shared.domain.plates import normalise_plate
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import UnitOfWork

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.d2p import Dispatch, DispatchStatus, Evaluation, dispatch_id
+from shared.domain.d2p import Dispatch, DispatchStatus, dispatch_id
+from shared.domain.d2p_rules import Evaluation
 from shared.domain.errors import Invalid, PreconditionFailed
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork

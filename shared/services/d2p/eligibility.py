@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain import d2p as rules_domain
-from shared.domain.d2p import D2PSettings, Dispatch, Evaluation, ForceRules, Outcome, dispatch_id
+from shared.domain import d2p_rules as rules_domain
+from shared.domain.d2p import Dispatch, Outcome, dispatch_id
+from shared.domain.d2p_rules import D2PSettings, Evaluation, ForceRules
 from shared.domain.errors import Forbidden, Invalid
 from shared.domain.incidents import total_value
 from shared.domain.tenancy import Principal, Role

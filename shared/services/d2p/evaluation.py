@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain import d2p as rules_domain
-from shared.domain.d2p import Dispatch, Evaluation, ForceRules
+from shared.domain import d2p_rules as rules_domain
+from shared.domain.d2p import Dispatch
+from shared.domain.d2p_rules import Evaluation, ForceRules
 from shared.domain.evidence import available
 from shared.ports import UnitOfWork, Where
 from shared.records import D2P_EVALUATIONS, D2P_RULES, EVIDENCE, INCIDENTS

@@ -15,13 +15,13 @@ from shared.domain.d2p import (
     AcknowledgeIn,
     Dispatch,
     DispatchStatus,
-    ForceRules,
     InboxView,
     Outcome,
     OutcomeIn,
     dispatch_id,
     parse_dispatch_id,
 )
+from shared.domain.d2p_rules import ForceRules
 from shared.domain.errors import Forbidden, NotFound
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso

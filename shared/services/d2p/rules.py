@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.d2p import CurrentRules, D2PSettings, D2PSettingsIn, ForceRules, RulesVersion
+from shared.domain.d2p_rules import CurrentRules, D2PSettings, D2PSettingsIn, ForceRules, RulesVersion
 from shared.domain.errors import NotFound, PreconditionRequired
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where, iterate_all

@@ -24,7 +24,8 @@ from shared.domain.court import (
 from shared.domain.custody import public_custody
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from shared.domain.evidence import EvidenceItem, exhibit_order, label_path, safe_filename
-from shared.domain.incidents import signature_holds, view_for_partner
+from shared.domain.incidents import view_for_partner
+from shared.domain.statements import signature_holds
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import Where, iterate_all

@@ -10,7 +10,8 @@ from shared.domain.audit import AuditAction
 from shared.domain.d2p import ALREADY_SENT
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from shared.domain.events import IncidentChanged
-from shared.domain.incidents import EDITABLE_FIELDS, MAX_WITNESSES, Incident, IncidentPatch, WitnessIn, check_occurred_at_change, version_id
+from shared.domain.incident_report import MAX_WITNESSES, IncidentPatch, WitnessIn
+from shared.domain.incidents import EDITABLE_FIELDS, Incident, check_occurred_at_change, version_id
 from shared.domain.tenancy import Principal, Role
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where, iterate_all

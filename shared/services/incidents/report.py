@@ -10,7 +10,8 @@ from datetime import datetime
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Forbidden, Gone, Invalid
 from shared.domain.events import IncidentRecorded, IncidentViewed
-from shared.domain.incidents import Incident, IncidentIn
+from shared.domain.incident_report import IncidentIn
+from shared.domain.incidents import Incident
 from shared.domain.retention import tombstone_id
 from shared.domain.tenancy import Principal, Role, Store
 from shared.ports import UnitOfWork

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Invalid
-from shared.domain.incidents import Incident, normalise_plate
+from shared.domain.incidents import Incident
+from shared.domain.plates import normalise_plate
 from shared.domain.tenancy import Principal, Role, ShareLevel
 from shared.domain.timestamps import to_iso
 from shared.ports import Where

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.domain.incidents import IncidentIn
+from shared.domain.incident_report import IncidentIn
 from shared.domain.tenancy import Principal
 from shared.services.incidents.common import IncidentDeps, check_offenders
 from shared.services.incidents.report import check_report

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.domain.d2p import ForceRules
+from shared.domain.d2p_rules import ForceRules
 from shared.domain.errors import Invalid, NotFound
 from shared.domain.events import ForceOnboarded
 from shared.domain.tenancy import PLATFORM_TENANT, Organisation, OrgKind, Principal
