@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from functions.http.deps import API_PREFIX, ContainerDep, PageCursor, require
 from functions.http.problems import AUTH_ERRORS, responses
-from shared.domain.retention import ExtensionIn, IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
+from shared.domain.subject_requests import ExtensionIn, IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import Principal, Role
 from shared.services.subject_requests.results import ExportBundle, IdentityCheck, SubjectRequest, TaskDetail, TaskPage
 from shared.settings import get_settings

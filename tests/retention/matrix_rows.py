@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.retention import IdentityCheckIn, RegionScheduleIn, SubjectRequestIn, TaskAnswerIn
+from shared.domain.retention import RegionScheduleIn
+from shared.domain.subject_requests import IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS, SUBJECT_REQUESTS
 from shared.services.retention.schedules import DEFAULT_ETAG, default_organisation_etag

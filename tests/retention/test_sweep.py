@@ -190,7 +190,7 @@ def test_shorter_organisation_period_applies_at_the_next_sweep(c):
 
 def test_an_erased_incident_is_not_answered_or_recorded_again_by_a_retry_of_its_report(c):
     from shared.domain.errors import Gone
-    from shared.domain.retention import IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
+    from shared.domain.subject_requests import IdentityCheckIn, SubjectRequestIn, TaskAnswerIn
     from shared.records import IDEMPOTENCY
     from tests.retention.helpers import incident_body
 

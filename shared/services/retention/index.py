@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.retention import HELD_LANE, IncidentEntry, PoiEntry, RecordType, index_id, name_key
+from shared.domain.retention import HELD_LANE, IncidentEntry, PoiEntry, RecordType, index_id
+from shared.domain.subject_requests import name_key
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import DISPATCHES, INCIDENTS, PERSON_INDEX, RETENTION_INDEX

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.retention import IdentityCheckIn
+from shared.domain.subject_requests import IdentityCheckIn
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.records import SUBJECT_REQUESTS

@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Invalid
-from shared.domain.retention import (
+from shared.domain.subject_requests import (
     ExtensionIn,
     SubjectRequestIn,
     dob_compatible,

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Invalid
-from shared.domain.retention import SubjectRequestKind, TaskAnswerIn, TaskDecision, decision_fits
+from shared.domain.subject_requests import SubjectRequestKind, TaskAnswerIn, TaskDecision, decision_fits
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where
