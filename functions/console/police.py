@@ -32,7 +32,8 @@ from shared.domain.d2p import (
     money_words,
 )
 from shared.domain.errors import Conflict, Invalid, NotFound
-from shared.domain.evidence import EvidenceItem, ascii_filename
+from shared.domain.evidence import EvidenceItem
+from shared.domain.http_fields import ascii_filename
 from shared.domain.retention import LegalHoldIn
 from shared.domain.tenancy import Principal
 from shared.services.d2p import POLICE

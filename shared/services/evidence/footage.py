@@ -16,7 +16,8 @@ import tempfile
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Invalid, PayloadTooLarge
-from shared.domain.evidence import EvidenceItem, EvidenceKind, Media
+from shared.domain.evidence import EvidenceItem, EvidenceKind
+from shared.domain.file_types import Media
 from shared.domain.tenancy import Principal
 from shared.domain.video import ClipIn, StillIn, VideoFailure
 from shared.ports import UnitOfWork

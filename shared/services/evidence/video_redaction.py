@@ -18,7 +18,8 @@ from shared.domain import imaging
 from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Conflict, Invalid, PayloadTooLarge
-from shared.domain.evidence import EvidenceItem, Media
+from shared.domain.evidence import EvidenceItem
+from shared.domain.file_types import Media
 from shared.domain.tenancy import Principal
 from shared.domain.video import VideoFailure, VideoInfo, VideoRedactionIn, join_tracks, problems_with
 from shared.ports import UnitOfWork
