@@ -24,8 +24,8 @@ from functions.console.render import finish, page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
 from shared.domain.errors import Invalid, NotFound
-from shared.domain.evidence import ascii_filename
 from shared.domain.footage import STATUS_WORDS, FootageRequest, FootageRequestIn
+from shared.domain.http_fields import ascii_filename
 from shared.domain.tenancy import Principal
 from shared.services.footage import POLICE, RETAILERS
 from shared.services.incidents import REPORTERS, Filters

@@ -22,7 +22,8 @@ from shared.adapters.page_tokens import binding
 from shared.domain.d2p import OUTCOME_CODES, AcknowledgeIn, Dispatch, InboxView, OutcomeIn, dispatch_id
 from shared.domain.d2p_rules import CATEGORY_WORDS, FLAG_NAMES, FLAG_WORDS, money_words
 from shared.domain.errors import Conflict, Invalid, NotFound
-from shared.domain.evidence import EvidenceItem, ascii_filename
+from shared.domain.evidence import EvidenceItem
+from shared.domain.http_fields import ascii_filename
 from shared.domain.retention import LegalHoldIn
 from shared.domain.tenancy import Principal
 from shared.services.d2p import POLICE

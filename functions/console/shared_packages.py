@@ -26,7 +26,7 @@ from functions.http.deps import ContainerDep
 from functions.http.disclosure import SHARE_MANAGERS, SHARERS
 from shared.domain.disclosure import CODE_DIGITS, DEFAULT_DAYS, GRANT_MINUTES, MAX_DAYS, RECIPIENT_KIND_WORDS, PackageShareIn
 from shared.domain.errors import Gone, Invalid, NotFound, Unauthorized
-from shared.domain.evidence import ascii_filename
+from shared.domain.http_fields import ascii_filename
 from shared.domain.tenancy import Principal
 
 router = APIRouter(include_in_schema=False)

@@ -26,7 +26,9 @@ from functions.http.evidence_schemas import (
 )
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain.errors import Invalid
-from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn, ascii_filename, sha256_field
+from shared.domain.evidence import EvidenceItem, EvidenceKind, RedactionIn, UploadSessionIn
+from shared.domain.file_types import ALLOWED
+from shared.domain.http_fields import ascii_filename, sha256_field
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.domain.video import ClipIn, StillIn, VideoRedactionIn
@@ -169,7 +171,7 @@ router = APIRouter(tags=["evidence"])
 
 # ---- upload ------------------------------------------------------------------
 # A download answers in the stored item's own type: the canonical type of what intake
-# detected (shared.domain.evidence.ALLOWED), so a client can render it without sniffing.
+# detected (shared.domain.file_types.ALLOWED), so a client can render it without sniffing.
 STORED_MEDIA_TYPES = {t.content_type: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED.values()}
 
 

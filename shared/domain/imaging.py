@@ -17,7 +17,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.evidence import Rect, image_dimensions
+from shared.domain.evidence import Rect
+from shared.domain.image_headers import image_dimensions
 
 if TYPE_CHECKING:
     from cv2.typing import MatLike

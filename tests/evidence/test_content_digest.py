@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from shared.domain.evidence import parse_content_digest
+from shared.domain.http_fields import parse_content_digest
 from tests.evidence.conftest import MP4, committed_keys, new_incident, upload
 
 

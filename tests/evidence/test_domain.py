@@ -9,7 +9,8 @@ import pytest
 
 from shared.domain.audit import ChainKeys
 from shared.domain.custody import custody_link_hash, verify_custody
-from shared.domain.evidence import parse_content_digest, parse_content_range, parse_range, safe_filename, sniff
+from shared.domain.file_types import sniff
+from shared.domain.http_fields import parse_content_digest, parse_content_range, parse_range, safe_filename
 
 KEYS = ChainKeys({"k1": b"k" * 32}, "k1")
 

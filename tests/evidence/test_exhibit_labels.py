@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.evidence import producer_initials
+from shared.domain.exhibits import producer_initials
 from shared.records import EVIDENCE
 from tests.evidence.conftest import INVESTIGATOR, POLICE, PURPOSE, headers, new_incident, upload
 

@@ -9,7 +9,7 @@ import io
 import av
 import pytest
 
-from shared.domain.evidence import image_dimensions
+from shared.domain.image_headers import image_dimensions
 from tests.d2p.helpers import report
 from tests.evidence.conftest import INVESTIGATOR, headers, new_incident
 from tests.evidence.test_video import assert_fast_start, content, custody, get, run_video_jobs, upload_video

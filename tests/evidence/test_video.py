@@ -11,7 +11,7 @@ import av
 import pytest
 
 from functions import jobs
-from shared.domain.evidence import image_dimensions
+from shared.domain.image_headers import image_dimensions
 from shared.services.evidence.video import QUEUE
 from tests.evidence.conftest import INVESTIGATOR, REPORTER, headers, new_incident
 from tests.evidence.video_files import make_video
@@ -297,7 +297,7 @@ IMKH_HEADER = b"IMKH\x01\x01\x00\x00\x02\x00\x00\x00\x01\x10\x01\x10\x01\x10\x10
     ],
 )
 def test_cctv_containers_and_raw_streams_are_recognised_from_their_first_bytes(fmt, codec, detected):
-    from shared.domain.evidence import SNIFF_BYTES, sniff
+    from shared.domain.file_types import SNIFF_BYTES, sniff
 
     assert sniff(make_video(fmt=fmt, codec=codec, seconds=0.2)[:SNIFF_BYTES]).type_id == detected
 

@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from functions.http.app import create_app
 from shared.bootstrap import Container
-from shared.domain.evidence import ALLOWED
+from shared.domain.file_types import ALLOWED
 from shared.settings import Settings
 from tests.http.test_authz_matrix import MATRIX
 

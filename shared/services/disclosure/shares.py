@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
+from shared.domain.court_package import MANIFEST_NAME
 from shared.domain.d2p_email import local_time, region_time_zone
 from shared.domain.disclosure import (
     RECIPIENT_KIND_WORDS,
@@ -31,7 +32,6 @@ from shared.domain.disclosure import (
     token_hash,
 )
 from shared.domain.errors import NotFound
-from shared.domain.evidence import MANIFEST_NAME
 from shared.domain.mail import Email
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso

@@ -10,7 +10,8 @@ from typing import Any
 
 from shared.domain import imaging
 from shared.domain.custody import CustodyEvent
-from shared.domain.evidence import EvidenceItem, RangeNotSatisfiable, parse_range
+from shared.domain.evidence import EvidenceItem
+from shared.domain.http_fields import RangeNotSatisfiable, parse_range
 from shared.domain.tenancy import Principal
 from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps

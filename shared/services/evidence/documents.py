@@ -21,9 +21,12 @@ from shared.domain.court import (
     mg11_statements,
     zone_of,
 )
+from shared.domain.court_package import label_path
 from shared.domain.custody import public_custody
 from shared.domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from shared.domain.evidence import EvidenceItem, exhibit_order, label_path, safe_filename
+from shared.domain.evidence import EvidenceItem
+from shared.domain.exhibits import exhibit_order
+from shared.domain.http_fields import safe_filename
 from shared.domain.incidents import view_for_partner
 from shared.domain.statements import signature_holds
 from shared.domain.tenancy import Principal

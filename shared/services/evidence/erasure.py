@@ -7,7 +7,8 @@ from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
-from shared.domain.evidence import EvidenceItem, exhibit_sequence
+from shared.domain.evidence import EvidenceItem
+from shared.domain.exhibits import exhibit_sequence
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import EVIDENCE, EVIDENCE_UPLOADS, SEQUENCES

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.evidence import EvidenceItem, exhibit_label, exhibit_sequence, producer_initials
+from shared.domain.evidence import EvidenceItem
+from shared.domain.exhibits import exhibit_label, exhibit_sequence, producer_initials
 from shared.ports import UnitOfWork
 from shared.records import EVIDENCE
 from shared.services.repository import dump

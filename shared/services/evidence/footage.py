@@ -15,7 +15,8 @@ import os
 import tempfile
 
 from shared.domain.errors import Invalid, PayloadTooLarge
-from shared.domain.evidence import EvidenceItem, EvidenceKind, Media
+from shared.domain.evidence import EvidenceItem, EvidenceKind
+from shared.domain.file_types import Media
 from shared.domain.tenancy import Principal
 from shared.domain.video import ClipIn, StillIn, VideoFailure
 from shared.services import idempotency

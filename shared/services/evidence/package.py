@@ -13,20 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.domain.custody import CustodyEvent
-from shared.domain.errors import IntegrityFailure
-from shared.domain.evidence import (
+from shared.domain.court_package import (
     CHUNK_INDEX_NAME,
     MANIFEST_NAME,
     PACKAGE_CHUNK_BYTES,
     PACKAGE_FORMAT,
     ChunkHasher,
-    EvidenceItem,
     chunk_digests,
     label_path,
     manifest_bytes,
-    safe_filename,
 )
+from shared.domain.custody import CustodyEvent
+from shared.domain.errors import IntegrityFailure
+from shared.domain.evidence import EvidenceItem
+from shared.domain.http_fields import safe_filename
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import ArchiveMember

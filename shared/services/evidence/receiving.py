@@ -16,19 +16,9 @@ from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Invalid, MalformedHeader, NotFound, PayloadTooLarge, UnsupportedMediaType
 from shared.domain.events import EvidenceAdded
-from shared.domain.evidence import (
-    ALLOWED,
-    SNIFF_BYTES,
-    EvidenceItem,
-    EvidenceKind,
-    FileType,
-    allowed_summary,
-    declared_type,
-    kind_misfit,
-    parse_content_digest,
-    safe_filename,
-    sniff,
-)
+from shared.domain.evidence import EvidenceItem, EvidenceKind, kind_misfit
+from shared.domain.file_types import ALLOWED, SNIFF_BYTES, FileType, allowed_summary, declared_type, sniff
+from shared.domain.http_fields import parse_content_digest, safe_filename
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import EvidenceWriter, UnitOfWork

@@ -9,7 +9,8 @@ from shared.domain import imaging
 from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Conflict, DomainError, Invalid, PayloadTooLarge
-from shared.domain.evidence import EvidenceItem, Media, RedactionIn
+from shared.domain.evidence import EvidenceItem, RedactionIn
+from shared.domain.file_types import Media
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork
 from shared.services.evidence import custody, receiving

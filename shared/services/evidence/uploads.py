@@ -10,13 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.domain.errors import Conflict, Gone, Invalid, NotFound
-from shared.domain.evidence import (
-    SNIFF_BYTES,
-    EvidenceItem,
-    UploadSession,
-    UploadSessionIn,
-    parse_content_range,
-)
+from shared.domain.evidence import EvidenceItem, UploadSession, UploadSessionIn
+from shared.domain.file_types import SNIFF_BYTES
+from shared.domain.http_fields import parse_content_range
 from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, EVIDENCE_UPLOADS

@@ -21,7 +21,9 @@ from typing import Any
 from shared.domain.audit import AuditAction
 from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Conflict, PreconditionFailed
-from shared.domain.evidence import ALLOWED, EvidenceItem, EvidenceKind, safe_filename
+from shared.domain.evidence import EvidenceItem, EvidenceKind
+from shared.domain.file_types import ALLOWED
+from shared.domain.http_fields import safe_filename
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.domain.video import FAILURES, Processing, VideoFailure, check_bounds

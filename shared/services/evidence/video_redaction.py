@@ -17,7 +17,8 @@ from typing import Any
 from shared.domain import imaging
 from shared.domain.custody import CustodyEvent
 from shared.domain.errors import Invalid, PayloadTooLarge
-from shared.domain.evidence import EvidenceItem, Media
+from shared.domain.evidence import EvidenceItem
+from shared.domain.file_types import Media
 from shared.domain.tenancy import Principal
 from shared.domain.video import VideoFailure, VideoInfo, VideoRedactionIn, join_tracks, problems_with
 from shared.services import idempotency
