@@ -85,19 +85,8 @@ param functionInstanceMemoryMB int = 2048
 @description('Always-ready HTTP instances (0 = scale to zero, cold starts possible).')
 param functionAlwaysReadyInstances int = 0
 
-@allowed([
-  'Standard_ZRS'
-  'Standard_GZRS'
-  'Standard_RAGZRS'
-])
-@description('Evidence replication. GZRS copies to the paired region: use it only where the pair is inside the geography.')
-param evidenceStorageSku string = 'Standard_ZRS'
-
 @description('Lock evidence immutability policies (VIGIL_EVIDENCE_POLICY_LOCKED). A locked policy can never be shortened or removed: turn on once retention periods are settled.')
 param evidencePolicyLocked bool = false
-
-@description('Days a deleted evidence blob or container can still be restored.')
-param evidenceSoftDeleteDays int = 14
 
 @description('Days Log Analytics keeps logs.')
 param logRetentionDays int = 90
@@ -123,7 +112,7 @@ param budgetStartDate string = ''
 @description('Deploy-time default of budgetStartDate; not meant to be set.')
 param budgetFirstMonth string = utcNow('yyyy-MM-01')
 
-@description('CanNotDelete locks on Cosmos DB and Key Vault. Off only for a throwaway test stamp (evidence is locked regardless).')
+@description('CanNotDelete locks on Cosmos DB and Key Vault: `azd down` then stops at the records until someone removes them on purpose. Off only for a throwaway test stamp (evidence is locked regardless, outside this deployment).')
 param resourceLocks bool = true
 
 @description('Azure Front Door Premium with WAF (managed rules, rate limit) in front of the function app.')
@@ -168,6 +157,8 @@ var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 var planName = '${abbrs.webServerFarms}${resourceToken}'
 // Two storage accounts: evidence (locked down, immutable) and the function host's own.
 var evidenceStorageName = '${abbrs.storageStorageAccounts}evd${resourceToken}'
+// Same names as infra/evidence/evidence.bicep builds (tests/infra checks).
+var evidenceResourceGroupName = '${abbrs.resourcesResourceGroups}${environmentName}-evidence'
 var deploymentStorageName = '${abbrs.storageStorageAccounts}dep${resourceToken}'
 var deploymentContainerName = 'app-package'
 var cosmosAccountName = '${abbrs.documentDBDatabaseAccounts}${resourceToken}'
@@ -197,12 +188,17 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   tags: tags
 }
 
-// Evidence in a resource group of its own: its lock, logs and access stand apart from
-// the compute, which can be torn down and rebuilt without reaching it (docs/deploy.md).
-resource evidenceRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: '${abbrs.resourcesResourceGroups}${environmentName}-evidence'
-  location: stampLocation
-  tags: tags
+// Evidence in a resource group of its own, created OUTSIDE this deployment by the azd
+// hooks (infra/evidence/evidence.bicep through infra/scripts/evidence.sh), so `azd down`
+// removes the compute stamp and never reaches evidence. Only referenced here: nothing
+// in this deployment is in that group.
+resource evidenceRg 'Microsoft.Resources/resourceGroups@2024-03-01' existing = {
+  name: evidenceResourceGroupName
+}
+
+resource evidenceAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: evidenceStorageName
+  scope: resourceGroup(evidenceResourceGroupName)
 }
 
 // The app's only identity. It holds data-plane roles (app/rbac.bicep) instead of keys,
@@ -261,20 +257,6 @@ module monitoring 'app/monitoring.bicep' = {
     location: stampLocation
     tags: tags
     retentionInDays: logRetentionDays
-  }
-}
-
-module storage 'app/storage.bicep' = {
-  name: 'storage'
-  scope: evidenceRg
-  params: {
-    evidenceAccountName: evidenceStorageName
-    location: stampLocation
-    tags: tags
-    evidenceSku: evidenceStorageSku
-    softDeleteDays: evidenceSoftDeleteDays
-    privateNetworking: privateNetworking
-    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -452,7 +434,7 @@ var vigilSettings = {
   VIGIL_RETENTION_SCHEDULE_DELAY_DAYS: '7'
   VIGIL_SUBJECT_REQUEST_RECEIPT_WINDOW_DAYS: '7'
   // Evidence: the locker account by identity; a connection string is for Azurite only.
-  VIGIL_EVIDENCE_BLOB_ACCOUNT_URL: storage.outputs.evidenceBlobEndpoint
+  VIGIL_EVIDENCE_BLOB_ACCOUNT_URL: evidenceAccount.properties.primaryEndpoints.blob
   VIGIL_EVIDENCE_BLOB_CONNECTION_STRING: ''
   VIGIL_EVIDENCE_POLICY_LOCKED: evidencePolicyLocked ? 'true' : 'false'
   VIGIL_EVIDENCE_MAX_BYTES: '2147483648'
@@ -630,16 +612,6 @@ module rbac 'app/rbac.bicep' = {
   }
 }
 
-module rbacEvidence 'app/rbac-evidence.bicep' = {
-  name: 'rbac-evidence'
-  scope: evidenceRg
-  params: {
-    principalId: identity.outputs.principalId
-    evidenceStorageName: storage.outputs.evidenceAccountName
-    environmentName: environmentName
-  }
-}
-
 module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
   name: 'private-endpoints'
   scope: rg
@@ -648,7 +620,7 @@ module endpoints 'app/private-endpoints.bicep' = if (privateNetworking) {
     tags: tags
     subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
     zoneIds: privateNetworking ? network.outputs.zoneIds : {}
-    evidenceStorageId: storage.outputs.evidenceAccountId
+    evidenceStorageId: evidenceAccount.id
     deploymentStorageId: hostStorage.outputs.deploymentAccountId
     cosmosAccountId: data.outputs.accountId
     serviceBusId: messaging.outputs.id
@@ -676,4 +648,4 @@ output CONSOLE_CLIENT_ID string = consoleAppId
 output AZURE_COSMOS_ENDPOINT string = data.outputs.endpoint
 output AZURE_COSMOS_DATABASE string = data.outputs.databaseName
 output AZURE_SERVICEBUS_NAMESPACE string = messaging.outputs.fullyQualifiedNamespace
-output AZURE_EVIDENCE_BLOB_ENDPOINT string = storage.outputs.evidenceBlobEndpoint
+output AZURE_EVIDENCE_BLOB_ENDPOINT string = evidenceAccount.properties.primaryEndpoints.blob

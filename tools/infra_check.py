@@ -369,6 +369,9 @@ def rbac_resource(symbol: str) -> dict[str, Any]:
 
 PARAMETERS = INFRA / "main.parameters.json"
 GEOGRAPHIES = INFRA / "geographies.json"
+# The evidence group's own deployment, run by the azd hooks outside azd's (docs/deploy.md).
+EVIDENCE_MAIN = INFRA / "evidence" / "evidence.bicep"
+EVIDENCE_PARAMETERS = INFRA / "evidence" / "evidence.parameters.json"
 
 # azd substitutes environment variables into the parameters file's text before parsing
 # it: ${NAME}, ${NAME=default} (default when unset), ${NAME:-default} (also when empty).
@@ -388,21 +391,22 @@ def azd_substitute(text: str, env: dict[str, str]) -> str:
     return _AZD_REFERENCE.sub(value, text)
 
 
-def azd_parameters(env: dict[str, str]) -> dict[str, Any]:
-    """Parameter values of infra/main.parameters.json after azd's substitution."""
-    text = azd_substitute(PARAMETERS.read_text(encoding="utf-8"), env)
+def azd_parameters(env: dict[str, str], parameters: Path = PARAMETERS) -> dict[str, Any]:
+    """Parameter values of infra/main.parameters.json (or another parameters file the
+    hooks substitute the same way) after azd's substitution."""
+    text = azd_substitute(parameters.read_text(encoding="utf-8"), env)
     return {name: spec.get("value") for name, spec in json.loads(text)["parameters"].items()}
 
 
-def azd_parameter_problems(env: dict[str, str]) -> list[str]:
+def azd_parameter_problems(env: dict[str, str], template: Path = MAIN, parameters: Path = PARAMETERS) -> list[str]:
     """What would make `azd up --no-prompt` prompt or fail for this environment: a Bicep
     parameter without a default left without a value, a value for an undeclared
     parameter, a value outside a parameter's @allowed list or of the wrong type."""
-    declared = parse(MAIN)["parameters"]
-    values = azd_parameters(env)
-    problems = [f"{name}: not a parameter of main.bicep" for name in values if name not in declared]
+    declared = parse(template)["parameters"]
+    values = azd_parameters(env, parameters)
+    problems = [f"{name}: not a parameter of {template.name}" for name in values if name not in declared]
     for name, spec in declared.items():
-        has_default = spec.get("default") is not None or _nullable_default(MAIN, name)
+        has_default = spec.get("default") is not None or _nullable_default(template, name)
         value = values.get(name)
         if value in (None, ""):
             if not has_default:

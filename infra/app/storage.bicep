@@ -1,7 +1,8 @@
-// The evidence account, in the stamp's evidence resource group (main.bicep): apart from
-// the compute so its lock, lifecycle, logs and access never mix with the host's churn,
-// and tearing down compute never reaches it. The Functions host's own account is in
-// app/host-storage.bicep.
+// The evidence account, in the stamp's evidence resource group (infra/evidence/evidence.bicep,
+// deployed outside azd's deployment): apart from the compute so its lock, lifecycle,
+// logs and access never mix with the host's churn, and `azd down` never reaches it. The
+// group's CanNotDelete lock (infra/evidence/lock.bicep) covers this account. The
+// Functions host's own account is in app/host-storage.bicep.
 //
 // Container names match shared/names.py BLOB_CONTAINERS (tests/infra checks).
 param evidenceAccountName string
@@ -10,7 +11,7 @@ param tags object = {}
 param evidenceSku string = 'Standard_ZRS'
 param softDeleteDays int = 14
 param privateNetworking bool = false
-@description('Log Analytics workspace of the stamp: evidence reads, writes and deletes are custody records.')
+@description('Custody log workspace in the evidence group (infra/evidence/custody-logs.bicep): evidence reads, writes and deletes are custody records.')
 param workspaceId string
 
 // Public endpoint on only when the stamp has no private endpoints. Either way every
@@ -191,7 +192,7 @@ resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies
 }
 
 // Every read, write and delete of an evidence blob, with the caller's identity: who
-// touched which exhibit when, as custody requires; kept for the workspace's retention.
+// touched which exhibit when, as custody requires; kept as long as evidence may be.
 resource evidenceDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: evidenceBlobs
@@ -217,17 +218,6 @@ resource evidenceDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-p
         enabled: true
       }
     ]
-  }
-}
-
-// Always on: evidence is retired by the procedure in docs/deploy.md (Tear down), which
-// removes this lock on purpose; neither a slip in the portal nor `azd down` can.
-resource evidenceLock 'Microsoft.Authorization/locks@2020-05-01' = {
-  name: 'vigil-evidence'
-  scope: evidence
-  properties: {
-    level: 'CanNotDelete'
-    notes: 'Evidence under custody: retire through docs/deploy.md, Tear down.'
   }
 }
 
