@@ -557,6 +557,12 @@ module api 'app/api.bicep' = {
     appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
     frontDoorId: frontDoor ? edgeProfile.outputs.frontDoorId : ''
   }
+  // The app settings' Key Vault references resolve only once the identity holds Key
+  // Vault Secrets User (and the host its storage roles): until then the app reads the
+  // reference text, which it takes as not configured (shared/settings.py).
+  dependsOn: [
+    rbac
+  ]
 }
 
 // ---------------------------------------------------------------------------

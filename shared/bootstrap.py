@@ -340,6 +340,10 @@ class Container(AdapterBuilders):
         except ValueError as exc:
             # No audited request can be served without them: say so before one fails.
             checks["audit_chain_keys"] = str(exc)
+        # Key Vault references (issue 15 item 6): which settings still hold the reference
+        # text, each taken as not configured until the app restarts with it resolved.
+        unresolved = self.settings.unresolved_key_vault_references
+        checks["key_vault_references"] = "ok" if not unresolved else "not resolved: " + ", ".join(unresolved)
         return checks
 
     def close(self) -> None:

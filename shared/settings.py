@@ -8,18 +8,75 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, ValidatorFunctionWrapHandler, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.domain.imaging import DECODER_CEILING_PIXELS
 
 Region = Literal["uk", "au", "nz", "us", "ca"]
 
+# --- Key Vault references (issue 15 item 6) ---------------------------------------------
+# App Service hands the app the reference text itself until it can resolve it (the role
+# assignment not there yet, the secret not set, the vault unreachable).
+KEY_VAULT_REFERENCE_PREFIX = "@microsoft.keyvault("
+
+
+def is_unresolved_key_vault_reference(value: Any) -> bool:
+    """Whether a setting's raw value is a Key Vault reference App Service has not resolved."""
+    return isinstance(value, str) and value.strip().lower().startswith(KEY_VAULT_REFERENCE_PREFIX)
+
+
+class _KeyVaultAwareEnvSource(EnvSettingsSource):
+    """The environment, except that an unresolved reference reaches the settings as the
+    plain text it is: a JSON setting (audit_chain_keys) would otherwise fail to decode and
+    stop the app from starting, where it should start and say what is missing."""
+
+    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+        if is_unresolved_key_vault_reference(value):
+            return value
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore")
+
+    # Key Vault references: one rule for every setting (the SendGrid key, the signing and
+    # session keys, the audit chain keys...). A value still holding the reference counts as
+    # not configured (the field keeps its default), so no adapter takes the reference text
+    # for a secret; readiness names each one (unresolved_key_vault_references).
+    _unresolved_key_vault_references: tuple[str, ...] = PrivateAttr(default=())
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env = _KeyVaultAwareEnvSource(settings_cls)
+        return init_settings, env, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unresolved_references_are_not_configured(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Settings:
+        unresolved: list[str] = []
+        if isinstance(data, dict):
+            unresolved = sorted(key for key, value in data.items() if is_unresolved_key_vault_reference(value))
+            data = {key: value for key, value in data.items() if key not in unresolved}
+        settings = handler(data)
+        settings._unresolved_key_vault_references = tuple(f"VIGIL_{key.upper()}" for key in unresolved)
+        return settings
+
+    @property
+    def unresolved_key_vault_references(self) -> tuple[str, ...]:
+        """Settings (as VIGIL_* names) whose Key Vault reference had not resolved when the
+        settings were read: each counts as not configured."""
+        return self._unresolved_key_vault_references
 
     backend: Literal["local", "azure"] = "local"
     region: Region = "uk"
