@@ -119,7 +119,11 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
 }]
 
 // Staging leftovers (an upload that never completed) go after a day even if the
-// staging-sweep timer is not running: base blobs, their old versions and snapshots.
+// staging-sweep timer is not running: base blobs, their old versions and snapshots. Both
+// blob types: resumable uploads stage block blobs (shared/adapters/azure/blob_evidence.py),
+// and uploads staged by earlier versions are append blobs, which can no longer be resumed
+// and would otherwise stay (a rule matches only the types it names; append blobs allow
+// delete actions only, which is all this rule does).
 resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: evidence
   name: 'default'
@@ -134,6 +138,7 @@ resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies
             filters: {
               blobTypes: [
                 'blockBlob'
+                'appendBlob'
               ]
               prefixMatch: [
                 'evidence-staging/'

@@ -252,7 +252,7 @@ class AzureBlobEvidenceStore:
             )
         return exc
 
-    # ---- resumable staging (append blobs) -----------------------------------------
+    # ---- resumable staging (block blobs; append blobs only from earlier versions) ----
     def stage(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:
         blob = self.staging.get_blob_client(upload_id)
         try:
