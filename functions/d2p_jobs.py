@@ -23,9 +23,13 @@ def dispatch(container: Container, body: dict[str, Any], delivery_count: int) ->
     log.info("dispatch handled", extra={"dispatch_id": body.get("dispatch_id"), "outcome": outcome, "delivery": delivery_count})
 
 
-# Locally every second (the latency floor of automatically sent reports); in Azure the
-# SCHEDULE_OUTBOX_RELAY app setting decides.
-@timer("outbox-relay", "* * * * * *")
+# The safety net only: every change that writes an outbox message relays it right after
+# its commit (OutboxRelay.relay_now), so this timer moves only what that missed (a queue
+# outage, an instance recycled in between). Every 30 seconds, not every second: Flex
+# Consumption bills each execution at least a second of the instance's memory, so a
+# one-second timer alone would cost about $130 a month per stamp (docs/deploy.md, cost
+# table). No schedule monitor: a missed run's work is simply the next run's.
+@timer("outbox-relay", "*/30 * * * * *", use_monitor=False)
 def outbox_relay(container: Container, as_of: datetime) -> JobReport:
     """Move outbox messages (D2P dispatches, ANPR alerts: written with their change) to their queues."""
     return container.outbox.relay(as_of)

@@ -27,6 +27,10 @@ class Timer:
     name: str
     default_schedule: str  # six-field NCRONTAB, UTC
     run: TimerJob
+    # The Functions host's schedule monitor (a status blob read and written on every run,
+    # so a run missed during a restart is made up). Off for a job whose next run does
+    # the same work anyway.
+    use_monitor: bool = True
 
 
 TIMER_JOBS: dict[str, Timer] = {}
@@ -36,9 +40,9 @@ DRY_RUNS: dict[str, Callable[[Container, str, datetime], JobReport]] = {}
 QUEUE_HANDLERS: dict[str, QueueHandler] = {}
 
 
-def timer(name: str, default_schedule: str):
+def timer(name: str, default_schedule: str, *, use_monitor: bool = True):
     def register(fn: TimerJob) -> TimerJob:
-        TIMER_JOBS[name] = Timer(name, default_schedule, fn)
+        TIMER_JOBS[name] = Timer(name, default_schedule, fn, use_monitor)
         return fn
 
     return register
@@ -56,7 +60,7 @@ def run_job(container: Container, name: str, as_of: datetime) -> JobReport:
     """Run one timer job for `as_of`, logging its counts (no personal data)."""
     job = TIMER_JOBS[name]
     report = job.run(container, as_of)
-    # A run that found nothing to do (the outbox relay runs every second) logs at DEBUG.
+    # A run that found nothing to do (most outbox relay runs) logs at DEBUG.
     level = logging.INFO if any(report.counts.values()) else logging.DEBUG
     log.log(level, "job finished", extra={"job": name, "as_of": as_of.isoformat(), "counts": report.counts})
     return report

@@ -46,7 +46,9 @@ def register_all(bp: func.Blueprint) -> None:
     for name in sorted(jobs.TIMER_JOBS):
         fn = _timer_function(name)
         bp.function_name(fn.__name__)(
-            bp.timer_trigger(arg_name="timer", schedule=binding(TIMERS[name]), run_on_startup=False, use_monitor=True)(fn)
+            bp.timer_trigger(
+                arg_name="timer", schedule=binding(TIMERS[name]), run_on_startup=False, use_monitor=jobs.TIMER_JOBS[name].use_monitor
+            )(fn)
         )
     for logical in sorted(jobs.QUEUE_HANDLERS):
         fn = _queue_function(logical)

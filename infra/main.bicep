@@ -477,9 +477,9 @@ var queueSettings = {
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the
 // code's own (functions/jobs.py @timer); a stamp overrides any with `schedules`.
 var defaultSchedules = {
-  // Every second: publishes outbox entries to Service Bus, the D2P latency floor
-  // (about 2.6 million short runs a month: see the cost table in docs/deploy.md).
-  SCHEDULE_OUTBOX_RELAY: '* * * * * *'
+  // Every 30 seconds: the safety net for outbox entries the relay right after commit
+  // missed (86,400 runs a month, about $4.50: see "What the timers cost" in docs/deploy.md).
+  SCHEDULE_OUTBOX_RELAY: '*/30 * * * * *'
   // Chases D2P reports no force has acknowledged.
   SCHEDULE_D2P_UNACKNOWLEDGED: '0 0 * * * *'
   // Reminds stores of footage requests due within a day; marks overdue ones.

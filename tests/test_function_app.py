@@ -224,3 +224,31 @@ def test_expiry_sweep_runs_for_real_through_its_trigger(azure_app):
     with container.records.unit_of_work() as uow:
         assert uow.get(IDEMPOTENCY.name, "northwind", expired) is None
         assert uow.get(IDEMPOTENCY.name, "northwind", live) is not None
+
+
+def _shortest_gap_seconds(expression: str) -> float:
+    """The shortest time between two of a schedule's next 200 runs."""
+    from datetime import UTC, datetime
+
+    from functions import ncrontab
+
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    runs = [at := ncrontab.next_after(expression, at) for _ in range(200)]
+    return min((b - a).total_seconds() for a, b in zip(runs, runs[1:], strict=False))
+
+
+def test_no_timer_runs_more_often_than_every_30_seconds():
+    """Flex Consumption bills each execution at least a second: a timer every second is
+    86,400 billed executions a day (docs/deploy.md, cost table)."""
+    jobs.load_all()
+    gaps = {name: _shortest_gap_seconds(t.default_schedule) for name, t in jobs.TIMER_JOBS.items()}
+    assert {name: gap for name, gap in gaps.items() if gap < 30} == {}
+    assert gaps["outbox-relay"] == 30
+
+
+def test_the_outbox_relay_timer_runs_without_a_schedule_monitor(azure_app):
+    """Its next run does a missed run's work; the other timers keep the host's monitor."""
+    functions = azure_app[2]
+    monitors = {name: _trigger(functions["timer_" + name.replace("-", "_")])["useMonitor"] for name in jobs.TIMER_JOBS}
+    assert monitors.pop("outbox-relay") is False
+    assert set(monitors.values()) == {True}
