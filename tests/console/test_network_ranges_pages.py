@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.console.test_investigate_pages import signed_in
@@ -124,3 +125,34 @@ def test_signing_in_from_outside_is_refused_and_opens_no_session(stamp, browser)
 def test_people_other_than_admins_get_403_on_the_page(stamp, browser):
     signed_in(stamp, browser, DC, "Police.Officer")
     assert browser.get("/admin/network-ranges").status_code == 403
+
+
+@pytest.fixture
+def entra(tmp_path):
+    """A fake Entra ID, as the console's OIDC sign-in tests use."""
+    from tests.console.test_signin_oidc import CALLBACK, CLIENT_ID
+    from tests.fakes_oidc import FakeOpenIdProvider
+
+    provider = FakeOpenIdProvider(tmp_path, client_id=CLIENT_ID, redirect_uris=[CALLBACK])
+    yield provider
+    provider.close()
+
+
+def test_entra_sign_in_completed_from_outside_the_forces_network_opens_no_session(stamp, entra, monkeypatch):
+    idp = entra
+    import urllib.parse
+
+    from shared.adapters.console_sessions import COOKIE
+    from tests.console.test_signin_oidc import _azure_console, _browser, _person
+
+    set_staff_ranges(stamp, DC, "Police.Admin", ["127.0.0.0/8"])
+    idp.user = _person(stamp, DC, roles=("Police.Officer",))
+    browser = move_to(_azure_console(stamp, idp, monkeypatch), OUTSIDE)
+    to_entra = browser.get("/signin?next=/inbox")
+    answer = _browser(idp, to_entra.headers["location"])
+    back = browser.client.post(
+        "/signin/callback", content=urllib.parse.urlencode(answer), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert back.status_code == 403
+    assert f"this request came from {OUTSIDE}" in text(back)
+    assert COOKIE not in browser.client.cookies
