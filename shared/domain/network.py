@@ -107,9 +107,6 @@ class NetworkRanges(BaseModel):
     updated_at: str | None = None
     updated_by: str | None = None
 
-    def for_caller(self, caller: Caller) -> list[str]:
-        return self.staff if caller == Caller.STAFF else self.devices
-
     def as_version(self) -> dict[str, Any]:
         """The stored copy of this version (kept beside "current" for the history)."""
         return {**self.model_dump(), "id": f"v{self.version:06d}"}
@@ -121,10 +118,6 @@ class RangeMatcher:
     def __init__(self, ranges: list[str]):
         self.ranges = list(ranges)
         self._networks: list[Network] = [ipaddress.ip_network(r) for r in ranges]
-
-    @property
-    def restricts(self) -> bool:
-        return bool(self._networks)
 
     def admits(self, address: str | None) -> bool:
         """True when nothing is restricted, or `address` falls in one of the ranges. An

@@ -47,6 +47,8 @@ def test_the_admin_sets_normalised_versioned_ranges_and_each_change_is_audited(s
     first = stamp.client.get(RANGES, headers=admin)
     assert first.status_code == 200
     assert first.json()["staff"] == [] and first.json()["staff_restricted"] is False
+    # An If-Match naming a version that does not exist yet is stale, not a first setting.
+    assert stamp.client.put(RANGES, json={"staff": []}, headers={**admin, "If-Match": '"abc"'}).status_code == 412
 
     r = stamp.client.put(
         RANGES,
