@@ -132,12 +132,16 @@ class RangeMatcher:
 
 def parse_address(text: str | None) -> Address | None:
     """A client address as sent by the trusted side (a socket peer, or the proxy's header):
-    IPv4-mapped IPv6 is read as the IPv4 it carries, a zone id dropped. None when unreadable."""
+    IPv4-mapped IPv6 is read as the IPv4 it carries, a zone id and a port dropped. None when
+    unreadable."""
     if not text:
         return None
     text = text.strip().split("%", 1)[0]
+    # A proxy may append the port: "192.0.2.7:50123", "[2001:db8::7]:50123".
     if text.startswith("[") and "]" in text:
         text = text[1 : text.index("]")]
+    elif text.count(":") == 1 and "." in text:
+        text = text.split(":", 1)[0]
     try:
         parsed = ipaddress.ip_address(text)
     except ValueError:

@@ -13,6 +13,8 @@ from shared.domain.network import RangeMatcher, normalise_range, parse_address
         ("192.0.2.77", True),
         ("::ffff:192.0.2.77", True),  # a dual-stack socket's IPv4 peer
         ("[2001:db8:10::5]", True),
+        ("[2001:db8:10::5]:50123", True),
+        ("192.0.2.77:50123", True),
         ("2001:db8:10::5%eth0", True),
         ("2001:db8:11::5", False),
         ("198.51.100.1", False),
