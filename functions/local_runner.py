@@ -154,7 +154,12 @@ def uvicorn_config(container: Container) -> uvicorn.Config:
     `h11_max_incomplete_event_size`. httptools (picked when installed, for speed) takes no
     such setting: there only the app's check applies, after the head has been read."""
     bound = container.settings.max_header_bytes + 8 * 1024  # the request line and header framing
-    return uvicorn.Config(create_app(container), log_level="warning", access_log=False, h11_max_incomplete_event_size=bound)
+    # proxy_headers off: uvicorn would otherwise take the client address from X-Forwarded-For
+    # sent from 127.0.0.1, and any local client could claim to be inside an organisation's
+    # network ranges. The local stamp has no proxy in front: the socket is the address.
+    return uvicorn.Config(
+        create_app(container), log_level="warning", access_log=False, h11_max_incomplete_event_size=bound, proxy_headers=False
+    )
 
 
 def bind_http(port: int, processes: int) -> tuple[socket.socket, bool]:

@@ -341,6 +341,11 @@ var vigilSettings = {
   VIGIL_AUTH_ALGORITHMS: '["RS256"]'
   VIGIL_AUTH_LEEWAY_SECONDS: '30'
   VIGIL_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '86400'
+  // Network ranges: behind Front Door the client address is its X-Azure-SocketIP, believed
+  // only with this profile's id (docs/security.md); without it, the Functions host gives no
+  // client address and only organisations without ranges can be served.
+  VIGIL_CLIENT_ADDRESS_FROM: frontDoor ? 'front-door' : 'socket'
+  VIGIL_FRONT_DOOR_ID: frontDoor ? edgeProfile.outputs.frontDoorId : ''
   // Console sign-in: the console's app registration, multi-tenant (each retailer and
   // force signs in from its own tenant) in this cloud, proving itself with the stamp's
   // identity through a federated credential (docs/deploy.md).

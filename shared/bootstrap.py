@@ -325,6 +325,15 @@ class Container(AdapterBuilders):
             )
         )
 
+    # ---- network ranges (issue 19) ----------------------------------------------
+    @cached_property
+    def network(self):
+        """Where an organisation's people and devices may call from, and the check every
+        signed-in request passes (`container.network.gate.admit`)."""
+        from shared.services.network import Network, NetworkDeps
+
+        return Network(NetworkDeps(records=self.records, clock=self.clock, audit=self.audit))
+
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}

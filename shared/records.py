@@ -161,6 +161,11 @@ FOOTAGE_REQUESTS = Collection(
     global_indexed=("due_at",),
 )
 
+# ---- network ranges ----
+# The addresses an organisation's staff and devices may use (tenant = the organisation):
+# "current" plus one doc per version, every change audited.
+NETWORK_RANGES = Collection("network_ranges", indexed=("version",))
+
 ALL: dict[str, Collection] = {
     c.name: c
     for c in (
@@ -203,5 +208,6 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        NETWORK_RANGES,
     )
 }

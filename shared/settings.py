@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     # PEM private key and certificate (a Key Vault reference), for "certificate" only.
     console_client_certificate: SecretStr = SecretStr("")
 
+    # Network ranges (docs/security.md): where the client address of a request is read.
+    # "socket": the connection's peer (local; any header a client sends is ignored).
+    # "front-door": Azure Front Door's X-Azure-SocketIP, and only on requests carrying this
+    # stamp's Front Door id in X-Azure-FDID; any other request is refused.
+    client_address_from: Literal["socket", "front-door"] = "socket"
+    front_door_id: str = ""
+
     # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

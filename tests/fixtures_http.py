@@ -87,7 +87,8 @@ def make_stamp(tmp_path: Path, *, prepare: Callable[[Container], None] | None = 
     if prepare is not None:
         prepare(container)
     seed_directory(container)
-    client = TestClient(_app_for(container), raise_server_exceptions=False)
+    # A real address, as uvicorn gives: network ranges (docs/security.md) match it.
+    client = TestClient(_app_for(container), raise_server_exceptions=False, client=("127.0.0.1", 50000))
     return Stamp(container=container, client=client, clock=clock, data_dir=tmp_path)
 
 

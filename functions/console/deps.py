@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
+from functions.http.client_address import admit_from_network
 from functions.http.deps import container
 from shared.adapters.console_sessions import COOKIE, CSRF_FIELD, Session
 from shared.bootstrap import Container
@@ -73,6 +74,7 @@ def viewer(request: Request, c: Container = Depends(container)) -> Principal:
         query = request.url.query
         raise SignInNeeded(request.url.path + (f"?{query}" if query else ""))
     p = c.directory.principal_from_claims(session.claims)
+    admit_from_network(request, c, p, session.claims)
     # Charged as the API charges a token's writes: one budget per person, whichever door.
     c.write_quota.charge(p, request.method)
     request.state.console_viewer = p

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from functions.console.deps import current_session, end_session, posted_form, start_session, viewer
 from functions.console.render import nav_links, page, redirect
+from functions.http.client_address import admit_from_network
 from functions.http.deps import ContainerDep
 from shared.domain.errors import Invalid, NotFound, Unauthorized
 from shared.domain.signin import safe_next_path
@@ -86,6 +87,8 @@ def signin_local(request: Request, c: ContainerDep, form: Annotated[FormData, De
     claims: dict[str, object] = {"sub": f"{org.id}-{_short(role)}", "tid": org.idp_tenant_id, "roles": [role.value], "name": role.value}
     if chosen:
         claims["stores"] = chosen
+    # As at the Entra callback: no session for a person outside their organisation's ranges.
+    admit_from_network(request, c, c.directory.principal_from_claims(claims), claims)
     start_session(request, c, claims=claims)
     return redirect(request, safe_next_path(str(form.get("next", "")) or None))
 
@@ -102,8 +105,10 @@ async def signin_callback(request: Request, c: ContainerDep) -> Response:
         raise Unauthorized("This sign-in has expired or was started in another browser. Sign in again.")
     fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), max_num_fields=20))
     claims = await run_in_threadpool(signin.complete, flow.flow, fields)
-    # Refused here, not on the next page: an account whose organisation this stamp does not serve.
-    await run_in_threadpool(c.directory.principal_from_claims, claims)
+    # Refused here, not on the next page: an account whose organisation this stamp does not
+    # serve, or a person outside their organisation's network ranges.
+    who = await run_in_threadpool(c.directory.principal_from_claims, claims)
+    await run_in_threadpool(admit_from_network, request, c, who, claims)
     start_session(request, c, claims=claims)
     answer = redirect(request, safe_next_path(str(flow.flow.get("next", "/"))))
     answer.delete_cookie(FLOW_COOKIE, path=CALLBACK_PATH, secure=True, httponly=True, samesite="none")

@@ -24,6 +24,7 @@ from functions.http import (
     footage,
     health,
     incidents,
+    network_ranges,
     onboarding,
     problems,
     retention,
@@ -118,6 +119,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # Network ranges (issue 19).
+    app.include_router(network_ranges.router, prefix=API_PREFIX)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

@@ -18,7 +18,8 @@ class Browser:
 
     def __init__(self, stamp: Stamp):
         self.stamp = stamp
-        self.client = TestClient(stamp.client.app, base_url="https://testserver", follow_redirects=False)
+        # From loopback, as a browser on `make run`: network ranges match the address.
+        self.client = TestClient(stamp.client.app, base_url="https://testserver", follow_redirects=False, client=("127.0.0.1", 50000))
         self.csrf = ""
 
     def get(self, path: str, **kw):

@@ -294,6 +294,11 @@ from tests.footage.matrix_rows import footage_rows  # noqa: E402
 
 MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 
+# Network ranges: rows live beside their tests.
+from tests.network.matrix_rows import network_rows  # noqa: E402
+
+MATRIX.update(network_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""
