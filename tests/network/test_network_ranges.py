@@ -91,6 +91,7 @@ def test_bad_ranges_are_a_422_naming_each_and_nothing_is_written(stamp):
     assert stamp.client.get(RANGES, headers=admin).json()["version"] == 0
 
 
+@both_backends
 def test_an_officer_inside_the_ranges_works_and_one_outside_is_refused_and_audited(stamp):
     set_ranges(stamp, DC, "Police.Admin", ["127.0.0.0/8", "192.0.2.0/24"])
     officer = stamp.auth(DC, "Police.Officer")
