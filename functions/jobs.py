@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.bootstrap import Container
-from shared.ports import JobReport
+from shared.domain.backoff import backoff_seconds
+from shared.ports import JobReport, PoisonMessage
+from shared.settings import Settings
 
 log = logging.getLogger("vigil.jobs")
 
@@ -64,6 +66,31 @@ def run_job(container: Container, name: str, as_of: datetime) -> JobReport:
     level = logging.INFO if any(report.counts.values()) else logging.DEBUG
     log.log(level, "job finished", extra={"job": name, "as_of": as_of.isoformat(), "counts": report.counts})
     return report
+
+
+@dataclass(frozen=True)
+class Redelivery:
+    """What becomes of a message whose handler raised: delivered again after
+    `delay_seconds`, or dead-lettered with `reason`."""
+
+    retry: bool
+    delay_seconds: float
+    reason: str
+
+
+def after_failure(settings: Settings, logical: str, deliveries: int, error: BaseException, *, jitter: float) -> Redelivery:
+    """The one redelivery policy, for the local runner and the Azure trigger alike: a
+    poison message is dead-lettered at once; any other failure is retried after the
+    d2p_retry_* backoff (full jitter: `jitter` is a draw from [0, 1)) until the queue's
+    maximum deliveries, then dead-lettered with the last error."""
+    reason = f"{type(error).__name__}: {error}"[:1000]
+    if isinstance(error, PoisonMessage):
+        return Redelivery(retry=False, delay_seconds=0, reason=reason)
+    limit = settings.queue_max_deliveries().get(logical, settings.d2p_max_deliveries)
+    if deliveries >= limit:
+        return Redelivery(retry=False, delay_seconds=0, reason=f"MaxDeliveryCountExceeded ({limit}): {reason}")
+    delay = backoff_seconds(deliveries, base=settings.d2p_retry_base_seconds, cap=settings.d2p_retry_cap_seconds, jitter=jitter)
+    return Redelivery(retry=True, delay_seconds=delay, reason=reason)
 
 
 @timer("expiry-sweep", "0 */5 * * * *")

@@ -29,7 +29,6 @@ from functions import jobs, ncrontab
 from functions.http.app import create_app
 from functions.http.observability import configure_logging
 from shared.bootstrap import Container
-from shared.domain.backoff import backoff_seconds
 from shared.names import TIMERS
 from shared.services.seed import seed_demo
 from shared.settings import Settings, get_settings
@@ -69,11 +68,6 @@ def timer_loop(container: Container, stop: threading.Event) -> None:
         due[name] = ncrontab.next_after(schedules[name], datetime.now(UTC))
 
 
-def retry_delay(delivery_count: int, *, base: float = 1.0, cap: float = 300.0) -> float:
-    """Exponential backoff with full jitter for a failed delivery."""
-    return backoff_seconds(delivery_count, base=base, cap=cap, jitter=random.random())
-
-
 def queue_worker(container: Container, logical: str, stop: threading.Event, *, idle_wait: float = 0.05) -> None:
     handler = jobs.QUEUE_HANDLERS[logical]
     queue = container.queue
@@ -85,12 +79,16 @@ def queue_worker(container: Container, logical: str, stop: threading.Event, *, i
         for message in messages:
             try:
                 handler(container, message.body, message.delivery_count)
-            except Exception:  # noqa: BLE001 - transient: retried, then dead-lettered by the queue
+            except Exception as exc:  # noqa: BLE001 - settled by the one redelivery policy (functions/jobs.py)
+                decision = jobs.after_failure(container.settings, logical, message.delivery_count, exc, jitter=random.random())
                 log.warning(
-                    "delivery failed; will retry",
+                    "delivery failed; will retry" if decision.retry else "delivery failed; dead-lettered",
                     extra={"queue": logical, "message_id": message.message_id, "delivery": message.delivery_count},
                 )
-                queue.abandon(message, delay_seconds=retry_delay(message.delivery_count))
+                if decision.retry:
+                    queue.abandon(message, delay_seconds=decision.delay_seconds)
+                else:
+                    queue.dead_letter(message, reason=decision.reason)
             else:
                 queue.complete(message)
 

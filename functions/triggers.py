@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 
 import azure.functions as func
 
 from functions import jobs
+from shared.adapters.azure.service_bus import prior_deliveries
 from shared.bootstrap import default_container
 from shared.names import QUEUES, SERVICE_BUS_CONNECTION, TIMERS, binding, queue_setting
 
@@ -35,7 +37,31 @@ def _queue_function(logical: str):
             # rather than burn its deliveries: raising would only retry what cannot succeed.
             log.error("unreadable message dropped", extra={"queue": logical, "message_id": msg.message_id})
             return
-        jobs.QUEUE_HANDLERS[logical](default_container(), body, int(msg.delivery_count or 1))
+        container = default_container()
+        # A retry's copy is a new message: the deliveries before it travel with it.
+        deliveries = prior_deliveries(msg.application_properties) + int(msg.delivery_count or 1)
+        try:
+            jobs.QUEUE_HANDLERS[logical](container, body, deliveries)
+        except Exception as exc:
+            # Raising would make Service Bus redeliver at once, ten times in seconds: back
+            # off instead, as the local runner does (jobs.after_failure), by scheduling a
+            # copy and letting the host complete this delivery.
+            decision = jobs.after_failure(container.settings, logical, deliveries, exc, jitter=random.random())
+            extra = {"queue": logical, "message_id": msg.message_id, "delivery": deliveries}
+            if not decision.retry:
+                # The standard binding cannot dead-letter by itself: raising hands the
+                # message back, and the queue dead-letters it at its maxDeliveryCount.
+                log.error("delivery failed for good: %s", decision.reason, extra=extra)
+                raise
+            original = str(msg.message_id or "").split("#retry")[0]
+            container.queue.send(
+                logical,
+                body,
+                message_id=f"{original}#retry{deliveries}",
+                delay_seconds=decision.delay_seconds,
+                prior_deliveries=deliveries,
+            )
+            log.warning("delivery failed; retry scheduled", extra={**extra, "delay_seconds": round(decision.delay_seconds, 1)})
 
     run.__name__ = "queue_" + logical
     return run

@@ -293,6 +293,11 @@ def iterate_all(
             return
 
 
+class PoisonMessage(Exception):
+    """A queue message that can never succeed (it names nothing that exists, it cannot be
+    read): dead-lettered at once with this reason, never redelivered."""
+
+
 @dataclass
 class QueueMessage:
     """A received message. `delivery_count` starts at 1."""
@@ -308,8 +313,10 @@ class MessageQueue(Protocol):
     """At-least-once queues with duplicate detection on message id, visibility timeout,
     a delivery limit and a dead-letter queue (Service Bus semantics)."""
 
-    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0) -> bool:
-        """Enqueue; returns False when a message with this id was already accepted (duplicate)."""
+    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0, prior_deliveries: int = 0) -> bool:
+        """Enqueue; returns False when a message with this id was already accepted (duplicate).
+        `prior_deliveries`: a retry's copy carries the deliveries made before it, so its
+        delivery_count goes on from there."""
 
     def receive(self, queue: str, *, max_messages: int = 10, visibility_seconds: float = 30) -> list[QueueMessage]:
         """Lock up to `max_messages` visible messages for `visibility_seconds`."""

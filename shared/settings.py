@@ -203,7 +203,8 @@ class Settings(BaseSettings):
     # SendGrid signed event webhook: base64 DER (or PEM) ECDSA P-256 verification key.
     sendgrid_webhook_public_key: str = ""
     sendgrid_webhook_max_age_seconds: int = 300
-    # Backoff of transient mail failures: full jitter over [0, min(cap, base * 2^(n-1))].
+    # Backoff of a queue delivery whose handler failed (D2P mail outages above all; every
+    # queue, both hosts: functions/jobs.py after_failure): full jitter over [0, min(cap, base * 2^(n-1))].
     d2p_retry_base_seconds: float = 2.0
     d2p_retry_cap_seconds: float = 300.0
     # Deliveries before a dispatch message is dead-lettered (Service Bus maxDeliveryCount).

@@ -252,3 +252,77 @@ def test_the_outbox_relay_timer_runs_without_a_schedule_monitor(azure_app):
     monitors = {name: _trigger(functions["timer_" + name.replace("-", "_")])["useMonitor"] for name in jobs.TIMER_JOBS}
     assert monitors.pop("outbox-relay") is False
     assert set(monitors.values()) == {True}
+
+
+def test_a_transient_failure_in_the_trigger_schedules_a_backed_off_copy_and_completes(azure_app, monkeypatch):
+    """Service Bus would redeliver a raised message at once: the trigger backs off like the
+    local runner instead, and the copy carries the deliveries made so far."""
+    _, container, functions, _ = azure_app
+    from shared.services.d2p.delivery import DispatchRetry
+
+    def failing(c, body, delivery):
+        raise DispatchRetry("SendGrid answered 503")
+
+    monkeypatch.setitem(jobs.QUEUE_HANDLERS, "d2p_dispatch", failing)
+    monkeypatch.setattr("functions.triggers.random.random", lambda: 0.5)
+    message = ServiceBusMessage(
+        body=json.dumps({"dispatch_id": "d1"}).encode(),
+        message_id="d1",
+        delivery_count=1,
+        application_properties={"vigil-deliveries": 2},
+        user_properties={},
+    )
+    sent = []
+    monkeypatch.setattr(container.queue, "send", lambda queue, body, **kw: sent.append((queue, body, kw)) or True)
+    # Returns normally: the host completes this delivery.
+    functions["queue_d2p_dispatch"].get_user_function()(message)
+    # Third delivery: half (the jitter) of min(cap, base * 2^2), from the d2p_retry_* settings.
+    s = container.settings
+    delay = min(s.d2p_retry_cap_seconds, s.d2p_retry_base_seconds * 4) * 0.5
+    assert sent == [("d2p_dispatch", {"dispatch_id": "d1"}, {"message_id": "d1#retry3", "delay_seconds": delay, "prior_deliveries": 3})]
+
+
+def test_a_retry_copy_on_the_local_queue_goes_on_counting_deliveries(tmp_path):
+    from shared.adapters.local.sqlite_queue import SqliteQueue
+
+    queue = SqliteQueue(tmp_path / "queue.db")
+    queue.send("d2p_dispatch", {"dispatch_id": "d1"}, message_id="d1#retry3", prior_deliveries=3)
+    [copy] = queue.receive("d2p_dispatch")
+    assert copy.delivery_count == 4
+
+
+def test_a_poison_message_or_the_last_delivery_is_not_retried(azure_app, monkeypatch):
+    _, container, functions, _ = azure_app
+    from shared.services.d2p.delivery import DispatchRetry, UnknownDispatch
+
+    def poison(c, body, delivery):
+        raise UnknownDispatch("dispatch d9 does not exist")
+
+    monkeypatch.setitem(jobs.QUEUE_HANDLERS, "d2p_dispatch", poison)
+    with pytest.raises(UnknownDispatch):
+        functions["queue_d2p_dispatch"].get_user_function()(_message(json.dumps({"dispatch_id": "d9"}).encode()))
+
+    def transient(c, body, delivery):
+        raise DispatchRetry("SendGrid answered 503")
+
+    monkeypatch.setitem(jobs.QUEUE_HANDLERS, "d2p_dispatch", transient)
+    with pytest.raises(DispatchRetry):
+        functions["queue_d2p_dispatch"].get_user_function()(
+            _message(json.dumps({"dispatch_id": "d8"}).encode(), delivery_count=container.settings.d2p_max_deliveries)
+        )
+    assert [m for m in container.queue.receive("d2p_dispatch") if m.message_id.startswith(("d8", "d9"))] == []
+
+
+def test_one_redelivery_policy_for_both_hosts():
+    from shared.services.d2p.delivery import DispatchRetry, UnknownDispatch
+    from shared.settings import Settings
+
+    s = Settings(d2p_retry_base_seconds=2.0, d2p_retry_cap_seconds=60.0, d2p_max_deliveries=5, webhook_queue_max_deliveries=3)
+    assert jobs.after_failure(s, "d2p_dispatch", 1, DispatchRetry("x"), jitter=1.0) == jobs.Redelivery(True, 2.0, "DispatchRetry: x")
+    assert jobs.after_failure(s, "d2p_dispatch", 4, DispatchRetry("x"), jitter=0.5).delay_seconds == 8.0
+    assert jobs.after_failure(s, "d2p_dispatch", 9, DispatchRetry("x"), jitter=1.0).retry is False
+    last = jobs.after_failure(s, "d2p_dispatch", 5, DispatchRetry("x"), jitter=1.0)
+    assert (last.retry, last.reason) == (False, "MaxDeliveryCountExceeded (5): DispatchRetry: x")
+    assert jobs.after_failure(s, "webhook_deliveries", 3, RuntimeError("y"), jitter=1.0).retry is False
+    poison = jobs.after_failure(s, "d2p_dispatch", 1, UnknownDispatch("dispatch d9 does not exist"), jitter=1.0)
+    assert (poison.retry, poison.reason) == (False, "UnknownDispatch: dispatch d9 does not exist")

@@ -1,6 +1,6 @@
 // Operations of a stamp: what reaches the Log Analytics workspace, what wakes someone
 // up, what the stamp may cost, and what cannot be deleted by a slip. Evidence storage's
-// own logs and lock are with it (app/storage.bicep).
+// own logs and lock are with it, outside azd's deployment (infra/evidence/).
 param location string
 param tags object = {}
 param workspaceId string

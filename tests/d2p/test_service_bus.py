@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from azure.servicebus import ServiceBusMessage, ServiceBusSubQueue
@@ -26,6 +28,7 @@ class FakeReceived:
         self.lock_token = f"lock-{next(_tokens)}"
         self.dead_letter_reason = reason
         self.enqueued_time_utc = NOW
+        self.application_properties = message.application_properties
 
     def __str__(self):
         return self.body.decode()
@@ -40,19 +43,40 @@ class FakeNamespace:
         self.scheduled: list[tuple[str, ServiceBusMessage, datetime]] = []
         self.seen: set[tuple[str, str]] = set()
         self.sent: list[ServiceBusMessage] = []
+        self.senders_made: list[str] = []
+        self.overlapping_sends = 0
+
+    def release_scheduled(self):
+        """Time passes: every scheduled message becomes receivable."""
+        for name, message, _ in self.scheduled:
+            self.queues.setdefault(name, []).append(FakeReceived(message))
+        self.scheduled.clear()
 
     def get_queue_sender(self, name):
         ns = self
+        ns.senders_made.append(name)
 
         class Sender:
+            busy = False
+            closed = False
+
             def __enter__(self):
                 return self
 
             def __exit__(self, *a):
                 return False
 
+            def close(self):
+                self.closed = True
+
             def send_messages(self, message):
-                assert isinstance(message, ServiceBusMessage)
+                assert isinstance(message, ServiceBusMessage) and not self.closed
+                # A sender is not thread-safe: count any send that starts while another runs.
+                if self.busy:
+                    ns.overlapping_sends += 1
+                self.busy = True
+                time.sleep(0.001)
+                self.busy = False
                 ns.sent.append(message)
                 if (name, message.message_id) not in ns.seen:
                     ns.seen.add((name, message.message_id))
@@ -159,3 +183,37 @@ def test_service_bus_transport_replaced_each_queue_dead_letters_at_its_own_setti
     for _ in range(2):
         q.abandon(q.receive("webhook_deliveries")[0])
     assert [d["reason"] for d in q.dead_letters("webhook_deliveries")] == ["MaxDeliveryCountExceeded (2)"]
+
+
+def test_service_bus_transport_replaced_retries_go_on_counting_deliveries_to_the_queues_limit():
+    """A delayed retry is a new message: without the deliveries it carries, its count would
+    start again and the retries would never end."""
+    ns, q = make()  # max deliveries 3
+    q.send("d2p_dispatch", {"dispatch_id": "d"}, message_id="d")
+    for expected in (1, 2):
+        m = q.receive("d2p_dispatch")[0]
+        assert m.delivery_count == expected
+        q.abandon(m, delay_seconds=5)
+        ns.release_scheduled()
+    last = q.receive("d2p_dispatch")[0]
+    assert (last.message_id, last.delivery_count) == ("d#retry2", 3)
+    q.abandon(last, delay_seconds=5)
+    assert ns.scheduled == [] and [d["reason"] for d in q.dead_letters("d2p_dispatch")] == ["MaxDeliveryCountExceeded (3)"]
+
+
+def test_service_bus_transport_replaced_one_sender_per_queue_reused_and_never_shared_at_once():
+    ns, q = make()
+
+    def send_many(worker):
+        for i in range(20):
+            q.send("d2p_dispatch", {"n": i}, message_id=f"{worker}-{i}")
+
+    threads = [threading.Thread(target=send_many, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ns.sent) == 160
+    assert ns.senders_made == ["d2p-dispatch"]
+    assert ns.overlapping_sends == 0
+    q.close()

@@ -4,7 +4,16 @@ Message id = the caller's stable key (the dispatch id), so a queue created with 
 detection drops a second send within its window. Peek-lock receive; complete, abandon
 (with a delay: a scheduled copy, then complete) and dead-letter; replay from the DLQ.
 In Azure the Functions host receives messages for the trigger; this adapter serves the
-relay (send), operators (dead letters, replay) and any worker that polls itself.
+relay (send), the trigger's delayed retries, operators (dead letters, replay) and any
+worker that polls itself.
+
+A delayed retry is a new message, whose broker delivery count starts again: the
+deliveries before it travel in the application property `vigil-deliveries`, so the
+backoff keeps growing and the queue's limit still ends the retries.
+
+Thread safety: `ServiceBusClient` and its senders and receivers are not thread-safe,
+and a sender is an AMQP link worth keeping. One sender per queue is made once and used
+under that queue's lock; the client is touched under the adapter's lock.
 """
 
 from __future__ import annotations
@@ -19,6 +28,20 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusRece
 
 from shared.names import QUEUES
 from shared.ports import QueueMessage
+
+# Application property carrying the deliveries made before a delayed copy was scheduled.
+DELIVERIES_PROPERTY = "vigil-deliveries"
+
+
+def prior_deliveries(application_properties: Mapping[Any, Any] | None) -> int:
+    """Deliveries made before this copy of a message (0 for an original): the
+    `vigil-deliveries` property, whose key the SDK may hand back as bytes."""
+    props = application_properties or {}
+    value = props.get(DELIVERIES_PROPERTY, props.get(DELIVERIES_PROPERTY.encode(), 0))
+    try:
+        return max(0, int(value.decode() if isinstance(value, bytes) else value))
+    except (TypeError, ValueError):
+        return 0
 
 
 class ServiceBusQueue:
@@ -39,6 +62,7 @@ class ServiceBusQueue:
         self._clock = clock
         self._lock = threading.Lock()
         self._receivers: dict[str, Any] = {}
+        self._senders: dict[str, tuple[Any, threading.Lock]] = {}
         self._locked: dict[tuple[str, str], Any] = {}  # (queue, receipt) -> received message
 
     @classmethod
@@ -59,14 +83,28 @@ class ServiceBusQueue:
                 self._receivers[queue] = self._client.get_queue_receiver(self._name(queue), receive_mode=ServiceBusReceiveMode.PEEK_LOCK)
             return self._receivers[queue]
 
-    @staticmethod
-    def _message(body: dict[str, Any], message_id: str) -> ServiceBusMessage:
-        return ServiceBusMessage(json.dumps(body, separators=(",", ":")), message_id=message_id, content_type="application/json")
+    def _sender(self, queue: str) -> tuple[Any, threading.Lock]:
+        with self._lock:
+            if queue not in self._senders:
+                self._senders[queue] = (self._client.get_queue_sender(self._name(queue)), threading.Lock())
+            return self._senders[queue]
 
-    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0) -> bool:
-        """Enqueue. Service Bus drops a duplicate id silently, so this always answers True."""
-        message = self._message(body, message_id)
-        with self._client.get_queue_sender(self._name(queue)) as sender:
+    @staticmethod
+    def _message(body: dict[str, Any], message_id: str, prior: int = 0) -> ServiceBusMessage:
+        return ServiceBusMessage(
+            json.dumps(body, separators=(",", ":")),
+            message_id=message_id,
+            content_type="application/json",
+            application_properties={DELIVERIES_PROPERTY: prior} if prior else None,
+        )
+
+    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0, prior_deliveries: int = 0) -> bool:
+        """Enqueue (at now + `delay_seconds`, scheduled, when positive). `prior_deliveries`
+        marks a retry's copy with the deliveries before it. Service Bus drops a duplicate id
+        silently, so this always answers True."""
+        message = self._message(body, message_id, prior_deliveries)
+        sender, lock = self._sender(queue)
+        with lock:
             if delay_seconds > 0:
                 sender.schedule_messages(message, self._clock() + timedelta(seconds=delay_seconds))
             else:
@@ -85,11 +123,8 @@ class ServiceBusQueue:
                 body = json.loads(b"".join(m.body) if not isinstance(m.body, (bytes, str)) else m.body)
             except ValueError:
                 body = {"_unreadable": True}
-            out.append(
-                QueueMessage(
-                    queue=queue, message_id=str(m.message_id), body=body, delivery_count=int(m.delivery_count or 0) + 1, receipt=receipt
-                )
-            )
+            deliveries = prior_deliveries(getattr(m, "application_properties", None)) + int(m.delivery_count or 0) + 1
+            out.append(QueueMessage(queue=queue, message_id=str(m.message_id), body=body, delivery_count=deliveries, receipt=receipt))
         return out
 
     def _take(self, message: QueueMessage):
@@ -119,7 +154,11 @@ class ServiceBusQueue:
         if delay_seconds > 0:
             # A distinct id: the original is still inside the duplicate-detection window.
             self.send(
-                message.queue, message.body, message_id=f"{message.message_id}#retry{message.delivery_count}", delay_seconds=delay_seconds
+                message.queue,
+                message.body,
+                message_id=f"{message.message_id.split('#retry')[0]}#retry{message.delivery_count}",
+                delay_seconds=delay_seconds,
+                prior_deliveries=message.delivery_count,
             )
             receiver.complete_message(m)
         else:
@@ -190,4 +229,7 @@ class ServiceBusQueue:
             for r in self._receivers.values():
                 r.close()
             self._receivers.clear()
+            for sender, _ in self._senders.values():
+                sender.close()
+            self._senders.clear()
         self._client.close()

@@ -64,7 +64,7 @@ class SqliteQueue:
     def _tx(self):
         return _Tx(self._conn(), self._lock)
 
-    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0) -> bool:
+    def send(self, queue: str, body: dict[str, Any], *, message_id: str, delay_seconds: float = 0, prior_deliveries: int = 0) -> bool:
         now = self._clock()
         with self._tx() as conn:
             conn.execute("DELETE FROM seen WHERE at < ?", (now - self.duplicate_window,))
@@ -72,8 +72,8 @@ class SqliteQueue:
                 return False
             conn.execute("INSERT INTO seen (queue, message_id, at) VALUES (?,?,?)", (queue, message_id, now))
             conn.execute(
-                "INSERT OR IGNORE INTO messages (queue, message_id, body, visible_at, enqueued_at) VALUES (?,?,?,?,?)",
-                (queue, message_id, json.dumps(body), now + delay_seconds, now),
+                "INSERT OR IGNORE INTO messages (queue, message_id, body, visible_at, enqueued_at, delivery_count) VALUES (?,?,?,?,?,?)",
+                (queue, message_id, json.dumps(body), now + delay_seconds, now, max(0, prior_deliveries)),
             )
         return True
 

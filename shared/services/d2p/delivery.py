@@ -19,7 +19,7 @@ from shared.domain.d2p_email import HTML_TEMPLATE, TEXT_TEMPLATE, compose_email
 from shared.domain.errors import PreconditionFailed
 from shared.domain.evidence import available
 from shared.domain.mail import Email
-from shared.ports import PermanentMailError, TransientMailError, UnitOfWork, Where
+from shared.ports import PermanentMailError, PoisonMessage, TransientMailError, UnitOfWork, Where
 from shared.records import D2P_RULES, EVIDENCE, INCIDENTS
 from shared.services.d2p.deps import QUEUE, D2PDeps, get_dispatch, replace_dispatch
 from shared.services.repository import Stored
@@ -31,7 +31,7 @@ class DispatchRetry(Exception):
     """A transient failure: the queue delivers the message again (or dead-letters it)."""
 
 
-class UnknownDispatch(Exception):
+class UnknownDispatch(PoisonMessage):
     """The message names no dispatch, or one that does not exist: no redelivery can change
     that, so the message ends in dead-letter."""
 
