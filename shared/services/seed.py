@@ -80,6 +80,8 @@ DEMO_STORES = [
         postcode="PL1 1EA",
         force_id="devon-and-cornwall",
         contact_email="plymouth.security@northwind.example",
+        latitude=50.3714,
+        longitude=-4.1422,
     ),
     Store(
         id="nw-exeter",
@@ -89,6 +91,8 @@ DEMO_STORES = [
         postcode="EX4 3LS",
         force_id="devon-and-cornwall",
         contact_email="exeter.security@northwind.example",
+        latitude=50.7241,
+        longitude=-3.5305,
     ),
     Store(
         id="ct-bristol",
@@ -97,6 +101,8 @@ DEMO_STORES = [
         address="8 Broadmead, Bristol",
         postcode="BS1 3HA",
         force_id="avon-and-somerset",
+        latitude=51.4586,
+        longitude=-2.5895,
     ),
 ]
 
