@@ -490,6 +490,7 @@ var queueSettings = {
   QUEUE_WEBHOOK_DELIVERIES: 'webhook-deliveries'
   QUEUE_EVIDENCE_VIDEO: 'evidence-video'
   QUEUE_FOOTAGE_MAIL: 'footage-mail'
+  QUEUE_LOOKOUT_DELIVERIES: 'lookout-deliveries'
 }
 
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the

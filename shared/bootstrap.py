@@ -325,6 +325,27 @@ class Container(AdapterBuilders):
             )
         )
 
+    # ---- lookouts (issue 16) ----
+    @cached_property
+    def lookouts(self):
+        """Lookouts to nearby stores, one attribute per use case (`container.lookouts.issue.issue`)."""
+        from shared.services.lookouts import LookoutDeps, Lookouts
+
+        s = self.settings
+        return Lookouts(
+            LookoutDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                outbox=self.outbox,
+                mail=self.mail,
+                webhooks=self.webhooks,
+                settings=s,
+                region_base_url=s.region_base_urls.get(s.region, ""),
+            )
+        )
+
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}

@@ -161,6 +161,13 @@ FOOTAGE_REQUESTS = Collection(
     global_indexed=("due_at",),
 )
 
+# ---- lookouts ----
+# Lookouts to nearby stores (tenant = the issuer): store staff find theirs by `store_ids`;
+# the retention lane deletes them from `retention_basis` (expiry or withdrawal).
+LOOKOUTS = Collection("lookouts", indexed=("issued_at", "offender_id", "plate", "retention_basis"), indexed_lists=("store_ids",))
+# One per (lookout, store) a member of staff acknowledged (tenant = the issuer: it goes with the lookout).
+LOOKOUT_ACKNOWLEDGEMENTS = Collection("lookout_acknowledgements", indexed=("lookout_id", "acknowledged_at"))
+
 ALL: dict[str, Collection] = {
     c.name: c
     for c in (
@@ -203,5 +210,7 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        LOOKOUTS,
+        LOOKOUT_ACKNOWLEDGEMENTS,
     )
 }
