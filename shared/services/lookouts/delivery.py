@@ -16,12 +16,11 @@ from shared.domain.anpr import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_H
 from shared.domain.d2p_email import local_time, region_time_zone
 from shared.domain.lookouts import Lookout, LookoutState
 from shared.domain.mail import Email
-from shared.domain.offenders import partner_view
 from shared.domain.tenancy import ShareLevel, Store
 from shared.domain.timestamps import to_iso
 from shared.ports import PermanentMailError
 from shared.records import ALERT_SUBSCRIPTIONS, LOOKOUTS
-from shared.services.lookouts.deps import LookoutDeps, Subjects
+from shared.services.lookouts.deps import LookoutDeps, Subjects, person_for_staff
 from shared.services.repository import body as doc_body
 
 log = logging.getLogger("vigil.lookouts")
@@ -112,7 +111,7 @@ class DeliverLookout:
         payload = lookout_payload(
             lk,
             store,
-            partner_view(profile, level) if profile is not None else None,
+            person_for_staff(profile, level),
             issuer.name if issuer else lk.organisation_id,
             deps.region_base_url,
         )

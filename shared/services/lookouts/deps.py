@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.domain.errors import NotFound
 from shared.domain.lookouts import Lookout, LookoutKind, LookoutState
-from shared.domain.offenders import PersonOfInterest, listing_in_force, may_leave_organisation
+from shared.domain.offenders import PersonOfInterest, listing_in_force, may_leave_organisation, partner_view
 from shared.domain.tenancy import Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import from_iso
 from shared.ports import Clock, MailSender, RecordStore, UnitOfWork, WebhookSender
@@ -47,6 +47,15 @@ class LookoutDeps:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+def person_for_staff(profile: PersonOfInterest | None, level: ShareLevel) -> dict[str, Any] | None:
+    """What store staff are shown of the person: only what picking them out needs (name and
+    aliases at `full`, never a date of birth or the incidents behind the listing)."""
+    if profile is None:
+        return None
+    view = partner_view(profile, level)
+    return {"name": view.get("name"), "aliases": view.get("aliases") or [], "description": view.get("description", "")}
 
 
 def lookout_id_ok(lookout_id: str) -> bool:
@@ -86,9 +95,7 @@ class Subjects:
                 people.setdefault(lk.organisation_id, set()).add(lk.offender_id)
             elif lk.plate:
                 plates.add((lk.organisation_id, lk.plate))
-        profiles = {
-            (org, pid): p for org, ids in people.items() for pid, p in profiles_by_ids(uow, org, sorted(ids)).items()
-        }
+        profiles = {(org, pid): p for org, ids in people.items() for pid, p in profiles_by_ids(uow, org, sorted(ids)).items()}
         vehicles = {}
         for org, plate in plates:
             doc = uow.get(VEHICLES.name, org, plate)

@@ -75,7 +75,9 @@ class IssueLookout:
             if profile is not None and any(r.organisation_id != issuer for r in recipients) and not may_leave_organisation(profile, now):
                 raise _refuse("offender_id", "this listing may not be shown outside your organisation.")
             image = profile.image_evidence_ids[0] if profile is not None and profile.image_evidence_ids else None
-            lookout = Lookout.issue(body, issuer=issuer, by=principal.user_id, now=now, plate=plate, recipients=recipients, image_evidence_id=image)
+            lookout = Lookout.issue(
+                body, issuer=issuer, by=principal.user_id, now=now, plate=plate, recipients=recipients, image_evidence_id=image
+            )
             uow.insert(LOOKOUTS.name, issuer, dump(lookout))
             message_ids = self._owe_deliveries(uow, lookout, now)
             deps.audit.record(
@@ -118,7 +120,8 @@ class IssueLookout:
                 raise _refuse("offender_id", "no lookout is ever issued for a minor.")
             if not listing_in_force(profile, now):
                 raise _refuse(
-                    "offender_id", f"the listing is not in force ({profile.status.value}, or past its review date or expiry): review it first."
+                    "offender_id",
+                    f"the listing is not in force ({profile.status.value}, or past its review date or expiry): review it first.",
                 )
             return profile, None
         plate = plate_or_invalid(body.plate or "", "plate")
@@ -188,7 +191,7 @@ class IssueLookout:
         docs: list[dict[str, Any]] = []
         for r in lookout.recipients:
             store = deps.directory.store(r.store_id)
-            channels = [("email", None)] if store is not None and store.contact_email else []
+            channels: list[tuple[str, str | None]] = [("email", None)] if store is not None and store.contact_email else []
             channels += [("webhook", sub_id) for sub_id in hooks.get(r.organisation_id, {}).get(r.store_id, [])]
             for channel, sub_id in channels:
                 message_id = f"lookout-{lookout.id}-{r.store_id}-{sub_id or channel}"

@@ -11,7 +11,6 @@ from typing import Any
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Invalid
 from shared.domain.lookouts import Lookout, LookoutState
-from shared.domain.offenders import partner_view
 from shared.domain.tenancy import Principal, ShareLevel, Store
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import LOOKOUT_ACKNOWLEDGEMENTS, LOOKOUTS
@@ -23,6 +22,7 @@ from shared.services.lookouts.deps import (
     find,
     issuers_reaching,
     may_read_for_store,
+    person_for_staff,
     readable_stores,
 )
 from shared.services.repository import body
@@ -150,7 +150,7 @@ class ReadLookouts:
             state=subjects.state(lk, now, for_org=lk.organisation_id),
             level=ShareLevel.FULL,
             issuer_name=self._issuer_name(lk.organisation_id),
-            person=partner_view(profile, ShareLevel.FULL) if profile is not None else None,
+            person=person_for_staff(profile, ShareLevel.FULL),
             acknowledgements=acknowledgements_of(uow, lk),
             recipient_count=len(lk.store_ids),
         )
@@ -163,7 +163,7 @@ class ReadLookouts:
             state=LookoutState.ACTIVE,
             level=level,
             issuer_name=self._issuer_name(lk.organisation_id),
-            person=partner_view(profile, level) if profile is not None else None,
+            person=person_for_staff(profile, level),
             store_id=store.id,
             acknowledged_at=ack.get("acknowledged_at") if ack else None,
             recipient_count=len(lk.store_ids),
