@@ -352,6 +352,7 @@ class Container(AdapterBuilders):
                 mail=self.mail,
                 webhooks=self.webhooks,
                 settings=s,
+                evidence_blobs=lambda: self.evidence_blobs,
                 region_base_url=s.region_base_urls.get(s.region, ""),
             )
         )

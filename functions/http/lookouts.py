@@ -218,6 +218,23 @@ def acknowledge_lookout(
     return AcknowledgementOut(**done.acknowledgement)
 
 
+@router.get(
+    "/lookouts/{lookout_id}/image",
+    summary="The lookout's image: the person's redacted still",
+    responses={
+        200: {"description": "The redacted still", "content": {"image/jpeg": {}, "image/png": {}}},
+        **responses(*AUTH_ERRORS, 404, 422),
+    },
+    response_class=Response,
+)
+def get_lookout_image(lookout_id: LookoutId, principal: Reader, container: ContainerDep) -> Response:
+    """The redacted still of the lookout's person, to whoever may see the lookout (never an unredacted original). Each view is audited."""
+    image = container.lookouts.images.image(principal, lookout_id)
+    return Response(
+        content=image.data, media_type=image.content_type, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    )
+
+
 class WithdrawnOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -100,3 +100,21 @@ def store_lookouts(stamp, store: str, org: str = NW, role: str = RR) -> list[dic
     r = stamp.client.get(f"{PREFIX}/lookouts", params={"store": store}, headers=stamp.auth(org, role))
     assert r.status_code == 200, r.text
     return r.json()["items"]
+
+
+def redacted_still(stamp) -> tuple[str, str]:
+    """A suspect photo uploaded to a northwind report and its redacted copy: (original, redacted) ids."""
+    import cv2
+    import numpy as np
+
+    ok, png = cv2.imencode(".png", np.full((192, 256, 3), 200, dtype=np.uint8))
+    inv = stamp.auth(NW, RI)
+    r = stamp.client.post(f"{PREFIX}/incidents", json=stamp.example("IncidentIn"), headers=inv)
+    assert r.status_code == 201, r.text
+    headers = {**inv, "Content-Type": "image/png", "X-Filename": "suspect.png", "X-Evidence-Kind": "suspect_image"}
+    original = stamp.client.post(f"{PREFIX}/incidents/{r.json()['id']}/evidence", content=png.tobytes(), headers=headers)
+    assert original.status_code == 201, original.text
+    body = {"method": "black_box", "regions": [{"x": 10, "y": 10, "width": 20, "height": 20}], "reason": "Bystander's face"}
+    redacted = stamp.client.post(f"{PREFIX}/evidence/{original.json()['id']}/redactions", json=body, headers=inv)
+    assert redacted.status_code == 201, redacted.text
+    return original.json()["id"], redacted.json()["id"]

@@ -25,6 +25,7 @@ from tests.lookouts.helpers import (
     issue,
     list_person,
     lookout_body,
+    redacted_still,
     set_status,
     store_lookouts,
 )
@@ -178,3 +179,20 @@ def test_bad_lookouts_are_refused_naming_the_field_and_nothing_is_written(stamp)
     assert r.status_code == 422
     with stamp.container.records.read_only() as uow:
         assert uow.count(LOOKOUTS.name, None) == 0 and uow.count(OUTBOX.name, None) == 0
+
+
+def test_staff_see_the_redacted_still_never_an_original_and_the_view_is_audited(stamp):
+    original, redacted = redacted_still(stamp)
+    list_person(stamp, image_evidence_ids=[redacted])
+    issued = issue(stamp)
+    image = stamp.client.get(f"{PREFIX}/lookouts/{issued['id']}/image", headers=stamp.auth(NW, RR, stores=["nw-exeter"]))
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content == b"".join(stamp.container.evidence_blobs.open(redacted))
+    views = [e for e in _audit(stamp, f"lookout/{issued['id']}") if e["operation"] == "lookout.image"]
+    assert len(views) == 1
+    # A profile naming an unredacted original shows no image at all.
+    list_person(stamp, image_evidence_ids=[original])
+    other = issue(stamp)
+    assert stamp.client.get(f"{PREFIX}/lookouts/{other['id']}/image", headers=stamp.auth(NW, RR)).status_code == 404
+    # Nor does a lookout the caller may not see.
+    assert stamp.client.get(f"{PREFIX}/lookouts/{issued['id']}/image", headers=stamp.auth(CT, RR)).status_code == 404

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from shared.services.lookouts.acknowledge import AcknowledgeLookout
 from shared.services.lookouts.delivery import DeliverLookout
 from shared.services.lookouts.deps import ISSUERS, QUEUE, READERS, STORE_STAFF, LookoutDeps
+from shared.services.lookouts.image import LookoutImages
 from shared.services.lookouts.issue import IssueLookout
 from shared.services.lookouts.read import ReadLookouts
 from shared.services.lookouts.withdraw import WithdrawLookout
@@ -32,6 +33,7 @@ class Lookouts:
     acknowledge: AcknowledgeLookout = field(init=False)
     withdraw: WithdrawLookout = field(init=False)
     delivery: DeliverLookout = field(init=False)
+    images: LookoutImages = field(init=False)
 
     def __post_init__(self) -> None:
         self.issue = IssueLookout(self.deps)
@@ -39,3 +41,4 @@ class Lookouts:
         self.acknowledge = AcknowledgeLookout(self.deps)
         self.withdraw = WithdrawLookout(self.deps)
         self.delivery = DeliverLookout(self.deps)
+        self.images = LookoutImages(self.deps)

@@ -3,7 +3,7 @@ as the caller may see it, and whether its subject's listing still stands."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from shared.domain.lookouts import Lookout, LookoutKind, LookoutState
 from shared.domain.offenders import PersonOfInterest, listing_in_force, may_leave_organisation, partner_view
 from shared.domain.tenancy import Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import from_iso
-from shared.ports import Clock, MailSender, RecordStore, UnitOfWork, WebhookSender
+from shared.ports import Clock, EvidenceBlobStore, MailSender, RecordStore, UnitOfWork, WebhookSender
 from shared.records import LOOKOUTS, VEHICLES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
@@ -43,6 +43,8 @@ class LookoutDeps:
     mail: MailSender
     webhooks: WebhookSender
     settings: Settings
+    # Built on first image only: issuing and listing lookouts need no evidence store.
+    evidence_blobs: Callable[[], EvidenceBlobStore]
     region_base_url: str = ""
 
     def now(self) -> datetime:
