@@ -24,6 +24,9 @@ Reader = Annotated[Principal, Depends(require(*READERS))]
 Staff = Annotated[Principal, Depends(require(*STORE_STAFF))]
 
 _settings = app_settings.get_settings()
+# The image types evidence intake accepts (a redacted still keeps its original's type).
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
 
 router = APIRouter(tags=["lookouts"])
 
@@ -54,7 +57,7 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-class PersonOut(BaseModel):
+class LookoutPersonOut(BaseModel):
     name: str | None = Field(description="Only for recipients the issuer shares with in full (its own stores)")
     aliases: list[str]
     description: str
@@ -95,7 +98,7 @@ class LookoutOut(BaseModel):
     issued_by_organisation: str
     reason: str
     plate: str | None
-    person: PersonOut | None
+    person: LookoutPersonOut | None
     level: ShareLevel = Field(description="What the reader may see of the person")
     image_url: str | None = Field(description="The redacted still (GET, same token)")
     issued_at: datetime
@@ -118,7 +121,7 @@ class LookoutOut(BaseModel):
             issued_by_organisation=v.issuer_name,
             reason=lk.reason,
             plate=lk.plate,
-            person=PersonOut(**v.person) if v.person is not None else None,
+            person=LookoutPersonOut(**v.person) if v.person is not None else None,
             level=v.level,
             image_url=f"{API_PREFIX}/lookouts/{lk.id}/image" if lk.image_evidence_id and v.person is not None else None,
             issued_at=lk.issued_at,
@@ -140,7 +143,7 @@ class LookoutPageOut(BaseModel):
     continuation: str | None = Field(description="Send as `continuation` for the next page; null on the last")
 
 
-class AcknowledgeIn(BaseModel):
+class LookoutAcknowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"store_id": "nw-exeter"}]})
     store_id: str = Field(min_length=1, max_length=64, description="Your store the lookout reached")
 
@@ -209,7 +212,7 @@ def get_lookout(lookout_id: LookoutId, principal: Reader, container: ContainerDe
     response_description="The store's acknowledgement",
 )
 def acknowledge_lookout(
-    lookout_id: LookoutId, body: Annotated[AcknowledgeIn, Body()], principal: Staff, container: ContainerDep, response: Response
+    lookout_id: LookoutId, body: Annotated[LookoutAcknowledgeIn, Body()], principal: Staff, container: ContainerDep, response: Response
 ) -> AcknowledgementOut:
     """Records that your store has seen the lookout; the issuer sees it. Once per store: again answers the first (200)."""
     done = container.lookouts.acknowledge.acknowledge(principal, lookout_id, body.store_id)
@@ -222,8 +225,8 @@ def acknowledge_lookout(
     "/lookouts/{lookout_id}/image",
     summary="The lookout's image: the person's redacted still",
     responses={
-        200: {"description": "The redacted still", "content": {"image/jpeg": {}, "image/png": {}}},
-        **responses(*AUTH_ERRORS, 404, 422),
+        200: {"description": "The redacted still, in its own image type", "content": {t: BINARY for t in IMAGE_TYPES}},
+        **responses(*AUTH_ERRORS, 404, 409, 422),
     },
     response_class=Response,
 )

@@ -51,7 +51,7 @@ class LookoutIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "offender_id": "northwind-poi-1",
+                    "offender_id": "nw-poi-1",
                     "reason": "Threatened staff with a knife at Northwind Plymouth on 20 November; do not approach, call 999.",
                     "expires_at": "2026-12-14T18:00:00+00:00",
                     "near_store_id": "nw-plymouth",

@@ -294,6 +294,11 @@ from tests.footage.matrix_rows import footage_rows  # noqa: E402
 
 MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 
+# Lookouts (issue 16): rows live beside their tests.
+from tests.lookouts.matrix_rows import lookout_rows  # noqa: E402
+
+MATRIX.update(lookout_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""
