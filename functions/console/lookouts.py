@@ -1,0 +1,93 @@
+"""Lookout pages, phone first: store staff see the active lookouts for their store (the
+person's description, the redacted still, why and until when) and acknowledge them; an
+issuer sees the lookouts their organisation issued and which stores acknowledged.
+
+Each page calls the service the matching API route calls (functions/http/lookouts.py),
+with the same principal, so every view is audited exactly as an API read is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from functions.console.deps import posted_form, require_page
+from functions.console.render import page, redirect
+from functions.http.deps import API_PREFIX, ContainerDep
+from shared.adapters.page_tokens import binding
+from shared.domain.tenancy import Principal
+from shared.services.lookouts import ISSUERS, READERS, STORE_STAFF
+from shared.services.lookouts.deps import may_read_for_store
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(require_page(*READERS))]
+Staff = Annotated[Principal, Depends(require_page(*STORE_STAFF))]
+Form = Annotated[FormData, Depends(posted_form)]
+LookoutId = Annotated[str, Path(min_length=1, max_length=64)]
+PAGE_SIZE = 25
+
+
+def _region(c: Any, who: Principal) -> str:
+    org = c.directory.organisation(who.organisation_id)
+    return org.home_region if org else c.settings.region
+
+
+def _card(c: Any, view: Any) -> dict[str, Any]:
+    lk = view.lookout
+    stores = [c.directory.store(a["store_id"]) for a in view.acknowledgements or []]
+    return {
+        "v": view,
+        "lk": lk,
+        "image": f"{API_PREFIX}/lookouts/{lk.id}/image" if lk.image_evidence_id and view.person is not None else None,
+        "acknowledged_by_stores": [s.name if s else a["store_id"] for s, a in zip(stores, view.acknowledgements or [], strict=True)],
+    }
+
+
+@router.get("/lookouts")
+def lookouts_page(
+    request: Request,
+    who: Reader,
+    c: ContainerDep,
+    store: Annotated[str | None, Query(max_length=64)] = None,
+    page_token: Annotated[str | None, Query(alias="page", max_length=4000)] = None,
+) -> Response:
+    """Store staff: the active lookouts for one of their stores (the first, unless chosen).
+    Issuers without a store chosen: the lookouts their organisation issued."""
+    mine = [s for s in c.directory.stores_of(who.organisation_id) if may_read_for_store(who, s)] if who.is_retailer else []
+    issuer_view = store is None and who.has(*ISSUERS)
+    if store is None and not issuer_view and mine:
+        store = mine[0].id
+    query = [] if store is None else [("store", store)]
+    bound_to = binding("GET /lookouts", who.organisation_id, who.user_id, query)
+    if store is None and not issuer_view:
+        found_items: list[Any] = []
+        continuation = None
+    else:
+        found = c.lookouts.read.list(who, store=store, limit=PAGE_SIZE, continuation=c.page_tokens.open(page_token, bound_to))
+        found_items, continuation = found.items, found.continuation
+    sealed = c.page_tokens.seal(continuation, bound_to)
+    chosen = c.directory.store(store) if store else None
+    return page(
+        request,
+        "lookouts/list.html",
+        cards=[_card(c, v) for v in found_items],
+        stores=mine,
+        store=chosen,
+        issuer_view=issuer_view,
+        can_issue=who.has(*ISSUERS),
+        region=_region(c, who),
+        next_url=f"/lookouts?{urlencode([*query, ('page', sealed)])}" if sealed else None,
+        first_page=page_token is None,
+    )
+
+
+@router.post("/lookouts/{lookout_id}/acknowledge")
+def acknowledge(request: Request, lookout_id: LookoutId, who: Staff, c: ContainerDep, form: Form) -> Response:
+    """Acknowledge a lookout for the store named in the form; back to that store's lookouts."""
+    store = str(form.get("store_id") or "")[:64]
+    c.lookouts.acknowledge.acknowledge(who, lookout_id, store)
+    return redirect(request, f"/lookouts?{urlencode({'store': store})}")
