@@ -27,7 +27,7 @@ from benchkit import machine
 from functions import jobs  # noqa: E402
 from shared.bootstrap import Container  # noqa: E402
 from shared.domain.lookouts import LookoutIn  # noqa: E402
-from shared.domain.offenders import PersonOfInterest  # noqa: E402
+from shared.domain.offenders import ListingStatus, PersonOfInterest  # noqa: E402
 from shared.domain.tenancy import PLATFORM_TENANT, OrgKind, Principal, Role  # noqa: E402
 from shared.domain.timestamps import to_iso  # noqa: E402
 from shared.records import ALERT_SUBSCRIPTIONS, OFFENDERS, STORES  # noqa: E402
@@ -69,7 +69,7 @@ def build(container: Container, stores: int, webhooks: bool) -> None:
         name="Bench Person",
         date_of_birth=date(1990, 1, 1),
         description="Tall, slim, grey hooded top.",
-        status="listed",
+        status=ListingStatus.LISTED,
         listed_at=NOW - timedelta(days=1),
         review_at=NOW + timedelta(days=90),
         expires_at=NOW + timedelta(days=365),

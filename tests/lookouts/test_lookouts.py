@@ -143,6 +143,14 @@ def test_contoso_never_gets_northwinds_lookout_unless_an_agreement_allows_it_and
     reads = [e for e in _audit(stamp, f"lookout/{shared['id']}") if e["operation"] == "lookout.read" and e["actor_org"] == CT]
     assert reads and all(e["action"] == "disclosure" for e in reads)
 
+    # Northwind ends the agreement: contoso's store stops seeing the lookout at once.
+    current = stamp.client.get(url, headers=stamp.auth(NW, RA))
+    kept = [{k: a[k] for k in ("partner_id", "level", "anpr")} for a in current.json()["agreements"] if a["partner_id"] != CT]
+    put = stamp.client.put(url, json={"agreements": kept}, headers={**stamp.auth(NW, RA), "If-Match": current.headers["etag"]})
+    assert put.status_code == 200, put.text
+    assert store_lookouts(stamp, "ct-bristol", org=CT) == []
+    assert stamp.client.get(f"{PREFIX}/lookouts/{shared['id']}", headers=stamp.auth(CT, RR)).status_code == 404
+
 
 @both_backends
 def test_the_issuer_withdraws_and_stores_stop_seeing_it(stamp):

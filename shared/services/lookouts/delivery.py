@@ -20,7 +20,7 @@ from shared.domain.tenancy import ShareLevel, Store
 from shared.domain.timestamps import to_iso
 from shared.ports import PermanentMailError
 from shared.records import ALERT_SUBSCRIPTIONS, LOOKOUTS
-from shared.services.lookouts.deps import LookoutDeps, Subjects, person_for_staff
+from shared.services.lookouts.deps import LookoutDeps, Subjects, level_now, person_for_staff
 from shared.services.repository import body as doc_body
 
 log = logging.getLogger("vigil.lookouts")
@@ -102,8 +102,8 @@ class DeliverLookout:
             sub = None
             if message.get("channel") == "webhook":
                 sub = uow.get(ALERT_SUBSCRIPTIONS.name, subscriber, str(message.get("subscription_id")))
-        level = lk.level_for(store_id)
         store = deps.directory.store(store_id)
+        level = level_now(deps, lk, store) if store is not None else None
         if level is None or store is None or subjects.state(lk, now, for_org=store.organisation_id) != LookoutState.ACTIVE:
             return "lapsed"
         profile = subjects.profile(lk)

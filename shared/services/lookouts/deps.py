@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.errors import NotFound
-from shared.domain.lookouts import Lookout, LookoutKind, LookoutState
+from shared.domain.lookouts import Lookout, LookoutKind, LookoutState, recipient_level
 from shared.domain.offenders import PersonOfInterest, listing_in_force, may_leave_organisation, partner_view
-from shared.domain.tenancy import Principal, Role, ShareLevel, Store
+from shared.domain.tenancy import OrgKind, Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import from_iso
 from shared.ports import Clock, EvidenceBlobStore, MailSender, RecordStore, UnitOfWork, WebhookSender
 from shared.records import LOOKOUTS, VEHICLES
@@ -58,6 +58,25 @@ def person_for_staff(profile: PersonOfInterest | None, level: ShareLevel) -> dic
         return None
     view = partner_view(profile, level)
     return {"name": view.get("name"), "aliases": view.get("aliases") or [], "description": view.get("description", "")}
+
+
+def level_now(deps: LookoutDeps, lk: Lookout, store: Store) -> ShareLevel | None:
+    """What `store` may see of `lk` now: the level it was sent at, lowered (or taken away)
+    when the agreement behind it has since been narrowed or ended."""
+    sent = lk.level_for(store.id)
+    if sent is None:
+        return None
+    issuer = deps.directory.organisation(lk.organisation_id)
+    now_level = recipient_level(
+        issuer_id=lk.organisation_id,
+        issuer_is_police=issuer is not None and issuer.kind == OrgKind.POLICE_FORCE,
+        store=store,
+        issuer_shares=deps.directory.share_level(lk.organisation_id, store.organisation_id),
+        store_owner_shares_with_issuer=deps.directory.share_level(store.organisation_id, lk.organisation_id),
+    )
+    if now_level is None:
+        return None
+    return sent if sent.rank <= now_level.rank else now_level
 
 
 def lookout_id_ok(lookout_id: str) -> bool:
@@ -140,7 +159,7 @@ def find(deps: LookoutDeps, uow: UnitOfWork, principal: Principal, lookout_id: s
         if doc is None:
             continue
         stored = load(Lookout, doc)
-        if not stores.keys() & set(stored.record.store_ids):
+        if not any(level_now(deps, stored.record, stores[s]) for s in stores.keys() & set(stored.record.store_ids)):
             raise missing
         subjects = Subjects.read(uow, [stored.record])
         if subjects.state(stored.record, deps.now(), for_org=principal.organisation_id) != LookoutState.ACTIVE:
@@ -152,4 +171,4 @@ def find(deps: LookoutDeps, uow: UnitOfWork, principal: Principal, lookout_id: s
 def readable_stores(deps: LookoutDeps, principal: Principal, lookout: Lookout) -> list[Store]:
     """The lookout's recipient stores the caller reads for."""
     mine = [deps.directory.store(s) for s in lookout.store_ids]
-    return [s for s in mine if s is not None and may_read_for_store(principal, s)]
+    return [s for s in mine if s is not None and may_read_for_store(principal, s) and level_now(deps, lookout, s) is not None]

@@ -21,6 +21,7 @@ from shared.services.lookouts.deps import (
     Subjects,
     find,
     issuers_reaching,
+    level_now,
     may_read_for_store,
     person_for_staff,
     readable_stores,
@@ -114,7 +115,7 @@ class ReadLookouts:
             subjects = Subjects.read(uow, lookouts)
             views = []
             for lk in lookouts:
-                level = lk.level_for(store.id)
+                level = level_now(self.deps, lk, store)
                 # Lapsed, withdrawn or suspended lookouts are not shown to stores at all.
                 if level is None or subjects.state(lk, now, for_org=store.organisation_id) != LookoutState.ACTIVE:
                     continue
@@ -134,7 +135,7 @@ class ReadLookouts:
                 view = self._issuer_view(uow, lk, subjects, now)
             else:
                 store = readable_stores(deps, principal, lk)[0]
-                view = self._store_view(uow, lk, subjects, store, lk.level_for(store.id) or ShareLevel.DESCRIPTIONS)
+                view = self._store_view(uow, lk, subjects, store, level_now(deps, lk, store) or ShareLevel.DESCRIPTIONS)
         self._audit(principal, [view])
         return view
 
