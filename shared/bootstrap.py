@@ -251,7 +251,14 @@ class Container(AdapterBuilders):
         from shared.services.offenders import OffenderDeps, Offenders
 
         return Offenders(
-            OffenderDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents)
+            OffenderDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                incidents=self.incidents,
+                retention_months=self.settings.retention_poi_image_months,
+            )
         )
 
     @cached_property
