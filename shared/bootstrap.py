@@ -170,6 +170,7 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 retention=self.retention,
                 receipt_window_days=self.settings.subject_request_receipt_window_days,
+                bus=self.bus,  # persons of interest (issue 16): a contest suspends listings
             )
         )
 
