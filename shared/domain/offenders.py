@@ -13,11 +13,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from shared.domain.incidents import age_on
 from shared.domain.subject_requests import name_key
 from shared.domain.tenancy import ShareLevel
+from shared.domain.timestamps import to_iso
 
 
 class ListingStatus(StrEnum):
@@ -58,6 +59,11 @@ class PersonOfInterest(BaseModel):
     contest_request_id: str | None = None
     contest_due_at: datetime | None = None
     version: int = 1
+
+    @field_serializer("listed_at", "review_at", "expires_at", "contest_due_at", when_used="json")
+    def _time(self, moment: datetime | None) -> str | None:
+        # Stored times are compared and ordered as strings (the review and expiry sweeps).
+        return to_iso(moment) if moment is not None else None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
