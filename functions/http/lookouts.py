@@ -153,8 +153,11 @@ class LookoutAcknowledgeIn(BaseModel):
     status_code=201,
     summary="Issue a lookout for a listed person or a vehicle of interest to nearby stores",
     response_model=LookoutOut,
-    responses=responses(400, *AUTH_ERRORS, 409, 413, 422),
-    response_description="The lookout as issued (Location names it; a replay answers the same)",
+    responses={
+        **responses(400, *AUTH_ERRORS, 409, 413, 422),
+        200: {"description": "A keyed retry: the lookout it issued", "model": LookoutOut},
+    },
+    response_description="The lookout as issued (Location names it)",
 )
 def issue_lookout(
     body: Annotated[LookoutIn, Body()],
