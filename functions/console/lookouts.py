@@ -25,6 +25,7 @@ from shared.services.lookouts.deps import may_read_for_store
 router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Principal, Depends(require_page(*READERS))]
+Issuer = Annotated[Principal, Depends(require_page(*ISSUERS))]
 Staff = Annotated[Principal, Depends(require_page(*STORE_STAFF))]
 Form = Annotated[FormData, Depends(posted_form)]
 LookoutId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -91,3 +92,10 @@ def acknowledge(request: Request, lookout_id: LookoutId, who: Staff, c: Containe
     store = str(form.get("store_id") or "")[:64]
     c.lookouts.acknowledge.acknowledge(who, lookout_id, store)
     return redirect(request, f"/lookouts?{urlencode({'store': store})}")
+
+
+@router.post("/lookouts/{lookout_id}/withdraw")
+def withdraw(request: Request, lookout_id: LookoutId, who: Issuer, c: ContainerDep, form: Form) -> Response:
+    """The issuer calls a lookout off; back to the lookouts it issued."""
+    c.lookouts.withdraw.withdraw(who, lookout_id)
+    return redirect(request, "/lookouts")

@@ -32,7 +32,7 @@ def test_exeter_staff_see_and_acknowledge_a_lookout_and_the_issuer_sees_it(stamp
     issuer = browser_for()
     issuer.sign_in(NW, RI, next_path="/lookouts")
     mine = issuer.get("/lookouts").text
-    assert "1 of 2 stores: Northwind Exeter" in mine and "Active" in mine
+    assert "1 of 2 stores: Northwind Exeter" in mine and "Active" in mine and "Withdraw this lookout" in mine
 
     reads = stamp.client.get(f"{PREFIX}/audit", params={"entity": f"lookout/{issued['id']}"}, headers=stamp.auth(NW, RI)).json()
     assert len([e for e in reads["items"] if e["operation"] == "lookout.read"]) >= 3
@@ -54,3 +54,19 @@ def test_a_police_admin_is_refused_and_another_retailers_reporter_sees_nothing(s
     assert page.status_code == 200 and "No active lookouts." in page.text and NAME not in page.text
     assert contoso.get("/lookouts?store=nw-exeter").status_code == 200
     assert DESCRIPTION not in contoso.get("/lookouts?store=nw-exeter").text
+
+
+def test_the_issuer_withdraws_a_lookout_from_the_page_and_the_store_stops_seeing_it(stamp, browser, browser_for):
+    list_person(stamp)
+    issued = issue(stamp)
+    browser.sign_in(NW, RI, next_path="/lookouts")
+    assert "Withdraw this lookout" in browser.get("/lookouts").text
+    done = browser.post(f"/lookouts/{issued['id']}/withdraw", {})
+    assert done.status_code == 303 and done.headers["location"] == "/lookouts"
+    after = browser.get("/lookouts").text
+    assert "Withdrawn" in after and "Withdraw this lookout" not in after
+    staff = browser_for()
+    staff.sign_in(NW, RR, next_path="/lookouts", stores=["nw-exeter"])
+    assert "No active lookouts." in staff.get("/lookouts").text
+    # Store staff have no withdraw: the page refuses them.
+    assert staff.post(f"/lookouts/{issued['id']}/withdraw", {}).status_code == 403
