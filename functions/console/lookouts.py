@@ -7,18 +7,24 @@ with the same principal, so every view is audited exactly as an API read is."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
+from functions.console.formats import zone_of
 from functions.console.render import page, redirect
 from functions.http.deps import API_PREFIX, ContainerDep
 from shared.adapters.page_tokens import binding
-from shared.domain.tenancy import Principal
+from shared.domain.errors import Invalid
+from shared.domain.lookouts import LookoutIn
+from shared.domain.tenancy import OrgKind, Principal
 from shared.services.lookouts import ISSUERS, READERS, STORE_STAFF
 from shared.services.lookouts.deps import may_read_for_store
 
@@ -99,3 +105,77 @@ def withdraw(request: Request, lookout_id: LookoutId, who: Issuer, c: ContainerD
     """The issuer calls a lookout off; back to the lookouts it issued."""
     c.lookouts.withdraw.withdraw(who, lookout_id)
     return redirect(request, "/lookouts")
+
+
+# ---- issuing (investigators and officers) ---------------------------------------------
+
+FIELDS = ("offender_id", "plate", "reason", "expires_at", "near_store_id", "within_km", "force_area")
+
+
+def _local_input(value: str, region: str) -> datetime | None:
+    """A `datetime-local` field read in the region's wall clock (a person types local time)."""
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    zone = zone_of(region)
+    return naive.replace(tzinfo=zone if isinstance(zone, ZoneInfo) else None) if naive.tzinfo is None else naive
+
+
+def _new_form(request: Request, c: Any, who: Principal, *, values: dict[str, str], errors: dict[str, str], status: int = 200) -> Response:
+    stores = [s for o in c.directory.organisations_here() if o.kind == OrgKind.RETAILER for s in c.directory.stores_of(o.id)]
+    if who.is_police:
+        stores = [s for s in stores if s.force_id == who.organisation_id]
+    located = sorted((s for s in stores if s.latitude is not None), key=lambda s: s.name)
+    forces = [o for o in c.directory.organisations_here() if o.kind == OrgKind.POLICE_FORCE]
+    if who.is_police:
+        forces = [o for o in forces if o.id == who.organisation_id]
+    return page(
+        request, "lookouts/new.html", status=status, stores=located, forces=forces, values=values, errors=errors, region=_region(c, who)
+    )
+
+
+@router.get("/lookouts/new")
+def new_lookout(request: Request, who: Issuer, c: ContainerDep, offender: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    values = {k: "" for k in FIELDS} | {"offender_id": offender or "", "within_km": "20"}
+    return _new_form(request, c, who, values=values, errors={})
+
+
+@router.post("/lookouts/new")
+def issue_lookout(request: Request, who: Issuer, c: ContainerDep, form: Form) -> Response:
+    """Issue through the service the API's POST /lookouts calls; a refusal shows the form again naming the field."""
+    values = {k: str(form.get(k) or "").strip() for k in FIELDS}
+    errors: dict[str, str] = {}
+    expires = _local_input(values["expires_at"], _region(c, who))
+    if expires is None:
+        errors["expires_at"] = "Enter a date and time."
+    area: dict[str, Any] = (
+        {"force_area": values["force_area"]}
+        if values["force_area"]
+        else {"near_store_id": values["near_store_id"] or None, "within_km": values["within_km"] or None}
+    )
+    if not errors:
+        try:
+            body = LookoutIn.model_validate(
+                {
+                    "offender_id": values["offender_id"] or None,
+                    "plate": values["plate"] or None,
+                    "reason": values["reason"],
+                    "expires_at": expires,
+                    **area,
+                }
+            )
+        except ValidationError as exc:
+            for problem in exc.errors():
+                errors.setdefault(str(problem["loc"][0]) if problem["loc"] else "reason", "Fill this in (see the hint).")
+        else:
+            try:
+                c.lookouts.issue.issue(who, body, None)
+            except Invalid as exc:
+                for e in exc.errors or []:
+                    errors.setdefault(str(e.get("field")), str(e.get("message") or exc.detail))
+                if not exc.errors:
+                    errors["reason"] = exc.detail
+            else:
+                return redirect(request, "/lookouts")
+    return _new_form(request, c, who, values=values, errors=errors, status=422)

@@ -70,3 +70,24 @@ def test_the_issuer_withdraws_a_lookout_from_the_page_and_the_store_stops_seeing
     assert "No active lookouts." in staff.get("/lookouts").text
     # Store staff have no withdraw: the page refuses them.
     assert staff.post(f"/lookouts/{issued['id']}/withdraw", {}).status_code == 403
+
+
+def test_an_investigator_issues_a_lookout_from_the_form_and_a_minor_is_refused_on_it(stamp, browser):
+    from datetime import date, timedelta
+
+    list_person(stamp)
+    today = stamp.clock.now().date()
+    list_person(stamp, "nw-poi-minor", date_of_birth=date(today.year - 15, 6, 1))
+    until = (stamp.clock.now() + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    browser.sign_in(NW, RI, next_path="/lookouts/new")
+    form = browser.get("/lookouts/new")
+    assert form.status_code == 200 and '<label for="near_store_id">' in form.text and "Northwind Exeter" in form.text
+    fields = {"offender_id": "nw-poi-1", "reason": "Threatened staff at Plymouth; do not approach.", "expires_at": until}
+    done = browser.post("/lookouts/new", {**fields, "near_store_id": "nw-plymouth", "within_km": "80"})
+    assert done.status_code == 303 and done.headers["location"] == "/lookouts"
+    assert "0 of 2 stores" in browser.get("/lookouts").text
+    refused = browser.post("/lookouts/new", {**fields, "offender_id": "nw-poi-minor", "near_store_id": "nw-plymouth", "within_km": "80"})
+    assert refused.status_code == 422 and "no lookout is ever issued for a minor" in refused.text
+    # A whole force area needs no distance.
+    area = browser.post("/lookouts/new", {**fields, "force_area": "devon-and-cornwall"})
+    assert area.status_code == 303
