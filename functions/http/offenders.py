@@ -24,6 +24,7 @@ from shared.settings import get_settings
 OffenderId = Annotated[str, Path(min_length=1, max_length=64, description="Person of interest id (the offender_id incident persons carry)")]
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 PersonIndex = Annotated[int, Path(ge=0, le=49, description="The person's index in the incident's persons")]
+IntoId = Annotated[str, Path(min_length=1, max_length=64, description="The profile it is merged into (which keeps its id)")]
 SuggestionId = Annotated[str, Path(min_length=1, max_length=160, description="Suggestion id, as listed")]
 Investigator = Annotated[Principal, Depends(require(*EDITORS))]
 
@@ -350,3 +351,36 @@ def revert_offender(
 ) -> ProfileOut:
     """Restores the name, aliases, date of birth, description, images and reason; links change by linking, merging and unmerging."""
     return _answer(container.offenders.listing.revert(principal, offender_id, body.version, if_match), container, response)
+
+
+@router.post(
+    "/offenders/{offender_id}/merge-into/{into_id}",
+    summary="Merge a profile into another profile of the same person",
+    response_model=ProfileOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 412, 422, 428),
+    response_description="This profile, merged (its ETag)",
+)
+def merge_offender(
+    offender_id: OffenderId,
+    into_id: IntoId,
+    principal: Investigator,
+    container: ContainerDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProfileOut:
+    """Its incident persons are named with the other profile's id (new incident versions, audited); the other gains its incidents, name and aliases and images. Needs `If-Match` with this profile's ETag. Unmerge restores both."""
+    return _answer(container.offenders.merging.merge(principal, offender_id, into_id, if_match), container, response)
+
+
+@router.post(
+    "/offenders/{offender_id}/unmerge",
+    summary="Undo a merge, restoring both profiles",
+    response_model=ProfileOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 412, 422, 428),
+    response_description="This profile as before the merge (its new ETag)",
+)
+def unmerge_offender(
+    offender_id: OffenderId, principal: Investigator, container: ContainerDep, response: Response, if_match: IfMatch = None
+) -> ProfileOut:
+    """The persons the merge relinked are named with this profile again, and the other profile loses exactly what it gained. Needs `If-Match` with this profile's ETag."""
+    return _answer(container.offenders.merging.unmerge(principal, offender_id, if_match), container, response)

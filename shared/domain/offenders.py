@@ -30,6 +30,17 @@ class ListingStatus(StrEnum):
     MERGED = "merged"  # merged into another profile, named by `merged_into`
 
 
+class MergeRecord(BaseModel):
+    """What merging a profile into another changed, so that unmerging restores it exactly."""
+
+    into: str
+    persons: list[str] = Field(default_factory=list, description="'<incident id>#<person index>' relinked to `into`")
+    incidents_added: list[str] = Field(default_factory=list, description="Incidents `into` gained")
+    aliases_added: list[str] = Field(default_factory=list, description="Aliases `into` gained")
+    images_added: list[str] = Field(default_factory=list, description="Suspect images `into` gained")
+    version_before: int = Field(description="This profile's version before the merge")
+
+
 class PersonOfInterest(BaseModel):
     """One organisation's profile of a person of interest (tenant = `organisation_id`)."""
 
@@ -58,6 +69,7 @@ class PersonOfInterest(BaseModel):
     # An open contest: the subject request that raised it and when the review is due.
     contest_request_id: str | None = None
     contest_due_at: datetime | None = None
+    merge_record: MergeRecord | None = None  # set while merged into another profile
     version: int = 1
 
     @field_serializer("listed_at", "review_at", "expires_at", "contest_due_at", when_used="json")

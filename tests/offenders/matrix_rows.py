@@ -52,6 +52,29 @@ def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
 
         return ctx.once("poi-profile", create)
 
+    def fresh_profile(ctx) -> str:
+        call = listing(ctx)
+        r = ctx.stamp.client.post(call.url, json=call.json, headers=ctx.auth("northwind", RI))
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def to_merge(ctx) -> Any:
+        """A fresh profile to merge into the shared one."""
+        pid = fresh_profile(ctx)
+        return Call(
+            "POST",
+            f"{prefix}/offenders/{pid}/merge-into/{profile(ctx)}",
+            headers={"If-Match": ctx.etag(OFFENDERS.name, "northwind", pid)},
+        )
+
+    def to_unmerge(ctx) -> Any:
+        """A fresh profile merged into a fresh one (unmerging leaves the shared one alone)."""
+        pid, into = fresh_profile(ctx), fresh_profile(ctx)
+        etag = ctx.etag(OFFENDERS.name, "northwind", pid)
+        r = ctx.stamp.client.post(f"{prefix}/offenders/{pid}/merge-into/{into}", headers={**ctx.auth("northwind", RI), "If-Match": etag})
+        assert r.status_code == 200, r.text
+        return Call("POST", f"{prefix}/offenders/{pid}/unmerge", headers={"If-Match": ctx.etag(OFFENDERS.name, "northwind", pid)})
+
     def current(ctx) -> dict[str, str]:
         return {"If-Match": ctx.etag(OFFENDERS.name, "northwind", profile(ctx))}
 
@@ -85,6 +108,8 @@ def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
                 "POST", url(ctx, "/review"), json={"outcome": "upheld", "note": "Criteria still met"}, headers=current(ctx)
             ),
         ),
+        ("POST", f"{prefix}/offenders/{{offender_id}}/merge-into/{{into_id}}"): Row(allowed={RI}, call=lambda ctx, org: to_merge(ctx)),
+        ("POST", f"{prefix}/offenders/{{offender_id}}/unmerge"): Row(allowed={RI}, call=lambda ctx, org: to_unmerge(ctx)),
         ("GET", f"{prefix}/offenders/{{offender_id}}/versions"): Row(
             allowed={RI}, call=lambda ctx, org: Call("GET", url(ctx, "/versions"))
         ),

@@ -14,6 +14,7 @@ from shared.services.offenders.contest import Contest
 from shared.services.offenders.deps import EDITORS, OffenderDeps
 from shared.services.offenders.erasure import OffenderErasure
 from shared.services.offenders.listing import Listing
+from shared.services.offenders.merging import Merging
 from shared.services.offenders.profiles import ProfileList, Profiles
 from shared.services.offenders.suggestions import Suggestions
 
@@ -31,6 +32,7 @@ class Offenders:
     suggestions: Suggestions = field(init=False)
     contest: Contest = field(init=False)
     erasure: OffenderErasure = field(init=False)
+    merging: Merging = field(init=False)
 
     def __post_init__(self) -> None:
         self.profiles = Profiles(self.deps)
@@ -39,3 +41,4 @@ class Offenders:
         self.suggestions = Suggestions(self.deps)
         self.contest = Contest(self.deps)
         self.erasure = OffenderErasure(self.deps)
+        self.merging = Merging(self.deps)
