@@ -433,8 +433,9 @@ var vigilSettings = {
   VIGIL_RETENTION_ANPR_HIT_MONTHS: '12'
   VIGIL_RETENTION_D2P_EMAIL_BODY_MONTHS: '12'
   VIGIL_RETENTION_FOOTAGE_REQUEST_MONTHS: '24'
+  VIGIL_RETENTION_LOOKOUT_MONTHS: '1'
   VIGIL_RETENTION_AUDIT_MONTHS: '120'
-  VIGIL_RETENTION_BOUNDS_MONTHS: '{"incident":[24,120],"incident_police_case":[72,240],"poi_image":[6,36],"evidence":[24,120],"anpr_hit":[1,12],"d2p_email_body":[1,24],"footage_request":[6,72],"audit":[72,240]}'
+  VIGIL_RETENTION_BOUNDS_MONTHS: '{"incident":[24,120],"incident_police_case":[72,240],"poi_image":[6,36],"evidence":[24,120],"anpr_hit":[1,12],"d2p_email_body":[1,24],"footage_request":[6,72],"lookout":[1,6],"audit":[72,240]}'
   VIGIL_RETENTION_SWEEP_BATCH: '100'
   VIGIL_RETENTION_SCHEDULE_DELAY_DAYS: '7'
   VIGIL_SUBJECT_REQUEST_RECEIPT_WINDOW_DAYS: '7'
@@ -477,6 +478,7 @@ var queueSettings = {
   QUEUE_WEBHOOK_DELIVERIES: 'webhook-deliveries'
   QUEUE_EVIDENCE_VIDEO: 'evidence-video'
   QUEUE_FOOTAGE_MAIL: 'footage-mail'
+  QUEUE_LOOKOUT_DELIVERIES: 'lookout-deliveries'
 }
 
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the

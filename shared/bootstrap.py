@@ -142,6 +142,7 @@ class Container(AdapterBuilders):
             "anpr_hit": s.retention_anpr_hit_months,
             "d2p_email_body": s.retention_d2p_email_body_months,
             "footage_request": s.retention_footage_request_months,
+            "lookout": s.retention_lookout_months,
             "audit": s.retention_audit_months,
         }
         deps = RetentionDeps(
@@ -170,6 +171,7 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 retention=self.retention,
                 receipt_window_days=self.settings.subject_request_receipt_window_days,
+                bus=self.bus,  # persons of interest (issue 16): a contest suspends listings
             )
         )
 
@@ -242,6 +244,23 @@ class Container(AdapterBuilders):
             ),
             # Built on first upload only: asking for footage needs no evidence store.
             evidence=lambda: self.evidence,
+        )
+
+    # ---- persons of interest (issue 16) ----
+    @cached_property
+    def offenders(self):
+        """Persons of interest, one attribute per use case (`container.offenders.profiles.get`)."""
+        from shared.services.offenders import OffenderDeps, Offenders
+
+        return Offenders(
+            OffenderDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                incidents=self.incidents,
+                retention_months=self.settings.retention_poi_image_months,
+            )
         )
 
     @cached_property
@@ -333,6 +352,27 @@ class Container(AdapterBuilders):
         from shared.services.network import Network, NetworkDeps
 
         return Network(NetworkDeps(records=self.records, clock=self.clock, audit=self.audit))
+    # ---- lookouts (issue 16) ----
+    @cached_property
+    def lookouts(self):
+        """Lookouts to nearby stores, one attribute per use case (`container.lookouts.issue.issue`)."""
+        from shared.services.lookouts import LookoutDeps, Lookouts
+
+        s = self.settings
+        return Lookouts(
+            LookoutDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                outbox=self.outbox,
+                mail=self.mail,
+                webhooks=self.webhooks,
+                settings=s,
+                evidence_blobs=lambda: self.evidence_blobs,
+                region_base_url=s.region_base_urls.get(s.region, ""),
+            )
+        )
 
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""

@@ -26,11 +26,13 @@ QUEUES: dict[str, str] = {
     # One message per uploaded video: probe, playable copy, poster, thumbnails.
     "evidence_video": "evidence-video",
     "footage_mail": "footage-mail",
+    # Lookouts (issue 16): one message per recipient store's mailbox or webhook.
+    "lookout_deliveries": "lookout-deliveries",
 }
 
 # One report reaches one force once: the dispatcher sends with a stable message id.
 # A video is processed once: the outbox may resend its message, the queue drops the copy.
-DUPLICATE_DETECTION: frozenset[str] = frozenset({"d2p_dispatch", "evidence_video"})
+DUPLICATE_DETECTION: frozenset[str] = frozenset({"d2p_dispatch", "evidence_video", "lookout_deliveries"})
 
 BLOB_CONTAINERS: dict[str, str] = {
     "evidence": "evidence",

@@ -165,6 +165,22 @@ FOOTAGE_REQUESTS = Collection(
 # The addresses an organisation's staff and devices may use (tenant = the organisation):
 # "current" plus one doc per version, every change audited.
 NETWORK_RANGES = Collection("network_ranges", indexed=("version",))
+# ---- persons of interest (issue 16) ----
+# An organisation's profile of a person of interest (tenant = the organisation, id = the
+# offender_id its incident persons carry). `name_key` is the folded name (suggestions).
+OFFENDERS = Collection("offenders", indexed=("status", "review_at", "expires_at", "name_key"), indexed_lists=("incident_ids", "plates"))
+# Every version of a profile (merge, unmerge and revert restore from them), tenant = the organisation.
+OFFENDER_VERSIONS = Collection("offender_versions", indexed=("offender_id", "version"), unindexed=("snapshot",))
+# Linking suggestions an investigator rejected, remembered so they are not made again
+# (tenant = the organisation, id "<incident>.<person index>.<offender>").
+OFFENDER_REJECTIONS = Collection("offender_rejections", indexed=("incident_id", "offender_id"))
+
+# ---- lookouts ----
+# Lookouts to nearby stores (tenant = the issuer): store staff find theirs by `store_ids`;
+# the retention lane deletes them from `retention_basis` (expiry or withdrawal).
+LOOKOUTS = Collection("lookouts", indexed=("issued_at", "offender_id", "plate", "retention_basis"), indexed_lists=("store_ids",))
+# One per (lookout, store) a member of staff acknowledged (tenant = the issuer: it goes with the lookout).
+LOOKOUT_ACKNOWLEDGEMENTS = Collection("lookout_acknowledgements", indexed=("lookout_id", "acknowledged_at"))
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -209,5 +225,10 @@ ALL: dict[str, Collection] = {
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
         NETWORK_RANGES,
+        OFFENDERS,
+        OFFENDER_VERSIONS,
+        OFFENDER_REJECTIONS,
+        LOOKOUTS,
+        LOOKOUT_ACKNOWLEDGEMENTS,
     )
 }

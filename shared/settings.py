@@ -247,6 +247,7 @@ class Settings(BaseSettings):
     retention_anpr_hit_months: int = 12  # hits linked to no incident (NASPLE: at most 12 months)
     retention_d2p_email_body_months: int = 12  # after acknowledgement
     retention_footage_request_months: int = 24  # after the request was answered, withdrawn or fell due
+    retention_lookout_months: int = 1  # lookouts (issue 16): after expiry or withdrawal
     retention_audit_months: int = 120  # never shorter than the longest data period
     retention_bounds_months: dict[str, list[int]] = Field(
         default_factory=lambda: {
@@ -257,6 +258,7 @@ class Settings(BaseSettings):
             "anpr_hit": [1, 12],
             "d2p_email_body": [1, 24],
             "footage_request": [6, 72],
+            "lookout": [1, 6],
             "audit": [72, 240],
         }
     )

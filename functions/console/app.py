@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.console import admin, footage, investigate, network_ranges, police, shared_packages, signin
+from functions.console import lookouts as lookout_pages  # lookouts (issue 16)
 from functions.console import store as store_pages
 from functions.console.deps import SignInNeeded, viewer
 from functions.console.render import STATIC, container_of, page, redirect
@@ -26,6 +27,8 @@ ASSETS = "/assets"
 PAGE_MODULES = [signin, police, store_pages, investigate, admin, shared_packages, footage]
 # Network ranges (issue 19).
 PAGE_MODULES.append(network_ranges)
+# Lookouts (issue 16).
+PAGE_MODULES.append(lookout_pages)
 
 _TITLES = {
     400: "Something in the request was wrong",

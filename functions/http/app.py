@@ -25,12 +25,14 @@ from functions.http import (
     health,
     incidents,
     network_ranges,
+    offenders,  # persons of interest (issue 16)
     onboarding,
     problems,
     retention,
     sharing,
     subject_requests,
 )
+from functions.http import lookouts as lookout_routes  # lookouts (issue 16)
 from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
@@ -121,6 +123,10 @@ def create_app(container: Container | None = None) -> FastAPI:
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
     # Network ranges (issue 19).
     app.include_router(network_ranges.router, prefix=API_PREFIX)
+    # ---- persons of interest (issue 16) ----
+    app.include_router(_router_of(offenders, c), prefix=API_PREFIX)
+    # Lookouts (issue 16).
+    app.include_router(lookout_routes.router, prefix=API_PREFIX)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

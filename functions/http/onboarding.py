@@ -4,7 +4,7 @@ camera devices; a retailer's admin says which stores each of its members acts fo
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from functions.http.deps import ContainerDep, IfMatch, etag_header, require
 from functions.http.problems import AUTH_ERRORS, responses
@@ -84,6 +84,8 @@ class StoreIn(BaseModel):
                     "postcode": "TQ1 1BB",
                     "force_id": "devon-and-cornwall",
                     "contact_email": "torquay.security@northwind.example",
+                    "latitude": 50.4619,
+                    "longitude": -3.5253,
                 }
             ]
         },
@@ -94,6 +96,16 @@ class StoreIn(BaseModel):
     postcode: str = Field(min_length=2, max_length=16)
     force_id: str = Field(min_length=1, max_length=64, description="The police force whose area holds the store (same region)")
     contact_email: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320, description="The store's role mailbox")
+    latitude: float | None = Field(
+        default=None, ge=-90, le=90, description="WGS84 latitude in degrees (with longitude): lookouts by distance"
+    )
+    longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS84 longitude in degrees (with latitude)")
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> "StoreIn":
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
 
 
 class StoreOut(BaseModel):
@@ -104,6 +116,8 @@ class StoreOut(BaseModel):
     postcode: str
     force_id: str
     contact_email: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
     outcome: Literal["created", "changed", "unchanged"] = OutcomeField
     etag: str
 

@@ -71,6 +71,15 @@ var queues = [
     maxDeliveryCount: 10
     lockDuration: 'PT1M'
   }
+  {
+    // Lookouts (issue 16): one message per recipient store's mailbox or webhook; the
+    // outbox may move one twice, and duplicate detection drops the copy.
+    name: 'lookout-deliveries'
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: 'P1D'
+    maxDeliveryCount: 10
+    lockDuration: 'PT1M'
+  }
 ]
 
 resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for q in queues: {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 REGIONS = ("uk", "au", "nz", "us", "ca")
 # The civil time zone (IANA name) people of each region read times in: what a force's
@@ -86,6 +86,16 @@ class Store(BaseModel):
         max_length=320,
         description="The store's own mailbox for police replies (a role address, never a person's): the D2P email's Reply-To",
     )
+    # Where the store stands (WGS84 degrees): lookouts reach the stores within a distance of
+    # a point. Both or neither; a store without them is reached by force area only.
+    latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS84 latitude in degrees (with longitude)")
+    longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS84 longitude in degrees (with latitude)")
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Store:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
 
 
 class StoreAccess(BaseModel):

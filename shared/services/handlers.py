@@ -36,6 +36,7 @@ from shared.domain.events import (
     IncidentRecorded,
     IncidentViewed,
     LegalHoldChanged,
+    ListingContested,
     MessageRelayed,
 )
 from shared.domain.retention import RecordType
@@ -46,7 +47,9 @@ from shared.services.anpr.hit_retention import UnlinkedHitLane
 from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.footage.retention import FootageRequestLane
+from shared.services.lookouts.retention import LookoutLane
 from shared.services.messagebus import Handler
+from shared.services.offenders.erasure import OffenderLane
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_audit import AuditLane
 from shared.services.retention.lanes_incidents import IncidentLane
@@ -142,16 +145,30 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
     return 0
 
 
+# ---- persons of interest (issue 16) ----------------------------------------------------------
+
+
+def suspend_contested_listings(event: ListingContested, uow: UnitOfWork, services: Any) -> int:
+    """A person contests a listing: matching listings are suspended until reviewed."""
+    return int(services.offenders.contest.suspend(uow, event))
+
+
+def unlink_erased_incident(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves the profiles it was linked to (their plates are recomputed)."""
+    return int(services.offenders.erasure.unlink_incident(uow, event.organisation_id, event.incident_id))
+
+
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares],
+    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares, unlink_erased_incident],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
     ForceOnboarded: [keep_force_inbox],
+    ListingContested: [suspend_contested_listings],
 }
 
 
@@ -163,6 +180,9 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     IncidentLane(RecordType.INCIDENT_POLICE_CASE),
     EmailBodyLane(),
     FootageRequestLane(),
+    # Lookouts (issue 16).
+    LookoutLane(),
     UnlinkedHitLane(),
+    OffenderLane(),  # persons of interest (issue 16): profiles past their expiry
     AuditLane(),
 )

@@ -28,8 +28,13 @@ PAGED_ROUTES = [
     ("/alert-subscriptions", "Retailer.Investigator", {}),
     ("/alert-subscriptions/{subscription_id}/deliveries", "Retailer.Investigator", {}),
     ("/footage-requests", "Retailer.Investigator", {}),
+    # Lookouts (issue 16): those the investigator's organisation issued.
+    ("/lookouts", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
+    # Persons of interest (issue 16).
+    ("/offenders", "Retailer.Investigator", {}),
+    ("/offenders/suggestions", "Retailer.Investigator", {}),
 ]
 # The organisation whose token lists a route, when it is not ORG.
 ORG_OF = {"/forces/{force_id}/d2p-inbox": "devon-and-cornwall"}

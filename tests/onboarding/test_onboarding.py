@@ -264,3 +264,26 @@ def test_a_store_written_before_contact_email_existed_is_unchanged_by_the_same_d
     body = {k: v for k, v in old.items() if k not in ("id", "organisation_id")} | {"force_id": "devon-and-cornwall", "contact_email": None}
     r = stamp.client.put(f"{API}/organisations/northwind/stores/nw-truro", json=body, headers=stamp.auth("vigil-platform", OPS))
     assert r.status_code == 200 and r.json()["outcome"] == "unchanged", r.text
+
+
+@both_backends
+def test_a_store_carries_its_location_and_a_half_or_out_of_range_location_is_refused(stamp):
+    ops = stamp.auth("vigil-platform", OPS)
+    url = f"{API}/organisations/northwind/stores/nw-torquay"
+    body = {"name": "Northwind Torquay", "address": "3 Fleet Street, Torquay", "postcode": "TQ1 1BB", "force_id": "devon-and-cornwall"}
+    for bad, field in (
+        ({"latitude": 50.46}, "latitude"),
+        ({"latitude": 91, "longitude": -3.5}, "latitude"),
+        ({"latitude": 50.4, "longitude": -181}, "longitude"),
+    ):
+        r = stamp.client.put(url, json={**body, **bad}, headers=ops)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+        assert field in r.text
+    assert stamp.container.directory.store("nw-torquay") is None
+    placed = stamp.client.put(url, json={**body, "latitude": 50.4619, "longitude": -3.5253}, headers=ops)
+    assert placed.status_code == 201 and (placed.json()["latitude"], placed.json()["longitude"]) == (50.4619, -3.5253)
+    store = stamp.container.directory.store("nw-torquay")
+    assert (store.latitude, store.longitude) == (50.4619, -3.5253)
+    # The seeded stores stand in their towns: Exeter is about 60 km north-east of Plymouth.
+    exeter, plymouth = stamp.container.directory.store("nw-exeter"), stamp.container.directory.store("nw-plymouth")
+    assert 50.7 < exeter.latitude < 50.75 and 50.35 < plymouth.latitude < 50.4
