@@ -325,6 +325,24 @@ class Container(AdapterBuilders):
             )
         )
 
+    # ---- go-live (checklist and DPIA) ----
+    @cached_property
+    def go_live(self):
+        """The go-live checklist and the DPIA from the live configuration (`container.go_live.dpia.generate`)."""
+        from shared.services.go_live import GoLive, GoLiveDeps
+
+        return GoLive(
+            GoLiveDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                retention=self.retention.deps,
+                documents=self.court_documents,
+                settings=self.settings,
+            )
+        )
+
     def readiness(self) -> dict[str, str]:
         """Each backing store's readiness, by name: "ok" or a short reason."""
         checks = {}

@@ -161,6 +161,10 @@ FOOTAGE_REQUESTS = Collection(
     global_indexed=("due_at",),
 )
 
+# Go-live: an organisation's generated DPIA versions (tenant = the organisation, id the
+# zero-padded version) and its head (id "head": latest version, the approval in force).
+DPIA_VERSIONS = Collection("dpia_versions", indexed=("version",), unindexed=("markdown", "facts"))
+
 ALL: dict[str, Collection] = {
     c.name: c
     for c in (
@@ -203,5 +207,6 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        DPIA_VERSIONS,
     )
 }
