@@ -22,6 +22,7 @@ from functions.http import (
     docs,
     evidence,
     footage,
+    go_live,
     health,
     incidents,
     onboarding,
@@ -118,6 +119,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # Go-live: the checklist and the DPIA from the live configuration.
+    app.include_router(_router_of(go_live, c), prefix=API_PREFIX)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

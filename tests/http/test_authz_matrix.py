@@ -294,6 +294,11 @@ from tests.footage.matrix_rows import footage_rows  # noqa: E402
 
 MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 
+# Go-live checklist and DPIA: rows live beside their tests.
+from tests.go_live.matrix_rows import go_live_rows  # noqa: E402
+
+MATRIX.update(go_live_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""
