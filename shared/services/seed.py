@@ -157,9 +157,9 @@ def seed_directory(
 
     The directory (who exists, where they are homed) is known to every stamp; data held
     for an organisation is seeded only in the stamp of its home `region` (default the
-    container's). D2P is switched on as a force does it: each demo organisation's admin
-    approves its DPIA first (the go-live stage `dpia_approved`), then the forces' rules
-    enrol their retailers, and the admins approve the DPIA that now states D2P.
+    container's). D2P is switched on as a force does it: each demo force's admin approves
+    its DPIA first (the go-live stage `dpia_approved`), then its rules enrol its retailers,
+    and the admin approves the DPIA that now states D2P.
     """
     region = region or container.settings.region
     results = container.onboarding.files.apply(SEED_OPERATOR, demo_description(organisations, stores, region=region, with_rules=False))
@@ -180,14 +180,15 @@ def seed_directory(
                 added += _insert_once(uow, D2P_SETTINGS.name, org.id, settings)
     if added:
         container.directory.invalidate()
-    # Only organisations never approved: a re-run must not sign off changes made since.
-    unapproved = [o for o in organisations if o.id in here and o.kind != OrgKind.PLATFORM and not _approved(container, o.id)]
+    # The forces the demo switches D2P on for, never approved yet: a re-run must not sign
+    # off changes made since. The retailers' admins approve theirs as a person would.
+    unapproved = [o for o in organisations if o.id in here and o.id in DEMO_RULES and not _approved(container, o.id)]
     for org in unapproved:
-        _approve_dpia(container, org)
+        approve_dpia(container, org.id)
     results = container.onboarding.files.apply(SEED_OPERATOR, demo_description(organisations, stores, region=region))
     added += sum(r.outcome != "unchanged" for r in results)
     for org in unapproved:
-        _approve_dpia(container, org)
+        approve_dpia(container, org.id)
     return added
 
 
@@ -201,10 +202,14 @@ def _approved(container: Any, org_id: str) -> bool:
     return any(v["approved"] for v in container.go_live.dpia.versions(SEED_OPERATOR, org_id))
 
 
-def _approve_dpia(container: Any, org: Organisation) -> None:
+def approve_dpia(container: Any, org_id: str) -> int:
+    """The organisation's admin (`<org>-admin`) generates its DPIA from the live
+    configuration and approves it, through the go-live service; returns the version."""
+    org = container.directory.organisation(org_id)
     admin = demo_admin(org)
     generated = container.go_live.dpia.generate(admin, org.id)
     container.go_live.dpia.approve(admin, org.id, generated.version["version"])
+    return int(generated.version["version"])
 
 
 # ---- D2P ---------------------------------------------------------------------------------

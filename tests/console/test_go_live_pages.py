@@ -29,10 +29,16 @@ def test_a_retailer_admin_sees_the_checklist_generates_reads_the_difference_and_
     assert 'href="/admin/go-live"' in index.text
 
     page = text(browser.get("/admin/go-live"))
-    assert "Northwind Stores: stages" in page
-    assert "DPIA approved" in page and "northwind-admin" in page  # who approved (the seed's admin)
-    assert "First report received and acknowledged" in page and "Open" in page
-    assert "/api/v1/organisations/northwind/dpia/versions/" in page and "?format=pdf" in page
+    assert "Northwind Stores: stages" in page and "Next: <strong>DPIA approved</strong>" in page
+    assert "No version yet." in page
+    first = browser.post("/admin/go-live/dpia")
+    assert first.status_code == 303 and "No version is approved yet." in text(browser.get(first.headers["location"]))
+    assert browser.post(first.headers["location"] + "/approval").status_code == 303
+
+    page = text(browser.get("/admin/go-live"))
+    assert "northwind-admin" in page  # who approved: the signed-in admin
+    assert "Next: <strong>First report received and acknowledged</strong>" in page
+    assert "/api/v1/organisations/northwind/dpia/versions/1?format=pdf" in page
 
     _share(stamp, "descriptions")
     assert "differs from the approved DPIA in 1 fact" in text(browser.get("/admin/go-live"))
