@@ -11,6 +11,9 @@ import pypdf
 
 from shared.domain.d2p import dispatch_id
 from shared.domain.retention import OrganisationScheduleIn, RecordType, rule_text
+from shared.records import AUDIT
+from shared.services.repository import body
+from shared.services.seed import approve_dpia
 from tests.d2p.test_inbox import sent
 from tests.fixtures_http import both_backends
 
@@ -176,6 +179,7 @@ def test_automatic_sending_needs_the_retailers_approved_dpia(stamp):
     assert stamp.client.put(url, json={"auto_send": True}, headers=admin).json()["auto_send"] is True
 
 
+@both_backends
 def test_the_checklist_shows_who_completed_each_stage_and_the_operator_sees_every_organisation(stamp):
     admin = stamp.auth("devon-and-cornwall", PA)
     before = stamp.client.get(f"{API}/organisations/devon-and-cornwall/go-live", headers=admin).json()
@@ -223,3 +227,19 @@ def test_a_version_reads_as_markdown_and_as_a_pdf_stating_the_same_facts(stamp):
     assert "with devon-and-cornwall full" in text and "incident 72 months after it occurred" in text
     again = stamp.client.get(url, headers={**stamp.auth("northwind", RA), "Accept": "application/pdf"})
     assert again.content == pdf.content  # dated when generated: the same bytes each time
+
+
+def test_a_broken_audit_chain_shows_in_the_safeguards_as_a_difference(stamp):
+    force = "devon-and-cornwall"
+    approve_dpia(stamp.container, force)
+    stamp.container.audit.verify_and_record(force)  # the daily walk finding nothing is no difference
+    assert _generate(stamp, force, PA).json()["differences_from_approved"]["changes"] == []
+    with stamp.container.records.unit_of_work() as uow:
+        first = sorted(uow.query(AUDIT.name, [force], limit=500).items, key=lambda e: e["seq"])[0]
+        uow.replace(AUDIT.name, force, {**body(first), "operation": "tampered"}, if_match=first["_etag"])
+    stamp.container.audit.verify_and_record(force)
+
+    changes = _generate(stamp, force, PA).json()["differences_from_approved"]["changes"]
+
+    assert [(c["section"], c["item"]) for c in changes] == [("Safeguards", "audit chain")]
+    assert "BROKEN at entry 1" in changes[0]["after"]

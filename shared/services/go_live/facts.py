@@ -220,14 +220,17 @@ def _processors(deps: GoLiveDeps) -> dict[str, str]:
 def _safeguards(deps: GoLiveDeps, uow: UnitOfWork, org: Organisation) -> dict[str, str]:
     s = deps.settings
     verified = uow.get(CHAIN_HEADS.name, org.id, VERIFIED_ID)
-    if verified is None:
-        last = "not yet run"
+    # Only a break is a fact worth a difference: the daily walk running (or not yet) is not
+    # a change of configuration, and would show on every approved version the day after.
+    if verified is None or verified.get("verified"):
+        last = "no break found"
     else:
-        last = "intact" if verified.get("verified") else f"BROKEN at entry {verified.get('first_broken')}"
+        broken = verified.get("first_broken") or {}
+        last = f"BROKEN at entry {broken.get('seq', '?')} (found {verified.get('at')})"
     lock = "locked (cannot be shortened or removed)" if s.evidence_policy_locked else "unlocked (time-based retention)"
     return {
         "audit": "every collection, alteration, consultation, disclosure and erasure is an entry in the organisation's own chain",
-        "audit chain": f"keyed hash chain (HMAC); last whole-chain verification (daily): {last}",
+        "audit chain": f"keyed hash chain (HMAC), walked whole daily and checkpointed: {last}",
         "evidence": f"original kept as received, SHA-256 at upload, custody chain per item; immutability {lock}",
         "encryption": "TLS in transit; Azure storage encryption at rest" if s.backend == "azure" else "TLS in transit; local disk only",
         "sign-in tokens": f"at most {s.auth_max_token_lifetime_seconds // 3600} hours; console sessions end after "
