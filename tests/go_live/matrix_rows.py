@@ -40,7 +40,8 @@ def go_live_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
             allowed={RA, PA, OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{_org(org)}/dpia/versions")
         ),
         ("GET", f"{prefix}/organisations/{{org_id}}/dpia/versions/{{version}}"): Row(
-            allowed={RA, PA, OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{_org(org)}/dpia/versions/1")
+            allowed={RA, PA, OPS},
+            call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{_org(org)}/dpia/versions/{_latest(ctx, _org(org))}"),
         ),
         ("POST", f"{prefix}/organisations/{{org_id}}/dpia/versions/{{version}}/approval"): Row(
             allowed={RA, PA},

@@ -11,10 +11,10 @@ import pypdf
 
 from shared.domain.d2p import dispatch_id
 from shared.domain.retention import OrganisationScheduleIn, RecordType, rule_text
-from shared.records import AUDIT
+from shared.records import AUDIT, DISPATCHES
 from shared.services.repository import body
 from shared.services.seed import approve_dpia
-from tests.d2p.test_inbox import sent
+from tests.d2p.test_inbox import put_sent, sent
 from tests.fixtures_http import both_backends
 
 API = "/api/v1"
@@ -179,7 +179,6 @@ def test_automatic_sending_needs_the_retailers_approved_dpia(stamp):
     assert stamp.client.put(url, json={"auto_send": True}, headers=admin).json()["auto_send"] is True
 
 
-@both_backends
 def test_the_checklist_shows_who_completed_each_stage_and_the_operator_sees_every_organisation(stamp):
     admin = stamp.auth("devon-and-cornwall", PA)
     before = stamp.client.get(f"{API}/organisations/devon-and-cornwall/go-live", headers=admin).json()
@@ -243,3 +242,22 @@ def test_a_broken_audit_chain_shows_in_the_safeguards_as_a_difference(stamp):
 
     assert [(c["section"], c["item"]) for c in changes] == [("Safeguards", "audit chain")]
     assert "BROKEN at entry 1" in changes[0]["after"]
+
+
+@both_backends
+def test_the_first_acknowledged_dispatch_completes_the_last_stage_on_either_store(stamp):
+    """The stage is read across the retailers in the force's area, oldest acknowledgement first."""
+    for n, (at, by) in enumerate([("2026-11-24T09:00:00+00:00", "dc-late"), ("2026-11-23T15:00:00+00:00", "dc-first")]):
+        dispatch = put_sent(stamp, n)
+        with stamp.container.records.unit_of_work() as uow:
+            doc = uow.get(DISPATCHES.name, "northwind", dispatch)
+            uow.replace(
+                DISPATCHES.name,
+                "northwind",
+                {**body(doc), "status": "acknowledged", "acknowledged_at": at, "acknowledged_by": by, "crime_reference": f"CR/{n}/26"},
+                if_match=doc["_etag"],
+            )
+    for org, role in (("devon-and-cornwall", PA), ("northwind", RA)):
+        stages = stamp.client.get(f"{API}/organisations/{org}/go-live", headers=stamp.auth(org, role)).json()["stages"]
+        last = stages[-1]
+        assert last["complete"] and (last["completed_by"], last["completed_at"]) == ("dc-first", "2026-11-23T15:00:00+00:00"), last
