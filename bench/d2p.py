@@ -63,7 +63,11 @@ def latency_phase(base: str, data_dir: Path, n: int, rate: float) -> dict:
         body,
         {"If-Match": headers["etag"] if "etag" in headers else headers["ETag"]},
     )
-    call("PUT", f"{api}/organisations/northwind/d2p-settings", token(data_dir, "northwind", "Retailer.Admin"), {"auto_send": True})
+    # Automatic sending waits for northwind's approved DPIA (docs/go-live.md): its admin approves it first.
+    nw_admin = token(data_dir, "northwind", "Retailer.Admin")
+    _, made, _ = call("POST", f"{api}/organisations/northwind/dpia", nw_admin)
+    call("POST", f"{api}/organisations/northwind/dpia/versions/{made['version']}/approval", nw_admin)
+    call("PUT", f"{api}/organisations/northwind/d2p-settings", nw_admin, {"auto_send": True})
     from shared.domain.incident_report import IncidentIn
 
     example = cast(dict[str, Any], IncidentIn.model_config["json_schema_extra"])["examples"][0]

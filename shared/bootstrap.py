@@ -352,6 +352,7 @@ class Container(AdapterBuilders):
         from shared.services.network import Network, NetworkDeps
 
         return Network(NetworkDeps(records=self.records, clock=self.clock, audit=self.audit))
+
     # ---- lookouts (issue 16) ----
     @cached_property
     def lookouts(self):
@@ -371,6 +372,24 @@ class Container(AdapterBuilders):
                 settings=s,
                 evidence_blobs=lambda: self.evidence_blobs,
                 region_base_url=s.region_base_urls.get(s.region, ""),
+            )
+        )
+
+    # ---- go-live (checklist and DPIA) ----
+    @cached_property
+    def go_live(self):
+        """The go-live checklist and the DPIA from the live configuration (`container.go_live.dpia.generate`)."""
+        from shared.services.go_live import GoLive, GoLiveDeps
+
+        return GoLive(
+            GoLiveDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                retention=self.retention.deps,
+                documents=self.court_documents,
+                settings=self.settings,
             )
         )
 

@@ -181,6 +181,9 @@ OFFENDER_REJECTIONS = Collection("offender_rejections", indexed=("incident_id", 
 LOOKOUTS = Collection("lookouts", indexed=("issued_at", "offender_id", "plate", "retention_basis"), indexed_lists=("store_ids",))
 # One per (lookout, store) a member of staff acknowledged (tenant = the issuer: it goes with the lookout).
 LOOKOUT_ACKNOWLEDGEMENTS = Collection("lookout_acknowledgements", indexed=("lookout_id", "acknowledged_at"))
+# Go-live: an organisation's generated DPIA versions (tenant = the organisation, id the
+# zero-padded version) and its head (id "head": latest version, the approval in force).
+DPIA_VERSIONS = Collection("dpia_versions", indexed=("version",), unindexed=("markdown", "facts"))
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -230,5 +233,6 @@ ALL: dict[str, Collection] = {
         OFFENDER_REJECTIONS,
         LOOKOUTS,
         LOOKOUT_ACKNOWLEDGEMENTS,
+        DPIA_VERSIONS,
     )
 }

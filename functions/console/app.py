@@ -13,7 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from functions.console import admin, footage, investigate, network_ranges, police, shared_packages, signin
+from functions.console import (
+    admin,
+    footage,
+    go_live,  # go-live: the checklist and the DPIA
+    investigate,
+    network_ranges,
+    police,
+    shared_packages,
+    signin,
+)
 from functions.console import lookouts as lookout_pages  # lookouts (issue 16)
 from functions.console import store as store_pages
 from functions.console.deps import SignInNeeded, viewer
@@ -29,6 +38,8 @@ PAGE_MODULES = [signin, police, store_pages, investigate, admin, shared_packages
 PAGE_MODULES.append(network_ranges)
 # Lookouts (issue 16).
 PAGE_MODULES.append(lookout_pages)
+# Go-live: the checklist and the DPIA.
+PAGE_MODULES.append(go_live)
 
 _TITLES = {
     400: "Something in the request was wrong",

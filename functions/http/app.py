@@ -22,6 +22,7 @@ from functions.http import (
     docs,
     evidence,
     footage,
+    go_live,
     health,
     incidents,
     network_ranges,
@@ -127,6 +128,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(_router_of(offenders, c), prefix=API_PREFIX)
     # Lookouts (issue 16).
     app.include_router(lookout_routes.router, prefix=API_PREFIX)
+    # Go-live: the checklist and the DPIA from the live configuration.
+    app.include_router(_router_of(go_live, c), prefix=API_PREFIX)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

@@ -95,7 +95,7 @@ def get_d2p_rules(force_id: ForceId, principal: PoliceAdmin, container: Containe
     "/forces/{force_id}/d2p-rules",
     summary="Set a force's D2P rules (a new version; If-Match once rules exist)",
     response_model=RulesOut,
-    responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 412, 413, 422, 428),
     response_description="The force's rules as now in force (a new version)",
 )
 def replace_d2p_rules(
@@ -106,7 +106,8 @@ def replace_d2p_rules(
     if_match: IfMatch,
     response: Response,
 ) -> RulesOut:
-    """Sets the rules a report must meet to be sent to this force directly, as a new version (older versions stay readable)."""
+    """Sets the rules a report must meet to be sent to this force directly, as a new version (older versions stay readable).
+    Rules that enrol a retailer while none is enrolled switch D2P on: 409 naming the go-live stage `dpia_approved` until the force's DPIA is approved."""
     stored = container.d2p.rules.put(principal, force_id, body, if_match)
     response.headers.update(etag_header(stored.etag))
     return RulesOut.of(stored.record, stored.etag)
@@ -184,13 +185,14 @@ def get_d2p_settings(org_id: OrgId, principal: RetailerAdmin, container: Contain
     "/organisations/{org_id}/d2p-settings",
     summary="Turn automatic sending on or off",
     response_model=SettingsOut,
-    responses=responses(400, *AUTH_ERRORS, 404, 413, 422),
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
     response_description="The retailer's D2P settings as now stored",
 )
 def replace_d2p_settings(
     org_id: OrgId, body: Annotated[D2PSettingsIn, Body()], principal: RetailerAdmin, container: ContainerDep
 ) -> SettingsOut:
-    """Turns automatic sending of this retailer's eligible reports on or off."""
+    """Turns automatic sending of this retailer's eligible reports on or off. Turning it on needs the retailer's
+    go-live stage `dpia_approved` (409 naming the stage otherwise)."""
     return SettingsOut.of(org_id, container.d2p.settings.put(principal, org_id, body))
 
 

@@ -181,14 +181,15 @@ def get_organisation(org_id: OrgId, principal: Operator, container: ContainerDep
     summary="Onboard or change a retailer or police force (Platform.Operator; If-Match to change)",
     response_model=OrganisationOut,
     status_code=200,
-    responses={**responses(*UPSERT_ERRORS), 201: {"description": "Onboarded", "model": OrganisationOut}},
+    responses={**responses(*UPSERT_ERRORS, 409), 201: {"description": "Onboarded", "model": OrganisationOut}},
     response_description="The organisation as stored, unchanged or changed",
 )
 def put_organisation(
     org_id: NewOrgId, body: OrganisationIn, principal: Operator, container: ContainerDep, response: Response, if_match: IfMatch = None
 ):
     """Creates an organisation homed in this region, or changes it (If-Match with its ETag).
-    A force's control-room inbox becomes its D2P rules' inbox. The same body again changes nothing."""
+    A force's control-room inbox becomes its D2P rules' inbox. The same body again changes nothing.
+    First rules enrolling a retailer switch D2P on: 409 naming the go-live stage `dpia_approved` until the force's DPIA is approved."""
     org = Organisation.model_validate({"id": org_id, **body.model_dump(exclude={"d2p_rules"})})
     return _out(container.onboarding.organisations.put(principal, org, if_match, d2p_rules=body.d2p_rules), response)
 

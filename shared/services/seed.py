@@ -134,18 +134,20 @@ def _demo_agreement(owner: str, partner: str, level: ShareLevel, since: str) -> 
     return doc
 
 
-def demo_description(organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, *, region: str = "uk") -> OnboardingDescription:
+def demo_description(
+    organisations=DEMO_ORGANISATIONS, stores=DEMO_STORES, *, region: str = "uk", with_rules: bool = True
+) -> OnboardingDescription:
     """The demo directory as an onboarding description for the stamp of `region`:
     organisations homed elsewhere as directory entries only (so their users hear 421
-    naming their home), stores of the organisations homed here, and the demo forces'
-    first D2P rules."""
+    naming their home), stores of the organisations homed here, and (`with_rules`) the
+    demo forces' first D2P rules."""
     home = {o.id: o.home_region for o in organisations}
     return OnboardingDescription(
         organisations=[
             OrganisationItem(
                 **o.model_dump(),
                 homed_elsewhere=o.home_region != region,
-                d2p_rules=_demo_rules(o.id) if o.home_region == region and o.id in DEMO_RULES else None,
+                d2p_rules=_demo_rules(o.id) if with_rules and o.home_region == region and o.id in DEMO_RULES else None,
             )
             for o in organisations
         ],
@@ -161,10 +163,12 @@ def seed_directory(
 
     The directory (who exists, where they are homed) is known to every stamp; data held
     for an organisation is seeded only in the stamp of its home `region` (default the
-    container's).
+    container's). D2P is switched on as a force does it: each demo force's admin approves
+    its DPIA first (the go-live stage `dpia_approved`), then its rules enrol its retailers,
+    and the admin approves the DPIA that now states D2P.
     """
     region = region or container.settings.region
-    results = container.onboarding.files.apply(SEED_OPERATOR, demo_description(organisations, stores, region=region))
+    results = container.onboarding.files.apply(SEED_OPERATOR, demo_description(organisations, stores, region=region, with_rules=False))
     added = sum(r.outcome != "unchanged" for r in results)
     here = {o.id for o in organisations if o.home_region == region}
     with container.records.unit_of_work() as uow:
@@ -182,7 +186,36 @@ def seed_directory(
                 added += _insert_once(uow, D2P_SETTINGS.name, org.id, settings)
     if added:
         container.directory.invalidate()
+    # The forces the demo switches D2P on for, never approved yet: a re-run must not sign
+    # off changes made since. The retailers' admins approve theirs as a person would.
+    unapproved = [o for o in organisations if o.id in here and o.id in DEMO_RULES and not _approved(container, o.id)]
+    for org in unapproved:
+        approve_dpia(container, org.id)
+    results = container.onboarding.files.apply(SEED_OPERATOR, demo_description(organisations, stores, region=region))
+    added += sum(r.outcome != "unchanged" for r in results)
+    for org in unapproved:
+        approve_dpia(container, org.id)
     return added
+
+
+def demo_admin(org: Organisation) -> Principal:
+    """The demo organisation's admin (`<org>-admin`), who approves its DPIA."""
+    role = Role.POLICE_ADMIN if org.kind == OrgKind.POLICE_FORCE else Role.RETAILER_ADMIN
+    return Principal(user_id=f"{org.id}-admin", organisation_id=org.id, organisation_kind=org.kind, roles=frozenset({role}))
+
+
+def _approved(container: Any, org_id: str) -> bool:
+    return any(v["approved"] for v in container.go_live.dpia.versions(SEED_OPERATOR, org_id))
+
+
+def approve_dpia(container: Any, org_id: str) -> int:
+    """The organisation's admin (`<org>-admin`) generates its DPIA from the live
+    configuration and approves it, through the go-live service; returns the version."""
+    org = container.directory.organisation(org_id)
+    admin = demo_admin(org)
+    generated = container.go_live.dpia.generate(admin, org.id)
+    container.go_live.dpia.approve(admin, org.id, generated.version["version"])
+    return int(generated.version["version"])
 
 
 # ---- D2P ---------------------------------------------------------------------------------

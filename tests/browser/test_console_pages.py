@@ -21,7 +21,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 DESKTOP_ROUNDS = [
     ("devon-and-cornwall", "Police.Officer", ["/inbox", "/search"]),
     ("northwind", "Retailer.Investigator", ["/search", "/search/plate-reads"]),
-    ("northwind", "Retailer.Admin", ["/admin", "/admin/d2p-settings", "/admin/sharing", "/admin/retention", "/admin/audit"]),
+    (
+        "northwind",
+        "Retailer.Admin",
+        ["/admin", "/admin/d2p-settings", "/admin/sharing", "/admin/retention", "/admin/audit", "/admin/go-live"],
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from shared.domain.retention import RecordType
+from shared.services.seed import approve_dpia
 from tests.console.test_investigate_pages import signed_in
 from tests.fixtures_http import both_backends
 
@@ -132,6 +133,7 @@ def test_a_force_admin_accepts_and_declines_anpr_sharing(stamp, browser):
 
 
 def test_a_retailer_admin_turns_automatic_sending_on(stamp, browser):
+    approve_dpia(stamp.container, "northwind")  # automatic sending waits for the retailer's DPIA (docs/go-live.md)
     browser.sign_in("northwind", "Retailer.Admin")
     browser.get("/admin/d2p-settings")
     assert browser.post("/admin/d2p-settings", {"auto_send": "on"}).status_code == 303

@@ -21,6 +21,7 @@ from functions.http.d2p import SENDGRID_EXAMPLE
 from shared.domain.d2p import AcknowledgeIn, OutcomeIn, dispatch_id
 from shared.domain.d2p_rules import D2PSettingsIn
 from shared.domain.tenancy import Role
+from shared.services.seed import approve_dpia
 from tests.d2p.helpers import add_evidence, drain
 
 DC = "devon-and-cornwall"
@@ -111,9 +112,13 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ("GET", f"{prefix}/organisations/{{org_id}}/d2p-settings"): Row(
             allowed={RA}, call=lambda ctx, org: Call("GET", f"{prefix}/organisations/{org}/d2p-settings")
         ),
+        # Turning it on needs the retailer's approved DPIA (docs/go-live.md): approved first.
         ("PUT", f"{prefix}/organisations/{{org_id}}/d2p-settings"): Row(
             allowed={RA},
-            call=lambda ctx, org: Call("PUT", f"{prefix}/organisations/{org}/d2p-settings", json=_example(D2PSettingsIn)),
+            call=lambda ctx, org: (
+                ctx.once("northwind-dpia", lambda: approve_dpia(ctx.stamp.container, "northwind")),
+                Call("PUT", f"{prefix}/organisations/{org}/d2p-settings", json=_example(D2PSettingsIn)),
+            )[1],
         ),
         # Eligibility: whoever may read the incident (the force it was sent to included).
         ("GET", f"{prefix}/incidents/{{incident_id}}/d2p"): Row(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.ports import Where
+from shared.services.seed import approve_dpia
 from tests.d2p.helpers import add_evidence, drain, eligible_report, outbox_files, report
 
 INV = ("northwind", "Retailer.Investigator")
@@ -95,6 +96,7 @@ def test_force_rules_are_the_force_admins_own_versioned_and_audited(stamp):
 def test_automatic_sending_when_evidence_makes_the_report_eligible(stamp):
     admin = stamp.auth("northwind", "Retailer.Admin")
     assert stamp.client.get("/api/v1/organisations/northwind/d2p-settings", headers=admin).json()["auto_send"] is False
+    approve_dpia(stamp.container, "northwind")  # automatic sending waits for the retailer's DPIA (docs/go-live.md)
     r = stamp.client.put("/api/v1/organisations/northwind/d2p-settings", json={"auto_send": True}, headers=admin)
     assert r.status_code == 200 and r.json()["auto_send"] is True
     assert stamp.client.put("/api/v1/organisations/contoso/d2p-settings", json={"auto_send": True}, headers=admin).status_code == 404

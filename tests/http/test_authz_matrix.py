@@ -307,6 +307,10 @@ MATRIX.update(offender_rows(Row, Call, API_PREFIX))
 from tests.lookouts.matrix_rows import lookout_rows  # noqa: E402
 
 MATRIX.update(lookout_rows(Row, Call, API_PREFIX))
+# Go-live checklist and DPIA: rows live beside their tests.
+from tests.go_live.matrix_rows import go_live_rows  # noqa: E402
+
+MATRIX.update(go_live_rows(Row, Call, API_PREFIX))
 
 
 def api_routes() -> list[tuple[str, str]]:

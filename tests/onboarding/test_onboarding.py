@@ -44,11 +44,27 @@ def _snapshot(stamp) -> dict[str, list[dict]]:
         } | {"audit": uow.count(AUDIT.name, None)}
 
 
+def _switch_d2p_on(stamp, force: str, retailers: list[str]) -> None:
+    """The force's admin approves its DPIA, then enrols the retailers in its rules."""
+    admin = stamp.auth(force, "Police.Admin")
+    made = stamp.client.post(f"{API}/organisations/{force}/dpia", headers=admin)
+    assert made.status_code == 201, made.text
+    approved = stamp.client.post(f"{API}/organisations/{force}/dpia/versions/{made.json()['version']}/approval", headers=admin)
+    assert approved.status_code == 200, approved.text
+    url = f"{API}/forces/{force}/d2p-rules"
+    current = stamp.client.get(url, headers=admin)
+    rules = {**current.json()["rules"], "enrolled_retailers": retailers}
+    put = stamp.client.put(url, json=rules, headers={**admin, "If-Match": current.headers["etag"]})
+    assert put.status_code == 200, put.text
+
+
 @both_backends
 def test_a_force_and_a_retailer_onboarded_from_one_file_take_and_send_reports(stamp, capsys):
     code, lines, err = _onboard(stamp, EXAMPLE, capsys)
     assert code == 0, err
     assert all(line.endswith(": created") for line in lines) and len(lines) == 6, lines
+    # D2P is switched on by the force's admin once its DPIA is approved (docs/go-live.md).
+    _switch_d2p_on(stamp, "dorset-police", ["fabrikam"])
     # The new retailer's reporter reports a robbery at its Poole store: eligible for Dorset Police.
     r = stamp.client.post(f"{API}/incidents", json=_robbery(stamp, "fb-poole"), headers=stamp.auth("fabrikam", RR))
     assert r.status_code == 201, r.text

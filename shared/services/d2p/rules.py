@@ -14,6 +14,7 @@ from shared.domain.tenancy import Principal
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import D2P_RULES, D2P_SETTINGS
 from shared.services.d2p.deps import D2PDeps, own_force
+from shared.services.go_live.deps import require_dpia_approved
 from shared.services.repository import Stored, body, dump, load
 
 
@@ -38,6 +39,7 @@ class ForceRulesUseCase:
             doc = uow.get(D2P_RULES.name, force_id, "current")
             if doc is not None and not if_match:
                 raise PreconditionRequired("Send If-Match with the ETag of the rules you last read.")
+            _switching_on(uow, force_id, doc, rules)
             stored = self._write(uow, principal, force_id, rules, doc, if_match)
         return stored
 
@@ -59,6 +61,7 @@ class ForceRulesUseCase:
             return False
         if current is not None and current.record.rules == wanted:
             return False
+        _switching_on(uow, force_id, doc, wanted)
         self._write(uow, principal, force_id, wanted, doc, current.etag if current else None)
         return True
 
@@ -95,6 +98,15 @@ class ForceRulesUseCase:
         return [RulesVersion.model_validate(body(d)) for d in docs if d["id"] != "current"]
 
 
+def _switching_on(uow: UnitOfWork, force_id: str, doc: dict[str, Any] | None, rules: ForceRules) -> None:
+    """Rules that enrol a retailer when the force's current ones enrol none switch D2P on:
+    refused while the force's DPIA is not approved (the go-live stage `dpia_approved`).
+    Changing rules already on, or turning D2P off, is not held up."""
+    was_on = bool(doc is not None and doc["rules"].get("enrolled_retailers"))
+    if rules.enrolled_retailers and not was_on:
+        require_dpia_approved(uow, force_id, "Switching D2P on (rules enrolling a retailer)")
+
+
 @dataclass
 class RetailerSettingsUseCase:
     deps: D2PDeps
@@ -113,6 +125,9 @@ class RetailerSettingsUseCase:
             raise NotFound(f"Organisation {org_id} was not found.")
         settings = D2PSettings(auto_send=change.auto_send, updated_at=self.deps.now(), updated_by=principal.user_id)
         with self.deps.records.unit_of_work() as uow:
+            if change.auto_send:
+                # Turning automatic sending off is always allowed: it sends less.
+                require_dpia_approved(uow, org_id, "Sending eligible reports to the police automatically")
             uow.upsert(D2P_SETTINGS.name, org_id, dump(settings))
             self.deps.audit.record(
                 uow,
