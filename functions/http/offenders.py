@@ -15,7 +15,7 @@ from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import RevertIn
 from shared.domain.offender_listing import PersonLink, ProfileIn, ProfilePatch, ReviewIn
 from shared.domain.offenders import ListingStatus, PersonOfInterest, is_minor, listing_in_force
-from shared.domain.tenancy import Principal
+from shared.domain.tenancy import Principal, Role
 from shared.services.offenders import EDITORS
 from shared.services.offenders.profiles import ProfileFilters
 from shared.services.offenders.suggestions import Suggestion
@@ -27,6 +27,7 @@ PersonIndex = Annotated[int, Path(ge=0, le=49, description="The person's index i
 IntoId = Annotated[str, Path(min_length=1, max_length=64, description="The profile it is merged into (which keeps its id)")]
 SuggestionId = Annotated[str, Path(min_length=1, max_length=160, description="Suggestion id, as listed")]
 Investigator = Annotated[Principal, Depends(require(*EDITORS))]
+Officer = Annotated[Principal, Depends(require(Role.POLICE_OFFICER, Role.POLICE_ANALYST))]
 
 _page = get_settings()
 
@@ -384,3 +385,74 @@ def unmerge_offender(
 ) -> ProfileOut:
     """The persons the merge relinked are named with this profile again, and the other profile loses exactly what it gained. Needs `If-Match` with this profile's ETag."""
     return _answer(container.offenders.merging.unmerge(principal, offender_id, if_match), container, response)
+
+
+PARTNER_EXAMPLE: dict[str, Any] = {
+    "profiles": [
+        {
+            "matched": "plate WR21XKD",
+            "id": "off-3f2a9c1e5b7d4e0f",
+            "organisation_id": "northwind",
+            "name": None,
+            "aliases": [],
+            "date_of_birth": None,
+            "description": "About 180 cm, slim, grey hooded top",
+            "image_evidence_ids": [],
+            "incident_ids": ["inc-0001", "inc-0002"],
+            "plates": ["WR21XKD"],
+            "status": "listed",
+            "review_at": "2027-05-23T12:00:00.000000+00:00",
+            "expires_at": "2028-11-23T12:00:00.000000+00:00",
+        }
+    ],
+    "pointers": [
+        {
+            "force_id": "avon-and-somerset",
+            "force_name": "Avon and Somerset Police",
+            "contact_email": "intel@avon-somerset.police.example",
+            "matched": "plate WR21XKD",
+        }
+    ],
+}
+
+
+class PointerOut(BaseModel):
+    force_id: str
+    force_name: str
+    contact_email: str | None = Field(description="Whom to contact at that force")
+    matched: str = Field(description="What appears in that force's area")
+
+
+class PartnerProfilesOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PARTNER_EXAMPLE]})
+
+    profiles: list[dict[str, Any]] = Field(
+        description="Retailers' profiles at each agreement's level: no name, aliases or date of birth below `full`"
+    )
+    pointers: list[PointerOut] = Field(description="Other forces' areas where the same person or vehicle appears")
+
+
+@router.get(
+    "/incidents/{incident_id}/persons-of-interest",
+    summary="Retailers' persons of interest matching an incident's persons and vehicles (for a force)",
+    response_model=PartnerProfilesOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Matching profiles at each sharing agreement's level, and pointers to other forces",
+)
+def incident_persons_of_interest(
+    incident_id: IncidentId,
+    principal: Officer,
+    container: ContainerDep,
+    purpose: Annotated[
+        str | None, Query(min_length=3, max_length=500, description="Why you are looking: recorded in each retailer's audit trail")
+    ] = None,
+) -> PartnerProfilesOut:
+    """For an incident your force may see: the profiles of every retailer sharing with your force that match its persons (names only where the retailer shares in full) or vehicles, never a minor's or a listing not in force; and which other forces' areas the same person or vehicle appears in, with whom to contact there."""
+    found = container.offenders.partners.for_incident(principal, incident_id, purpose)
+    return PartnerProfilesOut(
+        profiles=found.profiles,
+        pointers=[
+            PointerOut(force_id=p.force_id, force_name=p.force_name, contact_email=p.contact_email, matched=p.matched)
+            for p in found.pointers
+        ],
+    )

@@ -15,6 +15,7 @@ from shared.services.offenders.deps import EDITORS, OffenderDeps
 from shared.services.offenders.erasure import OffenderErasure
 from shared.services.offenders.listing import Listing
 from shared.services.offenders.merging import Merging
+from shared.services.offenders.partners import Partners
 from shared.services.offenders.profiles import ProfileList, Profiles
 from shared.services.offenders.suggestions import Suggestions
 
@@ -33,6 +34,7 @@ class Offenders:
     contest: Contest = field(init=False)
     erasure: OffenderErasure = field(init=False)
     merging: Merging = field(init=False)
+    partners: Partners = field(init=False)
 
     def __post_init__(self) -> None:
         self.profiles = Profiles(self.deps)
@@ -42,3 +44,4 @@ class Offenders:
         self.contest = Contest(self.deps)
         self.erasure = OffenderErasure(self.deps)
         self.merging = Merging(self.deps)
+        self.partners = Partners(self.deps)
