@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.domain.tenancy import Role
 from shared.records import OFFENDERS
+from tests.offenders.images_helpers import redacted_image
 
 
 def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
@@ -77,6 +78,17 @@ def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         assert r.status_code == 200, r.text
         return Call("POST", f"{prefix}/offenders/{pid}/unmerge", headers={"If-Match": ctx.etag(OFFENDERS.name, "northwind", pid)})
 
+    def image(ctx) -> str:
+        """A redacted image of the shared profile's first incident (made once)."""
+
+        def make() -> str:
+            pid = profile(ctx)  # made first: a read unit sees only what was committed when it opened
+            with ctx.stamp.container.records.read_only() as uow:
+                incident_id = uow.get(OFFENDERS.name, "northwind", pid)["incident_ids"][0]
+            return redacted_image(ctx.stamp.client, ctx.auth("northwind", RI), incident_id)[1]["id"]
+
+        return ctx.once("poi-image", make)
+
     def current(ctx) -> dict[str, str]:
         return {"If-Match": ctx.etag(OFFENDERS.name, "northwind", profile(ctx))}
 
@@ -120,6 +132,12 @@ def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
                 f"{prefix}/incidents/{ctx.incident()}/persons-of-interest",
                 params={"purpose": "Authorization matrix check, op MATRIX"},
             ),
+        ),
+        ("PUT", f"{prefix}/offenders/{{offender_id}}/images/{{evidence_id}}"): Row(
+            allowed={RI}, call=lambda ctx, org: Call("PUT", url(ctx, f"/images/{image(ctx)}"), headers=current(ctx))
+        ),
+        ("DELETE", f"{prefix}/offenders/{{offender_id}}/images/{{evidence_id}}"): Row(
+            allowed={RI}, call=lambda ctx, org: Call("DELETE", url(ctx, f"/images/{image(ctx)}"), headers=current(ctx))
         ),
         ("GET", f"{prefix}/offenders/{{offender_id}}/versions"): Row(
             allowed={RI}, call=lambda ctx, org: Call("GET", url(ctx, "/versions"))

@@ -13,6 +13,7 @@ from shared.services.offenders.catalogue import profiles_by_ids
 from shared.services.offenders.contest import Contest
 from shared.services.offenders.deps import EDITORS, OffenderDeps
 from shared.services.offenders.erasure import OffenderErasure
+from shared.services.offenders.images import Images
 from shared.services.offenders.listing import Listing
 from shared.services.offenders.merging import Merging
 from shared.services.offenders.partners import Partners
@@ -35,6 +36,7 @@ class Offenders:
     erasure: OffenderErasure = field(init=False)
     merging: Merging = field(init=False)
     partners: Partners = field(init=False)
+    images: Images = field(init=False)
 
     def __post_init__(self) -> None:
         self.profiles = Profiles(self.deps)
@@ -45,3 +47,4 @@ class Offenders:
         self.erasure = OffenderErasure(self.deps)
         self.merging = Merging(self.deps)
         self.partners = Partners(self.deps)
+        self.images = Images(self.deps)
