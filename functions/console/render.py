@@ -55,6 +55,9 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
     # first link is where a person lands after sign-in, and that is their everyday page.
     if viewer.has(*(r for r in Role if r.value.startswith(("Police.", "Retailer.")))):
         links.append(("/footage-requests", "Footage requests"))
+    # Persons of interest (issue 16): the organisation's investigators.
+    if viewer.has(Role.RETAILER_INVESTIGATOR):
+        links.append(("/offenders", "Persons of interest"))
     return links
 
 
