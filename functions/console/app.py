@@ -19,6 +19,7 @@ from functions.console import (
     go_live,  # go-live: the checklist and the DPIA
     investigate,
     network_ranges,
+    offenders,  # persons of interest (issue 16)
     police,
     shared_packages,
     signin,
@@ -40,6 +41,7 @@ PAGE_MODULES.append(network_ranges)
 PAGE_MODULES.append(lookout_pages)
 # Go-live: the checklist and the DPIA.
 PAGE_MODULES.append(go_live)
+PAGE_MODULES.append(offenders)  # persons of interest (issue 16)
 
 _TITLES = {
     400: "Something in the request was wrong",

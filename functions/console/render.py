@@ -58,6 +58,9 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
     # Lookouts (issue 16): store staff and the issuers.
     if viewer.has(Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER, Role.POLICE_ANALYST):
         links.append(("/lookouts", "Lookouts"))
+    # Persons of interest (issue 16): the organisation's investigators.
+    if viewer.has(Role.RETAILER_INVESTIGATOR):
+        links.append(("/offenders", "Persons of interest"))
     return links
 
 

@@ -4,177 +4,42 @@ Thin: parse, who, one call, and the answer's status and headers."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http.deps import API_PREFIX, ContainerDep, IfMatch, PageCursor, etag_header, require
+from functions.http.offender_schemas import (
+    PartnerProfilesOut,
+    PointerOut,
+    ProfileHistoryOut,
+    ProfileOut,
+    ProfilePageOut,
+    ProfileVersionOut,
+    SuggestionOut,
+    SuggestionPageOut,
+)
 from functions.http.problems import AUTH_ERRORS, responses
 from functions.http.schemas import RevertIn
 from shared.domain.offender_listing import PersonLink, ProfileIn, ProfilePatch, ReviewIn
-from shared.domain.offenders import ListingStatus, PersonOfInterest, is_minor, listing_in_force
-from shared.domain.tenancy import Principal
+from shared.domain.offenders import ListingStatus
+from shared.domain.tenancy import Principal, Role
 from shared.services.offenders import EDITORS
 from shared.services.offenders.profiles import ProfileFilters
-from shared.services.offenders.suggestions import Suggestion
 from shared.settings import get_settings
 
 OffenderId = Annotated[str, Path(min_length=1, max_length=64, description="Person of interest id (the offender_id incident persons carry)")]
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, description="Incident id")]
 PersonIndex = Annotated[int, Path(ge=0, le=49, description="The person's index in the incident's persons")]
 IntoId = Annotated[str, Path(min_length=1, max_length=64, description="The profile it is merged into (which keeps its id)")]
+EvidenceId = Annotated[str, Path(min_length=1, max_length=128, description="A redacted image of one of the person's incidents")]
 SuggestionId = Annotated[str, Path(min_length=1, max_length=160, description="Suggestion id, as listed")]
 Investigator = Annotated[Principal, Depends(require(*EDITORS))]
+Officer = Annotated[Principal, Depends(require(Role.POLICE_OFFICER, Role.POLICE_ANALYST))]
 
 _page = get_settings()
 
 router = APIRouter(tags=["persons of interest"])
-
-EXAMPLE: dict[str, Any] = {
-    "id": "off-3f2a9c1e5b7d4e0f",
-    "organisation_id": "northwind",
-    "name": "Jamie Doyle",
-    "aliases": ["JD"],
-    "date_of_birth": "1990-04-12",
-    "believed_under_18": False,
-    "description": "About 180 cm, slim, grey hooded top, scar across the back of the left hand",
-    "image_evidence_ids": [],
-    "incident_ids": ["inc-0001", "inc-0002"],
-    "plates": ["WR21XKD"],
-    "status": "listed",
-    "listing_reason": "Two thefts from Plymouth within a week, the second pushing past staff",
-    "listed_by": "nw-inv",
-    "listed_at": "2026-11-23T12:00:00Z",
-    "review_at": "2027-05-23T12:00:00Z",
-    "expires_at": "2028-11-23T12:00:00Z",
-    "merged_into": None,
-    "contest_request_id": None,
-    "contest_due_at": None,
-    "version": 1,
-    "in_force": True,
-    "minor": False,
-    "review_overdue": False,
-    "etag": '"1"',
-}
-SUGGESTION_EXAMPLE: dict[str, Any] = {
-    "id": "inc-0002.0.off-3f2a9c1e5b7d4e0f",
-    "incident_id": "inc-0002",
-    "person_index": 0,
-    "offender_id": "off-3f2a9c1e5b7d4e0f",
-    "profile": False,
-    "reasons": [{"kind": "name_and_date_of_birth", "fields": ["name", "date_of_birth"], "incident_ids": ["inc-0001", "inc-0002"]}],
-}
-
-
-class ProfileOut(BaseModel):
-    """A person of interest as its organisation sees it."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
-
-    id: str
-    organisation_id: str
-    name: str | None
-    aliases: list[str]
-    date_of_birth: date | None
-    believed_under_18: bool
-    description: str
-    image_evidence_ids: list[str]
-    incident_ids: list[str]
-    plates: list[str]
-    status: ListingStatus
-    listing_reason: str
-    listed_by: str
-    listed_at: datetime
-    review_at: datetime
-    expires_at: datetime
-    merged_into: str | None
-    contest_request_id: str | None = Field(description="The subject request contesting the listing, while it is reviewed")
-    contest_due_at: datetime | None = Field(description="When the contested listing must have been reviewed")
-    version: int
-    in_force: bool = Field(description="Listed and before its review date and expiry: acted on by lookouts and rankings")
-    minor: bool = Field(description="Under 18 (or believed so): never shown beyond the organisation")
-    review_overdue: bool = Field(description="Past its review date, or a contest past its review deadline")
-    etag: str | None = None
-
-    @classmethod
-    def of(cls, p: PersonOfInterest, now: datetime, etag: str | None = None) -> ProfileOut:
-        overdue = now >= p.review_at or (p.contest_due_at is not None and now >= p.contest_due_at)
-        return cls(
-            **p.model_dump(exclude={"name_key"}),
-            in_force=listing_in_force(p, now),
-            minor=is_minor(p, now.date()),
-            review_overdue=p.status in (ListingStatus.LISTED, ListingStatus.CONTESTED) and overdue,
-            etag=f'"{etag}"' if etag else None,
-        )
-
-
-class ProfilePageOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [EXAMPLE], "continuation": None}]})
-    items: list[ProfileOut]
-    continuation: str | None = Field(description="Send as `continuation` for the next page; null on the last")
-
-
-class ProfileVersionOut(BaseModel):
-    version: int
-    at: str
-    by: str
-    note: str
-
-
-class ProfileHistoryOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "version": 1,
-                            "at": "2026-11-23T12:00:00Z",
-                            "by": "nw-inv",
-                            "note": "listed (repeat: 2 incidents within 12 months)",
-                        }
-                    ]
-                }
-            ]
-        }
-    )
-    items: list[ProfileVersionOut]
-
-
-class ReasonOut(BaseModel):
-    kind: str = Field(description="name_and_date_of_birth, plate or description")
-    fields: list[str] = Field(description="What matched")
-    incident_ids: list[str] = Field(description="The incidents the match is in")
-
-
-class SuggestionOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [SUGGESTION_EXAMPLE]})
-
-    id: str
-    incident_id: str
-    person_index: int
-    offender_id: str = Field(description="Who the person may be: a person of interest, or a person of another incident")
-    profile: bool = Field(description="Whether offender_id is a person of interest")
-    reasons: list[ReasonOut]
-
-    @classmethod
-    def of(cls, s: Suggestion) -> SuggestionOut:
-        return cls(
-            id=s.id,
-            incident_id=s.incident_id,
-            person_index=s.person_index,
-            offender_id=s.offender_id,
-            profile=s.profile,
-            reasons=[ReasonOut(kind=r.kind, fields=r.fields, incident_ids=r.incident_ids) for r in s.reasons],
-        )
-
-
-class SuggestionPageOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [SUGGESTION_EXAMPLE], "continuation": None}]})
-    items: list[SuggestionOut]
-    continuation: str | None = Field(description="Send as `continuation` for the next page; null on the last")
 
 
 def _answer(saved: Any, container: Any, response: Response) -> ProfileOut:
@@ -384,3 +249,67 @@ def unmerge_offender(
 ) -> ProfileOut:
     """The persons the merge relinked are named with this profile again, and the other profile loses exactly what it gained. Needs `If-Match` with this profile's ETag."""
     return _answer(container.offenders.merging.unmerge(principal, offender_id, if_match), container, response)
+
+
+@router.get(
+    "/incidents/{incident_id}/persons-of-interest",
+    summary="Retailers' persons of interest matching an incident's persons and vehicles (for a force)",
+    response_model=PartnerProfilesOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="Matching profiles at each sharing agreement's level, and pointers to other forces",
+)
+def incident_persons_of_interest(
+    incident_id: IncidentId,
+    principal: Officer,
+    container: ContainerDep,
+    purpose: Annotated[
+        str | None, Query(min_length=3, max_length=500, description="Why you are looking: recorded in each retailer's audit trail")
+    ] = None,
+) -> PartnerProfilesOut:
+    """For an incident your force may see: the profiles of every retailer sharing with your force that match its persons (names only where the retailer shares in full) or vehicles, never a minor's or a listing not in force; and which other forces' areas the same person or vehicle appears in, with whom to contact there."""
+    found = container.offenders.partners.for_incident(principal, incident_id, purpose)
+    return PartnerProfilesOut(
+        profiles=found.profiles,
+        pointers=[
+            PointerOut(force_id=p.force_id, force_name=p.force_name, contact_email=p.contact_email, matched=p.matched)
+            for p in found.pointers
+        ],
+    )
+
+
+@router.put(
+    "/offenders/{offender_id}/images/{evidence_id}",
+    summary="Show a redacted suspect image on a profile",
+    response_model=ProfileOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 412, 422, 428),
+    response_description="The profile with the image, with its new ETag",
+)
+def add_offender_image(
+    offender_id: OffenderId,
+    evidence_id: EvidenceId,
+    principal: Investigator,
+    container: ContainerDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProfileOut:
+    """The image must be a redacted copy (bystanders obscured) of a still or photo of one of the person's incidents; an original or an unredacted still is refused, naming what to do. Needs `If-Match`."""
+    return _answer(container.offenders.images.add(principal, offender_id, evidence_id, if_match), container, response)
+
+
+@router.delete(
+    "/offenders/{offender_id}/images/{evidence_id}",
+    summary="Stop showing an image on a profile",
+    response_model=ProfileOut,
+    responses=responses(*AUTH_ERRORS, 404, 409, 412, 422, 428),
+    response_description="The profile without the image, with its new ETag",
+)
+def remove_offender_image(
+    offender_id: OffenderId,
+    evidence_id: EvidenceId,
+    principal: Investigator,
+    container: ContainerDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProfileOut:
+    """The evidence item itself stays with its incident. Needs `If-Match`."""
+    return _answer(container.offenders.images.remove(principal, offender_id, evidence_id, if_match), container, response)

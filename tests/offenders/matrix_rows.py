@@ -1,6 +1,7 @@
 """Person-of-interest rows of the authorization matrix (tests/http/test_authz_matrix.py).
 
-Only a retailer's investigators work on profiles and suggestions. Rows that consume what
+Only a retailer's investigators work on profiles and suggestions; a force's officers and
+analysts read retailers' profiles for an incident shared with the force. Rows that consume what
 they act on (a suggestion confirmed or rejected, incidents listed) make fresh northwind
 incidents naming a fresh person for every call; the other rows share one profile. Contoso,
 the other side, is told each northwind object does not exist, and lists none of them.
@@ -13,10 +14,12 @@ from typing import Any
 
 from shared.domain.tenancy import Role
 from shared.records import OFFENDERS
+from tests.offenders.images_helpers import redacted_image
 
 
 def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
     RI = Role.RETAILER_INVESTIGATOR.value
+    PO, PN = Role.POLICE_OFFICER.value, Role.POLICE_ANALYST.value
 
     def pair(ctx) -> tuple[dict, dict]:
         """Two northwind incidents naming the same fresh person (no vehicle: one clean match)."""
@@ -75,6 +78,17 @@ def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         assert r.status_code == 200, r.text
         return Call("POST", f"{prefix}/offenders/{pid}/unmerge", headers={"If-Match": ctx.etag(OFFENDERS.name, "northwind", pid)})
 
+    def image(ctx) -> str:
+        """A redacted image of the shared profile's first incident (made once)."""
+
+        def make() -> str:
+            pid = profile(ctx)  # made first: a read unit sees only what was committed when it opened
+            with ctx.stamp.container.records.read_only() as uow:
+                incident_id = uow.get(OFFENDERS.name, "northwind", pid)["incident_ids"][0]
+            return redacted_image(ctx.stamp.client, ctx.auth("northwind", RI), incident_id)[1]["id"]
+
+        return ctx.once("poi-image", make)
+
     def current(ctx) -> dict[str, str]:
         return {"If-Match": ctx.etag(OFFENDERS.name, "northwind", profile(ctx))}
 
@@ -110,6 +124,21 @@ def offender_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ),
         ("POST", f"{prefix}/offenders/{{offender_id}}/merge-into/{{into_id}}"): Row(allowed={RI}, call=lambda ctx, org: to_merge(ctx)),
         ("POST", f"{prefix}/offenders/{{offender_id}}/unmerge"): Row(allowed={RI}, call=lambda ctx, org: to_unmerge(ctx)),
+        # A force's officers and analysts, for an incident shared with the force; another force is told it does not exist.
+        ("GET", f"{prefix}/incidents/{{incident_id}}/persons-of-interest"): Row(
+            allowed={PO, PN},
+            call=lambda ctx, org: Call(
+                "GET",
+                f"{prefix}/incidents/{ctx.incident()}/persons-of-interest",
+                params={"purpose": "Authorization matrix check, op MATRIX"},
+            ),
+        ),
+        ("PUT", f"{prefix}/offenders/{{offender_id}}/images/{{evidence_id}}"): Row(
+            allowed={RI}, call=lambda ctx, org: Call("PUT", url(ctx, f"/images/{image(ctx)}"), headers=current(ctx))
+        ),
+        ("DELETE", f"{prefix}/offenders/{{offender_id}}/images/{{evidence_id}}"): Row(
+            allowed={RI}, call=lambda ctx, org: Call("DELETE", url(ctx, f"/images/{image(ctx)}"), headers=current(ctx))
+        ),
         ("GET", f"{prefix}/offenders/{{offender_id}}/versions"): Row(
             allowed={RI}, call=lambda ctx, org: Call("GET", url(ctx, "/versions"))
         ),

@@ -8,11 +8,13 @@ from __future__ import annotations
 from shared.domain.offenders import listing_in_force
 from shared.services.offenders import profiles_by_ids
 from shared.services.seed import seed_demo_persons_of_interest
+from tests.fixtures_http import both_backends
 from tests.retention.helpers import subject_request_body
 
 API = "/api/v1"
 
 
+@both_backends
 def test_demo_suggestion_confirmed_listed_hidden_from_contoso_and_suspended_when_contested(stamp):
     assert seed_demo_persons_of_interest(stamp.container) == 2
     assert seed_demo_persons_of_interest(stamp.container) == 0  # idempotent

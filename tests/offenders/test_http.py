@@ -163,3 +163,22 @@ def test_listing_lapses_at_its_review_date_until_reviewed(stamp):
     )
     assert reviewed.status_code == 200, reviewed.text
     assert reviewed.json()["in_force"] and not reviewed.json()["review_overdue"]
+
+
+def test_confirming_a_suggestion_of_a_listed_person_adds_the_incident_to_the_profile(stamp):
+    h = stamp.auth(*INV)
+    first = report(stamp, occurred_at="2026-11-10T10:00:00+00:00")
+    second = report(stamp)
+    profile = list_person(stamp, [first, second]).json()
+    third = report(stamp, plate="ZZ99 ZZZ")
+    [s] = stamp.client.get(f"{API}/offenders/suggestions", params={"incident_id": third["id"]}, headers=h).json()["items"]
+    assert s["offender_id"] == profile["id"] and s["profile"]
+    assert stamp.client.post(f"{API}/offenders/suggestions/{s['id']}/confirm", headers=h).status_code == 200
+    after = stamp.client.get(f"{API}/offenders/{profile['id']}", headers=h).json()
+    assert third["id"] in after["incident_ids"] and after["plates"] == ["WR21XKD", "ZZ99ZZZ"]
+    # The profile's filters answer from its indexes.
+    for params in ({"name": "doyle JAMIE"}, {"incident_id": third["id"]}, {"status": "listed"}, {"plate": "zz99zzz"}):
+        assert [p["id"] for p in stamp.client.get(f"{API}/offenders", params=params, headers=h).json()["items"]] == [profile["id"]], params
+    assert stamp.client.get(f"{API}/offenders", params={"status": "contested"}, headers=h).json()["items"] == []
+    bad = stamp.client.get(f"{API}/offenders", params={"plate": "!!"}, headers=h)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")

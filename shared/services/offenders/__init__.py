@@ -13,8 +13,10 @@ from shared.services.offenders.catalogue import profiles_by_ids
 from shared.services.offenders.contest import Contest
 from shared.services.offenders.deps import EDITORS, OffenderDeps
 from shared.services.offenders.erasure import OffenderErasure
+from shared.services.offenders.images import Images
 from shared.services.offenders.listing import Listing
 from shared.services.offenders.merging import Merging
+from shared.services.offenders.partners import Partners
 from shared.services.offenders.profiles import ProfileList, Profiles
 from shared.services.offenders.suggestions import Suggestions
 
@@ -33,6 +35,8 @@ class Offenders:
     contest: Contest = field(init=False)
     erasure: OffenderErasure = field(init=False)
     merging: Merging = field(init=False)
+    partners: Partners = field(init=False)
+    images: Images = field(init=False)
 
     def __post_init__(self) -> None:
         self.profiles = Profiles(self.deps)
@@ -42,3 +46,5 @@ class Offenders:
         self.contest = Contest(self.deps)
         self.erasure = OffenderErasure(self.deps)
         self.merging = Merging(self.deps)
+        self.partners = Partners(self.deps)
+        self.images = Images(self.deps)

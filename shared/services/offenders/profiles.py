@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.audit import AuditAction
-from shared.domain.errors import Invalid
+from shared.domain.errors import Invalid, NotFound
 from shared.domain.offenders import ListingStatus, PersonOfInterest
 from shared.domain.plates import PlateError, normalise_plate
 from shared.domain.subject_requests import name_key
@@ -110,6 +110,18 @@ class ProfileList:
                 ],
             )
         return ProfilePage(items, page.continuation)
+
+    def references(self, principal: Principal, incident_ids: builtins.list[str]) -> dict[str, str]:
+        """The reference people use for each incident the caller may see (what pages show
+        instead of ids); incidents gone or not theirs are left out."""
+        out: dict[str, str] = {}
+        with self.deps.records.read_only() as uow:
+            for incident_id in dict.fromkeys(incident_ids):
+                try:
+                    out[incident_id] = str(self.deps.incidents.locate(uow, principal, incident_id).doc.get("reference") or incident_id)
+                except NotFound:
+                    continue
+        return out
 
     def history(self, principal: Principal, offender_id: str) -> builtins.list[dict[str, Any]]:
         """Every version of the profile, oldest first: who changed it, when and why."""
