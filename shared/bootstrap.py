@@ -255,6 +255,22 @@ class Container(AdapterBuilders):
         )
 
     @cached_property
+    def referrals(self):
+        """Referrals to a national unit (issue 16), one attribute per use case (`container.referrals.create.create`)."""
+        from shared.services.referrals import ReferralDeps, Referrals
+
+        return Referrals(
+            ReferralDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                incidents=self.incidents,
+                region=self.settings.region,
+            )
+        )
+
+    @cached_property
     def outbox(self):
         """Messages written with the change that owes them, relayed to their queues."""
         from shared.services.outbox import Outbox

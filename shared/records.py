@@ -171,6 +171,15 @@ OFFENDER_VERSIONS = Collection("offender_versions", indexed=("offender_id", "ver
 # (tenant = the organisation, id "<incident>.<person index>.<offender>").
 OFFENDER_REJECTIONS = Collection("offender_rejections", indexed=("incident_id", "offender_id"))
 
+# Referrals to a national unit (tenant = the unit; the referrer finds its own by
+# `referrer_org`). `incident_ids` finds the referrals an erased incident must leave.
+REFERRALS = Collection(
+    "referrals",
+    indexed=("referrer_org", "status", "created_at", "retention_basis"),
+    indexed_lists=("incident_ids",),
+    unindexed=("summary", "incidents", "persons", "vehicles", "other_forces", "withheld", "questions", "history"),
+)
+
 ALL: dict[str, Collection] = {
     c.name: c
     for c in (
@@ -213,6 +222,7 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        REFERRALS,
         OFFENDERS,
         OFFENDER_VERSIONS,
         OFFENDER_REJECTIONS,

@@ -26,6 +26,7 @@ from functions.http import (
     incidents,
     onboarding,
     problems,
+    referrals,
     retention,
     sharing,
     subject_requests,
@@ -118,6 +119,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # Referrals to a national unit (issue 16).
+    app.include_router(_router_of(referrals, c), prefix=API_PREFIX)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

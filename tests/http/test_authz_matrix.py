@@ -301,6 +301,11 @@ from tests.footage.matrix_rows import footage_rows  # noqa: E402
 
 MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 
+# Referrals to a national unit: rows live beside their tests.
+from tests.referrals.matrix_rows import referral_rows  # noqa: E402
+
+MATRIX.update(referral_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

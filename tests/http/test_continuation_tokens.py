@@ -28,6 +28,7 @@ PAGED_ROUTES = [
     ("/alert-subscriptions", "Retailer.Investigator", {}),
     ("/alert-subscriptions/{subscription_id}/deliveries", "Retailer.Investigator", {}),
     ("/footage-requests", "Retailer.Investigator", {}),
+    ("/referrals", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
 ]

@@ -1,0 +1,195 @@
+"""Referrals to the national unit, end to end through the API: graded series accepted,
+ungraded ones refused naming what is missing (nothing stored), sanitisation by handling
+code and sharing level, minors kept in their organisation, the unit's workflow and what
+the referrer sees, and that opal sees nothing else."""
+
+from __future__ import annotations
+
+from shared.records import REFERRALS
+from tests.fixtures_http import both_backends
+from tests.referrals.helpers import AS, DC, GRADED, INV, PREFIX, list_person, refer, referable_incident, series
+
+NUO = ("opal", "NationalUnit.Officer")
+NUA = ("opal", "NationalUnit.Analyst")
+PURPOSE = "Opal checking what it can read"
+
+
+def _stored(stamp) -> int:
+    with stamp.container.records.read_only() as uow:
+        return uow.count(REFERRALS.name, ["opal"], [])
+
+
+@both_backends
+def test_graded_referral_accepted_ungraded_refused_and_opal_sees_nothing_else(stamp):
+    incident = referable_incident(stamp)
+
+    # Without a grading on the incident and a handling code on the pointer: refused, naming each.
+    ungraded = series(incident)
+    ungraded["incidents"][0].pop("grading")
+    ungraded["other_forces"][0]["grading"] = {"source_evaluation": "2", "intelligence_assessment": "C"}
+    r = stamp.client.post(f"{PREFIX}/referrals", json=ungraded, headers=stamp.auth(*INV))
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert r.headers["content-type"] == "application/problem+json"
+    assert f"incidents[0] ({incident['reference']}) has no 3x5x2 grading" in problem["detail"]
+    assert "other_forces[0] (avon-and-somerset AS/2026/5531) has no handling code (P or C)" in problem["detail"]
+    assert {e["field"] for e in problem["errors"]} == {"incidents[0].grading", "other_forces[0].grading.handling_code"}
+    assert _stored(stamp) == 0
+
+    # Graded: made, and opal accepts it.
+    made = refer(stamp, series(incident))
+    assert made["status"] == "submitted" and made["force_ids"] == [AS, DC]
+    (entry,) = made["incidents"]
+    assert entry["crime_references"] == ["DC/2026/118734"] and entry["grading"]["code"] == "1B P"
+    assert {e["kind"] for e in entry["evidence"]} == {"cctv", "suspect_image"} and all(len(e["sha256"]) == 64 for e in entry["evidence"])
+    intake = stamp.client.get(f"{PREFIX}/referrals", headers=stamp.auth(*NUO)).json()
+    assert [i["id"] for i in intake["items"]] == [made["id"]]
+    r = stamp.client.post(f"{PREFIX}/referrals/{made['id']}/accept", json={"note": "Taken on as op 26/114."}, headers=stamp.auth(*NUO))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "accepted" and r.json()["version"] == 2
+
+    # The referrer sees it accepted, with the unit's note.
+    mine = stamp.client.get(f"{PREFIX}/referrals/{made['id']}", headers=stamp.auth(*INV)).json()
+    assert mine["status"] == "accepted" and mine["status_words"] == "Accepted by the unit"
+    assert mine["history"][-1]["note"] == "Taken on as op 26/114." and mine["history"][-1]["by_org"] == "opal"
+
+    # Opal sees nothing else: the incident itself, a search, its D2P status are all refused.
+    for url in (f"{PREFIX}/incidents", f"{PREFIX}/incidents/{incident['id']}", f"{PREFIX}/incidents/{incident['id']}/d2p"):
+        assert stamp.client.get(url, params={"purpose": PURPOSE}, headers=stamp.auth(*NUA)).status_code == 403
+    # And nobody else sees the referral: another retailer, another force, another unit.
+    for who in (("contoso", "Retailer.Investigator"), (AS, "Police.Officer"), (DC, "Police.Analyst")):
+        assert stamp.client.get(f"{PREFIX}/referrals/{made['id']}", headers=stamp.auth(*who)).status_code == 404
+        assert stamp.client.get(f"{PREFIX}/referrals", headers=stamp.auth(*who)).json()["items"] == []
+
+
+def test_crime_reference_and_series_rules(stamp):
+    from tests.d2p.helpers import report
+
+    bare = report(stamp)
+    body = series(bare, other_forces=[])
+    r = stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV))
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert f"incidents[0] ({bare['reference']}) has no crime reference" in detail
+    assert "at least two forces' areas" in detail
+    # An incident the referrer cannot see is named as such, and nothing is stored.
+    body = series(bare)
+    body["incidents"].append({"incident_id": "contoso-0123456789abcdef0123456789abcdef", "grading": dict(GRADED)})
+    r = stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV))
+    assert (
+        r.status_code == 422
+        and "incidents[1]: incident contoso-0123456789abcdef0123456789abcdef is not one you can see" in r.json()["detail"]
+    )
+    # Not a unit.
+    r = stamp.client.post(f"{PREFIX}/referrals", json=series(bare, unit_id="devon-and-cornwall"), headers=stamp.auth(*INV))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "unit_id"
+    assert _stored(stamp) == 0
+
+
+def test_handling_code_c_conditions_and_withheld_items(stamp):
+    incident = referable_incident(stamp, vehicles=[{"plate": "WX19 ABC"}])
+    body = series(incident)
+    body["vehicles"] = [{"plate": "wx19abc", "grading": {**GRADED, "handling_code": "C"}}]
+    r = stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV))
+    assert r.status_code == 422 and "vehicles[0] (WX19ABC) has handling code C but no conditions." in r.json()["detail"]
+
+    conditions = "Not to be used in evidence without Northwind's consent."
+    body["vehicles"] = [
+        {"plate": "wx19abc", "grading": {**GRADED, "handling_code": "C", "conditions": conditions, "onward_sharing": False}}
+    ]
+    body["incidents"][0]["grading"] = {**GRADED, "handling_code": "C", "conditions": conditions}
+    made = refer(stamp, body)
+    # The referrer sees what it held back; the unit only how many, never the plate.
+    assert made["withheld_count"] == 1 and made["withheld"][0]["ref"] == "WX19ABC" and made["vehicles"] == []
+    unit_view = stamp.client.get(f"{PREFIX}/referrals/{made['id']}", headers=stamp.auth(*NUO))
+    assert unit_view.status_code == 200
+    seen = unit_view.json()
+    assert seen["withheld"] is None and seen["withheld_count"] == 1 and "WX19ABC" not in unit_view.text
+    assert seen["incidents"][0]["grading"]["conditions"] == conditions and seen["incidents"][0]["grading"]["code"] == "1B C"
+
+
+def test_persons_minors_and_names_below_full(stamp):
+    incident = referable_incident(
+        stamp,
+        persons=[
+            {"role": "offender", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"},
+            {"role": "accomplice", "name": "Young Person", "date_of_birth": "2012-01-01"},
+        ],
+    )
+    adult, minor = (p["offender_id"] for p in incident["persons"])
+    list_person(stamp, "northwind", adult)
+    list_person(stamp, "northwind", minor, name="Young Person", date_of_birth="2012-01-01")
+    body = series(incident, persons=[{"offender_id": adult, "grading": dict(GRADED)}, {"offender_id": minor, "grading": dict(GRADED)}])
+    r = stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV))
+    assert r.status_code == 422 and f"persons[1] ({minor}) may not leave northwind" in r.json()["detail"]
+    assert "Young Person" not in r.text
+    # The owner refers its own listed adult by name.
+    made = refer(stamp, series(incident, persons=[{"offender_id": adult, "grading": dict(GRADED)}]))
+    assert made["persons"][0]["name"] == "Jamie Doyle" and made["persons"][0]["incident_ids"] == [incident["id"]]
+
+    # A force passing on northwind's incident: names go only at `full` sharing. Northwind
+    # shares in full with devon-and-cornwall, so drop it to descriptions and refer again.
+    from shared.records import SHARING
+
+    with stamp.container.records.unit_of_work() as uow:
+        doc = uow.get(SHARING.name, "_platform", "northwind>devon-and-cornwall")
+        uow.replace(
+            SHARING.name,
+            "_platform",
+            {**{k: v for k, v in doc.items() if not k.startswith("_")}, "level": "descriptions"},
+            if_match=doc["_etag"],
+        )
+    stamp.container.directory.invalidate()
+    by_force = refer(stamp, series(incident, persons=[{"offender_id": adult, "grading": dict(GRADED)}]), who=(DC, "Police.Analyst"))
+    person = by_force["persons"][0]
+    assert person["name"] is None and person["date_of_birth"] is None and person["aliases"] == []
+    assert person["description"].startswith("Slim")
+    # Northwind's own trail says its incident went to opal through the force.
+    entries = stamp.container.audit.entries("northwind", entity=f"referral/{by_force['id']}", limit=10, continuation=None)[0]
+    assert any(e["action"] == "disclosure" and e["recipient_org"] == "opal" and e["actor_org"] == DC for e in entries)
+
+
+def test_questions_answers_and_lead_force(stamp):
+    incident = referable_incident(stamp)
+    made = refer(stamp, series(incident))
+    url = f"{PREFIX}/referrals/{made['id']}"
+    # Only the unit decides; the referrer cannot accept its own referral.
+    assert stamp.client.post(f"{url}/accept", json={}, headers=stamp.auth(*INV)).status_code == 403
+    asked = stamp.client.post(f"{url}/questions", json={"question": "Is there CCTV of the plate?"}, headers=stamp.auth(*NUA))
+    assert asked.status_code == 200 and asked.json()["status"] == "information_requested"
+    # Another unit is told it does not exist; the unit cannot answer its own question.
+    other = stamp.client.post(f"{url}/answer", json={"answer": "x"}, headers=stamp.auth(*NUO))
+    assert other.status_code == 403
+    assert stamp.client.post(f"{url}/accept", json={}, headers=stamp.auth(*NUO)).status_code == 409
+    answered = stamp.client.post(f"{url}/answer", json={"answer": "Yes: exhibit NW/4."}, headers=stamp.auth(*INV))
+    assert answered.status_code == 200 and answered.json()["status"] == "submitted"
+    assert answered.json()["questions"][0]["answer"] == "Yes: exhibit NW/4."
+    # A lead force must be one in the series.
+    bad = stamp.client.post(f"{url}/lead-force", json={"force_id": "thames-valley"}, headers=stamp.auth(*NUO))
+    assert bad.status_code == 422
+    lead = stamp.client.post(f"{url}/lead-force", json={"force_id": DC, "note": "Most offences in its area."}, headers=stamp.auth(*NUO))
+    assert lead.status_code == 200 and lead.json()["lead_force_id"] == DC and lead.json()["version"] == 4
+    mine = stamp.client.get(url, headers=stamp.auth(*INV)).json()
+    assert mine["status"] == "lead_force_allocated" and [h["status"] for h in mine["history"]] == [
+        "submitted",
+        "information_requested",
+        "submitted",
+        "lead_force_allocated",
+    ]
+    # Every step in the unit's audit trail, and the read too.
+    ops = [e["operation"] for e in stamp.container.audit.entries("opal", entity=f"referral/{made['id']}", limit=20, continuation=None)[0]]
+    assert {"referral.create", "referral.ask", "referral.answer", "referral.allocate"} <= set(ops)
+
+
+def test_incidents_named_by_crime_reference(stamp):
+    incident = referable_incident(stamp, crime_reference="DC/2026/555001")
+    body = series(incident)
+    body["incidents"] = [{"crime_reference": "DC/2026/555001", "grading": dict(GRADED)}]
+    made = refer(stamp, body, who=(DC, "Police.Officer"))
+    assert made["incidents"][0]["incident_id"] == incident["id"] and made["referrer_org"] == DC
+    body["incidents"] = [{"crime_reference": "DC/2026/999999", "grading": dict(GRADED)}]
+    r = stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV))
+    assert r.status_code == 422 and "crime reference DC/2026/999999 names no report you hold" in r.json()["detail"]
+    # Both names, or neither, is a malformed item.
+    body["incidents"] = [{"incident_id": incident["id"], "crime_reference": "DC/2026/555001", "grading": dict(GRADED)}]
+    assert stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV)).status_code == 422
