@@ -68,7 +68,7 @@ DEMO_ORGANISATIONS = [
         name="Opal, the national intelligence unit for serious organised acquisitive crime",
         kind=OrgKind.NATIONAL_UNIT,
         home_region="uk",
-        idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a21",
+        idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a41",
         reference_prefix="OPAL",
         contact_email="referrals@opal.police.example",
     ),

@@ -20,7 +20,7 @@ def onboard_other_unit(stamp) -> str:
                 name="Merlin, a regional organised crime unit",
                 kind=OrgKind.NATIONAL_UNIT,
                 home_region="uk",
-                idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a22",
+                idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a42",
                 reference_prefix="MRL",
             ),
             None,
