@@ -52,6 +52,7 @@ TYPE_WORDS = {
     RecordType.ANPR_HIT: "ANPR hits not linked to an incident",
     RecordType.D2P_EMAIL_BODY: "Sent D2P email bodies",
     RecordType.FOOTAGE_REQUEST: "Police requests for footage",
+    RecordType.REFERRAL: "Referrals to a national unit",
     RecordType.AUDIT: "Audit trail",
 }
 REQUIREMENTS = (

@@ -47,6 +47,7 @@ from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.footage.retention import FootageRequestLane
 from shared.services.messagebus import Handler
+from shared.services.referrals.retention import ReferralLane, erase_incident
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_audit import AuditLane
 from shared.services.retention.lanes_incidents import IncidentLane
@@ -142,12 +143,26 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
     return 0
 
 
+# ---- referrals -----------------------------------------------------------------------------
+
+
+def erase_incident_from_referrals(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves every referral naming it (a referral left with none goes)."""
+    return erase_incident(services.referrals.deps, uow, event.organisation_id, event.incident_id, event.rule)
+
+
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares],
+    IncidentErased: [
+        erase_incident_evidence,
+        erase_incident_hits,
+        forget_incident_replays,
+        erase_incident_shares,
+        erase_incident_from_referrals,  # referrals
+    ],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
@@ -163,6 +178,7 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     IncidentLane(RecordType.INCIDENT_POLICE_CASE),
     EmailBodyLane(),
     FootageRequestLane(),
+    ReferralLane(),  # referrals
     UnlinkedHitLane(),
     AuditLane(),
 )
