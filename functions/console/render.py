@@ -55,6 +55,11 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
     # first link is where a person lands after sign-in, and that is their everyday page.
     if viewer.has(*(r for r in Role if r.value.startswith(("Police.", "Retailer.")))):
         links.append(("/footage-requests", "Footage requests"))
+    # Referrals: the national unit's intake (its people's only page), and the referrers' status.
+    if viewer.has(
+        Role.NATIONAL_UNIT_OFFICER, Role.NATIONAL_UNIT_ANALYST, Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST
+    ):
+        links.append(("/referrals", "Referrals"))
     return links
 
 
