@@ -33,9 +33,10 @@ INV = ("northwind", "Retailer.Investigator")
 DC, AS = "devon-and-cornwall", "avon-and-somerset"
 
 
-def referable_incident(stamp, crime_reference: str = "DC/2026/118734", **overrides) -> dict:
-    """A northwind report at nw-plymouth, dispatched to devon-and-cornwall and acknowledged
-    there with `crime_reference`: what a referral needs of each incident."""
+def referable_incident(stamp, crime_reference: str = "DC/2026/118734", *, acknowledged_by: str = DC, **overrides) -> dict:
+    """A northwind report (at nw-plymouth unless `store_id` says otherwise), dispatched to
+    the store's force and acknowledged there (`acknowledged_by`) with `crime_reference`:
+    what a referral needs of each incident."""
     from tests.d2p.helpers import drain, eligible_report
 
     if stamp.backend == "azure" and "evidence_blobs" not in stamp.container.__dict__:
@@ -50,7 +51,9 @@ def referable_incident(stamp, crime_reference: str = "DC/2026/118734", **overrid
     dispatch = r.json()
     drain(stamp)
     ack = stamp.client.post(
-        f"{PREFIX}/d2p/{dispatch['id']}/acknowledge", json={"crime_reference": crime_reference}, headers=stamp.auth(DC, "Police.Officer")
+        f"{PREFIX}/d2p/{dispatch['id']}/acknowledge",
+        json={"crime_reference": crime_reference},
+        headers=stamp.auth(acknowledged_by, "Police.Officer"),
     )
     assert ack.status_code == 200, ack.text
     return incident

@@ -193,3 +193,54 @@ def test_incidents_named_by_crime_reference(stamp):
     # Both names, or neither, is a malformed item.
     body["incidents"] = [{"incident_id": incident["id"], "crime_reference": "DC/2026/555001", "grading": dict(GRADED)}]
     assert stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV)).status_code == 422
+
+
+def test_a_retry_with_the_same_key_answers_the_first_referral(stamp):
+    incident = referable_incident(stamp)
+    headers = {**stamp.auth(*INV), "Idempotency-Key": "opal-series-1"}
+    first = stamp.client.post(f"{PREFIX}/referrals", json=series(incident), headers=headers)
+    again = stamp.client.post(f"{PREFIX}/referrals", json=series(incident), headers=headers)
+    assert first.status_code == 201 and again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"] and _stored(stamp) == 1
+    # The same key for a different referral is refused, not silently answered with the first.
+    other = stamp.client.post(f"{PREFIX}/referrals", json=series(incident, title="Another series"), headers=headers)
+    assert other.status_code == 422 and _stored(stamp) == 1
+
+
+def test_a_retailer_refers_its_own_incidents_in_two_forces_areas(stamp):
+    """The whole path with no pointer: northwind's stores in two areas, each report
+    acknowledged by its own force, referred by northwind's investigator."""
+    from shared.domain.tenancy import Store
+    from shared.services.seed import SEED_OPERATOR
+
+    stamp.container.onboarding.stores.put(
+        SEED_OPERATOR,
+        Store(
+            id="nw-taunton",
+            organisation_id="northwind",
+            name="Northwind Taunton",
+            address="1 Fore Street, Taunton",
+            postcode="TA1 1HN",
+            force_id=AS,
+        ),
+        None,
+    )
+    admin = stamp.auth(AS, "Police.Admin")
+    rules_url = f"{PREFIX}/forces/{AS}/d2p-rules"
+    current = stamp.client.get(rules_url, headers=admin)
+    rules = current.json()["rules"]
+    rules["enrolled_retailers"] = sorted({*rules["enrolled_retailers"], "northwind"})
+    assert stamp.client.put(rules_url, json=rules, headers={**admin, "If-Match": current.headers["etag"]}).status_code == 200
+
+    plymouth = referable_incident(stamp, crime_reference="DC/2026/900001")
+    taunton = referable_incident(stamp, crime_reference="AS/2026/900002", store_id="nw-taunton", acknowledged_by=AS)
+    body = series(plymouth, other_forces=[])
+    body["incidents"].append({"crime_reference": "AS/2026/900002", "grading": dict(GRADED)})
+    made = refer(stamp, body)
+    assert made["force_ids"] == [AS, DC]
+    assert [(e["reference"], e["crime_references"]) for e in made["incidents"]] == [
+        (plymouth["reference"], ["DC/2026/900001"]),
+        (taunton["reference"], ["AS/2026/900002"]),
+    ]
+    lead = stamp.client.post(f"{PREFIX}/referrals/{made['id']}/lead-force", json={"force_id": AS}, headers=stamp.auth(*NUO))
+    assert lead.status_code == 200 and lead.json()["lead_force_id"] == AS
