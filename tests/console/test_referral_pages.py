@@ -41,6 +41,9 @@ def test_opal_reads_asks_and_allocates_and_the_referrer_follows(stamp, browser, 
 def test_a_unit_person_reaches_no_other_page(stamp, browser):
     incident = referable_incident(stamp)
     browser.sign_in(*OPAL, next_path="/referrals")
+    # Its people land on the intake: the one page they have.
+    home = browser.get("/")
+    assert home.status_code == 303 and home.headers["location"].endswith("/referrals")
     for path in ("/search", "/inbox", f"/cases/{incident['id']}", "/footage-requests", "/reports", "/admin"):
         r = browser.get(path)
         assert r.status_code in (403, 404), (path, r.status_code)
