@@ -22,6 +22,8 @@ DESKTOP_ROUNDS = [
     ("devon-and-cornwall", "Police.Officer", ["/inbox", "/search"]),
     ("northwind", "Retailer.Investigator", ["/search", "/search/plate-reads"]),
     ("northwind", "Retailer.Admin", ["/admin", "/admin/d2p-settings", "/admin/sharing", "/admin/retention", "/admin/audit"]),
+    # Referrals: a national unit's people have one page, their intake.
+    ("opal", "NationalUnit.Officer", ["/referrals"]),
 ]
 
 
