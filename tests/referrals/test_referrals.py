@@ -244,3 +244,74 @@ def test_a_retailer_refers_its_own_incidents_in_two_forces_areas(stamp):
     ]
     lead = stamp.client.post(f"{PREFIX}/referrals/{made['id']}/lead-force", json={"force_id": AS}, headers=stamp.auth(*NUO))
     assert lead.status_code == 200 and lead.json()["lead_force_id"] == AS
+
+
+def test_every_problem_with_persons_vehicles_and_pointers_is_named_at_once(stamp):
+    incident = referable_incident(stamp, persons=[{"role": "offender", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}])
+    unlisted = incident["persons"][0]["offender_id"]
+    body = series(incident)
+    body["incidents"].append({"incident_id": incident["id"], "grading": dict(GRADED)})
+    body["persons"] = [
+        {"offender_id": unlisted, "grading": dict(GRADED)},
+        {"offender_id": unlisted, "grading": dict(GRADED)},
+        {"offender_id": "off-nowhere", "grading": dict(GRADED)},
+    ]
+    body["vehicles"] = [
+        {"plate": "!!", "grading": dict(GRADED)},
+        {"plate": "WR21 XKD", "grading": dict(GRADED)},
+        {"plate": "wr21xkd", "grading": dict(GRADED)},
+        {"plate": "ZZ99ZZZ", "grading": dict(GRADED)},
+    ]
+    body["other_forces"].append({"force_id": "contoso", "crime_reference": "CT/1/2026", "grading": dict(GRADED)})
+    r = stamp.client.post(f"{PREFIX}/referrals", json=body, headers=stamp.auth(*INV))
+    assert r.status_code == 422
+    fields = [e["field"] for e in r.json()["errors"]]
+    assert fields == [
+        "incidents[1]",
+        "persons[0].offender_id",
+        "persons[1].offender_id",
+        "persons[2].offender_id",
+        "vehicles[0].plate",
+        "vehicles[2].plate",
+        "vehicles[3].plate",
+        "other_forces[1].force_id",
+    ]
+    detail = r.json()["detail"]
+    assert f"persons[0] ({unlisted}) may not leave northwind" in detail and "persons[2] (off-nowhere) is named in none" in detail
+    assert "vehicles[3] (ZZ99ZZZ) is recorded on none of the referral's incidents" in detail
+    assert "contoso is not a police force" in detail
+    assert _stored(stamp) == 0
+
+
+def test_items_held_back_by_their_source_never_reach_the_unit(stamp):
+    incident = referable_incident(
+        stamp,
+        persons=[{"role": "offender", "name": "Jamie Doyle", "date_of_birth": "1990-04-12"}],
+        vehicles=[{"plate": "WX19ABC"}],
+    )
+    person = incident["persons"][0]["offender_id"]
+    list_person(stamp, "northwind", person)
+    held = {**GRADED, "handling_code": "C", "conditions": "Source protection: not for onward sharing.", "onward_sharing": False}
+    second = referable_incident(stamp, crime_reference="DC/2026/118735")
+    body = series(incident)
+    body["incidents"].append({"incident_id": second["id"], "grading": dict(held)})
+    body["persons"] = [{"offender_id": person, "grading": dict(held)}]
+    body["vehicles"] = [{"plate": "WX19ABC", "grading": dict(GRADED)}]
+    body["other_forces"].append({"force_id": DC, "crime_reference": "DC/2026/1", "grading": dict(held)})
+    made = refer(stamp, body)
+    assert sorted((w["kind"], w["ref"]) for w in made["withheld"]) == sorted(
+        [("incident", second["id"]), ("person", person), ("force", f"{DC}:DC/2026/1")]
+    )
+    assert [e["incident_id"] for e in made["incidents"]] == [incident["id"]] and made["persons"] == []
+    assert made["vehicles"][0]["plate"] == "WX19ABC"
+    seen = stamp.client.get(f"{PREFIX}/referrals/{made['id']}", headers=stamp.auth(*NUO))
+    assert seen.json()["withheld_count"] == 3 and second["id"] not in seen.text and "Jamie Doyle" not in seen.text
+    # A person known only from a held-back incident is held back with it.
+    only_held = series(incident)
+    only_held["incidents"] = [
+        {"incident_id": incident["id"], "grading": dict(held)},
+        {"incident_id": second["id"], "grading": dict(GRADED)},
+    ]
+    only_held["persons"] = [{"offender_id": person, "grading": dict(GRADED)}]
+    made = refer(stamp, only_held)
+    assert made["persons"] == [] and ("person", person) in [(w["kind"], w["ref"]) for w in made["withheld"]]
