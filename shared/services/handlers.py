@@ -36,6 +36,7 @@ from shared.domain.events import (
     IncidentRecorded,
     IncidentViewed,
     LegalHoldChanged,
+    ListingContested,
     MessageRelayed,
 )
 from shared.domain.retention import RecordType
@@ -47,6 +48,7 @@ from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.footage.retention import FootageRequestLane
 from shared.services.messagebus import Handler
+from shared.services.offenders.erasure import OffenderLane
 from shared.services.referrals.retention import ReferralLane, erase_incident
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_audit import AuditLane
@@ -143,6 +145,19 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
     return 0
 
 
+# ---- persons of interest (issue 16) ----------------------------------------------------------
+
+
+def suspend_contested_listings(event: ListingContested, uow: UnitOfWork, services: Any) -> int:
+    """A person contests a listing: matching listings are suspended until reviewed."""
+    return int(services.offenders.contest.suspend(uow, event))
+
+
+def unlink_erased_incident(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves the profiles it was linked to (their plates are recomputed)."""
+    return int(services.offenders.erasure.unlink_incident(uow, event.organisation_id, event.incident_id))
+
+
 # ---- referrals -----------------------------------------------------------------------------
 
 
@@ -161,12 +176,14 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
         erase_incident_hits,
         forget_incident_replays,
         erase_incident_shares,
+        unlink_erased_incident,
         erase_incident_from_referrals,  # referrals
     ],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
     ForceOnboarded: [keep_force_inbox],
+    ListingContested: [suspend_contested_listings],
 }
 
 
@@ -180,5 +197,6 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     FootageRequestLane(),
     ReferralLane(),  # referrals
     UnlinkedHitLane(),
+    OffenderLane(),  # persons of interest (issue 16): profiles past their expiry
     AuditLane(),
 )

@@ -31,6 +31,9 @@ PAGED_ROUTES = [
     ("/referrals", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
+    # Persons of interest (issue 16).
+    ("/offenders", "Retailer.Investigator", {}),
+    ("/offenders/suggestions", "Retailer.Investigator", {}),
 ]
 # The organisation whose token lists a route, when it is not ORG.
 ORG_OF = {"/forces/{force_id}/d2p-inbox": "devon-and-cornwall"}
