@@ -10,11 +10,21 @@ another retailer or force referring northwind's report is refused (422: not one 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from shared.domain.referrals import AllocateIn, AnswerIn, DecisionIn, QuestionIn, ReferralIn
 from shared.domain.tenancy import Role
 from tests.referrals.helpers import referable_incident
+
+_made = itertools.count()
+
+
+def _setup_auth(ctx, org: str, role: str) -> dict[str, str]:
+    """A token for the rows' set-up writes, from a user of its own every 50 writes: a fresh
+    referral per role and side is many writes, and one caller's write budget is the
+    matrix's own callers' to spend."""
+    return ctx.stamp.auth(org, role, user=f"{org}-referrals-setup-{next(_made) // 50}")
 
 
 def referral_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
@@ -34,12 +44,12 @@ def referral_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         incident(ctx)
         who = {"northwind": RI, "devon-and-cornwall": PO}.get(org)
         by = (org, who) if who else ("northwind", RI)
-        r = ctx.stamp.client.post(f"{prefix}/referrals", json=example, headers=ctx.auth(*by))
+        r = ctx.stamp.client.post(f"{prefix}/referrals", json=example, headers=_setup_auth(ctx, *by))
         assert r.status_code == 201, r.text
         referral_id = r.json()["id"]
         if asked:
             q = dict(QuestionIn.model_config["json_schema_extra"]["examples"][0])
-            r = ctx.stamp.client.post(f"{prefix}/referrals/{referral_id}/questions", json=q, headers=ctx.auth("opal", NUO))
+            r = ctx.stamp.client.post(f"{prefix}/referrals/{referral_id}/questions", json=q, headers=_setup_auth(ctx, "opal", NUO))
             assert r.status_code == 200, r.text
         return referral_id
 
