@@ -143,6 +143,7 @@ class Container(AdapterBuilders):
             "d2p_email_body": s.retention_d2p_email_body_months,
             "footage_request": s.retention_footage_request_months,
             "lookout": s.retention_lookout_months,
+            "referral": s.retention_referral_months,
             "audit": s.retention_audit_months,
         }
         deps = RetentionDeps(
@@ -260,6 +261,22 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 incidents=self.incidents,
                 retention_months=self.settings.retention_poi_image_months,
+            )
+        )
+
+    @cached_property
+    def referrals(self):
+        """Referrals to a national unit (issue 16), one attribute per use case (`container.referrals.create.create`)."""
+        from shared.services.referrals import ReferralDeps, Referrals
+
+        return Referrals(
+            ReferralDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                incidents=self.incidents,
+                region=self.settings.region,
             )
         )
 

@@ -184,6 +184,14 @@ LOOKOUT_ACKNOWLEDGEMENTS = Collection("lookout_acknowledgements", indexed=("look
 # Go-live: an organisation's generated DPIA versions (tenant = the organisation, id the
 # zero-padded version) and its head (id "head": latest version, the approval in force).
 DPIA_VERSIONS = Collection("dpia_versions", indexed=("version",), unindexed=("markdown", "facts"))
+# Referrals to a national unit (tenant = the unit; the referrer finds its own by
+# `referrer_org`). `incident_ids` finds the referrals an erased incident must leave.
+REFERRALS = Collection(
+    "referrals",
+    indexed=("referrer_org", "status", "created_at", "retention_basis"),
+    indexed_lists=("incident_ids",),
+    unindexed=("summary", "incidents", "persons", "vehicles", "other_forces", "withheld", "questions", "history"),
+)
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -228,6 +236,7 @@ ALL: dict[str, Collection] = {
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
         NETWORK_RANGES,
+        REFERRALS,
         OFFENDERS,
         OFFENDER_VERSIONS,
         OFFENDER_REJECTIONS,

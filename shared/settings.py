@@ -248,6 +248,7 @@ class Settings(BaseSettings):
     retention_d2p_email_body_months: int = 12  # after acknowledgement
     retention_footage_request_months: int = 24  # after the request was answered, withdrawn or fell due
     retention_lookout_months: int = 1  # lookouts (issue 16): after expiry or withdrawal
+    retention_referral_months: int = 72  # referrals to a national unit, after their last step
     retention_audit_months: int = 120  # never shorter than the longest data period
     retention_bounds_months: dict[str, list[int]] = Field(
         default_factory=lambda: {
@@ -259,6 +260,7 @@ class Settings(BaseSettings):
             "d2p_email_body": [1, 24],
             "footage_request": [6, 72],
             "lookout": [1, 6],
+            "referral": [24, 120],
             "audit": [72, 240],
         }
     )

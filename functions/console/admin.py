@@ -53,6 +53,7 @@ TYPE_WORDS = {
     RecordType.D2P_EMAIL_BODY: "Sent D2P email bodies",
     RecordType.FOOTAGE_REQUEST: "Police requests for footage",
     RecordType.LOOKOUT: "Lookouts to stores and their acknowledgements",
+    RecordType.REFERRAL: "Referrals to a national unit",
     RecordType.AUDIT: "Audit trail",
 }
 REQUIREMENTS = (

@@ -21,6 +21,7 @@ from functions.console import (
     network_ranges,
     offenders,  # persons of interest (issue 16)
     police,
+    referrals,
     shared_packages,
     signin,
 )
@@ -42,6 +43,8 @@ PAGE_MODULES.append(lookout_pages)
 # Go-live: the checklist and the DPIA.
 PAGE_MODULES.append(go_live)
 PAGE_MODULES.append(offenders)  # persons of interest (issue 16)
+# Referrals to a national unit (issue 16).
+PAGE_MODULES.append(referrals)
 
 _TITLES = {
     400: "Something in the request was wrong",

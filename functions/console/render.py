@@ -61,6 +61,11 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
     # Persons of interest (issue 16): the organisation's investigators.
     if viewer.has(Role.RETAILER_INVESTIGATOR):
         links.append(("/offenders", "Persons of interest"))
+    # Referrals: the national unit's intake (its people's only page), and the referrers' status.
+    if viewer.has(
+        Role.NATIONAL_UNIT_OFFICER, Role.NATIONAL_UNIT_ANALYST, Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST
+    ):
+        links.append(("/referrals", "Referrals"))
     return links
 
 

@@ -29,6 +29,7 @@ from functions.http import (
     offenders,  # persons of interest (issue 16)
     onboarding,
     problems,
+    referrals,
     retention,
     sharing,
     subject_requests,
@@ -130,6 +131,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(lookout_routes.router, prefix=API_PREFIX)
     # Go-live: the checklist and the DPIA from the live configuration.
     app.include_router(_router_of(go_live, c), prefix=API_PREFIX)
+    # Referrals to a national unit (issue 16).
+    app.include_router(_router_of(referrals, c), prefix=API_PREFIX)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

@@ -44,7 +44,7 @@ class OrganisationIn(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["retailer", "police_force", "platform"]
+    kind: Literal["retailer", "police_force", "national_unit", "platform"]
     home_region: Literal["uk", "au", "nz", "us", "ca"] = Field(description="The region whose stamp holds the organisation's data")
     idp_tenant_id: str = Field(min_length=1, max_length=64, description="The Entra tenant id its users' tokens carry (tid)")
     reference_prefix: str = Field(pattern=r"^[A-Z]{2,5}$", description="Prefix of readable incident references, e.g. NW")

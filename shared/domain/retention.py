@@ -29,6 +29,7 @@ class RecordType(StrEnum):
     D2P_EMAIL_BODY = "d2p_email_body"  # dispatched email bodies, from acknowledgement
     FOOTAGE_REQUEST = "footage_request"  # police requests for footage, from when answered or called off
     LOOKOUT = "lookout"  # lookouts to stores and their acknowledgements, from expiry or withdrawal
+    REFERRAL = "referral"  # referrals to a national unit, from their last step
     AUDIT = "audit"  # never shorter than the data it describes
 
 
@@ -109,6 +110,7 @@ class RegionScheduleIn(BaseModel):
                         "d2p_email_body": {"months": 12, "min_months": 1, "max_months": 24},
                         "footage_request": {"months": 24, "min_months": 6, "max_months": 72},
                         "lookout": {"months": 1, "min_months": 1, "max_months": 6},
+                        "referral": {"months": 72, "min_months": 24, "max_months": 120},
                         "audit": {"months": 120, "min_months": 72, "max_months": 240},
                     },
                     "reason": "Annual review of the UK schedule against MoPI guidance",
@@ -282,6 +284,7 @@ def rule_text(record_type: RecordType, months: int) -> str:
         RecordType.D2P_EMAIL_BODY: "after acknowledgement",
         RecordType.FOOTAGE_REQUEST: "after it was answered, withdrawn or its deadline",
         RecordType.LOOKOUT: "after it expired or was withdrawn",
+        RecordType.REFERRAL: "after its last step",
         RecordType.AUDIT: "after the entry",
     }[record_type]
     return f"{record_type.value}: {months} months {basis}"

@@ -28,17 +28,25 @@ class Role(StrEnum):
     POLICE_OFFICER = "Police.Officer"
     POLICE_ANALYST = "Police.Analyst"
     POLICE_ADMIN = "Police.Admin"
+    # A national intelligence unit's people: they read and act on what is referred to the
+    # unit, and nothing else (docs/referrals.md).
+    NATIONAL_UNIT_OFFICER = "NationalUnit.Officer"
+    NATIONAL_UNIT_ANALYST = "NationalUnit.Analyst"
     DEVICE_ANPR = "Device.Anpr"
     PLATFORM_OPERATOR = "Platform.Operator"
 
 
 RETAILER_ROLES = {Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN}
 POLICE_ROLES = {Role.POLICE_OFFICER, Role.POLICE_ANALYST, Role.POLICE_ADMIN}
+NATIONAL_UNIT_ROLES = {Role.NATIONAL_UNIT_OFFICER, Role.NATIONAL_UNIT_ANALYST}
 
 
 class OrgKind(StrEnum):
     RETAILER = "retailer"
     POLICE_FORCE = "police_force"
+    # A national unit (e.g. opal) sees only the series referred to it: no sharing
+    # agreement, force area or dispatch reaches it.
+    NATIONAL_UNIT = "national_unit"
     PLATFORM = "platform"
 
 
@@ -148,11 +156,21 @@ class Principal(BaseModel):
     def is_retailer(self) -> bool:
         return self.organisation_kind == OrgKind.RETAILER
 
+    @property
+    def is_national_unit(self) -> bool:
+        return self.organisation_kind == OrgKind.NATIONAL_UNIT
+
 
 def role_fits_org(role: Role, kind: OrgKind) -> bool:
-    """A role is only honoured for the kind of organisation it belongs to."""
+    """A role is only honoured for the kind of organisation it belongs to.
+
+    A national unit has roles of its own rather than the police ones: every existing route
+    admits police roles to what is shared with a force's area, and a unit must reach none
+    of it, so its people hold roles no such route admits."""
     if role in RETAILER_ROLES or role == Role.DEVICE_ANPR:
         return kind == OrgKind.RETAILER
     if role in POLICE_ROLES:
         return kind == OrgKind.POLICE_FORCE
+    if role in NATIONAL_UNIT_ROLES:
+        return kind == OrgKind.NATIONAL_UNIT
     return kind == OrgKind.PLATFORM

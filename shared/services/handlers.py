@@ -50,6 +50,7 @@ from shared.services.footage.retention import FootageRequestLane
 from shared.services.lookouts.retention import LookoutLane
 from shared.services.messagebus import Handler
 from shared.services.offenders.erasure import OffenderLane
+from shared.services.referrals.retention import ReferralLane, erase_incident
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_audit import AuditLane
 from shared.services.retention.lanes_incidents import IncidentLane
@@ -158,12 +159,27 @@ def unlink_erased_incident(event: IncidentErased, uow: UnitOfWork, services: Any
     return int(services.offenders.erasure.unlink_incident(uow, event.organisation_id, event.incident_id))
 
 
+# ---- referrals -----------------------------------------------------------------------------
+
+
+def erase_incident_from_referrals(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves every referral naming it (a referral left with none goes)."""
+    return erase_incident(services.referrals.deps, uow, event.organisation_id, event.incident_id, event.rule)
+
+
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares, unlink_erased_incident],
+    IncidentErased: [
+        erase_incident_evidence,
+        erase_incident_hits,
+        forget_incident_replays,
+        erase_incident_shares,
+        unlink_erased_incident,
+        erase_incident_from_referrals,  # referrals
+    ],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
@@ -182,6 +198,7 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     FootageRequestLane(),
     # Lookouts (issue 16).
     LookoutLane(),
+    ReferralLane(),  # referrals
     UnlinkedHitLane(),
     OffenderLane(),  # persons of interest (issue 16): profiles past their expiry
     AuditLane(),

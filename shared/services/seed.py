@@ -1,6 +1,6 @@
-"""All the demo data `make run` seeds, in one place: one UK region with two retailers and
-two forces, a retailer homed in Australia (to show the 421 answer), each force's D2P rules,
-and a few incidents. Seeding is idempotent."""
+"""All the demo data `make run` seeds, in one place: one UK region with two retailers, two
+forces and the national unit `opal`, a retailer homed in Australia (to show the 421
+answer), each force's D2P rules, and a few incidents. Seeding is idempotent."""
 
 from __future__ import annotations
 
@@ -60,6 +60,17 @@ DEMO_ORGANISATIONS = [
         idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a12",
         reference_prefix="AS",
         control_room_email="control-room@avon-somerset.police.example",
+    ),
+    # Referrals (issue 16): the national unit series across forces are referred to. It
+    # sees only what is referred to it.
+    Organisation(
+        id="opal",
+        name="Opal, the national intelligence unit for serious organised acquisitive crime",
+        kind=OrgKind.NATIONAL_UNIT,
+        home_region="uk",
+        idp_tenant_id="6f1c1a52-0b1e-4c7e-9a0e-2f5d7c1b0a41",
+        reference_prefix="OPAL",
+        contact_email="referrals@opal.police.example",
     ),
     Organisation(
         id="vigil-platform",

@@ -194,6 +194,10 @@ class SharingService:
                 errors.append({"field": field, "message": "an organisation does not share with itself"})
             elif partner is None or partner.kind == OrgKind.PLATFORM:
                 errors.append({"field": field, "message": f"{a.partner_id} is not a retailer or police force known to Vigil"})
+            elif partner.kind == OrgKind.NATIONAL_UNIT:
+                # A national unit sees only the series referred to it (docs/referrals.md):
+                # an agreement would hand it a retailer's records wholesale.
+                errors.append({"field": field, "message": f"{a.partner_id} is a national unit: refer a series to it instead of sharing"})
             elif a.anpr and partner.kind != OrgKind.POLICE_FORCE:
                 # Plate reads and vehicles of interest are for law enforcement: another
                 # retailer's list must never meet this retailer's cameras.

@@ -26,6 +26,8 @@ DESKTOP_ROUNDS = [
         "Retailer.Admin",
         ["/admin", "/admin/d2p-settings", "/admin/sharing", "/admin/retention", "/admin/audit", "/admin/go-live"],
     ),
+    # Referrals: a national unit's people have one page, their intake.
+    ("opal", "NationalUnit.Officer", ["/referrals"]),
 ]
 
 

@@ -31,6 +31,8 @@ PREFERENCE = [
     "Police.Admin",
     "Device.Anpr",
     "Platform.Operator",
+    "NationalUnit.Officer",
+    "NationalUnit.Analyst",
 ]
 LIST_ITEMS = 2
 

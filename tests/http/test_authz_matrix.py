@@ -44,10 +44,12 @@ from shared.bootstrap import Container
 from shared.domain.tenancy import Role
 from shared.settings import Settings
 from tests.fixtures_http import Stamp, make_stamp
+from tests.referrals.helpers import onboard_other_unit
 
 RR, RI, RA = Role.RETAILER_REPORTER.value, Role.RETAILER_INVESTIGATOR.value, Role.RETAILER_ADMIN.value
 PO, PN, PA = Role.POLICE_OFFICER.value, Role.POLICE_ANALYST.value, Role.POLICE_ADMIN.value
 DEV, OPS = Role.DEVICE_ANPR.value, Role.PLATFORM_OPERATOR.value
+NUO, NUA = Role.NATIONAL_UNIT_OFFICER.value, Role.NATIONAL_UNIT_ANALYST.value
 ROLES = [r.value for r in Role]
 
 # The owning side for each role, and another organisation of the same kind.
@@ -60,6 +62,9 @@ OWN = {
     PN: "devon-and-cornwall",
     PA: "devon-and-cornwall",
     OPS: "vigil-platform",
+    # Referrals: the national unit (its other side is a second unit the ctx onboards).
+    NUO: "opal",
+    NUA: "opal",
 }
 OTHER = {
     RR: "contoso",
@@ -70,6 +75,8 @@ OTHER = {
     PN: "avon-and-somerset",
     PA: "avon-and-somerset",
     OPS: None,
+    NUO: "merlin",
+    NUA: "merlin",
 }
 
 SECRET = "Matrix-secret-narrative 7f3a: a man in a green coat took the till float."
@@ -311,6 +318,10 @@ MATRIX.update(lookout_rows(Row, Call, API_PREFIX))
 from tests.go_live.matrix_rows import go_live_rows  # noqa: E402
 
 MATRIX.update(go_live_rows(Row, Call, API_PREFIX))
+# Referrals to a national unit: rows live beside their tests.
+from tests.referrals.matrix_rows import referral_rows  # noqa: E402
+
+MATRIX.update(referral_rows(Row, Call, API_PREFIX))
 
 
 def api_routes() -> list[tuple[str, str]]:
@@ -337,6 +348,7 @@ def test_every_route_has_a_row():
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
     stamp = make_stamp(tmp_path_factory.mktemp("matrix"))
+    onboard_other_unit(stamp)  # referrals: another national unit, the unit roles' other side
     yield Ctx(stamp)
     stamp.container.close()
 

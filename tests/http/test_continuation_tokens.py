@@ -30,6 +30,7 @@ PAGED_ROUTES = [
     ("/footage-requests", "Retailer.Investigator", {}),
     # Lookouts (issue 16): those the investigator's organisation issued.
     ("/lookouts", "Retailer.Investigator", {}),
+    ("/referrals", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
     # Persons of interest (issue 16).

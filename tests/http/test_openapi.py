@@ -37,6 +37,8 @@ PREFERENCE = [
     "Police.Admin",
     "Device.Anpr",
     "Platform.Operator",
+    "NationalUnit.Officer",
+    "NationalUnit.Analyst",
 ]
 assert set(PREFERENCE) == set(ROLES)
 

@@ -1,6 +1,6 @@
 """The app registrations in infra/identity/entra.bicep. Neither pycep-parser nor checkov's
 parser reads the Microsoft Graph extension's syntax, so this module is checked as text:
-both applications and their service principals, the eight roles of the API, v2.0 access
+both applications and their service principals, every role of the API, v2.0 access
 tokens, the console's redirect URI and its secretless credential, and main.bicep's call."""
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ def test_both_applications_and_their_service_principals(text):
         assert "passwordCredentials" not in body, symbol
 
 
-def test_the_api_declares_the_eight_roles(text):
+def test_the_api_declares_every_role(text):
     body = _resources(text)["apiApp"][1]
     assert "appRoles: apiRoles" in body
     assert "var apiRoles = loadJsonContent('../entra/api-app-roles.json')" in text
     roles = json.loads(API_ROLES.read_text(encoding="utf-8"))
     assert sorted(r["value"] for r in roles) == sorted(r.value for r in Role)
-    assert len(roles) == 8
+    assert len(roles) == len(Role)
     for role in roles:
         members = ["Application"] if role["value"] == Role.DEVICE_ANPR else ["User"]
         assert role["allowedMemberTypes"] == members, role["value"]
