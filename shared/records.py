@@ -115,6 +115,12 @@ OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_
 DELIVERY_EVENTS = Collection("delivery_events", expires=True)
 # Home Office outcome codes a force records on an incident over time (tenant = retailer).
 OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
+# Force evaluation (tenant = force). The other channels' figures a force uploads, as
+# aggregates only: id "<channel>.<from>.<to>" is the current version, "<id>.v<n>" each one.
+CHANNEL_FIGURES = Collection("channel_figures", indexed=("channel", "period_from", "period_to", "current"))
+# D2P's side of the evaluation, one counter per force per UTC day reports reached its inbox
+# (id = the day): acknowledgements with their minutes to record, latest outcome codes.
+D2P_COUNTERS = Collection("d2p_counters", indexed=("day",))
 # ANPR. Plate reads (tenant = the camera's retailer, id from store, camera, plate
 # and time so a re-sent read is stored once); they expire from birth.
 # A large retailer outgrows 20 GB of reads in a month or two on Cosmos: bucketed by month.
@@ -203,5 +209,7 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        CHANNEL_FIGURES,
+        D2P_COUNTERS,
     )
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.domain import d2p as rules_domain
@@ -15,6 +15,9 @@ from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Where, iterate_all
 from shared.records import DISPATCHES, INCIDENTS, OUTCOMES
+from shared.services.d2p.channel_figures import ChannelFiguresUseCase
+from shared.services.d2p.comparison import ComparisonUseCase, days_of
+from shared.services.d2p.counters import CountersUseCase
 from shared.services.d2p.deps import D2PDeps, own_force, retailers_in_area
 
 MAX_PERIOD = timedelta(days=731)
@@ -37,6 +40,18 @@ def _stats(values: list[float | None]) -> dict[str, Any]:
 @dataclass
 class KpisUseCase:
     deps: D2PDeps
+    counters: CountersUseCase
+    channel_figures: ChannelFiguresUseCase
+
+    def evaluation(self, principal: Principal, force_id: str, first: date, last: date) -> dict[str, Any]:
+        """The evaluation table alone, for the UTC days first..last (the console's page)."""
+        own_force(principal, force_id)
+        if last < first:
+            raise Invalid("'to' must not be before 'from'.", errors=[{"field": "to"}])
+        if (last - first).days > MAX_PERIOD.days:
+            raise Invalid("The period is limited to two years.", errors=[{"field": "to"}])
+        with self.deps.records.read_only() as uow:
+            return ComparisonUseCase(self.counters, self.channel_figures).table(uow, force_id, first, last)
 
     def report(self, principal: Principal, force_id: str, start: datetime, end: datetime) -> dict[str, Any]:
         """D2P against other channels for incidents that occurred in [start, end), at most two years."""
@@ -60,6 +75,7 @@ class KpisUseCase:
                 outcomes = list(
                     iterate_all(uow, OUTCOMES.name, owners, [Where("force_id", "eq", force_id)], order_by="recorded_at", limit=500)
                 )
+            evaluation = ComparisonUseCase(self.counters, self.channel_figures).table(uow, force_id, *days_of(start, end))
         in_period = {i["id"]: i for i in incidents}
         by_incident = {d["incident_id"]: d for d in dispatches if d["incident_id"] in in_period}
         latest: dict[str, dict[str, Any]] = {}
@@ -91,4 +107,5 @@ class KpisUseCase:
                 "d2p": rules_domain.outcome_rates([latest[i]["code"] for i in d2p_ids if i in latest], len(d2p_ids)),
                 "other_channels": rules_domain.outcome_rates([latest[i]["code"] for i in other_ids if i in latest], len(other_ids)),
             },
+            "evaluation": evaluation,
         }
