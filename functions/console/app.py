@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from functions.console import admin, footage, investigate, police, shared_packages, signin
+from functions.console import admin, evaluation, footage, investigate, police, shared_packages, signin
 from functions.console import store as store_pages
 from functions.console.deps import SignInNeeded, viewer
 from functions.console.render import STATIC, container_of, page, redirect
@@ -24,6 +24,8 @@ ASSETS = "/assets"
 
 # Each module's `router` holds its pages; one level of inclusion, as for the API.
 PAGE_MODULES = [signin, police, store_pages, investigate, admin, shared_packages, footage]
+# D2P evaluation: the force's table, chart and downloads.
+PAGE_MODULES.append(evaluation)
 
 _TITLES = {
     400: "Something in the request was wrong",

@@ -22,6 +22,8 @@ DESKTOP_ROUNDS = [
     ("devon-and-cornwall", "Police.Officer", ["/inbox", "/search"]),
     ("northwind", "Retailer.Investigator", ["/search", "/search/plate-reads"]),
     ("northwind", "Retailer.Admin", ["/admin", "/admin/d2p-settings", "/admin/sharing", "/admin/retention", "/admin/audit"]),
+    # D2P evaluation: the table, chart and upload forms.
+    ("devon-and-cornwall", "Police.Analyst", ["/inbox", "/evaluation"]),
 ]
 
 
