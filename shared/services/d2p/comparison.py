@@ -37,35 +37,42 @@ class ComparisonUseCase:
         by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for doc in self.channel_figures.current(uow, force_id, first, last):
             by_channel[doc["channel"]].append(doc)
+        # The period's day counters are read once; channels sharing a period share its count.
+        days = self.counters.days(uow, force_id, first, last)
+        per_period: dict[tuple[date, date], tuple[int, DayTotals]] = {}
+
+        def period(a: date, b: date) -> tuple[int, DayTotals]:
+            if (a, b) not in per_period:
+                totals, lo, hi = DayTotals(), a.isoformat(), b.isoformat()
+                for day, doc in days.items():
+                    if lo <= day <= hi:
+                        totals.add(doc)
+                per_period[(a, b)] = (self.counters.received(uow, force_id, a, b), totals)
+            return per_period[(a, b)]
+
+        def d2p(periods: list[tuple[date, date]]) -> dict[str, Any]:
+            n, totals = 0, DayTotals()
+            for a, b in periods:
+                count, part = period(a, b)
+                n += count
+                totals.add(part.as_doc())
+            return ev.side(n, totals.charged, totals.outcomes, ev.hours_stats(totals.minutes))
+
         rows = []
         for channel, docs in sorted(by_channel.items()):
             periods = [(date.fromisoformat(d["period_from"]), date.fromisoformat(d["period_to"])) for d in docs]
-            d2p = self._d2p(uow, force_id, periods)
-            other = _channel_side(docs)
+            ours, other = d2p(periods), _channel_side(docs)
             rows.append(
                 {
                     "channel": channel,
                     "periods": [{"from": a.isoformat(), "to": b.isoformat()} for a, b in periods],
                     "versions": [{"period_from": d["period_from"], "version": d["version"], "source": d["source"]} for d in docs],
-                    "d2p": d2p,
+                    "d2p": ours,
                     "channel_figures": other,
-                    "differences": ev.compare(d2p, other),
+                    "differences": ev.compare(ours, other),
                 }
             )
-        whole = self._d2p(uow, force_id, [(first, last)])
-        return {"from": first.isoformat(), "to": last.isoformat(), "days": "UTC", "d2p": whole, "channels": rows}
-
-    def _d2p(self, uow: UnitOfWork, force_id: str, periods: list[tuple[date, date]]) -> dict[str, Any]:
-        totals = DayTotals()
-        received = 0
-        for first, last in periods:
-            received += self.counters.received(uow, force_id, first, last)
-            part = self.counters.totals(uow, force_id, first, last)
-            totals.acknowledged += part.acknowledged
-            ev.merge(totals.minutes, part.minutes)
-            for code, n in part.outcomes.items():
-                totals.outcomes[code] = totals.outcomes.get(code, 0) + n
-        return ev.side(received, totals.charged, totals.outcomes, ev.hours_stats(totals.minutes))
+        return {"from": first.isoformat(), "to": last.isoformat(), "days": "UTC", "d2p": d2p([(first, last)]), "channels": rows}
 
 
 def _channel_side(docs: list[dict[str, Any]]) -> dict[str, Any]:

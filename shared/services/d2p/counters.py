@@ -48,6 +48,9 @@ class DayTotals:
     def charged(self) -> int:
         return sum(self.outcomes.get(c, 0) for c in CHARGE_CODES)
 
+    def as_doc(self) -> dict[str, Any]:
+        return {"acknowledged": self.acknowledged, "minutes": self.minutes, "outcomes": self.outcomes}
+
     def add(self, doc: dict[str, Any]) -> None:
         self.acknowledged += int(doc.get("acknowledged", 0))
         ev.merge(self.minutes, doc.get("minutes", {}))
@@ -96,13 +99,10 @@ class CountersUseCase:
 
         self._change(uow, event.force_id, day_of(event.sent_at), change)
 
-    def totals(self, uow: UnitOfWork, force_id: str, first: date, last: date) -> DayTotals:
-        """The counters of the days first..last (both included) added up."""
-        out = DayTotals()
+    def days(self, uow: UnitOfWork, force_id: str, first: date, last: date) -> dict[str, dict[str, Any]]:
+        """The force's day counters of first..last (both included), by day."""
         where = [Where("day", "ge", first.isoformat()), Where("day", "le", last.isoformat())]
-        for doc in iterate_all(uow, D2P_COUNTERS.name, [force_id], where, limit=500):
-            out.add(doc)
-        return out
+        return {doc["day"]: doc for doc in iterate_all(uow, D2P_COUNTERS.name, [force_id], where, limit=500)}
 
     def received(self, uow: UnitOfWork, force_id: str, first: date, last: date) -> int:
         """Reports that reached the force's inbox on the days first..last: an index count."""

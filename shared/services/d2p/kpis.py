@@ -60,35 +60,42 @@ class KpisUseCase:
             raise Invalid("'to' must be after 'from'.", errors=[{"field": "to"}])
         if end - start > MAX_PERIOD:
             raise Invalid("The period is limited to two years.", errors=[{"field": "to"}])
+        lo, hi = to_iso(start), to_iso(end)
+        # Dispatches carry their incident's occurrence and report times, so the period's
+        # incidents are counted on the index, never loaded.
         with self.deps.records.read_only() as uow:
             owners = retailers_in_area(uow, force_id)
-            if not owners:
-                incidents, dispatches, outcomes = [], [], []
-            else:
-                period = [
-                    Where("force_id", "eq", force_id),
-                    Where("occurred_at", "ge", to_iso(start)),
-                    Where("occurred_at", "lt", to_iso(end)),
-                ]
-                incidents = list(iterate_all(uow, INCIDENTS.name, owners, period, limit=500))
+            incidents, dispatches, outcomes = 0, [], []
+            if owners:
+                period = [Where("force_id", "eq", force_id), Where("occurred_at", "ge", lo), Where("occurred_at", "lt", hi)]
+                incidents = uow.count(INCIDENTS.name, owners, period)
                 dispatches = list(iterate_all(uow, DISPATCHES.name, owners, [Where("force_id", "eq", force_id)], limit=500))
                 outcomes = list(
                     iterate_all(uow, OUTCOMES.name, owners, [Where("force_id", "eq", force_id)], order_by="recorded_at", limit=500)
                 )
+            by_incident = {d["incident_id"]: d for d in dispatches if lo <= to_iso(from_iso(d["occurred_at"])) < hi}
+            known = {d["incident_id"] for d in dispatches}
+            # An outcome needs the force's grant, which only a dispatch gives: one on an
+            # incident without a dispatch is read (with its times) rather than assumed away.
+            undispatched = {}
+            for o in outcomes:
+                if o["incident_id"] not in known and o["incident_id"] not in undispatched:
+                    doc = next(iter(uow.query(INCIDENTS.name, owners, [Where("id", "eq", o["incident_id"])], limit=1).items), None)
+                    if doc is not None and lo <= to_iso(from_iso(doc["occurred_at"])) < hi:
+                        undispatched[o["incident_id"]] = doc
             evaluation = ComparisonUseCase(self.counters, self.channel_figures).table(uow, force_id, *days_of(start, end))
-        in_period = {i["id"]: i for i in incidents}
-        by_incident = {d["incident_id"]: d for d in dispatches if d["incident_id"] in in_period}
         latest: dict[str, dict[str, Any]] = {}
         first: dict[str, dict[str, Any]] = {}
         for o in outcomes:
-            if o["incident_id"] in in_period:
+            if o["incident_id"] in by_incident or o["incident_id"] in undispatched:
                 latest[o["incident_id"]] = o
                 first.setdefault(o["incident_id"], o)
         counts: dict[str, int] = {}
         for d in by_incident.values():
             counts[d["status"]] = counts.get(d["status"], 0) + 1
         d2p_ids = {i for i, d in by_incident.items() if d["status"] in ALREADY_SENT}
-        other_ids = set(in_period) - set(by_incident)
+        other_ids = set(undispatched)
+        other_reports = max(incidents - len(by_incident), len(other_ids))
         sent = [by_incident[i] for i in d2p_ids]
         return {
             "force": force_id,
@@ -100,12 +107,12 @@ class KpisUseCase:
                 "reported_to_dispatched": _stats([_hours(d["reported_at"], d.get("sent_at")) for d in sent]),
                 "dispatched_to_acknowledged": _stats([_hours(d.get("sent_at"), d.get("acknowledged_at")) for d in sent]),
                 "other_channels_reported_to_first_outcome": _stats(
-                    [_hours(in_period[i]["reported_at"], first[i]["recorded_at"]) for i in other_ids if i in first]
+                    [_hours(undispatched[i]["reported_at"], first[i]["recorded_at"]) for i in other_ids if i in first]
                 ),
             },
             "outcomes": {
                 "d2p": rules_domain.outcome_rates([latest[i]["code"] for i in d2p_ids if i in latest], len(d2p_ids)),
-                "other_channels": rules_domain.outcome_rates([latest[i]["code"] for i in other_ids if i in latest], len(other_ids)),
+                "other_channels": rules_domain.outcome_rates([latest[i]["code"] for i in other_ids if i in latest], other_reports),
             },
             "evaluation": evaluation,
         }
