@@ -247,6 +247,10 @@ def test_counters_follow_acknowledgements_and_outcomes_and_rebuild_to_the_same(s
     # Lost counters (a backfill, or a repair) are rebuilt from the dispatches and outcomes.
     with stamp.container.records.unit_of_work() as uow:
         uow.delete(D2P_COUNTERS.name, DC, "2026-11-23")
+        # and a day counted wrongly, with nothing behind it
+        uow.insert(
+            D2P_COUNTERS.name, DC, {"id": "2026-11-05", "day": "2026-11-05", "acknowledged": 4, "minutes": {"60": 4}, "outcomes": {}}
+        )
     assert stamp.container.d2p.counters.rebuild(DC, ev.date(2026, 11, 1), ev.date(2026, 11, 30)) == {"days": 1, "reports": 3}
     with stamp.container.records.read_only() as uow:
         after = {d["id"]: {k: d[k] for k in ("acknowledged", "minutes", "outcomes")} for d in uow.query(D2P_COUNTERS.name, [DC], []).items}
@@ -264,3 +268,38 @@ def test_other_forces_never_see_the_figures(stamp):
     assert upload_extract(stamp, HEADER + "CR/1,online,2026-11-02T10:00:00Z,,\n", headers=other).status_code == 404
     r = stamp.client.get(f"{API}/kpis/d2p", params={"force": "avon-and-somerset", **NOVEMBER}, headers=other)
     assert r.status_code == 200 and r.json()["evaluation"]["channels"] == []
+
+
+def test_a_unit_that_lost_a_counter_race_runs_again_then_gives_up():
+    from shared.domain.errors import PreconditionFailed
+    from shared.services.d2p.police import retried
+
+    tries: list[int] = []
+
+    def unit(fail: int):
+        tries.append(1)
+        if len(tries) <= fail:
+            raise PreconditionFailed("another unit moved the day's counter first")
+        return "done"
+
+    assert retried(lambda: unit(2)) == "done" and len(tries) == 3
+    tries.clear()
+    with pytest.raises(PreconditionFailed):
+        retried(lambda: unit(3))
+    assert len(tries) == 3
+
+
+def test_the_older_kpis_count_incidents_without_loading_them_and_read_a_stray_outcome(stamp):
+    incident = report(stamp, occurred_at="2026-11-20T10:00:00+00:00")
+    with stamp.container.records.unit_of_work() as uow:
+        # An outcome on an incident never dispatched (none can be recorded so today): read, not assumed away.
+        uow.insert(
+            "outcomes",
+            "northwind",
+            {"id": "stray", "incident_id": incident["id"], "force_id": DC, "code": "16", "label": "", "recorded_at": "2026-11-23T12:00:00+00:00",
+             "recorded_by": "test", "via_d2p": False, "dispatch_id": None},
+        )  # fmt: skip
+    r = stamp.client.get(f"{API}/kpis/d2p", params={"force": DC, **NOVEMBER}, headers=stamp.auth(DC, "Police.Analyst"))
+    other = r.json()["outcomes"]["other_channels"]
+    assert other["reports"] >= 1 and other["with_outcome"] == 1 and other["outcome_16"] == 1
+    assert r.json()["times"]["other_channels_reported_to_first_outcome"]["n"] == 1
