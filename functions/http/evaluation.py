@@ -14,7 +14,7 @@ from functions.http.deps import ContainerDep, require
 from functions.http.evaluation_schemas import ChannelFiguresListOut, ChannelFiguresOut
 from functions.http.problems import AUTH_ERRORS, responses
 from shared.domain import evaluation as ev
-from shared.domain.errors import Invalid
+from shared.domain.errors import Invalid, UnsupportedMediaType
 from shared.domain.tenancy import Principal, Role
 
 ForceId = Annotated[str, Path(min_length=1, max_length=64, description="Force (organisation) id", examples=["devon-and-cornwall"])]
@@ -82,7 +82,7 @@ def upload_channel_figures(
     status_code=201,
     summary="Upload a row-level CSV extract: counted per channel, rows dropped",
     response_model=ChannelFiguresListOut,
-    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 422),
+    responses=responses(400, *AUTH_ERRORS, 404, 409, 413, 415, 422),
     openapi_extra=_EXTRACT_BODY,
     response_description="One set of figures per channel in the extract, as stored",
 )
@@ -98,6 +98,9 @@ def upload_channel_extract(
     outcome_code, every report of the period. Read as it arrives and counted; only the
     counts and hours to record are kept. A bad row is refused with a problem naming its
     row and column, and nothing is stored."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("text/csv", "text/plain"):
+        raise UnsupportedMediaType("Send the extract as text/csv (UTF-8).")
     lines = ev.lines(_chunks(request), ev.MAX_EXTRACT_BYTES)
     stored = container.d2p.channel_figures.upload_extract(principal, force_id, first, last, lines)
     return ChannelFiguresListOut(items=[ChannelFiguresOut.of(d) for d in stored])
@@ -111,5 +114,5 @@ def upload_channel_extract(
     response_description="Every channel's current figures, oldest period first",
 )
 def list_channel_figures(force_id: ForceId, principal: Readers, container: ContainerDep) -> ChannelFiguresListOut:
-    """What the evaluation compares D2P with: each channel's current figures per period."""
+    """What the evaluation compares D2P with: each channel's current figures per period (the first 1,000)."""
     return ChannelFiguresListOut(items=[ChannelFiguresOut.of(d) for d in container.d2p.channel_figures.listing(principal, force_id)])

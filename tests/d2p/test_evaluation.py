@@ -86,6 +86,16 @@ def test_an_extract_over_the_size_limit_is_refused_as_it_streams(stamp, monkeypa
     assert figures(stamp) == []
 
 
+def test_an_extract_that_is_not_csv_is_415(stamp):
+    r = stamp.client.post(
+        f"{API}/forces/{DC}/channel-figures/extract",
+        params={"from": "2026-11-01", "to": "2026-11-30"},
+        json={"channel": "online"},
+        headers=admin(stamp),
+    )
+    assert r.status_code == 415 and figures(stamp) == []
+
+
 def test_extract_rows_are_counted_and_dropped(stamp):
     text = HEADER + (
         "CR/1,online,2026-11-02T10:00:00Z,2026-11-02T16:00:00Z,1\n"
