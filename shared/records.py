@@ -105,8 +105,9 @@ DISPATCHES = Collection(
     "dispatches",
     indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference", "email_body_kept"),
     global_indexed=("status",),
-    # Retention: email bodies still kept, oldest acknowledgement first.
-    composite=(("email_body_kept", "acknowledged_at"),),
+    # Retention: email bodies still kept, oldest acknowledgement first. Evaluation: a force's
+    # reports received on some days are counted on (force_id, sent_at), never scanned.
+    composite=(("email_body_kept", "acknowledged_at"), ("force_id", "sent_at")),
 )
 # Transactional outbox: messages written with the change that causes them (tenant = retailer).
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))

@@ -58,10 +58,9 @@ def add_minutes(histogram: dict[str, int], minutes: int, count: int = 1) -> None
 
 def merge(into: dict[str, int], other: Mapping[str, int]) -> dict[str, int]:
     """Add one histogram into another (both already bounded, as `add_minutes` keeps them)."""
+    get = into.get
     for minutes, count in other.items():
-        into[minutes] = into.get(minutes, 0) + count
-        if into[minutes] <= 0:
-            del into[minutes]
+        into[minutes] = get(minutes, 0) + count
     return into
 
 

@@ -39,14 +39,24 @@ class ComparisonUseCase:
             by_channel[doc["channel"]].append(doc)
         # The period's day counters are read once; channels sharing a period share its count.
         days = self.counters.days(uow, force_id, first, last)
+        # Each day is added once, into the totals of the set of periods holding it; a
+        # period's totals are then the sum of the few sets it belongs to.
+        wanted = {(first, last)} | {
+            (date.fromisoformat(d["period_from"]), date.fromisoformat(d["period_to"])) for docs in by_channel.values() for d in docs
+        }
+        bounds = [(p, p[0].isoformat(), p[1].isoformat()) for p in sorted(wanted)]
+        by_set: dict[tuple[tuple[date, date], ...], DayTotals] = {}
+        for day, doc in days.items():
+            holders = tuple(p for p, lo, hi in bounds if lo <= day <= hi)
+            by_set.setdefault(holders, DayTotals()).add(doc)
         per_period: dict[tuple[date, date], tuple[int, DayTotals]] = {}
 
         def period(a: date, b: date) -> tuple[int, DayTotals]:
             if (a, b) not in per_period:
-                totals, lo, hi = DayTotals(), a.isoformat(), b.isoformat()
-                for day, doc in days.items():
-                    if lo <= day <= hi:
-                        totals.add(doc)
+                totals = DayTotals()
+                for holders, part in by_set.items():
+                    if (a, b) in holders:
+                        totals.add(part.as_doc())
                 per_period[(a, b)] = (self.counters.received(uow, force_id, a, b), totals)
             return per_period[(a, b)]
 

@@ -110,12 +110,10 @@ class CountersUseCase:
         if not owners:
             return 0
         start, end = _bounds(first, last)
-        where = [
-            Where("force_id", "eq", force_id),
-            Where("status", "in", [s.value for s in RECEIVED]),
-            Where("sent_at", "ge", start),
-            Where("sent_at", "lt", end),
-        ]
+        # `sent_at` is set only when the report went, and a sent dispatch can only become
+        # acknowledged (TRANSITIONS): a time in range is a report received, and the count is
+        # answered from the (force_id, sent_at) index alone, without reading a dispatch.
+        where = [Where("force_id", "eq", force_id), Where("sent_at", "ge", start), Where("sent_at", "lt", end)]
         return uow.count(DISPATCHES.name, owners, where)
 
     def rebuild(self, force_id: str, first: date, last: date) -> dict[str, int]:
