@@ -121,6 +121,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--legacy", action="store_true", help="also time the whole GET /kpis/d2p service call")
     args = parser.parse_args()
+    if not 0 < args.dispatches <= args.incidents:
+        parser.error("--dispatches is between 1 and --incidents (one dispatch per incident)")
     rng = random.Random(19)
     print("machine:", machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="vigil-bench-kpis-") as tmp:
