@@ -170,13 +170,16 @@ def test_uploading_a_channel_and_period_again_replaces_it_as_a_new_version_audit
     assert stamp.client.get(url, headers=stamp.auth(DC, "Police.Officer")).status_code == 403
     with stamp.container.records.read_only() as uow:
         versions = uow.query(CHANNEL_FIGURES.name, [DC], [], limit=100).items
-        audit = [a for a in uow.query(AUDIT.name, [DC], [], limit=500).items if a.get("operation") == "d2p.channel_figures.upload"]
+        audit = [a for a in uow.query(AUDIT.name, [DC], [], limit=500).items if a.get("operation") == "d2p.channel_figures.aggregates"]
     assert sorted(d["id"] for d in versions) == [
         "front_counter.2026-11-01.2026-11-30",
         "front_counter.2026-11-01.2026-11-30.v1",
         "front_counter.2026-11-01.2026-11-30.v2",
     ]
-    assert len(audit) == 2
+    assert sorted(a["entity"] for a in audit) == [
+        "channel-figures/front_counter.2026-11-01.2026-11-30.v1",
+        "channel-figures/front_counter.2026-11-01.2026-11-30.v2",
+    ]
 
 
 # ---- D2P's side and the table -----------------------------------------------------------------

@@ -104,10 +104,10 @@ class ChannelFiguresUseCase:
                     owner_org=force_id,
                     principal=principal,
                     action=AuditAction.COLLECTION if existing is None else AuditAction.ALTERATION,
-                    operation="d2p.channel_figures.upload",
-                    entity=f"channel-figures/{fid}",
+                    # Aggregates name no one: the entry has no data subjects, only the version written.
+                    operation=f"d2p.channel_figures.{source}",
+                    entity=f"channel-figures/{fid}.v{version}",
                     fields=["reports", "charged", "outcomes", "hours_to_record"],
-                    subjects=[f"version {version}", source],
                 )
                 stored.append(doc)
         return stored
