@@ -12,7 +12,7 @@ VIGIL_TEST_CHROMIUM ?= /usr/bin/chromium
 export VIGIL_TEST_CHROMIUM
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators chromium token job onboard bench clean verify-package replay-dead-letters lock
+.PHONY: run test venv emulators chromium token job onboard bench clean verify-package replay-dead-letters lock d2p-counters
 
 # The function app's locked requirements (hashes checked), then the tools and test
 # libraries: pip refuses to mix hashed and unhashed requirements in one call.
@@ -62,6 +62,11 @@ test: $(STAMP) $(EMULATORS) $(VIGIL_TEST_CHROMIUM)
 
 token: $(STAMP)
 	@$(PY) -m functions.cli token --org "$(ORG)" --role "$(ROLE)" $(if $(filter command line,$(origin USER)),--user "$(USER)") $(if $(STORES),--stores "$(STORES)")
+
+# make d2p-counters FORCE=<force> FROM=<YYYY-MM-DD> TO=<YYYY-MM-DD>: rebuild the force's D2P
+# evaluation counters for those days from its dispatches and outcomes (docs/d2p.md, Evaluation).
+d2p-counters: $(STAMP)
+	@$(PY) -m functions.cli d2p-counters --force "$(FORCE)" --from "$(FROM)" --to "$(TO)"
 
 # make onboard FILE=<file.json> [AS=<operator user id>]: organisations, stores, devices and
 # members through the onboarding service; a second run prints "unchanged" for each item.

@@ -164,6 +164,29 @@ def run_onboard_command(file: str, operator: str | None, container: Container | 
     return 0
 
 
+def run_rebuild_counters_command(force: str, first_text: str, last_text: str) -> int:
+    """`make d2p-counters`: recompute a force's D2P evaluation counters for days first..last
+    from its dispatches and outcomes (the backfill of a force's history, or a repair)."""
+    from datetime import date
+
+    try:
+        first, last = date.fromisoformat(first_text), date.fromisoformat(last_text)
+    except ValueError:
+        return _usage_error("usage: make d2p-counters FORCE=<force id> FROM=<YYYY-MM-DD> TO=<YYYY-MM-DD>")
+    if not force or last < first:
+        return _usage_error("usage: make d2p-counters FORCE=<force id> FROM=<YYYY-MM-DD> TO=<YYYY-MM-DD> (TO not before FROM)")
+    container = default_container()
+    try:
+        print(
+            json.dumps(
+                {"force": force, "from": first.isoformat(), "to": last.isoformat(), **container.d2p.counters.rebuild(force, first, last)}
+            )
+        )
+    finally:
+        container.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,7 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     o = sub.add_parser("onboard", help="onboard organisations, stores, devices and members from a file")
     o.add_argument("file", nargs="?", default="")
     o.add_argument("--as", dest="operator", help="the operator's user id the audit trail names (default cli:<login>)")
+    r = sub.add_parser("d2p-counters", help="rebuild a force's D2P evaluation counters from its dispatches and outcomes")
+    r.add_argument("--force", default="")
+    r.add_argument("--from", dest="first", default="")
+    r.add_argument("--to", dest="last", default="")
     args = parser.parse_args(argv)
+    if args.command == "d2p-counters":
+        return run_rebuild_counters_command(args.force, args.first, args.last)
     if args.command == "job":
         return run_job_command(args.job, args.as_of, args.dry_run)
     if args.command == "onboard":

@@ -219,6 +219,8 @@ class Container(AdapterBuilders):
                 max_deliveries=s.d2p_max_deliveries,
                 webhook_public_key=s.sendgrid_webhook_public_key,
                 webhook_max_age_seconds=s.sendgrid_webhook_max_age_seconds,
+                # Evaluation: acknowledgements and outcomes move the force's counters.
+                bus=self.bus,
             )
         )
 

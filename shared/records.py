@@ -105,8 +105,9 @@ DISPATCHES = Collection(
     "dispatches",
     indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference", "email_body_kept"),
     global_indexed=("status",),
-    # Retention: email bodies still kept, oldest acknowledgement first.
-    composite=(("email_body_kept", "acknowledged_at"),),
+    # Retention: email bodies still kept, oldest acknowledgement first. Evaluation: a force's
+    # reports received on some days are counted on (force_id, sent_at), never scanned.
+    composite=(("email_body_kept", "acknowledged_at"), ("force_id", "sent_at")),
 )
 # Transactional outbox: messages written with the change that causes them (tenant = retailer).
 OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_at",))
@@ -115,6 +116,12 @@ OUTBOX = Collection("outbox", indexed=("created_at",), global_indexed=("created_
 DELIVERY_EVENTS = Collection("delivery_events", expires=True)
 # Home Office outcome codes a force records on an incident over time (tenant = retailer).
 OUTCOMES = Collection("outcomes", indexed=("incident_id", "force_id", "recorded_at"))
+# Force evaluation (tenant = force). The other channels' figures a force uploads, as
+# aggregates only: id "<channel>.<from>.<to>" is the current version, "<id>.v<n>" each one.
+CHANNEL_FIGURES = Collection("channel_figures", indexed=("channel", "period_from", "period_to", "current"))
+# D2P's side of the evaluation, one counter per force per UTC day reports reached its inbox
+# (id = the day): acknowledgements with their minutes to record, latest outcome codes.
+D2P_COUNTERS = Collection("d2p_counters", indexed=("day",))
 # ANPR. Plate reads (tenant = the camera's retailer, id from store, camera, plate
 # and time so a re-sent read is stored once); they expire from birth.
 # A large retailer outgrows 20 GB of reads in a month or two on Cosmos: bucketed by month.
@@ -243,5 +250,7 @@ ALL: dict[str, Collection] = {
         LOOKOUTS,
         LOOKOUT_ACKNOWLEDGEMENTS,
         DPIA_VERSIONS,
+        CHANNEL_FIGURES,
+        D2P_COUNTERS,
     )
 }

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.console import (
     admin,
+    evaluation,  # D2P evaluation (issue 19)
     footage,
     go_live,  # go-live: the checklist and the DPIA
     investigate,
@@ -45,6 +46,8 @@ PAGE_MODULES.append(go_live)
 PAGE_MODULES.append(offenders)  # persons of interest (issue 16)
 # Referrals to a national unit (issue 16).
 PAGE_MODULES.append(referrals)
+# D2P evaluation: the force's table, chart and downloads.
+PAGE_MODULES.append(evaluation)
 
 _TITLES = {
     400: "Something in the request was wrong",

@@ -49,6 +49,9 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
     # Only the roles the API's incident search admits: an admin's link would open a 403.
     if viewer.has(Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST):
         links.append(("/search", "Search"))
+    # D2P evaluation: the force's table against its other channels.
+    if viewer.has(Role.POLICE_ADMIN, Role.POLICE_ANALYST):
+        links.append(("/evaluation", "Evaluation"))
     if viewer.has(Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR):
         links.append(("/admin", "Settings"))
     # Police and the stores they ask (their staff, investigators and admins). Last: the

@@ -20,6 +20,7 @@ from functions.http import (
     d2p,
     disclosure,
     docs,
+    evaluation,
     evidence,
     footage,
     go_live,
@@ -62,6 +63,8 @@ STREAMING_SUFFIXES.extend(["/evidence", "/chunks"])
 # Plate-read batches carry plate patches: their own bound (anpr_max_batch_bytes), added in create_app.
 ANPR_READS_SUFFIX = "/anpr/reads"
 STREAMING_SUFFIXES.append(ANPR_READS_SUFFIX)
+# D2P evaluation: a channel's row-level extract streams with its own bound (MAX_EXTRACT_BYTES).
+STREAMING_SUFFIXES.append("/channel-figures/extract")
 # Evidence uploads: the routes whose handler thread waits on the client while the body
 # arrives. They count against the upload slots (limits.UploadSlots), not the handler threads.
 UPLOAD_SUFFIXES = ("/evidence", "/chunks")
@@ -119,7 +122,21 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     # One level of inclusion: FastAPI matches nested included routers level by level,
     # which cost about a millisecond per request with every capability's routes.
-    for module in (health, incidents, audit, d2p, retention, subject_requests, anpr, evidence, sharing, onboarding, disclosure, footage):
+    for module in (
+        health,
+        incidents,
+        audit,
+        d2p,
+        evaluation,
+        retention,
+        subject_requests,
+        anpr,
+        evidence,
+        sharing,
+        onboarding,
+        disclosure,
+        footage,
+    ):
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)

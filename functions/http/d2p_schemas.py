@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.http.evaluation_schemas import EvaluationTableOut
 from shared.domain.d2p import Dispatch, DispatchStatus, Outcome
 from shared.domain.d2p_rules import CurrentRules, D2PSettings, Evaluation, ForceRules, RulesVersion
 from shared.services.d2p.police import InboxPage
@@ -234,6 +235,9 @@ class KpiOut(BaseModel):
     dispatches_by_status: dict[str, int]
     times: KpiTimesOut
     outcomes: KpiOutcomesOut
+    evaluation: EvaluationTableOut = Field(
+        description="The force's evaluation table: D2P against each channel whose figures it uploaded for days in the period"
+    )
 
 
 class DeadLetterOut(BaseModel):

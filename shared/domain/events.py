@@ -131,3 +131,25 @@ class ForceOnboarded(Event):
     force_id: str
     control_room_email: str
     d2p_rules: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DispatchAcknowledged(Event):
+    """A force recorded its crime reference for a D2P report (first time only)."""
+
+    force_id: str
+    dispatch_id: str
+    sent_at: str  # when the report reached the force's inbox
+    acknowledged_at: str
+
+
+@dataclass(frozen=True)
+class D2POutcomeRecorded(Event):
+    """A force recorded a Home Office outcome on an incident it received through D2P:
+    `previous_code` is the outcome it replaces as the latest (None for the first)."""
+
+    force_id: str
+    incident_id: str
+    sent_at: str
+    code: str
+    previous_code: str | None = None

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.domain.events import (
+    D2POutcomeRecorded,
+    DispatchAcknowledged,
     Event,
     EvidenceAdded,
     EvidenceErasureDue,
@@ -89,6 +91,19 @@ def mark_dispatch_enqueued(event: MessageRelayed, uow: UnitOfWork, services: Any
 def keep_force_inbox(event: ForceOnboarded, uow: UnitOfWork, services: Any) -> bool:
     """A force's D2P rules follow its onboarded inbox (and rules, when the operator gave them)."""
     return services.d2p.rules.onboarded(uow, event.principal, event.force_id, event.control_room_email, event.d2p_rules)
+
+
+# ---- D2P evaluation (the force's counters) ----------------------------------------------------
+
+
+def count_acknowledgement(event: DispatchAcknowledged, uow: UnitOfWork, services: Any) -> None:
+    """The force's day counter: one more report recorded, and how long it took."""
+    services.d2p.counters.on_acknowledged(uow, event)
+
+
+def count_outcome(event: D2POutcomeRecorded, uow: UnitOfWork, services: Any) -> None:
+    """The force's day counter: the report's latest outcome code."""
+    services.d2p.counters.on_outcome(uow, event)
 
 
 # ---- evidence ------------------------------------------------------------------------------
@@ -185,6 +200,9 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     MessageRelayed: [mark_dispatch_enqueued],
     ForceOnboarded: [keep_force_inbox],
     ListingContested: [suspend_contested_listings],
+    # D2P evaluation
+    DispatchAcknowledged: [count_acknowledgement],
+    D2POutcomeRecorded: [count_outcome],
 }
 
 

@@ -28,6 +28,8 @@ DESKTOP_ROUNDS = [
     ),
     # Referrals: a national unit's people have one page, their intake.
     ("opal", "NationalUnit.Officer", ["/referrals"]),
+    # D2P evaluation: the table, chart and upload forms.
+    ("devon-and-cornwall", "Police.Analyst", ["/inbox", "/evaluation"]),
 ]
 
 

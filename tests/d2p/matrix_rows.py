@@ -20,11 +20,17 @@ import httpx
 from functions.http.d2p import SENDGRID_EXAMPLE
 from shared.domain.d2p import AcknowledgeIn, OutcomeIn, dispatch_id
 from shared.domain.d2p_rules import D2PSettingsIn
+from shared.domain.evaluation import ChannelFiguresIn
 from shared.domain.tenancy import Role
 from shared.services.seed import approve_dpia
 from tests.d2p.helpers import add_evidence, drain
 
 DC = "devon-and-cornwall"
+EXTRACT = (
+    b"crime_reference,channel,reported_at,recorded_at,outcome_code\n"
+    b"CR/100001/26,online,2026-09-01T08:12:00Z,2026-09-03T13:12:00Z,14\n"
+    b"CR/100002/26,101,2026-09-02T19:40:00Z,2026-09-02T23:10:00Z,1\n"
+)
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 
@@ -148,6 +154,27 @@ def d2p_rows(Row, Call, prefix: str) -> dict[tuple[str, str], Any]:
         ("GET", f"{prefix}/kpis/d2p"): Row(
             allowed=police,
             call=lambda ctx, org: (dispatched(ctx), Call("GET", f"{prefix}/kpis/d2p", params=kpi_params(org)))[1],
+        ),
+        # Evaluation: the force's Police.Admin uploads its other channels' figures; its
+        # admins and analysts read them; another force's answers 404.
+        ("POST", f"{prefix}/forces/{{force_id}}/channel-figures"): Row(
+            allowed={PA},
+            ok=(201,),
+            call=lambda ctx, org: Call("POST", f"{prefix}/forces/{org}/channel-figures", json=_example(ChannelFiguresIn)),
+        ),
+        ("POST", f"{prefix}/forces/{{force_id}}/channel-figures/extract"): Row(
+            allowed={PA},
+            ok=(201,),
+            call=lambda ctx, org: Call(
+                "POST",
+                f"{prefix}/forces/{org}/channel-figures/extract",
+                params={"from": "2026-09-01", "to": "2026-09-30"},
+                content=EXTRACT,
+                headers={"Content-Type": "text/csv"},
+            ),
+        ),
+        ("GET", f"{prefix}/forces/{{force_id}}/channel-figures"): Row(
+            allowed={PA, PN}, call=lambda ctx, org: Call("GET", f"{prefix}/forces/{org}/channel-figures")
         ),
         ("GET", f"{prefix}/operations/dead-letters/d2p"): Row(
             allowed={OPS}, call=lambda ctx, org: Call("GET", f"{prefix}/operations/dead-letters/d2p")

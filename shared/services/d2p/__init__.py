@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared.services.d2p.channel_figures import ChannelFiguresUseCase
+from shared.services.d2p.counters import CountersUseCase
 from shared.services.d2p.delivery import DeliveryUseCase
 from shared.services.d2p.delivery_events import DeliveryEventsUseCase
 from shared.services.d2p.deps import POLICE, QUEUE, D2PDeps
@@ -34,6 +36,8 @@ class D2P:
     delivery_events: DeliveryEventsUseCase = field(init=False)
     police: PoliceUseCase = field(init=False)
     kpis: KpisUseCase = field(init=False)
+    counters: CountersUseCase = field(init=False)
+    channel_figures: ChannelFiguresUseCase = field(init=False)
 
     def __post_init__(self) -> None:
         self.rules = ForceRulesUseCase(self.deps)
@@ -43,4 +47,6 @@ class D2P:
         self.delivery = DeliveryUseCase(self.deps)
         self.delivery_events = DeliveryEventsUseCase(self.deps)
         self.police = PoliceUseCase(self.deps)
-        self.kpis = KpisUseCase(self.deps)
+        self.counters = CountersUseCase(self.deps)
+        self.channel_figures = ChannelFiguresUseCase(self.deps)
+        self.kpis = KpisUseCase(self.deps, self.counters, self.channel_figures)

@@ -4,9 +4,11 @@ few helpers more than one use case needs (the force check, dispatch reads and wr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from shared.domain.d2p import Dispatch
 from shared.domain.errors import NotFound
+from shared.domain.events import Event
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
 from shared.domain.timestamps import to_iso
 from shared.ports import (
@@ -46,12 +48,17 @@ class D2PDeps:
     delivery_events: DeliveryEventVerifier  # checks the mail provider's signed event webhook
     outbox: Outbox  # dispatch messages are written with their change
     incidents: IncidentService  # reports are found with the same 404 rule as every other read
+    bus: Any  # the message bus: acknowledgements and outcomes move the evaluation's counters
     region_base_url: str  # the stamp's public address: the email's links to console pages start with it
     region: str = "uk"
     mail_from: str = "d2p@vigil.example.net"
     max_deliveries: int = 10
     webhook_public_key: str = ""
     webhook_max_age_seconds: int = 300
+
+    def publish(self, uow: UnitOfWork, event: Event) -> None:
+        """Announce a fact in `uow`: its handlers' writes commit with it."""
+        self.bus.publish(uow, event)
 
     def now(self) -> str:
         return to_iso(self.clock.now())

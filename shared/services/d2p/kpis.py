@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.domain import d2p as rules_domain
@@ -15,6 +15,9 @@ from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Where, iterate_all
 from shared.records import DISPATCHES, INCIDENTS, OUTCOMES
+from shared.services.d2p.channel_figures import ChannelFiguresUseCase
+from shared.services.d2p.comparison import ComparisonUseCase, days_of
+from shared.services.d2p.counters import CountersUseCase
 from shared.services.d2p.deps import D2PDeps, own_force, retailers_in_area
 
 MAX_PERIOD = timedelta(days=731)
@@ -37,6 +40,18 @@ def _stats(values: list[float | None]) -> dict[str, Any]:
 @dataclass
 class KpisUseCase:
     deps: D2PDeps
+    counters: CountersUseCase
+    channel_figures: ChannelFiguresUseCase
+
+    def evaluation(self, principal: Principal, force_id: str, first: date, last: date) -> dict[str, Any]:
+        """The evaluation table alone, for the UTC days first..last (the console's page)."""
+        own_force(principal, force_id)
+        if last < first:
+            raise Invalid("'to' must not be before 'from'.", errors=[{"field": "to"}])
+        if (last - first).days > MAX_PERIOD.days:
+            raise Invalid("The period is limited to two years.", errors=[{"field": "to"}])
+        with self.deps.records.read_only() as uow:
+            return ComparisonUseCase(self.counters, self.channel_figures).table(uow, force_id, first, last)
 
     def report(self, principal: Principal, force_id: str, start: datetime, end: datetime) -> dict[str, Any]:
         """D2P against other channels for incidents that occurred in [start, end), at most two years."""
@@ -45,34 +60,42 @@ class KpisUseCase:
             raise Invalid("'to' must be after 'from'.", errors=[{"field": "to"}])
         if end - start > MAX_PERIOD:
             raise Invalid("The period is limited to two years.", errors=[{"field": "to"}])
+        lo, hi = to_iso(start), to_iso(end)
+        # Dispatches carry their incident's occurrence and report times, so the period's
+        # incidents are counted on the index, never loaded.
         with self.deps.records.read_only() as uow:
             owners = retailers_in_area(uow, force_id)
-            if not owners:
-                incidents, dispatches, outcomes = [], [], []
-            else:
-                period = [
-                    Where("force_id", "eq", force_id),
-                    Where("occurred_at", "ge", to_iso(start)),
-                    Where("occurred_at", "lt", to_iso(end)),
-                ]
-                incidents = list(iterate_all(uow, INCIDENTS.name, owners, period, limit=500))
+            incidents, dispatches, outcomes = 0, [], []
+            if owners:
+                period = [Where("force_id", "eq", force_id), Where("occurred_at", "ge", lo), Where("occurred_at", "lt", hi)]
+                incidents = uow.count(INCIDENTS.name, owners, period)
                 dispatches = list(iterate_all(uow, DISPATCHES.name, owners, [Where("force_id", "eq", force_id)], limit=500))
                 outcomes = list(
                     iterate_all(uow, OUTCOMES.name, owners, [Where("force_id", "eq", force_id)], order_by="recorded_at", limit=500)
                 )
-        in_period = {i["id"]: i for i in incidents}
-        by_incident = {d["incident_id"]: d for d in dispatches if d["incident_id"] in in_period}
+            by_incident = {d["incident_id"]: d for d in dispatches if lo <= to_iso(from_iso(d["occurred_at"])) < hi}
+            known = {d["incident_id"] for d in dispatches}
+            # An outcome needs the force's grant, which only a dispatch gives: one on an
+            # incident without a dispatch is read (with its times) rather than assumed away.
+            undispatched = {}
+            for o in outcomes:
+                if o["incident_id"] not in known and o["incident_id"] not in undispatched:
+                    doc = next(iter(uow.query(INCIDENTS.name, owners, [Where("id", "eq", o["incident_id"])], limit=1).items), None)
+                    if doc is not None and lo <= to_iso(from_iso(doc["occurred_at"])) < hi:
+                        undispatched[o["incident_id"]] = doc
+            evaluation = ComparisonUseCase(self.counters, self.channel_figures).table(uow, force_id, *days_of(start, end))
         latest: dict[str, dict[str, Any]] = {}
         first: dict[str, dict[str, Any]] = {}
         for o in outcomes:
-            if o["incident_id"] in in_period:
+            if o["incident_id"] in by_incident or o["incident_id"] in undispatched:
                 latest[o["incident_id"]] = o
                 first.setdefault(o["incident_id"], o)
         counts: dict[str, int] = {}
         for d in by_incident.values():
             counts[d["status"]] = counts.get(d["status"], 0) + 1
         d2p_ids = {i for i, d in by_incident.items() if d["status"] in ALREADY_SENT}
-        other_ids = set(in_period) - set(by_incident)
+        other_ids = set(undispatched)
+        other_reports = max(incidents - len(by_incident), len(other_ids))
         sent = [by_incident[i] for i in d2p_ids]
         return {
             "force": force_id,
@@ -84,11 +107,12 @@ class KpisUseCase:
                 "reported_to_dispatched": _stats([_hours(d["reported_at"], d.get("sent_at")) for d in sent]),
                 "dispatched_to_acknowledged": _stats([_hours(d.get("sent_at"), d.get("acknowledged_at")) for d in sent]),
                 "other_channels_reported_to_first_outcome": _stats(
-                    [_hours(in_period[i]["reported_at"], first[i]["recorded_at"]) for i in other_ids if i in first]
+                    [_hours(undispatched[i]["reported_at"], first[i]["recorded_at"]) for i in other_ids if i in first]
                 ),
             },
             "outcomes": {
                 "d2p": rules_domain.outcome_rates([latest[i]["code"] for i in d2p_ids if i in latest], len(d2p_ids)),
-                "other_channels": rules_domain.outcome_rates([latest[i]["code"] for i in other_ids if i in latest], len(other_ids)),
+                "other_channels": rules_domain.outcome_rates([latest[i]["code"] for i in other_ids if i in latest], other_reports),
             },
+            "evaluation": evaluation,
         }

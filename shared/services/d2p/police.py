@@ -5,8 +5,10 @@ dispatches left unacknowledged."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from shared.domain import d2p as rules_domain
 from shared.domain.audit import AuditAction
@@ -22,7 +24,8 @@ from shared.domain.d2p import (
     parse_dispatch_id,
 )
 from shared.domain.d2p_rules import ForceRules
-from shared.domain.errors import Forbidden, NotFound
+from shared.domain.errors import Forbidden, NotFound, PreconditionFailed
+from shared.domain.events import D2POutcomeRecorded, DispatchAcknowledged
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, UnitOfWork, Where, iterate_all
@@ -31,6 +34,22 @@ from shared.services.d2p.deps import D2PDeps, get_dispatch, own_force, replace_d
 from shared.services.repository import Stored, body, dump
 
 _DEFAULT_ACKNOWLEDGE_HOURS: int = ForceRules.model_fields["acknowledge_within_hours"].default
+_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+def retried(unit: Callable[[], T]) -> T:
+    """Run a unit of work again when another committed first on a document it changed (the
+    force's day counter, which every acknowledgement of that day moves): the unit wrote
+    nothing, and the second run reads the winner's change. Three tries, then the 412."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return unit()
+        except PreconditionFailed:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -70,12 +89,25 @@ class PoliceUseCase:
 
     def acknowledge(self, principal: Principal, did: str, ack: AcknowledgeIn) -> Dispatch:
         """The force records its crime reference number (idempotent for the same number)."""
+        return retried(lambda: self._acknowledge(principal, did, ack))
+
+    def _acknowledge(self, principal: Principal, did: str, ack: AcknowledgeIn) -> Dispatch:
         with self.deps.records.unit_of_work() as uow:
             stored = self._dispatch(uow, principal, did)
             dispatch = stored.record
             if not dispatch.acknowledge(ack.crime_reference, by=principal.user_id, now=self.deps.now()):
                 return dispatch
             replace_dispatch(uow, stored)
+            if dispatch.sent_at and dispatch.acknowledged_at:
+                self.deps.publish(
+                    uow,
+                    DispatchAcknowledged(
+                        force_id=dispatch.force_id,
+                        dispatch_id=dispatch.id,
+                        sent_at=dispatch.sent_at,
+                        acknowledged_at=dispatch.acknowledged_at,
+                    ),
+                )
             self.deps.audit.record(
                 uow,
                 owner_org=dispatch.owner_org,
@@ -93,6 +125,9 @@ class PoliceUseCase:
         incident dispatched to it. Sharing lets a force read a retailer's incidents, not
         write to them: only a dispatch (the retailer reporting the crime to that force)
         makes the force a party to the incident's outcome."""
+        return retried(lambda: self._record_outcome(principal, incident_id, given))
+
+    def _record_outcome(self, principal: Principal, incident_id: str, given: OutcomeIn) -> OutcomeRecorded:
         with self.deps.records.unit_of_work() as uow:
             loc = self.deps.incidents.locate(uow, principal, incident_id)
             force = principal.organisation_id
@@ -115,7 +150,26 @@ class PoliceUseCase:
                 via_d2p=bool(dispatch and dispatch.is_sent),
                 dispatch_id=dispatch.id if dispatch else None,
             )
+            earlier = uow.query(
+                OUTCOMES.name,
+                [loc.owner_org],
+                [Where("incident_id", "eq", incident_id), Where("force_id", "eq", force)],
+                order_by="recorded_at",
+                descending=True,
+                limit=1,
+            ).items
             uow.insert(OUTCOMES.name, loc.owner_org, dump(outcome))
+            if dispatch is not None and dispatch.is_sent and dispatch.sent_at:
+                self.deps.publish(
+                    uow,
+                    D2POutcomeRecorded(
+                        force_id=force,
+                        incident_id=incident_id,
+                        sent_at=dispatch.sent_at,
+                        code=outcome.code,
+                        previous_code=earlier[0]["code"] if earlier else None,
+                    ),
+                )
             self.deps.audit.record(
                 uow,
                 owner_org=loc.owner_org,
