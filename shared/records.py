@@ -161,6 +161,21 @@ FOOTAGE_REQUESTS = Collection(
     global_indexed=("due_at",),
 )
 
+# ---- intelligence (repeat offending, networks, groups) ----
+# Repeat-offending read model (tenant = the organisation holding the person): per person and
+# scope ("org", or "force:<id>" for one force area) the scored facts of their incidents and
+# `rank_key`, so a ranking is one read ordered by it; "incident:<id>" documents remember
+# the persons an incident named when last indexed.
+OFFENDER_STANDING = Collection(
+    "offender_standing",
+    indexed=("scope", "rank_key", "person_id"),
+    composite=(("scope", "rank_key"),),
+    unindexed=("incidents", "areas", "persons"),
+)
+# Organised crime groups (tenant = the organisation keeping the record): members (persons of
+# interest), linked incidents, reason and review date.
+CRIME_GROUPS = Collection("crime_groups", indexed=("review_at", "updated_at"), indexed_lists=("member_ids", "incident_ids"))
+
 ALL: dict[str, Collection] = {
     c.name: c
     for c in (
@@ -203,5 +218,7 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        OFFENDER_STANDING,
+        CRIME_GROUPS,
     )
 }
