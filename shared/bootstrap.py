@@ -244,6 +244,16 @@ class Container(AdapterBuilders):
             evidence=lambda: self.evidence,
         )
 
+    # ---- persons of interest (issue 16) ----
+    @cached_property
+    def offenders(self):
+        """Persons of interest, one attribute per use case (`container.offenders.profiles.get`)."""
+        from shared.services.offenders import OffenderDeps, Offenders
+
+        return Offenders(
+            OffenderDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents)
+        )
+
     @cached_property
     def outbox(self):
         """Messages written with the change that owes them, relayed to their queues."""

@@ -161,6 +161,15 @@ FOOTAGE_REQUESTS = Collection(
     global_indexed=("due_at",),
 )
 
+# ---- persons of interest (issue 16) ----
+# An organisation's profile of a person of interest (tenant = the organisation, id = the
+# offender_id its incident persons carry). `name_key` is the folded name (suggestions).
+OFFENDERS = Collection("offenders", indexed=("status", "review_at", "expires_at", "name_key"), indexed_lists=("incident_ids", "plates"))
+# Every version of a profile (merge, unmerge and revert restore from them), tenant = the organisation.
+OFFENDER_VERSIONS = Collection("offender_versions", indexed=("offender_id", "version"), unindexed=("snapshot",))
+# Linking suggestions an investigator rejected, remembered so they are not made again
+# (tenant = the organisation, id "<incident>.<person index>.<offender>").
+OFFENDER_REJECTIONS = Collection("offender_rejections", indexed=("incident_id", "offender_id"))
 # ---- intelligence (repeat offending, networks, groups) ----
 # Repeat-offending read model (tenant = the organisation holding the person): per person and
 # scope ("org", or "force:<id>" for one force area) the scored facts of their incidents and
@@ -218,6 +227,9 @@ ALL: dict[str, Collection] = {
         ALERT_DELIVERIES,
         ANPR_SETTINGS,
         FOOTAGE_REQUESTS,
+        OFFENDERS,
+        OFFENDER_VERSIONS,
+        OFFENDER_REJECTIONS,
         OFFENDER_STANDING,
         CRIME_GROUPS,
     )
