@@ -254,6 +254,14 @@ class Container(AdapterBuilders):
             OffenderDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents)
         )
 
+    # ---- intelligence: rankings, networks, groups (issue 16) ----
+    @cached_property
+    def intel(self):
+        """Repeat offending, networks and crime groups (`container.intel.ranking.rank`)."""
+        from shared.services.intel import Intel, IntelDeps
+
+        return Intel(IntelDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit))
+
     @cached_property
     def outbox(self):
         """Messages written with the change that owes them, relayed to their queues."""

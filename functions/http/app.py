@@ -30,6 +30,7 @@ from functions.http import (
     sharing,
     subject_requests,
 )
+from functions.http import intel as intel_routes  # intelligence (issue 16)
 from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
@@ -118,6 +119,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    app.include_router(intel_routes.router, prefix=API_PREFIX)  # intelligence (issue 16)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

@@ -133,7 +133,7 @@ def spread_factor(stores: int, retailers: int, areas: int, w: Weights = WEIGHTS)
 def decay(age_days: float, w: Weights = WEIGHTS) -> float:
     """The weight of an incident `age_days` old: 1 today, 1/2 after one half life. An incident
     dated in the future (a clock ahead) counts as today's."""
-    return 2.0 ** (-max(age_days, 0.0) / w.half_life_days)
+    return float(2.0 ** (-max(age_days, 0.0) / w.half_life_days))
 
 
 def _days(a: datetime, b: datetime) -> float:
@@ -162,12 +162,12 @@ def rank_key(facts: Sequence[IncidentFacts], spread: Spread, w: Weights = WEIGHT
     """The stored ordering number: the score with ages measured from `EPOCH`. Today's score is
     `score_at(rank_key, now)`; the order of persons by it is the order by today's score."""
     total = sum(incident_points(f, w) * 2.0 ** (_days(f.occurred_at, EPOCH) / w.half_life_days) for f in facts)
-    return total * spread_factor(spread.stores, spread.retailers, spread.areas, w)
+    return float(total * spread_factor(spread.stores, spread.retailers, spread.areas, w))
 
 
 def score_at(key: float, now: datetime, w: Weights = WEIGHTS) -> float:
     """Today's score of a stored `rank_key`."""
-    return key * 2.0 ** (-_days(now, EPOCH) / w.half_life_days)
+    return float(key * 2.0 ** (-_days(now, EPOCH) / w.half_life_days))
 
 
 @dataclass

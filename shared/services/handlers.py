@@ -142,12 +142,25 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
     return 0
 
 
+# ---- intelligence ----------------------------------------------------------------------
+
+
+def keep_offender_standing(event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any) -> None:
+    """The repeat-offending read model follows the persons an incident names."""
+    services.intel.standing.on_incident(uow, dict(event.incident))
+
+
+def drop_offender_standing(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves the scores of the persons it named."""
+    return services.intel.standing.on_erased(uow, event.organisation_id, event.incident_id)
+
+
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
-    IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
-    IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
+    IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p, keep_offender_standing],
+    IncidentChanged: [index_incident_for_retention, evaluate_for_d2p, keep_offender_standing],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares],
+    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares, drop_offender_standing],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
