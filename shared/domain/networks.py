@@ -96,19 +96,20 @@ def grow(
             for link in neighbours(node):
                 if link.target == node:
                     continue
+                a, b = sorted((node, link.target))
+                key = (a, b, link.kind)
+                edge = edges.get(key)
+                # A node is only added with an edge to it: no node stands in the graph alone.
+                if edge is None and len(edges) >= max_edges:
+                    truncated = True
+                    continue
                 if link.target not in seen:
                     if len(seen) >= max_nodes:
                         truncated = True
                         continue
                     seen[link.target] = depth
                     nxt.append(link.target)
-                a, b = sorted((node, link.target))
-                key = (a, b, link.kind)
-                edge = edges.get(key)
                 if edge is None:
-                    if len(edges) >= max_edges:
-                        truncated = True
-                        continue
                     edge = edges[key] = Edge(a, b, link.kind)
                 edge.incidents.update(dict(link.incidents))
         frontier = nxt
