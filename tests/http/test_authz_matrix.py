@@ -294,6 +294,11 @@ from tests.footage.matrix_rows import footage_rows  # noqa: E402
 
 MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 
+# Intelligence (rankings, networks, groups): rows live beside their tests.
+from tests.intel.matrix_rows import intel_rows  # noqa: E402
+
+MATRIX.update(intel_rows(Row, Call, API_PREFIX))
+
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""

@@ -30,6 +30,8 @@ PAGED_ROUTES = [
     ("/footage-requests", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
+    # Intelligence: the repeat-offending ranking.
+    ("/intel/repeat-offending", "Retailer.Investigator", {}),
 ]
 # The organisation whose token lists a route, when it is not ORG.
 ORG_OF = {"/forces/{force_id}/d2p-inbox": "devon-and-cornwall"}
