@@ -3,19 +3,24 @@ network. Thin: parse, who, one call."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http.deps import ContainerDep, PageCursor, require
+from functions.http.deps import API_PREFIX, ContainerDep, IfMatch, PageCursor, etag_header, require
 from functions.http.problems import AUTH_ERRORS, responses
+from shared.domain.crime_groups import CrimeGroupIn, CrimeGroupPatch, IncidentRef, MemberRef
 from shared.domain.tenancy import Principal
-from shared.services.intel import ANALYSTS
+from shared.services.intel import ANALYSTS, GROUP_KEEPERS
+from shared.services.intel.groups import GroupView
 from shared.services.intel.network import MAX_NODES
 from shared.settings import get_settings
 
 Analyst = Annotated[Principal, Depends(require(*ANALYSTS))]
+Keeper = Annotated[Principal, Depends(require(*GROUP_KEEPERS))]
+GroupId = Annotated[str, Path(min_length=1, max_length=64, description="Group id")]
 OffenderId = Annotated[str, Path(min_length=1, max_length=64, description="The person of interest's id (the offender_id incidents carry)")]
 Purpose = Annotated[
     str | None,
@@ -176,3 +181,113 @@ def offender_network(
     purpose: Purpose = None,
 ):
     return container.intel.network.of(principal, offender_id, hops=hops, purpose=purpose, max_nodes=max_nodes)
+
+
+GROUP_EXAMPLE: dict[str, Any] = {
+    "id": "grp-3c9d1e2f4a5b6c7d",
+    "organisation_id": "devon-and-cornwall",
+    "name": "Silver Focus team",
+    "reason": "Three persons named together in thefts at Plymouth and Exeter stores, travelling in WR21XKD",
+    "review_at": "2027-02-28T00:00:00Z",
+    "members": [{"organisation_id": "northwind", "offender_id": "off-5f0e3c1a9b2d4e6f"}],
+    "incidents": [{"organisation_id": "northwind", "incident_id": "7d1c2b3a4e5f60718293a4b5c6d7e8f9"}],
+    "created_by": "devon-and-cornwall-analyst",
+    "created_at": "2026-11-30T09:00:00Z",
+    "updated_at": "2026-11-30T09:00:00Z",
+    "version": 1,
+}
+
+
+class GroupOut(BaseModel):
+    """An organised crime group record as you may see it: a partner sees only the members
+    and incidents it may be shown."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [GROUP_EXAMPLE]})
+
+    id: str
+    organisation_id: str = Field(description="The organisation keeping the record")
+    name: str
+    reason: str
+    review_at: datetime
+    members: list[MemberRef]
+    incidents: list[IncidentRef]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class GroupPageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [GROUP_EXAMPLE], "continuation": None}]})
+
+    items: list[GroupOut]
+    continuation: str | None = Field(description="Send as `continuation` for the next page; null on the last")
+
+
+def _group(view: GroupView, response: Response) -> dict[str, Any]:
+    response.headers.update(etag_header(view.etag))
+    return view.body
+
+
+@router.post(
+    "/groups",
+    status_code=201,
+    summary="Record an organised crime group",
+    description="Members are persons of interest you may see (your own, or a partner's shown to you), incidents ones you "
+    "may see; the review date is at most a year ahead. Audited as a combination of the persons it links.",
+    response_model=GroupOut,
+    responses=responses(400, *AUTH_ERRORS, 413, 422),
+    response_description="The group as stored, with its ETag (Location names it)",
+)
+def create_group(group: Annotated[CrimeGroupIn, Body()], principal: Keeper, container: ContainerDep, response: Response):
+    view = container.intel.groups.create(principal, group)
+    response.headers["Location"] = f"{API_PREFIX}/groups/{view.body['id']}"
+    return _group(view, response)
+
+
+@router.get(
+    "/groups",
+    summary="Organised crime groups you keep or may see",
+    response_model=GroupPageOut,
+    responses=responses(*AUTH_ERRORS, 422),
+    response_description="One page of groups, most recently changed first",
+)
+def list_groups(
+    principal: Keeper,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=_page.max_page_size)] = _page.default_page_size,
+    *,
+    page: PageCursor,
+):
+    found = container.intel.groups.find(principal, limit=limit, continuation=page.token)
+    return {"items": [v.body for v in found.items], "continuation": page.next(found.continuation)}
+
+
+@router.get(
+    "/groups/{group_id}",
+    summary="Read an organised crime group",
+    response_model=GroupOut,
+    responses=responses(*AUTH_ERRORS, 404, 422),
+    response_description="The group as you may see it, with its ETag",
+)
+def read_group(group_id: GroupId, principal: Keeper, container: ContainerDep, response: Response):
+    return _group(container.intel.groups.get(principal, group_id), response)
+
+
+@router.patch(
+    "/groups/{group_id}",
+    summary="Change an organised crime group you keep",
+    description="Each field given replaces the stored one (members and incidents as whole lists). Needs If-Match.",
+    response_model=GroupOut,
+    responses=responses(400, *AUTH_ERRORS, 404, 412, 413, 422, 428),
+    response_description="The group after the change, with its new ETag",
+)
+def change_group(
+    group_id: GroupId,
+    patch: Annotated[CrimeGroupPatch, Body()],
+    principal: Keeper,
+    container: ContainerDep,
+    response: Response,
+    if_match: IfMatch = None,
+):
+    return _group(container.intel.groups.update(principal, group_id, patch, if_match), response)

@@ -32,6 +32,7 @@ PAGED_ROUTES = [
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
     # Intelligence: the repeat-offending ranking.
     ("/intel/repeat-offending", "Retailer.Investigator", {}),
+    ("/groups", "Retailer.Investigator", {}),
 ]
 # The organisation whose token lists a route, when it is not ORG.
 ORG_OF = {"/forces/{force_id}/d2p-inbox": "devon-and-cornwall"}

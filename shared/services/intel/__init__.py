@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.services.intel.deps import ANALYSTS, GROUP_KEEPERS, IntelDeps
+from shared.services.intel.groups import Groups
 from shared.services.intel.network import Network
 from shared.services.intel.ranking import Ranking
 from shared.services.intel.standing import Standing
@@ -26,8 +27,10 @@ class Intel:
     standing: Standing = field(init=False)
     ranking: Ranking = field(init=False)
     network: Network = field(init=False)
+    groups: Groups = field(init=False)
 
     def __post_init__(self) -> None:
         self.standing = Standing(self.deps)
         self.ranking = Ranking(self.deps)
         self.network = Network(self.deps)
+        self.groups = Groups(self.deps)
