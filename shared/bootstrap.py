@@ -142,6 +142,7 @@ class Container(AdapterBuilders):
             "anpr_hit": s.retention_anpr_hit_months,
             "d2p_email_body": s.retention_d2p_email_body_months,
             "footage_request": s.retention_footage_request_months,
+            "crime_group": s.retention_crime_group_months,
             "audit": s.retention_audit_months,
         }
         deps = RetentionDeps(

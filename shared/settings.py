@@ -182,6 +182,7 @@ class Settings(BaseSettings):
     retention_anpr_hit_months: int = 12  # hits linked to no incident (NASPLE: at most 12 months)
     retention_d2p_email_body_months: int = 12  # after acknowledgement
     retention_footage_request_months: int = 24  # after the request was answered, withdrawn or fell due
+    retention_crime_group_months: int = 6  # organised crime group records: after a review date passed unreviewed
     retention_audit_months: int = 120  # never shorter than the longest data period
     retention_bounds_months: dict[str, list[int]] = Field(
         default_factory=lambda: {
@@ -192,6 +193,7 @@ class Settings(BaseSettings):
             "anpr_hit": [1, 12],
             "d2p_email_body": [1, 24],
             "footage_request": [6, 72],
+            "crime_group": [1, 24],
             "audit": [72, 240],
         }
     )

@@ -52,6 +52,7 @@ TYPE_WORDS = {
     RecordType.ANPR_HIT: "ANPR hits not linked to an incident",
     RecordType.D2P_EMAIL_BODY: "Sent D2P email bodies",
     RecordType.FOOTAGE_REQUEST: "Police requests for footage",
+    RecordType.CRIME_GROUP: "Organised crime group records",
     RecordType.AUDIT: "Audit trail",
 }
 REQUIREMENTS = (

@@ -28,6 +28,7 @@ class RecordType(StrEnum):
     ANPR_HIT = "anpr_hit"  # hits not linked to an incident (linked ones go with the incident)
     D2P_EMAIL_BODY = "d2p_email_body"  # dispatched email bodies, from acknowledgement
     FOOTAGE_REQUEST = "footage_request"  # police requests for footage, from when answered or called off
+    CRIME_GROUP = "crime_group"  # organised crime group records, from a review date passed unreviewed
     AUDIT = "audit"  # never shorter than the data it describes
 
 
@@ -107,6 +108,7 @@ class RegionScheduleIn(BaseModel):
                         "anpr_hit": {"months": 12, "min_months": 1, "max_months": 12},
                         "d2p_email_body": {"months": 12, "min_months": 1, "max_months": 24},
                         "footage_request": {"months": 24, "min_months": 6, "max_months": 72},
+                        "crime_group": {"months": 6, "min_months": 1, "max_months": 24},
                         "audit": {"months": 120, "min_months": 72, "max_months": 240},
                     },
                     "reason": "Annual review of the UK schedule against MoPI guidance",
@@ -279,6 +281,7 @@ def rule_text(record_type: RecordType, months: int) -> str:
         RecordType.ANPR_HIT: "after the read",
         RecordType.D2P_EMAIL_BODY: "after acknowledgement",
         RecordType.FOOTAGE_REQUEST: "after it was answered, withdrawn or its deadline",
+        RecordType.CRIME_GROUP: "after its review date passed unreviewed",
         RecordType.AUDIT: "after the entry",
     }[record_type]
     return f"{record_type.value}: {months} months {basis}"

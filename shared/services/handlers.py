@@ -46,6 +46,7 @@ from shared.services.anpr.hit_retention import UnlinkedHitLane
 from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.footage.retention import FootageRequestLane
+from shared.services.intel.group_retention import CrimeGroupLane
 from shared.services.messagebus import Handler
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_audit import AuditLane
@@ -176,6 +177,7 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     IncidentLane(RecordType.INCIDENT_POLICE_CASE),
     EmailBodyLane(),
     FootageRequestLane(),
+    CrimeGroupLane(),
     UnlinkedHitLane(),
     AuditLane(),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.ports import Where
-from shared.records import AUDIT, CRIME_GROUPS
+from shared.records import AUDIT, CRIME_GROUPS, TOMBSTONES
 from tests.intel.helpers import API, DC, list_person, person_ids, report
 
 
@@ -98,3 +98,32 @@ def test_partners_see_a_group_by_the_sharing_rules(stamp):
     for org, role in (("contoso", "Retailer.Investigator"), ("avon-and-somerset", "Police.Analyst")):
         assert stamp.client.get(f"{API}/groups/{gid}", headers=stamp.auth(org, role)).status_code == 404
         assert stamp.client.get(f"{API}/groups", headers=stamp.auth(org, role)).json()["items"] == []
+
+
+def test_a_group_left_unreviewed_goes_with_a_tombstone_and_a_reviewed_one_stays(stamp):
+    from functions import jobs
+
+    inc, a, b = _pair(stamp)
+    analyst = stamp.auth(DC, "Police.Analyst")
+    review = stamp.clock.now() + timedelta(days=30)
+    ids = []
+    for _ in range(2):
+        r = stamp.client.post(f"{API}/groups", json=_body(stamp, [("northwind", a)], review_at=review.isoformat()), headers=analyst)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    # The second is reviewed: a new review date moves its basis on.
+    stamp.clock.advance(days=20)
+    etag = stamp.client.get(f"{API}/groups/{ids[1]}", headers=analyst).headers["etag"]
+    later = (stamp.clock.now() + timedelta(days=300)).isoformat()
+    assert stamp.client.patch(f"{API}/groups/{ids[1]}", json={"review_at": later}, headers={**analyst, "If-Match": etag}).status_code == 200
+    jobs.load_all()
+    sweep = jobs.TIMER_JOBS["retention"].run
+    # Six months (the default) after the review date passed unreviewed.
+    assert sweep(stamp.container, review + timedelta(days=150)).counts["crime_groups_deleted"] == 0
+    assert sweep(stamp.container, review + timedelta(days=190)).counts["crime_groups_deleted"] == 1
+    assert stamp.client.get(f"{API}/groups/{ids[0]}", headers=analyst).status_code == 404
+    assert stamp.client.get(f"{API}/groups/{ids[1]}", headers=analyst).status_code == 200
+    # A force has no tombstone route of its own (retailers do): the tombstone is in its partition.
+    with stamp.container.records.read_only() as uow:
+        stones = uow.query(TOMBSTONES.name, [DC], [Where("type", "eq", "crime_group")], limit=10).items
+    assert [t["entity_id"] for t in stones] == [ids[0]]
