@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.console import admin, footage, investigate, police, shared_packages, signin
+from functions.console import intel as intel_pages  # intelligence (issue 16)
 from functions.console import store as store_pages
 from functions.console.deps import SignInNeeded, viewer
 from functions.console.render import STATIC, container_of, page, redirect
@@ -24,6 +25,7 @@ ASSETS = "/assets"
 
 # Each module's `router` holds its pages; one level of inclusion, as for the API.
 PAGE_MODULES = [signin, police, store_pages, investigate, admin, shared_packages, footage]
+PAGE_MODULES.append(intel_pages)  # intelligence: ranking and networks (issue 16)
 
 _TITLES = {
     400: "Something in the request was wrong",
