@@ -171,6 +171,7 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 retention=self.retention,
                 receipt_window_days=self.settings.subject_request_receipt_window_days,
+                bus=self.bus,  # persons of interest (issue 16): a contest suspends listings
             )
         )
 
@@ -252,7 +253,14 @@ class Container(AdapterBuilders):
         from shared.services.offenders import OffenderDeps, Offenders
 
         return Offenders(
-            OffenderDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit, incidents=self.incidents)
+            OffenderDeps(
+                records=self.records,
+                clock=self.clock,
+                directory=self.directory,
+                audit=self.audit,
+                incidents=self.incidents,
+                retention_months=self.settings.retention_poi_image_months,
+            )
         )
 
     # ---- intelligence: rankings, networks, groups (issue 16) ----

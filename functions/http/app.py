@@ -24,6 +24,7 @@ from functions.http import (
     footage,
     health,
     incidents,
+    offenders,  # persons of interest (issue 16)
     onboarding,
     problems,
     retention,
@@ -119,6 +120,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # ---- persons of interest (issue 16) ----
+    app.include_router(_router_of(offenders, c), prefix=API_PREFIX)
     app.include_router(intel_routes.router, prefix=API_PREFIX)  # intelligence (issue 16)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)

@@ -76,6 +76,20 @@ class IncidentErased(Event):
     erased_evidence_ids: Sequence[str] = field(default_factory=tuple)
 
 
+# ---- persons of interest (issue 16) ----
+@dataclass(frozen=True)
+class ListingContested(Event):
+    """A person contests being listed: each organisation asked suspends the listings that
+    match the person until it has reviewed them. Handlers return how many they suspended."""
+
+    principal: Principal
+    request_id: str
+    organisations: Sequence[str]
+    name: str
+    date_of_birth: str | None
+    received_at: str
+
+
 @dataclass(frozen=True)
 class LegalHoldChanged(Event):
     """An incident's held state flipped: the first hold was placed or the last released."""

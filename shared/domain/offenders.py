@@ -13,11 +13,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from shared.domain.incidents import age_on
 from shared.domain.subject_requests import name_key
 from shared.domain.tenancy import ShareLevel
+from shared.domain.timestamps import to_iso
 
 
 class ListingStatus(StrEnum):
@@ -27,6 +28,17 @@ class ListingStatus(StrEnum):
     CONTESTED = "contested"
     UNLISTED = "unlisted"  # removed, kept for history until retention takes it
     MERGED = "merged"  # merged into another profile, named by `merged_into`
+
+
+class MergeRecord(BaseModel):
+    """What merging a profile into another changed, so that unmerging restores it exactly."""
+
+    into: str
+    persons: list[str] = Field(default_factory=list, description="'<incident id>#<person index>' relinked to `into`")
+    incidents_added: list[str] = Field(default_factory=list, description="Incidents `into` gained")
+    aliases_added: list[str] = Field(default_factory=list, description="Aliases `into` gained")
+    images_added: list[str] = Field(default_factory=list, description="Suspect images `into` gained")
+    version_before: int = Field(description="This profile's version before the merge")
 
 
 class PersonOfInterest(BaseModel):
@@ -57,7 +69,13 @@ class PersonOfInterest(BaseModel):
     # An open contest: the subject request that raised it and when the review is due.
     contest_request_id: str | None = None
     contest_due_at: datetime | None = None
+    merge_record: MergeRecord | None = None  # set while merged into another profile
     version: int = 1
+
+    @field_serializer("listed_at", "review_at", "expires_at", "contest_due_at", when_used="json")
+    def _time(self, moment: datetime | None) -> str | None:
+        # Stored times are compared and ordered as strings (the review and expiry sweeps).
+        return to_iso(moment) if moment is not None else None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

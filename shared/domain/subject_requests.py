@@ -44,6 +44,8 @@ MAX_EXTENSION_MONTHS = 2  # UK GDPR Art. 12(3): extendable by two further months
 class SubjectRequestKind(StrEnum):
     ACCESS = "access"
     ERASURE = "erasure"
+    # The person contests being listed as a person of interest (docs/offenders.md "Contest").
+    CONTEST_LISTING = "contest_listing"
 
 
 class IdentityMethod(StrEnum):
@@ -216,4 +218,5 @@ class TaskAnswerIn(BaseModel):
 def decision_fits(kind: SubjectRequestKind, decision: TaskDecision) -> bool:
     if decision in (TaskDecision.REFUSE, TaskDecision.NONE_HELD):
         return True
+    # A contest is decided by reviewing the listing; the task then records refuse or none_held.
     return (kind, decision) in {(SubjectRequestKind.ACCESS, TaskDecision.APPROVE_EXPORT), (SubjectRequestKind.ERASURE, TaskDecision.ERASE)}

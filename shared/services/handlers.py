@@ -36,6 +36,7 @@ from shared.domain.events import (
     IncidentRecorded,
     IncidentViewed,
     LegalHoldChanged,
+    ListingContested,
     MessageRelayed,
 )
 from shared.domain.retention import RecordType
@@ -48,6 +49,7 @@ from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.footage.retention import FootageRequestLane
 from shared.services.intel.group_retention import CrimeGroupLane
 from shared.services.messagebus import Handler
+from shared.services.offenders.erasure import OffenderLane
 from shared.services.retention.lanes import RetentionLane
 from shared.services.retention.lanes_audit import AuditLane
 from shared.services.retention.lanes_incidents import IncidentLane
@@ -143,6 +145,19 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
     return 0
 
 
+# ---- persons of interest (issue 16) ----------------------------------------------------------
+
+
+def suspend_contested_listings(event: ListingContested, uow: UnitOfWork, services: Any) -> int:
+    """A person contests a listing: matching listings are suspended until reviewed."""
+    return int(services.offenders.contest.suspend(uow, event))
+
+
+def unlink_erased_incident(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves the profiles it was linked to (their plates are recomputed)."""
+    return int(services.offenders.erasure.unlink_incident(uow, event.organisation_id, event.incident_id))
+
+
 # ---- intelligence ----------------------------------------------------------------------
 
 
@@ -161,11 +176,19 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     IncidentChanged: [index_incident_for_retention, evaluate_for_d2p, keep_offender_standing],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
-    IncidentErased: [erase_incident_evidence, erase_incident_hits, forget_incident_replays, erase_incident_shares, drop_offender_standing],
+    IncidentErased: [
+        erase_incident_evidence,
+        erase_incident_hits,
+        forget_incident_replays,
+        erase_incident_shares,
+        unlink_erased_incident,
+        drop_offender_standing,
+    ],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
     MessageRelayed: [mark_dispatch_enqueued],
     ForceOnboarded: [keep_force_inbox],
+    ListingContested: [suspend_contested_listings],
 }
 
 
@@ -179,5 +202,6 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     FootageRequestLane(),
     CrimeGroupLane(),
     UnlinkedHitLane(),
+    OffenderLane(),  # persons of interest (issue 16): profiles past their expiry
     AuditLane(),
 )

@@ -267,8 +267,47 @@ def seed_demo_incidents(container: Any) -> int:
     return added
 
 
+# ---- persons of interest (issue 16) ----
+# Two northwind incidents at different stores naming the same person with the same date of
+# birth and the same car: `GET /offenders/suggestions` suggests linking them.
+POI_DEMO_PERSON = "Lee Hartley"
+POI_DEMO_PLATE = "WK19 PZT"
+
+
+def seed_demo_persons_of_interest(container: Any) -> int:
+    """Report the two demo incidents of a repeat offender once; returns how many were added."""
+    with container.records.unit_of_work() as uow:
+        if uow.count(PERSON_INDEX.name, ["northwind"], [Where("name_key", "eq", "hartley lee")]) > 0:
+            return 0
+    now = container.clock.now()
+    for store, days, what in (("nw-plymouth", 10, "two electric toothbrushes"), ("nw-exeter", 4, "three bottles of gin")):
+        container.incidents.report.submit(
+            SEED_USER,
+            IncidentIn.model_validate(
+                {
+                    "store_id": store,
+                    "reporter": {"name": "Sam Taylor", "job_title": "Duty manager"},
+                    "category": "shop_theft",
+                    "occurred_at": (now - timedelta(days=days)).isoformat(),
+                    "narrative": f"Demo: took {what} and left in a silver hatchback.",
+                    "persons": [
+                        {
+                            "role": "offender",
+                            "name": POI_DEMO_PERSON,
+                            "date_of_birth": "1987-09-30",
+                            "description": {"build": "heavy", "hair": "shaved", "clothing": "navy puffer jacket"},
+                        }
+                    ],
+                    "vehicles": [{"plate": POI_DEMO_PLATE, "make": "Vauxhall", "model": "Corsa", "colour": "silver"}],
+                }
+            ),
+            None,
+        )
+    return 2
+
+
 def seed_demo(container: Any) -> int:
     """Everything `make run` seeds, once: the directory (organisations, stores, sharing, D2P
     rules) and the demo incidents. Returns how many records were added (0 on a re-run)."""
     added = seed_directory(container)
-    return added + seed_demo_incidents(container)
+    return added + seed_demo_incidents(container) + seed_demo_persons_of_interest(container)

@@ -294,6 +294,11 @@ from tests.footage.matrix_rows import footage_rows  # noqa: E402
 
 MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 
+# Persons of interest (issue 16): rows live beside their tests.
+from tests.offenders.matrix_rows import offender_rows  # noqa: E402
+
+MATRIX.update(offender_rows(Row, Call, API_PREFIX))
+
 # Intelligence (rankings, networks, groups): rows live beside their tests.
 from tests.intel.matrix_rows import intel_rows  # noqa: E402
 

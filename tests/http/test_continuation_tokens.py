@@ -30,6 +30,9 @@ PAGED_ROUTES = [
     ("/footage-requests", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
+    # Persons of interest (issue 16).
+    ("/offenders", "Retailer.Investigator", {}),
+    ("/offenders/suggestions", "Retailer.Investigator", {}),
     # Intelligence: the repeat-offending ranking.
     ("/intel/repeat-offending", "Retailer.Investigator", {}),
     ("/groups", "Retailer.Investigator", {}),

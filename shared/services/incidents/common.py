@@ -14,7 +14,7 @@ from shared.domain.errors import Invalid
 from shared.domain.incidents import Incident
 from shared.domain.tenancy import Principal, Role, ShareLevel
 from shared.ports import Clock, RecordStore, UnitOfWork, Where
-from shared.records import INCIDENTS
+from shared.records import INCIDENTS, OFFENDERS
 from shared.services import repository
 from shared.services.audit import AuditTrail, ReadEntry
 from shared.services.directory import Directory
@@ -94,7 +94,12 @@ def check_offenders(uow: UnitOfWork, org: str, persons: list[dict[str, Any]]) ->
         if not oid:
             person["offender_id"] = "off-" + uuid.uuid4().hex[:16]
             continue
-        if oid in known or uow.count(INCIDENTS.name, [org], [Where("offender_ids", "contains", oid)]) > 0:
+        # A listed person of interest keeps its id even while no incident names it (merged away).
+        if (
+            oid in known
+            or uow.count(INCIDENTS.name, [org], [Where("offender_ids", "contains", oid)]) > 0
+            or uow.get(OFFENDERS.name, org, oid)
+        ):
             known.add(oid)
             continue
         raise Invalid(

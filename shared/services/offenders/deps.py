@@ -1,24 +1,28 @@
-"""What every person-of-interest use case shares: adapters, collaborators, and the one
-rule deciding whether a caller may see a profile."""
+"""What every person-of-interest use case shares: adapters, collaborators, the one rule
+deciding whether a caller may see a profile, and the versioned, audited write."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from shared.domain.errors import NotFound
+from shared.domain.audit import AuditAction
+from shared.domain.errors import Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from shared.domain.incident_report import IncidentPatch
 from shared.domain.offenders import PersonOfInterest
 from shared.domain.tenancy import Principal, Role
 from shared.ports import Clock, RecordStore, UnitOfWork
-from shared.records import OFFENDERS
+from shared.records import OFFENDER_VERSIONS, OFFENDERS
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.services.incidents import IncidentService
-from shared.services.repository import Stored, load
+from shared.services.offenders.catalogue import to_document
+from shared.services.repository import Stored, dump, load
 
 # Who works on an organisation's own profiles (API.md: investigators read and edit their
-# organisation's offenders); a force's officers and analysts keep profiles of their own.
-EDITORS = (Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_ANALYST)
+# organisation's offenders). Forces read retailers' profiles through `partners`.
+EDITORS = (Role.RETAILER_INVESTIGATOR,)
 
 
 @dataclass
@@ -30,6 +34,7 @@ class OffenderDeps:
     directory: Directory
     audit: AuditTrail
     incidents: IncidentService
+    retention_months: int = 24  # the person-of-interest period: the longest a listing may run
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -45,3 +50,76 @@ def find_own(uow: UnitOfWork, principal: Principal, offender_id: str) -> Stored[
     if doc is None:
         raise missing
     return load(PersonOfInterest, doc)
+
+
+def check_if_match(stored: Stored[PersonOfInterest], if_match: str | None) -> None:
+    """A change names the version it was made from, so it cannot overwrite another's."""
+    if not if_match:
+        raise PreconditionRequired("Send If-Match with the ETag you last read; changes without it could overwrite someone else's.")
+    if if_match != stored.etag:
+        raise PreconditionFailed(f"Person of interest {stored.record.id} has changed since you read it; read it again.")
+
+
+def version_id(offender_id: str, version: int) -> str:
+    return f"{offender_id}.{version}"
+
+
+def write(
+    deps: OffenderDeps,
+    uow: UnitOfWork,
+    principal: Principal | None,
+    profile: PersonOfInterest,
+    *,
+    etag: str | None,
+    note: str,
+    operation: str,
+    fields: list[str],
+    action: AuditAction = AuditAction.ALTERATION,
+) -> str:
+    """Store `profile` as its next version (inserted when `etag` is None, else replacing that
+    version), keep the version for history and revert, and audit it. Returns the new ETag."""
+    doc = to_document(profile)
+    new_etag = (
+        uow.insert(OFFENDERS.name, profile.organisation_id, doc)
+        if etag is None
+        else uow.replace(OFFENDERS.name, profile.organisation_id, doc, if_match=etag)
+    )
+    uow.upsert(
+        OFFENDER_VERSIONS.name,
+        profile.organisation_id,
+        {
+            "id": version_id(profile.id, profile.version),
+            "offender_id": profile.id,
+            "version": profile.version,
+            "at": dump(profile)["listed_at"] if etag is None else deps.now().isoformat(),
+            "by": principal.user_id if principal else "system",
+            "note": note,
+            "snapshot": dump(profile),
+        },
+    )
+    deps.audit.record(
+        uow,
+        owner_org=profile.organisation_id,
+        principal=principal,
+        action=action,
+        operation=operation,
+        entity=f"offender/{profile.id}",
+        fields=fields,
+        subjects=list(profile.incident_ids),
+    )
+    return new_etag
+
+
+def set_offender(
+    deps: OffenderDeps, uow: UnitOfWork, principal: Principal, incident_id: str, person_index: int, offender_id: str
+) -> dict[str, Any]:
+    """Name `offender_id` on one person of an incident through the incidents service, so the
+    incident keeps its version, history and audit; returns the incident as it was before."""
+    loc = deps.incidents.locate(uow, principal, incident_id)
+    persons = [dict(p) for p in loc.doc.get("persons", [])]
+    if person_index >= len(persons):
+        raise Invalid(f"Incident {incident_id} has no person {person_index}.", errors=[{"field": "person_index"}])
+    if persons[person_index].get("offender_id") != offender_id:
+        persons[person_index]["offender_id"] = offender_id
+        deps.incidents.change.apply(principal, incident_id, IncidentPatch.model_validate({"persons": persons}), loc.etag)
+    return loc.doc

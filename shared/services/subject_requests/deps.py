@@ -25,6 +25,8 @@ class SubjectRequestDeps:
     # Matching asks which retailers the region holds; erasure goes through retention's deletion path.
     retention: Retention
     receipt_window_days: int = 7
+    # Publishes what a request sets off in other capabilities (a contest suspends listings).
+    bus: Any = None
 
 
 def read_request(uow: UnitOfWork, tenant: str, request_id: str) -> dict[str, Any]:

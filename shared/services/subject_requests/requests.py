@@ -10,9 +10,11 @@ from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Invalid
+from shared.domain.events import ListingContested
 from shared.domain.subject_requests import (
     ExtensionIn,
     SubjectRequestIn,
+    SubjectRequestKind,
     dob_compatible,
     extension_refusal,
     identity_matches,
@@ -115,6 +117,18 @@ class Requests:
                 "tasks": tasks,
             }
             uow.insert(SUBJECT_REQUESTS.name, principal.organisation_id, doc)
+            if body.kind == SubjectRequestKind.CONTEST_LISTING and d.bus is not None:
+                d.bus.publish(
+                    uow,
+                    ListingContested(
+                        principal=principal,
+                        request_id=request_id,
+                        organisations=sorted(matches),
+                        name=body.name,
+                        date_of_birth=doc["date_of_birth"],
+                        received_at=to_iso(received),
+                    ),
+                )
             d.audit.record(
                 uow,
                 owner_org=principal.organisation_id,

@@ -42,7 +42,7 @@ class RequestTask(BaseModel):
 
 class SubjectRequest(BaseModel):
     id: str
-    kind: str = Field(description="access or erasure")
+    kind: str = Field(description="access, erasure or contest_listing")
     name: str
     date_of_birth: str | None
     when_and_where: str | None

@@ -17,6 +17,9 @@ from shared.services.audit import ReadEntry
 from shared.services.subject_requests.deps import SubjectRequestDeps, read_task
 from shared.services.subject_requests.results import ExportBundle, TaskDetail, TaskPage, TaskSummary
 
+# What answers each kind besides refuse (a contest: reviewing the listing, then refuse or none_held).
+ANSWERS_OF = {SubjectRequestKind.ACCESS: "approve_export", SubjectRequestKind.ERASURE: "erase"}
+
 OUTCOME_OF = {
     TaskDecision.APPROVE_EXPORT: "exported",
     TaskDecision.ERASE: "erased",
@@ -86,7 +89,7 @@ class Tasks:
             kind = SubjectRequestKind(task["kind"])
             if not decision_fits(kind, body.decision):
                 raise Invalid(
-                    f"A {kind.value} request is answered with {'approve_export' if kind == SubjectRequestKind.ACCESS else 'erase'} or refuse.",
+                    f"A {kind.value} request is answered with {ANSWERS_OF.get(kind, 'refuse')} or refuse.",
                     errors=[{"field": "decision"}],
                 )
             open_ids = [m["incident_id"] for m in task["matches"] if m["outcome"] is None]
