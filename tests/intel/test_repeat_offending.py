@@ -124,3 +124,21 @@ def test_a_ranking_read_is_audited_naming_the_persons_shown(stamp):
     assert len(own) == 1 and own[0]["action"] == "consultation" and f"offender/{person}" in str(own[0])
     assert PURPOSE["purpose"] in str(own[0])
     assert len(owner) == 1 and owner[0]["action"] == "disclosure" and f"offender/{person}" in str(owner[0])
+
+
+def test_an_erased_incident_leaves_the_score(stamp):
+    from shared.records import INCIDENTS
+
+    person = _northwind_series(stamp)
+    inv = stamp.auth("northwind", "Retailer.Investigator")
+    [item] = _rank(stamp, "northwind", "Retailer.Investigator").json()["items"]
+    gone = item["reasons"][0]["incidents"][0]["id"]
+    with stamp.container.records.unit_of_work() as uow:
+        uow.delete(INCIDENTS.name, "northwind", gone)
+        stamp.container.intel.standing.on_erased(uow, "northwind", gone)
+    [item] = _rank(stamp, "northwind", "Retailer.Investigator").json()["items"]
+    assert item["incident_count"] == 1 and gone not in str(item)
+    assert inv
+    with stamp.container.records.unit_of_work() as uow:
+        assert stamp.container.intel.standing.on_erased(uow, "northwind", "never-indexed") == 0
+    assert person

@@ -12,7 +12,7 @@ when last indexed, so a person taken off an incident is recomputed too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,13 +132,3 @@ class Standing:
     def of_person(uow: UnitOfWork, org: str, person_id: str, scope: str) -> dict[str, Any] | None:
         """The person's document for a scope, or None."""
         return uow.get(OFFENDER_STANDING.name, org, standing_id(person_id, scope))
-
-    @staticmethod
-    def many(uow: UnitOfWork, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """(org, person, scope) documents by (org, person); absent ones left out."""
-        out = {}
-        for org, person, scope in keys:
-            doc = uow.get(OFFENDER_STANDING.name, org, standing_id(person, scope))
-            if doc is not None:
-                out[(org, person)] = doc
-        return out
