@@ -31,8 +31,11 @@ from shared.services.intel.standing import Standing
 WINDOW = timedelta(hours=2)
 MAX_NODES = 100
 MAX_EDGES = 300
-# Per node: the newest incidents looked at for times and places, and incidents per vehicle.
+# The newest incidents looked at for times and places: more for the person asked about than
+# for each person one hop away (each look-up is a query; a busy store's window holds
+# several incidents, so hop-one persons' look-ups fill the graph fastest and cost most).
 PLACE_INCIDENTS = 10
+PLACE_INCIDENTS_HOP = 3
 VEHICLE_INCIDENTS = 50
 
 
@@ -53,7 +56,7 @@ class Network:
             owner = walk.owner_of(person_id)
             if owner is None:
                 raise missing
-            start = person_key(owner, person_id)
+            start = walk.start = person_key(owner, person_id)
             graph = grow(start, walk.neighbours, hops=hops, max_nodes=max_nodes, max_edges=MAX_EDGES)
             nodes = []
             for key, hop in sorted(graph.hops.items(), key=lambda kv: (kv[1], kv[0])):
@@ -79,6 +82,7 @@ class _Walk:
     def __init__(self, deps: IntelDeps, uow: UnitOfWork, principal: Principal, sight: Sight, now: datetime):
         self.deps, self.uow, self.principal, self.sight, self.now = deps, uow, principal, sight, now
         self.persons: dict[tuple[str, str], dict[str, Any]] = {}
+        self.start: str | None = None
         self._hidden: set[tuple[str, str]] = set()
 
     def owner_of(self, person_id: str) -> str | None:
@@ -107,9 +111,11 @@ class _Walk:
 
     def neighbours(self, key: str) -> list[Link]:
         kind, owner, ident = parse_key(key)
-        return self._of_person(owner, ident) if kind == "person" else self._of_vehicle(ident)
+        if kind == "person":
+            return self._of_person(owner, ident, PLACE_INCIDENTS if key == self.start else PLACE_INCIDENTS_HOP)
+        return self._of_vehicle(ident)
 
-    def _of_person(self, owner: str, person_id: str) -> list[Link]:
+    def _of_person(self, owner: str, person_id: str, places: int) -> list[Link]:
         links: list[Link] = []
         facts = self._facts(owner, person_id)
         for f in facts:
@@ -120,7 +126,7 @@ class _Walk:
             for plate in f.get("plates") or []:
                 links.append(Link(vehicle_key(plate), EdgeKind.VEHICLE, ref))
         own_incidents = {f["id"] for f in facts}
-        for f in sorted(facts, key=lambda d: d["occurred_at"], reverse=True)[:PLACE_INCIDENTS]:
+        for f in sorted(facts, key=lambda d: d["occurred_at"], reverse=True)[:places]:
             at = datetime.fromisoformat(f["occurred_at"].replace("Z", "+00:00"))
             where = [
                 Where("store_id", "eq", f["store_id"]),
