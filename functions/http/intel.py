@@ -64,7 +64,7 @@ RANKED_EXAMPLE: dict[str, Any] = {
 }
 
 
-class ReasonOut(BaseModel):
+class ScoreReasonOut(BaseModel):
     reason: str = Field(description="count, value, violence, recency or spread")
     points: float = Field(description="What this reason adds to the score (recency takes away); the points add up to the score")
     weight: str = Field(description="The weight behind the points, in words")
@@ -76,7 +76,7 @@ class RankedOut(BaseModel):
     person: dict[str, Any] = Field(description="The person as you may see them: no name, aliases or date of birth below `full` sharing")
     organisation_id: str = Field(description="The organisation that lists the person")
     score: float
-    reasons: list[ReasonOut]
+    reasons: list[ScoreReasonOut]
     incident_count: int
     last_incident_at: str | None
     stores: int
@@ -248,6 +248,8 @@ def create_group(group: Annotated[CrimeGroupIn, Body()], principal: Keeper, cont
 @router.get(
     "/groups",
     summary="Organised crime groups you keep or may see",
+    description="Groups your organisation keeps, and those of organisations sharing descriptions or more with you that "
+    "have a member you may be shown (with only those members). Audited.",
     response_model=GroupPageOut,
     responses=responses(*AUTH_ERRORS, 422),
     response_description="One page of groups, most recently changed first",
@@ -266,6 +268,8 @@ def list_groups(
 @router.get(
     "/groups/{group_id}",
     summary="Read an organised crime group",
+    description="A group your organisation keeps, or a partner's group as you may see it (404 when none of its members "
+    "may be shown to you, exactly as for a group that does not exist). Audited.",
     response_model=GroupOut,
     responses=responses(*AUTH_ERRORS, 404, 422),
     response_description="The group as you may see it, with its ETag",
