@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from shared.ports import Where
 from shared.records import AUDIT, CRIME_GROUPS, TOMBSTONES
+from tests.fixtures_http import both_backends
 from tests.intel.helpers import API, DC, list_person, person_ids, report
 
 
@@ -76,6 +77,7 @@ def test_bad_groups_are_refused_and_nothing_is_written(stamp):
         assert uow.count(CRIME_GROUPS.name, [DC]) == 0
 
 
+@both_backends
 def test_partners_see_a_group_by_the_sharing_rules(stamp):
     inc, a, b = _pair(stamp)
     inv = stamp.auth("northwind", "Retailer.Investigator")

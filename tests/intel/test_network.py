@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.domain.networks import EdgeKind, Link, grow
+from tests.fixtures_http import both_backends
 from tests.intel.helpers import API, DC, PURPOSE, list_person, person_ids, report
 
 
@@ -33,6 +34,7 @@ def key(p):
     return f"person:northwind/{p}"
 
 
+@both_backends
 def test_co_offenders_vehicles_and_times_and_places_two_hops(stamp):
     a, b, c, d, e = _gang(stamp)
     r = _net(stamp, "northwind", "Retailer.Investigator", a)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.domain.offenders import ListingStatus
 from shared.ports import Where
 from shared.records import AUDIT
+from tests.fixtures_http import both_backends
 from tests.intel.helpers import API, DC, PURPOSE, list_person, person_ids, report
 
 
@@ -97,6 +98,7 @@ def test_police_state_a_purpose(stamp):
     assert r.status_code == 422 and "purpose" in r.text
 
 
+@both_backends
 def test_pages_hold_visible_persons_only_and_continue(stamp):
     ids = []
     for n in range(5):
