@@ -144,6 +144,7 @@ class Container(AdapterBuilders):
             "footage_request": s.retention_footage_request_months,
             "lookout": s.retention_lookout_months,
             "referral": s.retention_referral_months,
+            "crime_group": s.retention_crime_group_months,
             "audit": s.retention_audit_months,
         }
         deps = RetentionDeps(
@@ -265,6 +266,14 @@ class Container(AdapterBuilders):
                 retention_months=self.settings.retention_poi_image_months,
             )
         )
+
+    # ---- intelligence: rankings, networks, groups (issue 16) ----
+    @cached_property
+    def intel(self):
+        """Repeat offending, networks and crime groups (`container.intel.ranking.rank`)."""
+        from shared.services.intel import Intel, IntelDeps
+
+        return Intel(IntelDeps(records=self.records, clock=self.clock, directory=self.directory, audit=self.audit))
 
     @cached_property
     def referrals(self):

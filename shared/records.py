@@ -181,6 +181,20 @@ OFFENDER_VERSIONS = Collection("offender_versions", indexed=("offender_id", "ver
 # Linking suggestions an investigator rejected, remembered so they are not made again
 # (tenant = the organisation, id "<incident>.<person index>.<offender>").
 OFFENDER_REJECTIONS = Collection("offender_rejections", indexed=("incident_id", "offender_id"))
+# ---- intelligence (repeat offending, networks, groups) ----
+# Repeat-offending read model (tenant = the organisation holding the person): per person and
+# scope ("org", or "force:<id>" for one force area) the scored facts of their incidents and
+# `rank_key`, so a ranking is one read ordered by it; "incident:<id>" documents remember
+# the persons an incident named when last indexed.
+OFFENDER_STANDING = Collection(
+    "offender_standing",
+    indexed=("scope", "rank_key", "person_id"),
+    composite=(("scope", "rank_key"),),
+    unindexed=("incidents", "areas", "persons"),
+)
+# Organised crime groups (tenant = the organisation keeping the record): members (persons of
+# interest), linked incidents, reason and review date.
+CRIME_GROUPS = Collection("crime_groups", indexed=("review_at", "updated_at"), indexed_lists=("member_ids", "incident_ids"))
 
 # ---- lookouts ----
 # Lookouts to nearby stores (tenant = the issuer): store staff find theirs by `store_ids`;
@@ -252,5 +266,7 @@ ALL: dict[str, Collection] = {
         DPIA_VERSIONS,
         CHANNEL_FIGURES,
         D2P_COUNTERS,
+        OFFENDER_STANDING,
+        CRIME_GROUPS,
     )
 }

@@ -249,6 +249,7 @@ class Settings(BaseSettings):
     retention_footage_request_months: int = 24  # after the request was answered, withdrawn or fell due
     retention_lookout_months: int = 1  # lookouts (issue 16): after expiry or withdrawal
     retention_referral_months: int = 72  # referrals to a national unit, after their last step
+    retention_crime_group_months: int = 6  # organised crime group records: after a review date passed unreviewed
     retention_audit_months: int = 120  # never shorter than the longest data period
     retention_bounds_months: dict[str, list[int]] = Field(
         default_factory=lambda: {
@@ -261,6 +262,7 @@ class Settings(BaseSettings):
             "footage_request": [6, 72],
             "lookout": [1, 6],
             "referral": [24, 120],
+            "crime_group": [1, 24],
             "audit": [72, 240],
         }
     )

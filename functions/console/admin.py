@@ -54,6 +54,7 @@ TYPE_WORDS = {
     RecordType.FOOTAGE_REQUEST: "Police requests for footage",
     RecordType.LOOKOUT: "Lookouts to stores and their acknowledgements",
     RecordType.REFERRAL: "Referrals to a national unit",
+    RecordType.CRIME_GROUP: "Organised crime group records",
     RecordType.AUDIT: "Audit trail",
 }
 REQUIREMENTS = (

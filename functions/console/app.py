@@ -26,6 +26,7 @@ from functions.console import (
     shared_packages,
     signin,
 )
+from functions.console import intel as intel_pages  # intelligence (issue 16)
 from functions.console import lookouts as lookout_pages  # lookouts (issue 16)
 from functions.console import store as store_pages
 from functions.console.deps import SignInNeeded, viewer
@@ -48,6 +49,7 @@ PAGE_MODULES.append(offenders)  # persons of interest (issue 16)
 PAGE_MODULES.append(referrals)
 # D2P evaluation: the force's table, chart and downloads.
 PAGE_MODULES.append(evaluation)
+PAGE_MODULES.append(intel_pages)  # intelligence: ranking and networks (issue 16)
 
 _TITLES = {
     400: "Something in the request was wrong",

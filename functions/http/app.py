@@ -35,6 +35,7 @@ from functions.http import (
     sharing,
     subject_requests,
 )
+from functions.http import intel as intel_routes  # intelligence (issue 16)
 from functions.http import lookouts as lookout_routes  # lookouts (issue 16)
 from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
@@ -150,6 +151,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(_router_of(go_live, c), prefix=API_PREFIX)
     # Referrals to a national unit (issue 16).
     app.include_router(_router_of(referrals, c), prefix=API_PREFIX)
+    app.include_router(intel_routes.router, prefix=API_PREFIX)  # intelligence (issue 16)
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

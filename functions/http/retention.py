@@ -122,7 +122,7 @@ class TombstonePage(BaseModel):
     continuation: str | None = None
 
 
-TOMBSTONE_TYPES = ("incident", "poi_image", "audit_entries", "footage_request", "lookout", "referral")
+TOMBSTONE_TYPES = ("incident", "poi_image", "audit_entries", "footage_request", "lookout", "referral", "crime_group")
 
 
 class StatisticsRow(BaseModel):

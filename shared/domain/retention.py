@@ -30,6 +30,7 @@ class RecordType(StrEnum):
     FOOTAGE_REQUEST = "footage_request"  # police requests for footage, from when answered or called off
     LOOKOUT = "lookout"  # lookouts to stores and their acknowledgements, from expiry or withdrawal
     REFERRAL = "referral"  # referrals to a national unit, from their last step
+    CRIME_GROUP = "crime_group"  # organised crime group records, from a review date passed unreviewed
     AUDIT = "audit"  # never shorter than the data it describes
 
 
@@ -111,6 +112,7 @@ class RegionScheduleIn(BaseModel):
                         "footage_request": {"months": 24, "min_months": 6, "max_months": 72},
                         "lookout": {"months": 1, "min_months": 1, "max_months": 6},
                         "referral": {"months": 72, "min_months": 24, "max_months": 120},
+                        "crime_group": {"months": 6, "min_months": 1, "max_months": 24},
                         "audit": {"months": 120, "min_months": 72, "max_months": 240},
                     },
                     "reason": "Annual review of the UK schedule against MoPI guidance",
@@ -285,6 +287,7 @@ def rule_text(record_type: RecordType, months: int) -> str:
         RecordType.FOOTAGE_REQUEST: "after it was answered, withdrawn or its deadline",
         RecordType.LOOKOUT: "after it expired or was withdrawn",
         RecordType.REFERRAL: "after its last step",
+        RecordType.CRIME_GROUP: "after its review date passed unreviewed",
         RecordType.AUDIT: "after the entry",
     }[record_type]
     return f"{record_type.value}: {months} months {basis}"

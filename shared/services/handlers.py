@@ -49,6 +49,7 @@ from shared.services.anpr.hit_retention import UnlinkedHitLane
 from shared.services.d2p.deps import QUEUE as D2P_QUEUE
 from shared.services.d2p.email_body_retention import EmailBodyLane
 from shared.services.footage.retention import FootageRequestLane
+from shared.services.intel.group_retention import CrimeGroupLane
 from shared.services.lookouts.retention import LookoutLane
 from shared.services.messagebus import Handler
 from shared.services.offenders.erasure import OffenderLane
@@ -182,9 +183,22 @@ def erase_incident_from_referrals(event: IncidentErased, uow: UnitOfWork, servic
     return erase_incident(services.referrals.deps, uow, event.organisation_id, event.incident_id, event.rule)
 
 
+# ---- intelligence ----------------------------------------------------------------------
+
+
+def keep_offender_standing(event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any) -> None:
+    """The repeat-offending read model follows the persons an incident names."""
+    services.intel.standing.on_incident(uow, dict(event.incident))
+
+
+def drop_offender_standing(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
+    """An erased incident leaves the scores of the persons it named."""
+    return services.intel.standing.on_erased(uow, event.organisation_id, event.incident_id)
+
+
 HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
-    IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p],
-    IncidentChanged: [index_incident_for_retention, evaluate_for_d2p],
+    IncidentRecorded: [index_incident_for_retention, evaluate_for_d2p, keep_offender_standing],
+    IncidentChanged: [index_incident_for_retention, evaluate_for_d2p, keep_offender_standing],
     EvidenceAdded: [index_incident_for_retention, evaluate_for_d2p, process_uploaded_video],
     IncidentViewed: [show_d2p_status],
     IncidentErased: [
@@ -194,6 +208,7 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
         erase_incident_shares,
         unlink_erased_incident,
         erase_incident_from_referrals,  # referrals
+        drop_offender_standing,
     ],
     LegalHoldChanged: [hold_incident_evidence],
     EvidenceErasureDue: [erase_evidence_item],
@@ -217,6 +232,7 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     # Lookouts (issue 16).
     LookoutLane(),
     ReferralLane(),  # referrals
+    CrimeGroupLane(),
     UnlinkedHitLane(),
     OffenderLane(),  # persons of interest (issue 16): profiles past their expiry
     AuditLane(),

@@ -322,6 +322,10 @@ MATRIX.update(go_live_rows(Row, Call, API_PREFIX))
 from tests.referrals.matrix_rows import referral_rows  # noqa: E402
 
 MATRIX.update(referral_rows(Row, Call, API_PREFIX))
+# Intelligence (rankings, networks, groups): rows live beside their tests.
+from tests.intel.matrix_rows import intel_rows  # noqa: E402
+
+MATRIX.update(intel_rows(Row, Call, API_PREFIX))
 
 
 def api_routes() -> list[tuple[str, str]]:

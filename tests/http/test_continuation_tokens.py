@@ -36,6 +36,9 @@ PAGED_ROUTES = [
     # Persons of interest (issue 16).
     ("/offenders", "Retailer.Investigator", {}),
     ("/offenders/suggestions", "Retailer.Investigator", {}),
+    # Intelligence: the repeat-offending ranking.
+    ("/intel/repeat-offending", "Retailer.Investigator", {}),
+    ("/groups", "Retailer.Investigator", {}),
 ]
 # The organisation whose token lists a route, when it is not ORG.
 ORG_OF = {"/forces/{force_id}/d2p-inbox": "devon-and-cornwall"}
