@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -22,9 +23,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.benchkit import machine
-from shared.domain.errors import Unavailable
-from shared.records import AUDIT, INCIDENTS
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchkit import machine  # noqa: E402
+
+from shared.domain.errors import Unavailable  # noqa: E402
+from shared.records import AUDIT, INCIDENTS  # noqa: E402
 
 ORG = "northwind"
 
@@ -91,15 +96,15 @@ def main() -> None:
     try:
         from shared.adapters.azure.cosmos import CosmosRecordStore
 
-        store = CosmosRecordStore(
+        cosmos = CosmosRecordStore(
             emulators.cosmos_endpoint(emulator), key=emulators.COSMOS_KEY, region="uk", database_prefix="b" + uuid.uuid4().hex[:10]
         )
         try:
             for threads in (1, args.threads):
-                print("cosmos", threads, "writers", run(store, threads, args.units))
+                print("cosmos", threads, "writers", run(cosmos, threads, args.units))
         finally:
-            store.client().delete_database(store.database_name)
-            store.close()
+            cosmos.client().delete_database(cosmos.database_name)
+            cosmos.close()
     finally:
         emulator.stop()
 

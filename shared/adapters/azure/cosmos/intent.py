@@ -150,9 +150,9 @@ def recover(store: CosmosRecordStore, older_than: datetime) -> int:
     return len(intents)
 
 
-def _read(container: Any, cid: str, pk: str) -> dict[str, Any] | None:
+def _read(store: CosmosRecordStore, container: Any, cid: str, pk: str) -> dict[str, Any] | None:
     try:
-        return dict(container.read_item(cid, partition_key=pk))
+        return dict(container.read_item(cid, partition_key=pk, **store.read_kwargs))
     except exceptions.CosmosResourceNotFoundError:
         return None
 
@@ -160,7 +160,7 @@ def _read(container: Any, cid: str, pk: str) -> dict[str, Any] | None:
 def _roll_back_item(store: CosmosRecordStore, item: dict[str, Any]) -> None:
     """Put back the version before the unit, only while the item still holds the unit's write."""
     container = store.container(item["c"])
-    current = _read(container, item["id"], item["pk"])
+    current = _read(store, container, item["id"], item["pk"])
     if item["after"] is None:  # the unit deleted it
         if current is None and item["prior"] is not None:
             quiet(container.create_item, item["prior"])
@@ -182,7 +182,7 @@ def _roll_back_item(store: CosmosRecordStore, item: dict[str, Any]) -> None:
 def _roll_back_chain(store: CosmosRecordStore, chain: dict[str, Any]) -> None:
     """Take the unit's entries off the chain, only while they are still its last links."""
     entries = store.container(chain["c"])
-    found = [_read(entries, cid, pk) for cid, pk in chain["entries"]]
+    found = [_read(store, entries, cid, pk) for cid, pk in chain["entries"]]
     landed = [e for e in found if e is not None and e.get("chain") == chain["chain"]]
     if not landed:
         return

@@ -280,6 +280,11 @@ class CosmosRecordStore:
                 backoff(attempt)
         raise Unavailable(f"The sequence {name} is too busy; try again.")
 
+    @property
+    def read_kwargs(self) -> dict[str, Any]:
+        """What a point read sends (the emulator needs a header to answer a missing item with 404)."""
+        return self._read_kwargs
+
     def recover_commits(self, older_than: datetime) -> int:
         """Roll back the units whose commit intent is older than `older_than` (see `intent`)."""
         return intent.recover(self, older_than)
