@@ -173,6 +173,11 @@ class RecordStore(Protocol):
         journal order, through `UnitOfWork.link_journal` (or at once where an append takes no
         store-wide lock)."""
 
+    def recover_commits(self, older_than: datetime) -> int:
+        """Finish what a process that died mid-commit left before `older_than`: roll its writes
+        back so nothing stays half-written; returns how many units were rolled back. A store
+        whose commit is one transaction has nothing to do."""
+
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers, with a short reason when it does not."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.events import MessageRelayed
@@ -20,6 +20,10 @@ from shared.records import OUTBOX
 from shared.services.messagebus import MessageBus
 
 log = logging.getLogger("vigil.outbox")
+
+# How old a commit intent must be before the relay takes its process for dead: far longer
+# than any commit takes, shorter than the relay's 30 s period so one run sees it.
+COMMIT_GRACE = timedelta(seconds=20)
 
 
 @dataclass
@@ -60,15 +64,22 @@ class Outbox:
 
     def relay(self, as_of: datetime, *, batch: int = 200) -> JobReport:
         """Timer: move every message written at or before `as_of` to its queue."""
-        report = JobReport(job="outbox-relay", as_of=as_of, counts={"relayed": 0, "duplicates": 0, "failed": 0})
+        report = JobReport(job="outbox-relay", as_of=as_of, counts={"relayed": 0, "duplicates": 0, "failed": 0, "rolled_back": 0})
+        # First the units whose process died mid-commit: rolled back, so no message is owed
+        # for a change that never completed. The grace leaves live commits alone.
+        report.counts["rolled_back"] = self.records.recover_commits(as_of - COMMIT_GRACE)
         with self.records.unit_of_work() as uow:
             docs = uow.query(OUTBOX.name, None, [Where("created_at", "le", to_iso(as_of))], order_by="created_at", limit=batch).items
         for doc in docs:
+            if doc.get("intent"):
+                continue  # a commit still in flight (Cosmos): not a message
             try:
                 with self.records.unit_of_work() as uow:
                     fresh = uow.get(OUTBOX.name, doc["_tenant"], doc["id"])
                     if fresh is None:
                         continue
+                    if fresh.get("commit") and uow.get(OUTBOX.name, fresh["_tenant"], fresh["commit"]) is not None:
+                        continue  # its unit has not reached its commit point (or died; recovery decides)
                     accepted = self._relay_doc(uow, fresh)
                 report.counts["relayed" if accepted else "duplicates"] += 1
             except Exception:  # noqa: BLE001 - one stuck message must not hold up the rest

@@ -13,6 +13,7 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.cosmos import CosmosClient, PartitionKey, exceptions
 
+from shared.adapters.azure.cosmos import intent
 from shared.adapters.azure.cosmos.definitions import PARTITION_PATH, indexing_policy
 from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, new_etag, partition_key, to_item
 from shared.adapters.azure.cosmos.sdk import backoff, io
@@ -50,6 +51,7 @@ class CosmosRecordStore:
         collections: Mapping[str, Collection] = ALL,
         credential: Any = None,
         ttl_grace_seconds: int = 0,
+        transactional_batch: bool | None = None,
     ):
         """`key` is for the emulator (or a dev account); without it the client signs in with
         `DefaultAzureCredential(managed_identity_client_id=client_id)`.
@@ -58,6 +60,10 @@ class CosmosRecordStore:
         header cosmosdb-server needs for clean 404s on point reads. `create_if_missing`
         (default: a key is given) creates the database and containers at construction; in
         Azure the Bicep creates them and the data-plane role cannot, so it stays off.
+        `transactional_batch` (default: not the emulator) commits a unit's outbox entries
+        in one transactional batch with its commit point; cosmosdb-server cannot run the
+        Python SDK's batch (it wants a partition key per operation and is not atomic), so
+        there the entries are written first and the commit point is the intent's delete.
         """
         if not endpoint:
             raise ValueError("a Cosmos DB endpoint is required")
@@ -68,6 +74,7 @@ class CosmosRecordStore:
         self._ttl_grace_seconds = ttl_grace_seconds
         self._emulator = bool(key) if emulator is None else emulator
         self._create = bool(key) if create_if_missing is None else create_if_missing
+        self.transactional_batch = not self._emulator if transactional_batch is None else transactional_batch
         if credential is None:
             if key:
                 credential = key
@@ -272,6 +279,15 @@ class CosmosRecordStore:
             ):
                 backoff(attempt)
         raise Unavailable(f"The sequence {name} is too busy; try again.")
+
+    @property
+    def read_kwargs(self) -> dict[str, Any]:
+        """What a point read sends (the emulator needs a header to answer a missing item with 404)."""
+        return self._read_kwargs
+
+    def recover_commits(self, older_than: datetime) -> int:
+        """Roll back the units whose commit intent is older than `older_than` (see `intent`)."""
+        return intent.recover(self, older_than)
 
     def ready(self) -> tuple[bool, str]:
         try:

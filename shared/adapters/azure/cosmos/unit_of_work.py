@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.azure.cosmos import intent as intents
 from shared.adapters.azure.cosmos import overlay, queries
 from shared.adapters.azure.cosmos.chain import Append, apply_appends
 from shared.adapters.azure.cosmos.commit import Op, apply_op, undo_all
@@ -333,11 +334,19 @@ class CosmosUnitOfWork:
             return
         undo: list[Callable[[], None]] = []
         etags: dict[tuple[str, str, str], str] = {}
+        # A unit a crash could leave half-written commits through an intent (see `intent`).
+        intent = None
+        if intents.needed(ops, appends):
+            intent, ops = intents.write(self._store, ops, appends)
         try:
             with io():
                 for op in ops:
                     apply_op(self._store, op, etags, undo)
                 self.links.extend(apply_appends(self._store, appends, undo))
+            if intent is not None:
+                intents.commit(self._store, intent)
         except BaseException:
             undo_all(undo)
+            if intent is not None:
+                intents.abandon(self._store, intent)
             raise
