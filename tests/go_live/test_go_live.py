@@ -209,7 +209,8 @@ def test_the_checklist_shows_who_completed_each_stage_and_the_operator_sees_ever
     assert stages["first_report_acknowledged"]["completed_by"] == officer and stages["first_report_acknowledged"]["completed_at"]
     assert all(s["completed_at"] for s in checklist["stages"])
     overview = stamp.client.get(f"{API}/go-live", headers=stamp.auth("vigil-platform", OPS)).json()["organisations"]
-    assert {o["organisation_id"] for o in overview} == {"northwind", "contoso", "devon-and-cornwall", "avon-and-somerset"}
+    # Every organisation the seed onboards, the national unit (opal) among them.
+    assert {o["organisation_id"] for o in overview} == {"northwind", "contoso", "devon-and-cornwall", "avon-and-somerset", "opal"}
     other = stamp.client.get(f"{API}/organisations/devon-and-cornwall/go-live", headers=stamp.auth("avon-and-somerset", PA))
     assert other.status_code == 404
 
