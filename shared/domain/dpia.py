@@ -31,6 +31,7 @@ SECTIONS = (
     "Retention",
     "Legal holds",
     "Region",
+    "Network ranges",
     "Processors",
     "Safeguards",
 )

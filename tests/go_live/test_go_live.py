@@ -209,7 +209,8 @@ def test_the_checklist_shows_who_completed_each_stage_and_the_operator_sees_ever
     assert stages["first_report_acknowledged"]["completed_by"] == officer and stages["first_report_acknowledged"]["completed_at"]
     assert all(s["completed_at"] for s in checklist["stages"])
     overview = stamp.client.get(f"{API}/go-live", headers=stamp.auth("vigil-platform", OPS)).json()["organisations"]
-    assert {o["organisation_id"] for o in overview} == {"northwind", "contoso", "devon-and-cornwall", "avon-and-somerset"}
+    # Every organisation the seed onboards, the national unit (opal) among them.
+    assert {o["organisation_id"] for o in overview} == {"northwind", "contoso", "devon-and-cornwall", "avon-and-somerset", "opal"}
     other = stamp.client.get(f"{API}/organisations/devon-and-cornwall/go-live", headers=stamp.auth("avon-and-somerset", PA))
     assert other.status_code == 404
 
@@ -261,3 +262,26 @@ def test_the_first_acknowledged_dispatch_completes_the_last_stage_on_either_stor
         stages = stamp.client.get(f"{API}/organisations/{org}/go-live", headers=stamp.auth(org, role)).json()["stages"]
         last = stages[-1]
         assert last["complete"] and (last["completed_by"], last["completed_at"]) == ("dc-first", "2026-11-23T15:00:00+00:00"), last
+
+
+@both_backends
+def test_the_dpia_states_the_network_ranges_and_a_change_of_them_shows_as_a_difference(stamp):
+    from tests.network.test_network_ranges import set_ranges
+
+    approved = _approve_latest(stamp, "devon-and-cornwall", PA)
+    assert approved["facts"]["Network ranges"] == {
+        "devices and service principals": "no restriction: devices can connect from anywhere",
+        "staff": "no restriction: staff can sign in from anywhere",
+    }
+    assert "| staff | no restriction: staff can sign in from anywhere |" in approved["markdown"]
+
+    set_ranges(stamp, "devon-and-cornwall", PA, ["127.0.0.0/8", "192.0.2.0/24"], devices=["2001:db8::/32"])
+
+    made = _generate(stamp, "devon-and-cornwall", PA)
+    assert made.status_code == 201
+    doc = made.json()
+    assert doc["facts"]["Network ranges"] == {"devices and service principals": "2001:db8::/32", "staff": "127.0.0.0/8, 192.0.2.0/24"}
+    assert [c["text"] for c in doc["differences_from_approved"]["changes"]] == [
+        "Network ranges devices and service principals: no restriction: devices can connect from anywhere → 2001:db8::/32",
+        "Network ranges staff: no restriction: staff can sign in from anywhere → 127.0.0.0/8, 192.0.2.0/24",
+    ]

@@ -20,6 +20,7 @@ from shared.records import (
     D2P_RULES,
     D2P_SETTINGS,
     LEGAL_HOLDS,
+    NETWORK_RANGES,
     ORGANISATIONS,
     SHARING,
     STORE_ACCESS,
@@ -47,6 +48,7 @@ def collect(deps: GoLiveDeps, uow: UnitOfWork, org: Organisation) -> dpia.Facts:
         "Retention": _retention(deps, uow, org),
         "Legal holds": _holds(deps, uow, org),
         "Region": _region(deps, org),
+        "Network ranges": _network(uow, org),
         "Processors": _processors(deps),
         "Safeguards": _safeguards(deps, uow, org),
     }
@@ -191,6 +193,18 @@ def _region(deps: GoLiveDeps, org: Organisation) -> dict[str, str]:
         "stamp": deps.settings.region_base_urls.get(region, "") or f"the {region} stamp",
         "time zone": REGION_TIME_ZONES.get(region, "UTC"),
         "residency": "the organisation's records are held only in its home region's stamp; partners of other regions are refused",
+    }
+
+
+def _network(uow: UnitOfWork, org: Organisation) -> dict[str, str]:
+    # Read from the record the request gate enforces ("current"), so the DPIA states what
+    # is refused today; an empty list is stated as the absence of a restriction it is.
+    doc = uow.get(NETWORK_RANGES.name, org.id, "current")
+    staff = list(doc.get("staff", [])) if doc else []
+    devices = list(doc.get("devices", [])) if doc else []
+    return {
+        "staff": ", ".join(staff) if staff else "no restriction: staff can sign in from anywhere",
+        "devices and service principals": ", ".join(devices) if devices else "no restriction: devices can connect from anywhere",
     }
 
 
