@@ -36,7 +36,7 @@ from shared.services.evidence.access import Download, FaceProposals
 from shared.services.evidence.custody import CustodyReport
 from shared.services.evidence.documents import Pdf
 from shared.services.evidence.integrity import Verification
-from shared.services.evidence.uploads import UploadStatus
+from shared.services.evidence.uploads import MAX_CHUNK_BYTES, UploadStatus
 from shared.services.incidents import READERS, REPORTERS
 
 Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
@@ -145,6 +145,7 @@ def upload_out(status: UploadStatus) -> UploadSessionOut:
         evidence_id=s.evidence_id,
         chunks_url=f"/api/v1/evidence/uploads/{s.id}/chunks",
         commit_url=f"/api/v1/evidence/uploads/{s.id}/commit",
+        max_chunk_bytes=MAX_CHUNK_BYTES,
     )
 
 

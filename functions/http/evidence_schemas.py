@@ -131,6 +131,7 @@ class UploadSessionOut(BaseModel):
     evidence_id: str | None
     chunks_url: str
     commit_url: str
+    max_chunk_bytes: int = Field(description="The most bytes one chunk may carry; larger chunks are refused with 413")
 
 
 class CustodyEventOut(BaseModel):
