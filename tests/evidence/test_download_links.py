@@ -113,3 +113,13 @@ def test_a_small_file_is_still_checked_and_sent_by_the_host(ev, monkeypatch):
     evidence_id = _stored(ev)
     r = ev.client.get(f"/api/v1/evidence/{evidence_id}/content", headers=headers(ev, INVESTIGATOR), follow_redirects=False)
     assert r.status_code == 200 and r.content == MP4
+
+
+@pytest.mark.azure
+def test_a_link_to_a_missing_object_is_not_found(azurite):
+    from shared.domain.errors import NotFound
+    from tests.evidence.conftest import azure_store
+
+    store = azure_store(azurite)
+    with pytest.raises(NotFound, match="missing from storage"):
+        store.download_url("gone", valid_for=timedelta(minutes=5), filename="a.bin", content_type="application/octet-stream")
