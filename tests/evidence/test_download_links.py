@@ -123,3 +123,12 @@ def test_a_link_to_a_missing_object_is_not_found(azurite):
     store = azure_store(azurite)
     with pytest.raises(NotFound, match="missing from storage"):
         store.download_url("gone", valid_for=timedelta(minutes=5), filename="a.bin", content_type="application/octet-stream")
+
+
+def test_console_pages_still_stream_the_bytes_themselves(ev):
+    # Console pages play and save evidence from the app's own origin: no link for them.
+    from tests.evidence.matrix_rows import NW_REPORTER
+
+    evidence_id = _stored(ev)
+    d = ev.container.evidence.access.download(NW_REPORTER, evidence_id, None, None, link=False)
+    assert d.url is None and b"".join(d.body) == MP4

@@ -99,7 +99,9 @@ class Access:
             audit_access(self.deps, uow, principal, loc.owner_org, "evidence.read", f"evidence/{evidence_id}", purpose)
         return stored.record
 
-    def download(self, principal: Principal, evidence_id: str, purpose: str | None, range_header: str | None) -> Download:
+    def download(
+        self, principal: Principal, evidence_id: str, purpose: str | None, range_header: str | None, *, link: bool = True
+    ) -> Download:
         """Stream the stored bytes (all or one range); a `downloaded` custody event and an audit entry.
 
         The bytes are checked against the SHA-256 recorded at intake: a file up to
@@ -110,7 +112,10 @@ class Access:
         its reader checks the whole file against Repr-Digest.
 
         A Range that cannot be served raises RangeNotSatisfiable; one that is not a single
-        byte range is ignored and the whole file is served."""
+        byte range is ignored and the whole file is served.
+
+        With `link` (the API) a file over `LINK_ABOVE` bytes is answered as a storage link
+        where the store gives one; without it (console pages) the bytes are always streamed."""
         deps = self.deps
         need_purpose(principal, purpose)
         with deps.records.read_only() as uow:
@@ -128,7 +133,7 @@ class Access:
             size = deps.blobs.size(item.id)
             raise integrity.serving_failed(deps, principal, item, found_sha256=None, found_size=size, during="download", purpose=purpose)
         url = None
-        if item.size > LINK_ABOVE:
+        if link and item.size > LINK_ABOVE:
             url = deps.blobs.download_url(
                 evidence_id, valid_for=LINK_VALID_FOR, filename=ascii_filename(item.filename), content_type=item.content_type
             )
