@@ -214,7 +214,7 @@ def download_supplied(
             error=error,
             other=other or "",
         )
-    d = c.evidence.access.download(who, evidence_id, stated, None)
+    d = c.evidence.access.download(who, evidence_id, stated, None, link=False)
     headers = {
         "Content-Length": str(d.length),
         "X-Evidence-SHA256": d.item.sha256,

@@ -394,7 +394,7 @@ def evidence_file(
 ) -> Response:
     stated = _need_purpose(purpose)
     _case(c, who, incident_id)
-    d = c.evidence.access.download(who, evidence_id, stated, range_)
+    d = c.evidence.access.download(who, evidence_id, stated, range_, link=False)
     _item_of_case(d.item, incident_id, evidence_id)
     item = d.item
     # Shown in the page (inline) unless asked for as a file; never sniffed into another type.

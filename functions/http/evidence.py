@@ -9,12 +9,13 @@ from typing import Annotated
 
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from functions.http.deps import ContainerDep, IdempotencyKey, require
 from functions.http.evidence_schemas import (
     CustodyOut,
+    DownloadLinkOut,
     EvidenceList,
     EvidenceOut,
     FaceProposalsOut,
@@ -36,7 +37,7 @@ from shared.services.evidence.access import Download, FaceProposals
 from shared.services.evidence.custody import CustodyReport
 from shared.services.evidence.documents import Pdf
 from shared.services.evidence.integrity import Verification
-from shared.services.evidence.uploads import UploadStatus
+from shared.services.evidence.uploads import MAX_CHUNK_BYTES, UploadStatus
 from shared.services.incidents import READERS, REPORTERS
 
 Reporter = Annotated[Principal, Depends(require(*REPORTERS))]
@@ -145,6 +146,7 @@ def upload_out(status: UploadStatus) -> UploadSessionOut:
         evidence_id=s.evidence_id,
         chunks_url=f"/api/v1/evidence/uploads/{s.id}/chunks",
         commit_url=f"/api/v1/evidence/uploads/{s.id}/commit",
+        max_chunk_bytes=MAX_CHUNK_BYTES,
     )
 
 
@@ -369,6 +371,7 @@ def get_evidence(
     responses={
         200: {"description": "The whole file, in its own media type", "content": STORED_MEDIA_TYPES},
         206: {"description": "The requested byte range, in the file's media type", "content": STORED_MEDIA_TYPES},
+        302: {"description": "Azure: Location is a 5-minute read-only link to the stored version; follow it (send Range there)"},
         **responses(*AUTH_ERRORS, 404, 409, 416, 422),
     },
     response_class=StreamingResponse,
@@ -379,10 +382,24 @@ def download_evidence(
     container: ContainerDep,
     purpose: Purpose = None,
     range_: Annotated[str | None, Header(alias="Range", max_length=100, description="One byte range, e.g. bytes=0-1048575")] = None,
-) -> StreamingResponse:
-    """The stored bytes, streamed in the file's own media type; one byte range may be asked for. Each download is a custody event; police give a purpose."""
+    redirect: Annotated[bool, Query(description="false: where storage serves the bytes, answer the link as JSON instead of a 302")] = True,
+) -> Response:
+    """The stored bytes, streamed in the file's own media type; one byte range may be asked for. In Azure, a redirect to a short-lived read-only link to the stored version instead (or the link as JSON with redirect=false). Each download is a custody event; police give a purpose."""
     d: Download = container.evidence.access.download(principal, evidence_id, purpose, range_)
     item = d.item
+    if d.url and d.url_expires_at:
+        digest = {"Repr-Digest": sha256_field(item.sha256), "X-Evidence-SHA256": item.sha256, "Cache-Control": "no-store"}
+        if redirect:
+            return Response(status_code=302, headers={"Location": d.url, **digest})
+        link = DownloadLinkOut(
+            url=d.url,
+            expires_at=to_iso(d.url_expires_at),
+            sha256=item.sha256,
+            size=item.size,
+            filename=item.filename,
+            content_type=item.content_type,
+        )
+        return JSONResponse(link.model_dump(), headers=digest)
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Length": str(d.length),

@@ -131,6 +131,16 @@ class UploadSessionOut(BaseModel):
     evidence_id: str | None
     chunks_url: str
     commit_url: str
+    max_chunk_bytes: int = Field(description="The most bytes one chunk may carry; larger chunks are refused with 413")
+
+
+class DownloadLinkOut(BaseModel):
+    url: str = Field(description="Reads the stored version straight from storage (GET, Range allowed) until expires_at")
+    expires_at: str
+    sha256: str = Field(description="Check the bytes against this: storage serves them unchecked")
+    size: int
+    filename: str
+    content_type: str
 
 
 class CustodyEventOut(BaseModel):

@@ -168,3 +168,43 @@ def test_a_401_signs_in_again_once_and_other_errors_are_not_retried():
             client.report_incident(report())
     assert seen == ["Bearer token-0", "Bearer token-1"]
     assert caught.value.status == 422 and caught.value.errors == [{"field": "narrative"}]
+
+
+def test_an_upload_keeps_each_chunk_within_the_size_the_session_names(tmp_path):
+    data = b"\xff\xd8\xff\xe0" + b"x" * 2_496
+    file = tmp_path / "till-camera-3.jpg"
+    file.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    chunks: list[int] = []
+    state = {"received": 0}
+
+    def session() -> dict:
+        return {
+            "id": "u-1",
+            "incident_id": "i-1",
+            "filename": file.name,
+            "content_type": "image/jpeg",
+            "size": len(data),
+            "received": state["received"],
+            "expires_at": "2026-11-30T12:00:00+00:00",
+            "state": "open",
+            "evidence_id": None,
+            "chunks_url": "/api/v1/evidence/uploads/u-1/chunks",
+            "commit_url": "/api/v1/evidence/uploads/u-1/commit",
+            "max_chunk_bytes": 1_000,
+        }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            body = request.read()
+            chunks.append(len(body))
+            state["received"] += len(body)
+            return httpx.Response(200, json=session())
+        if request.url.path.endswith("/commit"):
+            return httpx.Response(201, json={"id": "e-1", "sha256": digest, "size": len(data)})
+        return httpx.Response(201, json=session())
+
+    with VigilClient("http://vigil.test", transport=httpx.MockTransport(handler), sleep=lambda s: None) as client:
+        item = client.upload_evidence("i-1", file, content_type="image/jpeg", chunk_size=8 * 1024 * 1024)
+    assert item["sha256"] == digest
+    assert chunks == [1_000, 1_000, 500]

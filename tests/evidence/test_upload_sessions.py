@@ -141,3 +141,23 @@ def _same_key_same_session(ev) -> None:
     # Without a key, each open is its own session (as before).
     plain = ev.auth("northwind", "Retailer.Investigator")
     assert ev.client.post(url, json=declared, headers=plain).json()["id"] != ev.client.post(url, json=declared, headers=plain).json()["id"]
+
+
+def test_a_chunk_over_the_hosts_limit_is_a_413_naming_the_limit_and_nothing_is_kept(ev, monkeypatch):
+    from shared.services.evidence import uploads
+
+    incident = new_incident(ev)
+    auth = ev.auth("northwind", "Retailer.Investigator")
+    sid = _open(ev, incident, auth)
+    # The session tells a client how large a chunk may be before it sends one.
+    assert ev.client.get(f"/api/v1/evidence/uploads/{sid}", headers=auth).json()["max_chunk_bytes"] == 32 * 1024 * 1024
+    # The fixture's files are small: a smaller limit shows the same refusal.
+    monkeypatch.setattr(uploads, "MAX_CHUNK_BYTES", 30_000)
+    r = _chunk(ev, sid, auth, MP4[:40000], 0, 39999)
+    assert r.status_code == 413, r.text
+    problem = r.json()
+    assert problem["max_chunk_bytes"] == 30_000
+    assert "30000 bytes" in problem["detail"] and f"/api/v1/evidence/uploads/{sid}/chunks" in problem["detail"]
+    assert ev.client.head(f"/api/v1/evidence/uploads/{sid}", headers=auth).headers["upload-offset"] == "0"
+    # Within the limit the same bytes go through.
+    assert _chunk(ev, sid, auth, MP4[:30000], 0, 29999).status_code == 200

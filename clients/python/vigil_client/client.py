@@ -386,6 +386,10 @@ class VigilClient:
             session = self.upload_status(upload_id)
         upload_id = session["id"]
         offset = session["received"]
+        # A server that names its largest chunk refuses bigger ones (its host buffers each).
+        limit = session.get("max_chunk_bytes")
+        if limit:
+            chunk_size = min(chunk_size, limit)
         failures = 0
         with open(file, "rb") as source:
             while session["state"] != "committed" and offset < size:

@@ -4,7 +4,7 @@ is kept, not dropped."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class Money(TypedDict):
@@ -81,6 +81,7 @@ class UploadSession(TypedDict):
     evidence_id: str | None
     chunks_url: str
     commit_url: str
+    max_chunk_bytes: NotRequired[int]
 
 
 class Dispatch(TypedDict, total=False):

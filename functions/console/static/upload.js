@@ -123,7 +123,8 @@
     if (offset >= file.size) {
       return Promise.resolve();
     }
-    var end = Math.min(offset + CHUNK, file.size);
+    // Never more than the stamp says one chunk may carry (its host buffers each chunk).
+    var end = Math.min(offset + Math.min(CHUNK, session.max_chunk_bytes || CHUNK), file.size);
     return fetch(session.chunks_url, {
       method: "PUT",
       credentials: "same-origin",

@@ -24,6 +24,7 @@ import base64
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -208,12 +209,20 @@ class AzureBlobEvidenceStore:
                 yield item.name
 
     def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
-        """A read-only SAS URL to one blob for `valid_for`, so the bytes go from storage
-        to the reader without passing through the host. Signed with a user delegation key
-        from the managed identity; with Azurite (no Entra ID) with the account key."""
+        """A read-only SAS URL to the blob's current version for `valid_for`, so the bytes
+        go from storage to the reader without passing through the host. Signed with a user
+        delegation key from the managed identity; with Azurite (no Entra ID) with the account key.
+
+        Where the account keeps versions the SAS and the URL name that version (`versionid`),
+        so a link issued for one version can never serve another written later under the
+        same name. Raises NotFound when the blob is missing."""
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
         blob = self.evidence.get_blob_client(key)
+        try:
+            version_id = blob.get_blob_properties().version_id
+        except ResourceNotFoundError as exc:
+            raise NotFound(f"Evidence object {key} is missing from storage.") from exc
         # Storage checks the SAS against its own clock: the wall clock, not the app's.
         now = datetime.now(UTC)
         expires_at = now + valid_for
@@ -222,6 +231,8 @@ class AzureBlobEvidenceStore:
             signing = {"account_key": self.service.credential.account_key}
         else:
             signing = {"user_delegation_key": self._delegation_key(now, expires_at)}
+        if version_id:
+            signing["version_id"] = version_id
         sas = generate_blob_sas(
             account_name=str(self.service.account_name),
             container_name=self.evidence.container_name,
@@ -235,7 +246,8 @@ class AzureBlobEvidenceStore:
             protocol=None if self.azurite else "https",
             **signing,
         )
-        return f"{blob.url}?{sas}"
+        pinned = f"&versionid={quote(version_id, safe='')}" if version_id else ""
+        return f"{blob.url}?{sas}{pinned}"
 
     def _delegation_key(self, now: datetime, until: datetime) -> Any:
         # One key serves every URL signed within its hour (asking for one is a round trip).

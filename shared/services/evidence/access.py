@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain import imaging
 from shared.domain.custody import CustodyEvent
 from shared.domain.evidence import EvidenceItem
-from shared.domain.http_fields import RangeNotSatisfiable, parse_range
+from shared.domain.http_fields import RangeNotSatisfiable, ascii_filename, parse_range
 from shared.domain.tenancy import Principal
 from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps
@@ -22,17 +23,28 @@ FACE_DETECTOR = "OpenCV Haar cascade (frontal face)"
 # Files up to this size are read whole and checked before the first byte is sent (a
 # photo or a short clip); larger ones are checked while they stream.
 VERIFY_BEFORE_SENDING = 8 * 1024 * 1024
+# How long a storage link handed out for a download stays good: long enough to start the
+# transfer, short enough that a leaked link is soon useless (a started transfer runs on).
+LINK_VALID_FOR = timedelta(minutes=5)
+# Files above this size go by storage link where the store gives one: the host never
+# holds them and the 230 s HTTP cap never cuts them. Smaller ones are still checked
+# against their hash before the host sends them.
+LINK_ABOVE = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Download:
-    """The bytes [start, end) of an item; `partial` when a range was asked for and served."""
+    """The bytes [start, end) of an item; `partial` when a range was asked for and served.
+    Where the store hands out links (Azure), `url` reads the whole stored version straight
+    from storage until `url_expires_at`, and `body` is empty: the host never carries the bytes."""
 
     item: EvidenceItem
     start: int
     end: int
     partial: bool
     body: Iterator[bytes]
+    url: str | None = None
+    url_expires_at: datetime | None = None
 
     @property
     def length(self) -> int:
@@ -87,7 +99,9 @@ class Access:
             audit_access(self.deps, uow, principal, loc.owner_org, "evidence.read", f"evidence/{evidence_id}", purpose)
         return stored.record
 
-    def download(self, principal: Principal, evidence_id: str, purpose: str | None, range_header: str | None) -> Download:
+    def download(
+        self, principal: Principal, evidence_id: str, purpose: str | None, range_header: str | None, *, link: bool = True
+    ) -> Download:
         """Stream the stored bytes (all or one range); a `downloaded` custody event and an audit entry.
 
         The bytes are checked against the SHA-256 recorded at intake: a file up to
@@ -98,7 +112,10 @@ class Access:
         its reader checks the whole file against Repr-Digest.
 
         A Range that cannot be served raises RangeNotSatisfiable; one that is not a single
-        byte range is ignored and the whole file is served."""
+        byte range is ignored and the whole file is served.
+
+        With `link` (the API) a file over `LINK_ABOVE` bytes is answered as a storage link
+        where the store gives one; without it (console pages) the bytes are always streamed."""
         deps = self.deps
         need_purpose(principal, purpose)
         with deps.records.read_only() as uow:
@@ -115,6 +132,17 @@ class Access:
         if not integrity.present(deps, item):
             size = deps.blobs.size(item.id)
             raise integrity.serving_failed(deps, principal, item, found_sha256=None, found_size=size, during="download", purpose=purpose)
+        url = None
+        if link and item.size > LINK_ABOVE:
+            url = deps.blobs.download_url(
+                evidence_id, valid_for=LINK_VALID_FOR, filename=ascii_filename(item.filename), content_type=item.content_type
+            )
+        if url:
+            # Storage serves the bytes (and any Range the reader sends it); the reader checks
+            # them against Repr-Digest. Issuing the link is the download, audited as one.
+            expires_at = deps.clock.now() + LINK_VALID_FOR
+            self._record_download(principal, loc.owner_org, item, purpose, None, {"link_expires_at": expires_at.isoformat()})
+            return Download(item=item, start=0, end=item.size, partial=False, body=iter(()), url=url, url_expires_at=expires_at)
         body: Iterator[bytes]
         if item.size <= VERIFY_BEFORE_SENDING:
             data = b"".join(integrity.verified_chunks(deps, principal, item, during="download", purpose=purpose))
@@ -123,20 +151,26 @@ class Access:
             body = integrity.verified_chunks(deps, principal, item, during="download", purpose=purpose)
         else:
             body = deps.blobs.open(evidence_id, start, end)
+        self._record_download(principal, loc.owner_org, item, purpose, [start, end - 1] if partial else None, {})
+        return Download(item=item, start=start, end=end, partial=partial, body=body)
+
+    def _record_download(
+        self, principal: Principal, owner: str, item: EvidenceItem, purpose: str | None, range_: list[int] | None, extra: dict[str, Any]
+    ) -> None:
+        deps = self.deps
         with deps.records.unit_of_work() as uow:
             custody.record_event(
                 uow,
-                self.deps.chain_keys,
-                loc.owner_org,
-                evidence_id,
+                deps.chain_keys,
+                owner,
+                item.id,
                 CustodyEvent.DOWNLOADED,
                 principal,
                 at=deps.clock.now(),
                 purpose=purpose,
-                details={"range": [start, end - 1] if partial else None, "sha256": item.sha256},
+                details={"range": range_, "sha256": item.sha256, **extra},
             )
-            audit_access(deps, uow, principal, loc.owner_org, "evidence.download", f"evidence/{evidence_id}", purpose)
-        return Download(item=item, start=start, end=end, partial=partial, body=body)
+            audit_access(deps, uow, principal, owner, "evidence.download", f"evidence/{item.id}", purpose)
 
     def face_proposals(self, principal: Principal, evidence_id: str, purpose: str | None) -> FaceProposals:
         """Suggested face rectangles for a person to confirm or edit; nothing is redacted."""

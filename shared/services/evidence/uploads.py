@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.domain.errors import Conflict, Gone, Invalid, NotFound
+from shared.domain.errors import Conflict, Gone, Invalid, NotFound, PayloadTooLarge
 from shared.domain.evidence import EvidenceItem, UploadSession, UploadSessionIn
 from shared.domain.file_types import SNIFF_BYTES
 from shared.domain.http_fields import parse_content_range
@@ -25,6 +25,9 @@ from shared.services.repository import Stored, dump, load
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 START = "evidence.upload.start"
+# The Functions host refuses request bodies over 100 MB and buffers what it accepts, so
+# a chunk stays well under that: a large file goes as many chunks, never as one body.
+MAX_CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,12 @@ class Uploads:
             first, last, total = parse_content_range(content_range)
         except ValueError as exc:
             raise Invalid(str(exc), errors=[{"field": "Content-Range"}]) from exc
+        if last - first + 1 > MAX_CHUNK_BYTES:
+            raise PayloadTooLarge(
+                f"A chunk may hold at most {MAX_CHUNK_BYTES} bytes; send this one as several chunks"
+                f" (PUT /api/v1/evidence/uploads/{upload_id}/chunks, each at the received offset).",
+                max_chunk_bytes=MAX_CHUNK_BYTES,
+            )
         with deps.records.unit_of_work() as uow:
             session = self._session(uow, principal, upload_id).record
         if session.committed:
