@@ -214,3 +214,9 @@ def test_a_handler_logging_the_same_field_as_the_request_ids_keeps_its_own_value
     assert r.status_code == 200
     [line] = [x.log_record for x in fake_logs.get_finished_logs() if x.log_record.body == "searching"]
     assert line.attributes["organisation"] == "asked-about" and line.attributes["request_id"] == "same-1"
+
+
+def test_start_without_application_insights_or_console_exports_nothing(stamp, fake_metrics):
+    reader, _ = fake_metrics
+    assert telemetry.start(stamp.container, environ={}) == "off"
+    assert _points(reader, "vigil.queue.dead_letters") == []
