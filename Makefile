@@ -12,7 +12,7 @@ VIGIL_TEST_CHROMIUM ?= /usr/bin/chromium
 export VIGIL_TEST_CHROMIUM
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators chromium token job onboard bench clean verify-package replay-dead-letters lock d2p-counters
+.PHONY: run test venv emulators chromium token job onboard smoke bench clean verify-package replay-dead-letters lock d2p-counters
 
 # The function app's locked requirements (hashes checked), then the tools and test
 # libraries: pip refuses to mix hashed and unhashed requirements in one call.
@@ -80,6 +80,12 @@ job: $(STAMP)
 # Put dead-lettered D2P dispatch messages back on their queue (IDS=a,b for only those).
 replay-dead-letters: $(STAMP)
 	@$(PY) -m functions.d2p_jobs "$(IDS)"
+
+# make smoke URL=<stamp URL> TENANT=<Entra tenant id, or local>: the checks an operator runs
+# after deploying (tools/smoke.py, docs/deploy.md); credentials come from VIGIL_SMOKE_* variables.
+smoke: $(STAMP)
+	@test -n "$(URL)" -a -n "$(TENANT)" || (echo "usage: make smoke URL=https://... TENANT=<tenant id or local>" && exit 2)
+	@$(PY) tools/smoke.py --url "$(URL)" --tenant "$(TENANT)"
 
 bench: $(STAMP)
 	$(PY) bench/intake.py

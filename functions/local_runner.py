@@ -28,6 +28,7 @@ import uvicorn
 from functions import jobs, ncrontab
 from functions.http.app import create_app
 from functions.http.observability import configure_logging
+from shared import telemetry
 from shared.bootstrap import Container
 from shared.names import TIMERS
 from shared.services.seed import seed_demo
@@ -201,6 +202,7 @@ def main() -> None:
     port = int(os.environ.get("PORT", "7071"))
     container = Container(runner_settings(port))
     configure_logging(container.settings.log_level)  # key=value lines with request ids; quiet HTTP client libraries
+    telemetry.start(container)  # off unless VIGIL_TELEMETRY_CONSOLE or an Application Insights connection string
     added = seed_demo(container)  # directory, D2P rules, a named person for subject requests, an incident past its schedule
     from functions.cli import demo_token
 

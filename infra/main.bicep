@@ -401,6 +401,8 @@ var vigilSettings = {
   VIGIL_ANPR_VEHICLE_INTEREST_DAYS: '90'
   VIGIL_ANPR_EXPIRY_BATCH: '5000'
   VIGIL_LOG_LEVEL: 'INFO'
+  // Application Insights takes the telemetry in Azure (APPLICATIONINSIGHTS_CONNECTION_STRING).
+  VIGIL_TELEMETRY_CONSOLE: 'false'
   // Must equal maxDeliveryCount of the webhook-deliveries queue (app/messaging.bicep).
   VIGIL_WEBHOOK_QUEUE_MAX_DELIVERIES: '10'
   VIGIL_WEBHOOK_MAX_ATTEMPTS: '8'

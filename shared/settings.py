@@ -127,6 +127,9 @@ class Settings(BaseSettings):
 
     # Level of Vigil's own log lines (DEBUG, INFO, WARNING, ERROR); `make run` also applies it to the process.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Telemetry: spans, logs and metrics printed on stdout when no Application Insights
+    # connection string is set (shared/telemetry.py); off by default locally.
+    telemetry_console: bool = False
 
     # Embedded backend: the most units of work one SQLite COMMIT may carry (group commit:
     # units queued for the writer share its transaction). 1 commits every unit on its own.

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 
 from functions.http.client_address import admit_from_network
+from functions.http.observability import note_ids
 from shared.adapters.console_sessions import COOKIE, CSRF_HEADER
 from shared.adapters.page_tokens import PageTokens, binding
 from shared.bootstrap import Container
@@ -50,6 +51,7 @@ def principal(request: Request, c: Container = Depends(container)) -> Principal:
     p = c.directory.principal_from_claims(claims)
     # Before anything is charged or read: a caller outside its organisation's ranges gets nothing.
     admit_from_network(request, c, p, claims)
+    note_ids(organisation=p.organisation_id)
     # Every write route needs a token, and this runs once per request: the one place a
     # write is charged to its principal (429 past the budget, before the handler runs).
     if request.url.path not in UNCHARGED_POSTS:

@@ -19,6 +19,8 @@ import re
 import time
 import uuid
 
+from opentelemetry import trace
+
 ACCESS = logging.getLogger("vigil.http.access")
 REQUEST_ID_HEADER = b"x-request-id"
 # Letters, digits and . _ : - only, up to 128: anything else (spaces, newlines, quotes) could
@@ -26,9 +28,34 @@ REQUEST_ID_HEADER = b"x-request-id"
 _WELL_FORMED = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("vigil_request_id", default=None)
+# The ids learnt while a request is handled (organisation, incident_id, dispatch_id): one
+# dict per request, shared with the handler threads, which get a copy of the context but
+# the same dict, so what a dependency learns in a thread reaches the access line and span.
+request_ids: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("vigil_request_ids", default=None)
+# The ids a request's log lines end with, in this order.
+_REQUEST_KEYS = ("organisation", "incident_id", "dispatch_id", "evidence_id", "request_id")
+# Path parameters that name the case a request is about, as their log field names.
+_ID_PARAMS = {"incident_id": "incident_id", "dispatch_id": "dispatch_id", "evidence_id": "evidence_id"}
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName", "vigil_ids"}
+
+
+def note_ids(**ids: str | None) -> None:
+    """Put ids (organisation, incident_id, dispatch_id) on the current request's later log
+    lines and on its span; outside a request, nothing happens."""
+    bound = request_ids.get()
+    if bound is not None:
+        bound.update({k: v for k, v in ids.items() if v})
+
+
+def extra_fields(record: logging.LogRecord) -> dict:
+    """A record's `extra=` fields, then the ids of the request it was made in (its own
+    fields win), without the attributes every record has."""
+    fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _REQUEST_KEYS and v is not None}
+    ids = {**(getattr(record, "vigil_ids", None) or {}), "request_id": getattr(record, "request_id", None)}
+    fields.update({k: v for k in _REQUEST_KEYS if (v := record.__dict__.get(k, ids.get(k))) is not None})
+    return fields
 
 
 def install_request_ids() -> None:
@@ -41,6 +68,9 @@ def install_request_ids() -> None:
         record = factory(*args, **kwargs)
         if not hasattr(record, "request_id"):
             record.request_id = request_id.get()
+        # Kept apart from the record's own attributes: `extra=` may name the same fields
+        # (logging refuses an `extra=` key the record already has).
+        record.vigil_ids = dict(request_ids.get() or {})
         return record
 
     make._vigil_request_ids = True  # type: ignore[attr-defined]
@@ -68,10 +98,8 @@ class KeyValueFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k != "request_id" and v is not None}
-        request_id = getattr(record, "request_id", None)
-        if request_id:
-            fields["request_id"] = request_id  # last, where it is easy to find
+        # The request's ids last, the request id at the very end, where they are easy to find.
+        fields = extra_fields(record)
         if fields:
             extra = " ".join(f"{k}={_value(v)}" for k, v in fields.items())
             head, sep, rest = line.partition("\n")  # a traceback stays below the line
@@ -92,6 +120,14 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _annotate_span(ids: dict[str, str]) -> None:
+    """The request's ids as attributes of its span (customDimensions of the request in
+    Application Insights); without telemetry the current span records nothing."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(ids)  # the names log lines use, so one query finds both
+
+
 class RequestContext:
     """ASGI middleware: the request id, the `X-Request-Id` answer header and the access line."""
 
@@ -105,6 +141,7 @@ class RequestContext:
         incoming = next((v for k, v in scope.get("headers", ()) if k == REQUEST_ID_HEADER), None)
         rid = incoming.decode("ascii") if incoming is not None and _WELL_FORMED.match(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
+        ids_token = request_ids.set({})
         started = time.perf_counter()
         status = 500
 
@@ -112,6 +149,9 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Now, not after the answer: the request span ends with the answer's last byte.
+                self._note_path_ids(scope)
+                _annotate_span({"request_id": rid, "route": self._template(scope), **(request_ids.get() or {})})
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != REQUEST_ID_HEADER]
                 message = {**message, "headers": [*headers, (REQUEST_ID_HEADER, rid.encode("ascii"))]}
             await send(message)
@@ -135,6 +175,7 @@ class RequestContext:
                 raise
             await unexpected_error(scope.get("path"))(scope, receive, send_with_id)
         finally:
+            self._note_path_ids(scope)
             ACCESS.info(
                 "access",
                 extra={
@@ -144,7 +185,12 @@ class RequestContext:
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+            request_ids.reset(ids_token)
             request_id.reset(token)
+
+    @staticmethod
+    def _note_path_ids(scope) -> None:
+        note_ids(**{field: str(v) for p, field in _ID_PARAMS.items() if (v := scope.get("path_params", {}).get(p))})
 
     def _template(self, scope) -> str:
         """The matched route's path template (included routes keep theirs without the prefix)."""

@@ -55,7 +55,7 @@ def test_every_line_of_a_request_carries_its_id_even_from_the_thread_pool(stamp,
     r = stamp.client.get(f"{API}/incidents", headers={**stamp.auth("northwind", "Retailer.Investigator"), "X-Request-Id": "req-1"})
     assert r.status_code == 200
     [inside] = [x for x in lines() if "searching" in x]
-    assert inside.endswith("searching filters=2 request_id=req-1"), inside
+    assert inside.endswith("searching filters=2 organisation=northwind request_id=req-1"), inside
 
 
 def test_an_unexpected_error_is_logged_and_answered_with_the_request_id(stamp, caplog, monkeypatch):

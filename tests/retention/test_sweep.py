@@ -221,3 +221,29 @@ def test_an_erased_incident_is_not_answered_or_recorded_again_by_a_retry_of_its_
 def _all(c, collection, tenant):
     with c.records.unit_of_work() as uow:
         return uow.query(collection, [tenant]).items
+
+
+def test_a_sweep_with_nothing_due_reads_organisations_and_schedules_once_each(c, monkeypatch):
+    """Each read is a Cosmos round trip in Azure: the organisations are listed once per run
+    and each organisation's schedule read once, though retailers are swept in two scopes."""
+    from shared.services.retention import sweep as sweep_module
+
+    schedule_reads: list[str] = []
+    real_schedule_for = sweep_module.schedule_for
+
+    def counting_schedule_for(deps, uow, org, at=None):
+        schedule_reads.append(org)
+        return real_schedule_for(deps, uow, org, at)
+
+    listings: list[str] = []
+    real_iterate_all = sweep_module.iterate_all
+
+    def counting_iterate_all(uow, collection, *args, **kwargs):
+        listings.append(collection)
+        return real_iterate_all(uow, collection, *args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "schedule_for", counting_schedule_for)
+    monkeypatch.setattr(sweep_module, "iterate_all", counting_iterate_all)
+    c.retention.sweep.run(c.clock.now())
+    assert sorted(schedule_reads) == sorted(set(schedule_reads)) and {"northwind", "contoso", "devon-and-cornwall"} <= set(schedule_reads)
+    assert listings == ["organisations"]

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared import telemetry
 from shared.domain.audit import AuditAction
 from shared.domain.d2p import Dispatch
 from shared.domain.d2p_email import HTML_TEMPLATE, TEXT_TEMPLATE, compose_email
 from shared.domain.errors import PreconditionFailed
 from shared.domain.evidence import available
 from shared.domain.mail import Email
+from shared.domain.timestamps import from_iso
 from shared.ports import PermanentMailError, PoisonMessage, TransientMailError, UnitOfWork, Where
 from shared.records import D2P_RULES, EVIDENCE, INCIDENTS
 from shared.services.d2p.deps import QUEUE, D2PDeps, get_dispatch, replace_dispatch
@@ -100,6 +102,9 @@ class DeliveryUseCase:
             with deps.records.unit_of_work() as uow:
                 self._finish(uow, dispatch, lambda d: d.fail(reason, now=deps.now()))
             return "failed"
+        # The report has reached the force's inbox as far as anyone here can know.
+        latency = (deps.clock.now() - from_iso(dispatch.created_at)).total_seconds()
+        telemetry.instruments().d2p_latency.record(max(latency, 0.0), {"force": dispatch.force_id})
         # The window: the provider has the message; until the next unit of work commits, a
         # crash here means a redelivery sends it again.
         with deps.records.unit_of_work() as uow:

@@ -17,7 +17,7 @@ from shared.ports import JobReport, Where, iterate_all
 from shared.records import ORGANISATIONS
 from shared.services.retention.deps import RetentionDeps
 from shared.services.retention.lanes import LaneRun, RetentionLane, Scope, sweep_lane
-from shared.services.retention.schedules import schedule_for
+from shared.services.retention.schedules import Schedule, schedule_for
 
 
 def retailers(deps: RetentionDeps) -> list[str]:
@@ -27,10 +27,14 @@ def retailers(deps: RetentionDeps) -> list[str]:
         return sorted(d["id"] for d in docs if d.get("home_region") == deps.region)
 
 
-def homed(deps: RetentionDeps) -> list[str]:
-    """Every organisation homed in this region, of any kind."""
+def _homed_kinds(deps: RetentionDeps) -> dict[str, str | None]:
+    """Every organisation homed in this region and its kind, in one read."""
     with deps.records.read_only() as uow:
-        return sorted(d["id"] for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], []) if d.get("home_region") == deps.region)
+        return {
+            d["id"]: d.get("kind")
+            for d in iterate_all(uow, ORGANISATIONS.name, [PLATFORM_TENANT], [])
+            if d.get("home_region") == deps.region
+        }
 
 
 class Sweep:
@@ -49,14 +53,23 @@ class Sweep:
         deps = self.deps
         report = JobReport(job="retention", as_of=as_of)
         report.counts = {count: 0 for lane in self.lanes for count in lane.counts}
+        # Read once per run, not once per scope: a sweep with nothing due costs little more
+        # than its lanes' due queries (bench/request_counts.py).
+        kinds = _homed_kinds(deps) if organisations is None else {}
+        schedules: dict[str, Schedule] = {}
         for scope in get_args(Scope):
             lanes = [lane for lane in self.lanes if lane.scope == scope]
             if not lanes:
                 continue
-            orgs = organisations if organisations is not None else (retailers(deps) if scope == "retailers" else homed(deps))
+            if organisations is not None:
+                orgs = list(organisations)
+            else:
+                orgs = sorted(o for o, kind in kinds.items() if scope != "retailers" or kind == OrgKind.RETAILER.value)
             for org in orgs:
-                with deps.records.unit_of_work() as uow:
-                    schedule = schedule_for(deps, uow, org, as_of)
+                schedule = schedules.get(org)
+                if schedule is None:
+                    with deps.records.unit_of_work() as uow:
+                        schedule = schedules[org] = schedule_for(deps, uow, org, as_of)
                 months = schedule.months
                 for lane in lanes:
                     period = months[lane.record_type]
