@@ -1,5 +1,5 @@
 """Issue 16's done-when replayed on `make run`'s whole demo seed, through HTTP as the people
-would: the linking suggestion confirmed, contoso seeing nothing, a lookout reaching
+would: the linking suggestion confirmed, the force's analyst seeing him ranked, contoso seeing nothing, a lookout reaching
 nw-exeter and lapsing, the seeded series referred to opal (graded: accepted; ungraded:
 refused naming what is missing), and a contested listing leaving the lookouts."""
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.services.seed import seed_demo
+from tests.intel.helpers import PURPOSE
 from tests.lookouts.helpers import store_lookouts
-from tests.referrals.helpers import GRADED, INV, PREFIX
+from tests.referrals.helpers import DC, GRADED, INV, PREFIX
 from tests.retention.helpers import subject_request_body
 
 NW_INV = ("northwind", "Retailer.Investigator")
@@ -45,8 +46,14 @@ def test_issue_16_done_when_on_the_demo_seed(stamp):
     assert seed_demo(stamp.container) == 0  # seeding twice changes nothing
     profile = _confirm_and_list(stamp)
     assert profile["name"] == "Lee Hartley" and profile["in_force"]
-    # devon-and-cornwall's analyst sees him ranked with reasons: tests/intel/test_demo.py::
-    # test_the_force_analyst_sees_the_demo_person_ranked_with_reasons_contoso_sees_nothing.
+    # devon-and-cornwall's analyst sees him ranked with reasons (the breakdown is checked in
+    # tests/intel/test_demo.py); contoso's ranking does not hold him.
+    ranked = stamp.client.get(f"{PREFIX}/intel/repeat-offending", params=PURPOSE, headers=stamp.auth(DC, "Police.Analyst"))
+    assert ranked.status_code == 200, ranked.text
+    top = next(i for i in ranked.json()["items"] if i["person"]["id"] == profile["id"])
+    assert top["person"]["name"] == "Lee Hartley" and top["reasons"]
+    theirs = stamp.client.get(f"{PREFIX}/intel/repeat-offending", params=PURPOSE, headers=stamp.auth("contoso", "Retailer.Investigator"))
+    assert theirs.status_code == 200 and profile["id"] not in theirs.text
 
     contoso = stamp.auth("contoso", "Retailer.Investigator")
     assert stamp.client.get(f"{PREFIX}/offenders/{profile['id']}", headers=contoso).status_code == 404
