@@ -1,6 +1,6 @@
 """Referral pages: the national unit's intake (read a referral, accept it, ask for more,
 allocate a lead force) and the referrer's side (the status of what it referred, and its
-answer to the unit's question). Referrals are made through the API (POST /referrals).
+answer to the unit's question), and the form a force or retailer makes a referral with.
 
 Each page calls the service the matching API route calls (functions/http/referrals.py),
 with the same principal, so the audit trail reads exactly as for the API."""
@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from functions.console.deps import posted_form, require_page
@@ -19,8 +20,8 @@ from functions.console.render import page, redirect
 from functions.http.deps import ContainerDep
 from shared.adapters.page_tokens import binding
 from shared.domain.errors import Invalid
-from shared.domain.referrals import ASSESSMENT_WORDS, HANDLING_WORDS, SOURCE_WORDS, STATUS_WORDS, Grading, ReferralStatus
-from shared.domain.tenancy import Principal
+from shared.domain.referrals import ASSESSMENT_WORDS, HANDLING_WORDS, SOURCE_WORDS, STATUS_WORDS, Grading, ReferralIn, ReferralStatus
+from shared.domain.tenancy import OrgKind, Principal
 from shared.services.referrals import REFERRERS, UNIT
 
 router = APIRouter(include_in_schema=False)
@@ -76,6 +77,82 @@ def list_referrals(
         next_url=f"/referrals?{urlencode({'page': sealed})}" if sealed else None,
         first_page=page_token is None,
     )
+
+
+# Rows on the form: a series is a handful of incidents; the API takes more.
+FORM_INCIDENTS = 4
+FORM_POINTERS = 2
+
+
+def _grading(form: FormData, prefix: str) -> dict[str, Any] | None:
+    """The row's grading as entered; parts left blank stay out, so the refusal names them."""
+    parts = {
+        "source_evaluation": str(form.get(f"{prefix}_source") or "").strip(),
+        "intelligence_assessment": str(form.get(f"{prefix}_assessment") or "").strip(),
+        "handling_code": str(form.get(f"{prefix}_handling") or "").strip(),
+        "conditions": str(form.get(f"{prefix}_conditions") or "").strip()[:1000],
+    }
+    given = {k: v for k, v in parts.items() if v}
+    return given or None
+
+
+def _referral_body(form: FormData) -> dict[str, Any]:
+    incidents, pointers = [], []
+    for i in range(FORM_INCIDENTS):
+        ref = str(form.get(f"incident{i}_crime_reference") or "").strip()[:64]
+        if ref:
+            incidents.append({"crime_reference": ref, "grading": _grading(form, f"incident{i}")})
+    for i in range(FORM_POINTERS):
+        force, ref = (str(form.get(f"pointer{i}_{k}") or "").strip()[:64] for k in ("force_id", "crime_reference"))
+        if force and ref:
+            pointers.append({"force_id": force, "crime_reference": ref, "grading": _grading(form, f"pointer{i}")})
+    return {
+        "unit_id": str(form.get("unit_id") or "").strip()[:64],
+        "title": str(form.get("title") or "").strip()[:200],
+        "summary": str(form.get("summary") or "").strip()[:4000],
+        "incidents": incidents,
+        "other_forces": pointers,
+    }
+
+
+def _form_page(request: Request, c: Any, who: Principal, *, form: FormData | None = None, problem: Invalid | None = None) -> Response:
+    orgs = c.directory.organisations_here()
+    units = [o for o in orgs if o.kind == OrgKind.NATIONAL_UNIT]
+    forces = [o for o in orgs if o.kind == OrgKind.POLICE_FORCE]
+    return page(
+        request,
+        "referrals/new.html",
+        status=422 if problem else 200,
+        units=units,
+        forces=forces,
+        values=dict(form.items()) if form else {},
+        problem=problem,
+        incident_rows=range(FORM_INCIDENTS),
+        pointer_rows=range(FORM_POINTERS),
+        sources=SOURCE_WORDS,
+        assessments=ASSESSMENT_WORDS,
+        handlings=HANDLING_WORDS,
+    )
+
+
+@router.get("/referrals/new")
+def new_referral(request: Request, who: Referrer, c: ContainerDep) -> Response:
+    return _form_page(request, c, who)
+
+
+@router.post("/referrals")
+def make_referral(request: Request, who: Referrer, c: ContainerDep, form: Form) -> Response:
+    """The referral as POST /referrals makes it; a refusal shows the form again, as
+    entered, with the service's words naming each item and what it lacks."""
+    try:
+        body = ReferralIn.model_validate(_referral_body(form))
+        made = c.referrals.create.create(who, body, None)
+    except ValidationError as exc:
+        words = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _form_page(request, c, who, form=form, problem=Invalid(f"Please check: {words}"))
+    except Invalid as exc:
+        return _form_page(request, c, who, form=form, problem=exc)
+    return redirect(request, f"/referrals/{made.referral.id}")
 
 
 @router.get("/referrals/{referral_id}")

@@ -360,4 +360,8 @@ def seed_demo(container: Any) -> int:
     """Everything `make run` seeds, once: the directory (organisations, stores, sharing, D2P
     rules) and the demo incidents. Returns how many records were added (0 on a re-run)."""
     added = seed_directory(container)
-    return added + seed_demo_incidents(container) + seed_demo_persons_of_interest(container)
+    added += seed_demo_incidents(container) + seed_demo_persons_of_interest(container)
+    # Referrals (issue 16): a series sent to and acknowledged by two forces, ready to refer.
+    from shared.services.seed_series import seed_demo_referable_series
+
+    return added + seed_demo_referable_series(container)

@@ -52,3 +52,42 @@ def test_a_unit_person_reaches_no_other_page(stamp, browser):
     made = refer(stamp, series(incident))
     r = browser.post(f"/referrals/{made['id']}/questions", {"question": ""})
     assert r.status_code == 422
+
+
+def test_a_referrer_makes_a_referral_on_the_form_and_a_missing_grading_is_named(stamp, browser):
+    from shared.services.seed_series import seed_demo_referable_series
+
+    assert seed_demo_referable_series(stamp.container) == 3
+    browser.sign_in(*INV, next_path="/referrals/new")
+    assert 'href="/referrals/new"' in browser.get("/referrals").text
+    form = browser.get("/referrals/new")
+    assert form.status_code == 200 and "Refer the series" in form.text and "Opal" in form.text
+    fields = {
+        "unit_id": "opal",
+        "title": "Silver Corsa thefts in two forces' areas",
+        "summary": "The same car at Plymouth, Exeter and Bristol.",
+        "incident0_crime_reference": "DC/2026/204117",
+        "incident0_source": "1",
+        "incident0_assessment": "B",
+        "incident0_handling": "P",
+        "incident1_crime_reference": "DC/2026/204388",
+        "incident1_source": "2",
+        "incident1_assessment": "C",
+        "pointer0_force_id": "avon-and-somerset",
+        "pointer0_crime_reference": "AS/2026/7719",
+        "pointer0_source": "1",
+        "pointer0_assessment": "B",
+        "pointer0_handling": "P",
+    }
+    refused = browser.post("/referrals", fields)
+    assert refused.status_code == 422
+    assert "has no handling code (P or C)" in refused.text and "incidents[1]" in refused.text
+    assert 'value="DC/2026/204388"' in refused.text  # kept as entered
+    assert stamp.client.get("/api/v1/referrals", headers=stamp.auth(*INV)).json()["items"] == []
+
+    fields["incident1_handling"] = "C"
+    fields["incident1_conditions"] = "Not for court without the store's consent."
+    made = browser.post("/referrals", fields)
+    assert made.status_code == 303, made.text
+    page = browser.get(made.headers["location"])
+    assert "Silver Corsa thefts" in page.text and "1B P: reliable" in page.text and "Not for court" in page.text
