@@ -41,6 +41,12 @@ class Collection:
         return self.global_indexed + (("expires_at",) if self.expires and "expires_at" not in self.global_indexed else ())
 
     @cached_property
+    def keyset_composites(self) -> tuple[tuple[str, ...], ...]:
+        """Every ordering a query can ask for, with `id` last: keyset paging sorts ties by id,
+        and Cosmos serves an ORDER BY on two or more fields only from a composite index."""
+        return tuple((f, "id") for f in self.all_indexed) + tuple((*c, "id") for c in self.composite if len(c) == 2)
+
+    @cached_property
     def all_indexed(self) -> tuple[str, ...]:
         extra = ("expires_at",) if self.expires and "expires_at" not in self.indexed else ()
         return self.indexed + self.filter_only + extra

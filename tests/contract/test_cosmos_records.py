@@ -97,7 +97,8 @@ def test_containers_follow_the_catalogue(store):
         assert props["partitionKey"]["paths"] == ["/pk"]
         assert props.get("defaultTtl") == (-1 if coll.expires else None)
         composites = props.get("indexingPolicy", {}).get("compositeIndexes", [])
-        assert len(composites) == 2 * len(coll.composite)
+        # Its own orderings and each keyset ordering (`id` last), in both directions.
+        assert len(composites) == 2 * (len(coll.composite) + len(coll.keyset_composites))
     assert store.ready() == (True, "ok")
 
 
