@@ -197,13 +197,14 @@ def after_clause(fields: Sequence[str], values: Sequence[Any], descending: bool,
 
     alternatives: list[str] = []
     prefix: list[str] = []
-    for field, value in zip(fields, values, strict=True):
+    for n, (field, value) in enumerate(zip(fields, values, strict=True)):
         if isinstance(value, (dict, list)):
             raise bad_token()
         step = after(field, value)
         if step is not None:
             alternatives.append("(" + " AND ".join([*prefix, step]) + ")")
-        prefix.append(same(field, value))
+        if n < len(fields) - 1:
+            prefix.append(same(field, value))
     return "(" + (" OR ".join(alternatives) or "false") + ")"
 
 
