@@ -70,6 +70,11 @@ class FakeCosmosGatewayTransport(RequestsTransport):
             size = int(request.headers.get("x-ms-max-item-count", "100"))
             headers = {"x-ms-continuation": "sdk-token"} if len(rows) > size else {}
             return self._answer(request, 200, {"Documents": rows[:size], "_count": len(rows[:size])}, headers)
+        if request.method == "GET" and "/docs/" in request.url:
+            id_ = request.url.rstrip("/").rsplit("/", 1)[1]
+            found = [i for i in self.items if i["id"] == id_]
+            if found:
+                return self._answer(request, 200, {**found[0], "_etag": '"1"'})
         return self._answer(request, 404, {"code": "NotFound", "message": f"fake: {request.method} {request.url}"})
 
 
@@ -120,3 +125,19 @@ def test_sdk_continuation_is_refused_but_keyset_page_two_works_transport_replace
     queries = [r for r in fake.sent[mark:] if r.method == "POST"]
     assert len(queries) == 3  # one query a page
     assert not any(r.headers.get("x-ms-continuation") for r in queries)
+
+
+def test_get_by_id_is_one_point_read_transport_replaced():
+    incident = {"id": "inc-1", "tenantId": TENANT, "pk": TENANT, "store_id": "s1", "captured_at": "", "vigilEtag": "e"}
+    fake = FakeCosmosGatewayTransport([incident])
+    store = _store(fake)
+    with store.read_only() as uow:
+        # The SDK reads the container's partition key definition once per client.
+        assert uow.get("incidents", TENANT, "inc-0") is None
+    mark = len(fake.sent)
+    with store.read_only() as uow:
+        got = uow.get("incidents", TENANT, "inc-1")
+    assert got is not None and got["store_id"] == "s1"
+    calls = fake.sent[mark:]
+    assert [(r.method, r.url.rstrip("/").rsplit("/", 2)[-2:]) for r in calls] == [("GET", ["docs", "inc-1"])]
+    assert calls[0].headers["x-ms-documentdb-partitionkey"] == json.dumps([TENANT])
