@@ -69,7 +69,11 @@ INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "ver
 # What a keyed request created (`resource`, e.g. "incident/<id>"), never a copy of it: the
 # key is found by resource when that record is erased.
 IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
-AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),))
+# A national retailer's audit outgrows 20 GB in a few months on Cosmos: bucketed by month
+# (estimate in docs/partitions.md).
+AUDIT = Collection(
+    "audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),), hierarchical_bucket="at"
+)
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
