@@ -41,6 +41,12 @@ class Collection:
         return self.global_indexed + (("expires_at",) if self.expires and "expires_at" not in self.global_indexed else ())
 
     @cached_property
+    def keyset_composites(self) -> tuple[tuple[str, ...], ...]:
+        """Every ordering a query can ask for, with `id` last: keyset paging sorts ties by id,
+        and Cosmos serves an ORDER BY on two or more fields only from a composite index."""
+        return tuple((f, "id") for f in self.all_indexed) + tuple((*c, "id") for c in self.composite if len(c) == 2)
+
+    @cached_property
     def all_indexed(self) -> tuple[str, ...]:
         extra = ("expires_at",) if self.expires and "expires_at" not in self.indexed else ()
         return self.indexed + self.filter_only + extra
@@ -63,7 +69,11 @@ INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "ver
 # What a keyed request created (`resource`, e.g. "incident/<id>"), never a copy of it: the
 # key is found by resource when that record is erased.
 IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
-AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),))
+# A national retailer's audit outgrows 20 GB in a few months on Cosmos: bucketed by month
+# (estimate in docs/partitions.md).
+AUDIT = Collection(
+    "audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),), hierarchical_bucket="at"
+)
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))

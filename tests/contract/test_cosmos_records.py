@@ -97,7 +97,8 @@ def test_containers_follow_the_catalogue(store):
         assert props["partitionKey"]["paths"] == ["/pk"]
         assert props.get("defaultTtl") == (-1 if coll.expires else None)
         composites = props.get("indexingPolicy", {}).get("compositeIndexes", [])
-        assert len(composites) == 2 * len(coll.composite)
+        # Its own orderings and each keyset ordering (`id` last), in both directions.
+        assert len(composites) == 2 * (len(coll.composite) + len(coll.keyset_composites))
     assert store.ready() == (True, "ok")
 
 
@@ -204,13 +205,19 @@ def test_chain_append_retries_when_the_head_moves(store):
 
             def other():  # lands between our head read and head write
                 with store.unit_of_work() as uow:
-                    uow.append_chained("audit", t, "audit", {"id": "theirs"}, lambda p, s, e: f"{p}>{s}:{e['id']}")
+                    uow.append_chained(
+                        "audit",
+                        t,
+                        "audit",
+                        {"id": "theirs", "at": "2026-03-01T10:00:00.000000+00:00"},
+                        lambda p, s, e: f"{p}>{s}:{e['id']}",
+                    )
 
             _elsewhere(other)
         return f"{prev}>{seq}:{entry['id']}"
 
     with store.unit_of_work() as uow:
-        assert uow.append_chained("audit", t, "audit", {"id": "mine"}, linker) is None
+        assert uow.append_chained("audit", t, "audit", {"id": "mine", "at": "2026-03-01T10:00:00.000000+00:00"}, linker) is None
     assert [(link.seq, link.hash) for link in uow.links] == [(2, ">1:theirs>2:mine")]
     with store.unit_of_work() as uow:
         entries = uow.query("audit", [t], [Where("chain", "eq", "audit")], order_by="seq").items
@@ -293,3 +300,23 @@ def test_unreachable_store_is_not_ready_and_construction_does_no_io():
     ok, reason = store.ready()
     assert not ok and reason == "The record store cannot be reached."
     store.close()
+
+
+def test_audit_entries_are_partitioned_by_organisation_and_month(store):
+    t = "org-" + _id()
+    linker = lambda prev, seq, entry: f"{prev}>{seq}:{entry['id']}"  # noqa: E731
+    with store.unit_of_work() as uow:
+        uow.append_chained("audit", t, "audit", {"id": "jan", "at": "2026-01-31T23:59:00.000000+00:00"}, linker)
+        uow.append_chained("audit", t, "audit", {"id": "feb", "at": "2026-02-01T00:00:00.000000+00:00"}, linker)
+    container = store.container("audit")
+    pks = {
+        r["id"]: r["pk"]
+        for r in container.query_items(
+            "SELECT c.id, c.pk FROM c WHERE c.tenantId = @t", parameters=[{"name": "@t", "value": t}], enable_cross_partition_query=True
+        )
+    }
+    assert pks == {"jan": f"{t}|2026-01", "feb": f"{t}|2026-02"}
+    with store.read_only() as uow:
+        assert uow.get("audit", t, "feb")["at"].startswith("2026-02")
+        pages = uow.query("audit", [t], [Where("chain", "eq", "audit")], order_by="seq", limit=1)
+        assert [e["id"] for e in pages.items] == ["jan"] and pages.continuation

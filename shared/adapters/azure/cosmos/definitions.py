@@ -16,9 +16,10 @@ PARTITION_PATH = "/pk"
 
 
 def indexing_policy(coll: Collection) -> dict[str, Any]:
-    """Everything indexed except large free text; composite orderings in both directions."""
+    """Everything indexed except large free text; composite orderings (with the `id` tie-break
+    of keyset paging) in both directions."""
     composites: list[list[dict[str, str]]] = []
-    for fields in coll.composite:
+    for fields in (*coll.composite, *coll.keyset_composites):
         for order in ("ascending", "descending"):
             composites.append([{"path": f"/{f}", "order": order} for f in fields])
     policy: dict[str, Any] = {

@@ -7,8 +7,11 @@ is the tenant-isolation rule, and cosmosdb-server ignores the argument anyway. O
 
 The continuation token carries a fingerprint of the query, so a token replayed against
 another query (another filter, another tenant) is refused as invalid rather than
-silently continuing something else. It wraps the SDK's token, or (for a query merged
-with a unit's own writes) the number of items already returned.
+silently continuing something else. It is a keyset position: the last item's sort values
+and id (`{"k": [...]}`), and the next page's query asks for what sorts after it. The SDK's
+own continuation is never used: Cosmos refuses it for cross-partition ORDER BY queries,
+and a position survives items inserted or deleted between pages. A query merged with a
+unit's own writes is paged by the number of items already returned (`{"o": n}`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from azure.cosmos import exceptions
 
 from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, jsonable
 from shared.adapters.azure.cosmos.sdk import io
@@ -48,7 +49,7 @@ def bad_token(exc: BaseException | None = None) -> Invalid:
 
 
 def decode_token(token: str, fingerprint: str) -> dict[str, Any]:
-    """`{"c": SDK token}` or `{"o": offset}` (see `fetch`); Invalid when the token is garbage or
+    """`{"k": keyset position}` or `{"o": offset}` (see `fetch`); Invalid when the token is garbage or
     belongs to another query."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -57,8 +58,8 @@ def decode_token(token: str, fingerprint: str) -> dict[str, Any]:
         raise bad_token(exc) from exc
     if not isinstance(data, dict) or data.get("q") != fingerprint:
         raise bad_token()
-    if isinstance(data.get("c"), str) and data["c"]:
-        return {"c": data["c"]}
+    if isinstance(data.get("k"), list) and data["k"] and isinstance(data["k"][-1], str):
+        return {"k": data["k"]}
     if type(data.get("o")) is int and data["o"] > 0:
         return {"o": data["o"]}
     raise bad_token()
@@ -134,12 +135,13 @@ def scope(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, kwargs
 
 
-def order_clause(coll: Collection, where: Sequence[Where], order_by: str | None, descending: bool) -> str:
+def order_fields(coll: Collection, where: Sequence[Where], order_by: str | None) -> list[str]:
+    """The fields a query sorts on, always ending in `id` so that every item has one place
+    in the order (the keyset a continuation resumes from)."""
     if order_by is None:
-        return ""
+        return ["id"]
     if order_by not in coll.all_indexed:
         raise ValueError(f"{coll.name}.{order_by} is not indexed for ordering")
-    direction = "DESC" if descending else "ASC"
     fields = [order_by]
     # With an equality filter on the first field of a composite index ending in the order
     # field, order by both (same result) so Cosmos can serve it from that composite index.
@@ -148,7 +150,62 @@ def order_clause(coll: Collection, where: Sequence[Where], order_by: str | None,
         if len(composite) == 2 and composite[1] == order_by and composite[0] in fixed:
             fields = list(composite)
             break
-    return " ORDER BY " + ", ".join(f"c[{json.dumps(f)}] {direction}" for f in fields)
+    return [*fields, "id"]
+
+
+def _path(field: str) -> str:
+    return "c.id" if field == "id" else f"c[{json.dumps(field)}]"
+
+
+def order_clause(fields: Sequence[str], descending: bool) -> str:
+    direction = "DESC" if descending else "ASC"
+    return " ORDER BY " + ", ".join(f"{_path(f)} {direction}" for f in fields)
+
+
+def position(raw: dict[str, Any], fields: Sequence[str]) -> list[Any]:
+    """A stored item's place in the order: its sort values (None when missing), id last."""
+    return [raw.get(f) for f in fields[:-1]] + [raw["id"]]
+
+
+def after_clause(fields: Sequence[str], values: Sequence[Any], descending: bool, params: list[dict[str, Any]]) -> str:
+    """SQL for "sorts after `values`" in the order of `fields`, appending to `params`.
+
+    Lexicographic: (a after va) OR (a = va AND b after vb) OR ... Missing and null values
+    sort first (as Cosmos orders them), so they come after everything when descending.
+    """
+    if len(values) != len(fields):
+        raise bad_token()
+
+    def param(value: Any) -> str:
+        name = f"@k{len(params)}"
+        params.append({"name": name, "value": value})
+        return name
+
+    def absent(path: str) -> str:
+        return f"(NOT IS_DEFINED({path}) OR IS_NULL({path}))"
+
+    def after(field: str, value: Any) -> str | None:
+        path = _path(field)
+        if value is None:
+            return None if descending else f"(IS_DEFINED({path}) AND NOT IS_NULL({path}))"
+        if descending:
+            return f"({path} < {param(value)} OR {absent(path)})"
+        return f"{path} > {param(value)}"
+
+    def same(field: str, value: Any) -> str:
+        return absent(_path(field)) if value is None else f"{_path(field)} = {param(value)}"
+
+    alternatives: list[str] = []
+    prefix: list[str] = []
+    for n, (field, value) in enumerate(zip(fields, values, strict=True)):
+        if isinstance(value, (dict, list)):
+            raise bad_token()
+        step = after(field, value)
+        if step is not None:
+            alternatives.append("(" + " AND ".join([*prefix, step]) + ")")
+        if n < len(fields) - 1:
+            prefix.append(same(field, value))
+    return "(" + (" OR ".join(alternatives) or "false") + ")"
 
 
 # ---- running them ------------------------------------------------------------------------
@@ -156,53 +213,70 @@ def order_clause(coll: Collection, where: Sequence[Where], order_by: str | None,
 class Plan:
     """A port query as Cosmos SQL; `empty` when nothing can match."""
 
-    sql: str
+    where: str
     params: list[dict[str, Any]]
     kwargs: dict[str, Any]
+    fields: list[str]
+    descending: bool
     fingerprint: str
     empty: bool
 
+    def sql(self, after: Sequence[Any] | None) -> tuple[str, list[dict[str, Any]]]:
+        """The query text and parameters, resuming after the keyset position `after`."""
+        params = list(self.params)
+        where = self.where
+        if after is not None:
+            where += (" AND " if where else " WHERE ") + after_clause(self.fields, after, self.descending, params)
+        return "SELECT * FROM c" + where + order_clause(self.fields, self.descending), params
+
 
 def plan(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where], order_by: str | None, descending: bool) -> Plan:
-    order = order_clause(coll, where, order_by, descending)
+    fields = order_fields(coll, where, order_by)
     found = scope(coll, tenants, where)
-    sql = "SELECT * FROM c" + (found[0] if found else "") + order
+    text = found[0] if found else ""
     fingerprint = hashlib.sha256(
-        json.dumps([coll.name, sql, found[1] if found else None], sort_keys=True, default=str).encode()
+        json.dumps([coll.name, text, fields, descending, found[1] if found else None], sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
     if found is None:
-        return Plan(sql, [], {}, fingerprint, empty=True)
-    return Plan(sql, found[1], found[2], fingerprint, empty=False)
+        return Plan(text, [], {}, fields, descending, fingerprint, empty=True)
+    return Plan(text, found[1], found[2], fields, descending, fingerprint, empty=False)
 
 
 def fetch(
-    container: Any, query: Plan, limit: int, sdk_token: str | None, skip: Callable[[dict[str, Any]], bool] | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Up to `limit` stored items (raw, less those `skip` rejects) and the SDK token for the
-    rest; None once the answer is exhausted."""
+    container: Any,
+    query: Plan,
+    limit: int,
+    after: Sequence[Any] | None = None,
+    skip: Callable[[dict[str, Any]], bool] | None = None,
+) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """Up to `limit` stored items sorting after the position `after` (raw, less those `skip`
+    rejects), and the position to resume from; None once nothing follows.
+
+    Asks for one item more than wanted to know whether anything follows, so a page never
+    ends on an empty "next" page, and reads only through the SDK's item iterator (never its
+    continuation token, which Cosmos refuses for cross-partition ORDER BY).
+    """
     if query.empty:
         return [], None
     raws: list[dict[str, Any]] = []
-    while len(raws) < limit:
-        try:
-            with io():
-                pager = container.query_items(query.sql, parameters=query.params, max_item_count=limit - len(raws), **query.kwargs).by_page(
-                    sdk_token
-                )
-                try:
-                    page = list(next(pager))
-                except StopIteration:
-                    sdk_token = None
+    while True:
+        want = limit - len(raws) + 1
+        sql, params = query.sql(after)
+        got: list[dict[str, Any]] = []
+        with io():
+            for raw in container.query_items(sql, parameters=params, max_item_count=want, **query.kwargs):
+                got.append(raw)
+                if len(got) >= want:
                     break
-        except exceptions.CosmosHttpResponseError as exc:
-            if sdk_token and exc.status_code == 400:
-                raise bad_token(exc) from exc
-            raise
-        raws.extend(raw for raw in page if skip is None or not skip(raw))
-        sdk_token = pager.continuation_token
-        if not sdk_token:
-            break
-    return raws, sdk_token
+        for raw in got:
+            after = position(raw, query.fields)
+            if skip is not None and skip(raw):
+                continue
+            if len(raws) == limit:  # something follows the page
+                return raws, position(raws[-1], query.fields)
+            raws.append(raw)
+        if len(got) < want:
+            return raws, None
 
 
 def count(container: Any, coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where]) -> int:

@@ -125,10 +125,10 @@ class CosmosUnitOfWork:
         plan = queries.plan(coll, tenants, where, order_by, descending)
         token = queries.decode_token(continuation, plan.fingerprint) if continuation else {}
         container = self._store.container(coll.name)
-        pending = self._pending(coll, tenants) if "c" not in token else {}
+        pending = self._pending(coll, tenants) if "k" not in token else {}
         if not pending and "o" not in token:
-            raws, sdk_token = queries.fetch(container, plan, limit, token.get("c"))
-            following = queries.encode_token({"q": plan.fingerprint, "c": sdk_token}) if sdk_token else None
+            raws, last = queries.fetch(container, plan, limit, token.get("k"))
+            following = queries.encode_token({"q": plan.fingerprint, "k": last}) if last else None
             return Page(items=self._seen(coll, raws), continuation=following)
         # Merged with this unit's own writes: paged by offset, each page reading Cosmos's
         # answer up to its end (dearer than a continuation, only while writes are pending).
@@ -139,9 +139,7 @@ class CosmosUnitOfWork:
             key=key,
             reverse=descending,
         )
-        raws, more = queries.fetch(
-            container, plan, offset + limit, None, skip=lambda raw: (raw.get("tenantId"), domain_id(raw["id"])) in pending
-        )
+        raws, more = queries.fetch(container, plan, offset + limit, skip=lambda raw: (raw.get("tenantId"), domain_id(raw["id"])) in pending)
         merged = overlay.merge(self._seen(coll, raws), mine, key, descending)
         following = None
         if more or len(merged) > offset + limit:
