@@ -71,9 +71,7 @@ INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "ver
 IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
 # A national retailer's audit outgrows 20 GB in a few months on Cosmos: bucketed by month
 # (estimate in docs/partitions.md).
-AUDIT = Collection(
-    "audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),), hierarchical_bucket="at"
-)
+AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),), hierarchical_bucket="at")
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
