@@ -12,8 +12,8 @@
    backfill a force's existing data needs once; timed).
 3. The measure: `kpis.evaluation` for the whole year, `--repeat` times: D2P against each
    channel with every rate, from an index count and the day counters. p50 / p95 / max.
-   `--legacy` also times the whole `GET /kpis/d2p` service call, whose older part (statuses
-   and times between steps) still reads the period's incidents.
+   `--legacy` also times the whole `GET /kpis/d2p` service call (`--repeat` times), whose
+   older part (statuses, times between steps, outcome rates) reads the same day counters.
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--dispatches", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--legacy", action="store_true", help="also time the whole GET /kpis/d2p service call")
+    parser.add_argument(
+        "--legacy", action="store_true", help="also time the whole GET /kpis/d2p service call"
+    )  # name kept for old command lines
     args = parser.parse_args()
     if not 0 < args.dispatches <= args.incidents:
         parser.error("--dispatches is between 1 and --incidents (one dispatch per incident)")
@@ -158,9 +160,15 @@ def main() -> None:
             f"  D2P: {d2p['reports']:,} reports, {d2p['charged']:,} charged, {d2p['hours_to_record']['n']:,} recorded, mean {d2p['hours_to_record']['mean_hours']} h"
         )
         if args.legacy:
-            t0 = time.perf_counter()
-            c.d2p.kpis.report(admin, FORCE, YEAR, YEAR.replace(year=2027))
-            print(f"whole GET /kpis/d2p service call (older part reads the year's incidents): {(time.perf_counter() - t0) * 1000:.0f} ms")
+            route = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                c.d2p.kpis.report(admin, FORCE, YEAR, YEAR.replace(year=2027))
+                route.append((time.perf_counter() - t0) * 1000)
+            print(
+                f"whole GET /kpis/d2p service call, a year: p50 {statistics.median(route):.1f} ms, "
+                f"p95 {pct(route, 95):.1f} ms, max {max(route):.1f} ms over {args.repeat} runs"
+            )
         c.close()
 
 

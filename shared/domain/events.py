@@ -134,6 +134,17 @@ class ForceOnboarded(Event):
 
 
 @dataclass(frozen=True)
+class DispatchSent(Event):
+    """A D2P report reached the force's inbox (the provider accepted it), with its incident's times."""
+
+    force_id: str
+    dispatch_id: str
+    occurred_at: str
+    reported_at: str
+    sent_at: str
+
+
+@dataclass(frozen=True)
 class DispatchAcknowledged(Event):
     """A force recorded its crime reference for a D2P report (first time only)."""
 

@@ -29,6 +29,7 @@ from typing import Any
 from shared.domain.events import (
     D2POutcomeRecorded,
     DispatchAcknowledged,
+    DispatchSent,
     Event,
     EvidenceAdded,
     EvidenceErasureDue,
@@ -95,6 +96,11 @@ def keep_force_inbox(event: ForceOnboarded, uow: UnitOfWork, services: Any) -> b
 
 
 # ---- D2P evaluation (the force's counters) ----------------------------------------------------
+
+
+def count_sent(event: DispatchSent, uow: UnitOfWork, services: Any) -> None:
+    """The force's day counter: one more report received, and its times up to the inbox."""
+    services.d2p.counters.on_sent(uow, event)
 
 
 def count_acknowledgement(event: DispatchAcknowledged, uow: UnitOfWork, services: Any) -> None:
@@ -216,6 +222,7 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     ForceOnboarded: [keep_force_inbox],
     ListingContested: [suspend_contested_listings],
     # D2P evaluation
+    DispatchSent: [count_sent],
     DispatchAcknowledged: [count_acknowledgement],
     D2POutcomeRecorded: [count_outcome],
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.domain import evaluation as ev
 from shared.domain.d2p import CHARGE_CODES, RECEIVED
-from shared.domain.events import D2POutcomeRecorded, DispatchAcknowledged
+from shared.domain.events import D2POutcomeRecorded, DispatchAcknowledged, DispatchSent
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import D2P_COUNTERS, DISPATCHES, OUTCOMES
@@ -33,7 +33,13 @@ def _minutes(start: str, end: str) -> int:
 
 
 def _blank(day: str) -> dict[str, Any]:
-    return {"id": day, "day": day, "acknowledged": 0, "minutes": {}, "outcomes": {}}
+    return {"id": day, "day": day, "acknowledged": 0, "minutes": {}, "outcomes": {}, "occurred_to_reported": {}, "reported_to_sent": {}}
+
+
+def _count_sent(doc: dict[str, Any], occurred_at: str, reported_at: str, sent_at: str) -> None:
+    # Documents written before these histograms existed lack them: `rebuild` fills the past.
+    ev.add_minutes(doc.setdefault("occurred_to_reported", {}), _minutes(occurred_at, reported_at))
+    ev.add_minutes(doc.setdefault("reported_to_sent", {}), _minutes(reported_at, sent_at))
 
 
 @dataclass
@@ -43,6 +49,8 @@ class DayTotals:
     acknowledged: int = 0
     minutes: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
+    occurred_to_reported: dict[str, int] = field(default_factory=dict)
+    reported_to_sent: dict[str, int] = field(default_factory=dict)
 
     @property
     def charged(self) -> int:
@@ -54,6 +62,8 @@ class DayTotals:
     def add(self, doc: dict[str, Any]) -> None:
         self.acknowledged += int(doc.get("acknowledged", 0))
         ev.merge(self.minutes, doc.get("minutes", {}))
+        ev.merge(self.occurred_to_reported, doc.get("occurred_to_reported", {}))
+        ev.merge(self.reported_to_sent, doc.get("reported_to_sent", {}))
         for code, n in doc.get("outcomes", {}).items():
             self.outcomes[code] = self.outcomes.get(code, 0) + int(n)
 
@@ -74,6 +84,12 @@ class CountersUseCase:
         # Conditional on the version read: two units moving one day's counter at once
         # cannot both win; the loser's whole unit fails and is retried by its use case.
         uow.replace(D2P_COUNTERS.name, force_id, current, if_match=doc["_etag"])
+
+    def on_sent(self, uow: UnitOfWork, event: DispatchSent) -> None:
+        """Count the report's minutes from occurrence to report and from report to the inbox."""
+        self._change(
+            uow, event.force_id, day_of(event.sent_at), lambda doc: _count_sent(doc, event.occurred_at, event.reported_at, event.sent_at)
+        )
 
     def on_acknowledged(self, uow: UnitOfWork, event: DispatchAcknowledged) -> None:
         """Count the report as recorded, with its minutes from inbox to crime reference."""
@@ -104,6 +120,13 @@ class CountersUseCase:
         where = [Where("day", "ge", first.isoformat()), Where("day", "le", last.isoformat())]
         return {doc["day"]: doc for doc in iterate_all(uow, D2P_COUNTERS.name, [force_id], where, limit=500)}
 
+    def totals(self, uow: UnitOfWork, force_id: str, first: date, last: date) -> DayTotals:
+        """The force's day counters of first..last added up."""
+        totals = DayTotals()
+        for doc in self.days(uow, force_id, first, last).values():
+            totals.add(doc)
+        return totals
+
     def received(self, uow: UnitOfWork, force_id: str, first: date, last: date) -> int:
         """Reports that reached the force's inbox on the days first..last: an index count."""
         owners = retailers_in_area(uow, force_id)
@@ -131,6 +154,7 @@ class CountersUseCase:
                     continue
                 sent[d["incident_id"]] = d["sent_at"]
                 counter = days[day_of(d["sent_at"])]
+                _count_sent(counter, d["occurred_at"], d["reported_at"], d["sent_at"])
                 if d.get("acknowledged_at"):
                     counter["acknowledged"] += 1
                     ev.add_minutes(counter["minutes"], _minutes(d["sent_at"], d["acknowledged_at"]))

@@ -18,6 +18,7 @@ from shared.domain.audit import AuditAction
 from shared.domain.d2p import Dispatch
 from shared.domain.d2p_email import HTML_TEMPLATE, TEXT_TEMPLATE, compose_email
 from shared.domain.errors import PreconditionFailed
+from shared.domain.events import DispatchSent
 from shared.domain.evidence import available
 from shared.domain.mail import Email
 from shared.domain.timestamps import from_iso
@@ -109,7 +110,18 @@ class DeliveryUseCase:
         # crash here means a redelivery sends it again.
         with deps.records.unit_of_work() as uow:
             sent = {"subject": email.subject, "text": email.text, "to": email.to, "message_id": email.message_id}
-            self._finish(uow, dispatch, lambda d: d.mark_sent(provider_message_id=provider_id, email=sent, now=deps.now()))
+            done = self._finish(uow, dispatch, lambda d: d.mark_sent(provider_message_id=provider_id, email=sent, now=deps.now()))
+            if done is not None and done.sent_at:
+                deps.publish(
+                    uow,
+                    DispatchSent(
+                        force_id=done.force_id,
+                        dispatch_id=done.id,
+                        occurred_at=done.occurred_at,
+                        reported_at=done.reported_at,
+                        sent_at=done.sent_at,
+                    ),
+                )
             deps.audit.record(
                 uow,
                 owner_org=owner,
@@ -146,13 +158,14 @@ class DeliveryUseCase:
         return content.with_bodies(deps.templates.render(TEXT_TEMPLATE, **context), deps.templates.render(HTML_TEMPLATE, **context))
 
     @staticmethod
-    def _finish(uow: UnitOfWork, dispatch: Dispatch, change: Callable[[Dispatch], None]) -> None:
+    def _finish(uow: UnitOfWork, dispatch: Dispatch, change: Callable[[Dispatch], None]) -> Dispatch | None:
         # Re-read: the version written before the mail call is the one to move on from.
         current: Stored[Dispatch] | None = get_dispatch(uow, dispatch.owner_org, dispatch.id)
         if current is None:
-            return
+            return None
         change(current.record)
         replace_dispatch(uow, current)
+        return current.record
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Dead-lettered dispatch messages (ids and reasons only, no case content)."""
