@@ -48,7 +48,7 @@ def test_a_dead_unit_is_rolled_back_and_a_later_write_stands(store, monkeypatch)
     with store.unit_of_work() as uow:
         for i in "abc":
             uow.insert(INCIDENTS.name, ORG, {"id": i, "status": "reported"})
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e1"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e1"}, link)
     die_at_commit_point(monkeypatch)
     with pytest.raises(Died), store.unit_of_work() as uow:
         a = uow.get(INCIDENTS.name, ORG, "a")
@@ -57,8 +57,8 @@ def test_a_dead_unit_is_rolled_back_and_a_later_write_stands(store, monkeypatch)
         c = uow.get(INCIDENTS.name, ORG, "c")
         uow.replace(INCIDENTS.name, ORG, dict(c, status="closed"), c["_etag"])
         uow.insert(INCIDENTS.name, ORG, {"id": "d", "status": "reported"})
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e2"}, link)
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e3"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e2"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e3"}, link)
     monkeypatch.undo()
     # Someone else changes c after the dead unit did: their version must stand.
     with store.unit_of_work() as uow:
@@ -77,7 +77,7 @@ def test_a_dead_unit_is_rolled_back_and_a_later_write_stands(store, monkeypatch)
         assert uow.query(OUTBOX.name, None).items == []
     # The chain goes on from where it was.
     with store.unit_of_work() as uow:
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e4"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e4"}, link)
     assert uow.links[0].seq == 2
 
 
@@ -85,7 +85,7 @@ def test_a_dead_first_append_removes_the_chain_head(store, monkeypatch):
     die_at_commit_point(monkeypatch)
     with pytest.raises(Died), store.unit_of_work() as uow:
         uow.insert(INCIDENTS.name, ORG, {"id": "a", "status": "reported"})
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e1"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e1"}, link)
     monkeypatch.undo()
     assert store.recover_commits(store.now() + timedelta(minutes=1)) == 1
     with store.read_only() as uow:
@@ -97,10 +97,10 @@ def test_dead_unit_entries_linked_on_by_others_stay(store, monkeypatch):
     die_at_commit_point(monkeypatch)
     with pytest.raises(Died), store.unit_of_work() as uow:
         uow.insert(INCIDENTS.name, ORG, {"id": "a", "status": "reported"})
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e1"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e1"}, link)
     monkeypatch.undo()
     with store.unit_of_work() as uow:
-        uow.append_chained(AUDIT.name, ORG, "audit", {"id": "e2"}, link)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e2"}, link)
     assert store.recover_commits(store.now() + timedelta(minutes=1)) == 1
     with store.read_only() as uow:
         assert [e["id"] for e in uow.query(AUDIT.name, [ORG], order_by="seq").items] == ["e1", "e2"]

@@ -104,8 +104,12 @@ def test_hash_chain_appends_in_order(record_store):
         return f"{prev}>{seq}:{entry['action']}"
 
     with record_store.unit_of_work() as uow:
-        uow.append_chained("audit", t, "audit", {"id": "e1", "action": "create", "entity": "incident/1"}, linker)
-        uow.append_chained("audit", t, "audit", {"id": "e2", "action": "read", "entity": "incident/1"}, linker)
+        uow.append_chained(
+            "audit", t, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e1", "action": "create", "entity": "incident/1"}, linker
+        )
+        uow.append_chained(
+            "audit", t, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "e2", "action": "read", "entity": "incident/1"}, linker
+        )
     with record_store.unit_of_work() as uow:
         entries = uow.query("audit", [t], [Where("chain", "eq", "audit")], order_by="seq").items
     assert [(e["seq"], e["hash"]) for e in entries] == [(1, ">1:create"), (2, ">1:create>2:read")]
@@ -457,14 +461,14 @@ def test_hash_chain_continues_across_units_and_ignores_rollbacks(record_store):
         return f"{prev}>{seq}:{entry['id']}"
 
     with record_store.unit_of_work() as uow:
-        uow.append_chained("audit", t, "audit", {"id": "c1", "entity": "x/1"}, linker)
+        uow.append_chained("audit", t, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "c1", "entity": "x/1"}, linker)
     with pytest.raises(RuntimeError):
         with record_store.unit_of_work() as uow:
-            uow.append_chained("audit", t, "audit", {"id": "lost", "entity": "x/1"}, linker)
+            uow.append_chained("audit", t, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "lost", "entity": "x/1"}, linker)
             raise RuntimeError("request failed")
     with record_store.unit_of_work() as uow:
-        uow.append_chained("audit", t, "audit", {"id": "c2", "entity": "x/2"}, linker)
-        uow.append_chained("audit", t, "other", {"id": "o1", "entity": "x/2"}, linker)
+        uow.append_chained("audit", t, "audit", {"at": "2026-11-30T12:00:00+00:00", "id": "c2", "entity": "x/2"}, linker)
+        uow.append_chained("audit", t, "other", {"at": "2026-11-30T12:00:00+00:00", "id": "o1", "entity": "x/2"}, linker)
     with record_store.unit_of_work() as uow:
         entries = uow.query("audit", [t], [Where("chain", "eq", "audit")], order_by="seq", descending=True).items
         assert [(e["id"], e["seq"], e["prev_hash"], e["hash"]) for e in entries] == [
