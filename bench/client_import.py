@@ -4,7 +4,7 @@ fresh local stamp. Prints rows/s of each run and checks the second adds nothing.
 In the same run, against the same stamp, the incident intake rate is measured as
 bench/intake.py measures it (its clients and bodies, `--intake-clients` for
 `--intake-seconds`), once before the import and once after it, and the import's rate is
-printed as a ratio of their mean (issue 18's target: at least half).
+printed as a ratio of their mean (the target: at least half).
 
 The importing user's write budget is lifted for the run (VIGIL_HTTP_WRITE_BURST and
 VIGIL_HTTP_WRITES_PER_MINUTE), as an operator would for a planned migration: with the

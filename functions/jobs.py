@@ -118,6 +118,6 @@ JOB_MODULES: list[str] = [
     "functions.audit_jobs",
     "functions.disclosure_jobs",
     "functions.footage_jobs",
-    # Lookouts (issue 16).
+    # Lookouts.
     "functions.lookout_jobs",
 ]

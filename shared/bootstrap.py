@@ -173,7 +173,7 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 retention=self.retention,
                 receipt_window_days=self.settings.subject_request_receipt_window_days,
-                bus=self.bus,  # persons of interest (issue 16): a contest suspends listings
+                bus=self.bus,  # persons of interest: a contest suspends listings
             )
         )
 
@@ -250,7 +250,7 @@ class Container(AdapterBuilders):
             evidence=lambda: self.evidence,
         )
 
-    # ---- persons of interest (issue 16) ----
+    # ---- persons of interest ----
     @cached_property
     def offenders(self):
         """Persons of interest, one attribute per use case (`container.offenders.profiles.get`)."""
@@ -267,7 +267,7 @@ class Container(AdapterBuilders):
             )
         )
 
-    # ---- intelligence: rankings, networks, groups (issue 16) ----
+    # ---- intelligence: rankings, networks, groups ----
     @cached_property
     def intel(self):
         """Repeat offending, networks and crime groups (`container.intel.ranking.rank`)."""
@@ -277,7 +277,7 @@ class Container(AdapterBuilders):
 
     @cached_property
     def referrals(self):
-        """Referrals to a national unit (issue 16), one attribute per use case (`container.referrals.create.create`)."""
+        """Referrals to a national unit, one attribute per use case (`container.referrals.create.create`)."""
         from shared.services.referrals import ReferralDeps, Referrals
 
         return Referrals(
@@ -372,7 +372,7 @@ class Container(AdapterBuilders):
             )
         )
 
-    # ---- network ranges (issue 19) ----------------------------------------------
+    # ---- network ranges ----------------------------------------------
     @cached_property
     def network(self):
         """Where an organisation's people and devices may call from, and the check every
@@ -381,7 +381,7 @@ class Container(AdapterBuilders):
 
         return Network(NetworkDeps(records=self.records, clock=self.clock, audit=self.audit))
 
-    # ---- lookouts (issue 16) ----
+    # ---- lookouts ----
     @cached_property
     def lookouts(self):
         """Lookouts to nearby stores, one attribute per use case (`container.lookouts.issue.issue`)."""
@@ -436,7 +436,7 @@ class Container(AdapterBuilders):
         except ValueError as exc:
             # No audited request can be served without them: say so before one fails.
             checks["audit_chain_keys"] = str(exc)
-        # Key Vault references (issue 15 item 6): which settings still hold the reference
+        # Key Vault references: which settings still hold the reference
         # text, each taken as not configured until the app restarts with it resolved.
         unresolved = self.settings.unresolved_key_vault_references
         checks["key_vault_references"] = "ok" if not unresolved else "not resolved: " + ", ".join(unresolved)

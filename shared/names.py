@@ -26,7 +26,7 @@ QUEUES: dict[str, str] = {
     # One message per uploaded video: probe, playable copy, poster, thumbnails.
     "evidence_video": "evidence-video",
     "footage_mail": "footage-mail",
-    # Lookouts (issue 16): one message per recipient store's mailbox or webhook.
+    # Lookouts: one message per recipient store's mailbox or webhook.
     "lookout_deliveries": "lookout-deliveries",
 }
 

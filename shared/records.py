@@ -180,7 +180,7 @@ FOOTAGE_REQUESTS = Collection(
 # The addresses an organisation's staff and devices may use (tenant = the organisation):
 # "current" plus one doc per version, every change audited.
 NETWORK_RANGES = Collection("network_ranges", indexed=("version",))
-# ---- persons of interest (issue 16) ----
+# ---- persons of interest ----
 # An organisation's profile of a person of interest (tenant = the organisation, id = the
 # offender_id its incident persons carry). `name_key` is the folded name (suggestions).
 OFFENDERS = Collection("offenders", indexed=("status", "review_at", "expires_at", "name_key"), indexed_lists=("incident_ids", "plates"))

@@ -18,7 +18,7 @@ from shared.domain.imaging import DECODER_CEILING_PIXELS
 
 Region = Literal["uk", "au", "nz", "us", "ca"]
 
-# --- Key Vault references (issue 15 item 6) ---------------------------------------------
+# --- Key Vault references ---------------------------------------------
 # App Service hands the app the reference text itself until it can resolve it (the role
 # assignment not there yet, the secret not set, the vault unreachable).
 KEY_VAULT_REFERENCE_PREFIX = "@microsoft.keyvault("
@@ -250,7 +250,7 @@ class Settings(BaseSettings):
     retention_anpr_hit_months: int = 12  # hits linked to no incident (NASPLE: at most 12 months)
     retention_d2p_email_body_months: int = 12  # after acknowledgement
     retention_footage_request_months: int = 24  # after the request was answered, withdrawn or fell due
-    retention_lookout_months: int = 1  # lookouts (issue 16): after expiry or withdrawal
+    retention_lookout_months: int = 1  # lookouts: after expiry or withdrawal
     retention_referral_months: int = 72  # referrals to a national unit, after their last step
     retention_crime_group_months: int = 6  # organised crime group records: after a review date passed unreviewed
     retention_audit_months: int = 120  # never shorter than the longest data period

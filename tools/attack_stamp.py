@@ -1,4 +1,4 @@
-"""Rerun issue 12's attacks against a real local stamp: schemathesis, every admitted role.
+"""Rerun the hardening attacks against a real local stamp: schemathesis, every admitted role.
 
 Usage (from the repository root, after `make venv`; docs/security.md):
 

@@ -15,19 +15,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.console import (
     admin,
-    evaluation,  # D2P evaluation (issue 19)
+    evaluation,  # D2P evaluation
     footage,
     go_live,  # go-live: the checklist and the DPIA
     investigate,
     network_ranges,
-    offenders,  # persons of interest (issue 16)
+    offenders,  # persons of interest
     police,
     referrals,
     shared_packages,
     signin,
 )
-from functions.console import intel as intel_pages  # intelligence (issue 16)
-from functions.console import lookouts as lookout_pages  # lookouts (issue 16)
+from functions.console import intel as intel_pages  # intelligence
+from functions.console import lookouts as lookout_pages  # lookouts
 from functions.console import store as store_pages
 from functions.console.deps import SignInNeeded, viewer
 from functions.console.render import STATIC, container_of, page, redirect
@@ -38,18 +38,18 @@ ASSETS = "/assets"
 
 # Each module's `router` holds its pages; one level of inclusion, as for the API.
 PAGE_MODULES = [signin, police, store_pages, investigate, admin, shared_packages, footage]
-# Network ranges (issue 19).
+# Network ranges.
 PAGE_MODULES.append(network_ranges)
-# Lookouts (issue 16).
+# Lookouts.
 PAGE_MODULES.append(lookout_pages)
 # Go-live: the checklist and the DPIA.
 PAGE_MODULES.append(go_live)
-PAGE_MODULES.append(offenders)  # persons of interest (issue 16)
-# Referrals to a national unit (issue 16).
+PAGE_MODULES.append(offenders)  # persons of interest
+# Referrals to a national unit.
 PAGE_MODULES.append(referrals)
 # D2P evaluation: the force's table, chart and downloads.
 PAGE_MODULES.append(evaluation)
-PAGE_MODULES.append(intel_pages)  # intelligence: ranking and networks (issue 16)
+PAGE_MODULES.append(intel_pages)  # intelligence: ranking and networks
 
 _TITLES = {
     400: "Something in the request was wrong",

@@ -58,10 +58,10 @@ def nav_links(viewer: Principal | None) -> list[tuple[str, str]]:
     # first link is where a person lands after sign-in, and that is their everyday page.
     if viewer.has(*(r for r in Role if r.value.startswith(("Police.", "Retailer.")))):
         links.append(("/footage-requests", "Footage requests"))
-    # Lookouts (issue 16): store staff and the issuers.
+    # Lookouts: store staff and the issuers.
     if viewer.has(Role.RETAILER_REPORTER, Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER, Role.POLICE_ANALYST):
         links.append(("/lookouts", "Lookouts"))
-    # Persons of interest (issue 16): the organisation's investigators.
+    # Persons of interest: the organisation's investigators.
     if viewer.has(Role.RETAILER_INVESTIGATOR):
         links.append(("/offenders", "Persons of interest"))
     # Referrals: the national unit's intake (its people's only page), and the referrers' status.

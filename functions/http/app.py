@@ -27,7 +27,7 @@ from functions.http import (
     health,
     incidents,
     network_ranges,
-    offenders,  # persons of interest (issue 16)
+    offenders,  # persons of interest
     onboarding,
     problems,
     referrals,
@@ -35,8 +35,8 @@ from functions.http import (
     sharing,
     subject_requests,
 )
-from functions.http import intel as intel_routes  # intelligence (issue 16)
-from functions.http import lookouts as lookout_routes  # lookouts (issue 16)
+from functions.http import intel as intel_routes  # intelligence
+from functions.http import lookouts as lookout_routes  # lookouts
 from functions.http.deps import API_PREFIX, admitted_roles, known_query
 from functions.http.headers import SecurityHeaders
 from functions.http.limits import BodyLimit, BodyTimeouts, HeaderLimit, UploadSlots, upload_slot
@@ -141,17 +141,17 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
-    # Network ranges (issue 19).
+    # Network ranges.
     app.include_router(network_ranges.router, prefix=API_PREFIX)
-    # ---- persons of interest (issue 16) ----
+    # ---- persons of interest ----
     app.include_router(_router_of(offenders, c), prefix=API_PREFIX)
-    # Lookouts (issue 16).
+    # Lookouts.
     app.include_router(lookout_routes.router, prefix=API_PREFIX)
     # Go-live: the checklist and the DPIA from the live configuration.
     app.include_router(_router_of(go_live, c), prefix=API_PREFIX)
-    # Referrals to a national unit (issue 16).
+    # Referrals to a national unit.
     app.include_router(_router_of(referrals, c), prefix=API_PREFIX)
-    app.include_router(intel_routes.router, prefix=API_PREFIX)  # intelligence (issue 16)
+    app.include_router(intel_routes.router, prefix=API_PREFIX)  # intelligence
     # The console's pages at `/` (after the API's problem handlers, which it wraps).
     console.install(app)
     app.openapi_schema = None

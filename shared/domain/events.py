@@ -76,7 +76,7 @@ class IncidentErased(Event):
     erased_evidence_ids: Sequence[str] = field(default_factory=tuple)
 
 
-# ---- persons of interest (issue 16) ----
+# ---- persons of interest ----
 @dataclass(frozen=True)
 class ListingContested(Event):
     """A person contests being listed: each organisation asked suspends the listings that

@@ -168,7 +168,7 @@ def forget_incident_replays(event: IncidentErased, uow: UnitOfWork, services: An
     return 0
 
 
-# ---- persons of interest (issue 16) ----------------------------------------------------------
+# ---- persons of interest ----------------------------------------------------------
 
 
 def suspend_contested_listings(event: ListingContested, uow: UnitOfWork, services: Any) -> int:
@@ -236,11 +236,11 @@ RETENTION_LANES: Sequence[RetentionLane] = (
     IncidentLane(RecordType.INCIDENT_POLICE_CASE),
     EmailBodyLane(),
     FootageRequestLane(),
-    # Lookouts (issue 16).
+    # Lookouts.
     LookoutLane(),
     ReferralLane(),  # referrals
     CrimeGroupLane(),
     UnlinkedHitLane(),
-    OffenderLane(),  # persons of interest (issue 16): profiles past their expiry
+    OffenderLane(),  # persons of interest: profiles past their expiry
     AuditLane(),
 )

@@ -61,7 +61,7 @@ DEMO_ORGANISATIONS = [
         reference_prefix="AS",
         control_room_email="control-room@avon-somerset.police.example",
     ),
-    # Referrals (issue 16): the national unit series across forces are referred to. It
+    # Referrals: the national unit series across forces are referred to. It
     # sees only what is referred to it.
     Organisation(
         id="opal",
@@ -317,7 +317,7 @@ def seed_demo_incidents(container: Any) -> int:
     return added
 
 
-# ---- persons of interest (issue 16) ----
+# ---- persons of interest ----
 # Two northwind incidents at different stores naming the same person with the same date of
 # birth and the same car: `GET /offenders/suggestions` suggests linking them.
 POI_DEMO_PERSON = "Lee Hartley"
@@ -361,7 +361,7 @@ def seed_demo(container: Any) -> int:
     rules) and the demo incidents. Returns how many records were added (0 on a re-run)."""
     added = seed_directory(container)
     added += seed_demo_incidents(container) + seed_demo_persons_of_interest(container)
-    # Referrals (issue 16): a series sent to and acknowledged by two forces, ready to refer.
+    # Referrals: a series sent to and acknowledged by two forces, ready to refer.
     from shared.services.seed_series import seed_demo_referable_series
 
     return added + seed_demo_referable_series(container)

@@ -1,4 +1,4 @@
-"""The demo's referable series (issue 16): three thefts by the same silver Corsa as the demo
+"""The demo's referable series: three thefts by the same silver Corsa as the demo
 person of interest, two at northwind's Devon stores and one at contoso's Bristol store, each
 sent direct to its force and acknowledged there with a crime reference. On `make run`,
 northwind's investigator can refer the Devon pair to `opal` with avon-and-somerset's

@@ -305,12 +305,12 @@ MATRIX.update(footage_rows(Row, Call, API_PREFIX))
 from tests.network.matrix_rows import network_rows  # noqa: E402
 
 MATRIX.update(network_rows(Row, Call, API_PREFIX))
-# Persons of interest (issue 16): rows live beside their tests.
+# Persons of interest: rows live beside their tests.
 from tests.offenders.matrix_rows import offender_rows  # noqa: E402
 
 MATRIX.update(offender_rows(Row, Call, API_PREFIX))
 
-# Lookouts (issue 16): rows live beside their tests.
+# Lookouts: rows live beside their tests.
 from tests.lookouts.matrix_rows import lookout_rows  # noqa: E402
 
 MATRIX.update(lookout_rows(Row, Call, API_PREFIX))

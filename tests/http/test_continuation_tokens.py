@@ -28,12 +28,12 @@ PAGED_ROUTES = [
     ("/alert-subscriptions", "Retailer.Investigator", {}),
     ("/alert-subscriptions/{subscription_id}/deliveries", "Retailer.Investigator", {}),
     ("/footage-requests", "Retailer.Investigator", {}),
-    # Lookouts (issue 16): those the investigator's organisation issued.
+    # Lookouts: those the investigator's organisation issued.
     ("/lookouts", "Retailer.Investigator", {}),
     ("/referrals", "Retailer.Investigator", {}),
     # A force's D2P inbox: listed by the force's own people (ORG_OF names whose token lists it).
     ("/forces/{force_id}/d2p-inbox", "Police.Officer", {}),
-    # Persons of interest (issue 16).
+    # Persons of interest.
     ("/offenders", "Retailer.Investigator", {}),
     ("/offenders/suggestions", "Retailer.Investigator", {}),
     # Intelligence: the repeat-offending ranking.
