@@ -264,6 +264,7 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 incidents=self.incidents,
                 retention_months=self.settings.retention_poi_image_months,
+                bus=self.bus,  # a review answers the contest's subject request
             )
         )
 
