@@ -137,3 +137,7 @@ def test_profile_goes_at_its_expiry_with_a_tombstone(stamp):
         assert uow.count(OFFENDER_VERSIONS.name, ["northwind"], [Where("offender_id", "eq", pid)]) == 0
         tomb = uow.get(TOMBSTONES.name, "northwind", f"offender:{pid}")
     assert tomb["type"] == "offender" and tomb["cause"] == "schedule" and "Jamie" not in str(tomb)
+    # The retailer reads its proof of the deletion like any other.
+    r = stamp.client.get(f"{API}/retention/tombstones", params={"type": "offender"}, headers=stamp.auth(*INV))
+    assert r.status_code == 200, r.text
+    assert [t["id"] for t in r.json()["items"]] == [f"offender:{pid}"] and "Jamie" not in r.text
