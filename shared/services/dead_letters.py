@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, MessageQueue, RecordStore
+from shared.ports import Clock, MessageQueue, RecordStore, iterate_all
 from shared.records import DEAD_LETTERS
 
 log = logging.getLogger("vigil.dead_letters")
@@ -131,16 +131,23 @@ class DeadLetters:
         wanted = set(message_ids) if message_ids is not None else None
         replayed: set[str] = set()
         stamp = self.clock.now().strftime("%Y%m%d%H%M%S")
-        for entry in self.recorded(queue, limit=1000):
-            if (wanted is not None and entry.message_id not in wanted) or entry.body is None:
+        with self.records.read_only() as uow:
+            # Every record, not a first page: read whole before any is removed.
+            due = [
+                (d["message_id"], d.get("body"))
+                for d in iterate_all(uow, DEAD_LETTERS.name, [queue], order_by="dead_lettered_at", limit=500)
+                if wanted is None or d["message_id"] in wanted
+            ]
+        for message_id, body in due:
+            if body is None:
                 continue
             # Sent before the record goes: a failure between the two replays it twice, which
             # every handler absorbs (a dispatch already sent is not sent again), never loses it.
-            original = entry.message_id.split("#")[0]
-            self.queue.send(queue, entry.body, message_id=f"{original}#replay{stamp}")
+            original = message_id.split("#")[0]
+            self.queue.send(queue, body, message_id=f"{original}#replay{stamp}")
             with self.records.unit_of_work() as uow:
-                uow.delete(DEAD_LETTERS.name, queue, _record_id(entry.message_id))
-            replayed.add(entry.message_id)
+                uow.delete(DEAD_LETTERS.name, queue, _record_id(message_id))
+            replayed.add(message_id)
         rest = None if wanted is None else sorted(wanted - replayed)
         if rest == []:
             return len(replayed)
