@@ -299,6 +299,14 @@ class Container(AdapterBuilders):
 
         return Outbox(records=self.records, queue=self.queue, clock=self.clock, bus=self.bus)
 
+    # Dead letters.
+    @cached_property
+    def dead_letters(self):
+        """Queue messages no host will retry, recorded or held by their queue, in one list."""
+        from shared.services.dead_letters import DeadLetters
+
+        return DeadLetters(records=self.records, queue=self.queue, clock=self.clock)
+
     @cached_property
     def evidence(self):
         """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""

@@ -221,6 +221,9 @@ REFERRALS = Collection(
     indexed_lists=("incident_ids",),
     unindexed=("summary", "incidents", "persons", "vehicles", "other_forces", "withheld", "questions", "history"),
 )
+# Dead letters: queue messages a host will not retry, recorded with their reason when the
+# host cannot dead-letter them on the queue itself (tenant = the logical queue); they expire.
+DEAD_LETTERS = Collection("dead_letters", indexed=("dead_lettered_at",), expires=True)
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -276,5 +279,7 @@ ALL: dict[str, Collection] = {
         D2P_COUNTERS,
         OFFENDER_STANDING,
         CRIME_GROUPS,
+        # Dead letters.
+        DEAD_LETTERS,
     )
 }
