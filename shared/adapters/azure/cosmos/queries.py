@@ -119,7 +119,7 @@ def scope(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where
         if len(tenants) == 1:
             params.append({"name": "@tenant", "value": tenants[0]})
             clauses.append("c.tenantId = @tenant")
-            if not coll.hierarchical_bucket:
+            if not coll.bucketed:
                 clauses.append("c.pk = @tenant")
                 kwargs = {"partition_key": tenants[0]}
         else:
