@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from shared.domain.errors import Unavailable
+from shared.domain.tenancy import PLATFORM_TENANT
 from shared.records import ANPR_HITS, ANPR_READS
 from tests.anpr.helpers import API, drain, list_vehicle, post_reads, read
 from tests.contract.test_bulk_create import RecordingTransport
@@ -88,3 +89,34 @@ def test_on_cosmos_250_reads_are_three_batches_and_one_vehicle_query(stamp):
     assert [request.headers.get("x-ms-cosmos-is-batch-request") for request in to_reads] == ["True"] * 3
     assert [len(json.loads(request.data)) for request in to_reads] == [100, 100, 50]
     assert len(to_vehicles) == 1
+
+
+@both_backends
+def test_an_acceptance_withdrawn_on_another_instance_alerts_the_force_nothing_meanwhile(stamp):
+    """Matching uses the directory's cached view of ANPR sharing; a withdrawal made on another
+    instance reaches this one within the cache period. Meanwhile a match on the force's
+    vehicle alerts nobody and shows the force nothing: the alert checks the acceptance again."""
+    force = "devon-and-cornwall"
+    assert list_vehicle(stamp, "GX70ABC", org=force, role="Police.Analyst").status_code == 201
+    sub = stamp.client.post(
+        f"{API}/alert-subscriptions",
+        json={"stores": [], "force_area": force, "email": ["control-room@dc.police.example"]},
+        headers=stamp.auth(force, "Police.Analyst"),
+    )
+    assert sub.status_code == 201, sub.text
+    assert post_reads(stamp, [read(stamp, "KM19 PLY")]).status_code == 200  # this instance caches the sharing
+    records = stamp.container.records
+    with records.unit_of_work() as uow:  # another instance: the force withdraws its acceptance
+        [doc] = [
+            d for d in uow.query("sharing", [PLATFORM_TENANT], limit=100).items if d["owner_id"] == "northwind" and d["partner_id"] == force
+        ]
+        body = {k: v for k, v in doc.items() if not k.startswith("_") and not k.startswith("anpr_accepted")}
+        uow.replace("sharing", PLATFORM_TENANT, body, if_match=doc["_etag"])
+    assert post_reads(stamp, [read(stamp, "GX70ABC")]).json()["hits"] == []
+    with records.read_only() as uow:  # matched on the cached view: kept with the retailer's reads
+        assert [h["vehicle_owner"] for h in uow.query(ANPR_HITS.name, ["northwind"], limit=10).items] == [force]
+    drain(stamp)
+    sent = stamp.client.get(f"{API}/alert-subscriptions/{sub.json()['id']}/deliveries", headers=stamp.auth(force, "Police.Analyst"))
+    assert sent.json()["items"] == []
+    seen = stamp.client.get(f"{API}/anpr/hits", params=PURPOSE, headers=stamp.auth(force, "Police.Analyst"))
+    assert seen.json()["items"] == []
