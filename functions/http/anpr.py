@@ -50,6 +50,11 @@ look-alike letters mapped to Latin; anything else refused) and kept as read in `
 A re-sent read (same store, camera, plate and moment) is not stored twice: it counts under
 `duplicates`. Each stored read expires from birth (captured_at + the organisation's read
 retention, default 30 days).
+
+**Re-send a batch not answered 200.** A 503 (or no answer) may come after part of the batch
+was stored. Send the same batch again: reads already stored count under `duplicates`, the
+rest are stored once, and no hit is made or alerted twice (`hits` lists only hits new with
+that answer).
 """
 
 
