@@ -166,6 +166,12 @@ class RecordStore(Protocol):
         """Open a unit of work (or join this thread's): it commits when the outermost block ends
         without error, else rolls back."""
 
+    def create_all(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Store each document whose id is new (a repeated id once), outside any unit of work
+        (RuntimeError inside one); returns which were new. For content-derived ids (plate reads):
+        atomic per write, not per call (Cosmos: a transactional batch per partition key and 100
+        documents), so a caller failing part-way re-sends and each is stored once."""
+
     def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
         """Keep `entry` (with an `id`) for the hash chain `chain` of `tenant`, durably when this
         returns, outside any unit of work and without waiting for one that writes: the audit

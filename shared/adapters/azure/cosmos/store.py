@@ -13,7 +13,7 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.cosmos import CosmosClient, PartitionKey, exceptions
 
-from shared.adapters.azure.cosmos import intent
+from shared.adapters.azure.cosmos import bulk, intent
 from shared.adapters.azure.cosmos.definitions import PARTITION_PATH, indexing_policy
 from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, new_etag, partition_key, to_item
 from shared.adapters.azure.cosmos.sdk import backoff, io
@@ -250,6 +250,13 @@ class CosmosRecordStore:
         finally:
             self._local.uow = None
             uow.discard()
+
+    def create_all(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Store each new document in transactional batches, one per partition key and up to
+        100 documents (see `bulk` and `RecordStore.create_all`); returns which were new."""
+        if getattr(self._local, "uow", None) is not None:
+            raise RuntimeError("create_all writes on its own: call it outside a unit of work")
+        return bulk.create_all(self, self.collection(collection), tenant, docs)
 
     def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
         """Appended to the chain at once, in a unit of its own (never this thread's open one):
