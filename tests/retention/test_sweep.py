@@ -288,3 +288,20 @@ def test_a_sweep_with_nothing_due_makes_at_most_one_cosmos_query_per_lane(cosmos
         assert {kind for kind, _ in sent} == {"query"}
     finally:
         drop_cosmos_store(store)
+
+
+def test_the_query_across_organisations_sweeps_only_those_homed_here_and_their_kind(c):
+    """Records found in the partition of an organisation homed elsewhere, or of a force in
+    a retailers' lane, are not this sweep's: as when each organisation was asked alone."""
+    from shared.records import ANPR_HITS, LOOKOUTS
+
+    old = "2020-01-01T00:00:00.000000+00:00"
+    with c.records.unit_of_work() as uow:
+        uow.insert(LOOKOUTS.name, "koala-mart", {"id": "lk-au", "retention_basis": old})
+        uow.insert(ANPR_HITS.name, "devon-and-cornwall", {"id": "hit-force", "linked": False, "captured_at": old})
+        uow.insert(LOOKOUTS.name, "devon-and-cornwall", {"id": "lk-force", "retention_basis": old})
+    swept = c.retention.sweep.run(c.clock.now())
+    assert swept.counts["lookouts_deleted"] == 1 and swept.counts["unlinked_hits_deleted"] == 0
+    assert _get(c, LOOKOUTS.name, "koala-mart", "lk-au") is not None
+    assert _get(c, ANPR_HITS.name, "devon-and-cornwall", "hit-force") is not None
+    assert _get(c, LOOKOUTS.name, "devon-and-cornwall", "lk-force") is None
