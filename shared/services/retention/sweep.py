@@ -47,7 +47,7 @@ def _due(lane: RetentionLane, as_of: datetime, months: int, *, own_where: bool) 
 
 
 def _branches(lanes: Sequence[RetentionLane], book: ScheduleBook, as_of: datetime, *, own_where: bool) -> tuple[Branch, ...]:
-    """ "Due under its organisation's period" for the records of `lanes`: a branch for the
+    """Due under its own organisation's period, for the records of `lanes`: a branch for the
     organisations on the region's period and one per period some organisations chose
     (`own_where`: each branch also says what marks a record as its lane's)."""
     branches = []
