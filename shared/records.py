@@ -87,7 +87,13 @@ INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "ver
 IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
 # A national retailer's audit outgrows 20 GB in a few months on Cosmos: bucketed by month
 # (estimate in docs/partitions.md).
-AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),), hierarchical_bucket="at")
+AUDIT = Collection(
+    "audit",
+    indexed=("entity", "seq", "chain", "at", "actor_org"),
+    composite=(("chain", "seq"),),
+    hierarchical_bucket="at",
+    global_indexed=("at",),  # retention: what is due in every organisation, in one query
+)
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
@@ -98,7 +104,12 @@ RETENTION_SCHEDULES = Collection("retention_schedules")
 RETENTION_SCHEDULE_VERSIONS = Collection("retention_schedule_versions", indexed=("scope", "version"), composite=(("scope", "version"),))
 # One entry per swept record (tenant = owner org): the sweep asks "lane = L and basis_at <=
 # cutoff", so its cost follows what is due; lane "held" takes an entry out of every sweep.
-RETENTION_INDEX = Collection("retention_index", indexed=("lane", "basis_at", "month", "entity_id"), composite=(("lane", "basis_at"),))
+RETENTION_INDEX = Collection(
+    "retention_index",
+    indexed=("lane", "basis_at", "month", "entity_id"),
+    composite=(("lane", "basis_at"),),
+    global_indexed=("basis_at",),  # the sweep asks every organisation at once
+)
 LEGAL_HOLDS = Collection("legal_holds", indexed=("incident_id", "status"))
 TOMBSTONES = Collection("tombstones", indexed=("entity_id", "type", "deleted_at"))
 # Deleted-record counts per (month, store, category): statistics survive deletion.
@@ -128,7 +139,7 @@ D2P_EVALUATIONS = Collection("d2p_evaluations", indexed=("incident_id",))
 DISPATCHES = Collection(
     "dispatches",
     indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference", "email_body_kept"),
-    global_indexed=("status",),
+    global_indexed=("status", "acknowledged_at"),
     # Retention: email bodies still kept, oldest acknowledgement first. Evaluation: a force's
     # reports received on some days are counted on (force_id, sent_at), never scanned.
     composite=(("email_body_kept", "acknowledged_at"), ("force_id", "sent_at")),
@@ -164,8 +175,9 @@ ANPR_HITS = Collection(
     "anpr_hits",
     indexed=("captured_at", "store_id", "force_id", "vehicle_owner", "plate", "linked"),
     indexed_lists=("incident_ids",),
-    # Retention: hits linked to no incident, oldest first.
+    # Retention: hits linked to no incident, oldest first (in every organisation at once).
     composite=(("linked", "captured_at"),),
+    global_indexed=("captured_at",),
 )
 # Who is alerted about hits (tenant = the subscribing organisation).
 ALERT_SUBSCRIPTIONS = Collection("alert_subscriptions", indexed=("force_area", "created_at"), indexed_lists=("stores",))
@@ -189,7 +201,7 @@ PACKAGE_SHARES = Collection(
 FOOTAGE_REQUESTS = Collection(
     "footage_requests",
     indexed=("force_id", "store_id", "status", "created_at", "due_at", "retention_basis"),
-    global_indexed=("due_at",),
+    global_indexed=("due_at", "retention_basis"),
 )
 
 # ---- network ranges ----
@@ -199,7 +211,12 @@ NETWORK_RANGES = Collection("network_ranges", indexed=("version",))
 # ---- persons of interest ----
 # An organisation's profile of a person of interest (tenant = the organisation, id = the
 # offender_id its incident persons carry). `name_key` is the folded name (suggestions).
-OFFENDERS = Collection("offenders", indexed=("status", "review_at", "expires_at", "name_key"), indexed_lists=("incident_ids", "plates"))
+OFFENDERS = Collection(
+    "offenders",
+    indexed=("status", "review_at", "expires_at", "name_key"),
+    indexed_lists=("incident_ids", "plates"),
+    global_indexed=("expires_at",),  # retention: profiles past their expiry in every organisation
+)
 # Every version of a profile (merge, unmerge and revert restore from them), tenant = the organisation.
 OFFENDER_VERSIONS = Collection("offender_versions", indexed=("offender_id", "version"), unindexed=("snapshot",))
 # Linking suggestions an investigator rejected, remembered so they are not made again
@@ -218,12 +235,19 @@ OFFENDER_STANDING = Collection(
 )
 # Organised crime groups (tenant = the organisation keeping the record): members (persons of
 # interest), linked incidents, reason and review date.
-CRIME_GROUPS = Collection("crime_groups", indexed=("review_at", "updated_at"), indexed_lists=("member_ids", "incident_ids"))
+CRIME_GROUPS = Collection(
+    "crime_groups", indexed=("review_at", "updated_at"), indexed_lists=("member_ids", "incident_ids"), global_indexed=("review_at",)
+)
 
 # ---- lookouts ----
 # Lookouts to nearby stores (tenant = the issuer): store staff find theirs by `store_ids`;
 # the retention lane deletes them from `retention_basis` (expiry or withdrawal).
-LOOKOUTS = Collection("lookouts", indexed=("issued_at", "offender_id", "plate", "retention_basis"), indexed_lists=("store_ids",))
+LOOKOUTS = Collection(
+    "lookouts",
+    indexed=("issued_at", "offender_id", "plate", "retention_basis"),
+    indexed_lists=("store_ids",),
+    global_indexed=("retention_basis",),
+)
 # One per (lookout, store) a member of staff acknowledged (tenant = the issuer: it goes with the lookout).
 LOOKOUT_ACKNOWLEDGEMENTS = Collection("lookout_acknowledgements", indexed=("lookout_id", "acknowledged_at"))
 # Go-live: an organisation's generated DPIA versions (tenant = the organisation, id the
@@ -235,6 +259,7 @@ REFERRALS = Collection(
     "referrals",
     indexed=("referrer_org", "status", "created_at", "retention_basis"),
     indexed_lists=("incident_ids",),
+    global_indexed=("retention_basis",),
     unindexed=("summary", "incidents", "persons", "vehicles", "other_forces", "withheld", "questions", "history"),
 )
 # Dead letters: queue messages a host will not retry, recorded with their reason when the
