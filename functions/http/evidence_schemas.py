@@ -1,5 +1,5 @@
 """Evidence output models: what the evidence routes answer (items, upload sessions, custody,
-verification, face proposals), apart from the routes themselves (functions/http/evidence.py)."""
+verification, face proposals), apart from the routes themselves (functions/http/evidence*.py)."""
 
 from __future__ import annotations
 
