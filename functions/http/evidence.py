@@ -133,7 +133,7 @@ STORED_MEDIA_TYPES = {t.content_type: {"schema": {"type": "string", "format": "b
 @router.post(
     "/incidents/{incident_id}/evidence",
     status_code=201,
-    summary="Upload one evidence file (raw body, streamed, hashed, written once)",
+    summary="Upload one evidence file of up to 32 MiB (raw body, streamed, hashed, written once; larger files by upload session)",
     response_model=EvidenceOut,
     # 400: a Content-Digest that is not an RFC 9530 dictionary.
     responses=responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
@@ -158,7 +158,7 @@ def upload_evidence(
         str | None, Header(max_length=500, description="RFC 9530 sha-256=:<base64>: of the file; verified when present")
     ] = None,
 ) -> EvidenceOut:
-    """Uploads one evidence file as the raw request body: streamed, hashed and written once, its type checked from its first bytes."""
+    """Uploads one evidence file of at most 32 MiB as the raw request body: streamed, hashed and written once, its type checked from its first bytes. A larger body is refused (413 naming the upload-session route): send larger files as a resumable upload."""
     item = container.evidence.intake.upload(
         principal,
         incident_id,
