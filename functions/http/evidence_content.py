@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from functions.http.deps import ContainerDep
@@ -17,6 +17,7 @@ from functions.http.evidence import (
     Reader,
 )
 from functions.http.evidence_schemas import (
+    CourtPackageBuildingOut,
     DownloadLinkOut,
 )
 from functions.http.problems import AUTH_ERRORS, responses
@@ -110,23 +111,52 @@ def download_impact_statement(incident_id: IncidentId, principal: Reader, contai
     return _pdf(container.evidence.documents.impact_statement(principal, incident_id, purpose))
 
 
+PACKAGE_HEADERS = {
+    "X-Manifest-SHA256": {"description": "SHA-256 of the package's manifest.json", "schema": {"type": "string"}},
+    "Repr-Digest": {"description": "sha-256 of the whole zip (RFC 9530)", "schema": {"type": "string"}},
+}
+
+
 @router.get(
     "/incidents/{incident_id}/package",
-    summary="Court package: zip of court documents (PDF), files by exhibit label, manifest of hashes, custody logs and a standalone verify.py (streamed)",
+    summary="Court package: zip of court documents (PDF), files by exhibit label, manifest of hashes, custody logs and a standalone verify.py (built once, then served from storage)",
     responses={
-        200: {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {
+            "description": "The zip archive, streamed by the app from where it was built (local store)",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": PACKAGE_HEADERS,
+        },
+        202: {
+            "model": CourtPackageBuildingOut,
+            "description": "Azure: the package is being built; ask again at Location after Retry-After",
+        },
+        303: {
+            "description": "Azure: Location is a 5-minute read-only link to the built package's blob version; follow it",
+            "headers": PACKAGE_HEADERS,
+        },
         **responses(*AUTH_ERRORS, 404, 409, 422),
     },
     response_class=StreamingResponse,
 )
 def download_court_package(
-    incident_id: IncidentId, principal: Reader, container: ContainerDep, purpose: Purpose = None
-) -> StreamingResponse:
-    """A zip for court: case summary, Impact Statement for Business and MG11s as PDF, the files under their exhibit labels, a manifest of their hashes, the custody logs, and verify.py (Python standard library only) to check it. Streamed; recorded in custody."""
-    pkg = container.evidence.package.build(principal, incident_id, purpose)
+    incident_id: IncidentId, request: Request, principal: Reader, container: ContainerDep, purpose: Purpose = None
+) -> Response:
+    """A zip for court: case summary, Impact Statement for Business and MG11s as PDF, the files under their exhibit labels, a manifest of their hashes, the custody logs, and verify.py (Python standard library only) to check it. Built once into storage and rebuilt when the incident's evidence changes. In Azure the first request answers 202 while it is built (ask again at Location), then 303 to a 5-minute read-only link to it; locally the app streams it. Each handout is recorded in custody and the audit trail."""
+    got = container.evidence.package_delivery.fetch(principal, incident_id, purpose)
+    if got.building:
+        # The same request again: the package's key is worked out from the records each time.
+        location = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+        wait = CourtPackageBuildingOut(status="building", retry_after_seconds=got.retry_after, location=location)
+        headers = {"Location": location, "Retry-After": str(got.retry_after), "Cache-Control": "no-store"}
+        return JSONResponse(wait.model_dump(), status_code=202, headers=headers)
     headers = {
-        "Content-Disposition": f'attachment; filename="{ascii_filename(pkg.filename)}"',
-        "X-Manifest-SHA256": pkg.manifest_sha256,
+        "X-Manifest-SHA256": got.manifest_sha256,
+        "Repr-Digest": sha256_field(got.sha256),
         "Cache-Control": "no-store",
     }
-    return StreamingResponse(pkg.body, media_type="application/zip", headers=headers)
+    if got.url:
+        return Response(status_code=303, headers={"Location": got.url, **headers})
+    assert got.body is not None
+    headers["Content-Disposition"] = f'attachment; filename="{ascii_filename(got.filename)}"'
+    headers["Content-Length"] = str(got.size)
+    return StreamingResponse(got.body, media_type="application/zip", headers=headers)

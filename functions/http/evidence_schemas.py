@@ -143,6 +143,12 @@ class DownloadLinkOut(BaseModel):
     content_type: str
 
 
+class CourtPackageBuildingOut(BaseModel):
+    status: str = Field(description="building: the package is being written to storage; ask again at Location")
+    retry_after_seconds: int = Field(description="When to ask again (also the Retry-After header)")
+    location: str = Field(description="Where to ask again (also the Location header): the same request")
+
+
 class CustodyEventOut(BaseModel):
     id: str
     evidence_id: str

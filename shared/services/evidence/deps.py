@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
 from shared.domain.video import VideoLimits
-from shared.ports import ArchiveWriter, Clock, CourtDocumentRenderer, EvidenceBlobStore, RecordStore, TemplateRenderer, UnitOfWork
+from shared.ports import (
+    ArchiveWriter,
+    Clock,
+    CourtDocumentRenderer,
+    EvidenceBlobStore,
+    PackageStore,
+    RecordStore,
+    TemplateRenderer,
+    UnitOfWork,
+)
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.services.evidence.image_work import ImageWork
@@ -64,6 +73,8 @@ class EvidenceDeps:
     # Video jobs are owed through the outbox, written with the upload that owes them.
     outbox: Outbox
     video: VideoLimits
+    # Court packages built once and served from here (the `packages` container in Azure).
+    packages: PackageStore | None = None
 
 
 VIDEO_QUEUE = "evidence_video"
