@@ -85,3 +85,20 @@ def test_a_form_that_is_not_multipart_or_arrived_cut_short_is_a_clear_problem():
         ("kind", None, None, b"cctv"),
         ("file", "a.jpg", "image/jpeg", b"\xff\xd8"),
     ]
+
+
+def test_only_the_retailers_staff_may_post_the_plain_form(browser_for, stamp):
+    staff = browser_for()
+    staff.sign_in("northwind", REPORTER, stores=["nw-plymouth"])
+    incident_id = _reported(staff)
+    police = browser_for()
+    police.sign_in("devon-and-cornwall", "Police.Officer")
+    police.get("/")
+    answer = _post(police, incident_id, ("still.jpg", "image/jpeg", STILL_IMAGE), kind="suspect_image")
+    assert answer.status_code == 403
+    other = browser_for()
+    other.sign_in("contoso", "Retailer.Investigator")
+    other.get(other.get("/").headers["location"])  # a page of theirs, for the form token
+    assert _post(other, incident_id, ("still.jpg", "image/jpeg", STILL_IMAGE), kind="suspect_image").status_code == 404
+    items = stamp.client.get(f"/api/v1/incidents/{incident_id}/evidence", headers=stamp.auth("northwind", "Retailer.Investigator"))
+    assert items.json()["items"] == []

@@ -207,3 +207,26 @@ def test_in_azure_the_package_is_built_by_the_job_then_handed_out_as_a_short_liv
     exported = _exported(stamp, evidence_id)
     assert len(exported) == 1 and exported[0]["details"]["link_expires_at"]
     assert len(_package_entries(stamp, incident)) == 1
+
+
+def test_a_package_past_its_day_is_built_afresh_even_before_the_sweep(ev):
+    incident, evidence_id = _dispatched(ev)
+    first = _package(ev, incident)
+    ev.clock.advance(hours=24, seconds=1)
+    again = _package(ev, incident)
+    assert again.status_code == 200 and again.content != first.content
+    assert len(_built(ev)) == 2  # the old one went when the new one was built
+
+
+def test_the_job_builds_nothing_for_a_file_gone_missing_or_an_incident_gone(ev):
+    incident, evidence_id = _dispatched(ev)
+    police = _principal("officer-1")
+    delivery = ev.container.evidence.package_delivery
+    key = delivery.key(police, incident, PURPOSE["purpose"])
+    message = {"incident_id": incident, "purpose": PURPOSE["purpose"], "key": key, "principal": police.model_dump(mode="json")}
+    gone = {**message, "incident_id": "no-such-incident"}
+    assert delivery.build_job(gone) == "gone"
+    ev.container.evidence_blobs.delete(evidence_id) if ev.backend == "azure" else ev.container.evidence_blobs._object(evidence_id).unlink()
+    assert delivery.build_job(message) == "refused"
+    refused = ev.client.get(f"/api/v1/incidents/{incident}/package", headers=ev.auth(*POLICE, user="officer-1"), params=PURPOSE)
+    assert refused.status_code == 409 and evidence_id in refused.json()["missing"]
