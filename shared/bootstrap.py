@@ -323,7 +323,7 @@ class Container(AdapterBuilders):
             region=self.settings.region,
             outbox=self.outbox,
             video=VideoLimits.from_settings(self.settings),
-            packages=self.package_store,  # court packages built once, served from storage
+            package_store=lambda: self.package_store,  # court packages built once, served from storage
         )
         return Evidence.build(deps)
 

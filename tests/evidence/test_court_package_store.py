@@ -123,7 +123,7 @@ def test_the_same_package_whichever_path_builds_it(ev, tmp_path):
     delivery = ev.container.evidence.package_delivery
     key = delivery.key(police, incident, PURPOSE["purpose"])
     elsewhere = FileEvidenceStore(tmp_path / "elsewhere", clock=ev.clock)
-    other = PackageDelivery(dataclasses.replace(delivery.deps, packages=elsewhere), delivery.packages)
+    other = PackageDelivery(dataclasses.replace(delivery.deps, package_store=lambda: elsewhere), delivery.packages)
     message = {"incident_id": incident, "purpose": PURPOSE["purpose"], "key": key, "principal": police.model_dump(mode="json")}
     assert other.build_job(message) == "built"
     assert other.build_job(message) == "already built"
@@ -164,7 +164,6 @@ def linked(ev, request):
     store = AzureBlobEvidenceStore(service, azurite=True, immutable=False, evidence_container=f"packages-{uuid.uuid4().hex[:12]}")
     store.evidence.create_container()
     ev.container.__dict__["package_store"] = store
-    ev.container.__dict__.pop("evidence", None)
     return ev
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,8 +74,9 @@ class EvidenceDeps:
     # Video jobs are owed through the outbox, written with the upload that owes them.
     outbox: Outbox
     video: VideoLimits
-    # Court packages built once and served from here (the `packages` container in Azure).
-    packages: PackageStore | None = None
+    # Court packages built once and served from here (the `packages` container in Azure);
+    # asked for only when a package is, so a deployment without the store still starts.
+    package_store: Callable[[], PackageStore] | None = None
 
 
 VIDEO_QUEUE = "evidence_video"

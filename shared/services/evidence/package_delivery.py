@@ -80,9 +80,9 @@ class PackageDelivery:
 
     @property
     def _store(self) -> PackageStore:
-        if self.deps.packages is None:
+        if self.deps.package_store is None:
             raise RuntimeError("no package store configured")
-        return self.deps.packages
+        return self.deps.package_store()
 
     def fetch(self, principal: Principal, incident_id: str, purpose: str | None) -> Handout:
         """The incident's court package for this reader: served from the store when built,
@@ -250,9 +250,9 @@ def erase_built(deps: EvidenceDeps, incident_id: str) -> int:
     """An erased incident's built packages go with it, whatever their age; returns how
     many objects went. (The store is listed whole: its names are flat, and it holds only
     packages of the last day and those of live shares.)"""
-    store = deps.packages
-    if store is None:
+    if deps.package_store is None:
         return 0
+    store = deps.package_store()
     prefix = incident_prefix(incident_id)
     removed = 0
     for name in list(store.objects(_EPOCH, datetime(9999, 1, 1, tzinfo=UTC))):
