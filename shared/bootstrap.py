@@ -332,6 +332,7 @@ class Container(AdapterBuilders):
             region=self.settings.region,
             outbox=self.outbox,
             video=VideoLimits.from_settings(self.settings),
+            package_store=lambda: self.package_store,  # court packages built once, served from storage
         )
         return Evidence.build(deps)
 

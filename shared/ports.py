@@ -469,6 +469,12 @@ class PackageStore(Protocol):
         """A URL that reads the object straight from storage for `valid_for`, or None
         when the store has none (then the app streams `open`)."""
 
+    # Whether `download_url` gives links (Azure), so large reads need not pass through the app.
+    serves_links: bool
+
+    def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
+        """Keys of committed objects last written in [modified_after, modified_before)."""
+
 
 class CheckpointStore(Protocol):
     """Write-once storage for published chain checkpoints, apart from the records store: a

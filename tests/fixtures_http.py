@@ -123,6 +123,10 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         # queue must already be the local ones, or the services it builds hold Azure's.
         local_checkpoints(container, tmp_path)
         container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite", queue_max_deliveries=container.settings.queue_max_deliveries())
+        # Built court packages stay local files unless a test puts them in Azurite.
+        from shared.adapters.local.file_evidence import FileEvidenceStore
+
+        container.__dict__["package_store"] = FileEvidenceStore(tmp_path / "packages", clock=container.clock)
 
     s = make_stamp(
         tmp_path,
