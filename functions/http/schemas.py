@@ -139,7 +139,9 @@ class AuditEntryOut(BaseModel):
 class ChainCheck(BaseModel):
     verified: bool
     entries_checked: int
-    first_broken: dict[str, Any] | None = Field(default=None, description="The first entry that does not verify: seq, id, reason")
+    first_broken: dict[str, Any] | None = Field(
+        default=None, description="The first entry that does not verify: shard (of the audit trail), seq, id, reason"
+    )
     pruned: dict[str, Any] | None = Field(
         default=None,
         description="What retention removed from the start of the chain (the anchor verification starts from): seq and when of the last removed entry, count, pruned_at, rule, schedule_version",

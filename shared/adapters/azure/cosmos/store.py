@@ -249,12 +249,12 @@ class CosmosRecordStore:
             self._local.uow = None
             uow.discard()
 
-    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1) -> None:
         """Appended to the chain at once, in a unit of its own (never this thread's open one):
         a chain append here is an optimistic move of the chain head, not a store-wide lock,
         so a read never queues behind writes and nothing is left to link later."""
         uow = CosmosUnitOfWork(self)
-        uow.append_chained(collection, tenant, chain, entry, linker)
+        uow.append_chained(collection, tenant, chain, entry, linker, shards=shards)
         uow.commit()
 
     def next_sequence(self, tenant: str, name: str) -> int:
