@@ -205,3 +205,19 @@ def test_an_old_single_chain_trail_still_verifies_and_grows_sharded(record_store
     replace(record_store, shards[0][2], actor_user="someone-else")
     broken = after.verify_chain(ORG)["first_broken"]
     assert (broken["shard"], broken["seq"]) == (0, 3)
+
+
+def test_the_trail_lists_newest_first_across_shards_page_by_page(record_store, tmp_path):
+    trail = make_trail(record_store, tmp_path, shards=8)
+    write(trail, record_store, 6, tag="a")  # one instant: the clock does not move
+    trail._clock.advance(minutes=1)
+    write(trail, record_store, 6, tag="b")
+    assert len(by_shard(record_store)) > 1
+    listed, token = [], None
+    while True:
+        items, token = trail.entries(ORG, entity=None, limit=5, continuation=token)
+        listed += [e["entity"] for e in items]
+        if not token:
+            break
+    made = [f"incident/{tag}{i}-0" for tag in "ab" for i in range(6)]
+    assert listed == made[::-1]

@@ -41,7 +41,9 @@ and `publish_checkpoint` publishes the next checkpoint once that walk verifies.
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,6 +73,26 @@ log = logging.getLogger("vigil.audit")
 ANCHOR_ID = anchor_id(0)
 # The result of the last whole-chain verification (the `audit-verify` job).
 VERIFIED_ID = f"verified:{AUDIT_CHAIN}"
+
+
+class _EntryIds:
+    """Audit entry ids that sort in the order this process made them: the wall clock in
+    nanoseconds (strictly increasing here), then 64 random bits. The trail is listed newest
+    first by `at` then id, and entries made in one instant (or under a clock that does
+    not move) still list in the order they were made; across processes, as the clocks say."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> str:
+        with self._lock:
+            self._last = max(time.time_ns(), self._last + 1)
+            now = self._last
+        return f"{now:016x}{secrets.token_hex(8)}"
+
+
+_ids = _EntryIds()
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,7 @@ class AuditTrail:
         system_actor: str,
     ) -> dict[str, Any]:
         return {
-            "id": uuid.uuid4().hex,
+            "id": _ids.next(),
             "at": to_iso(self._clock.now()),
             "actor_user": principal.user_id if principal else system_actor,
             "actor_org": principal.organisation_id if principal else "_platform",
