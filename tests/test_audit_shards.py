@@ -221,3 +221,34 @@ def test_the_trail_lists_newest_first_across_shards_page_by_page(record_store, t
             break
     made = [f"incident/{tag}{i}-0" for tag in "ab" for i in range(6)]
     assert listed == made[::-1]
+
+
+def test_shard_names_and_the_first_shard_tried():
+    from shared.domain.audit import MAX_SHARDS, first_shard
+
+    assert shard_chain(AUDIT_CHAIN, 0) == "audit" and shard_chain(AUDIT_CHAIN, 3) == "audit/3"
+    assert [shard_index(AUDIT_CHAIN, n) for n in ("audit", "audit/3", "audit/03", "audit/0", "audit/64", "custody/x")] == [
+        0,
+        3,
+        None,
+        None,
+        None,
+        None,
+    ]
+    with pytest.raises(ValueError):
+        shard_chain(AUDIT_CHAIN, MAX_SHARDS)
+    assert first_shard("anything", 1) == 0
+    picks = {first_shard(f"entry-{i}", 16) for i in range(200)}
+    assert picks == set(range(16))  # ids spread over every shard
+
+
+def test_a_lost_race_moves_to_another_shard_and_backs_off_only_when_that_loses_too(monkeypatch):
+    from shared.adapters.azure.cosmos import chain
+
+    slept: list[int] = []
+    monkeypatch.setattr(chain, "backoff", slept.append)
+    assert chain._retry(0, 0, 1) == 0 and slept == [0]  # one chain: back off, same head
+    slept.clear()
+    moved = chain._retry(0, 5, 16)
+    assert moved != 5 and 0 <= moved < 16 and slept == []  # first loss: at once, elsewhere
+    assert chain._retry(1, moved, 16) != moved and slept == [0]
