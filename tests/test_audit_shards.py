@@ -252,3 +252,44 @@ def test_a_lost_race_moves_to_another_shard_and_backs_off_only_when_that_loses_t
     moved = chain._retry(0, 5, 16)
     assert moved != 5 and 0 <= moved < 16 and slept == []  # first loss: at once, elsewhere
     assert chain._retry(1, moved, 16) != moved and slept == [0]
+
+
+def test_retention_prunes_each_shard_behind_its_own_attested_anchor(record_store, tmp_path):
+    from datetime import UTC, datetime
+
+    from shared.records import TOMBSTONES
+    from tests.retention.helpers import container_on
+
+    org = "contoso"
+    admin = Principal(user_id="ct-admin", organisation_id=org, organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN}))
+    c = container_on(record_store, tmp_path, audit_chain_shards=4)
+    first, later = datetime(2026, 11, 23, 12, 0, tzinfo=UTC), datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
+    for at, n in ((first, 12), (later, 12)):
+        c.clock.current = at
+        for i in range(n):
+            with c.records.unit_of_work() as uow:
+                c.audit.record(
+                    uow, owner_org=org, principal=admin, action=AuditAction.CONSULTATION, operation="incident.read", entity=f"incident/{i}"
+                )
+    c.clock.current = first.replace(year=2036)  # the 120-month audit period of the first 12 is over
+    assert c.retention.sweep.run(c.clock.current, organisations=[org]).counts["audit_entries_pruned"] == 12
+    chain = c.audit.verify_chain(org)
+    assert chain["verified"] is True and chain["pruned"]["count"] == 12
+    anchored = {int(k) for k in chain["pruned"].get("shards", {"0": 0})}
+    with c.records.read_only() as uow:
+        left = list(iterate_all(uow, AUDIT.name, [org], [Where("chain", "in", CHAINS)], order_by="seq", limit=100))
+        tombs = uow.query(TOMBSTONES.name, [org], limit=20).items
+    # Each pruned shard has its own pruning entry, in that shard, and its own tombstone.
+    pruning = [e for e in left if e["entity"] == "audit/anchor"]
+    assert {shard_index(AUDIT_CHAIN, e["chain"]) for e in pruning} == anchored and len(pruning) == len(anchored)
+    assert sum(t["count"] for t in tombs) == 12 and len(tombs) == len(anchored)
+    # An anchor moved by hand in a shard other than 0 is named in that shard.
+    kept = {k: [e for e in left if shard_index(AUDIT_CHAIN, e["chain"]) == k and e["entity"] != "audit/anchor"] for k in anchored}
+    k = max(k for k in anchored if k != 0 and kept[k])
+    hidden = kept[k][0]
+    with c.records.unit_of_work() as uow:
+        anchor = uow.get(CHAIN_HEADS.name, org, f"anchor:{shard_chain(AUDIT_CHAIN, k)}")
+        uow.delete(AUDIT.name, org, hidden["id"])
+        uow.upsert(CHAIN_HEADS.name, org, {**plain(anchor), "seq": hidden["seq"], "hash": hidden["hash"]})
+    broken = c.audit.verify_chain(org)["first_broken"]
+    assert broken["shard"] == k and "not attested" in broken["reason"]
