@@ -216,10 +216,6 @@ class AuditTrail:
         items, token = self.entries(org_id, entity=entity, limit=limit, continuation=continuation)
         return Review(items=items, continuation=token, chain=self.check(org_id, link=False))
 
-    def anchor(self, uow: UnitOfWork, org_id: str, shard: int = 0) -> dict[str, Any] | None:
-        """Where a shard of the organisation's trail starts after pruning (None if never pruned)."""
-        return uow.get(CHAIN_HEADS.name, org_id, anchor_id(shard))
-
     def verify_chain(self, org_id: str, *, batch: int = 1000, link: bool = True) -> dict[str, Any]:
         """Walk the organisation's whole chain in order from its anchor (or its first entry)
         to its stored head, after linking what reads journaled, checking each keyed hash and
