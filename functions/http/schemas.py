@@ -129,7 +129,7 @@ class AuditEntryOut(BaseModel):
     subjects: list[str]
     purpose: str | None = None
     recipient_org: str | None = None
-    chain: str = Field(default="audit", description="The hash chain the entry belongs to")
+    chain: str = Field(default="audit", description="The hash chain the entry belongs to: the shard of the trail, `audit` or `audit/<k>`")
     seq: int
     prev_hash: str
     hash: str
