@@ -293,3 +293,18 @@ def test_retention_prunes_each_shard_behind_its_own_attested_anchor(record_store
         uow.upsert(CHAIN_HEADS.name, org, {**plain(anchor), "seq": hidden["seq"], "hash": hidden["hash"]})
     broken = c.audit.verify_chain(org)["first_broken"]
     assert broken["shard"] == k and "not attested" in broken["reason"]
+
+
+def test_a_sharded_trail_is_checkpointed_once_all_its_shards_have_grown_by_n(record_store, tmp_path):
+    from datetime import UTC, datetime
+
+    trail = make_trail(record_store, tmp_path, shards=4)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    write(trail, record_store, 6)
+    assert trail.organisations() == [ORG]
+    assert trail.checkpoint_due(now, every=8).counts["not_due"] == 1  # 6 entries over the shards: not yet
+    write(trail, record_store, 3, tag="more-")
+    assert len(by_shard(record_store)) > 1
+    assert trail.checkpoint_due(now, every=8).counts["published"] == 1  # 9, counted over every shard
+    assert trail.checkpoints.latest(ORG)["seq"] == 9
+    assert trail.checkpoint_due(now, every=8).counts["not_due"] == 1
