@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from functions.console import app as console
 from functions.http import (
     anpr,
+    anpr_alerts,  # ANPR alert subscriptions
     audit,
     d2p,
     disclosure,
@@ -141,6 +142,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
         gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # ANPR alert subscriptions.
+    app.include_router(_router_of(anpr_alerts, c), prefix=API_PREFIX)
     # Network ranges.
     app.include_router(network_ranges.router, prefix=API_PREFIX)
     # ---- persons of interest ----
