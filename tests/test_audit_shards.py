@@ -308,3 +308,22 @@ def test_a_sharded_trail_is_checkpointed_once_all_its_shards_have_grown_by_n(rec
     assert trail.checkpoint_due(now, every=8).counts["published"] == 1  # 9, counted over every shard
     assert trail.checkpoints.latest(ORG)["seq"] == 9
     assert trail.checkpoint_due(now, every=8).counts["not_due"] == 1
+
+
+def test_the_sweep_finds_what_is_due_in_any_shard_not_only_shard_0(record_store, tmp_path):
+    from datetime import UTC, datetime
+
+    from tests.retention.helpers import container_on
+
+    org = "contoso"
+    c = container_on(record_store, tmp_path, audit_chain_shards=4)
+    c.clock.current = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    # Old entries that all went to shard 2; shard 0 holds nothing at all.
+    with c.records.unit_of_work() as uow:
+        for i in range(3):
+            entry = c.audit._entry(None, AuditAction.CONSULTATION, "incident.read", f"incident/{i}", (), (), None, None, "system")
+            uow.append_chained(AUDIT.name, org, shard_chain(AUDIT_CHAIN, 2), entry, c.audit._link)
+    c.clock.current = c.clock.current.replace(year=2036)
+    assert c.retention.sweep.run(c.clock.current, organisations=[org]).counts["audit_entries_pruned"] == 3
+    chain = c.audit.verify_chain(org)
+    assert chain["verified"] is True and chain["pruned"]["shards"] == {"2": 3}

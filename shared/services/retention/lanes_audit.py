@@ -26,7 +26,8 @@ class AuditLane(Lane):
     scope: Scope = "homed"
     counts = ("audit_entries_pruned",)
     pages_on = False  # pruned entries leave the chain
-    records = LaneRecords(AUDIT.name, "at", (Where("chain", "eq", AUDIT_CHAIN),))
+    # Every shard of the trail (shared/services/audit_walk.py), not only shard 0.
+    records = LaneRecords(AUDIT.name, "at", (Where("chain", "in", CHAINS),))
 
     def batch_size(self, deps: RetentionDeps) -> int:
         return deps.audit_batch
