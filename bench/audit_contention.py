@@ -1,13 +1,16 @@
-"""Concurrent audited writes of ONE organisation: how far one chain head serialises them.
+"""Concurrent audited writes of ONE organisation: how far the chain heads serialise them.
 
-Every audited write appends to its organisation's hash chain; on Cosmos DB the append
-moves one chain-head document with If-Match, and a writer that loses the race starts
-again (25 attempts, then 503). This bench runs `--threads` writers, each committing
-`--units` units of work that write one record and append one audit entry for the same
-organisation, on the Cosmos DB emulator (cosmosdb-server) and on the local SQLite store,
-and prints units/s, latency percentiles and how many units gave up (503).
+Every audited write appends to its organisation's audit trail; on Cosmos DB the append
+moves a chain-head document with If-Match, and a writer that loses the race starts
+again (25 attempts, then 503). With the trail in shards (`--shards`, the setting
+VIGIL_AUDIT_CHAIN_SHARDS) each unit goes to one shard and moves to another when it loses.
+This bench runs `--threads` writers, each committing `--units` units of work that write
+one record and append one audit entry for the same organisation, for each shard count
+given (a fresh organisation each), on the Cosmos DB emulator (cosmosdb-server) and on
+the local SQLite store, and prints units/s, latency percentiles and how many units gave
+up (503).
 
-    PYTHONPATH=. .venv/bin/python bench/audit_contention.py [--threads 8] [--units 25]
+    PYTHONPATH=. .venv/bin/python bench/audit_contention.py [--threads 8] [--units 25] [--shards 1 4 16]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +42,11 @@ def linker(prev: str, seq: int, body: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev}|{seq}|{body['id']}".encode()).hexdigest()
 
 
-def run(store: Any, threads: int, units: int) -> dict[str, Any]:
+def run(store: Any, threads: int, units: int, shards: int) -> dict[str, Any]:
     latencies: list[float] = []
     gave_up = 0
     lock = threading.Lock()
+    org = f"{ORG}-{shards}-{threads}"
 
     def writer() -> None:
         nonlocal gave_up
@@ -50,8 +55,10 @@ def run(store: Any, threads: int, units: int) -> dict[str, Any]:
             try:
                 with store.unit_of_work() as uow:
                     incident = uuid.uuid4().hex
-                    uow.insert(INCIDENTS.name, ORG, {"id": incident, "status": "reported"})
-                    uow.append_chained(AUDIT.name, ORG, "audit", {"id": uuid.uuid4().hex, "entity": f"incident:{incident}"}, linker)
+                    uow.insert(INCIDENTS.name, org, {"id": incident, "status": "reported"})
+                    # Audit items are partitioned by organisation and month of `at`.
+                    entry = {"id": uuid.uuid4().hex, "at": datetime.now(UTC).isoformat(), "entity": f"incident:{incident}"}
+                    uow.append_chained(AUDIT.name, org, "audit", entry, linker, shards=shards)
             except Unavailable:
                 with lock:
                     gave_up += 1
@@ -80,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--units", type=int, default=25)
+    parser.add_argument("--shards", type=int, nargs="+", default=[1, 16], help="shard counts to compare (1: one chain head)")
     args = parser.parse_args()
     print(machine())
     from shared.adapters.local.sqlite_records import SqliteRecordStore
@@ -88,8 +96,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteRecordStore(Path(tmp) / "records.sqlite")
         try:
-            for threads in (1, args.threads):
-                print("local ", threads, "writers", run(store, threads, args.units))
+            for shards in args.shards:
+                for threads in (1, args.threads):
+                    print("local ", shards, "shards", threads, "writers", run(store, threads, args.units, shards), flush=True)
         finally:
             store.close()
     emulator = emulators.start_cosmos()
@@ -100,8 +109,9 @@ def main() -> None:
             emulators.cosmos_endpoint(emulator), key=emulators.COSMOS_KEY, region="uk", database_prefix="b" + uuid.uuid4().hex[:10]
         )
         try:
-            for threads in (1, args.threads):
-                print("cosmos", threads, "writers", run(cosmos, threads, args.units))
+            for shards in args.shards:
+                for threads in (1, args.threads):
+                    print("cosmos", shards, "shards", threads, "writers", run(cosmos, threads, args.units, shards), flush=True)
         finally:
             cosmos.client().delete_database(cosmos.database_name)
             cosmos.close()

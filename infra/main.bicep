@@ -473,6 +473,8 @@ var vigilSettings = {
   VIGIL_AUDIT_CHAIN_KEYS: '${kvRef}audit-chain-keys)'
   VIGIL_AUDIT_CHAIN_KEY_ID: auditChainKeyId
   VIGIL_AUDIT_CHECKPOINT_EVERY_ENTRIES: '1000'
+  // Independent hash chains per organisation's audit trail (docs/audit.md).
+  VIGIL_AUDIT_CHAIN_SHARDS: '16'
 }
 
 // Queue names, so triggers bind with queue_name="%QUEUE_...%" (shared/names.py).

@@ -101,7 +101,7 @@ class Container(AdapterBuilders):
         from shared.services.checkpoints import ChainCheckpoints
 
         checkpoints = ChainCheckpoints(self.checkpoint_store, self.records, self.chain_keys, self.clock)
-        return AuditTrail(self.records, self.clock, self.chain_keys, checkpoints)
+        return AuditTrail(self.records, self.clock, self.chain_keys, checkpoints, shards=self.settings.audit_chain_shards)
 
     @cached_property
     def incidents(self):

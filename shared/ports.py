@@ -130,17 +130,25 @@ class UnitOfWork(Protocol):
         """Remove up to `limit` documents of any tenant matching `where`, first by `order_by`,
         without loading them; returns the (tenant, id) keys removed. For timer sweeps."""
 
-    def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink | None:
+    def append_chained(
+        self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1
+    ) -> ChainLink | None:
         """Append `entry` to the hash chain `chain` of `tenant`.
 
-        The adapter serialises appends per chain and fills `seq`, `prev_hash` and
+        The adapter serialises appends per chain and fills `chain`, `seq`, `prev_hash` and
         `hash` from `linker`. May return None when the link is only fixed at commit.
+
+        With `shards` > 1 the entry goes to one of the first `shards` shards of `chain`
+        (`shared.domain.audit.shard_chain`; shard 0 is `chain` itself): every entry this
+        unit appends to `chain` lands in the same shard, one whose head no concurrent unit
+        is moving where the store can tell (it tries another shard on a lost race).
         """
 
-    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker) -> int:
+    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker, *, shards: int = 1) -> int:
         """Append to `chain` of `tenant` every entry `RecordStore.journal` kept for it and not
         yet linked, in the order journaled, exactly once (the link lands with this unit's
-        commit or not at all). Returns how many. Writes: not in a read-only unit."""
+        commit or not at all), into one of its `shards` shards as `append_chained` does.
+        Returns how many. Writes: not in a read-only unit."""
 
     def journal_pending(self, collection: str, tenant: str, chain: str) -> int:
         """How many journaled entries of `chain` of `tenant` wait to be linked (any unit)."""
@@ -190,11 +198,12 @@ class RecordStore(Protocol):
         atomic per write, not per call (Cosmos: a transactional batch per partition key and 100
         documents), so a caller failing part-way re-sends and each is stored once."""
 
-    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1) -> None:
         """Keep `entry` (with an `id`) for the hash chain `chain` of `tenant`, durably when this
         returns, outside any unit of work and without waiting for one that writes: the audit
-        entry of a read. It reaches the chain after everything appended before this call, in
-        journal order, through `UnitOfWork.link_journal` (or at once where an append takes no
+        entry of a read. It reaches the chain (one of its `shards` shards, see
+        `UnitOfWork.append_chained`) after everything appended before this call, in journal
+        order, through `UnitOfWork.link_journal` (or at once where an append takes no
         store-wide lock)."""
 
     def recover_commits(self, older_than: datetime) -> int:

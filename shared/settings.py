@@ -288,6 +288,10 @@ class Settings(BaseSettings):
     # checkpoint (checked every minute), besides the hourly checkpoint: the entries after
     # the newest checkpoint are the ones that could be cut unnoticed (docs/audit.md).
     audit_checkpoint_every_entries: int = Field(default=1000, ge=1, le=1_000_000)
+    # Audit chain shards: an organisation's trail is this many independent hash chains, so
+    # concurrent audited writers rarely move the same chain head (docs/audit.md, bench
+    # figures in bench/README.md). At most 64; lowering it leaves older shards verified.
+    audit_chain_shards: int = Field(default=16, ge=1, le=64)
 
     # Evidence locker.
     evidence_max_bytes: int = 2 * 1024**3  # one file, single or resumable upload (413 past it)

@@ -156,8 +156,10 @@ def stamp(request, tmp_path):
     """A seeded stamp on SQLite; `@both_backends` runs the test again on Cosmos DB.
     `@pytest.mark.stamp_settings(name=value)` changes settings for the test's stamp."""
     backend = getattr(request, "param", "local")
-    marker = request.node.get_closest_marker("stamp_settings")
-    settings = dict(marker.kwargs) if marker else {}
+    settings: dict = {}
+    # Every marker applies (a module's and a test's), the closest winning a setting both name.
+    for marker in reversed(list(request.node.iter_markers("stamp_settings"))):
+        settings.update(marker.kwargs)
     if backend == "azure":
         s = make_cosmos_stamp(tmp_path, request.getfixturevalue("cosmos_emulator"), **settings)
     else:

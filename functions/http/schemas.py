@@ -129,7 +129,7 @@ class AuditEntryOut(BaseModel):
     subjects: list[str]
     purpose: str | None = None
     recipient_org: str | None = None
-    chain: str = Field(default="audit", description="The hash chain the entry belongs to")
+    chain: str = Field(default="audit", description="The hash chain the entry belongs to: the shard of the trail, `audit` or `audit/<k>`")
     seq: int
     prev_hash: str
     hash: str
@@ -139,7 +139,9 @@ class AuditEntryOut(BaseModel):
 class ChainCheck(BaseModel):
     verified: bool
     entries_checked: int
-    first_broken: dict[str, Any] | None = Field(default=None, description="The first entry that does not verify: seq, id, reason")
+    first_broken: dict[str, Any] | None = Field(
+        default=None, description="The first entry that does not verify: shard (of the audit trail), seq, id, reason"
+    )
     pruned: dict[str, Any] | None = Field(
         default=None,
         description="What retention removed from the start of the chain (the anchor verification starts from): seq and when of the last removed entry, count, pruned_at, rule, schedule_version",

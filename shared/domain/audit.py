@@ -12,6 +12,12 @@ the anchor as if it were the chain's beginning, so any later edit, insertion or 
 still breaks a link. The anchor itself is attested by a pruning entry written into the
 chain after it (subjects `seq:<n>` and `hash:<h>`), so an anchor moved by hand to hide
 removed entries does not verify either.
+
+Shards. An organisation's trail is up to `MAX_SHARDS` independent chains, so that
+concurrent writers do not all move one chain head: shard 0 is the chain `audit` itself
+(every trail written before sharding is shard 0, as it was), shard k the chain `audit/k`.
+Each entry's hash covers its chain's name, so an entry moved between shards no longer
+verifies; each shard has its own head, anchor and sequence, and verifies on its own.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from typing import Any
 AUDIT_CHAIN = "audit"
 # The entity of the entry that records a pruning of the chain (and attests its anchor).
 ANCHOR_ENTITY = "audit/anchor"
+# The most shards a trail may have (VIGIL_AUDIT_CHAIN_SHARDS is capped by it): verification
+# looks at every one of them, so lowering the setting leaves no shard unchecked.
+MAX_SHARDS = 64
 
 
 class AuditAction(StrEnum):
@@ -89,6 +98,39 @@ class ChainKeys:
     def holds(self, key_id: str | None) -> bool:
         """Whether this key id can be verified here."""
         return key_id is not None and key_id in self._keys
+
+
+def shard_chain(chain: str, shard: int) -> str:
+    """The name of shard `shard` of `chain`: shard 0 is the chain itself (so a trail made
+    before sharding is its shard 0), shard k is `<chain>/<k>`."""
+    if not 0 <= shard < MAX_SHARDS:
+        raise ValueError(f"shard {shard} is outside 0..{MAX_SHARDS - 1}")
+    return chain if shard == 0 else f"{chain}/{shard}"
+
+
+def shard_index(chain: str, name: str) -> int | None:
+    """Which shard of `chain` the chain `name` is, or None when it is none of them."""
+    if name == chain:
+        return 0
+    prefix = f"{chain}/"
+    if name.startswith(prefix) and name[len(prefix) :].isdigit():
+        shard = int(name[len(prefix) :])
+        if 0 < shard < MAX_SHARDS and name == shard_chain(chain, shard):
+            return shard
+    return None
+
+
+def all_shard_chains(chain: str) -> list[str]:
+    """Every shard name `chain` may have, whatever the shard count is now."""
+    return [shard_chain(chain, k) for k in range(MAX_SHARDS)]
+
+
+def first_shard(key: str, shards: int) -> int:
+    """The shard a writer tries first for a unit whose first entry has id `key`: a hash of
+    it, so concurrent units spread over the shards and rarely meet on one head."""
+    if shards <= 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % shards
 
 
 def canonical(content: dict[str, Any]) -> bytes:

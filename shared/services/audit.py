@@ -20,8 +20,15 @@ To convert a read of another capability:
                                             operation="thing.read", entity=f"thing/{id}")])
     return answer
 
-Retention prunes the oldest entries (`prune_prefix`) behind a chain anchor kept beside
-the chain head (CHAIN_HEADS, id `anchor:audit`); `verify_chain` starts from it.
+Shards (docs/audit.md). The trail is `shards` independent hash chains (shard 0 is the
+chain `audit`, so a trail written before sharding is its shard 0): a unit's entries go to
+one shard, picked by the store so concurrent writers rarely move the same chain head.
+Every walk covers every shard that exists (shared/services/audit_walk.py), whatever the
+shard count is now.
+
+Retention prunes the oldest entries of each shard (`prune_prefix`) behind that shard's
+anchor kept beside its head (CHAIN_HEADS, id `anchor:audit`, `anchor:audit/<k>`);
+`verify_chain` starts each shard from its anchor.
 
 Verification (docs/audit.md). Entry hashes are keyed (HMAC under the chain keys), a walk
 must reach the stored head, and it must pass through the state the newest write-once
@@ -34,7 +41,9 @@ and `publish_checkpoint` publishes the next checkpoint once that walk verifies.
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,13 +55,9 @@ from shared.domain.audit import (
     AuditAction,
     ChainKeys,
     anchor_subjects,
-    attests,
     audit_linker,
-    checkpoint_problem,
-    entry_problem,
-    first_broken_link,
-    head_problem,
     prunable_prefix,
+    shard_chain,
 )
 from shared.domain.errors import Invalid
 from shared.domain.tenancy import Principal
@@ -60,13 +65,34 @@ from shared.domain.timestamps import to_iso
 from shared.ports import Clock, JobReport, Page, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import AUDIT, CHAIN_HEADS
 from shared.services import repository
+from shared.services.audit_walk import CHAINS, Broken, anchor_id, shard_docs, walk
 from shared.services.checkpoints import ChainCheckpoints, CheckpointInvalid
 
 log = logging.getLogger("vigil.audit")
 
-ANCHOR_ID = f"anchor:{AUDIT_CHAIN}"
+ANCHOR_ID = anchor_id(0)
 # The result of the last whole-chain verification (the `audit-verify` job).
 VERIFIED_ID = f"verified:{AUDIT_CHAIN}"
+
+
+class _EntryIds:
+    """Audit entry ids that sort in the order this process made them: the wall clock in
+    nanoseconds (strictly increasing here), then 64 random bits. The trail is listed newest
+    first by `at` then id, and entries made in one instant (or under a clock that does
+    not move) still list in the order they were made; across processes, as the clocks say."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> str:
+        with self._lock:
+            self._last = max(time.time_ns(), self._last + 1)
+            now = self._last
+        return f"{now:016x}{secrets.token_hex(8)}"
+
+
+_ids = _EntryIds()
 
 
 @dataclass(frozen=True)
@@ -93,8 +119,9 @@ class Review:
 
 
 class AuditTrail:
-    def __init__(self, records: RecordStore, clock: Clock, keys: ChainKeys, checkpoints: ChainCheckpoints):
+    def __init__(self, records: RecordStore, clock: Clock, keys: ChainKeys, checkpoints: ChainCheckpoints, *, shards: int = 1):
         self._records = records
+        self._shards = shards
         self._clock = clock
         self._keys = keys
         self._link = audit_linker(keys)
@@ -113,7 +140,7 @@ class AuditTrail:
         system_actor: str,
     ) -> dict[str, Any]:
         return {
-            "id": uuid.uuid4().hex,
+            "id": _ids.next(),
             "at": to_iso(self._clock.now()),
             "actor_user": principal.user_id if principal else system_actor,
             "actor_org": principal.organisation_id if principal else "_platform",
@@ -133,7 +160,7 @@ class AuditTrail:
         the read's own unit is read-only). Each is linked into its owner's chain later."""
         for e in entries:
             entry = self._entry(principal, e.action, e.operation, e.entity, e.fields, e.subjects, e.purpose, e.recipient_org, "system")
-            self._records.journal(AUDIT.name, e.owner_org, AUDIT_CHAIN, entry, self._link)
+            self._records.journal(AUDIT.name, e.owner_org, AUDIT_CHAIN, entry, self._link, shards=self._shards)
 
     def link_pending(self, org_id: str) -> int:
         """Link the organisation's journaled entries into its chain; returns how many. Takes
@@ -143,7 +170,7 @@ class AuditTrail:
         if not waiting:
             return 0
         with self._records.unit_of_work() as uow:
-            return uow.link_journal(AUDIT.name, org_id, AUDIT_CHAIN, self._link)
+            return uow.link_journal(AUDIT.name, org_id, AUDIT_CHAIN, self._link, shards=self._shards)
 
     def record(
         self,
@@ -160,22 +187,23 @@ class AuditTrail:
         recipient_org: str | None = None,
         system_actor: str = "system",
     ) -> None:
-        """Append an entry to `owner_org`'s chain (the organisation whose data was processed),
-        after the entries reads journaled before it."""
+        """Append an entry to `owner_org`'s trail (the organisation whose data was processed),
+        in the shard the store picks for this unit, after the entries reads journaled before it."""
         entry = self._entry(principal, action, operation, entity, fields, subjects, purpose, recipient_org, system_actor)
-        uow.link_journal(AUDIT.name, owner_org, AUDIT_CHAIN, self._link)
-        uow.append_chained(AUDIT.name, owner_org, AUDIT_CHAIN, entry, self._link)
+        uow.link_journal(AUDIT.name, owner_org, AUDIT_CHAIN, self._link, shards=self._shards)
+        uow.append_chained(AUDIT.name, owner_org, AUDIT_CHAIN, entry, self._link, shards=self._shards)
 
     def entries(self, org_id: str, *, entity: str | None, limit: int, continuation: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Entries of an organisation's chain, newest first, optionally for one entity
-        (journaled entries linked first, so every entry shows)."""
-        where = [Where("chain", "eq", AUDIT_CHAIN)]
+        """Entries of an organisation's trail, newest first by time (the shards have no
+        order between them but time), optionally for one entity (journaled entries linked
+        first, so every entry shows)."""
+        where = [Where("chain", "in", CHAINS)]
         if entity:
             where.append(Where("entity", "eq", entity))
 
         def page() -> Page:
             with self._records.read_only() as uow:
-                return uow.query(AUDIT.name, [org_id], where, order_by="seq", descending=True, limit=limit, continuation=continuation)
+                return uow.query(AUDIT.name, [org_id], where, order_by="at", descending=True, limit=limit, continuation=continuation)
 
         # Read once before linking: a bad continuation is refused before anything is written.
         found = page()
@@ -187,10 +215,6 @@ class AuditTrail:
         """A page of entries (see `entries`) with the check of the chain (see `check`)."""
         items, token = self.entries(org_id, entity=entity, limit=limit, continuation=continuation)
         return Review(items=items, continuation=token, chain=self.check(org_id, link=False))
-
-    def anchor(self, uow: UnitOfWork, org_id: str) -> dict[str, Any] | None:
-        """Where the organisation's chain starts after pruning (None if never pruned)."""
-        return uow.get(CHAIN_HEADS.name, org_id, ANCHOR_ID)
 
     def verify_chain(self, org_id: str, *, batch: int = 1000, link: bool = True) -> dict[str, Any]:
         """Walk the organisation's whole chain in order from its anchor (or its first entry)
@@ -238,16 +262,15 @@ class AuditTrail:
         if not result["verified"]:
             return "not_verified", None
         latest = result["checkpoint"]
-        if not result["reached"] or (latest is not None and latest["seq"] >= result["reached"][0]):
+        if not result["reached"] or (latest is not None and latest["seq"] >= sum(seq for seq, _ in result["reached"].values())):
             return "unchanged", None
-        seq, hash_ = result["reached"]
-        published = self.checkpoints.publish(org_id, after=latest, seq=seq, hash_=hash_)
+        published = self.checkpoints.publish(org_id, after=latest, shards=result["reached"])
         return ("published" if published else "unchanged"), published
 
     def organisations(self) -> list[str]:
-        """Every organisation with an audit chain in this store (those with a chain head)."""
+        """Every organisation with an audit trail in this store (those with a shard head)."""
         with self._records.read_only() as uow:
-            heads = iterate_all(uow, CHAIN_HEADS.name, None, [Where("id", "eq", AUDIT_CHAIN)], limit=500)
+            heads = iterate_all(uow, CHAIN_HEADS.name, None, [Where("id", "in", CHAINS)], limit=500)
             return sorted({repository.tenant(h) for h in heads})
 
     def checkpoint_all(self, as_of: datetime) -> JobReport:
@@ -266,15 +289,16 @@ class AuditTrail:
 
     def checkpoint_due(self, as_of: datetime, *, every: int) -> JobReport:
         """The `audit-checkpoint-due` job: publish the next checkpoint of each chain that has
-        grown by at least `every` entries (journaled reads included) since its newest one,
-        so a busy chain is pinned every `every` entries, not only once an hour. Chains below
-        it are only counted: two reads each (the head and the newest checkpoint)."""
+        grown by at least `every` entries (journaled reads included, every shard counted)
+        since its newest one, so a busy chain is pinned every `every` entries, not only once
+        an hour. Chains below it are only counted: two reads each (the shard heads, in one
+        query, and the newest checkpoint)."""
         report = JobReport(job="audit-checkpoint-due", as_of=as_of)
         counts = {"published": 0, "unchanged": 0, "not_verified": 0, "not_due": 0}
         for org_id in self.organisations():
             with self._records.read_only() as uow:
-                head = uow.get(CHAIN_HEADS.name, org_id, AUDIT_CHAIN)
-                grown = (int(head["seq"]) if head else 0) + uow.journal_pending(AUDIT.name, org_id, AUDIT_CHAIN)
+                heads, _ = shard_docs(uow, org_id)
+                grown = sum(int(h["seq"]) for h in heads.values()) + uow.journal_pending(AUDIT.name, org_id, AUDIT_CHAIN)
             try:
                 latest = self.checkpoints.latest(org_id)
             except CheckpointInvalid:
@@ -314,92 +338,20 @@ class AuditTrail:
             checkpoint, bad_checkpoint = None, bad
         else:
             bad_checkpoint = None
-        checked = 0
+        cp_view = None if checkpoint is None else {k: checkpoint[k] for k in ("number", "seq", "at")}
+        result: dict[str, Any] = {"pruned": None, "checkpoint": cp_view}
+        if bad_checkpoint is not None:
+            broken = {"shard": None, "seq": None, "id": None, "reason": bad_checkpoint.reason}
+            return dict(result, verified=False, entries_checked=0, first_broken=broken, reached=None)
         with self._records.read_only() as uow:
-            # The head first: whatever is appended while walking lies beyond it.
-            head = uow.get(CHAIN_HEADS.name, org_id, AUDIT_CHAIN)
-            anchor = self.anchor(uow, org_id)
-            pruned = _anchor_view(anchor)
-            cp_view = None if checkpoint is None else {k: checkpoint[k] for k in ("number", "seq", "at")}
-
-            def failed(broken: dict[str, Any], checked: int) -> dict[str, Any]:
-                return {
-                    "verified": False,
-                    "entries_checked": checked,
-                    "first_broken": broken,
-                    "pruned": pruned,
-                    "checkpoint": cp_view,
-                    "reached": None,
-                }
-
-            if bad_checkpoint is not None:
-                return failed({"seq": None, "id": None, "reason": bad_checkpoint.reason}, 0)
-            prev_hash = anchor["hash"] if anchor else ""
-            prev_seq = anchor["seq"] if anchor else 0
-            if anchor is not None:
-                # The newest pruning entry must name this anchor; one moved by hand does not.
-                page = uow.query(
-                    AUDIT.name,
-                    [org_id],
-                    [Where("chain", "eq", AUDIT_CHAIN), Where("entity", "eq", ANCHOR_ENTITY)],
-                    order_by="seq",
-                    descending=True,
-                    limit=1,
-                )
-                if not attests(page.items[0] if page.items else None, anchor):
-                    reason = f"the chain anchor (entries up to {anchor['seq']} pruned) is not attested by a pruning entry"
-                    return failed({"seq": anchor["seq"], "id": None, "reason": reason}, 0)
-            at_checkpoint = prev_hash if checkpoint is not None and checkpoint["seq"] == prev_seq else None
-            if from_checkpoint and checkpoint is not None and checkpoint["seq"] > prev_seq:
-                # Start at the checkpointed entry: it must still be there, as published.
-                found = uow.query(
-                    AUDIT.name,
-                    [org_id],
-                    [Where("chain", "eq", AUDIT_CHAIN), Where("seq", "eq", checkpoint["seq"])],
-                    order_by="seq",
-                    limit=1,
-                ).items
-                entry = found[0] if found else None
-                if entry is None:
-                    reason = f"entry {checkpoint['seq']} is missing (checkpoint {checkpoint['number']} published it)"
-                    return failed({"seq": checkpoint["seq"], "id": None, "reason": reason}, 0)
-                problem = entry_problem(self._keys, entry, str(entry.get("prev_hash")))
-                if problem is None and entry["hash"] != checkpoint["hash"]:
-                    problem = f"differs from what checkpoint {checkpoint['number']} published"
-                if problem:
-                    return failed({"seq": entry["seq"], "id": entry["id"], "reason": problem}, 0)
-                prev_seq, prev_hash, at_checkpoint, checked = entry["seq"], entry["hash"], entry["hash"], 1
-            while True:
-                page = uow.query(
-                    AUDIT.name, [org_id], [Where("chain", "eq", AUDIT_CHAIN), Where("seq", "ge", prev_seq + 1)], order_by="seq", limit=batch
-                )
-                if not page.items:
-                    break
-                # A gap before the page is named as the missing entry, not as a bad link after it.
-                if page.items[0]["seq"] != prev_seq + 1:
-                    broken = {"seq": prev_seq + 1, "id": None, "reason": f"entry {prev_seq + 1} is missing"}
-                else:
-                    broken = first_broken_link(self._keys, page.items, prev_hash)
-                if broken:
-                    return failed(broken, checked + broken["seq"] - prev_seq - 1)
-                if checkpoint is not None:
-                    at_checkpoint = next((e["hash"] for e in page.items if e["seq"] == checkpoint["seq"]), at_checkpoint)
-                checked += len(page.items)
-                prev_hash = page.items[-1]["hash"]
-                prev_seq = page.items[-1]["seq"]
-                if len(page.items) < batch:
-                    break
-            broken = head_problem(prev_seq, prev_hash, head) or checkpoint_problem(prev_seq, at_checkpoint, checkpoint)
-            if broken:
-                return failed(broken, checked)
-        return {
-            "verified": True,
-            "entries_checked": checked,
-            "first_broken": None,
-            "pruned": pruned,
-            "checkpoint": cp_view,
-            "reached": (prev_seq, prev_hash) if prev_seq else None,
-        }
+            try:
+                checked, reached, anchors = walk(uow, self._keys, org_id, checkpoint, from_checkpoint=from_checkpoint, batch=batch)
+            except Broken as broken:
+                _, anchors = shard_docs(uow, org_id)
+                result["pruned"] = _anchor_view(anchors)
+                return dict(result, verified=False, entries_checked=broken.checked, first_broken=broken.where, reached=None)
+        result["pruned"] = _anchor_view(anchors)
+        return dict(result, verified=True, entries_checked=checked, first_broken=None, reached=reached or None)
 
     def prune_prefix(
         self,
@@ -411,19 +363,43 @@ class AuditTrail:
         rule: str,
         schedule_version: str,
     ) -> list[dict[str, Any]]:
-        """Remove up to `limit` of the oldest entries of the organisation's chain while each is
-        `due`, as a prefix only, in the caller's unit of work; returns those removed.
+        """Remove up to `limit` of the oldest entries of the organisation's trail while each is
+        `due`, as a prefix of each shard only, in the caller's unit of work; returns those
+        removed, shard by shard (each shard's in seq order).
 
-        Moves the anchor to the last one removed first, then deletes, then appends a pruning
-        entry attesting the anchor. Never prunes past a gap or a broken link (the break stays
-        for `verify_chain` to name). Entries at or below the anchor left by an interrupted
-        run on a store without transactions are removed without counting them again.
+        Per shard: moves its anchor to the last one removed first, then deletes, then appends
+        to that same shard a pruning entry attesting the anchor. Never prunes past a gap or a
+        broken link (the break stays for `verify_chain` to name). Entries at or below an
+        anchor left by an interrupted run on a store without transactions are removed
+        without counting them again.
         """
-        anchor = self.anchor(uow, org_id)
+        heads, anchors = shard_docs(uow, org_id)
+        removed: list[dict[str, Any]] = []
+        for shard in sorted(heads):
+            if len(removed) >= limit:
+                break
+            removed += self._prune_shard(
+                uow, org_id, shard, anchors.get(shard), due=due, limit=limit - len(removed), rule=rule, schedule_version=schedule_version
+            )
+        return removed
+
+    def _prune_shard(
+        self,
+        uow: UnitOfWork,
+        org_id: str,
+        shard: int,
+        anchor: dict[str, Any] | None,
+        *,
+        due: Callable[[dict[str, Any]], bool],
+        limit: int,
+        rule: str,
+        schedule_version: str,
+    ) -> list[dict[str, Any]]:
+        chain = shard_chain(AUDIT_CHAIN, shard)
         base_seq = anchor["seq"] if anchor else 0
         base_hash = anchor["hash"] if anchor else ""
-        where = [Where("chain", "eq", AUDIT_CHAIN)]
-        # One read when nothing is due (the daily case): the oldest entry decides.
+        where = [Where("chain", "eq", chain)]
+        # One read when nothing is due: the shard's oldest entry decides.
         oldest = uow.query(AUDIT.name, [org_id], where, order_by="seq", limit=1).items
         if not oldest or (oldest[0]["seq"] > base_seq and not due(oldest[0])):
             return []
@@ -442,8 +418,8 @@ class AuditTrail:
             CHAIN_HEADS.name,
             org_id,
             {
-                "id": ANCHOR_ID,
-                "chain": AUDIT_CHAIN,
+                "id": anchor_id(shard),
+                "chain": chain,
                 "seq": last["seq"],
                 "hash": last["hash"],
                 "last_at": last["at"],
@@ -454,24 +430,36 @@ class AuditTrail:
             },
         )
         uow.delete_many(AUDIT.name, [(org_id, e["id"]) for e in removed])
-        self.record(
-            uow,
-            owner_org=org_id,
-            principal=None,
-            action=AuditAction.ERASURE,
-            operation="retention.audit",
-            entity=ANCHOR_ENTITY,
-            subjects=anchor_subjects(last["seq"], last["hash"], count),
-            purpose=rule,
-            system_actor="retention-timer",
+        # The pruning entry goes to this shard itself (shards=1 names the chain exactly): a
+        # shard's anchor is attested within the shard, never lost to another's pruning.
+        entry = self._entry(
+            None,
+            AuditAction.ERASURE,
+            "retention.audit",
+            ANCHOR_ENTITY,
+            (),
+            anchor_subjects(last["seq"], last["hash"], count),
+            rule,
+            None,
+            "retention-timer",
         )
+        uow.append_chained(AUDIT.name, org_id, chain, entry, self._link)
         return removed
 
 
-def _anchor_view(anchor: dict[str, Any] | None) -> dict[str, Any] | None:
-    if anchor is None:
+def _anchor_view(anchors: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+    """What retention pruned from the trail: the newest pruning's rule and time, counts and
+    seqs summed over the shards (one shard: its anchor as it is), each shard's under `shards`."""
+    if not anchors:
         return None
-    return {k: anchor[k] for k in ("seq", "count", "last_at", "pruned_at", "rule", "schedule_version")}
+    newest = max(anchors.values(), key=lambda a: str(a.get("pruned_at")))
+    view = {k: newest[k] for k in ("pruned_at", "rule", "schedule_version")}
+    view["seq"] = sum(int(a["seq"]) for a in anchors.values())
+    view["count"] = sum(int(a.get("count", 0)) for a in anchors.values())
+    view["last_at"] = max(str(a["last_at"]) for a in anchors.values())
+    if set(anchors) != {0}:
+        view["shards"] = {str(k): int(a["seq"]) for k, a in sorted(anchors.items())}
+    return view
 
 
 def parse_entity(entity: str) -> str:

@@ -6,6 +6,11 @@ probing the write-once store itself: a hint kept in the records store (CHAIN_HEA
 `checkpoint:audit`) only says where to start looking, and rewinding it hides nothing.
 Once published, a checkpoint pins the chain: removing entries up to its seq, or rewriting
 any entry at or before it, no longer verifies, whatever the records store then says.
+
+A trail of several shards (docs/audit.md) is pinned shard by shard: the checkpoint then
+also signs `shards`, each non-empty shard's [seq, hash]; its `seq` is their sum (the
+entries the trail had) and its `hash` a digest of them. A trail with only shard 0 gets a
+checkpoint of the form it had before sharding.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class ChainCheckpoints:
         try:
             body = json.loads(raw)
             content = {k: body[k] for k in _SIGNED}
+            if "shards" in body:
+                content["shards"] = {str(k): [int(v[0]), str(v[1])] for k, v in body["shards"].items()}
             mac = str(body["mac"])
         except (ValueError, KeyError, TypeError) as exc:
             raise CheckpointInvalid(number, f"checkpoint {number} is not readable") from exc
@@ -92,11 +99,27 @@ class ChainCheckpoints:
             return None
         return found if found is not None and low == start else self._read(org_id, low)
 
-    def publish(self, org_id: str, *, after: dict[str, Any] | None, seq: int, hash_: str) -> dict[str, Any] | None:
+    def publish(
+        self,
+        org_id: str,
+        *,
+        after: dict[str, Any] | None,
+        seq: int = 0,
+        hash_: str = "",
+        shards: dict[int, tuple[int, str]] | None = None,
+    ) -> dict[str, Any] | None:
         """Publish the next checkpoint (after `after`, the newest) for a verified chain
-        state; None when another process published that number first."""
+        state: (`seq`, `hash_`) of one chain, or `shards`, each shard's (seq, hash); None
+        when another process published that number first."""
         number = (after["number"] if after else 0) + 1
-        content = {
+        signed_shards = None
+        if shards is not None and set(shards) == {0}:
+            seq, hash_ = shards[0]
+        elif shards is not None:
+            signed_shards = {str(k): [int(v[0]), str(v[1])] for k, v in sorted(shards.items())}
+            seq = sum(v[0] for v in shards.values())
+            hash_ = hashlib.sha256(canonical(signed_shards)).hexdigest()
+        content: dict[str, Any] = {
             "chain": AUDIT_CHAIN,
             "organisation": org_id,
             "number": number,
@@ -105,6 +128,8 @@ class ChainCheckpoints:
             "at": to_iso(self._clock.now()),
             "key_id": self._keys.current,
         }
+        if signed_shards is not None:
+            content["shards"] = signed_shards
         body = dict(content, mac=self._keys.mac(self._keys.current, canonical(content)))
         try:
             self._store.publish(checkpoint_name(org_id, number), json.dumps(body, sort_keys=True).encode())

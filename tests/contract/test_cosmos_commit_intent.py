@@ -124,3 +124,27 @@ def test_a_unit_that_fails_undoes_in_process_and_leaves_no_intent(store):
     with store.read_only() as uow:
         assert uow.get(INCIDENTS.name, ORG, "b") is None
         assert uow.query(OUTBOX.name, None).items == []
+
+
+def test_a_dead_units_sharded_entries_come_off_the_shard_they_landed_in(store, monkeypatch):
+    at = "2026-11-30T12:00:00+00:00"
+    with store.unit_of_work() as uow:
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": at, "id": "s1"}, link, shards=8)
+    die_at_commit_point(monkeypatch)
+    with pytest.raises(Died), store.unit_of_work() as uow:
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": at, "id": "s2"}, link, shards=8)
+        uow.append_chained(AUDIT.name, ORG, "audit", {"at": at, "id": "s3"}, link, shards=8)
+    monkeypatch.undo()
+    with store.read_only() as uow:
+        landed = {e["id"]: (e["chain"], e["seq"]) for e in uow.query(AUDIT.name, [ORG]).items}
+    # The shard is only fixed at commit; the unit's two entries went to one shard together.
+    shard = landed["s2"][0]
+    assert landed["s3"] == (shard, landed["s2"][1] + 1)
+    assert store.recover_commits(store.now() + timedelta(minutes=1)) == 1
+    with store.read_only() as uow:
+        assert [e["id"] for e in uow.query(AUDIT.name, [ORG]).items] == ["s1"]
+        head = uow.get(CHAIN_HEADS.name, ORG, shard)
+        if shard == landed["s1"][0]:
+            assert head["seq"] == 1
+        else:
+            assert head is None

@@ -17,6 +17,11 @@ from tests.http.test_incidents import report
 
 load_all()
 
+# These tamper with one chain by its seq numbers: a trail of one shard, as every trail was
+# before sharding (and as shard 0 of a sharded one still is). tests/test_audit_shards.py
+# tampers with the shards of a sharded trail.
+pytestmark = pytest.mark.stamp_settings(audit_chain_shards=1)
+
 
 def test_every_action_is_audited_and_chain_verifies(stamp):
     incident = report(stamp).json()
@@ -234,16 +239,18 @@ def test_a_chain_recomputed_with_the_wrong_key_fails(stamp):
 
 
 def test_entries_verify_under_a_retired_key_after_rotation(tmp_path):
-    first = make_stamp(tmp_path, audit_chain_keys={"2026-a": "a" * 40}, audit_chain_key_id="2026-a")
+    first = make_stamp(tmp_path, audit_chain_keys={"2026-a": "a" * 40}, audit_chain_key_id="2026-a", audit_chain_shards=1)
     _activity(first)
     first.container.close()
-    rotated = make_stamp(tmp_path, audit_chain_keys={"2026-a": "a" * 40, "2026-b": "b" * 40}, audit_chain_key_id="2026-b")
+    rotated = make_stamp(
+        tmp_path, audit_chain_keys={"2026-a": "a" * 40, "2026-b": "b" * 40}, audit_chain_key_id="2026-b", audit_chain_shards=1
+    )
     _activity(rotated)
     assert {e["key_id"] for e in _entries(rotated)} == {"2026-a", "2026-b"}
     assert _chain(rotated)["verified"] is True
     rotated.container.close()
     # A key dropped from the settings leaves its entries unverifiable, and says so.
-    dropped = make_stamp(tmp_path, audit_chain_keys={"2026-b": "b" * 40}, audit_chain_key_id="2026-b")
+    dropped = make_stamp(tmp_path, audit_chain_keys={"2026-b": "b" * 40}, audit_chain_key_id="2026-b", audit_chain_shards=1)
     chain = _chain(dropped)
     assert chain["verified"] is False and "unknown chain key ('2026-a')" in chain["first_broken"]["reason"]
     dropped.container.close()

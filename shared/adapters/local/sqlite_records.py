@@ -159,9 +159,10 @@ class SqliteRecordStore:
                 self._journal_connections.append(conn)
         return conn
 
-    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1) -> None:
         """One autocommitted insert into the journal file: its lock is held only by other
-        journal inserts and by the clean-up of linked rows, never by a unit of work."""
+        journal inserts and by the clean-up of linked rows, never by a unit of work. The
+        shard is picked when the entry is linked (`link_journal`)."""
         if "id" not in entry:
             raise ValueError("a journaled entry needs an id")
         self._journal_connection().execute(

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from shared.adapters.local.sqlite_schema import col, list_table, table
+from shared.domain.audit import first_shard, shard_chain
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
 from shared.domain.timestamps import to_iso
 from shared.ports import Branch, ChainLink, Linker, Page, ReadOnlyUnitError, Where, named_tenants
@@ -106,6 +107,8 @@ class SqliteUnitOfWork:
         self._read_only = read_only
         self._journal = journal
         self._after_commit = after_commit
+        # The shard each sharded chain of this unit appends to: one per unit, as on Cosmos.
+        self._shards: dict[tuple[str, str, str], str] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -396,8 +399,15 @@ class SqliteUnitOfWork:
             self._conn.executemany(f"DELETE FROM {list_table(coll, f)} WHERE tenant=? AND id=?", keys)
         return [(t, i) for t, i in keys]
 
-    def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink:
+    def append_chained(
+        self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1
+    ) -> ChainLink:
         self._check_writable()
+        if shards > 1:
+            # Units run one at a time here, so no head is ever contended; the shard is picked
+            # as on Cosmos all the same, so both stores hold the same shape of trail.
+            key = (collection, tenant, chain)
+            chain = self._shards.setdefault(key, shard_chain(chain, first_shard(str(entry["id"]), shards)))
         head = self.get(CHAIN_HEADS.name, tenant, chain)
         seq = (head["seq"] + 1) if head else 1
         prev_hash = head["hash"] if head else ""
@@ -423,7 +433,7 @@ class SqliteUnitOfWork:
         )
         return int(row[0])
 
-    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker) -> int:
+    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker, *, shards: int = 1) -> int:
         self._check_writable()
         if self._journal is None:
             return 0
@@ -437,7 +447,7 @@ class SqliteUnitOfWork:
         if not rows:
             return 0
         for _, doc in rows:
-            self.append_chained(collection, tenant, chain, orjson.loads(doc), linker)
+            self.append_chained(collection, tenant, chain, orjson.loads(doc), linker, shards=shards)
         self.upsert(CHAIN_HEADS.name, tenant, {"id": f"journal:{chain}", "upto": rows[-1][0]})
         if upto:
             # At or below a committed mark: linked by an earlier unit, safe to drop. Under

@@ -5,12 +5,20 @@ number and hash. An append reads the head, creates the entries linked from it, t
 the head with If-Match; if another unit moved the head meanwhile, the entries are dropped
 and the group is linked again from the new head. Appends are buffered until commit so a
 unit that fails never takes a place in the chain.
+
+A sharded chain (`shards` > 1, the audit trail) has one head per shard. A unit's group
+goes to one shard, first the one its first entry's id hashes to; on a lost race it is
+linked again on another shard, at once rather than after a back-off, since that head is
+most likely still: concurrent writers of one organisation spread over the shards instead
+of queueing on one head. Same requests per append as one chain: head read, entry
+creates, head replace.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +28,7 @@ from azure.cosmos import exceptions
 
 from shared.adapters.azure.cosmos.items import new_etag, restorable
 from shared.adapters.azure.cosmos.sdk import backoff, quiet
+from shared.domain.audit import first_shard, shard_chain
 from shared.domain.errors import Conflict, Unavailable
 from shared.ports import ChainLink, Linker
 from shared.records import CHAIN_HEADS, Collection
@@ -39,27 +48,35 @@ class Append:
     chain: str
     entry: dict[str, Any]
     linker: Linker
+    shards: int = 1
 
 
 def apply_appends(store: CosmosRecordStore, appends: list[Append], undo: list[Callable[[], None]]) -> list[ChainLink]:
     """Append each chain's entries (grouped per chain, in order); return their links."""
-    groups: dict[tuple[str, str, str], list[Append]] = {}
+    groups: dict[tuple[str, str, str, int], list[Append]] = {}
     for a in appends:
-        groups.setdefault((a.coll.name, a.tenant, a.chain), []).append(a)
+        groups.setdefault((a.coll.name, a.tenant, a.chain, a.shards), []).append(a)
     links: list[ChainLink] = []
-    for (name, tenant, chain), group in groups.items():
-        links.extend(_append_group(store, store.collection(name), tenant, chain, group, undo))
+    for (name, tenant, chain, shards), group in groups.items():
+        links.extend(_append_group(store, store.collection(name), tenant, chain, shards, group, undo))
     return links
 
 
+def _other_shard(shard: int, shards: int) -> int:
+    return (shard + 1 + random.randrange(shards - 1)) % shards
+
+
 def _append_group(
-    store: CosmosRecordStore, coll: Collection, tenant: str, chain: str, group: list[Append], undo: list[Callable[[], None]]
+    store: CosmosRecordStore, coll: Collection, tenant: str, base: str, shards: int, group: list[Append], undo: list[Callable[[], None]]
 ) -> list[ChainLink]:
-    """Read the head, create the entries, move the head with If-Match; on a race, retry."""
+    """Read the head, create the entries, move the head with If-Match; on a race, retry
+    (on another shard of a sharded chain)."""
     heads_coll = store.collection(CHAIN_HEADS.name)
     heads = store.container(heads_coll.name)
     entries = store.container(coll.name)
+    shard = first_shard(str(group[0].entry["id"]), shards)
     for attempt in range(_CHAIN_ATTEMPTS):
+        chain = shard_chain(base, shard) if shards > 1 else base
         head = store.read_raw(heads_coll, tenant, chain)
         seq = int(head["seq"]) if head else 0
         prev = head["hash"] if head else ""
@@ -86,12 +103,12 @@ def _append_group(
             _drop(entries, created)
             if isinstance(exc, exceptions.CosmosResourceNotFoundError) and head is None:
                 raise
-            backoff(attempt)
+            shard = _retry(attempt, shard, shards)
             continue
         except exceptions.CosmosResourceExistsError as exc:
             _drop(entries, created)
             if len(created) == len(group) and head is None:
-                backoff(attempt)  # the head was created meanwhile: start again
+                shard = _retry(attempt, shard, shards)  # the head was created meanwhile: start again
                 continue
             raise Conflict(f"{coll.name} entry already exists") from exc
         except BaseException:
@@ -100,6 +117,18 @@ def _append_group(
         undo.append(functools.partial(_undo_append, heads, entries, head, new_head, result["_etag"], created))
         return links
     raise Unavailable(f"The {coll.name} chain is too busy; try again.")
+
+
+def _retry(attempt: int, shard: int, shards: int) -> int:
+    """The shard to try after lost race `attempt`: one chain backs off and tries again; a
+    sharded one moves to another shard, backing off only once that has lost too (every
+    shard busy: more writers than shards)."""
+    if shards <= 1:
+        backoff(attempt)
+        return shard
+    if attempt > 0:
+        backoff(attempt - 1)
+    return _other_shard(shard, shards)
 
 
 def _drop(entries: Any, created: Sequence[tuple[str, str]]) -> None:

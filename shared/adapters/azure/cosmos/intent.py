@@ -32,6 +32,7 @@ from shared.adapters.azure.cosmos.chain import Append
 from shared.adapters.azure.cosmos.commit import Op
 from shared.adapters.azure.cosmos.items import cosmos_id, new_etag, restorable
 from shared.adapters.azure.cosmos.sdk import io, quiet
+from shared.domain.audit import shard_index
 from shared.domain.timestamps import to_iso
 from shared.records import CHAIN_HEADS, OUTBOX
 
@@ -86,9 +87,13 @@ def _undo_plan(store: CosmosRecordStore, ops: Sequence[Op], appends: Sequence[Ap
                 "restorable": op.prior is not None or op.prior_known,
             }
         items[key]["after"] = after
-    chains: dict[tuple[str, str, str], dict[str, Any]] = {}
+    chains: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     for a in appends:
-        entry = chains.setdefault((a.coll.name, a.tenant, a.chain), {"c": a.coll.name, "tenant": a.tenant, "chain": a.chain, "entries": []})
+        # The shard of a sharded chain is only fixed at commit: the entries name it.
+        entry = chains.setdefault(
+            (a.coll.name, a.tenant, a.chain, a.shards),
+            {"c": a.coll.name, "tenant": a.tenant, "chain": a.chain, "shards": a.shards, "entries": []},
+        )
         entry["entries"].append([cosmos_id(a.entry["id"]), store.partition_key(a.coll, a.tenant, a.entry)])
     return {"items": list(items.values()), "chains": list(chains.values())}
 
@@ -183,15 +188,21 @@ def _roll_back_chain(store: CosmosRecordStore, chain: dict[str, Any]) -> None:
     """Take the unit's entries off the chain, only while they are still its last links."""
     entries = store.container(chain["c"])
     found = [_read(store, entries, cid, pk) for cid, pk in chain["entries"]]
-    landed = [e for e in found if e is not None and e.get("chain") == chain["chain"]]
+    if int(chain.get("shards", 1)) > 1:
+        landed = [e for e in found if e is not None and shard_index(chain["chain"], str(e.get("chain"))) is not None]
+    else:
+        landed = [e for e in found if e is not None and e.get("chain") == chain["chain"]]
     if not landed:
         return
+    # A unit's group lands in one shard (shared/adapters/azure/cosmos/chain.py).
+    name = str(landed[0]["chain"])
+    landed = [e for e in landed if e["chain"] == name]
     heads_coll = store.collection(CHAIN_HEADS.name)
     heads = store.container(heads_coll.name)
-    head = store.read_raw(heads_coll, chain["tenant"], chain["chain"])
+    head = store.read_raw(heads_coll, chain["tenant"], name)
     landed.sort(key=lambda e: int(e["seq"]))
     if head is None or head.get("hash") != landed[-1]["hash"] or len(landed) != len(chain["entries"]):
-        log.error("cosmos: chain entries of a dead unit were linked on; they stay", extra={"chain": chain["chain"]})
+        log.error("cosmos: chain entries of a dead unit were linked on; they stay", extra={"chain": name})
         return
     first = landed[0]
     condition = {"etag": head["_etag"], "match_condition": MatchConditions.IfNotModified}

@@ -258,12 +258,12 @@ class CosmosRecordStore:
             raise RuntimeError("create_all writes on its own: call it outside a unit of work")
         return bulk.create_all(self, self.collection(collection), tenant, docs)
 
-    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
+    def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1) -> None:
         """Appended to the chain at once, in a unit of its own (never this thread's open one):
         a chain append here is an optimistic move of the chain head, not a store-wide lock,
         so a read never queues behind writes and nothing is left to link later."""
         uow = CosmosUnitOfWork(self)
-        uow.append_chained(collection, tenant, chain, entry, linker)
+        uow.append_chained(collection, tenant, chain, entry, linker, shards=shards)
         uow.commit()
 
     def next_sequence(self, tenant: str, name: str) -> int:

@@ -293,8 +293,10 @@ class CosmosUnitOfWork:
         self.delete_many(collection, keys)
         return keys
 
-    def append_chained(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> ChainLink | None:
-        """Buffered: the link (seq, prev_hash, hash) is fixed at commit, so this returns None.
+    def append_chained(
+        self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker, *, shards: int = 1
+    ) -> ChainLink | None:
+        """Buffered: the link (shard, seq, prev_hash, hash) is fixed at commit, so this returns None.
 
         After commit, `links` holds the links in append order.
         """
@@ -302,10 +304,10 @@ class CosmosUnitOfWork:
         coll = self._store.collection(collection)
         if "id" not in entry:
             raise ValueError("a chained entry needs an id")
-        self._appends.append(Append(coll, tenant, chain, jsonable(dict(entry)), linker))
+        self._appends.append(Append(coll, tenant, chain, jsonable(dict(entry)), linker, shards))
         return None
 
-    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker) -> int:
+    def link_journal(self, collection: str, tenant: str, chain: str, linker: Linker, *, shards: int = 1) -> int:
         """Nothing waits: `CosmosRecordStore.journal` appends at once."""
         self._check_writable()
         return 0
