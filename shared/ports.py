@@ -108,8 +108,13 @@ class UnitOfWork(Protocol):
     def count(self, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = ()) -> int:
         """How many documents match."""
 
-    def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
-        """Create; raises Conflict when the id exists. Returns the new ETag."""
+    def insert(self, collection: str, tenant: str, doc: dict[str, Any], *, fresh: bool = False) -> str:
+        """Create; raises Conflict when the id exists. Returns the new ETag.
+
+        `fresh`: the caller has just made the id itself (a random id, or the first version
+        of a record created in this unit), so a store may skip the look-up at the call and
+        raise Conflict at commit only, for the clash that cannot happen in practice.
+        """
 
     def replace(self, collection: str, tenant: str, doc: dict[str, Any], if_match: str | None) -> str:
         """Replace; raises PreconditionFailed when `if_match` is stale. Returns the new ETag."""

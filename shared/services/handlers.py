@@ -68,7 +68,7 @@ def index_incident_for_retention(
     event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any
 ) -> dict[str, Any]:
     """Keep the incident's retention, person and person-of-interest index entries current."""
-    return services.retention.index.on_incident(uow, event.principal, dict(event.incident))
+    return services.retention.index.on_incident(uow, event.principal, dict(event.incident), created=isinstance(event, IncidentRecorded))
 
 
 # ---- D2P -----------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def erase_incident_from_referrals(event: IncidentErased, uow: UnitOfWork, servic
 
 def keep_offender_standing(event: IncidentRecorded | IncidentChanged | EvidenceAdded, uow: UnitOfWork, services: Any) -> None:
     """The repeat-offending read model follows the persons an incident names."""
-    services.intel.standing.on_incident(uow, dict(event.incident))
+    services.intel.standing.on_incident(uow, dict(event.incident), created=isinstance(event, IncidentRecorded))
 
 
 def drop_offender_standing(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:

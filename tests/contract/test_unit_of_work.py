@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from shared.domain.errors import Conflict
 from shared.ports import ReadOnlyUnitError, Where
 
 WAIT = 10  # seconds; a unit that blocks where it must not fails the test instead of hanging
@@ -280,3 +281,30 @@ def test_delete_where_sees_the_units_own_inserts(record_store):
         assert uow.count("incidents", [t]) == 1
     with record_store.read_only() as ro:
         assert [d["id"] for d in ro.query("incidents", [t]).items] == ["kept"]
+
+
+def test_a_fresh_insert_that_clashes_is_a_conflict_at_commit_and_writes_nothing(record_store):
+    t = _tenant()
+    with record_store.unit_of_work() as uow:
+        uow.insert("incidents", t, {"id": "taken", "store_id": "first"})
+    with pytest.raises(Conflict):
+        with record_store.unit_of_work() as uow:
+            uow.insert("incident_versions", t, {"id": "taken:1", "incident_id": "taken", "version": 1}, fresh=True)
+            uow.insert("incidents", t, {"id": "taken", "store_id": "second"}, fresh=True)
+    with record_store.read_only() as ro:
+        assert ro.get("incidents", t, "taken")["store_id"] == "first"
+        assert ro.get("incident_versions", t, "taken:1") is None
+
+
+def test_a_fresh_insert_is_seen_by_the_units_own_reads_and_counts(record_store):
+    t = _tenant()
+    with record_store.unit_of_work() as uow:
+        uow.insert("incidents", t, {"id": "old", "store_id": "s", "offender_ids": ["o1"]})
+    with record_store.unit_of_work() as uow:
+        uow.insert("incidents", t, {"id": "new", "store_id": "s", "offender_ids": ["o1"]}, fresh=True)
+        assert uow.get("incidents", t, "new")["store_id"] == "s"
+        assert uow.count("incidents", [t], [Where("offender_ids", "contains", "o1")]) == 2
+        uow.replace("incidents", t, {"id": "old", "store_id": "s", "offender_ids": ["o2"]}, if_match=None)
+        assert uow.count("incidents", [t], [Where("offender_ids", "contains", "o1")]) == 1
+    with record_store.read_only() as ro:
+        assert ro.count("incidents", [t], [Where("offender_ids", "contains", "o1")]) == 1

@@ -274,7 +274,8 @@ class SqliteUnitOfWork:
         if self._read_only:
             raise ReadOnlyUnitError("write in a read-only unit of work")
 
-    def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
+    def insert(self, collection: str, tenant: str, doc: dict[str, Any], *, fresh: bool = False) -> str:
+        # `fresh` saves nothing here: the INSERT is its own check.
         self._check_writable()
         coll = ALL[collection]
         etag = _etag()

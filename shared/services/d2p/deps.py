@@ -3,7 +3,7 @@ few helpers more than one use case needs (the force check, dispatch reads and wr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.d2p import Dispatch
@@ -24,6 +24,7 @@ from shared.ports import (
 )
 from shared.records import DISPATCHES, STORES
 from shared.services.audit import AuditTrail
+from shared.services.d2p.rules_cache import ForceRulesCache
 from shared.services.directory import Directory
 from shared.services.incidents import IncidentService
 from shared.services.outbox import Outbox
@@ -55,6 +56,8 @@ class D2PDeps:
     max_deliveries: int = 10
     webhook_public_key: str = ""
     webhook_max_age_seconds: int = 300
+    # Each force's current rules, held briefly: every report is evaluated against them.
+    rules_cache: ForceRulesCache = field(default_factory=ForceRulesCache)
 
     def publish(self, uow: UnitOfWork, event: Event) -> None:
         """Announce a fact in `uow`: its handlers' writes commit with it."""

@@ -52,10 +52,12 @@ class EligibilityUseCase:
         """On a report recorded, changed or given evidence: evaluate, record, and send
         automatically when the organisation has turned it on. Runs in the caller's unit of
         work; the summary goes into the caller's answer under `d2p`."""
-        ev = evaluate_in(self.deps, uow, incident)
+        created = change == "created"
+        ev = evaluate_in(self.deps, uow, incident, created=created)
         record_evaluation(self.deps, uow, incident, ev, change)
         owner = incident["organisation_id"]
-        stored = get_dispatch(uow, owner, dispatch_id(incident["id"], ev.force_id)) if ev.force_id else None
+        # A report recorded in this unit has no dispatch yet.
+        stored = get_dispatch(uow, owner, dispatch_id(incident["id"], ev.force_id)) if ev.force_id and not created else None
         dispatch = stored.record if stored else None
         if dispatch is None and ev.eligible:
             doc = uow.get(D2P_SETTINGS.name, owner, "settings")

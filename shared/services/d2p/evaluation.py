@@ -10,19 +10,21 @@ from shared.domain.d2p import Dispatch
 from shared.domain.d2p_rules import Evaluation, ForceRules
 from shared.domain.evidence import available
 from shared.ports import UnitOfWork, Where
-from shared.records import D2P_EVALUATIONS, D2P_RULES, EVIDENCE, INCIDENTS
+from shared.records import D2P_EVALUATIONS, EVIDENCE, INCIDENTS
 from shared.services.d2p.deps import D2PDeps
 
 
-def evaluate_in(deps: D2PDeps, uow: UnitOfWork, incident: dict[str, Any]) -> Evaluation:
-    """Evaluate the incident against the rules of the force whose area holds its store."""
+def evaluate_in(deps: D2PDeps, uow: UnitOfWork, incident: dict[str, Any], *, created: bool = False) -> Evaluation:
+    """Evaluate the incident against the rules of the force whose area holds its store
+    (`created`: the incident is recorded in this unit, so it has no evidence to look up)."""
     owner = incident["organisation_id"]
     store = deps.directory.store(incident["store_id"])
     force_id = incident.get("force_id") or (store.force_id if store else "")
     force = deps.directory.organisation(force_id)
-    rules_doc = uow.get(D2P_RULES.name, force_id, "current") if force_id else None
+    rules_doc = deps.rules_cache.current(uow, force_id) if force_id else None
     rules = ForceRules.model_validate(rules_doc["rules"]) if rules_doc else None
-    evidence = available(uow.query(EVIDENCE.name, [owner], [Where("incident_id", "eq", incident["id"])], limit=1000).items)
+    found = [] if created else uow.query(EVIDENCE.name, [owner], [Where("incident_id", "eq", incident["id"])], limit=1000).items
+    evidence = available(found)
     repeat = any(
         uow.count(INCIDENTS.name, [owner], [Where("offender_ids", "contains", oid)]) > 1 for oid in incident.get("offender_ids", [])
     )

@@ -41,6 +41,8 @@ class ForceRulesUseCase:
                 raise PreconditionRequired("Send If-Match with the ETag of the rules you last read.")
             _switching_on(uow, force_id, doc, rules)
             stored = self._write(uow, principal, force_id, rules, doc, if_match)
+        # Again once committed: an evaluation in between may have held the rules before.
+        self.deps.rules_cache.forget(force_id)
         return stored
 
     def onboarded(
@@ -69,6 +71,7 @@ class ForceRulesUseCase:
         self, uow: UnitOfWork, principal: Principal, force_id: str, rules: ForceRules, doc: dict[str, Any] | None, if_match: str | None
     ) -> Stored[CurrentRules]:
         now = self.deps.now()
+        self.deps.rules_cache.forget(force_id)
         current = load(CurrentRules, doc) if doc is not None else None
         if current is None:
             new = CurrentRules(force_id=force_id, version=1, rules=rules, updated_at=now, updated_by=principal.user_id)

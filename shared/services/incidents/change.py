@@ -23,6 +23,7 @@ from shared.services.incidents.read import locate
 
 def keep_version(uow: UnitOfWork, principal: Principal, incident: Incident, note: str) -> None:
     """Keep the editable fields of the incident's current version, for history and revert."""
+    # The first version belongs to an incident this unit creates: nothing to look up.
     uow.insert(
         INCIDENT_VERSIONS.name,
         incident.organisation_id,
@@ -35,6 +36,7 @@ def keep_version(uow: UnitOfWork, principal: Principal, incident: Incident, note
             "note": note,
             "snapshot": incident.snapshot(),
         },
+        fresh=incident.version == 1,
     )
 
 

@@ -119,7 +119,8 @@ class ReportIncident:
             if body.external_reference:
                 # A digest of the first report, never a copy: a repeat is told apart from a different report.
                 doc["external_digest"] = request_fingerprint
-            etag = uow.insert(INCIDENTS.name, principal.organisation_id, doc)
+            # A new random id, or the derived one `_repeat` has just looked up: no second look-up.
+            etag = uow.insert(INCIDENTS.name, principal.organisation_id, doc, fresh=True)
             keep_version(uow, principal, incident, "created")
             self.deps.audit.record(
                 uow,

@@ -87,12 +87,13 @@ def standing_docs(org: str, person_id: str, facts: list[dict[str, Any]]) -> list
 class Standing:
     deps: IntelDeps
 
-    def on_incident(self, uow: UnitOfWork, incident: Mapping[str, Any]) -> None:
+    def on_incident(self, uow: UnitOfWork, incident: Mapping[str, Any], *, created: bool = False) -> None:
         """Recompute every person the incident names now or named before (handler of
-        IncidentRecorded, IncidentChanged and EvidenceAdded)."""
+        IncidentRecorded, IncidentChanged and EvidenceAdded). `created`: the incident is
+        recorded in this unit, so it named nobody before and its link is not looked up."""
         org = incident["organisation_id"]
         now_named = {p["offender_id"] for p in incident.get("persons") or [] if p.get("offender_id")}
-        link = uow.get(OFFENDER_STANDING.name, org, _link_id(incident["id"]))
+        link = None if created else uow.get(OFFENDER_STANDING.name, org, _link_id(incident["id"]))
         before = set(link.get("persons") or []) if link else set()
         for person in sorted(now_named | before):
             self.recompute(uow, org, person)

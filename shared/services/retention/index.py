@@ -53,14 +53,18 @@ def has_police_case(uow: UnitOfWork, org: str, incident_id: str) -> bool:
     return False
 
 
-def index_incident(uow: UnitOfWork, org: str, incident: dict[str, Any], *, holds: int | None = None) -> IncidentEntry:
-    """Write the incident's entry in the lane that applies now (`holds`: the active holds, when they just changed)."""
-    existing = incident_entry(uow, org, incident["id"])
+def index_incident(
+    uow: UnitOfWork, org: str, incident: dict[str, Any], *, holds: int | None = None, created: bool = False
+) -> IncidentEntry:
+    """Write the incident's entry in the lane that applies now (`holds`: the active holds, when
+    they just changed). `created`: the incident is being recorded in this unit, so it has no
+    entry, hold or dispatch yet, and none is looked up."""
+    existing = None if created else incident_entry(uow, org, incident["id"])
     if holds is None:
         holds = existing.holds if existing else 0
     if holds > 0:
         lane = HELD_LANE
-    elif has_police_case(uow, org, incident["id"]):
+    elif not created and has_police_case(uow, org, incident["id"]):
         lane = RecordType.INCIDENT_POLICE_CASE.value
     else:
         lane = RecordType.INCIDENT.value
@@ -69,7 +73,9 @@ def index_incident(uow: UnitOfWork, org: str, incident: dict[str, Any], *, holds
     return entry
 
 
-def index_persons(uow: UnitOfWork, org: str, incident: dict[str, Any]) -> None:
+def index_persons(uow: UnitOfWork, org: str, incident: dict[str, Any], *, created: bool = False) -> None:
+    """One person-index entry per named person; entries of persons no longer named go
+    (`created`: a new incident has none to look for)."""
     keep = set()
     for i, person in enumerate(incident.get("persons", [])):
         key = name_key(person.get("name") or "")
@@ -82,6 +88,8 @@ def index_persons(uow: UnitOfWork, org: str, incident: dict[str, Any]) -> None:
             org,
             {"id": pid, "incident_id": incident["id"], "person": i, "name_key": key, "date_of_birth": person.get("date_of_birth")},
         )
+    if created:
+        return
     for old in iterate_all(uow, PERSON_INDEX.name, [org], [Where("incident_id", "eq", incident["id"])]):
         if old["id"] not in keep:
             uow.delete(PERSON_INDEX.name, org, old["id"])
@@ -116,13 +124,14 @@ def index_offender(uow: UnitOfWork, org: str, offender_id: str, incident: dict[s
 
 
 class RetentionIndex:
-    def on_incident(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any]) -> dict[str, Any]:
+    def on_incident(self, uow: UnitOfWork, principal: Principal, incident: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
         """Keep the incident's retention and person index entries current (on report,
-        change and evidence added); nothing to add to the caller's answer."""
+        change and evidence added); nothing to add to the caller's answer. `created`: the
+        incident is recorded in this unit, so none of its entries exist yet and none is read."""
         org = incident["organisation_id"]
-        before = incident_entry(uow, org, incident["id"])
-        index_incident(uow, org, incident)
-        index_persons(uow, org, incident)
+        before = None if created else incident_entry(uow, org, incident["id"])
+        index_incident(uow, org, incident, created=created)
+        index_persons(uow, org, incident, created=created)
         previous = set(before.offender_ids) if before else set()
         for offender_id in sorted(previous | set(incident.get("offender_ids", []))):
             index_offender(uow, org, offender_id, incident)

@@ -38,6 +38,8 @@ class _State:
     raw: dict[str, Any] | None  # the committed item as read (for undo and conditions)
     pk: str | None  # partition key of the committed item
     pending: bool = False  # changed by this unit, not yet committed
+    # No stored version exists: read as absent, or inserted `fresh` (a stored one would fail the commit).
+    absent: bool = False
 
 
 class CosmosUnitOfWork:
@@ -64,7 +66,7 @@ class CosmosUnitOfWork:
         return (coll.name, tenant, id_)
 
     def _remember(self, coll: Collection, tenant: str, raw: dict[str, Any] | None, id_: str) -> _State:
-        state = _State(doc=public(raw) if raw else None, raw=raw, pk=raw.get("pk") if raw else None)
+        state = _State(doc=public(raw) if raw else None, raw=raw, pk=raw.get("pk") if raw else None, absent=raw is None)
         self._known[self._key(coll, tenant, id_)] = state
         return state
 
@@ -164,15 +166,23 @@ class CosmosUnitOfWork:
         pending = self._pending(coll, tenants)
         if not pending:
             return stored
-        replaced = queries.matching_keys(container, coll, tenants, where, list(pending))
+        # Documents the unit knows had no stored version cannot be counted twice.
+        stored_keys = [(tenant, id_) for (tenant, id_) in pending if not self._known[(coll.name, tenant, id_)].absent]
+        replaced = queries.matching_keys(container, coll, tenants, where, stored_keys) if stored_keys else set()
         mine = sum(1 for doc in pending.values() if doc is not None and overlay.matches(doc, tenants, where))
         return stored - len(replaced) + mine
 
     # ---- writes (buffered) -----------------------------------------------------------
-    def insert(self, collection: str, tenant: str, doc: dict[str, Any]) -> str:
+    def insert(self, collection: str, tenant: str, doc: dict[str, Any], *, fresh: bool = False) -> str:
         self._check_writable()
         coll = self._store.collection(collection)
-        state = self._state(coll, tenant, doc["id"])
+        key = self._key(coll, tenant, doc["id"])
+        if fresh and key not in self._known and not coll.hierarchical_bucket:
+            # No look-up: the create at commit is the check (409 there is Conflict). Bucketed
+            # ids are unique per tenant only through the look-up, so they always read.
+            state = _State(doc=None, raw=None, pk=None, absent=True)
+        else:
+            state = self._state(coll, tenant, doc["id"])
         if state.doc is not None:
             raise Conflict(f"{collection} {doc['id']} already exists")
         etag = new_etag()
