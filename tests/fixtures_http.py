@@ -79,14 +79,47 @@ def _app_for(container: Container) -> BoundApp:
     return BoundApp(app, container)
 
 
+# Seeding (onboarding every demo organisation, each force's DPIA approvals, their audit
+# entries) costs more than most tests that use a stamp. It runs once per process and
+# settings into a template data directory that each new stamp copies: the same records
+# the seed writes at the same fake time, the same keys. Only audit entry ids differ
+# between two seeds, and each test has its own copy. SQLite's shared-memory index is
+# left behind; SQLite rebuilds it from the write-ahead log on first open.
+_SEEDED: dict[str, Path] = {}
+
+
+def _seeded_template(settings: dict) -> Path:
+    key = Settings(data_dir=Path("template"), **settings).model_dump_json(exclude={"data_dir", "cosmos_database_prefix"})
+    template = _SEEDED.get(key)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="vigil-test-seeded-"))
+        shutil.copytree(_key_template(), template / "keys", dirs_exist_ok=True)
+        container = Container(Settings(data_dir=template, **settings), clock=FakeClock())
+        try:
+            seed_directory(container)
+        finally:
+            container.close()
+        _SEEDED[key] = template
+    return template
+
+
+def _fresh(path: Path) -> bool:
+    return not path.exists() or not any(path.iterdir())
+
+
 def make_stamp(tmp_path: Path, *, prepare: Callable[[Container], None] | None = None, **settings) -> Stamp:
-    """A seeded stamp; `prepare` swaps adapters in before the seed (which audits) builds on them."""
+    """A seeded stamp; `prepare` swaps adapters in before the seed (which audits) builds on them.
+    A stamp made over an existing data directory (a restart) seeds it as `make run` does."""
     clock = FakeClock()
-    shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
-    container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
-    if prepare is not None:
-        prepare(container)
-    seed_directory(container)
+    if prepare is None and _fresh(tmp_path):
+        shutil.copytree(_seeded_template(settings), tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-shm"))
+        container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
+    else:
+        shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
+        container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
+        if prepare is not None:
+            prepare(container)
+        seed_directory(container)
     # A real address, as uvicorn gives: network ranges (docs/security.md) match it.
     client = TestClient(_app_for(container), raise_server_exceptions=False, client=("127.0.0.1", 50000))
     return Stamp(container=container, client=client, clock=clock, data_dir=tmp_path)
