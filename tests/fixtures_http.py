@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import copy
 import shutil
 import tempfile
 import uuid
@@ -40,7 +42,10 @@ class Stamp:
         return {"Authorization": "Bearer " + self.token(org, role, **kw)}
 
     def example(self, schema: str) -> dict:
-        return dict(self.client.app.openapi()["components"]["schemas"][schema]["examples"][0])
+        # Schema examples come from the models, whatever the settings: read them from the
+        # default settings' document, so a stamp with settings of its own does not build
+        # a second document (seconds of CPU) for them.
+        return copy.deepcopy(shared_app().openapi()["components"]["schemas"][schema]["examples"][0])
 
 
 # Building the FastAPI app (every route's models) and an RSA key pair each cost seconds;
@@ -93,6 +98,7 @@ def _seeded_template(settings: dict) -> Path:
     template = _SEEDED.get(key)
     if template is None:
         template = Path(tempfile.mkdtemp(prefix="vigil-test-seeded-"))
+        atexit.register(shutil.rmtree, template, True)
         shutil.copytree(_key_template(), template / "keys", dirs_exist_ok=True)
         container = Container(Settings(data_dir=template, **settings), clock=FakeClock())
         try:
@@ -105,6 +111,12 @@ def _seeded_template(settings: dict) -> Path:
 
 def _fresh(path: Path) -> bool:
     return not path.exists() or not any(path.iterdir())
+
+
+def shared_app(**settings) -> FastAPI:
+    """The app that stamps with these settings share, routes and OpenAPI document built once
+    per process: for tests that read the document or the routes without a stamp of their own."""
+    return _app_for(Container(Settings(data_dir=Path("/nonexistent-shared-app"), **settings)))._app
 
 
 def make_stamp(tmp_path: Path, *, prepare: Callable[[Container], None] | None = None, **settings) -> Stamp:
