@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import json
 import shutil
 import tempfile
 import uuid
@@ -122,15 +123,19 @@ def shared_app(**settings) -> FastAPI:
 def make_stamp(tmp_path: Path, *, prepare: Callable[[Container], None] | None = None, **settings) -> Stamp:
     """A seeded stamp; `prepare` swaps adapters in before the seed (which audits) builds on them.
     A stamp made over an existing data directory (a restart) seeds it as `make run` does."""
-    clock = FakeClock()
     if prepare is None and _fresh(tmp_path):
         shutil.copytree(_seeded_template(settings), tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-shm"))
-        container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
-    else:
-        shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
-        container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
-        if prepare is not None:
-            prepare(container)
+        return _stamp(tmp_path, settings)
+    shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
+    return _stamp(tmp_path, settings, prepare=prepare, seed=True)
+
+
+def _stamp(tmp_path: Path, settings: dict, *, prepare: Callable[[Container], None] | None = None, seed: bool = False) -> Stamp:
+    clock = FakeClock()
+    container = Container(Settings(data_dir=tmp_path, **settings), clock=clock)
+    if prepare is not None:
+        prepare(container)
+    if seed:
         seed_directory(container)
     # A real address, as uvicorn gives: network ranges (docs/security.md) match it.
     client = TestClient(_app_for(container), raise_server_exceptions=False, client=("127.0.0.1", 50000))
@@ -153,6 +158,25 @@ def local_checkpoints(s: Stamp | Container, tmp_path: Path) -> None:
     )
 
 
+# Seeding through the services on cosmosdb-server takes some 400 requests (seconds of wall
+# time per stamp). A Cosmos stamp instead gets the items of a database seeded once per
+# process and settings, written as they were stored, and a copy of that stamp's local
+# files (queue, checkpoints, keys): the same directory, in a database of its own.
+_COSMOS_SEEDED: dict[str, tuple[Path, dict[str, list[dict]]]] = {}
+_SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
+
+
+def _stored_items(store) -> dict[str, list[dict]]:
+    database = store.database()
+    return {
+        props["id"]: [
+            {k: v for k, v in item.items() if k not in _SYSTEM_FIELDS}
+            for item in database.get_container_client(props["id"]).read_all_items()
+        ]
+        for props in database.list_containers()
+    }
+
+
 def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
     """A seeded stamp whose records live in Cosmos DB on cosmosdb-server, in a database of
     its own (drop it with `close_stamp`). Queues stay on the local SQLite queue and mail
@@ -162,23 +186,49 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
 
     for name, value in AZURE_CHAIN_KEYS.items():
         settings.setdefault(name, value)
+    azure = {
+        "backend": "azure",
+        "cosmos_endpoint": cosmos_emulator.endpoint,
+        "cosmos_key": cosmos_emulator.key,
+        "mail_provider": "outbox",
+        **settings,
+    }
 
-    def prepare(container: Container) -> None:
+    def local_adapters(container: Container) -> None:
         # The seed audits and publishes events through onboarding: its checkpoints and its
         # queue must already be the local ones, or the services it builds hold Azure's.
-        local_checkpoints(container, tmp_path)
-        container.__dict__["queue"] = SqliteQueue(tmp_path / "queue.sqlite", queue_max_deliveries=container.settings.queue_max_deliveries())
+        local_checkpoints(container, container.settings.data_dir)
+        queue = SqliteQueue(container.settings.data_dir / "queue.sqlite", queue_max_deliveries=container.settings.queue_max_deliveries())
+        container.__dict__["queue"] = queue
 
-    s = make_stamp(
-        tmp_path,
-        prepare=prepare,
-        backend="azure",
-        cosmos_endpoint=cosmos_emulator.endpoint,
-        cosmos_key=cosmos_emulator.key,
-        cosmos_database_prefix="h" + uuid.uuid4().hex[:12],
-        mail_provider="outbox",
-        **settings,
-    )
+    def new_database() -> dict:
+        return {**azure, "cosmos_database_prefix": "h" + uuid.uuid4().hex[:12]}
+
+    key = json.dumps(azure, sort_keys=True, default=str)
+    if key not in _COSMOS_SEEDED and _fresh(tmp_path):
+        template = Path(tempfile.mkdtemp(prefix="vigil-test-cosmos-seeded-"))
+        atexit.register(shutil.rmtree, template, True)
+        shutil.copytree(_key_template(), template / "keys", dirs_exist_ok=True)
+        seeded = _stamp(template, new_database(), prepare=local_adapters, seed=True)
+        try:
+            _COSMOS_SEEDED[key] = (template, _stored_items(seeded.container.records))
+        finally:
+            close_stamp(seeded)
+    if key in _COSMOS_SEEDED and _fresh(tmp_path):
+        template, items = _COSMOS_SEEDED[key]
+        shutil.copytree(template, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-shm"))
+
+        def restore(container: Container) -> None:
+            local_adapters(container)
+            for name, stored in items.items():
+                proxy = container.records.container(name)
+                for item in stored:
+                    proxy.create_item(item)
+
+        s = _stamp(tmp_path, new_database(), prepare=restore)
+    else:
+        shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
+        s = _stamp(tmp_path, new_database(), prepare=local_adapters, seed=True)
     assert type(s.container.records).__name__ == "CosmosRecordStore"
     return s
 
