@@ -91,23 +91,36 @@ def _app_for(container: Container) -> BoundApp:
 # the seed writes at the same fake time, the same keys. Only audit entry ids differ
 # between two seeds, and each test has its own copy. SQLite's shared-memory index is
 # left behind; SQLite rebuilds it from the write-ahead log on first open.
-_SEEDED: dict[str, Path] = {}
+_SEEDED: dict[str, tuple[Path, list[str]]] = {}
 
 
-def _seeded_template(settings: dict) -> Path:
+def _built(container: Container) -> list[str]:
+    """The adapters and services a container has built so far, in order."""
+    return list(container.__dict__)
+
+
+def _build(container: Container, names: list[str]) -> None:
+    """Build what the seed built in the template's container, in the same order: with the
+    settings of the moment (a test may swap them afterwards, as for the azure console)."""
+    for name in names:
+        getattr(container, name)
+
+
+def _seeded_template(settings: dict) -> tuple[Path, list[str]]:
     key = Settings(data_dir=Path("template"), **settings).model_dump_json(exclude={"data_dir", "cosmos_database_prefix"})
-    template = _SEEDED.get(key)
-    if template is None:
+    seeded = _SEEDED.get(key)
+    if seeded is None:
         template = Path(tempfile.mkdtemp(prefix="vigil-test-seeded-"))
         atexit.register(shutil.rmtree, template, True)
         shutil.copytree(_key_template(), template / "keys", dirs_exist_ok=True)
         container = Container(Settings(data_dir=template, **settings), clock=FakeClock())
         try:
             seed_directory(container)
+            built = _built(container)
         finally:
             container.close()
-        _SEEDED[key] = template
-    return template
+        seeded = _SEEDED[key] = (template, built)
+    return seeded
 
 
 def _fresh(path: Path) -> bool:
@@ -124,8 +137,9 @@ def make_stamp(tmp_path: Path, *, prepare: Callable[[Container], None] | None = 
     """A seeded stamp; `prepare` swaps adapters in before the seed (which audits) builds on them.
     A stamp made over an existing data directory (a restart) seeds it as `make run` does."""
     if prepare is None and _fresh(tmp_path):
-        shutil.copytree(_seeded_template(settings), tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-shm"))
-        return _stamp(tmp_path, settings)
+        template, built = _seeded_template(settings)
+        shutil.copytree(template, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-shm"))
+        return _stamp(tmp_path, settings, prepare=lambda container: _build(container, built))
     shutil.copytree(_key_template(), tmp_path / "keys", dirs_exist_ok=True)
     return _stamp(tmp_path, settings, prepare=prepare, seed=True)
 
@@ -162,7 +176,7 @@ def local_checkpoints(s: Stamp | Container, tmp_path: Path) -> None:
 # time per stamp). A Cosmos stamp instead gets the items of a database seeded once per
 # process and settings, written as they were stored, and a copy of that stamp's local
 # files (queue, checkpoints, keys): the same directory, in a database of its own.
-_COSMOS_SEEDED: dict[str, tuple[Path, dict[str, list[dict]]]] = {}
+_COSMOS_SEEDED: dict[str, tuple[Path, dict[str, list[dict]], list[str]]] = {}
 _SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
 
 
@@ -211,11 +225,11 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
         shutil.copytree(_key_template(), template / "keys", dirs_exist_ok=True)
         seeded = _stamp(template, new_database(), prepare=local_adapters, seed=True)
         try:
-            _COSMOS_SEEDED[key] = (template, _stored_items(seeded.container.records))
+            _COSMOS_SEEDED[key] = (template, _stored_items(seeded.container.records), _built(seeded.container))
         finally:
             close_stamp(seeded)
     if key in _COSMOS_SEEDED and _fresh(tmp_path):
-        template, items = _COSMOS_SEEDED[key]
+        template, items, built = _COSMOS_SEEDED[key]
         shutil.copytree(template, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-shm"))
 
         def restore(container: Container) -> None:
@@ -224,6 +238,7 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
                 proxy = container.records.container(name)
                 for item in stored:
                     proxy.create_item(item)
+            _build(container, built)
 
         s = _stamp(tmp_path, new_database(), prepare=restore)
     else:
