@@ -42,7 +42,8 @@ def unacknowledged(container: Container, as_of: datetime) -> JobReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`make replay-dead-letters [IDS=a,b]`: put dead-lettered dispatch messages back."""
+    """`make replay-dead-letters [IDS=a,b]`: list the dead-lettered dispatch messages (those
+    the Azure trigger recorded and those in the queue's dead-letter queue) and put them back."""
     from shared.bootstrap import default_container
 
     args = argv if argv is not None else sys.argv[1:]
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     container = default_container()
     try:
         before = container.d2p.delivery.dead_letters()
+        for d in before:
+            print(f"{d.source:8} {d.message_id} deliveries={d.delivery_count} at={d.dead_lettered_at} reason={d.reason}")
         n = container.d2p.delivery.replay_dead_letters(ids)
         print(f"replayed {n} of {len(before)} dead-lettered d2p dispatch message(s)")
     finally:

@@ -1,5 +1,5 @@
 """Evidence timers (the daily rolling integrity check, the staging sweep, the settling
-sweep) and the video pipeline's queue handler."""
+sweep) and the queue handlers of the video pipeline and of court packages."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def process_video(container: Container, body: dict[str, Any], delivery_count: in
     log.info("video job handled", extra={"evidence_id": body.get("evidence_id"), "outcome": outcome, "delivery": delivery_count})
 
 
+@queue_handler("court_packages")
+def build_court_package(container: Container, body: dict[str, Any], delivery_count: int) -> None:
+    """Build a court package a reader asked for into the package store, once."""
+    outcome = container.evidence.package_delivery.build_job(body)
+    log.info("court package job handled", extra={"key": body.get("key"), "outcome": outcome, "delivery": delivery_count})
+
+
 @timer("evidence-verify", "0 0 4 * * *")
 def evidence_verify(container: Container, as_of: datetime) -> JobReport:
     """Re-hash the least recently verified items; a mismatch raises an alert record."""
@@ -31,8 +38,11 @@ def evidence_verify(container: Container, as_of: datetime) -> JobReport:
 
 @timer("staging-sweep", "0 40 * * * *")
 def staging_sweep(container: Container, as_of: datetime) -> JobReport:
-    """Remove staged bytes of abandoned uploads and expired upload sessions."""
-    return container.evidence.integrity.sweep_staging(as_of)
+    """Remove staged bytes of abandoned uploads and expired upload sessions, and court
+    packages built more than a day ago."""
+    report = container.evidence.integrity.sweep_staging(as_of)
+    report.counts["court_packages_removed"] = container.evidence.package_delivery.sweep(as_of)
+    return report
 
 
 @timer("evidence-settle", "0 20 * * * *")

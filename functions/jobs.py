@@ -95,7 +95,7 @@ def after_failure(settings: Settings, logical: str, deliveries: int, error: Base
 
 @timer("expiry-sweep", "0 */5 * * * *")
 def expiry_sweep(container: Container, as_of: datetime) -> JobReport:
-    """Delete expired short-lived records (idempotency keys, seen delivery events) in bounded batches."""
+    """Delete expired short-lived records (idempotency keys, seen delivery events, dead letters) in bounded batches."""
     from shared.services.expiry import sweep_expired
 
     return sweep_expired(container.records, as_of)

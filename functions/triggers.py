@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from typing import Any
 
 import azure.functions as func
 
@@ -28,32 +29,42 @@ def _timer_function(name: str):
     return run
 
 
+def _read_body(msg: func.ServiceBusMessage) -> dict[str, Any] | None:
+    """The message's JSON object, or None when it is not one (it can never be handled)."""
+    try:
+        body = json.loads(msg.get_body().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _queue_function(logical: str):
     def run(msg: func.ServiceBusMessage) -> None:
-        try:
-            body = json.loads(msg.get_body().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            # A message that can never parse will never succeed: log and complete it
-            # rather than burn its deliveries: raising would only retry what cannot succeed.
-            log.error("unreadable message dropped", extra={"queue": logical, "message_id": msg.message_id})
-            return
         container = default_container()
         # A retry's copy is a new message: the deliveries before it travel with it.
         deliveries = prior_deliveries(msg.application_properties) + int(msg.delivery_count or 1)
+        message_id = str(msg.message_id or "")
+        body = _read_body(msg)
+        if body is None:
+            # Raising would only burn deliveries on what cannot succeed. The body is not
+            # kept: nothing can replay it, and what it holds is unknown.
+            container.dead_letters.record(
+                logical, message_id=message_id, body=None, deliveries=deliveries, reason="unreadable: the body is not a JSON object"
+            )
+            return
         try:
             jobs.QUEUE_HANDLERS[logical](container, body, deliveries)
         except Exception as exc:
-            # Raising would make Service Bus redeliver at once, ten times in seconds: back
-            # off instead, as the local runner does (jobs.after_failure), by scheduling a
-            # copy and letting the host complete this delivery.
+            # Raising would make Service Bus redeliver at once, ten times in seconds, and
+            # the standard binding cannot dead-letter: settle by the one policy instead
+            # (jobs.after_failure), then return so the host completes this delivery.
             decision = jobs.after_failure(container.settings, logical, deliveries, exc, jitter=random.random())
-            extra = {"queue": logical, "message_id": msg.message_id, "delivery": deliveries}
             if not decision.retry:
-                # The standard binding cannot dead-letter by itself: raising hands the
-                # message back, and the queue dead-letters it at its maxDeliveryCount.
-                log.error("delivery failed for good: %s", decision.reason, extra=extra)
-                raise
-            original = str(msg.message_id or "").split("#retry")[0]
+                # If this write fails it raises: the queue redelivers, and dead-letters the
+                # message itself at its maxDeliveryCount.
+                container.dead_letters.record(logical, message_id=message_id, body=body, deliveries=deliveries, reason=decision.reason)
+                return
+            original = message_id.split("#retry")[0]
             container.queue.send(
                 logical,
                 body,
@@ -61,7 +72,15 @@ def _queue_function(logical: str):
                 delay_seconds=decision.delay_seconds,
                 prior_deliveries=deliveries,
             )
-            log.warning("delivery failed; retry scheduled", extra={**extra, "delay_seconds": round(decision.delay_seconds, 1)})
+            log.warning(
+                "delivery failed; retry scheduled",
+                extra={
+                    "queue": logical,
+                    "message_id": msg.message_id,
+                    "delivery": deliveries,
+                    "delay_seconds": round(decision.delay_seconds, 1),
+                },
+            )
 
     run.__name__ = "queue_" + logical
     return run

@@ -483,6 +483,7 @@ var queueSettings = {
   QUEUE_EVIDENCE_VIDEO: 'evidence-video'
   QUEUE_FOOTAGE_MAIL: 'footage-mail'
   QUEUE_LOOKOUT_DELIVERIES: 'lookout-deliveries'
+  QUEUE_COURT_PACKAGES: 'court-packages'
 }
 
 // Timer schedules: six-field NCRONTAB, seconds first, always UTC. Defaults equal the

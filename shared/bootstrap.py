@@ -264,6 +264,7 @@ class Container(AdapterBuilders):
                 audit=self.audit,
                 incidents=self.incidents,
                 retention_months=self.settings.retention_poi_image_months,
+                bus=self.bus,  # a review answers the contest's subject request
             )
         )
 
@@ -298,6 +299,14 @@ class Container(AdapterBuilders):
 
         return Outbox(records=self.records, queue=self.queue, clock=self.clock, bus=self.bus)
 
+    # Dead letters.
+    @cached_property
+    def dead_letters(self):
+        """Queue messages no host will retry, recorded or held by their queue, in one list."""
+        from shared.services.dead_letters import DeadLetters
+
+        return DeadLetters(records=self.records, queue=self.queue, clock=self.clock)
+
     @cached_property
     def evidence(self):
         """The evidence locker, one attribute per use case (`evidence.uploads.put_chunk`)."""
@@ -323,6 +332,7 @@ class Container(AdapterBuilders):
             region=self.settings.region,
             outbox=self.outbox,
             video=VideoLimits.from_settings(self.settings),
+            package_store=lambda: self.package_store,  # court packages built once, served from storage
         )
         return Evidence.build(deps)
 

@@ -28,11 +28,14 @@ QUEUES: dict[str, str] = {
     "footage_mail": "footage-mail",
     # Lookouts: one message per recipient store's mailbox or webhook.
     "lookout_deliveries": "lookout-deliveries",
+    # Court packages: one message per package to build into the packages container.
+    "court_packages": "court-packages",
 }
 
 # One report reaches one force once: the dispatcher sends with a stable message id.
 # A video is processed once: the outbox may resend its message, the queue drops the copy.
-DUPLICATE_DETECTION: frozenset[str] = frozenset({"d2p_dispatch", "evidence_video", "lookout_deliveries"})
+# A court package is built once: a reader polling while it is built sends the same message id.
+DUPLICATE_DETECTION: frozenset[str] = frozenset({"d2p_dispatch", "evidence_video", "lookout_deliveries", "court_packages"})
 
 BLOB_CONTAINERS: dict[str, str] = {
     "evidence": "evidence",

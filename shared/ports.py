@@ -24,6 +24,22 @@ class Where:
     value: Any
 
 
+@dataclass(frozen=True)
+class Branch:
+    """One alternative of a query's `any_of`: an item of one of `tenants` matching every
+    condition of `where`. A branch without tenants (None) is for every tenant that no other
+    branch of the query names, so one query can apply a different condition to a few
+    tenants and a common one to the rest (the retention sweep's per-organisation periods)."""
+
+    where: tuple[Where, ...]
+    tenants: tuple[str, ...] | None = None
+
+
+def named_tenants(any_of: Sequence[Branch]) -> set[str]:
+    """The tenants some branch names: a branch without tenants is for every other one."""
+    return {t for b in any_of if b.tenants is not None for t in b.tenants}
+
+
 @dataclass
 class Page:
     items: list[dict[str, Any]]
@@ -81,10 +97,12 @@ class UnitOfWork(Protocol):
         descending: bool = False,
         limit: int = 100,
         continuation: str | None = None,
+        any_of: Sequence[Branch] = (),
     ) -> Page:
         """Filter on indexed fields, ordered, paged by an opaque continuation token.
 
-        `tenants=None` (every tenant) is for platform timer jobs only.
+        `tenants=None` (every tenant) is for platform timer jobs only. With `any_of`, an
+        item must also match one of its branches (see `Branch`).
         """
 
     def count(self, collection: str, tenants: Sequence[str] | None, where: Sequence[Where] = ()) -> int:
@@ -165,6 +183,12 @@ class RecordStore(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work (or join this thread's): it commits when the outermost block ends
         without error, else rolls back."""
+
+    def create_all(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Store each document whose id is new (a repeated id once), outside any unit of work
+        (RuntimeError inside one); returns which were new. For content-derived ids (plate reads):
+        atomic per write, not per call (Cosmos: a transactional batch per partition key and 100
+        documents), so a caller failing part-way re-sends and each is stored once."""
 
     def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
         """Keep `entry` (with an `id`) for the hash chain `chain` of `tenant`, durably when this
@@ -444,6 +468,12 @@ class PackageStore(Protocol):
     def download_url(self, key: str, *, valid_for: timedelta, filename: str, content_type: str) -> str | None:
         """A URL that reads the object straight from storage for `valid_for`, or None
         when the store has none (then the app streams `open`)."""
+
+    # Whether `download_url` gives links (Azure), so large reads need not pass through the app.
+    serves_links: bool
+
+    def objects(self, modified_after: datetime, modified_before: datetime) -> Iterator[str]:
+        """Keys of committed objects last written in [modified_after, modified_before)."""
 
 
 class CheckpointStore(Protocol):

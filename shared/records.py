@@ -9,8 +9,11 @@ or order on fields listed here, so every query has an index behind it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+
+from shared.domain.incident_ids import incident_bucket
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class Collection:
     # Cosmos partitioning. `tenantId` alone unless a tenant can outgrow 20 GB, when the
     # partition key is hierarchical (tenantId then a time bucket).
     hierarchical_bucket: str | None = None
+    # Or a bucket read from the id itself (None for an id that names none: kept in the
+    # tenant's own partition), so a read by id stays a point read.
+    id_bucket: Callable[[str], str | None] | None = None
     # Fields kept out of the Cosmos index (large free text).
     unindexed: tuple[str, ...] = field(default=())
     # Fields also queried across every tenant (timer sweeps): indexed without the tenant prefix.
@@ -35,6 +41,12 @@ class Collection:
     # composite (a read search always names the plate): a column but no index of their own
     # locally, because every extra b-tree is paid on each of thousands of inserts a second.
     filter_only: tuple[str, ...] = ()
+
+    @property
+    def bucketed(self) -> bool:
+        """Whether one tenant's items span several partitions, so a tenant-wide query
+        cannot be confined to one partition key."""
+        return self.hierarchical_bucket is not None or self.id_bucket is not None
 
     @cached_property
     def sweep_fields(self) -> tuple[str, ...]:
@@ -58,8 +70,12 @@ SHARING = Collection("sharing", indexed=("partner_id", "owner_id"))
 # Who acts for which of a retailer's stores (tenant = the retailer): members (people, by
 # Entra object id) and registered camera systems (by client id), id "<kind>:<subject>".
 STORE_ACCESS = Collection("store_access", indexed=("kind",), indexed_lists=("stores",))
+# A national retailer outgrows 20 GB of incidents in about two years on Cosmos: each new
+# incident's id names its partition bucket (its month, or a hash bucket for an id derived
+# from an external reference), so reads by id stay point reads.
 INCIDENTS = Collection(
     "incidents",
+    id_bucket=incident_bucket,
     indexed=("store_id", "category", "occurred_at", "reference", "created_at", "force_id"),
     indexed_lists=("plates", "offender_ids"),
     composite=(("store_id", "occurred_at"), ("category", "occurred_at")),
@@ -71,7 +87,13 @@ INCIDENT_VERSIONS = Collection("incident_versions", indexed=("incident_id", "ver
 IDEMPOTENCY = Collection("idempotency", indexed=("resource",), expires=True)
 # A national retailer's audit outgrows 20 GB in a few months on Cosmos: bucketed by month
 # (estimate in docs/partitions.md).
-AUDIT = Collection("audit", indexed=("entity", "seq", "chain", "at", "actor_org"), composite=(("chain", "seq"),), hierarchical_bucket="at")
+AUDIT = Collection(
+    "audit",
+    indexed=("entity", "seq", "chain", "at", "actor_org"),
+    composite=(("chain", "seq"),),
+    hierarchical_bucket="at",
+    global_indexed=("at",),  # retention: what is due in every organisation, in one query
+)
 # Per-incident access for a partner beyond sharing agreements (a D2P dispatch to a force):
 # kept in the partner's partition so "may this force see incident X" is one point read.
 ACCESS_GRANTS = Collection("access_grants", indexed=("owner_org", "incident_id"))
@@ -82,7 +104,12 @@ RETENTION_SCHEDULES = Collection("retention_schedules")
 RETENTION_SCHEDULE_VERSIONS = Collection("retention_schedule_versions", indexed=("scope", "version"), composite=(("scope", "version"),))
 # One entry per swept record (tenant = owner org): the sweep asks "lane = L and basis_at <=
 # cutoff", so its cost follows what is due; lane "held" takes an entry out of every sweep.
-RETENTION_INDEX = Collection("retention_index", indexed=("lane", "basis_at", "month", "entity_id"), composite=(("lane", "basis_at"),))
+RETENTION_INDEX = Collection(
+    "retention_index",
+    indexed=("lane", "basis_at", "month", "entity_id"),
+    composite=(("lane", "basis_at"),),
+    global_indexed=("basis_at",),  # the sweep asks every organisation at once
+)
 LEGAL_HOLDS = Collection("legal_holds", indexed=("incident_id", "status"))
 TOMBSTONES = Collection("tombstones", indexed=("entity_id", "type", "deleted_at"))
 # Deleted-record counts per (month, store, category): statistics survive deletion.
@@ -112,7 +139,7 @@ D2P_EVALUATIONS = Collection("d2p_evaluations", indexed=("incident_id",))
 DISPATCHES = Collection(
     "dispatches",
     indexed=("incident_id", "force_id", "status", "created_at", "sent_at", "acknowledged_at", "crime_reference", "email_body_kept"),
-    global_indexed=("status",),
+    global_indexed=("status", "acknowledged_at"),
     # Retention: email bodies still kept, oldest acknowledgement first. Evaluation: a force's
     # reports received on some days are counted on (force_id, sent_at), never scanned.
     composite=(("email_body_kept", "acknowledged_at"), ("force_id", "sent_at")),
@@ -148,8 +175,9 @@ ANPR_HITS = Collection(
     "anpr_hits",
     indexed=("captured_at", "store_id", "force_id", "vehicle_owner", "plate", "linked"),
     indexed_lists=("incident_ids",),
-    # Retention: hits linked to no incident, oldest first.
+    # Retention: hits linked to no incident, oldest first (in every organisation at once).
     composite=(("linked", "captured_at"),),
+    global_indexed=("captured_at",),
 )
 # Who is alerted about hits (tenant = the subscribing organisation).
 ALERT_SUBSCRIPTIONS = Collection("alert_subscriptions", indexed=("force_area", "created_at"), indexed_lists=("stores",))
@@ -173,7 +201,7 @@ PACKAGE_SHARES = Collection(
 FOOTAGE_REQUESTS = Collection(
     "footage_requests",
     indexed=("force_id", "store_id", "status", "created_at", "due_at", "retention_basis"),
-    global_indexed=("due_at",),
+    global_indexed=("due_at", "retention_basis"),
 )
 
 # ---- network ranges ----
@@ -183,7 +211,12 @@ NETWORK_RANGES = Collection("network_ranges", indexed=("version",))
 # ---- persons of interest ----
 # An organisation's profile of a person of interest (tenant = the organisation, id = the
 # offender_id its incident persons carry). `name_key` is the folded name (suggestions).
-OFFENDERS = Collection("offenders", indexed=("status", "review_at", "expires_at", "name_key"), indexed_lists=("incident_ids", "plates"))
+OFFENDERS = Collection(
+    "offenders",
+    indexed=("status", "review_at", "expires_at", "name_key"),
+    indexed_lists=("incident_ids", "plates"),
+    global_indexed=("expires_at",),  # retention: profiles past their expiry in every organisation
+)
 # Every version of a profile (merge, unmerge and revert restore from them), tenant = the organisation.
 OFFENDER_VERSIONS = Collection("offender_versions", indexed=("offender_id", "version"), unindexed=("snapshot",))
 # Linking suggestions an investigator rejected, remembered so they are not made again
@@ -202,12 +235,19 @@ OFFENDER_STANDING = Collection(
 )
 # Organised crime groups (tenant = the organisation keeping the record): members (persons of
 # interest), linked incidents, reason and review date.
-CRIME_GROUPS = Collection("crime_groups", indexed=("review_at", "updated_at"), indexed_lists=("member_ids", "incident_ids"))
+CRIME_GROUPS = Collection(
+    "crime_groups", indexed=("review_at", "updated_at"), indexed_lists=("member_ids", "incident_ids"), global_indexed=("review_at",)
+)
 
 # ---- lookouts ----
 # Lookouts to nearby stores (tenant = the issuer): store staff find theirs by `store_ids`;
 # the retention lane deletes them from `retention_basis` (expiry or withdrawal).
-LOOKOUTS = Collection("lookouts", indexed=("issued_at", "offender_id", "plate", "retention_basis"), indexed_lists=("store_ids",))
+LOOKOUTS = Collection(
+    "lookouts",
+    indexed=("issued_at", "offender_id", "plate", "retention_basis"),
+    indexed_lists=("store_ids",),
+    global_indexed=("retention_basis",),
+)
 # One per (lookout, store) a member of staff acknowledged (tenant = the issuer: it goes with the lookout).
 LOOKOUT_ACKNOWLEDGEMENTS = Collection("lookout_acknowledgements", indexed=("lookout_id", "acknowledged_at"))
 # Go-live: an organisation's generated DPIA versions (tenant = the organisation, id the
@@ -219,8 +259,12 @@ REFERRALS = Collection(
     "referrals",
     indexed=("referrer_org", "status", "created_at", "retention_basis"),
     indexed_lists=("incident_ids",),
+    global_indexed=("retention_basis",),
     unindexed=("summary", "incidents", "persons", "vehicles", "other_forces", "withheld", "questions", "history"),
 )
+# Dead letters: queue messages a host will not retry, recorded with their reason when the
+# host cannot dead-letter them on the queue itself (tenant = the logical queue); they expire.
+DEAD_LETTERS = Collection("dead_letters", indexed=("dead_lettered_at",), expires=True)
 
 ALL: dict[str, Collection] = {
     c.name: c
@@ -276,5 +320,7 @@ ALL: dict[str, Collection] = {
         D2P_COUNTERS,
         OFFENDER_STANDING,
         CRIME_GROUPS,
+        # Dead letters.
+        DEAD_LETTERS,
     )
 }

@@ -10,8 +10,9 @@
   OpenTelemetry cannot carry as an attribute (dicts, lists of mixed values) into JSON text
   rather than let the SDK drop it.
 - Metrics: `vigil.d2p.latency` (seconds from a report's dispatch being created to the
-  force's inbox accepting the email) and `vigil.queue.dead_letters` (messages sitting in a
-  queue's dead-letter queue, read when the exporter collects).
+  force's inbox accepting the email) and `vigil.queue.dead_letters` (each queue's dead
+  letters, those the Azure trigger recorded and those in its dead-letter queue, read when
+  the exporter collects).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class Instruments:
             "vigil.queue.dead_letters",
             callbacks=[self._observe_dead_letters],
             unit="{message}",
-            description="Messages in each queue's dead-letter queue",
+            description="Dead letters of each queue: recorded by the host or held in its dead-letter queue",
         )
 
     def watch_dead_letters(self, read: Callable[[], dict[str, int]]) -> None:
@@ -193,18 +194,7 @@ def start(container: Any, *, environ: dict[str, str] | None = None) -> str:
 
     chosen = configure(container.settings, environ=environ)
     if chosen != "off":
-        # The queue is looked up at the first collection: the container builds adapters
-        # lazily, and start-up must not open a Service Bus connection.
-        instruments().watch_dead_letters(lambda: dead_letter_depths(container.queue, QUEUES)())
+        # Read at the first collection, not here: the container builds adapters lazily, and
+        # start-up must not open a Service Bus connection. Both kinds of dead letter count.
+        instruments().watch_dead_letters(lambda: container.dead_letters.depths(list(QUEUES)))
     return chosen
-
-
-def dead_letter_depths(queue_port: Any, queues: Iterable[str], *, cap: int = 1000) -> Callable[[], dict[str, int]]:
-    """A reader for `Instruments.watch_dead_letters` over the MessageQueue port; depths
-    above `cap` read as `cap` (peeking further costs more than the alert needs)."""
-    names = list(queues)
-
-    def read() -> dict[str, int]:
-        return {q: len(queue_port.dead_letters(q, limit=cap)) for q in names}
-
-    return read

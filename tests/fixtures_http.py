@@ -211,9 +211,13 @@ def make_cosmos_stamp(tmp_path: Path, cosmos_emulator, **settings) -> Stamp:
     def local_adapters(container: Container) -> None:
         # The seed audits and publishes events through onboarding: its checkpoints and its
         # queue must already be the local ones, or the services it builds hold Azure's.
-        local_checkpoints(container, container.settings.data_dir)
-        queue = SqliteQueue(container.settings.data_dir / "queue.sqlite", queue_max_deliveries=container.settings.queue_max_deliveries())
-        container.__dict__["queue"] = queue
+        data_dir = container.settings.data_dir
+        local_checkpoints(container, data_dir)
+        container.__dict__["queue"] = SqliteQueue(data_dir / "queue.sqlite", queue_max_deliveries=container.settings.queue_max_deliveries())
+        # Built court packages stay local files unless a test puts them in Azurite.
+        from shared.adapters.local.file_evidence import FileEvidenceStore
+
+        container.__dict__["package_store"] = FileEvidenceStore(data_dir / "packages", clock=container.clock)
 
     def new_database() -> dict:
         return {**azure, "cosmos_database_prefix": "h" + uuid.uuid4().hex[:12]}

@@ -84,3 +84,25 @@ def test_dry_run_is_passed_by_make():
     assert "--job retention" in dry.stdout.replace('"', "") and "--dry-run" in dry.stdout, dry.stdout + dry.stderr
     plain = subprocess.run(["make", "-n", "-o", ".venv/.installed", "job", "JOB=retention"], cwd=ROOT, capture_output=True, text=True)
     assert "--dry-run" not in plain.stdout
+
+
+def test_make_replay_dead_letters_lists_and_replays_recorded_and_queue_dead_letters(on_stamp, capsys):
+    """`make replay-dead-letters`: one list of what the Azure trigger recorded and what the
+    queue dead-lettered itself, then each put back once."""
+    from functions import d2p_jobs
+    from shared.services.d2p import QUEUE
+
+    container = bootstrap.default_container()
+    container.dead_letters.record(QUEUE, message_id="d1#retry10", body={"dispatch_id": "d1"}, deliveries=10, reason="SendGrid 503")
+    container.queue.send(QUEUE, {"dispatch_id": "d2"}, message_id="d2")
+    [message] = container.queue.receive(QUEUE)
+    container.queue.dead_letter(message, reason="UnknownDispatch: dispatch d2 does not exist")
+
+    assert d2p_jobs.main([""]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("recorded d1#retry10 deliveries=10") and lines[0].endswith("reason=SendGrid 503")
+    assert lines[1].startswith("queue    d2 deliveries=1") and "UnknownDispatch" in lines[1]
+    assert lines[2] == "replayed 2 of 2 dead-lettered d2p dispatch message(s)"
+    assert sorted(m.body["dispatch_id"] for m in container.queue.receive(QUEUE)) == ["d1", "d2"]
+    assert d2p_jobs.main(["d1#retry10"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["replayed 0 of 0 dead-lettered d2p dispatch message(s)"]

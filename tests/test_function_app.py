@@ -199,7 +199,7 @@ def test_queue_trigger_calls_the_local_runners_handler(azure_app, monkeypatch, l
     monkeypatch.setitem(jobs.QUEUE_HANDLERS, logical, lambda c, body, delivery: calls.append((c, body, delivery)))
     fn.get_user_function()(_message(json.dumps({"probe": logical}).encode(), delivery_count=3))
     assert calls == [(container, {"probe": logical}, 3)]
-    # A body that can never parse is logged and completed, not raised (no wasted redeliveries).
+    # A body that can never parse is recorded and completed, not raised (no wasted redeliveries).
     fn.get_user_function()(_message(b"\xff not json"))
     assert len(calls) == 1
 
@@ -291,26 +291,91 @@ def test_a_retry_copy_on_the_local_queue_goes_on_counting_deliveries(tmp_path):
     assert copy.delivery_count == 4
 
 
-def test_a_poison_message_or_the_last_delivery_is_not_retried(azure_app, monkeypatch):
+def _recorded(container, message_id: str):
+    return [e for e in container.dead_letters.recorded("d2p_dispatch") if e.message_id == message_id]
+
+
+def _sent_spy(monkeypatch, container) -> list:
+    sent: list = []
+    real = container.queue.send
+    monkeypatch.setattr(container.queue, "send", lambda queue, body, **kw: sent.append((queue, body, kw)) or real(queue, body, **kw))
+    return sent
+
+
+def test_a_poison_message_is_recorded_with_its_reason_and_completed(azure_app, monkeypatch):
+    """The standard binding cannot dead-letter: rather than raise into ten immediate
+    redeliveries and a reasonless dead-letter, the trigger records it and returns."""
     _, container, functions, _ = azure_app
-    from shared.services.d2p.delivery import DispatchRetry, UnknownDispatch
+    sent = _sent_spy(monkeypatch, container)
+    missing = "d9-" + uuid.uuid4().hex
+    message = ServiceBusMessage(
+        body=json.dumps({"dispatch_id": missing, "owner_org": "northwind"}).encode(),
+        message_id=missing,
+        delivery_count=1,
+        application_properties={},
+        user_properties={},
+    )
+    # The real handler: the message names a dispatch that does not exist. Returns: the host completes it.
+    assert functions["queue_d2p_dispatch"].get_user_function()(message) is None
+    [dead] = _recorded(container, missing)
+    assert dead.reason == f"UnknownDispatch: dispatch {missing} does not exist"
+    assert (dead.body, dead.delivery_count, dead.source) == ({"dispatch_id": missing, "owner_org": "northwind"}, 1, "recorded")
+    assert dead.dead_lettered_at is not None and dead.dead_lettered_at <= to_iso(container.clock.now())
+    assert sent == []
+    # Operators see it in the one list, over HTTP as through the service.
+    listed = _http(
+        azure_app, "GET", "/api/v1/operations/dead-letters/d2p", headers=_token(container, "vigil-platform", "Platform.Operator")
+    )
+    assert listed.status_code == 200
+    [item] = [i for i in json.loads(listed.get_body())["items"] if i["message_id"] == missing]
+    assert item["dispatch_id"] == missing and item["source"] == "recorded" and item["reason"].startswith("UnknownDispatch")
 
-    def poison(c, body, delivery):
-        raise UnknownDispatch("dispatch d9 does not exist")
 
-    monkeypatch.setitem(jobs.QUEUE_HANDLERS, "d2p_dispatch", poison)
-    with pytest.raises(UnknownDispatch):
-        functions["queue_d2p_dispatch"].get_user_function()(_message(json.dumps({"dispatch_id": "d9"}).encode()))
+def test_the_last_delivery_is_recorded_not_rescheduled_and_replays_once(azure_app, monkeypatch):
+    _, container, functions, _ = azure_app
+    from shared.services.d2p.delivery import DispatchRetry
 
     def transient(c, body, delivery):
         raise DispatchRetry("SendGrid answered 503")
 
     monkeypatch.setitem(jobs.QUEUE_HANDLERS, "d2p_dispatch", transient)
-    with pytest.raises(DispatchRetry):
-        functions["queue_d2p_dispatch"].get_user_function()(
-            _message(json.dumps({"dispatch_id": "d8"}).encode(), delivery_count=container.settings.d2p_max_deliveries)
-        )
-    assert [m for m in container.queue.receive("d2p_dispatch") if m.message_id.startswith(("d8", "d9"))] == []
+    sent = _sent_spy(monkeypatch, container)
+    limit = container.settings.d2p_max_deliveries
+    did = "d8-" + uuid.uuid4().hex
+    # A retry's copy at its first broker delivery, carrying the deliveries made before it.
+    message = ServiceBusMessage(
+        body=json.dumps({"dispatch_id": did}).encode(),
+        message_id=f"{did}#retry{limit - 1}",
+        delivery_count=1,
+        application_properties={"vigil-deliveries": limit - 1},
+        user_properties={},
+    )
+    functions["queue_d2p_dispatch"].get_user_function()(message)
+    [dead] = _recorded(container, f"{did}#retry{limit - 1}")
+    assert dead.reason == f"MaxDeliveryCountExceeded ({limit}): DispatchRetry: SendGrid answered 503"
+    assert dead.delivery_count == limit and sent == []
+
+    assert container.d2p.delivery.replay_dead_letters([dead.message_id]) == 1
+    [(queue, body, kw)] = sent
+    assert (queue, body) == ("d2p_dispatch", {"dispatch_id": did}) and kw["message_id"].startswith(f"{did}#replay")
+    assert _recorded(container, dead.message_id) == []
+    # Replaying again puts nothing back: the record went with the first replay.
+    assert container.d2p.delivery.replay_dead_letters([dead.message_id]) == 0
+    back = [m for m in container.queue.receive("d2p_dispatch", max_messages=100) if m.message_id.startswith(did)]
+    assert [(m.body, m.delivery_count) for m in back] == [({"dispatch_id": did}, 1)]
+    for m in back:
+        container.queue.complete(m)
+
+
+def test_an_unreadable_message_is_recorded_without_its_body(azure_app):
+    _, container, functions, _ = azure_app
+    message = _message(b"\xff not json")
+    functions["queue_footage_mail"].get_user_function()(message)
+    [dead] = [e for e in container.dead_letters.recorded("footage_mail") if e.message_id == message.message_id]
+    assert dead.body is None and dead.reason == "unreadable: the body is not a JSON object"
+    # Nothing to put back: it stays listed (until it expires) rather than vanish unread.
+    assert container.dead_letters.replay("footage_mail", [message.message_id]) == 0
+    assert message.message_id in [e.message_id for e in container.dead_letters.recorded("footage_mail")]
 
 
 def test_one_redelivery_policy_for_both_hosts():

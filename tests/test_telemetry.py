@@ -122,15 +122,21 @@ def test_a_d2p_dispatch_records_its_latency_to_the_inbox(stamp, fake_metrics):
     assert dict(point.attributes) == {"force": "devon-and-cornwall"}
 
 
-def test_the_dead_letter_depth_is_observed_per_queue(stamp, fake_metrics):
-    reader, instruments = fake_metrics
+def test_the_dead_letter_depth_counts_the_queues_own_and_the_recorded_ones(stamp, fake_metrics, monkeypatch):
+    """One figure per queue for the alert: what the queue dead-lettered itself and what the
+    Azure trigger recorded (it cannot dead-letter on the queue), read at each collection."""
+    reader, _ = fake_metrics
     queue = stamp.container.queue
     queue.send(QUEUE, {"dispatch_id": "nope"}, message_id="poison-1")
     [message] = queue.receive(QUEUE, max_messages=1, visibility_seconds=0)
     queue.dead_letter(message, reason="names no dispatch")
-    instruments.watch_dead_letters(telemetry.dead_letter_depths(queue, [QUEUE, "anpr_alerts"]))
+    stamp.container.dead_letters.record(QUEUE, message_id="d7#retry9", body={"dispatch_id": "d7"}, deliveries=10, reason="x")
+    stamp.container.dead_letters.record("footage_mail", message_id="footage-1", body={"request_id": "f1"}, deliveries=1, reason="y")
+    # As with an Application Insights connection string, without touching the global providers.
+    monkeypatch.setattr(telemetry, "configure", lambda settings, environ=None: "azure-monitor")
+    assert telemetry.start(stamp.container) == "azure-monitor"
     depths = {p.attributes["queue"]: p.value for p in _points(reader, "vigil.queue.dead_letters")}
-    assert depths == {QUEUE: 1, "anpr_alerts": 0}
+    assert depths[QUEUE] == 2 and depths["footage_mail"] == 1 and depths["anpr_alerts"] == 0
 
 
 def test_an_unreadable_queue_does_not_stop_the_other_metrics(fake_metrics):

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from functions.console import (
     admin,
     evaluation,  # D2P evaluation
+    evidence_form,  # evidence: the plain upload form
     footage,
     go_live,  # go-live: the checklist and the DPIA
     investigate,
@@ -50,6 +51,7 @@ PAGE_MODULES.append(referrals)
 # D2P evaluation: the force's table, chart and downloads.
 PAGE_MODULES.append(evaluation)
 PAGE_MODULES.append(intel_pages)  # intelligence: ranking and networks
+PAGE_MODULES.append(evidence_form)  # evidence: the report page's plain upload form
 
 _TITLES = {
     400: "Something in the request was wrong",

@@ -16,12 +16,16 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from functions.console import app as console
 from functions.http import (
     anpr,
+    anpr_alerts,  # ANPR alert subscriptions
     audit,
     d2p,
     disclosure,
     docs,
     evaluation,
     evidence,
+    evidence_content,
+    evidence_media,
+    evidence_uploads,
     footage,
     go_live,
     health,
@@ -70,6 +74,8 @@ STREAMING_SUFFIXES.append("/channel-figures/extract")
 # arrives. They count against the upload slots (limits.UploadSlots), not the handler threads.
 UPLOAD_SUFFIXES = ("/evidence", "/chunks")
 UPLOAD_METHODS = ("POST", "PUT")
+# Evidence route modules: every route needs a token, and the upload ones take a slot.
+EVIDENCE_MODULES = (evidence_uploads, evidence, evidence_content, evidence_media)
 
 
 # Success examples recorded from real answers against the seeded demo data
@@ -132,15 +138,21 @@ def create_app(container: Container | None = None) -> FastAPI:
         retention,
         subject_requests,
         anpr,
+        # Evidence: resumable uploads, then items, their content and derived media.
+        evidence_uploads,
         evidence,
+        evidence_content,
+        evidence_media,
         sharing,
         onboarding,
         disclosure,
         footage,
     ):
         # Evidence routes all need a token; the upload ones then take a slot before their handler runs.
-        gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module is evidence else []
+        gated: list[DependsParam] = [Depends(upload_slot, scope="function")] if module in EVIDENCE_MODULES else []
         app.include_router(_router_of(module, c), prefix=API_PREFIX, dependencies=gated)
+    # ANPR alert subscriptions.
+    app.include_router(_router_of(anpr_alerts, c), prefix=API_PREFIX)
     # Network ranges.
     app.include_router(network_ranges.router, prefix=API_PREFIX)
     # ---- persons of interest ----

@@ -245,6 +245,10 @@ class DeadLetterOut(BaseModel):
     delivery_count: int | None = None
     reason: str | None = None
     dispatch_id: str | None = None
+    dead_lettered_at: str | None = Field(default=None, description="When it was dead-lettered (or enqueued, for one the queue holds)")
+    source: str = Field(
+        default="queue", description="`recorded`: by the Azure trigger, with its reason; `queue`: in the queue's own dead-letter queue"
+    )
 
 
 class DeadLettersOut(BaseModel):

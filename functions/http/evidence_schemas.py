@@ -1,5 +1,5 @@
 """Evidence output models: what the evidence routes answer (items, upload sessions, custody,
-verification, face proposals), apart from the routes themselves (functions/http/evidence.py)."""
+verification, face proposals), apart from the routes themselves (functions/http/evidence*.py)."""
 
 from __future__ import annotations
 
@@ -141,6 +141,12 @@ class DownloadLinkOut(BaseModel):
     size: int
     filename: str
     content_type: str
+
+
+class CourtPackageBuildingOut(BaseModel):
+    status: str = Field(description="building: the package is being written to storage; ask again at Location")
+    retry_after_seconds: int = Field(description="When to ask again (also the Retry-After header)")
+    location: str = Field(description="Where to ask again (also the Location header): the same request")
 
 
 class CustodyEventOut(BaseModel):

@@ -122,7 +122,7 @@ class TombstonePage(BaseModel):
     continuation: str | None = None
 
 
-TOMBSTONE_TYPES = ("incident", "poi_image", "audit_entries", "footage_request", "lookout", "referral", "crime_group")
+TOMBSTONE_TYPES = ("incident", "poi_image", "audit_entries", "footage_request", "lookout", "referral", "crime_group", "offender")
 
 
 class StatisticsRow(BaseModel):
@@ -335,7 +335,7 @@ def release_legal_hold(
 # ---- proof and statistics ---------------------------------------------------------------
 @router.get(
     "/retention/tombstones",
-    summary="Your organisation's tombstones: proof of every deletion (incidents, person-of-interest images, pruned audit entries), newest first",
+    summary="Your organisation's tombstones: proof of every deletion (incidents, persons of interest and their images, lookouts, referrals, crime groups, pruned audit entries), newest first",
     response_model=TombstonePage,
     response_model_exclude_unset=True,
     responses=responses(*AUTH_ERRORS, 422),

@@ -80,6 +80,15 @@ var queues = [
     maxDeliveryCount: 10
     lockDuration: 'PT1M'
   }
+  {
+    // Court packages: one message per package to build; readers polling while it is
+    // built send the same id, so the window is as long as a poll may wait for one build.
+    name: 'court-packages'
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: 'PT10M'
+    maxDeliveryCount: 3
+    lockDuration: 'PT5M'
+  }
 ]
 
 resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for q in queues: {

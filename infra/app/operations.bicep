@@ -299,6 +299,49 @@ resource keyVaultReferences 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+// Dead letters the Azure trigger recorded itself (a poison message, or one past its
+// deliveries: the standard binding cannot dead-letter on the queue), each logged once
+// when recorded. The Service Bus metric above does not see them. Replay: `make
+// replay-dead-letters`; the two kinds together are the `vigil.queue.dead_letters` gauge.
+var recordedDeadLetterQuery = 'AppTraces | where Message startswith "message dead-lettered"'
+
+resource recordedDeadLetters 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: 'Dead letters recorded by the trigger'
+  location: location
+  tags: tags
+  properties: {
+    description: 'A queue message will not be retried and was recorded as a dead letter with its reason (docs/d2p.md, Dead letters).'
+    severity: 1
+    enabled: true
+    scopes: [
+      workspaceId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    // AppTraces exists only once the app has logged; a new stamp has none yet.
+    skipQueryValidation: true
+    criteria: {
+      allOf: [
+        {
+          query: recordedDeadLetterQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        onCall.id
+      ]
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Budget and locks
 // ---------------------------------------------------------------------------

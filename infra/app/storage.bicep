@@ -164,6 +164,35 @@ resource evidenceLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies
           }
         }
         {
+          // Court packages built for a reader (`court-` names) are served for a day, then
+          // built again: whatever is left goes after a day, with its old versions.
+          name: 'delete-built-court-packages'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'packages/court-'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: 1
+                }
+              }
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 1
+                }
+              }
+            }
+          }
+        }
+        {
           // A shared court package deleted when its share ends leaves its bytes as a
           // previous version (versioning is account-wide): gone the next day. Only
           // versions: a live share's package is the share's to delete.

@@ -91,6 +91,21 @@ class ListingContested(Event):
 
 
 @dataclass(frozen=True)
+class ListingReviewed(Event):
+    """An organisation reviewed a listing a subject request had contested: the request's
+    task in that organisation records the outcome, and is answered once no listing it
+    suspended there is still waiting for review."""
+
+    principal: Principal
+    organisation_id: str
+    offender_id: str
+    request_id: str
+    outcome: str  # "upheld" or "withdrawn"
+    note: str
+    incident_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
 class LegalHoldChanged(Event):
     """An incident's held state flipped: the first hold was placed or the last released."""
 

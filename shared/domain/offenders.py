@@ -9,6 +9,7 @@ of a person are the indexed query `offender_ids contains <id>` on incidents.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -103,9 +104,11 @@ def may_leave_organisation(p: PersonOfInterest, now: datetime) -> bool:
     return listing_in_force(p, now) and not is_minor(p, now.date())
 
 
-def partner_view(p: PersonOfInterest, level: ShareLevel) -> dict[str, Any]:
+def partner_view(p: PersonOfInterest, level: ShareLevel, *, incident_ids: Collection[str] | None = None) -> dict[str, Any]:
     """What a partner sharing at `level` sees of a profile. Callers check
-    `may_leave_organisation` first: this only decides which fields.
+    `may_leave_organisation` first: this only decides which fields. `incident_ids`, when
+    given, are the only linked incidents the partner may be shown (a force: those in its
+    area); the count below `descriptions` stays the profile's whole count.
 
     `full`: the profile as listed; `descriptions`: no name, aliases or date of birth
     (description, images, incidents and plates); `counts` and `none`: nothing personal,
@@ -118,7 +121,7 @@ def partner_view(p: PersonOfInterest, level: ShareLevel) -> dict[str, Any]:
         "organisation_id": p.organisation_id,
         "description": p.description,
         "image_evidence_ids": list(p.image_evidence_ids),
-        "incident_ids": list(p.incident_ids),
+        "incident_ids": [i for i in p.incident_ids if incident_ids is None or i in incident_ids],
         "plates": list(p.plates),
         "status": p.status.value,
         "review_at": p.review_at.isoformat(),

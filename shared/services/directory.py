@@ -128,6 +128,15 @@ class Directory:
 
         return [owner for owner, level in self._cached(("sharers", partner_org), load) if level.rank >= at_least.rank]
 
+    def agreements_from(self, owner_org: str) -> list[dict[str, Any]]:
+        """The sharing agreements `owner_org` offers (one per partner), as stored."""
+
+        def load():
+            with self._records.read_only() as uow:
+                return [_strip(d) for d in iterate_all(uow, SHARING.name, [PLATFORM_TENANT], [Where("owner_id", "eq", owner_org)])]
+
+        return self._cached(("agreements", owner_org), load)
+
     def principal_from_claims(self, claims: dict[str, Any]) -> Principal:
         """Map verified token claims to a principal of a Vigil organisation homed in this region.
 

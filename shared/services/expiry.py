@@ -1,5 +1,6 @@
-"""Generic expiry of short-lived records (those with `expires_at`): found through the
-expiry index, deleted in bounded batches, so the cost follows what is due."""
+"""Generic expiry of short-lived records (those with `expires_at`: idempotency keys, seen
+provider events, recorded dead letters): found through the expiry index, deleted in
+bounded batches, so the cost follows what is due."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import datetime
 
 from shared.domain.timestamps import to_iso
 from shared.ports import JobReport, RecordStore, Where
-from shared.records import DELIVERY_EVENTS, IDEMPOTENCY
+from shared.records import DEAD_LETTERS, DELIVERY_EVENTS, IDEMPOTENCY
 
-SWEPT = (IDEMPOTENCY.name, DELIVERY_EVENTS.name)
+SWEPT = (IDEMPOTENCY.name, DELIVERY_EVENTS.name, DEAD_LETTERS.name)
 
 
 def sweep_expired(records: RecordStore, as_of: datetime, *, batch: int = 500, collections=SWEPT) -> JobReport:

@@ -40,6 +40,7 @@ from shared.domain.events import (
     IncidentViewed,
     LegalHoldChanged,
     ListingContested,
+    ListingReviewed,
     MessageRelayed,
 )
 from shared.domain.retention import RecordType
@@ -176,6 +177,11 @@ def suspend_contested_listings(event: ListingContested, uow: UnitOfWork, service
     return int(services.offenders.contest.suspend(uow, event))
 
 
+def answer_contest_on_review(event: ListingReviewed, uow: UnitOfWork, services: Any) -> None:
+    """A review of a contested listing answers the contest's subject request task."""
+    services.subject_requests.contest_review.record(uow, event)
+
+
 def unlink_erased_incident(event: IncidentErased, uow: UnitOfWork, services: Any) -> int:
     """An erased incident leaves the profiles it was linked to (their plates are recomputed)."""
     return int(services.offenders.erasure.unlink_incident(uow, event.organisation_id, event.incident_id))
@@ -221,6 +227,7 @@ HANDLERS: Mapping[type[Event], Sequence[Handler]] = {
     MessageRelayed: [mark_dispatch_enqueued],
     ForceOnboarded: [keep_force_inbox],
     ListingContested: [suspend_contested_listings],
+    ListingReviewed: [answer_contest_on_review],
     # D2P evaluation
     DispatchSent: [count_sent],
     DispatchAcknowledged: [count_acknowledgement],

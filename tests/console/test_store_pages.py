@@ -295,7 +295,8 @@ def test_upload_routes_take_the_session_cookie_with_the_csrf_header(browser):
     incident_id = _reported(browser)
     page = browser.get(f"/reports/{incident_id}")
     assert 'accept="image/*,video/*" capture' in page.text
-    assert "<noscript>" in page.text and "needs JavaScript" in page.text
+    # Without JavaScript the page offers a plain form (one capped file); upload.js hides it.
+    assert f'action="/reports/{incident_id}/evidence" enctype="multipart/form-data" data-upload-fallback' in page.text
     assert '<script src="/assets/upload.js" defer>' in page.text
     refused = _api_upload(browser, incident_id, STILL_IMAGE, kind="suspect_image", content_type="image/jpeg", csrf=False)
     assert refused.status_code == 403

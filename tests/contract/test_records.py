@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from shared.domain.errors import Conflict, PreconditionFailed
-from shared.ports import Where
+from shared.ports import Branch, Where
 
 
 def _id() -> str:
@@ -426,6 +426,39 @@ def test_expiring_items_are_found_by_sweep_across_tenants(record_store):
         assert uow.delete_many("idempotency", [(t, "k1"), (u, "k2")]) == 2
     with record_store.unit_of_work() as uow:
         assert [d["id"] for d in uow.query("idempotency", None).items] == ["k3"]
+
+
+def _month(m: int) -> str:
+    return f"2026-{m:02d}-01T00:00:00.000000+00:00"
+
+
+def test_branches_apply_one_condition_to_named_tenants_and_another_to_the_rest(record_store):
+    """The retention sweep asks once across tenants, each with its own cutoff."""
+    t, u, v = ("org-" + _id() for _ in range(3))
+    entries = [(t, "t-old", "incident", 1), (t, "t-new", "incident", 3), (u, "u-old", "incident", 3), (u, "u-new", "incident", 5)]
+    entries += [(v, "v-old", "incident", 2), (v, "v-new", "incident", 4), (v, "v-held", "held", 1)]
+    with record_store.unit_of_work() as uow:
+        for tenant, id_, lane, month in entries:
+            uow.insert("retention_index", tenant, {"id": id_, "lane": lane, "basis_at": _month(month)})
+
+    def due(cutoff: int) -> tuple[Where, ...]:
+        return (Where("lane", "eq", "incident"), Where("basis_at", "le", _month(cutoff)))
+
+    any_of = (Branch(due(2), (t,)), Branch(due(4), (u,)), Branch(due(3)))
+    with record_store.read_only() as uow:
+        first = uow.query("retention_index", None, order_by="basis_at", limit=2, any_of=any_of)
+        assert [d["id"] for d in first.items] == ["t-old", "v-old"] and first.continuation
+        rest = uow.query("retention_index", None, order_by="basis_at", limit=2, any_of=any_of, continuation=first.continuation)
+        assert [d["id"] for d in rest.items] == ["u-old"] and rest.continuation is None
+        # The query's own tenants still bound it; a branch naming no tenant matches nothing.
+        assert [d["id"] for d in uow.query("retention_index", [u, v], order_by="basis_at", any_of=any_of).items] == ["v-old", "u-old"]
+        assert uow.query("retention_index", None, any_of=(Branch(due(12), ()),)).items == []
+    with record_store.unit_of_work() as uow:
+        # A unit's own writes are judged by the same branches.
+        uow.insert("retention_index", v, {"id": "v-mine", "lane": "incident", "basis_at": _month(1)})
+        uow.delete("retention_index", t, "t-old")
+        mine = uow.query("retention_index", None, order_by="basis_at", any_of=any_of)
+        assert [d["id"] for d in mine.items] == ["v-mine", "v-old", "u-old"]
 
 
 def test_ids_with_awkward_characters(record_store):

@@ -98,9 +98,16 @@ def test_staging_leftovers_are_deleted_after_a_day():
     # Shared court packages are no evidence: their old versions go (docs/evidence.md).
     prefixes = [p for r in rules for p in r["definition"]["filters"]["prefixMatch"]]
     packages = f"{names.BLOB_CONTAINERS['packages']}/"
-    assert prefixes == [f"{staging}/", packages]
+    # Court packages built for a reader are served for a day, then go (docs/evidence.md).
+    from shared.services.evidence.package_delivery import PACKAGE_HOURS, PREFIX
+
+    built = f"{packages}{PREFIX}"
+    assert prefixes == [f"{staging}/", built, packages]
     package_rule = next(r for r in rules if packages in r["definition"]["filters"]["prefixMatch"])
     assert list(package_rule["definition"]["actions"]) == ["version"]
+    built_rule = next(r for r in rules if built in r["definition"]["filters"]["prefixMatch"])["definition"]["actions"]
+    assert built_rule["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] * 24 >= PACKAGE_HOURS
+    assert built_rule["version"]["delete"]["daysAfterCreationGreaterThan"] == 1
 
 
 def test_cosmos_is_regional_and_keyless():

@@ -48,9 +48,12 @@ def test_alerts_for_dead_letters_failures_throttling_and_key_vault_references():
     for body in metric.values():
         assert body["properties"]["actions"] == "actions"
     query = _of_type(OPS, "Microsoft.Insights/scheduledQueryRules")
-    (rule,) = query.values()
-    assert rule["properties"]["criteria"]["allOf"][0]["query"] == "keyVaultReferenceQuery"
-    assert rule["properties"]["skipQueryValidation"] is True
+    rules = {body["properties"]["criteria"]["allOf"][0]["query"]: body for body in query.values()}
+    assert set(rules) == {"keyVaultReferenceQuery", "recordedDeadLetterQuery"}
+    for rule in rules.values():
+        assert rule["properties"]["skipQueryValidation"] is True and rule["properties"]["criteria"]["allOf"][0]["threshold"] == 0
+    # The line the Azure trigger logs once per dead letter it records (tests/d2p/test_dead_letters_store.py).
+    assert ic.variables(OPS)["recordedDeadLetterQuery"] == 'AppTraces | where Message startswith "message dead-lettered"'
     text = ic.variables(OPS)["keyVaultReferenceQuery"]
     assert "SecretGet" in text and '"httpStatusCode_d", 0)) >= 400' in text and "${identityPrincipalId}" in text
 

@@ -65,6 +65,33 @@ def test_contested_listing_is_suspended_until_reviewed_and_overdue_shows(stamp):
     assert notes[-2].startswith(f"contested by subject request {request['id']}") and notes[-1].startswith("review upheld")
 
 
+def test_reviewing_the_contested_listing_answers_the_contest_task(stamp):
+    """The review decides the contest: the retailer's task is answered with the outcome,
+    and the operator's request shows the retailer has answered, with no hand answer."""
+    made = listed(stamp)
+    pid = made["profile"]["id"]
+    h = stamp.auth(*INV)
+    request = contest(stamp)
+    admin = stamp.auth("northwind", "Retailer.Admin")
+    task = stamp.client.get(f"{API}/subject-tasks/{request['id']}", headers=admin).json()
+    assert task["status"] == "open"
+    got = stamp.client.get(f"{API}/offenders/{pid}", headers=h)
+    r = stamp.client.post(
+        f"{API}/offenders/{pid}/review",
+        json={"outcome": "withdrawn", "note": "Identification not certain"},
+        headers={**h, "If-Match": got.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.text
+    task = stamp.client.get(f"{API}/subject-tasks/{request['id']}", headers=admin).json()
+    assert task["status"] == "answered"
+    assert {m["outcome"] for m in task["matches"]} == {"listing_withdrawn"}
+    assert [a["decision"] for a in task["answers"]] == ["review_withdrawn"]
+    assert task["answers"][0]["reason"] == "Identification not certain"
+    seen = stamp.client.get(f"{API}/subject-requests/{request['id']}", headers=stamp.auth(*OPERATOR)).json()
+    # Contoso, which holds nothing on the person, still answers its own task (none_held).
+    assert [(t["organisation_id"], t["status"]) for t in seen["tasks"]] == [("contoso", "open"), ("northwind", "answered")]
+
+
 def test_contest_withdrawn_unlists_and_another_name_suspends_nothing(stamp):
     made = listed(stamp)
     pid = made["profile"]["id"]
@@ -110,3 +137,7 @@ def test_profile_goes_at_its_expiry_with_a_tombstone(stamp):
         assert uow.count(OFFENDER_VERSIONS.name, ["northwind"], [Where("offender_id", "eq", pid)]) == 0
         tomb = uow.get(TOMBSTONES.name, "northwind", f"offender:{pid}")
     assert tomb["type"] == "offender" and tomb["cause"] == "schedule" and "Jamie" not in str(tomb)
+    # The retailer reads its proof of the deletion like any other.
+    r = stamp.client.get(f"{API}/retention/tombstones", params={"type": "offender"}, headers=stamp.auth(*INV))
+    assert r.status_code == 200, r.text
+    assert [t["id"] for t in r.json()["items"]] == [f"offender:{pid}"] and "Jamie" not in r.text

@@ -76,3 +76,47 @@ def test_contested_listing_is_not_shown_to_a_force(stamp):
         f"{API}/incidents/{first['id']}/persons-of-interest", params=PURPOSE, headers=stamp.auth("devon-and-cornwall", "Police.Officer")
     )
     assert r.status_code == 200 and r.json()["profiles"] == []
+
+
+def test_a_force_sees_only_the_incidents_of_a_profile_that_happened_in_its_area(stamp):
+    """Northwind's profile links a theft at Plymouth (Devon and Cornwall) and one at a new
+    Taunton store (Avon and Somerset): Devon and Cornwall, which northwind shares with in
+    full, is shown the Plymouth incident only, in the persons-of-interest view and in the
+    profile's network."""
+    from shared.domain.tenancy import Store
+    from shared.services.seed import SEED_OPERATOR
+
+    stamp.container.onboarding.stores.put(
+        SEED_OPERATOR,
+        Store(
+            id="nw-taunton",
+            organisation_id="northwind",
+            name="Northwind Taunton",
+            address="1 Fore Street, Taunton",
+            postcode="TA1 1HN",
+            force_id="avon-and-somerset",
+        ),
+        None,
+    )
+    plymouth = report(stamp, occurred_at="2026-11-10T10:00:00+00:00")
+    taunton = stamp.client.post(
+        f"{API}/incidents",
+        json={**stamp.example("IncidentIn"), "store_id": "nw-taunton", "persons": plymouth["persons"], "vehicles": [{"plate": "WR21 XKD"}]},
+        headers=stamp.auth("northwind", "Retailer.Investigator"),
+    )
+    assert taunton.status_code == 201, taunton.text
+    taunton = taunton.json()
+    listed = list_person(stamp, [plymouth, taunton])
+    assert listed.status_code == 201, listed.text
+    assert sorted(listed.json()["incident_ids"]) == sorted([plymouth["id"], taunton["id"]])
+
+    dc = stamp.auth("devon-and-cornwall", "Police.Analyst")
+    r = stamp.client.get(f"{API}/incidents/{plymouth['id']}/persons-of-interest", params=PURPOSE, headers=dc)
+    assert r.status_code == 200, r.text
+    [profile] = r.json()["profiles"]
+    assert profile["incident_ids"] == [plymouth["id"]]
+    assert taunton["id"] not in r.text
+
+    network = stamp.client.get(f"{API}/offenders/{listed.json()['id']}/network", params=PURPOSE, headers=dc)
+    assert network.status_code == 200, network.text
+    assert taunton["id"] not in network.text

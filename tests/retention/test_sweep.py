@@ -12,7 +12,7 @@ from shared.domain.events import IncidentErased
 from shared.domain.tenancy import OrgKind, Principal, Role
 from shared.records import ACCESS_GRANTS, AUDIT, DISPATCHES, INCIDENT_VERSIONS, INCIDENTS, PERSON_INDEX, TOMBSTONES
 from shared.services.handlers import HANDLERS
-from tests.retention.helpers import INVESTIGATOR, OCCURRED, SIX_YEARS_LATER, container_on, report
+from tests.retention.helpers import INVESTIGATOR, OCCURRED, SIX_YEARS_LATER, container_on, incident_body, report
 
 pytestmark = pytest.mark.xdist_group("retention-cosmos")
 
@@ -223,27 +223,85 @@ def _all(c, collection, tenant):
         return uow.query(collection, [tenant]).items
 
 
-def test_a_sweep_with_nothing_due_reads_organisations_and_schedules_once_each(c, monkeypatch):
-    """Each read is a Cosmos round trip in Azure: the organisations are listed once per run
-    and each organisation's schedule read once, though retailers are swept in two scopes."""
-    from shared.services.retention import sweep as sweep_module
+def _choose(c, org: str, overrides: dict[str, int]) -> None:
+    from shared.domain.retention import OrganisationScheduleIn
 
-    schedule_reads: list[str] = []
-    real_schedule_for = sweep_module.schedule_for
+    admin = Principal(
+        user_id=f"{org}-admin", organisation_id=org, organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_ADMIN})
+    )
+    c.retention.schedules.set_organisation(
+        admin, OrganisationScheduleIn(overrides=overrides, reason="Board decision"), c.retention.schedules.organisation(admin).etag
+    )
 
-    def counting_schedule_for(deps, uow, org, at=None):
-        schedule_reads.append(org)
-        return real_schedule_for(deps, uow, org, at)
 
-    listings: list[str] = []
-    real_iterate_all = sweep_module.iterate_all
+def test_each_organisations_own_schedule_decides_what_is_swept(c):
+    """One query asks every organisation at once; each is still judged by its own period."""
+    contoso = Principal(
+        user_id="ct-inv", organisation_id="contoso", organisation_kind=OrgKind.RETAILER, roles=frozenset({Role.RETAILER_INVESTIGATOR})
+    )
+    ours = report(c)
+    c.clock.current = OCCURRED
+    theirs = c.incidents.report.submit(contoso, incident_body(store_id="ct-bristol"), None).incident.id
+    _choose(c, "northwind", {"incident": 36})
+    three_years = OCCURRED.replace(year=2029)
+    swept = c.retention.sweep.run(three_years)
+    assert swept.counts["incidents_deleted"] == 1
+    assert _get(c, INCIDENTS.name, "northwind", ours) is None and _get(c, INCIDENTS.name, "contoso", theirs) is not None
+    assert _get(c, TOMBSTONES.name, "northwind", f"incident:{ours}")["schedule_version"] == "uk:0/northwind:1"
+    # Contoso chooses four years: its incident waits for its own period, not northwind's.
+    _choose(c, "contoso", {"incident": 48})
+    assert c.retention.sweep.run(three_years.replace(year=2030) - timedelta(seconds=1)).counts["incidents_deleted"] == 0
+    assert c.retention.sweep.run(three_years.replace(year=2030)).counts["incidents_deleted"] == 1
+    tomb = _get(c, TOMBSTONES.name, "contoso", f"incident:{theirs}")
+    assert tomb["schedule_version"] == "uk:0/contoso:1" and tomb["rule"].startswith("incident: 48 months")
 
-    def counting_iterate_all(uow, collection, *args, **kwargs):
-        listings.append(collection)
-        return real_iterate_all(uow, collection, *args, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "schedule_for", counting_schedule_for)
-    monkeypatch.setattr(sweep_module, "iterate_all", counting_iterate_all)
-    c.retention.sweep.run(c.clock.now())
-    assert sorted(schedule_reads) == sorted(set(schedule_reads)) and {"northwind", "contoso", "devon-and-cornwall"} <= set(schedule_reads)
-    assert listings == ["organisations"]
+@pytest.mark.azure
+def test_a_sweep_with_nothing_due_makes_at_most_one_cosmos_query_per_lane(cosmos_emulator, tmp_path, monkeypatch):
+    """Counted at the HTTP transport, as bench/request_counts.py counts: the schedules'
+    read and each lane's query across organisations, even with an organisation on a
+    period of its own, and nothing else."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    from tests.fixtures_backends import drop_cosmos_store, make_cosmos_store
+
+    store = make_cosmos_store(cosmos_emulator)
+    try:
+        c = container_on(store, tmp_path)
+        report(c)  # records that are not due yet
+        _choose(c, "northwind", {"incident": 36})
+        sent: list[tuple[str, str]] = []
+        real_send = RequestsTransport.send
+
+        def counting_send(transport, request, **kwargs):
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            kind = "query" if headers.get("x-ms-documentdb-isquery", "").lower() == "true" else request.method
+            sent.append((kind, request.url))
+            return real_send(transport, request, **kwargs)
+
+        monkeypatch.setattr(RequestsTransport, "send", counting_send)
+        result = c.retention.sweep.run(OCCURRED + timedelta(days=30))
+        monkeypatch.setattr(RequestsTransport, "send", real_send)
+        assert not any(result.counts.values())
+        lanes = len(c.retention.sweep.lanes)
+        assert len(sent) <= lanes, sent
+        assert {kind for kind, _ in sent} == {"query"}
+    finally:
+        drop_cosmos_store(store)
+
+
+def test_the_query_across_organisations_sweeps_only_those_homed_here_and_their_kind(c):
+    """Records found in the partition of an organisation homed elsewhere, or of a force in
+    a retailers' lane, are not this sweep's: as when each organisation was asked alone."""
+    from shared.records import ANPR_HITS, LOOKOUTS
+
+    old = "2020-01-01T00:00:00.000000+00:00"
+    with c.records.unit_of_work() as uow:
+        uow.insert(LOOKOUTS.name, "koala-mart", {"id": "lk-au", "retention_basis": old})
+        uow.insert(ANPR_HITS.name, "devon-and-cornwall", {"id": "hit-force", "linked": False, "captured_at": old})
+        uow.insert(LOOKOUTS.name, "devon-and-cornwall", {"id": "lk-force", "retention_basis": old})
+    swept = c.retention.sweep.run(c.clock.now())
+    assert swept.counts["lookouts_deleted"] == 1 and swept.counts["unlinked_hits_deleted"] == 0
+    assert _get(c, LOOKOUTS.name, "koala-mart", "lk-au") is not None
+    assert _get(c, ANPR_HITS.name, "devon-and-cornwall", "hit-force") is not None
+    assert _get(c, LOOKOUTS.name, "devon-and-cornwall", "lk-force") is None

@@ -13,6 +13,11 @@
     return;
   }
   box.hidden = false;
+  // The plain form sends one file in one request (capped); this page sends any size in parts.
+  var fallback = document.querySelector("[data-upload-fallback]");
+  if (fallback) {
+    fallback.hidden = true;
+  }
   var input = box.querySelector("input[type=file]");
   var kind = box.querySelector("select");
   var start = box.querySelector("[data-upload-start]");

@@ -96,6 +96,9 @@ class _BlobWriter:
 
 
 class AzureBlobEvidenceStore:
+    # Reads can go straight from storage by a short-lived SAS (`download_url`).
+    serves_links = True
+
     def __init__(
         self,
         service: BlobServiceClient,

@@ -85,6 +85,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FileEvidenceStore:
+    # Local files have no URL of their own: the app streams them.
+    serves_links = False
+
     def __init__(self, root: Path, clock: Clock | None = None):
         self.root = Path(root)
         # Retention is judged on the stamp's clock, as Blob Storage judges it on its own.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -167,6 +167,15 @@ class SqliteRecordStore:
         self._journal_connection().execute(
             "INSERT INTO journal (collection, tenant, chain, doc) VALUES (?,?,?,?)", (collection, tenant, chain, dump_document(entry))
         )
+
+    def create_all(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Store each new document in one transaction (one executemany, see
+        `SqliteUnitOfWork.insert_many`); returns which were new. Not inside a unit of work:
+        Cosmos DB cannot make it part of one, so neither does this store."""
+        if getattr(self._local, "uow", None) is not None or getattr(self._local, "reading", None) is not None:
+            raise RuntimeError("create_all writes on its own: call it outside a unit of work")
+        with self.unit_of_work() as uow:
+            return uow.insert_many(collection, tenant, docs)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:

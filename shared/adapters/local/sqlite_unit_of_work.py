@@ -18,7 +18,7 @@ import orjson
 from shared.adapters.local.sqlite_schema import col, list_table, table
 from shared.domain.errors import Conflict, Invalid, PreconditionFailed
 from shared.domain.timestamps import to_iso
-from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
+from shared.ports import Branch, ChainLink, Linker, Page, ReadOnlyUnitError, Where, named_tenants
 from shared.records import ALL, CHAIN_HEADS, SEQUENCES, Collection
 
 _OPS = {"eq": "=", "ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
@@ -174,6 +174,20 @@ class SqliteUnitOfWork:
                 params.append(_scalar(w.value))
         return clauses, params
 
+    def _branches_sql(self, coll: Collection, any_of: Sequence[Branch]) -> tuple[str, list[Any]]:
+        """SQL for "matches one of the branches" and its parameters."""
+        named = sorted(named_tenants(any_of))
+        alternatives: list[str] = []
+        params: list[Any] = []
+        for branch in any_of:
+            clauses, branch_params = self._where_sql(coll, branch.tenants, branch.where)
+            if branch.tenants is None and named:
+                clauses.insert(0, f"t.tenant NOT IN ({','.join('?' * len(named))})")
+                branch_params = [*named, *branch_params]
+            alternatives.append("(" + (" AND ".join(clauses) or "1") + ")")
+            params.extend(branch_params)
+        return "(" + (" OR ".join(alternatives) or "0") + ")", params
+
     def query(
         self,
         collection: str,
@@ -184,9 +198,14 @@ class SqliteUnitOfWork:
         descending: bool = False,
         limit: int = 100,
         continuation: str | None = None,
+        any_of: Sequence[Branch] = (),
     ) -> Page:
         coll = ALL[collection]
         clauses, params = self._where_sql(coll, tenants, where)
+        if any_of:
+            either, either_params = self._branches_sql(coll, any_of)
+            clauses.append(either)
+            params.extend(either_params)
         if order_by is not None and order_by not in coll.all_indexed:
             raise ValueError(f"{coll.name}.{order_by} is not indexed for ordering")
         key = f"t.{col(order_by)}" if order_by else None

@@ -25,7 +25,10 @@ READ_SEARCHERS = (Role.RETAILER_INVESTIGATOR, Role.POLICE_OFFICER, Role.POLICE_A
 VEHICLE_KEEPERS = (Role.RETAILER_INVESTIGATOR, Role.POLICE_ANALYST)
 SUBSCRIBERS = (Role.RETAILER_INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_ANALYST, Role.POLICE_ADMIN)
 
-IN_CHUNK = 100  # values per `in` query: bounded for both SQLite and Cosmos
+# Plates per matching query: a whole batch at the largest VIGIL_ANPR_MAX_BATCH_READS (1000
+# plates of at most 10 characters make ~30 KB of query text and parameters, far under what
+# Cosmos DB takes in one query).
+MATCH_CHUNK = 1000
 
 
 @dataclass
@@ -62,6 +65,13 @@ def forces_sharing_from(uow: UnitOfWork, org: str) -> list[str]:
     """Forces `org` shares ANPR with, the force having accepted (their vehicles of interest match its reads)."""
     docs = iterate_all(uow, SHARING.name, [PLATFORM_TENANT], [Where("owner_id", "eq", org)])
     return sorted(d["partner_id"] for d in docs if d.get("partner_id") and anpr_status(d) == "accepted")
+
+
+def forces_matching(directory: Directory, org: str) -> list[str]:
+    """Forces whose vehicles of interest `org`'s reads are matched against: those that accepted
+    its ANPR sharing, as the directory sees it (at most its cache period old; a hit on a force's
+    vehicle is alerted only after `forces_sharing_from` confirms the acceptance still stands)."""
+    return sorted(d["partner_id"] for d in directory.agreements_from(org) if d.get("partner_id") and anpr_status(d) == "accepted")
 
 
 def orgs_sharing_with(uow: UnitOfWork, force: str) -> list[str]:

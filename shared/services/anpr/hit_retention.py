@@ -6,31 +6,19 @@ Found through (linked, captured_at), so the cost follows what is due.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from shared.domain.retention import RecordType
-from shared.domain.timestamps import from_iso
-from shared.ports import Page, UnitOfWork, Where
+from shared.ports import UnitOfWork, Where
 from shared.records import ANPR_HITS
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import Batch, Lane, LaneRecords, LaneRun
 
 
-class UnlinkedHitLane:
-    record_type: RecordType = RecordType.ANPR_HIT
-    scope: Scope = "retailers"
-    counts: tuple[str, ...] = ("unlinked_hits_deleted",)
-    pages_on: bool = False  # every due hit is deleted
-
-    def batch_size(self, deps: Any) -> int:
-        return deps.batch
-
-    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        where = [Where("linked", "eq", False), Where("captured_at", "le", run.cutoff)]
-        return uow.query(ANPR_HITS.name, [run.org], where, order_by="captured_at", limit=run.batch, continuation=continuation)
-
-    def basis(self, item: dict[str, Any]) -> datetime:
-        return from_iso(item["captured_at"])
+class UnlinkedHitLane(Lane):
+    record_type = RecordType.ANPR_HIT
+    counts = ("unlinked_hits_deleted",)
+    pages_on = False  # every due hit is deleted
+    records = LaneRecords(ANPR_HITS.name, "captured_at", (Where("linked", "eq", False),))
 
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         due = [h["id"] for h in items]

@@ -24,9 +24,9 @@ from shared.records import ANPR_HITS, ANPR_READS, VEHICLES
 from shared.services import repository
 from shared.services.anpr.common import (
     ALERTS_QUEUE,
-    IN_CHUNK,
+    MATCH_CHUNK,
     AnprDeps,
-    forces_sharing_from,
+    forces_matching,
     hashed_id,
     retention_days,
 )
@@ -45,7 +45,8 @@ class Ingest:
         The whole batch is checked before anything is written: a bad read refuses the batch
         (422, each bad read named by index). Re-sent reads (same store, camera, plate and
         moment) are stored once; a hit is made once per read and vehicle owner, and belongs
-        to the vehicle's owner: the answer lists only hits on the poster's own vehicles.
+        to the vehicle's owner: the answer lists only hits new with this call on the poster's
+        own vehicles. A failure part-way (503) may leave some reads stored: re-send the batch.
         """
         limit = self.deps.settings.anpr_max_batch_reads
         if len(batch.reads) > limit:
@@ -108,17 +109,18 @@ class Ingest:
                 errors=errors[:200],
                 bad_reads=bad,
             )
-        # Matching only reads vehicles of interest, so it too runs before the write lock is
-        # taken; only reads stored now (not re-sent ones) keep their hits.
+        # Matching only reads vehicles of interest, so it runs before anything is written.
         with self.deps.records.read_only() as snapshot:
             candidates = self._match(snapshot, org, docs, now) if docs else []
+        # The audit entry, the hits and their alerts commit first, the reads after them in
+        # batches of their own (`create_all`): a read is never stored before its collection
+        # is in the trail. A failure part-way leaves at most the reads of whole batches stored;
+        # the camera re-sends, its reads are stored once, and a hit is made once per read and
+        # vehicle owner (its id is derived from both), so a re-send completes what was cut
+        # short without alerting twice.
         with self.deps.records.unit_of_work() as uow:
-            inserted = uow.insert_many(ANPR_READS.name, org, docs)
-            new = [d for d, ok in zip(docs, inserted, strict=True) if ok]
-            stored = {d["id"] for d in new} if candidates else set()
-            hits = [h for h in candidates if h["read_id"] in stored]
-            hit_new = uow.insert_many(ANPR_HITS.name, org, hits) if hits else []
-            hits = [h for h, ok in zip(hits, hit_new, strict=True) if ok]
+            hit_new = uow.insert_many(ANPR_HITS.name, org, candidates) if candidates else []
+            hits = [h for h, ok in zip(candidates, hit_new, strict=True) if ok]
             self.deps.audit.record(
                 uow,
                 owner_org=org,
@@ -127,7 +129,8 @@ class Ingest:
                 operation="anpr.ingest",
                 entity="anpr_read",
                 fields=["plate", "camera_id", "store_id", "captured_at"],
-                subjects=[d["id"] for d in new][:1000],
+                # Every read the batch carried: re-sent ones were collected again.
+                subjects=list(dict.fromkeys(d["id"] for d in docs))[:1000],
             )
             # A hit is its vehicle owner's: the match is audited in the owner's chain, so a
             # retailer's trail never shows which of its reads met a force's list.
@@ -145,31 +148,34 @@ class Ingest:
                     fields=["plate"],
                     subjects=ids,
                 )
+            # The alert is owed from the moment the hit exists: its message is written with
+            # the hit, so a queue outage delays the alert (the outbox relay sends it) instead
+            # of losing it.
+            for h in hits:
+                self.deps.outbox.put(uow, org, queue=ALERTS_QUEUE, message_id=f"hit-{h['id']}", body={"tenant": org, "hit_id": h["id"]})
+        try:
+            inserted = self.deps.records.create_all(ANPR_READS.name, org, docs) if docs else []
+        finally:
             if hits:
-                # The alert is owed from the moment the hit exists: its message is written with
-                # the hit, so a queue outage delays the alert (the outbox relay sends it) instead
-                # of losing it.
-                for h in hits:
-                    self.deps.outbox.put(uow, org, queue=ALERTS_QUEUE, message_id=f"hit-{h['id']}", body={"tenant": org, "hit_id": h["id"]})
-        if hits:
-            self.deps.outbox.relay_now(org, [f"hit-{h['id']}" for h in hits])
+                self.deps.outbox.relay_now(org, [f"hit-{h['id']}" for h in hits])
+        stored = sum(inserted)
         index = {d["id"]: i for i, d in enumerate(docs)}
         # The poster hears only of hits on its own vehicles: a hit on a force's vehicle is
         # the force's, and a read made up to test a plate must learn nothing of its list.
         return {
             "accepted": len(docs),
-            "stored": len(new),
-            "duplicates": len(docs) - len(new),
+            "stored": stored,
+            "duplicates": len(docs) - stored,
             "hits": [{"id": h["id"], "read_index": index[h["read_id"]], "plate": h["plate"]} for h in hits if h["vehicle_owner"] == org],
         }
 
     def _match(self, uow: UnitOfWork, org: str, reads: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-        """Hits for `reads`: one indexed `in` lookup per chunk of distinct plates."""
-        owners = [org, *forces_sharing_from(uow, org)]
+        """Hits for `reads`: one indexed `in` lookup for the batch's distinct plates."""
+        owners = [org, *forces_matching(self.deps.directory, org)]
         plates = sorted({r["plate"] for r in reads})
         vehicles: dict[str, list[dict[str, Any]]] = {}
-        for start in range(0, len(plates), IN_CHUNK):
-            chunk = plates[start : start + IN_CHUNK]
+        for start in range(0, len(plates), MATCH_CHUNK):
+            chunk = plates[start : start + MATCH_CHUNK]
             # Ordered by plate so SQLite walks the (tenant, plate) index instead of the whole table.
             for v in iterate_all(uow, VEHICLES.name, owners, [Where("plate", "in", chunk)], order_by="plate", limit=1000):
                 vehicles.setdefault(v["plate"], []).append(v)

@@ -25,6 +25,7 @@ from shared.domain.timestamps import from_iso
 from shared.ports import PermanentMailError, PoisonMessage, TransientMailError, UnitOfWork, Where
 from shared.records import D2P_RULES, EVIDENCE, INCIDENTS
 from shared.services.d2p.deps import QUEUE, D2PDeps, get_dispatch, replace_dispatch
+from shared.services.dead_letters import DeadLetters
 from shared.services.repository import Stored
 
 log = logging.getLogger("vigil.d2p")
@@ -47,6 +48,8 @@ class DeadLetter:
     delivery_count: int | None
     reason: str | None
     dispatch_id: str | None
+    dead_lettered_at: str | None = None
+    source: str = "queue"  # "recorded" by the Azure trigger, or held by the queue itself
 
 
 @dataclass
@@ -167,18 +170,25 @@ class DeliveryUseCase:
         replace_dispatch(uow, current)
         return current.record
 
+    def _dead_letters(self) -> DeadLetters:
+        return DeadLetters(records=self.deps.records, queue=self.deps.queue, clock=self.deps.clock)
+
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        """Dead-lettered dispatch messages (ids and reasons only, no case content)."""
+        """Dead-lettered dispatch messages, those the Azure trigger recorded and those the
+        queue holds, in one list (ids and reasons only, no case content)."""
         return [
             DeadLetter(
-                message_id=m.get("message_id"),
-                delivery_count=m.get("delivery_count"),
-                reason=m.get("reason"),
-                dispatch_id=(m.get("body") or {}).get("dispatch_id"),
+                message_id=e.message_id,
+                delivery_count=e.delivery_count,
+                reason=e.reason,
+                dispatch_id=(e.body or {}).get("dispatch_id"),
+                dead_lettered_at=e.dead_lettered_at,
+                source=e.source,
             )
-            for m in self.deps.queue.dead_letters(QUEUE, limit=limit)
+            for e in self._dead_letters().entries(QUEUE, limit=limit)
         ]
 
     def replay_dead_letters(self, message_ids: list[str] | None = None) -> int:
-        """Put dead-lettered dispatch messages back on the queue with fresh delivery counts."""
-        return self.deps.queue.replay_dead_letters(QUEUE, message_ids=message_ids)
+        """Put dead-lettered dispatch messages (recorded or held by the queue) back on the
+        queue with fresh delivery counts; a recorded one is then forgotten."""
+        return self._dead_letters().replay(QUEUE, message_ids)

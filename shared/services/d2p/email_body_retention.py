@@ -9,33 +9,22 @@ so the cost follows what is due; a held incident keeps its body.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from shared.domain.retention import RecordType
-from shared.domain.timestamps import from_iso, to_iso
-from shared.ports import Page, UnitOfWork, Where
+from shared.domain.timestamps import to_iso
+from shared.ports import UnitOfWork, Where
 from shared.records import DISPATCHES
 from shared.services.repository import body, etag
 from shared.services.retention.index import is_held
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import Batch, Lane, LaneRecords, LaneRun
 
 
-class EmailBodyLane:
-    record_type: RecordType = RecordType.D2P_EMAIL_BODY
-    scope: Scope = "retailers"
-    counts: tuple[str, ...] = ("email_bodies_deleted",)
-    pages_on: bool = True  # held incidents' bodies stay due
-
-    def batch_size(self, deps: Any) -> int:
-        return deps.batch
-
-    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        where = [Where("email_body_kept", "eq", True), Where("acknowledged_at", "le", run.cutoff)]
-        return uow.query(DISPATCHES.name, [run.org], where, order_by="acknowledged_at", limit=run.batch, continuation=continuation)
-
-    def basis(self, item: dict[str, Any]) -> datetime:
-        return from_iso(item["acknowledged_at"])
+class EmailBodyLane(Lane):
+    record_type = RecordType.D2P_EMAIL_BODY
+    counts = ("email_bodies_deleted",)
+    pages_on = True  # held incidents' bodies stay due
+    records = LaneRecords(DISPATCHES.name, "acknowledged_at", (Where("email_body_kept", "eq", True),))
 
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         purged = []

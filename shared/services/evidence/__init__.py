@@ -24,6 +24,7 @@ from shared.services.evidence.footage import Footage
 from shared.services.evidence.intake import Intake
 from shared.services.evidence.integrity import Integrity
 from shared.services.evidence.package import Packages
+from shared.services.evidence.package_delivery import PackageDelivery
 from shared.services.evidence.redaction import Redaction
 from shared.services.evidence.settling import Settling
 from shared.services.evidence.uploads import Uploads
@@ -44,6 +45,7 @@ class Evidence:
     integrity: Integrity
     redaction: Redaction
     package: Packages
+    package_delivery: PackageDelivery
     documents: CourtDocuments
     erasure: Erasure
     settling: Settling
@@ -54,6 +56,7 @@ class Evidence:
     @classmethod
     def build(cls, deps: EvidenceDeps) -> Evidence:
         """Every use case over the same dependencies."""
+        packages = Packages(deps)
         return cls(
             intake=Intake(deps),
             uploads=Uploads(deps),
@@ -61,7 +64,8 @@ class Evidence:
             custody=Custody(deps),
             integrity=Integrity(deps),
             redaction=Redaction(deps),
-            package=Packages(deps),
+            package=packages,
+            package_delivery=PackageDelivery(deps, packages),
             documents=CourtDocuments(deps),
             erasure=Erasure(deps),
             settling=Settling(deps),

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
 from shared.domain.video import VideoLimits
-from shared.ports import ArchiveWriter, Clock, CourtDocumentRenderer, EvidenceBlobStore, RecordStore, TemplateRenderer, UnitOfWork
+from shared.ports import (
+    ArchiveWriter,
+    Clock,
+    CourtDocumentRenderer,
+    EvidenceBlobStore,
+    PackageStore,
+    RecordStore,
+    TemplateRenderer,
+    UnitOfWork,
+)
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.services.evidence.image_work import ImageWork
@@ -64,6 +74,9 @@ class EvidenceDeps:
     # Video jobs are owed through the outbox, written with the upload that owes them.
     outbox: Outbox
     video: VideoLimits
+    # Court packages built once and served from here (the `packages` container in Azure);
+    # asked for only when a package is, so a deployment without the store still starts.
+    package_store: Callable[[], PackageStore] | None = None
 
 
 VIDEO_QUEUE = "evidence_video"

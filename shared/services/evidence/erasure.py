@@ -15,6 +15,7 @@ from shared.records import EVIDENCE, EVIDENCE_UPLOADS, SEQUENCES
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.lookup import stored_items
+from shared.services.evidence.package_delivery import erase_built
 from shared.services.repository import body, dump, load
 
 
@@ -100,6 +101,8 @@ class Erasure:
         for session in list(iterate_all(uow, EVIDENCE_UPLOADS.name, [owner_org], [Where("incident_id", "eq", incident_id)], limit=100)):
             deps.blobs.discard_staged(session["id"])
             uow.delete(EVIDENCE_UPLOADS.name, owner_org, session["id"])
+        # Court packages built for readers hold copies of the files: they go too.
+        erase_built(deps, incident_id)
         # The incident's exhibit numbering goes with it: nothing is left that names it.
         uow.delete(SEQUENCES.name, owner_org, exhibit_sequence(incident_id))
         return len(items)

@@ -41,11 +41,13 @@ KIT_FILES = ("verify.py", "README.txt")
 
 @dataclass(frozen=True)
 class Package:
-    """A court package ready to stream: its file name, the manifest's SHA-256 and the zip's bytes."""
+    """A court package ready to stream: its file name, the manifest's SHA-256, the zip's
+    bytes and the items it holds."""
 
     filename: str
     manifest_sha256: str
     body: Iterator[bytes]
+    evidence_ids: tuple[str, ...] = ()
 
 
 class Packages:
@@ -56,16 +58,16 @@ class Packages:
         """A zip for court: the court documents as PDF, every file under its exhibit label,
         custody logs, the manifest of hashes, and verify.py with its README. The manifest's
         SHA-256 is recorded as an `exported` custody event on each item."""
+        pkg = self.assemble(principal, incident_id, purpose)
+        self.record_export(principal, incident_id, purpose, list(pkg.evidence_ids), pkg.manifest_sha256)
+        return pkg
+
+    def assemble(self, principal: Principal, incident_id: str, purpose: str | None) -> Package:
+        """The package `build` answers, recording nothing: for building it once into the
+        package store, where handing it out is what gets recorded (`record_export`)."""
         deps = self.deps
-        need_purpose(principal, purpose)
         now = deps.clock.now()
-        # Checked before anything is recorded or sent: a court package missing a file is
-        # refused whole, never answered with a 200 that stops part way.
-        with deps.records.read_only() as uow:
-            loc = locate_incident(deps, uow, principal, incident_id)
-            absent = [i for i in items_of_incident(uow, loc.owner_org, incident_id) if not integrity.present(deps, i)]
-        if absent:
-            raise self._refused(principal, absent, purpose)
+        self.check_present(principal, incident_id, purpose)
         got = gather(deps, principal, incident_id)
         loc, items, chains = got.loc, got.items, got.chains
         # Rendered outside any unit of work: laying out PDFs takes long enough that no
@@ -136,23 +138,6 @@ class Packages:
         }
         mbytes = manifest_bytes(manifest)
         msha = hashlib.sha256(mbytes).hexdigest()
-        with deps.records.unit_of_work() as uow:
-            loc = locate_incident(deps, uow, principal, incident_id)
-            for item in items:
-                custody.record_event(
-                    uow,
-                    self.deps.chain_keys,
-                    loc.owner_org,
-                    item.id,
-                    CustodyEvent.EXPORTED,
-                    principal,
-                    at=deps.clock.now(),
-                    purpose=purpose,
-                    details={"manifest_sha256": msha, "package": "court package", "incident_id": incident_id},
-                )
-            audit_access(
-                deps, uow, principal, loc.owner_org, "evidence.package", f"incident/{incident_id}", purpose, subjects=[i.id for i in items]
-            )
         members.append(ArchiveMember(MANIFEST_NAME, data=mbytes))
         members.append(ArchiveMember("manifest.sha256", data=f"{msha}  {MANIFEST_NAME}\n".encode(), compress=False))
         members.append(
@@ -165,8 +150,45 @@ class Packages:
         )
         reference = safe_filename(loc.doc.get("reference") or incident_id)
         return Package(
-            filename=f"{reference}-evidence-package.zip", manifest_sha256=msha, body=deps.archives.stream(members, modified_at=now)
+            filename=f"{reference}-evidence-package.zip",
+            manifest_sha256=msha,
+            body=deps.archives.stream(members, modified_at=now),
+            evidence_ids=tuple(i.id for i in items),
         )
+
+    def record_export(
+        self, principal: Principal, incident_id: str, purpose: str | None, evidence_ids: list[str], manifest_sha256: str, **details: Any
+    ) -> None:
+        """Handing a package out: an `exported` custody event on each item naming the
+        manifest's SHA-256, and the `evidence.package` audit entry."""
+        deps = self.deps
+        with deps.records.unit_of_work() as uow:
+            loc = locate_incident(deps, uow, principal, incident_id)
+            for evidence_id in evidence_ids:
+                custody.record_event(
+                    uow,
+                    deps.chain_keys,
+                    loc.owner_org,
+                    evidence_id,
+                    CustodyEvent.EXPORTED,
+                    principal,
+                    at=deps.clock.now(),
+                    purpose=purpose,
+                    details={"manifest_sha256": manifest_sha256, "package": "court package", "incident_id": incident_id, **details},
+                )
+            audit_access(deps, uow, principal, loc.owner_org, "evidence.package", f"incident/{incident_id}", purpose, subjects=evidence_ids)
+
+    def check_present(self, principal: Principal, incident_id: str, purpose: str | None) -> None:
+        """Refuse (409, `missing` naming the items) a package of which a file is missing or
+        short, recording each failure; checked before anything is recorded or sent, so a
+        court package is refused whole, never answered with a 200 that stops part way."""
+        deps = self.deps
+        need_purpose(principal, purpose)
+        with deps.records.read_only() as uow:
+            loc = locate_incident(deps, uow, principal, incident_id)
+            absent = [i for i in items_of_incident(uow, loc.owner_org, incident_id) if not integrity.present(deps, i)]
+        if absent:
+            raise self._refused(principal, absent, purpose)
 
     def _opener(
         self, principal: Principal, item: EvidenceItem, purpose: str | None, path: str, chunk_index: dict[str, list[str]]

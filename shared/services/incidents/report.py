@@ -3,13 +3,13 @@ audit entry, what the handler table says follows, and the answer a retry replays
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Forbidden, Gone, Invalid
 from shared.domain.events import IncidentRecorded, IncidentViewed
+from shared.domain.incident_ids import external_incident_id, new_incident_id
 from shared.domain.incident_report import IncidentIn
 from shared.domain.incidents import Incident
 from shared.domain.retention import tombstone_id
@@ -21,16 +21,14 @@ from shared.services.incidents.change import keep_version
 from shared.services.incidents.common import IncidentDeps, IncidentView, Located, check_offenders, present, read_entries
 
 OPERATION = "incident.report"
-# Incident ids derived from an external reference: uuid5 in this namespace of the
-# organisation and the reference, so the store's own key uniqueness (an insert of an id
-# that exists conflicts, on SQLite and on Cosmos alike) makes the reference unique per
-# organisation, with no look-up that a concurrent report could slip past.
-EXTERNAL_REFERENCE_NAMESPACE = uuid.UUID("5b0c7f36-5d0e-4c53-9a57-0c6e51f0d1a3")
 
 
 def incident_id_for(organisation_id: str, external_reference: str) -> str:
-    """The id an incident reported with this external reference has (or will have)."""
-    return str(uuid.uuid5(EXTERNAL_REFERENCE_NAMESPACE, f"{organisation_id}\n{external_reference}"))
+    """The id an incident reported with this external reference has (or will have):
+    derived from the organisation and the reference, so the store's own key uniqueness (an
+    insert of an id that exists conflicts, on SQLite and on Cosmos alike) makes the
+    reference unique per organisation, with no look-up a concurrent report could slip past."""
+    return external_incident_id(organisation_id, external_reference)
 
 
 def check_report(deps: IncidentDeps, principal: Principal, body: IncidentIn, now: datetime) -> Store:
@@ -108,7 +106,7 @@ class ReportIncident:
             seq = uow.next_sequence(principal.organisation_id, "incident-reference")
             incident = Incident.reported(
                 body,
-                id=incident_id_for(principal.organisation_id, body.external_reference) if body.external_reference else str(uuid.uuid4()),
+                id=incident_id_for(principal.organisation_id, body.external_reference) if body.external_reference else new_incident_id(now),
                 reference=f"{prefix}-{seq:06d}",
                 organisation_id=principal.organisation_id,
                 force_id=force_id,

@@ -15,7 +15,7 @@ from typing import Any
 from shared.domain.offenders import listing_in_force, may_leave_organisation, partner_view
 from shared.domain.tenancy import Principal, ShareLevel
 from shared.ports import UnitOfWork
-from shared.services.offenders.catalogue import profiles_by_ids
+from shared.services.offenders.catalogue import incidents_in_area, profiles_by_ids
 
 
 def visible_persons(
@@ -32,5 +32,6 @@ def visible_persons(
             if listing_in_force(profile, now):
                 out[pid] = {**partner_view(profile, ShareLevel.FULL), "id": pid, "organisation_id": owner}
         elif may_leave_organisation(profile, now):
-            out[pid] = {**partner_view(profile, level), "id": pid, "organisation_id": owner}
+            area = incidents_in_area(uow, profile, principal.organisation_id) if principal.is_police else None
+            out[pid] = {**partner_view(profile, level, incident_ids=area), "id": pid, "organisation_id": owner}
     return out

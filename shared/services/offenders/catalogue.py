@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from shared.domain.offenders import PersonOfInterest
 from shared.ports import RecordStore, UnitOfWork
-from shared.records import OFFENDERS
+from shared.records import INCIDENTS, OFFENDERS
 from shared.services.repository import body, dump
 
 
@@ -36,3 +36,15 @@ def _read(uow: UnitOfWork, organisation_id: str, ids: list[str]) -> dict[str, Pe
 def to_document(profile: PersonOfInterest) -> dict[str, Any]:
     """A profile as stored: its fields and the derived `name_key` the suggestions query."""
     return dump(profile)
+
+
+def incidents_in_area(uow: UnitOfWork, profile: PersonOfInterest, force_id: str) -> set[str]:
+    """The profile's linked incidents that happened in `force_id`'s area: all a force may be
+    shown of a retailer's profile, which can link incidents at stores in other forces' areas.
+    Point reads in the owner's partition."""
+    inside: set[str] = set()
+    for incident_id in profile.incident_ids:
+        doc = uow.get(INCIDENTS.name, profile.organisation_id, incident_id)
+        if doc is not None and doc.get("force_id") == force_id:
+            inside.add(incident_id)
+    return inside

@@ -35,6 +35,8 @@ class OffenderDeps:
     audit: AuditTrail
     incidents: IncidentService
     retention_months: int = 24  # the person-of-interest period: the longest a listing may run
+    # Publishes what a change sets off elsewhere (a review answers the contest's subject request).
+    bus: Any = None
 
     def now(self) -> datetime:
         return self.clock.now()

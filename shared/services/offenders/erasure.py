@@ -5,20 +5,18 @@ rejected suggestions naming it; an erased incident leaves every profile it was l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.domain.offenders import PersonOfInterest
-from shared.domain.retention import RecordType, Tombstone, add_months, tombstone_id
+from shared.domain.retention import RecordType, add_months
 from shared.domain.timestamps import from_iso, to_iso
 from shared.ports import Page, UnitOfWork, Where, iterate_all
 from shared.records import INCIDENTS, OFFENDER_REJECTIONS, OFFENDER_VERSIONS, OFFENDERS
 from shared.services.offenders.deps import OffenderDeps, write
 from shared.services.repository import load
-from shared.services.retention import tombstones
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import LaneRecords, LaneRun, TombstonedLane
 
 TOMBSTONE_TYPE = "offender"
 
@@ -61,27 +59,21 @@ def erase_profile(uow: UnitOfWork, org: str, offender_id: str) -> None:
     uow.delete(OFFENDERS.name, org, offender_id)
 
 
-class OffenderLane:
+class OffenderLane(TombstonedLane):
     """Profiles past their expiry. The person-of-interest period is the schedule that
     applies: a listing's expiry was set within it when the person was listed."""
 
-    record_type: RecordType = RecordType.POI_IMAGE
-    scope: Scope = "retailers"
-    counts: tuple[str, ...] = ("offenders_deleted",)
-    pages_on: bool = False  # every due profile goes
+    record_type = RecordType.POI_IMAGE
+    records = LaneRecords(OFFENDERS.name, "expires_at")
+    pages_on = False  # every due profile goes
+    operation, entity, count = "retention.offender", "offender", "offenders_deleted"
+    tombstone_type = TOMBSTONE_TYPE
 
-    def batch_size(self, deps: Any) -> int:
-        return deps.batch
+    def cutoff(self, as_of: datetime, months: int) -> datetime:
+        return as_of  # due at its expiry
 
     def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        page = uow.query(
-            OFFENDERS.name,
-            [run.org],
-            [Where("expires_at", "le", to_iso(run.as_of))],
-            order_by="expires_at",
-            limit=run.batch,
-            continuation=continuation,
-        )
+        page = super().due(uow, run, continuation)
         # The sweep judges each item by basis + period: the basis that puts it due at its expiry.
         for item in page.items:
             item["_retention_basis"] = to_iso(add_months(from_iso(item["expires_at"]), -run.months))
@@ -90,24 +82,5 @@ class OffenderLane:
     def basis(self, item: dict[str, Any]) -> datetime:
         return from_iso(item["_retention_basis"])
 
-    def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
-        gone = []
-        for doc in items:
-            if not tombstones.exists(uow, run.org, TOMBSTONE_TYPE, doc["id"]):
-                tombstones.write(
-                    uow,
-                    run.org,
-                    Tombstone(
-                        id=tombstone_id(TOMBSTONE_TYPE, doc["id"]),
-                        entity_id=doc["id"],
-                        type=TOMBSTONE_TYPE,
-                        deleted_at=to_iso(run.as_of),
-                        rule=run.rule,
-                        schedule_version=run.schedule.version,
-                        cause="schedule",
-                    ),
-                )
-            erase_profile(uow, run.org, doc["id"])
-            gone.append(doc["id"])
-        run.erased(uow, operation="retention.offender", entity="offender", subjects=gone, count="offenders_deleted")
-        return Batch(handled=len(gone))
+    def erase(self, uow: UnitOfWork, run: LaneRun, item: dict[str, Any]) -> None:
+        erase_profile(uow, run.org, item["id"])

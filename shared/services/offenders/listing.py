@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict, Invalid, NotFound
+from shared.domain.events import ListingReviewed
 from shared.domain.offender_listing import PersonLink, ProfileIn, ProfilePatch, ReviewIn, check_dates, listing_criterion
 from shared.domain.offenders import ListingStatus, PersonOfInterest
 from shared.domain.plates import normalise_plate
@@ -143,6 +144,19 @@ class Listing:
                 operation="offender.review",
                 fields=["status", "review_at"],
             )
+            if current.contest_request_id and self.deps.bus is not None:
+                self.deps.bus.publish(
+                    uow,
+                    ListingReviewed(
+                        principal=principal,
+                        organisation_id=current.organisation_id,
+                        offender_id=current.id,
+                        request_id=current.contest_request_id,
+                        outcome=body.outcome,
+                        note=body.note,
+                        incident_ids=list(current.incident_ids),
+                    ),
+                )
         return Saved(profile, etag)
 
     def revert(self, principal: Principal, offender_id: str, version: int, if_match: str | None) -> Saved:

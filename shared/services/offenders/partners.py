@@ -17,6 +17,7 @@ from shared.domain.tenancy import OrgKind, Principal, ShareLevel
 from shared.ports import UnitOfWork, Where
 from shared.records import INCIDENTS, OFFENDERS
 from shared.services.audit import ReadEntry
+from shared.services.offenders.catalogue import incidents_in_area
 from shared.services.offenders.deps import OffenderDeps
 from shared.services.repository import load, tenant
 
@@ -87,10 +88,17 @@ class Partners:
                     for doc in uow.query(OFFENDERS.name, sharers, [Where("plates", "contains", plate)], limit=CANDIDATES).items:
                         keep(doc, f"plate {plate}")
             pointers = self._pointers(uow, force, plates, keyed)
-        profiles = [
-            {"matched": why, **partner_view(p, levels.get(p.organisation_id, loc.share_level or ShareLevel.DESCRIPTIONS))}
-            for p, why in found.values()
-        ]
+            profiles = [
+                {
+                    "matched": why,
+                    **partner_view(
+                        p,
+                        levels.get(p.organisation_id, loc.share_level or ShareLevel.DESCRIPTIONS),
+                        incident_ids=incidents_in_area(uow, p, force),
+                    ),
+                }
+                for p, why in found.values()
+            ]
         self._audit(principal, found, purpose)
         return PartnerProfiles(profiles=profiles, pointers=pointers)
 

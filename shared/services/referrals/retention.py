@@ -5,71 +5,49 @@ a referral left with no incident at all goes, with a tombstone)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.referrals import Referral
-from shared.domain.retention import RecordType, Tombstone, tombstone_id
-from shared.domain.timestamps import from_iso, to_iso
-from shared.ports import Page, UnitOfWork, Where, iterate_all
+from shared.domain.retention import RecordType
+from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import REFERRALS
 from shared.services.referrals.deps import ReferralDeps, units_here
 from shared.services.repository import dump, load
 from shared.services.retention import tombstones
 from shared.services.retention.index import is_held
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import LaneRecords, LaneRun, Scope, TombstonedLane
 
 
 def _bury(uow: UnitOfWork, unit: str, referral_id: str, *, at: datetime, rule: str, schedule_version: str, cause: str) -> None:
-    if not tombstones.exists(uow, unit, RecordType.REFERRAL.value, referral_id):
-        tombstones.write(
-            uow,
-            unit,
-            Tombstone(
-                id=tombstone_id(RecordType.REFERRAL.value, referral_id),
-                entity_id=referral_id,
-                type=RecordType.REFERRAL.value,
-                deleted_at=to_iso(at),
-                rule=rule,
-                schedule_version=schedule_version,
-                cause=cause,  # type: ignore[arg-type]
-            ),
-        )
+    tombstones.write_once(
+        uow,
+        unit,
+        RecordType.REFERRAL.value,
+        referral_id,
+        deleted_at=at,
+        rule=rule,
+        schedule_version=schedule_version,
+        cause=cause,  # type: ignore[arg-type]
+    )
     uow.delete(REFERRALS.name, unit, referral_id)
 
 
-class ReferralLane:
+class ReferralLane(TombstonedLane):
     """Referrals live in their unit's partition: the lane runs for every organisation homed
     here (a retailer or force simply has none)."""
 
-    record_type: RecordType = RecordType.REFERRAL
+    record_type = RecordType.REFERRAL
     scope: Scope = "homed"
-    counts: tuple[str, ...] = ("referrals_deleted",)
-    pages_on: bool = True  # held referrals stay due
+    records = LaneRecords(REFERRALS.name, "retention_basis")
+    pages_on = True  # held referrals stay due
+    operation, entity, count = "retention.referral", "referral", "referrals_deleted"
 
-    def batch_size(self, deps: Any) -> int:
-        return deps.batch
-
-    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        where = [Where("retention_basis", "le", run.cutoff)]
-        return uow.query(REFERRALS.name, [run.org], where, order_by="retention_basis", limit=run.batch, continuation=continuation)
-
-    def basis(self, item: dict[str, Any]) -> datetime:
-        return from_iso(item["retention_basis"])
-
-    def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
-        gone = []
-        for item in items:
-            referral = load(Referral, item).record
-            # A series under a court case stays whole while any of its incidents is held.
-            if any(e.erased_at is None and is_held(uow, e.owner_org, e.incident_id) for e in referral.incidents):
-                continue
-            _bury(uow, run.org, referral.id, at=run.as_of, rule=run.rule, schedule_version=run.schedule.version, cause="schedule")
-            gone.append(referral.id)
-        run.erased(uow, operation="retention.referral", entity="referral", subjects=gone, count="referrals_deleted")
-        return Batch(handled=len(gone))
+    def kept(self, uow: UnitOfWork, run: LaneRun, item: dict[str, Any]) -> bool:
+        # A series under a court case stays whole while any of its incidents is held.
+        referral = load(Referral, item).record
+        return any(e.erased_at is None and is_held(uow, e.owner_org, e.incident_id) for e in referral.incidents)
 
 
 def erase_incident(deps: ReferralDeps, uow: UnitOfWork, owner_org: str, incident_id: str, rule: str) -> int:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.domain.audit import AuditAction
 from shared.domain.retention import RecordType, basis_cutoff, is_due
-from shared.domain.timestamps import to_iso
-from shared.ports import JobReport, Page, RecordStore, UnitOfWork
+from shared.domain.timestamps import from_iso, to_iso
+from shared.ports import JobReport, Page, RecordStore, UnitOfWork, Where
+from shared.services.retention import tombstones
 
 if TYPE_CHECKING:
     from shared.services.audit import AuditTrail
@@ -85,15 +86,35 @@ class Batch:
     unfinished: bool = False  # stopped inside the page (a budget ran out): read it again
 
 
+@dataclass(frozen=True)
+class LaneRecords:
+    """Where a lane's records wait: their collection, the field their period runs from
+    (every record carries it, so what is due in every organisation is one query) and what
+    else marks a record as this lane's."""
+
+    collection: str
+    basis: str
+    where: tuple[Where, ...] = ()
+
+
 class RetentionLane(Protocol):
     record_type: RecordType  # whose period applies
     scope: Scope
-    counts: tuple[str, ...]  # the report's counts this lane adds to (reported as 0 when none)
     # Whether items passed over stay due: the lane then pages on past them; otherwise every
     # handled item leaves, and the first page is read again until nothing moves.
     pages_on: bool
+    records: LaneRecords
+
+    @property
+    def counts(self) -> tuple[str, ...]:
+        """The report's counts this lane adds to (reported as 0 when none)."""
+        ...
 
     def batch_size(self, deps: RetentionDeps) -> int: ...
+
+    def cutoff(self, as_of: datetime, months: int) -> datetime:
+        """The latest basis time due at `as_of` under a period of `months`."""
+        ...
 
     def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
         """Candidates up to `run.batch`, in order of their basis time (only those at or before `run.cutoff`)."""
@@ -104,6 +125,74 @@ class RetentionLane(Protocol):
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         """Act on due items, in the page's unit of work."""
         ...
+
+
+class Lane:
+    """What lanes share: the due items are the lane's records whose basis is at or before
+    the cutoff, oldest first, `deps.batch` at a time."""
+
+    record_type: RecordType
+    scope: Scope = "retailers"
+    counts: tuple[str, ...]
+    pages_on: bool
+    records: LaneRecords
+
+    def batch_size(self, deps: RetentionDeps) -> int:
+        return deps.batch
+
+    def cutoff(self, as_of: datetime, months: int) -> datetime:
+        return basis_cutoff(as_of, months)
+
+    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
+        r = self.records
+        where = [*r.where, Where(r.basis, "le", to_iso(self.cutoff(run.as_of, run.months)))]
+        return uow.query(r.collection, [run.org], where, order_by=r.basis, limit=run.batch, continuation=continuation)
+
+    def basis(self, item: dict[str, Any]) -> datetime:
+        return from_iso(item[self.records.basis])
+
+
+class TombstonedLane(Lane):
+    """Records that go one by one, each leaving a tombstone of its own, with one erasure
+    audit entry per batch. A lane says what keeps a record (a legal hold) and what goes
+    with it."""
+
+    operation: str  # of the audit entry
+    entity: str  # what the audit entry names
+    count: str  # in the sweep's report
+    tombstone_type: str | None = None  # the record type's name unless set
+
+    @property
+    def counts(self) -> tuple[str, ...]:  # type: ignore[override]  # one count, named by `count`
+        return (self.count,)
+
+    def kept(self, uow: UnitOfWork, run: LaneRun, item: dict[str, Any]) -> bool:
+        """Whether a due record stays (for now)."""
+        return False
+
+    def erase(self, uow: UnitOfWork, run: LaneRun, item: dict[str, Any]) -> None:
+        """Delete the record (and what goes with it)."""
+        uow.delete(self.records.collection, run.org, item["id"])
+
+    def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
+        gone = []
+        for item in items:
+            if self.kept(uow, run, item):
+                continue
+            tombstones.write_once(
+                uow,
+                run.org,
+                self.tombstone_type or self.record_type.value,
+                item["id"],
+                deleted_at=run.as_of,
+                rule=run.rule,
+                schedule_version=run.schedule.version,
+                cause="schedule",
+            )
+            self.erase(uow, run, item)
+            gone.append(item["id"])
+        run.erased(uow, operation=self.operation, entity=self.entity, subjects=gone, count=self.count)
+        return Batch(handled=len(gone))
 
 
 def sweep_lane(lane: RetentionLane, run: LaneRun, records: RecordStore) -> None:

@@ -7,7 +7,6 @@ and seq range, nothing personal) and a pruning entry in the chain.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AUDIT_CHAIN
@@ -17,14 +16,15 @@ from shared.ports import Page, UnitOfWork, Where
 from shared.records import AUDIT
 from shared.services.retention import tombstones
 from shared.services.retention.deps import RetentionDeps
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import Batch, Lane, LaneRecords, LaneRun, Scope
 
 
-class AuditLane:
-    record_type: RecordType = RecordType.AUDIT
+class AuditLane(Lane):
+    record_type = RecordType.AUDIT
     scope: Scope = "homed"
-    counts: tuple[str, ...] = ("audit_entries_pruned",)
-    pages_on: bool = False  # pruned entries leave the chain
+    counts = ("audit_entries_pruned",)
+    pages_on = False  # pruned entries leave the chain
+    records = LaneRecords(AUDIT.name, "at", (Where("chain", "eq", AUDIT_CHAIN),))
 
     def batch_size(self, deps: RetentionDeps) -> int:
         return deps.audit_batch
@@ -36,9 +36,6 @@ class AuditLane:
         if not oldest.items or not is_due(self.basis(oldest.items[0]), run.months, run.as_of):
             return oldest
         return uow.query(AUDIT.name, [run.org], where, order_by="seq", limit=run.batch, continuation=continuation)
-
-    def basis(self, item: dict[str, Any]) -> datetime:
-        return from_iso(item["at"])
 
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         def due(entry: dict[str, Any]) -> bool:

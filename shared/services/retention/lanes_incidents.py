@@ -5,40 +5,27 @@ A legal hold moves an entry to the `held` lane, which no sweep reads."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from shared.domain.errors import Conflict
 from shared.domain.retention import IncidentEntry, RecordType
-from shared.domain.timestamps import from_iso
-from shared.ports import Page, UnitOfWork, Where
+from shared.ports import UnitOfWork, Where
 from shared.records import RETENTION_INDEX
 from shared.services.repository import load
 from shared.services.retention.deletion import delete
-from shared.services.retention.deps import RetentionDeps
 from shared.services.retention.index import has_police_case, put
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import Batch, Lane, LaneRecords, LaneRun
 
 COUNTS = ("incidents_deleted", "moved_to_police_case", "dependents_deleted")
 
 
-class IncidentLane:
-    scope: Scope = "retailers"
-    counts: tuple[str, ...] = COUNTS
-    pages_on: bool = False  # deleted and moved entries leave the lane; protected ones stay and end it
+class IncidentLane(Lane):
+    counts = COUNTS
+    pages_on = False  # deleted and moved entries leave the lane; protected ones stay and end it
 
     def __init__(self, record_type: RecordType):
         self.record_type = record_type
-
-    def batch_size(self, deps: RetentionDeps) -> int:
-        return deps.batch
-
-    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        where = [Where("lane", "eq", self.record_type.value), Where("basis_at", "le", run.cutoff)]
-        return uow.query(RETENTION_INDEX.name, [run.org], where, order_by="basis_at", limit=run.batch, continuation=continuation)
-
-    def basis(self, item: dict[str, Any]) -> datetime:
-        return from_iso(item["basis_at"])
+        self.records = LaneRecords(RETENTION_INDEX.name, "basis_at", (Where("lane", "eq", record_type.value),))
 
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         handled = 0

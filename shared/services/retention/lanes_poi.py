@@ -13,40 +13,29 @@ event and goes with the incident.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from shared.domain.audit import AuditAction
 from shared.domain.errors import Conflict
 from shared.domain.events import EvidenceErasureDue
 from shared.domain.retention import POI_HELD_LANE, PoiEntry, RecordType, Tombstone, tombstone_id
-from shared.domain.timestamps import from_iso, to_iso
-from shared.ports import Page, UnitOfWork, Where, iterate_all
+from shared.domain.timestamps import to_iso
+from shared.ports import UnitOfWork, Where, iterate_all
 from shared.records import INCIDENTS, RETENTION_INDEX
 from shared.services.evidence.erasure import suspect_images
 from shared.services.repository import load
 from shared.services.retention import tombstones
 from shared.services.retention.deletion import count
-from shared.services.retention.deps import SYSTEM_ACTOR, RetentionDeps
+from shared.services.retention.deps import SYSTEM_ACTOR
 from shared.services.retention.index import has_police_case, incident_entry, index_incident, is_held, put
-from shared.services.retention.lanes import Batch, LaneRun, Scope
+from shared.services.retention.lanes import Batch, Lane, LaneRecords, LaneRun
 
 
-class PoiImageLane:
-    record_type: RecordType = RecordType.POI_IMAGE
-    scope: Scope = "retailers"
-    counts: tuple[str, ...] = ("poi_images_deleted", "poi_images_kept_held", "poi_images_kept_police_case")
-    pages_on: bool = True  # an entry whose images are protected stays due
-
-    def batch_size(self, deps: RetentionDeps) -> int:
-        return deps.batch  # images erased per unit of work
-
-    def due(self, uow: UnitOfWork, run: LaneRun, continuation: str | None) -> Page:
-        where = [Where("lane", "eq", RecordType.POI_IMAGE.value), Where("basis_at", "le", run.cutoff)]
-        return uow.query(RETENTION_INDEX.name, [run.org], where, order_by="basis_at", limit=run.batch, continuation=continuation)
-
-    def basis(self, item: dict[str, Any]) -> datetime:
-        return from_iso(item["basis_at"])
+class PoiImageLane(Lane):
+    record_type = RecordType.POI_IMAGE
+    counts = ("poi_images_deleted", "poi_images_kept_held", "poi_images_kept_police_case")
+    pages_on = True  # an entry whose images are protected stays due; the batch counts images erased
+    records = LaneRecords(RETENTION_INDEX.name, "basis_at", (Where("lane", "eq", RecordType.POI_IMAGE.value),))
 
     def apply(self, uow: UnitOfWork, run: LaneRun, items: Sequence[dict[str, Any]]) -> Batch:
         budget = run.batch

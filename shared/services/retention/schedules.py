@@ -120,8 +120,14 @@ def _effective_at(doc: dict[str, Any]) -> str:
 def _region_at(deps: RetentionDeps, uow: UnitOfWork, at: datetime) -> tuple[dict[RecordType, TypeRule], int, str | None]:
     """The region's rules in force at `at`: the newest approved version, not cancelled,
     whose effective time has come; the settings defaults (version 0) before any."""
+    return _region_in_force(deps, _region_versions(uow), at)
+
+
+def _region_in_force(
+    deps: RetentionDeps, versions: list[dict[str, Any]], at: datetime
+) -> tuple[dict[RecordType, TypeRule], int, str | None]:
     in_force = None
-    for doc in _region_versions(uow):
+    for doc in versions:
         if doc.get("cancelled_at") is None and from_iso(_effective_at(doc)) <= at:
             in_force = doc
     if in_force is None:
@@ -146,6 +152,55 @@ def schedule_for(deps: RetentionDeps, uow: UnitOfWork, org_id: str, at: datetime
     rules, rv, _ = _region_at(deps, uow, at or deps.clock.now())
     overrides, ov, _ = _org_doc(uow, org_id)
     return Schedule(rules=rules, region_version=rv, overrides=overrides, org_version=ov, org_id=org_id, region=deps.region)
+
+
+@dataclass(frozen=True)
+class ScheduleBook:
+    """Every organisation's schedule at one moment, read at once: the region's rules in
+    force then and the organisations' own choices (those without any follow the region)."""
+
+    region: str
+    rules: dict[RecordType, TypeRule]
+    region_version: int
+    choices: dict[str, tuple[dict[RecordType, int], int]]  # organisation -> (overrides, version)
+
+    def schedule(self, org_id: str) -> Schedule:
+        """The schedule that applies to `org_id` (as `schedule_for` reads it)."""
+        overrides, version = self.choices.get(org_id, ({}, 0))
+        return Schedule(
+            rules=self.rules,
+            region_version=self.region_version,
+            overrides=overrides,
+            org_version=version,
+            org_id=org_id,
+            region=self.region,
+        )
+
+    def choosing(self) -> list[str]:
+        """Organisations with a period of their own for some record type."""
+        return sorted(org for org, (overrides, _) in self.choices.items() if overrides)
+
+    @property
+    def region_months(self) -> dict[RecordType, int]:
+        """The periods of every organisation that chose none of its own."""
+        return effective_months(self.rules, {})
+
+
+def schedule_book(deps: RetentionDeps, uow: UnitOfWork, at: datetime) -> ScheduleBook:
+    """Every schedule in force at `at` in one query across organisations (a timer's read):
+    the region's versions and each organisation's versions, the newest of which is its
+    current choice (`set_organisation` writes both together)."""
+    region_versions: list[dict[str, Any]] = []
+    newest: dict[str, dict[str, Any]] = {}
+    for doc in iterate_all(uow, RETENTION_SCHEDULE_VERSIONS.name, None, [Where("scope", "ne", PROPOSAL_SCOPE)], limit=1000):
+        tenant = doc.get("_tenant")
+        if tenant == PLATFORM_TENANT and doc.get("scope") == REGION_SCOPE:
+            region_versions.append(doc)
+        elif tenant and doc.get("scope") == tenant and doc["version"] > newest.get(tenant, {"version": 0})["version"]:
+            newest[tenant] = doc
+    rules, version, _ = _region_in_force(deps, sorted(region_versions, key=lambda d: d["version"]), at)
+    choices = {org: ({RecordType(k): v for k, v in doc["overrides"].items()}, doc["version"]) for org, doc in newest.items()}
+    return ScheduleBook(region=deps.region, rules=rules, region_version=version, choices=choices)
 
 
 def _check_region(rules: dict[RecordType, TypeRule]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from shared.domain.errors import NotFound
 from shared.domain.retention import Tombstone, tombstone_id
@@ -27,6 +28,35 @@ def exists(uow: UnitOfWork, org: str, record_type: str, entity_id: str) -> bool:
 def write(uow: UnitOfWork, org: str, tombstone: Tombstone) -> None:
     # Only the fields its type has: an incident's tombstone carries no audit counts, not even as nulls.
     uow.insert(TOMBSTONES.name, org, tombstone.model_dump(mode="json", exclude_unset=True))
+
+
+def write_once(
+    uow: UnitOfWork,
+    org: str,
+    record_type: str,
+    entity_id: str,
+    *,
+    deleted_at: datetime,
+    rule: str,
+    schedule_version: str,
+    cause: Literal["schedule", "erasure"],
+) -> None:
+    """A deleted record's tombstone, unless an earlier run that stopped part way wrote it."""
+    if exists(uow, org, record_type, entity_id):
+        return
+    write(
+        uow,
+        org,
+        Tombstone(
+            id=tombstone_id(record_type, entity_id),
+            entity_id=entity_id,
+            type=record_type,
+            deleted_at=to_iso(deleted_at),
+            rule=rule,
+            schedule_version=schedule_version,
+            cause=cause,
+        ),
+    )
 
 
 @dataclass(frozen=True)

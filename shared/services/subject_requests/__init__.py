@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.services.subject_requests.contest_review import ContestReview
 from shared.services.subject_requests.deps import SubjectRequestDeps
 from shared.services.subject_requests.identity import IdentityChecks
 from shared.services.subject_requests.requests import Requests
@@ -32,10 +33,14 @@ class SubjectRequests:
     identity: IdentityChecks
     requests: Requests
     tasks: Tasks
+    contest_review: ContestReview
 
     @classmethod
     def build(cls, deps: SubjectRequestDeps) -> SubjectRequests:
-        return cls(deps=deps, identity=IdentityChecks(deps), requests=Requests(deps), tasks=Tasks(deps))
+        tasks = Tasks(deps)
+        return cls(
+            deps=deps, identity=IdentityChecks(deps), requests=Requests(deps), tasks=tasks, contest_review=ContestReview(deps, tasks)
+        )
 
 
 __all__ = ["SubjectRequestDeps", "SubjectRequests"]

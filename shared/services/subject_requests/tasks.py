@@ -146,7 +146,7 @@ class Tasks:
                 subjects=chosen,
                 purpose=body.reason or f"subject {kind.value} request",
             )
-            self._mirror(uow, task, org, status, now if answered else None)
+            self.mirror(uow, task, org, status, now if answered else None)
             return self._detail(uow, org, task)
 
     def export(self, principal: Principal, task_id: str) -> ExportBundle:
@@ -197,7 +197,7 @@ class Tasks:
             }
         )
 
-    def _mirror(self, uow: UnitOfWork, task: dict[str, Any], org: str, status: str, answered_at: str | None) -> None:
+    def mirror(self, uow: UnitOfWork, task: dict[str, Any], org: str, status: str, answered_at: str | None) -> None:
         """Copy an organisation's task status onto the operator's request."""
         tenant = task["request_tenant"]
         doc = uow.get(SUBJECT_REQUESTS.name, tenant, task["request_id"])

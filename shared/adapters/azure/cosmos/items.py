@@ -6,7 +6,9 @@ system fields again and add `_etag` and `_tenant`.
 
 - `pk` is the tenant, or `"{tenant}|{bucket}"` for a collection with a
   `hierarchical_bucket`: the bucket is that field's value, cut to its month when it is a
-  timestamp, so one tenant spreads over many logical partitions (each holds 20 GB at most).
+  timestamp, so one tenant spreads over many logical partitions (each holds 20 GB at most);
+  or `"{tenant}|{bucket}"` with the bucket the id itself names (`id_bucket`; the tenant
+  alone for an id that names none), so a read by id is still a point read.
 - `vigilEtag` is the adapter's own version token. Writes are buffered until commit, but
   the port hands out the new ETag at once; Cosmos only assigns `_etag` when the write
   lands, so the token is made here. An item written by something else shows its `_etag`.
@@ -88,6 +90,9 @@ def _bucket(value: Any) -> str:
 
 
 def partition_key(coll: Collection, tenant: str, body: Mapping[str, Any]) -> str:
+    if coll.id_bucket is not None:
+        bucket = coll.id_bucket(domain_id(str(body["id"])))
+        return f"{tenant}|{bucket}" if bucket else tenant
     if not coll.hierarchical_bucket:
         return tenant
     value = body.get(coll.hierarchical_bucket)

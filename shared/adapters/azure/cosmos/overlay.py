@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.adapters.azure.cosmos.items import jsonable
-from shared.ports import Where
+from shared.ports import Branch, Where, named_tenants
 
 _MISSING = object()
 
@@ -61,11 +61,19 @@ def _holds(doc: dict[str, Any], w: Where) -> bool:
     return _compare(value, target, w.op)
 
 
-def matches(doc: dict[str, Any], tenants: Sequence[str] | None, where: Sequence[Where]) -> bool:
+def matches(doc: dict[str, Any], tenants: Sequence[str] | None, where: Sequence[Where], any_of: Sequence[Branch] = ()) -> bool:
     """Whether a document (public form, with `_tenant`) is in a query's answer."""
     if tenants is not None and doc.get("_tenant") not in tenants:
         return False
-    return all(_holds(doc, w) for w in where)
+    if not all(_holds(doc, w) for w in where):
+        return False
+    if not any_of:
+        return True
+    tenant = doc.get("_tenant")
+    named = named_tenants(any_of)
+    return any(
+        (tenant in b.tenants if b.tenants is not None else tenant not in named) and all(_holds(doc, w) for w in b.where) for b in any_of
+    )
 
 
 def sort_key(order_by: str | None) -> Callable[[dict[str, Any]], tuple[Any, ...]]:

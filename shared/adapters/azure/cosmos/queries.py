@@ -27,7 +27,7 @@ from typing import Any
 from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, jsonable
 from shared.adapters.azure.cosmos.sdk import io
 from shared.domain.errors import Invalid
-from shared.ports import Where
+from shared.ports import Branch, Where, named_tenants
 from shared.records import Collection
 
 _OPS = {"eq": "=", "ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
@@ -107,7 +107,31 @@ def where_clauses(coll: Collection, where: Sequence[Where], params: list[dict[st
     return clauses
 
 
-def scope(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where]) -> Scope | None:
+def _tenant_in(tenants: Sequence[str], params: list[dict[str, Any]]) -> str:
+    names = []
+    for t in tenants:
+        names.append(f"@t{len(params)}")
+        params.append({"name": names[-1], "value": t})
+    return f"c.tenantId IN ({', '.join(names)})"
+
+
+def branches_clause(coll: Collection, any_of: Sequence[Branch], params: list[dict[str, Any]]) -> str | None:
+    """SQL for "matches one of the branches", appending to `params`; None when none can match."""
+    named = sorted(named_tenants(any_of))
+    alternatives = []
+    for branch in any_of:
+        conditions = where_clauses(coll, branch.where, params)
+        if conditions is None or (branch.tenants is not None and not branch.tenants):
+            continue
+        if branch.tenants is not None:
+            conditions.insert(0, _tenant_in(branch.tenants, params))
+        elif named:
+            conditions.insert(0, f"NOT ({_tenant_in(named, params)})")
+        alternatives.append("(" + (" AND ".join(conditions) or "true") + ")")
+    return "(" + " OR ".join(alternatives) + ")" if alternatives else None
+
+
+def scope(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where], any_of: Sequence[Branch] = ()) -> Scope | None:
     """(WHERE text, parameters, query kwargs); None when nothing can match."""
     params: list[dict[str, Any]] = []
     clauses: list[str] = []
@@ -119,7 +143,7 @@ def scope(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where
         if len(tenants) == 1:
             params.append({"name": "@tenant", "value": tenants[0]})
             clauses.append("c.tenantId = @tenant")
-            if not coll.hierarchical_bucket:
+            if not coll.bucketed:
                 clauses.append("c.pk = @tenant")
                 kwargs = {"partition_key": tenants[0]}
         else:
@@ -132,6 +156,11 @@ def scope(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where
     if conditions is None:
         return None
     clauses.extend(conditions)
+    if any_of:
+        either = branches_clause(coll, any_of, params)
+        if either is None:
+            return None
+        clauses.append(either)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, kwargs
 
 
@@ -230,9 +259,16 @@ class Plan:
         return "SELECT * FROM c" + where + order_clause(self.fields, self.descending), params
 
 
-def plan(coll: Collection, tenants: Sequence[str] | None, where: Sequence[Where], order_by: str | None, descending: bool) -> Plan:
+def plan(
+    coll: Collection,
+    tenants: Sequence[str] | None,
+    where: Sequence[Where],
+    order_by: str | None,
+    descending: bool,
+    any_of: Sequence[Branch] = (),
+) -> Plan:
     fields = order_fields(coll, where, order_by)
-    found = scope(coll, tenants, where)
+    found = scope(coll, tenants, where, any_of)
     text = found[0] if found else ""
     fingerprint = hashlib.sha256(
         json.dumps([coll.name, text, fields, descending, found[1] if found else None], sort_keys=True, default=str).encode()

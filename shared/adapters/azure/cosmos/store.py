@@ -13,7 +13,7 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.cosmos import CosmosClient, PartitionKey, exceptions
 
-from shared.adapters.azure.cosmos import intent
+from shared.adapters.azure.cosmos import bulk, intent
 from shared.adapters.azure.cosmos.definitions import PARTITION_PATH, indexing_policy
 from shared.adapters.azure.cosmos.items import cosmos_id, domain_id, new_etag, partition_key, to_item
 from shared.adapters.azure.cosmos.sdk import backoff, io
@@ -173,7 +173,8 @@ class CosmosRecordStore:
     def read_raw(self, coll: Collection, tenant: str, id_: str) -> dict[str, Any] | None:
         """The stored item (with system fields), or None.
 
-        In a bucketed collection the id alone does not name the partition, so the read is a
+        Where the id names its partition (`id_bucket`, or none) the read is a point read. In
+        a collection bucketed by a field the id alone does not name the partition, so it is a
         query on tenant and id across the tenant's buckets; `insert` relies on it to keep
         ids unique per tenant across buckets (Cosmos enforces uniqueness per partition only).
         """
@@ -193,7 +194,8 @@ class CosmosRecordStore:
                     rows.sort(key=lambda r: r.get("_ts", 0), reverse=True)
                 return rows[0] if rows else None
             try:
-                return container.read_item(cid, partition_key=tenant, **self._read_kwargs)
+                pk = partition_key(coll, tenant, {"id": id_})
+                return container.read_item(cid, partition_key=pk, **self._read_kwargs)
             except exceptions.CosmosResourceNotFoundError:
                 return None
 
@@ -207,7 +209,7 @@ class CosmosRecordStore:
             params = [{"name": "@tenant", "value": tenant}, {"name": "@ids", "value": chunk}]
             sql = "SELECT * FROM c WHERE c.tenantId = @tenant AND ARRAY_CONTAINS(@ids, c.id)"
             kwargs: dict[str, Any] = {"enable_cross_partition_query": True}
-            if not coll.hierarchical_bucket:
+            if not coll.bucketed:
                 sql += " AND c.pk = @tenant"
                 kwargs = {"partition_key": tenant}
             with io():
@@ -248,6 +250,13 @@ class CosmosRecordStore:
         finally:
             self._local.uow = None
             uow.discard()
+
+    def create_all(self, collection: str, tenant: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Store each new document in transactional batches, one per partition key and up to
+        100 documents (see `bulk` and `RecordStore.create_all`); returns which were new."""
+        if getattr(self._local, "uow", None) is not None:
+            raise RuntimeError("create_all writes on its own: call it outside a unit of work")
+        return bulk.create_all(self, self.collection(collection), tenant, docs)
 
     def journal(self, collection: str, tenant: str, chain: str, entry: dict[str, Any], linker: Linker) -> None:
         """Appended to the chain at once, in a unit of its own (never this thread's open one):

@@ -23,7 +23,7 @@ from shared.adapters.azure.cosmos.commit import Op, apply_op, undo_all
 from shared.adapters.azure.cosmos.items import domain_id, jsonable, new_etag, public
 from shared.adapters.azure.cosmos.sdk import io
 from shared.domain.errors import Conflict, PreconditionFailed
-from shared.ports import ChainLink, Linker, Page, ReadOnlyUnitError, Where
+from shared.ports import Branch, ChainLink, Linker, Page, ReadOnlyUnitError, Where
 from shared.records import SEQUENCES, Collection
 
 if TYPE_CHECKING:
@@ -118,11 +118,12 @@ class CosmosUnitOfWork:
         descending: bool = False,
         limit: int = 100,
         continuation: str | None = None,
+        any_of: Sequence[Branch] = (),
     ) -> Page:
         coll = self._store.collection(collection)
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        plan = queries.plan(coll, tenants, where, order_by, descending)
+        plan = queries.plan(coll, tenants, where, order_by, descending, any_of)
         token = queries.decode_token(continuation, plan.fingerprint) if continuation else {}
         container = self._store.container(coll.name)
         pending = self._pending(coll, tenants) if "k" not in token else {}
@@ -135,7 +136,7 @@ class CosmosUnitOfWork:
         offset = token.get("o", 0)
         key = overlay.sort_key(order_by)
         mine = sorted(
-            (dict(doc) for doc in pending.values() if doc is not None and overlay.matches(doc, tenants, where)),
+            (dict(doc) for doc in pending.values() if doc is not None and overlay.matches(doc, tenants, where, any_of)),
             key=key,
             reverse=descending,
         )
