@@ -12,22 +12,35 @@ VIGIL_TEST_CHROMIUM ?= /usr/bin/chromium
 export VIGIL_TEST_CHROMIUM
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv emulators chromium token job onboard smoke bench clean verify-package replay-dead-letters lock d2p-counters
+.PHONY: FORCE run test venv emulators chromium token job onboard smoke bench clean verify-package replay-dead-letters lock d2p-counters
+
+# The stamps hold a digest of what was installed: a fresh checkout (as CI's) gives unchanged
+# requirement files new dates, and installing again (pip, or npm ci, which starts from an
+# empty node_modules) would cost a minute or more of every `make test`.
+REQUIREMENTS_SUM := $(shell cat requirements.txt requirements-dev.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+EMULATORS_SUM := $(shell cat tools/emulators/package.json tools/emulators/package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+ifneq ($(shell cat $(STAMP) 2>/dev/null),$(REQUIREMENTS_SUM))
+$(STAMP): FORCE
+endif
+ifneq ($(shell cat $(EMULATORS) 2>/dev/null),$(EMULATORS_SUM))
+$(EMULATORS): FORCE
+endif
+FORCE:
 
 # The function app's locked requirements (hashes checked), then the tools and test
 # libraries: pip refuses to mix hashed and unhashed requirements in one call.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
-	@touch $@
+	@echo $(REQUIREMENTS_SUM) > $@
 
 venv: $(STAMP)
 
-$(EMULATORS): tools/emulators/package.json tools/emulators/package-lock.json
+$(EMULATORS):
 	cd tools/emulators && npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+	@echo $(EMULATORS_SUM) > $@
 
 emulators: $(EMULATORS)
 

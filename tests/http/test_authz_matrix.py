@@ -39,11 +39,9 @@ from typing import Any
 
 import pytest
 
-from functions.http.app import API_PREFIX, create_app
-from shared.bootstrap import Container
+from functions.http.app import API_PREFIX
 from shared.domain.tenancy import Role
-from shared.settings import Settings
-from tests.fixtures_http import Stamp, make_stamp
+from tests.fixtures_http import Stamp, make_stamp, shared_app
 from tests.referrals.helpers import onboard_other_unit
 
 RR, RI, RA = Role.RETAILER_REPORTER.value, Role.RETAILER_INVESTIGATOR.value, Role.RETAILER_ADMIN.value
@@ -330,7 +328,7 @@ MATRIX.update(intel_rows(Row, Call, API_PREFIX))
 
 def api_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app documents: its OpenAPI document, built from `app.routes`."""
-    app = create_app(Container(Settings(data_dir="/nonexistent-matrix")))
+    app = shared_app()
     out = set()
     for path, ops in app.openapi()["paths"].items():
         for method in ops:

@@ -8,12 +8,10 @@ stored item through the SDK, as someone with data-plane write access could.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from shared.domain.audit import shard_index
-from tests.fixtures_http import AZURE_CHAIN_KEYS, local_checkpoints, make_stamp
+from tests.fixtures_http import close_stamp, make_cosmos_stamp
 from tests.http.test_audit import test_every_action_is_audited_and_chain_verifies  # noqa: F401
 from tests.http.test_external_reference import (  # noqa: F401
     test_a_different_report_with_a_used_external_reference_is_409_naming_the_incident,
@@ -48,22 +46,11 @@ pytestmark = pytest.mark.azure
 
 @pytest.fixture
 def stamp(tmp_path, cosmos_emulator):
-    s = make_stamp(
-        tmp_path,
-        backend="azure",
-        cosmos_endpoint=cosmos_emulator.endpoint,
-        cosmos_key=cosmos_emulator.key,
-        cosmos_database_prefix="h" + uuid.uuid4().hex[:12],
-        # Before the seed, which audits through onboarding.
-        prepare=lambda c: local_checkpoints(c, tmp_path),
-        **AZURE_CHAIN_KEYS,
-    )
-    assert type(s.container.records).__name__ == "CosmosRecordStore"
+    # Checkpoints on local files and the queue on SQLite, as every Cosmos stamp (fixtures_http).
+    s = make_cosmos_stamp(tmp_path, cosmos_emulator)
+    s.backend = "azure"
     yield s
-    try:
-        s.container.records.client().delete_database(s.container.records.database_name)
-    finally:
-        s.container.close()
+    close_stamp(s)
 
 
 def test_hand_edited_audit_item_is_named_on_cosmos(stamp):

@@ -23,10 +23,8 @@ import jsonschema_rs
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from functions.http.app import create_app
-from shared.bootstrap import Container
 from shared.domain.file_types import ALLOWED
-from shared.settings import Settings
+from tests.fixtures_http import shared_app
 from tests.http.test_authz_matrix import MATRIX
 
 METHODS = ("get", "put", "post", "patch", "delete", "head")
@@ -36,7 +34,7 @@ COMPONENT = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 @pytest.fixture(scope="module")
 def app():
-    return create_app(Container(Settings(data_dir="/nonexistent-openapi-quality")))
+    return shared_app()
 
 
 @pytest.fixture(scope="module")
