@@ -72,7 +72,7 @@ var queues = [
     lockDuration: 'PT1M'
   }
   {
-    // Lookouts (issue 16): one message per recipient store's mailbox or webhook; the
+    // Lookouts: one message per recipient store's mailbox or webhook; the
     // outbox may move one twice, and duplicate detection drops the copy.
     name: 'lookout-deliveries'
     requiresDuplicateDetection: true

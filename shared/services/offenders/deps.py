@@ -20,8 +20,8 @@ from shared.services.incidents import IncidentService
 from shared.services.offenders.catalogue import to_document
 from shared.services.repository import Stored, dump, load
 
-# Who works on an organisation's own profiles (API.md: investigators read and edit their
-# organisation's offenders). Forces read retailers' profiles through `partners`.
+# Who works on an organisation's own profiles: investigators read and edit their
+# organisation's offenders. Forces read retailers' profiles through `partners`.
 EDITORS = (Role.RETAILER_INVESTIGATOR,)
 
 
