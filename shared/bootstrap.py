@@ -12,17 +12,8 @@ from datetime import timedelta
 from functools import cached_property
 
 from shared.bootstrap_adapters import AdapterBuilders
-from shared.ports import (
-    CheckpointStore,
-    Clock,
-    ConsoleSignIn,
-    EvidenceBlobStore,
-    MailSender,
-    MessageQueue,
-    RecordStore,
-    TokenVerifier,
-    WebhookSender,
-)
+from shared.evidence_ports import CheckpointStore, EvidenceBlobStore
+from shared.ports import Clock, ConsoleSignIn, MailSender, MessageQueue, RecordStore, TokenVerifier, WebhookSender
 from shared.settings import Settings, get_settings
 
 

@@ -7,19 +7,8 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from shared.ports import (
-    ArchiveWriter,
-    CheckpointStore,
-    Clock,
-    ConsoleSignIn,
-    CourtDocumentRenderer,
-    DeliveryEventVerifier,
-    EvidenceBlobStore,
-    MessageQueue,
-    RecordStore,
-    TemplateRenderer,
-    TokenVerifier,
-)
+from shared.evidence_ports import ArchiveWriter, CheckpointStore, CourtDocumentRenderer, EvidenceBlobStore, TemplateRenderer
+from shared.ports import Clock, ConsoleSignIn, DeliveryEventVerifier, MessageQueue, RecordStore, TokenVerifier
 from shared.settings import Settings
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.domain.errors import NotFound
-from shared.ports import Clock, EvidenceBlobStore
+from shared.evidence_ports import EvidenceBlobStore
+from shared.ports import Clock
 
 
 class BlobCheckpointStore:

@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from shared.ports import ArchiveMember
+from shared.evidence_ports import ArchiveMember
 
 FLUSH_BYTES = 1024 * 1024
 

@@ -23,7 +23,8 @@ from typing import Any
 from shared.domain.audit import AUDIT_CHAIN, ChainKeys, canonical
 from shared.domain.errors import Conflict
 from shared.domain.timestamps import to_iso
-from shared.ports import CheckpointStore, Clock, RecordStore
+from shared.evidence_ports import CheckpointStore
+from shared.ports import Clock, RecordStore
 from shared.records import CHAIN_HEADS
 
 HINT_ID = f"checkpoint:{AUDIT_CHAIN}"

@@ -7,7 +7,7 @@ import zipfile
 from datetime import UTC, datetime
 
 from shared.adapters.zipstream import FLUSH_BYTES, ZipStream
-from shared.ports import ArchiveMember
+from shared.evidence_ports import ArchiveMember
 
 AT = datetime(2026, 11, 23, 12, 30, 4, tzinfo=UTC)  # zip times have two-second steps
 

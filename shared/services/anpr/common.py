@@ -10,7 +10,8 @@ from typing import Any
 from shared.domain.errors import Invalid
 from shared.domain.plates import PlateError, normalise_plate
 from shared.domain.tenancy import PLATFORM_TENANT, Role
-from shared.ports import Clock, MessageQueue, RecordStore, TemplateRenderer, UnitOfWork, WebhookSender, Where, iterate_all
+from shared.evidence_ports import TemplateRenderer
+from shared.ports import Clock, MessageQueue, RecordStore, UnitOfWork, WebhookSender, Where, iterate_all
 from shared.records import ANPR_SETTINGS, SHARING
 from shared.services import repository
 from shared.services.audit import AuditTrail

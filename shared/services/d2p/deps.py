@@ -11,17 +11,8 @@ from shared.domain.errors import NotFound
 from shared.domain.events import Event
 from shared.domain.tenancy import PLATFORM_TENANT, Principal, Role
 from shared.domain.timestamps import to_iso
-from shared.ports import (
-    Clock,
-    DeliveryEventVerifier,
-    MailSender,
-    MessageQueue,
-    RecordStore,
-    TemplateRenderer,
-    UnitOfWork,
-    Where,
-    iterate_all,
-)
+from shared.evidence_ports import TemplateRenderer
+from shared.ports import Clock, DeliveryEventVerifier, MailSender, MessageQueue, RecordStore, UnitOfWork, Where, iterate_all
 from shared.records import DISPATCHES, STORES
 from shared.services.audit import AuditTrail
 from shared.services.d2p.rules_cache import ForceRulesCache

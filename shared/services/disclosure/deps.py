@@ -8,7 +8,8 @@ from typing import Any
 from shared.domain.audit import AuditAction
 from shared.domain.disclosure import MAX_ACCESS_LOG
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, MailSender, PackageStore, RecordStore, TemplateRenderer, UnitOfWork, Where
+from shared.evidence_ports import PackageStore, TemplateRenderer
+from shared.ports import Clock, MailSender, RecordStore, UnitOfWork, Where
 from shared.records import PACKAGE_SHARES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory

@@ -8,16 +8,8 @@ from typing import TYPE_CHECKING
 
 from shared.domain.audit import ChainKeys
 from shared.domain.video import VideoLimits
-from shared.ports import (
-    ArchiveWriter,
-    Clock,
-    CourtDocumentRenderer,
-    EvidenceBlobStore,
-    PackageStore,
-    RecordStore,
-    TemplateRenderer,
-    UnitOfWork,
-)
+from shared.evidence_ports import ArchiveWriter, CourtDocumentRenderer, EvidenceBlobStore, PackageStore, TemplateRenderer
+from shared.ports import Clock, RecordStore, UnitOfWork
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
 from shared.services.evidence.image_work import ImageWork

@@ -29,7 +29,7 @@ from shared.domain.evidence import EvidenceItem
 from shared.domain.http_fields import safe_filename
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
-from shared.ports import ArchiveMember
+from shared.evidence_ports import ArchiveMember
 from shared.services.evidence import custody, integrity
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.documents import gather, package_documents, who_asked

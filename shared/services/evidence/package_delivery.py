@@ -27,7 +27,7 @@ from shared.domain.court_package import PACKAGE_FORMAT
 from shared.domain.errors import Conflict, IntegrityFailure, NotFound
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import from_iso, to_iso
-from shared.ports import PackageStore
+from shared.evidence_ports import PackageStore
 from shared.services.evidence.deps import EvidenceDeps
 from shared.services.evidence.documents import gather
 from shared.services.evidence.package import Packages

@@ -21,7 +21,8 @@ from shared.domain.file_types import ALLOWED, SNIFF_BYTES, FileType, allowed_sum
 from shared.domain.http_fields import parse_content_digest, safe_filename
 from shared.domain.tenancy import Principal
 from shared.domain.timestamps import to_iso
-from shared.ports import EvidenceWriter, UnitOfWork
+from shared.evidence_ports import EvidenceWriter
+from shared.ports import UnitOfWork
 from shared.records import EVIDENCE, INCIDENTS
 from shared.services.evidence import custody
 from shared.services.evidence.deps import EvidenceDeps, owe_video_job

@@ -10,7 +10,8 @@ from shared.domain.audit import ChainKeys
 from shared.domain.errors import NotFound
 from shared.domain.footage import FootageRequest
 from shared.domain.tenancy import Principal, Role
-from shared.ports import Clock, MailSender, RecordStore, TemplateRenderer, UnitOfWork
+from shared.evidence_ports import TemplateRenderer
+from shared.ports import Clock, MailSender, RecordStore, UnitOfWork
 from shared.records import FOOTAGE_REQUESTS
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory

@@ -11,7 +11,8 @@ from shared.domain.errors import NotFound
 from shared.domain.go_live import StageName, StageOpen
 from shared.domain.tenancy import Organisation, OrgKind, Principal, Role
 from shared.domain.timestamps import to_iso
-from shared.ports import Clock, CourtDocumentRenderer, RecordStore, UnitOfWork
+from shared.evidence_ports import CourtDocumentRenderer
+from shared.ports import Clock, RecordStore, UnitOfWork
 from shared.records import DPIA_VERSIONS
 
 if TYPE_CHECKING:

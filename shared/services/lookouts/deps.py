@@ -13,7 +13,8 @@ from shared.domain.lookouts import Lookout, LookoutKind, LookoutState, recipient
 from shared.domain.offenders import PersonOfInterest, listing_in_force, may_leave_organisation, partner_view
 from shared.domain.tenancy import OrgKind, Principal, Role, ShareLevel, Store
 from shared.domain.timestamps import from_iso
-from shared.ports import Clock, EvidenceBlobStore, MailSender, RecordStore, UnitOfWork, WebhookSender
+from shared.evidence_ports import EvidenceBlobStore
+from shared.ports import Clock, MailSender, RecordStore, UnitOfWork, WebhookSender
 from shared.records import LOOKOUTS, VEHICLES
 from shared.services.audit import AuditTrail
 from shared.services.directory import Directory
